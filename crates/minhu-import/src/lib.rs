@@ -1,0 +1,1 @@
+//! Reading citizen messages from CSV and XLSX files (placeholder, being written).
