@@ -1,0 +1,94 @@
+//! The city: all of its configuration in one validated value. Built by the config
+//! loader, shared read-only by everything that needs to know the city's rules.
+
+use crate::deadline::{Tier, TierCode};
+use crate::duty::DutyList;
+use crate::region::RegionTree;
+use crate::taxonomy::Taxonomy;
+use crate::unit::Units;
+use jiff::tz::TimeZone;
+
+#[derive(Clone, Debug)]
+pub struct City {
+    pub name: String,
+    pub name_en: String,
+    pub timezone: TimeZone,
+    pub tiers: Vec<Tier>,
+    pub default_tier: TierCode,
+    pub regions: RegionTree,
+    pub units: Units,
+    pub taxonomy: Taxonomy,
+    pub duties: DutyList,
+}
+
+impl City {
+    pub fn tier(&self, code: &TierCode) -> Option<&Tier> {
+        self.tiers.iter().find(|tier| &tier.code == code)
+    }
+
+    pub fn tier_codes(&self) -> String {
+        self.tiers
+            .iter()
+            .map(|t| t.code.as_str())
+            .collect::<Vec<_>>()
+            .join(", ")
+    }
+
+    /// The calendar date of a moment in the city's own time zone (ticket numbers use it).
+    pub fn local_date(&self, at: jiff::Timestamp) -> jiff::civil::Date {
+        at.to_zoned(self.timezone.clone()).date()
+    }
+}
+
+#[cfg(test)]
+pub(crate) mod tests {
+    use super::*;
+    use crate::deadline::parse_duration;
+    use crate::duty::DutyRule;
+    use crate::region::tests::sample_tree;
+    use crate::taxonomy::CategoryPath;
+    use crate::unit::UnitLevel;
+    use crate::unit::tests::sample_units;
+
+    /// A small but complete city for the core's tests.
+    pub fn sample_city() -> City {
+        let regions = sample_tree();
+        let units = sample_units(&regions);
+        let taxonomy = Taxonomy::from_rows(&[
+            vec!["城乡建设".into(), "物业管理".into(), "物业服务".into()],
+            vec!["劳动和社会保障".into(), "劳动关系".into(), "".into()],
+        ])
+        .unwrap();
+        let duties = DutyList::new(
+            vec![DutyRule {
+                category: CategoryPath::new("城乡建设/物业管理"),
+                level: UnitLevel::Property,
+                role: None,
+                region: None,
+                unit: None,
+                note: None,
+            }],
+            &taxonomy,
+            &regions,
+            &units,
+        )
+        .unwrap();
+        let tier = |code: &str, respond: &str, resolve: &str| Tier {
+            code: TierCode(code.into()),
+            label: code.into(),
+            respond_within: parse_duration(respond).unwrap(),
+            resolve_within: parse_duration(resolve).unwrap(),
+        };
+        City {
+            name: "A市".into(),
+            name_en: "City A".into(),
+            timezone: TimeZone::fixed(jiff::tz::offset(8)),
+            tiers: vec![tier("2h", "30m", "2h"), tier("15d", "24h", "15d")],
+            default_tier: TierCode("15d".into()),
+            regions,
+            units,
+            taxonomy,
+            duties,
+        }
+    }
+}

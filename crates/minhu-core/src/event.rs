@@ -1,0 +1,109 @@
+//! Events: the append-only history of a ticket (留痕). Each records who did what, when
+//! and why. They are stored as they are and never changed.
+
+use crate::deadline::{Deadlines, TierCode};
+use crate::ids::{RegionId, UnitId};
+use crate::taxonomy::CategoryPath;
+use crate::ticket::{Attachment, Intake, Rating};
+use jiff::Timestamp;
+use serde::{Deserialize, Serialize};
+use std::fmt;
+
+/// Who caused an event: `citizen`, `system:<part>` or `user:<login>`.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct Actor(String);
+
+impl Actor {
+    pub fn citizen() -> Self {
+        Self("citizen".into())
+    }
+    pub fn system(part: &str) -> Self {
+        Self(format!("system:{part}"))
+    }
+    pub fn user(login: &str) -> Self {
+        Self(format!("user:{login}"))
+    }
+    /// Restores an actor read back from storage.
+    pub fn from_stored(text: String) -> Self {
+        Self(text)
+    }
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Display for Actor {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Event {
+    /// 1 for `created`, then one more per event.
+    pub seq: u32,
+    pub at: Timestamp,
+    pub actor: Actor,
+    #[serde(flatten)]
+    pub change: Change,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum Change {
+    Created(Intake),
+    Reclassified {
+        category: Option<CategoryPath>,
+        region: Option<RegionId>,
+        tier: Option<TierCode>,
+    },
+    Dispatched {
+        unit: UnitId,
+        deadlines: Deadlines,
+        reason: String,
+    },
+    Accepted,
+    Returned {
+        reason: String,
+    },
+    Redispatched {
+        unit: UnitId,
+        reason: String,
+    },
+    Resolved {
+        reply: String,
+    },
+    AnsweredAtIntake {
+        answer: String,
+    },
+    AttachmentAdded(Attachment),
+    Rated(Rating),
+    Reopened {
+        reason: String,
+        deadlines: Option<Deadlines>,
+    },
+    Closed {
+        reason: Option<String>,
+    },
+}
+
+impl Change {
+    /// The event's type as stored and shown: `created`, `dispatched`, ...
+    pub fn name(&self) -> &'static str {
+        match self {
+            Change::Created(_) => "created",
+            Change::Reclassified { .. } => "reclassified",
+            Change::Dispatched { .. } => "dispatched",
+            Change::Accepted => "accepted",
+            Change::Returned { .. } => "returned",
+            Change::Redispatched { .. } => "redispatched",
+            Change::Resolved { .. } => "resolved",
+            Change::AnsweredAtIntake { .. } => "answered_at_intake",
+            Change::AttachmentAdded(_) => "attachment_added",
+            Change::Rated(_) => "rated",
+            Change::Reopened { .. } => "reopened",
+            Change::Closed { .. } => "closed",
+        }
+    }
+}

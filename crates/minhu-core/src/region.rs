@@ -1,0 +1,281 @@
+//! The region tree (属地): city > district > street/township > community/village > grid.
+//!
+//! Every ticket belongs to a place, and the place decides which street office or
+//! community answers. The tree is configuration; this module validates it, answers
+//! "is this region inside that one", and finds the region a piece of address text names.
+
+use crate::ids::RegionId;
+use serde::{Deserialize, Serialize};
+use std::collections::HashMap;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RegionLevel {
+    City,
+    District,
+    Street,
+    Community,
+    Grid,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Region {
+    pub id: RegionId,
+    pub name: String,
+    pub level: RegionLevel,
+    pub parent: Option<RegionId>,
+    pub population: Option<u64>,
+    #[serde(default)]
+    pub aliases: Vec<String>,
+}
+
+/// A problem found while validating one item of a configuration list. `item` is the
+/// item's index in the list it came from, so the loader can point at its line.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[error("{field}: {message}")]
+pub struct ConfigProblem {
+    pub item: usize,
+    pub field: &'static str,
+    pub message: String,
+}
+
+impl ConfigProblem {
+    pub fn new(item: usize, field: &'static str, message: impl Into<String>) -> Self {
+        Self {
+            item,
+            field,
+            message: message.into(),
+        }
+    }
+}
+
+#[derive(Clone, Debug)]
+pub struct RegionTree {
+    regions: Vec<Region>,
+    by_id: HashMap<RegionId, usize>,
+    root: usize,
+}
+
+impl RegionTree {
+    pub fn new(regions: Vec<Region>) -> Result<Self, ConfigProblem> {
+        let mut by_id = HashMap::with_capacity(regions.len());
+        for (index, region) in regions.iter().enumerate() {
+            if region.id.as_str().trim().is_empty() {
+                return Err(ConfigProblem::new(index, "id", "must not be empty"));
+            }
+            if region.name.trim().is_empty() {
+                return Err(ConfigProblem::new(index, "name", "must not be empty"));
+            }
+            if by_id.insert(region.id.clone(), index).is_some() {
+                return Err(ConfigProblem::new(
+                    index,
+                    "id",
+                    format!("{} is used by an earlier region", region.id),
+                ));
+            }
+        }
+        let mut root = None;
+        for (index, region) in regions.iter().enumerate() {
+            match &region.parent {
+                None if region.level != RegionLevel::City => {
+                    return Err(ConfigProblem::new(
+                        index,
+                        "parent",
+                        "only the city region may have no parent",
+                    ));
+                }
+                None if root.is_some() => {
+                    return Err(ConfigProblem::new(
+                        index,
+                        "level",
+                        "there is already a city region; a tree has one root",
+                    ));
+                }
+                None => root = Some(index),
+                Some(parent_id) => {
+                    let Some(&parent) = by_id.get(parent_id) else {
+                        return Err(ConfigProblem::new(
+                            index,
+                            "parent",
+                            format!("no region has the id {parent_id}"),
+                        ));
+                    };
+                    // Levels strictly deepen, so parents can never form a cycle.
+                    if regions[parent].level >= region.level {
+                        return Err(ConfigProblem::new(
+                            index,
+                            "level",
+                            format!(
+                                "a {:?} region cannot sit under the {:?} region {parent_id}",
+                                region.level, regions[parent].level
+                            ),
+                        ));
+                    }
+                }
+            }
+        }
+        let root = root.ok_or_else(|| {
+            ConfigProblem::new(0, "level", "no region has level = \"city\" (the root)")
+        })?;
+        Ok(Self {
+            regions,
+            by_id,
+            root,
+        })
+    }
+
+    pub fn root(&self) -> &Region {
+        &self.regions[self.root]
+    }
+
+    pub fn get(&self, id: &RegionId) -> Option<&Region> {
+        self.by_id.get(id).map(|&index| &self.regions[index])
+    }
+
+    pub fn all(&self) -> &[Region] {
+        &self.regions
+    }
+
+    /// The region itself, then its parent, up to the city.
+    pub fn ancestry<'a>(&'a self, id: &RegionId) -> impl Iterator<Item = &'a Region> + 'a {
+        std::iter::successors(self.get(id), |region| {
+            region.parent.as_ref().and_then(|parent| self.get(parent))
+        })
+    }
+
+    pub fn is_within(&self, id: &RegionId, ancestor: &RegionId) -> bool {
+        self.ancestry(id).any(|region| &region.id == ancestor)
+    }
+
+    /// `/A/A3/A3-02/`: the ids from the root down, so that "everything inside A3" is a
+    /// prefix query in a database.
+    pub fn path(&self, id: &RegionId) -> Option<String> {
+        self.get(id)?;
+        let mut ids: Vec<&str> = self.ancestry(id).map(|r| r.id.as_str()).collect();
+        ids.reverse();
+        Some(format!("/{}/", ids.join("/")))
+    }
+
+    /// Finds the most specific region that `text` names (gazetteer matching).
+    ///
+    /// A name counts for more when its ancestors are named too ("A3区 洋湖街道" beats
+    /// a 洋湖街道 elsewhere). When several regions tie, the answer is the deepest
+    /// region they share, so an ambiguous name never places a ticket wrongly.
+    pub fn locate(&self, text: &str) -> Option<&Region> {
+        let named: Vec<usize> = self
+            .regions
+            .iter()
+            .enumerate()
+            .filter(|(index, region)| {
+                *index != self.root
+                    && std::iter::once(&region.name)
+                        .chain(&region.aliases)
+                        .any(|name| !name.is_empty() && text.contains(name.as_str()))
+            })
+            .map(|(index, _)| index)
+            .collect();
+        let score = |index: usize| {
+            let region = &self.regions[index];
+            let confirmed = self
+                .ancestry(&region.id)
+                .filter(|r| named.contains(&self.by_id[&r.id]))
+                .count();
+            (confirmed, region.level)
+        };
+        let best = named.iter().map(|&index| score(index)).max()?;
+        let tied: Vec<&RegionId> = named
+            .iter()
+            .filter(|&&index| score(index) == best)
+            .map(|&index| &self.regions[index].id)
+            .collect();
+        self.common_ancestor(&tied)
+            .filter(|region| region.level != RegionLevel::City)
+    }
+
+    fn common_ancestor(&self, ids: &[&RegionId]) -> Option<&Region> {
+        let (first, rest) = ids.split_first()?;
+        self.ancestry(first)
+            .find(|candidate| rest.iter().all(|id| self.is_within(id, &candidate.id)))
+    }
+}
+
+#[cfg(test)]
+pub(crate) mod tests {
+    use super::*;
+
+    pub fn region(id: &str, name: &str, level: RegionLevel, parent: Option<&str>) -> Region {
+        Region {
+            id: RegionId::new(id),
+            name: name.into(),
+            level,
+            parent: parent.map(RegionId::new),
+            population: None,
+            aliases: vec![],
+        }
+    }
+
+    pub fn sample_tree() -> RegionTree {
+        use RegionLevel::*;
+        RegionTree::new(vec![
+            region("A", "A市", City, None),
+            region("A3", "A3区", District, Some("A")),
+            region("A3-01", "洋湖街道", Street, Some("A3")),
+            region("A3-01-01", "洋湖社区", Community, Some("A3-01")),
+            region("A3-02", "坪塘街道", Street, Some("A3")),
+            region("A3-02-01", "新村社区", Community, Some("A3-02")),
+            region("A5", "A5区", District, Some("A")),
+            region("A5-01", "东风街道", Street, Some("A5")),
+            region("A5-01-01", "新村社区", Community, Some("A5-01")),
+        ])
+        .unwrap()
+    }
+
+    #[test]
+    fn paths_and_containment() {
+        let tree = sample_tree();
+        let id = RegionId::new("A3-01-01");
+        assert_eq!(tree.path(&id).unwrap(), "/A/A3/A3-01/A3-01-01/");
+        assert!(tree.is_within(&id, &RegionId::new("A3")));
+        assert!(!tree.is_within(&id, &RegionId::new("A5")));
+    }
+
+    #[test]
+    fn locates_the_most_specific_place() {
+        let tree = sample_tree();
+        let found = tree.locate("A3区洋湖街道洋湖社区3栋楼下路灯不亮").unwrap();
+        assert_eq!(found.id.as_str(), "A3-01-01");
+        let found = tree.locate("坪塘街道附近施工噪音").unwrap();
+        assert_eq!(found.id.as_str(), "A3-02");
+    }
+
+    #[test]
+    fn ambiguous_names_fall_back_to_what_they_share() {
+        let tree = sample_tree();
+        // 新村社区 exists in A3 and A5: without more context, no district is claimed.
+        assert!(tree.locate("新村社区门口垃圾没人清理").is_none());
+        // With the district named, the right one wins.
+        let found = tree.locate("A5区新村社区门口垃圾没人清理").unwrap();
+        assert_eq!(found.id.as_str(), "A5-01-01");
+    }
+
+    #[test]
+    fn refuses_broken_trees() {
+        use RegionLevel::*;
+        let unknown_parent = RegionTree::new(vec![
+            region("A", "A市", City, None),
+            region("A3", "A3区", District, Some("B")),
+        ]);
+        assert_eq!(unknown_parent.unwrap_err().field, "parent");
+        let duplicate = RegionTree::new(vec![
+            region("A", "A市", City, None),
+            region("A", "A3区", District, Some("A")),
+        ]);
+        assert_eq!(duplicate.unwrap_err().item, 1);
+        let inverted = RegionTree::new(vec![
+            region("A", "A市", City, None),
+            region("S", "街道", Street, Some("A")),
+            region("D", "区", District, Some("S")),
+        ]);
+        assert_eq!(inverted.unwrap_err().field, "level");
+    }
+}

@@ -1,0 +1,308 @@
+//! The ticket (工单): one citizen demand and where it stands now.
+//!
+//! A [`Ticket`] is never edited directly. It is built by replaying its events
+//! ([`Ticket::replay`]), and kept current by applying each new event
+//! ([`Ticket::apply`]); the store saves it only as a query-friendly copy.
+
+use crate::deadline::{Deadlines, TierCode};
+use crate::event::{Change, Event};
+use crate::ids::{RegionId, TicketNumber, UnitId};
+use crate::taxonomy::CategoryPath;
+use jiff::Timestamp;
+use serde::{Deserialize, Serialize};
+
+macro_rules! code_enum {
+    ($(#[$doc:meta])* $name:ident { $($variant:ident = $code:literal / $zh:literal),+ $(,)? }) => {
+        $(#[$doc])*
+        #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+        #[serde(rename_all = "snake_case")]
+        pub enum $name { $($variant),+ }
+
+        impl $name {
+            pub const ALL: &[$name] = &[$($name::$variant),+];
+
+            /// The code used in the API, the database and configuration.
+            pub fn code(self) -> &'static str {
+                match self { $($name::$variant => $code),+ }
+            }
+
+            /// The Chinese name shown to people.
+            pub fn label_zh(self) -> &'static str {
+                match self { $($name::$variant => $zh),+ }
+            }
+
+            pub fn from_code(code: &str) -> Option<Self> {
+                match code { $($code => Some($name::$variant),)+ _ => None }
+            }
+
+            /// Accepts the code or the Chinese name.
+            pub fn from_name(name: &str) -> Option<Self> {
+                let name = name.trim();
+                Self::from_code(name).or_else(|| match name { $($zh => Some($name::$variant),)+ _ => None })
+            }
+
+            /// Every code, for error messages.
+            pub fn codes() -> String {
+                [$($code),+].join(", ")
+            }
+        }
+    };
+}
+
+code_enum!(
+    /// How the demand reached the city.
+    Channel {
+        Phone = "phone" / "电话",
+        Web = "web" / "网站",
+        App = "app" / "APP",
+        Wechat = "wechat" / "微信",
+        Email = "email" / "邮件",
+        Open311 = "open311" / "Open311",
+        Grid = "grid" / "网格员巡查",
+        Import = "import" / "导入",
+    }
+);
+
+code_enum!(
+    /// What the citizen wants (诉求类型).
+    Kind {
+        Consultation = "consultation" / "咨询",
+        Help = "help" / "求助",
+        Complaint = "complaint" / "投诉",
+        Report = "report" / "举报",
+        Suggestion = "suggestion" / "建议",
+        Praise = "praise" / "表扬",
+    }
+);
+
+code_enum!(
+    /// Where the ticket stands.
+    Status {
+        Pending = "pending" / "待派单",
+        Dispatched = "dispatched" / "待签收",
+        Accepted = "accepted" / "办理中",
+        Resolved = "resolved" / "已办结待回访",
+        Closed = "closed" / "已关闭",
+    }
+);
+
+code_enum!(
+    /// The citizen's verdict at callback (回访).
+    Satisfaction {
+        Satisfied = "satisfied" / "满意",
+        Basically = "basically" / "基本满意",
+        Unsatisfied = "unsatisfied" / "不满意",
+    }
+);
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Rating {
+    pub solved: bool,
+    pub satisfaction: Satisfaction,
+}
+
+/// Who asked. Anonymous tickets carry no phone or name at all.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Citizen {
+    #[serde(default)]
+    pub phone: Option<String>,
+    #[serde(default)]
+    pub name: Option<String>,
+    #[serde(default)]
+    pub anonymous: bool,
+    /// A whistle-blower: the reported unit must never learn who this is.
+    #[serde(default)]
+    pub confidential: bool,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
+pub struct GeoPoint {
+    pub lat: f64,
+    pub lon: f64,
+}
+
+/// A photo or document, stored by the hash of its content.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Attachment {
+    pub sha256: String,
+    pub media_type: String,
+    pub size: u64,
+    #[serde(default)]
+    pub name: Option<String>,
+}
+
+/// Everything known when a demand is taken in; the payload of the `created` event.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Intake {
+    pub channel: Channel,
+    pub kind: Kind,
+    pub title: String,
+    pub description: String,
+    #[serde(default)]
+    pub address: Option<String>,
+    #[serde(default)]
+    pub location: Option<GeoPoint>,
+    #[serde(default)]
+    pub citizen: Citizen,
+    #[serde(default)]
+    pub category: Option<CategoryPath>,
+    #[serde(default)]
+    pub region: Option<RegionId>,
+    pub tier: TierCode,
+    /// The id the demand had in the system it came from (an import, Open311).
+    #[serde(default)]
+    pub external_ref: Option<String>,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Ticket {
+    pub number: TicketNumber,
+    /// How many events have been applied; the next event has sequence `version + 1`.
+    pub version: u32,
+    #[serde(flatten)]
+    pub intake: Intake,
+    pub status: Status,
+    pub unit: Option<UnitId>,
+    pub deadlines: Option<Deadlines>,
+    pub created_at: Timestamp,
+    pub updated_at: Timestamp,
+    pub accepted_at: Option<Timestamp>,
+    pub resolved_at: Option<Timestamp>,
+    pub closed_at: Option<Timestamp>,
+    pub reply: Option<String>,
+    pub rating: Option<Rating>,
+    pub attachments: Vec<Attachment>,
+    pub return_count: u32,
+    pub redispatch_count: u32,
+    pub reopen_count: u32,
+}
+
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+pub enum ReplayError {
+    #[error("the log is empty")]
+    Empty,
+    #[error("the log does not start with a created event")]
+    NotCreatedFirst,
+    #[error("event {found} follows event {expected_after}: the log has a gap or is out of order")]
+    OutOfOrder { expected_after: u32, found: u32 },
+}
+
+impl Ticket {
+    /// Rebuilds a ticket from its whole log.
+    pub fn replay(number: &TicketNumber, events: &[Event]) -> Result<Ticket, ReplayError> {
+        let (first, rest) = events.split_first().ok_or(ReplayError::Empty)?;
+        let Change::Created(intake) = &first.change else {
+            return Err(ReplayError::NotCreatedFirst);
+        };
+        let mut ticket = Ticket::new(number.clone(), intake.clone(), first.at);
+        for event in rest {
+            if event.seq != ticket.version + 1 {
+                return Err(ReplayError::OutOfOrder {
+                    expected_after: ticket.version,
+                    found: event.seq,
+                });
+            }
+            ticket.apply(event);
+        }
+        Ok(ticket)
+    }
+
+    /// The state right after the `created` event.
+    pub fn new(number: TicketNumber, intake: Intake, at: Timestamp) -> Ticket {
+        Ticket {
+            number,
+            version: 1,
+            intake,
+            status: Status::Pending,
+            unit: None,
+            deadlines: None,
+            created_at: at,
+            updated_at: at,
+            accepted_at: None,
+            resolved_at: None,
+            closed_at: None,
+            reply: None,
+            rating: None,
+            attachments: Vec::new(),
+            return_count: 0,
+            redispatch_count: 0,
+            reopen_count: 0,
+        }
+    }
+
+    /// Folds one event into the state. Events are facts already checked by
+    /// [`crate::workflow::transition`], so applying never fails.
+    pub fn apply(&mut self, event: &Event) {
+        self.version = event.seq;
+        self.updated_at = event.at;
+        match &event.change {
+            Change::Created(intake) => self.intake = intake.clone(),
+            Change::Reclassified {
+                category,
+                region,
+                tier,
+            } => {
+                if let Some(category) = category {
+                    self.intake.category = Some(category.clone());
+                }
+                if let Some(region) = region {
+                    self.intake.region = Some(region.clone());
+                }
+                if let Some(tier) = tier {
+                    self.intake.tier = tier.clone();
+                }
+            }
+            Change::Dispatched {
+                unit, deadlines, ..
+            } => {
+                self.status = Status::Dispatched;
+                self.unit = Some(unit.clone());
+                self.deadlines = Some(*deadlines);
+            }
+            Change::Accepted => {
+                self.status = Status::Accepted;
+                self.accepted_at = Some(event.at);
+            }
+            Change::Returned { .. } => {
+                self.status = Status::Pending;
+                self.unit = None;
+                self.accepted_at = None;
+                self.return_count += 1;
+            }
+            Change::Redispatched { unit, .. } => {
+                self.status = Status::Dispatched;
+                self.unit = Some(unit.clone());
+                self.accepted_at = None;
+                self.redispatch_count += 1;
+            }
+            Change::Resolved { reply } | Change::AnsweredAtIntake { answer: reply } => {
+                self.status = Status::Resolved;
+                self.reply = Some(reply.clone());
+                self.resolved_at = Some(event.at);
+            }
+            Change::AttachmentAdded(attachment) => self.attachments.push(attachment.clone()),
+            Change::Rated(rating) => self.rating = Some(*rating),
+            Change::Reopened { deadlines, .. } => {
+                self.status = match self.unit {
+                    Some(_) => Status::Dispatched,
+                    None => Status::Pending,
+                };
+                self.deadlines = deadlines.or(self.deadlines);
+                self.accepted_at = None;
+                self.resolved_at = None;
+                self.rating = None;
+                self.reopen_count += 1;
+            }
+            Change::Closed { .. } => {
+                self.status = Status::Closed;
+                self.closed_at = Some(event.at);
+            }
+        }
+    }
+
+    /// True when the ticket's resolution deadline has passed while it was still open.
+    pub fn is_overdue(&self, now: Timestamp) -> bool {
+        let open = matches!(self.status, Status::Dispatched | Status::Accepted);
+        open && self.deadlines.is_some_and(|d| d.resolve_by < now)
+    }
+}
