@@ -1,1 +1,438 @@
-//! placeholder
+//! Reads a city's configuration directory and turns it into a validated
+//! [`minhu_core::City`].
+//!
+//! A city edits plain files, not code:
+//!
+//! | file | what it holds |
+//! | --- | --- |
+//! | `city.toml` | name, time zone, root region, handling tiers |
+//! | `regions.toml` | the region tree, `[[region]]` tables |
+//! | `units.toml` | handling units, `[[unit]]` tables |
+//! | `taxonomy.csv` | the 3-level category taxonomy (一级分类,二级分类,三级分类) |
+//! | `duties.toml` | duty rules, `[[duty]]` tables |
+//!
+//! Every mistake is reported with the file, the line and the problem, so that the
+//! person who edited the file can fix it without reading Rust.
+
+use minhu_core::City;
+use minhu_core::deadline::{Tier, TierCode, parse_duration};
+use minhu_core::duty::{DutyList, DutyRule};
+use minhu_core::region::{ConfigProblem, Region, RegionTree};
+use minhu_core::taxonomy::Taxonomy;
+use minhu_core::unit::{Unit, Units};
+use serde::Deserialize;
+use serde::de::DeserializeOwned;
+use std::fmt;
+use std::path::{Path, PathBuf};
+use toml::Spanned;
+
+/// A mistake in a configuration file, pointing at where it is.
+#[derive(Debug, thiserror::Error)]
+pub struct ConfigError {
+    pub file: PathBuf,
+    pub line: Option<usize>,
+    pub problem: String,
+}
+
+impl fmt::Display for ConfigError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.line {
+            Some(line) => write!(f, "{}:{line}: {}", self.file.display(), self.problem),
+            None => write!(f, "{}: {}", self.file.display(), self.problem),
+        }
+    }
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct CityFile {
+    city: CitySection,
+    #[serde(default)]
+    tier: Vec<Spanned<TierEntry>>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct CitySection {
+    name: String,
+    #[serde(default)]
+    name_en: Option<String>,
+    region: String,
+    timezone: Spanned<String>,
+    default_tier: Spanned<String>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct TierEntry {
+    code: String,
+    label: String,
+    respond_within: String,
+    resolve_within: String,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RegionsFile {
+    region: Vec<Spanned<Region>>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct UnitsFile {
+    unit: Vec<Spanned<Unit>>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct DutiesFile {
+    #[serde(default)]
+    duty: Vec<Spanned<DutyRule>>,
+}
+
+/// One file's text, kept to turn byte offsets into line numbers.
+struct Source {
+    path: PathBuf,
+    text: String,
+}
+
+impl Source {
+    fn read(dir: &Path, name: &str) -> Result<Self, ConfigError> {
+        let path = dir.join(name);
+        let text = std::fs::read_to_string(&path).map_err(|e| ConfigError {
+            file: path.clone(),
+            line: None,
+            problem: format!("cannot read the file: {e}"),
+        })?;
+        Ok(Self { path, text })
+    }
+
+    fn line_of(&self, offset: usize) -> usize {
+        let end = offset.min(self.text.len());
+        self.text.as_bytes()[..end]
+            .iter()
+            .filter(|&&b| b == b'\n')
+            .count()
+            + 1
+    }
+
+    fn error(&self, offset: Option<usize>, problem: impl Into<String>) -> ConfigError {
+        ConfigError {
+            file: self.path.clone(),
+            line: offset.map(|o| self.line_of(o)),
+            problem: problem.into(),
+        }
+    }
+
+    fn parse<T: DeserializeOwned>(&self) -> Result<T, ConfigError> {
+        toml::from_str(&self.text)
+            .map_err(|e| self.error(e.span().map(|s| s.start), e.message().to_owned()))
+    }
+
+    /// Reports a problem with one item of a list, at that item's line.
+    fn item_error<T>(&self, items: &[Spanned<T>], problem: ConfigProblem) -> ConfigError {
+        let offset = items.get(problem.item).map(|item| item.span().start);
+        self.error(offset, problem.to_string())
+    }
+}
+
+fn unspan<T>(items: Vec<Spanned<T>>) -> Vec<T> {
+    items.into_iter().map(Spanned::into_inner).collect()
+}
+
+/// Loads and validates the configuration in `dir`.
+pub fn load_city(dir: &Path) -> Result<City, ConfigError> {
+    let city_source = Source::read(dir, "city.toml")?;
+    let city_file: CityFile = city_source.parse()?;
+
+    let regions_source = Source::read(dir, "regions.toml")?;
+    let regions_file: RegionsFile = regions_source.parse()?;
+    let region_spans: Vec<Spanned<()>> = spans_of(&regions_file.region);
+    let regions = RegionTree::new(unspan(regions_file.region))
+        .map_err(|p| regions_source.item_error(&region_spans, p))?;
+    if regions.root().id.as_str() != city_file.city.region {
+        return Err(city_source.error(
+            None,
+            format!(
+                "[city] region = {:?} but the root of regions.toml is {}",
+                city_file.city.region,
+                regions.root().id
+            ),
+        ));
+    }
+
+    let units_source = Source::read(dir, "units.toml")?;
+    let units_file: UnitsFile = units_source.parse()?;
+    let unit_spans = spans_of(&units_file.unit);
+    let units = Units::new(unspan(units_file.unit), &regions)
+        .map_err(|p| units_source.item_error(&unit_spans, p))?;
+
+    let taxonomy = load_taxonomy(&dir.join("taxonomy.csv"))?;
+
+    let duties_source = Source::read(dir, "duties.toml")?;
+    let duties_file: DutiesFile = duties_source.parse()?;
+    let duty_spans = spans_of(&duties_file.duty);
+    let duties = DutyList::new(unspan(duties_file.duty), &taxonomy, &regions, &units)
+        .map_err(|p| duties_source.item_error(&duty_spans, p))?;
+
+    let tiers = load_tiers(&city_source, &city_file.tier)?;
+    let default_tier = TierCode(city_file.city.default_tier.get_ref().clone());
+    if !tiers.iter().any(|t| t.code == default_tier) {
+        return Err(city_source.error(
+            Some(city_file.city.default_tier.span().start),
+            format!(
+                "default_tier {:?} is not one of the [[tier]] codes",
+                default_tier.0
+            ),
+        ));
+    }
+    let zone_name = city_file.city.timezone.get_ref();
+    let timezone = jiff::tz::TimeZone::get(zone_name).map_err(|e| {
+        city_source.error(
+            Some(city_file.city.timezone.span().start),
+            format!("timezone {zone_name:?} is not a known IANA time zone ({e})"),
+        )
+    })?;
+
+    Ok(City {
+        name_en: city_file
+            .city
+            .name_en
+            .unwrap_or_else(|| city_file.city.name.clone()),
+        name: city_file.city.name,
+        timezone,
+        tiers,
+        default_tier,
+        regions,
+        units,
+        taxonomy,
+        duties,
+    })
+}
+
+fn spans_of<T>(items: &[Spanned<T>]) -> Vec<Spanned<()>> {
+    items
+        .iter()
+        .map(|item| Spanned::new(item.span(), ()))
+        .collect()
+}
+
+fn load_tiers(source: &Source, entries: &[Spanned<TierEntry>]) -> Result<Vec<Tier>, ConfigError> {
+    if entries.is_empty() {
+        return Err(source.error(None, "no [[tier]] is configured; at least one is needed"));
+    }
+    let mut tiers: Vec<Tier> = Vec::with_capacity(entries.len());
+    for entry in entries {
+        let at = Some(entry.span().start);
+        let raw = entry.get_ref();
+        let duration = |field: &str, text: &str| {
+            parse_duration(text).map_err(|e| source.error(at, format!("{field}: {e}")))
+        };
+        let tier = Tier {
+            code: TierCode(raw.code.clone()),
+            label: raw.label.clone(),
+            respond_within: duration("respond_within", &raw.respond_within)?,
+            resolve_within: duration("resolve_within", &raw.resolve_within)?,
+        };
+        if tiers.iter().any(|t| t.code == tier.code) {
+            return Err(source.error(
+                at,
+                format!("code: {:?} is used by an earlier tier", raw.code),
+            ));
+        }
+        if tier.respond_within > tier.resolve_within {
+            return Err(source.error(at, "respond_within is longer than resolve_within"));
+        }
+        tiers.push(tier);
+    }
+    Ok(tiers)
+}
+
+fn load_taxonomy(path: &Path) -> Result<Taxonomy, ConfigError> {
+    let error = |line: Option<usize>, problem: String| ConfigError {
+        file: path.to_owned(),
+        line,
+        problem,
+    };
+    let mut reader = csv::ReaderBuilder::new()
+        .flexible(true)
+        .from_path(path)
+        .map_err(|e| error(None, format!("cannot read the file: {e}")))?;
+    let mut rows = Vec::new();
+    let mut lines = Vec::new();
+    for record in reader.records() {
+        let record =
+            record.map_err(|e| error(e.position().map(|p| p.line() as usize), e.to_string()))?;
+        let line = record.position().map(|p| p.line() as usize);
+        if record.len() > 3 {
+            return Err(error(
+                line,
+                format!("has {} columns; the taxonomy has 3 levels", record.len()),
+            ));
+        }
+        rows.push(
+            record
+                .iter()
+                .map(|s| s.trim_start_matches('\u{feff}').to_owned())
+                .collect(),
+        );
+        lines.push(line);
+    }
+    Taxonomy::from_rows(&rows)
+        .map_err(|p| error(lines.get(p.item).copied().flatten(), p.to_string()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const CITY: &str = r#"
+[city]
+name = "A市"
+region = "A"
+timezone = "Asia/Shanghai"
+default_tier = "15d"
+
+[[tier]]
+code = "2h"
+label = "紧急"
+respond_within = "30m"
+resolve_within = "2h"
+
+[[tier]]
+code = "15d"
+label = "普通"
+respond_within = "24h"
+resolve_within = "15d"
+"#;
+
+    const REGIONS: &str = r#"
+[[region]]
+id = "A"
+name = "A市"
+level = "city"
+
+[[region]]
+id = "A3"
+name = "A3区"
+level = "district"
+parent = "A"
+population = 900000
+
+[[region]]
+id = "A3-01"
+name = "洋湖街道"
+level = "street"
+parent = "A3"
+population = 60000
+"#;
+
+    const UNITS: &str = r#"
+[[unit]]
+id = "S-yanghu"
+name = "洋湖街道办事处"
+level = "street"
+region = "A3-01"
+
+[[unit]]
+id = "A-hrss"
+name = "A市人力资源和社会保障局"
+level = "city_department"
+region = "A"
+role = "hrss"
+"#;
+
+    const TAXONOMY: &str =
+        "一级分类,二级分类,三级分类\n城乡建设,物业管理,物业服务\n劳动和社会保障,劳动关系,\n";
+
+    const DUTIES: &str = r#"
+[[duty]]
+category = "城乡建设"
+level = "street"
+
+[[duty]]
+category = "劳动和社会保障"
+level = "city_department"
+role = "hrss"
+"#;
+
+    fn write_city(replace: Option<(&str, &str)>) -> tempfile::TempDir {
+        let dir = tempfile::tempdir().unwrap();
+        for (name, text) in [
+            ("city.toml", CITY),
+            ("regions.toml", REGIONS),
+            ("units.toml", UNITS),
+            ("taxonomy.csv", TAXONOMY),
+            ("duties.toml", DUTIES),
+        ] {
+            let text = match replace {
+                Some((file, replacement)) if file == name => replacement,
+                _ => text,
+            };
+            std::fs::write(dir.path().join(name), text).unwrap();
+        }
+        dir
+    }
+
+    #[test]
+    fn loads_a_valid_city() {
+        let dir = write_city(None);
+        let city = load_city(dir.path()).unwrap();
+        assert_eq!(city.name, "A市");
+        assert_eq!(city.tiers.len(), 2);
+        assert_eq!(city.units.all().len(), 2);
+        assert_eq!(city.taxonomy.len(), 5);
+        assert_eq!(city.duties.rules().len(), 2);
+    }
+
+    #[test]
+    fn a_bad_reference_names_file_and_line() {
+        let broken = UNITS.replace("region = \"A3-01\"", "region = \"A3-99\"");
+        let dir = write_city(Some(("units.toml", &broken)));
+        let err = load_city(dir.path()).unwrap_err();
+        assert!(err.file.ends_with("units.toml"));
+        assert_eq!(err.line, Some(2), "{err}");
+        assert!(err.problem.contains("A3-99"), "{err}");
+    }
+
+    #[test]
+    fn a_syntax_error_names_the_line() {
+        let broken = REGIONS.replace("level = \"street\"", "level = street");
+        let dir = write_city(Some(("regions.toml", &broken)));
+        let err = load_city(dir.path()).unwrap_err();
+        assert_eq!(err.line, Some(17), "{err}");
+    }
+
+    #[test]
+    fn unknown_keys_and_values_are_refused() {
+        let broken = DUTIES.replace("level = \"street\"", "levle = \"street\"");
+        let dir = write_city(Some(("duties.toml", &broken)));
+        let err = load_city(dir.path()).unwrap_err();
+        assert!(err.problem.contains("levle"), "{err}");
+        let broken = CITY
+            .replace("\"2h\"\nlabel", "\"2h\"\nlabel")
+            .replace("resolve_within = \"2h\"", "resolve_within = \"2 hours\"");
+        let dir = write_city(Some(("city.toml", &broken)));
+        let err = load_city(dir.path()).unwrap_err();
+        assert!(err.problem.contains("resolve_within"), "{err}");
+        assert_eq!(err.line, Some(8), "{err}");
+    }
+
+    #[test]
+    fn a_taxonomy_gap_names_the_line() {
+        let dir = write_city(Some((
+            "taxonomy.csv",
+            "一级分类,二级分类,三级分类\n城乡建设,物业管理,\n城乡建设,,物业服务\n",
+        )));
+        let err = load_city(dir.path()).unwrap_err();
+        assert_eq!(err.line, Some(3), "{err}");
+    }
+
+    #[test]
+    fn the_demo_city_is_valid() {
+        let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../demo/city");
+        let city = load_city(&dir).unwrap_or_else(|e| panic!("{e}"));
+        assert!(city.regions.all().len() > 50);
+        assert!(city.taxonomy.first_levels().count() >= 7);
+    }
+}

@@ -13,6 +13,7 @@ use crate::unit::{UnitLevel, Units};
 use serde::{Deserialize, Serialize};
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct DutyRule {
     pub category: CategoryPath,
     pub level: UnitLevel,

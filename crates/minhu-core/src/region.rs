@@ -19,6 +19,7 @@ pub enum RegionLevel {
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct Region {
     pub id: RegionId,
     pub name: String,

@@ -20,6 +20,7 @@ pub enum UnitLevel {
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct Unit {
     pub id: UnitId,
     pub name: String,
