@@ -72,6 +72,7 @@ COMMUNITY_BAD = ("组织", "当地", "联合", "牵头", "和", "及", "将", "�
                  "第", "村村", "居委", "党", "是", "对", "从", "向", "由", "于", "也", "已",
                  "依托", "组")
 MAX_COMMUNITIES, MIN_COMMUNITIES = 6, 3
+GENERIC_PLACE_WORDS = {"植物园", "商贸城", "火车站", "汽车站", "体育馆", "科技园", "工业园"}
 
 # Property companies named in the messages ("…物业"), checked by hand; the script
 # keeps only those that really occur as "<name>物业" and places each in the district
@@ -330,7 +331,9 @@ def build_regions(texts: list[str]):
             cid = f"{r['id']}-{ci:02d}"
             base = cname[:-2] if cname.endswith("社区") else cname[:-1]
             aliases = None
-            if is_real and len(base) >= 2 and not base.endswith("新") and base not in street_alias_set:
+            # two-character bases ("光明", "花园") are too common to be safe gazetteer aliases
+            if (is_real and len(base) >= 3 and not base.endswith("新")
+                    and base not in street_alias_set and base not in GENERIC_PLACE_WORDS):
                 aliases = [base]
             regions.append({"id": cid, "name": cname, "level": "community", "parent": r["id"],
                             "aliases": aliases})
