@@ -1,0 +1,507 @@
+//! The [`Store`] on SQL databases, through sqlx's `Any` driver so that one set of
+//! queries (with `$n` placeholders) serves SQLite and PostgreSQL alike; only the
+//! migrations and connection tuning differ per backend.
+
+use crate::{
+    Appended, Backend, Created, Cursor, Idempotency, NewTicket, Page, Store, StoreError,
+    TicketFilter, User,
+};
+use async_trait::async_trait;
+use jiff::Timestamp;
+use minhu_core::event::Event;
+use minhu_core::ids::TicketNumber;
+use minhu_core::ticket::{Status, Ticket};
+use sqlx::any::{AnyPoolOptions, AnyRow};
+use sqlx::{AnyPool, Executor, Row};
+use std::time::Duration;
+
+static SQLITE_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/sqlite");
+static POSTGRES_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/postgres");
+
+pub struct SqlStore {
+    backend: Backend,
+    /// SQLite allows one writer at a time: writes share one connection, so they queue
+    /// in the pool instead of failing with "database is locked". On PostgreSQL both
+    /// are the same pool.
+    writer: AnyPool,
+    reader: AnyPool,
+}
+
+fn millis(at: Timestamp) -> i64 {
+    at.as_millisecond()
+}
+
+fn from_millis(ms: i64) -> Result<Timestamp, StoreError> {
+    Timestamp::from_millisecond(ms).map_err(|e| StoreError::Corrupt(e.to_string()))
+}
+
+/// A value to bind to a `$n` placeholder in a query built at run time.
+enum Bind {
+    Text(String),
+    Int(i64),
+}
+
+impl SqlStore {
+    /// Connects to `sqlite://PATH` or `postgres://...` and brings the schema up to date.
+    pub async fn connect(url: &str) -> Result<SqlStore, StoreError> {
+        sqlx::any::install_default_drivers();
+        let backend = if url.starts_with("postgres:") || url.starts_with("postgresql:") {
+            Backend::Postgres
+        } else if url.starts_with("sqlite:") {
+            Backend::Sqlite
+        } else {
+            return Err(StoreError::Database(sqlx::Error::Configuration(
+                format!("{url:?} is not a database URL: use sqlite://PATH or postgres://...")
+                    .into(),
+            )));
+        };
+        let store = match backend {
+            Backend::Sqlite => {
+                let url = if url.contains('?') {
+                    url.to_owned()
+                } else {
+                    format!("{url}?mode=rwc")
+                };
+                let options = || {
+                    AnyPoolOptions::new()
+                        .acquire_timeout(Duration::from_secs(30))
+                        .after_connect(|conn, _| {
+                            Box::pin(async move {
+                                // WAL: readers never wait for the writer. synchronous=NORMAL in
+                                // WAL mode loses nothing when the process dies (only on power
+                                // loss); see README for FULL.
+                                conn.execute(
+                                    "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; \
+                                     PRAGMA busy_timeout = 10000; PRAGMA foreign_keys = ON;",
+                                )
+                                .await?;
+                                Ok(())
+                            })
+                        })
+                };
+                let writer = options().max_connections(1).connect(&url).await?;
+                SQLITE_MIGRATIONS.run(&writer).await?;
+                let reader = options().max_connections(4).connect(&url).await?;
+                SqlStore {
+                    backend,
+                    writer,
+                    reader,
+                }
+            }
+            Backend::Postgres => {
+                let pool = AnyPoolOptions::new()
+                    .max_connections(16)
+                    .acquire_timeout(Duration::from_secs(30))
+                    .connect(url)
+                    .await?;
+                POSTGRES_MIGRATIONS.run(&pool).await?;
+                SqlStore {
+                    backend,
+                    writer: pool.clone(),
+                    reader: pool,
+                }
+            }
+        };
+        Ok(store)
+    }
+
+    pub async fn close(&self) {
+        self.writer.close().await;
+        self.reader.close().await;
+    }
+
+    async fn ticket_for_key(&self, key: &Idempotency) -> Result<Option<Ticket>, StoreError> {
+        let row = sqlx::query(
+            "SELECT k.fingerprint, t.state FROM idempotency_keys k \
+             JOIN tickets t ON t.number = k.ticket WHERE k.key = $1",
+        )
+        .bind(&key.key)
+        .fetch_optional(&self.writer)
+        .await?;
+        let Some(row) = row else { return Ok(None) };
+        let fingerprint: String = row.try_get(0)?;
+        if fingerprint != key.fingerprint {
+            return Err(StoreError::IdempotencyMismatch);
+        }
+        ticket_from_state(&row.try_get::<String, _>(1)?).map(Some)
+    }
+
+    /// The next number of `day`. Taken in its own short statement, outside the ticket's
+    /// transaction, so that on PostgreSQL concurrent intakes do not queue behind the
+    /// counter row; a failed intake leaves a gap in the day's numbers, never a repeat.
+    async fn next_number(&self, day: jiff::civil::Date) -> Result<TicketNumber, StoreError> {
+        let last: i64 = sqlx::query_scalar(
+            "INSERT INTO ticket_counters (day, last) VALUES ($1, 1) \
+             ON CONFLICT (day) DO UPDATE SET last = ticket_counters.last + 1 RETURNING last",
+        )
+        .bind(day.to_string())
+        .fetch_one(&self.writer)
+        .await?;
+        Ok(TicketNumber::compose(day, last as u64))
+    }
+}
+
+fn ticket_from_state(state: &str) -> Result<Ticket, StoreError> {
+    serde_json::from_str(state).map_err(|e| StoreError::Corrupt(format!("ticket state: {e}")))
+}
+
+fn event_from_row(row: &AnyRow) -> Result<Event, StoreError> {
+    let body: String = row.try_get("body")?;
+    serde_json::from_str(&body).map_err(|e| StoreError::Corrupt(format!("event: {e}")))
+}
+
+fn json<T: serde::Serialize>(value: &T) -> String {
+    serde_json::to_string(value).expect("domain types always serialise")
+}
+
+async fn insert_events(
+    tx: &mut sqlx::Transaction<'_, sqlx::Any>,
+    number: &TicketNumber,
+    events: &[Event],
+) -> Result<(), StoreError> {
+    for event in events {
+        sqlx::query("INSERT INTO events (ticket, seq, at, actor, type, body) VALUES ($1, $2, $3, $4, $5, $6)")
+            .bind(number.as_str())
+            .bind(i64::from(event.seq))
+            .bind(millis(event.at))
+            .bind(event.actor.as_str())
+            .bind(event.change.name())
+            .bind(json(event))
+            .execute(&mut **tx)
+            .await?;
+    }
+    Ok(())
+}
+
+#[async_trait]
+impl Store for SqlStore {
+    fn backend(&self) -> Backend {
+        self.backend
+    }
+
+    async fn create_ticket(&self, new: NewTicket) -> Result<Created, StoreError> {
+        if let Some(key) = &new.idempotency
+            && let Some(ticket) = self.ticket_for_key(key).await?
+        {
+            return Ok(Created {
+                ticket,
+                fresh: false,
+            });
+        }
+        let number = self.next_number(new.day).await?;
+        let ticket = Ticket::replay(&number, &new.events)
+            .map_err(|e| StoreError::Corrupt(format!("new ticket's events: {e}")))?;
+        let mut tx = self.writer.begin().await?;
+        sqlx::query(
+            "INSERT INTO tickets (number, version, status, channel, kind, category, region, \
+             region_path, unit, title, description, citizen_phone, external_ref, created_at, \
+             updated_at, resolve_by, state) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17)",
+        )
+        .bind(number.as_str())
+        .bind(i64::from(ticket.version))
+        .bind(ticket.status.code())
+        .bind(ticket.intake.channel.code())
+        .bind(ticket.intake.kind.code())
+        .bind(
+            ticket
+                .intake
+                .category
+                .as_ref()
+                .map(|c| c.as_str().to_owned()),
+        )
+        .bind(ticket.intake.region.as_ref().map(|r| r.as_str().to_owned()))
+        .bind(new.region_path.clone())
+        .bind(ticket.unit.as_ref().map(|u| u.as_str().to_owned()))
+        .bind(&ticket.intake.title)
+        .bind(&ticket.intake.description)
+        .bind(ticket.intake.citizen.phone.clone())
+        .bind(ticket.intake.external_ref.clone())
+        .bind(millis(ticket.created_at))
+        .bind(millis(ticket.updated_at))
+        .bind(ticket.deadlines.map(|d| millis(d.resolve_by)))
+        .bind(json(&ticket))
+        .execute(&mut *tx)
+        .await?;
+        insert_events(&mut tx, &number, &new.events).await?;
+        if let Some(key) = &new.idempotency {
+            let claimed = sqlx::query(
+                "INSERT INTO idempotency_keys (key, fingerprint, ticket, created_at) \
+                 VALUES ($1, $2, $3, $4) ON CONFLICT (key) DO NOTHING",
+            )
+            .bind(&key.key)
+            .bind(&key.fingerprint)
+            .bind(number.as_str())
+            .bind(millis(ticket.created_at))
+            .execute(&mut *tx)
+            .await?;
+            if claimed.rows_affected() == 0 {
+                // A concurrent retry won the race: keep its ticket, drop ours.
+                tx.rollback().await?;
+                let ticket = self.ticket_for_key(key).await?.ok_or_else(|| {
+                    StoreError::Corrupt("idempotency key without its ticket".into())
+                })?;
+                return Ok(Created {
+                    ticket,
+                    fresh: false,
+                });
+            }
+        }
+        tx.commit().await?;
+        Ok(Created {
+            ticket,
+            fresh: true,
+        })
+    }
+
+    async fn ticket(&self, number: &TicketNumber) -> Result<Option<Ticket>, StoreError> {
+        let state: Option<String> =
+            sqlx::query_scalar("SELECT state FROM tickets WHERE number = $1")
+                .bind(number.as_str())
+                .fetch_optional(&self.reader)
+                .await?;
+        state.as_deref().map(ticket_from_state).transpose()
+    }
+
+    async fn events(&self, number: &TicketNumber) -> Result<Vec<Event>, StoreError> {
+        let rows = sqlx::query("SELECT body FROM events WHERE ticket = $1 ORDER BY seq")
+            .bind(number.as_str())
+            .fetch_all(&self.reader)
+            .await?;
+        rows.iter().map(event_from_row).collect()
+    }
+
+    async fn append(&self, appended: Appended<'_>) -> Result<(), StoreError> {
+        let ticket = appended.ticket;
+        let previous = ticket.version - appended.events.len() as u32;
+        let mut tx = self.writer.begin().await?;
+        let updated = sqlx::query(
+            "UPDATE tickets SET version = $1, status = $2, category = $3, region = $4, \
+             region_path = $5, unit = $6, updated_at = $7, resolve_by = $8, state = $9 \
+             WHERE number = $10 AND version = $11",
+        )
+        .bind(i64::from(ticket.version))
+        .bind(ticket.status.code())
+        .bind(
+            ticket
+                .intake
+                .category
+                .as_ref()
+                .map(|c| c.as_str().to_owned()),
+        )
+        .bind(ticket.intake.region.as_ref().map(|r| r.as_str().to_owned()))
+        .bind(appended.region_path.map(str::to_owned))
+        .bind(ticket.unit.as_ref().map(|u| u.as_str().to_owned()))
+        .bind(millis(ticket.updated_at))
+        .bind(ticket.deadlines.map(|d| millis(d.resolve_by)))
+        .bind(json(ticket))
+        .bind(ticket.number.as_str())
+        .bind(i64::from(previous))
+        .execute(&mut *tx)
+        .await?;
+        if updated.rows_affected() == 0 {
+            tx.rollback().await?;
+            let exists = self.ticket(&ticket.number).await?.is_some();
+            return Err(if exists {
+                StoreError::Conflict(ticket.number.clone())
+            } else {
+                StoreError::NotFound(ticket.number.clone())
+            });
+        }
+        insert_events(&mut tx, &ticket.number, appended.events).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    async fn list(&self, filter: &TicketFilter) -> Result<Page, StoreError> {
+        let mut sql = String::from("SELECT state, created_at, number FROM tickets WHERE 1 = 1");
+        let mut binds = Vec::new();
+        let mut push = |sql: &mut String, clause: &str, values: Vec<Bind>| {
+            // Each `?` in the clause becomes the next numbered placeholder.
+            let mut parts = clause.split('?');
+            sql.push_str(" AND ");
+            sql.push_str(parts.next().unwrap_or_default());
+            for (part, value) in parts.zip(values) {
+                binds.push(value);
+                sql.push_str(&format!("${}", binds.len()));
+                sql.push_str(part);
+            }
+        };
+        if let Some(status) = filter.status {
+            push(
+                &mut sql,
+                "status = ?",
+                vec![Bind::Text(status.code().into())],
+            );
+        }
+        if let Some(unit) = &filter.unit {
+            push(&mut sql, "unit = ?", vec![Bind::Text(unit.clone())]);
+        }
+        if let Some(path) = &filter.region_path {
+            push(
+                &mut sql,
+                "region_path LIKE ? ESCAPE '\\'",
+                vec![Bind::Text(format!("{}%", escape_like(path)))],
+            );
+        }
+        if let Some(category) = &filter.category {
+            push(
+                &mut sql,
+                "(category = ? OR category LIKE ? ESCAPE '\\')",
+                vec![
+                    Bind::Text(category.clone()),
+                    Bind::Text(format!("{}/%", escape_like(category))),
+                ],
+            );
+        }
+        if let Some(from) = filter.created_from {
+            push(&mut sql, "created_at >= ?", vec![Bind::Int(millis(from))]);
+        }
+        if let Some(to) = filter.created_to {
+            push(&mut sql, "created_at < ?", vec![Bind::Int(millis(to))]);
+        }
+        if let Some(phone) = &filter.phone {
+            push(
+                &mut sql,
+                "citizen_phone = ?",
+                vec![Bind::Text(phone.clone())],
+            );
+        }
+        if let Some(text) = &filter.text {
+            for word in text.split_whitespace() {
+                let pattern = format!("%{}%", escape_like(word));
+                push(
+                    &mut sql,
+                    "(title LIKE ? ESCAPE '\\' OR description LIKE ? ESCAPE '\\')",
+                    vec![Bind::Text(pattern.clone()), Bind::Text(pattern)],
+                );
+            }
+        }
+        if let Some(cursor) = &filter.cursor {
+            push(
+                &mut sql,
+                "(created_at < ? OR (created_at = ? AND number < ?))",
+                vec![
+                    Bind::Int(cursor.created_at),
+                    Bind::Int(cursor.created_at),
+                    Bind::Text(cursor.number.clone()),
+                ],
+            );
+        }
+        let limit = filter.limit.clamp(1, 500);
+        sql.push_str(&format!(
+            " ORDER BY created_at DESC, number DESC LIMIT {}",
+            limit + 1
+        ));
+        // Only fixed clauses are concatenated; every value is bound.
+        let mut query = sqlx::query(sqlx::AssertSqlSafe(sql));
+        for value in binds {
+            query = match value {
+                Bind::Text(text) => query.bind(text),
+                Bind::Int(int) => query.bind(int),
+            };
+        }
+        let rows = query.fetch_all(&self.reader).await?;
+        let more = rows.len() > limit as usize;
+        let mut tickets = Vec::with_capacity(rows.len().min(limit as usize));
+        let mut next = None;
+        for row in rows.iter().take(limit as usize) {
+            tickets.push(ticket_from_state(&row.try_get::<String, _>(0)?)?);
+            if more {
+                next = Some(Cursor {
+                    created_at: row.try_get(1)?,
+                    number: row.try_get(2)?,
+                });
+            }
+        }
+        Ok(Page { tickets, next })
+    }
+
+    async fn count_by_status(&self) -> Result<Vec<(Status, u64)>, StoreError> {
+        let rows = sqlx::query("SELECT status, COUNT(*) FROM tickets GROUP BY status")
+            .fetch_all(&self.reader)
+            .await?;
+        let mut counts = Vec::new();
+        for row in rows {
+            let code: String = row.try_get(0)?;
+            let count: i64 = row.try_get(1)?;
+            let status = Status::from_code(&code)
+                .ok_or_else(|| StoreError::Corrupt(format!("unknown status {code}")))?;
+            counts.push((status, count as u64));
+        }
+        Ok(counts)
+    }
+
+    async fn ticket_by_external_ref(
+        &self,
+        external_ref: &str,
+    ) -> Result<Option<Ticket>, StoreError> {
+        let state: Option<String> =
+            sqlx::query_scalar("SELECT state FROM tickets WHERE external_ref = $1 LIMIT 1")
+                .bind(external_ref)
+                .fetch_optional(&self.reader)
+                .await?;
+        state.as_deref().map(ticket_from_state).transpose()
+    }
+
+    async fn put_user(&self, user: &User) -> Result<(), StoreError> {
+        sqlx::query(
+            "INSERT INTO users (login, display_name, role, unit, password_hash, disabled, created_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7) \
+             ON CONFLICT (login) DO UPDATE SET display_name = excluded.display_name, \
+             role = excluded.role, unit = excluded.unit, password_hash = excluded.password_hash, \
+             disabled = excluded.disabled",
+        )
+        .bind(&user.login)
+        .bind(&user.display_name)
+        .bind(&user.role)
+        .bind(user.unit.clone())
+        .bind(&user.password_hash)
+        .bind(i64::from(user.disabled))
+        .bind(millis(user.created_at))
+        .execute(&self.writer)
+        .await?;
+        Ok(())
+    }
+
+    async fn user(&self, login: &str) -> Result<Option<User>, StoreError> {
+        let row = sqlx::query(sqlx::AssertSqlSafe(format!(
+            "{USER_COLUMNS} WHERE login = $1"
+        )))
+        .bind(login)
+        .fetch_optional(&self.reader)
+        .await?;
+        row.as_ref().map(user_from_row).transpose()
+    }
+
+    async fn users(&self) -> Result<Vec<User>, StoreError> {
+        let rows = sqlx::query(sqlx::AssertSqlSafe(format!(
+            "{USER_COLUMNS} ORDER BY login"
+        )))
+        .fetch_all(&self.reader)
+        .await?;
+        rows.iter().map(user_from_row).collect()
+    }
+}
+
+const USER_COLUMNS: &str =
+    "SELECT login, display_name, role, unit, password_hash, disabled, created_at FROM users";
+
+fn user_from_row(row: &AnyRow) -> Result<User, StoreError> {
+    Ok(User {
+        login: row.try_get(0)?,
+        display_name: row.try_get(1)?,
+        role: row.try_get(2)?,
+        unit: row.try_get(3)?,
+        password_hash: row.try_get(4)?,
+        disabled: row.try_get::<i64, _>(5)? != 0,
+        created_at: from_millis(row.try_get(6)?)?,
+    })
+}
+
+/// LIKE treats `%` and `_` as wildcards; a citizen's words must match literally.
+fn escape_like(text: &str) -> String {
+    text.replace('\\', "\\\\")
+        .replace('%', "\\%")
+        .replace('_', "\\_")
+}

@@ -1,0 +1,510 @@
+//! One suite, run against every backend: each test body runs on SQLite and then on
+//! PostgreSQL. PostgreSQL is found at `MINHU_TEST_POSTGRES` (default
+//! `postgres://postgres@127.0.0.1:5432/postgres`; `scripts/test` starts one) and a
+//! missing server fails the tests rather than skipping them.
+
+use jiff::Timestamp;
+use minhu_core::deadline::{Deadlines, TierCode};
+use minhu_core::event::{Actor, Change, Event};
+use minhu_core::ids::{RegionId, TicketNumber, UnitId};
+use minhu_core::taxonomy::CategoryPath;
+use minhu_core::ticket::{Channel, Citizen, Intake, Kind, Status, Ticket};
+use minhu_store::{
+    Appended, Cursor, Idempotency, NewTicket, SqlStore, Store, StoreError, TicketFilter, User,
+};
+use sqlx::Connection;
+use std::sync::Arc;
+
+struct TestDb {
+    store: Arc<SqlStore>,
+    url: String,
+    name: String,
+    _dir: Option<tempfile::TempDir>,
+}
+
+fn postgres_admin_url() -> String {
+    std::env::var("MINHU_TEST_POSTGRES")
+        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".into())
+}
+
+async fn sqlite() -> TestDb {
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("sqlite://{}", dir.path().join("minhu.db").display());
+    TestDb {
+        store: Arc::new(SqlStore::connect(&url).await.unwrap()),
+        url,
+        name: "sqlite".into(),
+        _dir: Some(dir),
+    }
+}
+
+async fn postgres() -> TestDb {
+    sqlx::any::install_default_drivers();
+    let admin = postgres_admin_url();
+    let mut conn = sqlx::AnyConnection::connect(&admin).await.unwrap_or_else(|e| {
+        panic!("PostgreSQL is needed at {admin} (run scripts/test, or set MINHU_TEST_POSTGRES): {e}")
+    });
+    let name = format!("minhu_test_{:016x}", rand::random::<u64>());
+    sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}")))
+        .execute(&mut conn)
+        .await
+        .unwrap();
+    let (base, _) = admin.rsplit_once('/').unwrap();
+    let url = format!("{base}/{name}");
+    let store = SqlStore::connect(&url).await.unwrap();
+    TestDb {
+        store: Arc::new(store),
+        url,
+        name,
+        _dir: None,
+    }
+}
+
+async fn drop_postgres(db: TestDb) {
+    db.store.close().await;
+    let mut conn = sqlx::AnyConnection::connect(&postgres_admin_url())
+        .await
+        .unwrap();
+    sqlx::query(sqlx::AssertSqlSafe(format!(
+        "DROP DATABASE IF EXISTS {} WITH (FORCE)",
+        db.name
+    )))
+    .execute(&mut conn)
+    .await
+    .unwrap();
+}
+
+/// Runs `body` against a fresh SQLite file and a fresh PostgreSQL database.
+async fn on_every_backend<F, Fut>(body: F)
+where
+    F: Fn(Arc<SqlStore>, String) -> Fut,
+    Fut: std::future::Future<Output = ()>,
+{
+    let db = sqlite().await;
+    body(db.store.clone(), db.url.clone()).await;
+    let db = postgres().await;
+    body(db.store.clone(), db.url.clone()).await;
+    drop_postgres(db).await;
+}
+
+fn at(text: &str) -> Timestamp {
+    text.parse().unwrap()
+}
+
+fn intake(title: &str, category: &str, phone: &str) -> Intake {
+    Intake {
+        channel: Channel::Web,
+        kind: Kind::Complaint,
+        title: title.into(),
+        description: format!("{title}，请尽快处理"),
+        address: None,
+        location: None,
+        citizen: Citizen {
+            phone: Some(phone.into()),
+            ..Citizen::default()
+        },
+        category: Some(CategoryPath::new(category)),
+        region: Some(RegionId::new("A3-01")),
+        tier: TierCode("15d".into()),
+        external_ref: None,
+    }
+}
+
+fn new_ticket(title: &str, created: Timestamp, key: Option<&str>) -> NewTicket {
+    new_ticket_with(
+        intake(title, "城乡建设/物业管理", "13800000000"),
+        created,
+        key,
+    )
+}
+
+fn new_ticket_with(intake: Intake, created: Timestamp, key: Option<&str>) -> NewTicket {
+    NewTicket {
+        day: created
+            .to_zoned(jiff::tz::TimeZone::fixed(jiff::tz::offset(8)))
+            .date(),
+        events: vec![Event {
+            seq: 1,
+            at: created,
+            actor: Actor::citizen(),
+            change: Change::Created(intake),
+        }],
+        region_path: Some("/A/A3/A3-01/".into()),
+        idempotency: key.map(|k| Idempotency {
+            key: k.into(),
+            fingerprint: format!("fp-{k}"),
+        }),
+    }
+}
+
+fn dispatch(ticket: &mut Ticket, unit: &str, at: Timestamp) -> Event {
+    let event = Event {
+        seq: ticket.version + 1,
+        at,
+        actor: Actor::system("router"),
+        change: Change::Dispatched {
+            unit: UnitId::new(unit),
+            deadlines: Deadlines {
+                respond_by: at,
+                resolve_by: at,
+            },
+            reason: "test".into(),
+        },
+    };
+    ticket.apply(&event);
+    event
+}
+
+#[tokio::test]
+async fn a_ticket_round_trips_and_its_log_rebuilds_it() {
+    on_every_backend(|store, _url| async move {
+        let created = store
+            .create_ticket(new_ticket("路灯不亮", at("2026-11-22T01:00:00Z"), None))
+            .await
+            .unwrap();
+        assert!(created.fresh);
+        let mut ticket = created.ticket;
+        assert_eq!(ticket.number.as_str(), "2026112200001");
+        let event = dispatch(&mut ticket, "S-yanghu", at("2026-11-22T01:05:00Z"));
+        store
+            .append(Appended {
+                ticket: &ticket,
+                events: std::slice::from_ref(&event),
+                region_path: Some("/A/A3/A3-01/"),
+            })
+            .await
+            .unwrap();
+        let stored = store.ticket(&ticket.number).await.unwrap().unwrap();
+        assert_eq!(stored, ticket);
+        let log = store.events(&ticket.number).await.unwrap();
+        assert_eq!(log.len(), 2);
+        assert_eq!(Ticket::replay(&ticket.number, &log).unwrap(), stored);
+        assert_eq!(stored.status, Status::Dispatched);
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn numbers_are_unique_and_daily_under_concurrency() {
+    on_every_backend(|store, _url| async move {
+        let day_one = at("2026-11-22T01:00:00Z");
+        let intakes = (0..40).map(|i| {
+            let store = store.clone();
+            async move {
+                store
+                    .create_ticket(new_ticket(&format!("第{i}件"), day_one, None))
+                    .await
+                    .unwrap()
+            }
+        });
+        let mut numbers: Vec<String> = futures::future::join_all(intakes)
+            .await
+            .into_iter()
+            .map(|c| c.ticket.number.to_string())
+            .collect();
+        numbers.sort();
+        numbers.dedup();
+        assert_eq!(numbers.len(), 40);
+        assert!(numbers.iter().all(|n| n.starts_with("20261122")));
+        let next_day = store
+            .create_ticket(new_ticket("次日", at("2026-11-22T16:30:00Z"), None))
+            .await
+            .unwrap();
+        assert_eq!(
+            next_day.ticket.number.as_str(),
+            "2026112300001",
+            "city time is UTC+8"
+        );
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn a_retried_request_never_makes_a_second_ticket() {
+    on_every_backend(|store, _url| async move {
+        let now = at("2026-11-22T01:00:00Z");
+        let retries = (0..12).map(|_| {
+            let store = store.clone();
+            async move {
+                store
+                    .create_ticket(new_ticket("重复提交", now, Some("key-1")))
+                    .await
+                    .unwrap()
+            }
+        });
+        let results = futures::future::join_all(retries).await;
+        let first = &results[0].ticket.number;
+        assert!(results.iter().all(|c| &c.ticket.number == first));
+        assert_eq!(results.iter().filter(|c| c.fresh).count(), 1);
+        let page = store
+            .list(&TicketFilter {
+                limit: 100,
+                ..TicketFilter::default()
+            })
+            .await
+            .unwrap();
+        assert_eq!(page.tickets.len(), 1);
+        let mut reused = new_ticket("另一件事", now, Some("key-1"));
+        reused.idempotency.as_mut().unwrap().fingerprint = "different".into();
+        assert!(matches!(
+            store.create_ticket(reused).await,
+            Err(StoreError::IdempotencyMismatch)
+        ));
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn a_stale_writer_is_refused() {
+    on_every_backend(|store, _url| async move {
+        let now = at("2026-11-22T01:00:00Z");
+        let ticket = store
+            .create_ticket(new_ticket("并发修改", now, None))
+            .await
+            .unwrap()
+            .ticket;
+        let mut first = ticket.clone();
+        let mut second = ticket.clone();
+        let e1 = dispatch(&mut first, "S-yanghu", now);
+        let e2 = dispatch(&mut second, "S-pingtang", now);
+        store
+            .append(Appended {
+                ticket: &first,
+                events: &[e1],
+                region_path: None,
+            })
+            .await
+            .unwrap();
+        let err = store
+            .append(Appended {
+                ticket: &second,
+                events: &[e2.clone()],
+                region_path: None,
+            })
+            .await
+            .unwrap_err();
+        assert!(matches!(err, StoreError::Conflict(_)), "{err}");
+        let mut ghost = second.clone();
+        ghost.number = TicketNumber::parse("2026010100001").unwrap();
+        let err = store
+            .append(Appended {
+                ticket: &ghost,
+                events: &[e2],
+                region_path: None,
+            })
+            .await
+            .unwrap_err();
+        assert!(matches!(err, StoreError::NotFound(_)), "{err}");
+        let stored = store.ticket(&ticket.number).await.unwrap().unwrap();
+        assert_eq!(stored.unit.unwrap().as_str(), "S-yanghu");
+        assert_eq!(store.events(&ticket.number).await.unwrap().len(), 2);
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn filters_and_pages() {
+    on_every_backend(|store, _url| async move {
+        let base = at("2026-11-01T02:00:00Z");
+        for i in 0..25i64 {
+            let when = base
+                .checked_add(jiff::SignedDuration::from_hours(i))
+                .unwrap();
+            let (category, phone) = if i % 5 == 0 {
+                ("劳动和社会保障/劳动关系", "13900000000")
+            } else {
+                ("城乡建设/物业管理", "13800000000")
+            };
+            let mut intake = intake(&format!("诉求{i} 100%_真实"), category, phone);
+            if i % 2 == 0 {
+                intake.title = format!("诉求{i} 噪音扰民");
+                intake.description = "夜间施工".into();
+            }
+            let mut new = new_ticket_with(intake, when, None);
+            if i >= 20 {
+                new.region_path = Some("/A/A5/A5-01/".into());
+            }
+            store.create_ticket(new).await.unwrap();
+        }
+        let count = |filter: TicketFilter| {
+            let store = store.clone();
+            async move {
+                store
+                    .list(&TicketFilter {
+                        limit: 100,
+                        ..filter
+                    })
+                    .await
+                    .unwrap()
+                    .tickets
+                    .len()
+            }
+        };
+        assert_eq!(count(TicketFilter::default()).await, 25);
+        assert_eq!(
+            count(TicketFilter {
+                category: Some("劳动和社会保障".into()),
+                ..Default::default()
+            })
+            .await,
+            5
+        );
+        assert_eq!(
+            count(TicketFilter {
+                category: Some("劳动".into()),
+                ..Default::default()
+            })
+            .await,
+            0
+        );
+        assert_eq!(
+            count(TicketFilter {
+                region_path: Some("/A/A5/".into()),
+                ..Default::default()
+            })
+            .await,
+            5
+        );
+        assert_eq!(
+            count(TicketFilter {
+                region_path: Some("/A/".into()),
+                ..Default::default()
+            })
+            .await,
+            25
+        );
+        assert_eq!(
+            count(TicketFilter {
+                text: Some("噪音".into()),
+                ..Default::default()
+            })
+            .await,
+            13
+        );
+        assert_eq!(
+            count(TicketFilter {
+                text: Some("100%_".into()),
+                ..Default::default()
+            })
+            .await,
+            12
+        );
+        assert_eq!(
+            count(TicketFilter {
+                text: Some("0%".into()),
+                ..Default::default()
+            })
+            .await,
+            12
+        );
+        assert_eq!(
+            count(TicketFilter {
+                phone: Some("13900000000".into()),
+                ..Default::default()
+            })
+            .await,
+            5
+        );
+        assert_eq!(
+            count(TicketFilter {
+                status: Some(Status::Dispatched),
+                ..Default::default()
+            })
+            .await,
+            0
+        );
+        let from = base
+            .checked_add(jiff::SignedDuration::from_hours(10))
+            .unwrap();
+        let to = base
+            .checked_add(jiff::SignedDuration::from_hours(15))
+            .unwrap();
+        assert_eq!(
+            count(TicketFilter {
+                created_from: Some(from),
+                created_to: Some(to),
+                ..Default::default()
+            })
+            .await,
+            5
+        );
+
+        let mut seen = Vec::new();
+        let mut cursor: Option<Cursor> = None;
+        loop {
+            let page = store
+                .list(&TicketFilter {
+                    limit: 7,
+                    cursor: cursor.clone(),
+                    ..Default::default()
+                })
+                .await
+                .unwrap();
+            seen.extend(
+                page.tickets
+                    .iter()
+                    .map(|t| (t.created_at, t.number.clone())),
+            );
+            match page.next {
+                Some(next) => cursor = Some(Cursor::decode(&next.encode()).unwrap()),
+                None => break,
+            }
+        }
+        assert_eq!(seen.len(), 25);
+        assert!(
+            seen.windows(2).all(|w| w[0] > w[1]),
+            "newest first, no repeats"
+        );
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn the_event_log_cannot_be_rewritten() {
+    on_every_backend(|store, url| async move {
+        let ticket = store
+            .create_ticket(new_ticket("留痕", at("2026-11-22T01:00:00Z"), None))
+            .await
+            .unwrap()
+            .ticket;
+        let number = ticket.number.clone();
+        let mut conn = sqlx::AnyConnection::connect(&url).await.unwrap();
+        let update = sqlx::query("UPDATE events SET actor = 'someone' WHERE seq = 1")
+            .execute(&mut conn)
+            .await;
+        assert!(update.is_err(), "an UPDATE of the log went through");
+        assert!(
+            sqlx::query("DELETE FROM events")
+                .execute(&mut conn)
+                .await
+                .is_err()
+        );
+        assert_eq!(
+            store.events(&number).await.unwrap()[0].actor,
+            Actor::citizen()
+        );
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn users_are_stored() {
+    on_every_backend(|store, _url| async move {
+        let mut user = User {
+            login: "zhang".into(),
+            display_name: "张三".into(),
+            role: "dispatcher".into(),
+            unit: None,
+            password_hash: "$argon2id$...".into(),
+            disabled: false,
+            created_at: at("2026-11-22T01:00:00Z"),
+        };
+        store.put_user(&user).await.unwrap();
+        user.disabled = true;
+        store.put_user(&user).await.unwrap();
+        assert_eq!(store.user("zhang").await.unwrap(), Some(user));
+        assert_eq!(store.users().await.unwrap().len(), 1);
+        assert!(store.user("li").await.unwrap().is_none());
+    })
+    .await;
+}
