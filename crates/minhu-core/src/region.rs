@@ -175,13 +175,22 @@ impl RegionTree {
             })
             .map(|(index, _)| index)
             .collect();
+        // Named ancestors confirm a candidate; a named region above it that is not its
+        // ancestor ("A3区 … 关口" when 关口 lies in A9) contradicts it.
         let score = |index: usize| {
             let region = &self.regions[index];
             let confirmed = self
                 .ancestry(&region.id)
                 .filter(|r| named.contains(&self.by_id[&r.id]))
-                .count();
-            (confirmed, region.level)
+                .count() as i64;
+            let contradicted = named
+                .iter()
+                .map(|&other| &self.regions[other])
+                .filter(|other| {
+                    other.level < region.level && !self.is_within(&region.id, &other.id)
+                })
+                .count() as i64;
+            (confirmed - contradicted, region.level)
         };
         let best = named.iter().map(|&index| score(index)).max()?;
         let tied: Vec<&RegionId> = named
@@ -257,6 +266,9 @@ pub(crate) mod tests {
         // With the district named, the right one wins.
         let found = tree.locate("A5区新村社区门口垃圾没人清理").unwrap();
         assert_eq!(found.id.as_str(), "A5-01-01");
+        // A street named with another district is not believed over that district.
+        let found = tree.locate("A5区的居民反映坪塘街道那边的事").unwrap();
+        assert_eq!(found.id.as_str(), "A5");
     }
 
     #[test]

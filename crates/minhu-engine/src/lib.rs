@@ -1,1 +1,207 @@
-//! placeholder
+//! The engine: where a request meets the rules and the store.
+//!
+//! It takes a demand in (validating it, placing it, routing it), applies workflow
+//! commands through the core's single transition function, and saves the resulting
+//! events. Handlers in the web layer and the CLI call the engine; they never write to
+//! the store themselves.
+
+pub mod attachments;
+pub mod router;
+
+use jiff::Timestamp;
+use minhu_core::event::{Actor, Change, Event};
+use minhu_core::ids::TicketNumber;
+use minhu_core::ticket::{Intake, Ticket};
+use minhu_core::workflow::{self, Command, FieldError, TransitionError};
+use minhu_core::{City, Clock};
+use minhu_store::{Appended, Created, Idempotency, NewTicket, Store, StoreError};
+use router::Router;
+use sha2::{Digest, Sha256};
+use std::sync::Arc;
+
+#[derive(Debug, thiserror::Error)]
+pub enum EngineError {
+    #[error("{0}")]
+    Invalid(#[from] FieldError),
+    #[error("cannot {action} a ticket that is {status}")]
+    NotAllowed {
+        action: &'static str,
+        status: &'static str,
+    },
+    #[error("ticket {0} does not exist")]
+    NotFound(String),
+    #[error("this Idempotency-Key was already used for a different request")]
+    IdempotencyMismatch,
+    #[error("ticket {0} is being changed by someone else right now; try again")]
+    Busy(String),
+    #[error("storage failed: {0}")]
+    Store(StoreError),
+}
+
+impl From<StoreError> for EngineError {
+    fn from(error: StoreError) -> Self {
+        match error {
+            StoreError::NotFound(number) => EngineError::NotFound(number.to_string()),
+            StoreError::IdempotencyMismatch => EngineError::IdempotencyMismatch,
+            StoreError::Conflict(number) => EngineError::Busy(number.to_string()),
+            other => EngineError::Store(other),
+        }
+    }
+}
+
+impl From<TransitionError> for EngineError {
+    fn from(error: TransitionError) -> Self {
+        match error {
+            TransitionError::NotAllowed { action, status } => EngineError::NotAllowed {
+                action,
+                status: status.code(),
+            },
+            TransitionError::Invalid(field) => EngineError::Invalid(field),
+        }
+    }
+}
+
+pub struct Engine {
+    pub store: Arc<dyn Store>,
+    pub city: Arc<City>,
+    pub clock: Arc<dyn Clock>,
+    pub router: Router,
+}
+
+/// How many times an action is retried when another writer got to the ticket first.
+const CONFLICT_RETRIES: usize = 5;
+
+impl Engine {
+    pub fn new(store: Arc<dyn Store>, city: Arc<City>, clock: Arc<dyn Clock>) -> Self {
+        Self {
+            store,
+            city,
+            clock,
+            router: Router::default(),
+        }
+    }
+
+    pub fn now(&self) -> Timestamp {
+        self.clock.now()
+    }
+
+    fn region_path(&self, ticket: &Ticket) -> Option<String> {
+        ticket
+            .intake
+            .region
+            .as_ref()
+            .and_then(|r| self.city.regions.path(r))
+    }
+
+    /// Takes a demand in: validates it, places and routes it, and stores it with its
+    /// first events, all in one go. `idempotency_key` makes retries safe.
+    pub async fn intake(
+        &self,
+        intake: Intake,
+        actor: Actor,
+        idempotency_key: Option<String>,
+    ) -> Result<Created, EngineError> {
+        let now = self.now();
+        let idempotency = idempotency_key.map(|key| Idempotency {
+            fingerprint: fingerprint(&intake),
+            key,
+        });
+        let created = workflow::open(intake, &self.city)?;
+        let Change::Created(intake) = &created else {
+            unreachable!("open only returns a created change")
+        };
+        // The store assigns the real number; routing only needs the state.
+        let placeholder = TicketNumber::parse("0000000000000").expect("a valid number");
+        let mut ticket = Ticket::new(placeholder, intake.clone(), now);
+        let mut events = vec![Event {
+            seq: 1,
+            at: now,
+            actor,
+            change: created,
+        }];
+        let decision = self.router.decide(&ticket, &self.city);
+        for command in decision.commands() {
+            // A router suggestion the rules refuse is simply not taken: the ticket
+            // stays with the dispatchers.
+            if let Ok(change) = workflow::transition(&ticket, command, &self.city, now) {
+                let event = Event {
+                    seq: ticket.version + 1,
+                    at: now,
+                    actor: Actor::system("router"),
+                    change,
+                };
+                ticket.apply(&event);
+                events.push(event);
+            }
+        }
+        let created = self
+            .store
+            .create_ticket(NewTicket {
+                day: self.city.local_date(now),
+                region_path: self.region_path(&ticket),
+                events,
+                idempotency,
+            })
+            .await?;
+        Ok(created)
+    }
+
+    pub async fn ticket(&self, number: &TicketNumber) -> Result<Ticket, EngineError> {
+        self.store
+            .ticket(number)
+            .await?
+            .ok_or_else(|| EngineError::NotFound(number.to_string()))
+    }
+
+    /// Applies one workflow command by `actor`, retrying if the ticket changed between
+    /// reading it and writing the event.
+    pub async fn act(
+        &self,
+        number: &TicketNumber,
+        command: Command,
+        actor: Actor,
+    ) -> Result<Ticket, EngineError> {
+        let mut last_error = None;
+        for _ in 0..CONFLICT_RETRIES {
+            let mut ticket = self.ticket(number).await?;
+            let now = self.now();
+            let change = workflow::transition(&ticket, command.clone(), &self.city, now)?;
+            let event = Event {
+                seq: ticket.version + 1,
+                at: now,
+                actor: actor.clone(),
+                change,
+            };
+            ticket.apply(&event);
+            let region_path = self.region_path(&ticket);
+            match self
+                .store
+                .append(Appended {
+                    ticket: &ticket,
+                    events: std::slice::from_ref(&event),
+                    region_path: region_path.as_deref(),
+                })
+                .await
+            {
+                Ok(()) => return Ok(ticket),
+                Err(StoreError::Conflict(n)) => last_error = Some(StoreError::Conflict(n)),
+                Err(other) => return Err(other.into()),
+            }
+        }
+        Err(last_error.map_or_else(|| EngineError::Busy(number.to_string()), EngineError::from))
+    }
+
+    pub async fn events(&self, number: &TicketNumber) -> Result<Vec<Event>, EngineError> {
+        let events = self.store.events(number).await?;
+        if events.is_empty() {
+            return Err(EngineError::NotFound(number.to_string()));
+        }
+        Ok(events)
+    }
+}
+
+/// A digest of what was asked, so a reused idempotency key with other content is caught.
+fn fingerprint(intake: &Intake) -> String {
+    let canonical = serde_json::to_vec(intake).expect("an intake always serialises");
+    hex::encode(Sha256::digest(canonical))
+}

@@ -1,0 +1,152 @@
+//! Routing: from a demand's words and place to the unit that must act.
+//!
+//! Three questions, each answered with its reason so a dispatcher can check it:
+//! where (the region, from the ticket or its address text), what (the category, from
+//! the ticket or a [`Classifier`]), and who (the unit, from the city's duty list).
+//! Anything not answered with confidence leaves the ticket in the dispatcher queue.
+
+use minhu_core::City;
+use minhu_core::duty::Assignment;
+use minhu_core::ids::RegionId;
+use minhu_core::taxonomy::CategoryPath;
+use minhu_core::ticket::Ticket;
+use minhu_core::workflow::Command;
+use serde::Serialize;
+use std::sync::Arc;
+
+/// A category guess with how sure it is and the words that made it.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct CategorySuggestion {
+    pub category: CategoryPath,
+    /// 0.0 to 1.0.
+    pub confidence: f32,
+    pub reasons: Vec<String>,
+}
+
+/// Suggests categories from a demand's text (the text-intelligence crate plugs in here).
+pub trait Classifier: Send + Sync {
+    /// Best first.
+    fn suggest(&self, title: &str, description: &str) -> Vec<CategorySuggestion>;
+}
+
+#[derive(Clone)]
+pub struct Router {
+    classifier: Option<Arc<dyn Classifier>>,
+    /// Below this confidence a classifier's category is only a suggestion.
+    threshold: f32,
+}
+
+impl Default for Router {
+    fn default() -> Self {
+        Self {
+            classifier: None,
+            threshold: 0.8,
+        }
+    }
+}
+
+#[derive(Clone, Debug, Default, Serialize)]
+pub struct Decision {
+    /// A region found from the address text (absent when the ticket had one already).
+    pub region: Option<Placed>,
+    /// A category taken from the classifier (absent when the ticket had one already).
+    pub category: Option<CategorySuggestion>,
+    pub suggestions: Vec<CategorySuggestion>,
+    pub assignment: Option<Assignment>,
+}
+
+#[derive(Clone, Debug, Serialize)]
+pub struct Placed {
+    pub region: RegionId,
+    pub reason: String,
+}
+
+impl Decision {
+    /// The commands that carry the decision out, in order.
+    pub fn commands(&self) -> Vec<Command> {
+        let mut commands = Vec::new();
+        if self.region.is_some() || self.category.is_some() {
+            commands.push(Command::Reclassify {
+                category: self.category.as_ref().map(|c| c.category.clone()),
+                region: self.region.as_ref().map(|p| p.region.clone()),
+                tier: None,
+            });
+        }
+        if let Some(assignment) = &self.assignment {
+            commands.push(Command::Dispatch {
+                unit: assignment.unit.clone(),
+                reason: Some(self.explain(assignment)),
+            });
+        }
+        commands
+    }
+
+    fn explain(&self, assignment: &Assignment) -> String {
+        let mut reason = format!("automatic routing: {}", assignment.reason);
+        if let Some(placed) = &self.region {
+            reason.push_str(&format!("; {}", placed.reason));
+        }
+        if let Some(category) = &self.category {
+            reason.push_str(&format!(
+                "; category {} at confidence {:.2} ({})",
+                category.category,
+                category.confidence,
+                category.reasons.join(", ")
+            ));
+        }
+        reason
+    }
+}
+
+impl Router {
+    pub fn with_classifier(classifier: Arc<dyn Classifier>, threshold: f32) -> Self {
+        Self {
+            classifier: Some(classifier),
+            threshold,
+        }
+    }
+
+    pub fn decide(&self, ticket: &Ticket, city: &City) -> Decision {
+        let intake = &ticket.intake;
+        let region = match &intake.region {
+            Some(_) => None,
+            None => {
+                let text = format!(
+                    "{} {} {}",
+                    intake.address.as_deref().unwrap_or_default(),
+                    intake.title,
+                    intake.description
+                );
+                city.regions.locate(&text).map(|found| Placed {
+                    region: found.id.clone(),
+                    reason: format!("place {} named in the address or text", found.name),
+                })
+            }
+        };
+        let suggestions = match (&intake.category, &self.classifier) {
+            (None, Some(classifier)) => classifier.suggest(&intake.title, &intake.description),
+            _ => Vec::new(),
+        };
+        let category = suggestions
+            .first()
+            .filter(|best| {
+                best.confidence >= self.threshold && city.taxonomy.contains(&best.category)
+            })
+            .cloned();
+        let place = region
+            .as_ref()
+            .map(|p| &p.region)
+            .or(intake.region.as_ref());
+        let assignment = category
+            .as_ref()
+            .map(|c| &c.category)
+            .or(intake.category.as_ref())
+            .and_then(|c| city.duties.route(c, place, &city.regions, &city.units));
+        Decision {
+            region,
+            category,
+            suggestions,
+            assignment,
+        }
+    }
+}

@@ -1,0 +1,290 @@
+//! The engine on a real SQLite file, the demo city's configuration and a manual clock.
+
+use jiff::{SignedDuration, Timestamp};
+use minhu_core::event::Actor;
+use minhu_core::ids::UnitId;
+use minhu_core::taxonomy::CategoryPath;
+use minhu_core::ticket::{Channel, Citizen, Intake, Kind, Rating, Satisfaction, Status};
+use minhu_core::workflow::Command;
+use minhu_core::{Clock, ManualClock};
+use minhu_engine::{Engine, EngineError};
+use minhu_store::SqlStore;
+use std::path::Path;
+use std::sync::Arc;
+
+struct Setup {
+    engine: Arc<Engine>,
+    clock: Arc<ManualClock>,
+    _dir: tempfile::TempDir,
+}
+
+async fn setup() -> Setup {
+    let dir = tempfile::tempdir().unwrap();
+    let city =
+        minhu_config::load_city(&Path::new(env!("CARGO_MANIFEST_DIR")).join("../../demo/city"))
+            .unwrap();
+    let store = SqlStore::connect(&format!("sqlite://{}", dir.path().join("t.db").display()))
+        .await
+        .unwrap();
+    let clock = Arc::new(ManualClock::new("2026-11-22T02:00:00Z".parse().unwrap()));
+    let engine = Engine::new(Arc::new(store), Arc::new(city), clock.clone());
+    Setup {
+        engine: Arc::new(engine),
+        clock,
+        _dir: dir,
+    }
+}
+
+fn complaint(address: &str, category: Option<&str>) -> Intake {
+    Intake {
+        channel: Channel::Phone,
+        kind: Kind::Complaint,
+        title: "物业不作为".into(),
+        description: "小区电梯坏了一个月物业不修".into(),
+        address: Some(address.into()),
+        location: None,
+        citizen: Citizen {
+            phone: Some("13812345678".into()),
+            ..Citizen::default()
+        },
+        category: category.map(CategoryPath::new),
+        region: None,
+        tier: minhu_core::deadline::TierCode("7d".into()),
+        external_ref: None,
+    }
+}
+
+#[tokio::test]
+async fn a_placed_and_categorised_demand_is_dispatched_at_once() {
+    let s = setup().await;
+    let intake = complaint(
+        "A3区天顶街道尖山社区",
+        Some("城乡建设/住房保障与房地产/物业服务"),
+    );
+    let created = s
+        .engine
+        .intake(intake, Actor::citizen(), None)
+        .await
+        .unwrap();
+    let ticket = created.ticket;
+    assert_eq!(ticket.status, Status::Dispatched);
+    assert_eq!(ticket.intake.region.as_ref().unwrap().as_str(), "A3-01-02");
+    let unit = s
+        .engine
+        .city
+        .units
+        .get(ticket.unit.as_ref().unwrap())
+        .unwrap();
+    // 微事村社办: the property company serving that community comes first.
+    assert_eq!(
+        unit.level,
+        minhu_core::unit::UnitLevel::Property,
+        "routed to {}",
+        unit.name
+    );
+    assert_eq!(unit.region.as_str(), "A3-01-02");
+    let events = s.engine.events(&ticket.number).await.unwrap();
+    let kinds: Vec<&str> = events.iter().map(|e| e.change.name()).collect();
+    assert_eq!(kinds, ["created", "reclassified", "dispatched"]);
+    assert_eq!(events[2].actor, Actor::system("router"));
+}
+
+#[tokio::test]
+async fn what_cannot_be_routed_waits_for_a_dispatcher() {
+    let s = setup().await;
+    let created = s
+        .engine
+        .intake(complaint("不知道在哪里", None), Actor::citizen(), None)
+        .await
+        .unwrap();
+    assert_eq!(created.ticket.status, Status::Pending);
+    assert!(created.ticket.unit.is_none());
+}
+
+#[tokio::test]
+async fn the_whole_loop_with_deadlines_from_the_clock() {
+    let s = setup().await;
+    let number = s
+        .engine
+        .intake(complaint("某小区", None), Actor::citizen(), None)
+        .await
+        .unwrap()
+        .ticket
+        .number;
+    s.clock.advance(SignedDuration::from_mins(10));
+    let dispatched_at = s.clock.now();
+    let unit = UnitId::new("street-A3-01");
+    let dispatcher = Actor::user("dispatcher");
+    let ticket = s
+        .engine
+        .act(
+            &number,
+            Command::Dispatch {
+                unit: unit.clone(),
+                reason: None,
+            },
+            dispatcher,
+        )
+        .await
+        .unwrap();
+    let due = ticket.deadlines.unwrap();
+    assert_eq!(
+        due.resolve_by,
+        dispatched_at
+            .checked_add(SignedDuration::from_hours(7 * 24))
+            .unwrap()
+    );
+    let handler = Actor::user("handler");
+    s.engine
+        .act(&number, Command::Accept, handler.clone())
+        .await
+        .unwrap();
+    s.clock.advance(SignedDuration::from_hours(30));
+    s.engine
+        .act(
+            &number,
+            Command::Resolve {
+                reply: "已督促物业维修电梯".into(),
+            },
+            handler,
+        )
+        .await
+        .unwrap();
+    let rating = Rating {
+        solved: true,
+        satisfaction: Satisfaction::Basically,
+    };
+    s.engine
+        .act(&number, Command::Rate(rating), Actor::citizen())
+        .await
+        .unwrap();
+    let closed = s
+        .engine
+        .act(
+            &number,
+            Command::Close { reason: None },
+            Actor::system("callback"),
+        )
+        .await
+        .unwrap();
+    assert_eq!(closed.status, Status::Closed);
+    assert_eq!(closed.rating, Some(rating));
+    let err = s
+        .engine
+        .act(&number, Command::Accept, Actor::user("late"))
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(
+            err,
+            EngineError::NotAllowed {
+                action: "accept",
+                status: "closed"
+            }
+        ),
+        "{err}"
+    );
+}
+
+#[tokio::test]
+async fn racing_actions_record_one_winner() {
+    let s = setup().await;
+    let intake = complaint(
+        "A3区天顶街道尖山社区",
+        Some("城乡建设/住房保障与房地产/物业服务"),
+    );
+    let number = s
+        .engine
+        .intake(intake, Actor::citizen(), None)
+        .await
+        .unwrap()
+        .ticket
+        .number;
+    let racers = (0..8).map(|i| {
+        let engine = s.engine.clone();
+        let number = number.clone();
+        tokio::spawn(async move {
+            engine
+                .act(&number, Command::Accept, Actor::user(&format!("h{i}")))
+                .await
+        })
+    });
+    let results: Vec<_> = futures_join(racers).await;
+    assert_eq!(results.iter().filter(|r| r.is_ok()).count(), 1);
+    assert!(
+        results
+            .iter()
+            .filter_map(|r| r.as_ref().err())
+            .all(|e| matches!(e, EngineError::NotAllowed { .. }))
+    );
+    let accepted = s
+        .engine
+        .events(&number)
+        .await
+        .unwrap()
+        .iter()
+        .filter(|e| e.change.name() == "accepted")
+        .count();
+    assert_eq!(accepted, 1);
+}
+
+async fn futures_join<T>(handles: impl Iterator<Item = tokio::task::JoinHandle<T>>) -> Vec<T> {
+    let mut out = Vec::new();
+    for handle in handles {
+        out.push(handle.await.unwrap());
+    }
+    out
+}
+
+#[tokio::test]
+async fn a_retry_with_the_same_key_returns_the_same_ticket() {
+    let s = setup().await;
+    let key = Some("phone-call-42".to_string());
+    let first = s
+        .engine
+        .intake(complaint("A3区", None), Actor::citizen(), key.clone())
+        .await
+        .unwrap();
+    let again = s
+        .engine
+        .intake(complaint("A3区", None), Actor::citizen(), key.clone())
+        .await
+        .unwrap();
+    assert!(first.fresh && !again.fresh);
+    assert_eq!(first.ticket.number, again.ticket.number);
+    let mut other = complaint("A3区", None);
+    other.title = "别的事".into();
+    let err = s
+        .engine
+        .intake(other, Actor::citizen(), key)
+        .await
+        .unwrap_err();
+    assert!(matches!(err, EngineError::IdempotencyMismatch));
+}
+
+#[tokio::test]
+async fn bad_input_names_the_field_and_stores_nothing() {
+    let s = setup().await;
+    let mut bad = complaint("A3区", Some("不存在的分类"));
+    bad.citizen.phone = Some("13812345678".into());
+    let err = s
+        .engine
+        .intake(bad, Actor::citizen(), None)
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(err, EngineError::Invalid(ref f) if f.field == "category"),
+        "{err}"
+    );
+    let page = s
+        .engine
+        .store
+        .list(&minhu_store::TicketFilter {
+            limit: 10,
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    assert!(page.tickets.is_empty());
+    let _: Timestamp = s.clock.now();
+}
