@@ -11,6 +11,7 @@ use serde::{Deserialize, Serialize};
 /// The code of a tier, e.g. `"2h"` or `"15d"`, as named in the city's configuration.
 #[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(transparent)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct TierCode(pub String);
 
 impl TierCode {
@@ -29,8 +30,11 @@ pub struct Tier {
 
 /// The two clocks a dispatched ticket runs against.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Deadlines {
+    #[cfg_attr(feature = "openapi", schema(value_type = String, format = DateTime))]
     pub respond_by: Timestamp,
+    #[cfg_attr(feature = "openapi", schema(value_type = String, format = DateTime))]
     pub resolve_by: Timestamp,
 }
 

@@ -12,6 +12,7 @@ use std::fmt;
 /// Who caused an event: `citizen`, `system:<part>` or `user:<login>`.
 #[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(transparent)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Actor(String);
 
 impl Actor {
@@ -40,9 +41,11 @@ impl fmt::Display for Actor {
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Event {
     /// 1 for `created`, then one more per event.
     pub seq: u32,
+    #[cfg_attr(feature = "openapi", schema(value_type = String, format = DateTime))]
     pub at: Timestamp,
     pub actor: Actor,
     #[serde(flatten)]
@@ -51,6 +54,7 @@ pub struct Event {
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "type", rename_all = "snake_case")]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub enum Change {
     Created(Intake),
     Reclassified {

@@ -16,6 +16,7 @@ macro_rules! code_enum {
         $(#[$doc])*
         #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
         #[serde(rename_all = "snake_case")]
+        #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
         pub enum $name { $($variant),+ }
 
         impl $name {
@@ -96,6 +97,7 @@ code_enum!(
 );
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Rating {
     pub solved: bool,
     pub satisfaction: Satisfaction,
@@ -103,6 +105,7 @@ pub struct Rating {
 
 /// Who asked. Anonymous tickets carry no phone or name at all.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Citizen {
     #[serde(default)]
     pub phone: Option<String>,
@@ -116,6 +119,7 @@ pub struct Citizen {
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct GeoPoint {
     pub lat: f64,
     pub lon: f64,
@@ -123,6 +127,7 @@ pub struct GeoPoint {
 
 /// A photo or document, stored by the hash of its content.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Attachment {
     pub sha256: String,
     pub media_type: String,
@@ -133,6 +138,7 @@ pub struct Attachment {
 
 /// Everything known when a demand is taken in; the payload of the `created` event.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Intake {
     pub channel: Channel,
     pub kind: Kind,
@@ -155,6 +161,7 @@ pub struct Intake {
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Ticket {
     pub number: TicketNumber,
     /// How many events have been applied; the next event has sequence `version + 1`.
@@ -164,10 +171,15 @@ pub struct Ticket {
     pub status: Status,
     pub unit: Option<UnitId>,
     pub deadlines: Option<Deadlines>,
+    #[cfg_attr(feature = "openapi", schema(value_type = String, format = DateTime))]
     pub created_at: Timestamp,
+    #[cfg_attr(feature = "openapi", schema(value_type = String, format = DateTime))]
     pub updated_at: Timestamp,
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<String>, format = DateTime))]
     pub accepted_at: Option<Timestamp>,
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<String>, format = DateTime))]
     pub resolved_at: Option<Timestamp>,
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<String>, format = DateTime))]
     pub closed_at: Option<Timestamp>,
     pub reply: Option<String>,
     pub rating: Option<Rating>,

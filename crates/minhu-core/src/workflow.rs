@@ -25,6 +25,7 @@ use serde::{Deserialize, Serialize};
 /// What someone asks to do to a ticket.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "action", rename_all = "snake_case")]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub enum Command {
     Reclassify {
         #[serde(default)]
@@ -86,6 +87,7 @@ impl Command {
 /// A bad value in what was submitted, named by its field path.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error, Serialize)]
 #[error("{field}: {problem}")]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct FieldError {
     pub field: String,
     pub problem: String,

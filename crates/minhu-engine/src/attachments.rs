@@ -5,7 +5,7 @@
 use minhu_core::ticket::Attachment;
 use minhu_core::workflow::FieldError;
 use sha2::{Digest, Sha256};
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 /// What may be attached, judged by the bytes, never by the name or the declared type.
 const ALLOWED: &[&str] = &[
@@ -100,9 +100,11 @@ impl AttachmentStore {
         }
     }
 
-    pub fn dir(&self) -> &Path {
-        &self.dir
-    }
+}
+
+/// The media type of stored bytes, as sniffed when they were accepted.
+pub fn media_type_of(bytes: &[u8]) -> &'static str {
+    infer::get(bytes).map_or("application/octet-stream", |kind| kind.mime_type())
 }
 
 #[derive(Debug, thiserror::Error)]

@@ -1,1 +1,37 @@
-//! placeholder
+//! minhu over HTTP.
+//!
+//! Handlers are thin: they read and check the request (typed extractors that name the
+//! bad field), call the [`minhu_engine::Engine`], and shape the answer. Every error
+//! becomes an HTTP status in one place, [`error::ApiError`].
+
+mod api;
+mod error;
+mod extract;
+mod pages;
+
+use axum::Router;
+use axum::extract::DefaultBodyLimit;
+use minhu_engine::Engine;
+use minhu_engine::attachments::AttachmentStore;
+use std::sync::Arc;
+use tower_http::trace::TraceLayer;
+
+pub use api::ApiDoc;
+
+#[derive(Clone)]
+pub struct AppState {
+    pub engine: Arc<Engine>,
+    pub attachments: AttachmentStore,
+}
+
+/// Requests other than attachment uploads are small JSON documents.
+const MAX_BODY_BYTES: usize = 256 * 1024;
+
+pub fn app(state: AppState) -> Router {
+    Router::new()
+        .merge(api::routes())
+        .merge(pages::routes())
+        .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
+        .layer(TraceLayer::new_for_http())
+        .with_state(state)
+}

@@ -1,0 +1,335 @@
+//! The JSON API under `/api/v1`, and its OpenAPI document at `/api/openapi.json`.
+
+use crate::AppState;
+use crate::error::{ApiError, ErrorBody};
+use crate::extract::JsonBody;
+use axum::body::Bytes;
+use axum::extract::{Path, Query, State};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use minhu_core::deadline::TierCode;
+use minhu_core::event::{Actor, Event};
+use minhu_core::ids::{RegionId, TicketNumber};
+use minhu_core::taxonomy::CategoryPath;
+use minhu_core::ticket::{Channel, Citizen, GeoPoint, Intake, Kind, Status, Ticket};
+use minhu_core::workflow::{Command, FieldError};
+use minhu_engine::attachments::MAX_ATTACHMENT_BYTES;
+use minhu_engine::router::Decision;
+use minhu_store::{Cursor, TicketFilter};
+use serde::{Deserialize, Serialize};
+use std::collections::HashMap;
+use utoipa::OpenApi;
+
+#[derive(OpenApi)]
+#[openapi(
+    info(title = "minhu API", description = "Citizen demands (12345) as tickets: intake, routing, handling, rating."),
+    paths(create_ticket, list_tickets, get_ticket, ticket_events, act_on_ticket, add_attachment, routing_suggestion),
+    components(schemas(CreateTicket, TicketList, ErrorBody, Ticket, Event, Command))
+)]
+pub struct ApiDoc;
+
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/api/openapi.json", get(openapi))
+        .route("/api/v1/tickets", post(create_ticket).get(list_tickets))
+        .route("/api/v1/tickets/{number}", get(get_ticket))
+        .route("/api/v1/tickets/{number}/events", get(ticket_events))
+        .route("/api/v1/tickets/{number}/actions", post(act_on_ticket))
+        .route(
+            "/api/v1/tickets/{number}/attachments",
+            post(add_attachment).layer(axum::extract::DefaultBodyLimit::max(MAX_ATTACHMENT_BYTES + 1)),
+        )
+        .route("/api/v1/tickets/{number}/suggestion", get(routing_suggestion))
+        .route("/api/v1/attachments/{sha256}", get(get_attachment))
+        .route("/healthz", get(|| async { "ok" }))
+}
+
+async fn openapi() -> Json<utoipa::openapi::OpenApi> {
+    Json(ApiDoc::openapi())
+}
+
+/// A new demand, as a citizen's form, an agent's console or another system sends it.
+#[derive(Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CreateTicket {
+    channel: Channel,
+    kind: Kind,
+    title: String,
+    description: String,
+    #[serde(default)]
+    address: Option<String>,
+    #[serde(default)]
+    location: Option<GeoPoint>,
+    #[serde(default)]
+    citizen: Citizen,
+    /// A taxonomy path such as `城乡建设/住房保障与房地产/物业服务`, if known.
+    #[serde(default)]
+    category: Option<CategoryPath>,
+    /// A region id from the city's configuration, if known.
+    #[serde(default)]
+    region: Option<RegionId>,
+    /// A tier code (`2h`, `24h`, `7d`, `15d`); the city's default when absent.
+    #[serde(default)]
+    tier: Option<TierCode>,
+    #[serde(default)]
+    external_ref: Option<String>,
+}
+
+/// Forms send "" for what was left blank; that means "not given".
+fn given(value: Option<String>) -> Option<String> {
+    value.filter(|v| !v.trim().is_empty())
+}
+
+impl CreateTicket {
+    fn into_intake(self, default_tier: &TierCode) -> Intake {
+        let citizen = Citizen {
+            phone: given(self.citizen.phone).map(|p| p.chars().filter(|c| !matches!(c, ' ' | '-')).collect()),
+            name: given(self.citizen.name),
+            ..self.citizen
+        };
+        Intake {
+            channel: self.channel,
+            kind: self.kind,
+            title: self.title,
+            description: self.description,
+            address: given(self.address),
+            location: self.location,
+            citizen,
+            category: self.category,
+            region: self.region,
+            tier: self.tier.unwrap_or_else(|| default_tier.clone()),
+            external_ref: given(self.external_ref),
+        }
+    }
+}
+
+/// The acting person until accounts arrive: the `X-Minhu-User` header, else `api`.
+fn actor(headers: &HeaderMap) -> Result<Actor, ApiError> {
+    match headers.get("x-minhu-user") {
+        None => Ok(Actor::user("api")),
+        Some(value) => {
+            let login = value.to_str().ok().filter(|v| {
+                !v.is_empty() && v.len() <= 64 && v.chars().all(|c| c.is_ascii_alphanumeric() || "._-".contains(c))
+            });
+            login
+                .map(Actor::user)
+                .ok_or_else(|| FieldError::new("X-Minhu-User", "must be 1-64 letters, digits, '.', '_' or '-'").into())
+        }
+    }
+}
+
+fn idempotency_key(headers: &HeaderMap) -> Result<Option<String>, ApiError> {
+    let Some(value) = headers.get("idempotency-key") else { return Ok(None) };
+    let key = value.to_str().ok().filter(|k| (1..=200).contains(&k.len()) && k.chars().all(|c| c.is_ascii_graphic()));
+    key.map(|k| Some(k.to_owned()))
+        .ok_or_else(|| FieldError::new("Idempotency-Key", "must be 1-200 visible ASCII characters").into())
+}
+
+fn ticket_number(text: &str) -> Result<TicketNumber, ApiError> {
+    TicketNumber::parse(text).map_err(|e| ApiError::not_found(e.to_string()))
+}
+
+/// Take in a new demand.
+///
+/// Send an `Idempotency-Key` header to make retries safe: the same key returns the
+/// ticket made the first time (200) instead of a second ticket (201).
+#[utoipa::path(
+    post, path = "/api/v1/tickets", request_body = CreateTicket,
+    params(("Idempotency-Key" = Option<String>, Header, description = "makes retries return the same ticket")),
+    responses(
+        (status = 201, description = "created", body = Ticket),
+        (status = 200, description = "the ticket an earlier request with this key created", body = Ticket),
+        (status = 400, description = "malformed JSON", body = ErrorBody),
+        (status = 422, description = "a field is invalid", body = ErrorBody),
+    )
+)]
+async fn create_ticket(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    JsonBody(body): JsonBody<CreateTicket>,
+) -> Result<Response, ApiError> {
+    let key = idempotency_key(&headers)?;
+    let actor = match body.channel {
+        Channel::Phone | Channel::Grid | Channel::Import => actor(&headers)?,
+        _ => Actor::citizen(),
+    };
+    let intake = body.into_intake(&state.engine.city.default_tier);
+    let created = state.engine.intake(intake, actor, key).await?;
+    let status = if created.fresh { StatusCode::CREATED } else { StatusCode::OK };
+    let location = HeaderValue::from_str(&format!("/api/v1/tickets/{}", created.ticket.number))
+        .map_err(ApiError::internal)?;
+    Ok((status, [(header::LOCATION, location)], Json(created.ticket)).into_response())
+}
+
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct TicketList {
+    tickets: Vec<Ticket>,
+    /// Pass as `cursor` to get the next page; absent on the last page.
+    next_cursor: Option<String>,
+}
+
+/// Reads the list filters one by one, so each bad value is named.
+fn filter_from(params: &HashMap<String, String>, state: &AppState) -> Result<TicketFilter, ApiError> {
+    const KNOWN: &[&str] = &["status", "unit", "region", "category", "from", "to", "q", "phone", "cursor", "limit"];
+    if let Some(unknown) = params.keys().find(|k| !KNOWN.contains(&k.as_str())) {
+        return Err(FieldError::new(unknown.as_str(), format!("is not a filter; use one of {}", KNOWN.join(", "))).into());
+    }
+    let get = |name: &str| params.get(name).map(|v| v.trim()).filter(|v| !v.is_empty());
+    let city = &state.engine.city;
+    let moment = |name: &str| -> Result<Option<jiff::Timestamp>, ApiError> {
+        let Some(text) = get(name) else { return Ok(None) };
+        if let Ok(at) = text.parse::<jiff::Timestamp>() {
+            return Ok(Some(at));
+        }
+        let date: jiff::civil::Date = text.parse().map_err(|_| {
+            FieldError::new(name, format!("{text:?} is not a date (2026-11-22) or a moment (2026-11-22T08:00:00+08:00)"))
+        })?;
+        let start = date.to_zoned(city.timezone.clone()).map_err(ApiError::internal)?;
+        Ok(Some(start.timestamp()))
+    };
+    let status = get("status")
+        .map(|s| Status::from_name(s).ok_or_else(|| FieldError::new("status", format!("{s:?} is not a status; use one of {}", Status::codes()))))
+        .transpose()?;
+    let region_path = get("region")
+        .map(|id| {
+            city.regions.path(&RegionId::new(id)).ok_or_else(|| FieldError::new("region", format!("no region has the id {id}")))
+        })
+        .transpose()?;
+    let cursor = get("cursor")
+        .map(|c| Cursor::decode(c).ok_or_else(|| FieldError::new("cursor", "is not a cursor this server gave out")))
+        .transpose()?;
+    let limit = match get("limit") {
+        None => 50,
+        Some(text) => text
+            .parse::<u32>()
+            .ok()
+            .filter(|n| (1..=500).contains(n))
+            .ok_or_else(|| FieldError::new("limit", "must be a whole number from 1 to 500"))?,
+    };
+    Ok(TicketFilter {
+        status,
+        unit: get("unit").map(str::to_owned),
+        region_path,
+        category: get("category").map(|c| CategoryPath::new(c).as_str().to_owned()),
+        created_from: moment("from")?,
+        created_to: moment("to")?,
+        text: get("q").map(str::to_owned),
+        phone: get("phone").map(str::to_owned),
+        cursor,
+        limit,
+    })
+}
+
+/// List tickets, newest first, with filters and cursor pagination.
+#[utoipa::path(
+    get, path = "/api/v1/tickets",
+    params(
+        ("status" = Option<String>, Query, description = "pending, dispatched, accepted, resolved or closed"),
+        ("unit" = Option<String>, Query, description = "unit id"),
+        ("region" = Option<String>, Query, description = "region id: the region and everything inside it"),
+        ("category" = Option<String>, Query, description = "category path: the category and its sub-categories"),
+        ("from" = Option<String>, Query, description = "created at or after (date or ISO 8601 moment)"),
+        ("to" = Option<String>, Query, description = "created before (date or ISO 8601 moment)"),
+        ("q" = Option<String>, Query, description = "words in the title or description"),
+        ("phone" = Option<String>, Query, description = "the citizen's phone number"),
+        ("cursor" = Option<String>, Query, description = "next_cursor of the previous page"),
+        ("limit" = Option<u32>, Query, description = "1 to 500, default 50"),
+    ),
+    responses((status = 200, body = TicketList), (status = 422, body = ErrorBody))
+)]
+async fn list_tickets(
+    State(state): State<AppState>,
+    Query(params): Query<HashMap<String, String>>,
+) -> Result<Json<TicketList>, ApiError> {
+    let filter = filter_from(&params, &state)?;
+    let page = state.engine.store.list(&filter).await.map_err(minhu_engine::EngineError::from)?;
+    Ok(Json(TicketList { tickets: page.tickets, next_cursor: page.next.map(|c| c.encode()) }))
+}
+
+/// One ticket as it stands now.
+#[utoipa::path(
+    get, path = "/api/v1/tickets/{number}",
+    params(("number" = String, Path, description = "ticket number, e.g. 2026112200017")),
+    responses((status = 200, body = Ticket), (status = 404, body = ErrorBody))
+)]
+async fn get_ticket(State(state): State<AppState>, Path(number): Path<String>) -> Result<Json<Ticket>, ApiError> {
+    Ok(Json(state.engine.ticket(&ticket_number(&number)?).await?))
+}
+
+/// The ticket's whole history (留痕): who did what, when and why.
+#[utoipa::path(
+    get, path = "/api/v1/tickets/{number}/events",
+    params(("number" = String, Path)),
+    responses((status = 200, body = Vec<Event>), (status = 404, body = ErrorBody))
+)]
+async fn ticket_events(State(state): State<AppState>, Path(number): Path<String>) -> Result<Json<Vec<Event>>, ApiError> {
+    Ok(Json(state.engine.events(&ticket_number(&number)?).await?))
+}
+
+/// Do one workflow action: dispatch, accept, return, redispatch, resolve,
+/// answer_at_intake, rate, reopen, close or reclassify.
+#[utoipa::path(
+    post, path = "/api/v1/tickets/{number}/actions", request_body = Command,
+    params(("number" = String, Path), ("X-Minhu-User" = Option<String>, Header, description = "who acts (until accounts arrive)")),
+    responses(
+        (status = 200, description = "the ticket after the action", body = Ticket),
+        (status = 404, body = ErrorBody),
+        (status = 409, description = "not allowed in the ticket's current status", body = ErrorBody),
+        (status = 422, body = ErrorBody),
+    )
+)]
+async fn act_on_ticket(
+    State(state): State<AppState>,
+    Path(number): Path<String>,
+    headers: HeaderMap,
+    JsonBody(command): JsonBody<Command>,
+) -> Result<Json<Ticket>, ApiError> {
+    let number = ticket_number(&number)?;
+    let actor = match command {
+        Command::Rate(_) => Actor::citizen(),
+        _ => actor(&headers)?,
+    };
+    Ok(Json(state.engine.act(&number, command, actor).await?))
+}
+
+/// Attach a photo or PDF: send the file's bytes as the body. Its type is judged from
+/// its content; `?name=` keeps the original file name.
+#[utoipa::path(
+    post, path = "/api/v1/tickets/{number}/attachments",
+    params(("number" = String, Path), ("name" = Option<String>, Query)),
+    request_body(content = Vec<u8>, content_type = "application/octet-stream"),
+    responses((status = 200, body = Ticket), (status = 422, body = ErrorBody))
+)]
+async fn add_attachment(
+    State(state): State<AppState>,
+    Path(number): Path<String>,
+    Query(params): Query<HashMap<String, String>>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<Json<Ticket>, ApiError> {
+    let number = ticket_number(&number)?;
+    state.engine.ticket(&number).await?;
+    let attachment = state.attachments.put(&body, params.get("name").cloned()).await?;
+    let actor = actor(&headers)?;
+    Ok(Json(state.engine.act(&number, Command::AddAttachment(attachment), actor).await?))
+}
+
+async fn get_attachment(State(state): State<AppState>, Path(sha256): Path<String>) -> Result<Response, ApiError> {
+    let bytes = state.attachments.get(&sha256).await.map_err(ApiError::internal)?;
+    let bytes = bytes.ok_or_else(|| ApiError::not_found(format!("no attachment {sha256}")))?;
+    let media_type = minhu_engine::attachments::media_type_of(&bytes);
+    Ok(([(header::CONTENT_TYPE, media_type), (header::X_CONTENT_TYPE_OPTIONS, "nosniff")], bytes).into_response())
+}
+
+/// What routing would do with this ticket now, with its reasons (for dispatchers).
+#[utoipa::path(
+    get, path = "/api/v1/tickets/{number}/suggestion",
+    params(("number" = String, Path)),
+    responses((status = 200, description = "place, category and unit with reasons"), (status = 404, body = ErrorBody))
+)]
+async fn routing_suggestion(State(state): State<AppState>, Path(number): Path<String>) -> Result<Json<Decision>, ApiError> {
+    let ticket = state.engine.ticket(&ticket_number(&number)?).await?;
+    Ok(Json(state.engine.router.decide(&ticket, &state.engine.city)))
+}

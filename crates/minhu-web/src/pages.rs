@@ -1,0 +1,232 @@
+//! Plain server-rendered pages: the ticket list and one ticket with its event log.
+//! (The full role-based UI grows from here.)
+
+use crate::AppState;
+use crate::error::ApiError;
+use askama::Template;
+use axum::Router;
+use axum::extract::{Path, Query, State};
+use axum::http::header;
+use axum::response::{Html, IntoResponse};
+use axum::routing::get;
+use minhu_core::City;
+use minhu_core::ids::TicketNumber;
+use minhu_core::ticket::{Status, Ticket};
+use minhu_store::{Cursor, TicketFilter};
+use std::collections::HashMap;
+
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/", get(list_page))
+        .route("/tickets/{number}", get(ticket_page))
+        .route("/static/minhu.css", get(stylesheet))
+}
+
+async fn stylesheet() -> impl IntoResponse {
+    ([(header::CONTENT_TYPE, "text/css; charset=utf-8")], include_str!("../static/minhu.css"))
+}
+
+/// A ticket as a row of the list.
+struct Row {
+    number: String,
+    title: String,
+    status: &'static str,
+    status_code: &'static str,
+    unit: String,
+    place: String,
+    created: String,
+    overdue: bool,
+}
+
+struct StatusTab {
+    code: &'static str,
+    label: &'static str,
+    count: u64,
+    current: bool,
+}
+
+#[derive(Template)]
+#[template(path = "list.html")]
+struct ListPage {
+    city: String,
+    tabs: Vec<StatusTab>,
+    total: u64,
+    query: String,
+    rows: Vec<Row>,
+    next: Option<String>,
+    status: String,
+}
+
+fn local_time(city: &City, at: jiff::Timestamp) -> String {
+    at.to_zoned(city.timezone.clone()).strftime("%Y-%m-%d %H:%M").to_string()
+}
+
+fn unit_name(city: &City, ticket: &Ticket) -> String {
+    ticket
+        .unit
+        .as_ref()
+        .map(|id| city.units.get(id).map_or_else(|| id.to_string(), |u| u.name.clone()))
+        .unwrap_or_else(|| "—".into())
+}
+
+fn place_name(city: &City, ticket: &Ticket) -> String {
+    let Some(region) = &ticket.intake.region else { return "—".into() };
+    let mut names: Vec<&str> = city.regions.ancestry(region).map(|r| r.name.as_str()).collect();
+    names.pop(); // the city itself goes without saying
+    names.reverse();
+    if names.is_empty() { "—".into() } else { names.join(" ") }
+}
+
+fn render(template: impl Template) -> Result<Html<String>, ApiError> {
+    template.render().map(Html).map_err(ApiError::internal)
+}
+
+async fn list_page(
+    State(state): State<AppState>,
+    Query(params): Query<HashMap<String, String>>,
+) -> Result<Html<String>, ApiError> {
+    let city = &state.engine.city;
+    let status = params.get("status").and_then(|s| Status::from_code(s));
+    let query = params.get("q").map(|q| q.trim().to_owned()).unwrap_or_default();
+    let filter = TicketFilter {
+        status,
+        text: (!query.is_empty()).then(|| query.clone()),
+        cursor: params.get("cursor").and_then(|c| Cursor::decode(c)),
+        limit: 50,
+        ..TicketFilter::default()
+    };
+    let store = &state.engine.store;
+    let counts = store.count_by_status().await.map_err(ApiError::internal)?;
+    let page = store.list(&filter).await.map_err(ApiError::internal)?;
+    let now = state.engine.now();
+    let tabs = Status::ALL
+        .iter()
+        .map(|&s| StatusTab {
+            code: s.code(),
+            label: s.label_zh(),
+            count: counts.iter().find(|(c, _)| *c == s).map_or(0, |(_, n)| *n),
+            current: status == Some(s),
+        })
+        .collect();
+    let rows = page
+        .tickets
+        .iter()
+        .map(|t| Row {
+            number: t.number.to_string(),
+            title: t.intake.title.clone(),
+            status: t.status.label_zh(),
+            status_code: t.status.code(),
+            unit: unit_name(city, t),
+            place: place_name(city, t),
+            created: local_time(city, t.created_at),
+            overdue: t.is_overdue(now),
+        })
+        .collect();
+    render(ListPage {
+        city: city.name.clone(),
+        tabs,
+        total: counts.iter().map(|(_, n)| n).sum(),
+        query,
+        rows,
+        next: page.next.map(|c| c.encode()),
+        status: status.map(|s| s.code().to_owned()).unwrap_or_default(),
+    })
+}
+
+struct EventRow {
+    at: String,
+    actor: String,
+    kind: &'static str,
+    detail: String,
+}
+
+#[derive(Template)]
+#[template(path = "ticket.html")]
+struct TicketPage {
+    city: String,
+    ticket: Ticket,
+    status: &'static str,
+    channel: &'static str,
+    kind: &'static str,
+    unit: String,
+    place: String,
+    category: String,
+    created: String,
+    respond_by: String,
+    resolve_by: String,
+    phone: String,
+    overdue: bool,
+    events: Vec<EventRow>,
+}
+
+/// Shows a phone number the way a list may show it: 138****5678.
+fn masked(phone: &str) -> String {
+    let chars: Vec<char> = phone.chars().collect();
+    if chars.len() < 7 {
+        return "****".into();
+    }
+    let head: String = chars[..3].iter().collect();
+    let tail: String = chars[chars.len() - 4..].iter().collect();
+    format!("{head}****{tail}")
+}
+
+fn event_detail(event: &minhu_core::event::Event, city: &City) -> String {
+    use minhu_core::event::Change::*;
+    let unit = |id: &minhu_core::ids::UnitId| city.units.get(id).map_or_else(|| id.to_string(), |u| u.name.clone());
+    match &event.change {
+        Created(intake) => format!("{} / {}", intake.channel.label_zh(), intake.kind.label_zh()),
+        Reclassified { category, region, tier } => [
+            category.as_ref().map(|c| format!("分类 {c}")),
+            region.as_ref().map(|r| format!("属地 {}", city.regions.get(r).map_or(r.as_str(), |x| x.name.as_str()))),
+            tier.as_ref().map(|t| format!("时限 {}", t.as_str())),
+        ]
+        .into_iter()
+        .flatten()
+        .collect::<Vec<_>>()
+        .join("; "),
+        Dispatched { unit: u, reason, .. } => format!("→ {} ({reason})", unit(u)),
+        Accepted => String::new(),
+        Returned { reason } => reason.clone(),
+        Redispatched { unit: u, reason } => format!("→ {} ({reason})", unit(u)),
+        Resolved { reply } | AnsweredAtIntake { answer: reply } => reply.clone(),
+        AttachmentAdded(a) => format!("{} ({} bytes)", a.name.as_deref().unwrap_or(&a.sha256), a.size),
+        Rated(r) => format!("{} / {}", if r.solved { "已解决" } else { "未解决" }, r.satisfaction.label_zh()),
+        Reopened { reason, .. } => reason.clone(),
+        Closed { reason } => reason.clone().unwrap_or_default(),
+    }
+}
+
+async fn ticket_page(State(state): State<AppState>, Path(number): Path<String>) -> Result<Html<String>, ApiError> {
+    let number = TicketNumber::parse(&number).map_err(|e| ApiError::not_found(e.to_string()))?;
+    let engine = &state.engine;
+    let city = &engine.city;
+    let ticket = engine.ticket(&number).await?;
+    let events = engine.events(&number).await?;
+    let deadline = |pick: fn(&minhu_core::deadline::Deadlines) -> jiff::Timestamp| {
+        ticket.deadlines.as_ref().map_or_else(|| "—".into(), |d| local_time(city, pick(d)))
+    };
+    render(TicketPage {
+        city: city.name.clone(),
+        status: ticket.status.label_zh(),
+        channel: ticket.intake.channel.label_zh(),
+        kind: ticket.intake.kind.label_zh(),
+        unit: unit_name(city, &ticket),
+        place: place_name(city, &ticket),
+        category: ticket.intake.category.as_ref().map_or_else(|| "未分类".into(), |c| c.to_string()),
+        created: local_time(city, ticket.created_at),
+        respond_by: deadline(|d| d.respond_by),
+        resolve_by: deadline(|d| d.resolve_by),
+        phone: ticket.intake.citizen.phone.as_deref().map_or_else(|| "匿名 anonymous".into(), masked),
+        overdue: ticket.is_overdue(engine.now()),
+        events: events
+            .iter()
+            .map(|e| EventRow {
+                at: local_time(city, e.at),
+                actor: e.actor.to_string(),
+                kind: e.change.name(),
+                detail: event_detail(e, city),
+            })
+            .collect(),
+        ticket,
+    })
+}
