@@ -1,1 +1,108 @@
-fn main() {}
+//! `minhu`: one binary for every job - serving the platform, building a demo city,
+//! importing historical demands, administering accounts and measuring speed.
+
+mod admin;
+mod bench;
+mod bench_intake;
+mod demo;
+mod import;
+mod server;
+
+use clap::{Parser, Subcommand};
+use std::path::PathBuf;
+
+#[derive(Parser)]
+#[command(name = "minhu", version, about = "民呼 minhu: the citizen-demand platform behind a 12345 hotline")]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+/// Where the city's configuration and data live; shared by most subcommands.
+#[derive(clap::Args, Clone, Debug)]
+pub struct Place {
+    /// The city configuration directory (city.toml, regions.toml, units.toml, taxonomy.csv, duties.toml).
+    #[arg(long, env = "MINHU_CONFIG", default_value = "demo/city")]
+    config: PathBuf,
+    /// sqlite://PATH (default: DATA_DIR/minhu.db) or postgres://USER@HOST/DB.
+    #[arg(long, env = "MINHU_DATABASE_URL")]
+    database: Option<String>,
+    /// Where the SQLite file and attachments are kept.
+    #[arg(long, env = "MINHU_DATA_DIR", default_value = "minhu-data")]
+    data_dir: PathBuf,
+}
+
+impl Place {
+    pub fn database_url(&self) -> String {
+        self.database
+            .clone()
+            .unwrap_or_else(|| format!("sqlite://{}", self.data_dir.join("minhu.db").display()))
+    }
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Serve the API and the web pages.
+    Serve {
+        #[command(flatten)]
+        place: Place,
+        /// Address to listen on.
+        #[arg(long, env = "MINHU_LISTEN", default_value = "127.0.0.1:8080")]
+        listen: String,
+    },
+    /// Build a demo city (A市) with a few thousand real demands at every stage, and serve it.
+    Demo {
+        #[arg(long, default_value_t = 8080)]
+        port: u16,
+        #[arg(long, default_value = "minhu-demo")]
+        data_dir: PathBuf,
+        /// Rebuild even if the data directory already holds a demo.
+        #[arg(long)]
+        fresh: bool,
+    },
+    /// Import demands from CSV or XLSX files (Teddy Cup, Fuzhou 12345 or NYC 311 columns).
+    Import {
+        #[command(flatten)]
+        place: Place,
+        /// The files to import.
+        #[arg(required = true)]
+        files: Vec<PathBuf>,
+    },
+    /// Administration: users and configuration checks.
+    Admin {
+        #[command(subcommand)]
+        command: admin::AdminCommand,
+    },
+    /// Measure performance.
+    Bench {
+        #[command(subcommand)]
+        command: bench::BenchCommand,
+    },
+}
+
+fn main() -> std::process::ExitCode {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_env("MINHU_LOG").unwrap_or_else(|_| "warn,minhu=info".into()),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    let cli = Cli::parse();
+    let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build().expect("a tokio runtime");
+    let result = runtime.block_on(async move {
+        match cli.command {
+            Command::Serve { place, listen } => server::serve(&place, &listen).await,
+            Command::Demo { port, data_dir, fresh } => demo::run(port, &data_dir, fresh).await,
+            Command::Import { place, files } => import::run(&place, &files).await,
+            Command::Admin { command } => admin::run(command).await,
+            Command::Bench { command } => bench::run(command).await,
+        }
+    });
+    match result {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(error) => {
+            eprintln!("error: {error:#}");
+            std::process::ExitCode::FAILURE
+        }
+    }
+}

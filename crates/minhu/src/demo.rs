@@ -1,0 +1,224 @@
+//! `minhu demo`: a populated demo city in two commands.
+//!
+//! Builds A市 (the anonymised city of the 2020 Teddy Cup data) from the configuration
+//! and the real citizen messages shipped in `demo/`, replays a life for each ticket
+//! over the last 60 days through the real engine (intake, routing, dispatch, accept,
+//! return, resolve, callback, reopen, close - each at its own simulated moment), then
+//! serves it.
+
+use crate::Place;
+use crate::import::{Replayer, intake_from_row};
+use anyhow::Context;
+use jiff::{SignedDuration, Timestamp};
+use minhu_core::event::Actor;
+use minhu_core::ids::UnitId;
+use minhu_core::ticket::{Channel, Citizen, Kind, Rating, Satisfaction, Status, Ticket};
+use minhu_core::unit::UnitLevel;
+use minhu_core::workflow::Command;
+use minhu_core::{City, SystemClock};
+use minhu_import::{ImportRow, Layout, Reader};
+use minhu_store::User;
+use rand::rngs::StdRng;
+use rand::{Rng, SeedableRng};
+use std::path::Path;
+use std::sync::Arc;
+
+const CITY_FILES: &[(&str, &str)] = &[
+    ("city.toml", include_str!("../../../demo/city/city.toml")),
+    ("regions.toml", include_str!("../../../demo/city/regions.toml")),
+    ("units.toml", include_str!("../../../demo/city/units.toml")),
+    ("taxonomy.csv", include_str!("../../../demo/city/taxonomy.csv")),
+    ("duties.toml", include_str!("../../../demo/city/duties.toml")),
+];
+const MESSAGES: &str = include_str!("../../../demo/messages.csv");
+const DEMO_PASSWORD: &str = "minhu-demo-2026";
+const DEMO_USERS: &[(&str, &str, &str, Option<&str>)] = &[
+    ("admin", "管理员 Administrator", "administrator", None),
+    ("agent", "话务员 Hotline agent", "hotline_agent", None),
+    ("dispatcher", "派单员 Dispatcher", "dispatcher", None),
+    ("supervisor", "督办员 Supervisor", "supervisor", None),
+    ("handler", "天顶街道承办人 Street handler", "unit_handler", Some("street-A3-01")),
+    ("auditor", "审计员 Auditor", "auditor", None),
+];
+const DAYS: i64 = 60;
+
+pub async fn run(port: u16, data_dir: &Path, fresh: bool) -> anyhow::Result<()> {
+    let place = Place { config: data_dir.join("city"), database: None, data_dir: data_dir.to_owned() };
+    if fresh {
+        for name in ["minhu.db", "minhu.db-wal", "minhu.db-shm"] {
+            let _ = std::fs::remove_file(data_dir.join(name));
+        }
+    }
+    write_city(&place.config, fresh)?;
+    {
+        let replayer = Replayer::open(&place).await?;
+        let existing = replayer.engine.store.count_by_status().await?;
+        if existing.iter().map(|(_, n)| n).sum::<u64>() == 0 {
+            build(&replayer, data_dir).await?;
+            add_users(&replayer).await?;
+        } else {
+            eprintln!("using the demo already built in {} (--fresh rebuilds it)", data_dir.display());
+        }
+    }
+    let engine = Arc::new(crate::server::open_engine(&place, Arc::new(SystemClock)).await?);
+    let state = crate::server::app_state(engine, data_dir);
+    let listen = format!("127.0.0.1:{port}");
+    crate::server::serve_state(state, &listen, |url| {
+        println!("minhu demo city A市 is ready: {url}/");
+        println!("API: {url}/api/v1/tickets   OpenAPI: {url}/api/openapi.json");
+        println!("demo logins (password {DEMO_PASSWORD}):");
+        for (login, name, role, unit) in DEMO_USERS {
+            println!("  {login:<11} {role:<14} {name}{}", unit.map(|u| format!(" [{u}]")).unwrap_or_default());
+        }
+        println!("stop with Ctrl-C");
+    })
+    .await
+}
+
+pub fn write_city(dir: &Path, overwrite: bool) -> anyhow::Result<()> {
+    std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
+    for (name, text) in CITY_FILES {
+        let path = dir.join(name);
+        if overwrite || !path.exists() {
+            std::fs::write(&path, text).with_context(|| format!("cannot write {}", path.display()))?;
+        }
+    }
+    Ok(())
+}
+
+async fn add_users(replayer: &Replayer) -> anyhow::Result<()> {
+    let hash = crate::admin::hash_password(DEMO_PASSWORD.into()).await?;
+    for (login, name, role, unit) in DEMO_USERS {
+        let user = User {
+            login: (*login).into(),
+            display_name: (*name).into(),
+            role: (*role).into(),
+            unit: unit.map(str::to_owned),
+            password_hash: hash.clone(),
+            disabled: false,
+            created_at: Timestamp::now(),
+        };
+        replayer.engine.store.put_user(&user).await?;
+    }
+    Ok(())
+}
+
+async fn build(replayer: &Replayer, data_dir: &Path) -> anyhow::Result<()> {
+    let started = std::time::Instant::now();
+    let messages = data_dir.join("messages.csv");
+    std::fs::write(&messages, MESSAGES)?;
+    let rows: Vec<ImportRow> = Reader::open(&messages)?.filter_map(Result::ok).collect();
+    std::fs::remove_file(&messages)?;
+    let mut rng = StdRng::seed_from_u64(12345);
+    let now = Timestamp::now();
+    let start = now - SignedDuration::from_hours(24 * DAYS);
+    // Demands arrive in a steady stream over the period, in a shuffled order.
+    let mut order: Vec<usize> = (0..rows.len()).collect();
+    for i in (1..order.len()).rev() {
+        order.swap(i, rng.random_range(0..=i));
+    }
+    let step = SignedDuration::from_secs(DAYS * 86_400 / rows.len().max(1) as i64);
+    let bar = crate::import::progress_bar(Some(rows.len() as u64), "building the demo city");
+    let mut counts = std::collections::BTreeMap::<&str, u64>::new();
+    for (slot, &index) in order.iter().enumerate() {
+        let jitter = SignedDuration::from_secs(rng.random_range(0..step.as_secs().max(1)));
+        let created = start + step * slot as i32 + jitter;
+        let ticket = live(replayer, &rows[index], created, now, &mut rng).await?;
+        *counts.entry(ticket.status.label_zh()).or_default() += 1;
+        bar.inc(1);
+    }
+    bar.finish_and_clear();
+    let summary: Vec<String> = counts.iter().map(|(s, n)| format!("{s} {n}")).collect();
+    println!("built {} tickets in {:.1}s: {}", rows.len(), started.elapsed().as_secs_f64(), summary.join(", "));
+    Ok(())
+}
+
+fn hours(rng: &mut StdRng, from: f64, to: f64) -> SignedDuration {
+    SignedDuration::from_secs_f64(rng.random_range(from..to) * 3600.0)
+}
+
+fn pick_channel(rng: &mut StdRng) -> Channel {
+    match rng.random_range(0..100) {
+        0..55 => Channel::Phone,
+        55..75 => Channel::Web,
+        75..87 => Channel::Wechat,
+        87..95 => Channel::App,
+        _ => Channel::Grid,
+    }
+}
+
+/// The street office (or failing that, any unit routing finds) a dispatcher would pick.
+fn dispatcher_choice(ticket: &Ticket, city: &City) -> Option<UnitId> {
+    if let Some(category) = &ticket.intake.category
+        && let Some(assignment) = city.duties.route(category, ticket.intake.region.as_ref(), &city.regions, &city.units)
+    {
+        return Some(assignment.unit);
+    }
+    let region = ticket.intake.region.as_ref()?;
+    city.units.serving(UnitLevel::Street, None, region, &city.regions).map(|u| u.id.clone())
+}
+
+/// Takes one message in at `created` and lets its life run until `now`.
+async fn live(replayer: &Replayer, row: &ImportRow, created: Timestamp, now: Timestamp, rng: &mut StdRng) -> anyhow::Result<Ticket> {
+    let city = replayer.engine.city.clone();
+    let mut intake = intake_from_row(row, Layout::TeddyCup, &city).map_err(anyhow::Error::msg)?;
+    intake.channel = pick_channel(rng);
+    intake.citizen = if rng.random_bool(0.08) {
+        Citizen { anonymous: true, ..Citizen::default() }
+    } else {
+        Citizen { phone: Some(format!("1{}{:09}", [3, 5, 8][rng.random_range(0..3)], rng.random_range(0..1_000_000_000u64))), ..Citizen::default() }
+    };
+    replayer.clock.set(created);
+    let key = format!("demo:{}", row.external_id.as_deref().unwrap_or_default());
+    let agent = if intake.channel == Channel::Phone { Actor::user("agent") } else { Actor::citizen() };
+    let mut ticket = replayer.engine.intake(intake, agent, Some(key)).await?.ticket;
+    let reply = row.reply.clone().unwrap_or_else(|| "已联系来电人并现场核实，相关问题已按规定处理。".into());
+    let mut at = created;
+    let mut cycles = 0;
+    // Each turn moves the ticket one step if that step's moment has come.
+    loop {
+        let (delay, command, actor) = match ticket.status {
+            Status::Pending if ticket.intake.kind == Kind::Consultation && ticket.return_count == 0 && rng.random_bool(0.35) => {
+                (hours(rng, 0.05, 0.2), Command::AnswerAtIntake { answer: reply.clone() }, Actor::user("agent"))
+            }
+            Status::Pending if ticket.return_count == 0 || rng.random_bool(0.5) => {
+                let Some(unit) = dispatcher_choice(&ticket, &city) else { break };
+                (hours(rng, 0.2, 3.0), Command::Dispatch { unit, reason: Some("派单员人工派单 dispatched by hand".into()) }, Actor::user("dispatcher"))
+            }
+            Status::Dispatched if rng.random_bool(0.05) => {
+                (hours(rng, 1.0, 8.0), Command::Return { reason: "不属于本单位职责范围 not our duty".into() }, Actor::user("handler"))
+            }
+            Status::Dispatched => (hours(rng, 0.3, 14.0), Command::Accept, Actor::user("handler")),
+            Status::Accepted => {
+                let tier = city.tier(&ticket.intake.tier).map_or(168.0, |t| t.resolve_within.as_secs_f64() / 3600.0);
+                (hours(rng, tier * 0.05, tier * 1.15), Command::Resolve { reply: reply.clone() }, Actor::user("handler"))
+            }
+            Status::Resolved if ticket.rating.is_none() => {
+                let solved = rng.random_bool(0.86);
+                let satisfaction = match rng.random_range(0..100) {
+                    0..68 if solved => Satisfaction::Satisfied,
+                    0..92 if solved => Satisfaction::Basically,
+                    0..40 => Satisfaction::Basically,
+                    _ => Satisfaction::Unsatisfied,
+                };
+                (hours(rng, 2.0, 48.0), Command::Rate(Rating { solved, satisfaction }), Actor::user("agent"))
+            }
+            Status::Resolved => {
+                let unhappy = ticket.rating.is_some_and(|r| !r.solved || r.satisfaction == Satisfaction::Unsatisfied);
+                if unhappy && cycles == 0 {
+                    cycles += 1;
+                    (hours(rng, 0.1, 2.0), Command::Reopen { reason: "回访不满意，重新办理 unsatisfied at callback".into() }, Actor::user("agent"))
+                } else {
+                    (hours(rng, 0.1, 1.0), Command::Close { reason: None }, Actor::system("callback"))
+                }
+            }
+            Status::Pending | Status::Closed => break,
+        };
+        at = at + delay;
+        if at > now {
+            break;
+        }
+        ticket = replayer.act_at(at, &ticket, command, actor).await?;
+    }
+    Ok(ticket)
+}
