@@ -99,7 +99,6 @@ impl AttachmentStore {
             Err(e) => Err(e),
         }
     }
-
 }
 
 /// The media type of stored bytes, as sniffed when they were accepted.

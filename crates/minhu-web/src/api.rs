@@ -24,8 +24,19 @@ use utoipa::OpenApi;
 
 #[derive(OpenApi)]
 #[openapi(
-    info(title = "minhu API", description = "Citizen demands (12345) as tickets: intake, routing, handling, rating."),
-    paths(create_ticket, list_tickets, get_ticket, ticket_events, act_on_ticket, add_attachment, routing_suggestion),
+    info(
+        title = "minhu API",
+        description = "Citizen demands (12345) as tickets: intake, routing, handling, rating."
+    ),
+    paths(
+        create_ticket,
+        list_tickets,
+        get_ticket,
+        ticket_events,
+        act_on_ticket,
+        add_attachment,
+        routing_suggestion
+    ),
     components(schemas(CreateTicket, TicketList, ErrorBody, Ticket, Event, Command))
 )]
 pub struct ApiDoc;
@@ -39,9 +50,14 @@ pub fn routes() -> Router<AppState> {
         .route("/api/v1/tickets/{number}/actions", post(act_on_ticket))
         .route(
             "/api/v1/tickets/{number}/attachments",
-            post(add_attachment).layer(axum::extract::DefaultBodyLimit::max(MAX_ATTACHMENT_BYTES + 1)),
+            post(add_attachment).layer(axum::extract::DefaultBodyLimit::max(
+                MAX_ATTACHMENT_BYTES + 1,
+            )),
         )
-        .route("/api/v1/tickets/{number}/suggestion", get(routing_suggestion))
+        .route(
+            "/api/v1/tickets/{number}/suggestion",
+            get(routing_suggestion),
+        )
         .route("/api/v1/attachments/{sha256}", get(get_attachment))
         .route("/healthz", get(|| async { "ok" }))
 }
@@ -85,7 +101,8 @@ fn given(value: Option<String>) -> Option<String> {
 impl CreateTicket {
     fn into_intake(self, default_tier: &TierCode) -> Intake {
         let citizen = Citizen {
-            phone: given(self.citizen.phone).map(|p| p.chars().filter(|c| !matches!(c, ' ' | '-')).collect()),
+            phone: given(self.citizen.phone)
+                .map(|p| p.chars().filter(|c| !matches!(c, ' ' | '-')).collect()),
             name: given(self.citizen.name),
             ..self.citizen
         };
@@ -111,20 +128,33 @@ fn actor(headers: &HeaderMap) -> Result<Actor, ApiError> {
         None => Ok(Actor::user("api")),
         Some(value) => {
             let login = value.to_str().ok().filter(|v| {
-                !v.is_empty() && v.len() <= 64 && v.chars().all(|c| c.is_ascii_alphanumeric() || "._-".contains(c))
+                !v.is_empty()
+                    && v.len() <= 64
+                    && v.chars()
+                        .all(|c| c.is_ascii_alphanumeric() || "._-".contains(c))
             });
-            login
-                .map(Actor::user)
-                .ok_or_else(|| FieldError::new("X-Minhu-User", "must be 1-64 letters, digits, '.', '_' or '-'").into())
+            login.map(Actor::user).ok_or_else(|| {
+                FieldError::new(
+                    "X-Minhu-User",
+                    "must be 1-64 letters, digits, '.', '_' or '-'",
+                )
+                .into()
+            })
         }
     }
 }
 
 fn idempotency_key(headers: &HeaderMap) -> Result<Option<String>, ApiError> {
-    let Some(value) = headers.get("idempotency-key") else { return Ok(None) };
-    let key = value.to_str().ok().filter(|k| (1..=200).contains(&k.len()) && k.chars().all(|c| c.is_ascii_graphic()));
-    key.map(|k| Some(k.to_owned()))
-        .ok_or_else(|| FieldError::new("Idempotency-Key", "must be 1-200 visible ASCII characters").into())
+    let Some(value) = headers.get("idempotency-key") else {
+        return Ok(None);
+    };
+    let key = value
+        .to_str()
+        .ok()
+        .filter(|k| (1..=200).contains(&k.len()) && k.chars().all(|c| c.is_ascii_graphic()));
+    key.map(|k| Some(k.to_owned())).ok_or_else(|| {
+        FieldError::new("Idempotency-Key", "must be 1-200 visible ASCII characters").into()
+    })
 }
 
 fn ticket_number(text: &str) -> Result<TicketNumber, ApiError> {
@@ -157,7 +187,11 @@ async fn create_ticket(
     };
     let intake = body.into_intake(&state.engine.city.default_tier);
     let created = state.engine.intake(intake, actor, key).await?;
-    let status = if created.fresh { StatusCode::CREATED } else { StatusCode::OK };
+    let status = if created.fresh {
+        StatusCode::CREATED
+    } else {
+        StatusCode::OK
+    };
     let location = HeaderValue::from_str(&format!("/api/v1/tickets/{}", created.ticket.number))
         .map_err(ApiError::internal)?;
     Ok((status, [(header::LOCATION, location)], Json(created.ticket)).into_response())
@@ -171,34 +205,64 @@ pub struct TicketList {
 }
 
 /// Reads the list filters one by one, so each bad value is named.
-fn filter_from(params: &HashMap<String, String>, state: &AppState) -> Result<TicketFilter, ApiError> {
-    const KNOWN: &[&str] = &["status", "unit", "region", "category", "from", "to", "q", "phone", "cursor", "limit"];
+fn filter_from(
+    params: &HashMap<String, String>,
+    state: &AppState,
+) -> Result<TicketFilter, ApiError> {
+    const KNOWN: &[&str] = &[
+        "status", "unit", "region", "category", "from", "to", "q", "phone", "cursor", "limit",
+    ];
     if let Some(unknown) = params.keys().find(|k| !KNOWN.contains(&k.as_str())) {
-        return Err(FieldError::new(unknown.as_str(), format!("is not a filter; use one of {}", KNOWN.join(", "))).into());
+        return Err(FieldError::new(
+            unknown.as_str(),
+            format!("is not a filter; use one of {}", KNOWN.join(", ")),
+        )
+        .into());
     }
     let get = |name: &str| params.get(name).map(|v| v.trim()).filter(|v| !v.is_empty());
     let city = &state.engine.city;
     let moment = |name: &str| -> Result<Option<jiff::Timestamp>, ApiError> {
-        let Some(text) = get(name) else { return Ok(None) };
+        let Some(text) = get(name) else {
+            return Ok(None);
+        };
         if let Ok(at) = text.parse::<jiff::Timestamp>() {
             return Ok(Some(at));
         }
         let date: jiff::civil::Date = text.parse().map_err(|_| {
-            FieldError::new(name, format!("{text:?} is not a date (2026-11-22) or a moment (2026-11-22T08:00:00+08:00)"))
+            FieldError::new(
+                name,
+                format!(
+                    "{text:?} is not a date (2026-11-22) or a moment (2026-11-22T08:00:00+08:00)"
+                ),
+            )
         })?;
-        let start = date.to_zoned(city.timezone.clone()).map_err(ApiError::internal)?;
+        let start = date
+            .to_zoned(city.timezone.clone())
+            .map_err(ApiError::internal)?;
         Ok(Some(start.timestamp()))
     };
     let status = get("status")
-        .map(|s| Status::from_name(s).ok_or_else(|| FieldError::new("status", format!("{s:?} is not a status; use one of {}", Status::codes()))))
+        .map(|s| {
+            Status::from_name(s).ok_or_else(|| {
+                FieldError::new(
+                    "status",
+                    format!("{s:?} is not a status; use one of {}", Status::codes()),
+                )
+            })
+        })
         .transpose()?;
     let region_path = get("region")
         .map(|id| {
-            city.regions.path(&RegionId::new(id)).ok_or_else(|| FieldError::new("region", format!("no region has the id {id}")))
+            city.regions
+                .path(&RegionId::new(id))
+                .ok_or_else(|| FieldError::new("region", format!("no region has the id {id}")))
         })
         .transpose()?;
     let cursor = get("cursor")
-        .map(|c| Cursor::decode(c).ok_or_else(|| FieldError::new("cursor", "is not a cursor this server gave out")))
+        .map(|c| {
+            Cursor::decode(c)
+                .ok_or_else(|| FieldError::new("cursor", "is not a cursor this server gave out"))
+        })
         .transpose()?;
     let limit = match get("limit") {
         None => 50,
@@ -244,8 +308,16 @@ async fn list_tickets(
     Query(params): Query<HashMap<String, String>>,
 ) -> Result<Json<TicketList>, ApiError> {
     let filter = filter_from(&params, &state)?;
-    let page = state.engine.store.list(&filter).await.map_err(minhu_engine::EngineError::from)?;
-    Ok(Json(TicketList { tickets: page.tickets, next_cursor: page.next.map(|c| c.encode()) }))
+    let page = state
+        .engine
+        .store
+        .list(&filter)
+        .await
+        .map_err(minhu_engine::EngineError::from)?;
+    Ok(Json(TicketList {
+        tickets: page.tickets,
+        next_cursor: page.next.map(|c| c.encode()),
+    }))
 }
 
 /// One ticket as it stands now.
@@ -254,7 +326,10 @@ async fn list_tickets(
     params(("number" = String, Path, description = "ticket number, e.g. 2026112200017")),
     responses((status = 200, body = Ticket), (status = 404, body = ErrorBody))
 )]
-async fn get_ticket(State(state): State<AppState>, Path(number): Path<String>) -> Result<Json<Ticket>, ApiError> {
+async fn get_ticket(
+    State(state): State<AppState>,
+    Path(number): Path<String>,
+) -> Result<Json<Ticket>, ApiError> {
     Ok(Json(state.engine.ticket(&ticket_number(&number)?).await?))
 }
 
@@ -264,7 +339,10 @@ async fn get_ticket(State(state): State<AppState>, Path(number): Path<String>) -
     params(("number" = String, Path)),
     responses((status = 200, body = Vec<Event>), (status = 404, body = ErrorBody))
 )]
-async fn ticket_events(State(state): State<AppState>, Path(number): Path<String>) -> Result<Json<Vec<Event>>, ApiError> {
+async fn ticket_events(
+    State(state): State<AppState>,
+    Path(number): Path<String>,
+) -> Result<Json<Vec<Event>>, ApiError> {
     Ok(Json(state.engine.events(&ticket_number(&number)?).await?))
 }
 
@@ -311,16 +389,38 @@ async fn add_attachment(
 ) -> Result<Json<Ticket>, ApiError> {
     let number = ticket_number(&number)?;
     state.engine.ticket(&number).await?;
-    let attachment = state.attachments.put(&body, params.get("name").cloned()).await?;
+    let attachment = state
+        .attachments
+        .put(&body, params.get("name").cloned())
+        .await?;
     let actor = actor(&headers)?;
-    Ok(Json(state.engine.act(&number, Command::AddAttachment(attachment), actor).await?))
+    Ok(Json(
+        state
+            .engine
+            .act(&number, Command::AddAttachment(attachment), actor)
+            .await?,
+    ))
 }
 
-async fn get_attachment(State(state): State<AppState>, Path(sha256): Path<String>) -> Result<Response, ApiError> {
-    let bytes = state.attachments.get(&sha256).await.map_err(ApiError::internal)?;
+async fn get_attachment(
+    State(state): State<AppState>,
+    Path(sha256): Path<String>,
+) -> Result<Response, ApiError> {
+    let bytes = state
+        .attachments
+        .get(&sha256)
+        .await
+        .map_err(ApiError::internal)?;
     let bytes = bytes.ok_or_else(|| ApiError::not_found(format!("no attachment {sha256}")))?;
     let media_type = minhu_engine::attachments::media_type_of(&bytes);
-    Ok(([(header::CONTENT_TYPE, media_type), (header::X_CONTENT_TYPE_OPTIONS, "nosniff")], bytes).into_response())
+    Ok((
+        [
+            (header::CONTENT_TYPE, media_type),
+            (header::X_CONTENT_TYPE_OPTIONS, "nosniff"),
+        ],
+        bytes,
+    )
+        .into_response())
 }
 
 /// What routing would do with this ticket now, with its reasons (for dispatchers).
@@ -329,7 +429,12 @@ async fn get_attachment(State(state): State<AppState>, Path(sha256): Path<String
     params(("number" = String, Path)),
     responses((status = 200, description = "place, category and unit with reasons"), (status = 404, body = ErrorBody))
 )]
-async fn routing_suggestion(State(state): State<AppState>, Path(number): Path<String>) -> Result<Json<Decision>, ApiError> {
+async fn routing_suggestion(
+    State(state): State<AppState>,
+    Path(number): Path<String>,
+) -> Result<Json<Decision>, ApiError> {
     let ticket = state.engine.ticket(&ticket_number(&number)?).await?;
-    Ok(Json(state.engine.router.decide(&ticket, &state.engine.city)))
+    Ok(Json(
+        state.engine.router.decide(&ticket, &state.engine.city),
+    ))
 }

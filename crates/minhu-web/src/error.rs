@@ -34,7 +34,12 @@ pub struct ErrorDetail {
 
 impl ApiError {
     pub fn malformed(field: Option<String>, message: impl Into<String>) -> Self {
-        Self { status: StatusCode::BAD_REQUEST, code: "malformed", field, message: message.into() }
+        Self {
+            status: StatusCode::BAD_REQUEST,
+            code: "malformed",
+            field,
+            message: message.into(),
+        }
     }
 
     pub fn invalid(error: FieldError) -> Self {
@@ -47,7 +52,12 @@ impl ApiError {
     }
 
     pub fn not_found(what: impl Into<String>) -> Self {
-        Self { status: StatusCode::NOT_FOUND, code: "not_found", field: None, message: what.into() }
+        Self {
+            status: StatusCode::NOT_FOUND,
+            code: "not_found",
+            field: None,
+            message: what.into(),
+        }
     }
 
     pub fn internal(error: impl std::fmt::Display) -> Self {
@@ -73,10 +83,18 @@ impl From<EngineError> for ApiError {
         match error {
             EngineError::Invalid(field) => ApiError::invalid(field),
             EngineError::NotFound(_) => ApiError::not_found(message),
-            EngineError::NotAllowed { .. } => {
-                Self { status: StatusCode::CONFLICT, code: "not_allowed", field: None, message }
-            }
-            EngineError::Busy(_) => Self { status: StatusCode::CONFLICT, code: "busy", field: None, message },
+            EngineError::NotAllowed { .. } => Self {
+                status: StatusCode::CONFLICT,
+                code: "not_allowed",
+                field: None,
+                message,
+            },
+            EngineError::Busy(_) => Self {
+                status: StatusCode::CONFLICT,
+                code: "busy",
+                field: None,
+                message,
+            },
             EngineError::IdempotencyMismatch => Self {
                 status: StatusCode::UNPROCESSABLE_ENTITY,
                 code: "idempotency_key_reused",
@@ -99,7 +117,13 @@ impl From<AttachmentError> for ApiError {
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
-        let body = ErrorBody { error: ErrorDetail { code: self.code, field: self.field, message: self.message } };
+        let body = ErrorBody {
+            error: ErrorDetail {
+                code: self.code,
+                field: self.field,
+                message: self.message,
+            },
+        };
         (self.status, Json(body)).into_response()
     }
 }

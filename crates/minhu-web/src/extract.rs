@@ -19,29 +19,37 @@ where
     type Rejection = axum::response::Response;
 
     async fn from_request(request: Request, state: &S) -> Result<Self, Self::Rejection> {
-        let bytes = Bytes::from_request(request, state).await.map_err(|rejection| {
-            if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
-                ApiError::malformed(None, "the request body is too large").into_response()
-            } else {
-                ApiError::malformed(None, rejection.body_text()).into_response()
-            }
-        })?;
-        parse_json(&bytes).map(JsonBody).map_err(IntoResponse::into_response)
+        let bytes = Bytes::from_request(request, state)
+            .await
+            .map_err(|rejection| {
+                if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
+                    ApiError::malformed(None, "the request body is too large").into_response()
+                } else {
+                    ApiError::malformed(None, rejection.body_text()).into_response()
+                }
+            })?;
+        parse_json(&bytes)
+            .map(JsonBody)
+            .map_err(IntoResponse::into_response)
     }
 }
 
 pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
     if bytes.is_empty() {
-        return Err(ApiError::malformed(None, "the request has no body; send a JSON object"));
+        return Err(ApiError::malformed(
+            None,
+            "the request has no body; send a JSON object",
+        ));
     }
     let deserializer = &mut serde_json::Deserializer::from_slice(bytes);
     serde_path_to_error::deserialize(deserializer).map_err(|error| {
         let path = error.path().to_string();
         let inner = error.into_inner();
         // serde reports a missing field at its parent; name the field itself.
-        let missing = inner.to_string().strip_prefix("missing field `").and_then(|rest| {
-            rest.split('`').next().map(str::to_owned)
-        });
+        let missing = inner
+            .to_string()
+            .strip_prefix("missing field `")
+            .and_then(|rest| rest.split('`').next().map(str::to_owned));
         let field = match (path.as_str(), missing) {
             (".", Some(name)) => Some(name),
             (".", None) => None,

@@ -23,7 +23,10 @@ pub fn routes() -> Router<AppState> {
 }
 
 async fn stylesheet() -> impl IntoResponse {
-    ([(header::CONTENT_TYPE, "text/css; charset=utf-8")], include_str!("../static/minhu.css"))
+    (
+        [(header::CONTENT_TYPE, "text/css; charset=utf-8")],
+        include_str!("../static/minhu.css"),
+    )
 }
 
 /// A ticket as a row of the list.
@@ -58,23 +61,39 @@ struct ListPage {
 }
 
 fn local_time(city: &City, at: jiff::Timestamp) -> String {
-    at.to_zoned(city.timezone.clone()).strftime("%Y-%m-%d %H:%M").to_string()
+    at.to_zoned(city.timezone.clone())
+        .strftime("%Y-%m-%d %H:%M")
+        .to_string()
 }
 
 fn unit_name(city: &City, ticket: &Ticket) -> String {
     ticket
         .unit
         .as_ref()
-        .map(|id| city.units.get(id).map_or_else(|| id.to_string(), |u| u.name.clone()))
+        .map(|id| {
+            city.units
+                .get(id)
+                .map_or_else(|| id.to_string(), |u| u.name.clone())
+        })
         .unwrap_or_else(|| "—".into())
 }
 
 fn place_name(city: &City, ticket: &Ticket) -> String {
-    let Some(region) = &ticket.intake.region else { return "—".into() };
-    let mut names: Vec<&str> = city.regions.ancestry(region).map(|r| r.name.as_str()).collect();
+    let Some(region) = &ticket.intake.region else {
+        return "—".into();
+    };
+    let mut names: Vec<&str> = city
+        .regions
+        .ancestry(region)
+        .map(|r| r.name.as_str())
+        .collect();
     names.pop(); // the city itself goes without saying
     names.reverse();
-    if names.is_empty() { "—".into() } else { names.join(" ") }
+    if names.is_empty() {
+        "—".into()
+    } else {
+        names.join(" ")
+    }
 }
 
 fn render(template: impl Template) -> Result<Html<String>, ApiError> {
@@ -87,7 +106,10 @@ async fn list_page(
 ) -> Result<Html<String>, ApiError> {
     let city = &state.engine.city;
     let status = params.get("status").and_then(|s| Status::from_code(s));
-    let query = params.get("q").map(|q| q.trim().to_owned()).unwrap_or_default();
+    let query = params
+        .get("q")
+        .map(|q| q.trim().to_owned())
+        .unwrap_or_default();
     let filter = TicketFilter {
         status,
         text: (!query.is_empty()).then(|| query.clone()),
@@ -172,38 +194,67 @@ fn masked(phone: &str) -> String {
 
 fn event_detail(event: &minhu_core::event::Event, city: &City) -> String {
     use minhu_core::event::Change::*;
-    let unit = |id: &minhu_core::ids::UnitId| city.units.get(id).map_or_else(|| id.to_string(), |u| u.name.clone());
+    let unit = |id: &minhu_core::ids::UnitId| {
+        city.units
+            .get(id)
+            .map_or_else(|| id.to_string(), |u| u.name.clone())
+    };
     match &event.change {
         Created(intake) => format!("{} / {}", intake.channel.label_zh(), intake.kind.label_zh()),
-        Reclassified { category, region, tier } => [
+        Reclassified {
+            category,
+            region,
+            tier,
+        } => [
             category.as_ref().map(|c| format!("分类 {c}")),
-            region.as_ref().map(|r| format!("属地 {}", city.regions.get(r).map_or(r.as_str(), |x| x.name.as_str()))),
+            region.as_ref().map(|r| {
+                format!(
+                    "属地 {}",
+                    city.regions.get(r).map_or(r.as_str(), |x| x.name.as_str())
+                )
+            }),
             tier.as_ref().map(|t| format!("时限 {}", t.as_str())),
         ]
         .into_iter()
         .flatten()
         .collect::<Vec<_>>()
         .join("; "),
-        Dispatched { unit: u, reason, .. } => format!("→ {} ({reason})", unit(u)),
+        Dispatched {
+            unit: u, reason, ..
+        } => format!("→ {} ({reason})", unit(u)),
         Accepted => String::new(),
         Returned { reason } => reason.clone(),
         Redispatched { unit: u, reason } => format!("→ {} ({reason})", unit(u)),
         Resolved { reply } | AnsweredAtIntake { answer: reply } => reply.clone(),
-        AttachmentAdded(a) => format!("{} ({} bytes)", a.name.as_deref().unwrap_or(&a.sha256), a.size),
-        Rated(r) => format!("{} / {}", if r.solved { "已解决" } else { "未解决" }, r.satisfaction.label_zh()),
+        AttachmentAdded(a) => format!(
+            "{} ({} bytes)",
+            a.name.as_deref().unwrap_or(&a.sha256),
+            a.size
+        ),
+        Rated(r) => format!(
+            "{} / {}",
+            if r.solved { "已解决" } else { "未解决" },
+            r.satisfaction.label_zh()
+        ),
         Reopened { reason, .. } => reason.clone(),
         Closed { reason } => reason.clone().unwrap_or_default(),
     }
 }
 
-async fn ticket_page(State(state): State<AppState>, Path(number): Path<String>) -> Result<Html<String>, ApiError> {
+async fn ticket_page(
+    State(state): State<AppState>,
+    Path(number): Path<String>,
+) -> Result<Html<String>, ApiError> {
     let number = TicketNumber::parse(&number).map_err(|e| ApiError::not_found(e.to_string()))?;
     let engine = &state.engine;
     let city = &engine.city;
     let ticket = engine.ticket(&number).await?;
     let events = engine.events(&number).await?;
     let deadline = |pick: fn(&minhu_core::deadline::Deadlines) -> jiff::Timestamp| {
-        ticket.deadlines.as_ref().map_or_else(|| "—".into(), |d| local_time(city, pick(d)))
+        ticket
+            .deadlines
+            .as_ref()
+            .map_or_else(|| "—".into(), |d| local_time(city, pick(d)))
     };
     render(TicketPage {
         city: city.name.clone(),
@@ -212,11 +263,20 @@ async fn ticket_page(State(state): State<AppState>, Path(number): Path<String>) 
         kind: ticket.intake.kind.label_zh(),
         unit: unit_name(city, &ticket),
         place: place_name(city, &ticket),
-        category: ticket.intake.category.as_ref().map_or_else(|| "未分类".into(), |c| c.to_string()),
+        category: ticket
+            .intake
+            .category
+            .as_ref()
+            .map_or_else(|| "未分类".into(), |c| c.to_string()),
         created: local_time(city, ticket.created_at),
         respond_by: deadline(|d| d.respond_by),
         resolve_by: deadline(|d| d.resolve_by),
-        phone: ticket.intake.citizen.phone.as_deref().map_or_else(|| "匿名 anonymous".into(), masked),
+        phone: ticket
+            .intake
+            .citizen
+            .phone
+            .as_deref()
+            .map_or_else(|| "匿名 anonymous".into(), masked),
         overdue: ticket.is_overdue(engine.now()),
         events: events
             .iter()

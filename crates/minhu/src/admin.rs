@@ -9,8 +9,15 @@ use std::io::Read;
 use std::sync::Arc;
 
 /// The roles an official can hold (permissions per role arrive with accounts).
-pub const ROLES: &[&str] =
-    &["hotline_agent", "dispatcher", "unit_handler", "unit_leader", "supervisor", "administrator", "auditor"];
+pub const ROLES: &[&str] = &[
+    "hotline_agent",
+    "dispatcher",
+    "unit_handler",
+    "unit_leader",
+    "supervisor",
+    "administrator",
+    "auditor",
+];
 
 #[derive(Subcommand)]
 pub enum AdminCommand {
@@ -67,11 +74,16 @@ pub fn random_password() -> String {
     use rand::Rng;
     const ALPHABET: &[u8] = b"abcdefghjkmnpqrstuvwxyzACDEFGHJKLMNPQRSTUVWXYZ23456789";
     let mut rng = rand::rng();
-    (0..16).map(|_| ALPHABET[rng.random_range(0..ALPHABET.len())] as char).collect()
+    (0..16)
+        .map(|_| ALPHABET[rng.random_range(0..ALPHABET.len())] as char)
+        .collect()
 }
 
 pub fn check_login(login: &str) -> anyhow::Result<()> {
-    let valid = (2..=64).contains(&login.len()) && login.chars().all(|c| c.is_ascii_alphanumeric() || "._-".contains(c));
+    let valid = (2..=64).contains(&login.len())
+        && login
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || "._-".contains(c));
     if !valid {
         bail!("login {login:?}: use 2-64 letters, digits, '.', '_' or '-'");
     }
@@ -80,23 +92,42 @@ pub fn check_login(login: &str) -> anyhow::Result<()> {
 
 pub async fn run(command: AdminCommand) -> anyhow::Result<()> {
     match command {
-        AdminCommand::AddUser { place, login, role, unit, name, password_stdin } => {
+        AdminCommand::AddUser {
+            place,
+            login,
+            role,
+            unit,
+            name,
+            password_stdin,
+        } => {
             check_login(&login)?;
             if !ROLES.contains(&role.as_str()) {
-                bail!("role {role:?} is not a role; use one of {}", ROLES.join(", "));
+                bail!(
+                    "role {role:?} is not a role; use one of {}",
+                    ROLES.join(", ")
+                );
             }
             let engine = crate::server::open_engine(&place, Arc::new(SystemClock)).await?;
             if let Some(unit) = &unit
-                && engine.city.units.get(&minhu_core::UnitId::new(unit.as_str())).is_none()
+                && engine
+                    .city
+                    .units
+                    .get(&minhu_core::UnitId::new(unit.as_str()))
+                    .is_none()
             {
-                bail!("unit {unit:?} is not in {}", place.config.join("units.toml").display());
+                bail!(
+                    "unit {unit:?} is not in {}",
+                    place.config.join("units.toml").display()
+                );
             }
             if role.starts_with("unit_") && unit.is_none() {
                 bail!("role {role} needs --unit");
             }
             let (password, generated) = if password_stdin {
                 let mut text = String::new();
-                std::io::stdin().read_to_string(&mut text).context("cannot read the password")?;
+                std::io::stdin()
+                    .read_to_string(&mut text)
+                    .context("cannot read the password")?;
                 let text = text.trim_end_matches(['\r', '\n']).to_owned();
                 if text.chars().count() < 10 {
                     bail!("password: use at least 10 characters");
@@ -123,7 +154,11 @@ pub async fn run(command: AdminCommand) -> anyhow::Result<()> {
         }
         AdminCommand::DisableUser { place, login } => {
             let engine = crate::server::open_engine(&place, Arc::new(SystemClock)).await?;
-            let mut user = engine.store.user(&login).await?.with_context(|| format!("no user {login:?}"))?;
+            let mut user = engine
+                .store
+                .user(&login)
+                .await?
+                .with_context(|| format!("no user {login:?}"))?;
             user.disabled = true;
             engine.store.put_user(&user).await?;
             println!("disabled {login}");
@@ -152,7 +187,13 @@ pub async fn run(command: AdminCommand) -> anyhow::Result<()> {
 async fn list_users(store: &dyn Store) -> anyhow::Result<()> {
     for user in store.users().await? {
         let state = if user.disabled { "disabled" } else { "active" };
-        println!("{}\t{}\t{}\t{}\t{state}", user.login, user.role, user.unit.as_deref().unwrap_or("-"), user.display_name);
+        println!(
+            "{}\t{}\t{}\t{}\t{state}",
+            user.login,
+            user.role,
+            user.unit.as_deref().unwrap_or("-"),
+            user.display_name
+        );
     }
     Ok(())
 }

@@ -21,6 +21,10 @@ pub enum BenchCommand {
 
 pub async fn run(command: BenchCommand) -> anyhow::Result<()> {
     match command {
-        BenchCommand::Intake { clients, tickets, database } => crate::bench_intake::run(clients, tickets, database).await,
+        BenchCommand::Intake {
+            clients,
+            tickets,
+            database,
+        } => crate::bench_intake::run(clients, tickets, database).await,
     }
 }

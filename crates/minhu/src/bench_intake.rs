@@ -12,9 +12,24 @@ const WARM_UP: usize = 500;
 
 /// Demands of the demo city that routing can place and send to a unit.
 const SAMPLES: &[(&str, &str, &str, &str)] = &[
-    ("小区物业不作为", "电梯坏了一个月物业不修", "A3区天顶街道尖山社区", "城乡建设/住房保障与房地产/物业服务"),
-    ("拖欠工资", "公司拖欠三个月工资不发", "A1区马坡岭街道", "劳动和社会保障"),
-    ("夜间施工噪音扰民", "工地每天夜里施工到凌晨两点", "A5区", "环境保护"),
+    (
+        "小区物业不作为",
+        "电梯坏了一个月物业不修",
+        "A3区天顶街道尖山社区",
+        "城乡建设/住房保障与房地产/物业服务",
+    ),
+    (
+        "拖欠工资",
+        "公司拖欠三个月工资不发",
+        "A1区马坡岭街道",
+        "劳动和社会保障",
+    ),
+    (
+        "夜间施工噪音扰民",
+        "工地每天夜里施工到凌晨两点",
+        "A5区",
+        "环境保护",
+    ),
     ("学校乱收费", "学校要求购买指定教辅", "A2区", "教育文体"),
     ("公交线路咨询", "请问到高铁站的公交线路", "", "交通运输"),
     ("路灯不亮", "小区门口路灯坏了一周", "A4区", "城乡建设"),
@@ -22,7 +37,11 @@ const SAMPLES: &[(&str, &str, &str, &str)] = &[
 
 pub async fn run(clients: usize, tickets: usize, database: Option<String>) -> anyhow::Result<()> {
     let dir = tempfile::tempdir()?;
-    let place = Place { config: dir.path().join("city"), database: database.clone(), data_dir: dir.path().to_owned() };
+    let place = Place {
+        config: dir.path().join("city"),
+        database: database.clone(),
+        data_dir: dir.path().to_owned(),
+    };
     crate::demo::write_city(&place.config, true)?;
     let engine = Arc::new(crate::server::open_engine(&place, Arc::new(SystemClock)).await?);
     let backend = format!("{:?}", engine.store.backend());
@@ -38,14 +57,24 @@ pub async fn run(clients: usize, tickets: usize, database: Option<String>) -> an
         }
     });
     let url = format!("{}/api/v1/tickets", url.await?);
-    let client = reqwest::Client::builder().pool_max_idle_per_host(clients).build()?;
-    println!("intake benchmark: {backend}, {clients} clients, {tickets} tickets (+{WARM_UP} warm-up), {}", std::env::consts::ARCH);
+    let client = reqwest::Client::builder()
+        .pool_max_idle_per_host(clients)
+        .build()?;
+    println!(
+        "intake benchmark: {backend}, {clients} clients, {tickets} tickets (+{WARM_UP} warm-up), {}",
+        std::env::consts::ARCH
+    );
     fire(&client, &url, clients, WARM_UP, "warm").await?;
     let started = Instant::now();
     let (mut latencies, errors) = fire(&client, &url, clients, tickets, "run").await?;
     let elapsed = started.elapsed();
     latencies.sort_unstable();
-    let pct = |p: f64| latencies.get(((latencies.len() as f64 * p) as usize).min(latencies.len().saturating_sub(1))).copied().unwrap_or_default();
+    let pct = |p: f64| {
+        latencies
+            .get(((latencies.len() as f64 * p) as usize).min(latencies.len().saturating_sub(1)))
+            .copied()
+            .unwrap_or_default()
+    };
     println!(
         "tickets/s={:.0} p50_ms={:.2} p90_ms={:.2} p99_ms={:.2} max_ms={:.2} errors={errors} elapsed_s={:.2}",
         latencies.len() as f64 / elapsed.as_secs_f64(),
@@ -67,11 +96,22 @@ fn ms(duration: Duration) -> f64 {
 
 /// Sends `count` creates from `clients` concurrent loops; returns each latency and the
 /// number of failures.
-async fn fire(client: &reqwest::Client, url: &str, clients: usize, count: usize, label: &str) -> anyhow::Result<(Vec<Duration>, usize)> {
+async fn fire(
+    client: &reqwest::Client,
+    url: &str,
+    clients: usize,
+    count: usize,
+    label: &str,
+) -> anyhow::Result<(Vec<Duration>, usize)> {
     let next = Arc::new(AtomicUsize::new(0));
     let mut loops = Vec::new();
     for _ in 0..clients {
-        let (client, url, next, label) = (client.clone(), url.to_owned(), next.clone(), label.to_owned());
+        let (client, url, next, label) = (
+            client.clone(),
+            url.to_owned(),
+            next.clone(),
+            label.to_owned(),
+        );
         loops.push(tokio::spawn(async move {
             let mut latencies = Vec::new();
             let mut errors = 0;

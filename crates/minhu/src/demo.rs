@@ -25,10 +25,19 @@ use std::sync::Arc;
 
 const CITY_FILES: &[(&str, &str)] = &[
     ("city.toml", include_str!("../../../demo/city/city.toml")),
-    ("regions.toml", include_str!("../../../demo/city/regions.toml")),
+    (
+        "regions.toml",
+        include_str!("../../../demo/city/regions.toml"),
+    ),
     ("units.toml", include_str!("../../../demo/city/units.toml")),
-    ("taxonomy.csv", include_str!("../../../demo/city/taxonomy.csv")),
-    ("duties.toml", include_str!("../../../demo/city/duties.toml")),
+    (
+        "taxonomy.csv",
+        include_str!("../../../demo/city/taxonomy.csv"),
+    ),
+    (
+        "duties.toml",
+        include_str!("../../../demo/city/duties.toml"),
+    ),
 ];
 const MESSAGES: &str = include_str!("../../../demo/messages.csv");
 const DEMO_PASSWORD: &str = "minhu-demo-2026";
@@ -37,13 +46,22 @@ const DEMO_USERS: &[(&str, &str, &str, Option<&str>)] = &[
     ("agent", "话务员 Hotline agent", "hotline_agent", None),
     ("dispatcher", "派单员 Dispatcher", "dispatcher", None),
     ("supervisor", "督办员 Supervisor", "supervisor", None),
-    ("handler", "天顶街道承办人 Street handler", "unit_handler", Some("street-A3-01")),
+    (
+        "handler",
+        "天顶街道承办人 Street handler",
+        "unit_handler",
+        Some("street-A3-01"),
+    ),
     ("auditor", "审计员 Auditor", "auditor", None),
 ];
 const DAYS: i64 = 60;
 
 pub async fn run(port: u16, data_dir: &Path, fresh: bool) -> anyhow::Result<()> {
-    let place = Place { config: data_dir.join("city"), database: None, data_dir: data_dir.to_owned() };
+    let place = Place {
+        config: data_dir.join("city"),
+        database: None,
+        data_dir: data_dir.to_owned(),
+    };
     if fresh {
         for name in ["minhu.db", "minhu.db-wal", "minhu.db-shm"] {
             let _ = std::fs::remove_file(data_dir.join(name));
@@ -57,7 +75,10 @@ pub async fn run(port: u16, data_dir: &Path, fresh: bool) -> anyhow::Result<()> 
             build(&replayer, data_dir).await?;
             add_users(&replayer).await?;
         } else {
-            eprintln!("using the demo already built in {} (--fresh rebuilds it)", data_dir.display());
+            eprintln!(
+                "using the demo already built in {} (--fresh rebuilds it)",
+                data_dir.display()
+            );
         }
     }
     let engine = Arc::new(crate::server::open_engine(&place, Arc::new(SystemClock)).await?);
@@ -68,7 +89,10 @@ pub async fn run(port: u16, data_dir: &Path, fresh: bool) -> anyhow::Result<()> 
         println!("API: {url}/api/v1/tickets   OpenAPI: {url}/api/openapi.json");
         println!("demo logins (password {DEMO_PASSWORD}):");
         for (login, name, role, unit) in DEMO_USERS {
-            println!("  {login:<11} {role:<14} {name}{}", unit.map(|u| format!(" [{u}]")).unwrap_or_default());
+            println!(
+                "  {login:<11} {role:<14} {name}{}",
+                unit.map(|u| format!(" [{u}]")).unwrap_or_default()
+            );
         }
         println!("stop with Ctrl-C");
     })
@@ -80,7 +104,8 @@ pub fn write_city(dir: &Path, overwrite: bool) -> anyhow::Result<()> {
     for (name, text) in CITY_FILES {
         let path = dir.join(name);
         if overwrite || !path.exists() {
-            std::fs::write(&path, text).with_context(|| format!("cannot write {}", path.display()))?;
+            std::fs::write(&path, text)
+                .with_context(|| format!("cannot write {}", path.display()))?;
         }
     }
     Ok(())
@@ -129,7 +154,12 @@ async fn build(replayer: &Replayer, data_dir: &Path) -> anyhow::Result<()> {
     }
     bar.finish_and_clear();
     let summary: Vec<String> = counts.iter().map(|(s, n)| format!("{s} {n}")).collect();
-    println!("built {} tickets in {:.1}s: {}", rows.len(), started.elapsed().as_secs_f64(), summary.join(", "));
+    println!(
+        "built {} tickets in {:.1}s: {}",
+        rows.len(),
+        started.elapsed().as_secs_f64(),
+        summary.join(", ")
+    );
     Ok(())
 }
 
@@ -147,51 +177,208 @@ fn pick_channel(rng: &mut StdRng) -> Channel {
     }
 }
 
+/// How the simulated dispatcher reads a demand that arrived without a category
+/// (the real router's text model belongs to the routing issue).
+const DISPATCHER_READING: &[(&str, &[&str])] = &[
+    (
+        "劳动和社会保障",
+        &[
+            "工资",
+            "社保",
+            "医保",
+            "养老",
+            "就业",
+            "劳动",
+            "公积金",
+            "退休",
+        ],
+    ),
+    (
+        "教育文体",
+        &[
+            "学校",
+            "教育",
+            "学生",
+            "老师",
+            "幼儿园",
+            "学位",
+            "招生",
+            "补课",
+        ],
+    ),
+    (
+        "卫生计生",
+        &[
+            "医院", "医疗", "医生", "疫苗", "计生", "生育", "诊所", "药店",
+        ],
+    ),
+    (
+        "环境保护",
+        &[
+            "污染", "噪音", "排放", "环保", "废气", "臭味", "污水", "扰民",
+        ],
+    ),
+    (
+        "交通运输",
+        &[
+            "公交",
+            "交通",
+            "出租车",
+            "地铁",
+            "车站",
+            "道路拥堵",
+            "客运",
+            "驾校",
+        ],
+    ),
+    (
+        "商贸旅游",
+        &[
+            "价格", "旅游", "商家", "超市", "消费", "景区", "电商", "市场",
+        ],
+    ),
+    (
+        "城乡建设",
+        &[
+            "物业", "小区", "拆迁", "路灯", "房", "施工", "工程", "供水", "燃气", "电梯", "违建",
+        ],
+    ),
+];
+
+fn dispatcher_category(ticket: &Ticket, city: &City) -> Option<minhu_core::taxonomy::CategoryPath> {
+    let text = format!("{} {}", ticket.intake.title, ticket.intake.description);
+    DISPATCHER_READING
+        .iter()
+        .find(|(_, words)| words.iter().any(|w| text.contains(w)))
+        .map(|(category, _)| minhu_core::taxonomy::CategoryPath::new(category))
+        .filter(|category| city.taxonomy.contains(category))
+}
+
 /// The street office (or failing that, any unit routing finds) a dispatcher would pick.
 fn dispatcher_choice(ticket: &Ticket, city: &City) -> Option<UnitId> {
     if let Some(category) = &ticket.intake.category
-        && let Some(assignment) = city.duties.route(category, ticket.intake.region.as_ref(), &city.regions, &city.units)
+        && let Some(assignment) = city.duties.route(
+            category,
+            ticket.intake.region.as_ref(),
+            &city.regions,
+            &city.units,
+        )
     {
         return Some(assignment.unit);
     }
     let region = ticket.intake.region.as_ref()?;
-    city.units.serving(UnitLevel::Street, None, region, &city.regions).map(|u| u.id.clone())
+    city.units
+        .serving(UnitLevel::Street, None, region, &city.regions)
+        .map(|u| u.id.clone())
 }
 
 /// Takes one message in at `created` and lets its life run until `now`.
-async fn live(replayer: &Replayer, row: &ImportRow, created: Timestamp, now: Timestamp, rng: &mut StdRng) -> anyhow::Result<Ticket> {
+async fn live(
+    replayer: &Replayer,
+    row: &ImportRow,
+    created: Timestamp,
+    now: Timestamp,
+    rng: &mut StdRng,
+) -> anyhow::Result<Ticket> {
     let city = replayer.engine.city.clone();
     let mut intake = intake_from_row(row, Layout::TeddyCup, &city).map_err(anyhow::Error::msg)?;
     intake.channel = pick_channel(rng);
     intake.citizen = if rng.random_bool(0.08) {
-        Citizen { anonymous: true, ..Citizen::default() }
+        Citizen {
+            anonymous: true,
+            ..Citizen::default()
+        }
     } else {
-        Citizen { phone: Some(format!("1{}{:09}", [3, 5, 8][rng.random_range(0..3)], rng.random_range(0..1_000_000_000u64))), ..Citizen::default() }
+        Citizen {
+            phone: Some(format!(
+                "1{}{:09}",
+                [3, 5, 8][rng.random_range(0..3)],
+                rng.random_range(0..1_000_000_000u64)
+            )),
+            ..Citizen::default()
+        }
     };
     replayer.clock.set(created);
     let key = format!("demo:{}", row.external_id.as_deref().unwrap_or_default());
-    let agent = if intake.channel == Channel::Phone { Actor::user("agent") } else { Actor::citizen() };
-    let mut ticket = replayer.engine.intake(intake, agent, Some(key)).await?.ticket;
-    let reply = row.reply.clone().unwrap_or_else(|| "已联系来电人并现场核实，相关问题已按规定处理。".into());
+    let agent = if intake.channel == Channel::Phone {
+        Actor::user("agent")
+    } else {
+        Actor::citizen()
+    };
+    let mut ticket = replayer
+        .engine
+        .intake(intake, agent, Some(key))
+        .await?
+        .ticket;
+    let reply = row
+        .reply
+        .clone()
+        .unwrap_or_else(|| "已联系来电人并现场核实，相关问题已按规定处理。".into());
     let mut at = created;
     let mut cycles = 0;
     // Each turn moves the ticket one step if that step's moment has come.
     loop {
         let (delay, command, actor) = match ticket.status {
-            Status::Pending if ticket.intake.kind == Kind::Consultation && ticket.return_count == 0 && rng.random_bool(0.35) => {
-                (hours(rng, 0.05, 0.2), Command::AnswerAtIntake { answer: reply.clone() }, Actor::user("agent"))
+            Status::Pending
+                if ticket.intake.kind == Kind::Consultation
+                    && ticket.return_count == 0
+                    && rng.random_bool(0.35) =>
+            {
+                (
+                    hours(rng, 0.05, 0.2),
+                    Command::AnswerAtIntake {
+                        answer: reply.clone(),
+                    },
+                    Actor::user("agent"),
+                )
+            }
+            Status::Pending if ticket.intake.category.is_none() => {
+                let Some(category) = dispatcher_category(&ticket, &city) else {
+                    break;
+                };
+                let reclassify = Command::Reclassify {
+                    category: Some(category),
+                    region: None,
+                    tier: None,
+                };
+                (hours(rng, 0.1, 1.0), reclassify, Actor::user("dispatcher"))
             }
             Status::Pending if ticket.return_count == 0 || rng.random_bool(0.5) => {
-                let Some(unit) = dispatcher_choice(&ticket, &city) else { break };
-                (hours(rng, 0.2, 3.0), Command::Dispatch { unit, reason: Some("派单员人工派单 dispatched by hand".into()) }, Actor::user("dispatcher"))
+                let Some(unit) = dispatcher_choice(&ticket, &city) else {
+                    break;
+                };
+                (
+                    hours(rng, 0.2, 3.0),
+                    Command::Dispatch {
+                        unit,
+                        reason: Some("派单员人工派单 dispatched by hand".into()),
+                    },
+                    Actor::user("dispatcher"),
+                )
             }
-            Status::Dispatched if rng.random_bool(0.05) => {
-                (hours(rng, 1.0, 8.0), Command::Return { reason: "不属于本单位职责范围 not our duty".into() }, Actor::user("handler"))
-            }
-            Status::Dispatched => (hours(rng, 0.3, 14.0), Command::Accept, Actor::user("handler")),
+            Status::Dispatched if rng.random_bool(0.05) => (
+                hours(rng, 1.0, 8.0),
+                Command::Return {
+                    reason: "不属于本单位职责范围 not our duty".into(),
+                },
+                Actor::user("handler"),
+            ),
+            Status::Dispatched => (
+                hours(rng, 0.3, 14.0),
+                Command::Accept,
+                Actor::user("handler"),
+            ),
             Status::Accepted => {
-                let tier = city.tier(&ticket.intake.tier).map_or(168.0, |t| t.resolve_within.as_secs_f64() / 3600.0);
-                (hours(rng, tier * 0.05, tier * 1.15), Command::Resolve { reply: reply.clone() }, Actor::user("handler"))
+                let tier = city
+                    .tier(&ticket.intake.tier)
+                    .map_or(168.0, |t| t.resolve_within.as_secs_f64() / 3600.0);
+                (
+                    hours(rng, tier * 0.05, tier * 1.15),
+                    Command::Resolve {
+                        reply: reply.clone(),
+                    },
+                    Actor::user("handler"),
+                )
             }
             Status::Resolved if ticket.rating.is_none() => {
                 let solved = rng.random_bool(0.86);
@@ -201,15 +388,34 @@ async fn live(replayer: &Replayer, row: &ImportRow, created: Timestamp, now: Tim
                     0..40 => Satisfaction::Basically,
                     _ => Satisfaction::Unsatisfied,
                 };
-                (hours(rng, 2.0, 48.0), Command::Rate(Rating { solved, satisfaction }), Actor::user("agent"))
+                (
+                    hours(rng, 2.0, 48.0),
+                    Command::Rate(Rating {
+                        solved,
+                        satisfaction,
+                    }),
+                    Actor::user("agent"),
+                )
             }
             Status::Resolved => {
-                let unhappy = ticket.rating.is_some_and(|r| !r.solved || r.satisfaction == Satisfaction::Unsatisfied);
+                let unhappy = ticket
+                    .rating
+                    .is_some_and(|r| !r.solved || r.satisfaction == Satisfaction::Unsatisfied);
                 if unhappy && cycles == 0 {
                     cycles += 1;
-                    (hours(rng, 0.1, 2.0), Command::Reopen { reason: "回访不满意，重新办理 unsatisfied at callback".into() }, Actor::user("agent"))
+                    (
+                        hours(rng, 0.1, 2.0),
+                        Command::Reopen {
+                            reason: "回访不满意，重新办理 unsatisfied at callback".into(),
+                        },
+                        Actor::user("agent"),
+                    )
                 } else {
-                    (hours(rng, 0.1, 1.0), Command::Close { reason: None }, Actor::system("callback"))
+                    (
+                        hours(rng, 0.1, 1.0),
+                        Command::Close { reason: None },
+                        Actor::system("callback"),
+                    )
                 }
             }
             Status::Pending | Status::Closed => break,

@@ -30,7 +30,13 @@ impl Replayer {
         Ok(Self { engine, clock })
     }
 
-    pub async fn act_at(&self, at: Timestamp, ticket: &Ticket, command: Command, actor: Actor) -> Result<Ticket, EngineError> {
+    pub async fn act_at(
+        &self,
+        at: Timestamp,
+        ticket: &Ticket,
+        command: Command,
+        actor: Actor,
+    ) -> Result<Ticket, EngineError> {
         self.clock.set(at);
         self.engine.act(&ticket.number, command, actor).await
     }
@@ -38,10 +44,24 @@ impl Replayer {
 
 /// Words that make a demand urgent enough for the 2-hour tier (until the text model
 /// of the routing issue judges urgency).
-const URGENT_WORDS: &[&str] = &["燃气泄漏", "煤气泄漏", "闻到煤气", "闻到燃气", "电梯困人", "困在电梯", "着火", "火灾", "停水", "爆管", "触电"];
+const URGENT_WORDS: &[&str] = &[
+    "燃气泄漏",
+    "煤气泄漏",
+    "闻到煤气",
+    "闻到燃气",
+    "电梯困人",
+    "困在电梯",
+    "着火",
+    "火灾",
+    "停水",
+    "爆管",
+    "触电",
+];
 
 pub fn tier_for(title: &str, description: &str, kind: Kind, city: &City) -> TierCode {
-    let urgent = URGENT_WORDS.iter().any(|w| title.contains(w) || description.contains(w));
+    let urgent = URGENT_WORDS
+        .iter()
+        .any(|w| title.contains(w) || description.contains(w));
     let wanted = match (urgent, kind) {
         (true, _) => "2h",
         (false, Kind::Help) => "24h",
@@ -49,7 +69,11 @@ pub fn tier_for(title: &str, description: &str, kind: Kind, city: &City) -> Tier
         _ => "15d",
     };
     let code = TierCode(wanted.into());
-    if city.tier(&code).is_some() { code } else { city.default_tier.clone() }
+    if city.tier(&code).is_some() {
+        code
+    } else {
+        city.default_tier.clone()
+    }
 }
 
 /// Reads what the citizen wanted from the wording when the source does not say.
@@ -62,7 +86,11 @@ pub fn guess_kind(title: &str, description: &str) -> Kind {
         Kind::Praise
     } else if has(&["建议", "希望政府", "能否考虑"]) {
         Kind::Suggestion
-    } else if title.contains("咨询") || title.contains("请问") || title.ends_with('？') || title.ends_with('?') {
+    } else if title.contains("咨询")
+        || title.contains("请问")
+        || title.ends_with('？')
+        || title.ends_with('?')
+    {
         Kind::Consultation
     } else if has(&["求助", "救助", "帮帮"]) {
         Kind::Help
@@ -72,7 +100,9 @@ pub fn guess_kind(title: &str, description: &str) -> Kind {
 }
 
 fn channel_of(text: Option<&str>) -> Channel {
-    let Some(text) = text else { return Channel::Import };
+    let Some(text) = text else {
+        return Channel::Import;
+    };
     let lower = text.to_lowercase();
     let has = |words: &[&str]| words.iter().any(|w| lower.contains(w));
     if has(&["电话", "phone", "热线"]) {
@@ -92,18 +122,31 @@ fn channel_of(text: Option<&str>) -> Channel {
 
 /// A title for rows that have only a body: its first clause, at most 30 characters.
 fn title_from(description: &str) -> String {
-    let first = description.split(['。', '，', '！', '？', '\n', ',', '.']).next().unwrap_or(description);
+    let first = description
+        .split(['。', '，', '！', '？', '\n', ',', '.'])
+        .next()
+        .unwrap_or(description);
     first.chars().take(30).collect()
 }
 
 pub fn local(at: jiff::civil::DateTime, city: &City) -> Option<Timestamp> {
-    at.to_zoned(city.timezone.clone()).ok().map(|z| z.timestamp())
+    at.to_zoned(city.timezone.clone())
+        .ok()
+        .map(|z| z.timestamp())
 }
 
 /// The intake of one row, or why the row cannot become a ticket.
 pub fn intake_from_row(row: &ImportRow, layout: Layout, city: &City) -> Result<Intake, String> {
-    let title = if row.title.trim().is_empty() { title_from(&row.description) } else { row.title.clone() };
-    let description = if row.description.trim().is_empty() { title.clone() } else { row.description.clone() };
+    let title = if row.title.trim().is_empty() {
+        title_from(&row.description)
+    } else {
+        row.title.clone()
+    };
+    let description = if row.description.trim().is_empty() {
+        title.clone()
+    } else {
+        row.description.clone()
+    };
     let category = match &row.category {
         None => None,
         Some(name) => {
@@ -115,7 +158,8 @@ pub fn intake_from_row(row: &ImportRow, layout: Layout, city: &City) -> Result<I
         }
     };
     let kind = match &row.kind {
-        Some(name) => Kind::from_name(name).ok_or_else(|| format!("性质 {name:?} is not a kind ({})", Kind::codes()))?,
+        Some(name) => Kind::from_name(name)
+            .ok_or_else(|| format!("性质 {name:?} is not a kind ({})", Kind::codes()))?,
         None => guess_kind(&title, &description),
     };
     let location = match (row.latitude, row.longitude) {
@@ -133,7 +177,10 @@ pub fn intake_from_row(row: &ImportRow, layout: Layout, city: &City) -> Result<I
         citizen: Citizen::default(),
         category,
         region: None,
-        external_ref: row.external_id.as_ref().map(|id| format!("{}:{id}", layout.name())),
+        external_ref: row
+            .external_id
+            .as_ref()
+            .map(|id| format!("{}:{id}", layout.name())),
     })
 }
 
@@ -144,35 +191,80 @@ pub enum Outcome {
 }
 
 /// Brings one row in at its original time, and applies its reply when it has one.
-pub async fn import_row(replayer: &Replayer, row: &ImportRow, layout: Layout) -> Result<Outcome, String> {
+pub async fn import_row(
+    replayer: &Replayer,
+    row: &ImportRow,
+    layout: Layout,
+) -> Result<Outcome, String> {
     let city = replayer.engine.city.clone();
     let intake = intake_from_row(row, layout, &city)?;
-    let created_at = row.created_at.and_then(|at| local(at, &city)).unwrap_or_else(Timestamp::now);
+    let created_at = row
+        .created_at
+        .and_then(|at| local(at, &city))
+        .unwrap_or_else(Timestamp::now);
     let key = match &row.external_id {
         Some(id) => format!("import:{}:{id}", layout.name()),
-        None => format!("import:{}:{}:{}", layout.name(), created_at.as_millisecond(), digest(&intake.description)),
+        None => format!(
+            "import:{}:{}:{}",
+            layout.name(),
+            created_at.as_millisecond(),
+            digest(&intake.description)
+        ),
     };
     replayer.clock.set(created_at);
-    let created = replayer.engine.intake(intake, Actor::system("import"), Some(key)).await.map_err(|e| e.to_string())?;
+    let created = replayer
+        .engine
+        .intake(intake, Actor::system("import"), Some(key))
+        .await
+        .map_err(|e| e.to_string())?;
     if !created.fresh {
         return Ok(Outcome::AlreadyThere);
     }
     let mut ticket = created.ticket;
-    if let (Some(reply), Some(replied)) = (&row.reply, row.replied_at.and_then(|at| local(at, &city))) {
-        ticket = apply_reply(replayer, ticket, reply, replied.max(created_at)).await.map_err(|e| e.to_string())?;
+    if let (Some(reply), Some(replied)) =
+        (&row.reply, row.replied_at.and_then(|at| local(at, &city)))
+    {
+        ticket = apply_reply(replayer, ticket, reply, replied.max(created_at))
+            .await
+            .map_err(|e| e.to_string())?;
     }
     Ok(Outcome::Imported(ticket))
 }
 
-async fn apply_reply(replayer: &Replayer, ticket: Ticket, reply: &str, at: Timestamp) -> Result<Ticket, EngineError> {
+async fn apply_reply(
+    replayer: &Replayer,
+    ticket: Ticket,
+    reply: &str,
+    at: Timestamp,
+) -> Result<Ticket, EngineError> {
     let actor = Actor::system("import");
     match ticket.status {
         Status::Dispatched => {
-            let accepted = replayer.act_at(at, &ticket, Command::Accept, actor.clone()).await?;
-            replayer.act_at(at, &accepted, Command::Resolve { reply: reply.to_owned() }, actor).await
+            let accepted = replayer
+                .act_at(at, &ticket, Command::Accept, actor.clone())
+                .await?;
+            replayer
+                .act_at(
+                    at,
+                    &accepted,
+                    Command::Resolve {
+                        reply: reply.to_owned(),
+                    },
+                    actor,
+                )
+                .await
         }
         Status::Pending if ticket.intake.kind == Kind::Consultation => {
-            replayer.act_at(at, &ticket, Command::AnswerAtIntake { answer: reply.to_owned() }, actor).await
+            replayer
+                .act_at(
+                    at,
+                    &ticket,
+                    Command::AnswerAtIntake {
+                        answer: reply.to_owned(),
+                    },
+                    actor,
+                )
+                .await
         }
         _ => Ok(ticket),
     }
@@ -225,7 +317,10 @@ async fn import_file(replayer: &Replayer, file: &Path) -> anyhow::Result<()> {
     let started = std::time::Instant::now();
     let reader = Reader::open(file).with_context(|| format!("cannot import {}", file.display()))?;
     let layout = reader.layout();
-    let bar = progress_bar(reader.total_rows_hint(), &format!("{} ({})", file.display(), layout.name()));
+    let bar = progress_bar(
+        reader.total_rows_hint(),
+        &format!("{} ({})", file.display(), layout.name()),
+    );
     let (mut imported, mut already, mut routed) = (0u64, 0u64, 0u64);
     let mut refused: BTreeMap<String, Vec<u64>> = BTreeMap::new();
     for row in reader {
@@ -257,8 +352,16 @@ async fn import_file(replayer: &Replayer, file: &Path) -> anyhow::Result<()> {
     );
     for (problem, lines) in &refused {
         let shown: Vec<String> = lines.iter().take(10).map(u64::to_string).collect();
-        let more = if lines.len() > 10 { format!(" and {} more", lines.len() - 10) } else { String::new() };
-        println!("  refused {}x: {problem} (lines {}{more})", lines.len(), shown.join(", "));
+        let more = if lines.len() > 10 {
+            format!(" and {} more", lines.len() - 10)
+        } else {
+            String::new()
+        };
+        println!(
+            "  refused {}x: {problem} (lines {}{more})",
+            lines.len(),
+            shown.join(", ")
+        );
     }
     Ok(())
 }

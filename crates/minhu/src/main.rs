@@ -12,7 +12,11 @@ use clap::{Parser, Subcommand};
 use std::path::PathBuf;
 
 #[derive(Parser)]
-#[command(name = "minhu", version, about = "民呼 minhu: the citizen-demand platform behind a 12345 hotline")]
+#[command(
+    name = "minhu",
+    version,
+    about = "民呼 minhu: the citizen-demand platform behind a 12345 hotline"
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -83,16 +87,24 @@ enum Command {
 fn main() -> std::process::ExitCode {
     tracing_subscriber::fmt()
         .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_env("MINHU_LOG").unwrap_or_else(|_| "warn,minhu=info".into()),
+            tracing_subscriber::EnvFilter::try_from_env("MINHU_LOG")
+                .unwrap_or_else(|_| "warn,minhu=info".into()),
         )
         .with_writer(std::io::stderr)
         .init();
     let cli = Cli::parse();
-    let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build().expect("a tokio runtime");
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .expect("a tokio runtime");
     let result = runtime.block_on(async move {
         match cli.command {
             Command::Serve { place, listen } => server::serve(&place, &listen).await,
-            Command::Demo { port, data_dir, fresh } => demo::run(port, &data_dir, fresh).await,
+            Command::Demo {
+                port,
+                data_dir,
+                fresh,
+            } => demo::run(port, &data_dir, fresh).await,
             Command::Import { place, files } => import::run(&place, &files).await,
             Command::Admin { command } => admin::run(command).await,
             Command::Bench { command } => bench::run(command).await,

@@ -14,24 +14,41 @@ use std::sync::Arc;
 /// directory for SQLite), with the given clock.
 pub async fn open_engine(place: &Place, clock: Arc<dyn Clock>) -> anyhow::Result<Engine> {
     let city = minhu_config::load_city(&place.config)?;
-    std::fs::create_dir_all(&place.data_dir)
-        .with_context(|| format!("cannot create the data directory {}", place.data_dir.display()))?;
+    std::fs::create_dir_all(&place.data_dir).with_context(|| {
+        format!(
+            "cannot create the data directory {}",
+            place.data_dir.display()
+        )
+    })?;
     let url = place.database_url();
-    let store = SqlStore::connect(&url).await.with_context(|| format!("cannot open the database {url}"))?;
+    let store = SqlStore::connect(&url)
+        .await
+        .with_context(|| format!("cannot open the database {url}"))?;
     Ok(Engine::new(Arc::new(store), Arc::new(city), clock))
 }
 
 pub fn app_state(engine: Arc<Engine>, data_dir: &Path) -> AppState {
-    AppState { engine, attachments: AttachmentStore::new(data_dir.join("attachments")) }
+    AppState {
+        engine,
+        attachments: AttachmentStore::new(data_dir.join("attachments")),
+    }
 }
 
 /// Binds `listen` and serves until Ctrl-C / SIGTERM. Prints the address once bound, so
 /// scripts can wait for that line instead of sleeping.
-pub async fn serve_state(state: AppState, listen: &str, banner: impl FnOnce(&str)) -> anyhow::Result<()> {
-    let listener = tokio::net::TcpListener::bind(listen).await.with_context(|| format!("cannot listen on {listen}"))?;
+pub async fn serve_state(
+    state: AppState,
+    listen: &str,
+    banner: impl FnOnce(&str),
+) -> anyhow::Result<()> {
+    let listener = tokio::net::TcpListener::bind(listen)
+        .await
+        .with_context(|| format!("cannot listen on {listen}"))?;
     let url = format!("http://{}", listener.local_addr()?);
     banner(&url);
-    axum::serve(listener, minhu_web::app(state)).with_graceful_shutdown(shutdown()).await?;
+    axum::serve(listener, minhu_web::app(state))
+        .with_graceful_shutdown(shutdown())
+        .await?;
     Ok(())
 }
 
@@ -45,7 +62,8 @@ async fn shutdown() {
     let ctrl_c = tokio::signal::ctrl_c();
     #[cfg(unix)]
     {
-        let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).expect("a SIGTERM handler");
+        let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+            .expect("a SIGTERM handler");
         tokio::select! { _ = ctrl_c => {}, _ = term.recv() => {} }
     }
     #[cfg(not(unix))]

@@ -1,0 +1,334 @@
+//! The HTTP API in-process (tower `oneshot`) against a real SQLite file and the demo
+//! city's configuration.
+
+use axum::Router;
+use axum::body::Body;
+use axum::http::{Request, StatusCode};
+use http_body_util::BodyExt;
+use minhu_core::SystemClock;
+use minhu_engine::Engine;
+use minhu_engine::attachments::AttachmentStore;
+use minhu_store::SqlStore;
+use minhu_web::AppState;
+use serde_json::{Value, json};
+use std::path::Path;
+use std::sync::Arc;
+use tower::ServiceExt;
+
+struct TestApp {
+    router: Router,
+    _dir: tempfile::TempDir,
+}
+
+async fn test_app() -> TestApp {
+    let dir = tempfile::tempdir().unwrap();
+    let city =
+        minhu_config::load_city(&Path::new(env!("CARGO_MANIFEST_DIR")).join("../../demo/city"))
+            .unwrap();
+    let store = SqlStore::connect(&format!("sqlite://{}", dir.path().join("api.db").display()))
+        .await
+        .unwrap();
+    let engine = Engine::new(Arc::new(store), Arc::new(city), Arc::new(SystemClock));
+    let state = AppState {
+        engine: Arc::new(engine),
+        attachments: AttachmentStore::new(dir.path().join("files")),
+    };
+    TestApp {
+        router: minhu_web::app(state),
+        _dir: dir,
+    }
+}
+
+impl TestApp {
+    async fn send(&self, request: Request<Body>) -> (StatusCode, Value, axum::http::HeaderMap) {
+        let response = self.router.clone().oneshot(request).await.unwrap();
+        let status = response.status();
+        let headers = response.headers().clone();
+        let bytes = response.into_body().collect().await.unwrap().to_bytes();
+        let body = serde_json::from_slice(&bytes)
+            .unwrap_or_else(|_| Value::String(String::from_utf8_lossy(&bytes).into_owned()));
+        (status, body, headers)
+    }
+
+    async fn post(&self, uri: &str, body: &str, key: Option<&str>) -> (StatusCode, Value) {
+        let mut request = Request::post(uri).header("content-type", "application/json");
+        if let Some(key) = key {
+            request = request.header("idempotency-key", key);
+        }
+        let (status, body, _) = self
+            .send(request.body(Body::from(body.to_owned())).unwrap())
+            .await;
+        (status, body)
+    }
+
+    async fn get(&self, uri: &str) -> (StatusCode, Value) {
+        let (status, body, _) = self
+            .send(Request::get(uri).body(Body::empty()).unwrap())
+            .await;
+        (status, body)
+    }
+
+    async fn act(&self, number: &str, action: Value) -> (StatusCode, Value) {
+        self.post(
+            &format!("/api/v1/tickets/{number}/actions"),
+            &action.to_string(),
+            None,
+        )
+        .await
+    }
+}
+
+fn demand(title: &str) -> String {
+    json!({
+        "channel": "web", "kind": "complaint", "title": title,
+        "description": "小区电梯坏了一个月物业不修", "address": "A3区天顶街道尖山社区",
+        "category": "城乡建设/住房保障与房地产/物业服务", "citizen": {"phone": "138 1234 5678"}
+    })
+    .to_string()
+}
+
+#[tokio::test]
+async fn create_then_retry_returns_the_same_ticket() {
+    let app = test_app().await;
+    let (status, first) = app
+        .post("/api/v1/tickets", &demand("电梯坏了"), Some("abc-1"))
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{first}");
+    let number = first["number"].as_str().unwrap().to_owned();
+    assert_eq!(number.len(), 13);
+    assert_eq!(first["status"], "dispatched");
+    assert_eq!(first["citizen"]["phone"], "13812345678");
+    let (status, again) = app
+        .post("/api/v1/tickets", &demand("电梯坏了"), Some("abc-1"))
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(again["number"], number.as_str());
+    let (status, reused) = app
+        .post("/api/v1/tickets", &demand("别的事情"), Some("abc-1"))
+        .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(reused["error"]["field"], "Idempotency-Key");
+    let (_, list) = app.get("/api/v1/tickets").await;
+    assert_eq!(list["tickets"].as_array().unwrap().len(), 1);
+}
+
+#[tokio::test]
+async fn bad_input_names_the_field() {
+    let app = test_app().await;
+    let cases = [
+        (
+            r#"{"channel":"fax","kind":"complaint","title":"t","description":"d"}"#,
+            StatusCode::BAD_REQUEST,
+            "channel",
+        ),
+        (
+            r#"{"channel":"web","kind":"complaint","description":"d"}"#,
+            StatusCode::BAD_REQUEST,
+            "title",
+        ),
+        (
+            r#"{"channel":"web","kind":"complaint","title":"t","description":"d","citizen":{"phone":5}}"#,
+            StatusCode::BAD_REQUEST,
+            "citizen.phone",
+        ),
+        (
+            r#"{"channel":"web","kind":"complaint","title":"t","description":"d","colour":"red"}"#,
+            StatusCode::BAD_REQUEST,
+            "colour",
+        ),
+        (
+            r#"{"channel":"web","kind":"complaint","title":" ","description":"d"}"#,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "title",
+        ),
+        (
+            r#"{"channel":"web","kind":"complaint","title":"t","description":"d","tier":"3d"}"#,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "tier",
+        ),
+        (
+            r#"{"channel":"web","kind":"complaint","title":"t","description":"d","region":"Z9"}"#,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "region",
+        ),
+        (
+            r#"{"channel":"web","kind":"complaint","title":"t","description":"d","location":{"lat":91,"lon":0}}"#,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "location.lat",
+        ),
+        (
+            r#"{"channel":"web","kind":"complaint","title":"t","description":"d","citizen":{"anonymous":true,"phone":"13800000000"}}"#,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "citizen.phone",
+        ),
+    ];
+    for (body, expected_status, field) in cases {
+        let (status, answer) = app.post("/api/v1/tickets", body, None).await;
+        assert_eq!(status, expected_status, "{body} -> {answer}");
+        let named = answer["error"]["field"].as_str().unwrap_or_default();
+        assert!(
+            named.contains(field),
+            "{body}: expected field {field}, got {answer}"
+        );
+    }
+    let (status, answer) = app.post("/api/v1/tickets", "{not json", None).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert_eq!(answer["error"]["code"], "malformed");
+    let (status, _) = app
+        .post("/api/v1/tickets", &"x".repeat(300 * 1024), None)
+        .await;
+    assert!(status.is_client_error(), "{status}");
+    let (_, list) = app.get("/api/v1/tickets").await;
+    assert!(
+        list["tickets"].as_array().unwrap().is_empty(),
+        "nothing was stored"
+    );
+}
+
+#[tokio::test]
+async fn the_loop_over_http_with_its_event_log() {
+    let app = test_app().await;
+    let (_, created) = app.post("/api/v1/tickets", &demand("电梯坏了"), None).await;
+    let number = created["number"].as_str().unwrap();
+    let (status, answer) = app
+        .act(number, json!({"action": "resolve", "reply": "修好了"}))
+        .await;
+    assert_eq!(status, StatusCode::CONFLICT, "{answer}");
+    assert_eq!(answer["error"]["code"], "not_allowed");
+    for action in [
+        json!({"action": "accept"}),
+        json!({"action": "resolve", "reply": "已督促物业更换电梯主板"}),
+        json!({"action": "rate", "solved": true, "satisfaction": "satisfied"}),
+        json!({"action": "close"}),
+    ] {
+        let (status, answer) = app.act(number, action.clone()).await;
+        assert_eq!(status, StatusCode::OK, "{action} -> {answer}");
+    }
+    let (_, ticket) = app.get(&format!("/api/v1/tickets/{number}")).await;
+    assert_eq!(ticket["status"], "closed");
+    assert_eq!(ticket["rating"]["satisfaction"], "satisfied");
+    let (_, events) = app.get(&format!("/api/v1/tickets/{number}/events")).await;
+    let types: Vec<&str> = events
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["type"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        types,
+        [
+            "created",
+            "reclassified",
+            "dispatched",
+            "accepted",
+            "resolved",
+            "rated",
+            "closed"
+        ]
+    );
+    let (status, answer) = app.act(number, json!({"action": "teleport"})).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert_eq!(answer["error"]["field"], "action");
+    let (status, _) = app.get("/api/v1/tickets/2026010199999").await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+}
+
+#[tokio::test]
+async fn list_filters_are_checked() {
+    let app = test_app().await;
+    app.post("/api/v1/tickets", &demand("电梯坏了"), None).await;
+    let (_, hit) = app
+        .get("/api/v1/tickets?region=A3&status=dispatched&q=%E7%94%B5%E6%A2%AF")
+        .await;
+    assert_eq!(hit["tickets"].as_array().unwrap().len(), 1, "{hit}");
+    let (_, miss) = app.get("/api/v1/tickets?region=A5").await;
+    assert!(miss["tickets"].as_array().unwrap().is_empty());
+    for (query, field) in [
+        ("status=lost", "status"),
+        ("region=Z9", "region"),
+        ("limit=9999", "limit"),
+        ("from=yesterday", "from"),
+        ("colour=red", "colour"),
+        ("cursor=abc", "cursor"),
+    ] {
+        let (status, answer) = app.get(&format!("/api/v1/tickets?{query}")).await;
+        assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{query}");
+        assert_eq!(answer["error"]["field"], field, "{query}");
+    }
+}
+
+#[tokio::test]
+async fn photos_are_sniffed_and_stored_by_content() {
+    let app = test_app().await;
+    let (_, created) = app.post("/api/v1/tickets", &demand("电梯坏了"), None).await;
+    let number = created["number"].as_str().unwrap();
+    let png: &[u8] = &[
+        0x89, b'P', b'N', b'G', 0x0D, 0x0A, 0x1A, 0x0A, 0, 0, 0, 0x0D, b'I', b'H', b'D', b'R', 0,
+        0, 0, 1, 0, 0, 0, 1, 8, 2, 0, 0, 0,
+    ];
+    let upload = |bytes: &'static [u8]| {
+        Request::post(format!(
+            "/api/v1/tickets/{number}/attachments?name=lift.png"
+        ))
+        .body(Body::from(bytes))
+        .unwrap()
+    };
+    let (status, ticket, _) = app.send(upload(png)).await;
+    assert_eq!(status, StatusCode::OK, "{ticket}");
+    let attachment = &ticket["attachments"][0];
+    assert_eq!(attachment["media_type"], "image/png");
+    let response = app
+        .router
+        .clone()
+        .oneshot(
+            Request::get(format!(
+                "/api/v1/attachments/{}",
+                attachment["sha256"].as_str().unwrap()
+            ))
+            .body(Body::empty())
+            .unwrap(),
+        )
+        .await
+        .unwrap();
+    assert_eq!(response.headers()["content-type"], "image/png");
+    let (status, answer, _) = app.send(upload(b"#!/bin/sh\nrm -rf /")).await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(answer["error"]["field"], "file");
+}
+
+#[tokio::test]
+async fn openapi_and_pages() {
+    let app = test_app().await;
+    let (_, doc) = app.get("/api/openapi.json").await;
+    for path in [
+        "/api/v1/tickets",
+        "/api/v1/tickets/{number}",
+        "/api/v1/tickets/{number}/events",
+        "/api/v1/tickets/{number}/actions",
+    ] {
+        assert!(
+            doc["paths"][path].is_object(),
+            "{path} missing from the OpenAPI document"
+        );
+    }
+    assert!(doc["components"]["schemas"]["Command"].is_object());
+    let (_, created) = app
+        .post(
+            "/api/v1/tickets",
+            &demand("<script>alert(1)</script>"),
+            None,
+        )
+        .await;
+    let number = created["number"].as_str().unwrap();
+    let (status, page) = app.get(&format!("/tickets/{number}")).await;
+    assert_eq!(status, StatusCode::OK);
+    let html = page.as_str().unwrap();
+    assert!(html.contains("alert(1)"), "the title is shown");
+    assert!(!html.contains("<script>"), "titles are escaped");
+    assert!(
+        html.contains("138****5678"),
+        "the phone is masked on the page"
+    );
+    let (_, list) = app.get("/").await;
+    assert!(list.as_str().unwrap().contains(number));
+}

@@ -1,0 +1,157 @@
+//! Killing the server (SIGKILL) in the middle of intake loses no acknowledged ticket,
+//! and clients that retry their unanswered requests create no duplicates.
+
+use std::collections::BTreeSet;
+use std::path::Path;
+use std::process::Stdio;
+use std::sync::{Arc, Mutex};
+use tokio::io::{AsyncBufReadExt, BufReader};
+use tokio::process::{Child, Command};
+
+async fn start_server(data_dir: &Path) -> (Child, String) {
+    let config = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../demo/city");
+    let mut child = Command::new(env!("CARGO_BIN_EXE_minhu"))
+        .args(["serve", "--listen", "127.0.0.1:0", "--config"])
+        .arg(&config)
+        .arg("--data-dir")
+        .arg(data_dir)
+        .env_remove("MINHU_DATABASE_URL")
+        .stdout(Stdio::piped())
+        .kill_on_drop(true)
+        .spawn()
+        .expect("the minhu binary starts");
+    let stdout = child.stdout.take().unwrap();
+    let mut lines = BufReader::new(stdout).lines();
+    // The server prints its address once it is listening: wait for that line.
+    while let Some(line) = lines.next_line().await.unwrap() {
+        if let Some(url) = line.strip_prefix("minhu listening on ") {
+            return (child, url.to_owned());
+        }
+    }
+    panic!("the server exited before listening");
+}
+
+fn body(i: usize) -> serde_json::Value {
+    serde_json::json!({
+        "channel": "app", "kind": "complaint", "title": format!("第{i}号诉求"),
+        "description": "小区电梯坏了一个月物业不修", "address": "A3区天顶街道尖山社区",
+        "category": "城乡建设/住房保障与房地产/物业服务", "citizen": {"phone": "13812345678"}
+    })
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_killed_server_loses_no_acknowledged_ticket() {
+    let dir = tempfile::tempdir().unwrap();
+    let (mut server, url) = start_server(dir.path()).await;
+    let client = reqwest::Client::new();
+    let acked: Arc<Mutex<Vec<(usize, String)>>> = Arc::default();
+    let sent = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let mut loops = Vec::new();
+    for _ in 0..8 {
+        let (client, url, acked, sent) = (client.clone(), url.clone(), acked.clone(), sent.clone());
+        loops.push(tokio::spawn(async move {
+            loop {
+                let i = sent.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+                let response = client
+                    .post(format!("{url}/api/v1/tickets"))
+                    .header("Idempotency-Key", format!("crash-{i}"))
+                    .json(&body(i))
+                    .send()
+                    .await;
+                let Ok(response) = response else { return };
+                if response.status() != reqwest::StatusCode::CREATED {
+                    return;
+                }
+                let Ok(ticket) = response.json::<serde_json::Value>().await else {
+                    return;
+                };
+                acked
+                    .lock()
+                    .unwrap()
+                    .push((i, ticket["number"].as_str().unwrap().to_owned()));
+            }
+        }));
+    }
+    // Kill once a good number of tickets is acknowledged, with requests still in flight.
+    loop {
+        tokio::task::yield_now().await;
+        assert!(
+            !loops.iter().all(|h| h.is_finished()),
+            "the clients stopped before 150 tickets were acknowledged"
+        );
+        if acked.lock().unwrap().len() >= 150 {
+            server.kill().await.unwrap();
+            break;
+        }
+    }
+    for handle in loops {
+        handle.await.unwrap();
+    }
+    let acked = acked.lock().unwrap().clone();
+    let attempted = sent.load(std::sync::atomic::Ordering::SeqCst);
+
+    let (_server, url) = start_server(dir.path()).await;
+    for (_, number) in &acked {
+        let response = client
+            .get(format!("{url}/api/v1/tickets/{number}"))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(
+            response.status(),
+            reqwest::StatusCode::OK,
+            "acknowledged ticket {number} was lost"
+        );
+    }
+    // Clients retry everything that was sent: acknowledged or not, nothing doubles.
+    let mut numbers = BTreeSet::new();
+    for i in 0..attempted {
+        let response = client
+            .post(format!("{url}/api/v1/tickets"))
+            .header("Idempotency-Key", format!("crash-{i}"))
+            .json(&body(i))
+            .send()
+            .await
+            .unwrap();
+        assert!(
+            response.status().is_success(),
+            "retry {i}: {}",
+            response.status()
+        );
+        let ticket: serde_json::Value = response.json().await.unwrap();
+        numbers.insert(ticket["number"].as_str().unwrap().to_owned());
+    }
+    for (i, number) in &acked {
+        assert!(
+            numbers.contains(number),
+            "retry of {i} answered with another ticket"
+        );
+    }
+    let listed: serde_json::Value = client
+        .get(format!("{url}/api/v1/tickets?limit=500"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let mut stored = listed["tickets"].as_array().unwrap().len();
+    let mut cursor = listed["next_cursor"].as_str().map(str::to_owned);
+    while let Some(next) = cursor {
+        let page: serde_json::Value = client
+            .get(format!("{url}/api/v1/tickets?limit=500&cursor={next}"))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        stored += page["tickets"].as_array().unwrap().len();
+        cursor = page["next_cursor"].as_str().map(str::to_owned);
+    }
+    assert_eq!(
+        stored, attempted,
+        "one ticket per request, however often it was sent"
+    );
+    assert_eq!(numbers.len(), attempted);
+}
