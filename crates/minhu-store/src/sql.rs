@@ -12,8 +12,9 @@ use minhu_core::event::Event;
 use minhu_core::ids::TicketNumber;
 use minhu_core::ticket::{Status, Ticket};
 use sqlx::any::{AnyPoolOptions, AnyRow};
-use sqlx::{AnyPool, Executor, Row};
+use sqlx::{AnyConnection, AnyPool, Connection, Executor, Row};
 use std::time::Duration;
+use tokio::sync::{mpsc, oneshot};
 
 static SQLITE_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/sqlite");
 static POSTGRES_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/postgres");
@@ -25,7 +26,18 @@ pub struct SqlStore {
     /// are the same pool.
     writer: AnyPool,
     reader: AnyPool,
+    /// SQLite only: new tickets queue here for the group-commit writer.
+    intake: Option<mpsc::Sender<QueuedIntake>>,
 }
+
+/// A new ticket waiting for the group-commit writer, and where to send the outcome.
+struct QueuedIntake {
+    new: NewTicket,
+    done: oneshot::Sender<Result<Created, StoreError>>,
+}
+
+/// How many new tickets one SQLite transaction may carry at most.
+const MAX_BATCH: usize = 256;
 
 fn millis(at: Timestamp) -> i64 {
     at.as_millisecond()
@@ -82,10 +94,13 @@ impl SqlStore {
                 let writer = options().max_connections(1).connect(&url).await?;
                 SQLITE_MIGRATIONS.run(&writer).await?;
                 let reader = options().max_connections(4).connect(&url).await?;
+                let (queue, waiting) = mpsc::channel(4 * MAX_BATCH);
+                tokio::spawn(group_commit(writer.clone(), waiting));
                 SqlStore {
                     backend,
                     writer,
                     reader,
+                    intake: Some(queue),
                 }
             }
             Backend::Postgres => {
@@ -99,6 +114,7 @@ impl SqlStore {
                     backend,
                     writer: pool.clone(),
                     reader: pool,
+                    intake: None,
                 }
             }
         };
@@ -110,35 +126,201 @@ impl SqlStore {
         self.reader.close().await;
     }
 
-    async fn ticket_for_key(&self, key: &Idempotency) -> Result<Option<Ticket>, StoreError> {
-        let row = sqlx::query(
-            "SELECT k.fingerprint, t.state FROM idempotency_keys k \
-             JOIN tickets t ON t.number = k.ticket WHERE k.key = $1",
+    /// PostgreSQL intake: one transaction per ticket, many at once. The number is taken
+    /// in its own short statement first, so concurrent intakes do not queue behind the
+    /// counter row; a failed intake leaves a gap in the day's numbers, never a repeat.
+    async fn create_concurrently(&self, new: NewTicket) -> Result<Created, StoreError> {
+        let mut conn = self.writer.acquire().await?;
+        if let Some(existing) = find_by_key(&mut conn, new.idempotency.as_ref()).await? {
+            return Ok(existing);
+        }
+        let number = next_number(&mut conn, new.day).await?;
+        let mut tx = conn.begin().await?;
+        match insert_new(&mut tx, &new, number).await? {
+            Some(ticket) => {
+                tx.commit().await?;
+                Ok(Created {
+                    ticket,
+                    fresh: true,
+                })
+            }
+            None => {
+                // A concurrent retry won the race for the key: keep its ticket, drop ours.
+                tx.rollback().await?;
+                find_by_key(&mut conn, new.idempotency.as_ref())
+                    .await?
+                    .ok_or_else(|| StoreError::Corrupt("idempotency key without its ticket".into()))
+            }
+        }
+    }
+}
+
+/// SQLite intake: the single writer takes every new ticket waiting in the queue and
+/// commits them in one transaction (group commit), so the cost of a commit is shared.
+/// If the transaction fails, every ticket in it gets the error and nothing is kept.
+async fn group_commit(writer: AnyPool, mut waiting: mpsc::Receiver<QueuedIntake>) {
+    let mut batch = Vec::with_capacity(MAX_BATCH);
+    while waiting.recv_many(&mut batch, MAX_BATCH).await > 0 {
+        let mut outcomes = Vec::with_capacity(batch.len());
+        let committed: Result<(), StoreError> = async {
+            let mut tx = writer.begin().await?;
+            for queued in &batch {
+                // A reused key is that request's own mistake, found before it wrote
+                // anything; any other error spoils the transaction for all.
+                match create_in(&mut tx, &queued.new).await {
+                    Err(StoreError::IdempotencyMismatch) => {
+                        outcomes.push(Err(StoreError::IdempotencyMismatch))
+                    }
+                    created => outcomes.push(Ok(created?)),
+                }
+            }
+            tx.commit().await?;
+            Ok(())
+        }
+        .await;
+        match committed {
+            Ok(()) => {
+                for (queued, outcome) in batch.drain(..).zip(outcomes) {
+                    let _ = queued.done.send(outcome);
+                }
+            }
+            Err(error) => {
+                tracing::error!(%error, tickets = batch.len(), "an intake batch failed");
+                let message = error.to_string();
+                for queued in batch.drain(..) {
+                    let _ = queued.done.send(Err(StoreError::Corrupt(format!(
+                        "intake batch failed: {message}"
+                    ))));
+                }
+            }
+        }
+    }
+}
+
+/// One new ticket inside the writer's transaction (SQLite: nothing else writes
+/// meanwhile, so checking the key first cannot race).
+async fn create_in(conn: &mut AnyConnection, new: &NewTicket) -> Result<Created, StoreError> {
+    if let Some(existing) = find_by_key(conn, new.idempotency.as_ref()).await? {
+        return Ok(existing);
+    }
+    let number = next_number(conn, new.day).await?;
+    let ticket = insert_new(conn, new, number)
+        .await?
+        .ok_or_else(|| StoreError::Corrupt("idempotency key taken inside the writer".into()))?;
+    Ok(Created {
+        ticket,
+        fresh: true,
+    })
+}
+
+/// The ticket an earlier request with this key created, if any.
+async fn find_by_key(
+    conn: &mut AnyConnection,
+    key: Option<&Idempotency>,
+) -> Result<Option<Created>, StoreError> {
+    let Some(key) = key else { return Ok(None) };
+    let row = sqlx::query(
+        "SELECT k.fingerprint, t.state FROM idempotency_keys k \
+         JOIN tickets t ON t.number = k.ticket WHERE k.key = $1",
+    )
+    .bind(&key.key)
+    .fetch_optional(&mut *conn)
+    .await?;
+    let Some(row) = row else { return Ok(None) };
+    let fingerprint: String = row.try_get(0)?;
+    if fingerprint != key.fingerprint {
+        return Err(StoreError::IdempotencyMismatch);
+    }
+    let ticket = ticket_from_state(&row.try_get::<String, _>(1)?)?;
+    Ok(Some(Created {
+        ticket,
+        fresh: false,
+    }))
+}
+
+/// The next number of `day`.
+async fn next_number(
+    conn: &mut AnyConnection,
+    day: jiff::civil::Date,
+) -> Result<TicketNumber, StoreError> {
+    let last: i64 = sqlx::query_scalar(
+        "INSERT INTO ticket_counters (day, last) VALUES ($1, 1) \
+         ON CONFLICT (day) DO UPDATE SET last = ticket_counters.last + 1 RETURNING last",
+    )
+    .bind(day.to_string())
+    .fetch_one(&mut *conn)
+    .await?;
+    Ok(TicketNumber::compose(day, last as u64))
+}
+
+/// Writes a new ticket's row, events and idempotency key. `None` when the key was
+/// claimed concurrently (the caller must roll back).
+async fn insert_new(
+    conn: &mut AnyConnection,
+    new: &NewTicket,
+    number: TicketNumber,
+) -> Result<Option<Ticket>, StoreError> {
+    let ticket = Ticket::replay(&number, &new.events)
+        .map_err(|e| StoreError::Corrupt(format!("new ticket's events: {e}")))?;
+    let insert = sqlx::query(
+        "INSERT INTO tickets (number, channel, kind, title, description, citizen_phone, \
+         external_ref, created_at, version, status, category, region, region_path, unit, \
+         updated_at, resolve_by, state) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17)",
+    )
+    .bind(number.as_str())
+    .bind(ticket.intake.channel.code())
+    .bind(ticket.intake.kind.code())
+    .bind(&ticket.intake.title)
+    .bind(&ticket.intake.description)
+    .bind(ticket.intake.citizen.phone.clone())
+    .bind(ticket.intake.external_ref.clone())
+    .bind(millis(ticket.created_at));
+    bind_projection(insert, &ticket, new.region_path.clone())
+        .execute(&mut *conn)
+        .await?;
+    insert_events(conn, &number, &new.events).await?;
+    if let Some(key) = &new.idempotency {
+        let claimed = sqlx::query(
+            "INSERT INTO idempotency_keys (key, fingerprint, ticket, created_at) \
+             VALUES ($1, $2, $3, $4) ON CONFLICT (key) DO NOTHING",
         )
         .bind(&key.key)
-        .fetch_optional(&self.writer)
+        .bind(&key.fingerprint)
+        .bind(number.as_str())
+        .bind(millis(ticket.created_at))
+        .execute(&mut *conn)
         .await?;
-        let Some(row) = row else { return Ok(None) };
-        let fingerprint: String = row.try_get(0)?;
-        if fingerprint != key.fingerprint {
-            return Err(StoreError::IdempotencyMismatch);
+        if claimed.rows_affected() == 0 {
+            return Ok(None);
         }
-        ticket_from_state(&row.try_get::<String, _>(1)?).map(Some)
     }
+    Ok(Some(ticket))
+}
 
-    /// The next number of `day`. Taken in its own short statement, outside the ticket's
-    /// transaction, so that on PostgreSQL concurrent intakes do not queue behind the
-    /// counter row; a failed intake leaves a gap in the day's numbers, never a repeat.
-    async fn next_number(&self, day: jiff::civil::Date) -> Result<TicketNumber, StoreError> {
-        let last: i64 = sqlx::query_scalar(
-            "INSERT INTO ticket_counters (day, last) VALUES ($1, 1) \
-             ON CONFLICT (day) DO UPDATE SET last = ticket_counters.last + 1 RETURNING last",
+/// Binds, in this order, the columns that change as a ticket moves: version, status,
+/// category, region, region_path, unit, updated_at, resolve_by and the state itself.
+fn bind_projection<'q>(
+    query: sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments>,
+    ticket: &Ticket,
+    region_path: Option<String>,
+) -> sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments> {
+    query
+        .bind(i64::from(ticket.version))
+        .bind(ticket.status.code())
+        .bind(
+            ticket
+                .intake
+                .category
+                .as_ref()
+                .map(|c| c.as_str().to_owned()),
         )
-        .bind(day.to_string())
-        .fetch_one(&self.writer)
-        .await?;
-        Ok(TicketNumber::compose(day, last as u64))
-    }
+        .bind(ticket.intake.region.as_ref().map(|r| r.as_str().to_owned()))
+        .bind(region_path)
+        .bind(ticket.unit.as_ref().map(|u| u.as_str().to_owned()))
+        .bind(millis(ticket.updated_at))
+        .bind(ticket.deadlines.map(|d| millis(d.resolve_by)))
+        .bind(json(ticket))
 }
 
 fn ticket_from_state(state: &str) -> Result<Ticket, StoreError> {
@@ -154,22 +336,44 @@ fn json<T: serde::Serialize>(value: &T) -> String {
     serde_json::to_string(value).expect("domain types always serialise")
 }
 
+/// All of a change's events in one statement.
 async fn insert_events(
-    tx: &mut sqlx::Transaction<'_, sqlx::Any>,
+    conn: &mut AnyConnection,
     number: &TicketNumber,
     events: &[Event],
 ) -> Result<(), StoreError> {
+    if events.is_empty() {
+        return Ok(());
+    }
+    let rows: Vec<String> = (0..events.len())
+        .map(|i| {
+            let n = i * 6;
+            format!(
+                "(${}, ${}, ${}, ${}, ${}, ${})",
+                n + 1,
+                n + 2,
+                n + 3,
+                n + 4,
+                n + 5,
+                n + 6
+            )
+        })
+        .collect();
+    let sql = format!(
+        "INSERT INTO events (ticket, seq, at, actor, type, body) VALUES {}",
+        rows.join(", ")
+    );
+    let mut query = sqlx::query(sqlx::AssertSqlSafe(sql));
     for event in events {
-        sqlx::query("INSERT INTO events (ticket, seq, at, actor, type, body) VALUES ($1, $2, $3, $4, $5, $6)")
+        query = query
             .bind(number.as_str())
             .bind(i64::from(event.seq))
             .bind(millis(event.at))
             .bind(event.actor.as_str())
             .bind(event.change.name())
-            .bind(json(event))
-            .execute(&mut **tx)
-            .await?;
+            .bind(json(event));
     }
+    query.execute(&mut *conn).await?;
     Ok(())
 }
 
@@ -180,78 +384,16 @@ impl Store for SqlStore {
     }
 
     async fn create_ticket(&self, new: NewTicket) -> Result<Created, StoreError> {
-        if let Some(key) = &new.idempotency
-            && let Some(ticket) = self.ticket_for_key(key).await?
-        {
-            return Ok(Created {
-                ticket,
-                fresh: false,
-            });
-        }
-        let number = self.next_number(new.day).await?;
-        let ticket = Ticket::replay(&number, &new.events)
-            .map_err(|e| StoreError::Corrupt(format!("new ticket's events: {e}")))?;
-        let mut tx = self.writer.begin().await?;
-        sqlx::query(
-            "INSERT INTO tickets (number, version, status, channel, kind, category, region, \
-             region_path, unit, title, description, citizen_phone, external_ref, created_at, \
-             updated_at, resolve_by, state) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17)",
-        )
-        .bind(number.as_str())
-        .bind(i64::from(ticket.version))
-        .bind(ticket.status.code())
-        .bind(ticket.intake.channel.code())
-        .bind(ticket.intake.kind.code())
-        .bind(
-            ticket
-                .intake
-                .category
-                .as_ref()
-                .map(|c| c.as_str().to_owned()),
-        )
-        .bind(ticket.intake.region.as_ref().map(|r| r.as_str().to_owned()))
-        .bind(new.region_path.clone())
-        .bind(ticket.unit.as_ref().map(|u| u.as_str().to_owned()))
-        .bind(&ticket.intake.title)
-        .bind(&ticket.intake.description)
-        .bind(ticket.intake.citizen.phone.clone())
-        .bind(ticket.intake.external_ref.clone())
-        .bind(millis(ticket.created_at))
-        .bind(millis(ticket.updated_at))
-        .bind(ticket.deadlines.map(|d| millis(d.resolve_by)))
-        .bind(json(&ticket))
-        .execute(&mut *tx)
-        .await?;
-        insert_events(&mut tx, &number, &new.events).await?;
-        if let Some(key) = &new.idempotency {
-            let claimed = sqlx::query(
-                "INSERT INTO idempotency_keys (key, fingerprint, ticket, created_at) \
-                 VALUES ($1, $2, $3, $4) ON CONFLICT (key) DO NOTHING",
-            )
-            .bind(&key.key)
-            .bind(&key.fingerprint)
-            .bind(number.as_str())
-            .bind(millis(ticket.created_at))
-            .execute(&mut *tx)
-            .await?;
-            if claimed.rows_affected() == 0 {
-                // A concurrent retry won the race: keep its ticket, drop ours.
-                tx.rollback().await?;
-                let ticket = self.ticket_for_key(key).await?.ok_or_else(|| {
-                    StoreError::Corrupt("idempotency key without its ticket".into())
-                })?;
-                return Ok(Created {
-                    ticket,
-                    fresh: false,
-                });
-            }
-        }
-        tx.commit().await?;
-        Ok(Created {
-            ticket,
-            fresh: true,
-        })
+        let Some(queue) = &self.intake else {
+            return self.create_concurrently(new).await;
+        };
+        let (done, outcome) = oneshot::channel();
+        let closed = || StoreError::Corrupt("the intake writer has stopped".into());
+        queue
+            .send(QueuedIntake { new, done })
+            .await
+            .map_err(|_| closed())?;
+        outcome.await.map_err(|_| closed())?
     }
 
     async fn ticket(&self, number: &TicketNumber) -> Result<Option<Ticket>, StoreError> {
@@ -275,30 +417,16 @@ impl Store for SqlStore {
         let ticket = appended.ticket;
         let previous = ticket.version - appended.events.len() as u32;
         let mut tx = self.writer.begin().await?;
-        let updated = sqlx::query(
+        let update = sqlx::query(
             "UPDATE tickets SET version = $1, status = $2, category = $3, region = $4, \
              region_path = $5, unit = $6, updated_at = $7, resolve_by = $8, state = $9 \
              WHERE number = $10 AND version = $11",
-        )
-        .bind(i64::from(ticket.version))
-        .bind(ticket.status.code())
-        .bind(
-            ticket
-                .intake
-                .category
-                .as_ref()
-                .map(|c| c.as_str().to_owned()),
-        )
-        .bind(ticket.intake.region.as_ref().map(|r| r.as_str().to_owned()))
-        .bind(appended.region_path.map(str::to_owned))
-        .bind(ticket.unit.as_ref().map(|u| u.as_str().to_owned()))
-        .bind(millis(ticket.updated_at))
-        .bind(ticket.deadlines.map(|d| millis(d.resolve_by)))
-        .bind(json(ticket))
-        .bind(ticket.number.as_str())
-        .bind(i64::from(previous))
-        .execute(&mut *tx)
-        .await?;
+        );
+        let updated = bind_projection(update, ticket, appended.region_path.map(str::to_owned))
+            .bind(ticket.number.as_str())
+            .bind(i64::from(previous))
+            .execute(&mut *tx)
+            .await?;
         if updated.rows_affected() == 0 {
             tx.rollback().await?;
             let exists = self.ticket(&ticket.number).await?.is_some();

@@ -127,19 +127,11 @@ async fn a_killed_server_loses_no_acknowledged_ticket() {
             "retry of {i} answered with another ticket"
         );
     }
-    let listed: serde_json::Value = client
-        .get(format!("{url}/api/v1/tickets?limit=500"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    let mut stored = listed["tickets"].as_array().unwrap().len();
-    let mut cursor = listed["next_cursor"].as_str().map(str::to_owned);
-    while let Some(next) = cursor {
+    let mut stored = 0;
+    let mut cursor = String::new();
+    loop {
         let page: serde_json::Value = client
-            .get(format!("{url}/api/v1/tickets?limit=500&cursor={next}"))
+            .get(format!("{url}/api/v1/tickets?limit=500{cursor}"))
             .send()
             .await
             .unwrap()
@@ -147,7 +139,10 @@ async fn a_killed_server_loses_no_acknowledged_ticket() {
             .await
             .unwrap();
         stored += page["tickets"].as_array().unwrap().len();
-        cursor = page["next_cursor"].as_str().map(str::to_owned);
+        match page["next_cursor"].as_str() {
+            Some(next) => cursor = format!("&cursor={next}"),
+            None => break,
+        }
     }
     assert_eq!(
         stored, attempted,
