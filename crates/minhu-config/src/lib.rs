@@ -409,9 +409,7 @@ role = "hrss"
         let dir = write_city(Some(("duties.toml", &broken)));
         let err = load_city(dir.path()).unwrap_err();
         assert!(err.problem.contains("levle"), "{err}");
-        let broken = CITY
-            .replace("\"2h\"\nlabel", "\"2h\"\nlabel")
-            .replace("resolve_within = \"2h\"", "resolve_within = \"2 hours\"");
+        let broken = CITY.replace("resolve_within = \"2h\"", "resolve_within = \"2 hours\"");
         let dir = write_city(Some(("city.toml", &broken)));
         let err = load_city(dir.path()).unwrap_err();
         assert!(err.problem.contains("resolve_within"), "{err}");

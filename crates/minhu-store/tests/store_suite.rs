@@ -278,7 +278,7 @@ async fn a_stale_writer_is_refused() {
         let err = store
             .append(Appended {
                 ticket: &second,
-                events: &[e2.clone()],
+                events: std::slice::from_ref(&e2),
                 region_path: None,
             })
             .await

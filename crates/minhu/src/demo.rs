@@ -420,7 +420,7 @@ async fn live(
             }
             Status::Pending | Status::Closed => break,
         };
-        at = at + delay;
+        at += delay;
         if at > now {
             break;
         }

@@ -186,7 +186,7 @@ pub fn intake_from_row(row: &ImportRow, layout: Layout, city: &City) -> Result<I
 
 /// What became of one row.
 pub enum Outcome {
-    Imported(Ticket),
+    Imported { routed: bool },
     AlreadyThere,
 }
 
@@ -228,7 +228,9 @@ pub async fn import_row(
             .await
             .map_err(|e| e.to_string())?;
     }
-    Ok(Outcome::Imported(ticket))
+    Ok(Outcome::Imported {
+        routed: ticket.unit.is_some(),
+    })
 }
 
 async fn apply_reply(
@@ -334,9 +336,9 @@ async fn import_file(replayer: &Replayer, file: &Path) -> anyhow::Result<()> {
                 refused.entry(problem).or_default().push(error.line);
             }
             Ok(row) => match import_row(replayer, &row, layout).await {
-                Ok(Outcome::Imported(ticket)) => {
+                Ok(Outcome::Imported { routed: to_unit }) => {
                     imported += 1;
-                    routed += u64::from(ticket.unit.is_some());
+                    routed += u64::from(to_unit);
                 }
                 Ok(Outcome::AlreadyThere) => already += 1,
                 Err(problem) => refused.entry(problem).or_default().push(row.line),
