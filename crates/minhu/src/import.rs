@@ -204,19 +204,31 @@ pub async fn import_row(
         .unwrap_or_else(Timestamp::now);
     let key = match &row.external_id {
         Some(id) => format!("import:{}:{id}", layout.name()),
-        None => format!(
-            "import:{}:{}:{}",
-            layout.name(),
-            created_at.as_millisecond(),
-            digest(&intake.description)
-        ),
+        // No id: the row's content is its identity, so an identical row is the same demand.
+        None => {
+            let content = format!(
+                "{}\n{}\n{:?}\n{:?}\n{:?}",
+                intake.title, intake.description, intake.kind, intake.channel, intake.address
+            );
+            format!(
+                "import:{}:{}:{}",
+                layout.name(),
+                created_at.as_millisecond(),
+                digest(&content)
+            )
+        }
     };
     replayer.clock.set(created_at);
     let created = replayer
         .engine
         .intake(intake, Actor::system("import"), Some(key))
         .await
-        .map_err(|e| e.to_string())?;
+        .map_err(|e| match e {
+            EngineError::IdempotencyMismatch => {
+                "the same id was already imported with different content".to_owned()
+            }
+            other => other.to_string(),
+        })?;
     if !created.fresh {
         return Ok(Outcome::AlreadyThere);
     }

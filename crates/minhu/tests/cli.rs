@@ -1,0 +1,114 @@
+//! The `minhu` binary as a person runs it: import twice, check a broken configuration,
+//! add a user.
+
+use std::path::Path;
+use std::process::{Command, Output};
+
+fn minhu(args: &[&str], data_dir: &Path) -> Output {
+    let config = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../demo/city");
+    Command::new(env!("CARGO_BIN_EXE_minhu"))
+        .args(args)
+        .env("MINHU_CONFIG", &config)
+        .env("MINHU_DATA_DIR", data_dir)
+        .env_remove("MINHU_DATABASE_URL")
+        .output()
+        .expect("minhu runs")
+}
+
+fn text(output: &Output) -> String {
+    format!(
+        "{}{}",
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    )
+}
+
+const MESSAGES: &str = "留言编号,留言用户,留言主题,留言时间,留言详情,一级分类
+1001,A01,A3区天顶街道路灯不亮,2019/5/9 10:02:08,路灯坏了一周没人修,城乡建设
+1002,A02,拖欠工资,2019/13/45 10:00:00,公司拖欠工资三个月,劳动和社会保障
+1003,A03,咨询社保转移,2019/5/10 09:00:00,社保怎么转移到A市,未知分类
+1004,A04,学校收费,2019/5/11 09:00:00,学校乱收费,教育文体
+";
+
+#[test]
+fn import_reports_what_it_refused_and_never_imports_twice() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("messages.csv");
+    std::fs::write(&file, MESSAGES).unwrap();
+    let first = minhu(&["import", file.to_str().unwrap()], dir.path());
+    let said = text(&first);
+    assert!(first.status.success(), "{said}");
+    assert!(said.contains("2 imported"), "{said}");
+    assert!(said.contains("2 refused"), "{said}");
+    assert!(said.contains("column 留言时间"), "names the column: {said}");
+    assert!(
+        said.contains("未知分类"),
+        "names the unknown category: {said}"
+    );
+    let again = minhu(&["import", file.to_str().unwrap()], dir.path());
+    let said = text(&again);
+    assert!(
+        said.contains("0 imported") && said.contains("2 already imported"),
+        "{said}"
+    );
+}
+
+#[test]
+fn a_broken_configuration_names_file_and_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("city");
+    std::fs::create_dir(&config).unwrap();
+    let demo = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../demo/city");
+    for entry in std::fs::read_dir(&demo).unwrap() {
+        let entry = entry.unwrap();
+        std::fs::copy(entry.path(), config.join(entry.file_name())).unwrap();
+    }
+    let units = std::fs::read_to_string(config.join("units.toml")).unwrap();
+    let broken = units.replacen("region = \"A3-01\"", "region = \"A3-99\"", 1);
+    std::fs::write(config.join("units.toml"), &broken).unwrap();
+    let line = broken.lines().position(|l| l.contains("A3-99")).unwrap();
+    let output = minhu(
+        &[
+            "admin",
+            "check-config",
+            "--config",
+            config.to_str().unwrap(),
+        ],
+        dir.path(),
+    );
+    assert!(!output.status.success());
+    let said = text(&output);
+    assert!(said.contains("units.toml:"), "{said}");
+    assert!(said.contains("A3-99"), "{said}");
+    // The error points at the [[unit]] table that holds the bad line.
+    let reported: usize = said
+        .split("units.toml:")
+        .nth(1)
+        .unwrap()
+        .split(':')
+        .next()
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!(
+        reported <= line + 1 && reported + 8 > line,
+        "reported line {reported}, bad line {}",
+        line + 1
+    );
+}
+
+#[test]
+fn users_are_added_with_a_checked_role() {
+    let dir = tempfile::tempdir().unwrap();
+    let bad = minhu(&["admin", "add-user", "li", "--role", "mayor"], dir.path());
+    assert!(!bad.status.success());
+    assert!(text(&bad).contains("is not a role"), "{}", text(&bad));
+    let good = minhu(
+        &["admin", "add-user", "li", "--role", "dispatcher"],
+        dir.path(),
+    );
+    assert!(good.status.success(), "{}", text(&good));
+    assert!(text(&good).contains("password: "));
+    let list = minhu(&["admin", "users"], dir.path());
+    assert!(text(&list).contains("li\tdispatcher"), "{}", text(&list));
+}
