@@ -25,10 +25,6 @@ impl Actor {
     pub fn user(login: &str) -> Self {
         Self(format!("user:{login}"))
     }
-    /// Restores an actor read back from storage.
-    pub fn from_stored(text: String) -> Self {
-        Self(text)
-    }
     pub fn as_str(&self) -> &str {
         &self.0
     }

@@ -100,10 +100,6 @@ impl Taxonomy {
         self.paths.iter().filter(|p| !p.as_str().contains('/'))
     }
 
-    pub fn all(&self) -> impl Iterator<Item = &CategoryPath> {
-        self.paths.iter()
-    }
-
     pub fn len(&self) -> usize {
         self.paths.len()
     }

@@ -288,3 +288,55 @@ async fn bad_input_names_the_field_and_stores_nothing() {
     assert!(page.tickets.is_empty());
     let _: Timestamp = s.clock.now();
 }
+
+/// A stand-in classifier with a fixed answer, to show how the router uses confidence.
+struct Fixed(f32);
+
+impl minhu_engine::router::Classifier for Fixed {
+    fn suggest(
+        &self,
+        _title: &str,
+        _description: &str,
+    ) -> Vec<minhu_engine::router::CategorySuggestion> {
+        vec![minhu_engine::router::CategorySuggestion {
+            category: CategoryPath::new("劳动和社会保障"),
+            confidence: self.0,
+            reasons: vec!["工资".into()],
+        }]
+    }
+}
+
+#[tokio::test]
+async fn a_confident_classifier_routes_and_an_unsure_one_only_suggests() {
+    for (confidence, routed) in [(0.95, true), (0.4, false)] {
+        let mut s = setup().await;
+        let engine = Arc::get_mut(&mut s.engine).unwrap();
+        engine.router =
+            minhu_engine::router::Router::with_classifier(Arc::new(Fixed(confidence)), 0.8);
+        let mut intake = complaint("A3区天顶街道", None);
+        intake.title = "拖欠工资".into();
+        let ticket = s
+            .engine
+            .intake(intake, Actor::citizen(), None)
+            .await
+            .unwrap()
+            .ticket;
+        assert_eq!(ticket.unit.is_some(), routed, "confidence {confidence}");
+        let decision = s.engine.router.decide(&ticket, &s.engine.city);
+        assert_eq!(
+            decision.suggestions.len(),
+            usize::from(!routed),
+            "suggestions stay visible while unsure"
+        );
+        if routed {
+            let events = s.engine.events(&ticket.number).await.unwrap();
+            let minhu_core::event::Change::Dispatched { reason, .. } = &events[2].change else {
+                panic!("not dispatched")
+            };
+            assert!(
+                reason.contains("confidence 0.95") && reason.contains("工资"),
+                "{reason}"
+            );
+        }
+    }
+}

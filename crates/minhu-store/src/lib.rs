@@ -148,12 +148,6 @@ pub trait Store: Send + Sync {
 
     async fn count_by_status(&self) -> Result<Vec<(Status, u64)>, StoreError>;
 
-    /// Finds a ticket by the id it had in the system it came from.
-    async fn ticket_by_external_ref(
-        &self,
-        external_ref: &str,
-    ) -> Result<Option<Ticket>, StoreError>;
-
     async fn put_user(&self, user: &User) -> Result<(), StoreError>;
 
     async fn user(&self, login: &str) -> Result<Option<User>, StoreError>;

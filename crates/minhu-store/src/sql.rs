@@ -560,18 +560,6 @@ impl Store for SqlStore {
         Ok(counts)
     }
 
-    async fn ticket_by_external_ref(
-        &self,
-        external_ref: &str,
-    ) -> Result<Option<Ticket>, StoreError> {
-        let state: Option<String> =
-            sqlx::query_scalar("SELECT state FROM tickets WHERE external_ref = $1 LIMIT 1")
-                .bind(external_ref)
-                .fetch_optional(&self.reader)
-                .await?;
-        state.as_deref().map(ticket_from_state).transpose()
-    }
-
     async fn put_user(&self, user: &User) -> Result<(), StoreError> {
         sqlx::query(
             "INSERT INTO users (login, display_name, role, unit, password_hash, disabled, created_at) \
