@@ -4,6 +4,7 @@
 mod admin;
 mod bench;
 mod bench_intake;
+mod classifier;
 mod demo;
 mod import;
 mod server;
@@ -77,6 +78,24 @@ enum Command {
         #[command(subcommand)]
         command: admin::AdminCommand,
     },
+    /// Train the category classifier on labelled messages (Teddy Cup columns, CSV or XLSX).
+    Train {
+        #[arg(long)]
+        data: PathBuf,
+        #[arg(long)]
+        out: PathBuf,
+        /// Seed for the training order: the same data and seed give the same model.
+        #[arg(long, default_value_t = 20_201_111)]
+        seed: u64,
+    },
+    /// Score a trained classifier on labelled messages; the last line is
+    /// `macro_f1=... accuracy=... n=...`.
+    Eval {
+        #[arg(long)]
+        model: PathBuf,
+        #[arg(long)]
+        data: PathBuf,
+    },
     /// Measure performance.
     Bench {
         #[command(subcommand)]
@@ -107,6 +126,8 @@ fn main() -> std::process::ExitCode {
             } => demo::run(port, &data_dir, fresh).await,
             Command::Import { place, files } => import::run(&place, &files).await,
             Command::Admin { command } => admin::run(command).await,
+            Command::Train { data, out, seed } => classifier::train(&data, &out, seed),
+            Command::Eval { model, data } => classifier::eval(&model, &data),
             Command::Bench { command } => bench::run(command).await,
         }
     });

@@ -1,0 +1,440 @@
+//! The category classifier: a linear support vector machine per category (one against
+//! the rest), trained by dual coordinate descent (the method of liblinear) on tf-idf
+//! weighted hashed features. Deterministic for a given seed; saved as one file with a
+//! JSON header and the weights.
+
+use crate::features::{Extractor, Named, Sparse, weigh};
+use crate::segment::Segmenter;
+use rand::SeedableRng;
+use rand::rngs::StdRng;
+use rand::seq::SliceRandom;
+use serde::{Deserialize, Serialize};
+use std::io::{Read, Write};
+use std::path::Path;
+
+const MAGIC: &[u8; 8] = b"MINHUCLS";
+const FORMAT: u32 = 1;
+
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct TrainOptions {
+    /// The hash space is 2^dim_bits features.
+    pub dim_bits: u32,
+    /// Inverse regularisation strength.
+    pub c: f32,
+    pub epochs: u32,
+    pub seed: u64,
+}
+
+impl Default for TrainOptions {
+    fn default() -> Self {
+        Self {
+            dim_bits: 20,
+            c: 1.0,
+            epochs: 25,
+            seed: 20_201_111,
+        }
+    }
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize)]
+struct Header {
+    format: u32,
+    labels: Vec<String>,
+    options: TrainOptions,
+    documents: usize,
+}
+
+pub struct Model {
+    header: Header,
+    extractor: Extractor,
+    idf: Vec<f32>,
+    /// labels x dim, row-major.
+    weights: Vec<f32>,
+    bias: Vec<f32>,
+}
+
+/// Categories ranked best first, each with a confidence in 0..1 (a softmax of the
+/// margins: comparable between tickets, not a calibrated probability), and the words
+/// that weighed most for the best one.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Prediction {
+    pub ranked: Vec<(String, f32)>,
+    pub reasons: Vec<String>,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ModelError {
+    #[error("no labelled documents to train on")]
+    Empty,
+    #[error("training needs at least two categories, found {0}")]
+    OneClass(usize),
+    #[error("{0} is not a minhu model file")]
+    NotAModel(String),
+    #[error("the model file was written by format {0}; this minhu reads format {FORMAT}")]
+    Format(u32),
+    #[error("model file: {0}")]
+    Io(#[from] std::io::Error),
+    #[error("model header: {0}")]
+    Header(#[from] serde_json::Error),
+}
+
+/// How sharply margins turn into confidences.
+const SHARPNESS: f32 = 4.0;
+
+impl Model {
+    /// Trains on (text, label) pairs. `progress(done, total)` is called as work advances.
+    pub fn train(
+        texts: &[String],
+        labels: &[String],
+        options: TrainOptions,
+        mut progress: impl FnMut(usize, usize),
+    ) -> Result<Model, ModelError> {
+        if texts.is_empty() {
+            return Err(ModelError::Empty);
+        }
+        let mut names: Vec<String> = labels.to_vec();
+        names.sort();
+        names.dedup();
+        if names.len() < 2 {
+            return Err(ModelError::OneClass(names.len()));
+        }
+        let extractor = Extractor::new(Segmenter::default(), options.dim_bits);
+        let dim = extractor.dim();
+        let total = texts.len() + names.len();
+        let counts: Vec<Sparse> = texts
+            .iter()
+            .enumerate()
+            .map(|(i, text)| {
+                progress(i + 1, total);
+                extractor.counts(text, None)
+            })
+            .collect();
+        let mut df = vec![0u32; dim];
+        for doc in &counts {
+            for &(i, _) in doc {
+                df[i as usize] += 1;
+            }
+        }
+        let n = texts.len() as f32;
+        // A feature seen in one message only says nothing general (min_df = 2); its
+        // weight of zero also keeps the model file small.
+        let idf: Vec<f32> = df
+            .iter()
+            .map(|&d| {
+                if d < 2 {
+                    0.0
+                } else {
+                    ((1.0 + n) / (1.0 + d as f32)).ln() + 1.0
+                }
+            })
+            .collect();
+        let docs: Vec<Sparse> = counts.iter().map(|c| weigh(c, &idf)).collect();
+        let targets: Vec<usize> = labels
+            .iter()
+            .map(|l| names.binary_search(l).expect("every label is in names"))
+            .collect();
+        let mut weights = vec![0f32; names.len() * dim];
+        let mut bias = vec![0f32; names.len()];
+        let mut rng = StdRng::seed_from_u64(options.seed);
+        for class in 0..names.len() {
+            let row = &mut weights[class * dim..(class + 1) * dim];
+            bias[class] = train_one(&docs, &targets, class, row, &options, &mut rng);
+            progress(texts.len() + class + 1, total);
+        }
+        Ok(Model {
+            header: Header {
+                format: FORMAT,
+                labels: names,
+                options,
+                documents: texts.len(),
+            },
+            extractor,
+            idf,
+            weights,
+            bias,
+        })
+    }
+
+    pub fn labels(&self) -> &[String] {
+        &self.header.labels
+    }
+
+    pub fn documents(&self) -> usize {
+        self.header.documents
+    }
+
+    fn scores(&self, vector: &Sparse) -> Vec<f32> {
+        let dim = self.extractor.dim();
+        (0..self.header.labels.len())
+            .map(|class| {
+                let row = &self.weights[class * dim..(class + 1) * dim];
+                vector
+                    .iter()
+                    .map(|&(i, v)| row[i as usize] * v)
+                    .sum::<f32>()
+                    + self.bias[class]
+            })
+            .collect()
+    }
+
+    /// Only the best category, without explanations (the fast path for bulk scoring).
+    pub fn best(&self, text: &str) -> &str {
+        let vector = weigh(&self.extractor.counts(text, None), &self.idf);
+        let scores = self.scores(&vector);
+        let best = (0..scores.len())
+            .max_by(|&a, &b| scores[a].total_cmp(&scores[b]))
+            .unwrap_or(0);
+        &self.header.labels[best]
+    }
+
+    pub fn predict(&self, text: &str) -> Prediction {
+        let mut named: Vec<Named> = Vec::new();
+        let vector = weigh(&self.extractor.counts(text, Some(&mut named)), &self.idf);
+        let scores = self.scores(&vector);
+        let top = scores.iter().copied().fold(f32::NEG_INFINITY, f32::max);
+        let exp: Vec<f32> = scores
+            .iter()
+            .map(|s| ((s - top) * SHARPNESS).exp())
+            .collect();
+        let sum: f32 = exp.iter().sum();
+        let mut ranked: Vec<(String, f32)> = self
+            .header
+            .labels
+            .iter()
+            .cloned()
+            .zip(exp.iter().map(|e| e / sum))
+            .collect();
+        ranked.sort_by(|a, b| b.1.total_cmp(&a.1));
+        let best = self
+            .header
+            .labels
+            .iter()
+            .position(|l| *l == ranked[0].0)
+            .unwrap_or(0);
+        let row = &self.weights[best * self.extractor.dim()..(best + 1) * self.extractor.dim()];
+        let mut contributions: Vec<(f32, &str)> = named
+            .iter()
+            .filter_map(|name| {
+                let value = vector
+                    .binary_search_by_key(&name.index, |&(i, _)| i)
+                    .ok()
+                    .map(|at| vector[at].1)?;
+                Some((row[name.index as usize] * value, name.text.as_str()))
+            })
+            .filter(|(weight, _)| *weight > 0.0)
+            .collect();
+        contributions.sort_by(|a, b| b.0.total_cmp(&a.0));
+        let mut reasons: Vec<String> = Vec::new();
+        for (_, text) in contributions {
+            if !reasons.iter().any(|r| r == text) {
+                reasons.push(text.to_owned());
+            }
+            if reasons.len() == 5 {
+                break;
+            }
+        }
+        Prediction { ranked, reasons }
+    }
+
+    pub fn save(&self, path: &Path) -> Result<(), ModelError> {
+        let header = serde_json::to_vec(&self.header)?;
+        let mut out = std::io::BufWriter::new(std::fs::File::create(path)?);
+        out.write_all(MAGIC)?;
+        out.write_all(&(header.len() as u32).to_le_bytes())?;
+        out.write_all(&header)?;
+        // Only non-zero idf entries and weights are worth storing: (index, value) pairs.
+        for values in [&self.idf, &self.weights, &self.bias] {
+            let nonzero: Vec<(u32, f32)> = values
+                .iter()
+                .enumerate()
+                .filter(|(_, v)| **v != 0.0)
+                .map(|(i, v)| (i as u32, *v))
+                .collect();
+            out.write_all(&(nonzero.len() as u64).to_le_bytes())?;
+            for (i, v) in nonzero {
+                out.write_all(&i.to_le_bytes())?;
+                out.write_all(&v.to_le_bytes())?;
+            }
+        }
+        out.flush()?;
+        Ok(())
+    }
+
+    pub fn load(path: &Path) -> Result<Model, ModelError> {
+        let mut input = std::io::BufReader::new(std::fs::File::open(path)?);
+        let mut magic = [0u8; 8];
+        input
+            .read_exact(&mut magic)
+            .map_err(|_| ModelError::NotAModel(path.display().to_string()))?;
+        if &magic != MAGIC {
+            return Err(ModelError::NotAModel(path.display().to_string()));
+        }
+        let header_len = read_u32(&mut input)? as usize;
+        let mut header = vec![0u8; header_len.min(1 << 20)];
+        input.read_exact(&mut header)?;
+        let header: Header = serde_json::from_slice(&header)?;
+        if header.format != FORMAT {
+            return Err(ModelError::Format(header.format));
+        }
+        let dim = 1usize << header.options.dim_bits.min(26);
+        let classes = header.labels.len();
+        let mut idf = vec![0f32; dim];
+        let mut weights = vec![0f32; classes * dim];
+        let mut bias = vec![0f32; classes];
+        for values in [&mut idf, &mut weights, &mut bias] {
+            let mut count = [0u8; 8];
+            input.read_exact(&mut count)?;
+            for _ in 0..u64::from_le_bytes(count) {
+                let index = read_u32(&mut input)? as usize;
+                let value = f32::from_bits(read_u32(&mut input)?);
+                let slot = values
+                    .get_mut(index)
+                    .ok_or_else(|| ModelError::NotAModel(path.display().to_string()))?;
+                *slot = value;
+            }
+        }
+        let extractor = Extractor::new(Segmenter::default(), header.options.dim_bits.min(26));
+        Ok(Model {
+            header,
+            extractor,
+            idf,
+            weights,
+            bias,
+        })
+    }
+}
+
+fn read_u32(input: &mut impl Read) -> std::io::Result<u32> {
+    let mut bytes = [0u8; 4];
+    input.read_exact(&mut bytes)?;
+    Ok(u32::from_le_bytes(bytes))
+}
+
+/// One class against the rest: L2-regularised squared-hinge SVM, solved in the dual by
+/// coordinate descent. Returns the bias; fills `w`.
+fn train_one(
+    docs: &[Sparse],
+    targets: &[usize],
+    class: usize,
+    w: &mut [f32],
+    options: &TrainOptions,
+    rng: &mut StdRng,
+) -> f32 {
+    let diagonal = 0.5 / options.c;
+    let mut alpha = vec![0f32; docs.len()];
+    let mut bias = 0f32;
+    let mut order: Vec<usize> = (0..docs.len()).collect();
+    for _ in 0..options.epochs {
+        order.shuffle(rng);
+        let mut largest_step = 0f32;
+        for &i in &order {
+            let y = if targets[i] == class { 1.0 } else { -1.0 };
+            let doc = &docs[i];
+            let margin: f32 = doc.iter().map(|&(j, v)| w[j as usize] * v).sum::<f32>() + bias;
+            let gradient = y * margin - 1.0 + diagonal * alpha[i];
+            let projected = if alpha[i] == 0.0 {
+                gradient.min(0.0)
+            } else {
+                gradient
+            };
+            if projected.abs() < 1e-6 {
+                continue;
+            }
+            // Each document has unit length, plus 1 for the bias feature.
+            let q = 2.0 + diagonal;
+            let old = alpha[i];
+            alpha[i] = (old - gradient / q).max(0.0);
+            let step = (alpha[i] - old) * y;
+            for &(j, v) in doc {
+                w[j as usize] += step * v;
+            }
+            bias += step;
+            largest_step = largest_step.max(step.abs());
+        }
+        if largest_step < 1e-4 {
+            break;
+        }
+    }
+    bias
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn fixture() -> (Vec<String>, Vec<String>) {
+        let data = [
+            ("小区路灯坏了物业不修", "城乡建设"),
+            ("物业乱收停车费", "城乡建设"),
+            ("楼下违章建筑占用消防通道", "城乡建设"),
+            ("小区电梯经常停运物业不管", "城乡建设"),
+            ("公司拖欠工资三个月不发", "劳动和社会保障"),
+            ("社保断缴怎么补缴", "劳动和社会保障"),
+            ("农民工工资被包工头拖欠", "劳动和社会保障"),
+            ("退休养老金迟迟没有到账", "劳动和社会保障"),
+            ("学校强制学生购买教辅资料", "教育文体"),
+            ("幼儿园乱收费", "教育文体"),
+            ("老师周末有偿补课", "教育文体"),
+            ("孩子上学学位不够", "教育文体"),
+        ];
+        data.iter()
+            .map(|(t, l)| (t.to_string(), l.to_string()))
+            .unzip()
+    }
+
+    fn small() -> TrainOptions {
+        TrainOptions {
+            dim_bits: 16,
+            ..TrainOptions::default()
+        }
+    }
+
+    #[test]
+    fn learns_clear_cases_and_explains_them() {
+        let (texts, labels) = fixture();
+        let model = Model::train(&texts, &labels, small(), |_, _| {}).unwrap();
+        let p = model.predict("我们公司拖欠工资半年了");
+        assert_eq!(p.ranked[0].0, "劳动和社会保障");
+        assert!(p.ranked[0].1 > p.ranked[1].1);
+        assert!(
+            p.reasons.iter().any(|r| r.contains("工资")),
+            "{:?}",
+            p.reasons
+        );
+        assert_eq!(model.best("物业不修路灯"), "城乡建设");
+        assert_eq!(model.best("学校乱收补课费"), "教育文体");
+        let total: f32 = p.ranked.iter().map(|(_, c)| c).sum();
+        assert!((total - 1.0).abs() < 1e-3);
+    }
+
+    #[test]
+    fn training_is_deterministic_and_saving_keeps_the_model() {
+        let (texts, labels) = fixture();
+        let a = Model::train(&texts, &labels, small(), |_, _| {}).unwrap();
+        let b = Model::train(&texts, &labels, small(), |_, _| {}).unwrap();
+        assert_eq!(a.weights, b.weights);
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("m.bin");
+        a.save(&path).unwrap();
+        let loaded = Model::load(&path).unwrap();
+        assert_eq!(loaded.weights, a.weights);
+        assert_eq!(
+            loaded.predict("幼儿园收费太高"),
+            a.predict("幼儿园收费太高")
+        );
+    }
+
+    #[test]
+    fn refuses_what_cannot_be_trained_or_loaded() {
+        assert!(matches!(
+            Model::train(&[], &[], small(), |_, _| {}),
+            Err(ModelError::Empty)
+        ));
+        let one = Model::train(&["a".into()], &["x".into()], small(), |_, _| {});
+        assert!(matches!(one, Err(ModelError::OneClass(1))));
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("not-a-model");
+        std::fs::write(&path, b"hello world, not a model").unwrap();
+        assert!(matches!(Model::load(&path), Err(ModelError::NotAModel(_))));
+    }
+}

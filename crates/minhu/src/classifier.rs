@@ -1,0 +1,93 @@
+//! `minhu train` and `minhu eval`: the category classifier from labelled messages
+//! (CSV/XLSX with the Teddy Cup columns: 留言主题, 留言详情, 一级分类).
+
+use anyhow::Context;
+use minhu_import::Reader;
+use minhu_text::Model;
+use minhu_text::model::TrainOptions;
+use std::path::Path;
+use std::time::Instant;
+
+/// (text, label) pairs of a file; rows without a label are counted and skipped.
+fn labelled(path: &Path) -> anyhow::Result<(Vec<String>, Vec<String>, usize)> {
+    let reader = Reader::open(path).with_context(|| format!("cannot read {}", path.display()))?;
+    let (mut texts, mut labels, mut skipped) = (Vec::new(), Vec::new(), 0);
+    for row in reader {
+        match row {
+            Ok(row) => match row.category {
+                Some(label) => {
+                    texts.push(format!("{} {}", row.title, row.description));
+                    labels.push(label);
+                }
+                None => skipped += 1,
+            },
+            Err(_) => skipped += 1,
+        }
+    }
+    Ok((texts, labels, skipped))
+}
+
+pub fn train(data: &Path, out: &Path, seed: u64) -> anyhow::Result<()> {
+    let started = Instant::now();
+    let (texts, labels, skipped) = labelled(data)?;
+    let bar = crate::import::progress_bar(Some(texts.len() as u64), "training");
+    let options = TrainOptions {
+        seed,
+        ..TrainOptions::default()
+    };
+    let model = Model::train(&texts, &labels, options, |done, total| {
+        bar.set_length(total as u64);
+        bar.set_position(done as u64);
+    })?;
+    bar.finish_and_clear();
+    model
+        .save(out)
+        .with_context(|| format!("cannot write {}", out.display()))?;
+    let size = std::fs::metadata(out).map(|m| m.len()).unwrap_or_default();
+    println!(
+        "trained on {} messages ({} skipped without a label), {} categories, in {:.1}s; model {} ({:.1} MB)",
+        texts.len(),
+        skipped,
+        model.labels().len(),
+        started.elapsed().as_secs_f64(),
+        out.display(),
+        size as f64 / 1e6
+    );
+    Ok(())
+}
+
+pub fn eval(model: &Path, data: &Path) -> anyhow::Result<()> {
+    let model =
+        Model::load(model).with_context(|| format!("cannot load the model {}", model.display()))?;
+    let (texts, labels, skipped) = labelled(data)?;
+    let started = Instant::now();
+    let pairs: Vec<(String, String)> = texts
+        .iter()
+        .zip(labels)
+        .map(|(text, truth)| (truth, model.best(text).to_owned()))
+        .collect();
+    let elapsed = started.elapsed().as_secs_f64();
+    let scores = minhu_text::metrics::score(&pairs);
+    println!(
+        "{:<16} {:>9} {:>9} {:>9} {:>8}",
+        "category", "precision", "recall", "f1", "support"
+    );
+    for class in &scores.classes {
+        println!(
+            "{:<16} {:>9.4} {:>9.4} {:>9.4} {:>8}",
+            class.label, class.precision, class.recall, class.f1, class.support
+        );
+    }
+    println!(
+        "{} messages ({} skipped without a label) in {:.2}s: {:.0} messages/s",
+        scores.n,
+        skipped,
+        elapsed,
+        scores.n as f64 / elapsed.max(1e-9)
+    );
+    println!(
+        "macro_f1={:.4} accuracy={:.4} n={}",
+        scores.macro_f1, scores.accuracy, scores.n
+    );
+    Ok(())
+}
