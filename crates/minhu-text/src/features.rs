@@ -51,7 +51,7 @@ impl Extractor {
         (fnv(kind, parts) & ((1u64 << self.dim_bits) - 1)) as u32
     }
 
-    /// Raw counts, with the words behind each word feature when `names` is given.
+    /// Raw counts, with the text behind each feature when `names` is given.
     pub fn counts(&self, text: &str, mut names: Option<&mut Vec<Named>>) -> Sparse {
         let text = normalize(text);
         let words = self.segmenter.words(&text);
@@ -85,7 +85,14 @@ impl Extractor {
                     len += c.encode_utf8(&mut buffer[len..]).len();
                 }
                 let gram = std::str::from_utf8(&buffer[..len]).unwrap_or_default();
-                indices.push(self.index(b'c', &[gram]));
+                let index = self.index(b'c', &[gram]);
+                indices.push(index);
+                if let Some(names) = names.as_deref_mut() {
+                    names.push(Named {
+                        index,
+                        text: gram.to_owned(),
+                    });
+                }
             }
         }
         indices.sort_unstable();
