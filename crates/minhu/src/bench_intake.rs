@@ -41,6 +41,7 @@ pub async fn run(clients: usize, tickets: usize, database: Option<String>) -> an
         config: dir.path().join("city"),
         database: database.clone(),
         data_dir: dir.path().to_owned(),
+        model: None,
     };
     crate::demo::write_city(&place.config, true)?;
     let engine = Arc::new(crate::server::open_engine(&place, Arc::new(SystemClock)).await?);

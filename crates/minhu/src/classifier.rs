@@ -2,14 +2,41 @@
 //! (CSV/XLSX with the Teddy Cup columns: 留言主题, 留言详情, 一级分类).
 
 use anyhow::Context;
+use minhu_core::taxonomy::CategoryPath;
+use minhu_engine::router::{CategorySuggestion, Classifier};
 use minhu_import::Reader;
 use minhu_text::Model;
 use minhu_text::model::TrainOptions;
 use std::path::Path;
 use std::time::Instant;
 
+/// A trained model as the router's classifier: the three best categories, the first
+/// with the words behind it.
+pub struct TextClassifier(pub Model);
+
+impl Classifier for TextClassifier {
+    fn suggest(&self, title: &str, description: &str) -> Vec<CategorySuggestion> {
+        let prediction = self.0.predict(&format!("{title} {description}"));
+        prediction
+            .ranked
+            .into_iter()
+            .take(3)
+            .enumerate()
+            .map(|(rank, (label, confidence))| CategorySuggestion {
+                category: CategoryPath::new(&label),
+                confidence,
+                reasons: if rank == 0 {
+                    prediction.reasons.clone()
+                } else {
+                    Vec::new()
+                },
+            })
+            .collect()
+    }
+}
+
 /// (text, label) pairs of a file; rows without a label are counted and skipped.
-fn labelled(path: &Path) -> anyhow::Result<(Vec<String>, Vec<String>, usize)> {
+pub fn labelled(path: &Path) -> anyhow::Result<(Vec<String>, Vec<String>, usize)> {
     let reader = Reader::open(path).with_context(|| format!("cannot read {}", path.display()))?;
     let (mut texts, mut labels, mut skipped) = (Vec::new(), Vec::new(), 0);
     for row in reader {
@@ -30,16 +57,7 @@ fn labelled(path: &Path) -> anyhow::Result<(Vec<String>, Vec<String>, usize)> {
 pub fn train(data: &Path, out: &Path, seed: u64) -> anyhow::Result<()> {
     let started = Instant::now();
     let (texts, labels, skipped) = labelled(data)?;
-    let bar = crate::import::progress_bar(Some(texts.len() as u64), "training");
-    let options = TrainOptions {
-        seed,
-        ..TrainOptions::default()
-    };
-    let model = Model::train(&texts, &labels, options, |done, total| {
-        bar.set_length(total as u64);
-        bar.set_position(done as u64);
-    })?;
-    bar.finish_and_clear();
+    let model = train_model(&texts, &labels, seed)?;
     model
         .save(out)
         .with_context(|| format!("cannot write {}", out.display()))?;
@@ -54,6 +72,21 @@ pub fn train(data: &Path, out: &Path, seed: u64) -> anyhow::Result<()> {
         size as f64 / 1e6
     );
     Ok(())
+}
+
+/// Trains with a progress bar (drawn only on a terminal).
+pub fn train_model(texts: &[String], labels: &[String], seed: u64) -> anyhow::Result<Model> {
+    let bar = crate::import::progress_bar(Some(texts.len() as u64), "training");
+    let options = TrainOptions {
+        seed,
+        ..TrainOptions::default()
+    };
+    let model = Model::train(texts, labels, options, |done, total| {
+        bar.set_length(total as u64);
+        bar.set_position(done as u64);
+    })?;
+    bar.finish_and_clear();
+    Ok(model)
 }
 
 pub fn eval(model: &Path, data: &Path) -> anyhow::Result<()> {

@@ -31,6 +31,10 @@ const CITY_FILES: &[(&str, &str)] = &[
     ),
     ("units.toml", include_str!("../../../demo/city/units.toml")),
     (
+        "calendar.toml",
+        include_str!("../../../demo/city/calendar.toml"),
+    ),
+    (
         "taxonomy.csv",
         include_str!("../../../demo/city/taxonomy.csv"),
     ),
@@ -57,15 +61,22 @@ const DEMO_USERS: &[(&str, &str, &str, Option<&str>)] = &[
 const DAYS: i64 = 60;
 
 pub async fn run(port: u16, data_dir: &Path, fresh: bool) -> anyhow::Result<()> {
+    let model = data_dir.join("model.bin");
     let place = Place {
         config: data_dir.join("city"),
         database: None,
         data_dir: data_dir.to_owned(),
+        model: Some(model.clone()),
     };
     if fresh {
-        for name in ["minhu.db", "minhu.db-wal", "minhu.db-shm"] {
+        for name in ["minhu.db", "minhu.db-wal", "minhu.db-shm", "model.bin"] {
             let _ = std::fs::remove_file(data_dir.join(name));
         }
+    }
+    std::fs::create_dir_all(data_dir)
+        .with_context(|| format!("cannot create {}", data_dir.display()))?;
+    if !model.exists() {
+        train_demo_model(data_dir, &model)?;
     }
     write_city(&place.config, fresh)?;
     {
@@ -97,6 +108,18 @@ pub async fn run(port: u16, data_dir: &Path, fresh: bool) -> anyhow::Result<()> 
         println!("stop with Ctrl-C");
     })
     .await
+}
+
+/// The demo's classifier, trained on its messages that carry a category, so that
+/// routing reads categories from the text as a real deployment's would.
+fn train_demo_model(data_dir: &Path, model: &Path) -> anyhow::Result<()> {
+    let messages = data_dir.join("messages.csv");
+    std::fs::write(&messages, MESSAGES)?;
+    let (texts, labels, _) = crate::classifier::labelled(&messages)?;
+    std::fs::remove_file(&messages)?;
+    crate::classifier::train_model(&texts, &labels, 1)?
+        .save(model)
+        .with_context(|| format!("cannot write {}", model.display()))
 }
 
 pub fn write_city(dir: &Path, overwrite: bool) -> anyhow::Result<()> {
@@ -371,7 +394,7 @@ async fn live(
             Status::Accepted => {
                 let tier = city
                     .tier(&ticket.intake.tier)
-                    .map_or(168.0, |t| t.resolve_within.as_secs_f64() / 3600.0);
+                    .map_or(168.0, |t| t.resolve_within.nominal().as_secs_f64() / 3600.0);
                 (
                     hours(rng, tier * 0.05, tier * 1.15),
                     Command::Resolve {

@@ -35,6 +35,9 @@ pub struct Place {
     /// Where the SQLite file and attachments are kept.
     #[arg(long, env = "MINHU_DATA_DIR", default_value = "minhu-data")]
     data_dir: PathBuf,
+    /// A classifier trained by `minhu train`: routing then reads categories from the text.
+    #[arg(long, env = "MINHU_MODEL")]
+    model: Option<PathBuf>,
 }
 
 impl Place {

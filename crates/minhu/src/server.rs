@@ -10,6 +10,9 @@ use minhu_web::AppState;
 use std::path::Path;
 use std::sync::Arc;
 
+/// Below this confidence the classifier's category is a suggestion for a dispatcher.
+const ROUTING_CONFIDENCE: f32 = 0.8;
+
 /// Loads the configuration and connects to the database (creating the data
 /// directory for SQLite), with the given clock.
 pub async fn open_engine(place: &Place, clock: Arc<dyn Clock>) -> anyhow::Result<Engine> {
@@ -24,7 +27,15 @@ pub async fn open_engine(place: &Place, clock: Arc<dyn Clock>) -> anyhow::Result
     let store = SqlStore::connect(&url)
         .await
         .with_context(|| format!("cannot open the database {url}"))?;
-    Ok(Engine::new(Arc::new(store), Arc::new(city), clock))
+    let mut engine = Engine::new(Arc::new(store), Arc::new(city), clock);
+    if let Some(path) = &place.model {
+        let model = minhu_text::Model::load(path)
+            .with_context(|| format!("cannot load the model {}", path.display()))?;
+        let classifier = Arc::new(crate::classifier::TextClassifier(model));
+        engine.router =
+            minhu_engine::router::Router::with_classifier(classifier, ROUTING_CONFIDENCE);
+    }
+    Ok(engine)
 }
 
 pub fn app_state(engine: Arc<Engine>, data_dir: &Path) -> AppState {
