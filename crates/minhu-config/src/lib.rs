@@ -5,7 +5,8 @@
 //!
 //! | file | what it holds |
 //! | --- | --- |
-//! | `city.toml` | name, time zone, root region, handling tiers |
+//! | `city.toml` | name, time zone, root region, handling tiers (and each tier's clock) |
+//! | `calendar.toml` | public holidays and make-up working days (调休), `[[year]]` tables |
 //! | `regions.toml` | the region tree, `[[region]]` tables |
 //! | `units.toml` | handling units, `[[unit]]` tables |
 //! | `taxonomy.csv` | the 3-level category taxonomy (一级分类,二级分类,三级分类) |
@@ -15,7 +16,8 @@
 //! person who edited the file can fix it without reading Rust.
 
 use minhu_core::City;
-use minhu_core::deadline::{Tier, TierCode, parse_duration};
+use minhu_core::calendar::{BusinessCalendar, DayKind, DayRange};
+use minhu_core::deadline::{Allowance, Tier, TierClock, TierCode};
 use minhu_core::duty::{DutyList, DutyRule};
 use minhu_core::region::{ConfigProblem, Region, RegionTree};
 use minhu_core::taxonomy::Taxonomy;
@@ -69,6 +71,25 @@ struct TierEntry {
     label: String,
     respond_within: String,
     resolve_within: String,
+    #[serde(default)]
+    clock: Option<TierClock>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct CalendarFile {
+    #[serde(default)]
+    year: Vec<Spanned<YearEntry>>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct YearEntry {
+    year: i16,
+    #[serde(default)]
+    holidays: Vec<Spanned<String>>,
+    #[serde(default)]
+    workdays: Vec<Spanned<String>>,
 }
 
 #[derive(Deserialize)]
@@ -186,6 +207,7 @@ pub fn load_city(dir: &Path) -> Result<City, ConfigError> {
             ),
         ));
     }
+    let calendar = load_calendar(&Source::read(dir, "calendar.toml")?)?;
     let zone_name = city_file.city.timezone.get_ref();
     let timezone = jiff::tz::TimeZone::get(zone_name).map_err(|e| {
         city_source.error(
@@ -201,6 +223,7 @@ pub fn load_city(dir: &Path) -> Result<City, ConfigError> {
             .unwrap_or_else(|| city_file.city.name.clone()),
         name: city_file.city.name,
         timezone,
+        calendar,
         tiers,
         default_tier,
         regions,
@@ -225,27 +248,67 @@ fn load_tiers(source: &Source, entries: &[Spanned<TierEntry>]) -> Result<Vec<Tie
     for entry in entries {
         let at = Some(entry.span().start);
         let raw = entry.get_ref();
-        let duration = |field: &str, text: &str| {
-            parse_duration(text).map_err(|e| source.error(at, format!("{field}: {e}")))
+        let clock = raw
+            .clock
+            .unwrap_or_else(|| TierClock::default_for(&raw.resolve_within));
+        let allowance = |field: &str, text: &str| {
+            Allowance::parse(text, clock).map_err(|e| source.error(at, format!("{field}: {e}")))
         };
         let tier = Tier {
             code: TierCode(raw.code.clone()),
             label: raw.label.clone(),
-            respond_within: duration("respond_within", &raw.respond_within)?,
-            resolve_within: duration("resolve_within", &raw.resolve_within)?,
+            respond_within: allowance("respond_within", &raw.respond_within)?,
+            resolve_within: allowance("resolve_within", &raw.resolve_within)?,
         };
+        if clock == TierClock::WorkingDays
+            && !matches!(tier.resolve_within, Allowance::WorkingDays(_))
+        {
+            return Err(source.error(
+                at,
+                "resolve_within: clock = \"working_days\" counts whole days; write it in d, e.g. \"7d\"",
+            ));
+        }
         if tiers.iter().any(|t| t.code == tier.code) {
             return Err(source.error(
                 at,
                 format!("code: {:?} is used by an earlier tier", raw.code),
             ));
         }
-        if tier.respond_within > tier.resolve_within {
+        if !tier.respond_within.never_longer_than(&tier.resolve_within) {
             return Err(source.error(at, "respond_within is longer than resolve_within"));
         }
         tiers.push(tier);
     }
     Ok(tiers)
+}
+
+/// Reads `calendar.toml`: per `[[year]]`, its holidays and make-up working days, each a
+/// date or an inclusive range; a mistake is reported at the line of the entry.
+fn load_calendar(source: &Source) -> Result<BusinessCalendar, ConfigError> {
+    let file: CalendarFile = source.parse()?;
+    let mut calendar = BusinessCalendar::new();
+    for entry in &file.year {
+        let year = entry.get_ref();
+        calendar
+            .add_year(year.year)
+            .map_err(|e| source.error(Some(entry.span().start), format!("year: {e}")))?;
+        for (field, kind, days) in [
+            ("holidays", DayKind::Holiday, &year.holidays),
+            ("workdays", DayKind::Workday, &year.workdays),
+        ] {
+            for text in days {
+                let at = Some(text.span().start);
+                let range = DayRange::parse(text.get_ref())
+                    .map_err(|e| source.error(at, format!("{field}: {e}")))?;
+                for day in range.days() {
+                    calendar
+                        .mark(year.year, day, kind)
+                        .map_err(|e| source.error(at, format!("{field}: {e}")))?;
+                }
+            }
+        }
+    }
+    Ok(calendar)
 }
 
 fn load_taxonomy(path: &Path) -> Result<Taxonomy, ConfigError> {
@@ -342,6 +405,13 @@ region = "A"
 role = "hrss"
 "#;
 
+    const CALENDAR: &str = r#"
+[[year]]
+year = 2025
+holidays = ["2025-01-01", "2025-10-01..2025-10-08"]
+workdays = ["2025-09-28", "2025-10-11"]
+"#;
+
     const TAXONOMY: &str =
         "一级分类,二级分类,三级分类\n城乡建设,物业管理,物业服务\n劳动和社会保障,劳动关系,\n";
 
@@ -364,6 +434,7 @@ role = "hrss"
             ("units.toml", UNITS),
             ("taxonomy.csv", TAXONOMY),
             ("duties.toml", DUTIES),
+            ("calendar.toml", CALENDAR),
         ] {
             let text = match replace {
                 Some((file, replacement)) if file == name => replacement,
@@ -432,5 +503,101 @@ role = "hrss"
         let city = load_city(&dir).unwrap_or_else(|e| panic!("{e}"));
         assert!(city.regions.all().len() > 50);
         assert!(city.taxonomy.first_levels().count() >= 7);
+        assert!(city.calendar.covers(2025) && city.calendar.covers(2026));
+        let tier = |code: &str| city.tier(&TierCode(code.into())).unwrap().clone();
+        let at = |text: &str| text.parse::<jiff::Timestamp>().unwrap();
+        // The National Day week of 2025 on the 7d tier, in working days.
+        let due = city.deadlines(&tier("7d"), at("2025-09-30T10:00+08:00"));
+        assert_eq!(due.resolve_by, at("2025-10-16T10:00+08:00"));
+        assert_eq!(due.respond_by, at("2025-09-30T14:00+08:00"));
+        // 2026's Spring Festival: Feb 15-23 off, Saturday Feb 14 and 28 worked. From
+        // Friday Feb 13: Sat 14 (1), Tue 24 .. Fri 27 (2-5), Sat 28 (6), Mar 2 .. 10 (7-13),
+        // Mar 11 (14), Mar 12 (15).
+        let due = city.deadlines(&tier("15d"), at("2026-02-13T09:00+08:00"));
+        assert_eq!(due.resolve_by, at("2026-03-12T09:00+08:00"));
+        // The 2h tier stays on the wall clock, holiday or not.
+        let due = city.deadlines(&tier("2h"), at("2025-10-01T23:00+08:00"));
+        assert_eq!(due.resolve_by, at("2025-10-02T01:00+08:00"));
+    }
+
+    #[test]
+    fn tier_clocks_default_by_unit_and_can_be_set() {
+        let dir = write_city(None);
+        let city = load_city(dir.path()).unwrap();
+        let tier = |code: &str| city.tier(&TierCode(code.into())).unwrap().clone();
+        assert_eq!(tier("15d").resolve_within, Allowance::WorkingDays(15));
+        assert!(matches!(tier("15d").respond_within, Allowance::Wall(_)));
+        assert!(matches!(tier("2h").resolve_within, Allowance::Wall(_)));
+        let wall = CITY.replace(
+            "resolve_within = \"15d\"",
+            "resolve_within = \"15d\"\nclock = \"wall\"",
+        );
+        let dir = write_city(Some(("city.toml", &wall)));
+        let city = load_city(dir.path()).unwrap();
+        assert_eq!(
+            city.tier(&TierCode("15d".into())).unwrap().resolve_within,
+            Allowance::Wall(jiff::SignedDuration::from_hours(360))
+        );
+    }
+
+    #[test]
+    fn a_working_day_tier_needs_days() {
+        let broken = CITY.replace(
+            "resolve_within = \"2h\"",
+            "resolve_within = \"2h\"\nclock = \"working_days\"",
+        );
+        let dir = write_city(Some(("city.toml", &broken)));
+        let err = load_city(dir.path()).unwrap_err();
+        assert!(err.problem.contains("working_days"), "{err}");
+        assert_eq!(err.line, Some(8), "{err}");
+        let broken = CITY.replace("respond_within = \"24h\"", "respond_within = \"16d\"");
+        let dir = write_city(Some(("city.toml", &broken)));
+        let err = load_city(dir.path()).unwrap_err();
+        assert!(err.problem.contains("longer"), "{err}");
+    }
+
+    #[test]
+    fn calendar_mistakes_name_the_line() {
+        let cases = [
+            (
+                "\"2025-10-01..2025-10-08\"",
+                "\"2025-10-08..2025-10-01\"",
+                "ends before",
+                4,
+            ),
+            ("\"2025-01-01\"", "\"2025-13-01\"", "not a date", 4),
+            ("\"2025-10-11\"", "\"2025-10-05\"", "both a holiday", 5),
+            (
+                "\"2025-10-11\"",
+                "\"2025-10-09\"",
+                "Saturdays or Sundays",
+                5,
+            ),
+            (
+                "\"2025-01-01\"",
+                "\"2026-01-01\"",
+                "not in the year 2025",
+                4,
+            ),
+            (
+                "year = 2025",
+                "year = 2025\nyear = 2026",
+                "duplicate key",
+                4,
+            ),
+        ];
+        for (from, to, problem, line) in cases {
+            let broken = CALENDAR.replacen(from, to, 1);
+            let dir = write_city(Some(("calendar.toml", &broken)));
+            let err = load_city(dir.path()).unwrap_err();
+            assert!(err.file.ends_with("calendar.toml"), "{err}");
+            assert!(err.problem.contains(problem), "{to}: {err}");
+            assert_eq!(err.line, Some(line), "{to}: {err}");
+        }
+        let twice = format!("{CALENDAR}\n[[year]]\nyear = 2025\n");
+        let dir = write_city(Some(("calendar.toml", &twice)));
+        let err = load_city(dir.path()).unwrap_err();
+        assert!(err.problem.contains("given twice"), "{err}");
+        assert_eq!(err.line, Some(7), "at the second [[year]]: {err}");
     }
 }

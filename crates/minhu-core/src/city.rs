@@ -1,7 +1,8 @@
 //! The city: all of its configuration in one validated value. Built by the config
 //! loader, shared read-only by everything that needs to know the city's rules.
 
-use crate::deadline::{Tier, TierCode};
+use crate::calendar::BusinessCalendar;
+use crate::deadline::{Deadlines, Tier, TierCode};
 use crate::duty::DutyList;
 use crate::region::RegionTree;
 use crate::taxonomy::Taxonomy;
@@ -13,6 +14,8 @@ pub struct City {
     pub name: String,
     pub name_en: String,
     pub timezone: TimeZone,
+    /// Working days, for the tiers whose deadlines count them.
+    pub calendar: BusinessCalendar,
     pub tiers: Vec<Tier>,
     pub default_tier: TierCode,
     pub regions: RegionTree,
@@ -34,6 +37,12 @@ impl City {
             .join(", ")
     }
 
+    /// The deadlines a ticket of `tier` gets when handed to a unit at `start`: in the
+    /// city's time zone and, where the tier counts working days, on its calendar.
+    pub fn deadlines(&self, tier: &Tier, start: jiff::Timestamp) -> Deadlines {
+        tier.deadlines(start, &self.timezone, &self.calendar)
+    }
+
     /// The calendar date of a moment in the city's own time zone (ticket numbers use it).
     pub fn local_date(&self, at: jiff::Timestamp) -> jiff::civil::Date {
         at.to_zoned(self.timezone.clone()).date()
@@ -43,7 +52,8 @@ impl City {
 #[cfg(test)]
 pub(crate) mod tests {
     use super::*;
-    use crate::deadline::parse_duration;
+    use crate::calendar::tests::china_2025;
+    use crate::deadline::{Allowance, TierClock};
     use crate::duty::DutyRule;
     use crate::region::tests::sample_tree;
     use crate::taxonomy::CategoryPath;
@@ -73,16 +83,20 @@ pub(crate) mod tests {
             &units,
         )
         .unwrap();
-        let tier = |code: &str, respond: &str, resolve: &str| Tier {
-            code: TierCode(code.into()),
-            label: code.into(),
-            respond_within: parse_duration(respond).unwrap(),
-            resolve_within: parse_duration(resolve).unwrap(),
+        let tier = |code: &str, respond: &str, resolve: &str| {
+            let clock = TierClock::default_for(resolve);
+            Tier {
+                code: TierCode(code.into()),
+                label: code.into(),
+                respond_within: Allowance::parse(respond, clock).unwrap(),
+                resolve_within: Allowance::parse(resolve, clock).unwrap(),
+            }
         };
         City {
             name: "A市".into(),
             name_en: "City A".into(),
             timezone: TimeZone::fixed(jiff::tz::offset(8)),
+            calendar: china_2025(),
             tiers: vec![tier("2h", "30m", "2h"), tier("15d", "24h", "15d")],
             default_tier: TierCode("15d".into()),
             regions,

@@ -292,7 +292,7 @@ pub fn transition(
             optional_text("reason", reason, MAX_SHORT)?;
             Change::Dispatched {
                 unit: unit.clone(),
-                deadlines: tier()?.deadlines_from(now),
+                deadlines: city.deadlines(tier()?, now),
                 reason: reason
                     .clone()
                     .unwrap_or_else(|| "dispatched by a dispatcher".into()),
@@ -352,7 +352,7 @@ pub fn transition(
         (Command::Reopen { reason }, Resolved) => {
             text("reason", reason, MAX_SHORT)?;
             let deadlines = match ticket.unit {
-                Some(_) => Some(tier()?.deadlines_from(now)),
+                Some(_) => Some(city.deadlines(tier()?, now)),
                 None => None,
             };
             Change::Reopened {
@@ -454,7 +454,9 @@ mod tests {
         .unwrap();
         assert_eq!(ticket.status, Status::Dispatched);
         let due = ticket.deadlines.unwrap();
-        assert_eq!(due.resolve_by.to_string(), "2026-12-07T01:00:00Z");
+        // 15 working days from Sunday 2026-11-22 09:00 (+08:00): Mon 23 .. Fri 27 (5),
+        // Nov 30 .. Dec 4 (10), Dec 7 .. Fri Dec 11 (15), no holiday between; 09:00 kept.
+        assert_eq!(due.resolve_by.to_string(), "2026-12-11T01:00:00Z");
         step(&mut ticket, &mut log, Command::Accept, t0()).unwrap();
         step(
             &mut ticket,

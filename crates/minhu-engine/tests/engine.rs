@@ -128,10 +128,14 @@ async fn the_whole_loop_with_deadlines_from_the_clock() {
         .await
         .unwrap();
     let due = ticket.deadlines.unwrap();
+    // The 7d tier counts working days: dispatched on Sunday 2026-11-22 at 10:10 (+08:00),
+    // Mon 23 .. Fri 27 are days 1-5, Mon 30 day 6, Tue Dec 1 day 7, same clock time.
+    assert_eq!(dispatched_at, "2026-11-22T10:10+08:00".parse().unwrap());
+    assert_eq!(due.resolve_by, "2026-12-01T10:10+08:00".parse().unwrap());
     assert_eq!(
-        due.resolve_by,
+        due.respond_by,
         dispatched_at
-            .checked_add(SignedDuration::from_hours(7 * 24))
+            .checked_add(SignedDuration::from_hours(4))
             .unwrap()
     );
     let handler = Actor::user("handler");

@@ -4,6 +4,7 @@
 mod admin;
 mod bench;
 mod bench_intake;
+mod calendar;
 mod classifier;
 mod demo;
 mod import;
@@ -99,6 +100,11 @@ enum Command {
         #[arg(long)]
         data: PathBuf,
     },
+    /// The business calendar: deadlines across weekends and public holidays.
+    Calendar {
+        #[command(subcommand)]
+        command: calendar::CalendarCommand,
+    },
     /// Measure performance.
     Bench {
         #[command(subcommand)]
@@ -131,6 +137,7 @@ fn main() -> std::process::ExitCode {
             Command::Admin { command } => admin::run(command).await,
             Command::Train { data, out, seed } => classifier::train(&data, &out, seed),
             Command::Eval { model, data } => classifier::eval(&model, &data),
+            Command::Calendar { command } => calendar::run(command),
             Command::Bench { command } => bench::run(command).await,
         }
     });
