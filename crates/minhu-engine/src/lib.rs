@@ -6,6 +6,7 @@
 //! the store themselves.
 
 pub mod attachments;
+pub mod duplicates;
 pub mod router;
 
 use jiff::Timestamp;

@@ -11,6 +11,7 @@ pub mod metrics;
 pub mod model;
 pub mod normalize;
 pub mod segment;
+pub mod similarity;
 
 pub use model::{Model, Prediction};
 pub use normalize::normalize;

@@ -35,7 +35,8 @@ use utoipa::OpenApi;
         ticket_events,
         act_on_ticket,
         add_attachment,
-        routing_suggestion
+        routing_suggestion,
+        duplicate_candidates
     ),
     components(schemas(CreateTicket, TicketList, ErrorBody, Ticket, Event, Command))
 )]
@@ -57,6 +58,10 @@ pub fn routes() -> Router<AppState> {
         .route(
             "/api/v1/tickets/{number}/suggestion",
             get(routing_suggestion),
+        )
+        .route(
+            "/api/v1/tickets/{number}/duplicates",
+            get(duplicate_candidates),
         )
         .route("/api/v1/attachments/{sha256}", get(get_attachment))
         .route("/healthz", get(|| async { "ok" }))
@@ -436,5 +441,21 @@ async fn routing_suggestion(
     let ticket = state.engine.ticket(&ticket_number(&number)?).await?;
     Ok(Json(
         state.engine.router.decide(&ticket, &state.engine.city),
+    ))
+}
+
+/// Open tickets of the same street and three days that read like this one: candidates
+/// for merging (并单), most alike first.
+#[utoipa::path(
+    get, path = "/api/v1/tickets/{number}/duplicates",
+    params(("number" = String, Path)),
+    responses((status = 200, description = "number, title, status, created_at and similarity (0..1) of each candidate"), (status = 404, body = ErrorBody))
+)]
+async fn duplicate_candidates(
+    State(state): State<AppState>,
+    Path(number): Path<String>,
+) -> Result<Json<Vec<minhu_engine::duplicates::Duplicate>>, ApiError> {
+    Ok(Json(
+        state.engine.duplicates(&ticket_number(&number)?).await?,
     ))
 }

@@ -305,6 +305,7 @@ async fn openapi_and_pages() {
         "/api/v1/tickets/{number}",
         "/api/v1/tickets/{number}/events",
         "/api/v1/tickets/{number}/actions",
+        "/api/v1/tickets/{number}/duplicates",
     ] {
         assert!(
             doc["paths"][path].is_object(),
@@ -331,4 +332,24 @@ async fn openapi_and_pages() {
     );
     let (_, list) = app.get("/").await;
     assert!(list.as_str().unwrap().contains(number));
+}
+
+#[tokio::test]
+async fn a_second_report_of_one_event_lists_the_first() {
+    let app = test_app().await;
+    let (_, first) = app.post("/api/v1/tickets", &demand("电梯坏了"), None).await;
+    let (_, second) = app
+        .post("/api/v1/tickets", &demand("电梯又坏了"), None)
+        .await;
+    let (status, found) = app
+        .get(&format!(
+            "/api/v1/tickets/{}/duplicates",
+            second["number"].as_str().unwrap()
+        ))
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    let found = found.as_array().unwrap();
+    assert_eq!(found.len(), 1, "{found:?}");
+    assert_eq!(found[0]["number"], first["number"]);
+    assert!(found[0]["similarity"].as_f64().unwrap() > 0.5);
 }
