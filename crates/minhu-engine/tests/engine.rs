@@ -348,81 +348,34 @@ async fn a_confident_classifier_routes_and_an_unsure_one_only_suggests() {
 #[tokio::test]
 async fn reports_of_one_event_are_flagged_as_duplicates() {
     let s = setup().await;
-    let report = |title: &str, description: &str, address: &str| {
+    let report = async |title: &str, description: &str, address: &str| {
         let mut intake = complaint(address, None);
         intake.title = title.into();
         intake.description = description.into();
-        intake
+        s.engine
+            .intake(intake, Actor::citizen(), None)
+            .await
+            .unwrap()
+            .ticket
     };
-    let first = s
-        .engine
-        .intake(
-            report(
-                "工地夜间施工噪音",
-                "尖山社区旁工地每天夜里施工到凌晨两点，噪音太大无法休息",
-                "A3区天顶街道尖山社区",
-            ),
-            Actor::citizen(),
-            None,
-        )
-        .await
-        .unwrap()
-        .ticket;
+    let noise = "尖山社区旁工地每天夜里施工到凌晨两点，噪音太大无法休息";
+    let first = report("工地夜间施工噪音", noise, "A3区天顶街道尖山社区").await;
     s.clock.advance(SignedDuration::from_hours(5));
-    let second = s
-        .engine
-        .intake(
-            report(
-                "夜里施工扰民",
-                "尖山社区工地夜里施工到凌晨，噪音太大，居民无法休息",
-                "A3区天顶街道",
-            ),
-            Actor::citizen(),
-            None,
-        )
-        .await
-        .unwrap()
-        .ticket;
+    let second = report(
+        "夜里施工扰民",
+        "尖山社区工地夜里施工到凌晨，噪音太大，居民无法休息",
+        "A3区天顶街道",
+    )
+    .await;
     // Different words, or the same words in another district, are not the same event.
-    s.engine
-        .intake(
-            report("拖欠工资", "公司拖欠工资三个月不发", "A3区天顶街道"),
-            Actor::citizen(),
-            None,
-        )
-        .await
-        .unwrap();
-    s.engine
-        .intake(
-            report(
-                "工地夜间施工噪音",
-                "工地每天夜里施工到凌晨两点，噪音太大无法休息",
-                "A1区马坡岭街道",
-            ),
-            Actor::citizen(),
-            None,
-        )
-        .await
-        .unwrap();
+    report("拖欠工资", "公司拖欠工资三个月不发", "A3区天顶街道").await;
+    report("工地夜间施工噪音", noise, "A1区马坡岭街道").await;
     let found = s.engine.duplicates(&second.number).await.unwrap();
     let numbers: Vec<&str> = found.iter().map(|d| d.number.as_str()).collect();
     assert_eq!(numbers, [first.number.as_str()], "{found:?}");
     // Four days later the same words are a new event.
     s.clock.advance(SignedDuration::from_hours(96));
-    let later = s
-        .engine
-        .intake(
-            report(
-                "工地夜间施工噪音",
-                "尖山社区旁工地每天夜里施工到凌晨两点，噪音太大无法休息",
-                "A3区天顶街道尖山社区",
-            ),
-            Actor::citizen(),
-            None,
-        )
-        .await
-        .unwrap()
-        .ticket;
+    let later = report("工地夜间施工噪音", noise, "A3区天顶街道尖山社区").await;
     let found = s.engine.duplicates(&later.number).await.unwrap();
     assert!(found.iter().all(|d| d.number != first.number), "{found:?}");
 }

@@ -5,7 +5,7 @@ use jiff::civil::DateTime;
 
 use crate::cell::{Cell, RowCells};
 use crate::error::RowError;
-use crate::layout::{ColumnMap, Layout};
+use crate::layout::{Col, ColumnMap, Layout};
 
 /// One citizen message read from an import file. Text is whitespace-normalised
 /// (trimmed, CRLF to LF, tabs to spaces, runs of spaces collapsed; single-line
@@ -66,16 +66,7 @@ pub(crate) fn build(
             let title = one_line(map.title.as_ref())?.unwrap_or_default();
             let description = r.text(map.description.as_ref(), true)?.unwrap_or_default();
             if title.is_empty() && description.is_empty() {
-                let names: Vec<&str> = [&map.title, &map.description]
-                    .into_iter()
-                    .flatten()
-                    .map(|c| c.name.as_str())
-                    .collect();
-                return Err(RowError::new(
-                    line,
-                    None,
-                    format!("no message text: {}", blank_list(&names)),
-                ));
+                return Err(no_text(line, [&map.title, &map.description]));
             }
             (title, description, one_line(map.address.as_ref())?)
         }
@@ -92,18 +83,7 @@ pub(crate) fn build(
             let description = match (what, address.as_deref()) {
                 (Some(what), Some(place)) => format!("{what} at {place}"),
                 (Some(what), None) => what.to_owned(),
-                (None, _) => {
-                    let names: Vec<&str> = [&map.complaint_type, &map.descriptor]
-                        .into_iter()
-                        .flatten()
-                        .map(|c| c.name.as_str())
-                        .collect();
-                    return Err(RowError::new(
-                        line,
-                        None,
-                        format!("no message text: {}", blank_list(&names)),
-                    ));
-                }
+                (None, _) => return Err(no_text(line, [&map.complaint_type, &map.descriptor])),
             };
             (title, description, address)
         }
@@ -141,6 +121,20 @@ pub(crate) fn build(
         latitude,
         longitude,
     })
+}
+
+/// The refusal of a row whose text columns are all blank, naming them.
+fn no_text(line: u64, columns: [&Option<Col>; 2]) -> RowError {
+    let names: Vec<&str> = columns
+        .into_iter()
+        .flatten()
+        .map(|c| c.name.as_str())
+        .collect();
+    RowError::new(
+        line,
+        None,
+        format!("no message text: {}", blank_list(&names)),
+    )
 }
 
 fn blank_list(names: &[&str]) -> String {
