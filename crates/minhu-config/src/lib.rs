@@ -73,6 +73,8 @@ struct TierEntry {
     resolve_within: String,
     #[serde(default)]
     clock: Option<TierClock>,
+    #[serde(default)]
+    words: Vec<String>,
 }
 
 #[derive(Deserialize)]
@@ -259,7 +261,11 @@ fn load_tiers(source: &Source, entries: &[Spanned<TierEntry>]) -> Result<Vec<Tie
             label: raw.label.clone(),
             respond_within: allowance("respond_within", &raw.respond_within)?,
             resolve_within: allowance("resolve_within", &raw.resolve_within)?,
+            words: raw.words.iter().map(|w| w.trim().to_owned()).collect(),
         };
+        if tier.words.iter().any(String::is_empty) {
+            return Err(source.error(at, "words: a word must not be blank"));
+        }
         if clock == TierClock::WorkingDays
             && !matches!(tier.resolve_within, Allowance::WorkingDays(_))
         {

@@ -29,6 +29,21 @@ impl City {
         self.tiers.iter().find(|tier| &tier.code == code)
     }
 
+    /// The most urgent tier whose words the text contains, with the word, when it is
+    /// more urgent than `current` (tiers are configured most urgent first). Urgency only
+    /// ever raises a tier: a person's choice of a more urgent one stands.
+    pub fn urgency<'a>(&'a self, text: &str, current: &TierCode) -> Option<(&'a Tier, &'a str)> {
+        let current_rank = self
+            .tiers
+            .iter()
+            .position(|t| &t.code == current)
+            .unwrap_or(usize::MAX);
+        self.tiers.iter().take(current_rank).find_map(|tier| {
+            let word = tier.words.iter().find(|w| text.contains(w.as_str()))?;
+            Some((tier, word.as_str()))
+        })
+    }
+
     pub fn tier_codes(&self) -> String {
         self.tiers
             .iter()
@@ -90,6 +105,11 @@ pub(crate) mod tests {
                 label: code.into(),
                 respond_within: Allowance::parse(respond, clock).unwrap(),
                 resolve_within: Allowance::parse(resolve, clock).unwrap(),
+                words: if code == "2h" {
+                    vec!["燃气泄漏".into()]
+                } else {
+                    Vec::new()
+                },
             }
         };
         City {
@@ -104,5 +124,24 @@ pub(crate) mod tests {
             taxonomy,
             duties,
         }
+    }
+}
+
+#[cfg(test)]
+mod urgency_tests {
+    use super::tests::sample_city;
+    use crate::deadline::TierCode;
+
+    #[test]
+    fn urgent_words_raise_the_tier_and_never_lower_it() {
+        let city = sample_city();
+        let standard = TierCode("15d".into());
+        let (tier, word) = city.urgency("楼道里燃气泄漏，味道很大", &standard).unwrap();
+        assert_eq!((tier.code.as_str(), word), ("2h", "燃气泄漏"));
+        assert!(city.urgency("小区路灯不亮", &standard).is_none());
+        assert!(
+            city.urgency("燃气泄漏", &TierCode("2h".into())).is_none(),
+            "already that urgent"
+        );
     }
 }

@@ -30,6 +30,8 @@ pub struct Tier {
     pub label: String,
     pub respond_within: Allowance,
     pub resolve_within: Allowance,
+    /// Words that put a demand in this tier (燃气泄漏 -> 2h), whatever it was given.
+    pub words: Vec<String>,
 }
 
 /// Which clock a tier's deadlines run on, as written in `city.toml`.
@@ -206,6 +208,7 @@ mod tests {
             label: resolve.into(),
             respond_within: Allowance::parse(respond, clock).unwrap(),
             resolve_within: Allowance::parse(resolve, clock).unwrap(),
+            words: Vec::new(),
         }
     }
 

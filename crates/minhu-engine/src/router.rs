@@ -6,6 +6,7 @@
 //! Anything not answered with confidence leaves the ticket in the dispatcher queue.
 
 use minhu_core::City;
+use minhu_core::deadline::TierCode;
 use minhu_core::duty::Assignment;
 use minhu_core::ids::RegionId;
 use minhu_core::taxonomy::CategoryPath;
@@ -52,7 +53,16 @@ pub struct Decision {
     /// A category taken from the classifier (absent when the ticket had one already).
     pub category: Option<CategorySuggestion>,
     pub suggestions: Vec<CategorySuggestion>,
+    /// A more urgent tier than the ticket's, because the text says so.
+    pub tier: Option<Urgency>,
     pub assignment: Option<Assignment>,
+}
+
+#[derive(Clone, Debug, Serialize)]
+pub struct Urgency {
+    pub tier: TierCode,
+    /// The configured word found in the text.
+    pub word: String,
 }
 
 #[derive(Clone, Debug, Serialize)]
@@ -65,11 +75,11 @@ impl Decision {
     /// The commands that carry the decision out, in order.
     pub fn commands(&self) -> Vec<Command> {
         let mut commands = Vec::new();
-        if self.region.is_some() || self.category.is_some() {
+        if self.region.is_some() || self.category.is_some() || self.tier.is_some() {
             commands.push(Command::Reclassify {
                 category: self.category.as_ref().map(|c| c.category.clone()),
                 region: self.region.as_ref().map(|p| p.region.clone()),
-                tier: None,
+                tier: self.tier.as_ref().map(|u| u.tier.clone()),
             });
         }
         if let Some(assignment) = &self.assignment {
@@ -85,6 +95,13 @@ impl Decision {
         let mut reason = format!("automatic routing: {}", assignment.reason);
         if let Some(placed) = &self.region {
             reason.push_str(&format!("; {}", placed.reason));
+        }
+        if let Some(urgency) = &self.tier {
+            reason.push_str(&format!(
+                "; tier {} because the text says {}",
+                urgency.tier.as_str(),
+                urgency.word
+            ));
         }
         if let Some(category) = &self.category {
             reason.push_str(&format!(
@@ -142,10 +159,18 @@ impl Router {
             .map(|c| &c.category)
             .or(intake.category.as_ref())
             .and_then(|c| city.duties.route(c, place, &city.regions, &city.units));
+        let text = format!("{} {}", intake.title, intake.description);
+        let tier = city
+            .urgency(&text, &intake.tier)
+            .map(|(tier, word)| Urgency {
+                tier: tier.code.clone(),
+                word: word.to_owned(),
+            });
         Decision {
             region,
             category,
             suggestions,
+            tier,
             assignment,
         }
     }

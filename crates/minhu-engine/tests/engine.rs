@@ -379,3 +379,36 @@ async fn reports_of_one_event_are_flagged_as_duplicates() {
     let found = s.engine.duplicates(&later.number).await.unwrap();
     assert!(found.iter().all(|d| d.number != first.number), "{found:?}");
 }
+
+#[tokio::test]
+async fn urgent_words_raise_the_tier_before_the_deadlines_are_set() {
+    let s = setup().await;
+    let mut intake = complaint(
+        "A3区天顶街道尖山社区",
+        Some("城乡建设/住房保障与房地产/物业服务"),
+    );
+    intake.description = "楼道里燃气泄漏，味道很大，物业电话打不通".into();
+    let ticket = s
+        .engine
+        .intake(intake, Actor::citizen(), None)
+        .await
+        .unwrap()
+        .ticket;
+    assert_eq!(ticket.intake.tier.as_str(), "2h");
+    let due = ticket.deadlines.unwrap();
+    assert_eq!(
+        due.resolve_by,
+        s.clock
+            .now()
+            .checked_add(SignedDuration::from_hours(2))
+            .unwrap()
+    );
+    let events = s.engine.events(&ticket.number).await.unwrap();
+    let minhu_core::event::Change::Dispatched { reason, .. } = &events[2].change else {
+        panic!("not dispatched: {events:?}")
+    };
+    assert!(
+        reason.contains("tier 2h because the text says 燃气泄漏"),
+        "{reason}"
+    );
+}

@@ -42,30 +42,12 @@ impl Replayer {
     }
 }
 
-/// Words that make a demand urgent enough for the 2-hour tier (until the text model
-/// of the routing issue judges urgency).
-const URGENT_WORDS: &[&str] = &[
-    "燃气泄漏",
-    "煤气泄漏",
-    "闻到煤气",
-    "闻到燃气",
-    "电梯困人",
-    "困在电梯",
-    "着火",
-    "火灾",
-    "停水",
-    "爆管",
-    "触电",
-];
-
-pub fn tier_for(title: &str, description: &str, kind: Kind, city: &City) -> TierCode {
-    let urgent = URGENT_WORDS
-        .iter()
-        .any(|w| title.contains(w) || description.contains(w));
-    let wanted = match (urgent, kind) {
-        (true, _) => "2h",
-        (false, Kind::Help) => "24h",
-        (false, Kind::Complaint | Kind::Report) => "7d",
+/// A first tier from what the citizen wanted; routing raises it when the text holds one
+/// of a more urgent tier's words (city.toml).
+pub fn tier_for(kind: Kind, city: &City) -> TierCode {
+    let wanted = match kind {
+        Kind::Help => "24h",
+        Kind::Complaint | Kind::Report => "7d",
         _ => "15d",
     };
     let code = TierCode(wanted.into());
@@ -169,7 +151,7 @@ pub fn intake_from_row(row: &ImportRow, layout: Layout, city: &City) -> Result<I
     Ok(Intake {
         channel: channel_of(row.channel.as_deref()),
         kind,
-        tier: tier_for(&title, &description, kind, city),
+        tier: tier_for(kind, city),
         title: title.chars().take(200).collect(),
         description,
         address: row.address.clone(),
