@@ -86,6 +86,31 @@ pub enum Change {
     Closed {
         reason: Option<String>,
     },
+    /// The dispatchers refused a return: the ticket goes back to that unit (a dispute).
+    ReturnRejected {
+        unit: UnitId,
+        reason: String,
+    },
+    ExtensionRequested {
+        #[cfg_attr(feature = "openapi", schema(value_type = String, format = DateTime))]
+        resolve_by: Timestamp,
+        reason: String,
+    },
+    ExtensionDecided {
+        approved: bool,
+        #[cfg_attr(feature = "openapi", schema(value_type = String, format = DateTime))]
+        resolve_by: Timestamp,
+        reason: Option<String>,
+    },
+    Urged {
+        note: String,
+    },
+    /// 挂账: cannot be solved now; tracked openly until resolved, reviewed on a date.
+    MarkedLongTerm {
+        reason: String,
+        #[cfg_attr(feature = "openapi", schema(value_type = String, format = Date))]
+        review_on: jiff::civil::Date,
+    },
 }
 
 impl Change {
@@ -104,6 +129,11 @@ impl Change {
             Change::Rated(_) => "rated",
             Change::Reopened { .. } => "reopened",
             Change::Closed { .. } => "closed",
+            Change::ReturnRejected { .. } => "return_rejected",
+            Change::ExtensionRequested { .. } => "extension_requested",
+            Change::ExtensionDecided { .. } => "extension_decided",
+            Change::Urged { .. } => "urged",
+            Change::MarkedLongTerm { .. } => "marked_long_term",
         }
     }
 }

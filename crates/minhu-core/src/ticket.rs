@@ -187,6 +187,38 @@ pub struct Ticket {
     pub return_count: u32,
     pub redispatch_count: u32,
     pub reopen_count: u32,
+    /// The unit whose return waits for the dispatchers' decision.
+    #[serde(default)]
+    pub returned_from: Option<UnitId>,
+    /// Returns the dispatchers refused (推诿 disputes).
+    #[serde(default)]
+    pub dispute_count: u32,
+    /// An extension (延期) asked for and not yet decided.
+    #[serde(default)]
+    pub extension: Option<ExtensionRequest>,
+    #[serde(default)]
+    pub extension_count: u32,
+    /// Times a supervisor pressed the ticket (督办).
+    #[serde(default)]
+    pub urge_count: u32,
+    #[serde(default)]
+    pub long_term: Option<LongTerm>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct ExtensionRequest {
+    #[cfg_attr(feature = "openapi", schema(value_type = String, format = DateTime))]
+    pub resolve_by: Timestamp,
+    pub reason: String,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct LongTerm {
+    pub reason: String,
+    #[cfg_attr(feature = "openapi", schema(value_type = String, format = Date))]
+    pub review_on: jiff::civil::Date,
 }
 
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
@@ -239,6 +271,12 @@ impl Ticket {
             return_count: 0,
             redispatch_count: 0,
             reopen_count: 0,
+            returned_from: None,
+            dispute_count: 0,
+            extension: None,
+            extension_count: 0,
+            urge_count: 0,
+            long_term: None,
         }
     }
 
@@ -270,6 +308,7 @@ impl Ticket {
                 self.status = Status::Dispatched;
                 self.unit = Some(unit.clone());
                 self.deadlines = Some(*deadlines);
+                self.returned_from = None;
             }
             Change::Accepted => {
                 self.status = Status::Accepted;
@@ -277,7 +316,9 @@ impl Ticket {
             }
             Change::Returned { .. } => {
                 self.status = Status::Pending;
-                self.unit = None;
+                self.returned_from = self.unit.take();
+                self.extension = None;
+                self.long_term = None;
                 self.accepted_at = None;
                 self.return_count += 1;
             }
@@ -286,11 +327,17 @@ impl Ticket {
                 self.unit = Some(unit.clone());
                 self.accepted_at = None;
                 self.redispatch_count += 1;
+                // The sub-unit judges time and feasibility afresh.
+                self.extension = None;
+                self.long_term = None;
             }
             Change::Resolved { reply } | Change::AnsweredAtIntake { answer: reply } => {
                 self.status = Status::Resolved;
                 self.reply = Some(reply.clone());
                 self.resolved_at = Some(event.at);
+                self.extension = None;
+                self.long_term = None;
+                self.returned_from = None;
             }
             Change::AttachmentAdded(attachment) => self.attachments.push(attachment.clone()),
             Change::Rated(rating) => self.rating = Some(*rating),
@@ -308,13 +355,46 @@ impl Ticket {
             Change::Closed { .. } => {
                 self.status = Status::Closed;
                 self.closed_at = Some(event.at);
+                self.returned_from = None;
+            }
+            Change::ReturnRejected { unit, .. } => {
+                self.status = Status::Dispatched;
+                self.unit = Some(unit.clone());
+                self.returned_from = None;
+                self.dispute_count += 1;
+            }
+            Change::ExtensionRequested { resolve_by, reason } => {
+                self.extension = Some(ExtensionRequest {
+                    resolve_by: *resolve_by,
+                    reason: reason.clone(),
+                });
+            }
+            Change::ExtensionDecided {
+                approved,
+                resolve_by,
+                ..
+            } => {
+                self.extension = None;
+                if *approved && let Some(deadlines) = &mut self.deadlines {
+                    deadlines.resolve_by = *resolve_by;
+                    self.extension_count += 1;
+                }
+            }
+            Change::Urged { .. } => self.urge_count += 1,
+            Change::MarkedLongTerm { reason, review_on } => {
+                self.long_term = Some(LongTerm {
+                    reason: reason.clone(),
+                    review_on: *review_on,
+                });
             }
         }
     }
 
     /// True when the ticket's resolution deadline has passed while it was still open.
     pub fn is_overdue(&self, now: Timestamp) -> bool {
-        let open = matches!(self.status, Status::Dispatched | Status::Accepted);
+        // A long-term demand (挂账) is tracked against its review date instead.
+        let open = matches!(self.status, Status::Dispatched | Status::Accepted)
+            && self.long_term.is_none();
         open && self.deadlines.is_some_and(|d| d.resolve_by < now)
     }
 }

@@ -64,6 +64,33 @@ pub enum Command {
         #[serde(default)]
         reason: Option<String>,
     },
+    /// The dispatchers refuse a unit's return: the ticket goes back to it (a dispute).
+    /// To uphold a return, dispatch the ticket to another unit.
+    RejectReturn {
+        reason: String,
+    },
+    /// The handling unit asks for more time (延期).
+    RequestExtension {
+        #[cfg_attr(feature = "openapi", schema(value_type = String, format = DateTime))]
+        resolve_by: Timestamp,
+        reason: String,
+    },
+    /// A supervisor approves or refuses the extension asked for.
+    DecideExtension {
+        approve: bool,
+        #[serde(default)]
+        reason: Option<String>,
+    },
+    /// A supervisor presses the ticket (督办).
+    Urge {
+        note: String,
+    },
+    /// 挂账: cannot be solved now; tracked openly, reviewed on `review_on`.
+    MarkLongTerm {
+        reason: String,
+        #[cfg_attr(feature = "openapi", schema(value_type = String, format = Date))]
+        review_on: jiff::civil::Date,
+    },
 }
 
 impl Command {
@@ -80,6 +107,11 @@ impl Command {
             Command::Rate(_) => "rate",
             Command::Reopen { .. } => "reopen",
             Command::Close { .. } => "close",
+            Command::RejectReturn { .. } => "reject_return",
+            Command::RequestExtension { .. } => "request_extension",
+            Command::DecideExtension { .. } => "decide_extension",
+            Command::Urge { .. } => "urge",
+            Command::MarkLongTerm { .. } => "mark_long_term",
         }
     }
 }
@@ -374,6 +406,66 @@ pub fn transition(
                 reason: reason.clone(),
             }
         }
+        (Command::RejectReturn { reason }, Pending) => {
+            let unit = ticket.returned_from.clone().ok_or_else(|| {
+                FieldError::new("action", "no return waits for a decision on this ticket")
+            })?;
+            text("reason", reason, MAX_SHORT)?;
+            Change::ReturnRejected {
+                unit,
+                reason: reason.clone(),
+            }
+        }
+        (Command::RequestExtension { resolve_by, reason }, Dispatched | Accepted) => {
+            text("reason", reason, MAX_SHORT)?;
+            if ticket.extension.is_some() {
+                return Err(FieldError::new(
+                    "action",
+                    "an extension is already waiting for a decision",
+                )
+                .into());
+            }
+            let current = ticket.deadlines.map_or(now, |d| d.resolve_by);
+            if *resolve_by <= current.max(now) {
+                return Err(FieldError::new(
+                    "resolve_by",
+                    format!("must be later than the current deadline {current}"),
+                )
+                .into());
+            }
+            Change::ExtensionRequested {
+                resolve_by: *resolve_by,
+                reason: reason.clone(),
+            }
+        }
+        (Command::DecideExtension { approve, reason }, Dispatched | Accepted) => {
+            let asked = ticket.extension.as_ref().ok_or_else(|| {
+                FieldError::new("action", "no extension waits for a decision on this ticket")
+            })?;
+            optional_text("reason", reason, MAX_SHORT)?;
+            if !approve && reason.is_none() {
+                return Err(FieldError::new("reason", "say why the extension is refused").into());
+            }
+            Change::ExtensionDecided {
+                approved: *approve,
+                resolve_by: asked.resolve_by,
+                reason: reason.clone(),
+            }
+        }
+        (Command::Urge { note }, Pending | Dispatched | Accepted) => {
+            text("note", note, MAX_SHORT)?;
+            Change::Urged { note: note.clone() }
+        }
+        (Command::MarkLongTerm { reason, review_on }, Accepted) => {
+            text("reason", reason, MAX_SHORT)?;
+            if *review_on <= city.local_date(now) {
+                return Err(FieldError::new("review_on", "must be a date after today").into());
+            }
+            Change::MarkedLongTerm {
+                reason: reason.clone(),
+                review_on: *review_on,
+            }
+        }
         _ => return Err(refuse(&command)),
     };
     Ok(change)
@@ -569,6 +661,148 @@ mod tests {
     }
 
     #[test]
+    fn disputes_extensions_urging_and_long_term() {
+        let mut ticket = start(Kind::Complaint, t0());
+        let mut log = vec![];
+        let street = UnitId::new("S-yanghu");
+        let dispatch = Command::Dispatch {
+            unit: street.clone(),
+            reason: None,
+        };
+        step(&mut ticket, &mut log, dispatch, t0()).unwrap();
+        let due = ticket.deadlines.unwrap().resolve_by;
+        step(
+            &mut ticket,
+            &mut log,
+            Command::Return {
+                reason: "不归我们管".into(),
+            },
+            t0(),
+        )
+        .unwrap();
+        assert_eq!(ticket.returned_from.as_ref(), Some(&street));
+        // The dispatchers disagree: back to the same unit, the clock still running.
+        step(
+            &mut ticket,
+            &mut log,
+            Command::RejectReturn {
+                reason: "属于街道职责".into(),
+            },
+            t0(),
+        )
+        .unwrap();
+        assert_eq!(
+            (ticket.status, ticket.unit.as_ref(), ticket.dispute_count),
+            (Status::Dispatched, Some(&street), 1)
+        );
+        assert_eq!(ticket.deadlines.unwrap().resolve_by, due);
+        let err = step(
+            &mut ticket,
+            &mut log,
+            Command::RejectReturn {
+                reason: "再次".into(),
+            },
+            t0(),
+        )
+        .unwrap_err();
+        assert!(matches!(err, TransitionError::NotAllowed { .. }), "{err}");
+        step(&mut ticket, &mut log, Command::Accept, t0()).unwrap();
+        let later = due
+            .checked_add(jiff::SignedDuration::from_hours(240))
+            .unwrap();
+        let too_early = Command::RequestExtension {
+            resolve_by: t0(),
+            reason: "需要协调".into(),
+        };
+        assert!(
+            matches!(step(&mut ticket, &mut log, too_early, t0()), Err(TransitionError::Invalid(ref f)) if f.field == "resolve_by")
+        );
+        step(
+            &mut ticket,
+            &mut log,
+            Command::RequestExtension {
+                resolve_by: later,
+                reason: "需要协调施工方".into(),
+            },
+            t0(),
+        )
+        .unwrap();
+        let refuse_silently = Command::DecideExtension {
+            approve: false,
+            reason: None,
+        };
+        assert!(step(&mut ticket, &mut log, refuse_silently, t0()).is_err());
+        step(
+            &mut ticket,
+            &mut log,
+            Command::DecideExtension {
+                approve: true,
+                reason: None,
+            },
+            t0(),
+        )
+        .unwrap();
+        assert_eq!(
+            (ticket.deadlines.unwrap().resolve_by, ticket.extension_count),
+            (later, 1)
+        );
+        assert!(ticket.extension.is_none());
+        step(
+            &mut ticket,
+            &mut log,
+            Command::Urge {
+                note: "请加快办理".into(),
+            },
+            t0(),
+        )
+        .unwrap();
+        assert_eq!(ticket.urge_count, 1);
+        let review_on = jiff::civil::date(2027, 3, 1);
+        step(
+            &mut ticket,
+            &mut log,
+            Command::MarkLongTerm {
+                reason: "需纳入明年改造计划".into(),
+                review_on,
+            },
+            t0(),
+        )
+        .unwrap();
+        let far_future = later
+            .checked_add(jiff::SignedDuration::from_hours(24 * 365))
+            .unwrap();
+        assert!(
+            !ticket.is_overdue(far_future),
+            "a long-term demand is not overdue"
+        );
+        step(
+            &mut ticket,
+            &mut log,
+            Command::Resolve {
+                reply: "已纳入改造计划并完成".into(),
+            },
+            t0(),
+        )
+        .unwrap();
+        assert!(ticket.long_term.is_none());
+        assert_eq!(
+            Ticket::replay(&ticket.number, &{
+                let mut all = vec![Event {
+                    seq: 1,
+                    at: t0(),
+                    actor: Actor::citizen(),
+                    change: Change::Created(ticket.intake.clone()),
+                }];
+                all.extend(log.iter().cloned());
+                all
+            })
+            .unwrap()
+            .dispute_count,
+            1
+        );
+    }
+
+    #[test]
     fn a_consultation_can_be_answered_on_the_call() {
         let mut ticket = start(Kind::Consultation, t0());
         let mut log = vec![];
@@ -643,7 +877,25 @@ mod tests {
                 }
             )),
             words.clone().prop_map(|reason| Command::Reopen { reason }),
-            prop::option::of(words).prop_map(|reason| Command::Close { reason }),
+            prop::option::of(words.clone()).prop_map(|reason| Command::Close { reason }),
+            words
+                .clone()
+                .prop_map(|reason| Command::RejectReturn { reason }),
+            (1i64..400, words.clone()).prop_map(|(hours, reason)| Command::RequestExtension {
+                resolve_by: t0()
+                    .checked_add(jiff::SignedDuration::from_hours(hours * 24))
+                    .unwrap(),
+                reason,
+            }),
+            (any::<bool>(), prop::option::of(words.clone()))
+                .prop_map(|(approve, reason)| Command::DecideExtension { approve, reason }),
+            words.clone().prop_map(|note| Command::Urge { note }),
+            (1i16..60, words).prop_map(|(days, reason)| Command::MarkLongTerm {
+                reason,
+                review_on: jiff::civil::date(2026, 12, 1)
+                    .checked_add(jiff::Span::new().days(days))
+                    .unwrap(),
+            }),
         ]
     }
 
@@ -685,6 +937,9 @@ mod tests {
                 }
                 prop_assert_eq!(ticket.status == Status::Resolved || ticket.status == Status::Closed, ticket.resolved_at.is_some() || ticket.status == Status::Closed);
                 prop_assert!(ticket.rating.is_none() || ticket.status != Status::Pending);
+                prop_assert!(ticket.returned_from.is_none() || ticket.status == Status::Pending);
+                prop_assert!(ticket.extension.is_none() || matches!(ticket.status, Status::Dispatched | Status::Accepted));
+                prop_assert!(ticket.long_term.is_none() || ticket.status == Status::Accepted);
             }
             let rebuilt = Ticket::replay(&ticket.number, &log).unwrap();
             prop_assert_eq!(rebuilt, ticket);

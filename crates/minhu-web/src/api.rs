@@ -2,7 +2,7 @@
 
 use crate::AppState;
 use crate::error::{ApiError, ErrorBody};
-use crate::extract::JsonBody;
+use crate::extract::{JsonBody, parse_json};
 use axum::body::Bytes;
 use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
@@ -367,14 +367,45 @@ async fn act_on_ticket(
     State(state): State<AppState>,
     Path(number): Path<String>,
     headers: HeaderMap,
-    JsonBody(command): JsonBody<Command>,
+    body: Bytes,
 ) -> Result<Json<Ticket>, ApiError> {
     let number = ticket_number(&number)?;
+    // serde loses the field path inside a tagged enum; reading the body once as a plain
+    // struct first names the field of a mistyped value (e.g. `resolve_by`).
+    parse_json::<ActionFields>(&body)?;
+    let command: Command = parse_json(&body)?;
     let actor = match command {
         Command::Rate(_) => Actor::citizen(),
+        Command::AddAttachment(_) => {
+            return Err(FieldError::new(
+                "action",
+                "send files to POST /api/v1/tickets/{number}/attachments, where their content is checked",
+            )
+            .into());
+        }
         _ => actor(&headers)?,
     };
     Ok(Json(state.engine.act(&number, command, actor).await?))
+}
+
+/// The fields any action may carry, with their types, to check a body field by field.
+#[derive(Deserialize)]
+#[allow(dead_code)]
+struct ActionFields {
+    action: String,
+    unit: Option<String>,
+    reason: Option<String>,
+    reply: Option<String>,
+    answer: Option<String>,
+    note: Option<String>,
+    category: Option<String>,
+    region: Option<String>,
+    tier: Option<String>,
+    solved: Option<bool>,
+    satisfaction: Option<minhu_core::ticket::Satisfaction>,
+    approve: Option<bool>,
+    resolve_by: Option<jiff::Timestamp>,
+    review_on: Option<jiff::civil::Date>,
 }
 
 /// Attach a photo or PDF: send the file's bytes as the body. Its type is judged from

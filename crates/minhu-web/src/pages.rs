@@ -238,6 +238,30 @@ fn event_detail(event: &minhu_core::event::Event, city: &City) -> String {
         ),
         Reopened { reason, .. } => reason.clone(),
         Closed { reason } => reason.clone().unwrap_or_default(),
+        ReturnRejected { unit: u, reason } => format!("退回 {} ({reason})", unit(u)),
+        ExtensionRequested { resolve_by, reason } => {
+            format!("申请延期至 {} ({reason})", local_time(city, *resolve_by))
+        }
+        ExtensionDecided {
+            approved,
+            resolve_by,
+            reason,
+        } => format!(
+            "{} {} {}",
+            if *approved {
+                "同意延期至"
+            } else {
+                "不同意延期"
+            },
+            if *approved {
+                local_time(city, *resolve_by)
+            } else {
+                String::new()
+            },
+            reason.as_deref().unwrap_or_default()
+        ),
+        Urged { note } => note.clone(),
+        MarkedLongTerm { reason, review_on } => format!("挂账，{review_on} 复核 ({reason})"),
     }
 }
 

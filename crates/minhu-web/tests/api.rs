@@ -353,3 +353,56 @@ async fn a_second_report_of_one_event_lists_the_first() {
     assert_eq!(found[0]["number"], first["number"]);
     assert!(found[0]["similarity"].as_f64().unwrap() > 0.5);
 }
+
+#[tokio::test]
+async fn a_refused_return_and_an_approved_extension_over_http() {
+    let app = test_app().await;
+    let (_, created) = app.post("/api/v1/tickets", &demand("电梯坏了"), None).await;
+    let number = created["number"].as_str().unwrap();
+    let unit = created["unit"].clone();
+    let (status, _) = app
+        .act(
+            number,
+            json!({"action": "return", "reason": "不属于本单位"}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    let (status, ticket) = app
+        .act(
+            number,
+            json!({"action": "reject_return", "reason": "属于物业职责"}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{ticket}");
+    assert_eq!(
+        (ticket["unit"].clone(), ticket["dispute_count"].clone()),
+        (unit, json!(1))
+    );
+    app.act(number, json!({"action": "accept"})).await;
+    let (status, answer) = app.act(number, json!({"action": "request_extension", "resolve_by": "2099-01-01T00:00:00Z", "reason": "需要更换主板"})).await;
+    assert_eq!(status, StatusCode::OK, "{answer}");
+    let (status, answer) = app
+        .act(
+            number,
+            json!({"action": "request_extension", "resolve_by": "tomorrow", "reason": "x"}),
+        )
+        .await;
+    assert_eq!(
+        (status, answer["error"]["field"].as_str()),
+        (StatusCode::BAD_REQUEST, Some("resolve_by"))
+    );
+    let (_, ticket) = app
+        .act(
+            number,
+            json!({"action": "decide_extension", "approve": true}),
+        )
+        .await;
+    assert_eq!(ticket["deadlines"]["resolve_by"], "2099-01-01T00:00:00Z");
+    assert_eq!(ticket["extension_count"], 1);
+    let forged = json!({"action": "add_attachment", "sha256": "0".repeat(64), "media_type": "image/png", "size": 1});
+    let (status, answer) = app.act(number, forged).await;
+    assert_eq!(
+        (status, answer["error"]["field"].as_str()),
+        (StatusCode::UNPROCESSABLE_ENTITY, Some("action"))
+    );
+}
