@@ -162,7 +162,6 @@ impl Engine {
         command: Command,
         actor: Actor,
     ) -> Result<Ticket, EngineError> {
-        let mut last_error = None;
         for _ in 0..CONFLICT_RETRIES {
             let mut ticket = self.ticket(number).await?;
             let now = self.now();
@@ -185,11 +184,11 @@ impl Engine {
                 .await
             {
                 Ok(()) => return Ok(ticket),
-                Err(StoreError::Conflict(n)) => last_error = Some(StoreError::Conflict(n)),
+                Err(StoreError::Conflict(_)) => continue,
                 Err(other) => return Err(other.into()),
             }
         }
-        Err(last_error.map_or_else(|| EngineError::Busy(number.to_string()), EngineError::from))
+        Err(EngineError::Busy(number.to_string()))
     }
 
     pub async fn events(&self, number: &TicketNumber) -> Result<Vec<Event>, EngineError> {
@@ -201,8 +200,9 @@ impl Engine {
     }
 }
 
-/// A digest of what was asked, so a reused idempotency key with other content is caught.
-fn fingerprint(intake: &Intake) -> String {
+/// A digest of what was asked: catches a reused idempotency key with other content,
+/// and serves as the identity of a demand that has no id of its own.
+pub fn fingerprint(intake: &Intake) -> String {
     let canonical = serde_json::to_vec(intake).expect("an intake always serialises");
     hex::encode(Sha256::digest(canonical))
 }

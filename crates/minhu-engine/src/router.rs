@@ -30,6 +30,9 @@ pub trait Classifier: Send + Sync {
     fn suggest(&self, title: &str, description: &str) -> Vec<CategorySuggestion>;
 }
 
+/// Below this confidence a classifier's category is only a suggestion for a dispatcher.
+pub const DEFAULT_THRESHOLD: f32 = 0.8;
+
 #[derive(Clone)]
 pub struct Router {
     classifier: Option<Arc<dyn Classifier>>,
@@ -41,7 +44,7 @@ impl Default for Router {
     fn default() -> Self {
         Self {
             classifier: None,
-            threshold: 0.8,
+            threshold: DEFAULT_THRESHOLD,
         }
     }
 }

@@ -4,7 +4,7 @@
 use anyhow::Context;
 use minhu_core::taxonomy::CategoryPath;
 use minhu_engine::router::{CategorySuggestion, Classifier};
-use minhu_import::Reader;
+use minhu_import::{ImportRow, Reader};
 use minhu_text::Model;
 use minhu_text::model::TrainOptions;
 use std::path::Path;
@@ -35,23 +35,29 @@ impl Classifier for TextClassifier {
     }
 }
 
-/// (text, label) pairs of a file; rows without a label are counted and skipped.
-pub fn labelled(path: &Path) -> anyhow::Result<(Vec<String>, Vec<String>, usize)> {
+/// (text, label) pairs of a file; unreadable rows and rows without a label are
+/// counted and skipped.
+fn labelled(path: &Path) -> anyhow::Result<(Vec<String>, Vec<String>, usize)> {
     let reader = Reader::open(path).with_context(|| format!("cannot read {}", path.display()))?;
-    let (mut texts, mut labels, mut skipped) = (Vec::new(), Vec::new(), 0);
-    for row in reader {
-        match row {
-            Ok(row) => match row.category {
-                Some(label) => {
-                    texts.push(format!("{} {}", row.title, row.description));
-                    labels.push(label);
-                }
-                None => skipped += 1,
-            },
-            Err(_) => skipped += 1,
+    let mut unreadable = 0;
+    let rows: Vec<ImportRow> = reader
+        .filter_map(|row| row.map_err(|_| unreadable += 1).ok())
+        .collect();
+    let (texts, labels, unlabelled) = pairs(&rows);
+    Ok((texts, labels, unreadable + unlabelled))
+}
+
+/// (text, label) pairs of the rows that have a label, and how many had none.
+pub fn pairs(rows: &[ImportRow]) -> (Vec<String>, Vec<String>, usize) {
+    let (mut texts, mut labels) = (Vec::new(), Vec::new());
+    for row in rows {
+        if let Some(label) = &row.category {
+            texts.push(format!("{} {}", row.title, row.description));
+            labels.push(label.clone());
         }
     }
-    Ok((texts, labels, skipped))
+    let unlabelled = rows.len() - texts.len();
+    (texts, labels, unlabelled)
 }
 
 pub fn train(data: &Path, out: &Path, seed: u64) -> anyhow::Result<()> {
@@ -63,7 +69,7 @@ pub fn train(data: &Path, out: &Path, seed: u64) -> anyhow::Result<()> {
         .with_context(|| format!("cannot write {}", out.display()))?;
     let size = std::fs::metadata(out).map(|m| m.len()).unwrap_or_default();
     println!(
-        "trained on {} messages ({} skipped without a label), {} categories, in {:.1}s; model {} ({:.1} MB)",
+        "trained on {} messages ({} skipped: no label, or unreadable), {} categories, in {:.1}s; model {} ({:.1} MB)",
         texts.len(),
         skipped,
         model.labels().len(),
@@ -112,7 +118,7 @@ pub fn eval(model: &Path, data: &Path) -> anyhow::Result<()> {
         );
     }
     println!(
-        "{} messages ({} skipped without a label) in {:.2}s: {:.0} messages/s",
+        "{} messages ({} skipped: no label, or unreadable) in {:.2}s: {:.0} messages/s",
         scores.n,
         skipped,
         elapsed,

@@ -19,6 +19,7 @@ use minhu_core::{City, SystemClock};
 use minhu_import::{ImportRow, Layout, Reader};
 use minhu_store::User;
 use rand::rngs::StdRng;
+use rand::seq::SliceRandom;
 use rand::{Rng, SeedableRng};
 use std::path::Path;
 use std::sync::Arc;
@@ -75,15 +76,21 @@ pub async fn run(port: u16, data_dir: &Path, fresh: bool) -> anyhow::Result<()> 
     }
     std::fs::create_dir_all(data_dir)
         .with_context(|| format!("cannot create {}", data_dir.display()))?;
+    // The embedded messages are read at most once, and only when something is built.
+    let mut messages: Option<Vec<ImportRow>> = None;
     if !model.exists() {
-        train_demo_model(data_dir, &model)?;
+        train_demo_model(messages.insert(demo_messages()?), &model)?;
     }
     write_city(&place.config, fresh)?;
     {
         let replayer = Replayer::open(&place).await?;
         let existing = replayer.engine.store.count_by_status().await?;
         if existing.iter().map(|(_, n)| n).sum::<u64>() == 0 {
-            build(&replayer, data_dir).await?;
+            let rows = match messages.take() {
+                Some(rows) => rows,
+                None => demo_messages()?,
+            };
+            build(&replayer, &rows).await?;
             add_users(&replayer).await?;
         } else {
             eprintln!(
@@ -112,14 +119,19 @@ pub async fn run(port: u16, data_dir: &Path, fresh: bool) -> anyhow::Result<()> 
 
 /// The demo's classifier, trained on its messages that carry a category, so that
 /// routing reads categories from the text as a real deployment's would.
-fn train_demo_model(data_dir: &Path, model: &Path) -> anyhow::Result<()> {
-    let messages = data_dir.join("messages.csv");
-    std::fs::write(&messages, MESSAGES)?;
-    let (texts, labels, _) = crate::classifier::labelled(&messages)?;
-    std::fs::remove_file(&messages)?;
+fn train_demo_model(messages: &[ImportRow], model: &Path) -> anyhow::Result<()> {
+    let (texts, labels, _) = crate::classifier::pairs(messages);
     crate::classifier::train_model(&texts, &labels, 1)?
         .save(model)
         .with_context(|| format!("cannot write {}", model.display()))
+}
+
+/// The real messages shipped in `demo/messages.csv` (embedded in the binary).
+fn demo_messages() -> anyhow::Result<Vec<ImportRow>> {
+    let dir = tempfile::tempdir()?;
+    let path = dir.path().join("messages.csv");
+    std::fs::write(&path, MESSAGES)?;
+    Ok(Reader::open(&path)?.filter_map(Result::ok).collect())
 }
 
 pub fn write_city(dir: &Path, overwrite: bool) -> anyhow::Result<()> {
@@ -151,20 +163,14 @@ async fn add_users(replayer: &Replayer) -> anyhow::Result<()> {
     Ok(())
 }
 
-async fn build(replayer: &Replayer, data_dir: &Path) -> anyhow::Result<()> {
+async fn build(replayer: &Replayer, rows: &[ImportRow]) -> anyhow::Result<()> {
     let started = std::time::Instant::now();
-    let messages = data_dir.join("messages.csv");
-    std::fs::write(&messages, MESSAGES)?;
-    let rows: Vec<ImportRow> = Reader::open(&messages)?.filter_map(Result::ok).collect();
-    std::fs::remove_file(&messages)?;
     let mut rng = StdRng::seed_from_u64(12345);
     let now = Timestamp::now();
     let start = now - SignedDuration::from_hours(24 * DAYS);
     // Demands arrive in a steady stream over the period, in a shuffled order.
     let mut order: Vec<usize> = (0..rows.len()).collect();
-    for i in (1..order.len()).rev() {
-        order.swap(i, rng.random_range(0..=i));
-    }
+    order.shuffle(&mut rng);
     let step = SignedDuration::from_secs(DAYS * 86_400 / rows.len().max(1) as i64);
     let bar = crate::import::progress_bar(Some(rows.len() as u64), "building the demo city");
     let mut counts = std::collections::BTreeMap::<&str, u64>::new();

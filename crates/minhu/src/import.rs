@@ -187,18 +187,12 @@ pub async fn import_row(
     let key = match &row.external_id {
         Some(id) => format!("import:{}:{id}", layout.name()),
         // No id: the row's content is its identity, so an identical row is the same demand.
-        None => {
-            let content = format!(
-                "{}\n{}\n{:?}\n{:?}\n{:?}",
-                intake.title, intake.description, intake.kind, intake.channel, intake.address
-            );
-            format!(
-                "import:{}:{}:{}",
-                layout.name(),
-                created_at.as_millisecond(),
-                digest(&content)
-            )
-        }
+        None => format!(
+            "import:{}:{}:{}",
+            layout.name(),
+            created_at.as_millisecond(),
+            minhu_engine::fingerprint(&intake)
+        ),
     };
     replayer.clock.set(created_at);
     let created = replayer
@@ -263,28 +257,6 @@ async fn apply_reply(
                 .await
         }
         _ => Ok(ticket),
-    }
-}
-
-fn digest(text: &str) -> String {
-    use std::hash::{Hash, Hasher};
-    // Stable across runs and platforms (unlike the std hasher's random keys).
-    let mut hasher = FnvHasher(0xcbf29ce484222325);
-    text.hash(&mut hasher);
-    format!("{:016x}", hasher.finish())
-}
-
-struct FnvHasher(u64);
-
-impl std::hash::Hasher for FnvHasher {
-    fn finish(&self) -> u64 {
-        self.0
-    }
-    fn write(&mut self, bytes: &[u8]) {
-        for byte in bytes {
-            self.0 ^= u64::from(*byte);
-            self.0 = self.0.wrapping_mul(0x100000001b3);
-        }
     }
 }
 

@@ -10,9 +10,6 @@ use minhu_web::AppState;
 use std::path::Path;
 use std::sync::Arc;
 
-/// Below this confidence the classifier's category is a suggestion for a dispatcher.
-const ROUTING_CONFIDENCE: f32 = 0.8;
-
 /// Loads the configuration and connects to the database (creating the data
 /// directory for SQLite), with the given clock.
 pub async fn open_engine(place: &Place, clock: Arc<dyn Clock>) -> anyhow::Result<Engine> {
@@ -32,8 +29,10 @@ pub async fn open_engine(place: &Place, clock: Arc<dyn Clock>) -> anyhow::Result
         let model = minhu_text::Model::load(path)
             .with_context(|| format!("cannot load the model {}", path.display()))?;
         let classifier = Arc::new(crate::classifier::TextClassifier(model));
-        engine.router =
-            minhu_engine::router::Router::with_classifier(classifier, ROUTING_CONFIDENCE);
+        engine.router = minhu_engine::router::Router::with_classifier(
+            classifier,
+            minhu_engine::router::DEFAULT_THRESHOLD,
+        );
     }
     Ok(engine)
 }
