@@ -11,11 +11,12 @@ use crate::layout::Layout;
 #[non_exhaustive]
 pub enum ImportError {
     /// The file could not be opened or read.
-    #[error("cannot open {}: {source}", path.display())]
+    // The cause is part of the message, and so not also exposed as `source()`, which
+    // would make error chains print it twice.
+    #[error("cannot open {}: {cause}", path.display())]
     Open {
         path: PathBuf,
-        #[source]
-        source: std::io::Error,
+        cause: std::io::Error,
     },
     /// The extension is not one of the supported formats.
     #[error(
@@ -45,12 +46,8 @@ pub enum ImportError {
     )]
     UnknownLayout { path: PathBuf, columns: Vec<String> },
     /// The CSV reader failed while looking for the header.
-    #[error("cannot read {}: {source}", path.display())]
-    Csv {
-        path: PathBuf,
-        #[source]
-        source: csv::Error,
-    },
+    #[error("cannot read {}: {cause}", path.display())]
+    Csv { path: PathBuf, cause: csv::Error },
     /// The workbook could not be read (corrupt, encrypted, not really a workbook...).
     #[error("cannot read workbook {}: {reason}", path.display())]
     Spreadsheet { path: PathBuf, reason: String },

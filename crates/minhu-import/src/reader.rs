@@ -74,9 +74,9 @@ impl Reader {
     pub fn open(path: &Path) -> Result<Reader, ImportError> {
         let format = format_of(path)?;
         // Opening first gives the same "cannot open" error for every format.
-        File::open(path).map_err(|source| ImportError::Open {
+        File::open(path).map_err(|cause| ImportError::Open {
             path: path.to_owned(),
-            source,
+            cause,
         })?;
         match format {
             Format::Csv(delimiter) => open_csv(path, delimiter),
@@ -140,9 +140,9 @@ fn header_name(s: &str) -> String {
 }
 
 fn csv_reader(path: &Path, delimiter: u8) -> Result<csv::Reader<BufReader<File>>, ImportError> {
-    let file = File::open(path).map_err(|source| ImportError::Open {
+    let file = File::open(path).map_err(|cause| ImportError::Open {
         path: path.to_owned(),
-        source,
+        cause,
     })?;
     Ok(csv::ReaderBuilder::new()
         .has_headers(false)
@@ -202,10 +202,10 @@ fn open_csv(path: &Path, delimiter: u8) -> Result<Reader, ImportError> {
         match reader.read_byte_record(&mut record) {
             Ok(true) => {}
             Ok(false) => break,
-            Err(source) => {
+            Err(cause) => {
                 return Err(ImportError::Csv {
                     path: path.to_owned(),
-                    source,
+                    cause,
                 });
             }
         }

@@ -38,7 +38,8 @@ impl Classifier for TextClassifier {
 /// (text, label) pairs of a file; unreadable rows and rows without a label are
 /// counted and skipped.
 fn labelled(path: &Path) -> anyhow::Result<(Vec<String>, Vec<String>, usize)> {
-    let reader = Reader::open(path).with_context(|| format!("cannot read {}", path.display()))?;
+    // The import error names the file already.
+    let reader = Reader::open(path)?;
     let mut unreadable = 0;
     let rows: Vec<ImportRow> = reader
         .filter_map(|row| row.map_err(|_| unreadable += 1).ok())

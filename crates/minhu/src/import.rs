@@ -3,7 +3,6 @@
 //! duplicates: every row carries an idempotency key made from its source id.
 
 use crate::Place;
-use anyhow::Context;
 use jiff::Timestamp;
 use minhu_core::deadline::TierCode;
 use minhu_core::event::Actor;
@@ -283,7 +282,8 @@ pub async fn run(place: &Place, files: &[PathBuf]) -> anyhow::Result<()> {
 
 async fn import_file(replayer: &Replayer, file: &Path) -> anyhow::Result<()> {
     let started = std::time::Instant::now();
-    let reader = Reader::open(file).with_context(|| format!("cannot import {}", file.display()))?;
+    // The import error names the file already.
+    let reader = Reader::open(file)?;
     let layout = reader.layout();
     let bar = progress_bar(
         reader.total_rows_hint(),
