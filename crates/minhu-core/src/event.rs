@@ -9,7 +9,7 @@ use jiff::Timestamp;
 use serde::{Deserialize, Serialize};
 use std::fmt;
 
-/// Who caused an event: `citizen`, `system:<part>` or `user:<login>`.
+/// Who caused an event: `citizen`, `system:<part>`, `user:<login>` or `token:<name>`.
 #[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(transparent)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
@@ -24,6 +24,10 @@ impl Actor {
     }
     pub fn user(login: &str) -> Self {
         Self(format!("user:{login}"))
+    }
+    /// An API client acting with a token (an integration, a script).
+    pub fn token(name: &str) -> Self {
+        Self(format!("token:{name}"))
     }
     pub fn as_str(&self) -> &str {
         &self.0

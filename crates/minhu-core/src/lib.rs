@@ -9,6 +9,7 @@
 //! [`workflow::transition`] decides whether a requested [`workflow::Command`] is legal
 //! for the current state and, if so, which event records it.
 
+pub mod access;
 pub mod calendar;
 pub mod city;
 pub mod clock;

@@ -11,6 +11,7 @@ pub use sql::SqlStore;
 
 use async_trait::async_trait;
 use jiff::Timestamp;
+use minhu_core::access::Scope;
 use minhu_core::event::Event;
 use minhu_core::ids::TicketNumber;
 use minhu_core::ticket::{Status, Ticket};
@@ -72,8 +73,12 @@ pub struct Appended<'a> {
 }
 
 /// Which tickets to list. Every field narrows the list; `None` means "any".
-#[derive(Clone, Debug, Default)]
+///
+/// `scope` is the reader's part of the city. It defaults to the whole city for the
+/// CLI and background jobs; the web layer always sets the signed-in official's scope.
+#[derive(Clone, Debug)]
 pub struct TicketFilter {
+    pub scope: Scope,
     pub status: Option<Status>,
     pub unit: Option<String>,
     /// A region path prefix such as `/A/A3/`: the region and everything inside it.
@@ -111,6 +116,24 @@ impl Cursor {
     }
 }
 
+impl Default for TicketFilter {
+    fn default() -> Self {
+        Self {
+            scope: Scope::All,
+            status: None,
+            unit: None,
+            region_path: None,
+            category: None,
+            created_from: None,
+            created_to: None,
+            text: None,
+            phone: None,
+            cursor: None,
+            limit: 50,
+        }
+    }
+}
+
 #[derive(Clone, Debug)]
 pub struct Page {
     pub tickets: Vec<Ticket>,
@@ -123,9 +146,78 @@ pub struct User {
     pub display_name: String,
     pub role: String,
     pub unit: Option<String>,
+    /// For officials of a district or street (supervisors): their region subtree.
+    pub region: Option<String>,
     pub password_hash: String,
     pub disabled: bool,
     pub created_at: Timestamp,
+    /// Failed logins in a row; reset by a successful one.
+    pub failed_logins: u32,
+    pub locked_until: Option<Timestamp>,
+}
+
+/// An API client's credentials: only the SHA-256 of the token is stored.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ApiToken {
+    pub token_hash: String,
+    pub name: String,
+    /// Permission codes (`ticket.view`, ...).
+    pub permissions: Vec<String>,
+    pub unit: Option<String>,
+    pub region: Option<String>,
+    pub created_at: Timestamp,
+    pub expires_at: Option<Timestamp>,
+    pub revoked: bool,
+}
+
+/// A browser session. `subject` is `user:<login>` or `citizen:<ticket number>`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Session {
+    pub id_hash: String,
+    pub subject: String,
+    /// The synchronizer token forms must send back.
+    pub csrf: String,
+    pub created_at: Timestamp,
+    pub expires_at: Timestamp,
+}
+
+/// One line of the audit log (留痕 of people, beside the tickets' own event logs).
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
+pub struct AuditEntry {
+    /// Assigned by the store; 0 for an entry not yet written.
+    pub seq: i64,
+    pub at: Timestamp,
+    /// `user:<login>`, `token:<name>`, `citizen`, `system:<part>` or `anonymous`.
+    pub actor: String,
+    /// `login`, `login_failed`, `logout`, `ticket.<action>`, `reveal`, `user.saved`, ...
+    pub action: String,
+    /// What it was done to: a ticket number, a login, a token name.
+    pub target: Option<String>,
+    /// Why, or what changed (never a secret).
+    pub detail: String,
+    /// The client's address, where known.
+    pub client: Option<String>,
+}
+
+#[derive(Clone, Debug, Default)]
+pub struct AuditFilter {
+    pub actor: Option<String>,
+    pub action: Option<String>,
+    pub target: Option<String>,
+    pub from: Option<Timestamp>,
+    pub to: Option<Timestamp>,
+    /// Entries after this sequence number (for paging).
+    pub after: Option<i64>,
+    pub limit: u32,
+}
+
+/// A one-time code a citizen was sent to follow a ticket.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct FollowCode {
+    pub ticket: String,
+    pub code_hash: String,
+    pub expires_at: Timestamp,
+    pub attempts: u32,
 }
 
 #[async_trait]
@@ -138,6 +230,14 @@ pub trait Store: Send + Sync {
 
     async fn ticket(&self, number: &TicketNumber) -> Result<Option<Ticket>, StoreError>;
 
+    /// The ticket if it lies within `scope`; `None` both when it does not exist and
+    /// when it is out of sight, so a reader cannot tell the two apart.
+    async fn ticket_in(
+        &self,
+        number: &TicketNumber,
+        scope: &Scope,
+    ) -> Result<Option<Ticket>, StoreError>;
+
     async fn events(&self, number: &TicketNumber) -> Result<Vec<Event>, StoreError>;
 
     /// Appends events to a ticket's log and saves the state they lead to, provided no
@@ -146,11 +246,40 @@ pub trait Store: Send + Sync {
 
     async fn list(&self, filter: &TicketFilter) -> Result<Page, StoreError>;
 
-    async fn count_by_status(&self) -> Result<Vec<(Status, u64)>, StoreError>;
+    async fn count_by_status(&self, scope: &Scope) -> Result<Vec<(Status, u64)>, StoreError>;
 
     async fn put_user(&self, user: &User) -> Result<(), StoreError>;
 
     async fn user(&self, login: &str) -> Result<Option<User>, StoreError>;
 
     async fn users(&self) -> Result<Vec<User>, StoreError>;
+
+    /// Adds a token, or replaces the one with the same name.
+    async fn put_token(&self, token: &ApiToken) -> Result<(), StoreError>;
+
+    async fn token(&self, token_hash: &str) -> Result<Option<ApiToken>, StoreError>;
+
+    async fn tokens(&self) -> Result<Vec<ApiToken>, StoreError>;
+
+    async fn put_session(&self, session: &Session) -> Result<(), StoreError>;
+
+    async fn session(&self, id_hash: &str) -> Result<Option<Session>, StoreError>;
+
+    async fn delete_session(&self, id_hash: &str) -> Result<(), StoreError>;
+
+    /// Ends every session of a subject (a disabled account, a changed role).
+    async fn delete_sessions_of(&self, subject: &str) -> Result<(), StoreError>;
+
+    /// Appends to the audit log; returns the entry's sequence number.
+    async fn audit(&self, entry: &AuditEntry) -> Result<i64, StoreError>;
+
+    /// Audit entries, oldest first.
+    async fn audit_log(&self, filter: &AuditFilter) -> Result<Vec<AuditEntry>, StoreError>;
+
+    /// Replaces the ticket's follow code (one live code per ticket).
+    async fn put_follow_code(&self, code: &FollowCode) -> Result<(), StoreError>;
+
+    async fn follow_code(&self, ticket: &str) -> Result<Option<FollowCode>, StoreError>;
+
+    async fn delete_follow_code(&self, ticket: &str) -> Result<(), StoreError>;
 }

@@ -3,9 +3,10 @@
 //! migrations and connection tuning differ per backend.
 
 use crate::{
-    Appended, Backend, Created, Cursor, Idempotency, NewTicket, Page, Store, StoreError,
-    TicketFilter, User,
+    ApiToken, Appended, AuditEntry, AuditFilter, Backend, Created, Cursor, FollowCode,
+    Idempotency, NewTicket, Page, Session, Store, StoreError, TicketFilter, User,
 };
+use minhu_core::access::Scope;
 use async_trait::async_trait;
 use jiff::Timestamp;
 use minhu_core::event::Event;
@@ -51,6 +52,63 @@ fn from_millis(ms: i64) -> Result<Timestamp, StoreError> {
 enum Bind {
     Text(String),
     Int(i64),
+}
+
+/// A query assembled from fixed clauses; every value is bound, never concatenated.
+struct Conditions {
+    sql: String,
+    binds: Vec<Bind>,
+}
+
+impl Conditions {
+    /// `base` must end in a WHERE clause that later conditions can follow with AND.
+    fn new(base: &str) -> Self {
+        Self {
+            sql: base.to_owned(),
+            binds: Vec::new(),
+        }
+    }
+
+    /// Adds `AND clause`, each `?` in it becoming the next numbered placeholder.
+    fn and(&mut self, clause: &str, values: Vec<Bind>) {
+        let mut parts = clause.split('?');
+        self.sql.push_str(" AND ");
+        self.sql.push_str(parts.next().unwrap_or_default());
+        for (part, value) in parts.zip(values) {
+            self.binds.push(value);
+            self.sql.push_str(&format!("${}", self.binds.len()));
+            self.sql.push_str(part);
+        }
+    }
+
+    /// Narrows to the tickets a reader with `scope` may see (the `tickets` columns).
+    fn scope(&mut self, scope: &Scope) {
+        let (column, ids): (&str, Vec<&str>) = match scope {
+            Scope::All => return,
+            Scope::Units(units) => ("unit", units.iter().map(|u| u.as_str()).collect()),
+            Scope::Regions(regions) => ("region", regions.iter().map(|r| r.as_str()).collect()),
+        };
+        if ids.is_empty() {
+            self.and("1 = 0", Vec::new());
+            return;
+        }
+        let marks = vec!["?"; ids.len()].join(", ");
+        self.and(
+            &format!("{column} IN ({marks})"),
+            ids.into_iter().map(|id| Bind::Text(id.to_owned())).collect(),
+        );
+    }
+
+    fn query(&self) -> sqlx::query::Query<'_, sqlx::Any, sqlx::any::AnyArguments> {
+        let mut query = sqlx::query(sqlx::AssertSqlSafe(self.sql.clone()));
+        for value in &self.binds {
+            query = match value {
+                Bind::Text(text) => query.bind(text.clone()),
+                Bind::Int(int) => query.bind(*int),
+            };
+        }
+        query
+    }
 }
 
 impl SqlStore {
@@ -405,6 +463,19 @@ impl Store for SqlStore {
         state.as_deref().map(ticket_from_state).transpose()
     }
 
+    async fn ticket_in(
+        &self,
+        number: &TicketNumber,
+        scope: &Scope,
+    ) -> Result<Option<Ticket>, StoreError> {
+        let mut query = Conditions::new("SELECT state FROM tickets WHERE 1 = 1");
+        query.and("number = ?", vec![Bind::Text(number.as_str().to_owned())]);
+        query.scope(scope);
+        let row = query.query().fetch_optional(&self.reader).await?;
+        row.map(|row| ticket_from_state(&row.try_get::<String, _>(0)?))
+            .transpose()
+    }
+
     async fn events(&self, number: &TicketNumber) -> Result<Vec<Event>, StoreError> {
         let rows = sqlx::query("SELECT body FROM events WHERE ticket = $1 ORDER BY seq")
             .bind(number.as_str())
@@ -442,40 +513,23 @@ impl Store for SqlStore {
     }
 
     async fn list(&self, filter: &TicketFilter) -> Result<Page, StoreError> {
-        let mut sql = String::from("SELECT state, created_at, number FROM tickets WHERE 1 = 1");
-        let mut binds = Vec::new();
-        let mut push = |sql: &mut String, clause: &str, values: Vec<Bind>| {
-            // Each `?` in the clause becomes the next numbered placeholder.
-            let mut parts = clause.split('?');
-            sql.push_str(" AND ");
-            sql.push_str(parts.next().unwrap_or_default());
-            for (part, value) in parts.zip(values) {
-                binds.push(value);
-                sql.push_str(&format!("${}", binds.len()));
-                sql.push_str(part);
-            }
-        };
+        let mut query = Conditions::new("SELECT state, created_at, number FROM tickets WHERE 1 = 1");
+        query.scope(&filter.scope);
         if let Some(status) = filter.status {
-            push(
-                &mut sql,
-                "status = ?",
+            query.and("status = ?",
                 vec![Bind::Text(status.code().into())],
             );
         }
         if let Some(unit) = &filter.unit {
-            push(&mut sql, "unit = ?", vec![Bind::Text(unit.clone())]);
+            query.and("unit = ?", vec![Bind::Text(unit.clone())]);
         }
         if let Some(path) = &filter.region_path {
-            push(
-                &mut sql,
-                "region_path LIKE ? ESCAPE '\\'",
+            query.and("region_path LIKE ? ESCAPE '\\'",
                 vec![Bind::Text(format!("{}%", escape_like(path)))],
             );
         }
         if let Some(category) = &filter.category {
-            push(
-                &mut sql,
-                "(category = ? OR category LIKE ? ESCAPE '\\')",
+            query.and("(category = ? OR category LIKE ? ESCAPE '\\')",
                 vec![
                     Bind::Text(category.clone()),
                     Bind::Text(format!("{}/%", escape_like(category))),
@@ -483,32 +537,26 @@ impl Store for SqlStore {
             );
         }
         if let Some(from) = filter.created_from {
-            push(&mut sql, "created_at >= ?", vec![Bind::Int(millis(from))]);
+            query.and("created_at >= ?", vec![Bind::Int(millis(from))]);
         }
         if let Some(to) = filter.created_to {
-            push(&mut sql, "created_at < ?", vec![Bind::Int(millis(to))]);
+            query.and("created_at < ?", vec![Bind::Int(millis(to))]);
         }
         if let Some(phone) = &filter.phone {
-            push(
-                &mut sql,
-                "citizen_phone = ?",
+            query.and("citizen_phone = ?",
                 vec![Bind::Text(phone.clone())],
             );
         }
         if let Some(text) = &filter.text {
             for word in text.split_whitespace() {
                 let pattern = format!("%{}%", escape_like(word));
-                push(
-                    &mut sql,
-                    "(title LIKE ? ESCAPE '\\' OR description LIKE ? ESCAPE '\\')",
+                query.and("(title LIKE ? ESCAPE '\\' OR description LIKE ? ESCAPE '\\')",
                     vec![Bind::Text(pattern.clone()), Bind::Text(pattern)],
                 );
             }
         }
         if let Some(cursor) = &filter.cursor {
-            push(
-                &mut sql,
-                "(created_at < ? OR (created_at = ? AND number < ?))",
+            query.and("(created_at < ? OR (created_at = ? AND number < ?))",
                 vec![
                     Bind::Int(cursor.created_at),
                     Bind::Int(cursor.created_at),
@@ -517,19 +565,11 @@ impl Store for SqlStore {
             );
         }
         let limit = filter.limit.clamp(1, 500);
-        sql.push_str(&format!(
+        query.sql.push_str(&format!(
             " ORDER BY created_at DESC, number DESC LIMIT {}",
             limit + 1
         ));
-        // Only fixed clauses are concatenated; every value is bound.
-        let mut query = sqlx::query(sqlx::AssertSqlSafe(sql));
-        for value in binds {
-            query = match value {
-                Bind::Text(text) => query.bind(text),
-                Bind::Int(int) => query.bind(int),
-            };
-        }
-        let rows = query.fetch_all(&self.reader).await?;
+        let rows = query.query().fetch_all(&self.reader).await?;
         let more = rows.len() > limit as usize;
         let mut tickets = Vec::with_capacity(rows.len().min(limit as usize));
         let mut next = None;
@@ -545,10 +585,11 @@ impl Store for SqlStore {
         Ok(Page { tickets, next })
     }
 
-    async fn count_by_status(&self) -> Result<Vec<(Status, u64)>, StoreError> {
-        let rows = sqlx::query("SELECT status, COUNT(*) FROM tickets GROUP BY status")
-            .fetch_all(&self.reader)
-            .await?;
+    async fn count_by_status(&self, scope: &Scope) -> Result<Vec<(Status, u64)>, StoreError> {
+        let mut query = Conditions::new("SELECT status, COUNT(*) FROM tickets WHERE 1 = 1");
+        query.scope(scope);
+        query.sql.push_str(" GROUP BY status");
+        let rows = query.query().fetch_all(&self.reader).await?;
         let mut counts = Vec::new();
         for row in rows {
             let code: String = row.try_get(0)?;
@@ -562,11 +603,13 @@ impl Store for SqlStore {
 
     async fn put_user(&self, user: &User) -> Result<(), StoreError> {
         sqlx::query(
-            "INSERT INTO users (login, display_name, role, unit, password_hash, disabled, created_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7) \
+            "INSERT INTO users (login, display_name, role, unit, password_hash, disabled, \
+             created_at, region, failed_logins, locked_until) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) \
              ON CONFLICT (login) DO UPDATE SET display_name = excluded.display_name, \
              role = excluded.role, unit = excluded.unit, password_hash = excluded.password_hash, \
-             disabled = excluded.disabled",
+             disabled = excluded.disabled, region = excluded.region, \
+             failed_logins = excluded.failed_logins, locked_until = excluded.locked_until",
         )
         .bind(&user.login)
         .bind(&user.display_name)
@@ -575,6 +618,9 @@ impl Store for SqlStore {
         .bind(&user.password_hash)
         .bind(i64::from(user.disabled))
         .bind(millis(user.created_at))
+        .bind(user.region.clone())
+        .bind(i64::from(user.failed_logins))
+        .bind(user.locked_until.map(millis))
         .execute(&self.writer)
         .await?;
         Ok(())
@@ -598,10 +644,204 @@ impl Store for SqlStore {
         .await?;
         rows.iter().map(user_from_row).collect()
     }
+
+    async fn put_token(&self, token: &ApiToken) -> Result<(), StoreError> {
+        let mut tx = self.writer.begin().await?;
+        sqlx::query("DELETE FROM api_tokens WHERE name = $1")
+            .bind(&token.name)
+            .execute(&mut *tx)
+            .await?;
+        sqlx::query(
+            "INSERT INTO api_tokens (token_hash, name, permissions, unit, region, created_at, \
+             expires_at, revoked) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+        )
+        .bind(&token.token_hash)
+        .bind(&token.name)
+        .bind(token.permissions.join(","))
+        .bind(token.unit.clone())
+        .bind(token.region.clone())
+        .bind(millis(token.created_at))
+        .bind(token.expires_at.map(millis))
+        .bind(i64::from(token.revoked))
+        .execute(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    async fn token(&self, token_hash: &str) -> Result<Option<ApiToken>, StoreError> {
+        let row = sqlx::query(sqlx::AssertSqlSafe(format!(
+            "{TOKEN_COLUMNS} WHERE token_hash = $1"
+        )))
+        .bind(token_hash)
+        .fetch_optional(&self.reader)
+        .await?;
+        row.as_ref().map(token_from_row).transpose()
+    }
+
+    async fn tokens(&self) -> Result<Vec<ApiToken>, StoreError> {
+        let rows = sqlx::query(sqlx::AssertSqlSafe(format!(
+            "{TOKEN_COLUMNS} ORDER BY name"
+        )))
+        .fetch_all(&self.reader)
+        .await?;
+        rows.iter().map(token_from_row).collect()
+    }
+
+    async fn put_session(&self, session: &Session) -> Result<(), StoreError> {
+        sqlx::query(
+            "INSERT INTO sessions (id_hash, subject, csrf, created_at, expires_at) \
+             VALUES ($1, $2, $3, $4, $5)",
+        )
+        .bind(&session.id_hash)
+        .bind(&session.subject)
+        .bind(&session.csrf)
+        .bind(millis(session.created_at))
+        .bind(millis(session.expires_at))
+        .execute(&self.writer)
+        .await?;
+        Ok(())
+    }
+
+    async fn session(&self, id_hash: &str) -> Result<Option<Session>, StoreError> {
+        let row = sqlx::query(
+            "SELECT id_hash, subject, csrf, created_at, expires_at FROM sessions \
+             WHERE id_hash = $1",
+        )
+        .bind(id_hash)
+        .fetch_optional(&self.reader)
+        .await?;
+        row.map(|row| {
+            Ok(Session {
+                id_hash: row.try_get(0)?,
+                subject: row.try_get(1)?,
+                csrf: row.try_get(2)?,
+                created_at: from_millis(row.try_get(3)?)?,
+                expires_at: from_millis(row.try_get(4)?)?,
+            })
+        })
+        .transpose()
+    }
+
+    async fn delete_session(&self, id_hash: &str) -> Result<(), StoreError> {
+        sqlx::query("DELETE FROM sessions WHERE id_hash = $1")
+            .bind(id_hash)
+            .execute(&self.writer)
+            .await?;
+        Ok(())
+    }
+
+    async fn delete_sessions_of(&self, subject: &str) -> Result<(), StoreError> {
+        sqlx::query("DELETE FROM sessions WHERE subject = $1")
+            .bind(subject)
+            .execute(&self.writer)
+            .await?;
+        Ok(())
+    }
+
+    async fn audit(&self, entry: &AuditEntry) -> Result<i64, StoreError> {
+        let seq: i64 = sqlx::query_scalar(
+            "INSERT INTO audit_log (at, actor, action, target, detail, client) \
+             VALUES ($1, $2, $3, $4, $5, $6) RETURNING seq",
+        )
+        .bind(millis(entry.at))
+        .bind(&entry.actor)
+        .bind(&entry.action)
+        .bind(entry.target.clone())
+        .bind(&entry.detail)
+        .bind(entry.client.clone())
+        .fetch_one(&self.writer)
+        .await?;
+        Ok(seq)
+    }
+
+    async fn audit_log(&self, filter: &AuditFilter) -> Result<Vec<AuditEntry>, StoreError> {
+        let mut query = Conditions::new(
+            "SELECT seq, at, actor, action, target, detail, client FROM audit_log WHERE 1 = 1",
+        );
+        if let Some(actor) = &filter.actor {
+            query.and("actor = ?", vec![Bind::Text(actor.clone())]);
+        }
+        if let Some(action) = &filter.action {
+            query.and("action = ?", vec![Bind::Text(action.clone())]);
+        }
+        if let Some(target) = &filter.target {
+            query.and("target = ?", vec![Bind::Text(target.clone())]);
+        }
+        if let Some(from) = filter.from {
+            query.and("at >= ?", vec![Bind::Int(millis(from))]);
+        }
+        if let Some(to) = filter.to {
+            query.and("at < ?", vec![Bind::Int(millis(to))]);
+        }
+        if let Some(after) = filter.after {
+            query.and("seq > ?", vec![Bind::Int(after)]);
+        }
+        query.sql.push_str(&format!(
+            " ORDER BY seq LIMIT {}",
+            filter.limit.clamp(1, 10_000)
+        ));
+        let rows = query.query().fetch_all(&self.reader).await?;
+        rows.iter()
+            .map(|row| {
+                Ok(AuditEntry {
+                    seq: row.try_get(0)?,
+                    at: from_millis(row.try_get(1)?)?,
+                    actor: row.try_get(2)?,
+                    action: row.try_get(3)?,
+                    target: row.try_get(4)?,
+                    detail: row.try_get(5)?,
+                    client: row.try_get(6)?,
+                })
+            })
+            .collect()
+    }
+
+    async fn put_follow_code(&self, code: &FollowCode) -> Result<(), StoreError> {
+        sqlx::query(
+            "INSERT INTO follow_codes (ticket, code_hash, expires_at, attempts) \
+             VALUES ($1, $2, $3, $4) ON CONFLICT (ticket) DO UPDATE SET \
+             code_hash = excluded.code_hash, expires_at = excluded.expires_at, \
+             attempts = excluded.attempts",
+        )
+        .bind(&code.ticket)
+        .bind(&code.code_hash)
+        .bind(millis(code.expires_at))
+        .bind(i64::from(code.attempts))
+        .execute(&self.writer)
+        .await?;
+        Ok(())
+    }
+
+    async fn follow_code(&self, ticket: &str) -> Result<Option<FollowCode>, StoreError> {
+        let row = sqlx::query(
+            "SELECT ticket, code_hash, expires_at, attempts FROM follow_codes WHERE ticket = $1",
+        )
+        .bind(ticket)
+        .fetch_optional(&self.reader)
+        .await?;
+        row.map(|row| {
+            Ok(FollowCode {
+                ticket: row.try_get(0)?,
+                code_hash: row.try_get(1)?,
+                expires_at: from_millis(row.try_get(2)?)?,
+                attempts: row.try_get::<i64, _>(3)?.try_into().unwrap_or(u32::MAX),
+            })
+        })
+        .transpose()
+    }
+
+    async fn delete_follow_code(&self, ticket: &str) -> Result<(), StoreError> {
+        sqlx::query("DELETE FROM follow_codes WHERE ticket = $1")
+            .bind(ticket)
+            .execute(&self.writer)
+            .await?;
+        Ok(())
+    }
 }
 
-const USER_COLUMNS: &str =
-    "SELECT login, display_name, role, unit, password_hash, disabled, created_at FROM users";
+const USER_COLUMNS: &str = "SELECT login, display_name, role, unit, password_hash, disabled, \
+     created_at, region, failed_logins, locked_until FROM users";
 
 fn user_from_row(row: &AnyRow) -> Result<User, StoreError> {
     Ok(User {
@@ -612,6 +852,36 @@ fn user_from_row(row: &AnyRow) -> Result<User, StoreError> {
         password_hash: row.try_get(4)?,
         disabled: row.try_get::<i64, _>(5)? != 0,
         created_at: from_millis(row.try_get(6)?)?,
+        region: row.try_get(7)?,
+        failed_logins: row.try_get::<i64, _>(8)?.try_into().unwrap_or(u32::MAX),
+        locked_until: row
+            .try_get::<Option<i64>, _>(9)?
+            .map(from_millis)
+            .transpose()?,
+    })
+}
+
+const TOKEN_COLUMNS: &str = "SELECT token_hash, name, permissions, unit, region, created_at, \
+     expires_at, revoked FROM api_tokens";
+
+fn token_from_row(row: &AnyRow) -> Result<ApiToken, StoreError> {
+    let permissions: String = row.try_get(2)?;
+    Ok(ApiToken {
+        token_hash: row.try_get(0)?,
+        name: row.try_get(1)?,
+        permissions: permissions
+            .split(',')
+            .filter(|p| !p.is_empty())
+            .map(str::to_owned)
+            .collect(),
+        unit: row.try_get(3)?,
+        region: row.try_get(4)?,
+        created_at: from_millis(row.try_get(5)?)?,
+        expires_at: row
+            .try_get::<Option<i64>, _>(6)?
+            .map(from_millis)
+            .transpose()?,
+        revoked: row.try_get::<i64, _>(7)? != 0,
     })
 }
 

@@ -9,8 +9,10 @@ use minhu_core::event::{Actor, Change, Event};
 use minhu_core::ids::{RegionId, TicketNumber, UnitId};
 use minhu_core::taxonomy::CategoryPath;
 use minhu_core::ticket::{Channel, Citizen, Intake, Kind, Status, Ticket};
+use minhu_core::access::Scope;
 use minhu_store::{
-    Appended, Cursor, Idempotency, NewTicket, SqlStore, Store, StoreError, TicketFilter, User,
+    ApiToken, Appended, AuditEntry, AuditFilter, Cursor, FollowCode, Idempotency, NewTicket,
+    Session, SqlStore, Store, StoreError, TicketFilter, User,
 };
 use sqlx::Connection;
 use std::sync::Arc;
@@ -498,6 +500,9 @@ async fn users_are_stored() {
             password_hash: "$argon2id$...".into(),
             disabled: false,
             created_at: at("2026-11-22T01:00:00Z"),
+            region: Some("A3".into()),
+            failed_logins: 0,
+            locked_until: None,
         };
         store.put_user(&user).await.unwrap();
         user.disabled = true;
@@ -505,6 +510,158 @@ async fn users_are_stored() {
         assert_eq!(store.user("zhang").await.unwrap(), Some(user));
         assert_eq!(store.users().await.unwrap().len(), 1);
         assert!(store.user("li").await.unwrap().is_none());
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn scope_limits_lists_counts_and_reads() {
+    on_every_backend(|store, _url| async move {
+        let now = at("2026-11-22T01:00:00Z");
+        let mut held = Vec::new();
+        for (title, unit) in [("甲", "S-yanghu"), ("乙", "S-other")] {
+            let mut ticket = store
+                .create_ticket(new_ticket(title, now, None))
+                .await
+                .unwrap()
+                .ticket;
+            let event = dispatch(&mut ticket, unit, now);
+            store
+                .append(Appended {
+                    ticket: &ticket,
+                    events: std::slice::from_ref(&event),
+                    region_path: Some("/A/A3/A3-01/"),
+                })
+                .await
+                .unwrap();
+            held.push(ticket.number);
+        }
+        let mine = Scope::Units(vec![UnitId::new("S-yanghu")]);
+        let list = |scope: Scope| {
+            let store = store.clone();
+            async move {
+                store
+                    .list(&TicketFilter {
+                        scope,
+                        ..TicketFilter::default()
+                    })
+                    .await
+                    .unwrap()
+                    .tickets
+                    .into_iter()
+                    .map(|t| t.number)
+                    .collect::<Vec<_>>()
+            }
+        };
+        assert_eq!(list(mine.clone()).await, vec![held[0].clone()]);
+        assert_eq!(list(Scope::All).await.len(), 2);
+        assert!(list(Scope::Units(Vec::new())).await.is_empty());
+        assert_eq!(
+            list(Scope::Regions(vec![RegionId::new("A3-01")])).await.len(),
+            2
+        );
+        assert!(
+            list(Scope::Regions(vec![RegionId::new("A1")]))
+                .await
+                .is_empty()
+        );
+        assert!(store.ticket_in(&held[0], &mine).await.unwrap().is_some());
+        assert!(store.ticket_in(&held[1], &mine).await.unwrap().is_none());
+        let counts = store.count_by_status(&mine).await.unwrap();
+        assert_eq!(counts, vec![(Status::Dispatched, 1)]);
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn tokens_sessions_and_follow_codes_are_stored() {
+    on_every_backend(|store, _url| async move {
+        let token = ApiToken {
+            token_hash: "h1".into(),
+            name: "crm".into(),
+            permissions: vec!["ticket.view".into(), "ticket.create".into()],
+            unit: Some("S-yanghu".into()),
+            region: None,
+            created_at: at("2026-11-22T01:00:00Z"),
+            expires_at: None,
+            revoked: false,
+        };
+        store.put_token(&token).await.unwrap();
+        assert_eq!(store.token("h1").await.unwrap(), Some(token.clone()));
+        // A token of the same name replaces the old one: the old secret stops working.
+        let renewed = ApiToken {
+            token_hash: "h2".into(),
+            ..token
+        };
+        store.put_token(&renewed).await.unwrap();
+        assert!(store.token("h1").await.unwrap().is_none());
+        assert_eq!(store.tokens().await.unwrap(), vec![renewed]);
+
+        let session = Session {
+            id_hash: "s1".into(),
+            subject: "user:zhang".into(),
+            csrf: "c".into(),
+            created_at: at("2026-11-22T01:00:00Z"),
+            expires_at: at("2026-11-22T09:00:00Z"),
+        };
+        store.put_session(&session).await.unwrap();
+        assert_eq!(store.session("s1").await.unwrap(), Some(session));
+        store.delete_sessions_of("user:zhang").await.unwrap();
+        assert!(store.session("s1").await.unwrap().is_none());
+
+        let number = store
+            .create_ticket(new_ticket("跟进", at("2026-11-22T01:00:00Z"), None))
+            .await
+            .unwrap()
+            .ticket
+            .number;
+        let code = FollowCode {
+            ticket: number.to_string(),
+            code_hash: "x".into(),
+            expires_at: at("2026-11-22T01:10:00Z"),
+            attempts: 2,
+        };
+        store.put_follow_code(&code).await.unwrap();
+        assert_eq!(store.follow_code(number.as_str()).await.unwrap(), Some(code));
+        store.delete_follow_code(number.as_str()).await.unwrap();
+        assert!(store.follow_code(number.as_str()).await.unwrap().is_none());
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn the_audit_log_is_append_only() {
+    on_every_backend(|store, url| async move {
+        let entry = |action: &str| AuditEntry {
+            seq: 0,
+            at: at("2026-11-22T01:00:00Z"),
+            actor: "user:zhang".into(),
+            action: action.into(),
+            target: Some("2026112200001".into()),
+            detail: "reason: 回访".into(),
+            client: Some("127.0.0.1".into()),
+        };
+        let first = store.audit(&entry("reveal")).await.unwrap();
+        let second = store.audit(&entry("login")).await.unwrap();
+        assert!(second > first);
+        let reveals = store
+            .audit_log(&AuditFilter {
+                action: Some("reveal".into()),
+                limit: 10,
+                ..AuditFilter::default()
+            })
+            .await
+            .unwrap();
+        assert_eq!(reveals.len(), 1);
+        assert_eq!(reveals[0].seq, first);
+        assert_eq!(reveals[0].detail, "reason: 回访");
+        let mut conn = sqlx::AnyConnection::connect(&url).await.unwrap();
+        for statement in ["UPDATE audit_log SET actor = 'x'", "DELETE FROM audit_log"] {
+            assert!(
+                sqlx::query(statement).execute(&mut conn).await.is_err(),
+                "{statement} must be refused"
+            );
+        }
     })
     .await;
 }

@@ -1,11 +1,13 @@
 //! The JSON API under `/api/v1`, and its OpenAPI document at `/api/openapi.json`.
 
 use crate::AppState;
+use crate::auth::{MaybePrincipal, Principal};
 use crate::error::{ApiError, ErrorBody};
 use crate::extract::{JsonBody, parse_json};
 use axum::body::Bytes;
 use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use minhu_core::access::{Permission, command_permission};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
@@ -127,28 +129,6 @@ impl CreateTicket {
     }
 }
 
-/// The acting person until accounts arrive: the `X-Minhu-User` header, else `api`.
-fn actor(headers: &HeaderMap) -> Result<Actor, ApiError> {
-    match headers.get("x-minhu-user") {
-        None => Ok(Actor::user("api")),
-        Some(value) => {
-            let login = value.to_str().ok().filter(|v| {
-                !v.is_empty()
-                    && v.len() <= 64
-                    && v.chars()
-                        .all(|c| c.is_ascii_alphanumeric() || "._-".contains(c))
-            });
-            login.map(Actor::user).ok_or_else(|| {
-                FieldError::new(
-                    "X-Minhu-User",
-                    "must be 1-64 letters, digits, '.', '_' or '-'",
-                )
-                .into()
-            })
-        }
-    }
-}
-
 fn idempotency_key(headers: &HeaderMap) -> Result<Option<String>, ApiError> {
     let Some(value) = headers.get("idempotency-key") else {
         return Ok(None);
@@ -182,13 +162,22 @@ fn ticket_number(text: &str) -> Result<TicketNumber, ApiError> {
 )]
 async fn create_ticket(
     State(state): State<AppState>,
+    MaybePrincipal(principal): MaybePrincipal,
     headers: HeaderMap,
     JsonBody(body): JsonBody<CreateTicket>,
 ) -> Result<Response, ApiError> {
     let key = idempotency_key(&headers)?;
-    let actor = match body.channel {
-        Channel::Phone | Channel::Grid | Channel::Import => actor(&headers)?,
-        _ => Actor::citizen(),
+    // Citizens report through their own channels; a phone call, a grid worker's
+    // patrol or an import is taken in by someone who may do so.
+    let taken_in = matches!(body.channel, Channel::Phone | Channel::Grid | Channel::Import);
+    let actor = match &principal {
+        Some(principal) if taken_in || principal.may(Permission::CreateTickets) => {
+            principal.require(Permission::CreateTickets)?;
+            principal.actor.clone()
+        }
+        Some(_) => Actor::citizen(),
+        None if taken_in => return Err(ApiError::unauthenticated()),
+        None => Actor::citizen(),
     };
     let intake = body.into_intake(&state.engine.city.default_tier);
     let created = state.engine.intake(intake, actor, key).await?;
@@ -278,6 +267,8 @@ fn filter_from(
             .ok_or_else(|| FieldError::new("limit", "must be a whole number from 1 to 500"))?,
     };
     Ok(TicketFilter {
+        // Narrowed to the caller's scope by the handler.
+        scope: minhu_core::access::Scope::All,
         status,
         unit: get("unit").map(str::to_owned),
         region_path,
@@ -310,9 +301,11 @@ fn filter_from(
 )]
 async fn list_tickets(
     State(state): State<AppState>,
+    principal: Principal,
     Query(params): Query<HashMap<String, String>>,
 ) -> Result<Json<TicketList>, ApiError> {
-    let filter = filter_from(&params, &state)?;
+    let mut filter = filter_from(&params, &state)?;
+    filter.scope = principal.scope;
     let page = state
         .engine
         .store
@@ -355,7 +348,7 @@ async fn ticket_events(
 /// answer_at_intake, rate, reopen, close or reclassify.
 #[utoipa::path(
     post, path = "/api/v1/tickets/{number}/actions", request_body = Command,
-    params(("number" = String, Path), ("X-Minhu-User" = Option<String>, Header, description = "who acts (until accounts arrive)")),
+    params(("number" = String, Path)),
     responses(
         (status = 200, description = "the ticket after the action", body = Ticket),
         (status = 404, body = ErrorBody),
@@ -365,8 +358,8 @@ async fn ticket_events(
 )]
 async fn act_on_ticket(
     State(state): State<AppState>,
+    principal: Principal,
     Path(number): Path<String>,
-    headers: HeaderMap,
     body: Bytes,
 ) -> Result<Json<Ticket>, ApiError> {
     let number = ticket_number(&number)?;
@@ -374,18 +367,17 @@ async fn act_on_ticket(
     // struct first names the field of a mistyped value (e.g. `resolve_by`).
     parse_json::<ActionFields>(&body)?;
     let command: Command = parse_json(&body)?;
-    let actor = match command {
-        Command::Rate(_) => Actor::citizen(),
-        Command::AddAttachment(_) => {
-            return Err(FieldError::new(
-                "action",
-                "send files to POST /api/v1/tickets/{number}/attachments, where their content is checked",
-            )
-            .into());
-        }
-        _ => actor(&headers)?,
-    };
-    Ok(Json(state.engine.act(&number, command, actor).await?))
+    if let Command::AddAttachment(_) = command {
+        return Err(FieldError::new(
+            "action",
+            "send files to POST /api/v1/tickets/{number}/attachments, where their content is checked",
+        )
+        .into());
+    }
+    principal.require(command_permission(&command))?;
+    Ok(Json(
+        state.engine.act(&number, command, principal.actor).await?,
+    ))
 }
 
 /// The fields any action may carry, with their types, to check a body field by field.
@@ -418,9 +410,9 @@ struct ActionFields {
 )]
 async fn add_attachment(
     State(state): State<AppState>,
+    principal: Principal,
     Path(number): Path<String>,
     Query(params): Query<HashMap<String, String>>,
-    headers: HeaderMap,
     body: Bytes,
 ) -> Result<Json<Ticket>, ApiError> {
     let number = ticket_number(&number)?;
@@ -429,11 +421,10 @@ async fn add_attachment(
         .attachments
         .put(&body, params.get("name").cloned())
         .await?;
-    let actor = actor(&headers)?;
     Ok(Json(
         state
             .engine
-            .act(&number, Command::AddAttachment(attachment), actor)
+            .act(&number, Command::AddAttachment(attachment), principal.actor)
             .await?,
     ))
 }

@@ -25,7 +25,8 @@ pub struct ErrorBody {
 #[derive(Serialize, utoipa::ToSchema)]
 pub struct ErrorDetail {
     /// `malformed`, `invalid`, `not_found`, `not_allowed`, `busy`,
-    /// `idempotency_key_reused`, `too_large` or `internal`.
+    /// `idempotency_key_reused`, `too_large`, `unauthenticated`, `forbidden`, `csrf`,
+    /// `too_many_requests`, `no_access_rule` or `internal`.
     code: &'static str,
     /// The path of the offending field, e.g. `citizen.phone`.
     field: Option<String>,
@@ -57,6 +58,67 @@ impl ApiError {
             code: "not_found",
             field: None,
             message: what.into(),
+        }
+    }
+
+    /// No credentials (or none that hold): sign in or send a token.
+    pub fn unauthenticated() -> Self {
+        Self {
+            status: StatusCode::UNAUTHORIZED,
+            code: "unauthenticated",
+            field: None,
+            message: "sign in, or send an API token as Authorization: Bearer <token>".into(),
+        }
+    }
+
+    pub fn bad_token() -> Self {
+        Self {
+            status: StatusCode::UNAUTHORIZED,
+            code: "unauthenticated",
+            field: Some("Authorization".into()),
+            message: "the API token is unknown, revoked or expired".into(),
+        }
+    }
+
+    pub fn forbidden(permission: minhu_core::access::Permission) -> Self {
+        Self {
+            status: StatusCode::FORBIDDEN,
+            code: "forbidden",
+            field: None,
+            message: format!("this needs the permission {permission}, which you do not hold"),
+        }
+    }
+
+    pub fn csrf() -> Self {
+        Self {
+            status: StatusCode::FORBIDDEN,
+            code: "csrf",
+            field: Some("csrf".into()),
+            message: "the form's CSRF token is missing or wrong; reload the page".into(),
+        }
+    }
+
+    /// A route nobody gave an access rule: refused until someone does. A path that
+    /// has rules for other methods answers 405.
+    pub fn no_rule(method: &axum::http::Method, pattern: &str, known_path: bool) -> Self {
+        Self {
+            status: if known_path {
+                StatusCode::METHOD_NOT_ALLOWED
+            } else {
+                StatusCode::INTERNAL_SERVER_ERROR
+            },
+            code: "no_access_rule",
+            field: None,
+            message: format!("{method} {pattern} has no access rule in minhu_web::auth::ROUTES"),
+        }
+    }
+
+    pub fn too_many(message: impl Into<String>) -> Self {
+        Self {
+            status: StatusCode::TOO_MANY_REQUESTS,
+            code: "too_many_requests",
+            field: None,
+            message: message.into(),
         }
     }
 

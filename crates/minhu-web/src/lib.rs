@@ -2,11 +2,15 @@
 //!
 //! Handlers are thin: they read and check the request (typed extractors that name the
 //! bad field), call the [`minhu_engine::Engine`], and shape the answer. Every error
-//! becomes an HTTP status in one place, [`error::ApiError`].
+//! becomes an HTTP status in one place, [`error::ApiError`]. Every route passes the
+//! access guard ([`auth::guard`]) with the rule [`auth::ROUTES`] gives it.
 
 mod api;
+pub mod audit;
+pub mod auth;
 mod error;
 mod extract;
+pub mod login;
 mod pages;
 
 use axum::Router;
@@ -25,12 +29,18 @@ pub struct AppState {
 }
 
 /// Requests other than attachment uploads are small JSON documents.
-const MAX_BODY_BYTES: usize = 256 * 1024;
+pub(crate) const MAX_BODY_BYTES: usize = 256 * 1024;
 
 pub fn app(state: AppState) -> Router {
     Router::new()
         .merge(api::routes())
         .merge(pages::routes())
+        .merge(login::routes())
+        // Keep this after every merge: it guards the routes added before it.
+        .route_layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            auth::guard,
+        ))
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
         .layer(TraceLayer::new_for_http())
         .with_state(state)

@@ -2,6 +2,7 @@
 //! (The full role-based UI grows from here.)
 
 use crate::AppState;
+use crate::auth::Principal;
 use crate::error::ApiError;
 use askama::Template;
 use axum::Router;
@@ -52,6 +53,7 @@ struct StatusTab {
 #[template(path = "list.html")]
 struct ListPage {
     city: String,
+    csrf: String,
     tabs: Vec<StatusTab>,
     total: u64,
     query: String,
@@ -96,12 +98,13 @@ fn place_name(city: &City, ticket: &Ticket) -> String {
     }
 }
 
-fn render(template: impl Template) -> Result<Html<String>, ApiError> {
+pub(crate) fn render(template: impl Template) -> Result<Html<String>, ApiError> {
     template.render().map(Html).map_err(ApiError::internal)
 }
 
 async fn list_page(
     State(state): State<AppState>,
+    principal: Principal,
     Query(params): Query<HashMap<String, String>>,
 ) -> Result<Html<String>, ApiError> {
     let city = &state.engine.city;
@@ -115,10 +118,14 @@ async fn list_page(
         text: (!query.is_empty()).then(|| query.clone()),
         cursor: params.get("cursor").and_then(|c| Cursor::decode(c)),
         limit: 50,
+        scope: principal.scope.clone(),
         ..TicketFilter::default()
     };
     let store = &state.engine.store;
-    let counts = store.count_by_status().await.map_err(ApiError::internal)?;
+    let counts = store
+        .count_by_status(&principal.scope)
+        .await
+        .map_err(ApiError::internal)?;
     let page = store.list(&filter).await.map_err(ApiError::internal)?;
     let now = state.engine.now();
     let tabs = Status::ALL
@@ -146,6 +153,7 @@ async fn list_page(
         .collect();
     render(ListPage {
         city: city.name.clone(),
+        csrf: principal.csrf.clone().unwrap_or_default(),
         tabs,
         total: counts.iter().map(|(_, n)| n).sum(),
         query,
@@ -166,6 +174,7 @@ struct EventRow {
 #[template(path = "ticket.html")]
 struct TicketPage {
     city: String,
+    csrf: String,
     ticket: Ticket,
     status: &'static str,
     channel: &'static str,
@@ -267,6 +276,7 @@ fn event_detail(event: &minhu_core::event::Event, city: &City) -> String {
 
 async fn ticket_page(
     State(state): State<AppState>,
+    principal: Principal,
     Path(number): Path<String>,
 ) -> Result<Html<String>, ApiError> {
     let number = TicketNumber::parse(&number).map_err(|e| ApiError::not_found(e.to_string()))?;
@@ -282,6 +292,7 @@ async fn ticket_page(
     };
     render(TicketPage {
         city: city.name.clone(),
+        csrf: principal.csrf.clone().unwrap_or_default(),
         status: ticket.status.label_zh(),
         channel: ticket.intake.channel.label_zh(),
         kind: ticket.intake.kind.label_zh(),

@@ -1,82 +1,13 @@
 //! The HTTP API in-process (tower `oneshot`) against a real SQLite file and the demo
 //! city's configuration.
 
-use axum::Router;
+mod support;
+
 use axum::body::Body;
 use axum::http::{Request, StatusCode};
-use http_body_util::BodyExt;
-use minhu_core::SystemClock;
-use minhu_engine::Engine;
-use minhu_engine::attachments::AttachmentStore;
-use minhu_store::SqlStore;
-use minhu_web::AppState;
-use serde_json::{Value, json};
-use std::path::Path;
-use std::sync::Arc;
+use serde_json::json;
+use support::TestApp;
 use tower::ServiceExt;
-
-struct TestApp {
-    router: Router,
-    _dir: tempfile::TempDir,
-}
-
-async fn test_app() -> TestApp {
-    let dir = tempfile::tempdir().unwrap();
-    let city =
-        minhu_config::load_city(&Path::new(env!("CARGO_MANIFEST_DIR")).join("../../demo/city"))
-            .unwrap();
-    let store = SqlStore::connect(&format!("sqlite://{}", dir.path().join("api.db").display()))
-        .await
-        .unwrap();
-    let engine = Engine::new(Arc::new(store), Arc::new(city), Arc::new(SystemClock));
-    let state = AppState {
-        engine: Arc::new(engine),
-        attachments: AttachmentStore::new(dir.path().join("files")),
-    };
-    TestApp {
-        router: minhu_web::app(state),
-        _dir: dir,
-    }
-}
-
-impl TestApp {
-    async fn send(&self, request: Request<Body>) -> (StatusCode, Value, axum::http::HeaderMap) {
-        let response = self.router.clone().oneshot(request).await.unwrap();
-        let status = response.status();
-        let headers = response.headers().clone();
-        let bytes = response.into_body().collect().await.unwrap().to_bytes();
-        let body = serde_json::from_slice(&bytes)
-            .unwrap_or_else(|_| Value::String(String::from_utf8_lossy(&bytes).into_owned()));
-        (status, body, headers)
-    }
-
-    async fn post(&self, uri: &str, body: &str, key: Option<&str>) -> (StatusCode, Value) {
-        let mut request = Request::post(uri).header("content-type", "application/json");
-        if let Some(key) = key {
-            request = request.header("idempotency-key", key);
-        }
-        let (status, body, _) = self
-            .send(request.body(Body::from(body.to_owned())).unwrap())
-            .await;
-        (status, body)
-    }
-
-    async fn get(&self, uri: &str) -> (StatusCode, Value) {
-        let (status, body, _) = self
-            .send(Request::get(uri).body(Body::empty()).unwrap())
-            .await;
-        (status, body)
-    }
-
-    async fn act(&self, number: &str, action: Value) -> (StatusCode, Value) {
-        self.post(
-            &format!("/api/v1/tickets/{number}/actions"),
-            &action.to_string(),
-            None,
-        )
-        .await
-    }
-}
 
 fn demand(title: &str) -> String {
     json!({
@@ -89,7 +20,7 @@ fn demand(title: &str) -> String {
 
 #[tokio::test]
 async fn create_then_retry_returns_the_same_ticket() {
-    let app = test_app().await;
+    let app = TestApp::new().await;
     let (status, first) = app
         .post("/api/v1/tickets", &demand("电梯坏了"), Some("abc-1"))
         .await;
@@ -114,7 +45,7 @@ async fn create_then_retry_returns_the_same_ticket() {
 
 #[tokio::test]
 async fn bad_input_names_the_field() {
-    let app = test_app().await;
+    let app = TestApp::new().await;
     let cases = [
         (
             r#"{"channel":"fax","kind":"complaint","title":"t","description":"d"}"#,
@@ -187,7 +118,7 @@ async fn bad_input_names_the_field() {
 
 #[tokio::test]
 async fn the_loop_over_http_with_its_event_log() {
-    let app = test_app().await;
+    let app = TestApp::new().await;
     let (_, created) = app.post("/api/v1/tickets", &demand("电梯坏了"), None).await;
     let number = created["number"].as_str().unwrap();
     let (status, answer) = app
@@ -235,7 +166,7 @@ async fn the_loop_over_http_with_its_event_log() {
 
 #[tokio::test]
 async fn list_filters_are_checked() {
-    let app = test_app().await;
+    let app = TestApp::new().await;
     app.post("/api/v1/tickets", &demand("电梯坏了"), None).await;
     let (_, hit) = app
         .get("/api/v1/tickets?region=A3&status=dispatched&q=%E7%94%B5%E6%A2%AF")
@@ -259,7 +190,7 @@ async fn list_filters_are_checked() {
 
 #[tokio::test]
 async fn photos_are_sniffed_and_stored_by_content() {
-    let app = test_app().await;
+    let app = TestApp::new().await;
     let (_, created) = app.post("/api/v1/tickets", &demand("电梯坏了"), None).await;
     let number = created["number"].as_str().unwrap();
     let png: &[u8] = &[
@@ -285,6 +216,7 @@ async fn photos_are_sniffed_and_stored_by_content() {
                 "/api/v1/attachments/{}",
                 attachment["sha256"].as_str().unwrap()
             ))
+            .header("authorization", format!("Bearer {}", app.admin))
             .body(Body::empty())
             .unwrap(),
         )
@@ -298,7 +230,7 @@ async fn photos_are_sniffed_and_stored_by_content() {
 
 #[tokio::test]
 async fn openapi_and_pages() {
-    let app = test_app().await;
+    let app = TestApp::new().await;
     let (_, doc) = app.get("/api/openapi.json").await;
     for path in [
         "/api/v1/tickets",
@@ -336,7 +268,7 @@ async fn openapi_and_pages() {
 
 #[tokio::test]
 async fn a_second_report_of_one_event_lists_the_first() {
-    let app = test_app().await;
+    let app = TestApp::new().await;
     let (_, first) = app.post("/api/v1/tickets", &demand("电梯坏了"), None).await;
     let (_, second) = app
         .post("/api/v1/tickets", &demand("电梯又坏了"), None)
@@ -356,7 +288,7 @@ async fn a_second_report_of_one_event_lists_the_first() {
 
 #[tokio::test]
 async fn a_refused_return_and_an_approved_extension_over_http() {
-    let app = test_app().await;
+    let app = TestApp::new().await;
     let (_, created) = app.post("/api/v1/tickets", &demand("电梯坏了"), None).await;
     let number = created["number"].as_str().unwrap();
     let unit = created["unit"].clone();

@@ -1,23 +1,15 @@
-//! `minhu admin`: accounts and configuration checks.
+//! `minhu admin`: accounts, API tokens and configuration checks. Every change of
+//! access is written to the audit log.
 
 use crate::Place;
 use anyhow::{Context, bail};
 use clap::Subcommand;
-use minhu_core::SystemClock;
-use minhu_store::{Store, User};
+use minhu_core::access::{Permission, Role};
+use minhu_core::{SystemClock, UnitId};
+use minhu_engine::Engine;
+use minhu_store::{AuditEntry, Store, User};
 use std::io::Read;
 use std::sync::Arc;
-
-/// The roles an official can hold (permissions per role arrive with accounts).
-pub const ROLES: &[&str] = &[
-    "hotline_agent",
-    "dispatcher",
-    "unit_handler",
-    "unit_leader",
-    "supervisor",
-    "administrator",
-    "auditor",
-];
 
 #[derive(Subcommand)]
 pub enum AdminCommand {
@@ -29,9 +21,14 @@ pub enum AdminCommand {
         /// One of: hotline_agent, dispatcher, unit_handler, unit_leader, supervisor, administrator, auditor.
         #[arg(long)]
         role: String,
-        /// The unit the official works for (required for unit roles).
+        /// The unit the official works for (required for unit roles): they see its
+        /// tickets and those of the units under it.
         #[arg(long)]
         unit: Option<String>,
+        /// A region id: the official sees the tickets placed in it (a district's
+        /// supervisors). Without --unit or --region: the whole city.
+        #[arg(long)]
+        region: Option<String>,
         /// The name shown to colleagues.
         #[arg(long)]
         name: Option<String>,
@@ -50,24 +47,61 @@ pub enum AdminCommand {
         #[command(flatten)]
         place: Place,
     },
+    /// Change an official's role (their sessions end).
+    SetRole {
+        #[command(flatten)]
+        place: Place,
+        login: String,
+        role: String,
+    },
+    /// Change the part of the city an official sees (their sessions end).
+    SetScope {
+        #[command(flatten)]
+        place: Place,
+        login: String,
+        #[arg(long, conflicts_with_all = ["region", "all"])]
+        unit: Option<String>,
+        #[arg(long, conflicts_with = "all")]
+        region: Option<String>,
+        /// The whole city.
+        #[arg(long)]
+        all: bool,
+    },
+    /// Create (or replace) an API token; it is printed once and stored only as a hash.
+    AddToken {
+        #[command(flatten)]
+        place: Place,
+        /// A name for the client, e.g. crm or open311-gateway.
+        name: String,
+        /// Give the token a role's permissions.
+        #[arg(long, required_unless_present = "permissions")]
+        role: Option<String>,
+        /// Or list permissions, comma-separated (ticket.view,ticket.create,...).
+        #[arg(long, value_delimiter = ',')]
+        permissions: Vec<String>,
+        /// Limit the token to a unit and the units under it.
+        #[arg(long)]
+        unit: Option<String>,
+        /// Limit the token to a region and everything inside it.
+        #[arg(long)]
+        region: Option<String>,
+    },
+    /// List API tokens (names, permissions, scopes; never the tokens).
+    Tokens {
+        #[command(flatten)]
+        place: Place,
+    },
+    /// Revoke an API token.
+    RevokeToken {
+        #[command(flatten)]
+        place: Place,
+        name: String,
+    },
     /// Load and validate a city configuration directory, then summarise it.
     CheckConfig {
         #[arg(long, env = "MINHU_CONFIG", default_value = "demo/city")]
         config: std::path::PathBuf,
     },
-}
-
-/// Hashes a password with Argon2id and a fresh salt (slow on purpose, so off the
-/// async threads).
-pub async fn hash_password(password: String) -> anyhow::Result<String> {
-    tokio::task::spawn_blocking(move || {
-        use argon2::PasswordHasher;
-        argon2::Argon2::default()
-            .hash_password(password.as_bytes())
-            .map(|hash| hash.to_string())
-            .map_err(|e| anyhow::anyhow!("cannot hash the password: {e}"))
-    })
-    .await?
 }
 
 pub fn random_password() -> String {
@@ -90,6 +124,79 @@ pub fn check_login(login: &str) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// Writes an access change to the audit log, as done from the command line.
+async fn audit(engine: &Engine, action: &str, target: &str, detail: String) -> anyhow::Result<()> {
+    let who = std::env::var("USER").unwrap_or_else(|_| "unknown".into());
+    engine
+        .store
+        .audit(&AuditEntry {
+            seq: 0,
+            at: engine.now(),
+            actor: format!("system:cli:{who}"),
+            action: action.to_owned(),
+            target: Some(target.to_owned()),
+            detail,
+            client: None,
+        })
+        .await?;
+    Ok(())
+}
+
+fn parse_role(role: &str) -> anyhow::Result<Role> {
+    Role::from_code(role)
+        .with_context(|| format!("role {role:?} is not a role; use one of {}", Role::codes()))
+}
+
+/// Checks a scope's unit and region against the city.
+fn check_scope(
+    engine: &Engine,
+    place: &Place,
+    unit: Option<&str>,
+    region: Option<&str>,
+) -> anyhow::Result<()> {
+    if let Some(unit) = unit
+        && engine.city.units.get(&UnitId::new(unit)).is_none()
+    {
+        bail!(
+            "unit {unit:?} is not in {}",
+            place.config.join("units.toml").display()
+        );
+    }
+    if let Some(region) = region
+        && engine
+            .city
+            .regions
+            .get(&minhu_core::RegionId::new(region))
+            .is_none()
+    {
+        bail!(
+            "region {region:?} is not in {}",
+            place.config.join("regions.toml").display()
+        );
+    }
+    Ok(())
+}
+
+fn describe_scope(unit: Option<&str>, region: Option<&str>) -> String {
+    match (unit, region) {
+        (_, Some(region)) => format!("region {region}"),
+        (Some(unit), None) => format!("unit {unit}"),
+        (None, None) => "the whole city".into(),
+    }
+}
+
+async fn open(place: &Place) -> anyhow::Result<Engine> {
+    crate::server::open_engine(place, Arc::new(SystemClock)).await
+}
+
+async fn existing_user(engine: &Engine, login: &str) -> anyhow::Result<User> {
+    engine
+        .store
+        .user(login)
+        .await?
+        .with_context(|| format!("no user {login:?}"))
+}
+
 pub async fn run(command: AdminCommand) -> anyhow::Result<()> {
     match command {
         AdminCommand::AddUser {
@@ -97,30 +204,15 @@ pub async fn run(command: AdminCommand) -> anyhow::Result<()> {
             login,
             role,
             unit,
+            region,
             name,
             password_stdin,
         } => {
             check_login(&login)?;
-            if !ROLES.contains(&role.as_str()) {
-                bail!(
-                    "role {role:?} is not a role; use one of {}",
-                    ROLES.join(", ")
-                );
-            }
-            let engine = crate::server::open_engine(&place, Arc::new(SystemClock)).await?;
-            if let Some(unit) = &unit
-                && engine
-                    .city
-                    .units
-                    .get(&minhu_core::UnitId::new(unit.as_str()))
-                    .is_none()
-            {
-                bail!(
-                    "unit {unit:?} is not in {}",
-                    place.config.join("units.toml").display()
-                );
-            }
-            if role.starts_with("unit_") && unit.is_none() {
+            let parsed = parse_role(&role)?;
+            let engine = open(&place).await?;
+            check_scope(&engine, &place, unit.as_deref(), region.as_deref())?;
+            if parsed.needs_unit() && unit.is_none() {
                 bail!("role {role} needs --unit");
             }
             let (password, generated) = if password_stdin {
@@ -141,32 +233,164 @@ pub async fn run(command: AdminCommand) -> anyhow::Result<()> {
                 login,
                 role,
                 unit,
-                password_hash: hash_password(password.clone()).await?,
+                region,
+                password_hash: minhu_web::login::hash_password(password.clone()).await?,
                 disabled: false,
                 created_at: engine.now(),
+                failed_logins: 0,
+                locked_until: None,
             };
             engine.store.put_user(&user).await?;
-            println!("saved {} ({})", user.login, user.role);
+            let scope = describe_scope(user.unit.as_deref(), user.region.as_deref());
+            audit(
+                &engine,
+                "user.saved",
+                &user.login,
+                format!("role {}, {scope}", user.role),
+            )
+            .await?;
+            println!("saved {} ({}, {scope})", user.login, user.role);
             if generated {
                 println!("password: {password}");
             }
             Ok(())
         }
         AdminCommand::DisableUser { place, login } => {
-            let engine = crate::server::open_engine(&place, Arc::new(SystemClock)).await?;
-            let mut user = engine
-                .store
-                .user(&login)
-                .await?
-                .with_context(|| format!("no user {login:?}"))?;
+            let engine = open(&place).await?;
+            let mut user = existing_user(&engine, &login).await?;
             user.disabled = true;
             engine.store.put_user(&user).await?;
+            engine
+                .store
+                .delete_sessions_of(&format!("user:{login}"))
+                .await?;
+            audit(&engine, "user.disabled", &login, String::new()).await?;
             println!("disabled {login}");
             Ok(())
         }
-        AdminCommand::Users { place } => {
-            let engine = crate::server::open_engine(&place, Arc::new(SystemClock)).await?;
-            list_users(engine.store.as_ref()).await
+        AdminCommand::Users { place } => list_users(open(&place).await?.store.as_ref()).await,
+        AdminCommand::SetRole { place, login, role } => {
+            let parsed = parse_role(&role)?;
+            let engine = open(&place).await?;
+            let mut user = existing_user(&engine, &login).await?;
+            if parsed.needs_unit() && user.unit.is_none() {
+                bail!("role {role} needs a unit: run set-scope {login} --unit UNIT first");
+            }
+            let before = std::mem::replace(&mut user.role, role.clone());
+            engine.store.put_user(&user).await?;
+            engine
+                .store
+                .delete_sessions_of(&format!("user:{login}"))
+                .await?;
+            audit(&engine, "user.role", &login, format!("{before} -> {role}")).await?;
+            println!("{login} is now {role}");
+            Ok(())
+        }
+        AdminCommand::SetScope {
+            place,
+            login,
+            unit,
+            region,
+            all,
+        } => {
+            if unit.is_none() && region.is_none() && !all {
+                bail!("say which part of the city: --unit UNIT, --region REGION or --all");
+            }
+            let engine = open(&place).await?;
+            check_scope(&engine, &place, unit.as_deref(), region.as_deref())?;
+            let mut user = existing_user(&engine, &login).await?;
+            let role = parse_role(&user.role)?;
+            if role.needs_unit() && unit.is_none() {
+                bail!("a {role} works for one unit: give --unit");
+            }
+            let before = describe_scope(user.unit.as_deref(), user.region.as_deref());
+            user.unit = unit;
+            user.region = region;
+            let after = describe_scope(user.unit.as_deref(), user.region.as_deref());
+            engine.store.put_user(&user).await?;
+            engine
+                .store
+                .delete_sessions_of(&format!("user:{login}"))
+                .await?;
+            audit(&engine, "user.scope", &login, format!("{before} -> {after}")).await?;
+            println!("{login} now sees {after}");
+            Ok(())
+        }
+        AdminCommand::AddToken {
+            place,
+            name,
+            role,
+            permissions,
+            unit,
+            region,
+        } => {
+            check_login(&name)?;
+            let mut granted: Vec<Permission> = match &role {
+                Some(role) => parse_role(role)?.permissions().to_vec(),
+                None => Vec::new(),
+            };
+            for code in &permissions {
+                let permission = Permission::from_code(code.trim()).with_context(|| {
+                    format!(
+                        "permission {code:?} is not a permission; use some of {}",
+                        Permission::codes()
+                    )
+                })?;
+                if !granted.contains(&permission) {
+                    granted.push(permission);
+                }
+            }
+            let engine = open(&place).await?;
+            check_scope(&engine, &place, unit.as_deref(), region.as_deref())?;
+            let token = minhu_web::auth::issue_token(
+                engine.store.as_ref(),
+                &name,
+                &granted,
+                unit.as_deref(),
+                region.as_deref(),
+                engine.now(),
+            )
+            .await?;
+            let codes: Vec<&str> = granted.iter().map(|p| p.code()).collect();
+            let scope = describe_scope(unit.as_deref(), region.as_deref());
+            audit(
+                &engine,
+                "token.saved",
+                &name,
+                format!("{}; {scope}", codes.join(",")),
+            )
+            .await?;
+            eprintln!("token {name}: {}; {scope} (shown once)", codes.join(","));
+            println!("{token}");
+            Ok(())
+        }
+        AdminCommand::Tokens { place } => {
+            let engine = open(&place).await?;
+            for token in engine.store.tokens().await? {
+                let state = if token.revoked { "revoked" } else { "active" };
+                println!(
+                    "{}\t{}\t{}\t{state}",
+                    token.name,
+                    token.permissions.join(","),
+                    describe_scope(token.unit.as_deref(), token.region.as_deref())
+                );
+            }
+            Ok(())
+        }
+        AdminCommand::RevokeToken { place, name } => {
+            let engine = open(&place).await?;
+            let mut token = engine
+                .store
+                .tokens()
+                .await?
+                .into_iter()
+                .find(|t| t.name == name)
+                .with_context(|| format!("no token {name:?}"))?;
+            token.revoked = true;
+            engine.store.put_token(&token).await?;
+            audit(&engine, "token.revoked", &name, String::new()).await?;
+            println!("revoked {name}");
+            Ok(())
         }
         AdminCommand::CheckConfig { config } => {
             let city = minhu_config::load_city(&config)?;
@@ -191,7 +415,7 @@ async fn list_users(store: &dyn Store) -> anyhow::Result<()> {
             "{}\t{}\t{}\t{}\t{state}",
             user.login,
             user.role,
-            user.unit.as_deref().unwrap_or("-"),
+            describe_scope(user.unit.as_deref(), user.region.as_deref()),
             user.display_name
         );
     }

@@ -46,6 +46,17 @@ pub async fn run(clients: usize, tickets: usize, database: Option<String>) -> an
     crate::demo::write_city(&place.config, true)?;
     let engine = Arc::new(crate::server::open_engine(&place, Arc::new(SystemClock)).await?);
     let backend = format!("{:?}", engine.store.backend());
+    // The clients are an intake gateway with its own token: anonymous intake is
+    // rate-limited per address, which is not what this measures.
+    let token = minhu_web::auth::issue_token(
+        engine.store.as_ref(),
+        "bench",
+        &[minhu_core::access::Permission::CreateTickets],
+        None,
+        None,
+        engine.now(),
+    )
+    .await?;
     let state = crate::server::app_state(engine, &place.data_dir);
     let (ready, url) = tokio::sync::oneshot::channel();
     tokio::spawn(async move {
@@ -58,8 +69,14 @@ pub async fn run(clients: usize, tickets: usize, database: Option<String>) -> an
         }
     });
     let url = format!("{}/api/v1/tickets", url.await?);
+    let mut headers = reqwest::header::HeaderMap::new();
+    headers.insert(
+        reqwest::header::AUTHORIZATION,
+        format!("Bearer {token}").parse()?,
+    );
     let client = reqwest::Client::builder()
         .pool_max_idle_per_host(clients)
+        .default_headers(headers)
         .build()?;
     println!(
         "intake benchmark: {backend}, {clients} clients, {tickets} tickets (+{WARM_UP} warm-up), {}",

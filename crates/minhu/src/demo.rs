@@ -57,6 +57,12 @@ const DEMO_USERS: &[(&str, &str, &str, Option<&str>)] = &[
         "unit_handler",
         Some("street-A3-01"),
     ),
+    (
+        "leader",
+        "天顶街道负责人 Street leader",
+        "unit_leader",
+        Some("street-A3-01"),
+    ),
     ("auditor", "审计员 Auditor", "auditor", None),
 ];
 const DAYS: i64 = 60;
@@ -84,7 +90,11 @@ pub async fn run(port: u16, data_dir: &Path, fresh: bool) -> anyhow::Result<()> 
     write_city(&place.config, fresh)?;
     {
         let replayer = Replayer::open(&place).await?;
-        let existing = replayer.engine.store.count_by_status().await?;
+        let existing = replayer
+            .engine
+            .store
+            .count_by_status(&minhu_core::access::Scope::All)
+            .await?;
         if existing.iter().map(|(_, n)| n).sum::<u64>() == 0 {
             let rows = match messages.take() {
                 Some(rows) => rows,
@@ -100,9 +110,20 @@ pub async fn run(port: u16, data_dir: &Path, fresh: bool) -> anyhow::Result<()> 
         }
     }
     let engine = Arc::new(crate::server::open_engine(&place, Arc::new(SystemClock)).await?);
+    // A fresh administrator token each run; the last one stops working.
+    let token = minhu_web::auth::issue_token(
+        engine.store.as_ref(),
+        "demo",
+        minhu_core::access::Role::Administrator.permissions(),
+        None,
+        None,
+        engine.now(),
+    )
+    .await?;
     let state = crate::server::app_state(engine, data_dir);
     let listen = format!("127.0.0.1:{port}");
     crate::server::serve_state(state, &listen, |url| {
+        println!("MINHU_DEMO_TOKEN={token}");
         println!("minhu demo city A市 is ready: {url}/");
         println!("API: {url}/api/v1/tickets   OpenAPI: {url}/api/openapi.json");
         println!("demo logins (password {DEMO_PASSWORD}):");
@@ -147,7 +168,7 @@ pub fn write_city(dir: &Path, overwrite: bool) -> anyhow::Result<()> {
 }
 
 async fn add_users(replayer: &Replayer) -> anyhow::Result<()> {
-    let hash = crate::admin::hash_password(DEMO_PASSWORD.into()).await?;
+    let hash = minhu_web::login::hash_password(DEMO_PASSWORD.into()).await?;
     for (login, name, role, unit) in DEMO_USERS {
         let user = User {
             login: (*login).into(),
@@ -157,6 +178,9 @@ async fn add_users(replayer: &Replayer) -> anyhow::Result<()> {
             password_hash: hash.clone(),
             disabled: false,
             created_at: Timestamp::now(),
+            region: None,
+            failed_logins: 0,
+            locked_until: None,
         };
         replayer.engine.store.put_user(&user).await?;
     }

@@ -31,6 +31,35 @@ async fn start_server(data_dir: &Path) -> (Child, String) {
     panic!("the server exited before listening");
 }
 
+/// An administrator's API token, made with `minhu admin add-token` before the server
+/// starts (reading the list needs one; intake with one is not rate-limited).
+fn admin_token(data_dir: &Path) -> String {
+    let config = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../demo/city");
+    let output = std::process::Command::new(env!("CARGO_BIN_EXE_minhu"))
+        .args(["admin", "add-token", "crash-test", "--role", "administrator"])
+        .arg("--config")
+        .arg(&config)
+        .arg("--data-dir")
+        .arg(data_dir)
+        .env_remove("MINHU_DATABASE_URL")
+        .output()
+        .expect("minhu admin runs");
+    assert!(output.status.success(), "{output:?}");
+    String::from_utf8(output.stdout).unwrap().trim().to_owned()
+}
+
+fn client(token: &str) -> reqwest::Client {
+    let mut headers = reqwest::header::HeaderMap::new();
+    headers.insert(
+        reqwest::header::AUTHORIZATION,
+        format!("Bearer {token}").parse().unwrap(),
+    );
+    reqwest::Client::builder()
+        .default_headers(headers)
+        .build()
+        .unwrap()
+}
+
 fn body(i: usize) -> serde_json::Value {
     serde_json::json!({
         "channel": "app", "kind": "complaint", "title": format!("第{i}号诉求"),
@@ -42,8 +71,8 @@ fn body(i: usize) -> serde_json::Value {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_killed_server_loses_no_acknowledged_ticket() {
     let dir = tempfile::tempdir().unwrap();
+    let client = client(&admin_token(dir.path()));
     let (mut server, url) = start_server(dir.path()).await;
-    let client = reqwest::Client::new();
     let acked: Arc<Mutex<Vec<(usize, String)>>> = Arc::default();
     let sent = Arc::new(std::sync::atomic::AtomicUsize::new(0));
     let mut loops = Vec::new();

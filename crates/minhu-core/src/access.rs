@@ -1,0 +1,401 @@
+//! Who may do what, and on which part of the city (分级授权).
+//!
+//! One table, [`PERMISSIONS`], says what each [`Role`] may do; the README shows the same
+//! table (a test keeps them equal). [`command_permission`] names the permission every
+//! workflow command needs, with an exhaustive match so that a new command cannot
+//! compile without a rule. A [`Scope`] is the part of the city an official sees: the
+//! whole city, a unit and the units under it, or a region and everything inside it.
+//! The store turns a scope into a condition of its queries, so no list, search or read
+//! can reach past it.
+
+use crate::City;
+use crate::ids::{RegionId, UnitId};
+use crate::ticket::{Citizen, Ticket};
+use crate::workflow::Command;
+use serde::{Deserialize, Serialize};
+use std::fmt;
+
+macro_rules! named_enum {
+    ($(#[$doc:meta])* $name:ident { $($(#[$vdoc:meta])* $variant:ident = $code:literal),+ $(,)? }) => {
+        $(#[$doc])*
+        #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+        #[serde(rename_all = "snake_case")]
+        pub enum $name { $($(#[$vdoc])* $variant),+ }
+
+        impl $name {
+            pub const ALL: &'static [$name] = &[$($name::$variant),+];
+
+            pub fn code(self) -> &'static str {
+                match self { $($name::$variant => $code),+ }
+            }
+
+            pub fn from_code(code: &str) -> Option<Self> {
+                Self::ALL.iter().copied().find(|v| v.code() == code)
+            }
+
+            /// Every code, comma-separated, for error messages.
+            pub fn codes() -> String {
+                Self::ALL.iter().map(|v| v.code()).collect::<Vec<_>>().join(", ")
+            }
+        }
+
+        impl fmt::Display for $name {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str(self.code())
+            }
+        }
+    };
+}
+
+named_enum!(
+    /// The posts an official can hold.
+    Role {
+        /// 话务员: takes calls, answers from the knowledge base, calls citizens back.
+        HotlineAgent = "hotline_agent",
+        /// 派单员: classifies and dispatches, decides returns.
+        Dispatcher = "dispatcher",
+        /// 承办人: handles the tickets of one unit.
+        UnitHandler = "unit_handler",
+        /// 单位负责人: a unit's head; passes tickets down to sub-units.
+        UnitLeader = "unit_leader",
+        /// 督办: presses, approves extensions, marks long-term matters.
+        Supervisor = "supervisor",
+        /// 管理员: accounts, tokens, configuration.
+        Administrator = "administrator",
+        /// 审计: reads everything and the audit log, changes nothing.
+        Auditor = "auditor",
+    }
+);
+
+named_enum!(
+    /// One thing an official or an API client may do.
+    Permission {
+        /// Read tickets, their history and lists (within the scope).
+        ViewTickets = "ticket.view",
+        /// Take a demand in on a citizen's behalf (phone, grid, import).
+        CreateTickets = "ticket.create",
+        /// Change category, region or tier.
+        Classify = "ticket.classify",
+        /// Dispatch, refuse a return, close.
+        Dispatch = "ticket.dispatch",
+        /// Answer a consultation at intake (直接办结).
+        Answer = "ticket.answer",
+        /// Accept, return, resolve, ask for an extension, attach files.
+        Handle = "ticket.handle",
+        /// Pass a ticket down to a sub-unit (转派).
+        Redispatch = "ticket.redispatch",
+        /// Record the citizen's verdict and reopen (回访).
+        Callback = "ticket.callback",
+        /// Urge, decide extensions, mark long-term (督办).
+        Supervise = "ticket.supervise",
+        /// See citizens' phone and name unmasked without asking.
+        ViewIdentity = "identity.view",
+        /// Unmask one ticket's citizen, giving a reason (recorded).
+        RevealIdentity = "identity.reveal",
+        /// Export lists and read statistics.
+        Report = "report.view",
+        /// Create and disable accounts and API tokens, change roles and scopes.
+        ManageAccess = "access.manage",
+        /// Read and export the audit log.
+        ViewAudit = "audit.view",
+    }
+);
+
+use Permission as P;
+
+/// What each role may do. The README's role table shows the same (a test checks).
+pub const PERMISSIONS: &[(Role, &[Permission])] = &[
+    (
+        Role::HotlineAgent,
+        &[
+            P::ViewTickets,
+            P::CreateTickets,
+            P::Classify,
+            P::Answer,
+            P::Callback,
+            P::ViewIdentity,
+        ],
+    ),
+    (
+        Role::Dispatcher,
+        &[
+            P::ViewTickets,
+            P::CreateTickets,
+            P::Classify,
+            P::Dispatch,
+            P::Answer,
+            P::Callback,
+            P::ViewIdentity,
+            P::Report,
+        ],
+    ),
+    (
+        Role::UnitHandler,
+        &[P::ViewTickets, P::Handle, P::RevealIdentity],
+    ),
+    (
+        Role::UnitLeader,
+        &[
+            P::ViewTickets,
+            P::Handle,
+            P::Redispatch,
+            P::RevealIdentity,
+            P::Report,
+        ],
+    ),
+    (
+        Role::Supervisor,
+        &[
+            P::ViewTickets,
+            P::Supervise,
+            P::RevealIdentity,
+            P::Report,
+        ],
+    ),
+    (
+        Role::Administrator,
+        &[
+            P::ViewTickets,
+            P::CreateTickets,
+            P::Classify,
+            P::Dispatch,
+            P::Answer,
+            P::Handle,
+            P::Redispatch,
+            P::Callback,
+            P::Supervise,
+            P::RevealIdentity,
+            P::Report,
+            P::ManageAccess,
+        ],
+    ),
+    (Role::Auditor, &[P::ViewTickets, P::Report, P::ViewAudit]),
+];
+
+impl Role {
+    pub fn permissions(self) -> &'static [Permission] {
+        PERMISSIONS
+            .iter()
+            .find(|(role, _)| *role == self)
+            .map_or(&[], |(_, permissions)| permissions)
+    }
+
+    pub fn may(self, permission: Permission) -> bool {
+        self.permissions().contains(&permission)
+    }
+
+    /// Unit roles work for one unit; their scope is that unit and the units under it.
+    pub fn needs_unit(self) -> bool {
+        matches!(self, Role::UnitHandler | Role::UnitLeader)
+    }
+}
+
+/// The permission a workflow command needs. Exhaustive on purpose: a new command does
+/// not compile until someone decides who may give it.
+pub fn command_permission(command: &Command) -> Permission {
+    match command {
+        Command::Reclassify { .. } => P::Classify,
+        Command::Dispatch { .. } | Command::RejectReturn { .. } | Command::Close { .. } => {
+            P::Dispatch
+        }
+        Command::AnswerAtIntake { .. } => P::Answer,
+        Command::Accept
+        | Command::Return { .. }
+        | Command::Resolve { .. }
+        | Command::AddAttachment(_)
+        | Command::RequestExtension { .. } => P::Handle,
+        Command::Redispatch { .. } => P::Redispatch,
+        Command::Rate(_) | Command::Reopen { .. } => P::Callback,
+        Command::Urge { .. } | Command::DecideExtension { .. } | Command::MarkLongTerm { .. } => {
+            P::Supervise
+        }
+    }
+}
+
+/// The part of the city an official sees and acts on.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "kind", content = "ids", rename_all = "snake_case")]
+pub enum Scope {
+    /// The city centre: every ticket.
+    All,
+    /// Tickets held by one of these units (a unit and every unit under it).
+    Units(Vec<UnitId>),
+    /// Tickets placed in one of these regions (a region and everything inside it).
+    Regions(Vec<RegionId>),
+}
+
+impl Scope {
+    /// A unit and every unit below it in the city's unit tree.
+    pub fn unit_subtree(city: &City, unit: &UnitId) -> Scope {
+        let ids = city
+            .units
+            .all()
+            .iter()
+            .filter(|u| city.units.is_under(&u.id, unit))
+            .map(|u| u.id.clone())
+            .collect();
+        Scope::Units(ids)
+    }
+
+    /// A region and every region inside it.
+    pub fn region_subtree(city: &City, region: &RegionId) -> Scope {
+        let ids = city
+            .regions
+            .all()
+            .iter()
+            .filter(|r| city.regions.is_within(&r.id, region))
+            .map(|r| r.id.clone())
+            .collect();
+        Scope::Regions(ids)
+    }
+
+    /// The scope of an account: its region if it has one, else its unit, else the city.
+    pub fn of_account(city: &City, unit: Option<&UnitId>, region: Option<&RegionId>) -> Scope {
+        match (region, unit) {
+            (Some(region), _) => Scope::region_subtree(city, region),
+            (None, Some(unit)) => Scope::unit_subtree(city, unit),
+            (None, None) => Scope::All,
+        }
+    }
+
+    pub fn contains(&self, ticket: &Ticket) -> bool {
+        match self {
+            Scope::All => true,
+            Scope::Units(units) => ticket.unit.as_ref().is_some_and(|u| units.contains(u)),
+            Scope::Regions(regions) => ticket
+                .intake
+                .region
+                .as_ref()
+                .is_some_and(|r| regions.contains(r)),
+        }
+    }
+}
+
+/// How much of a citizen's identity a reader may see.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum IdentityView {
+    Full,
+    /// Phone as 138****5678, name as 张*.
+    Masked,
+    /// Nothing at all: a confidential reporter seen from outside the centre.
+    Hidden,
+}
+
+/// What a reader with `permissions` sees of `ticket`'s citizen, before any reveal.
+/// A whistle-blower (举报) is never shown to anyone without [`Permission::ViewIdentity`],
+/// reveal or not: the unit reported on must not learn who reported it.
+pub fn identity_view(permissions: &[Permission], citizen: &Citizen, revealed: bool) -> IdentityView {
+    if permissions.contains(&P::ViewIdentity) {
+        IdentityView::Full
+    } else if citizen.confidential {
+        IdentityView::Hidden
+    } else if revealed && permissions.contains(&P::RevealIdentity) {
+        IdentityView::Full
+    } else {
+        IdentityView::Masked
+    }
+}
+
+/// 13812345678 -> 138****5678; short or odd numbers keep only their last two digits.
+pub fn mask_phone(phone: &str) -> String {
+    let chars: Vec<char> = phone.chars().collect();
+    if chars.len() >= 11 {
+        let head: String = chars[..3].iter().collect();
+        let tail: String = chars[chars.len() - 4..].iter().collect();
+        format!("{head}****{tail}")
+    } else {
+        let keep = chars.len().min(2);
+        let tail: String = chars[chars.len() - keep..].iter().collect();
+        format!("{}{tail}", "*".repeat(chars.len() - keep))
+    }
+}
+
+/// 张三 -> 张*; a name keeps its first character.
+pub fn mask_name(name: &str) -> String {
+    let mut chars = name.chars();
+    match chars.next() {
+        Some(first) => format!("{first}{}", "*".repeat(chars.count().max(1))),
+        None => String::new(),
+    }
+}
+
+/// The citizen as a reader with `view` may see it.
+pub fn redact_citizen(citizen: &Citizen, view: IdentityView) -> Citizen {
+    match view {
+        IdentityView::Full => citizen.clone(),
+        IdentityView::Masked => Citizen {
+            phone: citizen.phone.as_deref().map(mask_phone),
+            name: citizen.name.as_deref().map(mask_name),
+            ..citizen.clone()
+        },
+        IdentityView::Hidden => Citizen {
+            phone: None,
+            name: None,
+            ..citizen.clone()
+        },
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_role_has_one_row() {
+        for role in Role::ALL {
+            assert_eq!(
+                PERMISSIONS.iter().filter(|(r, _)| r == role).count(),
+                1,
+                "{role}"
+            );
+        }
+        assert!(Role::Auditor.may(P::ViewAudit));
+        assert!(!Role::Administrator.may(P::ViewAudit));
+        assert!(!Role::UnitHandler.may(P::Dispatch));
+    }
+
+    #[test]
+    fn codes_round_trip() {
+        for p in Permission::ALL {
+            assert_eq!(Permission::from_code(p.code()), Some(*p));
+        }
+        for r in Role::ALL {
+            assert_eq!(Role::from_code(r.code()), Some(*r));
+        }
+        assert_eq!(Role::from_code("root"), None);
+    }
+
+    #[test]
+    fn masking() {
+        assert_eq!(mask_phone("13812345678"), "138****5678");
+        assert_eq!(mask_phone("12345"), "***45");
+        assert_eq!(mask_phone(""), "");
+        assert_eq!(mask_name("张三"), "张*");
+        assert_eq!(mask_name("欧阳修文"), "欧***");
+        assert_eq!(mask_name("李"), "李*");
+    }
+
+    #[test]
+    fn a_confidential_reporter_stays_hidden_from_units_even_when_revealed() {
+        let citizen = Citizen {
+            phone: Some("13812345678".into()),
+            name: Some("张三".into()),
+            anonymous: false,
+            confidential: true,
+        };
+        let unit = Role::UnitHandler.permissions();
+        assert_eq!(identity_view(unit, &citizen, true), IdentityView::Hidden);
+        let seen = redact_citizen(&citizen, identity_view(unit, &citizen, true));
+        assert_eq!((seen.phone, seen.name), (None, None));
+        let agent = Role::HotlineAgent.permissions();
+        assert_eq!(identity_view(agent, &citizen, false), IdentityView::Full);
+        let open = Citizen {
+            confidential: false,
+            ..citizen
+        };
+        assert_eq!(identity_view(unit, &open, false), IdentityView::Masked);
+        assert_eq!(identity_view(unit, &open, true), IdentityView::Full);
+        let auditor = Role::Auditor.permissions();
+        assert_eq!(identity_view(auditor, &open, true), IdentityView::Masked);
+    }
+}

@@ -1,0 +1,475 @@
+//! Who is asking, and may they: authentication and the access rule of every route.
+//!
+//! [`ROUTES`] gives each route (method and path pattern) one [`Rule`]. The [`guard`]
+//! middleware runs on every matched route: it finds the caller (an API token in
+//! `Authorization: Bearer`, or a session cookie), applies the route's rule, checks the
+//! CSRF token of cookie-authenticated writes, and for routes about one ticket
+//! (`{number}` in the path) asks the store whether that ticket lies in the caller's
+//! scope, answering 404 when it does not. A route missing from the table is refused
+//! (fail closed), and the authorization matrix test (`tests/access.rs`) finds it.
+
+use crate::AppState;
+use crate::error::ApiError;
+use axum::extract::{FromRequestParts, MatchedPath, Request, State};
+use axum::http::request::Parts;
+use axum::http::{HeaderMap, Method, header};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Redirect, Response};
+use minhu_core::access::{Permission, Role, Scope};
+use minhu_core::event::Actor;
+use minhu_core::ids::{RegionId, TicketNumber, UnitId};
+use minhu_core::City;
+use minhu_store::{ApiToken, Session, Store, StoreError, User};
+use sha2::{Digest, Sha256};
+
+/// What a route asks of its caller.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Rule {
+    /// Anyone; credentials are not looked at (health, static files, the login form).
+    Public,
+    /// Anyone (a citizen reporting a demand); an official's credentials are used when
+    /// sent, so the ticket records who took it in.
+    Open,
+    /// A signed-in official or API client holding this permission.
+    Permission(Permission),
+    /// A signed-in official; the permission depends on the workflow command in the
+    /// body ([`minhu_core::access::command_permission`]) and the handler checks it.
+    Action,
+}
+
+pub struct RouteRule {
+    pub method: Method,
+    /// The path pattern exactly as given to axum's `route`.
+    pub path: &'static str,
+    pub rule: Rule,
+}
+
+const fn rule(method: Method, path: &'static str, rule: Rule) -> RouteRule {
+    RouteRule { method, path, rule }
+}
+
+use Permission as P;
+use Rule::{Action, Open, Permission as Needs, Public};
+
+/// Every route and its rule. Routes about one ticket name it `{number}`, so the guard
+/// can check the ticket is within the caller's scope.
+pub const ROUTES: &[RouteRule] = &[
+    rule(Method::GET, "/healthz", Public),
+    rule(Method::GET, "/api/openapi.json", Public),
+    rule(Method::GET, "/static/minhu.css", Public),
+    rule(Method::GET, "/login", Public),
+    rule(Method::POST, "/login", Public),
+    rule(Method::POST, "/logout", Public),
+    rule(Method::POST, "/api/v1/tickets", Open),
+    rule(Method::GET, "/api/v1/tickets", Needs(P::ViewTickets)),
+    rule(Method::GET, "/api/v1/tickets/{number}", Needs(P::ViewTickets)),
+    rule(
+        Method::GET,
+        "/api/v1/tickets/{number}/events",
+        Needs(P::ViewTickets),
+    ),
+    rule(Method::POST, "/api/v1/tickets/{number}/actions", Action),
+    rule(
+        Method::POST,
+        "/api/v1/tickets/{number}/attachments",
+        Needs(P::Handle),
+    ),
+    rule(
+        Method::GET,
+        "/api/v1/tickets/{number}/suggestion",
+        Needs(P::Classify),
+    ),
+    rule(
+        Method::GET,
+        "/api/v1/tickets/{number}/duplicates",
+        Needs(P::Classify),
+    ),
+    rule(
+        Method::GET,
+        "/api/v1/attachments/{sha256}",
+        Needs(P::ViewTickets),
+    ),
+    rule(Method::GET, "/", Needs(P::ViewTickets)),
+    rule(Method::GET, "/tickets/{number}", Needs(P::ViewTickets)),
+];
+
+pub fn rule_of(method: &Method, path: &str) -> Option<Rule> {
+    ROUTES
+        .iter()
+        .find(|r| r.method == method && r.path == path)
+        .map(|r| r.rule)
+}
+
+/// The caller, once authenticated.
+#[derive(Clone, Debug)]
+pub struct Principal {
+    pub actor: Actor,
+    pub role: Option<Role>,
+    pub permissions: Vec<Permission>,
+    pub scope: Scope,
+    /// The session's CSRF token, when the caller came with a session cookie.
+    pub csrf: Option<String>,
+}
+
+impl Principal {
+    pub fn may(&self, permission: Permission) -> bool {
+        self.permissions.contains(&permission)
+    }
+
+    pub fn require(&self, permission: Permission) -> Result<(), ApiError> {
+        if self.may(permission) {
+            Ok(())
+        } else {
+            Err(ApiError::forbidden(permission))
+        }
+    }
+
+    /// An official's account: the role's permissions, the account's scope.
+    pub fn of_user(user: &User, city: &City) -> Option<Principal> {
+        let role = Role::from_code(&user.role)?;
+        Some(Principal {
+            actor: Actor::user(&user.login),
+            role: Some(role),
+            permissions: role.permissions().to_vec(),
+            scope: scope_of(city, user.unit.as_deref(), user.region.as_deref()),
+            csrf: None,
+        })
+    }
+
+    fn of_token(token: &ApiToken, city: &City) -> Principal {
+        Principal {
+            actor: Actor::token(&token.name),
+            role: None,
+            permissions: token
+                .permissions
+                .iter()
+                .filter_map(|p| Permission::from_code(p))
+                .collect(),
+            scope: scope_of(city, token.unit.as_deref(), token.region.as_deref()),
+            csrf: None,
+        }
+    }
+}
+
+fn scope_of(city: &City, unit: Option<&str>, region: Option<&str>) -> Scope {
+    Scope::of_account(
+        city,
+        unit.map(UnitId::new).as_ref(),
+        region.map(RegionId::new).as_ref(),
+    )
+}
+
+/// A handler's signed-in caller; the guard has already refused anyone else.
+impl<S: Send + Sync> FromRequestParts<S> for Principal {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
+        parts
+            .extensions
+            .get::<Principal>()
+            .cloned()
+            .ok_or_else(ApiError::unauthenticated)
+    }
+}
+
+/// The caller if signed in (routes open to citizens).
+pub struct MaybePrincipal(pub Option<Principal>);
+
+impl<S: Send + Sync> FromRequestParts<S> for MaybePrincipal {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
+        Ok(MaybePrincipal(parts.extensions.get::<Principal>().cloned()))
+    }
+}
+
+pub const SESSION_COOKIE: &str = "minhu_session";
+/// How long a session lives without signing in again.
+pub const SESSION_HOURS: i64 = 8;
+
+/// SHA-256, hex: how tokens and session secrets are kept (they are long random
+/// strings, so a fast hash suffices; passwords use Argon2).
+pub fn digest(secret: &str) -> String {
+    hex::encode(Sha256::digest(secret.as_bytes()))
+}
+
+/// 32 random bytes, hex.
+pub fn random_secret() -> String {
+    hex::encode(rand::random::<[u8; 32]>())
+}
+
+/// Creates (or replaces) the API token `name` and returns it; only its hash is kept.
+pub async fn issue_token(
+    store: &dyn Store,
+    name: &str,
+    permissions: &[Permission],
+    unit: Option<&str>,
+    region: Option<&str>,
+    now: jiff::Timestamp,
+) -> Result<String, StoreError> {
+    let token = format!("mh_{}", random_secret());
+    store
+        .put_token(&ApiToken {
+            token_hash: digest(&token),
+            name: name.to_owned(),
+            permissions: permissions.iter().map(|p| p.code().to_owned()).collect(),
+            unit: unit.map(str::to_owned),
+            region: region.map(str::to_owned),
+            created_at: now,
+            expires_at: None,
+            revoked: false,
+        })
+        .await?;
+    Ok(token)
+}
+
+/// Starts a session for `subject`; returns the cookie's secret.
+pub async fn start_session(
+    store: &dyn Store,
+    subject: &str,
+    now: jiff::Timestamp,
+) -> Result<String, StoreError> {
+    let secret = random_secret();
+    store
+        .put_session(&Session {
+            id_hash: digest(&secret),
+            subject: subject.to_owned(),
+            csrf: random_secret(),
+            created_at: now,
+            expires_at: now + jiff::SignedDuration::from_hours(SESSION_HOURS),
+        })
+        .await?;
+    Ok(secret)
+}
+
+/// The `Set-Cookie` value of a session: HttpOnly, SameSite=Strict, Secure.
+pub fn session_cookie(secret: &str, max_age_s: i64) -> String {
+    format!(
+        "{SESSION_COOKIE}={secret}; Path=/; HttpOnly; SameSite=Strict; Secure; Max-Age={max_age_s}"
+    )
+}
+
+pub fn cookie<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
+    headers
+        .get_all(header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .filter_map(|pair| pair.trim().split_once('='))
+        .find(|(key, _)| *key == name)
+        .map(|(_, value)| value)
+}
+
+/// Why a request carried credentials that do not hold.
+enum Refusal {
+    BadToken,
+    BadSession,
+}
+
+/// Finds the caller from a bearer token or a session cookie. No credentials at all
+/// is `Ok(None)`; credentials that are wrong, expired or revoked are refused.
+async fn authenticate(
+    state: &AppState,
+    headers: &HeaderMap,
+) -> Result<Option<Principal>, Result<Refusal, ApiError>> {
+    let store = state.engine.store.as_ref();
+    let city = &state.engine.city;
+    let now = state.engine.clock.now();
+    if let Some(value) = headers.get(header::AUTHORIZATION) {
+        let token = value
+            .to_str()
+            .ok()
+            .and_then(|v| v.strip_prefix("Bearer "))
+            .map(str::trim)
+            .ok_or(Ok(Refusal::BadToken))?;
+        let stored = store
+            .token(&digest(token))
+            .await
+            .map_err(|e| Err(ApiError::internal(e)))?
+            .filter(|t| !t.revoked && t.expires_at.is_none_or(|at| at > now))
+            .ok_or(Ok(Refusal::BadToken))?;
+        return Ok(Some(Principal::of_token(&stored, city)));
+    }
+    let Some(secret) = cookie(headers, SESSION_COOKIE) else {
+        return Ok(None);
+    };
+    let session = store
+        .session(&digest(secret))
+        .await
+        .map_err(|e| Err(ApiError::internal(e)))?
+        .filter(|s| s.expires_at > now)
+        .ok_or(Ok(Refusal::BadSession))?;
+    let login = session
+        .subject
+        .strip_prefix("user:")
+        .ok_or(Ok(Refusal::BadSession))?;
+    let user = store
+        .user(login)
+        .await
+        .map_err(|e| Err(ApiError::internal(e)))?
+        .filter(|u| !u.disabled)
+        .ok_or(Ok(Refusal::BadSession))?;
+    let mut principal = Principal::of_user(&user, city).ok_or(Ok(Refusal::BadSession))?;
+    principal.csrf = Some(session.csrf);
+    Ok(Some(principal))
+}
+
+/// Pages send people to the login form; the API answers with a status.
+fn wants_page(path: &str) -> bool {
+    !path.starts_with("/api/")
+}
+
+fn unauthenticated(path: &str, query: Option<&str>) -> Response {
+    if wants_page(path) {
+        let next = match query {
+            Some(q) => format!("{path}?{q}"),
+            None => path.to_owned(),
+        };
+        let target = format!("/login?next={}", urlencode(&next));
+        Redirect::to(&target).into_response()
+    } else {
+        ApiError::unauthenticated().into_response()
+    }
+}
+
+fn urlencode(text: &str) -> String {
+    text.bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' | b'/' => {
+                (b as char).to_string()
+            }
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
+}
+
+/// A write from a browser must carry the session's CSRF token, in the `X-CSRF-Token`
+/// header or (forms) the `csrf` field; the body is read and put back.
+async fn check_csrf(request: Request, expected: &str) -> Result<Request, Response> {
+    let sent_header = request
+        .headers()
+        .get("x-csrf-token")
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_owned);
+    if let Some(sent) = sent_header {
+        return if constant_time_eq(sent.as_bytes(), expected.as_bytes()) {
+            Ok(request)
+        } else {
+            Err(ApiError::csrf().into_response())
+        };
+    }
+    let is_form = request
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("application/x-www-form-urlencoded"));
+    if !is_form {
+        return Err(ApiError::csrf().into_response());
+    }
+    let (parts, body) = request.into_parts();
+    let bytes = axum::body::to_bytes(body, crate::MAX_BODY_BYTES)
+        .await
+        .map_err(|_| ApiError::malformed(None, "the form is too large").into_response())?;
+    let sent = form_field(&bytes, "csrf").unwrap_or_default();
+    if !constant_time_eq(sent.as_bytes(), expected.as_bytes()) {
+        return Err(ApiError::csrf().into_response());
+    }
+    Ok(Request::from_parts(parts, axum::body::Body::from(bytes)))
+}
+
+fn form_field(body: &[u8], name: &str) -> Option<String> {
+    serde_urlencoded::from_bytes::<Vec<(String, String)>>(body)
+        .ok()?
+        .into_iter()
+        .find(|(key, _)| key == name)
+        .map(|(_, value)| value)
+}
+
+pub fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
+    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+}
+
+/// The ticket number in `path` where `pattern` has `{number}`.
+fn ticket_in_path<'a>(pattern: &str, path: &'a str) -> Option<&'a str> {
+    let index = pattern.split('/').position(|s| s == "{number}")?;
+    path.split('/').nth(index)
+}
+
+/// The access check of every matched route (installed with `route_layer`).
+pub async fn guard(State(state): State<AppState>, mut request: Request, next: Next) -> Response {
+    let Some(pattern) = request
+        .extensions()
+        .get::<MatchedPath>()
+        .map(|m| m.as_str().to_owned())
+    else {
+        return ApiError::internal("a route without a matched path reached the guard")
+            .into_response();
+    };
+    let method = request.method().clone();
+    let Some(rule) = rule_of(&method, &pattern) else {
+        // The guard also sees methods a route does not serve (axum's 405 answer runs
+        // inside the route layer); it cannot tell those from a handler added without
+        // a rule, so both are refused without running anything.
+        let known_path = ROUTES.iter().any(|r| r.path == pattern);
+        if !known_path {
+            tracing::error!(%method, %pattern, "route has no access rule; refused");
+        }
+        return ApiError::no_rule(&method, &pattern, known_path).into_response();
+    };
+    if rule == Rule::Public {
+        return next.run(request).await;
+    }
+    let path = request.uri().path().to_owned();
+    let principal = match authenticate(&state, request.headers()).await {
+        Ok(principal) => principal,
+        Err(Ok(Refusal::BadToken)) => return ApiError::bad_token().into_response(),
+        Err(Ok(Refusal::BadSession)) => {
+            let mut response = unauthenticated(&path, request.uri().query());
+            if let Ok(value) = session_cookie("", 0).parse() {
+                response.headers_mut().insert(header::SET_COOKIE, value);
+            }
+            return response;
+        }
+        Err(Err(error)) => return error.into_response(),
+    };
+    let Some(principal) = principal else {
+        return match rule {
+            Rule::Open => next.run(request).await,
+            _ => unauthenticated(&path, request.uri().query()),
+        };
+    };
+    match rule {
+        Rule::Permission(permission) if !principal.may(permission) => {
+            return ApiError::forbidden(permission).into_response();
+        }
+        _ => {}
+    }
+    if let Some(number) = ticket_in_path(&pattern, &path) {
+        let visible = match TicketNumber::parse(number) {
+            Ok(number) => state
+                .engine
+                .store
+                .ticket_in(&number, &principal.scope)
+                .await
+                .map(|t| t.is_some()),
+            Err(_) => Ok(false),
+        };
+        match visible {
+            Ok(true) => {}
+            Ok(false) => {
+                return ApiError::not_found(format!("ticket {number} does not exist"))
+                    .into_response();
+            }
+            Err(error) => return ApiError::internal(error).into_response(),
+        }
+    }
+    let unsafe_method = !matches!(method, Method::GET | Method::HEAD | Method::OPTIONS);
+    if unsafe_method && let Some(expected) = principal.csrf.clone() {
+        request = match check_csrf(request, &expected).await {
+            Ok(request) => request,
+            Err(refused) => return refused,
+        };
+    }
+    request.extensions_mut().insert(principal);
+    next.run(request).await
+}

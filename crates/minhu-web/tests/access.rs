@@ -1,0 +1,396 @@
+//! The authorization matrix: every route x every role x a ticket in scope and one out of
+//! scope, generated from `minhu_web::auth::ROUTES` and from the routes the source
+//! registers, so a route added without a rule fails here. Then sign-in, sessions,
+//! CSRF and lockout.
+
+mod support;
+
+use axum::body::Body;
+use axum::http::{HeaderMap, Method, Request, StatusCode, header};
+use minhu_core::access::{Permission, Role, command_permission};
+use minhu_core::workflow::Command;
+use minhu_web::auth::{ROUTES, Rule, rule_of};
+use serde_json::{Value, json};
+use std::collections::BTreeSet;
+use support::TestApp;
+
+const PNG: &[u8] = &[
+    0x89, b'P', b'N', b'G', 0x0D, 0x0A, 0x1A, 0x0A, 0, 0, 0, 0x0D, b'I', b'H', b'D', b'R', 0, 0, 0,
+    1, 0, 0, 0, 1, 8, 2, 0, 0, 0,
+];
+
+/// The action the matrix sends to the actions route: it changes no unit or region,
+/// so the tickets stay where the matrix expects them.
+fn sample_action() -> Value {
+    json!({"action": "urge", "note": "请加快办理"})
+}
+
+fn demand(title: &str, address: &str, category: &str) -> String {
+    json!({
+        "channel": "web", "kind": "complaint", "title": title,
+        "description": format!("{title}，请尽快处理"), "address": address,
+        "category": category, "citizen": {"phone": "13812345678", "name": "张三"}
+    })
+    .to_string()
+}
+
+/// A request a caller would plausibly send to `method path`.
+fn sample(method: &Method, pattern: &str, number: &str, sha256: &str) -> Request<Body> {
+    let path: String = pattern
+        .split('/')
+        .map(|segment| match segment {
+            "{number}" => number.to_owned(),
+            "{sha256}" => sha256.to_owned(),
+            s if s.starts_with('{') => "x".to_owned(),
+            s => s.to_owned(),
+        })
+        .collect::<Vec<_>>()
+        .join("/");
+    let builder = Request::builder().method(method.clone()).uri(&path);
+    let (content_type, body): (&str, Body) = match (method.as_str(), pattern) {
+        ("POST", "/api/v1/tickets") => (
+            "application/json",
+            demand("电梯坏了", "A3区天顶街道尖山社区", "城乡建设/住房保障与房地产/物业服务").into(),
+        ),
+        ("POST", p) if p.ends_with("/actions") => {
+            ("application/json", sample_action().to_string().into())
+        }
+        ("POST", p) if p.ends_with("/attachments") => ("application/octet-stream", PNG.into()),
+        ("POST", "/login") => (
+            "application/x-www-form-urlencoded",
+            "login=nobody&password=wrong-password".into(),
+        ),
+        ("GET", _) | ("HEAD", _) => ("application/json", Body::empty()),
+        _ => ("application/json", "{}".into()),
+    };
+    builder
+        .header(header::CONTENT_TYPE, content_type)
+        .body(body)
+        .unwrap()
+}
+
+/// Every path the web crate's source registers with `.route("...")`.
+fn routes_in_source() -> BTreeSet<String> {
+    let src = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
+    let mut paths = BTreeSet::new();
+    let mut files = vec![src];
+    while let Some(path) = files.pop() {
+        if path.is_dir() {
+            files.extend(std::fs::read_dir(&path).unwrap().map(|e| e.unwrap().path()));
+            continue;
+        }
+        if path.extension().is_none_or(|e| e != "rs") {
+            continue;
+        }
+        let text = std::fs::read_to_string(&path).unwrap();
+        for piece in text.split(".route(").skip(1) {
+            let piece = piece.trim_start();
+            if let Some(rest) = piece.strip_prefix('"')
+                && let Some(end) = rest.find('"')
+            {
+                paths.insert(rest[..end].to_owned());
+            }
+        }
+    }
+    paths
+}
+
+const METHODS: &[Method] = &[
+    Method::GET,
+    Method::POST,
+    Method::PUT,
+    Method::PATCH,
+    Method::DELETE,
+];
+
+struct World {
+    app: TestApp,
+    inside: String,
+    outside: String,
+    unit: String,
+    sha256: String,
+}
+
+/// Two tickets in different districts and an attachment.
+async fn world() -> World {
+    let app = TestApp::new().await;
+    let (status, inside) = app
+        .post(
+            "/api/v1/tickets",
+            &demand("电梯坏了", "A3区天顶街道尖山社区", "城乡建设/住房保障与房地产/物业服务"),
+            None,
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{inside}");
+    let (status, outside) = app
+        .post(
+            "/api/v1/tickets",
+            &demand("拖欠工资", "A1区马坡岭街道", "劳动和社会保障"),
+            None,
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{outside}");
+    let unit = inside["unit"].as_str().expect("routed to a unit").to_owned();
+    assert_ne!(outside["unit"], inside["unit"]);
+    let number = inside["number"].as_str().unwrap().to_owned();
+    let (status, with_file, _) = app
+        .send(sample(
+            &Method::POST,
+            "/api/v1/tickets/{number}/attachments",
+            &number,
+            "",
+        ))
+        .await;
+    assert_eq!(status, StatusCode::OK, "{with_file}");
+    World {
+        sha256: with_file["attachments"][0]["sha256"]
+            .as_str()
+            .unwrap()
+            .to_owned(),
+        inside: number,
+        outside: outside["number"].as_str().unwrap().to_owned(),
+        unit,
+        app,
+    }
+}
+
+/// What `permissions` may expect from `rule` on a ticket in or out of scope.
+fn expectation(rule: Rule, permissions: &[Permission], in_scope: bool, about_ticket: bool) -> Expect {
+    let out_of_sight = about_ticket && !in_scope;
+    match rule {
+        Rule::Public | Rule::Open => Expect::Through,
+        Rule::Permission(p) if !permissions.contains(&p) => Expect::Status(StatusCode::FORBIDDEN),
+        Rule::Permission(_) | Rule::Action if out_of_sight => Expect::Status(StatusCode::NOT_FOUND),
+        Rule::Action => {
+            let command: Command = serde_json::from_value(sample_action()).unwrap();
+            if permissions.contains(&command_permission(&command)) {
+                Expect::Through
+            } else {
+                Expect::Status(StatusCode::FORBIDDEN)
+            }
+        }
+        Rule::Permission(_) => Expect::Through,
+    }
+}
+
+/// The guard let the request through and the handler did not fail. (A handler may
+/// still say 401 for its own reasons: a wrong password on the login form.)
+fn passed(status: StatusCode, body: &Value, headers: &HeaderMap) -> bool {
+    let refused_by_guard = body["error"]["code"] == "unauthenticated"
+        || headers
+            .get(header::LOCATION)
+            .is_some_and(|to| to.to_str().unwrap().starts_with("/login?next="));
+    !refused_by_guard
+        && ![StatusCode::FORBIDDEN, StatusCode::NOT_FOUND].contains(&status)
+        && !status.is_server_error()
+}
+
+#[derive(Debug, PartialEq)]
+enum Expect {
+    /// Past the guard: anything but 401, 403, 404 or a server error.
+    Through,
+    Status(StatusCode),
+}
+
+#[tokio::test]
+async fn every_route_every_role_in_and_out_of_scope() {
+    let w = world().await;
+    let mut checked = 0;
+    for role in Role::ALL {
+        // Every role limited to the unit holding one ticket and not the other.
+        let token = w
+            .app
+            .token(&format!("matrix-{role}"), *role, Some(&w.unit), None)
+            .await;
+        for route in ROUTES {
+            let about_ticket = route.path.contains("{number}");
+            for (number, in_scope) in [(&w.inside, true), (&w.outside, false)] {
+                if !about_ticket && !in_scope {
+                    continue;
+                }
+                let request = sample(&route.method, route.path, number, &w.sha256);
+                let (status, body, headers) = w.app.send_as(Some(&token), request).await;
+                let expected = expectation(route.rule, role.permissions(), in_scope, about_ticket);
+                let what = format!(
+                    "{role} {} {} ({}) -> {status} {body}",
+                    route.method,
+                    route.path,
+                    if in_scope { "in scope" } else { "out of scope" }
+                );
+                match expected {
+                    Expect::Status(code) => assert_eq!(status, code, "{what}"),
+                    Expect::Through => assert!(passed(status, &body, &headers), "{what}"),
+                }
+                checked += 1;
+            }
+        }
+    }
+    assert!(checked > ROUTES.len() * Role::ALL.len());
+}
+
+#[tokio::test]
+async fn anonymous_callers_reach_only_public_and_open_routes() {
+    let w = world().await;
+    for route in ROUTES {
+        let request = sample(&route.method, route.path, &w.inside, &w.sha256);
+        let (status, body, headers) = w.app.send_as(None, request).await;
+        let what = format!("anonymous {} {} -> {status} {body}", route.method, route.path);
+        match route.rule {
+            Rule::Public | Rule::Open => assert!(passed(status, &body, &headers), "{what}"),
+            _ if route.path.starts_with("/api/") => {
+                assert_eq!(status, StatusCode::UNAUTHORIZED, "{what}");
+                assert_eq!(body["error"]["code"], "unauthenticated", "{what}");
+            }
+            _ => {
+                assert_eq!(status, StatusCode::SEE_OTHER, "{what}");
+                let to = headers[header::LOCATION].to_str().unwrap();
+                assert!(to.starts_with("/login?next="), "{what}: {to}");
+            }
+        }
+    }
+    // The contract: the list is closed, intake is open.
+    let (status, _) = w.app.get_as(None, "/api/v1/tickets").await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+    let (status, _) = w.app.get_as(Some("mh_forged"), "/api/v1/tickets").await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+}
+
+#[tokio::test]
+async fn every_registered_route_has_a_rule() {
+    let w = world().await;
+    let in_source = routes_in_source();
+    assert!(in_source.contains("/api/v1/tickets"), "{in_source:?}");
+    for route in ROUTES {
+        assert!(
+            in_source.contains(route.path),
+            "ROUTES names {} {}, which no source registers",
+            route.method,
+            route.path
+        );
+    }
+    for path in &in_source {
+        for method in METHODS {
+            let request = sample(method, path, &w.inside, &w.sha256);
+            let (status, body, _) = w.app.send(request).await;
+            if status == StatusCode::METHOD_NOT_ALLOWED {
+                continue;
+            }
+            assert!(
+                rule_of(method, path).is_some(),
+                "{method} {path} is served ({status}) but has no rule in minhu_web::auth::ROUTES"
+            );
+            assert_ne!(body["error"]["code"], "no_access_rule", "{method} {path}");
+        }
+    }
+}
+
+#[tokio::test]
+async fn lists_show_only_the_scope() {
+    let w = world().await;
+    let unit = w
+        .app
+        .token("unit", Role::UnitHandler, Some(&w.unit), None)
+        .await;
+    let (_, list) = w.app.get_as(Some(&unit), "/api/v1/tickets").await;
+    let numbers: Vec<&str> = list["tickets"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| t["number"].as_str().unwrap())
+        .collect();
+    assert_eq!(numbers, [w.inside.as_str()]);
+    let district = w
+        .app
+        .token("district", Role::Supervisor, None, Some("A1"))
+        .await;
+    let (_, list) = w.app.get_as(Some(&district), "/api/v1/tickets").await;
+    assert_eq!(list["tickets"][0]["number"], w.outside.as_str());
+    assert_eq!(list["tickets"].as_array().unwrap().len(), 1);
+    let (status, _) = w
+        .app
+        .get_as(Some(&district), &format!("/api/v1/tickets/{}", w.inside))
+        .await;
+    assert_eq!(status, StatusCode::NOT_FOUND, "out of scope reads as absent");
+    let (_, page) = w.app.get_as(Some(&unit), "/").await;
+    let html = page.as_str().unwrap();
+    assert!(html.contains(&w.inside) && !html.contains(&w.outside));
+}
+
+#[tokio::test]
+async fn each_command_needs_its_permission() {
+    let w = world().await;
+    let commands = [
+        json!({"action": "accept"}),
+        json!({"action": "dispatch", "unit": w.unit}),
+        json!({"action": "urge", "note": "快"}),
+        json!({"action": "reopen", "reason": "没修好"}),
+        json!({"action": "answer_at_intake", "answer": "已答复"}),
+        json!({"action": "redispatch", "unit": w.unit}),
+        json!({"action": "reclassify", "tier": "15d"}),
+    ];
+    for role in Role::ALL {
+        let token = w.app.token(&format!("cmd-{role}"), *role, None, None).await;
+        for body in &commands {
+            let command: Command = serde_json::from_value(body.clone()).unwrap();
+            let (status, answer) = w.app.act_as(Some(&token), &w.inside, body.clone()).await;
+            let allowed = role.may(command_permission(&command));
+            assert_eq!(
+                status == StatusCode::FORBIDDEN,
+                !allowed,
+                "{role} {body} -> {status} {answer}"
+            );
+        }
+    }
+    // A citizen's own channel stays open; a phone intake needs an official.
+    let phone = demand("电话受理", "A3区", "城乡建设").replace("\"web\"", "\"phone\"");
+    let (status, _) = w.app.post_as(None, "/api/v1/tickets", &phone, None).await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+    let unit = w.app.token("u", Role::UnitHandler, Some(&w.unit), None).await;
+    let (status, _) = w.app.post_as(Some(&unit), "/api/v1/tickets", &phone, None).await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+}
+
+#[tokio::test]
+async fn tokens_act_under_their_own_name() {
+    let w = world().await;
+    let token = w
+        .app
+        .token_with("crm", &[Permission::ViewTickets, Permission::Supervise], None, None)
+        .await;
+    let (status, _) = w.app.act_as(Some(&token), &w.inside, sample_action()).await;
+    assert_eq!(status, StatusCode::OK);
+    let (_, events) = w
+        .app
+        .get_as(Some(&token), &format!("/api/v1/tickets/{}/events", w.inside))
+        .await;
+    let last = events.as_array().unwrap().last().unwrap().clone();
+    assert_eq!(last["actor"], "token:crm");
+    // Renewing a token replaces the old one.
+    let renewed = w
+        .app
+        .token_with("crm", &[Permission::ViewTickets], None, None)
+        .await;
+    let (status, _) = w.app.get_as(Some(&token), "/api/v1/tickets").await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+    let (status, _) = w.app.get_as(Some(&renewed), "/api/v1/tickets").await;
+    assert_eq!(status, StatusCode::OK);
+}
+
+#[test]
+fn the_readme_role_table_is_the_code_table() {
+    let mut table = String::from("| role | permissions |\n| --- | --- |\n");
+    for (role, permissions) in minhu_core::access::PERMISSIONS {
+        let codes: Vec<String> = permissions.iter().map(|p| format!("`{p}`")).collect();
+        table.push_str(&format!("| `{role}` | {} |\n", codes.join(", ")));
+    }
+    let readme = std::fs::read_to_string(
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../README.md"),
+    )
+    .unwrap();
+    let written = readme
+        .split("<!-- roles:begin -->\n")
+        .nth(1)
+        .and_then(|rest| rest.split("<!-- roles:end -->").next())
+        .expect("README has the role table between its markers");
+    assert_eq!(written, table, "update README.md's role table to:\n{table}");
+}

@@ -1,0 +1,157 @@
+//! The web tests' shared harness: the full router in-process (tower `oneshot`) on a
+//! real SQLite file and the demo city's configuration, with API tokens for any role
+//! and scope. `get`, `post`, `act` and `send` act as an administrator of the whole
+//! city; `send_as` picks the caller (or none, for a citizen or an attacker).
+#![allow(dead_code)] // each test file uses its own part of the harness
+
+use axum::Router;
+use axum::body::Body;
+use axum::http::{HeaderMap, Request, StatusCode, header};
+use http_body_util::BodyExt;
+use minhu_core::SystemClock;
+use minhu_core::access::{Permission, Role};
+use minhu_engine::Engine;
+use minhu_engine::attachments::AttachmentStore;
+use minhu_store::SqlStore;
+use minhu_web::AppState;
+use serde_json::Value;
+use std::path::Path;
+use std::sync::Arc;
+use tower::ServiceExt;
+
+pub struct TestApp {
+    pub router: Router,
+    pub state: AppState,
+    /// An administrator token for the whole city.
+    pub admin: String,
+    _dir: tempfile::TempDir,
+}
+
+pub fn demo_city() -> minhu_core::City {
+    minhu_config::load_city(&Path::new(env!("CARGO_MANIFEST_DIR")).join("../../demo/city"))
+        .unwrap()
+}
+
+impl TestApp {
+    pub async fn new() -> TestApp {
+        let dir = tempfile::tempdir().unwrap();
+        let store = SqlStore::connect(&format!("sqlite://{}", dir.path().join("api.db").display()))
+            .await
+            .unwrap();
+        let engine = Engine::new(Arc::new(store), Arc::new(demo_city()), Arc::new(SystemClock));
+        let state = AppState {
+            engine: Arc::new(engine),
+            attachments: AttachmentStore::new(dir.path().join("files")),
+        };
+        let mut app = TestApp {
+            router: minhu_web::app(state.clone()),
+            state,
+            admin: String::new(),
+            _dir: dir,
+        };
+        app.admin = app.token("admin", Role::Administrator, None, None).await;
+        app
+    }
+
+    /// A token with `role`'s permissions, limited to a unit or a region if given.
+    pub async fn token(
+        &self,
+        name: &str,
+        role: Role,
+        unit: Option<&str>,
+        region: Option<&str>,
+    ) -> String {
+        self.token_with(name, role.permissions(), unit, region).await
+    }
+
+    pub async fn token_with(
+        &self,
+        name: &str,
+        permissions: &[Permission],
+        unit: Option<&str>,
+        region: Option<&str>,
+    ) -> String {
+        minhu_web::auth::issue_token(
+            self.state.engine.store.as_ref(),
+            name,
+            permissions,
+            unit,
+            region,
+            self.state.engine.now(),
+        )
+        .await
+        .unwrap()
+    }
+
+    /// Sends `request` with `token` as the caller (none: anonymous).
+    pub async fn send_as(
+        &self,
+        token: Option<&str>,
+        mut request: Request<Body>,
+    ) -> (StatusCode, Value, HeaderMap) {
+        if let Some(token) = token {
+            request.headers_mut().insert(
+                header::AUTHORIZATION,
+                format!("Bearer {token}").parse().unwrap(),
+            );
+        }
+        let response = self.router.clone().oneshot(request).await.unwrap();
+        let status = response.status();
+        let headers = response.headers().clone();
+        let bytes = response.into_body().collect().await.unwrap().to_bytes();
+        let body = serde_json::from_slice(&bytes)
+            .unwrap_or_else(|_| Value::String(String::from_utf8_lossy(&bytes).into_owned()));
+        (status, body, headers)
+    }
+
+    pub async fn send(&self, request: Request<Body>) -> (StatusCode, Value, HeaderMap) {
+        self.send_as(Some(&self.admin.clone()), request).await
+    }
+
+    pub async fn post_as(
+        &self,
+        token: Option<&str>,
+        uri: &str,
+        body: &str,
+        key: Option<&str>,
+    ) -> (StatusCode, Value) {
+        let mut request = Request::post(uri).header("content-type", "application/json");
+        if let Some(key) = key {
+            request = request.header("idempotency-key", key);
+        }
+        let (status, body, _) = self
+            .send_as(token, request.body(Body::from(body.to_owned())).unwrap())
+            .await;
+        (status, body)
+    }
+
+    pub async fn post(&self, uri: &str, body: &str, key: Option<&str>) -> (StatusCode, Value) {
+        self.post_as(Some(&self.admin.clone()), uri, body, key)
+            .await
+    }
+
+    pub async fn get_as(&self, token: Option<&str>, uri: &str) -> (StatusCode, Value) {
+        let (status, body, _) = self
+            .send_as(token, Request::get(uri).body(Body::empty()).unwrap())
+            .await;
+        (status, body)
+    }
+
+    pub async fn get(&self, uri: &str) -> (StatusCode, Value) {
+        self.get_as(Some(&self.admin.clone()), uri).await
+    }
+
+    pub async fn act_as(&self, token: Option<&str>, number: &str, action: Value) -> (StatusCode, Value) {
+        self.post_as(
+            token,
+            &format!("/api/v1/tickets/{number}/actions"),
+            &action.to_string(),
+            None,
+        )
+        .await
+    }
+
+    pub async fn act(&self, number: &str, action: Value) -> (StatusCode, Value) {
+        self.act_as(Some(&self.admin.clone()), number, action).await
+    }
+}
