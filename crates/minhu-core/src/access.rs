@@ -145,12 +145,7 @@ pub const PERMISSIONS: &[(Role, &[Permission])] = &[
     ),
     (
         Role::Supervisor,
-        &[
-            P::ViewTickets,
-            P::Supervise,
-            P::RevealIdentity,
-            P::Report,
-        ],
+        &[P::ViewTickets, P::Supervise, P::RevealIdentity, P::Report],
     ),
     (
         Role::Administrator,
@@ -284,7 +279,11 @@ pub enum IdentityView {
 /// What a reader with `permissions` sees of `ticket`'s citizen, before any reveal.
 /// A whistle-blower (举报) is never shown to anyone without [`Permission::ViewIdentity`],
 /// reveal or not: the unit reported on must not learn who reported it.
-pub fn identity_view(permissions: &[Permission], citizen: &Citizen, revealed: bool) -> IdentityView {
+pub fn identity_view(
+    permissions: &[Permission],
+    citizen: &Citizen,
+    revealed: bool,
+) -> IdentityView {
     if permissions.contains(&P::ViewIdentity) {
         IdentityView::Full
     } else if citizen.confidential {

@@ -3,12 +3,12 @@
 //! migrations and connection tuning differ per backend.
 
 use crate::{
-    ApiToken, Appended, AuditEntry, AuditFilter, Backend, Created, Cursor, FollowCode,
-    Idempotency, NewTicket, Page, Session, Store, StoreError, TicketFilter, User,
+    ApiToken, Appended, AuditEntry, AuditFilter, Backend, Created, Cursor, FollowCode, Idempotency,
+    NewTicket, Page, Session, Store, StoreError, TicketFilter, User,
 };
-use minhu_core::access::Scope;
 use async_trait::async_trait;
 use jiff::Timestamp;
+use minhu_core::access::Scope;
 use minhu_core::event::Event;
 use minhu_core::ids::TicketNumber;
 use minhu_core::ticket::{Status, Ticket};
@@ -95,7 +95,9 @@ impl Conditions {
         let marks = vec!["?"; ids.len()].join(", ");
         self.and(
             &format!("{column} IN ({marks})"),
-            ids.into_iter().map(|id| Bind::Text(id.to_owned())).collect(),
+            ids.into_iter()
+                .map(|id| Bind::Text(id.to_owned()))
+                .collect(),
         );
     }
 
@@ -513,23 +515,24 @@ impl Store for SqlStore {
     }
 
     async fn list(&self, filter: &TicketFilter) -> Result<Page, StoreError> {
-        let mut query = Conditions::new("SELECT state, created_at, number FROM tickets WHERE 1 = 1");
+        let mut query =
+            Conditions::new("SELECT state, created_at, number FROM tickets WHERE 1 = 1");
         query.scope(&filter.scope);
         if let Some(status) = filter.status {
-            query.and("status = ?",
-                vec![Bind::Text(status.code().into())],
-            );
+            query.and("status = ?", vec![Bind::Text(status.code().into())]);
         }
         if let Some(unit) = &filter.unit {
             query.and("unit = ?", vec![Bind::Text(unit.clone())]);
         }
         if let Some(path) = &filter.region_path {
-            query.and("region_path LIKE ? ESCAPE '\\'",
+            query.and(
+                "region_path LIKE ? ESCAPE '\\'",
                 vec![Bind::Text(format!("{}%", escape_like(path)))],
             );
         }
         if let Some(category) = &filter.category {
-            query.and("(category = ? OR category LIKE ? ESCAPE '\\')",
+            query.and(
+                "(category = ? OR category LIKE ? ESCAPE '\\')",
                 vec![
                     Bind::Text(category.clone()),
                     Bind::Text(format!("{}/%", escape_like(category))),
@@ -543,20 +546,20 @@ impl Store for SqlStore {
             query.and("created_at < ?", vec![Bind::Int(millis(to))]);
         }
         if let Some(phone) = &filter.phone {
-            query.and("citizen_phone = ?",
-                vec![Bind::Text(phone.clone())],
-            );
+            query.and("citizen_phone = ?", vec![Bind::Text(phone.clone())]);
         }
         if let Some(text) = &filter.text {
             for word in text.split_whitespace() {
                 let pattern = format!("%{}%", escape_like(word));
-                query.and("(title LIKE ? ESCAPE '\\' OR description LIKE ? ESCAPE '\\')",
+                query.and(
+                    "(title LIKE ? ESCAPE '\\' OR description LIKE ? ESCAPE '\\')",
                     vec![Bind::Text(pattern.clone()), Bind::Text(pattern)],
                 );
             }
         }
         if let Some(cursor) = &filter.cursor {
-            query.and("(created_at < ? OR (created_at = ? AND number < ?))",
+            query.and(
+                "(created_at < ? OR (created_at = ? AND number < ?))",
                 vec![
                     Bind::Int(cursor.created_at),
                     Bind::Int(cursor.created_at),

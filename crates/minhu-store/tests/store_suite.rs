@@ -4,12 +4,12 @@
 //! missing server fails the tests rather than skipping them.
 
 use jiff::Timestamp;
+use minhu_core::access::Scope;
 use minhu_core::deadline::{Deadlines, TierCode};
 use minhu_core::event::{Actor, Change, Event};
 use minhu_core::ids::{RegionId, TicketNumber, UnitId};
 use minhu_core::taxonomy::CategoryPath;
 use minhu_core::ticket::{Channel, Citizen, Intake, Kind, Status, Ticket};
-use minhu_core::access::Scope;
 use minhu_store::{
     ApiToken, Appended, AuditEntry, AuditFilter, Cursor, FollowCode, Idempotency, NewTicket,
     Session, SqlStore, Store, StoreError, TicketFilter, User,
@@ -557,7 +557,9 @@ async fn scope_limits_lists_counts_and_reads() {
         assert_eq!(list(Scope::All).await.len(), 2);
         assert!(list(Scope::Units(Vec::new())).await.is_empty());
         assert_eq!(
-            list(Scope::Regions(vec![RegionId::new("A3-01")])).await.len(),
+            list(Scope::Regions(vec![RegionId::new("A3-01")]))
+                .await
+                .len(),
             2
         );
         assert!(
@@ -622,7 +624,10 @@ async fn tokens_sessions_and_follow_codes_are_stored() {
             attempts: 2,
         };
         store.put_follow_code(&code).await.unwrap();
-        assert_eq!(store.follow_code(number.as_str()).await.unwrap(), Some(code));
+        assert_eq!(
+            store.follow_code(number.as_str()).await.unwrap(),
+            Some(code)
+        );
         store.delete_follow_code(number.as_str()).await.unwrap();
         assert!(store.follow_code(number.as_str()).await.unwrap().is_none());
     })

@@ -7,10 +7,10 @@ use crate::extract::{JsonBody, parse_json};
 use axum::body::Bytes;
 use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
-use minhu_core::access::{Permission, command_permission};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
+use minhu_core::access::{Permission, command_permission};
 use minhu_core::deadline::TierCode;
 use minhu_core::event::{Actor, Event};
 use minhu_core::ids::{RegionId, TicketNumber};
@@ -169,7 +169,10 @@ async fn create_ticket(
     let key = idempotency_key(&headers)?;
     // Citizens report through their own channels; a phone call, a grid worker's
     // patrol or an import is taken in by someone who may do so.
-    let taken_in = matches!(body.channel, Channel::Phone | Channel::Grid | Channel::Import);
+    let taken_in = matches!(
+        body.channel,
+        Channel::Phone | Channel::Grid | Channel::Import
+    );
     let actor = match &principal {
         Some(principal) if taken_in || principal.may(Permission::CreateTickets) => {
             principal.require(Permission::CreateTickets)?;

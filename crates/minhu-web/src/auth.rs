@@ -15,10 +15,10 @@ use axum::http::request::Parts;
 use axum::http::{HeaderMap, Method, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Redirect, Response};
+use minhu_core::City;
 use minhu_core::access::{Permission, Role, Scope};
 use minhu_core::event::Actor;
 use minhu_core::ids::{RegionId, TicketNumber, UnitId};
-use minhu_core::City;
 use minhu_store::{ApiToken, Session, Store, StoreError, User};
 use sha2::{Digest, Sha256};
 
@@ -62,7 +62,11 @@ pub const ROUTES: &[RouteRule] = &[
     rule(Method::POST, "/logout", Public),
     rule(Method::POST, "/api/v1/tickets", Open),
     rule(Method::GET, "/api/v1/tickets", Needs(P::ViewTickets)),
-    rule(Method::GET, "/api/v1/tickets/{number}", Needs(P::ViewTickets)),
+    rule(
+        Method::GET,
+        "/api/v1/tickets/{number}",
+        Needs(P::ViewTickets),
+    ),
     rule(
         Method::GET,
         "/api/v1/tickets/{number}/events",

@@ -164,12 +164,28 @@ async fn login(
             let secret = auth::start_session(store, &format!("user:{}", fresh.login), now)
                 .await
                 .map_err(ApiError::internal)?;
-            audit::record(&state, format!("user:{}", fresh.login), "login", Some(fresh.login.clone()), "", client).await?;
+            audit::record(
+                &state,
+                format!("user:{}", fresh.login),
+                "login",
+                Some(fresh.login.clone()),
+                "",
+                client,
+            )
+            .await?;
             let cookie = auth::session_cookie(&secret, auth::SESSION_HOURS * 3600);
             Ok(([(header::SET_COOKIE, cookie)], Redirect::to(&next)).into_response())
         }
         Some(user) if locked => {
-            audit::record(&state, "anonymous".into(), "login_refused", Some(user.login), "account locked", client).await?;
+            audit::record(
+                &state,
+                "anonymous".into(),
+                "login_refused",
+                Some(user.login),
+                "account locked",
+                client,
+            )
+            .await?;
             refuse("账号已临时锁定，请稍后再试 The account is locked for a while; try again later")
         }
         other => {
@@ -187,10 +203,26 @@ async fn login(
                     .await
                     .map_err(ApiError::internal)?;
                 if locked_until.is_some() {
-                    audit::record(&state, "system:login".into(), "account_locked", Some(login.clone()), &format!("{MAX_FAILED_LOGINS} failed sign-ins"), client.clone()).await?;
+                    audit::record(
+                        &state,
+                        "system:login".into(),
+                        "account_locked",
+                        Some(login.clone()),
+                        &format!("{MAX_FAILED_LOGINS} failed sign-ins"),
+                        client.clone(),
+                    )
+                    .await?;
                 }
             }
-            audit::record(&state, "anonymous".into(), "login_failed", Some(form.login.clone()), "", client).await?;
+            audit::record(
+                &state,
+                "anonymous".into(),
+                "login_failed",
+                Some(form.login.clone()),
+                "",
+                client,
+            )
+            .await?;
             refuse("账号或密码不对 Wrong login or password")
         }
     }
@@ -201,7 +233,10 @@ async fn logout(State(state): State<AppState>, headers: HeaderMap) -> Result<Res
         let hash = auth::digest(secret);
         let store = state.engine.store.as_ref();
         if let Some(session) = store.session(&hash).await.map_err(ApiError::internal)? {
-            store.delete_session(&hash).await.map_err(ApiError::internal)?;
+            store
+                .delete_session(&hash)
+                .await
+                .map_err(ApiError::internal)?;
             audit::record(&state, session.subject, "logout", None, "", None).await?;
         }
     }

@@ -50,7 +50,12 @@ fn sample(method: &Method, pattern: &str, number: &str, sha256: &str) -> Request
     let (content_type, body): (&str, Body) = match (method.as_str(), pattern) {
         ("POST", "/api/v1/tickets") => (
             "application/json",
-            demand("电梯坏了", "A3区天顶街道尖山社区", "城乡建设/住房保障与房地产/物业服务").into(),
+            demand(
+                "电梯坏了",
+                "A3区天顶街道尖山社区",
+                "城乡建设/住房保障与房地产/物业服务",
+            )
+            .into(),
         ),
         ("POST", p) if p.ends_with("/actions") => {
             ("application/json", sample_action().to_string().into())
@@ -117,7 +122,11 @@ async fn world() -> World {
     let (status, inside) = app
         .post(
             "/api/v1/tickets",
-            &demand("电梯坏了", "A3区天顶街道尖山社区", "城乡建设/住房保障与房地产/物业服务"),
+            &demand(
+                "电梯坏了",
+                "A3区天顶街道尖山社区",
+                "城乡建设/住房保障与房地产/物业服务",
+            ),
             None,
         )
         .await;
@@ -130,7 +139,10 @@ async fn world() -> World {
         )
         .await;
     assert_eq!(status, StatusCode::CREATED, "{outside}");
-    let unit = inside["unit"].as_str().expect("routed to a unit").to_owned();
+    let unit = inside["unit"]
+        .as_str()
+        .expect("routed to a unit")
+        .to_owned();
     assert_ne!(outside["unit"], inside["unit"]);
     let number = inside["number"].as_str().unwrap().to_owned();
     let (status, with_file, _) = app
@@ -155,7 +167,12 @@ async fn world() -> World {
 }
 
 /// What `permissions` may expect from `rule` on a ticket in or out of scope.
-fn expectation(rule: Rule, permissions: &[Permission], in_scope: bool, about_ticket: bool) -> Expect {
+fn expectation(
+    rule: Rule,
+    permissions: &[Permission],
+    in_scope: bool,
+    about_ticket: bool,
+) -> Expect {
     let out_of_sight = about_ticket && !in_scope;
     match rule {
         Rule::Public | Rule::Open => Expect::Through,
@@ -234,7 +251,10 @@ async fn anonymous_callers_reach_only_public_and_open_routes() {
     for route in ROUTES {
         let request = sample(&route.method, route.path, &w.inside, &w.sha256);
         let (status, body, headers) = w.app.send_as(None, request).await;
-        let what = format!("anonymous {} {} -> {status} {body}", route.method, route.path);
+        let what = format!(
+            "anonymous {} {} -> {status} {body}",
+            route.method, route.path
+        );
         match route.rule {
             Rule::Public | Rule::Open => assert!(passed(status, &body, &headers), "{what}"),
             _ if route.path.starts_with("/api/") => {
@@ -310,7 +330,11 @@ async fn lists_show_only_the_scope() {
         .app
         .get_as(Some(&district), &format!("/api/v1/tickets/{}", w.inside))
         .await;
-    assert_eq!(status, StatusCode::NOT_FOUND, "out of scope reads as absent");
+    assert_eq!(
+        status,
+        StatusCode::NOT_FOUND,
+        "out of scope reads as absent"
+    );
     let (_, page) = w.app.get_as(Some(&unit), "/").await;
     let html = page.as_str().unwrap();
     assert!(html.contains(&w.inside) && !html.contains(&w.outside));
@@ -345,8 +369,14 @@ async fn each_command_needs_its_permission() {
     let phone = demand("电话受理", "A3区", "城乡建设").replace("\"web\"", "\"phone\"");
     let (status, _) = w.app.post_as(None, "/api/v1/tickets", &phone, None).await;
     assert_eq!(status, StatusCode::UNAUTHORIZED);
-    let unit = w.app.token("u", Role::UnitHandler, Some(&w.unit), None).await;
-    let (status, _) = w.app.post_as(Some(&unit), "/api/v1/tickets", &phone, None).await;
+    let unit = w
+        .app
+        .token("u", Role::UnitHandler, Some(&w.unit), None)
+        .await;
+    let (status, _) = w
+        .app
+        .post_as(Some(&unit), "/api/v1/tickets", &phone, None)
+        .await;
     assert_eq!(status, StatusCode::FORBIDDEN);
 }
 
@@ -355,13 +385,21 @@ async fn tokens_act_under_their_own_name() {
     let w = world().await;
     let token = w
         .app
-        .token_with("crm", &[Permission::ViewTickets, Permission::Supervise], None, None)
+        .token_with(
+            "crm",
+            &[Permission::ViewTickets, Permission::Supervise],
+            None,
+            None,
+        )
         .await;
     let (status, _) = w.app.act_as(Some(&token), &w.inside, sample_action()).await;
     assert_eq!(status, StatusCode::OK);
     let (_, events) = w
         .app
-        .get_as(Some(&token), &format!("/api/v1/tickets/{}/events", w.inside))
+        .get_as(
+            Some(&token),
+            &format!("/api/v1/tickets/{}/events", w.inside),
+        )
         .await;
     let last = events.as_array().unwrap().last().unwrap().clone();
     assert_eq!(last["actor"], "token:crm");

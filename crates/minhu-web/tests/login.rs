@@ -46,12 +46,7 @@ fn session_of(headers: &HeaderMap) -> String {
     for attribute in ["HttpOnly", "SameSite=Strict", "Secure", "Path=/"] {
         assert!(cookie.contains(attribute), "{cookie} lacks {attribute}");
     }
-    cookie
-        .split(';')
-        .next()
-        .unwrap()
-        .trim()
-        .to_owned()
+    cookie.split(';').next().unwrap().trim().to_owned()
 }
 
 #[tokio::test]
@@ -118,7 +113,10 @@ async fn sign_in_act_with_csrf_and_sign_out() {
     let (status, answer, _) = app.send_as(None, act(Some(&csrf))).await;
     assert_eq!(status, StatusCode::OK, "{answer}");
     let (_, events) = app.get(&format!("/api/v1/tickets/{number}/events")).await;
-    assert_eq!(events.as_array().unwrap().last().unwrap()["actor"], "user:zhang");
+    assert_eq!(
+        events.as_array().unwrap().last().unwrap()["actor"],
+        "user:zhang"
+    );
 
     let logout = Request::post("/logout")
         .header(header::COOKIE, &cookie)
@@ -126,10 +124,20 @@ async fn sign_in_act_with_csrf_and_sign_out() {
         .unwrap();
     let (status, _, headers) = app.send_as(None, logout).await;
     assert_eq!(status, StatusCode::SEE_OTHER);
-    assert!(headers[header::SET_COOKIE].to_str().unwrap().contains("Max-Age=0"));
+    assert!(
+        headers[header::SET_COOKIE]
+            .to_str()
+            .unwrap()
+            .contains("Max-Age=0")
+    );
     let (status, _, headers) = app.send_as(None, page("/")).await;
     assert_eq!(status, StatusCode::SEE_OTHER, "the session has ended");
-    assert!(headers[header::LOCATION].to_str().unwrap().starts_with("/login"));
+    assert!(
+        headers[header::LOCATION]
+            .to_str()
+            .unwrap()
+            .starts_with("/login")
+    );
 }
 
 #[tokio::test]
@@ -144,7 +152,11 @@ async fn five_failures_lock_the_account_and_everything_is_audited() {
     let (status, page, _) = app
         .send_as(None, login_request("li", "correct horse battery"))
         .await;
-    assert_eq!(status, StatusCode::UNAUTHORIZED, "locked, even with the right password");
+    assert_eq!(
+        status,
+        StatusCode::UNAUTHORIZED,
+        "locked, even with the right password"
+    );
     assert!(page.as_str().unwrap().contains("锁定"));
     let (status, _, _) = app
         .send_as(None, login_request("nobody", "correct horse battery"))
@@ -187,7 +199,8 @@ async fn a_sign_in_from_another_site_is_refused() {
     assert_eq!(status, StatusCode::FORBIDDEN);
     assert!(headers.get(header::SET_COOKIE).is_none());
     let mut next = login_request("wang", "correct horse battery");
-    *next.body_mut() = Body::from("login=wang&password=correct+horse+battery&next=https://evil.example");
+    *next.body_mut() =
+        Body::from("login=wang&password=correct+horse+battery&next=https://evil.example");
     let (status, _, headers) = app.send_as(None, next).await;
     assert_eq!(status, StatusCode::SEE_OTHER);
     assert_eq!(headers[header::LOCATION], "/", "no open redirect");

@@ -312,7 +312,13 @@ pub async fn run(command: AdminCommand) -> anyhow::Result<()> {
                 .store
                 .delete_sessions_of(&format!("user:{login}"))
                 .await?;
-            audit(&engine, "user.scope", &login, format!("{before} -> {after}")).await?;
+            audit(
+                &engine,
+                "user.scope",
+                &login,
+                format!("{before} -> {after}"),
+            )
+            .await?;
             println!("{login} now sees {after}");
             Ok(())
         }

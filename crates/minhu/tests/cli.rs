@@ -117,30 +117,62 @@ fn users_are_added_with_a_checked_role() {
 fn tokens_and_scopes_are_checked_and_never_listed() {
     let dir = tempfile::tempdir().unwrap();
     let bad = minhu(
-        &["admin", "add-token", "crm", "--permissions", "ticket.view,ticket.fly"],
+        &[
+            "admin",
+            "add-token",
+            "crm",
+            "--permissions",
+            "ticket.view,ticket.fly",
+        ],
         dir.path(),
     );
     assert!(!bad.status.success());
     assert!(text(&bad).contains("ticket.fly"), "{}", text(&bad));
     let bad = minhu(
-        &["admin", "add-token", "crm", "--role", "auditor", "--unit", "nowhere"],
+        &[
+            "admin",
+            "add-token",
+            "crm",
+            "--role",
+            "auditor",
+            "--unit",
+            "nowhere",
+        ],
         dir.path(),
     );
     assert!(text(&bad).contains("is not in"), "{}", text(&bad));
-    let good = minhu(&["admin", "add-token", "crm", "--role", "auditor"], dir.path());
+    let good = minhu(
+        &["admin", "add-token", "crm", "--role", "auditor"],
+        dir.path(),
+    );
     assert!(good.status.success(), "{}", text(&good));
     let token = String::from_utf8_lossy(&good.stdout).trim().to_owned();
     assert!(token.starts_with("mh_"), "{token}");
     let list = minhu(&["admin", "tokens"], dir.path());
-    assert!(text(&list).contains("crm\tticket.view,report.view,audit.view"), "{}", text(&list));
+    assert!(
+        text(&list).contains("crm\tticket.view,report.view,audit.view"),
+        "{}",
+        text(&list)
+    );
     assert!(!text(&list).contains(&token), "tokens are shown once only");
 
-    minhu(&["admin", "add-user", "li", "--role", "supervisor"], dir.path());
+    minhu(
+        &["admin", "add-user", "li", "--role", "supervisor"],
+        dir.path(),
+    );
     let scoped = minhu(&["admin", "set-scope", "li", "--region", "A3"], dir.path());
     assert!(scoped.status.success(), "{}", text(&scoped));
     let unitless = minhu(&["admin", "set-role", "li", "unit_handler"], dir.path());
     assert!(!unitless.status.success());
-    assert!(text(&unitless).contains("needs a unit"), "{}", text(&unitless));
+    assert!(
+        text(&unitless).contains("needs a unit"),
+        "{}",
+        text(&unitless)
+    );
     let list = minhu(&["admin", "users"], dir.path());
-    assert!(text(&list).contains("li\tsupervisor\tregion A3"), "{}", text(&list));
+    assert!(
+        text(&list).contains("li\tsupervisor\tregion A3"),
+        "{}",
+        text(&list)
+    );
 }

@@ -36,7 +36,13 @@ async fn start_server(data_dir: &Path) -> (Child, String) {
 fn admin_token(data_dir: &Path) -> String {
     let config = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../demo/city");
     let output = std::process::Command::new(env!("CARGO_BIN_EXE_minhu"))
-        .args(["admin", "add-token", "crash-test", "--role", "administrator"])
+        .args([
+            "admin",
+            "add-token",
+            "crash-test",
+            "--role",
+            "administrator",
+        ])
         .arg("--config")
         .arg(&config)
         .arg("--data-dir")

@@ -28,8 +28,7 @@ pub struct TestApp {
 }
 
 pub fn demo_city() -> minhu_core::City {
-    minhu_config::load_city(&Path::new(env!("CARGO_MANIFEST_DIR")).join("../../demo/city"))
-        .unwrap()
+    minhu_config::load_city(&Path::new(env!("CARGO_MANIFEST_DIR")).join("../../demo/city")).unwrap()
 }
 
 impl TestApp {
@@ -38,7 +37,11 @@ impl TestApp {
         let store = SqlStore::connect(&format!("sqlite://{}", dir.path().join("api.db").display()))
             .await
             .unwrap();
-        let engine = Engine::new(Arc::new(store), Arc::new(demo_city()), Arc::new(SystemClock));
+        let engine = Engine::new(
+            Arc::new(store),
+            Arc::new(demo_city()),
+            Arc::new(SystemClock),
+        );
         let state = AppState {
             engine: Arc::new(engine),
             attachments: AttachmentStore::new(dir.path().join("files")),
@@ -61,7 +64,8 @@ impl TestApp {
         unit: Option<&str>,
         region: Option<&str>,
     ) -> String {
-        self.token_with(name, role.permissions(), unit, region).await
+        self.token_with(name, role.permissions(), unit, region)
+            .await
     }
 
     pub async fn token_with(
@@ -141,7 +145,12 @@ impl TestApp {
         self.get_as(Some(&self.admin.clone()), uri).await
     }
 
-    pub async fn act_as(&self, token: Option<&str>, number: &str, action: Value) -> (StatusCode, Value) {
+    pub async fn act_as(
+        &self,
+        token: Option<&str>,
+        number: &str,
+        action: Value,
+    ) -> (StatusCode, Value) {
         self.post_as(
             token,
             &format!("/api/v1/tickets/{number}/actions"),
