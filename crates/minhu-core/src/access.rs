@@ -9,8 +9,9 @@
 //! can reach past it.
 
 use crate::City;
+use crate::event::{Change, Event};
 use crate::ids::{RegionId, UnitId};
-use crate::ticket::{Citizen, Ticket};
+use crate::ticket::{Citizen, Intake, Kind, Ticket};
 use crate::workflow::Command;
 use serde::{Deserialize, Serialize};
 use std::fmt;
@@ -276,17 +277,20 @@ pub enum IdentityView {
     Hidden,
 }
 
-/// What a reader with `permissions` sees of `ticket`'s citizen, before any reveal.
-/// A whistle-blower (举报) is never shown to anyone without [`Permission::ViewIdentity`],
-/// reveal or not: the unit reported on must not learn who reported it.
-pub fn identity_view(
-    permissions: &[Permission],
-    citizen: &Citizen,
-    revealed: bool,
-) -> IdentityView {
+/// A report of wrongdoing (举报) or a demand marked confidential: the reporter's
+/// identity must never reach the units.
+pub fn is_confidential(intake: &Intake) -> bool {
+    intake.citizen.confidential || intake.kind == Kind::Report
+}
+
+/// What a reader with `permissions` sees of a demand's citizen; `revealed` when they
+/// pressed "reveal" with a reason. A whistle-blower is never shown to anyone without
+/// [`Permission::ViewIdentity`], reveal or not: the unit reported on must not learn who
+/// reported it.
+pub fn identity_view(permissions: &[Permission], intake: &Intake, revealed: bool) -> IdentityView {
     if permissions.contains(&P::ViewIdentity) {
         IdentityView::Full
-    } else if citizen.confidential {
+    } else if is_confidential(intake) {
         IdentityView::Hidden
     } else if revealed && permissions.contains(&P::RevealIdentity) {
         IdentityView::Full
@@ -316,6 +320,69 @@ pub fn mask_name(name: &str) -> String {
         Some(first) => format!("{first}{}", "*".repeat(chars.count().max(1))),
         None => String::new(),
     }
+}
+
+/// Masks every mobile number (11 digits starting with 1) written in free text, so a
+/// number a citizen typed into the description is masked like the phone field; with
+/// `hide`, no digit of it is kept.
+pub fn mask_phones_in_text(text: &str, hide: bool) -> String {
+    let chars: Vec<char> = text.chars().collect();
+    let mut out = String::with_capacity(text.len());
+    let mut i = 0;
+    while i < chars.len() {
+        let run = chars[i..].iter().take_while(|c| c.is_ascii_digit()).count();
+        if run == 0 {
+            out.push(chars[i]);
+            i += 1;
+            continue;
+        }
+        let digits: String = chars[i..i + run].iter().collect();
+        if run == 11 && digits.starts_with('1') {
+            out.push_str(&if hide {
+                "*".repeat(11)
+            } else {
+                mask_phone(&digits)
+            });
+        } else {
+            out.push_str(&digits);
+        }
+        i += run;
+    }
+    out
+}
+
+/// A demand as a reader with `view` may see it: the citizen, and phone numbers in the
+/// text.
+pub fn redact_intake(intake: &mut Intake, view: IdentityView) {
+    intake.citizen = redact_citizen(&intake.citizen, view);
+    if view != IdentityView::Full {
+        let hide = view == IdentityView::Hidden;
+        intake.title = mask_phones_in_text(&intake.title, hide);
+        intake.description = mask_phones_in_text(&intake.description, hide);
+        intake.address = intake
+            .address
+            .as_deref()
+            .map(|a| mask_phones_in_text(a, hide));
+    }
+}
+
+/// A ticket as seen by a reader with `permissions`.
+pub fn redact_ticket(mut ticket: Ticket, permissions: &[Permission], revealed: bool) -> Ticket {
+    let view = identity_view(permissions, &ticket.intake, revealed);
+    redact_intake(&mut ticket.intake, view);
+    ticket
+}
+
+/// A ticket's log as seen by a reader with `permissions`: its `created` event carries
+/// the citizen too.
+pub fn redact_events(mut events: Vec<Event>, permissions: &[Permission]) -> Vec<Event> {
+    for event in &mut events {
+        if let Change::Created(intake) = &mut event.change {
+            let view = identity_view(permissions, intake, false);
+            redact_intake(intake, view);
+        }
+    }
+    events
 }
 
 /// The citizen as a reader with `view` may see it.
@@ -374,27 +441,48 @@ mod tests {
         assert_eq!(mask_name("李"), "李*");
     }
 
+    fn intake(kind: Kind, confidential: bool) -> Intake {
+        Intake {
+            channel: crate::ticket::Channel::Web,
+            kind,
+            title: "电话13812345678".into(),
+            description: "请回电 13812345678 或 010-12345".into(),
+            address: None,
+            location: None,
+            citizen: Citizen {
+                phone: Some("13812345678".into()),
+                name: Some("张三".into()),
+                anonymous: false,
+                confidential,
+            },
+            category: None,
+            region: None,
+            tier: crate::deadline::TierCode("15d".into()),
+            external_ref: None,
+        }
+    }
+
     #[test]
     fn a_confidential_reporter_stays_hidden_from_units_even_when_revealed() {
-        let citizen = Citizen {
-            phone: Some("13812345678".into()),
-            name: Some("张三".into()),
-            anonymous: false,
-            confidential: true,
-        };
         let unit = Role::UnitHandler.permissions();
-        assert_eq!(identity_view(unit, &citizen, true), IdentityView::Hidden);
-        let seen = redact_citizen(&citizen, identity_view(unit, &citizen, true));
-        assert_eq!((seen.phone, seen.name), (None, None));
         let agent = Role::HotlineAgent.permissions();
-        assert_eq!(identity_view(agent, &citizen, false), IdentityView::Full);
-        let open = Citizen {
-            confidential: false,
-            ..citizen
-        };
+        for secret in [intake(Kind::Complaint, true), intake(Kind::Report, false)] {
+            assert_eq!(identity_view(unit, &secret, true), IdentityView::Hidden);
+            let mut seen = secret.clone();
+            redact_intake(&mut seen, identity_view(unit, &secret, true));
+            assert_eq!((seen.citizen.phone, seen.citizen.name), (None, None));
+            assert!(!seen.description.contains("5678"));
+            assert_eq!(identity_view(agent, &secret, false), IdentityView::Full);
+        }
+        let open = intake(Kind::Complaint, false);
         assert_eq!(identity_view(unit, &open, false), IdentityView::Masked);
         assert_eq!(identity_view(unit, &open, true), IdentityView::Full);
         let auditor = Role::Auditor.permissions();
         assert_eq!(identity_view(auditor, &open, true), IdentityView::Masked);
+        let mut masked = open.clone();
+        redact_intake(&mut masked, IdentityView::Masked);
+        assert_eq!(masked.citizen.phone.as_deref(), Some("138****5678"));
+        assert_eq!(masked.title, "电话138****5678");
+        assert_eq!(masked.description, "请回电 138****5678 或 010-12345");
     }
 }

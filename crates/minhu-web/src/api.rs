@@ -10,7 +10,7 @@ use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
-use minhu_core::access::{Permission, command_permission};
+use minhu_core::access::{Permission, command_permission, redact_events, redact_ticket};
 use minhu_core::deadline::TierCode;
 use minhu_core::event::{Actor, Event};
 use minhu_core::ids::{RegionId, TicketNumber};
@@ -38,9 +38,19 @@ use utoipa::OpenApi;
         act_on_ticket,
         add_attachment,
         routing_suggestion,
-        duplicate_candidates
+        duplicate_candidates,
+        crate::privacy::reveal
     ),
-    components(schemas(CreateTicket, TicketList, ErrorBody, Ticket, Event, Command))
+    components(schemas(
+        CreateTicket,
+        TicketList,
+        ErrorBody,
+        Ticket,
+        Event,
+        Command,
+        crate::privacy::RevealRequest,
+        crate::privacy::Identity
+    ))
 )]
 pub struct ApiDoc;
 
@@ -191,7 +201,11 @@ async fn create_ticket(
     };
     let location = HeaderValue::from_str(&format!("/api/v1/tickets/{}", created.ticket.number))
         .map_err(ApiError::internal)?;
-    Ok((status, [(header::LOCATION, location)], Json(created.ticket)).into_response())
+    // An anonymous caller sees the ticket as a unit would: an Idempotency-Key is no
+    // password, so a replay must not hand out someone's phone number.
+    let permissions = principal.map(|p| p.permissions).unwrap_or_default();
+    let ticket = redact_ticket(created.ticket, &permissions, false);
+    Ok((status, [(header::LOCATION, location)], Json(ticket)).into_response())
 }
 
 #[derive(Serialize, utoipa::ToSchema)]
@@ -308,7 +322,11 @@ async fn list_tickets(
     Query(params): Query<HashMap<String, String>>,
 ) -> Result<Json<TicketList>, ApiError> {
     let mut filter = filter_from(&params, &state)?;
-    filter.scope = principal.scope;
+    if filter.phone.is_some() {
+        // Looking tickets up by phone would unmask numbers one guess at a time.
+        principal.require(Permission::ViewIdentity)?;
+    }
+    filter.scope = principal.scope.clone();
     let page = state
         .engine
         .store
@@ -316,7 +334,11 @@ async fn list_tickets(
         .await
         .map_err(minhu_engine::EngineError::from)?;
     Ok(Json(TicketList {
-        tickets: page.tickets,
+        tickets: page
+            .tickets
+            .into_iter()
+            .map(|t| redact_ticket(t, &principal.permissions, false))
+            .collect(),
         next_cursor: page.next.map(|c| c.encode()),
     }))
 }
@@ -329,9 +351,11 @@ async fn list_tickets(
 )]
 async fn get_ticket(
     State(state): State<AppState>,
+    principal: Principal,
     Path(number): Path<String>,
 ) -> Result<Json<Ticket>, ApiError> {
-    Ok(Json(state.engine.ticket(&ticket_number(&number)?).await?))
+    let ticket = state.engine.ticket(&ticket_number(&number)?).await?;
+    Ok(Json(redact_ticket(ticket, &principal.permissions, false)))
 }
 
 /// The ticket's whole history (留痕): who did what, when and why.
@@ -342,9 +366,11 @@ async fn get_ticket(
 )]
 async fn ticket_events(
     State(state): State<AppState>,
+    principal: Principal,
     Path(number): Path<String>,
 ) -> Result<Json<Vec<Event>>, ApiError> {
-    Ok(Json(state.engine.events(&ticket_number(&number)?).await?))
+    let events = state.engine.events(&ticket_number(&number)?).await?;
+    Ok(Json(redact_events(events, &principal.permissions)))
 }
 
 /// Do one workflow action: dispatch, accept, return, redispatch, resolve,
@@ -378,9 +404,11 @@ async fn act_on_ticket(
         .into());
     }
     principal.require(command_permission(&command))?;
-    Ok(Json(
-        state.engine.act(&number, command, principal.actor).await?,
-    ))
+    let ticket = state
+        .engine
+        .act(&number, command, principal.actor.clone())
+        .await?;
+    Ok(Json(redact_ticket(ticket, &principal.permissions, false)))
 }
 
 /// The fields any action may carry, with their types, to check a body field by field.
@@ -424,12 +452,15 @@ async fn add_attachment(
         .attachments
         .put(&body, params.get("name").cloned())
         .await?;
-    Ok(Json(
-        state
-            .engine
-            .act(&number, Command::AddAttachment(attachment), principal.actor)
-            .await?,
-    ))
+    let ticket = state
+        .engine
+        .act(
+            &number,
+            Command::AddAttachment(attachment),
+            principal.actor.clone(),
+        )
+        .await?;
+    Ok(Json(redact_ticket(ticket, &principal.permissions, false)))
 }
 
 async fn get_attachment(

@@ -1,18 +1,45 @@
 //! The audit log (留痕 of people): sign-ins, changes of access, reveals of personal
-//! data and every write through the API, append-only in the store.
+//! data, refusals and every write through the API, append-only in the store, and
+//! `GET /api/v1/audit` for auditors (JSON or CSV).
 
 use crate::AppState;
+use crate::auth::Principal;
 use crate::error::ApiError;
-use axum::extract::{ConnectInfo, Request};
+use axum::extract::{ConnectInfo, FromRequestParts, Request};
+use axum::extract::{Query, State};
+use axum::http::header;
+use axum::http::request::Parts;
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use axum::{Json, Router};
+use jiff::Timestamp;
+use minhu_core::workflow::FieldError;
 use minhu_store::AuditEntry;
+use minhu_store::AuditFilter;
+use serde::Serialize;
+use std::collections::HashMap;
 use std::net::SocketAddr;
 
 /// The client's address as the server saw it (absent in in-process tests).
 pub fn client_of(request: &Request) -> Option<String> {
-    request
-        .extensions()
+    client_in(request.extensions())
+}
+
+fn client_in(extensions: &axum::http::Extensions) -> Option<String> {
+    extensions
         .get::<ConnectInfo<SocketAddr>>()
         .map(|ConnectInfo(addr)| addr.ip().to_string())
+}
+
+/// The client's address, as an extractor.
+pub struct Client(pub Option<String>);
+
+impl<S: Send + Sync> FromRequestParts<S> for Client {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
+        Ok(Client(client_in(&parts.extensions)))
+    }
 }
 
 /// Appends one entry. A write that cannot be audited fails: an action without its
@@ -40,4 +67,153 @@ pub async fn record(
         .await
         .map_err(ApiError::internal)?;
     Ok(())
+}
+
+pub fn routes() -> Router<AppState> {
+    Router::new().route("/api/v1/audit", get(list))
+}
+
+/// Reads the filters one by one, so each bad value is named.
+pub fn filter_from(params: &HashMap<String, String>) -> Result<AuditFilter, ApiError> {
+    const KNOWN: &[&str] = &[
+        "actor", "action", "target", "from", "to", "after", "limit", "format",
+    ];
+    if let Some(unknown) = params.keys().find(|k| !KNOWN.contains(&k.as_str())) {
+        return Err(FieldError::new(
+            unknown.as_str(),
+            format!("is not a filter; use one of {}", KNOWN.join(", ")),
+        )
+        .into());
+    }
+    let get = |name: &str| params.get(name).map(|v| v.trim()).filter(|v| !v.is_empty());
+    let moment = |name: &str| -> Result<Option<Timestamp>, ApiError> {
+        get(name)
+            .map(|text| {
+                text.parse::<Timestamp>().map_err(|_| {
+                    FieldError::new(
+                        name,
+                        format!("{text:?} is not a moment (2026-11-22T08:00:00+08:00)"),
+                    )
+                    .into()
+                })
+            })
+            .transpose()
+    };
+    let after = get("after")
+        .map(|text| {
+            text.parse::<i64>()
+                .map_err(|_| FieldError::new("after", "must be a sequence number"))
+        })
+        .transpose()?;
+    let limit = match get("limit") {
+        None => 100,
+        Some(text) => text
+            .parse::<u32>()
+            .ok()
+            .filter(|n| (1..=10_000).contains(n))
+            .ok_or_else(|| FieldError::new("limit", "must be a whole number from 1 to 10000"))?,
+    };
+    Ok(AuditFilter {
+        actor: get("actor").map(str::to_owned),
+        action: get("action").map(str::to_owned),
+        target: get("target").map(str::to_owned),
+        from: moment("from")?,
+        to: moment("to")?,
+        after,
+        limit,
+    })
+}
+
+/// The audit log as CSV. A cell that a spreadsheet would run as a formula is quoted
+/// with a leading apostrophe.
+pub fn to_csv(entries: &[AuditEntry]) -> String {
+    fn cell(text: &str) -> String {
+        let text = if text.starts_with(['=', '+', '-', '@']) {
+            format!("'{text}")
+        } else {
+            text.to_owned()
+        };
+        if text.contains([',', '"', '\n', '\r']) {
+            format!("\"{}\"", text.replace('"', "\"\""))
+        } else {
+            text
+        }
+    }
+    let mut out = String::from("seq,at,actor,action,target,detail,client\n");
+    for e in entries {
+        let row = [
+            e.seq.to_string(),
+            e.at.to_string(),
+            e.actor.clone(),
+            e.action.clone(),
+            e.target.clone().unwrap_or_default(),
+            e.detail.clone(),
+            e.client.clone().unwrap_or_default(),
+        ];
+        let cells: Vec<String> = row.iter().map(|c| cell(c)).collect();
+        out.push_str(&cells.join(","));
+        out.push('\n');
+    }
+    out
+}
+
+#[derive(Serialize)]
+struct AuditPage {
+    entries: Vec<AuditEntry>,
+    /// Pass as `after` for the next page; absent when this page was not full.
+    next_after: Option<i64>,
+}
+
+/// The audit log for auditors, oldest first; `format=csv` exports it. Reading it is
+/// itself recorded.
+async fn list(
+    State(state): State<AppState>,
+    principal: Principal,
+    Client(client): Client,
+    Query(params): Query<HashMap<String, String>>,
+) -> Result<Response, ApiError> {
+    let filter = filter_from(&params)?;
+    let csv = match params.get("format").map(String::as_str) {
+        None | Some("json") => false,
+        Some("csv") => true,
+        Some(other) => {
+            return Err(FieldError::new("format", format!("{other:?}: use json or csv")).into());
+        }
+    };
+    let entries = state
+        .engine
+        .store
+        .audit_log(&filter)
+        .await
+        .map_err(ApiError::internal)?;
+    record(
+        &state,
+        principal.actor.to_string(),
+        if csv { "audit.export" } else { "audit.read" },
+        None,
+        &format!("{} entries", entries.len()),
+        client,
+    )
+    .await?;
+    if csv {
+        return Ok((
+            [
+                (header::CONTENT_TYPE, "text/csv; charset=utf-8"),
+                (
+                    header::CONTENT_DISPOSITION,
+                    "attachment; filename=\"audit.csv\"",
+                ),
+            ],
+            to_csv(&entries),
+        )
+            .into_response());
+    }
+    let next_after = (entries.len() == filter.limit as usize)
+        .then(|| entries.last().map(|e| e.seq))
+        .flatten();
+    Ok(Json(AuditPage {
+        entries,
+        next_after,
+    })
+    .into_response())
 }

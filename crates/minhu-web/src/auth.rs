@@ -9,7 +9,9 @@
 //! (fail closed), and the authorization matrix test (`tests/access.rs`) finds it.
 
 use crate::AppState;
+use crate::audit::client_of;
 use crate::error::ApiError;
+use crate::hardening::{Limits, rates};
 use axum::extract::{FromRequestParts, MatchedPath, Request, State};
 use axum::http::request::Parts;
 use axum::http::{HeaderMap, Method, header};
@@ -93,6 +95,12 @@ pub const ROUTES: &[RouteRule] = &[
         "/api/v1/attachments/{sha256}",
         Needs(P::ViewTickets),
     ),
+    rule(
+        Method::POST,
+        "/api/v1/tickets/{number}/reveal",
+        Needs(P::RevealIdentity),
+    ),
+    rule(Method::GET, "/api/v1/audit", Needs(P::ViewAudit)),
     rule(Method::GET, "/", Needs(P::ViewTickets)),
     rule(Method::GET, "/tickets/{number}", Needs(P::ViewTickets)),
 ];
@@ -399,8 +407,28 @@ fn ticket_in_path<'a>(pattern: &str, path: &'a str) -> Option<&'a str> {
     path.split('/').nth(index)
 }
 
+/// What the guard needs: the application and the rate limits.
+#[derive(Clone)]
+pub struct Guarded {
+    pub app: AppState,
+    pub limits: std::sync::Arc<Limits>,
+}
+
+fn too_many(wait: std::time::Duration) -> Response {
+    let seconds = wait.as_secs().max(1);
+    let mut response = ApiError::too_many(format!(
+        "too many requests from your address; try again in {seconds} s"
+    ))
+    .into_response();
+    if let Ok(value) = seconds.to_string().parse() {
+        response.headers_mut().insert(header::RETRY_AFTER, value);
+    }
+    response
+}
+
 /// The access check of every matched route (installed with `route_layer`).
-pub async fn guard(State(state): State<AppState>, mut request: Request, next: Next) -> Response {
+pub async fn guard(State(guarded): State<Guarded>, mut request: Request, next: Next) -> Response {
+    let state = &guarded.app;
     let Some(pattern) = request
         .extensions()
         .get::<MatchedPath>()
@@ -420,11 +448,22 @@ pub async fn guard(State(state): State<AppState>, mut request: Request, next: Ne
         }
         return ApiError::no_rule(&method, &pattern, known_path).into_response();
     };
+    let client = client_of(&request);
+    let address = client.clone().unwrap_or_else(|| "unknown".into());
+    let unsafe_method = !matches!(method, Method::GET | Method::HEAD | Method::OPTIONS);
     if rule == Rule::Public {
+        let (kind, rate) = if unsafe_method {
+            ("credentials", rates::CREDENTIALS)
+        } else {
+            ("anonymous", rates::ANONYMOUS)
+        };
+        if let Err(wait) = guarded.limits.take(kind, &address, rate) {
+            return too_many(wait);
+        }
         return next.run(request).await;
     }
     let path = request.uri().path().to_owned();
-    let principal = match authenticate(&state, request.headers()).await {
+    let principal = match authenticate(state, request.headers()).await {
         Ok(principal) => principal,
         Err(Ok(Refusal::BadToken)) => return ApiError::bad_token().into_response(),
         Err(Ok(Refusal::BadSession)) => {
@@ -437,43 +476,81 @@ pub async fn guard(State(state): State<AppState>, mut request: Request, next: Ne
         Err(Err(error)) => return error.into_response(),
     };
     let Some(principal) = principal else {
+        let (kind, rate) = match rule {
+            Rule::Open => ("intake", rates::INTAKE),
+            _ => ("anonymous", rates::ANONYMOUS),
+        };
+        if let Err(wait) = guarded.limits.take(kind, &address, rate) {
+            return too_many(wait);
+        }
         return match rule {
             Rule::Open => next.run(request).await,
             _ => unauthenticated(&path, request.uri().query()),
         };
     };
-    match rule {
+    let target = ticket_in_path(&pattern, &path).map(str::to_owned);
+    let refusal = match rule {
         Rule::Permission(permission) if !principal.may(permission) => {
-            return ApiError::forbidden(permission).into_response();
+            Some(ApiError::forbidden(permission).into_response())
         }
-        _ => {}
-    }
-    if let Some(number) = ticket_in_path(&pattern, &path) {
-        let visible = match TicketNumber::parse(number) {
-            Ok(number) => state
-                .engine
-                .store
-                .ticket_in(&number, &principal.scope)
-                .await
-                .map(|t| t.is_some()),
-            Err(_) => Ok(false),
-        };
-        match visible {
-            Ok(true) => {}
-            Ok(false) => {
-                return ApiError::not_found(format!("ticket {number} does not exist"))
-                    .into_response();
+        _ => match &target {
+            Some(number) => match in_scope(state, number, &principal.scope).await {
+                Ok(true) => None,
+                Ok(false) => Some(
+                    ApiError::not_found(format!("ticket {number} does not exist")).into_response(),
+                ),
+                Err(error) => return error.into_response(),
+            },
+            None => None,
+        },
+    };
+    let response = match refusal {
+        Some(refused) => refused,
+        None => {
+            if unsafe_method && let Some(expected) = principal.csrf.clone() {
+                request = match check_csrf(request, &expected).await {
+                    Ok(request) => request,
+                    Err(refused) => return refused,
+                };
             }
-            Err(error) => return ApiError::internal(error).into_response(),
+            request.extensions_mut().insert(principal.clone());
+            next.run(request).await
+        }
+    };
+    // Writes and refusals leave a trace; intake already has its own (the ticket's
+    // `created` event names who took it in).
+    let status = response.status();
+    let refused = status == axum::http::StatusCode::FORBIDDEN
+        || status == axum::http::StatusCode::NOT_FOUND && target.is_some();
+    let intake = method == Method::POST && pattern == "/api/v1/tickets";
+    if (unsafe_method && !intake) || refused {
+        let action = format!("{method} {pattern}");
+        let detail = status.as_u16().to_string();
+        if let Err(error) = crate::audit::record(
+            state,
+            principal.actor.to_string(),
+            &action,
+            target,
+            &detail,
+            client,
+        )
+        .await
+        {
+            tracing::error!(?error, %action, "could not write the audit log");
         }
     }
-    let unsafe_method = !matches!(method, Method::GET | Method::HEAD | Method::OPTIONS);
-    if unsafe_method && let Some(expected) = principal.csrf.clone() {
-        request = match check_csrf(request, &expected).await {
-            Ok(request) => request,
-            Err(refused) => return refused,
-        };
-    }
-    request.extensions_mut().insert(principal);
-    next.run(request).await
+    response
+}
+
+async fn in_scope(state: &AppState, number: &str, scope: &Scope) -> Result<bool, ApiError> {
+    let Ok(number) = TicketNumber::parse(number) else {
+        return Ok(false);
+    };
+    state
+        .engine
+        .store
+        .ticket_in(&number, scope)
+        .await
+        .map(|t| t.is_some())
+        .map_err(ApiError::internal)
 }

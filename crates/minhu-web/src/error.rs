@@ -89,6 +89,16 @@ impl ApiError {
         }
     }
 
+    pub fn confidential() -> Self {
+        Self {
+            status: StatusCode::FORBIDDEN,
+            code: "forbidden",
+            field: None,
+            message: "this is a confidential report: the reporter is never revealed to units"
+                .into(),
+        }
+    }
+
     pub fn csrf() -> Self {
         Self {
             status: StatusCode::FORBIDDEN,
@@ -130,6 +140,13 @@ impl ApiError {
             field: None,
             message: "the server could not complete the request; it has been logged".into(),
         }
+    }
+}
+
+impl ApiError {
+    /// What went wrong, in words (for callers outside HTTP, such as the CLI).
+    pub fn message(&self) -> &str {
+        &self.message
     }
 }
 

@@ -8,10 +8,12 @@
 mod api;
 pub mod audit;
 pub mod auth;
-mod error;
+pub mod error;
 mod extract;
+pub mod hardening;
 pub mod login;
 mod pages;
+mod privacy;
 
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
@@ -36,12 +38,18 @@ pub fn app(state: AppState) -> Router {
         .merge(api::routes())
         .merge(pages::routes())
         .merge(login::routes())
+        .merge(privacy::routes())
+        .merge(audit::routes())
         // Keep this after every merge: it guards the routes added before it.
         .route_layer(axum::middleware::from_fn_with_state(
-            state.clone(),
+            auth::Guarded {
+                app: state.clone(),
+                limits: Arc::default(),
+            },
             auth::guard,
         ))
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
+        .layer(axum::middleware::from_fn(hardening::security_headers))
         .layer(TraceLayer::new_for_http())
         .with_state(state)
 }

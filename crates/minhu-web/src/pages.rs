@@ -11,6 +11,7 @@ use axum::http::header;
 use axum::response::{Html, IntoResponse};
 use axum::routing::get;
 use minhu_core::City;
+use minhu_core::access::{redact_events, redact_ticket};
 use minhu_core::ids::TicketNumber;
 use minhu_core::ticket::{Status, Ticket};
 use minhu_store::{Cursor, TicketFilter};
@@ -139,6 +140,9 @@ async fn list_page(
         .collect();
     let rows = page
         .tickets
+        .into_iter()
+        .map(|t| redact_ticket(t, &principal.permissions, false))
+        .collect::<Vec<_>>()
         .iter()
         .map(|t| Row {
             number: t.number.to_string(),
@@ -188,17 +192,6 @@ struct TicketPage {
     phone: String,
     overdue: bool,
     events: Vec<EventRow>,
-}
-
-/// Shows a phone number the way a list may show it: 138****5678.
-fn masked(phone: &str) -> String {
-    let chars: Vec<char> = phone.chars().collect();
-    if chars.len() < 7 {
-        return "****".into();
-    }
-    let head: String = chars[..3].iter().collect();
-    let tail: String = chars[chars.len() - 4..].iter().collect();
-    format!("{head}****{tail}")
 }
 
 fn event_detail(event: &minhu_core::event::Event, city: &City) -> String {
@@ -282,8 +275,8 @@ async fn ticket_page(
     let number = TicketNumber::parse(&number).map_err(|e| ApiError::not_found(e.to_string()))?;
     let engine = &state.engine;
     let city = &engine.city;
-    let ticket = engine.ticket(&number).await?;
-    let events = engine.events(&number).await?;
+    let ticket = redact_ticket(engine.ticket(&number).await?, &principal.permissions, false);
+    let events = redact_events(engine.events(&number).await?, &principal.permissions);
     let deadline = |pick: fn(&minhu_core::deadline::Deadlines) -> jiff::Timestamp| {
         ticket
             .deadlines
@@ -311,7 +304,7 @@ async fn ticket_page(
             .citizen
             .phone
             .as_deref()
-            .map_or_else(|| "匿名 anonymous".into(), masked),
+            .map_or_else(|| "匿名 anonymous".into(), str::to_owned),
         overdue: ticket.is_overdue(engine.now()),
         events: events
             .iter()

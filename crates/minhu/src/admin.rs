@@ -91,6 +91,25 @@ pub enum AdminCommand {
         #[command(flatten)]
         place: Place,
     },
+    /// Read the audit log (oldest first), or export it as CSV.
+    Audit {
+        #[command(flatten)]
+        place: Place,
+        #[arg(long)]
+        actor: Option<String>,
+        #[arg(long)]
+        action: Option<String>,
+        /// A ticket number, login or token name.
+        #[arg(long)]
+        target: Option<String>,
+        /// Entries at or after this moment (2026-11-22T08:00:00+08:00).
+        #[arg(long)]
+        from: Option<String>,
+        #[arg(long, default_value_t = 1000)]
+        limit: u32,
+        #[arg(long)]
+        csv: bool,
+    },
     /// Revoke an API token.
     RevokeToken {
         #[command(flatten)]
@@ -396,6 +415,53 @@ pub async fn run(command: AdminCommand) -> anyhow::Result<()> {
             engine.store.put_token(&token).await?;
             audit(&engine, "token.revoked", &name, String::new()).await?;
             println!("revoked {name}");
+            Ok(())
+        }
+        AdminCommand::Audit {
+            place,
+            actor,
+            action,
+            target,
+            from,
+            limit,
+            csv,
+        } => {
+            let mut params: std::collections::HashMap<String, String> = [
+                ("actor", actor),
+                ("action", action),
+                ("target", target),
+                ("from", from),
+            ]
+            .into_iter()
+            .filter_map(|(k, v)| v.map(|v| (k.to_owned(), v)))
+            .collect();
+            params.insert("limit".into(), limit.to_string());
+            let filter = minhu_web::audit::filter_from(&params)
+                .map_err(|e| anyhow::anyhow!("{}", e.message()))?;
+            let engine = open(&place).await?;
+            let entries = engine.store.audit_log(&filter).await?;
+            audit(
+                &engine,
+                if csv { "audit.export" } else { "audit.read" },
+                "audit_log",
+                format!("{} entries", entries.len()),
+            )
+            .await?;
+            if csv {
+                print!("{}", minhu_web::audit::to_csv(&entries));
+            } else {
+                for e in &entries {
+                    println!(
+                        "{}\t{}\t{}\t{}\t{}\t{}",
+                        e.seq,
+                        e.at,
+                        e.actor,
+                        e.action,
+                        e.target.as_deref().unwrap_or("-"),
+                        e.detail
+                    );
+                }
+            }
             Ok(())
         }
         AdminCommand::CheckConfig { config } => {
