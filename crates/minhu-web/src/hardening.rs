@@ -78,11 +78,14 @@ pub mod rates {
     };
 }
 
+/// Tokens left, and when they were counted.
+type Bucket = (f64, Instant);
+
 /// Buckets per (kind of request, client address), in memory: a restart forgets them,
 /// which only ever lets more through.
 #[derive(Default)]
 pub struct Limits {
-    buckets: Mutex<HashMap<(&'static str, String), (f64, Instant)>>,
+    buckets: Mutex<HashMap<(&'static str, String), Bucket>>,
 }
 
 /// How many buckets to keep before forgetting the full ones.
