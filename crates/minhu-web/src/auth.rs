@@ -37,6 +37,8 @@ pub enum Rule {
     /// A signed-in official; the permission depends on the workflow command in the
     /// body ([`minhu_core::access::command_permission`]) and the handler checks it.
     Action,
+    /// A citizen following their ticket (a session opened with a one-time code).
+    Citizen,
 }
 
 pub struct RouteRule {
@@ -51,7 +53,7 @@ const fn rule(method: Method, path: &'static str, rule: Rule) -> RouteRule {
 }
 
 use Permission as P;
-use Rule::{Action, Open, Permission as Needs, Public};
+use Rule::{Action, Citizen, Open, Permission as Needs, Public};
 
 /// Every route and its rule. Routes about one ticket name it `{number}`, so the guard
 /// can check the ticket is within the caller's scope.
@@ -101,6 +103,11 @@ pub const ROUTES: &[RouteRule] = &[
         Needs(P::RevealIdentity),
     ),
     rule(Method::GET, "/api/v1/audit", Needs(P::ViewAudit)),
+    rule(Method::POST, "/api/v1/follow/code", Public),
+    rule(Method::POST, "/api/v1/follow/session", Public),
+    rule(Method::GET, "/api/v1/follow", Citizen),
+    rule(Method::POST, "/api/v1/follow/rate", Citizen),
+    rule(Method::POST, "/api/v1/follow/reopen", Citizen),
     rule(Method::GET, "/", Needs(P::ViewTickets)),
     rule(Method::GET, "/tickets/{number}", Needs(P::ViewTickets)),
 ];
@@ -121,6 +128,8 @@ pub struct Principal {
     pub scope: Scope,
     /// The session's CSRF token, when the caller came with a session cookie.
     pub csrf: Option<String>,
+    /// For a citizen: the ticket they follow.
+    pub follows: Option<TicketNumber>,
 }
 
 impl Principal {
@@ -145,6 +154,7 @@ impl Principal {
             permissions: role.permissions().to_vec(),
             scope: scope_of(city, user.unit.as_deref(), user.region.as_deref()),
             csrf: None,
+            follows: None,
         })
     }
 
@@ -159,6 +169,19 @@ impl Principal {
                 .collect(),
             scope: scope_of(city, token.unit.as_deref(), token.region.as_deref()),
             csrf: None,
+            follows: None,
+        }
+    }
+
+    /// A citizen following one ticket: no permissions, no part of the city.
+    fn citizen(number: TicketNumber) -> Principal {
+        Principal {
+            actor: Actor::citizen(),
+            role: None,
+            permissions: Vec::new(),
+            scope: Scope::Units(Vec::new()),
+            csrf: None,
+            follows: Some(number),
         }
     }
 }
@@ -235,11 +258,12 @@ pub async fn issue_token(
     Ok(token)
 }
 
-/// Starts a session for `subject`; returns the cookie's secret.
+/// Starts a session for `subject` lasting `hours`; returns the cookie's secret.
 pub async fn start_session(
     store: &dyn Store,
     subject: &str,
     now: jiff::Timestamp,
+    hours: i64,
 ) -> Result<String, StoreError> {
     let secret = random_secret();
     store
@@ -248,7 +272,7 @@ pub async fn start_session(
             subject: subject.to_owned(),
             csrf: random_secret(),
             created_at: now,
-            expires_at: now + jiff::SignedDuration::from_hours(SESSION_HOURS),
+            expires_at: now + jiff::SignedDuration::from_hours(hours),
         })
         .await?;
     Ok(secret)
@@ -311,6 +335,12 @@ async fn authenticate(
         .map_err(|e| Err(ApiError::internal(e)))?
         .filter(|s| s.expires_at > now)
         .ok_or(Ok(Refusal::BadSession))?;
+    if let Some(number) = session.subject.strip_prefix("citizen:") {
+        let number = TicketNumber::parse(number).map_err(|_| Ok(Refusal::BadSession))?;
+        let mut principal = Principal::citizen(number);
+        principal.csrf = Some(session.csrf);
+        return Ok(Some(principal));
+    }
     let login = session
         .subject
         .strip_prefix("user:")
@@ -492,6 +522,9 @@ pub async fn guard(State(guarded): State<Guarded>, mut request: Request, next: N
     let refusal = match rule {
         Rule::Permission(permission) if !principal.may(permission) => {
             Some(ApiError::forbidden(permission).into_response())
+        }
+        Rule::Citizen if principal.follows.is_none() => {
+            Some(ApiError::not_following().into_response())
         }
         _ => match &target {
             Some(number) => match in_scope(state, number, &principal.scope).await {

@@ -71,6 +71,27 @@ impl ApiError {
         }
     }
 
+    pub fn unauthenticated_because(field: &str, message: &str) -> Self {
+        Self {
+            status: StatusCode::UNAUTHORIZED,
+            code: "unauthenticated",
+            field: Some(field.to_owned()),
+            message: message.to_owned(),
+        }
+    }
+
+    /// A citizens' route called by someone who is not following a ticket.
+    pub fn not_following() -> Self {
+        Self {
+            status: StatusCode::FORBIDDEN,
+            code: "forbidden",
+            field: None,
+            message: "this is for citizens following their ticket: ask for a code at \
+                      POST /api/v1/follow/code"
+                .into(),
+        }
+    }
+
     pub fn bad_token() -> Self {
         Self {
             status: StatusCode::UNAUTHORIZED,

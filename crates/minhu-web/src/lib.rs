@@ -10,6 +10,7 @@ pub mod audit;
 pub mod auth;
 pub mod error;
 mod extract;
+pub mod follow;
 pub mod hardening;
 pub mod login;
 mod pages;
@@ -28,6 +29,19 @@ pub use api::ApiDoc;
 pub struct AppState {
     pub engine: Arc<Engine>,
     pub attachments: AttachmentStore,
+    /// How citizens' one-time codes reach their phones.
+    pub codes: Arc<dyn follow::CodeSender>,
+}
+
+impl AppState {
+    /// The state with the demo's code delivery (the log); replace `codes` to send SMS.
+    pub fn new(engine: Arc<Engine>, attachments: AttachmentStore) -> Self {
+        Self {
+            engine,
+            attachments,
+            codes: Arc::new(follow::LogCodeSender),
+        }
+    }
 }
 
 /// Requests other than attachment uploads are small JSON documents.
@@ -40,6 +54,7 @@ pub fn app(state: AppState) -> Router {
         .merge(login::routes())
         .merge(privacy::routes())
         .merge(audit::routes())
+        .merge(follow::routes())
         // Keep this after every merge: it guards the routes added before it.
         .route_layer(axum::middleware::from_fn_with_state(
             auth::Guarded {

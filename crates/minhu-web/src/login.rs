@@ -161,9 +161,14 @@ async fn login(
                 ..user
             };
             store.put_user(&fresh).await.map_err(ApiError::internal)?;
-            let secret = auth::start_session(store, &format!("user:{}", fresh.login), now)
-                .await
-                .map_err(ApiError::internal)?;
+            let secret = auth::start_session(
+                store,
+                &format!("user:{}", fresh.login),
+                now,
+                auth::SESSION_HOURS,
+            )
+            .await
+            .map_err(ApiError::internal)?;
             audit::record(
                 &state,
                 format!("user:{}", fresh.login),

@@ -38,10 +38,7 @@ pub async fn open_engine(place: &Place, clock: Arc<dyn Clock>) -> anyhow::Result
 }
 
 pub fn app_state(engine: Arc<Engine>, data_dir: &Path) -> AppState {
-    AppState {
-        engine,
-        attachments: AttachmentStore::new(data_dir.join("attachments")),
-    }
+    AppState::new(engine, AttachmentStore::new(data_dir.join("attachments")))
 }
 
 /// Binds `listen` and serves until Ctrl-C / SIGTERM. Prints the address once bound, so

@@ -10,13 +10,15 @@ use axum::http::{HeaderMap, Request, StatusCode, header};
 use http_body_util::BodyExt;
 use minhu_core::SystemClock;
 use minhu_core::access::{Permission, Role};
+use minhu_core::ids::TicketNumber;
 use minhu_engine::Engine;
 use minhu_engine::attachments::AttachmentStore;
 use minhu_store::SqlStore;
 use minhu_web::AppState;
+use minhu_web::follow::CodeSender;
 use serde_json::Value;
 use std::path::Path;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use tower::ServiceExt;
 
 pub struct TestApp {
@@ -24,7 +26,28 @@ pub struct TestApp {
     pub state: AppState,
     /// An administrator token for the whole city.
     pub admin: String,
+    /// The one-time codes "sent" to citizens.
+    pub sms: Arc<Sms>,
     _dir: tempfile::TempDir,
+}
+
+/// Keeps the codes it is asked to send: (phone, ticket number, code).
+#[derive(Default)]
+pub struct Sms(Mutex<Vec<(String, String, String)>>);
+
+impl CodeSender for Sms {
+    fn send(&self, phone: &str, ticket: &TicketNumber, code: &str) {
+        self.0
+            .lock()
+            .unwrap()
+            .push((phone.to_owned(), ticket.to_string(), code.to_owned()));
+    }
+}
+
+impl Sms {
+    pub fn sent(&self) -> Vec<(String, String, String)> {
+        self.0.lock().unwrap().clone()
+    }
 }
 
 pub fn demo_city() -> minhu_core::City {
@@ -42,14 +65,17 @@ impl TestApp {
             Arc::new(demo_city()),
             Arc::new(SystemClock),
         );
+        let sms = Arc::new(Sms::default());
         let state = AppState {
             engine: Arc::new(engine),
             attachments: AttachmentStore::new(dir.path().join("files")),
+            codes: sms.clone(),
         };
         let mut app = TestApp {
             router: minhu_web::app(state.clone()),
             state,
             admin: String::new(),
+            sms,
             _dir: dir,
         };
         app.admin = app.token("admin", Role::Administrator, None, None).await;

@@ -1,0 +1,293 @@
+//! Citizens follow their own ticket without an account: ticket number + phone gets a
+//! one-time code sent to that phone; the code opens a short session in which they see
+//! the ticket and the reply, rate it and ask for it to be reopened.
+//!
+//! The code is six digits, kept only as a hash, valid for ten minutes and for five
+//! tries; asking for a code answers the same whether or not number and phone match,
+//! so the form cannot be used to learn whose ticket is whose.
+
+use crate::AppState;
+use crate::audit::{self, Client};
+use crate::auth::{self, Principal};
+use crate::error::ApiError;
+use crate::extract::JsonBody;
+use axum::extract::State;
+use axum::http::{StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use minhu_core::event::Actor;
+use minhu_core::ids::TicketNumber;
+use minhu_core::ticket::{Rating, Ticket};
+use minhu_core::workflow::Command;
+use minhu_store::FollowCode;
+use serde::{Deserialize, Serialize};
+
+/// How long a code is valid.
+pub const CODE_MINUTES: i64 = 10;
+/// Wrong codes before the code is void.
+pub const CODE_TRIES: u32 = 5;
+/// How long a citizen's session lasts.
+pub const FOLLOW_HOURS: i64 = 2;
+
+/// Delivers a one-time code to a citizen's phone (SMS in a deployment).
+pub trait CodeSender: Send + Sync {
+    fn send(&self, phone: &str, ticket: &TicketNumber, code: &str);
+}
+
+/// The demo's delivery: the code is written to the server's log at info level, as
+/// the SMS a citizen would receive. Not for production: wire an SMS adapter instead.
+pub struct LogCodeSender;
+
+impl CodeSender for LogCodeSender {
+    fn send(&self, phone: &str, ticket: &TicketNumber, code: &str) {
+        tracing::info!(
+            target: "minhu::demo_sms",
+            to = %minhu_core::access::mask_phone(phone),
+            %ticket,
+            "demo SMS: your minhu code is {code}"
+        );
+    }
+}
+
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/api/v1/follow/code", post(request_code))
+        .route("/api/v1/follow/session", post(open_session))
+        .route("/api/v1/follow", get(followed))
+        .route("/api/v1/follow/rate", post(rate))
+        .route("/api/v1/follow/reopen", post(reopen))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct CodeRequest {
+    number: String,
+    phone: String,
+}
+
+fn digits(phone: &str) -> String {
+    phone.chars().filter(char::is_ascii_digit).collect()
+}
+
+fn code_hash(number: &str, code: &str) -> String {
+    auth::digest(&format!("follow:{number}:{code}"))
+}
+
+/// Sends a code if the number and phone belong together; answers 202 either way.
+async fn request_code(
+    State(state): State<AppState>,
+    JsonBody(body): JsonBody<CodeRequest>,
+) -> Result<Response, ApiError> {
+    let accepted = (
+        StatusCode::ACCEPTED,
+        Json(serde_json::json!({
+            "message": "若工单号与手机号相符，验证码已发送 If the number and phone match, a code was sent",
+            "expires_in_s": CODE_MINUTES * 60,
+        })),
+    )
+        .into_response();
+    let Ok(number) = TicketNumber::parse(body.number.trim()) else {
+        return Ok(accepted);
+    };
+    let Some(ticket) = state
+        .engine
+        .store
+        .ticket(&number)
+        .await
+        .map_err(ApiError::internal)?
+    else {
+        return Ok(accepted);
+    };
+    let Some(phone) = ticket.intake.citizen.phone.as_deref() else {
+        return Ok(accepted);
+    };
+    let given = digits(&body.phone);
+    if given.is_empty() || !auth::constant_time_eq(digits(phone).as_bytes(), given.as_bytes()) {
+        return Ok(accepted);
+    }
+    let code = format!("{:06}", rand::random_range(0..1_000_000u32));
+    state
+        .engine
+        .store
+        .put_follow_code(&FollowCode {
+            ticket: number.to_string(),
+            code_hash: code_hash(number.as_str(), &code),
+            expires_at: state.engine.now() + jiff::SignedDuration::from_mins(CODE_MINUTES),
+            attempts: 0,
+        })
+        .await
+        .map_err(ApiError::internal)?;
+    state.codes.send(phone, &number, &code);
+    Ok(accepted)
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct SessionRequest {
+    number: String,
+    code: String,
+}
+
+/// What a citizen sees of their ticket: everything they told, where it stands, the
+/// reply; not who in which office handled it.
+#[derive(Serialize)]
+pub struct Followed {
+    number: String,
+    title: String,
+    status: &'static str,
+    status_zh: &'static str,
+    created_at: jiff::Timestamp,
+    resolved_at: Option<jiff::Timestamp>,
+    reply: Option<String>,
+    rating: Option<Rating>,
+    /// Rating and asking to reopen are possible now.
+    can_rate: bool,
+}
+
+impl Followed {
+    fn of(ticket: &Ticket) -> Followed {
+        let resolved = ticket.status == minhu_core::ticket::Status::Resolved;
+        Followed {
+            number: ticket.number.to_string(),
+            title: ticket.intake.title.clone(),
+            status: ticket.status.code(),
+            status_zh: ticket.status.label_zh(),
+            created_at: ticket.created_at,
+            resolved_at: ticket.resolved_at,
+            reply: ticket.reply.clone(),
+            rating: ticket.rating,
+            can_rate: resolved && ticket.rating.is_none(),
+        }
+    }
+}
+
+fn wrong_code() -> ApiError {
+    ApiError::unauthenticated_because(
+        "code",
+        "the code is wrong, expired or used up; ask for a new one",
+    )
+}
+
+/// Trades a valid code for a session cookie (and its CSRF token, for the writes).
+async fn open_session(
+    State(state): State<AppState>,
+    Client(client): Client,
+    JsonBody(body): JsonBody<SessionRequest>,
+) -> Result<Response, ApiError> {
+    let number = TicketNumber::parse(body.number.trim()).map_err(|_| wrong_code())?;
+    let store = state.engine.store.as_ref();
+    let now = state.engine.now();
+    let stored = store
+        .follow_code(number.as_str())
+        .await
+        .map_err(ApiError::internal)?
+        .filter(|c| c.expires_at > now && c.attempts < CODE_TRIES)
+        .ok_or_else(wrong_code)?;
+    let sent = code_hash(number.as_str(), body.code.trim());
+    if !auth::constant_time_eq(sent.as_bytes(), stored.code_hash.as_bytes()) {
+        store
+            .put_follow_code(&FollowCode {
+                attempts: stored.attempts + 1,
+                ..stored
+            })
+            .await
+            .map_err(ApiError::internal)?;
+        audit::record(
+            &state,
+            "citizen".into(),
+            "follow.code_wrong",
+            Some(number.to_string()),
+            "",
+            client,
+        )
+        .await?;
+        return Err(wrong_code());
+    }
+    store
+        .delete_follow_code(number.as_str())
+        .await
+        .map_err(ApiError::internal)?;
+    let subject = format!("citizen:{number}");
+    let secret = auth::start_session(store, &subject, now, FOLLOW_HOURS)
+        .await
+        .map_err(ApiError::internal)?;
+    let csrf = store
+        .session(&auth::digest(&secret))
+        .await
+        .map_err(ApiError::internal)?
+        .map(|s| s.csrf)
+        .unwrap_or_default();
+    audit::record(
+        &state,
+        "citizen".into(),
+        "follow.login",
+        Some(number.to_string()),
+        "",
+        client,
+    )
+    .await?;
+    let ticket = state.engine.ticket(&number).await?;
+    Ok((
+        [(
+            header::SET_COOKIE,
+            auth::session_cookie(&secret, FOLLOW_HOURS * 3600),
+        )],
+        Json(serde_json::json!({"csrf": csrf, "ticket": Followed::of(&ticket)})),
+    )
+        .into_response())
+}
+
+/// The followed ticket of a citizen session.
+fn followed_number(principal: &Principal) -> Result<TicketNumber, ApiError> {
+    principal
+        .follows
+        .clone()
+        .ok_or_else(ApiError::not_following)
+}
+
+async fn followed(
+    State(state): State<AppState>,
+    principal: Principal,
+) -> Result<Json<Followed>, ApiError> {
+    let ticket = state.engine.ticket(&followed_number(&principal)?).await?;
+    Ok(Json(Followed::of(&ticket)))
+}
+
+async fn rate(
+    State(state): State<AppState>,
+    principal: Principal,
+    JsonBody(rating): JsonBody<Rating>,
+) -> Result<Json<Followed>, ApiError> {
+    let number = followed_number(&principal)?;
+    let ticket = state
+        .engine
+        .act(&number, Command::Rate(rating), Actor::citizen())
+        .await?;
+    Ok(Json(Followed::of(&ticket)))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ReopenRequest {
+    reason: String,
+}
+
+async fn reopen(
+    State(state): State<AppState>,
+    principal: Principal,
+    JsonBody(body): JsonBody<ReopenRequest>,
+) -> Result<Json<Followed>, ApiError> {
+    let number = followed_number(&principal)?;
+    let ticket = state
+        .engine
+        .act(
+            &number,
+            Command::Reopen {
+                reason: body.reason,
+            },
+            Actor::citizen(),
+        )
+        .await?;
+    Ok(Json(Followed::of(&ticket)))
+}
