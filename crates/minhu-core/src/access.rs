@@ -385,6 +385,14 @@ pub fn redact_events(mut events: Vec<Event>, permissions: &[Permission]) -> Vec<
     events
 }
 
+/// Erases a citizen from a demand (the right to erasure, or retention run out): phone
+/// and name go, numbers in the text go, and `pseudonym` stands in for the name so that
+/// one citizen's tickets still read as one person's.
+pub fn erase_identity(intake: &mut Intake, pseudonym: &str) {
+    redact_intake(intake, IdentityView::Hidden);
+    intake.citizen.name = Some(pseudonym.to_owned());
+}
+
 /// The citizen as a reader with `view` may see it.
 pub fn redact_citizen(citizen: &Citizen, view: IdentityView) -> Citizen {
     match view {

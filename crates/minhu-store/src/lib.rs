@@ -276,6 +276,16 @@ pub trait Store: Send + Sync {
     /// Audit entries, oldest first.
     async fn audit_log(&self, filter: &AuditFilter) -> Result<Vec<AuditEntry>, StoreError>;
 
+    /// Erases a citizen's identity from one ticket: `erase` rewrites the demand in the
+    /// ticket's `created` event and in its projection. The only change ever made to a
+    /// stored event (the right to erasure); sequence, time, actor and every other event
+    /// stay as they were. Returns false when the ticket does not exist.
+    async fn erase_identity(
+        &self,
+        number: &TicketNumber,
+        erase: &(dyn for<'i> Fn(&'i mut minhu_core::ticket::Intake) + Sync),
+    ) -> Result<bool, StoreError>;
+
     /// Replaces the ticket's follow code (one live code per ticket).
     async fn put_follow_code(&self, code: &FollowCode) -> Result<(), StoreError>;
 

@@ -670,3 +670,61 @@ async fn the_audit_log_is_append_only() {
     })
     .await;
 }
+
+#[tokio::test]
+async fn an_identity_is_erased_and_the_log_still_replays_and_refuses_edits() {
+    on_every_backend(|store, url| async move {
+        let now = at("2026-11-22T01:00:00Z");
+        let mut demand = intake("路灯不亮", "城乡建设/物业管理", "13912345678");
+        demand.description = "请回电13912345678".into();
+        demand.citizen.name = Some("李四".into());
+        let mut ticket = store
+            .create_ticket(new_ticket_with(demand, now, None))
+            .await
+            .unwrap()
+            .ticket;
+        let event = dispatch(&mut ticket, "S-yanghu", now);
+        store
+            .append(Appended {
+                ticket: &ticket,
+                events: std::slice::from_ref(&event),
+                region_path: Some("/A/A3/A3-01/"),
+            })
+            .await
+            .unwrap();
+        let erase = |intake: &mut Intake| {
+            minhu_core::access::erase_identity(intake, "erased:3f2a");
+        };
+        assert!(store.erase_identity(&ticket.number, &erase).await.unwrap());
+        let missing = TicketNumber::parse("2026010100009").unwrap();
+        assert!(!store.erase_identity(&missing, &erase).await.unwrap());
+
+        let log = store.events(&ticket.number).await.unwrap();
+        let Change::Created(first) = &log[0].change else {
+            panic!("the first event is the intake")
+        };
+        assert_eq!(first.citizen.phone, None);
+        assert_eq!(first.citizen.name.as_deref(), Some("erased:3f2a"));
+        assert!(!first.description.contains("13912345678"));
+        assert_eq!(log[1], event, "later events are untouched");
+        let stored = store.ticket(&ticket.number).await.unwrap().unwrap();
+        assert_eq!(Ticket::replay(&ticket.number, &log).unwrap(), stored);
+        let by_phone = store
+            .list(&TicketFilter {
+                phone: Some("13912345678".into()),
+                ..TicketFilter::default()
+            })
+            .await
+            .unwrap();
+        assert!(by_phone.tickets.is_empty());
+        let mut conn = sqlx::AnyConnection::connect(&url).await.unwrap();
+        assert!(
+            sqlx::query("UPDATE events SET actor = 'x'")
+                .execute(&mut conn)
+                .await
+                .is_err(),
+            "the log refuses edits again"
+        );
+    })
+    .await;
+}

@@ -110,6 +110,29 @@ pub enum AdminCommand {
         #[arg(long)]
         csv: bool,
     },
+    /// Print, as JSON, every ticket of a citizen (by phone) with its full history.
+    CitizenExport {
+        #[command(flatten)]
+        place: Place,
+        phone: String,
+    },
+    /// Erase a citizen's identity (phone, name, numbers in the text) from all their
+    /// tickets; a pseudonym stands in, and the event logs keep everything else.
+    CitizenErase {
+        #[command(flatten)]
+        place: Place,
+        phone: String,
+    },
+    /// Erase the identities of tickets closed more than N days ago (retention).
+    Retention {
+        #[command(flatten)]
+        place: Place,
+        #[arg(long, default_value_t = 730)]
+        closed_days: u32,
+        /// Only count what would be erased.
+        #[arg(long)]
+        dry_run: bool,
+    },
     /// Revoke an API token.
     RevokeToken {
         #[command(flatten)]
@@ -464,6 +487,15 @@ pub async fn run(command: AdminCommand) -> anyhow::Result<()> {
             }
             Ok(())
         }
+        AdminCommand::CitizenExport { place, phone } => {
+            crate::citizen::export(&place, &phone).await
+        }
+        AdminCommand::CitizenErase { place, phone } => crate::citizen::erase(&place, &phone).await,
+        AdminCommand::Retention {
+            place,
+            closed_days,
+            dry_run,
+        } => crate::citizen::retention(&place, closed_days, dry_run).await,
         AdminCommand::CheckConfig { config } => {
             let city = minhu_config::load_city(&config)?;
             println!(

@@ -5,6 +5,7 @@ mod admin;
 mod bench;
 mod bench_intake;
 mod calendar;
+mod citizen;
 mod classifier;
 mod demo;
 mod import;

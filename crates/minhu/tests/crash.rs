@@ -1,70 +1,11 @@
 //! Killing the server (SIGKILL) in the middle of intake loses no acknowledged ticket,
 //! and clients that retry their unanswered requests create no duplicates.
 
+mod server;
+
+use server::{admin_token, client, start_server};
 use std::collections::BTreeSet;
-use std::path::Path;
-use std::process::Stdio;
 use std::sync::{Arc, Mutex};
-use tokio::io::{AsyncBufReadExt, BufReader};
-use tokio::process::{Child, Command};
-
-async fn start_server(data_dir: &Path) -> (Child, String) {
-    let config = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../demo/city");
-    let mut child = Command::new(env!("CARGO_BIN_EXE_minhu"))
-        .args(["serve", "--listen", "127.0.0.1:0", "--config"])
-        .arg(&config)
-        .arg("--data-dir")
-        .arg(data_dir)
-        .env_remove("MINHU_DATABASE_URL")
-        .stdout(Stdio::piped())
-        .kill_on_drop(true)
-        .spawn()
-        .expect("the minhu binary starts");
-    let stdout = child.stdout.take().unwrap();
-    let mut lines = BufReader::new(stdout).lines();
-    // The server prints its address once it is listening: wait for that line.
-    while let Some(line) = lines.next_line().await.unwrap() {
-        if let Some(url) = line.strip_prefix("minhu listening on ") {
-            return (child, url.to_owned());
-        }
-    }
-    panic!("the server exited before listening");
-}
-
-/// An administrator's API token, made with `minhu admin add-token` before the server
-/// starts (reading the list needs one; intake with one is not rate-limited).
-fn admin_token(data_dir: &Path) -> String {
-    let config = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../demo/city");
-    let output = std::process::Command::new(env!("CARGO_BIN_EXE_minhu"))
-        .args([
-            "admin",
-            "add-token",
-            "crash-test",
-            "--role",
-            "administrator",
-        ])
-        .arg("--config")
-        .arg(&config)
-        .arg("--data-dir")
-        .arg(data_dir)
-        .env_remove("MINHU_DATABASE_URL")
-        .output()
-        .expect("minhu admin runs");
-    assert!(output.status.success(), "{output:?}");
-    String::from_utf8(output.stdout).unwrap().trim().to_owned()
-}
-
-fn client(token: &str) -> reqwest::Client {
-    let mut headers = reqwest::header::HeaderMap::new();
-    headers.insert(
-        reqwest::header::AUTHORIZATION,
-        format!("Bearer {token}").parse().unwrap(),
-    );
-    reqwest::Client::builder()
-        .default_headers(headers)
-        .build()
-        .unwrap()
-}
 
 fn body(i: usize) -> serde_json::Value {
     serde_json::json!({
