@@ -49,7 +49,7 @@ async fn a_citizen_is_exported_then_erased() {
     let tickets = exported["tickets"].as_array().unwrap();
     assert_eq!(tickets.len(), 2, "{exported}");
     assert_eq!(tickets[0]["ticket"]["citizen"]["phone"], PHONE);
-    assert!(tickets[0]["events"].as_array().unwrap().len() >= 1);
+    assert!(!tickets[0]["events"].as_array().unwrap().is_empty());
 
     let erase = minhu_admin(dir.path(), &["citizen-erase", PHONE]);
     assert!(
