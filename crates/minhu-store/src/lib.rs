@@ -267,6 +267,9 @@ pub trait Store: Send + Sync {
 
     async fn delete_session(&self, id_hash: &str) -> Result<(), StoreError>;
 
+    /// Forgets sessions that expired before `now`; returns how many.
+    async fn delete_expired_sessions(&self, now: Timestamp) -> Result<u64, StoreError>;
+
     /// Ends every session of a subject (a disabled account, a changed role).
     async fn delete_sessions_of(&self, subject: &str) -> Result<(), StoreError>;
 

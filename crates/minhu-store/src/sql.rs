@@ -734,6 +734,14 @@ impl Store for SqlStore {
         Ok(())
     }
 
+    async fn delete_expired_sessions(&self, now: Timestamp) -> Result<u64, StoreError> {
+        let done = sqlx::query("DELETE FROM sessions WHERE expires_at < $1")
+            .bind(millis(now))
+            .execute(&self.writer)
+            .await?;
+        Ok(done.rows_affected())
+    }
+
     async fn delete_sessions_of(&self, subject: &str) -> Result<(), StoreError> {
         sqlx::query("DELETE FROM sessions WHERE subject = $1")
             .bind(subject)

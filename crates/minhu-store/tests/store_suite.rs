@@ -607,7 +607,19 @@ async fn tokens_sessions_and_follow_codes_are_stored() {
             expires_at: at("2026-11-22T09:00:00Z"),
         };
         store.put_session(&session).await.unwrap();
-        assert_eq!(store.session("s1").await.unwrap(), Some(session));
+        assert_eq!(store.session("s1").await.unwrap(), Some(session.clone()));
+        let stale = Session {
+            id_hash: "s0".into(),
+            expires_at: at("2026-11-22T02:00:00Z"),
+            ..session
+        };
+        store.put_session(&stale).await.unwrap();
+        let swept = store
+            .delete_expired_sessions(at("2026-11-22T03:00:00Z"))
+            .await
+            .unwrap();
+        assert_eq!(swept, 1);
+        assert!(store.session("s0").await.unwrap().is_none());
         store.delete_sessions_of("user:zhang").await.unwrap();
         assert!(store.session("s1").await.unwrap().is_none());
 

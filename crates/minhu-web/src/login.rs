@@ -161,6 +161,11 @@ async fn login(
                 ..user
             };
             store.put_user(&fresh).await.map_err(ApiError::internal)?;
+            // Sign-ins are rare enough to sweep the expired sessions of everyone.
+            store
+                .delete_expired_sessions(now)
+                .await
+                .map_err(ApiError::internal)?;
             let secret = auth::start_session(
                 store,
                 &format!("user:{}", fresh.login),

@@ -46,25 +46,51 @@ const CITY_FILES: &[(&str, &str)] = &[
 ];
 const MESSAGES: &str = include_str!("../../../demo/messages.csv");
 const DEMO_PASSWORD: &str = "minhu-demo-2026";
-const DEMO_USERS: &[(&str, &str, &str, Option<&str>)] = &[
-    ("admin", "管理员 Administrator", "administrator", None),
-    ("agent", "话务员 Hotline agent", "hotline_agent", None),
-    ("dispatcher", "派单员 Dispatcher", "dispatcher", None),
-    ("supervisor", "督办员 Supervisor", "supervisor", None),
+/// The demo's officials: login, name, role, and the unit or region they see (none:
+/// the whole city).
+const DEMO_USERS: &[(&str, &str, &str, Scope)] = &[
+    (
+        "admin",
+        "管理员 Administrator",
+        "administrator",
+        Scope::City,
+    ),
+    (
+        "agent",
+        "话务员 Hotline agent",
+        "hotline_agent",
+        Scope::City,
+    ),
+    ("dispatcher", "派单员 Dispatcher", "dispatcher", Scope::City),
+    ("supervisor", "督办员 Supervisor", "supervisor", Scope::City),
+    (
+        "a3-duban",
+        "A3区督办员 District supervisor",
+        "supervisor",
+        Scope::Region("A3"),
+    ),
     (
         "handler",
         "天顶街道承办人 Street handler",
         "unit_handler",
-        Some("street-A3-01"),
+        Scope::Unit("street-A3-01"),
     ),
     (
         "leader",
         "天顶街道负责人 Street leader",
         "unit_leader",
-        Some("street-A3-01"),
+        Scope::Unit("street-A3-01"),
     ),
-    ("auditor", "审计员 Auditor", "auditor", None),
+    ("auditor", "审计员 Auditor", "auditor", Scope::City),
 ];
+
+/// Which part of the city a demo account sees.
+enum Scope {
+    City,
+    Unit(&'static str),
+    Region(&'static str),
+}
+
 const DAYS: i64 = 60;
 
 pub async fn run(port: u16, data_dir: &Path, fresh: bool) -> anyhow::Result<()> {
@@ -127,12 +153,17 @@ pub async fn run(port: u16, data_dir: &Path, fresh: bool) -> anyhow::Result<()> 
         println!("minhu demo city A市 is ready: {url}/");
         println!("API: {url}/api/v1/tickets   OpenAPI: {url}/api/openapi.json");
         println!("demo logins (password {DEMO_PASSWORD}):");
-        for (login, name, role, unit) in DEMO_USERS {
-            println!(
-                "  {login:<11} {role:<14} {name}{}",
-                unit.map(|u| format!(" [{u}]")).unwrap_or_default()
-            );
+        for (login, name, role, scope) in DEMO_USERS {
+            let sees = match scope {
+                Scope::City => String::new(),
+                Scope::Unit(unit) => format!(" [unit {unit}]"),
+                Scope::Region(region) => format!(" [region {region}]"),
+            };
+            println!("  {login:<11} {role:<14} {name}{sees}");
         }
+        println!(
+            "citizens follow a ticket at POST {url}/api/v1/follow/code; the demo writes the SMS code to this log"
+        );
         println!("stop with Ctrl-C");
     })
     .await
@@ -169,16 +200,22 @@ pub fn write_city(dir: &Path, overwrite: bool) -> anyhow::Result<()> {
 
 async fn add_users(replayer: &Replayer) -> anyhow::Result<()> {
     let hash = minhu_web::login::hash_password(DEMO_PASSWORD.into()).await?;
-    for (login, name, role, unit) in DEMO_USERS {
+    for (login, name, role, scope) in DEMO_USERS {
         let user = User {
             login: (*login).into(),
             display_name: (*name).into(),
             role: (*role).into(),
-            unit: unit.map(str::to_owned),
+            unit: match scope {
+                Scope::Unit(unit) => Some((*unit).to_owned()),
+                _ => None,
+            },
             password_hash: hash.clone(),
             disabled: false,
             created_at: Timestamp::now(),
-            region: None,
+            region: match scope {
+                Scope::Region(region) => Some((*region).to_owned()),
+                _ => None,
+            },
             failed_logins: 0,
             locked_until: None,
         };
