@@ -71,15 +71,15 @@ const DEMO_USERS: &[(&str, &str, &str, Scope)] = &[
     ),
     (
         "handler",
-        "天顶街道承办人 Street handler",
+        "A3区住建局承办人 Housing bureau handler",
         "unit_handler",
-        Scope::Unit("street-A3-01"),
+        Scope::Unit("dept-A3-housing"),
     ),
     (
         "leader",
-        "天顶街道负责人 Street leader",
+        "A3区住建局负责人 Housing bureau head",
         "unit_leader",
-        Scope::Unit("street-A3-01"),
+        Scope::Unit("dept-A3-housing"),
     ),
     ("auditor", "审计员 Auditor", "auditor", Scope::City),
 ];
