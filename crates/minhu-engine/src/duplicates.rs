@@ -3,6 +3,7 @@
 
 use crate::{Engine, EngineError};
 use jiff::{SignedDuration, Timestamp};
+use minhu_core::access::Scope;
 use minhu_core::ids::TicketNumber;
 use minhu_core::region::RegionLevel;
 use minhu_core::ticket::{Status, Ticket};
@@ -35,7 +36,13 @@ fn text_of(ticket: &Ticket) -> String {
 impl Engine {
     /// Open tickets within three days and the same street (the whole city when the
     /// ticket has no place) that read like this one, most alike first.
-    pub async fn duplicates(&self, number: &TicketNumber) -> Result<Vec<Duplicate>, EngineError> {
+    /// Candidates among the tickets `scope` may see (a reader never learns of a
+    /// ticket outside their part of the city this way).
+    pub async fn duplicates(
+        &self,
+        number: &TicketNumber,
+        scope: &Scope,
+    ) -> Result<Vec<Duplicate>, EngineError> {
         let ticket = self.ticket(number).await?;
         let area = ticket.intake.region.as_ref().and_then(|region| {
             let street = self
@@ -47,6 +54,7 @@ impl Engine {
         });
         let window = SignedDuration::from_hours(WINDOW_HOURS);
         let filter = TicketFilter {
+            scope: scope.clone(),
             region_path: area,
             created_from: Some(
                 ticket

@@ -1,6 +1,7 @@
 //! The engine on a real SQLite file, the demo city's configuration and a manual clock.
 
 use jiff::{SignedDuration, Timestamp};
+use minhu_core::access::Scope;
 use minhu_core::event::Actor;
 use minhu_core::ids::UnitId;
 use minhu_core::taxonomy::CategoryPath;
@@ -370,13 +371,21 @@ async fn reports_of_one_event_are_flagged_as_duplicates() {
     // Different words, or the same words in another district, are not the same event.
     report("拖欠工资", "公司拖欠工资三个月不发", "A3区天顶街道").await;
     report("工地夜间施工噪音", noise, "A1区马坡岭街道").await;
-    let found = s.engine.duplicates(&second.number).await.unwrap();
+    let found = s
+        .engine
+        .duplicates(&second.number, &Scope::All)
+        .await
+        .unwrap();
     let numbers: Vec<&str> = found.iter().map(|d| d.number.as_str()).collect();
     assert_eq!(numbers, [first.number.as_str()], "{found:?}");
     // Four days later the same words are a new event.
     s.clock.advance(SignedDuration::from_hours(96));
     let later = report("工地夜间施工噪音", noise, "A3区天顶街道尖山社区").await;
-    let found = s.engine.duplicates(&later.number).await.unwrap();
+    let found = s
+        .engine
+        .duplicates(&later.number, &Scope::All)
+        .await
+        .unwrap();
     assert!(found.iter().all(|d| d.number != first.number), "{found:?}");
 }
 

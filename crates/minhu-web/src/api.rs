@@ -509,9 +509,11 @@ async fn routing_suggestion(
 )]
 async fn duplicate_candidates(
     State(state): State<AppState>,
+    principal: Principal,
     Path(number): Path<String>,
 ) -> Result<Json<Vec<minhu_engine::duplicates::Duplicate>>, ApiError> {
+    let number = ticket_number(&number)?;
     Ok(Json(
-        state.engine.duplicates(&ticket_number(&number)?).await?,
+        state.engine.duplicates(&number, &principal.scope).await?,
     ))
 }

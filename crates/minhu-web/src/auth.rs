@@ -493,6 +493,7 @@ pub async fn guard(State(guarded): State<Guarded>, mut request: Request, next: N
         return next.run(request).await;
     }
     let path = request.uri().path().to_owned();
+    let query = request.uri().query().unwrap_or_default().to_owned();
     let principal = match authenticate(state, request.headers()).await {
         Ok(principal) => principal,
         Err(Ok(Refusal::BadToken)) => return ApiError::bad_token().into_response(),
@@ -556,9 +557,26 @@ pub async fn guard(State(guarded): State<Guarded>, mut request: Request, next: N
     let refused = status == axum::http::StatusCode::FORBIDDEN
         || status == axum::http::StatusCode::NOT_FOUND && target.is_some();
     let intake = method == Method::POST && pattern == "/api/v1/tickets";
-    if (unsafe_method && !intake) || refused {
-        let action = format!("{method} {pattern}");
-        let detail = status.as_u16().to_string();
+    // Every view of citizens' identities leaves a trace too: reads of a ticket, and of
+    // lists, by those who see identities unmasked.
+    let viewed_identities = !unsafe_method
+        && status.is_success()
+        && principal.may(Permission::ViewIdentity)
+        && (target.is_some() || matches!(pattern.as_str(), "/api/v1/tickets" | "/"));
+    if (unsafe_method && !intake) || refused || viewed_identities {
+        let (action, detail) = if viewed_identities {
+            let lookup = if query.contains("phone=") {
+                " (by phone)"
+            } else {
+                ""
+            };
+            (
+                "identity.view".to_owned(),
+                format!("{method} {pattern}{lookup}"),
+            )
+        } else {
+            (format!("{method} {pattern}"), status.as_u16().to_string())
+        };
         if let Err(error) = crate::audit::record(
             state,
             principal.actor.to_string(),

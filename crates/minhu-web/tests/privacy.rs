@@ -106,6 +106,31 @@ async fn a_unit_sees_the_citizen_masked_until_it_reveals_with_a_reason() {
     let (status, found) = c.app.get_as(Some(&agent), &lookup).await;
     assert_eq!(status, StatusCode::OK);
     assert_eq!(found["tickets"].as_array().unwrap().len(), 1);
+    // Unmasked views leave a trace; a unit's masked ones do not need to.
+    let views = c
+        .app
+        .state
+        .engine
+        .store
+        .audit_log(&minhu_store::AuditFilter {
+            action: Some("identity.view".into()),
+            limit: 10,
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    let seen: Vec<(&str, &str)> = views
+        .iter()
+        .map(|e| (e.actor.as_str(), e.detail.as_str()))
+        .collect();
+    assert_eq!(
+        seen,
+        [
+            ("token:agent", "GET /api/v1/tickets/{number}"),
+            ("token:agent", "GET /api/v1/tickets (by phone)")
+        ]
+    );
+    assert_eq!(views[0].target.as_deref(), Some(c.number.as_str()));
 
     // The auditor finds the reveal with its reason, and the export.
     let auditor = c.app.token("auditor", Role::Auditor, None, None).await;
