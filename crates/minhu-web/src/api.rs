@@ -26,6 +26,7 @@ use utoipa::OpenApi;
 
 #[derive(OpenApi)]
 #[openapi(
+    modifiers(&BearerTokens),
     info(
         title = "minhu API",
         description = "Citizen demands (12345) as tickets: intake, routing, handling, rating."
@@ -53,6 +54,28 @@ use utoipa::OpenApi;
     ))
 )]
 pub struct ApiDoc;
+
+/// Declares the API's authentication: `Authorization: Bearer <token>` on every route
+/// (anonymous intake and the citizens' follow routes say so in their own rules).
+struct BearerTokens;
+
+impl utoipa::Modify for BearerTokens {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        use utoipa::openapi::security::{
+            Http, HttpAuthScheme, SecurityRequirement, SecurityScheme,
+        };
+        if let Some(components) = openapi.components.as_mut() {
+            components.add_security_scheme(
+                "bearer",
+                SecurityScheme::Http(Http::new(HttpAuthScheme::Bearer)),
+            );
+        }
+        openapi.security = Some(vec![SecurityRequirement::new(
+            "bearer",
+            Vec::<String>::new(),
+        )]);
+    }
+}
 
 pub fn routes() -> Router<AppState> {
     Router::new()

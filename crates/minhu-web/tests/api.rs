@@ -248,6 +248,11 @@ async fn openapi_and_pages() {
         );
     }
     assert!(doc["components"]["schemas"]["Command"].is_object());
+    assert_eq!(
+        doc["components"]["securitySchemes"]["bearer"]["scheme"], "bearer",
+        "{}",
+        doc["components"]
+    );
     let (_, created) = app
         .post(
             "/api/v1/tickets",
