@@ -229,11 +229,16 @@ enum Expect {
 async fn every_route_every_role_in_and_out_of_scope() {
     let w = world().await;
     let mut checked = 0;
-    for role in Role::ALL {
-        // Every role limited to the unit holding one ticket and not the other.
+    // Every role limited to the unit holding one ticket and not the other, then to the
+    // district of one and not the other.
+    let scopes = [(Some(w.unit.as_str()), None), (None, Some("A3"))];
+    for (role, (unit, region)) in Role::ALL
+        .iter()
+        .flat_map(|role| scopes.iter().map(move |scope| (role, *scope)))
+    {
         let token = w
             .app
-            .token(&format!("matrix-{role}"), *role, Some(&w.unit), None)
+            .token(&format!("matrix-{role}-{region:?}"), *role, unit, region)
             .await;
         for route in ROUTES {
             let about_ticket = route.path.contains("{number}");
@@ -245,7 +250,7 @@ async fn every_route_every_role_in_and_out_of_scope() {
                 let (status, body, headers) = w.app.send_as(Some(&token), request).await;
                 let expected = expectation(route.rule, role.permissions(), in_scope, about_ticket);
                 let what = format!(
-                    "{role} {} {} ({}) -> {status} {body}",
+                    "{role} of {unit:?}/{region:?} {} {} ({}) -> {status} {body}",
                     route.method,
                     route.path,
                     if in_scope { "in scope" } else { "out of scope" }
@@ -258,7 +263,7 @@ async fn every_route_every_role_in_and_out_of_scope() {
             }
         }
     }
-    assert!(checked > ROUTES.len() * Role::ALL.len());
+    assert!(checked > 2 * ROUTES.len() * Role::ALL.len());
 }
 
 #[tokio::test]
