@@ -514,7 +514,12 @@ pub async fn run(command: AdminCommand) -> anyhow::Result<()> {
 
 async fn list_users(store: &dyn Store) -> anyhow::Result<()> {
     for user in store.users().await? {
-        let state = if user.disabled { "disabled" } else { "active" };
+        let now = jiff::Timestamp::now();
+        let state = match user.locked_until {
+            _ if user.disabled => "disabled".to_owned(),
+            Some(until) if until > now => format!("locked until {until}"),
+            _ => "active".to_owned(),
+        };
         println!(
             "{}\t{}\t{}\t{}\t{state}",
             user.login,
