@@ -7,6 +7,7 @@ use minhu_engine::Engine;
 use minhu_engine::attachments::AttachmentStore;
 use minhu_store::SqlStore;
 use minhu_web::AppState;
+use std::net::SocketAddr;
 use std::path::Path;
 use std::sync::Arc;
 
@@ -53,7 +54,9 @@ pub async fn serve_state(
         .with_context(|| format!("cannot listen on {listen}"))?;
     let url = format!("http://{}", listener.local_addr()?);
     banner(&url);
-    axum::serve(listener, minhu_web::app(state))
+    // The client's address keys the rate limits and goes into the audit log.
+    let app = minhu_web::app(state).into_make_service_with_connect_info::<SocketAddr>();
+    axum::serve(listener, app)
         .with_graceful_shutdown(shutdown())
         .await?;
     Ok(())

@@ -78,6 +78,18 @@ async fn a_citizen_is_exported_then_erased() {
         assert_eq!(created["citizen"]["phone"].is_null(), erased, "{created}");
         assert!(!created.to_string().contains("5678") || !erased);
     }
+    // Over a real socket the client's address reaches the audit log.
+    let refused = reqwest::Client::new()
+        .post(format!("{url}/login"))
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body("login=nobody&password=guess-guess")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(refused.status(), reqwest::StatusCode::UNAUTHORIZED);
+    let csv = minhu_admin(dir.path(), &["audit", "--action", "login_failed", "--csv"]);
+    let csv = String::from_utf8_lossy(&csv.stdout).into_owned();
+    assert!(csv.trim_end().ends_with(",127.0.0.1"), "{csv}");
     let log = minhu_admin(dir.path(), &["audit", "--action", "citizen.erase"]);
     assert!(text(&log).contains("2 tickets"), "{}", text(&log));
     assert!(
