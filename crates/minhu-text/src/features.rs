@@ -109,9 +109,15 @@ impl Extractor {
 
 /// Sublinear tf times idf, scaled to unit length.
 pub fn weigh(counts: &Sparse, idf: &[f32]) -> Sparse {
+    weigh_with(counts, |_, feature| idf[feature as usize])
+}
+
+/// [`weigh`] with the idf of each (position in `counts`, feature) from `idf`.
+pub fn weigh_with(counts: &Sparse, idf: impl Fn(usize, u32) -> f32) -> Sparse {
     let mut vector: Sparse = counts
         .iter()
-        .map(|&(i, tf)| (i, (1.0 + tf.ln()) * idf[i as usize]))
+        .enumerate()
+        .map(|(at, &(i, tf))| (i, (1.0 + tf.ln()) * idf(at, i)))
         .collect();
     let norm = vector.iter().map(|(_, v)| v * v).sum::<f32>().sqrt();
     if norm > 0.0 {

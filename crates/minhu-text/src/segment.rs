@@ -68,10 +68,12 @@ impl Segmenter {
         Self { jieba }
     }
 
-    /// The words of normalised text, without punctuation or spaces.
+    /// The words of normalised text, without punctuation or spaces. Without jieba's HMM
+    /// for unknown words: it costs a third of the inference time and made no measurable
+    /// difference to accuracy (character pairs catch unknown words anyway).
     pub fn words<'a>(&self, text: &'a str) -> Vec<&'a str> {
         self.jieba
-            .cut(text, true)
+            .cut(text, false)
             .into_iter()
             .map(|token| token.word)
             .filter(|w| w.chars().any(char::is_alphanumeric))

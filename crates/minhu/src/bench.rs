@@ -17,6 +17,17 @@ pub enum BenchCommand {
         #[arg(long)]
         database: Option<String>,
     },
+    /// Categories read by a trained model on one core, from labelled messages (the
+    /// Teddy Cup columns): messages per second of CPU time, model size and peak memory.
+    Classify {
+        #[arg(long)]
+        model: std::path::PathBuf,
+        #[arg(long)]
+        data: std::path::PathBuf,
+        /// Passes over the messages (after one warm-up pass).
+        #[arg(long, default_value_t = 5)]
+        rounds: usize,
+    },
 }
 
 pub async fn run(command: BenchCommand) -> anyhow::Result<()> {
@@ -26,5 +37,10 @@ pub async fn run(command: BenchCommand) -> anyhow::Result<()> {
             tickets,
             database,
         } => crate::bench_intake::run(clients, tickets, database).await,
+        BenchCommand::Classify {
+            model,
+            data,
+            rounds,
+        } => crate::classifier::bench(&model, &data, rounds),
     }
 }
