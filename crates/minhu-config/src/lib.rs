@@ -20,8 +20,9 @@ use minhu_core::calendar::{BusinessCalendar, DayKind, DayRange};
 use minhu_core::deadline::{Allowance, Tier, TierClock, TierCode};
 use minhu_core::duty::{DutyList, DutyRule};
 use minhu_core::region::{ConfigProblem, Region, RegionTree};
-use minhu_core::taxonomy::Taxonomy;
+use minhu_core::taxonomy::{CategoryPath, Taxonomy};
 use minhu_core::unit::{Unit, Units};
+use minhu_core::urgency::{CategoryUrgency, UrgencyRule, UrgencyRules};
 use serde::Deserialize;
 use serde::de::DeserializeOwned;
 use std::fmt;
@@ -51,6 +52,41 @@ struct CityFile {
     city: CitySection,
     #[serde(default)]
     tier: Vec<Spanned<TierEntry>>,
+    #[serde(default)]
+    urgency: Option<Spanned<UrgencySection>>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct UrgencySection {
+    #[serde(default)]
+    negations: Vec<String>,
+    #[serde(default = "default_negation_window")]
+    negation_window: usize,
+    #[serde(default)]
+    threshold: std::collections::BTreeMap<String, f32>,
+    #[serde(default)]
+    rule: Vec<Spanned<UrgencyRuleEntry>>,
+    #[serde(default)]
+    category: Vec<Spanned<CategoryUrgencyEntry>>,
+}
+
+fn default_negation_window() -> usize {
+    4
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct UrgencyRuleEntry {
+    words: Vec<String>,
+    weight: f32,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct CategoryUrgencyEntry {
+    category: String,
+    weight: f32,
 }
 
 #[derive(Deserialize)]
@@ -209,6 +245,10 @@ pub fn load_city(dir: &Path) -> Result<City, ConfigError> {
             ),
         ));
     }
+    let urgency_rules = match &city_file.urgency {
+        Some(section) => load_urgency(&city_source, section, &tiers, &taxonomy)?,
+        None => UrgencyRules::default(),
+    };
     let calendar = load_calendar(&Source::read(dir, "calendar.toml")?)?;
     let zone_name = city_file.city.timezone.get_ref();
     let timezone = jiff::tz::TimeZone::get(zone_name).map_err(|e| {
@@ -228,6 +268,7 @@ pub fn load_city(dir: &Path) -> Result<City, ConfigError> {
         calendar,
         tiers,
         default_tier,
+        urgency_rules,
         regions,
         units,
         taxonomy,
@@ -286,6 +327,107 @@ fn load_tiers(source: &Source, entries: &[Spanned<TierEntry>]) -> Result<Vec<Tie
         tiers.push(tier);
     }
     Ok(tiers)
+}
+
+/// Checks `[urgency]`: weights finite, words not blank, thresholds on configured tiers
+/// and never lower for a more urgent tier (that tier would take every demand first),
+/// categories in the taxonomy.
+fn load_urgency(
+    source: &Source,
+    section: &Spanned<UrgencySection>,
+    tiers: &[Tier],
+    taxonomy: &Taxonomy,
+) -> Result<UrgencyRules, ConfigError> {
+    let at = Some(section.span().start);
+    let raw = section.get_ref();
+    if raw.negations.iter().any(|n| n.trim().is_empty()) {
+        return Err(source.error(at, "urgency.negations: a negation must not be blank"));
+    }
+    let mut thresholds = Vec::new();
+    for tier in tiers {
+        if let Some(&value) = raw.threshold.get(tier.code.as_str()) {
+            if !(value.is_finite() && value > 0.0) {
+                return Err(source.error(
+                    at,
+                    format!(
+                        "urgency.threshold.{}: must be a number above 0, not {value}",
+                        tier.code.as_str()
+                    ),
+                ));
+            }
+            if let Some((more_urgent, lower)) = thresholds
+                .iter()
+                .find(|(_, t): &&(TierCode, f32)| *t < value)
+            {
+                return Err(source.error(
+                    at,
+                    format!(
+                        "urgency.threshold.{}: {value} is above the threshold of the more urgent tier {} ({lower}); a tier's threshold must not be above a more urgent one's",
+                        tier.code.as_str(),
+                        more_urgent.as_str()
+                    ),
+                ));
+            }
+            thresholds.push((tier.code.clone(), value));
+        }
+    }
+    if let Some(unknown) = raw
+        .threshold
+        .keys()
+        .find(|code| !tiers.iter().any(|t| t.code.as_str() == code.as_str()))
+    {
+        return Err(source.error(
+            at,
+            format!("urgency.threshold: {unknown:?} is not one of the [[tier]] codes"),
+        ));
+    }
+    let mut rules = Vec::new();
+    for entry in &raw.rule {
+        let at = Some(entry.span().start);
+        let rule = entry.get_ref();
+        if !rule.weight.is_finite() {
+            return Err(source.error(at, "urgency.rule.weight: must be a finite number"));
+        }
+        if rule.words.is_empty() || rule.words.iter().any(|w| w.trim().is_empty()) {
+            return Err(source.error(
+                at,
+                "urgency.rule.words: list one word or more, none blank",
+            ));
+        }
+        rules.push(UrgencyRule {
+            words: rule.words.iter().map(|w| w.trim().to_owned()).collect(),
+            weight: rule.weight,
+        });
+    }
+    let mut categories = Vec::new();
+    for entry in &raw.category {
+        let at = Some(entry.span().start);
+        let signal = entry.get_ref();
+        let category = CategoryPath::new(&signal.category);
+        if !taxonomy.contains(&category) {
+            return Err(source.error(
+                at,
+                format!(
+                    "urgency.category.category: {:?} is not in taxonomy.csv",
+                    signal.category
+                ),
+            ));
+        }
+        if !signal.weight.is_finite() {
+            return Err(source.error(at, "urgency.category.weight: must be a finite number"));
+        }
+        categories.push(CategoryUrgency {
+            category,
+            weight: signal.weight,
+        });
+    }
+    Ok(UrgencyRules {
+        rules,
+        negations: raw.negations.iter().map(|n| n.trim().to_owned()).collect(),
+        negation_window: raw.negation_window,
+        thresholds,
+        categories,
+    })
 }
 
 /// Reads `calendar.toml`: per `[[year]]`, its holidays and make-up working days, each a
@@ -494,6 +636,53 @@ role = "hrss"
     }
 
     #[test]
+    fn urgency_rules_are_read_and_checked() {
+        let with = |section: &str| format!("{CITY}\n{section}");
+        let good = with(
+            r#"[urgency]
+negations = ["没有"]
+threshold = { "2h" = 3.0 }
+[[urgency.rule]]
+words = ["触电", "漏电"]
+weight = 3
+[[urgency.category]]
+category = "城乡建设/物业管理"
+weight = 0.5
+"#,
+        );
+        let dir = write_city(Some(("city.toml", &good)));
+        let city = load_city(dir.path()).unwrap_or_else(|e| panic!("{e}"));
+        let standard = TierCode("15d".into());
+        let urgent = city.urgency("楼下有人触电", &standard, None).unwrap();
+        assert_eq!(urgent.tier.code.as_str(), "2h");
+        assert!(city.urgency("没有触电", &standard, None).is_none());
+
+        let unknown_tier = with("[urgency]\nthreshold = { \"1h\" = 3.0 }\n");
+        let dir = write_city(Some(("city.toml", &unknown_tier)));
+        let err = load_city(dir.path()).unwrap_err();
+        assert!(err.problem.contains("\"1h\""), "{err}");
+        assert_eq!(err.line, Some(20), "{err}");
+
+        let inverted = with("[urgency]\nthreshold = { \"2h\" = 1.0, \"15d\" = 2.0 }\n");
+        let dir = write_city(Some(("city.toml", &inverted)));
+        let err = load_city(dir.path()).unwrap_err();
+        assert!(err.problem.contains("urgency.threshold.15d"), "{err}");
+
+        let blank = with("[urgency]\n[[urgency.rule]]\nwords = [\" \"]\nweight = 1\n");
+        let dir = write_city(Some(("city.toml", &blank)));
+        let err = load_city(dir.path()).unwrap_err();
+        assert!(err.problem.contains("urgency.rule.words"), "{err}");
+        assert_eq!(err.line, Some(21), "{err}");
+
+        let not_a_category = with(
+            "[urgency]\n[[urgency.category]]\ncategory = \"天气\"\nweight = 1\n",
+        );
+        let dir = write_city(Some(("city.toml", &not_a_category)));
+        let err = load_city(dir.path()).unwrap_err();
+        assert!(err.problem.contains("天气"), "{err}");
+    }
+
+    #[test]
     fn a_taxonomy_gap_names_the_line() {
         let dir = write_city(Some((
             "taxonomy.csv",
@@ -510,6 +699,17 @@ role = "hrss"
         assert!(city.regions.all().len() > 50);
         assert!(city.taxonomy.first_levels().count() >= 7);
         assert!(city.calendar.covers(2025) && city.calendar.covers(2026));
+        let standard = TierCode("15d".into());
+        let tier_of = |text: &str| {
+            city.urgency(text, &standard, None)
+                .map(|u| u.tier.code.as_str().to_owned())
+        };
+        assert_eq!(tier_of("楼道里燃气泄漏").as_deref(), Some("2h"));
+        assert_eq!(tier_of("一进门就闻到煤气味").as_deref(), Some("2h"));
+        assert_eq!(tier_of("小区停水一天了").as_deref(), Some("24h"));
+        assert_eq!(tier_of("楼上漏水，家里有独居老人").as_deref(), Some("24h"));
+        assert_eq!(tier_of("小区停车位不够"), None);
+        assert_eq!(tier_of("没有闻到煤气味，是下水道的味道"), None);
         let tier = |code: &str| city.tier(&TierCode(code.into())).unwrap().clone();
         let at = |text: &str| text.parse::<jiff::Timestamp>().unwrap();
         // The National Day week of 2025 on the 7d tier, in working days.

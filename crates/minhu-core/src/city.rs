@@ -5,8 +5,9 @@ use crate::calendar::BusinessCalendar;
 use crate::deadline::{Deadlines, Tier, TierCode};
 use crate::duty::DutyList;
 use crate::region::RegionTree;
-use crate::taxonomy::Taxonomy;
+use crate::taxonomy::{CategoryPath, Taxonomy};
 use crate::unit::Units;
+use crate::urgency::{UrgencyRules, Urgent};
 use jiff::tz::TimeZone;
 
 #[derive(Clone, Debug)]
@@ -18,6 +19,8 @@ pub struct City {
     pub calendar: BusinessCalendar,
     pub tiers: Vec<Tier>,
     pub default_tier: TierCode,
+    /// The weighted urgency rules of `[urgency]` (each tier's own words live on the tier).
+    pub urgency_rules: UrgencyRules,
     pub regions: RegionTree,
     pub units: Units,
     pub taxonomy: Taxonomy,
@@ -29,19 +32,16 @@ impl City {
         self.tiers.iter().find(|tier| &tier.code == code)
     }
 
-    /// The most urgent tier whose words the text contains, with the word, when it is
-    /// more urgent than `current` (tiers are configured most urgent first). Urgency only
-    /// ever raises a tier: a person's choice of a more urgent one stands.
-    pub fn urgency<'a>(&'a self, text: &str, current: &TierCode) -> Option<(&'a Tier, &'a str)> {
-        let current_rank = self
-            .tiers
-            .iter()
-            .position(|t| &t.code == current)
-            .unwrap_or(usize::MAX);
-        self.tiers.iter().take(current_rank).find_map(|tier| {
-            let word = tier.words.iter().find(|w| text.contains(w.as_str()))?;
-            Some((tier, word.as_str()))
-        })
+    /// The most urgent tier the text (and its category, with the confidence in it) calls
+    /// for, when it is more urgent than `current`; see [`crate::urgency`].
+    pub fn urgency(
+        &self,
+        text: &str,
+        current: &TierCode,
+        category: Option<(&CategoryPath, f32)>,
+    ) -> Option<Urgent<'_>> {
+        self.urgency_rules
+            .assess(&self.tiers, text, current, category)
     }
 
     pub fn tier_codes(&self) -> String {
@@ -119,6 +119,7 @@ pub(crate) mod tests {
             calendar: china_2025(),
             tiers: vec![tier("2h", "30m", "2h"), tier("15d", "24h", "15d")],
             default_tier: TierCode("15d".into()),
+            urgency_rules: UrgencyRules::default(),
             regions,
             units,
             taxonomy,
@@ -136,11 +137,15 @@ mod urgency_tests {
     fn urgent_words_raise_the_tier_and_never_lower_it() {
         let city = sample_city();
         let standard = TierCode("15d".into());
-        let (tier, word) = city.urgency("楼道里燃气泄漏，味道很大", &standard).unwrap();
-        assert_eq!((tier.code.as_str(), word), ("2h", "燃气泄漏"));
-        assert!(city.urgency("小区路灯不亮", &standard).is_none());
+        let urgent = city
+            .urgency("楼道里燃气泄漏，味道很大", &standard, None)
+            .unwrap();
+        assert_eq!(urgent.tier.code.as_str(), "2h");
+        assert_eq!(urgent.reasons, ["燃气泄漏"]);
+        assert!(city.urgency("小区路灯不亮", &standard, None).is_none());
         assert!(
-            city.urgency("燃气泄漏", &TierCode("2h".into())).is_none(),
+            city.urgency("燃气泄漏", &TierCode("2h".into()), None)
+                .is_none(),
             "already that urgent"
         );
     }

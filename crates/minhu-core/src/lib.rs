@@ -21,6 +21,7 @@ pub mod region;
 pub mod taxonomy;
 pub mod ticket;
 pub mod unit;
+pub mod urgency;
 pub mod workflow;
 
 pub use city::City;

@@ -64,8 +64,8 @@ pub struct Decision {
 #[derive(Clone, Debug, Serialize)]
 pub struct Urgency {
     pub tier: TierCode,
-    /// The configured word found in the text.
-    pub word: String,
+    /// The configured words (and category) found, with their weights.
+    pub reasons: Vec<String>,
 }
 
 #[derive(Clone, Debug, Serialize)]
@@ -103,7 +103,7 @@ impl Decision {
             reason.push_str(&format!(
                 "; tier {} because the text says {}",
                 urgency.tier.as_str(),
-                urgency.word
+                urgency.reasons.join(", ")
             ));
         }
         if let Some(category) = &self.category {
@@ -163,11 +163,17 @@ impl Router {
             .or(intake.category.as_ref())
             .and_then(|c| city.duties.route(c, place, &city.regions, &city.units));
         let text = format!("{} {}", intake.title, intake.description);
+        // The category's confidence: 1 when a person gave it, else the classifier's.
+        let read = match (&intake.category, suggestions.first()) {
+            (Some(given), _) => Some((given, 1.0)),
+            (None, Some(best)) => Some((&best.category, best.confidence)),
+            (None, None) => None,
+        };
         let tier = city
-            .urgency(&text, &intake.tier)
-            .map(|(tier, word)| Urgency {
-                tier: tier.code.clone(),
-                word: word.to_owned(),
+            .urgency(&text, &intake.tier, read)
+            .map(|urgent| Urgency {
+                tier: urgent.tier.code.clone(),
+                reasons: urgent.reasons,
             });
         Decision {
             region,
