@@ -389,10 +389,7 @@ fn load_urgency(
             return Err(source.error(at, "urgency.rule.weight: must be a finite number"));
         }
         if rule.words.is_empty() || rule.words.iter().any(|w| w.trim().is_empty()) {
-            return Err(source.error(
-                at,
-                "urgency.rule.words: list one word or more, none blank",
-            ));
+            return Err(source.error(at, "urgency.rule.words: list one word or more, none blank"));
         }
         rules.push(UrgencyRule {
             words: rule.words.iter().map(|w| w.trim().to_owned()).collect(),
@@ -674,9 +671,8 @@ weight = 0.5
         assert!(err.problem.contains("urgency.rule.words"), "{err}");
         assert_eq!(err.line, Some(21), "{err}");
 
-        let not_a_category = with(
-            "[urgency]\n[[urgency.category]]\ncategory = \"天气\"\nweight = 1\n",
-        );
+        let not_a_category =
+            with("[urgency]\n[[urgency.category]]\ncategory = \"天气\"\nweight = 1\n");
         let dir = write_city(Some(("city.toml", &not_a_category)));
         let err = load_city(dir.path()).unwrap_err();
         assert!(err.problem.contains("天气"), "{err}");

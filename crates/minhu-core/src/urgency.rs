@@ -244,6 +244,10 @@ mod tests {
         let urgent = TierCode("2h".into());
         assert!(rules().assess(&tiers, "燃气泄漏", &urgent, None).is_none());
         let priority = TierCode("24h".into());
-        assert!(rules().assess(&tiers, "楼上漏水", &priority, None).is_none());
+        assert!(
+            rules()
+                .assess(&tiers, "楼上漏水", &priority, None)
+                .is_none()
+        );
     }
 }

@@ -200,7 +200,11 @@ impl Model {
                 *sum += w * value;
             }
         }
-        let scale = if length > 0.0 { length.sqrt().recip() } else { 0.0 };
+        let scale = if length > 0.0 {
+            length.sqrt().recip()
+        } else {
+            0.0
+        };
         sums.iter()
             .zip(&self.bias)
             .map(|(sum, bias)| sum * scale + bias)

@@ -139,7 +139,11 @@ pub fn bench(model_path: &Path, data: &Path, rounds: usize) -> anyhow::Result<()
     let model = Model::load(model_path)
         .with_context(|| format!("cannot load the model {}", model_path.display()))?;
     let (texts, _, _) = labelled(data)?;
-    anyhow::ensure!(!texts.is_empty(), "{}: no labelled messages", data.display());
+    anyhow::ensure!(
+        !texts.is_empty(),
+        "{}: no labelled messages",
+        data.display()
+    );
     let mut checksum = 0usize;
     for text in &texts {
         checksum += model.best(text).len();
