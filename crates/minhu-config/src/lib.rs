@@ -19,6 +19,8 @@ use minhu_core::City;
 use minhu_core::calendar::{BusinessCalendar, DayKind, DayRange};
 use minhu_core::deadline::{Allowance, Tier, TierClock, TierCode};
 use minhu_core::duty::{DutyList, DutyRule};
+use minhu_core::geo::{Boundaries, Boundary, Polygon, Ring};
+use minhu_core::ids::RegionId;
 use minhu_core::region::{ConfigProblem, Region, RegionTree};
 use minhu_core::taxonomy::{CategoryPath, Taxonomy};
 use minhu_core::unit::{Unit, Units};
@@ -245,6 +247,7 @@ pub fn load_city(dir: &Path) -> Result<City, ConfigError> {
             ),
         ));
     }
+    let boundaries = load_boundaries(dir, &regions)?;
     let urgency_rules = match &city_file.urgency {
         Some(section) => load_urgency(&city_source, section, &tiers, &taxonomy)?,
         None => UrgencyRules::default(),
@@ -269,6 +272,7 @@ pub fn load_city(dir: &Path) -> Result<City, ConfigError> {
         tiers,
         default_tier,
         urgency_rules,
+        boundaries,
         regions,
         units,
         taxonomy,
@@ -327,6 +331,75 @@ fn load_tiers(source: &Source, entries: &[Spanned<TierEntry>]) -> Result<Vec<Tie
         tiers.push(tier);
     }
     Ok(tiers)
+}
+
+#[derive(Deserialize)]
+struct GeoJson {
+    #[serde(rename = "type")]
+    kind: String,
+    features: Vec<GeoFeature>,
+}
+
+#[derive(Deserialize)]
+struct GeoFeature {
+    properties: GeoProperties,
+    geometry: GeoGeometry,
+}
+
+#[derive(Deserialize)]
+struct GeoProperties {
+    region: String,
+}
+
+#[derive(Deserialize)]
+#[serde(tag = "type", content = "coordinates")]
+enum GeoGeometry {
+    Polygon(Vec<Ring>),
+    MultiPolygon(Vec<Vec<Ring>>),
+}
+
+/// Reads `boundaries.geojson` when the city has one: a FeatureCollection whose features
+/// name their region in `properties.region` and have a Polygon or MultiPolygon geometry.
+fn load_boundaries(dir: &Path, regions: &RegionTree) -> Result<Boundaries, ConfigError> {
+    let path = dir.join("boundaries.geojson");
+    if !path.exists() {
+        return Ok(Boundaries::default());
+    }
+    let source = Source::read(dir, "boundaries.geojson")?;
+    let file: GeoJson = serde_json::from_str(&source.text).map_err(|e| ConfigError {
+        file: source.path.clone(),
+        line: Some(e.line()),
+        problem: e.to_string(),
+    })?;
+    if file.kind != "FeatureCollection" {
+        return Err(source.error(
+            None,
+            format!(
+                "type: expected \"FeatureCollection\", found {:?}",
+                file.kind
+            ),
+        ));
+    }
+    let boundaries: Vec<Boundary> = file
+        .features
+        .into_iter()
+        .map(|feature| Boundary {
+            region: RegionId::new(feature.properties.region),
+            polygons: match feature.geometry {
+                GeoGeometry::Polygon(rings) => vec![Polygon { rings }],
+                GeoGeometry::MultiPolygon(polygons) => polygons
+                    .into_iter()
+                    .map(|rings| Polygon { rings })
+                    .collect(),
+            },
+        })
+        .collect();
+    Boundaries::new(boundaries, regions).map_err(|p| {
+        source.error(
+            None,
+            format!("features[{}]: {}: {}", p.item, p.field, p.message),
+        )
+    })
 }
 
 /// Checks `[urgency]`: weights finite, words not blank, thresholds on configured tiers
@@ -679,6 +752,37 @@ weight = 0.5
     }
 
     #[test]
+    fn bad_boundaries_name_the_file_and_feature() {
+        let dir = write_city(None);
+        let feature = |region: &str| {
+            format!(
+                r#"{{"type":"Feature","properties":{{"region":"{region}"}},"geometry":{{"type":"Polygon","coordinates":[[[0,0],[1,0],[1,1],[0,0]]]}}}}"#
+            )
+        };
+        let write =
+            |text: &str| std::fs::write(dir.path().join("boundaries.geojson"), text).unwrap();
+        write(&format!(
+            r#"{{"type":"FeatureCollection","features":[{},{}]}}"#,
+            feature("A3"),
+            feature("Z9")
+        ));
+        let err = load_city(dir.path()).unwrap_err();
+        assert!(err.file.ends_with("boundaries.geojson"), "{err}");
+        assert!(
+            err.problem.contains("features[1]") && err.problem.contains("Z9"),
+            "{err}"
+        );
+        write("{\"type\":\"FeatureCollection\",\n\"features\": [}");
+        let err = load_city(dir.path()).unwrap_err();
+        assert_eq!(err.line, Some(2), "{err}");
+        write(&format!(
+            r#"{{"type":"FeatureCollection","features":[{}]}}"#,
+            feature("A3")
+        ));
+        assert!(load_city(dir.path()).is_ok());
+    }
+
+    #[test]
     fn a_taxonomy_gap_names_the_line() {
         let dir = write_city(Some((
             "taxonomy.csv",
@@ -706,6 +810,16 @@ weight = 0.5
         assert_eq!(tier_of("楼上漏水，家里有独居老人").as_deref(), Some("24h"));
         assert_eq!(tier_of("小区停车位不够"), None);
         assert_eq!(tier_of("没有闻到煤气味，是下水道的味道"), None);
+        let place = |lon: f64, lat: f64| {
+            let point = minhu_core::ticket::GeoPoint { lat, lon };
+            city.boundaries
+                .locate(point, &city.regions)
+                .map(|r| r.name.clone())
+        };
+        assert_eq!(place(112.91, 28.09).as_deref(), Some("白鹭社区"));
+        assert_eq!(place(112.95, 28.12).as_deref(), Some("洋湖街道"));
+        assert_eq!(place(112.85, 28.20).as_deref(), Some("A3区"));
+        assert_eq!(place(110.0, 20.0), None);
         let tier = |code: &str| city.tier(&TierCode(code.into())).unwrap().clone();
         let at = |text: &str| text.parse::<jiff::Timestamp>().unwrap();
         // The National Day week of 2025 on the 7d tier, in working days.

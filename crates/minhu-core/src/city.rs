@@ -4,6 +4,7 @@
 use crate::calendar::BusinessCalendar;
 use crate::deadline::{Deadlines, Tier, TierCode};
 use crate::duty::DutyList;
+use crate::geo::Boundaries;
 use crate::region::RegionTree;
 use crate::taxonomy::{CategoryPath, Taxonomy};
 use crate::unit::Units;
@@ -22,6 +23,8 @@ pub struct City {
     /// The weighted urgency rules of `[urgency]` (each tier's own words live on the tier).
     pub urgency_rules: UrgencyRules,
     pub regions: RegionTree,
+    /// Region polygons from `boundaries.geojson` (empty when the city has none).
+    pub boundaries: Boundaries,
     pub units: Units,
     pub taxonomy: Taxonomy,
     pub duties: DutyList,
@@ -121,6 +124,7 @@ pub(crate) mod tests {
             default_tier: TierCode("15d".into()),
             urgency_rules: UrgencyRules::default(),
             regions,
+            boundaries: Boundaries::default(),
             units,
             taxonomy,
             duties,

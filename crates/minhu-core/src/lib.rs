@@ -16,6 +16,7 @@ pub mod clock;
 pub mod deadline;
 pub mod duty;
 pub mod event;
+pub mod geo;
 pub mod ids;
 pub mod region;
 pub mod taxonomy;

@@ -130,18 +130,31 @@ impl Router {
         let intake = &ticket.intake;
         let region = match &intake.region {
             Some(_) => None,
-            None => {
-                let text = format!(
-                    "{} {} {}",
-                    intake.address.as_deref().unwrap_or_default(),
-                    intake.title,
-                    intake.description
-                );
-                city.regions.locate(&text).map(|found| Placed {
-                    region: found.id.clone(),
-                    reason: format!("place {} named in the address or text", found.name),
+            // A map pin is more precise than a name in the text.
+            None => intake
+                .location
+                .and_then(|at| {
+                    let found = city.boundaries.locate(at, &city.regions)?;
+                    Some(Placed {
+                        region: found.id.clone(),
+                        reason: format!(
+                            "coordinates {:.5},{:.5} inside the boundary of {}",
+                            at.lat, at.lon, found.name
+                        ),
+                    })
                 })
-            }
+                .or_else(|| {
+                    let text = format!(
+                        "{} {} {}",
+                        intake.address.as_deref().unwrap_or_default(),
+                        intake.title,
+                        intake.description
+                    );
+                    city.regions.locate(&text).map(|found| Placed {
+                        region: found.id.clone(),
+                        reason: format!("place {} named in the address or text", found.name),
+                    })
+                }),
         };
         let suggestions = match (&intake.category, &self.classifier) {
             (None, Some(classifier)) => classifier.suggest(&intake.title, &intake.description),
