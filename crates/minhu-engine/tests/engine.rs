@@ -421,3 +421,25 @@ async fn urgent_words_raise_the_tier_before_the_deadlines_are_set() {
         "{reason}"
     );
 }
+
+#[tokio::test]
+async fn coordinates_place_a_demand_without_a_place_name() {
+    let s = setup().await;
+    // No place in the address or text; the point lies in 白鹭社区 of boundaries.geojson.
+    let mut intake = complaint("小区门口", Some("城乡建设/住房保障与房地产/物业服务"));
+    intake.description = "楼下垃圾很多天没人清运".into();
+    intake.location = Some(minhu_core::ticket::GeoPoint {
+        lat: 28.09,
+        lon: 112.91,
+    });
+    let ticket = s
+        .engine
+        .intake(intake, Actor::citizen(), None)
+        .await
+        .unwrap()
+        .ticket;
+    assert_eq!(ticket.intake.region.as_ref().unwrap().as_str(), "A3-08-01");
+    let events = s.engine.events(&ticket.number).await.unwrap();
+    let text = format!("{events:?}");
+    assert!(text.contains("inside the boundary of 白鹭社区"), "{text}");
+}
