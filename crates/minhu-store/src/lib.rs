@@ -220,6 +220,43 @@ pub struct FollowCode {
     pub attempts: u32,
 }
 
+/// An Open311 client's API key, known by its digest only.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Open311Key {
+    /// SHA-256 of the key, hex.
+    pub key_hash: String,
+    /// Who the key was given to.
+    pub label: String,
+    pub disabled: bool,
+    pub created_at: Timestamp,
+}
+
+/// A knowledge-base article (知识库条目): a policy answer, a procedure, a contact.
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct Article {
+    /// The article's key: stable across edits and imports.
+    pub id: String,
+    pub title: String,
+    pub body: String,
+    /// A taxonomy path, if the article belongs to a category.
+    pub category: Option<String>,
+    /// The first and last day the article is valid (inclusive), if it is limited.
+    pub valid_from: Option<jiff::civil::Date>,
+    pub valid_to: Option<jiff::civil::Date>,
+    /// The unit that keeps the article true.
+    pub owner_unit: Option<String>,
+    pub tags: Vec<String>,
+    pub created_at: Timestamp,
+    pub updated_at: Timestamp,
+}
+
+impl Article {
+    /// Whether the article may be given as an answer on `day`.
+    pub fn valid_on(&self, day: jiff::civil::Date) -> bool {
+        self.valid_from.is_none_or(|from| from <= day) && self.valid_to.is_none_or(|to| day <= to)
+    }
+}
+
 #[async_trait]
 pub trait Store: Send + Sync {
     fn backend(&self) -> Backend;
@@ -295,4 +332,24 @@ pub trait Store: Send + Sync {
     async fn follow_code(&self, ticket: &str) -> Result<Option<FollowCode>, StoreError>;
 
     async fn delete_follow_code(&self, ticket: &str) -> Result<(), StoreError>;
+
+    /// The ticket that an intake with this idempotency key created, if any.
+    async fn ticket_by_idempotency_key(&self, key: &str)
+    -> Result<Option<TicketNumber>, StoreError>;
+
+    async fn put_open311_key(&self, key: &Open311Key) -> Result<(), StoreError>;
+
+    async fn open311_key(&self, key_hash: &str) -> Result<Option<Open311Key>, StoreError>;
+
+    /// Inserts or replaces the article with this id. Returns false when an identical
+    /// article (same content; times aside) was already stored, so nothing changed.
+    async fn put_article(&self, article: &Article) -> Result<bool, StoreError>;
+
+    async fn article(&self, id: &str) -> Result<Option<Article>, StoreError>;
+
+    /// Every article, by id.
+    async fn articles(&self) -> Result<Vec<Article>, StoreError>;
+
+    /// Removes the article; false if there was none.
+    async fn delete_article(&self, id: &str) -> Result<bool, StoreError>;
 }

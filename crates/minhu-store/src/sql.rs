@@ -3,8 +3,8 @@
 //! migrations and connection tuning differ per backend.
 
 use crate::{
-    ApiToken, Appended, AuditEntry, AuditFilter, Backend, Created, Cursor, FollowCode, Idempotency,
-    NewTicket, Page, Session, Store, StoreError, TicketFilter, User,
+    ApiToken, Appended, Article, AuditEntry, AuditFilter, Backend, Created, Cursor, FollowCode,
+    Idempotency, NewTicket, Open311Key, Page, Session, Store, StoreError, TicketFilter, User,
 };
 use async_trait::async_trait;
 use jiff::Timestamp;
@@ -907,6 +907,153 @@ impl Store for SqlStore {
             .await?;
         Ok(())
     }
+
+    async fn ticket_by_idempotency_key(
+        &self,
+        key: &str,
+    ) -> Result<Option<TicketNumber>, StoreError> {
+        let number: Option<String> =
+            sqlx::query_scalar("SELECT ticket FROM idempotency_keys WHERE key = $1")
+                .bind(key)
+                .fetch_optional(&self.reader)
+                .await?;
+        number
+            .map(|n| TicketNumber::parse(&n).map_err(|e| StoreError::Corrupt(e.to_string())))
+            .transpose()
+    }
+
+    async fn put_open311_key(&self, key: &Open311Key) -> Result<(), StoreError> {
+        sqlx::query(
+            "INSERT INTO open311_keys (key_hash, label, disabled, created_at) \
+             VALUES ($1, $2, $3, $4) \
+             ON CONFLICT (key_hash) DO UPDATE SET label = excluded.label, \
+             disabled = excluded.disabled",
+        )
+        .bind(&key.key_hash)
+        .bind(&key.label)
+        .bind(i64::from(key.disabled))
+        .bind(millis(key.created_at))
+        .execute(&self.writer)
+        .await?;
+        Ok(())
+    }
+
+    async fn open311_key(&self, key_hash: &str) -> Result<Option<Open311Key>, StoreError> {
+        let row = sqlx::query(
+            "SELECT key_hash, label, disabled, created_at FROM open311_keys WHERE key_hash = $1",
+        )
+        .bind(key_hash)
+        .fetch_optional(&self.reader)
+        .await?;
+        row.map(|row| {
+            Ok(Open311Key {
+                key_hash: row.try_get(0)?,
+                label: row.try_get(1)?,
+                disabled: row.try_get::<i64, _>(2)? != 0,
+                created_at: from_millis(row.try_get(3)?)?,
+            })
+        })
+        .transpose()
+    }
+
+    async fn put_article(&self, article: &Article) -> Result<bool, StoreError> {
+        let mut tx = self.writer.begin().await?;
+        let existing = sqlx::query(sqlx::AssertSqlSafe(format!(
+            "{ARTICLE_COLUMNS} WHERE id = $1"
+        )))
+        .bind(&article.id)
+        .fetch_optional(&mut *tx)
+        .await?;
+        let existing = existing.as_ref().map(article_from_row).transpose()?;
+        if let Some(old) = &existing {
+            let same = Article {
+                created_at: old.created_at,
+                updated_at: old.updated_at,
+                ..article.clone()
+            };
+            if &same == old {
+                return Ok(false);
+            }
+        }
+        let created_at = existing.map_or(article.created_at, |old| old.created_at);
+        sqlx::query(
+            "INSERT INTO kb_articles (id, title, body, category, valid_from, valid_to, \
+             owner_unit, tags, created_at, updated_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) \
+             ON CONFLICT (id) DO UPDATE SET title = excluded.title, body = excluded.body, \
+             category = excluded.category, valid_from = excluded.valid_from, \
+             valid_to = excluded.valid_to, owner_unit = excluded.owner_unit, \
+             tags = excluded.tags, updated_at = excluded.updated_at",
+        )
+        .bind(&article.id)
+        .bind(&article.title)
+        .bind(&article.body)
+        .bind(article.category.clone())
+        .bind(article.valid_from.map(|d| d.to_string()))
+        .bind(article.valid_to.map(|d| d.to_string()))
+        .bind(article.owner_unit.clone())
+        .bind(json(&article.tags))
+        .bind(millis(created_at))
+        .bind(millis(article.updated_at))
+        .execute(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        Ok(true)
+    }
+
+    async fn article(&self, id: &str) -> Result<Option<Article>, StoreError> {
+        let row = sqlx::query(sqlx::AssertSqlSafe(format!(
+            "{ARTICLE_COLUMNS} WHERE id = $1"
+        )))
+        .bind(id)
+        .fetch_optional(&self.reader)
+        .await?;
+        row.as_ref().map(article_from_row).transpose()
+    }
+
+    async fn articles(&self) -> Result<Vec<Article>, StoreError> {
+        let rows = sqlx::query(sqlx::AssertSqlSafe(format!(
+            "{ARTICLE_COLUMNS} ORDER BY id"
+        )))
+        .fetch_all(&self.reader)
+        .await?;
+        rows.iter().map(article_from_row).collect()
+    }
+
+    async fn delete_article(&self, id: &str) -> Result<bool, StoreError> {
+        let done = sqlx::query("DELETE FROM kb_articles WHERE id = $1")
+            .bind(id)
+            .execute(&self.writer)
+            .await?;
+        Ok(done.rows_affected() > 0)
+    }
+}
+
+const ARTICLE_COLUMNS: &str = "SELECT id, title, body, category, valid_from, valid_to, \
+     owner_unit, tags, created_at, updated_at FROM kb_articles";
+
+fn article_from_row(row: &AnyRow) -> Result<Article, StoreError> {
+    let date = |text: Option<String>| {
+        text.map(|t| {
+            t.parse::<jiff::civil::Date>()
+                .map_err(|e| StoreError::Corrupt(format!("article date {t:?}: {e}")))
+        })
+        .transpose()
+    };
+    let tags: String = row.try_get(7)?;
+    Ok(Article {
+        id: row.try_get(0)?,
+        title: row.try_get(1)?,
+        body: row.try_get(2)?,
+        category: row.try_get(3)?,
+        valid_from: date(row.try_get(4)?)?,
+        valid_to: date(row.try_get(5)?)?,
+        owner_unit: row.try_get(6)?,
+        tags: serde_json::from_str(&tags)
+            .map_err(|e| StoreError::Corrupt(format!("article tags: {e}")))?,
+        created_at: from_millis(row.try_get(8)?)?,
+        updated_at: from_millis(row.try_get(9)?)?,
+    })
 }
 
 const USER_COLUMNS: &str = "SELECT login, display_name, role, unit, password_hash, disabled, \
