@@ -11,6 +11,7 @@
 //! | `units.toml` | handling units, `[[unit]]` tables |
 //! | `taxonomy.csv` | the 3-level category taxonomy (一级分类,二级分类,三级分类) |
 //! | `duties.toml` | duty rules, `[[duty]]` tables |
+//! | `open311.toml` | optional: the Open311 services, `[[service]]` tables ([`load_services`]) |
 //!
 //! Every mistake is reported with the file, the line and the problem, so that the
 //! person who edited the file can fix it without reading Rust.
@@ -22,6 +23,7 @@ use minhu_core::duty::{DutyList, DutyRule};
 use minhu_core::geo::{Boundaries, Boundary, Polygon, Ring};
 use minhu_core::ids::RegionId;
 use minhu_core::region::{ConfigProblem, Region, RegionTree};
+use minhu_core::services::{Service, ServiceCatalog};
 use minhu_core::taxonomy::{CategoryPath, Taxonomy};
 use minhu_core::unit::{Unit, Units};
 use minhu_core::urgency::{CategoryUrgency, UrgencyRule, UrgencyRules};
@@ -278,6 +280,26 @@ pub fn load_city(dir: &Path) -> Result<City, ConfigError> {
         taxonomy,
         duties,
     })
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ServicesFile {
+    #[serde(default)]
+    service: Vec<Spanned<Service>>,
+}
+
+/// Loads the city's Open311 services from `open311.toml` in `dir`, checked against
+/// its taxonomy. A city without the file offers no services (an empty catalog).
+pub fn load_services(dir: &Path, city: &City) -> Result<ServiceCatalog, ConfigError> {
+    if !dir.join("open311.toml").exists() {
+        return Ok(ServiceCatalog::default());
+    }
+    let source = Source::read(dir, "open311.toml")?;
+    let file: ServicesFile = source.parse()?;
+    let spans = spans_of(&file.service);
+    ServiceCatalog::new(unspan(file.service), &city.taxonomy)
+        .map_err(|p| source.item_error(&spans, p))
 }
 
 fn spans_of<T>(items: &[Spanned<T>]) -> Vec<Spanned<()>> {
@@ -834,6 +856,23 @@ weight = 0.5
         // The 2h tier stays on the wall clock, holiday or not.
         let due = city.deadlines(&tier("2h"), at("2025-10-01T23:00+08:00"));
         assert_eq!(due.resolve_by, at("2025-10-02T01:00+08:00"));
+    }
+
+    #[test]
+    fn open311_services_are_optional_and_checked() {
+        let dir = write_city(None);
+        let city = load_city(dir.path()).unwrap();
+        assert!(load_services(dir.path(), &city).unwrap().all().is_empty());
+        let services = "[[service]]\ncode = \"property\"\nname = \"物业\"\ncategory = \"城乡建设/物业管理/物业服务\"\n\n[[service]]\ncode = \"wages\"\nname = \"欠薪\"\ncategory = \"劳动和社会保障/欠薪\"\n";
+        std::fs::write(dir.path().join("open311.toml"), services).unwrap();
+        let err = load_services(dir.path(), &city).unwrap_err();
+        assert!(err.file.ends_with("open311.toml"), "{err}");
+        assert_eq!(err.line, Some(6), "{err}");
+        assert!(err.problem.contains("劳动和社会保障/欠薪"), "{err}");
+        let demo = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../demo/city");
+        let demo_city = load_city(&demo).unwrap();
+        let catalog = load_services(&demo, &demo_city).unwrap_or_else(|e| panic!("{e}"));
+        assert!(catalog.all().len() >= 5);
     }
 
     #[test]

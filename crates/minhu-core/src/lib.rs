@@ -19,6 +19,7 @@ pub mod event;
 pub mod geo;
 pub mod ids;
 pub mod region;
+pub mod services;
 pub mod taxonomy;
 pub mod ticket;
 pub mod unit;

@@ -334,8 +334,10 @@ pub trait Store: Send + Sync {
     async fn delete_follow_code(&self, ticket: &str) -> Result<(), StoreError>;
 
     /// The ticket that an intake with this idempotency key created, if any.
-    async fn ticket_by_idempotency_key(&self, key: &str)
-    -> Result<Option<TicketNumber>, StoreError>;
+    async fn ticket_by_idempotency_key(
+        &self,
+        key: &str,
+    ) -> Result<Option<TicketNumber>, StoreError>;
 
     async fn put_open311_key(&self, key: &Open311Key) -> Result<(), StoreError>;
 

@@ -10,10 +10,7 @@ use minhu_core::event::{Actor, Change, Event};
 use minhu_core::ids::{RegionId, TicketNumber, UnitId};
 use minhu_core::taxonomy::CategoryPath;
 use minhu_core::ticket::{Channel, Citizen, Intake, Kind, Status, Ticket};
-use minhu_store::{
-    ApiToken, Appended, AuditEntry, AuditFilter, Cursor, FollowCode, Idempotency, NewTicket,
-    Session, SqlStore, Store, StoreError, TicketFilter, User,
-};
+use minhu_store::{ApiToken, Appended, Article, AuditEntry, AuditFilter, Cursor, FollowCode, Idempotency, NewTicket, Open311Key, Session, SqlStore, Store, StoreError, TicketFilter, User};
 use sqlx::Connection;
 use std::sync::Arc;
 
@@ -737,6 +734,114 @@ async fn an_identity_is_erased_and_the_log_still_replays_and_refuses_edits() {
                 .is_err(),
             "the log refuses edits again"
         );
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn open311_keys_and_tokens() {
+    on_every_backend(|store, _| async move {
+        let key = Open311Key {
+            key_hash: "ab".repeat(32),
+            label: "fixmystreet".into(),
+            disabled: false,
+            created_at: at("2026-11-22T01:00:00Z"),
+        };
+        store.put_open311_key(&key).await.unwrap();
+        assert_eq!(
+            store.open311_key(&key.key_hash).await.unwrap(),
+            Some(key.clone())
+        );
+        assert_eq!(store.open311_key("cd").await.unwrap(), None);
+        let disabled = Open311Key {
+            disabled: true,
+            ..key.clone()
+        };
+        store.put_open311_key(&disabled).await.unwrap();
+        assert!(
+            store
+                .open311_key(&key.key_hash)
+                .await
+                .unwrap()
+                .unwrap()
+                .disabled
+        );
+
+        let created = store
+            .create_ticket(new_ticket(
+                "路灯不亮",
+                at("2026-11-22T02:00:00Z"),
+                Some("open311:t1"),
+            ))
+            .await
+            .unwrap();
+        assert_eq!(
+            store.ticket_by_idempotency_key("open311:t1").await.unwrap(),
+            Some(created.ticket.number)
+        );
+        assert_eq!(
+            store.ticket_by_idempotency_key("open311:t2").await.unwrap(),
+            None
+        );
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn articles_are_stored_replaced_and_deleted() {
+    on_every_backend(|store, _| async move {
+        let article = Article {
+            id: "kb-0001".into(),
+            title: "公积金提取需要哪些材料".into(),
+            body: "本人身份证、银行卡和购房合同。".into(),
+            category: Some("城乡建设/住房保障与房地产".into()),
+            valid_from: Some("2026-01-01".parse().unwrap()),
+            valid_to: None,
+            owner_unit: Some("dept-A-housing".into()),
+            tags: vec!["公积金".into(), "提取".into()],
+            created_at: at("2026-11-22T01:00:00Z"),
+            updated_at: at("2026-11-22T01:00:00Z"),
+        };
+        assert!(store.put_article(&article).await.unwrap());
+        assert_eq!(
+            store.article("kb-0001").await.unwrap(),
+            Some(article.clone())
+        );
+        // The same content again changes nothing, whatever its times say.
+        let again = Article {
+            updated_at: at("2026-11-23T01:00:00Z"),
+            ..article.clone()
+        };
+        assert!(!store.put_article(&again).await.unwrap());
+        let edited = Article {
+            body: "本人身份证、银行卡、购房合同和发票。".into(),
+            created_at: at("2026-11-23T01:00:00Z"),
+            updated_at: at("2026-11-23T01:00:00Z"),
+            ..article.clone()
+        };
+        assert!(store.put_article(&edited).await.unwrap());
+        let stored = store.article("kb-0001").await.unwrap().unwrap();
+        assert_eq!(stored.body, edited.body);
+        assert_eq!(stored.created_at, article.created_at, "creation is kept");
+        assert_eq!(stored.updated_at, edited.updated_at);
+        assert!(stored.valid_on("2026-06-01".parse().unwrap()));
+        assert!(!stored.valid_on("2025-06-01".parse().unwrap()));
+        let second = Article {
+            id: "kb-0000".into(),
+            ..article.clone()
+        };
+        store.put_article(&second).await.unwrap();
+        let ids: Vec<String> = store
+            .articles()
+            .await
+            .unwrap()
+            .into_iter()
+            .map(|a| a.id)
+            .collect();
+        assert_eq!(ids, ["kb-0000", "kb-0001"]);
+        assert!(store.delete_article("kb-0000").await.unwrap());
+        assert!(!store.delete_article("kb-0000").await.unwrap());
+        assert_eq!(store.articles().await.unwrap().len(), 1);
     })
     .await;
 }

@@ -110,6 +110,25 @@ pub const ROUTES: &[RouteRule] = &[
     rule(Method::POST, "/api/v1/follow/reopen", Citizen),
     rule(Method::GET, "/", Needs(P::ViewTickets)),
     rule(Method::GET, "/tickets/{number}", Needs(P::ViewTickets)),
+    // Open311 GeoReport v2: reading is public (confidential reports are never shown);
+    // posting needs the spec's api_key, which the handler checks.
+    rule(Method::GET, "/open311/v2/discovery.json", Public),
+    rule(Method::GET, "/open311/v2/discovery.xml", Public),
+    rule(Method::GET, "/open311/v2/services.json", Public),
+    rule(Method::GET, "/open311/v2/services.xml", Public),
+    rule(Method::GET, "/open311/v2/services/{service_code}", Public),
+    rule(Method::GET, "/open311/v2/requests.json", Public),
+    rule(Method::GET, "/open311/v2/requests.xml", Public),
+    rule(Method::POST, "/open311/v2/requests.json", Public),
+    rule(Method::POST, "/open311/v2/requests.xml", Public),
+    rule(Method::GET, "/open311/v2/requests/{id}", Public),
+    rule(Method::GET, "/open311/v2/tokens/{token}", Public),
+    rule(
+        Method::GET,
+        "/open311/v2/servicerequestupdates.json",
+        Public,
+    ),
+    rule(Method::GET, "/open311/v2/servicerequestupdates.xml", Public),
 ];
 
 pub fn rule_of(method: &Method, path: &str) -> Option<Rule> {

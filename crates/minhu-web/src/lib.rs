@@ -13,11 +13,13 @@ mod extract;
 pub mod follow;
 pub mod hardening;
 pub mod login;
+pub mod open311;
 mod pages;
 mod privacy;
 
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
+use minhu_core::services::ServiceCatalog;
 use minhu_engine::Engine;
 use minhu_engine::attachments::AttachmentStore;
 use std::sync::Arc;
@@ -29,17 +31,21 @@ pub use api::ApiDoc;
 pub struct AppState {
     pub engine: Arc<Engine>,
     pub attachments: AttachmentStore,
+    /// The city's Open311 services (`open311.toml`).
+    pub services: Arc<ServiceCatalog>,
     /// How citizens' one-time codes reach their phones.
     pub codes: Arc<dyn follow::CodeSender>,
 }
 
 impl AppState {
-    /// The state with the demo's code delivery (the log); replace `codes` to send SMS.
+    /// The state with the demo's code delivery (the log) and no Open311 services;
+    /// replace `codes` to send SMS and `services` to offer Open311 services.
     pub fn new(engine: Arc<Engine>, attachments: AttachmentStore) -> Self {
         Self {
             engine,
             attachments,
             codes: Arc::new(follow::LogCodeSender),
+            services: Arc::new(ServiceCatalog::default()),
         }
     }
 }
@@ -55,6 +61,7 @@ pub fn app(state: AppState) -> Router {
         .merge(privacy::routes())
         .merge(audit::routes())
         .merge(follow::routes())
+        .merge(open311::routes())
         // Keep this after every merge: it guards the routes added before it.
         .route_layer(axum::middleware::from_fn_with_state(
             auth::Guarded {

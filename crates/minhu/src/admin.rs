@@ -139,6 +139,14 @@ pub enum AdminCommand {
         place: Place,
         name: String,
     },
+    /// Create an Open311 API key for a client (a 311 app); it is printed once and
+    /// stored only as a hash. Clients send it as the `api_key` field of a POST.
+    AddOpen311Key {
+        #[command(flatten)]
+        place: Place,
+        /// Who the key is for, e.g. fixmystreet.
+        label: String,
+    },
     /// Load and validate a city configuration directory, then summarise it.
     CheckConfig {
         #[arg(long, env = "MINHU_CONFIG", default_value = "demo/city")]
@@ -425,6 +433,18 @@ pub async fn run(command: AdminCommand) -> anyhow::Result<()> {
             }
             Ok(())
         }
+        AdminCommand::AddOpen311Key { place, label } => {
+            if label.trim().is_empty() {
+                bail!("LABEL: must not be blank");
+            }
+            let engine = open(&place).await?;
+            let key =
+                minhu_web::open311::issue_key(engine.store.as_ref(), &label, engine.now()).await?;
+            audit(&engine, "open311_key.saved", &label, String::new()).await?;
+            eprintln!("Open311 key for {label} (shown once)");
+            println!("{key}");
+            Ok(())
+        }
         AdminCommand::RevokeToken { place, name } => {
             let engine = open(&place).await?;
             let mut token = engine
@@ -507,6 +527,8 @@ pub async fn run(command: AdminCommand) -> anyhow::Result<()> {
                 city.duties.rules().len(),
                 city.tier_codes()
             );
+            let services = minhu_config::load_services(&config, &city)?;
+            println!("open311.toml: {} services", services.all().len());
             Ok(())
         }
     }

@@ -27,6 +27,10 @@ use std::sync::Arc;
 const CITY_FILES: &[(&str, &str)] = &[
     ("city.toml", include_str!("../../../demo/city/city.toml")),
     (
+        "open311.toml",
+        include_str!("../../../demo/city/open311.toml"),
+    ),
+    (
         "regions.toml",
         include_str!("../../../demo/city/regions.toml"),
     ),
@@ -146,12 +150,16 @@ pub async fn run(port: u16, data_dir: &Path, fresh: bool) -> anyhow::Result<()> 
         engine.now(),
     )
     .await?;
-    let state = crate::server::app_state(engine, data_dir);
+    let open311_key =
+        minhu_web::open311::issue_key(engine.store.as_ref(), "demo", engine.now()).await?;
+    let state = crate::server::app_state(engine, &place)?;
     let listen = format!("127.0.0.1:{port}");
     crate::server::serve_state(state, &listen, |url| {
         println!("MINHU_DEMO_TOKEN={token}");
+        println!("MINHU_OPEN311_KEY={open311_key}");
         println!("minhu demo city A市 is ready: {url}/");
         println!("API: {url}/api/v1/tickets   OpenAPI: {url}/api/openapi.json");
+        println!("Open311: {url}/open311/v2/discovery.json");
         println!("demo logins (password {DEMO_PASSWORD}):");
         for (login, name, role, scope) in DEMO_USERS {
             let sees = match scope {

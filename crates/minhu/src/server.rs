@@ -8,7 +8,6 @@ use minhu_engine::attachments::AttachmentStore;
 use minhu_store::SqlStore;
 use minhu_web::AppState;
 use std::net::SocketAddr;
-use std::path::Path;
 use std::sync::Arc;
 
 /// Loads the configuration and connects to the database (creating the data
@@ -38,8 +37,14 @@ pub async fn open_engine(place: &Place, clock: Arc<dyn Clock>) -> anyhow::Result
     Ok(engine)
 }
 
-pub fn app_state(engine: Arc<Engine>, data_dir: &Path) -> AppState {
-    AppState::new(engine, AttachmentStore::new(data_dir.join("attachments")))
+/// The web layer's state: the engine, attachments under the data directory and the
+/// city's Open311 services.
+pub fn app_state(engine: Arc<Engine>, place: &Place) -> anyhow::Result<AppState> {
+    let services = minhu_config::load_services(&place.config, &engine.city)?;
+    Ok(AppState {
+        services: Arc::new(services),
+        ..AppState::new(engine, AttachmentStore::new(place.data_dir.join("attachments")))
+    })
 }
 
 /// Binds `listen` and serves until Ctrl-C / SIGTERM. Prints the address once bound, so
@@ -64,7 +69,7 @@ pub async fn serve_state(
 
 pub async fn serve(place: &Place, listen: &str) -> anyhow::Result<()> {
     let engine = Arc::new(open_engine(place, Arc::new(SystemClock)).await?);
-    let state = app_state(engine, &place.data_dir);
+    let state = app_state(engine, place)?;
     serve_state(state, listen, |url| println!("minhu listening on {url}")).await
 }
 

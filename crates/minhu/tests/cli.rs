@@ -176,3 +176,16 @@ fn tokens_and_scopes_are_checked_and_never_listed() {
         text(&list)
     );
 }
+
+#[test]
+fn open311_keys_are_printed_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let bad = minhu(&["admin", "add-open311-key", " "], dir.path());
+    assert!(!bad.status.success());
+    assert!(text(&bad).contains("LABEL"), "{}", text(&bad));
+    let good = minhu(&["admin", "add-open311-key", "fixmystreet"], dir.path());
+    assert!(good.status.success(), "{}", text(&good));
+    let key = String::from_utf8(good.stdout).unwrap();
+    let key = key.trim();
+    assert!(key.starts_with("o311_") && key.len() == 69, "{key}");
+}

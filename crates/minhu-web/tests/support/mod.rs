@@ -50,8 +50,12 @@ impl Sms {
     }
 }
 
+pub fn demo_dir() -> std::path::PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../demo/city")
+}
+
 pub fn demo_city() -> minhu_core::City {
-    minhu_config::load_city(&Path::new(env!("CARGO_MANIFEST_DIR")).join("../../demo/city")).unwrap()
+    minhu_config::load_city(&demo_dir()).unwrap()
 }
 
 impl TestApp {
@@ -70,6 +74,7 @@ impl TestApp {
             engine: Arc::new(engine),
             attachments: AttachmentStore::new(dir.path().join("files")),
             codes: sms.clone(),
+            services: Arc::new(minhu_config::load_services(&demo_dir(), &demo_city()).unwrap()),
         };
         let mut app = TestApp {
             router: minhu_web::app(state.clone()),

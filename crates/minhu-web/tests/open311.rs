@@ -1,0 +1,445 @@
+//! Open311 GeoReport v2 conformance, written from the spec
+//! (<http://wiki.open311.org/GeoReport_v2>): every endpoint in both formats, the
+//! error shapes and codes, through the full router as an anonymous 311 client.
+
+mod support;
+
+use axum::body::Body;
+use axum::http::{Request, StatusCode, header};
+use quick_xml::events::Event as XmlEvent;
+use serde_json::{Value, json};
+use support::TestApp;
+
+/// An XML document as (element path, text) pairs, e.g. `("services/service/service_code",
+/// "noise")`: enough to check what a client would read.
+fn xml_fields(text: &str) -> Vec<(String, String)> {
+    let mut reader = quick_xml::Reader::from_str(text);
+    let mut path: Vec<String> = Vec::new();
+    let mut fields = Vec::new();
+    loop {
+        match reader.read_event().expect("well-formed XML") {
+            XmlEvent::Start(start) => {
+                path.push(start.name().as_ref().to_owned());
+                fields.push((path.join("/"), String::new()));
+            }
+            XmlEvent::End(_) => {
+                path.pop();
+            }
+            XmlEvent::Text(t) => {
+                fields.last_mut().unwrap().1.push_str(&t.into_inner());
+            }
+            XmlEvent::GeneralRef(r) => {
+                let name = r.into_inner();
+                let c = match name.as_ref() {
+                    "amp" => "&",
+                    "lt" => "<",
+                    "gt" => ">",
+                    "quot" => "\"",
+                    "apos" => "'",
+                    other => panic!("unexpected entity {other}"),
+                };
+                fields.last_mut().unwrap().1.push_str(c);
+            }
+            XmlEvent::Eof => break,
+            _ => {}
+        }
+    }
+    assert!(path.is_empty(), "unclosed elements {path:?}");
+    fields
+}
+
+fn xml_values<'a>(fields: &'a [(String, String)], path: &str) -> Vec<&'a str> {
+    fields
+        .iter()
+        .filter(|(p, _)| p == path)
+        .map(|(_, v)| v.as_str())
+        .collect()
+}
+
+struct Client {
+    app: TestApp,
+    key: String,
+}
+
+async fn client() -> Client {
+    let app = TestApp::new().await;
+    let key = minhu_web::open311::issue_key(
+        app.state.engine.store.as_ref(),
+        "conformance",
+        app.state.engine.now(),
+    )
+    .await
+    .unwrap();
+    Client { app, key }
+}
+
+impl Client {
+    async fn get(&self, uri: &str) -> (StatusCode, Value, String) {
+        let (status, body, headers) = self
+            .app
+            .send_as(None, Request::get(uri).body(Body::empty()).unwrap())
+            .await;
+        let content_type = headers
+            .get(header::CONTENT_TYPE)
+            .map(|v| v.to_str().unwrap().to_owned())
+            .unwrap_or_default();
+        (status, body, content_type)
+    }
+
+    async fn get_xml(&self, uri: &str) -> (StatusCode, Vec<(String, String)>) {
+        let (status, body, content_type) = self.get(uri).await;
+        assert!(
+            content_type.starts_with("text/xml"),
+            "{uri}: {content_type}"
+        );
+        let text = body.as_str().expect("an XML body");
+        assert!(text.starts_with("<?xml version=\"1.0\" encoding=\"utf-8\"?>"));
+        (status, xml_fields(text))
+    }
+
+    async fn post(&self, format: &str, form: &[(&str, &str)]) -> (StatusCode, Value) {
+        let body = serde_urlencoded::to_string(form).unwrap();
+        let request = Request::post(format!("/open311/v2/requests.{format}"))
+            .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+            .body(Body::from(body))
+            .unwrap();
+        let (status, body, _) = self.app.send_as(None, request).await;
+        (status, body)
+    }
+
+    /// A valid request for the property service in A3, with this key.
+    fn form<'a>(&'a self, description: &'a str) -> Vec<(&'a str, &'a str)> {
+        vec![
+            ("api_key", self.key.as_str()),
+            ("service_code", "property"),
+            ("address_string", "A3区天顶街道尖山社区"),
+            ("lat", "28.1941"),
+            ("long", "112.9770"),
+            ("description", description),
+            ("phone", "138-1234-5678"),
+            ("first_name", "三"),
+            ("last_name", "张"),
+        ]
+    }
+}
+
+fn error_description(body: &Value, status: StatusCode) -> String {
+    let errors = body
+        .as_array()
+        .unwrap_or_else(|| panic!("errors array: {body}"));
+    assert_eq!(errors.len(), 1, "{body}");
+    assert_eq!(errors[0]["code"], status.as_u16(), "{body}");
+    errors[0]["description"].as_str().unwrap().to_owned()
+}
+
+#[tokio::test]
+async fn discovery_and_services_in_both_formats() {
+    let c = client().await;
+    let (status, body, content_type) = c.get("/open311/v2/discovery.json").await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(content_type.starts_with("application/json"));
+    let endpoint = &body["endpoints"][0];
+    assert_eq!(
+        endpoint["specification"],
+        "http://wiki.open311.org/GeoReport_v2"
+    );
+    assert_eq!(endpoint["formats"], json!(["text/xml", "application/json"]));
+    let (_, xml) = c.get_xml("/open311/v2/discovery.xml").await;
+    assert_eq!(
+        xml_values(&xml, "discovery/endpoints/endpoint/formats/format"),
+        ["text/xml", "application/json"]
+    );
+
+    let (status, services, _) = c.get("/open311/v2/services.json").await;
+    assert_eq!(status, StatusCode::OK);
+    let services = services.as_array().unwrap();
+    assert!(services.len() >= 5);
+    let noise = services
+        .iter()
+        .find(|s| s["service_code"] == "noise")
+        .expect("the demo's noise service");
+    assert_eq!(noise["metadata"], true);
+    assert_eq!(noise["type"], "realtime");
+    assert_eq!(noise["group"], "环境保护");
+    for key in ["service_name", "description", "keywords"] {
+        assert!(noise[key].is_string(), "{key}: {noise}");
+    }
+    let (_, xml) = c.get_xml("/open311/v2/services.xml").await;
+    let codes = xml_values(&xml, "services/service/service_code");
+    assert_eq!(codes.len(), services.len());
+    assert!(codes.contains(&"noise"));
+    assert!(xml_values(&xml, "services/service/service_name").contains(&"噪音扰民 Noise"));
+}
+
+#[tokio::test]
+async fn service_definitions_carry_attributes() {
+    let c = client().await;
+    let (status, definition, _) = c.get("/open311/v2/services/sanitation.json").await;
+    assert_eq!(status, StatusCode::OK, "{definition}");
+    assert_eq!(definition["service_code"], "sanitation");
+    let attribute = &definition["attributes"][0];
+    assert_eq!(attribute["code"], "amount");
+    assert_eq!(attribute["datatype"], "singlevaluelist");
+    assert_eq!(attribute["required"], true);
+    assert_eq!(attribute["variable"], true);
+    assert_eq!(attribute["order"], 1);
+    assert_eq!(
+        attribute["values"][0],
+        json!({"key": "small", "name": "少量 A little"})
+    );
+    let (status, xml) = c.get_xml("/open311/v2/services/sanitation.xml").await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(
+        xml_values(
+            &xml,
+            "service_definition/attributes/attribute/values/value/key"
+        ),
+        ["small", "large"]
+    );
+    // Unknown services: 404 in the spec's error shape, in the format asked for.
+    let (status, body, _) = c.get("/open311/v2/services/nope.json").await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    assert!(error_description(&body, status).contains("nope"));
+    let (status, xml) = c.get_xml("/open311/v2/services/nope.xml").await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    assert_eq!(xml_values(&xml, "errors/error/code"), ["404"]);
+    assert!(xml_values(&xml, "errors/error/description")[0].contains("nope"));
+    let (status, _, _) = c.get("/open311/v2/services/sanitation.html").await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+}
+
+#[tokio::test]
+async fn posting_makes_one_ticket_however_often_it_is_sent() {
+    let c = client().await;
+    let form = c.form("电梯坏了一个月物业不修");
+    let (status, body) = c.post("json", &form).await;
+    assert_eq!(status, StatusCode::CREATED, "{body}");
+    let id = body[0]["service_request_id"].as_str().unwrap().to_owned();
+    let token = body[0]["token"].as_str().unwrap().to_owned();
+    // A client that lost the answer sends the same request again.
+    let (status, again) = c.post("json", &form).await;
+    assert_eq!(status, StatusCode::OK, "{again}");
+    assert_eq!(again[0]["service_request_id"], id.as_str());
+    let (status, xml_again) = c.post("xml", &form).await;
+    assert_eq!(status, StatusCode::OK);
+    let xml = xml_fields(xml_again.as_str().unwrap());
+    assert_eq!(
+        xml_values(&xml, "service_requests/request/service_request_id"),
+        [id.as_str()]
+    );
+
+    // The ticket: open311 channel, the service's category, the citizen, the place.
+    let (_, ticket) = c.app.get(&format!("/api/v1/tickets/{id}")).await;
+    assert_eq!(ticket["channel"], "open311");
+    assert_eq!(ticket["category"], "城乡建设/住房保障与房地产/物业服务");
+    assert_eq!(ticket["citizen"]["phone"], "13812345678");
+    assert_eq!(ticket["citizen"]["name"], "张三");
+    assert_eq!(ticket["location"], json!({"lat": 28.1941, "lon": 112.977}));
+    assert!(ticket["unit"].is_string(), "routed: {ticket}");
+
+    // The request, by id and by token, in both formats.
+    let (status, one, _) = c.get(&format!("/open311/v2/requests/{id}.json")).await;
+    assert_eq!(status, StatusCode::OK);
+    let request = &one[0];
+    assert_eq!(request["service_request_id"], id.as_str());
+    assert_eq!(request["status"], "open");
+    assert_eq!(request["service_code"], "property");
+    assert_eq!(request["lat"], 28.1941);
+    assert!(request["agency_responsible"].is_string());
+    assert!(
+        request["description"]
+            .as_str()
+            .unwrap()
+            .contains("电梯坏了")
+    );
+    let requested = request["requested_datetime"].as_str().unwrap();
+    assert!(requested.ends_with("+08:00"), "{requested}");
+    assert!(requested.parse::<jiff::Timestamp>().is_ok(), "{requested}");
+    assert!(
+        request["expected_datetime"]
+            .as_str()
+            .unwrap()
+            .ends_with("+08:00")
+    );
+    assert!(request.get("phone").is_none(), "no personal data in public");
+    let (_, xml) = c.get_xml(&format!("/open311/v2/requests/{id}.xml")).await;
+    assert_eq!(
+        xml_values(&xml, "service_requests/request/status"),
+        ["open"]
+    );
+    let (status, by_token, _) = c.get(&format!("/open311/v2/tokens/{token}.json")).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(by_token[0]["service_request_id"], id.as_str());
+    let (_, xml) = c.get_xml(&format!("/open311/v2/tokens/{token}.xml")).await;
+    assert_eq!(
+        xml_values(&xml, "service_requests/request/service_request_id"),
+        [id.as_str()]
+    );
+    let (status, body, _) = c.get("/open311/v2/tokens/0123abcd.json").await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    error_description(&body, status);
+    let (status, body, _) = c.get("/open311/v2/requests/2026010100001.json").await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    error_description(&body, status);
+}
+
+#[tokio::test]
+async fn bad_posts_name_the_field() {
+    let c = client().await;
+    let (status, body) = c.post("json", &[("service_code", "property")]).await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    assert!(error_description(&body, status).contains("api_key"));
+    let mut form = c.form("x");
+    form[0].1 = "o311_forged";
+    let (status, body) = c.post("xml", &form).await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    let xml = xml_fields(body.as_str().unwrap());
+    assert_eq!(xml_values(&xml, "errors/error/code"), ["403"]);
+
+    let cases: Vec<(Vec<(&str, &str)>, &str)> = vec![
+        (vec![("service_code", "")], "service_code"),
+        (vec![("service_code", "nope")], "service_code"),
+        (vec![("lat", "91")], "lat"),
+        (vec![("long", "east")], "long"),
+        (vec![("colour", "red")], "colour"),
+        (vec![("media_url", "ftp://x")], "media_url"),
+        (vec![("attribute[pole]", "7")], "attribute[pole]"),
+    ];
+    for (changes, field) in cases {
+        let mut form = c.form("路灯不亮");
+        for (name, value) in changes {
+            match form.iter_mut().find(|(n, _)| *n == name) {
+                Some(entry) => entry.1 = value,
+                None => form.push((name, value)),
+            }
+        }
+        let (status, body) = c.post("json", &form).await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{field}: {body}");
+        let description = error_description(&body, status);
+        assert!(description.starts_with(field), "{field}: {description}");
+    }
+    // No location at all.
+    let form: Vec<_> = c
+        .form("x")
+        .into_iter()
+        .filter(|(n, _)| !["lat", "long", "address_string"].contains(n))
+        .collect();
+    let (status, body) = c.post("json", &form).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert!(error_description(&body, status).contains("location"));
+    // A required attribute, and a list value that is not offered.
+    let mut form = c.form("垃圾没人清");
+    form[1].1 = "sanitation";
+    let (status, body) = c.post("json", &form).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert!(error_description(&body, status).starts_with("attribute[amount]"));
+    form.push(("attribute[amount]", "huge"));
+    let (status, body) = c.post("json", &form).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert!(error_description(&body, status).contains("small, large"));
+    form.last_mut().unwrap().1 = "large";
+    let (status, body) = c.post("json", &form).await;
+    assert_eq!(status, StatusCode::CREATED, "{body}");
+    let id = body[0]["service_request_id"].as_str().unwrap();
+    let (_, ticket) = c.app.get(&format!("/api/v1/tickets/{id}")).await;
+    assert!(
+        ticket["description"]
+            .as_str()
+            .unwrap()
+            .contains("大量 A lot"),
+        "{ticket}"
+    );
+}
+
+#[tokio::test]
+async fn request_lists_filter_and_updates_follow_the_workflow() {
+    let c = client().await;
+    let (_, first) = c.post("json", &c.form("电梯坏了")).await;
+    let first = first[0]["service_request_id"].as_str().unwrap().to_owned();
+    let mut noise = c.form("工地夜间施工噪音");
+    noise[1].1 = "noise";
+    let (status, second) = c.post("json", &noise).await;
+    assert_eq!(status, StatusCode::CREATED, "{second}");
+    let second = second[0]["service_request_id"].as_str().unwrap().to_owned();
+
+    let ids = |body: &Value| -> Vec<String> {
+        body.as_array()
+            .unwrap()
+            .iter()
+            .map(|r| r["service_request_id"].as_str().unwrap().to_owned())
+            .collect()
+    };
+    let (status, all, _) = c.get("/open311/v2/requests.json").await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(ids(&all), [second.clone(), first.clone()]);
+    let (_, only, _) = c.get("/open311/v2/requests.json?service_code=noise").await;
+    assert_eq!(ids(&only), [second.clone()]);
+    let (_, listed, _) = c
+        .get(&format!(
+            "/open311/v2/requests.json?service_request_id={first},{second}"
+        ))
+        .await;
+    assert_eq!(ids(&listed), [first.clone(), second.clone()]);
+    let (_, xml) = c.get_xml("/open311/v2/requests.xml?status=open").await;
+    assert_eq!(
+        xml_values(&xml, "service_requests/request/service_request_id").len(),
+        2
+    );
+    let (_, future, _) = c
+        .get("/open311/v2/requests.json?start_date=2099-01-01T00:00:00%2B08:00")
+        .await;
+    assert_eq!(ids(&future), Vec::<String>::new());
+    for (query, field) in [
+        ("status=done", "status"),
+        ("start_date=yesterday", "start_date"),
+        ("service_code=nope", "service_code"),
+        ("colour=red", "colour"),
+        ("start_date=2026-02-01&end_date=2026-01-01", "end_date"),
+    ] {
+        let (status, body, _) = c.get(&format!("/open311/v2/requests.json?{query}")).await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{query}: {body}");
+        assert!(
+            error_description(&body, status).starts_with(field),
+            "{query}: {body}"
+        );
+    }
+
+    // The city accepts and answers the first request: it is closed, with the reply.
+    let (status, ticket) = c.app.act(&first, json!({"action": "accept"})).await;
+    assert_eq!(status, StatusCode::OK, "{ticket}");
+    let reply = "已联系物业，电梯已修复";
+    let (status, ticket) = c
+        .app
+        .act(&first, json!({"action": "resolve", "reply": reply}))
+        .await;
+    assert_eq!(status, StatusCode::OK, "{ticket}");
+    let (_, closed, _) = c.get("/open311/v2/requests.json?status=closed").await;
+    assert_eq!(ids(&closed), [first.clone()]);
+    assert_eq!(closed[0]["status_notes"], reply);
+
+    let (status, updates, _) = c
+        .get("/open311/v2/servicerequestupdates.json?start_date=2020-01-01")
+        .await;
+    assert_eq!(status, StatusCode::OK, "{updates}");
+    let of_first: Vec<&Value> = updates
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|u| u["service_request_id"] == first.as_str())
+        .collect();
+    let last = of_first.last().expect("updates of the first request");
+    assert_eq!(last["status"], "closed");
+    assert_eq!(last["description"], reply);
+    assert!(of_first.iter().any(|u| u["status"] == "open"));
+    let (_, xml) = c
+        .get_xml("/open311/v2/servicerequestupdates.xml?start_date=2020-01-01")
+        .await;
+    assert!(
+        xml_values(&xml, "service_request_updates/request_update/description").contains(&reply)
+    );
+    let (status, body, _) = c
+        .get("/open311/v2/servicerequestupdates.json?start_date=soon")
+        .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert!(error_description(&body, status).starts_with("start_date"));
+}
