@@ -10,7 +10,10 @@ use minhu_core::event::{Actor, Change, Event};
 use minhu_core::ids::{RegionId, TicketNumber, UnitId};
 use minhu_core::taxonomy::CategoryPath;
 use minhu_core::ticket::{Channel, Citizen, Intake, Kind, Status, Ticket};
-use minhu_store::{ApiToken, Appended, Article, AuditEntry, AuditFilter, Cursor, FollowCode, Idempotency, NewTicket, Open311Key, Session, SqlStore, Store, StoreError, TicketFilter, User};
+use minhu_store::{
+    ApiToken, Appended, Article, AuditEntry, AuditFilter, Cursor, FollowCode, Idempotency,
+    NewTicket, Open311Key, Session, SqlStore, Store, StoreError, TicketFilter, User,
+};
 use sqlx::Connection;
 use std::sync::Arc;
 

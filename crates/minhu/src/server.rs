@@ -43,7 +43,10 @@ pub fn app_state(engine: Arc<Engine>, place: &Place) -> anyhow::Result<AppState>
     let services = minhu_config::load_services(&place.config, &engine.city)?;
     Ok(AppState {
         services: Arc::new(services),
-        ..AppState::new(engine, AttachmentStore::new(place.data_dir.join("attachments")))
+        ..AppState::new(
+            engine,
+            AttachmentStore::new(place.data_dir.join("attachments")),
+        )
     })
 }
 
