@@ -148,7 +148,7 @@ impl ServiceCatalog {
                         format!("the code {:?} is given twice", attribute.code),
                     ));
                 }
-                if attribute.datatype.is_list() != !attribute.values.is_empty() {
+                if attribute.datatype.is_list() == attribute.values.is_empty() {
                     return Err(problem(
                         "attributes",
                         format!(
