@@ -5,7 +5,7 @@
 //!
 //! | file | what it holds |
 //! | --- | --- |
-//! | `city.toml` | name, time zone, root region, handling tiers (and each tier's clock) |
+//! | `city.toml` | name, time zone, root region, handling tiers (and each tier's clock), handling rules (`[workflow]`) |
 //! | `calendar.toml` | public holidays and make-up working days (调休), `[[year]]` tables |
 //! | `regions.toml` | the region tree, `[[region]]` tables |
 //! | `units.toml` | handling units, `[[unit]]` tables |
@@ -18,6 +18,7 @@
 
 use minhu_core::City;
 use minhu_core::calendar::{BusinessCalendar, DayKind, DayRange};
+use minhu_core::city::WorkflowRules;
 use minhu_core::deadline::{Allowance, Tier, TierClock, TierCode};
 use minhu_core::duty::{DutyList, DutyRule};
 use minhu_core::geo::{Boundaries, Boundary, Polygon, Ring};
@@ -58,6 +59,8 @@ struct CityFile {
     tier: Vec<Spanned<TierEntry>>,
     #[serde(default)]
     urgency: Option<Spanned<UrgencySection>>,
+    #[serde(default)]
+    workflow: Option<WorkflowSection>,
 }
 
 #[derive(Deserialize)]
@@ -91,6 +94,16 @@ struct UrgencyRuleEntry {
 struct CategoryUrgencyEntry {
     category: String,
     weight: f32,
+}
+
+/// `[workflow]`: handling rules; each one left out keeps its default.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct WorkflowSection {
+    #[serde(default)]
+    reopen_limit: Option<Spanned<i64>>,
+    #[serde(default)]
+    resolve_needs_parts: Option<bool>,
 }
 
 #[derive(Deserialize)]
@@ -254,6 +267,7 @@ pub fn load_city(dir: &Path) -> Result<City, ConfigError> {
         Some(section) => load_urgency(&city_source, section, &tiers, &taxonomy)?,
         None => UrgencyRules::default(),
     };
+    let workflow = load_workflow(&city_source, city_file.workflow.as_ref())?;
     let calendar = load_calendar(&Source::read(dir, "calendar.toml")?)?;
     let zone_name = city_file.city.timezone.get_ref();
     let timezone = jiff::tz::TimeZone::get(zone_name).map_err(|e| {
@@ -279,6 +293,7 @@ pub fn load_city(dir: &Path) -> Result<City, ConfigError> {
         units,
         taxonomy,
         duties,
+        workflow,
     })
 }
 
@@ -300,6 +315,34 @@ pub fn load_services(dir: &Path, city: &City) -> Result<ServiceCatalog, ConfigEr
     let spans = spans_of(&file.service);
     ServiceCatalog::new(unspan(file.service), &city.taxonomy)
         .map_err(|p| source.item_error(&spans, p))
+}
+
+fn load_workflow(
+    source: &Source,
+    section: Option<&WorkflowSection>,
+) -> Result<WorkflowRules, ConfigError> {
+    let mut rules = WorkflowRules::default();
+    let Some(section) = section else {
+        return Ok(rules);
+    };
+    if let Some(limit) = &section.reopen_limit {
+        rules.reopen_limit = u32::try_from(*limit.get_ref())
+            .ok()
+            .filter(|&n| n <= 100)
+            .ok_or_else(|| {
+                source.error(
+                    Some(limit.span().start),
+                    format!(
+                        "reopen_limit = {}: must be a whole number from 0 to 100",
+                        limit.get_ref()
+                    ),
+                )
+            })?;
+    }
+    if let Some(wait) = section.resolve_needs_parts {
+        rules.resolve_needs_parts = wait;
+    }
+    Ok(rules)
 }
 
 fn spans_of<T>(items: &[Spanned<T>]) -> Vec<Spanned<()>> {
@@ -815,6 +858,29 @@ weight = 0.5
     }
 
     #[test]
+    fn workflow_rules_default_and_are_checked() {
+        let city = load_city(write_city(None).path()).unwrap();
+        assert_eq!(city.workflow, WorkflowRules::default());
+        let tuned = format!("{CITY}\n[workflow]\nreopen_limit = 1\nresolve_needs_parts = false\n");
+        let city = load_city(write_city(Some(("city.toml", &tuned))).path()).unwrap();
+        assert_eq!(
+            city.workflow,
+            WorkflowRules {
+                reopen_limit: 1,
+                resolve_needs_parts: false
+            }
+        );
+        let negative = format!("{CITY}\n[workflow]\nreopen_limit = -1\n");
+        let err = load_city(write_city(Some(("city.toml", &negative))).path()).unwrap_err();
+        let line = CITY.lines().count() + 3;
+        assert_eq!(err.line, Some(line), "{err}");
+        assert!(err.problem.contains("reopen_limit = -1"), "{err}");
+        let typo = format!("{CITY}\n[workflow]\nreopen_limt = 1\n");
+        let err = load_city(write_city(Some(("city.toml", &typo))).path()).unwrap_err();
+        assert!(err.problem.contains("reopen_limt"), "{err}");
+    }
+
+    #[test]
     fn the_demo_city_is_valid() {
         let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../demo/city");
         let city = load_city(&dir).unwrap_or_else(|e| panic!("{e}"));
@@ -842,6 +908,7 @@ weight = 0.5
         assert_eq!(place(112.95, 28.12).as_deref(), Some("洋湖街道"));
         assert_eq!(place(112.85, 28.20).as_deref(), Some("A3区"));
         assert_eq!(place(110.0, 20.0), None);
+        assert_eq!(city.workflow.reopen_limit, 2);
         let tier = |code: &str| city.tier(&TierCode(code.into())).unwrap().clone();
         let at = |text: &str| text.parse::<jiff::Timestamp>().unwrap();
         // The National Day week of 2025 on the 7d tier, in working days.

@@ -28,6 +28,28 @@ pub struct City {
     pub units: Units,
     pub taxonomy: Taxonomy,
     pub duties: DutyList,
+    /// The handling rules a city may tune (`[workflow]` in `city.toml`).
+    pub workflow: WorkflowRules,
+}
+
+/// Handling rules that differ between cities.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct WorkflowRules {
+    /// How many times a ticket may go back to its unit (重办) before a further reopening
+    /// also puts it before the supervisors.
+    pub reopen_limit: u32,
+    /// Whether the lead unit of a joint case (联办) must wait for every summoned unit's
+    /// report before it replies.
+    pub resolve_needs_parts: bool,
+}
+
+impl Default for WorkflowRules {
+    fn default() -> Self {
+        Self {
+            reopen_limit: 2,
+            resolve_needs_parts: true,
+        }
+    }
 }
 
 impl City {
@@ -128,6 +150,7 @@ pub(crate) mod tests {
             units,
             taxonomy,
             duties,
+            workflow: WorkflowRules::default(),
         }
     }
 }

@@ -2,7 +2,7 @@
 //! and why. They are stored as they are and never changed.
 
 use crate::deadline::{Deadlines, TierCode};
-use crate::ids::{RegionId, UnitId};
+use crate::ids::{RegionId, TicketNumber, UnitId};
 use crate::taxonomy::CategoryPath;
 use crate::ticket::{Attachment, Intake, Rating};
 use jiff::Timestamp;
@@ -86,6 +86,9 @@ pub enum Change {
     Reopened {
         reason: String,
         deadlines: Option<Deadlines>,
+        /// Beyond the city's reopen limit: the supervisors now follow the ticket.
+        #[serde(default)]
+        escalated: bool,
     },
     Closed {
         reason: Option<String>,
@@ -115,6 +118,38 @@ pub enum Change {
         #[cfg_attr(feature = "openapi", schema(value_type = String, format = Date))]
         review_on: jiff::civil::Date,
     },
+    /// The dispatchers moved the ticket to another unit, with a fresh clock.
+    Reassigned {
+        unit: UnitId,
+        deadlines: Deadlines,
+        reason: String,
+    },
+    /// The lead unit summoned departments to take part (吹哨报到).
+    Summoned {
+        units: Vec<UnitId>,
+        note: String,
+    },
+    PartAccepted {
+        unit: UnitId,
+    },
+    PartReported {
+        unit: UnitId,
+        report: String,
+    },
+    /// Merged into a main case (并单).
+    Merged {
+        into: TicketNumber,
+        reason: String,
+    },
+    Unmerged {
+        from: TicketNumber,
+        reason: String,
+    },
+    /// The main case was answered; its reply answers this merged ticket too.
+    CaseReplied {
+        case: TicketNumber,
+        reply: String,
+    },
 }
 
 impl Change {
@@ -138,6 +173,13 @@ impl Change {
             Change::ExtensionDecided { .. } => "extension_decided",
             Change::Urged { .. } => "urged",
             Change::MarkedLongTerm { .. } => "marked_long_term",
+            Change::Reassigned { .. } => "reassigned",
+            Change::Summoned { .. } => "summoned",
+            Change::PartAccepted { .. } => "part_accepted",
+            Change::PartReported { .. } => "part_reported",
+            Change::Merged { .. } => "merged",
+            Change::Unmerged { .. } => "unmerged",
+            Change::CaseReplied { .. } => "case_replied",
         }
     }
 }

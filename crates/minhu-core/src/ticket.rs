@@ -84,6 +84,16 @@ code_enum!(
         Accepted = "accepted" / "办理中",
         Resolved = "resolved" / "已办结待回访",
         Closed = "closed" / "已关闭",
+        Merged = "merged" / "已并单",
+    }
+);
+
+code_enum!(
+    /// Where a summoned unit's part of a joint case (联办) stands.
+    PartState {
+        Summoned = "summoned" / "待报到",
+        Accepted = "accepted" / "已报到",
+        Reported = "reported" / "已反馈",
     }
 );
 
@@ -203,6 +213,32 @@ pub struct Ticket {
     pub urge_count: u32,
     #[serde(default)]
     pub long_term: Option<LongTerm>,
+    /// Returns the dispatchers upheld by dispatching the ticket elsewhere.
+    #[serde(default)]
+    pub upheld_return_count: u32,
+    /// Times the dispatchers moved the ticket from one unit to another.
+    #[serde(default)]
+    pub reassign_count: u32,
+    /// The units the lead summoned (吹哨报到), each with its own part.
+    #[serde(default)]
+    pub parts: Vec<Part>,
+    /// The main case this ticket was merged into (并单).
+    #[serde(default)]
+    pub merged_into: Option<TicketNumber>,
+    /// Reopened beyond the city's limit: the supervisors follow it until it closes.
+    #[serde(default)]
+    pub reopen_escalated: bool,
+}
+
+/// One summoned unit's share of a joint case.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct Part {
+    pub unit: UnitId,
+    pub state: PartState,
+    #[cfg_attr(feature = "openapi", schema(value_type = String, format = DateTime))]
+    pub summoned_at: Timestamp,
+    pub report: Option<String>,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -277,7 +313,28 @@ impl Ticket {
             extension_count: 0,
             urge_count: 0,
             long_term: None,
+            upheld_return_count: 0,
+            reassign_count: 0,
+            parts: Vec::new(),
+            merged_into: None,
+            reopen_escalated: false,
         }
+    }
+
+    /// The parts of a joint case not yet reported.
+    pub fn open_parts(&self) -> impl Iterator<Item = &Part> {
+        self.parts
+            .iter()
+            .filter(|part| part.state != PartState::Reported)
+    }
+
+    /// The part `unit` holds, if it was summoned.
+    pub fn part(&self, unit: &UnitId) -> Option<&Part> {
+        self.parts.iter().find(|part| &part.unit == unit)
+    }
+
+    fn part_mut(&mut self, unit: &UnitId) -> Option<&mut Part> {
+        self.parts.iter_mut().find(|part| &part.unit == unit)
     }
 
     /// Folds one event into the state. Events are facts already checked by
@@ -308,7 +365,20 @@ impl Ticket {
                 self.status = Status::Dispatched;
                 self.unit = Some(unit.clone());
                 self.deadlines = Some(*deadlines);
-                self.returned_from = None;
+                if self.returned_from.take().is_some() {
+                    self.upheld_return_count += 1;
+                }
+            }
+            Change::Reassigned {
+                unit, deadlines, ..
+            } => {
+                self.status = Status::Dispatched;
+                self.unit = Some(unit.clone());
+                self.deadlines = Some(*deadlines);
+                self.accepted_at = None;
+                self.extension = None;
+                self.long_term = None;
+                self.reassign_count += 1;
             }
             Change::Accepted => {
                 self.status = Status::Accepted;
@@ -341,11 +411,19 @@ impl Ticket {
             }
             Change::AttachmentAdded(attachment) => self.attachments.push(attachment.clone()),
             Change::Rated(rating) => self.rating = Some(*rating),
-            Change::Reopened { deadlines, .. } => {
+            Change::Reopened {
+                deadlines,
+                escalated,
+                ..
+            } => {
                 self.status = match self.unit {
                     Some(_) => Status::Dispatched,
                     None => Status::Pending,
                 };
+                // The citizen was not satisfied by the case's reply: this demand is
+                // handled on its own from now on.
+                self.merged_into = None;
+                self.reopen_escalated |= *escalated;
                 self.deadlines = deadlines.or(self.deadlines);
                 self.accepted_at = None;
                 self.resolved_at = None;
@@ -381,6 +459,50 @@ impl Ticket {
                 }
             }
             Change::Urged { .. } => self.urge_count += 1,
+            Change::Summoned { units, .. } => {
+                for unit in units {
+                    let fresh = Part {
+                        unit: unit.clone(),
+                        state: PartState::Summoned,
+                        summoned_at: event.at,
+                        report: None,
+                    };
+                    match self.part_mut(unit) {
+                        Some(part) => *part = fresh,
+                        None => self.parts.push(fresh),
+                    }
+                }
+            }
+            Change::PartAccepted { unit } => {
+                if let Some(part) = self.part_mut(unit) {
+                    part.state = PartState::Accepted;
+                }
+            }
+            Change::PartReported { unit, report } => {
+                if let Some(part) = self.part_mut(unit) {
+                    part.state = PartState::Reported;
+                    part.report = Some(report.clone());
+                }
+            }
+            Change::Merged { into, .. } => {
+                self.status = Status::Merged;
+                self.merged_into = Some(into.clone());
+                self.unit = None;
+                self.deadlines = None;
+                self.accepted_at = None;
+                self.returned_from = None;
+                self.extension = None;
+                self.long_term = None;
+            }
+            Change::Unmerged { .. } => {
+                self.status = Status::Pending;
+                self.merged_into = None;
+            }
+            Change::CaseReplied { reply, .. } => {
+                self.status = Status::Resolved;
+                self.reply = Some(reply.clone());
+                self.resolved_at = Some(event.at);
+            }
             Change::MarkedLongTerm { reason, review_on } => {
                 self.long_term = Some(LongTerm {
                     reason: reason.clone(),

@@ -7,18 +7,32 @@
 //!
 //! ```text
 //!  pending --dispatch--> dispatched --accept--> accepted --resolve--> resolved --close--> closed
-//!     ^  \                 |  ^  |                 |  |                  |  ^ rate
+//!     ^  \                 |  ^  |                 |  |                  |  ^ rate (回访)
 //!     |   answer_at_intake |  |  +--redispatch-----+  |                  |
 //!     |   (consultations)  |  +------------------------------- reopen --+
 //!     +------ return ------+-------------------------+
+//!     ^  reject_return: back to the unit that returned it (a dispute)
+//!     |  reassign: the dispatchers move a held ticket to another unit
+//!     |
+//!     +-- unmerge -- merged <--merge-- pending | dispatched | accepted
+//!                      |
+//!                      +--reply_from_case (the main case resolved)--> resolved
 //! ```
+//!
+//! While a ticket is accepted its lead unit may summon others (联办, `summon`); each
+//! summoned unit accepts (`accept_part`) and reports (`report_part`) its own part, and
+//! the lead may not reply, return or pass the ticket on until all have reported (a
+//! city may let the lead reply first: `[workflow] resolve_needs_parts`). Extensions,
+//! urging and long-term marking (挂账) change a held ticket without moving it.
 
 use crate::City;
 use crate::deadline::TierCode;
 use crate::event::Change;
-use crate::ids::{RegionId, UnitId};
+use crate::ids::{RegionId, TicketNumber, UnitId};
 use crate::taxonomy::CategoryPath;
-use crate::ticket::{Attachment, Citizen, Intake, Kind, Rating, Status, Ticket};
+use crate::ticket::{
+    Attachment, Citizen, Intake, Kind, PartState, Rating, Satisfaction, Status, Ticket,
+};
 use jiff::Timestamp;
 use serde::{Deserialize, Serialize};
 
@@ -69,15 +83,25 @@ pub enum Command {
     RejectReturn {
         reason: String,
     },
-    /// The handling unit asks for more time (延期).
+    /// The handling unit asks for more time (延期): `days` more working days on the
+    /// city's calendar, or until `resolve_by`.
     RequestExtension {
-        #[cfg_attr(feature = "openapi", schema(value_type = String, format = DateTime))]
-        resolve_by: Timestamp,
+        #[serde(default)]
+        days: Option<u16>,
+        #[serde(default)]
+        #[cfg_attr(feature = "openapi", schema(value_type = Option<String>, format = DateTime))]
+        resolve_by: Option<Timestamp>,
         reason: String,
     },
-    /// A supervisor approves or refuses the extension asked for.
+    /// A supervisor approves or refuses the extension asked for; an approval may set
+    /// another deadline (`days` from the current one, or `resolve_by`).
     DecideExtension {
         approve: bool,
+        #[serde(default)]
+        days: Option<u16>,
+        #[serde(default)]
+        #[cfg_attr(feature = "openapi", schema(value_type = Option<String>, format = DateTime))]
+        resolve_by: Option<Timestamp>,
         #[serde(default)]
         reason: Option<String>,
     },
@@ -90,6 +114,45 @@ pub enum Command {
         reason: String,
         #[cfg_attr(feature = "openapi", schema(value_type = String, format = Date))]
         review_on: jiff::civil::Date,
+    },
+    /// The dispatchers move a ticket a unit holds to another unit (not a return: the
+    /// unit did not ask); the new unit gets a fresh clock.
+    Reassign {
+        unit: UnitId,
+        reason: String,
+    },
+    /// The lead unit summons departments to a joint case (联办, 吹哨报到).
+    Summon {
+        units: Vec<UnitId>,
+        note: String,
+    },
+    /// A summoned unit reports for duty (报到). `unit` is the acting official's unit;
+    /// the API fills it in from the account.
+    AcceptPart {
+        #[serde(default)]
+        unit: Option<UnitId>,
+    },
+    /// A summoned unit says what it did for its part.
+    ReportPart {
+        #[serde(default)]
+        unit: Option<UnitId>,
+        report: String,
+    },
+    /// The dispatchers merge this ticket into a main case (并单): that case's reply
+    /// reaches this ticket's citizen too.
+    Merge {
+        into: TicketNumber,
+        reason: String,
+    },
+    /// Takes a merged ticket out of its case, back to the dispatchers.
+    Unmerge {
+        reason: String,
+    },
+    /// The main case's reply, passed to a ticket merged into it. Issued by the engine
+    /// when the case is resolved, never by a person.
+    ReplyFromCase {
+        case: TicketNumber,
+        reply: String,
     },
 }
 
@@ -112,6 +175,13 @@ impl Command {
             Command::DecideExtension { .. } => "decide_extension",
             Command::Urge { .. } => "urge",
             Command::MarkLongTerm { .. } => "mark_long_term",
+            Command::Reassign { .. } => "reassign",
+            Command::Summon { .. } => "summon",
+            Command::AcceptPart { .. } => "accept_part",
+            Command::ReportPart { .. } => "report_part",
+            Command::Merge { .. } => "merge",
+            Command::Unmerge { .. } => "unmerge",
+            Command::ReplyFromCase { .. } => "reply_from_case",
         }
     }
 }
@@ -233,6 +303,81 @@ fn citizen(citizen: &Citizen) -> Result<(), FieldError> {
     optional_text("citizen.name", &citizen.name, 50)
 }
 
+/// Refuses to let the lead unit give a joint case away, or merge it, while summoned
+/// units are still working on their parts.
+fn no_open_parts(ticket: &Ticket) -> Result<(), FieldError> {
+    let open: Vec<&str> = ticket.open_parts().map(|p| p.unit.as_str()).collect();
+    if open.is_empty() {
+        return Ok(());
+    }
+    Err(FieldError::new(
+        "action",
+        format!(
+            "the summoned units {} have not reported their parts yet",
+            open.join(", ")
+        ),
+    ))
+}
+
+/// The summoned unit acting on its part: it must be named (the API fills it in from
+/// the account) and hold a part in `expected` state.
+fn acting_part<'a>(
+    ticket: &Ticket,
+    unit: &'a Option<UnitId>,
+    expected: PartState,
+) -> Result<&'a UnitId, FieldError> {
+    let unit = unit
+        .as_ref()
+        .ok_or_else(|| FieldError::new("unit", "say which summoned unit acts"))?;
+    let part = ticket.part(unit).ok_or_else(|| {
+        FieldError::new("unit", format!("{unit} was not summoned to this ticket"))
+    })?;
+    if part.state != expected {
+        let problem = match part.state {
+            PartState::Summoned => format!("{unit} has not accepted its part yet"),
+            PartState::Accepted => format!("{unit} has already accepted its part"),
+            PartState::Reported => format!("{unit} has already reported its part"),
+        };
+        return Err(FieldError::new("unit", problem));
+    }
+    Ok(unit)
+}
+
+/// A new resolution deadline asked for as `days` working days after the current one
+/// or as a moment `resolve_by`: exactly one of the two, and later than both the
+/// current deadline and now.
+fn new_deadline(
+    ticket: &Ticket,
+    days: Option<u16>,
+    resolve_by: Option<Timestamp>,
+    city: &City,
+    now: Timestamp,
+) -> Result<Timestamp, FieldError> {
+    let current = ticket.deadlines.map_or(now, |d| d.resolve_by);
+    let wanted = match (days, resolve_by) {
+        (Some(_), Some(_)) | (None, None) => {
+            return Err(FieldError::new(
+                "days",
+                "give either days (working days more) or resolve_by, not both",
+            ));
+        }
+        (Some(0), None) => return Err(FieldError::new("days", "must be at least 1")),
+        (Some(days), None) => city
+            .calendar
+            .add_working_days(current, &city.timezone, days),
+        (None, Some(at)) => at,
+    };
+    let floor = current.max(now);
+    if wanted <= floor {
+        let field = if days.is_some() { "days" } else { "resolve_by" };
+        return Err(FieldError::new(
+            field,
+            format!("the new deadline {wanted} must be later than {floor}"),
+        ));
+    }
+    Ok(wanted)
+}
+
 /// Checks a new demand against the city's rules; returns the `created` change.
 pub fn open(intake: Intake, city: &City) -> Result<Change, FieldError> {
     text("title", &intake.title, MAX_TITLE)?;
@@ -322,6 +467,13 @@ pub fn transition(
         (Command::Dispatch { unit, reason }, Pending) => {
             known_unit(city, unit, "unit")?;
             optional_text("reason", reason, MAX_SHORT)?;
+            if ticket.returned_from.as_ref() == Some(unit) {
+                return Err(FieldError::new(
+                    "unit",
+                    format!("{unit} returned this ticket; to send it back, reject the return (reject_return), which counts as a dispute"),
+                )
+                .into());
+            }
             Change::Dispatched {
                 unit: unit.clone(),
                 deadlines: city.deadlines(tier()?, now),
@@ -333,6 +485,7 @@ pub fn transition(
         (Command::Accept, Dispatched) => Change::Accepted,
         (Command::Return { reason }, Dispatched | Accepted) => {
             text("reason", reason, MAX_SHORT)?;
+            no_open_parts(ticket)?;
             Change::Returned {
                 reason: reason.clone(),
             }
@@ -340,6 +493,7 @@ pub fn transition(
         (Command::Redispatch { unit, reason }, Dispatched | Accepted) => {
             known_unit(city, unit, "unit")?;
             optional_text("reason", reason, MAX_SHORT)?;
+            no_open_parts(ticket)?;
             let current = ticket.unit.as_ref().ok_or_else(|| refuse(&command))?;
             if unit == current || !city.units.is_under(unit, current) {
                 return Err(FieldError::new(
@@ -357,6 +511,9 @@ pub fn transition(
         }
         (Command::Resolve { reply }, Accepted) => {
             text("reply", reply, MAX_TEXT)?;
+            if city.workflow.resolve_needs_parts {
+                no_open_parts(ticket)?;
+            }
             Change::Resolved {
                 reply: reply.clone(),
             }
@@ -383,6 +540,16 @@ pub fn transition(
         }
         (Command::Reopen { reason }, Resolved) => {
             text("reason", reason, MAX_SHORT)?;
+            if let Some(rating) = ticket.rating
+                && rating.solved
+                && rating.satisfaction != Satisfaction::Unsatisfied
+            {
+                return Err(FieldError::new(
+                    "action",
+                    "the citizen said the demand was solved and was not unsatisfied; close the ticket instead",
+                )
+                .into());
+            }
             let deadlines = match ticket.unit {
                 Some(_) => Some(city.deadlines(tier()?, now)),
                 None => None,
@@ -390,6 +557,7 @@ pub fn transition(
             Change::Reopened {
                 reason: reason.clone(),
                 deadlines,
+                escalated: ticket.reopen_count >= city.workflow.reopen_limit,
             }
         }
         (Command::Close { reason }, Pending) => {
@@ -416,7 +584,14 @@ pub fn transition(
                 reason: reason.clone(),
             }
         }
-        (Command::RequestExtension { resolve_by, reason }, Dispatched | Accepted) => {
+        (
+            Command::RequestExtension {
+                days,
+                resolve_by,
+                reason,
+            },
+            Dispatched | Accepted,
+        ) => {
             text("reason", reason, MAX_SHORT)?;
             if ticket.extension.is_some() {
                 return Err(FieldError::new(
@@ -425,20 +600,20 @@ pub fn transition(
                 )
                 .into());
             }
-            let current = ticket.deadlines.map_or(now, |d| d.resolve_by);
-            if *resolve_by <= current.max(now) {
-                return Err(FieldError::new(
-                    "resolve_by",
-                    format!("must be later than the current deadline {current}"),
-                )
-                .into());
-            }
             Change::ExtensionRequested {
-                resolve_by: *resolve_by,
+                resolve_by: new_deadline(ticket, *days, *resolve_by, city, now)?,
                 reason: reason.clone(),
             }
         }
-        (Command::DecideExtension { approve, reason }, Dispatched | Accepted) => {
+        (
+            Command::DecideExtension {
+                approve,
+                days,
+                resolve_by,
+                reason,
+            },
+            Dispatched | Accepted,
+        ) => {
             let asked = ticket.extension.as_ref().ok_or_else(|| {
                 FieldError::new("action", "no extension waits for a decision on this ticket")
             })?;
@@ -446,9 +621,20 @@ pub fn transition(
             if !approve && reason.is_none() {
                 return Err(FieldError::new("reason", "say why the extension is refused").into());
             }
+            let resolve_by = match (approve, days.is_some() || resolve_by.is_some()) {
+                (true, true) => new_deadline(ticket, *days, *resolve_by, city, now)?,
+                (false, true) => {
+                    return Err(FieldError::new(
+                        if days.is_some() { "days" } else { "resolve_by" },
+                        "a refusal keeps the current deadline; leave the new one out",
+                    )
+                    .into());
+                }
+                (_, false) => asked.resolve_by,
+            };
             Change::ExtensionDecided {
                 approved: *approve,
-                resolve_by: asked.resolve_by,
+                resolve_by,
                 reason: reason.clone(),
             }
         }
@@ -466,9 +652,124 @@ pub fn transition(
                 review_on: *review_on,
             }
         }
+        (Command::Reassign { unit, reason }, Dispatched | Accepted) => {
+            known_unit(city, unit, "unit")?;
+            text("reason", reason, MAX_SHORT)?;
+            no_open_parts(ticket)?;
+            if ticket.unit.as_ref() == Some(unit) {
+                return Err(
+                    FieldError::new("unit", format!("{unit} already holds this ticket")).into(),
+                );
+            }
+            Change::Reassigned {
+                unit: unit.clone(),
+                deadlines: city.deadlines(tier()?, now),
+                reason: reason.clone(),
+            }
+        }
+        (Command::Summon { units, note }, Accepted) => {
+            text("note", note, MAX_SHORT)?;
+            if units.is_empty() {
+                return Err(FieldError::new("units", "name at least one unit to summon").into());
+            }
+            for (index, unit) in units.iter().enumerate() {
+                let field = format!("units[{index}]");
+                known_unit(city, unit, &field)?;
+                if ticket.unit.as_ref() == Some(unit) {
+                    return Err(FieldError::new(field, format!("{unit} leads this ticket")).into());
+                }
+                if units[..index].contains(unit) {
+                    return Err(FieldError::new(field, format!("{unit} is named twice")).into());
+                }
+                if ticket
+                    .part(unit)
+                    .is_some_and(|p| p.state != PartState::Reported)
+                {
+                    return Err(FieldError::new(
+                        field,
+                        format!("{unit} is already summoned and has not reported"),
+                    )
+                    .into());
+                }
+            }
+            Change::Summoned {
+                units: units.clone(),
+                note: note.clone(),
+            }
+        }
+        (Command::AcceptPart { unit }, Accepted) => Change::PartAccepted {
+            unit: acting_part(ticket, unit, PartState::Summoned)?.clone(),
+        },
+        (Command::ReportPart { unit, report }, Accepted) => {
+            let unit = acting_part(ticket, unit, PartState::Accepted)?;
+            text("report", report, MAX_TEXT)?;
+            Change::PartReported {
+                unit: unit.clone(),
+                report: report.clone(),
+            }
+        }
+        (Command::Merge { into, reason }, Pending | Dispatched | Accepted) => {
+            text("reason", reason, MAX_SHORT)?;
+            if into == &ticket.number {
+                return Err(
+                    FieldError::new("into", "a ticket cannot be merged into itself").into(),
+                );
+            }
+            no_open_parts(ticket)?;
+            Change::Merged {
+                into: into.clone(),
+                reason: reason.clone(),
+            }
+        }
+        (Command::Unmerge { reason }, Merged) => {
+            text("reason", reason, MAX_SHORT)?;
+            Change::Unmerged {
+                from: ticket.merged_into.clone().ok_or_else(|| refuse(&command))?,
+                reason: reason.clone(),
+            }
+        }
+        (Command::ReplyFromCase { case, reply }, Merged) => {
+            text("reply", reply, MAX_TEXT)?;
+            if ticket.merged_into.as_ref() != Some(case) {
+                return Err(FieldError::new(
+                    "case",
+                    format!("this ticket is not merged into {case}"),
+                )
+                .into());
+            }
+            Change::CaseReplied {
+                case: case.clone(),
+                reply: reply.clone(),
+            }
+        }
         _ => return Err(refuse(&command)),
     };
     Ok(change)
+}
+
+/// Whether `main` can take other tickets in as their case (并单): it must be open and
+/// not itself merged into another case. Its own reply will answer them all.
+pub fn check_merge_target(main: &Ticket) -> Result<(), FieldError> {
+    match main.status {
+        Status::Merged => Err(FieldError::new(
+            "into",
+            format!(
+                "{} is itself merged into {}; merge into that case",
+                main.number,
+                main.merged_into
+                    .as_ref()
+                    .map_or("another case", |n| n.as_str())
+            ),
+        )),
+        Status::Resolved | Status::Closed => Err(FieldError::new(
+            "into",
+            format!(
+                "{} is already answered; merge only into an open case",
+                main.number
+            ),
+        )),
+        Status::Pending | Status::Dispatched | Status::Accepted => Ok(()),
+    }
 }
 
 #[cfg(test)]
@@ -711,7 +1012,8 @@ mod tests {
             .checked_add(jiff::SignedDuration::from_hours(240))
             .unwrap();
         let too_early = Command::RequestExtension {
-            resolve_by: t0(),
+            days: None,
+            resolve_by: Some(t0()),
             reason: "需要协调".into(),
         };
         assert!(
@@ -721,7 +1023,8 @@ mod tests {
             &mut ticket,
             &mut log,
             Command::RequestExtension {
-                resolve_by: later,
+                days: None,
+                resolve_by: Some(later),
                 reason: "需要协调施工方".into(),
             },
             t0(),
@@ -729,6 +1032,8 @@ mod tests {
         .unwrap();
         let refuse_silently = Command::DecideExtension {
             approve: false,
+            days: None,
+            resolve_by: None,
             reason: None,
         };
         assert!(step(&mut ticket, &mut log, refuse_silently, t0()).is_err());
@@ -737,6 +1042,8 @@ mod tests {
             &mut log,
             Command::DecideExtension {
                 approve: true,
+                days: None,
+                resolve_by: None,
                 reason: None,
             },
             t0(),
@@ -848,24 +1155,477 @@ mod tests {
         assert!(err.problem.contains("2h, 15d"), "{}", err.problem);
     }
 
+    fn field_of(result: Result<(), TransitionError>) -> String {
+        match result {
+            Err(TransitionError::Invalid(error)) => error.field,
+            other => panic!("expected a field error, got {other:?}"),
+        }
+    }
+
+    fn accepted_by(unit: &str) -> (Ticket, Vec<Event>) {
+        let mut ticket = start(Kind::Complaint, t0());
+        let mut log = vec![];
+        let dispatch = Command::Dispatch {
+            unit: UnitId::new(unit),
+            reason: None,
+        };
+        step(&mut ticket, &mut log, dispatch, t0()).unwrap();
+        step(&mut ticket, &mut log, Command::Accept, t0()).unwrap();
+        (ticket, log)
+    }
+
+    #[test]
+    fn joint_handling_waits_for_every_summoned_unit() {
+        let (mut ticket, mut log) = accepted_by("S-yanghu");
+        let housing = UnitId::new("A3-housing");
+        let pingtang = UnitId::new("S-pingtang");
+        let summon = |units: Vec<UnitId>| Command::Summon {
+            units,
+            note: "占道施工，请住建和邻街到场".into(),
+        };
+        assert_eq!(
+            field_of(step(&mut ticket, &mut log, summon(vec![]), t0())),
+            "units"
+        );
+        let lead_itself = summon(vec![housing.clone(), UnitId::new("S-yanghu")]);
+        let err = transition(&ticket, lead_itself, &sample_city(), t0()).unwrap_err();
+        assert_eq!(
+            err,
+            TransitionError::Invalid(FieldError::new("units[1]", "S-yanghu leads this ticket"))
+        );
+        let twice = summon(vec![housing.clone(), housing.clone()]);
+        assert_eq!(
+            field_of(step(&mut ticket, &mut log, twice, t0())),
+            "units[1]"
+        );
+        step(
+            &mut ticket,
+            &mut log,
+            summon(vec![housing.clone(), pingtang.clone()]),
+            t0(),
+        )
+        .unwrap();
+        assert_eq!(ticket.parts.len(), 2);
+        let again = summon(vec![housing.clone()]);
+        assert_eq!(
+            field_of(step(&mut ticket, &mut log, again, t0())),
+            "units[0]"
+        );
+
+        // A part is taken by the unit named, which must have been summoned.
+        let anonymous = Command::AcceptPart { unit: None };
+        assert_eq!(
+            field_of(step(&mut ticket, &mut log, anonymous, t0())),
+            "unit"
+        );
+        let stranger = Command::AcceptPart {
+            unit: Some(UnitId::new("C-yanghu")),
+        };
+        assert_eq!(
+            field_of(step(&mut ticket, &mut log, stranger, t0())),
+            "unit"
+        );
+        let report = |unit: &UnitId| Command::ReportPart {
+            unit: Some(unit.clone()),
+            report: "已到场处置".into(),
+        };
+        let err = transition(&ticket, report(&housing), &sample_city(), t0()).unwrap_err();
+        assert_eq!(
+            err,
+            TransitionError::Invalid(FieldError::new(
+                "unit",
+                "A3-housing has not accepted its part yet"
+            ))
+        );
+        for unit in [&housing, &pingtang] {
+            let accept = Command::AcceptPart {
+                unit: Some(unit.clone()),
+            };
+            step(&mut ticket, &mut log, accept, t0()).unwrap();
+        }
+        step(&mut ticket, &mut log, report(&housing), t0()).unwrap();
+        assert_eq!(
+            field_of(step(&mut ticket, &mut log, report(&housing), t0())),
+            "unit"
+        );
+
+        // The lead cannot reply, hand the case down or give it back while a part is open.
+        let reply = Command::Resolve {
+            reply: "联合整治完成".into(),
+        };
+        let err = transition(&ticket, reply.clone(), &sample_city(), t0()).unwrap_err();
+        assert_eq!(
+            err,
+            TransitionError::Invalid(FieldError::new(
+                "action",
+                "the summoned units S-pingtang have not reported their parts yet"
+            ))
+        );
+        let give_back = Command::Return {
+            reason: "不归我们管".into(),
+        };
+        assert_eq!(
+            field_of(step(&mut ticket, &mut log, give_back, t0())),
+            "action"
+        );
+        // A city may let the lead reply first.
+        let mut lenient = sample_city();
+        lenient.workflow.resolve_needs_parts = false;
+        assert!(transition(&ticket, reply.clone(), &lenient, t0()).is_ok());
+
+        step(&mut ticket, &mut log, report(&pingtang), t0()).unwrap();
+        step(&mut ticket, &mut log, reply, t0()).unwrap();
+        assert_eq!(ticket.status, Status::Resolved);
+        assert!(ticket.parts.iter().all(|p| p.state == PartState::Reported));
+        assert_eq!(replayed(&ticket, &log), ticket);
+    }
+
+    /// The ticket rebuilt from its created event and `log`.
+    fn replayed(ticket: &Ticket, log: &[Event]) -> Ticket {
+        let mut all = vec![Event {
+            seq: 1,
+            at: ticket.created_at,
+            actor: Actor::citizen(),
+            change: Change::Created(ticket.intake.clone()),
+        }];
+        all.extend(log.iter().cloned());
+        Ticket::replay(&ticket.number, &all).unwrap()
+    }
+
+    #[test]
+    fn a_merged_ticket_waits_for_its_case_and_gets_its_reply() {
+        let (mut ticket, mut log) = accepted_by("S-yanghu");
+        let case = TicketNumber::parse("2026112200009").unwrap();
+        let itself = Command::Merge {
+            into: ticket.number.clone(),
+            reason: "同一事件".into(),
+        };
+        assert_eq!(field_of(step(&mut ticket, &mut log, itself, t0())), "into");
+        let merge = Command::Merge {
+            into: case.clone(),
+            reason: "同一工地夜间施工".into(),
+        };
+        step(&mut ticket, &mut log, merge, t0()).unwrap();
+        assert_eq!(
+            (
+                ticket.status,
+                ticket.unit.as_ref(),
+                ticket.merged_into.as_ref()
+            ),
+            (Status::Merged, None, Some(&case))
+        );
+        assert!(
+            !ticket.is_overdue(Timestamp::MAX),
+            "the case carries the clock"
+        );
+        let resolve = Command::Resolve {
+            reply: "自己答复".into(),
+        };
+        assert!(matches!(
+            step(&mut ticket, &mut log, resolve, t0()),
+            Err(TransitionError::NotAllowed {
+                action: "resolve",
+                status: Status::Merged
+            })
+        ));
+        let other_case = Command::ReplyFromCase {
+            case: TicketNumber::parse("2026112200010").unwrap(),
+            reply: "已停工".into(),
+        };
+        assert_eq!(
+            field_of(step(&mut ticket, &mut log, other_case, t0())),
+            "case"
+        );
+        let mut unmerged = ticket.clone();
+        let unmerge = Command::Unmerge {
+            reason: "不是同一工地".into(),
+        };
+        step(&mut unmerged, &mut log.clone(), unmerge, t0()).unwrap();
+        assert_eq!(
+            (unmerged.status, unmerged.merged_into.as_ref()),
+            (Status::Pending, None)
+        );
+
+        let reply = Command::ReplyFromCase {
+            case: case.clone(),
+            reply: "工地已停止夜间施工".into(),
+        };
+        step(&mut ticket, &mut log, reply, t0()).unwrap();
+        assert_eq!(ticket.status, Status::Resolved);
+        assert_eq!(ticket.reply.as_deref(), Some("工地已停止夜间施工"));
+        // This citizen is not satisfied: the demand is handled on its own again.
+        let unhappy = Rating {
+            solved: false,
+            satisfaction: Satisfaction::Unsatisfied,
+        };
+        step(&mut ticket, &mut log, Command::Rate(unhappy), t0()).unwrap();
+        let reopen = Command::Reopen {
+            reason: "还在施工".into(),
+        };
+        step(&mut ticket, &mut log, reopen, t0()).unwrap();
+        assert_eq!(
+            (ticket.status, ticket.merged_into.as_ref()),
+            (Status::Pending, None)
+        );
+        assert_eq!(replayed(&ticket, &log), ticket);
+    }
+
+    #[test]
+    fn a_merge_target_must_be_an_open_case() {
+        let (mut ticket, mut log) = accepted_by("S-yanghu");
+        assert!(check_merge_target(&ticket).is_ok());
+        let reply = Command::Resolve {
+            reply: "已处理".into(),
+        };
+        step(&mut ticket, &mut log, reply, t0()).unwrap();
+        assert_eq!(check_merge_target(&ticket).unwrap_err().field, "into");
+    }
+
+    #[test]
+    fn dispatchers_uphold_a_return_elsewhere_or_reassign_with_a_fresh_clock() {
+        let (mut ticket, mut log) = accepted_by("S-yanghu");
+        let give_back = Command::Return {
+            reason: "属平塘街道".into(),
+        };
+        step(&mut ticket, &mut log, give_back, t0()).unwrap();
+        let same = Command::Dispatch {
+            unit: UnitId::new("S-yanghu"),
+            reason: None,
+        };
+        assert_eq!(field_of(step(&mut ticket, &mut log, same, t0())), "unit");
+        let later = t0()
+            .checked_add(jiff::SignedDuration::from_hours(30))
+            .unwrap();
+        let elsewhere = Command::Dispatch {
+            unit: UnitId::new("S-pingtang"),
+            reason: Some("退单理由成立".into()),
+        };
+        step(&mut ticket, &mut log, elsewhere, later).unwrap();
+        assert_eq!(
+            (
+                ticket.upheld_return_count,
+                ticket.dispute_count,
+                ticket.return_count
+            ),
+            (1, 0, 1)
+        );
+        let to_itself = Command::Reassign {
+            unit: UnitId::new("S-pingtang"),
+            reason: "改派".into(),
+        };
+        assert_eq!(
+            field_of(step(&mut ticket, &mut log, to_itself, later)),
+            "unit"
+        );
+        let silent = Command::Reassign {
+            unit: UnitId::new("S-yanghu"),
+            reason: " ".into(),
+        };
+        assert_eq!(
+            field_of(step(&mut ticket, &mut log, silent, later)),
+            "reason"
+        );
+        let even_later = later
+            .checked_add(jiff::SignedDuration::from_hours(30))
+            .unwrap();
+        let reassign = Command::Reassign {
+            unit: UnitId::new("S-yanghu"),
+            reason: "调度更正".into(),
+        };
+        step(&mut ticket, &mut log, reassign, even_later).unwrap();
+        let due = ticket.deadlines.unwrap();
+        assert_eq!(
+            due,
+            sample_city().deadlines(sample_city().tier(&ticket.intake.tier).unwrap(), even_later)
+        );
+        assert_eq!(
+            (ticket.status, ticket.reassign_count),
+            (Status::Dispatched, 1)
+        );
+        // A unit hands down only to the units it manages.
+        step(&mut ticket, &mut log, Command::Accept, even_later).unwrap();
+        let sideways = Command::Redispatch {
+            unit: UnitId::new("S-pingtang"),
+            reason: None,
+        };
+        assert_eq!(
+            field_of(step(&mut ticket, &mut log, sideways, even_later)),
+            "unit"
+        );
+        assert_eq!(replayed(&ticket, &log), ticket);
+    }
+
+    #[test]
+    fn reopening_beyond_the_limit_reaches_the_supervisors() {
+        let (mut ticket, mut log) = accepted_by("S-yanghu");
+        let limit = sample_city().workflow.reopen_limit;
+        for round in 1..=limit + 1 {
+            let reply = Command::Resolve {
+                reply: format!("第{round}次答复"),
+            };
+            step(&mut ticket, &mut log, reply, t0()).unwrap();
+            let at = t0()
+                .checked_add(jiff::SignedDuration::from_hours(i64::from(round)))
+                .unwrap();
+            let reopen = Command::Reopen {
+                reason: "没解决".into(),
+            };
+            step(&mut ticket, &mut log, reopen, at).unwrap();
+            // Back to the same unit, with a fresh clock from the reopening.
+            assert_eq!(ticket.unit.as_ref().map(UnitId::as_str), Some("S-yanghu"));
+            assert_eq!(ticket.status, Status::Dispatched);
+            assert!(ticket.deadlines.unwrap().respond_by > at);
+            assert_eq!(ticket.reopen_escalated, round > limit, "round {round}");
+            step(&mut ticket, &mut log, Command::Accept, at).unwrap();
+        }
+        let Change::Reopened { escalated, .. } = &log
+            .iter()
+            .rev()
+            .find(|e| e.change.name() == "reopened")
+            .unwrap()
+            .change
+        else {
+            unreachable!()
+        };
+        assert!(escalated);
+        assert_eq!(replayed(&ticket, &log), ticket);
+    }
+
+    #[test]
+    fn a_satisfied_citizen_cannot_be_reopened_for() {
+        let (mut ticket, mut log) = accepted_by("S-yanghu");
+        let reply = Command::Resolve {
+            reply: "已修复".into(),
+        };
+        step(&mut ticket, &mut log, reply, t0()).unwrap();
+        let basically = Rating {
+            solved: true,
+            satisfaction: Satisfaction::Basically,
+        };
+        step(&mut ticket, &mut log, Command::Rate(basically), t0()).unwrap();
+        let reopen = Command::Reopen {
+            reason: "再看看".into(),
+        };
+        assert_eq!(
+            field_of(step(&mut ticket, &mut log, reopen, t0())),
+            "action"
+        );
+        step(&mut ticket, &mut log, Command::Close { reason: None }, t0()).unwrap();
+    }
+
+    #[test]
+    fn extensions_count_working_days_on_the_calendar() {
+        // Dispatched on Wednesday 2025-09-24 10:00 (+08:00) with a 15-day tier; the
+        // make-up Sunday Sep 28, the National Day week (Oct 1-8) and the make-up
+        // Saturday Oct 11 lie inside.
+        let at: Timestamp = "2025-09-24T02:00:00Z".parse().unwrap();
+        let mut ticket = start(Kind::Complaint, at);
+        let mut log = vec![];
+        let dispatch = Command::Dispatch {
+            unit: UnitId::new("S-yanghu"),
+            reason: None,
+        };
+        step(&mut ticket, &mut log, dispatch, at).unwrap();
+        step(&mut ticket, &mut log, Command::Accept, at).unwrap();
+        let due = ticket.deadlines.unwrap().resolve_by;
+        assert_eq!(due.to_string(), "2025-10-21T02:00:00Z");
+        let both = Command::RequestExtension {
+            days: Some(3),
+            resolve_by: Some(due),
+            reason: "需协调".into(),
+        };
+        assert_eq!(field_of(step(&mut ticket, &mut log, both, at)), "days");
+        let zero = Command::RequestExtension {
+            days: Some(0),
+            resolve_by: None,
+            reason: "需协调".into(),
+        };
+        assert_eq!(field_of(step(&mut ticket, &mut log, zero, at)), "days");
+        let ask = Command::RequestExtension {
+            days: Some(5),
+            resolve_by: None,
+            reason: "需协调燃气公司".into(),
+        };
+        step(&mut ticket, &mut log, ask, at).unwrap();
+        // Five working days after Tuesday Oct 21: Wed 22 .. Fri 24, Mon 27, Tue 28.
+        assert_eq!(
+            ticket.extension.as_ref().unwrap().resolve_by.to_string(),
+            "2025-10-28T02:00:00Z"
+        );
+        let refuse_with_date = Command::DecideExtension {
+            approve: false,
+            days: Some(2),
+            resolve_by: None,
+            reason: Some("理由不足".into()),
+        };
+        assert_eq!(
+            field_of(step(&mut ticket, &mut log, refuse_with_date, at)),
+            "days"
+        );
+        let shorter = Command::DecideExtension {
+            approve: true,
+            days: Some(2),
+            resolve_by: None,
+            reason: Some("给两天".into()),
+        };
+        step(&mut ticket, &mut log, shorter, at).unwrap();
+        assert_eq!(
+            ticket.deadlines.unwrap().resolve_by.to_string(),
+            "2025-10-23T02:00:00Z"
+        );
+        let ask = Command::RequestExtension {
+            days: Some(1),
+            resolve_by: None,
+            reason: "还需一天".into(),
+        };
+        step(&mut ticket, &mut log, ask, at).unwrap();
+        let refuse = Command::DecideExtension {
+            approve: false,
+            days: None,
+            resolve_by: None,
+            reason: Some("不予延期".into()),
+        };
+        step(&mut ticket, &mut log, refuse, at).unwrap();
+        assert_eq!(
+            ticket.deadlines.unwrap().resolve_by.to_string(),
+            "2025-10-23T02:00:00Z"
+        );
+        assert_eq!(
+            (ticket.extension_count, ticket.extension.is_none()),
+            (1, true)
+        );
+        assert_eq!(replayed(&ticket, &log), ticket);
+    }
+
     fn any_command() -> impl Strategy<Value = Command> {
         let unit = prop::sample::select(vec![
             "S-yanghu",
             "C-yanghu",
             "P-meishun",
             "S-pingtang",
+            "A3-housing",
             "nowhere",
         ])
         .prop_map(UnitId::new);
         let words =
             prop::sample::select(vec!["", " ", "已处理", "不归我们管"]).prop_map(String::from);
         let satisfaction = prop::sample::select(Satisfaction::ALL.to_vec());
-        prop_oneof![
+        let number = prop::sample::select(vec!["2026112200001", "2026112200002"])
+            .prop_map(|n| TicketNumber::parse(n).unwrap());
+        let later = (1i64..400).prop_map(|hours| {
+            Some(
+                t0().checked_add(jiff::SignedDuration::from_hours(hours * 24))
+                    .unwrap(),
+            )
+        });
+        let days = prop::option::of(0u16..30);
+        let handling = prop_oneof![
             unit.clone()
                 .prop_map(|unit| Command::Dispatch { unit, reason: None }),
             Just(Command::Accept),
             words.clone().prop_map(|reason| Command::Return { reason }),
-            unit.prop_map(|unit| Command::Redispatch { unit, reason: None }),
+            unit.clone()
+                .prop_map(|unit| Command::Redispatch { unit, reason: None }),
             words.clone().prop_map(|reply| Command::Resolve { reply }),
             words
                 .clone()
@@ -881,22 +1641,49 @@ mod tests {
             words
                 .clone()
                 .prop_map(|reason| Command::RejectReturn { reason }),
-            (1i64..400, words.clone()).prop_map(|(hours, reason)| Command::RequestExtension {
-                resolve_by: t0()
-                    .checked_add(jiff::SignedDuration::from_hours(hours * 24))
-                    .unwrap(),
-                reason,
-            }),
-            (any::<bool>(), prop::option::of(words.clone()))
-                .prop_map(|(approve, reason)| Command::DecideExtension { approve, reason }),
+            (days.clone(), prop::option::of(later.clone()), words.clone()).prop_map(
+                |(days, resolve_by, reason)| Command::RequestExtension {
+                    days,
+                    resolve_by: resolve_by.flatten(),
+                    reason,
+                }
+            ),
+            (
+                any::<bool>(),
+                days,
+                prop::option::of(later),
+                prop::option::of(words.clone())
+            )
+                .prop_map(|(approve, days, resolve_by, reason)| {
+                    Command::DecideExtension {
+                        approve,
+                        days,
+                        resolve_by: resolve_by.flatten(),
+                        reason,
+                    }
+                }),
             words.clone().prop_map(|note| Command::Urge { note }),
-            (1i16..60, words).prop_map(|(days, reason)| Command::MarkLongTerm {
+            (1i16..60, words.clone()).prop_map(|(days, reason)| Command::MarkLongTerm {
                 reason,
                 review_on: jiff::civil::date(2026, 12, 1)
                     .checked_add(jiff::Span::new().days(days))
                     .unwrap(),
             }),
-        ]
+        ];
+        let joint = prop_oneof![
+            (unit.clone(), words.clone())
+                .prop_map(|(unit, reason)| Command::Reassign { unit, reason }),
+            (prop::collection::vec(unit.clone(), 0..3), words.clone())
+                .prop_map(|(units, note)| Command::Summon { units, note }),
+            prop::option::of(unit.clone()).prop_map(|unit| Command::AcceptPart { unit }),
+            (prop::option::of(unit), words.clone())
+                .prop_map(|(unit, report)| Command::ReportPart { unit, report }),
+            (number.clone(), words.clone())
+                .prop_map(|(into, reason)| Command::Merge { into, reason }),
+            words.clone().prop_map(|reason| Command::Unmerge { reason }),
+            (number, words).prop_map(|(case, reply)| Command::ReplyFromCase { case, reply }),
+        ];
+        prop_oneof![3 => handling, 2 => joint]
     }
 
     proptest! {
@@ -926,9 +1713,14 @@ mod tests {
                 // One owner exactly while a unit holds it; none while dispatchers do.
                 match ticket.status {
                     Status::Dispatched | Status::Accepted => prop_assert!(ticket.unit.is_some()),
-                    Status::Pending => prop_assert!(ticket.unit.is_none()),
+                    Status::Pending | Status::Merged => prop_assert!(ticket.unit.is_none()),
                     Status::Resolved | Status::Closed => {}
                 }
+                prop_assert_eq!(ticket.status == Status::Merged, ticket.merged_into.is_some() && ticket.resolved_at.is_none() && ticket.closed_at.is_none());
+                // Summoned units work only while the lead holds the ticket; the lead
+                // never summons itself.
+                prop_assert!(ticket.open_parts().next().is_none() || ticket.status == Status::Accepted);
+                prop_assert!(ticket.parts.iter().all(|p| Some(&p.unit) != ticket.unit.as_ref() || ticket.status != Status::Accepted || p.state == crate::ticket::PartState::Reported));
                 if let Some(unit) = &ticket.unit {
                     prop_assert!(city.units.get(unit).is_some());
                 }
@@ -937,6 +1729,7 @@ mod tests {
                 }
                 prop_assert_eq!(ticket.status == Status::Resolved || ticket.status == Status::Closed, ticket.resolved_at.is_some() || ticket.status == Status::Closed);
                 prop_assert!(ticket.rating.is_none() || ticket.status != Status::Pending);
+                prop_assert_eq!(ticket.reopen_escalated, ticket.reopen_count > city.workflow.reopen_limit);
                 prop_assert!(ticket.returned_from.is_none() || ticket.status == Status::Pending);
                 prop_assert!(ticket.extension.is_none() || matches!(ticket.status, Status::Dispatched | Status::Accepted));
                 prop_assert!(ticket.long_term.is_none() || ticket.status == Status::Accepted);

@@ -396,8 +396,11 @@ async fn ticket_events(
     Ok(Json(redact_events(events, &principal.permissions)))
 }
 
-/// Do one workflow action: dispatch, accept, return, redispatch, resolve,
-/// answer_at_intake, rate, reopen, close or reclassify.
+/// Do one workflow action: reclassify, dispatch, accept, return, reject_return,
+/// redispatch, reassign, summon, accept_part, report_part, request_extension,
+/// decide_extension, urge, mark_long_term, resolve, answer_at_intake, rate, reopen,
+/// merge, unmerge or close. The body is the action (`{"action": "accept"}`) with its
+/// fields; a field's error names it.
 #[utoipa::path(
     post, path = "/api/v1/tickets/{number}/actions", request_body = Command,
     params(("number" = String, Path)),
@@ -452,6 +455,11 @@ struct ActionFields {
     approve: Option<bool>,
     resolve_by: Option<jiff::Timestamp>,
     review_on: Option<jiff::civil::Date>,
+    days: Option<u16>,
+    units: Option<Vec<String>>,
+    report: Option<String>,
+    into: Option<TicketNumber>,
+    case: Option<TicketNumber>,
 }
 
 /// Attach a photo or PDF: send the file's bytes as the body. Its type is judged from

@@ -264,6 +264,18 @@ fn event_detail(event: &minhu_core::event::Event, city: &City) -> String {
         ),
         Urged { note } => note.clone(),
         MarkedLongTerm { reason, review_on } => format!("挂账，{review_on} 复核 ({reason})"),
+        Reassigned {
+            unit: u, reason, ..
+        } => format!("改派 → {} ({reason})", unit(u)),
+        Summoned { units, note } => format!(
+            "吹哨 {} ({note})",
+            units.iter().map(unit).collect::<Vec<_>>().join("、")
+        ),
+        PartAccepted { unit: u } => format!("{} 报到", unit(u)),
+        PartReported { unit: u, report } => format!("{}: {report}", unit(u)),
+        Merged { into, reason } => format!("并入 {into} ({reason})"),
+        Unmerged { from, reason } => format!("移出 {from} ({reason})"),
+        CaseReplied { case, reply } => format!("主单 {case}: {reply}"),
     }
 }
 

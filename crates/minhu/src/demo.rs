@@ -516,7 +516,7 @@ async fn live(
                     )
                 }
             }
-            Status::Pending | Status::Closed => break,
+            Status::Pending | Status::Closed | Status::Merged => break,
         };
         at += delay;
         if at > now {
