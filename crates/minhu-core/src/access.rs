@@ -191,15 +191,22 @@ impl Role {
 pub fn command_permission(command: &Command) -> Permission {
     match command {
         Command::Reclassify { .. } => P::Classify,
-        Command::Dispatch { .. } | Command::RejectReturn { .. } | Command::Close { .. } => {
-            P::Dispatch
-        }
+        Command::Dispatch { .. }
+        | Command::RejectReturn { .. }
+        | Command::Close { .. }
+        | Command::Reassign { .. }
+        | Command::Merge { .. }
+        | Command::Unmerge { .. }
+        | Command::ReplyFromCase { .. } => P::Dispatch,
         Command::AnswerAtIntake { .. } => P::Answer,
         Command::Accept
         | Command::Return { .. }
         | Command::Resolve { .. }
         | Command::AddAttachment(_)
-        | Command::RequestExtension { .. } => P::Handle,
+        | Command::RequestExtension { .. }
+        | Command::Summon { .. }
+        | Command::AcceptPart { .. }
+        | Command::ReportPart { .. } => P::Handle,
         Command::Redispatch { .. } => P::Redispatch,
         Command::Rate(_) | Command::Reopen { .. } => P::Callback,
         Command::Urge { .. } | Command::DecideExtension { .. } | Command::MarkLongTerm { .. } => {
@@ -257,7 +264,11 @@ impl Scope {
     pub fn contains(&self, ticket: &Ticket) -> bool {
         match self {
             Scope::All => true,
-            Scope::Units(units) => ticket.unit.as_ref().is_some_and(|u| units.contains(u)),
+            // A unit summoned to a joint case (联办) sees the case it takes part in.
+            Scope::Units(units) => {
+                ticket.unit.as_ref().is_some_and(|u| units.contains(u))
+                    || ticket.parts.iter().any(|p| units.contains(&p.unit))
+            }
             Scope::Regions(regions) => ticket
                 .intake
                 .region
