@@ -371,7 +371,8 @@ async fn service_definition(State(state): State<AppState>, Path(file): Path<Stri
 /// Open311's two states: a request is open until the city has answered it.
 fn open311_status(status: Status) -> &'static str {
     match status {
-        Status::Pending | Status::Dispatched | Status::Accepted => "open",
+        // A merged ticket waits for its main case's reply.
+        Status::Pending | Status::Dispatched | Status::Accepted | Status::Merged => "open",
         Status::Resolved | Status::Closed => "closed",
     }
 }
