@@ -7,6 +7,7 @@ use crate::duty::DutyList;
 use crate::geo::Boundaries;
 use crate::region::RegionTree;
 use crate::taxonomy::{CategoryPath, Taxonomy};
+use crate::timer::TimerPolicy;
 use crate::unit::Units;
 use crate::urgency::{UrgencyRules, Urgent};
 use jiff::tz::TimeZone;
@@ -30,6 +31,8 @@ pub struct City {
     pub duties: DutyList,
     /// The handling rules a city may tune (`[workflow]` in `city.toml`).
     pub workflow: WorkflowRules,
+    /// Warnings, overdue, escalation and callback timers.
+    pub timers: TimerPolicy,
 }
 
 /// Handling rules that differ between cities.
@@ -97,6 +100,7 @@ pub(crate) mod tests {
     use crate::duty::DutyRule;
     use crate::region::tests::sample_tree;
     use crate::taxonomy::CategoryPath;
+    use crate::timer::{EscalationStep, EscalationTarget};
     use crate::unit::UnitLevel;
     use crate::unit::tests::sample_units;
 
@@ -151,6 +155,20 @@ pub(crate) mod tests {
             taxonomy,
             duties,
             workflow: WorkflowRules::default(),
+            timers: TimerPolicy {
+                warn_share: Some(0.8),
+                escalation: vec![
+                    EscalationStep {
+                        to: EscalationTarget::UnitLeader,
+                        after: jiff::SignedDuration::from_hours(4),
+                    },
+                    EscalationStep {
+                        to: EscalationTarget::Supervisor,
+                        after: jiff::SignedDuration::from_hours(24),
+                    },
+                ],
+                callback_after: Some(jiff::SignedDuration::from_hours(72)),
+            },
         }
     }
 }

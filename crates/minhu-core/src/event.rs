@@ -5,6 +5,7 @@ use crate::deadline::{Deadlines, TierCode};
 use crate::ids::{RegionId, TicketNumber, UnitId};
 use crate::taxonomy::CategoryPath;
 use crate::ticket::{Attachment, Intake, Rating};
+use crate::timer::{DeadlineKind, EscalationTarget};
 use jiff::Timestamp;
 use serde::{Deserialize, Serialize};
 use std::fmt;
@@ -74,6 +75,10 @@ pub enum Change {
     Redispatched {
         unit: UnitId,
         reason: String,
+        /// The sub-unit's own response deadline (the resolution deadline stays).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        #[cfg_attr(feature = "openapi", schema(value_type = Option<String>, format = DateTime))]
+        respond_by: Option<Timestamp>,
     },
     Resolved {
         reply: String,
@@ -97,6 +102,10 @@ pub enum Change {
     ReturnRejected {
         unit: UnitId,
         reason: String,
+        /// The unit must accept again by then (the resolution deadline stays).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        #[cfg_attr(feature = "openapi", schema(value_type = Option<String>, format = DateTime))]
+        respond_by: Option<Timestamp>,
     },
     ExtensionRequested {
         #[cfg_attr(feature = "openapi", schema(value_type = String, format = DateTime))]
@@ -150,6 +159,25 @@ pub enum Change {
         case: TicketNumber,
         reply: String,
     },
+    /// A timer: the deadline is near (yellow).
+    Warned {
+        deadline: DeadlineKind,
+        #[cfg_attr(feature = "openapi", schema(value_type = String, format = DateTime))]
+        due_by: Timestamp,
+    },
+    /// A timer: the deadline passed before the step was done (red).
+    Overdue {
+        deadline: DeadlineKind,
+        #[cfg_attr(feature = "openapi", schema(value_type = String, format = DateTime))]
+        due_by: Timestamp,
+    },
+    /// A timer: the overdue ticket goes up to the unit's leader or the supervisors.
+    Escalated {
+        to: EscalationTarget,
+        unit: Option<UnitId>,
+    },
+    /// A timer: the citizen has not been called back (回访) in time.
+    CallbackDue,
 }
 
 impl Change {
@@ -180,6 +208,10 @@ impl Change {
             Change::Merged { .. } => "merged",
             Change::Unmerged { .. } => "unmerged",
             Change::CaseReplied { .. } => "case_replied",
+            Change::Warned { .. } => "warned",
+            Change::Overdue { .. } => "overdue",
+            Change::Escalated { .. } => "escalated",
+            Change::CallbackDue => "callback_due",
         }
     }
 }

@@ -21,7 +21,9 @@ pub mod ids;
 pub mod region;
 pub mod services;
 pub mod taxonomy;
+#[macro_use]
 pub mod ticket;
+pub mod timer;
 pub mod unit;
 pub mod urgency;
 pub mod workflow;

@@ -8,6 +8,7 @@ use crate::deadline::{Deadlines, TierCode};
 use crate::event::{Change, Event};
 use crate::ids::{RegionId, TicketNumber, UnitId};
 use crate::taxonomy::CategoryPath;
+use crate::timer::{Alerts, DeadlineKind, Flag};
 use jiff::Timestamp;
 use serde::{Deserialize, Serialize};
 
@@ -228,6 +229,9 @@ pub struct Ticket {
     /// Reopened beyond the city's limit: the supervisors follow it until it closes.
     #[serde(default)]
     pub reopen_escalated: bool,
+    /// Yellow and red flags raised by timers on the current clocks.
+    #[serde(default)]
+    pub alerts: Alerts,
 }
 
 /// One summoned unit's share of a joint case.
@@ -318,6 +322,7 @@ impl Ticket {
             parts: Vec::new(),
             merged_into: None,
             reopen_escalated: false,
+            alerts: Alerts::default(),
         }
     }
 
@@ -365,6 +370,7 @@ impl Ticket {
                 self.status = Status::Dispatched;
                 self.unit = Some(unit.clone());
                 self.deadlines = Some(*deadlines);
+                self.alerts = Alerts::default();
                 if self.returned_from.take().is_some() {
                     self.upheld_return_count += 1;
                 }
@@ -379,10 +385,12 @@ impl Ticket {
                 self.extension = None;
                 self.long_term = None;
                 self.reassign_count += 1;
+                self.alerts = Alerts::default();
             }
             Change::Accepted => {
                 self.status = Status::Accepted;
                 self.accepted_at = Some(event.at);
+                self.alerts.respond = None;
             }
             Change::Returned { .. } => {
                 self.status = Status::Pending;
@@ -391,8 +399,12 @@ impl Ticket {
                 self.long_term = None;
                 self.accepted_at = None;
                 self.return_count += 1;
+                self.alerts = Alerts::default();
             }
-            Change::Redispatched { unit, .. } => {
+            Change::Redispatched {
+                unit, respond_by, ..
+            } => {
+                self.respond_again(*respond_by);
                 self.status = Status::Dispatched;
                 self.unit = Some(unit.clone());
                 self.accepted_at = None;
@@ -408,9 +420,13 @@ impl Ticket {
                 self.extension = None;
                 self.long_term = None;
                 self.returned_from = None;
+                self.alerts = Alerts::default();
             }
             Change::AttachmentAdded(attachment) => self.attachments.push(attachment.clone()),
-            Change::Rated(rating) => self.rating = Some(*rating),
+            Change::Rated(rating) => {
+                self.rating = Some(*rating);
+                self.alerts.callback_due = false;
+            }
             Change::Reopened {
                 deadlines,
                 escalated,
@@ -429,13 +445,18 @@ impl Ticket {
                 self.resolved_at = None;
                 self.rating = None;
                 self.reopen_count += 1;
+                self.alerts = Alerts::default();
             }
             Change::Closed { .. } => {
                 self.status = Status::Closed;
                 self.closed_at = Some(event.at);
                 self.returned_from = None;
+                self.alerts = Alerts::default();
             }
-            Change::ReturnRejected { unit, .. } => {
+            Change::ReturnRejected {
+                unit, respond_by, ..
+            } => {
+                self.respond_again(*respond_by);
                 self.status = Status::Dispatched;
                 self.unit = Some(unit.clone());
                 self.returned_from = None;
@@ -456,6 +477,9 @@ impl Ticket {
                 if *approved && let Some(deadlines) = &mut self.deadlines {
                     deadlines.resolve_by = *resolve_by;
                     self.extension_count += 1;
+                    // A new resolution deadline: its warnings and escalations start over.
+                    self.alerts.resolve = None;
+                    self.alerts.escalated.clear();
                 }
             }
             Change::Urged { .. } => self.urge_count += 1,
@@ -508,8 +532,32 @@ impl Ticket {
                     reason: reason.clone(),
                     review_on: *review_on,
                 });
+                self.alerts = Alerts::default();
             }
+            Change::Warned { deadline, .. } => {
+                let flag = self.clock_alert(*deadline);
+                flag.get_or_insert(Flag::Warning);
+            }
+            Change::Overdue { deadline, .. } => *self.clock_alert(*deadline) = Some(Flag::Overdue),
+            Change::Escalated { to, .. } => self.alerts.escalated.push(*to),
+            Change::CallbackDue => self.alerts.callback_due = true,
         }
+    }
+
+    fn clock_alert(&mut self, deadline: DeadlineKind) -> &mut Option<Flag> {
+        match deadline {
+            DeadlineKind::Respond => &mut self.alerts.respond,
+            DeadlineKind::Resolve => &mut self.alerts.resolve,
+        }
+    }
+
+    /// A unit gets the ticket anew (redispatch, a refused return): it must accept again
+    /// by `respond_by`; the resolution deadline runs on.
+    fn respond_again(&mut self, respond_by: Option<Timestamp>) {
+        if let (Some(deadlines), Some(respond_by)) = (&mut self.deadlines, respond_by) {
+            deadlines.respond_by = respond_by;
+        }
+        self.alerts.respond = None;
     }
 
     /// True when the ticket's resolution deadline has passed while it was still open.

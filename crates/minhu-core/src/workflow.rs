@@ -30,6 +30,7 @@ use crate::deadline::TierCode;
 use crate::event::Change;
 use crate::ids::{RegionId, TicketNumber, UnitId};
 use crate::taxonomy::CategoryPath;
+use crate::timer::{self, DeadlineKind, EscalationTarget, TimerKind};
 use crate::ticket::{
     Attachment, Citizen, Intake, Kind, PartState, Rating, Satisfaction, Status, Ticket,
 };
@@ -154,6 +155,10 @@ pub enum Command {
         case: TicketNumber,
         reply: String,
     },
+    /// A timer whose moment has come (only the timer worker sends this).
+    Fire {
+        timer: TimerKind,
+    },
 }
 
 impl Command {
@@ -182,6 +187,7 @@ impl Command {
             Command::Merge { .. } => "merge",
             Command::Unmerge { .. } => "unmerge",
             Command::ReplyFromCase { .. } => "reply_from_case",
+            Command::Fire { .. } => "fire",
         }
     }
 }
@@ -507,6 +513,7 @@ pub fn transition(
                 reason: reason
                     .clone()
                     .unwrap_or_else(|| "passed to a sub-unit".into()),
+                respond_by: respond_again(ticket, city, now),
             }
         }
         (Command::Resolve { reply }, Accepted) => {
@@ -582,6 +589,7 @@ pub fn transition(
             Change::ReturnRejected {
                 unit,
                 reason: reason.clone(),
+                respond_by: respond_again(ticket, city, now),
             }
         }
         (
@@ -742,6 +750,7 @@ pub fn transition(
                 reply: reply.clone(),
             }
         }
+        (Command::Fire { timer }, _) => fire(ticket, *timer, city, now)?,
         _ => return Err(refuse(&command)),
     };
     Ok(change)
@@ -770,6 +779,67 @@ pub fn check_merge_target(main: &Ticket) -> Result<(), FieldError> {
         )),
         Status::Pending | Status::Dispatched | Status::Accepted => Ok(()),
     }
+}
+
+/// A unit that gets the ticket anew must accept within its tier's response window, but
+/// never later than the resolution deadline that keeps running.
+fn respond_again(ticket: &Ticket, city: &City, now: Timestamp) -> Option<Timestamp> {
+    let deadlines = ticket.deadlines?;
+    let tier = city.tier(&ticket.intake.tier)?;
+    let fresh = tier
+        .respond_within
+        .due(now, &city.timezone, &city.calendar);
+    Some(fresh.min(deadlines.resolve_by).max(deadlines.respond_by))
+}
+
+/// A timer fires only while the ticket still has it pending and its moment has come;
+/// anything else means the ticket moved on (or another worker fired it first).
+fn fire(ticket: &Ticket, kind: TimerKind, city: &City, now: Timestamp) -> Result<Change, FieldError> {
+    let timer = timer::pending(ticket, city)
+        .into_iter()
+        .find(|t| t.kind == kind)
+        .ok_or_else(|| {
+            FieldError::new(
+                "timer",
+                format!("{} is not pending on this ticket", kind.code()),
+            )
+        })?;
+    if timer.due_at > now {
+        return Err(FieldError::new(
+            "timer",
+            format!("{} is not due until {}", kind.code(), timer.due_at),
+        ));
+    }
+    let deadlines = ticket
+        .deadlines
+        .ok_or_else(|| FieldError::new("timer", "the ticket has no deadlines"));
+    Ok(match kind {
+        TimerKind::RespondWarning => Change::Warned {
+            deadline: DeadlineKind::Respond,
+            due_by: deadlines?.respond_by,
+        },
+        TimerKind::RespondOverdue => Change::Overdue {
+            deadline: DeadlineKind::Respond,
+            due_by: deadlines?.respond_by,
+        },
+        TimerKind::ResolveWarning => Change::Warned {
+            deadline: DeadlineKind::Resolve,
+            due_by: deadlines?.resolve_by,
+        },
+        TimerKind::ResolveOverdue => Change::Overdue {
+            deadline: DeadlineKind::Resolve,
+            due_by: deadlines?.resolve_by,
+        },
+        TimerKind::EscalateUnitLeader => Change::Escalated {
+            to: EscalationTarget::UnitLeader,
+            unit: ticket.unit.clone(),
+        },
+        TimerKind::EscalateSupervisor => Change::Escalated {
+            to: EscalationTarget::Supervisor,
+            unit: ticket.unit.clone(),
+        },
+        TimerKind::CallbackDue => Change::CallbackDue,
+    })
 }
 
 #[cfg(test)]
@@ -1107,6 +1177,146 @@ mod tests {
             .dispute_count,
             1
         );
+    }
+
+    fn hours_after(at: Timestamp, hours: i64) -> Timestamp {
+        at.checked_add(jiff::SignedDuration::from_hours(hours))
+            .unwrap()
+    }
+
+    fn fire(ticket: &mut Ticket, log: &mut Vec<Event>, timer: TimerKind, at: Timestamp) -> Result<(), TransitionError> {
+        step(ticket, log, Command::Fire { timer }, at)
+    }
+
+    #[test]
+    fn timers_fire_once_when_due_and_follow_the_deadlines() {
+        let city = sample_city();
+        let mut ticket = start(Kind::Complaint, t0());
+        let mut log = vec![];
+        assert!(timer::pending(&ticket, &city).is_empty(), "a pending ticket has no clock");
+        let dispatch = Command::Dispatch {
+            unit: UnitId::new("S-yanghu"),
+            reason: None,
+        };
+        step(&mut ticket, &mut log, dispatch, t0()).unwrap();
+        let due = ticket.deadlines.unwrap();
+        let kinds = |ticket: &Ticket| {
+            timer::pending(ticket, &city)
+                .iter()
+                .map(|t| t.kind)
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(
+            kinds(&ticket),
+            [
+                TimerKind::RespondWarning,
+                TimerKind::RespondOverdue,
+                TimerKind::ResolveWarning,
+                TimerKind::ResolveOverdue,
+                TimerKind::EscalateUnitLeader,
+                TimerKind::EscalateSupervisor
+            ]
+        );
+        // 15d tier, 24h to accept: warned with a fifth of 24h left.
+        let respond_warning = timer::pending(&ticket, &city)[0];
+        assert_eq!(
+            respond_warning.due_at,
+            due.respond_by
+                .checked_sub(jiff::SignedDuration::from_mins(288))
+                .unwrap()
+        );
+        let early = fire(&mut ticket, &mut log, TimerKind::RespondOverdue, t0()).unwrap_err();
+        assert!(early.to_string().contains("not due until"), "{early}");
+        fire(&mut ticket, &mut log, TimerKind::RespondOverdue, due.respond_by).unwrap();
+        assert_eq!(ticket.alerts.respond, Some(timer::Flag::Overdue));
+        assert_eq!(ticket.alerts.flag(), Some(timer::Flag::Overdue));
+        // Overdue implies the warning: it is no longer pending, and firing twice fails.
+        assert!(!kinds(&ticket).contains(&TimerKind::RespondWarning));
+        let twice = fire(&mut ticket, &mut log, TimerKind::RespondOverdue, due.respond_by);
+        assert!(matches!(twice, Err(TransitionError::Invalid(ref f)) if f.field == "timer"));
+        // Redispatch: the sub-unit has its own response window; the resolution runs on.
+        let later = hours_after(t0(), 30);
+        let redispatch = Command::Redispatch {
+            unit: UnitId::new("C-yanghu"),
+            reason: None,
+        };
+        step(&mut ticket, &mut log, redispatch, later).unwrap();
+        let moved = ticket.deadlines.unwrap();
+        assert_eq!(moved.respond_by, hours_after(later, 24));
+        assert_eq!(moved.resolve_by, due.resolve_by);
+        assert_eq!(ticket.alerts.respond, None);
+        step(&mut ticket, &mut log, Command::Accept, later).unwrap();
+        assert_eq!(kinds(&ticket)[0], TimerKind::ResolveWarning);
+        fire(&mut ticket, &mut log, TimerKind::ResolveOverdue, due.resolve_by).unwrap();
+        let escalate_at = hours_after(due.resolve_by, 4);
+        fire(&mut ticket, &mut log, TimerKind::EscalateUnitLeader, escalate_at).unwrap();
+        assert_eq!(ticket.alerts.escalated, [timer::EscalationTarget::UnitLeader]);
+        assert!(matches!(log.last().unwrap().change, Change::Escalated { ref unit, .. } if unit.as_ref().unwrap().as_str() == "C-yanghu"));
+        // An approved extension is a new resolution deadline: its alerts start over.
+        let extended = hours_after(due.resolve_by, 240);
+        let ask = Command::RequestExtension {
+            days: None,
+            resolve_by: Some(extended),
+            reason: "需要协调".into(),
+        };
+        step(&mut ticket, &mut log, ask, escalate_at).unwrap();
+        let approve = Command::DecideExtension {
+            approve: true,
+            days: None,
+            resolve_by: None,
+            reason: None,
+        };
+        step(&mut ticket, &mut log, approve, escalate_at).unwrap();
+        assert!(ticket.alerts.is_empty());
+        let overdue = timer::pending(&ticket, &city)
+            .into_iter()
+            .find(|t| t.kind == TimerKind::ResolveOverdue)
+            .unwrap();
+        assert_eq!(overdue.due_at, extended);
+        let resolve = Command::Resolve {
+            reply: "已处理".into(),
+        };
+        step(&mut ticket, &mut log, resolve, escalate_at).unwrap();
+        assert_eq!(
+            timer::pending(&ticket, &city),
+            [timer::Timer {
+                kind: TimerKind::CallbackDue,
+                due_at: hours_after(escalate_at, 72)
+            }]
+        );
+        fire(&mut ticket, &mut log, TimerKind::CallbackDue, hours_after(escalate_at, 80)).unwrap();
+        assert_eq!(ticket.alerts.flag(), Some(timer::Flag::CallbackDue));
+        let rating = Rating {
+            solved: true,
+            satisfaction: Satisfaction::Satisfied,
+        };
+        step(&mut ticket, &mut log, Command::Rate(rating), hours_after(escalate_at, 81)).unwrap();
+        assert!(ticket.alerts.is_empty() && timer::pending(&ticket, &city).is_empty());
+    }
+
+    #[test]
+    fn reopening_sets_fresh_deadlines() {
+        let city = sample_city();
+        let mut ticket = start(Kind::Complaint, t0());
+        let mut log = vec![];
+        let dispatch = Command::Dispatch {
+            unit: UnitId::new("S-yanghu"),
+            reason: None,
+        };
+        step(&mut ticket, &mut log, dispatch, t0()).unwrap();
+        step(&mut ticket, &mut log, Command::Accept, t0()).unwrap();
+        let resolve = Command::Resolve {
+            reply: "已处理".into(),
+        };
+        step(&mut ticket, &mut log, resolve, t0()).unwrap();
+        let later = hours_after(t0(), 24 * 30);
+        let reopen = Command::Reopen {
+            reason: "没有解决".into(),
+        };
+        step(&mut ticket, &mut log, reopen, later).unwrap();
+        let tier = city.tier(&ticket.intake.tier).unwrap();
+        assert_eq!(ticket.deadlines, Some(city.deadlines(tier, later)));
+        assert_eq!(ticket.status, Status::Dispatched);
     }
 
     #[test]
@@ -1663,6 +1873,7 @@ mod tests {
                     }
                 }),
             words.clone().prop_map(|note| Command::Urge { note }),
+            prop::sample::select(TimerKind::ALL.to_vec()).prop_map(|timer| Command::Fire { timer }),
             (1i16..60, words.clone()).prop_map(|(days, reason)| Command::MarkLongTerm {
                 reason,
                 review_on: jiff::civil::date(2026, 12, 1)
@@ -1733,6 +1944,12 @@ mod tests {
                 prop_assert!(ticket.returned_from.is_none() || ticket.status == Status::Pending);
                 prop_assert!(ticket.extension.is_none() || matches!(ticket.status, Status::Dispatched | Status::Accepted));
                 prop_assert!(ticket.long_term.is_none() || ticket.status == Status::Accepted);
+                // Alerts only ever concern the clocks a ticket has right now.
+                prop_assert!(ticket.alerts.respond.is_none() || ticket.status == Status::Dispatched);
+                prop_assert!(!ticket.alerts.callback_due || ticket.status == Status::Resolved);
+                for pending in timer::pending(&ticket, &city) {
+                    prop_assert!(pending.due_at >= ticket.created_at);
+                }
             }
             let rebuilt = Ticket::replay(&ticket.number, &log).unwrap();
             prop_assert_eq!(rebuilt, ticket);
