@@ -19,13 +19,14 @@
 use minhu_core::City;
 use minhu_core::calendar::{BusinessCalendar, DayKind, DayRange};
 use minhu_core::city::WorkflowRules;
-use minhu_core::deadline::{Allowance, Tier, TierClock, TierCode};
+use minhu_core::deadline::{Allowance, Tier, TierClock, TierCode, parse_duration};
 use minhu_core::duty::{DutyList, DutyRule};
 use minhu_core::geo::{Boundaries, Boundary, Polygon, Ring};
 use minhu_core::ids::RegionId;
 use minhu_core::region::{ConfigProblem, Region, RegionTree};
 use minhu_core::services::{Service, ServiceCatalog};
 use minhu_core::taxonomy::{CategoryPath, Taxonomy};
+use minhu_core::timer::{EscalationStep, EscalationTarget, TimerPolicy};
 use minhu_core::unit::{Unit, Units};
 use minhu_core::urgency::{CategoryUrgency, UrgencyRule, UrgencyRules};
 use serde::Deserialize;
@@ -61,6 +62,7 @@ struct CityFile {
     urgency: Option<Spanned<UrgencySection>>,
     #[serde(default)]
     workflow: Option<WorkflowSection>,
+    timers: Option<Spanned<TimersSection>>,
 }
 
 #[derive(Deserialize)]
@@ -80,6 +82,17 @@ struct UrgencySection {
 
 fn default_negation_window() -> usize {
     4
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct TimersSection {
+    #[serde(default)]
+    warn_share: Option<f64>,
+    #[serde(default)]
+    callback_after: Option<String>,
+    #[serde(default)]
+    escalation: Vec<Spanned<EscalationEntry>>,
 }
 
 #[derive(Deserialize)]
@@ -104,6 +117,13 @@ struct WorkflowSection {
     reopen_limit: Option<Spanned<i64>>,
     #[serde(default)]
     resolve_needs_parts: Option<bool>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct EscalationEntry {
+    to: EscalationTarget,
+    after: String,
 }
 
 #[derive(Deserialize)]
@@ -268,6 +288,10 @@ pub fn load_city(dir: &Path) -> Result<City, ConfigError> {
         None => UrgencyRules::default(),
     };
     let workflow = load_workflow(&city_source, city_file.workflow.as_ref())?;
+    let timers = match &city_file.timers {
+        Some(section) => load_timers(&city_source, section)?,
+        None => TimerPolicy::default(),
+    };
     let calendar = load_calendar(&Source::read(dir, "calendar.toml")?)?;
     let zone_name = city_file.city.timezone.get_ref();
     let timezone = jiff::tz::TimeZone::get(zone_name).map_err(|e| {
@@ -294,6 +318,65 @@ pub fn load_city(dir: &Path) -> Result<City, ConfigError> {
         taxonomy,
         duties,
         workflow,
+        timers,
+    })
+}
+
+/// Reads `[timers]`: a warning share strictly between 0 and 1, a callback delay, and
+/// escalation steps whose delays never go back and whose targets appear once each.
+fn load_timers(
+    source: &Source,
+    section: &Spanned<TimersSection>,
+) -> Result<TimerPolicy, ConfigError> {
+    let at = Some(section.span().start);
+    let raw = section.get_ref();
+    let defaults = TimerPolicy::default();
+    let warn_share = match raw.warn_share {
+        Some(share) if !(share > 0.0 && share < 1.0) => {
+            return Err(source.error(
+                at,
+                format!("[timers] warn_share: {share} must be between 0 and 1, e.g. 0.8"),
+            ));
+        }
+        Some(share) => Some(share),
+        None => defaults.warn_share,
+    };
+    let callback_after = match &raw.callback_after {
+        Some(text) => Some(
+            parse_duration(text)
+                .map_err(|e| source.error(at, format!("[timers] callback_after: {e}")))?,
+        ),
+        None => defaults.callback_after,
+    };
+    let mut escalation: Vec<EscalationStep> = Vec::new();
+    for entry in &raw.escalation {
+        let at = Some(entry.span().start);
+        let step = EscalationStep {
+            to: entry.get_ref().to,
+            after: parse_duration(&entry.get_ref().after)
+                .map_err(|e| source.error(at, format!("[[timers.escalation]] after: {e}")))?,
+        };
+        if escalation.iter().any(|s| s.to == step.to) {
+            return Err(source.error(
+                at,
+                format!(
+                    "[[timers.escalation]] to: {} is named twice",
+                    step.to.code()
+                ),
+            ));
+        }
+        if escalation.last().is_some_and(|s| s.after > step.after) {
+            return Err(source.error(
+                at,
+                "[[timers.escalation]] after: steps go in order; this one comes before the previous",
+            ));
+        }
+        escalation.push(step);
+    }
+    Ok(TimerPolicy {
+        warn_share,
+        escalation,
+        callback_after,
     })
 }
 
@@ -737,6 +820,50 @@ role = "hrss"
         assert_eq!(city.units.all().len(), 2);
         assert_eq!(city.taxonomy.len(), 5);
         assert_eq!(city.duties.rules().len(), 2);
+    }
+
+    #[test]
+    fn timers_are_read_and_checked() {
+        let city = load_city(write_city(None).path()).unwrap();
+        assert_eq!(city.timers, TimerPolicy::default());
+        let with = |section: &str| {
+            let text = format!("{CITY}\n{section}");
+            load_city(write_city(Some(("city.toml", &text))).path())
+        };
+        let city = with(
+            "[timers]\nwarn_share = 0.75\ncallback_after = \"2d\"\n\
+             [[timers.escalation]]\nto = \"unit_leader\"\nafter = \"4h\"\n\
+             [[timers.escalation]]\nto = \"supervisor\"\nafter = \"1d\"\n",
+        )
+        .unwrap();
+        assert_eq!(city.timers.warn_share, Some(0.75));
+        assert_eq!(
+            city.timers.callback_after,
+            Some(jiff::SignedDuration::from_hours(48))
+        );
+        assert_eq!(city.timers.escalation.len(), 2);
+        for (section, problem) in [
+            (
+                "[timers]\nwarn_share = 1.5\n",
+                "warn_share: 1.5 must be between 0 and 1",
+            ),
+            (
+                "[timers]\ncallback_after = \"soon\"\n",
+                "callback_after: \"soon\" is not a duration",
+            ),
+            (
+                "[timers]\n[[timers.escalation]]\nto = \"mayor\"\nafter = \"1h\"\n",
+                "unknown variant",
+            ),
+            (
+                "[timers]\n[[timers.escalation]]\nto = \"supervisor\"\nafter = \"1d\"\n\
+                 [[timers.escalation]]\nto = \"unit_leader\"\nafter = \"1h\"\n",
+                "steps go in order",
+            ),
+        ] {
+            let err = with(section).unwrap_err().to_string();
+            assert!(err.contains("city.toml:") && err.contains(problem), "{err}");
+        }
     }
 
     #[test]

@@ -99,6 +99,8 @@ named_enum!(
         ManageAccess = "access.manage",
         /// Read and export the audit log.
         ViewAudit = "audit.view",
+        /// Fire a due timer: held by no role, only the timer worker (`system:timers`).
+        FireTimers = "system.timers",
     }
 );
 
@@ -212,6 +214,7 @@ pub fn command_permission(command: &Command) -> Permission {
         Command::Urge { .. } | Command::DecideExtension { .. } | Command::MarkLongTerm { .. } => {
             P::Supervise
         }
+        Command::Fire { .. } => P::FireTimers,
     }
 }
 

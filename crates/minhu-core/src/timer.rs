@@ -163,7 +163,9 @@ pub fn pending(ticket: &Ticket, city: &City) -> Vec<Timer> {
         let warn_at = |deadline: Timestamp, allowance: SignedDuration| {
             let share = policy.warn_share?;
             let left = allowance.as_secs_f64() * (1.0 - share);
-            deadline.checked_sub(SignedDuration::try_from_secs_f64(left).ok()?).ok()
+            deadline
+                .checked_sub(SignedDuration::try_from_secs_f64(left).ok()?)
+                .ok()
         };
         if ticket.status == Status::Dispatched {
             let respond_within = tier.map(|t| t.respond_within.nominal());

@@ -30,10 +30,10 @@ use crate::deadline::TierCode;
 use crate::event::Change;
 use crate::ids::{RegionId, TicketNumber, UnitId};
 use crate::taxonomy::CategoryPath;
-use crate::timer::{self, DeadlineKind, EscalationTarget, TimerKind};
 use crate::ticket::{
     Attachment, Citizen, Intake, Kind, PartState, Rating, Satisfaction, Status, Ticket,
 };
+use crate::timer::{self, DeadlineKind, EscalationTarget, TimerKind};
 use jiff::Timestamp;
 use serde::{Deserialize, Serialize};
 
@@ -786,15 +786,18 @@ pub fn check_merge_target(main: &Ticket) -> Result<(), FieldError> {
 fn respond_again(ticket: &Ticket, city: &City, now: Timestamp) -> Option<Timestamp> {
     let deadlines = ticket.deadlines?;
     let tier = city.tier(&ticket.intake.tier)?;
-    let fresh = tier
-        .respond_within
-        .due(now, &city.timezone, &city.calendar);
+    let fresh = tier.respond_within.due(now, &city.timezone, &city.calendar);
     Some(fresh.min(deadlines.resolve_by).max(deadlines.respond_by))
 }
 
 /// A timer fires only while the ticket still has it pending and its moment has come;
 /// anything else means the ticket moved on (or another worker fired it first).
-fn fire(ticket: &Ticket, kind: TimerKind, city: &City, now: Timestamp) -> Result<Change, FieldError> {
+fn fire(
+    ticket: &Ticket,
+    kind: TimerKind,
+    city: &City,
+    now: Timestamp,
+) -> Result<Change, FieldError> {
     let timer = timer::pending(ticket, city)
         .into_iter()
         .find(|t| t.kind == kind)
@@ -1184,7 +1187,12 @@ mod tests {
             .unwrap()
     }
 
-    fn fire(ticket: &mut Ticket, log: &mut Vec<Event>, timer: TimerKind, at: Timestamp) -> Result<(), TransitionError> {
+    fn fire(
+        ticket: &mut Ticket,
+        log: &mut Vec<Event>,
+        timer: TimerKind,
+        at: Timestamp,
+    ) -> Result<(), TransitionError> {
         step(ticket, log, Command::Fire { timer }, at)
     }
 
@@ -1193,7 +1201,10 @@ mod tests {
         let city = sample_city();
         let mut ticket = start(Kind::Complaint, t0());
         let mut log = vec![];
-        assert!(timer::pending(&ticket, &city).is_empty(), "a pending ticket has no clock");
+        assert!(
+            timer::pending(&ticket, &city).is_empty(),
+            "a pending ticket has no clock"
+        );
         let dispatch = Command::Dispatch {
             unit: UnitId::new("S-yanghu"),
             reason: None,
@@ -1227,12 +1238,23 @@ mod tests {
         );
         let early = fire(&mut ticket, &mut log, TimerKind::RespondOverdue, t0()).unwrap_err();
         assert!(early.to_string().contains("not due until"), "{early}");
-        fire(&mut ticket, &mut log, TimerKind::RespondOverdue, due.respond_by).unwrap();
+        fire(
+            &mut ticket,
+            &mut log,
+            TimerKind::RespondOverdue,
+            due.respond_by,
+        )
+        .unwrap();
         assert_eq!(ticket.alerts.respond, Some(timer::Flag::Overdue));
         assert_eq!(ticket.alerts.flag(), Some(timer::Flag::Overdue));
         // Overdue implies the warning: it is no longer pending, and firing twice fails.
         assert!(!kinds(&ticket).contains(&TimerKind::RespondWarning));
-        let twice = fire(&mut ticket, &mut log, TimerKind::RespondOverdue, due.respond_by);
+        let twice = fire(
+            &mut ticket,
+            &mut log,
+            TimerKind::RespondOverdue,
+            due.respond_by,
+        );
         assert!(matches!(twice, Err(TransitionError::Invalid(ref f)) if f.field == "timer"));
         // Redispatch: the sub-unit has its own response window; the resolution runs on.
         let later = hours_after(t0(), 30);
@@ -1247,11 +1269,28 @@ mod tests {
         assert_eq!(ticket.alerts.respond, None);
         step(&mut ticket, &mut log, Command::Accept, later).unwrap();
         assert_eq!(kinds(&ticket)[0], TimerKind::ResolveWarning);
-        fire(&mut ticket, &mut log, TimerKind::ResolveOverdue, due.resolve_by).unwrap();
+        fire(
+            &mut ticket,
+            &mut log,
+            TimerKind::ResolveOverdue,
+            due.resolve_by,
+        )
+        .unwrap();
         let escalate_at = hours_after(due.resolve_by, 4);
-        fire(&mut ticket, &mut log, TimerKind::EscalateUnitLeader, escalate_at).unwrap();
-        assert_eq!(ticket.alerts.escalated, [timer::EscalationTarget::UnitLeader]);
-        assert!(matches!(log.last().unwrap().change, Change::Escalated { ref unit, .. } if unit.as_ref().unwrap().as_str() == "C-yanghu"));
+        fire(
+            &mut ticket,
+            &mut log,
+            TimerKind::EscalateUnitLeader,
+            escalate_at,
+        )
+        .unwrap();
+        assert_eq!(
+            ticket.alerts.escalated,
+            [timer::EscalationTarget::UnitLeader]
+        );
+        assert!(
+            matches!(log.last().unwrap().change, Change::Escalated { ref unit, .. } if unit.as_ref().unwrap().as_str() == "C-yanghu")
+        );
         // An approved extension is a new resolution deadline: its alerts start over.
         let extended = hours_after(due.resolve_by, 240);
         let ask = Command::RequestExtension {
@@ -1284,13 +1323,25 @@ mod tests {
                 due_at: hours_after(escalate_at, 72)
             }]
         );
-        fire(&mut ticket, &mut log, TimerKind::CallbackDue, hours_after(escalate_at, 80)).unwrap();
+        fire(
+            &mut ticket,
+            &mut log,
+            TimerKind::CallbackDue,
+            hours_after(escalate_at, 80),
+        )
+        .unwrap();
         assert_eq!(ticket.alerts.flag(), Some(timer::Flag::CallbackDue));
         let rating = Rating {
             solved: true,
             satisfaction: Satisfaction::Satisfied,
         };
-        step(&mut ticket, &mut log, Command::Rate(rating), hours_after(escalate_at, 81)).unwrap();
+        step(
+            &mut ticket,
+            &mut log,
+            Command::Rate(rating),
+            hours_after(escalate_at, 81),
+        )
+        .unwrap();
         assert!(ticket.alerts.is_empty() && timer::pending(&ticket, &city).is_empty());
     }
 

@@ -8,11 +8,13 @@
 pub mod attachments;
 pub mod duplicates;
 pub mod router;
+pub mod timers;
 
 use jiff::Timestamp;
 use minhu_core::event::{Actor, Change, Event};
 use minhu_core::ids::TicketNumber;
 use minhu_core::ticket::{Intake, Ticket};
+use minhu_core::timer;
 use minhu_core::workflow::{self, Command, FieldError, TransitionError};
 use minhu_core::{City, Clock};
 use minhu_store::{Appended, Created, Idempotency, NewTicket, Store, StoreError};
@@ -67,6 +69,8 @@ pub struct Engine {
     pub city: Arc<City>,
     pub clock: Arc<dyn Clock>,
     pub router: Router,
+    /// Woken after every stored change, so the timer worker looks again at once.
+    pub timers_changed: Arc<tokio::sync::Notify>,
 }
 
 /// How many times an action is retried when another writer got to the ticket first.
@@ -79,6 +83,7 @@ impl Engine {
             city,
             clock,
             router: Router::default(),
+            timers_changed: Arc::new(tokio::sync::Notify::new()),
         }
     }
 
@@ -140,10 +145,12 @@ impl Engine {
             .create_ticket(NewTicket {
                 day: self.city.local_date(now),
                 region_path: self.region_path(&ticket),
+                timers: timer::pending(&ticket, &self.city),
                 events,
                 idempotency,
             })
             .await?;
+        self.timers_changed.notify_one();
         Ok(created)
     }
 
@@ -165,6 +172,13 @@ impl Engine {
         for _ in 0..CONFLICT_RETRIES {
             let mut ticket = self.ticket(number).await?;
             let now = self.now();
+            // A timer firing marks its row in the index fired, in the same transaction.
+            let fired = match &command {
+                Command::Fire { timer } => timer::pending(&ticket, &self.city)
+                    .into_iter()
+                    .find(|t| t.kind == *timer),
+                _ => None,
+            };
             let change = workflow::transition(&ticket, command.clone(), &self.city, now)?;
             let event = Event {
                 seq: ticket.version + 1,
@@ -180,10 +194,15 @@ impl Engine {
                     ticket: &ticket,
                     events: std::slice::from_ref(&event),
                     region_path: region_path.as_deref(),
+                    timers: &timer::pending(&ticket, &self.city),
+                    fired,
                 })
                 .await
             {
-                Ok(()) => return Ok(ticket),
+                Ok(()) => {
+                    self.timers_changed.notify_one();
+                    return Ok(ticket);
+                }
                 Err(StoreError::Conflict(_)) => continue,
                 Err(other) => return Err(other.into()),
             }

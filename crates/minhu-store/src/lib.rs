@@ -6,6 +6,7 @@
 //! written in the same transaction, so the two can never disagree.
 
 mod sql;
+mod timers;
 
 pub use sql::SqlStore;
 
@@ -15,6 +16,7 @@ use minhu_core::access::Scope;
 use minhu_core::event::Event;
 use minhu_core::ids::TicketNumber;
 use minhu_core::ticket::{Status, Ticket};
+use minhu_core::timer::{Flag, Timer, TimerKind};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Backend {
@@ -55,6 +57,8 @@ pub struct NewTicket {
     pub events: Vec<Event>,
     pub region_path: Option<String>,
     pub idempotency: Option<Idempotency>,
+    /// The timers the new ticket has (`minhu_core::timer::pending`).
+    pub timers: Vec<Timer>,
 }
 
 #[derive(Clone, Debug)]
@@ -70,6 +74,29 @@ pub struct Appended<'a> {
     pub ticket: &'a Ticket,
     pub events: &'a [Event],
     pub region_path: Option<&'a str>,
+    /// The timers the ticket has after these events; they replace its unfired ones.
+    pub timers: &'a [Timer],
+    /// The timer these events fire, marked fired in the same transaction.
+    pub fired: Option<Timer>,
+}
+
+/// A timer claimed by a worker: fire it, or void it when the ticket moved on.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct DueTimer {
+    pub ticket: TicketNumber,
+    pub timer: Timer,
+}
+
+/// A row of the timer index, for officials' views.
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
+pub struct TimerRow {
+    pub ticket: String,
+    pub kind: TimerKind,
+    pub due_at: Timestamp,
+    pub claimed_by: Option<String>,
+    pub fired_at: Option<Timestamp>,
+    /// `fired`, or `void` when the ticket had moved on.
+    pub outcome: Option<String>,
 }
 
 /// Which tickets to list. Every field narrows the list; `None` means "any".
@@ -90,6 +117,8 @@ pub struct TicketFilter {
     /// Words that must appear in the title or description.
     pub text: Option<String>,
     pub phone: Option<String>,
+    /// Tickets whose alert is at least this severe (see `Alerts::matching`).
+    pub flag: Option<Flag>,
     pub cursor: Option<Cursor>,
     pub limit: u32,
 }
@@ -128,6 +157,7 @@ impl Default for TicketFilter {
             created_to: None,
             text: None,
             phone: None,
+            flag: None,
             cursor: None,
             limit: 50,
         }
@@ -354,4 +384,26 @@ pub trait Store: Send + Sync {
 
     /// Removes the article; false if there was none.
     async fn delete_article(&self, id: &str) -> Result<bool, StoreError>;
+
+    /// Claims up to `limit` unfired timers due at `now` that no live claim holds, for
+    /// `lease`; on PostgreSQL concurrent claimers skip each other's rows.
+    async fn claim_timers(
+        &self,
+        worker: &str,
+        now: Timestamp,
+        lease: jiff::SignedDuration,
+        limit: u32,
+    ) -> Result<Vec<DueTimer>, StoreError>;
+
+    /// Marks a claimed timer done without an event: the ticket no longer had it.
+    async fn void_timer(&self, due: &DueTimer, now: Timestamp) -> Result<(), StoreError>;
+
+    /// When the earliest unfired timer is due.
+    async fn next_timer_due(&self) -> Result<Option<Timestamp>, StoreError>;
+
+    /// A ticket's timers, fired or not, by due time.
+    async fn timers_of(&self, number: &TicketNumber) -> Result<Vec<TimerRow>, StoreError>;
+
+    /// Unfired timers due before `before`, earliest first.
+    async fn due_timers(&self, before: Timestamp, limit: u32) -> Result<Vec<TimerRow>, StoreError>;
 }

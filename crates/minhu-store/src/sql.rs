@@ -3,8 +3,9 @@
 //! migrations and connection tuning differ per backend.
 
 use crate::{
-    ApiToken, Appended, Article, AuditEntry, AuditFilter, Backend, Created, Cursor, FollowCode,
-    Idempotency, NewTicket, Open311Key, Page, Session, Store, StoreError, TicketFilter, User,
+    ApiToken, Appended, Article, AuditEntry, AuditFilter, Backend, Created, Cursor, DueTimer,
+    FollowCode, Idempotency, NewTicket, Open311Key, Page, Session, Store, StoreError, TicketFilter,
+    TimerRow, User,
 };
 use async_trait::async_trait;
 use jiff::Timestamp;
@@ -12,6 +13,7 @@ use minhu_core::access::Scope;
 use minhu_core::event::{Change, Event};
 use minhu_core::ids::TicketNumber;
 use minhu_core::ticket::{Status, Ticket};
+use minhu_core::timer::Alerts;
 use sqlx::any::{AnyPoolOptions, AnyRow};
 use sqlx::{AnyConnection, AnyPool, Connection, Executor, Row};
 use std::time::Duration;
@@ -40,11 +42,11 @@ struct QueuedIntake {
 /// How many new tickets one SQLite transaction may carry at most.
 const MAX_BATCH: usize = 256;
 
-fn millis(at: Timestamp) -> i64 {
+pub(crate) fn millis(at: Timestamp) -> i64 {
     at.as_millisecond()
 }
 
-fn from_millis(ms: i64) -> Result<Timestamp, StoreError> {
+pub(crate) fn from_millis(ms: i64) -> Result<Timestamp, StoreError> {
     Timestamp::from_millisecond(ms).map_err(|e| StoreError::Corrupt(e.to_string()))
 }
 
@@ -340,6 +342,7 @@ async fn insert_new(
         .execute(&mut *conn)
         .await?;
     insert_events(conn, &number, &new.events).await?;
+    crate::timers::sync(conn, &ticket, &new.timers, None).await?;
     if let Some(key) = &new.idempotency {
         let claimed = sqlx::query(
             "INSERT INTO idempotency_keys (key, fingerprint, ticket, created_at) \
@@ -510,6 +513,8 @@ impl Store for SqlStore {
             });
         }
         insert_events(&mut tx, &ticket.number, appended.events).await?;
+        let fired = appended.fired.map(|timer| (timer, ticket.updated_at));
+        crate::timers::sync(&mut tx, ticket, appended.timers, fired).await?;
         tx.commit().await?;
         Ok(())
     }
@@ -547,6 +552,14 @@ impl Store for SqlStore {
         }
         if let Some(phone) = &filter.phone {
             query.and("citizen_phone = ?", vec![Bind::Text(phone.clone())]);
+        }
+        if let Some(flag) = filter.flag {
+            let flags = Alerts::matching(flag);
+            let marks = vec!["?"; flags.len()].join(", ");
+            query.and(
+                &format!("alert IN ({marks})"),
+                flags.iter().map(|f| Bind::Text(f.code().into())).collect(),
+            );
         }
         if let Some(text) = &filter.text {
             for word in text.split_whitespace() {
@@ -1026,6 +1039,54 @@ impl Store for SqlStore {
             .execute(&self.writer)
             .await?;
         Ok(done.rows_affected() > 0)
+    }
+    async fn claim_timers(
+        &self,
+        worker: &str,
+        now: Timestamp,
+        lease: jiff::SignedDuration,
+        limit: u32,
+    ) -> Result<Vec<DueTimer>, StoreError> {
+        let mut conn = self.writer.acquire().await?;
+        crate::timers::claim(&mut conn, self.backend, worker, now, lease, limit).await
+    }
+
+    async fn void_timer(&self, due: &DueTimer, now: Timestamp) -> Result<(), StoreError> {
+        let mut conn = self.writer.acquire().await?;
+        crate::timers::void(&mut conn, due, now).await
+    }
+
+    async fn next_timer_due(&self) -> Result<Option<Timestamp>, StoreError> {
+        let next: Option<i64> =
+            sqlx::query_scalar("SELECT MIN(due_at) FROM timers WHERE fired_at IS NULL")
+                .fetch_one(&self.reader)
+                .await?;
+        next.map(from_millis).transpose()
+    }
+
+    async fn timers_of(&self, number: &TicketNumber) -> Result<Vec<TimerRow>, StoreError> {
+        let sql = format!(
+            "{} WHERE ticket = $1 ORDER BY due_at, kind",
+            crate::timers::ROW_COLUMNS
+        );
+        let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
+            .bind(number.as_str())
+            .fetch_all(&self.reader)
+            .await?;
+        rows.iter().map(crate::timers::row).collect()
+    }
+
+    async fn due_timers(&self, before: Timestamp, limit: u32) -> Result<Vec<TimerRow>, StoreError> {
+        let sql = format!(
+            "{} WHERE fired_at IS NULL AND due_at < $1 ORDER BY due_at LIMIT $2",
+            crate::timers::ROW_COLUMNS
+        );
+        let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
+            .bind(millis(before))
+            .bind(i64::from(limit))
+            .fetch_all(&self.reader)
+            .await?;
+        rows.iter().map(crate::timers::row).collect()
     }
 }
 

@@ -136,6 +136,7 @@ fn new_ticket_with(intake: Intake, created: Timestamp, key: Option<&str>) -> New
             key: k.into(),
             fingerprint: format!("fp-{k}"),
         }),
+        timers: Vec::new(),
     }
 }
 
@@ -173,6 +174,8 @@ async fn a_ticket_round_trips_and_its_log_rebuilds_it() {
                 ticket: &ticket,
                 events: std::slice::from_ref(&event),
                 region_path: Some("/A/A3/A3-01/"),
+                timers: &[],
+                fired: None,
             })
             .await
             .unwrap();
@@ -274,6 +277,8 @@ async fn a_stale_writer_is_refused() {
                 ticket: &first,
                 events: &[e1],
                 region_path: None,
+                timers: &[],
+                fired: None,
             })
             .await
             .unwrap();
@@ -282,6 +287,8 @@ async fn a_stale_writer_is_refused() {
                 ticket: &second,
                 events: std::slice::from_ref(&e2),
                 region_path: None,
+                timers: &[],
+                fired: None,
             })
             .await
             .unwrap_err();
@@ -293,6 +300,8 @@ async fn a_stale_writer_is_refused() {
                 ticket: &ghost,
                 events: &[e2],
                 region_path: None,
+                timers: &[],
+                fired: None,
             })
             .await
             .unwrap_err();
@@ -531,6 +540,8 @@ async fn scope_limits_lists_counts_and_reads() {
                     ticket: &ticket,
                     events: std::slice::from_ref(&event),
                     region_path: Some("/A/A3/A3-01/"),
+                    timers: &[],
+                    fired: None,
                 })
                 .await
                 .unwrap();
@@ -701,6 +712,8 @@ async fn an_identity_is_erased_and_the_log_still_replays_and_refuses_edits() {
                 ticket: &ticket,
                 events: std::slice::from_ref(&event),
                 region_path: Some("/A/A3/A3-01/"),
+                timers: &[],
+                fired: None,
             })
             .await
             .unwrap();
@@ -845,6 +858,105 @@ async fn articles_are_stored_replaced_and_deleted() {
         assert!(store.delete_article("kb-0000").await.unwrap());
         assert!(!store.delete_article("kb-0000").await.unwrap());
         assert_eq!(store.articles().await.unwrap().len(), 1);
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn the_timer_index_follows_the_ticket_and_claims_once() {
+    use minhu_core::timer::{Flag, Timer, TimerKind};
+    on_every_backend(|store, _url| async move {
+        let t0 = at("2026-11-22T01:00:00Z");
+        let timer = |kind, due: &str| Timer {
+            kind,
+            due_at: at(due),
+        };
+        let mut new = new_ticket("井盖丢失", t0, None);
+        new.timers = vec![
+            timer(TimerKind::RespondOverdue, "2026-11-22T02:00:00Z"),
+            timer(TimerKind::ResolveOverdue, "2026-11-23T01:00:00Z"),
+        ];
+        let mut ticket = store.create_ticket(new).await.unwrap().ticket;
+        assert_eq!(
+            store.next_timer_due().await.unwrap(),
+            Some(at("2026-11-22T02:00:00Z"))
+        );
+        let lease = jiff::SignedDuration::from_secs(60);
+        let now = at("2026-11-22T03:00:00Z");
+        let claimed = store.claim_timers("a", now, lease, 10).await.unwrap();
+        assert_eq!(claimed.len(), 1, "only the due one");
+        assert_eq!(claimed[0].timer.kind, TimerKind::RespondOverdue);
+        assert!(
+            store
+                .claim_timers("b", now, lease, 10)
+                .await
+                .unwrap()
+                .is_empty(),
+            "a live claim is not taken twice"
+        );
+        // The fire event: marks the row fired and replaces the pending set.
+        let event = Event {
+            seq: ticket.version + 1,
+            at: now,
+            actor: Actor::system("timers"),
+            change: Change::Overdue {
+                deadline: minhu_core::timer::DeadlineKind::Respond,
+                due_by: at("2026-11-22T02:00:00Z"),
+            },
+        };
+        ticket.apply(&event);
+        let left = [timer(TimerKind::ResolveOverdue, "2026-11-23T01:00:00Z")];
+        store
+            .append(Appended {
+                ticket: &ticket,
+                events: std::slice::from_ref(&event),
+                region_path: None,
+                timers: &left,
+                fired: Some(claimed[0].timer),
+            })
+            .await
+            .unwrap();
+        let rows = store.timers_of(&ticket.number).await.unwrap();
+        assert_eq!(rows.len(), 2);
+        assert_eq!(rows[0].outcome.as_deref(), Some("fired"));
+        assert_eq!(rows[0].fired_at, Some(now));
+        assert!(rows[1].fired_at.is_none());
+        let later = at("2026-11-23T05:00:00Z");
+        assert!(
+            store
+                .claim_timers("b", later, lease, 10)
+                .await
+                .unwrap()
+                .len()
+                == 1
+        );
+        // A claim that outlives its lease goes to the next worker.
+        let after_lease = at("2026-11-23T05:02:00Z");
+        let reclaimed = store
+            .claim_timers("c", after_lease, lease, 10)
+            .await
+            .unwrap();
+        assert_eq!(reclaimed.len(), 1);
+        store.void_timer(&reclaimed[0], after_lease).await.unwrap();
+        assert_eq!(store.next_timer_due().await.unwrap(), None);
+        assert_eq!(
+            store.due_timers(later, 10).await.unwrap(),
+            Vec::<minhu_store::TimerRow>::new()
+        );
+        // The alert column answers the flag filter.
+        let flagged = |flag| {
+            let store = store.clone();
+            async move {
+                let filter = TicketFilter {
+                    flag: Some(flag),
+                    ..TicketFilter::default()
+                };
+                store.list(&filter).await.unwrap().tickets.len()
+            }
+        };
+        assert_eq!(flagged(Flag::Warning).await, 1);
+        assert_eq!(flagged(Flag::Overdue).await, 1);
+        assert_eq!(flagged(Flag::Escalated).await, 0);
     })
     .await;
 }

@@ -16,6 +16,7 @@ use minhu_core::event::{Actor, Event};
 use minhu_core::ids::{RegionId, TicketNumber};
 use minhu_core::taxonomy::CategoryPath;
 use minhu_core::ticket::{Channel, Citizen, GeoPoint, Intake, Kind, Status, Ticket};
+use minhu_core::timer::Flag;
 use minhu_core::workflow::{Command, FieldError};
 use minhu_engine::attachments::MAX_ATTACHMENT_BYTES;
 use minhu_engine::router::Decision;
@@ -244,7 +245,8 @@ fn filter_from(
     state: &AppState,
 ) -> Result<TicketFilter, ApiError> {
     const KNOWN: &[&str] = &[
-        "status", "unit", "region", "category", "from", "to", "q", "phone", "cursor", "limit",
+        "status", "unit", "region", "category", "from", "to", "q", "phone", "flag", "cursor",
+        "limit",
     ];
     if let Some(unknown) = params.keys().find(|k| !KNOWN.contains(&k.as_str())) {
         return Err(FieldError::new(
@@ -275,6 +277,16 @@ fn filter_from(
             .map_err(ApiError::internal)?;
         Ok(Some(start.timestamp()))
     };
+    let flag = get("flag")
+        .map(|f| {
+            Flag::from_name(f).ok_or_else(|| {
+                FieldError::new(
+                    "flag",
+                    format!("{f:?} is not a flag; use one of {}", Flag::codes()),
+                )
+            })
+        })
+        .transpose()?;
     let status = get("status")
         .map(|s| {
             Status::from_name(s).ok_or_else(|| {
@@ -317,6 +329,7 @@ fn filter_from(
         created_to: moment("to")?,
         text: get("q").map(str::to_owned),
         phone: get("phone").map(str::to_owned),
+        flag,
         cursor,
         limit,
     })
@@ -334,6 +347,7 @@ fn filter_from(
         ("to" = Option<String>, Query, description = "created before (date or ISO 8601 moment)"),
         ("q" = Option<String>, Query, description = "words in the title or description"),
         ("phone" = Option<String>, Query, description = "the citizen's phone number"),
+        ("flag" = Option<String>, Query, description = "warning (also overdue and escalated), overdue (also escalated), escalated or callback_due"),
         ("cursor" = Option<String>, Query, description = "next_cursor of the previous page"),
         ("limit" = Option<u32>, Query, description = "1 to 500, default 50"),
     ),

@@ -226,7 +226,9 @@ fn event_detail(event: &minhu_core::event::Event, city: &City) -> String {
         } => format!("→ {} ({reason})", unit(u)),
         Accepted => String::new(),
         Returned { reason } => reason.clone(),
-        Redispatched { unit: u, reason } => format!("→ {} ({reason})", unit(u)),
+        Redispatched {
+            unit: u, reason, ..
+        } => format!("→ {} ({reason})", unit(u)),
         Resolved { reply } | AnsweredAtIntake { answer: reply } => reply.clone(),
         AttachmentAdded(a) => format!(
             "{} ({} bytes)",
@@ -240,7 +242,9 @@ fn event_detail(event: &minhu_core::event::Event, city: &City) -> String {
         ),
         Reopened { reason, .. } => reason.clone(),
         Closed { reason } => reason.clone().unwrap_or_default(),
-        ReturnRejected { unit: u, reason } => format!("退回 {} ({reason})", unit(u)),
+        ReturnRejected {
+            unit: u, reason, ..
+        } => format!("退回 {} ({reason})", unit(u)),
         ExtensionRequested { resolve_by, reason } => {
             format!("申请延期至 {} ({reason})", local_time(city, *resolve_by))
         }
@@ -276,6 +280,18 @@ fn event_detail(event: &minhu_core::event::Event, city: &City) -> String {
         Merged { into, reason } => format!("并入 {into} ({reason})"),
         Unmerged { from, reason } => format!("移出 {from} ({reason})"),
         CaseReplied { case, reply } => format!("主单 {case}: {reply}"),
+        Warned { deadline, due_by } => format!(
+            "{}预警：{} 到期",
+            deadline.label_zh(),
+            local_time(city, *due_by)
+        ),
+        Overdue { deadline, due_by } => format!(
+            "{}已超期（{} 到期）",
+            deadline.label_zh(),
+            local_time(city, *due_by)
+        ),
+        Escalated { to, .. } => format!("升级至{}", to.label_zh()),
+        CallbackDue => "回访到期".into(),
     }
 }
 

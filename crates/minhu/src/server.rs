@@ -72,6 +72,7 @@ pub async fn serve_state(
 
 pub async fn serve(place: &Place, listen: &str) -> anyhow::Result<()> {
     let engine = Arc::new(open_engine(place, Arc::new(SystemClock)).await?);
+    tokio::spawn(minhu_engine::timers::TimerWorker::new(engine.clone()).run());
     let state = app_state(engine, place)?;
     serve_state(state, listen, |url| println!("minhu listening on {url}")).await
 }

@@ -1,0 +1,152 @@
+//! The due-time index of timers. The core says which timers a ticket has
+//! (`minhu_core::timer::pending`); this module keeps the `timers` table equal to that in
+//! the transaction of each event, and lets workers claim due rows. Claims are leases, so
+//! a worker that dies mid-batch only delays its rows. Exactly-once firing does not rest
+//! on the claim alone: the fire event is appended conditionally on the ticket's version
+//! and the core refuses a timer the ticket no longer has.
+
+use crate::sql::{from_millis, millis};
+use crate::{Backend, DueTimer, StoreError, TimerRow};
+use jiff::Timestamp;
+use minhu_core::ids::TicketNumber;
+use minhu_core::ticket::Ticket;
+use minhu_core::timer::{Timer, TimerKind};
+use sqlx::any::AnyRow;
+use sqlx::{AnyConnection, Row};
+
+/// Replaces the ticket's unfired timers by `timers`, after marking `fired` as fired, and
+/// saves its alert for the `flag` filter. Runs inside the caller's transaction.
+pub(crate) async fn sync(
+    conn: &mut AnyConnection,
+    ticket: &Ticket,
+    timers: &[Timer],
+    fired: Option<(Timer, Timestamp)>,
+) -> Result<(), StoreError> {
+    let number = ticket.number.as_str();
+    if let Some((timer, at)) = fired {
+        sqlx::query(
+            "UPDATE timers SET fired_at = $1, outcome = 'fired', claimed_by = NULL, \
+             claim_until = NULL WHERE ticket = $2 AND kind = $3 AND due_at = $4",
+        )
+        .bind(millis(at))
+        .bind(number)
+        .bind(timer.kind.code())
+        .bind(millis(timer.due_at))
+        .execute(&mut *conn)
+        .await?;
+    }
+    sqlx::query("DELETE FROM timers WHERE ticket = $1 AND fired_at IS NULL")
+        .bind(number)
+        .execute(&mut *conn)
+        .await?;
+    if !timers.is_empty() {
+        let rows: Vec<String> = (0..timers.len())
+            .map(|i| format!("(${}, ${}, ${})", 3 * i + 1, 3 * i + 2, 3 * i + 3))
+            .collect();
+        // The core is the judge of what is pending: a row that fired on an earlier clock
+        // with the same moment is armed again.
+        let sql = format!(
+            "INSERT INTO timers (ticket, kind, due_at) VALUES {} ON CONFLICT (ticket, kind, due_at) \
+             DO UPDATE SET fired_at = NULL, outcome = NULL, claimed_by = NULL, claim_until = NULL",
+            rows.join(", ")
+        );
+        let mut query = sqlx::query(sqlx::AssertSqlSafe(sql));
+        for timer in timers {
+            query = query
+                .bind(number)
+                .bind(timer.kind.code())
+                .bind(millis(timer.due_at));
+        }
+        query.execute(&mut *conn).await?;
+    }
+    sqlx::query("UPDATE tickets SET alert = $1 WHERE number = $2")
+        .bind(ticket.alerts.flag().map(|f| f.code()))
+        .bind(number)
+        .execute(&mut *conn)
+        .await?;
+    Ok(())
+}
+
+pub(crate) async fn claim(
+    conn: &mut AnyConnection,
+    backend: Backend,
+    worker: &str,
+    now: Timestamp,
+    lease: jiff::SignedDuration,
+    limit: u32,
+) -> Result<Vec<DueTimer>, StoreError> {
+    // PostgreSQL: concurrent workers skip rows another is claiming instead of waiting.
+    // SQLite has one writer, so the claim cannot race.
+    let lock = match backend {
+        Backend::Postgres => "FOR UPDATE SKIP LOCKED",
+        Backend::Sqlite => "",
+    };
+    let sql = format!(
+        "UPDATE timers SET claimed_by = $1, claim_until = $2 \
+         WHERE (ticket, kind, due_at) IN (SELECT ticket, kind, due_at FROM timers \
+         WHERE fired_at IS NULL AND due_at <= $3 AND (claim_until IS NULL OR claim_until < $3) \
+         ORDER BY due_at LIMIT $4 {lock}) RETURNING ticket, kind, due_at"
+    );
+    let until = now.checked_add(lease).unwrap_or(Timestamp::MAX);
+    let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
+        .bind(worker)
+        .bind(millis(until))
+        .bind(millis(now))
+        .bind(i64::from(limit))
+        .fetch_all(&mut *conn)
+        .await?;
+    let mut claimed = rows
+        .iter()
+        .map(|row| {
+            Ok(DueTimer {
+                ticket: TicketNumber::parse(&row.try_get::<String, _>(0)?)
+                    .map_err(|e| StoreError::Corrupt(format!("timer ticket: {e}")))?,
+                timer: Timer {
+                    kind: kind(&row.try_get::<String, _>(1)?)?,
+                    due_at: from_millis(row.try_get(2)?)?,
+                },
+            })
+        })
+        .collect::<Result<Vec<_>, StoreError>>()?;
+    claimed.sort_by_key(|due| due.timer.due_at);
+    Ok(claimed)
+}
+
+pub(crate) async fn void(
+    conn: &mut AnyConnection,
+    due: &DueTimer,
+    now: Timestamp,
+) -> Result<(), StoreError> {
+    sqlx::query(
+        "UPDATE timers SET fired_at = $1, outcome = 'void', claimed_by = NULL, claim_until = NULL \
+         WHERE ticket = $2 AND kind = $3 AND due_at = $4 AND fired_at IS NULL",
+    )
+    .bind(millis(now))
+    .bind(due.ticket.as_str())
+    .bind(due.timer.kind.code())
+    .bind(millis(due.timer.due_at))
+    .execute(&mut *conn)
+    .await?;
+    Ok(())
+}
+
+pub(crate) const ROW_COLUMNS: &str =
+    "SELECT ticket, kind, due_at, claimed_by, fired_at, outcome FROM timers";
+
+pub(crate) fn row(row: &AnyRow) -> Result<TimerRow, StoreError> {
+    Ok(TimerRow {
+        ticket: row.try_get(0)?,
+        kind: kind(&row.try_get::<String, _>(1)?)?,
+        due_at: from_millis(row.try_get(2)?)?,
+        claimed_by: row.try_get(3)?,
+        fired_at: row
+            .try_get::<Option<i64>, _>(4)?
+            .map(from_millis)
+            .transpose()?,
+        outcome: row.try_get(5)?,
+    })
+}
+
+fn kind(code: &str) -> Result<TimerKind, StoreError> {
+    TimerKind::from_code(code).ok_or_else(|| StoreError::Corrupt(format!("timer kind {code}")))
+}
