@@ -169,6 +169,22 @@ impl Engine {
         command: Command,
         actor: Actor,
     ) -> Result<Ticket, EngineError> {
+        match &command {
+            Command::ReplyFromCase { .. } => {
+                return Err(FieldError::new(
+                    "action",
+                    "reply_from_case is passed on by minhu when the main case is resolved",
+                )
+                .into());
+            }
+            Command::Merge { into, .. } if into != number => {
+                let main = self.store.ticket(into).await?.ok_or_else(|| {
+                    FieldError::new("into", format!("ticket {into} does not exist"))
+                })?;
+                workflow::check_merge_target(&main)?;
+            }
+            _ => {}
+        }
         for _ in 0..CONFLICT_RETRIES {
             let mut ticket = self.ticket(number).await?;
             let now = self.now();

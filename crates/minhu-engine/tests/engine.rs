@@ -443,3 +443,63 @@ async fn coordinates_place_a_demand_without_a_place_name() {
     let text = format!("{events:?}");
     assert!(text.contains("inside the boundary of 白鹭社区"), "{text}");
 }
+
+#[tokio::test]
+async fn a_merge_needs_an_open_main_case_that_exists() {
+    let s = setup().await;
+    let actor = || Actor::user("dispatcher");
+    let first = s
+        .engine
+        .intake(complaint("A3区", None), actor(), None)
+        .await
+        .unwrap()
+        .ticket;
+    let second = s
+        .engine
+        .intake(complaint("A3区", None), actor(), None)
+        .await
+        .unwrap()
+        .ticket;
+    let merge = |into: &str| Command::Merge {
+        into: minhu_core::ids::TicketNumber::parse(into).unwrap(),
+        reason: "同一事件".into(),
+    };
+    let err = s
+        .engine
+        .act(&second.number, merge("2026112299999"), actor())
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(&err, EngineError::Invalid(f) if f.field == "into" && f.problem.contains("does not exist")),
+        "{err}"
+    );
+    let merged = s
+        .engine
+        .act(&second.number, merge(first.number.as_str()), actor())
+        .await
+        .unwrap();
+    assert_eq!(merged.status, Status::Merged);
+    // A merged ticket cannot be a case itself, and no one passes a case's reply by hand.
+    let err = s
+        .engine
+        .act(&first.number, merge(second.number.as_str()), actor())
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(&err, EngineError::Invalid(f) if f.field == "into"),
+        "{err}"
+    );
+    let by_hand = Command::ReplyFromCase {
+        case: first.number.clone(),
+        reply: "已处理".into(),
+    };
+    let err = s
+        .engine
+        .act(&second.number, by_hand, actor())
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(&err, EngineError::Invalid(f) if f.field == "action"),
+        "{err}"
+    );
+}
