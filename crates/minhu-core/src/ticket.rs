@@ -517,6 +517,7 @@ impl Ticket {
                 self.returned_from = None;
                 self.extension = None;
                 self.long_term = None;
+                self.alerts = Alerts::default();
             }
             Change::Unmerged { .. } => {
                 self.status = Status::Pending;
