@@ -447,14 +447,18 @@ async fn live(
                 let Some(unit) = dispatcher_choice(&ticket, &city) else {
                     break;
                 };
-                (
-                    hours(rng, 0.2, 3.0),
+                // Sending a ticket back to the unit that returned it is a dispute.
+                let command = if ticket.returned_from.as_ref() == Some(&unit) {
+                    Command::RejectReturn {
+                        reason: "经核实属于本单位职责 it is this unit's duty".into(),
+                    }
+                } else {
                     Command::Dispatch {
                         unit,
                         reason: Some("派单员人工派单 dispatched by hand".into()),
-                    },
-                    Actor::user("dispatcher"),
-                )
+                    }
+                };
+                (hours(rng, 0.2, 3.0), command, Actor::user("dispatcher"))
             }
             Status::Dispatched if rng.random_bool(0.05) => (
                 hours(rng, 1.0, 8.0),
