@@ -239,6 +239,20 @@ pub struct TicketList {
     next_cursor: Option<String>,
 }
 
+/// The `limit` query parameter of a list: `default` when absent, else 1 to `max`.
+pub(crate) fn page_limit(text: Option<&str>, default: u32, max: u32) -> Result<u32, FieldError> {
+    match text {
+        None => Ok(default),
+        Some(text) => text
+            .parse::<u32>()
+            .ok()
+            .filter(|n| (1..=max).contains(n))
+            .ok_or_else(|| {
+                FieldError::new("limit", format!("must be a whole number from 1 to {max}"))
+            }),
+    }
+}
+
 /// Reads the list filters one by one, so each bad value is named.
 fn filter_from(
     params: &HashMap<String, String>,
@@ -310,14 +324,7 @@ fn filter_from(
                 .ok_or_else(|| FieldError::new("cursor", "is not a cursor this server gave out"))
         })
         .transpose()?;
-    let limit = match get("limit") {
-        None => 50,
-        Some(text) => text
-            .parse::<u32>()
-            .ok()
-            .filter(|n| (1..=500).contains(n))
-            .ok_or_else(|| FieldError::new("limit", "must be a whole number from 1 to 500"))?,
-    };
+    let limit = page_limit(get("limit"), 50, 500)?;
     Ok(TicketFilter {
         // Narrowed to the caller's scope by the handler.
         scope: minhu_core::access::Scope::All,

@@ -105,14 +105,7 @@ pub fn filter_from(params: &HashMap<String, String>) -> Result<AuditFilter, ApiE
                 .map_err(|_| FieldError::new("after", "must be a sequence number"))
         })
         .transpose()?;
-    let limit = match get("limit") {
-        None => 100,
-        Some(text) => text
-            .parse::<u32>()
-            .ok()
-            .filter(|n| (1..=10_000).contains(n))
-            .ok_or_else(|| FieldError::new("limit", "must be a whole number from 1 to 10000"))?,
-    };
+    let limit = crate::api::page_limit(get("limit"), 100, 10_000)?;
     Ok(AuditFilter {
         actor: get("actor").map(str::to_owned),
         action: get("action").map(str::to_owned),
