@@ -18,7 +18,7 @@
 
 use minhu_core::City;
 use minhu_core::calendar::{BusinessCalendar, DayKind, DayRange};
-use minhu_core::city::WorkflowRules;
+use minhu_core::city::{AnalyticsRules, ScoreWeights, WorkflowRules};
 use minhu_core::deadline::{Allowance, Tier, TierClock, TierCode, parse_duration};
 use minhu_core::duty::{DutyList, DutyRule};
 use minhu_core::geo::{Boundaries, Boundary, Polygon, Ring};
@@ -63,6 +63,36 @@ struct CityFile {
     #[serde(default)]
     workflow: Option<WorkflowSection>,
     timers: Option<Spanned<TimersSection>>,
+    #[serde(default)]
+    analytics: Option<Spanned<AnalyticsSection>>,
+}
+
+/// `[analytics]`: scoring weights, ranking and warning thresholds; each left out keeps
+/// its default (`AnalyticsRules::default`).
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct AnalyticsSection {
+    #[serde(default)]
+    weights: Option<WeightsEntry>,
+    #[serde(default)]
+    rank_min_assigned: Option<u64>,
+    #[serde(default)]
+    name_bottom: Option<usize>,
+    #[serde(default)]
+    buck_passing_warn: Option<f64>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct WeightsEntry {
+    #[serde(default)]
+    response: f64,
+    #[serde(default)]
+    resolution: f64,
+    #[serde(default)]
+    satisfaction: f64,
+    #[serde(default)]
+    on_time: f64,
 }
 
 #[derive(Deserialize)]
@@ -292,6 +322,10 @@ pub fn load_city(dir: &Path) -> Result<City, ConfigError> {
         Some(section) => load_timers(&city_source, section)?,
         None => TimerPolicy::default(),
     };
+    let analytics = match &city_file.analytics {
+        Some(section) => load_analytics(&city_source, section)?,
+        None => AnalyticsRules::default(),
+    };
     let calendar = load_calendar(&Source::read(dir, "calendar.toml")?)?;
     let zone_name = city_file.city.timezone.get_ref();
     let timezone = jiff::tz::TimeZone::get(zone_name).map_err(|e| {
@@ -319,7 +353,63 @@ pub fn load_city(dir: &Path) -> Result<City, ConfigError> {
         duties,
         workflow,
         timers,
+        analytics,
     })
+}
+
+/// Reads `[analytics]`: weights that are finite, not negative and not all zero (a score
+/// needs something to weigh), and a non-negative, finite buck-passing threshold.
+fn load_analytics(
+    source: &Source,
+    section: &Spanned<AnalyticsSection>,
+) -> Result<AnalyticsRules, ConfigError> {
+    let at = Some(section.span().start);
+    let section = section.get_ref();
+    let mut rules = AnalyticsRules::default();
+    if let Some(w) = &section.weights {
+        for (name, value) in [
+            ("response", w.response),
+            ("resolution", w.resolution),
+            ("satisfaction", w.satisfaction),
+            ("on_time", w.on_time),
+        ] {
+            if !value.is_finite() || value < 0.0 {
+                return Err(source.error(
+                    at,
+                    format!("[analytics] weights.{name} = {value}: must be a number >= 0"),
+                ));
+            }
+        }
+        if w.response + w.resolution + w.satisfaction + w.on_time <= 0.0 {
+            return Err(source.error(
+                at,
+                "[analytics] weights: at least one of response, resolution, satisfaction, \
+                 on_time must be above 0",
+            ));
+        }
+        rules.weights = ScoreWeights {
+            response: w.response,
+            resolution: w.resolution,
+            satisfaction: w.satisfaction,
+            on_time: w.on_time,
+        };
+    }
+    if let Some(min) = section.rank_min_assigned {
+        rules.rank_min_assigned = min;
+    }
+    if let Some(bottom) = section.name_bottom {
+        rules.name_bottom = bottom;
+    }
+    if let Some(warn) = section.buck_passing_warn {
+        if !warn.is_finite() || warn < 0.0 {
+            return Err(source.error(
+                at,
+                format!("[analytics] buck_passing_warn = {warn}: must be a number >= 0"),
+            ));
+        }
+        rules.buck_passing_warn = warn;
+    }
+    Ok(rules)
 }
 
 /// Reads `[timers]`: a warning share strictly between 0 and 1, a callback delay, and
@@ -1005,6 +1095,41 @@ weight = 0.5
         let typo = format!("{CITY}\n[workflow]\nreopen_limt = 1\n");
         let err = load_city(write_city(Some(("city.toml", &typo))).path()).unwrap_err();
         assert!(err.problem.contains("reopen_limt"), "{err}");
+    }
+
+    #[test]
+    fn analytics_rules_default_and_are_checked() {
+        let city = load_city(write_city(None).path()).unwrap();
+        assert_eq!(city.analytics, AnalyticsRules::default());
+        let tuned = format!(
+            "{CITY}\n[analytics]\nweights = {{ response = 0.2, resolution = 0.3, satisfaction = 0.5 }}\n\
+             rank_min_assigned = 5\nname_bottom = 2\nbuck_passing_warn = 8.5\n"
+        );
+        let city = load_city(write_city(Some(("city.toml", &tuned))).path()).unwrap();
+        assert_eq!(
+            city.analytics,
+            AnalyticsRules {
+                weights: ScoreWeights {
+                    response: 0.2,
+                    resolution: 0.3,
+                    satisfaction: 0.5,
+                    on_time: 0.0
+                },
+                rank_min_assigned: 5,
+                name_bottom: 2,
+                buck_passing_warn: 8.5,
+            }
+        );
+        let negative =
+            format!("{CITY}\n[analytics]\nweights = {{ response = -0.1, resolution = 1 }}\n");
+        let err = load_city(write_city(Some(("city.toml", &negative))).path()).unwrap_err();
+        assert!(err.problem.contains("weights.response = -0.1"), "{err}");
+        let zero = format!("{CITY}\n[analytics]\nweights = {{ response = 0 }}\n");
+        let err = load_city(write_city(Some(("city.toml", &zero))).path()).unwrap_err();
+        assert!(err.problem.contains("at least one"), "{err}");
+        let typo = format!("{CITY}\n[analytics]\nname_botom = 1\n");
+        let err = load_city(write_city(Some(("city.toml", &typo))).path()).unwrap_err();
+        assert!(err.problem.contains("name_botom"), "{err}");
     }
 
     #[test]

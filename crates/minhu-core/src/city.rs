@@ -33,6 +33,55 @@ pub struct City {
     pub workflow: WorkflowRules,
     /// Warnings, overdue, escalation and callback timers.
     pub timers: TimerPolicy,
+    /// How units are scored and ranked, and when analytics warn (`[analytics]`).
+    pub analytics: AnalyticsRules,
+}
+
+/// The weights of the composite score (综合得分). Each weighs one rate; rates a unit has
+/// no data for are left out and the remaining weights share the score.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct ScoreWeights {
+    pub response: f64,
+    pub resolution: f64,
+    pub satisfaction: f64,
+    pub on_time: f64,
+}
+
+impl Default for ScoreWeights {
+    /// Beijing's assessment: response 10%, resolution 45%, satisfaction 45%.
+    fn default() -> Self {
+        Self {
+            response: 0.10,
+            resolution: 0.45,
+            satisfaction: 0.45,
+            on_time: 0.0,
+        }
+    }
+}
+
+/// Analytics rules a city tunes.
+#[derive(Clone, Debug, PartialEq)]
+pub struct AnalyticsRules {
+    pub weights: ScoreWeights,
+    /// A unit is ranked only with at least this many assignments in the period: a unit
+    /// with two tickets would otherwise top or bottom the list by chance.
+    pub rank_min_assigned: u64,
+    /// How many of the lowest-ranked units the monthly ranking names (通报).
+    pub name_bottom: usize,
+    /// The buck-passing index (returns + refused returns + redispatches per 100
+    /// assignments) above which a unit is warned.
+    pub buck_passing_warn: f64,
+}
+
+impl Default for AnalyticsRules {
+    fn default() -> Self {
+        Self {
+            weights: ScoreWeights::default(),
+            rank_min_assigned: 10,
+            name_bottom: 3,
+            buck_passing_warn: 15.0,
+        }
+    }
 }
 
 /// Handling rules that differ between cities.
@@ -169,6 +218,7 @@ pub(crate) mod tests {
                 ],
                 callback_after: Some(jiff::SignedDuration::from_hours(72)),
             },
+            analytics: AnalyticsRules::default(),
         }
     }
 }

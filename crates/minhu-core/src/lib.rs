@@ -23,6 +23,8 @@ pub mod services;
 pub mod taxonomy;
 #[macro_use]
 pub mod ticket;
+// After `ticket`: it uses that module's `code_enum!`.
+pub mod rollup;
 pub mod timer;
 pub mod unit;
 pub mod urgency;

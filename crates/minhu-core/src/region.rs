@@ -67,6 +67,14 @@ impl RegionTree {
             if region.name.trim().is_empty() {
                 return Err(ConfigProblem::new(index, "name", "must not be empty"));
             }
+            // Demand per 10,000 residents divides by it.
+            if region.population == Some(0) {
+                return Err(ConfigProblem::new(
+                    index,
+                    "population",
+                    "must be above 0 (leave it out when unknown)",
+                ));
+            }
             if by_id.insert(region.id.clone(), index).is_some() {
                 return Err(ConfigProblem::new(
                     index,
@@ -290,5 +298,9 @@ pub(crate) mod tests {
             region("D", "区", District, Some("S")),
         ]);
         assert_eq!(inverted.unwrap_err().field, "level");
+        let mut empty = region("D", "区", District, Some("A"));
+        empty.population = Some(0);
+        let nobody = RegionTree::new(vec![region("A", "A市", City, None), empty]).unwrap_err();
+        assert_eq!((nobody.item, nobody.field), (1, "population"));
     }
 }

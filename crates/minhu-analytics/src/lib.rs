@@ -1,0 +1,11 @@
+//! Analytics without I/O: the figures leaders act on, computed from counts the store
+//! keeps pre-aggregated (`minhu_core::rollup`), so every formula here can be checked
+//! against numbers worked out by hand.
+//!
+//! - [`rates`]: response, resolution, satisfaction, on-time and reopen rates, returns and
+//!   disputes, the composite score, monthly rankings that name the bottom, the
+//!   buck-passing index (推诿指数) and demand per 10,000 residents.
+
+pub mod rates;
+
+pub use rates::{Rates, Tally};

@@ -1,0 +1,349 @@
+//! Rates, the composite score, rankings and the buck-passing index.
+//!
+//! Every rate is a share of counts from the same cohort (the tickets received in the
+//! period; see `minhu_core::rollup`), `None` where its denominator is zero: a unit with
+//! no callbacks has no satisfaction rate, which is not the same as 0%.
+//!
+//! | rate | numerator / denominator |
+//! | --- | --- |
+//! | response (响应率) | accepted before the response deadline / assignments |
+//! | resolution (解决率) | callbacks where the citizen says it is solved / callbacks |
+//! | satisfaction (满意率) | satisfied + basically satisfied / callbacks |
+//! | on-time (按期办结率) | replies before the resolution deadline / replies |
+//! | reopen (重办率) | reopenings / replies |
+//! | returns (退单率) | returns / assignments |
+//! | buck-passing index (推诿指数) | 100 x (returns + refused returns + redispatches) / assignments |
+
+use minhu_core::city::{AnalyticsRules, ScoreWeights};
+use minhu_core::rollup::Metric;
+use serde::ser::SerializeMap;
+use serde::{Serialize, Serializer};
+
+const METRICS: usize = Metric::ALL.len();
+
+/// Counts of every [`Metric`] for one cell (a unit, a region, a month...).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Tally {
+    counts: [i64; METRICS],
+}
+
+impl Tally {
+    pub fn get(&self, metric: Metric) -> i64 {
+        self.counts[metric.index()]
+    }
+
+    pub fn add(&mut self, metric: Metric, n: i64) {
+        self.counts[metric.index()] += n;
+    }
+
+    pub fn merge(&mut self, other: &Tally) {
+        for (mine, theirs) in self.counts.iter_mut().zip(other.counts) {
+            *mine += theirs;
+        }
+    }
+
+    pub fn from_pairs(pairs: &[(Metric, i64)]) -> Tally {
+        let mut tally = Tally::default();
+        for &(metric, n) in pairs {
+            tally.add(metric, n);
+        }
+        tally
+    }
+}
+
+/// Written as `{ "received": 12, "assigned": 10, ... }`, every metric present.
+impl Serialize for Tally {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = serializer.serialize_map(Some(METRICS))?;
+        for metric in Metric::ALL {
+            map.serialize_entry(metric.code(), &self.get(*metric))?;
+        }
+        map.end()
+    }
+}
+
+fn share(numerator: i64, denominator: i64) -> Option<f64> {
+    (denominator > 0).then(|| numerator as f64 / denominator as f64)
+}
+
+/// The rates of one cell, each a share from 0 to 1; `score` and `buck_passing` are
+/// on a scale of 100.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Serialize)]
+pub struct Rates {
+    pub response: Option<f64>,
+    pub resolution: Option<f64>,
+    pub satisfaction: Option<f64>,
+    pub on_time: Option<f64>,
+    pub reopen: Option<f64>,
+    pub returns: Option<f64>,
+    pub buck_passing: Option<f64>,
+    /// The composite score (综合得分), 0 to 100.
+    pub score: Option<f64>,
+}
+
+impl Rates {
+    pub fn of(tally: &Tally, weights: &ScoreWeights) -> Rates {
+        use Metric::*;
+        let assigned = tally.get(Assigned);
+        let rated = tally.get(Rated);
+        let resolved = tally.get(Resolved);
+        let mut rates = Rates {
+            response: share(tally.get(RespondedOnTime), assigned),
+            resolution: share(tally.get(Solved), rated),
+            satisfaction: share(tally.get(Satisfied) + tally.get(Basically), rated),
+            on_time: share(tally.get(ResolvedOnTime), resolved),
+            reopen: share(tally.get(Reopened), resolved),
+            returns: share(tally.get(Returned), assigned),
+            buck_passing: share(
+                tally.get(Returned) + tally.get(Disputed) + tally.get(Redispatched),
+                assigned,
+            )
+            .map(|s| s * 100.0),
+            score: None,
+        };
+        rates.score = score(&rates, weights);
+        rates
+    }
+}
+
+/// 100 x the weighted mean of the rates the cell has; the weights of missing rates are
+/// left out rather than counted as zero, so a unit is not punished for a step that no
+/// ticket of its reached. `None` when no weighted rate is known.
+pub fn score(rates: &Rates, weights: &ScoreWeights) -> Option<f64> {
+    let parts = [
+        (rates.response, weights.response),
+        (rates.resolution, weights.resolution),
+        (rates.satisfaction, weights.satisfaction),
+        (rates.on_time, weights.on_time),
+    ];
+    let (sum, weight) = parts
+        .iter()
+        .filter(|(_, weight)| *weight > 0.0)
+        .filter_map(|(rate, weight)| rate.map(|rate| (rate * weight, *weight)))
+        .fold((0.0, 0.0), |(s, w), (rs, rw)| (s + rs, w + rw));
+    (weight > 0.0).then(|| 100.0 * sum / weight)
+}
+
+/// Demand per 10,000 residents, where the population is known.
+pub fn per_10k(count: i64, population: Option<u64>) -> Option<f64> {
+    population
+        .filter(|&p| p > 0)
+        .map(|p| count as f64 * 10_000.0 / p as f64)
+}
+
+/// One unit's line in a ranking.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct Ranked {
+    pub unit: String,
+    /// 1 for the best; `None` for a unit with too few assignments to be ranked.
+    pub rank: Option<usize>,
+    pub counts: Tally,
+    pub rates: Rates,
+    /// Among the lowest scores, named in the monthly report (通报).
+    pub named: bool,
+    /// Its buck-passing index is above the city's threshold.
+    pub buck_passing_warning: bool,
+}
+
+/// Ranks units by composite score, best first. Units with fewer than
+/// `rank_min_assigned` assignments (or no score) follow unranked, by id. Every ranked
+/// unit whose score is at or below the `name_bottom`-th lowest is named: units tied at
+/// the cut are named together, since nothing tells them apart.
+pub fn rank(units: Vec<(String, Tally)>, rules: &AnalyticsRules) -> Vec<Ranked> {
+    let mut lines: Vec<Ranked> = units
+        .into_iter()
+        .map(|(unit, counts)| {
+            let rates = Rates::of(&counts, &rules.weights);
+            let eligible = counts.get(Metric::Assigned) >= rules.rank_min_assigned as i64;
+            Ranked {
+                unit,
+                rank: None,
+                counts,
+                buck_passing_warning: eligible
+                    && rates
+                        .buck_passing
+                        .is_some_and(|index| index > rules.buck_passing_warn),
+                rates: Rates {
+                    score: rates.score.filter(|_| eligible),
+                    ..rates
+                },
+                named: false,
+            }
+        })
+        .collect();
+    lines.sort_by(|a, b| match (a.rates.score, b.rates.score) {
+        (Some(x), Some(y)) => y.total_cmp(&x).then_with(|| a.unit.cmp(&b.unit)),
+        (Some(_), None) => std::cmp::Ordering::Less,
+        (None, Some(_)) => std::cmp::Ordering::Greater,
+        (None, None) => a.unit.cmp(&b.unit),
+    });
+    let ranked = lines.iter().filter(|l| l.rates.score.is_some()).count();
+    let cut = (rules.name_bottom > 0 && ranked > 0)
+        .then(|| lines[ranked - rules.name_bottom.min(ranked)].rates.score)
+        .flatten();
+    for (i, line) in lines.iter_mut().enumerate().take(ranked) {
+        line.rank = Some(i + 1);
+        line.named = cut.is_some_and(|cut| line.rates.score.is_some_and(|s| s <= cut));
+    }
+    lines
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use Metric::*;
+
+    /// A unit's month, worked by hand: 20 assignments, 16 accepted in time, 18 replies
+    /// of which 15 on time, 2 reopened; 12 callbacks: 7 satisfied, 3 basically, 2 not,
+    /// 9 say solved; 3 returns, 1 refused return, 2 redispatches.
+    fn month() -> Tally {
+        Tally::from_pairs(&[
+            (Received, 20),
+            (Assigned, 20),
+            (Accepted, 19),
+            (RespondedOnTime, 16),
+            (Resolved, 18),
+            (ResolvedOnTime, 15),
+            (Reopened, 2),
+            (Rated, 12),
+            (Satisfied, 7),
+            (Basically, 3),
+            (Unsatisfied, 2),
+            (Solved, 9),
+            (Returned, 3),
+            (Disputed, 1),
+            (Redispatched, 2),
+        ])
+    }
+
+    fn close(a: Option<f64>, b: f64) {
+        let a = a.expect("a rate");
+        assert!((a - b).abs() < 1e-9, "{a} != {b}");
+    }
+
+    #[test]
+    fn rates_match_the_hand_computed_month() {
+        let rates = Rates::of(&month(), &ScoreWeights::default());
+        close(rates.response, 16.0 / 20.0);
+        close(rates.resolution, 9.0 / 12.0);
+        close(rates.satisfaction, 10.0 / 12.0);
+        close(rates.on_time, 15.0 / 18.0);
+        close(rates.reopen, 2.0 / 18.0);
+        close(rates.returns, 3.0 / 20.0);
+        close(rates.buck_passing, 100.0 * 6.0 / 20.0);
+        // Beijing weights: 0.1 x 0.8 + 0.45 x 0.75 + 0.45 x 10/12 = 0.08 + 0.3375 + 0.375
+        close(rates.score, 79.25);
+    }
+
+    #[test]
+    fn missing_rates_leave_their_weight_out() {
+        let no_callbacks = Tally::from_pairs(&[(Assigned, 10), (RespondedOnTime, 5)]);
+        let rates = Rates::of(&no_callbacks, &ScoreWeights::default());
+        assert_eq!(rates.satisfaction, None);
+        assert_eq!(rates.resolution, None);
+        close(rates.score, 50.0);
+        let empty = Rates::of(&Tally::default(), &ScoreWeights::default());
+        assert_eq!(empty, Rates::default());
+        let only_on_time = ScoreWeights {
+            response: 0.0,
+            resolution: 0.0,
+            satisfaction: 0.0,
+            on_time: 1.0,
+        };
+        assert_eq!(Rates::of(&no_callbacks, &only_on_time).score, None);
+    }
+
+    #[test]
+    fn demand_per_ten_thousand_residents() {
+        close(per_10k(45, Some(90_000)), 5.0);
+        assert_eq!(per_10k(45, None), None);
+    }
+
+    fn unit(satisfied_of_10: i64, assigned: i64) -> Tally {
+        Tally::from_pairs(&[
+            (Assigned, assigned),
+            (RespondedOnTime, assigned),
+            (Rated, 10),
+            (Solved, 10),
+            (Satisfied, satisfied_of_10),
+        ])
+    }
+
+    #[test]
+    fn ranking_names_the_bottom_and_skips_small_units() {
+        let rules = AnalyticsRules {
+            name_bottom: 2,
+            rank_min_assigned: 10,
+            ..AnalyticsRules::default()
+        };
+        let lines = rank(
+            vec![
+                ("u-good".into(), unit(10, 10)),
+                ("u-small".into(), unit(0, 3)),
+                ("u-worst".into(), unit(2, 12)),
+                ("u-mid".into(), unit(8, 10)),
+                ("u-low".into(), unit(5, 10)),
+            ],
+            &rules,
+        );
+        let order: Vec<(&str, Option<usize>, bool)> = lines
+            .iter()
+            .map(|l| (l.unit.as_str(), l.rank, l.named))
+            .collect();
+        assert_eq!(
+            order,
+            [
+                ("u-good", Some(1), false),
+                ("u-mid", Some(2), false),
+                ("u-low", Some(3), true),
+                ("u-worst", Some(4), true),
+                ("u-small", None, false),
+            ]
+        );
+        // satisfaction 0.2, response and resolution 1: 0.1 + 0.45 + 0.45 x 0.2 = 0.64
+        close(lines[3].rates.score, 64.0);
+    }
+
+    #[test]
+    fn ties_at_the_cut_are_named_together() {
+        let rules = AnalyticsRules {
+            name_bottom: 1,
+            ..AnalyticsRules::default()
+        };
+        let lines = rank(
+            vec![
+                ("a".into(), unit(9, 10)),
+                ("b".into(), unit(4, 10)),
+                ("c".into(), unit(4, 10)),
+            ],
+            &rules,
+        );
+        let named: Vec<&str> = lines
+            .iter()
+            .filter(|l| l.named)
+            .map(|l| l.unit.as_str())
+            .collect();
+        assert_eq!(named, ["b", "c"]);
+    }
+
+    #[test]
+    fn buck_passing_warns_above_the_threshold() {
+        let rules = AnalyticsRules::default();
+        let mut passer = unit(10, 20);
+        passer.add(Returned, 3);
+        passer.add(Redispatched, 1);
+        let mut fair = unit(10, 20);
+        fair.add(Returned, 3);
+        let lines = rank(
+            vec![("passer".into(), passer), ("fair".into(), fair)],
+            &rules,
+        );
+        let warned: Vec<(&str, bool)> = lines
+            .iter()
+            .map(|l| (l.unit.as_str(), l.buck_passing_warning))
+            .collect();
+        // 4 of 20 = 20 per 100 > 15; 3 of 20 = 15, not above it.
+        assert!(warned.contains(&("passer", true)));
+        assert!(warned.contains(&("fair", false)));
+    }
+}

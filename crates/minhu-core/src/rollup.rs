@@ -1,0 +1,461 @@
+//! What each ticket adds to the pre-aggregated counts (rollups) that dashboards read.
+//!
+//! A ticket's contribution is a pure function of its whole event log ([`Rollup::of`]),
+//! so the store keeps the rollup tables exact by adding, in the transaction of every
+//! change, the difference between the contribution after and before it
+//! ([`Rollup::change`]). Reclassifying a ticket into another region or category thus
+//! moves all of its counts, and replaying every log gives the same tables.
+//!
+//! Counts are filed under the ticket's intake day (its cohort, read from the ticket
+//! number, so in the city's time zone): a month's rates are those of the demands received
+//! that month, and a numerator can never exceed its denominator. Each count is credited
+//! to the unit that did the thing: a return to the unit that returned, a dispute to the
+//! unit whose return was refused, a redispatch to the unit that passed the ticket on.
+
+use crate::event::{Change, Event};
+use crate::ids::{TicketNumber, UnitId};
+use crate::ticket::{Satisfaction, Ticket};
+use jiff::Timestamp;
+use jiff::civil::Date;
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+
+code_enum!(
+    /// What a daily rollup row counts.
+    Metric {
+        Received = "received" / "受理",
+        Assigned = "assigned" / "派发",
+        Accepted = "accepted" / "签收",
+        RespondedOnTime = "responded_on_time" / "按时签收",
+        Resolved = "resolved" / "办结",
+        ResolvedOnTime = "resolved_on_time" / "按期办结",
+        Rated = "rated" / "回访",
+        Solved = "solved" / "已解决",
+        Satisfied = "satisfied" / "满意",
+        Basically = "basically" / "基本满意",
+        Unsatisfied = "unsatisfied" / "不满意",
+        Reopened = "reopened" / "重办",
+        Returned = "returned" / "退单",
+        ReturnUpheld = "return_upheld" / "退单成立",
+        Disputed = "disputed" / "退单被驳回",
+        Redispatched = "redispatched" / "转派",
+        Overdue = "overdue" / "超期",
+    }
+);
+
+impl Metric {
+    /// The position of the metric in [`Metric::ALL`], for counters kept in arrays.
+    pub fn index(self) -> usize {
+        self as usize
+    }
+}
+
+/// One row of the daily rollup: the cohort day, who, where, what, which count.
+/// Empty strings stand for "none" (no unit yet, not placed, not categorised).
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct DailyKey {
+    pub day: Date,
+    pub unit: String,
+    pub region: String,
+    pub category: String,
+    pub metric: Metric,
+}
+
+/// One row of the hourly intake rollup (for trends and surge detection): the hour the
+/// demand came in (whole hours since the Unix epoch, time-zone free), where and what.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct HourlyKey {
+    pub hour: i64,
+    pub region: String,
+    pub category: String,
+}
+
+impl PartialOrd for Metric {
+    fn partial_cmp(&self, other: &Self) -> Option<std::cmp::Ordering> {
+        Some(self.cmp(other))
+    }
+}
+
+impl Ord for Metric {
+    fn cmp(&self, other: &Self) -> std::cmp::Ordering {
+        self.index().cmp(&other.index())
+    }
+}
+
+/// The whole hours since the Unix epoch at `at` (floor, also before 1970).
+pub fn epoch_hour(at: Timestamp) -> i64 {
+    at.as_second().div_euclid(3600)
+}
+
+/// Signed counts to add to the rollup tables; zero entries are never kept.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Rollup {
+    pub daily: BTreeMap<DailyKey, i64>,
+    pub hourly: BTreeMap<HourlyKey, i64>,
+}
+
+impl Rollup {
+    /// Everything one ticket's log counts for. A log that does not start with `created`
+    /// counts for nothing (the store never holds one).
+    pub fn of(number: &TicketNumber, events: &[Event]) -> Rollup {
+        let mut rollup = Rollup::default();
+        let Some((first, rest)) = events.split_first() else {
+            return rollup;
+        };
+        let Change::Created(intake) = &first.change else {
+            return rollup;
+        };
+        let Some(day) = intake_day(number) else {
+            return rollup;
+        };
+        let mut ticket = Ticket::new(number.clone(), intake.clone(), first.at);
+        let mut counted: Vec<(Option<UnitId>, Metric)> = vec![(None, Metric::Received)];
+        for event in rest {
+            counted.extend(credits(&ticket, event));
+            ticket.apply(event);
+        }
+        let region = ticket
+            .intake
+            .region
+            .as_ref()
+            .map_or_else(String::new, |r| r.as_str().to_owned());
+        let category = ticket
+            .intake
+            .category
+            .as_ref()
+            .map_or_else(String::new, |c| c.as_str().to_owned());
+        for (unit, metric) in counted {
+            let key = DailyKey {
+                day,
+                unit: unit.map_or_else(String::new, |u| u.as_str().to_owned()),
+                region: region.clone(),
+                category: category.clone(),
+                metric,
+            };
+            *rollup.daily.entry(key).or_default() += 1;
+        }
+        let hour = HourlyKey {
+            hour: epoch_hour(ticket.created_at),
+            region,
+            category,
+        };
+        rollup.hourly.insert(hour, 1);
+        rollup
+    }
+
+    /// What appending `new` to a log that held `before` changes in the rollups.
+    pub fn change(number: &TicketNumber, before: &[Event], new: &[Event]) -> Rollup {
+        let after: Vec<Event> = before.iter().chain(new).cloned().collect();
+        let mut change = Rollup::of(number, &after);
+        change.subtract(&Rollup::of(number, before));
+        change
+    }
+
+    /// Adds another rollup (e.g. many tickets' contributions into one table).
+    pub fn add(&mut self, other: &Rollup) {
+        self.add_times(other, 1);
+    }
+
+    fn subtract(&mut self, other: &Rollup) {
+        self.add_times(other, -1);
+    }
+
+    fn add_times(&mut self, other: &Rollup, sign: i64) {
+        for (key, n) in &other.daily {
+            *self.daily.entry(key.clone()).or_default() += sign * n;
+        }
+        for (key, n) in &other.hourly {
+            *self.hourly.entry(key.clone()).or_default() += sign * n;
+        }
+        self.daily.retain(|_, n| *n != 0);
+        self.hourly.retain(|_, n| *n != 0);
+    }
+}
+
+/// The intake day a ticket number starts with (yyyymmdd in the city's time zone).
+pub fn intake_day(number: &TicketNumber) -> Option<Date> {
+    Date::strptime("%Y%m%d", number.as_str().get(..8)?).ok()
+}
+
+/// The counts `event` earns, judged on the ticket as it was just before it.
+fn credits(before: &Ticket, event: &Event) -> Vec<(Option<UnitId>, Metric)> {
+    let holder = before.unit.clone();
+    let responded_in_time = || {
+        before
+            .deadlines
+            .is_none_or(|deadlines| event.at <= deadlines.respond_by)
+    };
+    let resolved_in_time = || {
+        before
+            .deadlines
+            .is_none_or(|deadlines| event.at <= deadlines.resolve_by)
+    };
+    let resolved = |unit: Option<UnitId>| {
+        let mut credits = vec![(unit.clone(), Metric::Resolved)];
+        if resolved_in_time() {
+            credits.push((unit, Metric::ResolvedOnTime));
+        }
+        credits
+    };
+    match &event.change {
+        Change::Dispatched { unit, .. } => {
+            let mut credits = vec![(Some(unit.clone()), Metric::Assigned)];
+            // Dispatching a returned ticket elsewhere upholds the return.
+            if let Some(returned) = &before.returned_from {
+                credits.push((Some(returned.clone()), Metric::ReturnUpheld));
+            }
+            credits
+        }
+        Change::Reassigned { unit, .. } => vec![(Some(unit.clone()), Metric::Assigned)],
+        Change::Redispatched { unit, .. } => vec![
+            (Some(unit.clone()), Metric::Assigned),
+            (holder, Metric::Redispatched),
+        ],
+        // The refused unit must accept again against a fresh response deadline: another
+        // assignment, so that its response rate counts both acceptances.
+        Change::ReturnRejected { unit, .. } => vec![
+            (Some(unit.clone()), Metric::Assigned),
+            (Some(unit.clone()), Metric::Disputed),
+        ],
+        Change::Accepted => {
+            let mut credits = vec![(holder.clone(), Metric::Accepted)];
+            if responded_in_time() {
+                credits.push((holder, Metric::RespondedOnTime));
+            }
+            credits
+        }
+        Change::Returned { .. } => vec![(holder, Metric::Returned)],
+        Change::Resolved { .. } | Change::AnsweredAtIntake { .. } | Change::CaseReplied { .. } => {
+            resolved(holder)
+        }
+        Change::Rated(rating) => {
+            let verdict = match rating.satisfaction {
+                Satisfaction::Satisfied => Metric::Satisfied,
+                Satisfaction::Basically => Metric::Basically,
+                Satisfaction::Unsatisfied => Metric::Unsatisfied,
+            };
+            let mut credits = vec![(holder.clone(), Metric::Rated), (holder.clone(), verdict)];
+            if rating.solved {
+                credits.push((holder, Metric::Solved));
+            }
+            credits
+        }
+        Change::Reopened { .. } => vec![(holder, Metric::Reopened)],
+        Change::Overdue { .. } => vec![(holder, Metric::Overdue)],
+        Change::Created(_)
+        | Change::Reclassified { .. }
+        | Change::AttachmentAdded(_)
+        | Change::Closed { .. }
+        | Change::ExtensionRequested { .. }
+        | Change::ExtensionDecided { .. }
+        | Change::Urged { .. }
+        | Change::MarkedLongTerm { .. }
+        | Change::Summoned { .. }
+        | Change::PartAccepted { .. }
+        | Change::PartReported { .. }
+        | Change::Merged { .. }
+        | Change::Unmerged { .. }
+        | Change::Warned { .. }
+        | Change::Escalated { .. }
+        | Change::CallbackDue => Vec::new(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::deadline::{Deadlines, TierCode};
+    use crate::event::Actor;
+    use crate::ids::RegionId;
+    use crate::taxonomy::CategoryPath;
+    use crate::ticket::{Channel, Citizen, Intake, Kind, Rating};
+
+    fn at(text: &str) -> Timestamp {
+        text.parse().unwrap()
+    }
+
+    fn log(changes: Vec<(&str, Change)>) -> Vec<Event> {
+        changes
+            .into_iter()
+            .enumerate()
+            .map(|(i, (when, change))| Event {
+                seq: i as u32 + 1,
+                at: at(when),
+                actor: Actor::system("test"),
+                change,
+            })
+            .collect()
+    }
+
+    fn created() -> Change {
+        Change::Created(Intake {
+            channel: Channel::Phone,
+            kind: Kind::Complaint,
+            title: "停水".into(),
+            description: "小区停水两天".into(),
+            address: None,
+            location: None,
+            citizen: Citizen::default(),
+            category: None,
+            region: None,
+            tier: TierCode("15d".into()),
+            external_ref: None,
+        })
+    }
+
+    fn dispatched(unit: &str) -> Change {
+        Change::Dispatched {
+            unit: UnitId::new(unit),
+            deadlines: Deadlines {
+                respond_by: at("2026-03-02T04:00:00Z"),
+                resolve_by: at("2026-03-10T00:00:00Z"),
+            },
+            reason: "duty list".into(),
+        }
+    }
+
+    /// A ticket returned by u1, dispatched to u2 (the return upheld), accepted late,
+    /// replied in time, rated basically satisfied and solved.
+    fn handled() -> Vec<Event> {
+        log(vec![
+            ("2026-03-01T23:30:00Z", created()),
+            (
+                "2026-03-01T23:31:00Z",
+                Change::Reclassified {
+                    category: Some(CategoryPath::new("城乡建设/供水")),
+                    region: Some(RegionId::new("A3")),
+                    tier: None,
+                },
+            ),
+            ("2026-03-01T23:32:00Z", dispatched("u1")),
+            (
+                "2026-03-02T01:00:00Z",
+                Change::Returned {
+                    reason: "not ours".into(),
+                },
+            ),
+            ("2026-03-02T02:00:00Z", dispatched("u2")),
+            ("2026-03-02T05:00:00Z", Change::Accepted),
+            (
+                "2026-03-05T00:00:00Z",
+                Change::Resolved {
+                    reply: "fixed".into(),
+                },
+            ),
+            (
+                "2026-03-06T00:00:00Z",
+                Change::Rated(Rating {
+                    solved: true,
+                    satisfaction: Satisfaction::Basically,
+                }),
+            ),
+        ])
+    }
+
+    fn number() -> TicketNumber {
+        // Received 2026-03-02 in the city (07:30 at UTC+8), the day the number carries.
+        TicketNumber::parse("2026030200001").unwrap()
+    }
+
+    fn count(rollup: &Rollup, unit: &str, metric: Metric) -> i64 {
+        rollup
+            .daily
+            .iter()
+            .filter(|(k, _)| k.unit == unit && k.metric == metric)
+            .map(|(_, n)| n)
+            .sum()
+    }
+
+    #[test]
+    fn each_step_is_credited_to_the_unit_that_took_it() {
+        let rollup = Rollup::of(&number(), &handled());
+        let expected = [
+            ("", Metric::Received, 1),
+            ("u1", Metric::Assigned, 1),
+            ("u1", Metric::Returned, 1),
+            ("u1", Metric::ReturnUpheld, 1),
+            ("u2", Metric::Assigned, 1),
+            ("u2", Metric::Accepted, 1),
+            ("u2", Metric::RespondedOnTime, 0),
+            ("u2", Metric::Resolved, 1),
+            ("u2", Metric::ResolvedOnTime, 1),
+            ("u2", Metric::Rated, 1),
+            ("u2", Metric::Basically, 1),
+            ("u2", Metric::Solved, 1),
+            ("u1", Metric::Resolved, 0),
+        ];
+        for (unit, metric, n) in expected {
+            assert_eq!(count(&rollup, unit, metric), n, "{unit} {metric:?}");
+        }
+        assert_eq!(rollup.daily.values().sum::<i64>(), 11);
+        for key in rollup.daily.keys() {
+            assert_eq!(key.day, jiff::civil::date(2026, 3, 2));
+            assert_eq!(
+                (key.region.as_str(), key.category.as_str()),
+                ("A3", "城乡建设/供水")
+            );
+        }
+        let hour = epoch_hour(at("2026-03-01T23:30:00Z"));
+        assert_eq!(
+            rollup.hourly.iter().collect::<Vec<_>>(),
+            [(
+                &HourlyKey {
+                    hour,
+                    region: "A3".into(),
+                    category: "城乡建设/供水".into()
+                },
+                &1
+            )]
+        );
+    }
+
+    #[test]
+    fn changes_add_up_to_the_whole_log_and_reclassifying_moves_every_count() {
+        let events = handled();
+        let mut table = Rollup::default();
+        // Appended one event at a time, as the engine does.
+        for i in 0..events.len() {
+            table.add(&Rollup::change(&number(), &events[..i], &events[i..=i]));
+        }
+        assert_eq!(table, Rollup::of(&number(), &events));
+        let moved = Change::Reclassified {
+            category: None,
+            region: Some(RegionId::new("A5")),
+            tier: None,
+        };
+        let mut later = log(vec![("2026-03-07T00:00:00Z", moved)]);
+        later[0].seq = events.len() as u32 + 1;
+        table.add(&Rollup::change(&number(), &events, &later));
+        assert!(table.daily.keys().all(|k| k.region == "A5"), "{table:?}");
+        assert_eq!(table.daily.values().sum::<i64>(), 11);
+        assert!(table.hourly.keys().all(|k| k.region == "A5"));
+    }
+
+    #[test]
+    fn a_refused_return_is_a_dispute_and_a_fresh_assignment() {
+        let mut events = handled()[..4].to_vec();
+        events.extend(
+            log(vec![
+                ("2026-01-01T00:00:00Z", created()),
+                (
+                    "2026-03-02T03:00:00Z",
+                    Change::ReturnRejected {
+                        unit: UnitId::new("u1"),
+                        reason: "it is yours".into(),
+                        respond_by: None,
+                    },
+                ),
+            ])[1..]
+                .iter()
+                .cloned()
+                .map(|mut e| {
+                    e.seq = 5;
+                    e
+                }),
+        );
+        let rollup = Rollup::of(&number(), &events);
+        assert_eq!(count(&rollup, "u1", Metric::Assigned), 2);
+        assert_eq!(count(&rollup, "u1", Metric::Disputed), 1);
+        assert_eq!(count(&rollup, "u1", Metric::ReturnUpheld), 0);
+    }
+}
