@@ -60,7 +60,8 @@ use Rule::{Action, Citizen, Open, Permission as Needs, Public};
 pub const ROUTES: &[RouteRule] = &[
     rule(Method::GET, "/healthz", Public),
     rule(Method::GET, "/api/openapi.json", Public),
-    rule(Method::GET, "/static/minhu.css", Public),
+    rule(Method::GET, "/static/{file}", Public),
+    rule(Method::GET, "/lang/{lang}", Public),
     rule(Method::GET, "/login", Public),
     rule(Method::POST, "/login", Public),
     rule(Method::POST, "/logout", Public),
@@ -108,7 +109,11 @@ pub const ROUTES: &[RouteRule] = &[
     rule(Method::GET, "/api/v1/follow", Citizen),
     rule(Method::POST, "/api/v1/follow/rate", Citizen),
     rule(Method::POST, "/api/v1/follow/reopen", Citizen),
-    rule(Method::GET, "/", Needs(P::ViewTickets)),
+    // The citizens' pages: reporting needs no account; following reads a citizen's
+    // session when there is one.
+    rule(Method::GET, "/", Public),
+    rule(Method::GET, "/track", Open),
+    rule(Method::GET, "/tickets", Needs(P::ViewTickets)),
     rule(Method::GET, "/tickets/{number}", Needs(P::ViewTickets)),
     // Open311 GeoReport v2: reading is public (confidential reports are never shown);
     // posting needs the spec's api_key, which the handler checks.
@@ -581,7 +586,7 @@ pub async fn guard(State(guarded): State<Guarded>, mut request: Request, next: N
     let viewed_identities = !unsafe_method
         && status.is_success()
         && principal.may(Permission::ViewIdentity)
-        && (target.is_some() || matches!(pattern.as_str(), "/api/v1/tickets" | "/"));
+        && (target.is_some() || matches!(pattern.as_str(), "/api/v1/tickets" | "/tickets"));
     if (unsafe_method && !intake) || refused || viewed_identities {
         let (action, detail) = if viewed_identities {
             let lookup = if query.contains("phone=") {

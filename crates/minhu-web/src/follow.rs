@@ -142,11 +142,11 @@ pub struct Followed {
     reply: Option<String>,
     rating: Option<Rating>,
     /// Rating and asking to reopen are possible now.
-    can_rate: bool,
+    pub(crate) can_rate: bool,
 }
 
 impl Followed {
-    fn of(ticket: &Ticket) -> Followed {
+    pub(crate) fn of(ticket: &Ticket) -> Followed {
         let resolved = ticket.status == minhu_core::ticket::Status::Resolved;
         Followed {
             number: ticket.number.to_string(),

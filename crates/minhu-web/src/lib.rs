@@ -15,7 +15,9 @@ pub mod hardening;
 pub mod login;
 pub mod open311;
 mod pages;
+mod portal;
 mod privacy;
+pub mod ui;
 
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
@@ -57,6 +59,8 @@ pub fn app(state: AppState) -> Router {
     Router::new()
         .merge(api::routes())
         .merge(pages::routes())
+        .merge(portal::routes())
+        .merge(ui::routes())
         .merge(login::routes())
         .merge(privacy::routes())
         .merge(audit::routes())

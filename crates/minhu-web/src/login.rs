@@ -8,6 +8,7 @@ use crate::AppState;
 use crate::audit::{self, client_of};
 use crate::auth::{self, SESSION_COOKIE};
 use crate::error::ApiError;
+use crate::ui::{Chrome, Lang};
 use askama::Template;
 use axum::Router;
 use axum::extract::{FromRequest, Query, State};
@@ -32,27 +33,27 @@ pub fn routes() -> Router<AppState> {
 #[derive(Template)]
 #[template(path = "login.html")]
 struct LoginPage {
-    city: String,
-    csrf: String,
+    ui: Chrome,
     next: String,
     login: String,
     error: String,
 }
 
-/// Only a path on this site may follow a sign-in (no open redirect).
-fn safe_next(next: Option<&str>) -> String {
+/// Only a path on this site may follow a sign-in or a language switch (no open
+/// redirect); without one, the ticket list.
+pub(crate) fn safe_next(next: Option<&str>) -> String {
     next.filter(|n| n.starts_with('/') && !n.starts_with("//") && !n.contains('\\'))
-        .unwrap_or("/")
+        .unwrap_or("/tickets")
         .to_owned()
 }
 
 async fn login_form(
     State(state): State<AppState>,
+    lang: Lang,
     Query(params): Query<HashMap<String, String>>,
 ) -> Result<Html<String>, ApiError> {
     crate::pages::render(LoginPage {
-        city: state.engine.city.name.clone(),
-        csrf: String::new(),
+        ui: Chrome::new(&state, lang, None, "/login"),
         next: safe_next(params.get("next").map(String::as_str)),
         login: String::new(),
         error: String::new(),
@@ -116,6 +117,7 @@ fn same_origin(headers: &HeaderMap) -> bool {
 
 async fn login(
     State(state): State<AppState>,
+    lang: Lang,
     headers: HeaderMap,
     request: axum::extract::Request,
 ) -> Result<Response, ApiError> {
@@ -145,8 +147,7 @@ async fn login(
     let next = safe_next(form.next.as_deref());
     let refuse = |message: &str| {
         let page = LoginPage {
-            city: state.engine.city.name.clone(),
-            csrf: String::new(),
+            ui: Chrome::new(&state, lang, None, "/login"),
             next: next.clone(),
             login: form.login.clone(),
             error: message.to_owned(),

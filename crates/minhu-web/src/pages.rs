@@ -1,14 +1,13 @@
-//! Plain server-rendered pages: the ticket list and one ticket with its event log.
-//! (The full role-based UI grows from here.)
+//! The officials' shared pages: the ticket list and one ticket with its event log.
 
 use crate::AppState;
 use crate::auth::Principal;
 use crate::error::ApiError;
+use crate::ui::{Chrome, Lang};
 use askama::Template;
 use axum::Router;
 use axum::extract::{Path, Query, State};
-use axum::http::header;
-use axum::response::{Html, IntoResponse};
+use axum::response::Html;
 use axum::routing::get;
 use minhu_core::City;
 use minhu_core::access::{redact_events, redact_ticket};
@@ -19,16 +18,8 @@ use std::collections::HashMap;
 
 pub fn routes() -> Router<AppState> {
     Router::new()
-        .route("/", get(list_page))
+        .route("/tickets", get(list_page))
         .route("/tickets/{number}", get(ticket_page))
-        .route("/static/minhu.css", get(stylesheet))
-}
-
-async fn stylesheet() -> impl IntoResponse {
-    (
-        [(header::CONTENT_TYPE, "text/css; charset=utf-8")],
-        include_str!("../static/minhu.css"),
-    )
 }
 
 /// A ticket as a row of the list.
@@ -53,8 +44,7 @@ struct StatusTab {
 #[derive(Template)]
 #[template(path = "list.html")]
 struct ListPage {
-    city: String,
-    csrf: String,
+    ui: Chrome,
     tabs: Vec<StatusTab>,
     total: u64,
     query: String,
@@ -63,7 +53,7 @@ struct ListPage {
     status: String,
 }
 
-fn local_time(city: &City, at: jiff::Timestamp) -> String {
+pub(crate) fn local_time(city: &City, at: jiff::Timestamp) -> String {
     at.to_zoned(city.timezone.clone())
         .strftime("%Y-%m-%d %H:%M")
         .to_string()
@@ -105,6 +95,7 @@ pub(crate) fn render(template: impl Template) -> Result<Html<String>, ApiError> 
 
 async fn list_page(
     State(state): State<AppState>,
+    lang: Lang,
     principal: Principal,
     Query(params): Query<HashMap<String, String>>,
 ) -> Result<Html<String>, ApiError> {
@@ -156,8 +147,7 @@ async fn list_page(
         })
         .collect();
     render(ListPage {
-        city: city.name.clone(),
-        csrf: principal.csrf.clone().unwrap_or_default(),
+        ui: Chrome::new(&state, lang, Some(&principal), "/tickets"),
         tabs,
         total: counts.iter().map(|(_, n)| n).sum(),
         query,
@@ -177,8 +167,7 @@ struct EventRow {
 #[derive(Template)]
 #[template(path = "ticket.html")]
 struct TicketPage {
-    city: String,
-    csrf: String,
+    ui: Chrome,
     ticket: Ticket,
     status: &'static str,
     channel: &'static str,
@@ -297,6 +286,7 @@ fn event_detail(event: &minhu_core::event::Event, city: &City) -> String {
 
 async fn ticket_page(
     State(state): State<AppState>,
+    lang: Lang,
     principal: Principal,
     Path(number): Path<String>,
 ) -> Result<Html<String>, ApiError> {
@@ -312,8 +302,7 @@ async fn ticket_page(
             .map_or_else(|| "—".into(), |d| local_time(city, pick(d)))
     };
     render(TicketPage {
-        city: city.name.clone(),
-        csrf: principal.csrf.clone().unwrap_or_default(),
+        ui: Chrome::new(&state, lang, Some(&principal), "/tickets"),
         status: ticket.status.label_zh(),
         channel: ticket.intake.channel.label_zh(),
         kind: ticket.intake.kind.label_zh(),

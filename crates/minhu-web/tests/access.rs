@@ -53,6 +53,8 @@ fn sample(method: &Method, pattern: &str, number: &str, f: &Fixtures) -> Request
             "{service_code}" => "property.json".to_owned(),
             "{id}" => format!("{number}.json"),
             "{token}" => format!("{}.json", f.open311_token),
+            "{file}" => "minhu.css".to_owned(),
+            "{lang}" => "en".to_owned(),
             s if s.starts_with('{') => "x".to_owned(),
             s => s.to_owned(),
         })
@@ -402,7 +404,7 @@ async fn lists_show_only_the_scope() {
         StatusCode::NOT_FOUND,
         "out of scope reads as absent"
     );
-    let (_, page) = w.app.get_as(Some(&unit), "/").await;
+    let (_, page) = w.app.get_as(Some(&unit), "/tickets").await;
     let html = page.as_str().unwrap();
     assert!(html.contains(&w.inside) && !html.contains(&w.outside));
 }

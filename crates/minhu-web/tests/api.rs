@@ -270,7 +270,7 @@ async fn openapi_and_pages() {
         html.contains("138****5678"),
         "the phone is masked on the page"
     );
-    let (_, list) = app.get("/").await;
+    let (_, list) = app.get("/tickets").await;
     assert!(list.as_str().unwrap().contains(number));
 }
 

@@ -72,7 +72,7 @@ async fn sign_in_act_with_csrf_and_sign_out() {
             .body(Body::empty())
             .unwrap()
     };
-    let (status, html, _) = app.send_as(None, page("/")).await;
+    let (status, html, _) = app.send_as(None, page("/tickets")).await;
     assert_eq!(status, StatusCode::OK);
     let html = html.as_str().unwrap().to_owned();
     let csrf = html
@@ -130,7 +130,7 @@ async fn sign_in_act_with_csrf_and_sign_out() {
             .unwrap()
             .contains("Max-Age=0")
     );
-    let (status, _, headers) = app.send_as(None, page("/")).await;
+    let (status, _, headers) = app.send_as(None, page("/tickets")).await;
     assert_eq!(status, StatusCode::SEE_OTHER, "the session has ended");
     assert!(
         headers[header::LOCATION]
@@ -203,5 +203,5 @@ async fn a_sign_in_from_another_site_is_refused() {
         Body::from("login=wang&password=correct+horse+battery&next=https://evil.example");
     let (status, _, headers) = app.send_as(None, next).await;
     assert_eq!(status, StatusCode::SEE_OTHER);
-    assert_eq!(headers[header::LOCATION], "/", "no open redirect");
+    assert_eq!(headers[header::LOCATION], "/tickets", "no open redirect");
 }

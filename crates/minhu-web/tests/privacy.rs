@@ -51,7 +51,7 @@ async fn all_a_unit_reads(c: &Case, token: &str) -> String {
         format!("/api/v1/tickets/{}/events", c.number),
         "/api/v1/tickets".to_owned(),
         format!("/tickets/{}", c.number),
-        "/".to_owned(),
+        "/tickets".to_owned(),
     ] {
         let (status, body) = c.app.get_as(Some(token), &uri).await;
         assert_eq!(status, StatusCode::OK, "{uri}: {body}");
@@ -245,7 +245,10 @@ async fn every_response_carries_the_security_headers() {
     let pages = [
         "/login",
         "/",
+        "/tickets",
+        "/track",
         "/static/minhu.css",
+        "/static/minhu.js",
         "/api/v1/tickets",
         "/healthz",
         "/no/such/page",

@@ -105,7 +105,7 @@ async fn secrets_and_personal_data_never_reach_the_logs() {
     let (status, page, _) = app
         .send_as(
             None,
-            Request::get("/")
+            Request::get("/tickets")
                 .header(header::COOKIE, format!("minhu_session={session}"))
                 .body(Body::empty())
                 .unwrap(),

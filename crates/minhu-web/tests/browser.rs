@@ -1,0 +1,268 @@
+//! The pages in a real browser: headless Chromium driven through chromedriver
+//! (`scripts/ensure-chromium` installs Debian's), against the full app on a real port
+//! and a real SQLite file. Every page visited is checked with axe-core (vendored from
+//! npm in `tests/vendor`): no serious or critical accessibility violation.
+//!
+//! Without chromedriver these tests fail, never skip: set `MINHU_CHROMEDRIVER` or put
+//! `chromedriver` on the PATH (`scripts/test` does both).
+
+mod support;
+
+use fantoccini::{Client, ClientBuilder, Locator};
+use minhu_core::ids::TicketNumber;
+use serde_json::{Value, json};
+use std::net::SocketAddr;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+use support::TestApp;
+
+const AXE: &str = include_str!("vendor/axe-4.11.0.min.js");
+/// How long a page may take to show what a step waits for.
+const PATIENCE: Duration = Duration::from_secs(15);
+
+/// chromedriver on a free port, stopped when dropped.
+struct Driver {
+    child: Child,
+    url: String,
+}
+
+impl Drop for Driver {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+/// Polls `check` until it gives a value or `PATIENCE` runs out, then fails naming `what`.
+async fn wait_for<T, F, Fut>(what: &str, mut check: F) -> T
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Option<T>>,
+{
+    let start = Instant::now();
+    loop {
+        if let Some(value) = check().await {
+            return value;
+        }
+        assert!(start.elapsed() < PATIENCE, "waited {PATIENCE:?} for {what}");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+async fn start_driver() -> Driver {
+    let program = std::env::var("MINHU_CHROMEDRIVER").unwrap_or_else(|_| "chromedriver".into());
+    let port = free_port();
+    let child = Command::new(&program)
+        .arg(format!("--port={port}"))
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap_or_else(|e| {
+            panic!("cannot start {program} ({e}): run scripts/ensure-chromium, or set MINHU_CHROMEDRIVER")
+        });
+    let driver = Driver {
+        child,
+        url: format!("http://127.0.0.1:{port}"),
+    };
+    let address = format!("127.0.0.1:{port}");
+    wait_for("chromedriver to listen", || async {
+        tokio::net::TcpStream::connect(&address).await.ok()
+    })
+    .await;
+    driver
+}
+
+/// The app of `TestApp` served on a loopback port, as `minhu serve` serves it.
+async fn serve(app: &TestApp) -> String {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let address = listener.local_addr().unwrap();
+    let router = minhu_web::app(app.state.clone());
+    tokio::spawn(async move {
+        axum::serve(
+            listener,
+            router.into_make_service_with_connect_info::<SocketAddr>(),
+        )
+        .await
+        .unwrap();
+    });
+    format!("http://{address}")
+}
+
+struct Browser {
+    client: Client,
+    base: String,
+    _driver: Driver,
+    _profile: tempfile::TempDir,
+}
+
+impl Browser {
+    async fn open(base: String) -> Browser {
+        let driver = start_driver().await;
+        let profile = tempfile::tempdir().unwrap();
+        let binary = ["/usr/bin/chromium", "/usr/bin/chromium-browser"]
+            .into_iter()
+            .find(|p| std::path::Path::new(p).exists());
+        let mut chrome = json!({
+            "args": [
+                "--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
+                "--disable-background-networking", "--disable-component-update",
+                "--no-first-run", "--window-size=1280,900",
+                format!("--user-data-dir={}", profile.path().display()),
+            ]
+        });
+        if let Some(binary) = binary {
+            chrome["binary"] = json!(binary);
+        }
+        let mut capabilities = serde_json::Map::new();
+        capabilities.insert("goog:chromeOptions".into(), chrome);
+        let client = ClientBuilder::new(hyper_util::client::legacy::connect::HttpConnector::new())
+            .capabilities(capabilities)
+            .connect(&driver.url)
+            .await
+            .expect("chromedriver starts a headless Chromium");
+        Browser {
+            client,
+            base,
+            _driver: driver,
+            _profile: profile,
+        }
+    }
+
+    async fn goto(&self, path: &str) {
+        self.client
+            .goto(&format!("{}{path}", self.base))
+            .await
+            .unwrap();
+    }
+
+    async fn element(&self, css: &str) -> fantoccini::elements::Element {
+        self.client
+            .wait()
+            .at_most(PATIENCE)
+            .for_element(Locator::Css(css))
+            .await
+            .unwrap_or_else(|e| panic!("no {css} on the page: {e}"))
+    }
+
+    async fn fill(&self, css: &str, text: &str) {
+        let field = self.element(css).await;
+        field.clear().await.unwrap();
+        field.send_keys(text).await.unwrap();
+    }
+
+    async fn click(&self, css: &str) {
+        self.element(css).await.click().await.unwrap();
+    }
+
+    /// The text of `css` once it has some.
+    async fn text(&self, css: &str) -> String {
+        wait_for(&format!("text in {css}"), || async {
+            let element = self.client.find(Locator::Css(css)).await.ok()?;
+            let text = element.text().await.ok()?;
+            (!text.trim().is_empty()).then(|| text.trim().to_owned())
+        })
+        .await
+    }
+
+    async fn script(&self, script: &str) -> Value {
+        self.client.execute(script, Vec::new()).await.unwrap()
+    }
+
+    /// Runs axe-core on the page and fails on any serious or critical violation.
+    async fn check_accessibility(&self, page: &str) {
+        self.script(&format!("{AXE}\n;return true;")).await;
+        let violations = self
+            .client
+            .execute_async(
+                "const done = arguments[arguments.length - 1];
+                 axe.run(document, {resultTypes: ['violations']}).then(r => done(
+                   r.violations
+                     .filter(v => v.impact === 'serious' || v.impact === 'critical')
+                     .map(v => ({id: v.id, impact: v.impact, help: v.help,
+                                 nodes: v.nodes.slice(0, 5).map(n => n.target.join(' '))}))));",
+                Vec::new(),
+            )
+            .await
+            .unwrap();
+        assert_eq!(
+            violations,
+            json!([]),
+            "axe-core on {page}: serious or critical violations"
+        );
+    }
+
+    async fn close(self) {
+        self.client.close().await.unwrap();
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_citizen_reports_and_follows_a_demand_in_the_browser() {
+    let app = TestApp::new().await;
+    let browser = Browser::open(serve(&app).await).await;
+
+    browser.goto("/").await;
+    browser.check_accessibility("/").await;
+    browser.fill("#title", "小区路灯不亮").await;
+    browser
+        .fill(
+            "#description",
+            "A3区天顶街道天顶小区门口的路灯坏了一个星期，晚上很黑。",
+        )
+        .await;
+    browser.fill("#address", "A3区天顶街道天顶小区").await;
+    browser.fill("#phone", "13812345678").await;
+    browser.click("#report button[type=submit]").await;
+    let number = browser.text("#report-result .number").await;
+    let stored = app
+        .state
+        .engine
+        .ticket(&TicketNumber::parse(&number).unwrap())
+        .await
+        .expect("the number shown is a stored ticket");
+    assert_eq!(stored.intake.title, "小区路灯不亮");
+    assert_eq!(stored.intake.citizen.phone.as_deref(), Some("13812345678"));
+    browser.check_accessibility("/ after sending").await;
+
+    browser.click("#report-result a").await;
+    browser.element("#ask-code").await;
+    browser.check_accessibility("/track").await;
+    browser.fill("#phone", "138 1234 5678").await;
+    browser.click("#ask-code button[type=submit]").await;
+    browser.text("#code-result p").await;
+    let (_, _, code) = app.sms.sent().pop().expect("a code was sent");
+    browser.fill("#code", &code).await;
+    browser.click("#enter-code button[type=submit]").await;
+    let status = browser.text("#status").await;
+    assert_eq!(status, stored.status.label_zh());
+    browser.check_accessibility("/track signed in").await;
+
+    // English, and the elderly mode: one question per step, focus on the question.
+    browser.goto("/").await;
+    browser.click("a[lang=en]").await;
+    let heading = browser.text("h1").await;
+    assert_eq!(heading, "Tell the city about a problem");
+    browser.goto("/?mode=easy").await;
+    browser.check_accessibility("/?mode=easy").await;
+    let visible = browser
+        .script("return [...document.querySelectorAll('.step')].filter(s => !s.hidden).length;")
+        .await;
+    assert_eq!(visible, json!(1), "one question at a time");
+    browser.click(".step-nav button.primary").await;
+    let focused = browser
+        .script("return document.activeElement.textContent;")
+        .await;
+    assert!(
+        focused.as_str().unwrap().starts_with("Step 2"),
+        "the next question has the focus: {focused}"
+    );
+    browser.close().await;
+}
