@@ -154,6 +154,17 @@ pub enum Change {
         from: TicketNumber,
         reason: String,
     },
+    /// On the main case: another ticket was merged into it, so its reply answers that
+    /// ticket's citizen too.
+    CaseJoined {
+        ticket: TicketNumber,
+        reason: String,
+    },
+    /// On the main case: a merged ticket was taken out of it again.
+    CaseLeft {
+        ticket: TicketNumber,
+        reason: String,
+    },
     /// The main case was answered; its reply answers this merged ticket too.
     CaseReplied {
         case: TicketNumber,
@@ -207,6 +218,8 @@ impl Change {
             Change::PartReported { .. } => "part_reported",
             Change::Merged { .. } => "merged",
             Change::Unmerged { .. } => "unmerged",
+            Change::CaseJoined { .. } => "case_joined",
+            Change::CaseLeft { .. } => "case_left",
             Change::CaseReplied { .. } => "case_replied",
             Change::Warned { .. } => "warned",
             Change::Overdue { .. } => "overdue",

@@ -226,6 +226,9 @@ pub struct Ticket {
     /// The main case this ticket was merged into (并单).
     #[serde(default)]
     pub merged_into: Option<TicketNumber>,
+    /// The tickets merged into this one as their main case: its reply answers them.
+    #[serde(default)]
+    pub merged: Vec<TicketNumber>,
     /// Reopened beyond the city's limit: the supervisors follow it until it closes.
     #[serde(default)]
     pub reopen_escalated: bool,
@@ -321,6 +324,7 @@ impl Ticket {
             reassign_count: 0,
             parts: Vec::new(),
             merged_into: None,
+            merged: Vec::new(),
             reopen_escalated: false,
             alerts: Alerts::default(),
         }
@@ -523,6 +527,8 @@ impl Ticket {
                 self.status = Status::Pending;
                 self.merged_into = None;
             }
+            Change::CaseJoined { ticket, .. } => self.merged.push(ticket.clone()),
+            Change::CaseLeft { ticket, .. } => self.merged.retain(|t| t != ticket),
             Change::CaseReplied { reply, .. } => {
                 self.status = Status::Resolved;
                 self.reply = Some(reply.clone());

@@ -724,6 +724,17 @@ pub fn transition(
                 );
             }
             no_open_parts(ticket)?;
+            // Its own merged tickets would be left waiting for a reply that never comes.
+            if !ticket.merged.is_empty() {
+                return Err(FieldError::new(
+                    "into",
+                    format!(
+                        "this ticket is the main case of {} merged tickets; unmerge them first",
+                        ticket.merged.len()
+                    ),
+                )
+                .into());
+            }
             Change::Merged {
                 into: into.clone(),
                 reason: reason.clone(),
@@ -778,6 +789,34 @@ pub fn check_merge_target(main: &Ticket) -> Result<(), FieldError> {
             ),
         )),
         Status::Pending | Status::Dispatched | Status::Accepted => Ok(()),
+    }
+}
+
+/// The main case's side of a merge: `main` takes `ticket` in (the engine appends this
+/// beside the ticket's own `merged` event, in one transaction).
+pub fn join_case(main: &Ticket, ticket: &TicketNumber, reason: &str) -> Result<Change, FieldError> {
+    check_merge_target(main)?;
+    Ok(Change::CaseJoined {
+        ticket: ticket.clone(),
+        reason: reason.to_owned(),
+    })
+}
+
+/// The main case's side of an unmerge; `None` when `ticket` was not recorded on it
+/// (a merge made before main cases kept their list).
+pub fn leave_case(main: &Ticket, ticket: &TicketNumber, reason: &str) -> Option<Change> {
+    main.merged.contains(ticket).then(|| Change::CaseLeft {
+        ticket: ticket.clone(),
+        reason: reason.to_owned(),
+    })
+}
+
+/// What a resolving change replies, for the tickets merged into the case.
+pub fn case_reply(change: &Change) -> Option<&str> {
+    match change {
+        Change::Resolved { reply } => Some(reply),
+        Change::AnsweredAtIntake { answer } => Some(answer),
+        _ => None,
     }
 }
 

@@ -162,28 +162,20 @@ impl Engine {
     }
 
     /// Applies one workflow command by `actor`, retrying if the ticket changed between
-    /// reading it and writing the event.
+    /// reading it and writing the event. A merge also writes the main case, and a main
+    /// case's reply every ticket merged into it, in the same transaction.
     pub async fn act(
         &self,
         number: &TicketNumber,
         command: Command,
         actor: Actor,
     ) -> Result<Ticket, EngineError> {
-        match &command {
-            Command::ReplyFromCase { .. } => {
-                return Err(FieldError::new(
-                    "action",
-                    "reply_from_case is passed on by minhu when the main case is resolved",
-                )
-                .into());
-            }
-            Command::Merge { into, .. } if into != number => {
-                let main = self.store.ticket(into).await?.ok_or_else(|| {
-                    FieldError::new("into", format!("ticket {into} does not exist"))
-                })?;
-                workflow::check_merge_target(&main)?;
-            }
-            _ => {}
+        if let Command::ReplyFromCase { .. } = &command {
+            return Err(FieldError::new(
+                "action",
+                "reply_from_case is passed on by minhu when the main case is resolved",
+            )
+            .into());
         }
         for _ in 0..CONFLICT_RETRIES {
             let mut ticket = self.ticket(number).await?;
@@ -203,21 +195,15 @@ impl Engine {
                 change,
             };
             ticket.apply(&event);
-            let region_path = self.region_path(&ticket);
-            match self
-                .store
-                .append(Appended {
-                    ticket: &ticket,
-                    events: std::slice::from_ref(&event),
-                    region_path: region_path.as_deref(),
-                    timers: &timer::pending(&ticket, &self.city),
-                    fired,
-                })
-                .await
-            {
+            let others = self.reached(&ticket, &event, now).await?;
+            let mut writes = vec![Write::new(self, ticket, event, fired)];
+            writes.extend(others);
+            let batch: Vec<Appended<'_>> = writes.iter().map(Write::appended).collect();
+            match self.store.append_many(&batch).await {
                 Ok(()) => {
                     self.timers_changed.notify_one();
-                    return Ok(ticket);
+                    let first = writes.swap_remove(0);
+                    return Ok(first.ticket);
                 }
                 Err(StoreError::Conflict(_)) => continue,
                 Err(other) => return Err(other.into()),
@@ -226,12 +212,102 @@ impl Engine {
         Err(EngineError::Busy(number.to_string()))
     }
 
+    /// The other tickets `event` on `ticket` reaches: the main case a ticket is merged
+    /// into or taken out of records it (并单), and a main case's reply answers every
+    /// ticket still merged into it.
+    async fn reached(
+        &self,
+        ticket: &Ticket,
+        event: &Event,
+        now: Timestamp,
+    ) -> Result<Vec<Write>, EngineError> {
+        let mut writes = Vec::new();
+        let mut write = |mut other: Ticket, change: Change, actor: Actor| {
+            let event = Event {
+                seq: other.version + 1,
+                at: now,
+                actor,
+                change,
+            };
+            other.apply(&event);
+            writes.push(Write::new(self, other, event, None));
+        };
+        match &event.change {
+            Change::Merged { into, reason } => {
+                let main = self.store.ticket(into).await?.ok_or_else(|| {
+                    FieldError::new("into", format!("ticket {into} does not exist"))
+                })?;
+                let change = workflow::join_case(&main, &ticket.number, reason)?;
+                write(main, change, event.actor.clone());
+            }
+            Change::Unmerged { from, reason } => {
+                if let Some(main) = self.store.ticket(from).await?
+                    && let Some(change) = workflow::leave_case(&main, &ticket.number, reason)
+                {
+                    write(main, change, event.actor.clone());
+                }
+            }
+            change => {
+                let Some(reply) = workflow::case_reply(change) else {
+                    return Ok(writes);
+                };
+                for number in &ticket.merged {
+                    let Some(merged) = self.store.ticket(number).await? else {
+                        continue;
+                    };
+                    // Reopened on its own or taken out since: no longer this case's.
+                    if merged.merged_into.as_ref() != Some(&ticket.number) {
+                        continue;
+                    }
+                    let command = Command::ReplyFromCase {
+                        case: ticket.number.clone(),
+                        reply: reply.to_owned(),
+                    };
+                    let change = workflow::transition(&merged, command, &self.city, now)?;
+                    write(merged, change, Actor::system("cases"));
+                }
+            }
+        }
+        Ok(writes)
+    }
+
     pub async fn events(&self, number: &TicketNumber) -> Result<Vec<Event>, EngineError> {
         let events = self.store.events(number).await?;
         if events.is_empty() {
             return Err(EngineError::NotFound(number.to_string()));
         }
         Ok(events)
+    }
+}
+
+/// One ticket's new event and the state it leads to, ready for the store.
+struct Write {
+    ticket: Ticket,
+    event: Event,
+    region_path: Option<String>,
+    timers: Vec<timer::Timer>,
+    fired: Option<timer::Timer>,
+}
+
+impl Write {
+    fn new(engine: &Engine, ticket: Ticket, event: Event, fired: Option<timer::Timer>) -> Self {
+        Self {
+            region_path: engine.region_path(&ticket),
+            timers: timer::pending(&ticket, &engine.city),
+            ticket,
+            event,
+            fired,
+        }
+    }
+
+    fn appended(&self) -> Appended<'_> {
+        Appended {
+            ticket: &self.ticket,
+            events: std::slice::from_ref(&self.event),
+            region_path: self.region_path.as_deref(),
+            timers: &self.timers,
+            fired: self.fired,
+        }
     }
 }
 

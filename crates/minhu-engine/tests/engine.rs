@@ -503,3 +503,98 @@ async fn a_merge_needs_an_open_main_case_that_exists() {
         "{err}"
     );
 }
+
+#[tokio::test]
+async fn a_merge_writes_both_tickets_and_the_case_reply_reaches_every_citizen() {
+    let s = setup().await;
+    let dispatcher = || Actor::user("dispatcher");
+    let mut numbers = Vec::new();
+    for _ in 0..4 {
+        let ticket = s
+            .engine
+            .intake(complaint("A3区", None), dispatcher(), None)
+            .await
+            .unwrap()
+            .ticket;
+        numbers.push(ticket.number);
+    }
+    let (main, merged) = numbers.split_first().unwrap();
+    for number in merged {
+        let command = Command::Merge {
+            into: main.clone(),
+            reason: "同一小区电梯".into(),
+        };
+        s.engine.act(number, command, dispatcher()).await.unwrap();
+    }
+    let unmerge = Command::Unmerge {
+        reason: "不是同一部电梯".into(),
+    };
+    s.engine
+        .act(&merged[2], unmerge, dispatcher())
+        .await
+        .unwrap();
+    let case = s.engine.ticket(main).await.unwrap();
+    assert_eq!(case.merged, merged[..2].to_vec());
+    let types: Vec<&str> = s
+        .engine
+        .events(main)
+        .await
+        .unwrap()
+        .iter()
+        .map(|e| e.change.name())
+        .filter(|name| name.starts_with("case_"))
+        .collect();
+    assert_eq!(
+        types,
+        ["case_joined", "case_joined", "case_joined", "case_left"]
+    );
+    // The case cannot itself be merged away while tickets wait for its reply.
+    let away = Command::Merge {
+        into: merged[2].clone(),
+        reason: "x".into(),
+    };
+    let err = s.engine.act(main, away, dispatcher()).await.unwrap_err();
+    assert!(
+        matches!(&err, EngineError::Invalid(f) if f.field == "into" && f.problem.contains("unmerge them first")),
+        "{err}"
+    );
+
+    let unit = UnitId::new("street-A3-01");
+    let dispatch = Command::Dispatch { unit, reason: None };
+    s.engine.act(main, dispatch, dispatcher()).await.unwrap();
+    let handler = Actor::user("handler");
+    s.engine
+        .act(main, Command::Accept, handler.clone())
+        .await
+        .unwrap();
+    s.clock.advance(SignedDuration::from_hours(2));
+    let reply = "电梯已由物业修复";
+    let resolve = Command::Resolve {
+        reply: reply.into(),
+    };
+    s.engine.act(main, resolve, handler).await.unwrap();
+    for number in &merged[..2] {
+        let ticket = s.engine.ticket(number).await.unwrap();
+        assert_eq!(
+            (ticket.status, ticket.reply.as_deref()),
+            (Status::Resolved, Some(reply))
+        );
+        assert_eq!(ticket.resolved_at, Some(s.clock.now()));
+        let last = s.engine.events(number).await.unwrap().pop().unwrap();
+        assert_eq!(last.actor, Actor::system("cases"));
+        assert_eq!(last.change.name(), "case_replied");
+        let log = s.engine.events(number).await.unwrap();
+        assert_eq!(
+            minhu_core::ticket::Ticket::replay(number, &log).unwrap(),
+            ticket
+        );
+    }
+    let taken_out = s.engine.ticket(&merged[2]).await.unwrap();
+    assert_eq!((taken_out.status, taken_out.reply), (Status::Pending, None));
+    let case = s.engine.ticket(main).await.unwrap();
+    let log = s.engine.events(main).await.unwrap();
+    assert_eq!(
+        minhu_core::ticket::Ticket::replay(main, &log).unwrap(),
+        case
+    );
+}

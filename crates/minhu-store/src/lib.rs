@@ -309,7 +309,14 @@ pub trait Store: Send + Sync {
 
     /// Appends events to a ticket's log and saves the state they lead to, provided no
     /// one appended since the state the caller read ([`StoreError::Conflict`] if so).
-    async fn append(&self, appended: Appended<'_>) -> Result<(), StoreError>;
+    async fn append(&self, appended: Appended<'_>) -> Result<(), StoreError> {
+        self.append_many(std::slice::from_ref(&appended)).await
+    }
+
+    /// Appends to several tickets in one transaction, all or nothing: a merge writes the
+    /// ticket and its main case, a case's reply every ticket merged into it. Conflict
+    /// (or NotFound) names the first ticket that was not at the version read.
+    async fn append_many(&self, batch: &[Appended<'_>]) -> Result<(), StoreError>;
 
     async fn list(&self, filter: &TicketFilter) -> Result<Page, StoreError>;
 

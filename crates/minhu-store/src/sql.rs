@@ -83,24 +83,31 @@ impl Conditions {
         }
     }
 
-    /// Narrows to the tickets a reader with `scope` may see (the `tickets` columns).
+    /// Narrows to the tickets a reader with `scope` may see (the `tickets` columns): a
+    /// unit sees what it holds and the joint cases it was summoned to (联办).
     fn scope(&mut self, scope: &Scope) {
-        let (column, ids): (&str, Vec<&str>) = match scope {
+        let (units, ids): (bool, Vec<&str>) = match scope {
             Scope::All => return,
-            Scope::Units(units) => ("unit", units.iter().map(|u| u.as_str()).collect()),
-            Scope::Regions(regions) => ("region", regions.iter().map(|r| r.as_str()).collect()),
+            Scope::Units(units) => (true, units.iter().map(|u| u.as_str()).collect()),
+            Scope::Regions(regions) => (false, regions.iter().map(|r| r.as_str()).collect()),
         };
         if ids.is_empty() {
             self.and("1 = 0", Vec::new());
             return;
         }
         let marks = vec!["?"; ids.len()].join(", ");
-        self.and(
-            &format!("{column} IN ({marks})"),
-            ids.into_iter()
-                .map(|id| Bind::Text(id.to_owned()))
-                .collect(),
-        );
+        let binds = || ids.iter().map(|id| Bind::Text((*id).to_owned()));
+        if units {
+            self.and(
+                &format!(
+                    "(unit IN ({marks}) OR number IN \
+                     (SELECT ticket FROM ticket_parts WHERE unit IN ({marks})))"
+                ),
+                binds().chain(binds()).collect(),
+            );
+        } else {
+            self.and(&format!("region IN ({marks})"), binds().collect());
+        }
     }
 
     fn query(&self) -> sqlx::query::Query<'_, sqlx::Any, sqlx::any::AnyArguments> {
@@ -342,6 +349,7 @@ async fn insert_new(
         .execute(&mut *conn)
         .await?;
     insert_events(conn, &number, &new.events).await?;
+    sync_parts(conn, &ticket, &new.events).await?;
     crate::timers::sync(conn, &ticket, &new.timers, None).await?;
     if let Some(key) = &new.idempotency {
         let claimed = sqlx::query(
@@ -440,6 +448,60 @@ async fn insert_events(
     Ok(())
 }
 
+/// One ticket's share of an append, inside the caller's transaction. False when the
+/// ticket is not at the version the events follow (changed concurrently, or missing).
+async fn append_in(conn: &mut AnyConnection, appended: &Appended<'_>) -> Result<bool, StoreError> {
+    let ticket = appended.ticket;
+    let previous = ticket.version - appended.events.len() as u32;
+    let update = sqlx::query(
+        "UPDATE tickets SET version = $1, status = $2, category = $3, region = $4, \
+         region_path = $5, unit = $6, updated_at = $7, resolve_by = $8, state = $9 \
+         WHERE number = $10 AND version = $11",
+    );
+    let updated = bind_projection(update, ticket, appended.region_path.map(str::to_owned))
+        .bind(ticket.number.as_str())
+        .bind(i64::from(previous))
+        .execute(&mut *conn)
+        .await?;
+    if updated.rows_affected() == 0 {
+        return Ok(false);
+    }
+    insert_events(conn, &ticket.number, appended.events).await?;
+    sync_parts(conn, ticket, appended.events).await?;
+    let fired = appended.fired.map(|timer| (timer, ticket.updated_at));
+    crate::timers::sync(conn, ticket, appended.timers, fired).await?;
+    Ok(true)
+}
+
+/// Keeps `ticket_parts` equal to the ticket's summoned units, which the scope of a
+/// unit's lists and reads includes. Only summons change them (a part stays on record
+/// once reported), so other events cost nothing here.
+async fn sync_parts(
+    conn: &mut AnyConnection,
+    ticket: &Ticket,
+    events: &[Event],
+) -> Result<(), StoreError> {
+    if !events
+        .iter()
+        .any(|e| matches!(e.change, Change::Summoned { .. }))
+    {
+        return Ok(());
+    }
+    let rows: Vec<String> = (0..ticket.parts.len())
+        .map(|i| format!("(${}, ${})", 2 * i + 1, 2 * i + 2))
+        .collect();
+    let sql = format!(
+        "INSERT INTO ticket_parts (ticket, unit) VALUES {} ON CONFLICT (ticket, unit) DO NOTHING",
+        rows.join(", ")
+    );
+    let mut query = sqlx::query(sqlx::AssertSqlSafe(sql));
+    for part in &ticket.parts {
+        query = query.bind(ticket.number.as_str()).bind(part.unit.as_str());
+    }
+    query.execute(&mut *conn).await?;
+    Ok(())
+}
+
 #[async_trait]
 impl Store for SqlStore {
     fn backend(&self) -> Backend {
@@ -489,32 +551,20 @@ impl Store for SqlStore {
         rows.iter().map(event_from_row).collect()
     }
 
-    async fn append(&self, appended: Appended<'_>) -> Result<(), StoreError> {
-        let ticket = appended.ticket;
-        let previous = ticket.version - appended.events.len() as u32;
+    async fn append_many(&self, batch: &[Appended<'_>]) -> Result<(), StoreError> {
         let mut tx = self.writer.begin().await?;
-        let update = sqlx::query(
-            "UPDATE tickets SET version = $1, status = $2, category = $3, region = $4, \
-             region_path = $5, unit = $6, updated_at = $7, resolve_by = $8, state = $9 \
-             WHERE number = $10 AND version = $11",
-        );
-        let updated = bind_projection(update, ticket, appended.region_path.map(str::to_owned))
-            .bind(ticket.number.as_str())
-            .bind(i64::from(previous))
-            .execute(&mut *tx)
-            .await?;
-        if updated.rows_affected() == 0 {
-            tx.rollback().await?;
-            let exists = self.ticket(&ticket.number).await?.is_some();
-            return Err(if exists {
-                StoreError::Conflict(ticket.number.clone())
-            } else {
-                StoreError::NotFound(ticket.number.clone())
-            });
+        for appended in batch {
+            if !append_in(&mut tx, appended).await? {
+                tx.rollback().await?;
+                let number = &appended.ticket.number;
+                let exists = self.ticket(number).await?.is_some();
+                return Err(if exists {
+                    StoreError::Conflict(number.clone())
+                } else {
+                    StoreError::NotFound(number.clone())
+                });
+            }
         }
-        insert_events(&mut tx, &ticket.number, appended.events).await?;
-        let fired = appended.fired.map(|timer| (timer, ticket.updated_at));
-        crate::timers::sync(&mut tx, ticket, appended.timers, fired).await?;
         tx.commit().await?;
         Ok(())
     }

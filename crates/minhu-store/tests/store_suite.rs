@@ -960,3 +960,164 @@ async fn the_timer_index_follows_the_ticket_and_claims_once() {
     })
     .await;
 }
+
+fn step(ticket: &mut Ticket, change: Change, at: Timestamp) -> Event {
+    let event = Event {
+        seq: ticket.version + 1,
+        at,
+        actor: Actor::user("test"),
+        change,
+    };
+    ticket.apply(&event);
+    event
+}
+
+/// An append of `events` to `ticket` with no region or timers.
+fn plain<'a>(ticket: &'a Ticket, events: &'a [Event]) -> Appended<'a> {
+    Appended {
+        ticket,
+        events,
+        region_path: None,
+        timers: &[],
+        fired: None,
+    }
+}
+
+async fn save(store: &SqlStore, ticket: &Ticket, event: Event) {
+    store.append(plain(ticket, &[event])).await.unwrap();
+}
+
+async fn fresh(store: &SqlStore, title: &str, now: Timestamp) -> Ticket {
+    store
+        .create_ticket(new_ticket(title, now, None))
+        .await
+        .unwrap()
+        .ticket
+}
+
+#[tokio::test]
+async fn a_summoned_unit_sees_the_joint_case_in_its_lists_and_reads() {
+    on_every_backend(|store, _url| async move {
+        let now = at("2026-11-22T01:00:00Z");
+        let mut ticket = fresh(&store, "占道经营", now).await;
+        let event = dispatch(&mut ticket, "S-yanghu", now);
+        save(&store, &ticket, event).await;
+        let event = step(&mut ticket, Change::Accepted, now);
+        save(&store, &ticket, event).await;
+        let summoned = Scope::Units(vec![UnitId::new("S-chengguan")]);
+        let bystander = Scope::Units(vec![UnitId::new("S-other")]);
+        let listed = |scope: Scope| {
+            let store = store.clone();
+            async move {
+                let filter = TicketFilter {
+                    scope,
+                    ..TicketFilter::default()
+                };
+                store.list(&filter).await.unwrap().tickets.len()
+            }
+        };
+        assert_eq!(listed(summoned.clone()).await, 0);
+        let summon = Change::Summoned {
+            units: vec![UnitId::new("S-chengguan"), UnitId::new("S-shichang")],
+            note: "联合执法".into(),
+        };
+        let event = step(&mut ticket, summon, now);
+        save(&store, &ticket, event).await;
+        assert_eq!(listed(summoned.clone()).await, 1);
+        assert_eq!(listed(bystander.clone()).await, 0);
+        assert!(
+            store
+                .ticket_in(&ticket.number, &summoned)
+                .await
+                .unwrap()
+                .is_some()
+        );
+        assert!(
+            store
+                .ticket_in(&ticket.number, &bystander)
+                .await
+                .unwrap()
+                .is_none()
+        );
+        let counts = store.count_by_status(&summoned).await.unwrap();
+        assert_eq!(counts, vec![(Status::Accepted, 1)]);
+        // Summoned again (a part reported, then called back): still one row per unit.
+        let again = Change::Summoned {
+            units: vec![UnitId::new("S-chengguan")],
+            note: "再次".into(),
+        };
+        let event = step(&mut ticket, again, now);
+        save(&store, &ticket, event).await;
+        assert_eq!(listed(summoned).await, 1);
+    })
+    .await;
+}
+
+/// A merge's two halves: the main case's `joined` and the merged ticket's `merged`.
+fn batch<'a>(
+    main: &'a Ticket,
+    joined: &'a Event,
+    other: &'a Ticket,
+    merged: &'a Event,
+) -> Vec<Appended<'a>> {
+    vec![
+        plain(main, std::slice::from_ref(joined)),
+        plain(other, std::slice::from_ref(merged)),
+    ]
+}
+
+fn merge_into(main: &Ticket) -> Change {
+    Change::Merged {
+        into: main.number.clone(),
+        reason: "同一事件".into(),
+    }
+}
+
+#[tokio::test]
+async fn appends_to_several_tickets_commit_together_or_not_at_all() {
+    on_every_backend(|store, _url| async move {
+        let now = at("2026-11-22T01:00:00Z");
+        let mut main = fresh(&store, "主单", now).await;
+        let mut other = fresh(&store, "并单", now).await;
+        let stale = other.clone();
+        // Someone else moves `other` first.
+        let event = dispatch(&mut other, "S-yanghu", now);
+        save(&store, &other, event).await;
+        let mut late = stale.clone();
+        let merged = step(&mut late, merge_into(&main), now);
+        let joined = step(
+            &mut main,
+            Change::CaseJoined {
+                ticket: late.number.clone(),
+                reason: "同一事件".into(),
+            },
+            now,
+        );
+        let err = store
+            .append_many(&batch(&main, &joined, &late, &merged))
+            .await
+            .unwrap_err();
+        assert!(
+            matches!(&err, StoreError::Conflict(n) if n == &other.number),
+            "{err}"
+        );
+        // The main case's half was rolled back with it.
+        assert_eq!(store.events(&main.number).await.unwrap().len(), 1);
+        assert_eq!(
+            store.ticket(&main.number).await.unwrap().unwrap().version,
+            1
+        );
+
+        let mut late = other.clone();
+        let merged = step(&mut late, merge_into(&main), now);
+        store
+            .append_many(&batch(&main, &joined, &late, &merged))
+            .await
+            .unwrap();
+        let stored = store.ticket(&main.number).await.unwrap().unwrap();
+        assert_eq!(stored.merged, vec![other.number.clone()]);
+        let stored = store.ticket(&other.number).await.unwrap().unwrap();
+        assert_eq!(stored.status, Status::Merged);
+    })
+    .await;
+}

@@ -268,6 +268,8 @@ fn event_detail(event: &minhu_core::event::Event, city: &City) -> String {
         PartReported { unit: u, report } => format!("{}: {report}", unit(u)),
         Merged { into, reason } => format!("并入 {into} ({reason})"),
         Unmerged { from, reason } => format!("移出 {from} ({reason})"),
+        CaseJoined { ticket, reason } => format!("{ticket} 并入本单 ({reason})"),
+        CaseLeft { ticket, reason } => format!("{ticket} 移出本单 ({reason})"),
         CaseReplied { case, reply } => format!("主单 {case}: {reply}"),
         Warned { deadline, due_by } => format!(
             "{}预警：{} 到期",
