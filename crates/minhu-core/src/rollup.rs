@@ -255,6 +255,8 @@ fn credits(before: &Ticket, event: &Event) -> Vec<(Option<UnitId>, Metric)> {
         | Change::PartReported { .. }
         | Change::Merged { .. }
         | Change::Unmerged { .. }
+        | Change::CaseJoined { .. }
+        | Change::CaseLeft { .. }
         | Change::Warned { .. }
         | Change::Escalated { .. }
         | Change::CallbackDue => Vec::new(),
