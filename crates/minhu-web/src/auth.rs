@@ -114,6 +114,10 @@ pub const ROUTES: &[RouteRule] = &[
     rule(Method::GET, "/", Public),
     rule(Method::GET, "/track", Open),
     rule(Method::GET, "/tickets", Needs(P::ViewTickets)),
+    rule(Method::GET, "/console", Needs(P::CreateTickets)),
+    rule(Method::GET, "/dispatch", Needs(P::Dispatch)),
+    rule(Method::GET, "/inbox", Needs(P::Handle)),
+    rule(Method::GET, "/inbox/events", Needs(P::Handle)),
     rule(Method::GET, "/tickets/{number}", Needs(P::ViewTickets)),
     // Open311 GeoReport v2: reading is public (confidential reports are never shown);
     // posting needs the spec's api_key, which the handler checks.

@@ -8,6 +8,7 @@
 mod api;
 pub mod audit;
 pub mod auth;
+mod desk;
 pub mod error;
 mod extract;
 pub mod follow;
@@ -60,6 +61,7 @@ pub fn app(state: AppState) -> Router {
         .merge(api::routes())
         .merge(pages::routes())
         .merge(portal::routes())
+        .merge(desk::routes())
         .merge(ui::routes())
         .merge(login::routes())
         .merge(privacy::routes())

@@ -103,6 +103,12 @@ async fn verify_password(password: String, hash: Option<String>) -> bool {
 
 /// A browser's form post from another site carries its own Origin; refuse it.
 fn same_origin(headers: &HeaderMap) -> bool {
+    // Browsers with Fetch Metadata say where a request came from outright; they must,
+    // as under `Referrer-Policy: no-referrer` Chromium sends `Origin: null` even with
+    // this site's own forms.
+    if let Some(site) = headers.get("sec-fetch-site") {
+        return matches!(site.as_bytes(), b"same-origin" | b"none");
+    }
     let Some(origin) = headers.get(header::ORIGIN).and_then(|v| v.to_str().ok()) else {
         return true;
     };

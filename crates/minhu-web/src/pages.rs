@@ -3,6 +3,7 @@
 use crate::AppState;
 use crate::auth::Principal;
 use crate::error::ApiError;
+use crate::portal::{Choice, label};
 use crate::ui::{Chrome, Lang};
 use askama::Template;
 use axum::Router;
@@ -10,9 +11,12 @@ use axum::extract::{Path, Query, State};
 use axum::response::Html;
 use axum::routing::get;
 use minhu_core::City;
+use minhu_core::access::Permission;
 use minhu_core::access::{redact_events, redact_ticket};
 use minhu_core::ids::TicketNumber;
-use minhu_core::ticket::{Status, Ticket};
+use minhu_core::ids::UnitId;
+use minhu_core::ticket::{Satisfaction, Status, Ticket};
+use minhu_engine::router::Decision;
 use minhu_store::{Cursor, TicketFilter};
 use std::collections::HashMap;
 
@@ -59,19 +63,21 @@ pub(crate) fn local_time(city: &City, at: jiff::Timestamp) -> String {
         .to_string()
 }
 
+/// A unit's name, or its id when the configuration no longer has it.
+pub(crate) fn unit_label(city: &City, id: &UnitId) -> String {
+    city.units
+        .get(id)
+        .map_or_else(|| id.to_string(), |u| u.name.clone())
+}
+
 fn unit_name(city: &City, ticket: &Ticket) -> String {
     ticket
         .unit
         .as_ref()
-        .map(|id| {
-            city.units
-                .get(id)
-                .map_or_else(|| id.to_string(), |u| u.name.clone())
-        })
-        .unwrap_or_else(|| "—".into())
+        .map_or_else(|| "—".into(), |id| unit_label(city, id))
 }
 
-fn place_name(city: &City, ticket: &Ticket) -> String {
+pub(crate) fn place_name(city: &City, ticket: &Ticket) -> String {
     let Some(region) = &ticket.intake.region else {
         return "—".into();
     };
@@ -181,15 +187,136 @@ struct TicketPage {
     phone: String,
     overdue: bool,
     events: Vec<EventRow>,
+    actions: Actions,
+}
+
+/// Why routing suggests what it does, in one line per reason.
+pub(crate) fn reasons(decision: &Decision) -> Vec<String> {
+    let mut reasons = Vec::new();
+    if let Some(placed) = &decision.region {
+        reasons.push(placed.reason.clone());
+    }
+    if let Some(category) = decision.category.as_ref().or(decision.suggestions.first()) {
+        reasons.push(format!(
+            "{} ({:.0}%): {}",
+            category.category,
+            category.confidence * 100.0,
+            category.reasons.join(", ")
+        ));
+    }
+    if let Some(urgency) = &decision.tier {
+        reasons.push(format!(
+            "{}: {}",
+            urgency.tier.as_str(),
+            urgency.reasons.join(", ")
+        ));
+    }
+    if let Some(assignment) = &decision.assignment {
+        reasons.push(assignment.reason.clone());
+    }
+    reasons
+}
+
+/// A unit to choose from.
+struct UnitChoice {
+    id: String,
+    name: String,
+    selected: bool,
+}
+
+/// The workflow actions this caller may take on this ticket now, each a form.
+#[derive(Default)]
+struct Actions {
+    /// Dispatch (pending, with `ticket.dispatch`): the units, routing's pick selected.
+    dispatch: Vec<UnitChoice>,
+    reasons: Vec<String>,
+    /// A unit returned it: send it back to that unit (refuse the return).
+    arbitrate: Option<String>,
+    answer: bool,
+    /// Open tickets that read alike; `merge` when the caller may merge.
+    duplicates: Vec<minhu_engine::duplicates::Duplicate>,
+    merge: bool,
+    accept: bool,
+    give_back: bool,
+    resolve: bool,
+    summon: bool,
+    extend: bool,
+    urge: bool,
+    callback: Vec<Choice>,
+    close: bool,
+}
+
+impl Actions {
+    fn any(&self) -> bool {
+        !self.dispatch.is_empty()
+            || self.answer
+            || self.accept
+            || self.resolve
+            || self.urge
+            || !self.callback.is_empty()
+            || self.close
+            || !self.duplicates.is_empty()
+    }
+}
+
+async fn actions_for(
+    state: &AppState,
+    principal: &Principal,
+    ticket: &Ticket,
+    lang: Lang,
+) -> Result<Actions, ApiError> {
+    let engine = &state.engine;
+    let city = &engine.city;
+    let status = ticket.status;
+    let open = matches!(
+        status,
+        Status::Pending | Status::Dispatched | Status::Accepted
+    );
+    let mut actions = Actions::default();
+    if status == Status::Pending && principal.may(Permission::Dispatch) {
+        let decision = engine.router.decide(ticket, city);
+        let pick = decision.assignment.as_ref().map(|a| a.unit.clone());
+        actions.dispatch = city
+            .units
+            .all()
+            .iter()
+            .map(|u| UnitChoice {
+                id: u.id.to_string(),
+                name: u.name.clone(),
+                selected: pick.as_ref() == Some(&u.id),
+            })
+            .collect();
+        actions.reasons = reasons(&decision);
+        actions.arbitrate = ticket.returned_from.as_ref().map(|u| unit_label(city, u));
+    }
+    actions.answer = status == Status::Pending && principal.may(Permission::Answer);
+    if open && principal.may(Permission::Classify) {
+        actions.duplicates = engine.duplicates(&ticket.number, &principal.scope).await?;
+        actions.merge = principal.may(Permission::Dispatch);
+    }
+    let handles = principal.may(Permission::Handle);
+    actions.accept = handles && status == Status::Dispatched;
+    actions.give_back = actions.accept;
+    actions.resolve = handles && status == Status::Accepted;
+    actions.summon = actions.resolve;
+    actions.extend = actions.resolve;
+    actions.urge = open && principal.may(Permission::Supervise);
+    if status == Status::Resolved && principal.may(Permission::Callback) {
+        actions.callback = Satisfaction::ALL
+            .iter()
+            .map(|s| Choice {
+                code: s.code().to_owned(),
+                label: label(lang, s.label_zh(), s.code()),
+            })
+            .collect();
+    }
+    actions.close = status == Status::Resolved && principal.may(Permission::Dispatch);
+    Ok(actions)
 }
 
 fn event_detail(event: &minhu_core::event::Event, city: &City) -> String {
     use minhu_core::event::Change::*;
-    let unit = |id: &minhu_core::ids::UnitId| {
-        city.units
-            .get(id)
-            .map_or_else(|| id.to_string(), |u| u.name.clone())
-    };
+    let unit = |id: &UnitId| unit_label(city, id);
     match &event.change {
         Created(intake) => format!("{} / {}", intake.channel.label_zh(), intake.kind.label_zh()),
         Reclassified {
@@ -297,6 +424,7 @@ async fn ticket_page(
     let city = &engine.city;
     let ticket = redact_ticket(engine.ticket(&number).await?, &principal.permissions, false);
     let events = redact_events(engine.events(&number).await?, &principal.permissions);
+    let actions = actions_for(&state, &principal, &ticket, lang).await?;
     let deadline = |pick: fn(&minhu_core::deadline::Deadlines) -> jiff::Timestamp| {
         ticket
             .deadlines
@@ -334,6 +462,7 @@ async fn ticket_page(
                 detail: event_detail(e, city),
             })
             .collect(),
+        actions,
         ticket,
     })
 }

@@ -28,7 +28,7 @@ pub fn routes() -> Router<AppState> {
 
 /// A code of one of the core's lists with its name in the reader's language.
 pub struct Choice {
-    pub code: &'static str,
+    pub code: String,
     pub label: String,
 }
 
@@ -55,7 +55,7 @@ fn kinds(lang: Lang) -> Vec<Choice> {
     Kind::ALL
         .iter()
         .map(|k| Choice {
-            code: k.code(),
+            code: k.code().to_owned(),
             label: label(lang, k.label_zh(), k.code()),
         })
         .collect()
@@ -67,7 +67,6 @@ struct PortalPage {
     ui: Chrome,
     kinds: Vec<Choice>,
     categories: Vec<String>,
-    /// Districts and streets, for the address field's suggestions.
     places: Vec<String>,
 }
 
@@ -91,14 +90,18 @@ async fn portal(
             .first_levels()
             .map(|c| c.as_str().to_owned())
             .collect(),
-        places: city
-            .regions
-            .all()
-            .iter()
-            .filter(|r| matches!(r.level, RegionLevel::District | RegionLevel::Street))
-            .map(|r| r.name.clone())
-            .collect(),
+        places: place_names(city),
     })
+}
+
+/// Districts and streets: what an address field suggests as one types.
+pub(crate) fn place_names(city: &minhu_core::City) -> Vec<String> {
+    city.regions
+        .all()
+        .iter()
+        .filter(|r| matches!(r.level, RegionLevel::District | RegionLevel::Street))
+        .map(|r| r.name.clone())
+        .collect()
 }
 
 /// The followed ticket, as the citizen reads it.
@@ -165,7 +168,7 @@ async fn track(
         satisfactions: Satisfaction::ALL
             .iter()
             .map(|s| Choice {
-                code: s.code(),
+                code: s.code().to_owned(),
                 label: label(lang, s.label_zh(), s.code()),
             })
             .collect(),

@@ -9,7 +9,9 @@
 mod support;
 
 use fantoccini::{Client, ClientBuilder, Locator};
+use minhu_core::access::Role;
 use minhu_core::ids::TicketNumber;
+use minhu_core::ticket::Status;
 use serde_json::{Value, json};
 use std::net::SocketAddr;
 use std::process::{Child, Command, Stdio};
@@ -199,6 +201,26 @@ impl Browser {
         );
     }
 
+    /// Signs in at the login form and lands on `next`.
+    async fn sign_in(&self, login: &str, next: &str) {
+        self.goto(&format!("/login?next={next}")).await;
+        self.check_accessibility("/login").await;
+        self.fill("#login", login).await;
+        self.fill("#password", support::PASSWORD).await;
+        self.click("form.login button[type=submit]").await;
+        let expected = format!("{}{next}", self.base);
+        wait_for(&format!("{login} to land on {next}"), || async {
+            let url = self.client.current_url().await.ok()?;
+            (url.as_str() == expected).then_some(())
+        })
+        .await;
+    }
+
+    async fn sign_out(&self) {
+        self.click("form.logout button").await;
+        self.element("form.login").await;
+    }
+
     async fn close(self) {
         self.client.close().await.unwrap();
     }
@@ -264,5 +286,136 @@ async fn a_citizen_reports_and_follows_a_demand_in_the_browser() {
         focused.as_str().unwrap().starts_with("Step 2"),
         "the next question has the focus: {focused}"
     );
+    browser.close().await;
+}
+
+/// The ticket's status once it is `wanted` (the page reloads after an action).
+async fn status_becomes(app: &TestApp, number: &str, wanted: Status) {
+    let number = TicketNumber::parse(number).unwrap();
+    wait_for(&format!("{number} to be {wanted:?}"), || async {
+        let ticket = app.state.engine.ticket(&number).await.ok()?;
+        (ticket.status == wanted).then_some(())
+    })
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_demand_goes_from_citizen_to_dispatcher_to_unit_and_back_in_the_browser() {
+    let app = TestApp::new().await;
+    app.add_user("zhang", Role::Dispatcher, None).await;
+    app.add_user("tianding", Role::UnitHandler, Some("street-A3-01"))
+        .await;
+    let browser = Browser::open(serve(&app).await).await;
+
+    // The citizen reports, leaving the category to minhu: routing cannot decide it.
+    browser.goto("/").await;
+    browser.fill("#title", "井盖缺失").await;
+    browser
+        .fill("#description", "天顶街道尖山社区路口的井盖不见了，很危险。")
+        .await;
+    browser.fill("#address", "A3区天顶街道尖山社区").await;
+    browser.fill("#phone", "13900001111").await;
+    browser.click("#report button[type=submit]").await;
+    let number = browser.text("#report-result .number").await;
+    status_becomes(&app, &number, Status::Pending).await;
+
+    // Role pages send strangers to sign in.
+    browser.goto("/dispatch").await;
+    browser.element("form.login").await;
+
+    // The dispatcher (also at the console: the caller's history by phone) finds it in the queue and dispatches it from the ticket page.
+    browser.sign_in("zhang", "/console").await;
+    browser.check_accessibility("/console").await;
+    browser.fill("#phone", "13900001111").await;
+    browser.click("#title").await;
+    let history = browser.text("#history a").await;
+    assert_eq!(history, number, "the caller's earlier ticket");
+    browser.goto("/dispatch").await;
+    browser.check_accessibility("/dispatch").await;
+    browser
+        .click(&format!("a[href='/tickets/{number}#actions']"))
+        .await;
+    browser
+        .check_accessibility("/tickets/{number} (dispatcher)")
+        .await;
+    browser
+        .element("#dispatch-unit option[value='street-A3-01']")
+        .await
+        .click()
+        .await
+        .unwrap();
+    browser.click("#dispatch button[type=submit]").await;
+    status_becomes(&app, &number, Status::Dispatched).await;
+    browser.sign_out().await;
+
+    // The unit's inbox lists it; a ticket dispatched meanwhile shows up live.
+    browser.sign_in("tianding", "/inbox").await;
+    browser.check_accessibility("/inbox").await;
+    browser
+        .element(&format!("a[href='/tickets/{number}']"))
+        .await;
+    let (status, other) = app
+        .post(
+            "/api/v1/tickets",
+            &json!({"channel": "phone", "kind": "complaint", "title": "路灯不亮",
+                    "description": "尖山社区路灯不亮", "address": "A3区天顶街道尖山社区",
+                    "citizen": {"phone": "13900002222"}})
+            .to_string(),
+            None,
+        )
+        .await;
+    assert!(status.is_success(), "{other}");
+    let other = other["number"].as_str().unwrap().to_owned();
+    let (status, body) = app
+        .act(
+            &other,
+            json!({"action": "dispatch", "unit": "street-A3-01"}),
+        )
+        .await;
+    assert!(status.is_success(), "{body}");
+    wait_for("the inbox to say it changed", || async {
+        let notice = browser.client.find(Locator::Css(".live")).await.ok()?;
+        notice.is_displayed().await.ok()?.then_some(())
+    })
+    .await;
+
+    // Accept in one click from the inbox, then reply on the ticket's page.
+    browser
+        .click(&format!(
+            "form[data-api='/api/v1/tickets/{number}/actions'] button[type=submit]"
+        ))
+        .await;
+    status_becomes(&app, &number, Status::Accepted).await;
+    browser.goto(&format!("/tickets/{number}")).await;
+    browser
+        .check_accessibility("/tickets/{number} (unit)")
+        .await;
+    browser
+        .fill("#reply-text", "已于当天补装井盖并设置警示标志。")
+        .await;
+    browser.click("#resolve button[type=submit]").await;
+    status_becomes(&app, &number, Status::Resolved).await;
+    browser.sign_out().await;
+
+    // The citizen reads the reply and rates it.
+    browser.goto(&format!("/track?number={number}")).await;
+    browser.fill("#phone", "13900001111").await;
+    browser.click("#ask-code button[type=submit]").await;
+    browser.text("#code-result p").await;
+    let (_, _, code) = app.sms.sent().pop().expect("a code was sent");
+    browser.fill("#code", &code).await;
+    browser.click("#enter-code button[type=submit]").await;
+    let reply = browser.text("#reply").await;
+    assert_eq!(reply, "已于当天补装井盖并设置警示标志。");
+    browser.click("#rate button[type=submit]").await;
+    browser.text("#rating").await;
+    let rated = app
+        .state
+        .engine
+        .ticket(&TicketNumber::parse(&number).unwrap())
+        .await
+        .unwrap();
+    assert_eq!(rated.rating.map(|r| r.solved), Some(true));
+    browser.check_accessibility("/track rated").await;
     browser.close().await;
 }

@@ -6,30 +6,9 @@ mod support;
 use axum::body::Body;
 use axum::http::{HeaderMap, Request, StatusCode, header};
 use minhu_core::access::Role;
-use minhu_store::{AuditFilter, User};
+use minhu_store::AuditFilter;
 use serde_json::json;
 use support::TestApp;
-
-async fn add_user(app: &TestApp, login: &str, role: Role, unit: Option<&str>) {
-    let store = app.state.engine.store.as_ref();
-    store
-        .put_user(&User {
-            login: login.into(),
-            display_name: login.into(),
-            role: role.code().into(),
-            unit: unit.map(str::to_owned),
-            region: None,
-            password_hash: minhu_web::login::hash_password("correct horse battery".into())
-                .await
-                .unwrap(),
-            disabled: false,
-            created_at: app.state.engine.now(),
-            failed_logins: 0,
-            locked_until: None,
-        })
-        .await
-        .unwrap();
-}
 
 fn login_request(login: &str, password: &str) -> Request<Body> {
     Request::post("/login")
@@ -52,7 +31,7 @@ fn session_of(headers: &HeaderMap) -> String {
 #[tokio::test]
 async fn sign_in_act_with_csrf_and_sign_out() {
     let app = TestApp::new().await;
-    add_user(&app, "zhang", Role::Dispatcher, None).await;
+    app.add_user("zhang", Role::Dispatcher, None).await;
     let (status, page, _) = app
         .send_as(None, Request::get("/login").body(Body::empty()).unwrap())
         .await;
@@ -143,7 +122,7 @@ async fn sign_in_act_with_csrf_and_sign_out() {
 #[tokio::test]
 async fn five_failures_lock_the_account_and_everything_is_audited() {
     let app = TestApp::new().await;
-    add_user(&app, "li", Role::HotlineAgent, None).await;
+    app.add_user("li", Role::HotlineAgent, None).await;
     for _ in 0..minhu_web::login::MAX_FAILED_LOGINS {
         let (status, _, headers) = app.send_as(None, login_request("li", "guess")).await;
         assert_eq!(status, StatusCode::UNAUTHORIZED);
@@ -187,7 +166,7 @@ async fn five_failures_lock_the_account_and_everything_is_audited() {
 #[tokio::test]
 async fn a_sign_in_from_another_site_is_refused() {
     let app = TestApp::new().await;
-    add_user(&app, "wang", Role::Dispatcher, None).await;
+    app.add_user("wang", Role::Dispatcher, None).await;
     let mut request = login_request("wang", "correct horse battery");
     request
         .headers_mut()
@@ -198,6 +177,19 @@ async fn a_sign_in_from_another_site_is_refused() {
     let (status, _, headers) = app.send_as(None, request).await;
     assert_eq!(status, StatusCode::FORBIDDEN);
     assert!(headers.get(header::SET_COOKIE).is_none());
+    // Fetch Metadata decides when a browser sends it: Chromium's own-site form under
+    // no-referrer says `Origin: null`, another site's says cross-site.
+    for (site, expected) in [
+        ("cross-site", StatusCode::FORBIDDEN),
+        ("same-origin", StatusCode::SEE_OTHER),
+    ] {
+        let mut request = login_request("wang", "correct horse battery");
+        let headers = request.headers_mut();
+        headers.insert(header::ORIGIN, "null".parse().unwrap());
+        headers.insert("sec-fetch-site", site.parse().unwrap());
+        let (status, _, _) = app.send_as(None, request).await;
+        assert_eq!(status, expected, "Sec-Fetch-Site: {site}");
+    }
     let mut next = login_request("wang", "correct horse battery");
     *next.body_mut() =
         Body::from("login=wang&password=correct+horse+battery&next=https://evil.example");

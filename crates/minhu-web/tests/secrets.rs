@@ -7,10 +7,9 @@ mod support;
 use axum::body::Body;
 use axum::http::{Request, StatusCode, header};
 use minhu_core::access::Role;
-use minhu_store::User;
 use serde_json::json;
 use std::sync::{Arc, Mutex};
-use support::TestApp;
+use support::{PASSWORD, TestApp};
 
 #[derive(Clone, Default)]
 struct Captured(Arc<Mutex<Vec<u8>>>);
@@ -39,27 +38,8 @@ async fn secrets_and_personal_data_never_reach_the_logs() {
     .unwrap();
 
     let app = TestApp::new().await;
-    const PASSWORD: &str = "correct horse battery";
     const PHONE: &str = "13912345678";
-    app.state
-        .engine
-        .store
-        .put_user(&User {
-            login: "zhang".into(),
-            display_name: "张三".into(),
-            role: "dispatcher".into(),
-            unit: None,
-            region: None,
-            password_hash: minhu_web::login::hash_password(PASSWORD.into())
-                .await
-                .unwrap(),
-            disabled: false,
-            created_at: app.state.engine.now(),
-            failed_logins: 0,
-            locked_until: None,
-        })
-        .await
-        .unwrap();
+    app.add_user("zhang", Role::Dispatcher, None).await;
     let (status, created) = app
         .post_as(
             None,

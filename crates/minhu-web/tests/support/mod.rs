@@ -13,13 +13,16 @@ use minhu_core::access::{Permission, Role};
 use minhu_core::ids::TicketNumber;
 use minhu_engine::Engine;
 use minhu_engine::attachments::AttachmentStore;
-use minhu_store::SqlStore;
+use minhu_store::{SqlStore, User};
 use minhu_web::AppState;
 use minhu_web::follow::CodeSender;
 use serde_json::Value;
 use std::path::Path;
 use std::sync::{Arc, Mutex};
 use tower::ServiceExt;
+
+/// The password of every account made by [`TestApp::add_user`].
+pub const PASSWORD: &str = "correct horse battery";
 
 pub struct TestApp {
     pub router: Router,
@@ -87,6 +90,29 @@ impl TestApp {
         };
         app.admin = app.token("admin", Role::Administrator, None, None).await;
         app
+    }
+
+    /// An official's account signing in with [`PASSWORD`].
+    pub async fn add_user(&self, login: &str, role: Role, unit: Option<&str>) {
+        self.state
+            .engine
+            .store
+            .put_user(&User {
+                login: login.into(),
+                display_name: login.into(),
+                role: role.code().into(),
+                unit: unit.map(str::to_owned),
+                region: None,
+                password_hash: minhu_web::login::hash_password(PASSWORD.into())
+                    .await
+                    .unwrap(),
+                disabled: false,
+                created_at: self.state.engine.now(),
+                failed_logins: 0,
+                locked_until: None,
+            })
+            .await
+            .unwrap();
     }
 
     /// A token with `role`'s permissions, limited to a unit or a region if given.
