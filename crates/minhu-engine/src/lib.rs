@@ -18,7 +18,7 @@ use minhu_core::timer;
 use minhu_core::workflow::{self, Command, FieldError, TransitionError};
 use minhu_core::{City, Clock};
 use minhu_store::{Appended, Created, Idempotency, NewTicket, Store, StoreError};
-use router::Router;
+use router::{Decision, Router};
 use sha2::{Digest, Sha256};
 use std::sync::Arc;
 
@@ -112,13 +112,7 @@ impl Engine {
             fingerprint: fingerprint(&intake),
             key,
         });
-        let created = workflow::open(intake, &self.city)?;
-        let Change::Created(intake) = &created else {
-            unreachable!("open only returns a created change")
-        };
-        // The store assigns the real number; routing only needs the state.
-        let placeholder = TicketNumber::parse("0000000000000").expect("a valid number");
-        let mut ticket = Ticket::new(placeholder, intake.clone(), now);
+        let (mut ticket, created) = self.draft(intake, now)?;
         let mut events = vec![Event {
             seq: 1,
             at: now,
@@ -152,6 +146,25 @@ impl Engine {
             .await?;
         self.timers_changed.notify_one();
         Ok(created)
+    }
+
+    /// A checked demand as a ticket not yet numbered, and its `created` change.
+    fn draft(&self, intake: Intake, now: Timestamp) -> Result<(Ticket, Change), EngineError> {
+        let created = workflow::open(intake, &self.city)?;
+        let Change::Created(intake) = &created else {
+            unreachable!("open only returns a created change")
+        };
+        // The store assigns the real number; routing only needs the state.
+        let placeholder = TicketNumber::parse("0000000000000").expect("a valid number");
+        Ok((Ticket::new(placeholder, intake.clone(), now), created))
+    }
+
+    /// What routing would decide for a demand, storing nothing: the administrators'
+    /// preview of the configuration. The draft ticket comes back for its place.
+    pub fn preview(&self, intake: Intake) -> Result<(Ticket, Decision), EngineError> {
+        let (ticket, _) = self.draft(intake, self.now())?;
+        let decision = self.router.decide(&ticket, &self.city);
+        Ok((ticket, decision))
     }
 
     pub async fn ticket(&self, number: &TicketNumber) -> Result<Ticket, EngineError> {

@@ -118,6 +118,10 @@ pub const ROUTES: &[RouteRule] = &[
     rule(Method::GET, "/dispatch", Needs(P::Dispatch)),
     rule(Method::GET, "/inbox", Needs(P::Handle)),
     rule(Method::GET, "/inbox/events", Needs(P::Handle)),
+    rule(Method::GET, "/dashboard", Needs(P::Report)),
+    rule(Method::GET, "/admin", Needs(P::ManageAccess)),
+    // Counts only, nothing about anyone: for everyone.
+    rule(Method::GET, "/public", Public),
     rule(Method::GET, "/tickets/{number}", Needs(P::ViewTickets)),
     // Open311 GeoReport v2: reading is public (confidential reports are never shown);
     // posting needs the spec's api_key, which the handler checks.

@@ -15,6 +15,7 @@ pub mod follow;
 pub mod hardening;
 pub mod login;
 pub mod open311;
+mod overview;
 mod pages;
 mod portal;
 mod privacy;
@@ -62,6 +63,7 @@ pub fn app(state: AppState) -> Router {
         .merge(pages::routes())
         .merge(portal::routes())
         .merge(desk::routes())
+        .merge(overview::routes())
         .merge(ui::routes())
         .merge(login::routes())
         .merge(privacy::routes())

@@ -78,9 +78,15 @@ fn unit_name(city: &City, ticket: &Ticket) -> String {
 }
 
 pub(crate) fn place_name(city: &City, ticket: &Ticket) -> String {
-    let Some(region) = &ticket.intake.region else {
-        return "—".into();
-    };
+    ticket
+        .intake
+        .region
+        .as_ref()
+        .map_or_else(|| "—".into(), |region| region_label(city, region))
+}
+
+/// A region with the regions it lies in, largest first, without the city.
+pub(crate) fn region_label(city: &City, region: &minhu_core::ids::RegionId) -> String {
     let mut names: Vec<&str> = city
         .regions
         .ancestry(region)

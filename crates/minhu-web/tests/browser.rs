@@ -201,6 +201,15 @@ impl Browser {
         );
     }
 
+    /// Saves a screenshot as `NAME.png` in `MINHU_SCREENSHOTS` when that is set
+    /// (the README's pictures are made so); otherwise nothing.
+    async fn snap(&self, name: &str) {
+        if let Ok(dir) = std::env::var("MINHU_SCREENSHOTS") {
+            let png = self.client.screenshot().await.unwrap();
+            std::fs::write(std::path::Path::new(&dir).join(format!("{name}.png")), png).unwrap();
+        }
+    }
+
     /// Signs in at the login form and lands on `next`.
     async fn sign_in(&self, login: &str, next: &str) {
         self.goto(&format!("/login?next={next}")).await;
@@ -233,6 +242,7 @@ async fn a_citizen_reports_and_follows_a_demand_in_the_browser() {
 
     browser.goto("/").await;
     browser.check_accessibility("/").await;
+    browser.snap("portal").await;
     browser.fill("#title", "小区路灯不亮").await;
     browser
         .fill(
@@ -274,6 +284,7 @@ async fn a_citizen_reports_and_follows_a_demand_in_the_browser() {
     assert_eq!(heading, "Tell the city about a problem");
     browser.goto("/?mode=easy").await;
     browser.check_accessibility("/?mode=easy").await;
+    browser.snap("easy").await;
     let visible = browser
         .script("return [...document.querySelectorAll('.step')].filter(s => !s.hidden).length;")
         .await;
@@ -326,12 +337,14 @@ async fn a_demand_goes_from_citizen_to_dispatcher_to_unit_and_back_in_the_browse
     // The dispatcher (also at the console: the caller's history by phone) finds it in the queue and dispatches it from the ticket page.
     browser.sign_in("zhang", "/console").await;
     browser.check_accessibility("/console").await;
+    browser.snap("console").await;
     browser.fill("#phone", "13900001111").await;
     browser.click("#title").await;
     let history = browser.text("#history a").await;
     assert_eq!(history, number, "the caller's earlier ticket");
     browser.goto("/dispatch").await;
     browser.check_accessibility("/dispatch").await;
+    browser.snap("dispatch").await;
     browser
         .click(&format!("a[href='/tickets/{number}#actions']"))
         .await;
@@ -351,6 +364,7 @@ async fn a_demand_goes_from_citizen_to_dispatcher_to_unit_and_back_in_the_browse
     // The unit's inbox lists it; a ticket dispatched meanwhile shows up live.
     browser.sign_in("tianding", "/inbox").await;
     browser.check_accessibility("/inbox").await;
+    browser.snap("inbox").await;
     browser
         .element(&format!("a[href='/tickets/{number}']"))
         .await;
@@ -417,5 +431,71 @@ async fn a_demand_goes_from_citizen_to_dispatcher_to_unit_and_back_in_the_browse
         .unwrap();
     assert_eq!(rated.rating.map(|r| r.solved), Some(true));
     browser.check_accessibility("/track rated").await;
+    browser.close().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_dashboard_admin_and_public_pages_in_the_browser() {
+    let app = TestApp::new().await;
+    app.add_user("jiandu", Role::Supervisor, None).await;
+    app.add_user("guanli", Role::Administrator, None).await;
+    for (title, address) in [
+        ("路灯不亮", "A3区天顶街道尖山社区"),
+        ("噪音扰民", "A1区马坡岭街道"),
+    ] {
+        let (status, body) = app
+            .post(
+                "/api/v1/tickets",
+                &json!({"channel": "web", "kind": "complaint", "title": title,
+                        "description": title, "address": address})
+                .to_string(),
+                None,
+            )
+            .await;
+        assert!(status.is_success(), "{body}");
+    }
+    let browser = Browser::open(serve(&app).await).await;
+
+    // Anyone: counts by district, nothing about anyone.
+    browser.goto("/public").await;
+    browser.element("figure .chart canvas").await;
+    browser.check_accessibility("/public").await;
+    browser.snap("public").await;
+    let a3 = browser
+        .script("return [...document.querySelectorAll('figure tbody tr')].find(r => r.cells[0].textContent === 'A3区').cells[1].textContent;")
+        .await;
+    assert_eq!(a3, json!("1"));
+    let page = browser.client.source().await.unwrap();
+    assert!(
+        !page.contains("路灯不亮"),
+        "no ticket's words on the public page"
+    );
+
+    browser.sign_in("jiandu", "/dashboard").await;
+    browser.element("figure .chart canvas").await;
+    browser.check_accessibility("/dashboard").await;
+    browser.snap("dashboard").await;
+    let pending = browser
+        .script("return document.querySelector('figure tbody tr td').textContent;")
+        .await;
+    assert_eq!(pending, json!("2"), "both tickets wait for the dispatchers");
+    browser.sign_out().await;
+
+    browser.sign_in("guanli", "/admin").await;
+    browser.check_accessibility("/admin").await;
+    browser.fill("#preview-title-field", "井盖缺失").await;
+    browser.fill("#preview-description", "路口井盖不见了").await;
+    browser
+        .fill("#preview-address", "A3区天顶街道尖山社区")
+        .await;
+    browser.click("#preview button[type=submit]").await;
+    browser.element("#preview-result").await;
+    let place = browser.text("#preview-result dd").await;
+    assert!(
+        place.contains("天顶街道"),
+        "placed from the address: {place}"
+    );
+    browser.check_accessibility("/admin preview").await;
+    browser.snap("admin").await;
     browser.close().await;
 }

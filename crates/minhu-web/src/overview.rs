@@ -1,0 +1,367 @@
+//! The pages that look at the whole: the supervisors' dashboard (`/dashboard`), the
+//! administrators' view of the city's configuration with a routing preview (`/admin`),
+//! and the public transparency page (`/public`).
+//!
+//! Charts are Apache ECharts (built into the binary) drawn by `static/dashboard.js`
+//! from the tables beside them, so every chart's data stays on the page as a table for
+//! screen readers. The counts come from the store's per-status counts; the analytics
+//! rollups (rates per unit, trends) are for these pages to grow into.
+
+use crate::AppState;
+use crate::auth::Principal;
+use crate::error::ApiError;
+use crate::pages::{local_time, place_name, reasons, region_label, render, unit_label};
+use crate::portal::label;
+use crate::ui::{Chrome, Lang};
+use askama::Template;
+use axum::Router;
+use axum::extract::{Query, State};
+use axum::response::Html;
+use axum::routing::get;
+use minhu_core::access::Scope;
+use minhu_core::region::RegionLevel;
+use minhu_core::ticket::{Channel, Citizen, Intake, Kind, Status};
+use minhu_core::timer::Flag;
+use minhu_store::TicketFilter;
+use std::collections::HashMap;
+
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/dashboard", get(dashboard))
+        .route("/admin", get(admin))
+        .route("/public", get(public))
+}
+
+/// One row of a chart's table: a name and its numbers.
+struct Row {
+    name: String,
+    values: Vec<u64>,
+}
+
+/// Counts of each status within `scope`, in the order of [`Status::ALL`].
+async fn status_counts(state: &AppState, scope: &Scope) -> Result<Vec<u64>, ApiError> {
+    let counts = state
+        .engine
+        .store
+        .count_by_status(scope)
+        .await
+        .map_err(ApiError::internal)?;
+    Ok(Status::ALL
+        .iter()
+        .map(|s| counts.iter().find(|(c, _)| c == s).map_or(0, |(_, n)| *n))
+        .collect())
+}
+
+/// A share as a percentage with one decimal, or a dash when there is nothing to share.
+fn percent(part: u64, whole: u64) -> String {
+    if whole == 0 {
+        "—".into()
+    } else {
+        format!("{:.1}%", part as f64 * 100.0 / whole as f64)
+    }
+}
+
+/// Tickets answered or closed: the share the citizens got an answer for.
+fn answered(counts: &[u64]) -> u64 {
+    Status::ALL
+        .iter()
+        .zip(counts)
+        .filter(|(s, _)| matches!(s, Status::Resolved | Status::Closed))
+        .map(|(_, n)| n)
+        .sum()
+}
+
+/// A flagged ticket in a supervisor's list.
+struct Flagged {
+    number: String,
+    title: String,
+    unit: String,
+    place: String,
+    due: String,
+}
+
+#[derive(Template)]
+#[template(path = "dashboard.html")]
+struct DashboardPage {
+    ui: Chrome,
+    total: u64,
+    open: u64,
+    answered_rate: String,
+    by_status: Vec<Row>,
+    /// How many of the latest flagged tickets are overdue.
+    overdue: usize,
+    lists: Vec<FlagList>,
+}
+
+/// The latest tickets with one flag.
+struct FlagList {
+    title: &'static str,
+    /// The CSS mark: `overdue` (red) or `warning` (yellow).
+    flag: &'static str,
+    empty: &'static str,
+    rows: Vec<Flagged>,
+}
+
+/// How many flagged tickets each list shows, most recent first.
+const FLAGGED: u32 = 20;
+
+async fn flagged(
+    state: &AppState,
+    principal: &Principal,
+    flag: Flag,
+) -> Result<Vec<Flagged>, ApiError> {
+    let city = &state.engine.city;
+    let page = state
+        .engine
+        .store
+        .list(&TicketFilter {
+            flag: Some(flag),
+            scope: principal.scope.clone(),
+            limit: FLAGGED,
+            ..TicketFilter::default()
+        })
+        .await
+        .map_err(ApiError::internal)?;
+    Ok(page
+        .tickets
+        .iter()
+        .map(|t| Flagged {
+            number: t.number.to_string(),
+            title: t.intake.title.clone(),
+            unit: t
+                .unit
+                .as_ref()
+                .map_or_else(|| "—".into(), |u| unit_label(city, u)),
+            place: place_name(city, t),
+            due: t
+                .deadlines
+                .as_ref()
+                .map_or_else(|| "—".into(), |d| local_time(city, d.resolve_by)),
+        })
+        .collect())
+}
+
+async fn dashboard(
+    State(state): State<AppState>,
+    lang: Lang,
+    principal: Principal,
+) -> Result<Html<String>, ApiError> {
+    let counts = status_counts(&state, &principal.scope).await?;
+    let total: u64 = counts.iter().sum();
+    let open = Status::ALL
+        .iter()
+        .zip(&counts)
+        .filter(|(s, _)| matches!(s, Status::Pending | Status::Dispatched | Status::Accepted))
+        .map(|(_, n)| n)
+        .sum();
+    let overdue = flagged(&state, &principal, Flag::Overdue).await?;
+    let warned = flagged(&state, &principal, Flag::Warning).await?;
+    render(DashboardPage {
+        ui: Chrome::new(&state, lang, Some(&principal), "/dashboard"),
+        total,
+        open,
+        answered_rate: percent(answered(&counts), total),
+        by_status: Status::ALL
+            .iter()
+            .zip(&counts)
+            .map(|(s, n)| Row {
+                name: label(lang, s.label_zh(), s.code()),
+                values: vec![*n],
+            })
+            .collect(),
+        overdue: overdue.len(),
+        lists: vec![
+            FlagList {
+                title: lang.t("超期工单", "Overdue"),
+                flag: "overdue",
+                empty: lang.t("没有超期工单", "Nothing is overdue"),
+                rows: overdue,
+            },
+            FlagList {
+                title: lang.t("即将到期（预警）", "Due soon (warnings)"),
+                flag: "warning",
+                empty: lang.t("没有预警", "No warnings"),
+                rows: warned,
+            },
+        ],
+    })
+}
+
+/// A line of the configuration summary.
+struct Fact {
+    name: &'static str,
+    value: String,
+}
+
+/// What routing would do with the sample demand.
+struct Preview {
+    place: String,
+    category: String,
+    unit: String,
+    reasons: Vec<String>,
+}
+
+#[derive(Template)]
+#[template(path = "admin.html")]
+struct AdminPage {
+    ui: Chrome,
+    facts: Vec<Fact>,
+    tiers: Vec<[String; 4]>,
+    title: String,
+    description: String,
+    address: String,
+    preview: Option<Result<Preview, String>>,
+}
+
+async fn admin(
+    State(state): State<AppState>,
+    lang: Lang,
+    principal: Principal,
+    Query(params): Query<HashMap<String, String>>,
+) -> Result<Html<String>, ApiError> {
+    let engine = &state.engine;
+    let city = &engine.city;
+    let level = |level: RegionLevel| {
+        city.regions
+            .all()
+            .iter()
+            .filter(|r| r.level == level)
+            .count()
+            .to_string()
+    };
+    let facts = vec![
+        Fact {
+            name: lang.t("城市", "City"),
+            value: format!("{} ({})", city.name, city.name_en),
+        },
+        Fact {
+            name: lang.t("区", "Districts"),
+            value: level(RegionLevel::District),
+        },
+        Fact {
+            name: lang.t("街道", "Streets"),
+            value: level(RegionLevel::Street),
+        },
+        Fact {
+            name: lang.t("社区", "Communities"),
+            value: level(RegionLevel::Community),
+        },
+        Fact {
+            name: lang.t("承办单位", "Units"),
+            value: city.units.all().len().to_string(),
+        },
+        Fact {
+            name: lang.t("分类（含各级）", "Categories (all levels)"),
+            value: city.taxonomy.len().to_string(),
+        },
+        Fact {
+            name: lang.t("派单规则", "Duty rules"),
+            value: city.duties.rules().len().to_string(),
+        },
+        Fact {
+            name: lang.t("重办上限", "Reopen limit"),
+            value: city.workflow.reopen_limit.to_string(),
+        },
+    ];
+    let tiers = city
+        .tiers
+        .iter()
+        .map(|t| {
+            [
+                t.code.as_str().to_owned(),
+                t.label.clone(),
+                t.respond_within.to_string(),
+                t.resolve_within.to_string(),
+            ]
+        })
+        .collect();
+    let text = |name: &str| {
+        params
+            .get(name)
+            .map(|v| v.trim().to_owned())
+            .unwrap_or_default()
+    };
+    let (title, description, address) = (text("title"), text("description"), text("address"));
+    let preview = (!title.is_empty() || !description.is_empty()).then(|| {
+        let intake = Intake {
+            channel: Channel::Web,
+            kind: Kind::Complaint,
+            title: title.clone(),
+            description: description.clone(),
+            address: (!address.is_empty()).then(|| address.clone()),
+            location: None,
+            citizen: Citizen::default(),
+            category: None,
+            region: None,
+            tier: city.default_tier.clone(),
+            external_ref: None,
+        };
+        engine
+            .preview(intake)
+            .map(|(ticket, decision)| Preview {
+                place: decision.region.as_ref().map_or_else(
+                    || place_name(city, &ticket),
+                    |p| region_label(city, &p.region),
+                ),
+                category: decision
+                    .category
+                    .as_ref()
+                    .or(decision.suggestions.first())
+                    .map_or_else(|| "—".into(), |c| c.category.to_string()),
+                unit: decision.assignment.as_ref().map_or_else(
+                    || {
+                        lang.t("无：留给派单员", "none: left to the dispatchers")
+                            .into()
+                    },
+                    |a| unit_label(city, &a.unit),
+                ),
+                reasons: reasons(&decision),
+            })
+            .map_err(|e| e.to_string())
+    });
+    render(AdminPage {
+        ui: Chrome::new(&state, lang, Some(&principal), "/admin"),
+        facts,
+        tiers,
+        title,
+        description,
+        address,
+        preview,
+    })
+}
+
+#[derive(Template)]
+#[template(path = "public.html")]
+struct PublicPage {
+    ui: Chrome,
+    total: u64,
+    answered_rate: String,
+    /// Per district: received, answered, the answered share.
+    districts: Vec<(String, u64, u64, String)>,
+}
+
+/// Counts by district, nothing about anyone: no texts, no numbers, no names.
+async fn public(State(state): State<AppState>, lang: Lang) -> Result<Html<String>, ApiError> {
+    let city = &state.engine.city;
+    let mut districts = Vec::new();
+    let (mut total, mut answered_total) = (0, 0);
+    for region in city
+        .regions
+        .all()
+        .iter()
+        .filter(|r| r.level == RegionLevel::District)
+    {
+        let counts = status_counts(&state, &Scope::region_subtree(city, &region.id)).await?;
+        let received: u64 = counts.iter().sum();
+        let done = answered(&counts);
+        total += received;
+        answered_total += done;
+        districts.push((region.name.clone(), received, done, percent(done, received)));
+    }
+    render(PublicPage {
+        ui: Chrome::new(&state, lang, None, "/public"),
+        total,
+        answered_rate: percent(answered_total, total),
+        districts,
+    })
+}
