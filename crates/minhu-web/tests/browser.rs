@@ -351,6 +351,7 @@ async fn a_demand_goes_from_citizen_to_dispatcher_to_unit_and_back_in_the_browse
     browser
         .check_accessibility("/tickets/{number} (dispatcher)")
         .await;
+    browser.snap("ticket").await;
     browser
         .element("#dispatch-unit option[value='street-A3-01']")
         .await
@@ -431,6 +432,7 @@ async fn a_demand_goes_from_citizen_to_dispatcher_to_unit_and_back_in_the_browse
         .unwrap();
     assert_eq!(rated.rating.map(|r| r.solved), Some(true));
     browser.check_accessibility("/track rated").await;
+    browser.snap("track").await;
     browser.close().await;
 }
 
