@@ -146,44 +146,50 @@ pub struct Ranked {
 }
 
 /// Ranks units by composite score, best first. Units with fewer than
-/// `rank_min_assigned` assignments (or no score) follow unranked, by id. Every ranked
+/// `rank_min_assigned` assignments (or no score) follow unranked, by id, with their
+/// rates shown but no rank, name or warning (too few tickets to judge). Every ranked
 /// unit whose score is at or below the `name_bottom`-th lowest is named: units tied at
 /// the cut are named together, since nothing tells them apart.
 pub fn rank(units: Vec<(String, Tally)>, rules: &AnalyticsRules) -> Vec<Ranked> {
+    let eligible = |line: &Ranked| {
+        line.counts.get(Metric::Assigned) >= rules.rank_min_assigned as i64
+            && line.rates.score.is_some()
+    };
     let mut lines: Vec<Ranked> = units
         .into_iter()
         .map(|(unit, counts)| {
             let rates = Rates::of(&counts, &rules.weights);
-            let eligible = counts.get(Metric::Assigned) >= rules.rank_min_assigned as i64;
             Ranked {
                 unit,
                 rank: None,
                 counts,
-                buck_passing_warning: eligible
-                    && rates
-                        .buck_passing
-                        .is_some_and(|index| index > rules.buck_passing_warn),
-                rates: Rates {
-                    score: rates.score.filter(|_| eligible),
-                    ..rates
-                },
+                rates,
                 named: false,
+                buck_passing_warning: false,
             }
         })
         .collect();
-    lines.sort_by(|a, b| match (a.rates.score, b.rates.score) {
-        (Some(x), Some(y)) => y.total_cmp(&x).then_with(|| a.unit.cmp(&b.unit)),
-        (Some(_), None) => std::cmp::Ordering::Less,
-        (None, Some(_)) => std::cmp::Ordering::Greater,
-        (None, None) => a.unit.cmp(&b.unit),
+    // Ranked lines first, best score first; then the rest by id.
+    lines.sort_by(|a, b| {
+        let key = |l: &Ranked| eligible(l).then(|| l.rates.score.unwrap_or_default());
+        match (key(a), key(b)) {
+            (Some(x), Some(y)) => y.total_cmp(&x).then_with(|| a.unit.cmp(&b.unit)),
+            (Some(_), None) => std::cmp::Ordering::Less,
+            (None, Some(_)) => std::cmp::Ordering::Greater,
+            (None, None) => a.unit.cmp(&b.unit),
+        }
     });
-    let ranked = lines.iter().filter(|l| l.rates.score.is_some()).count();
+    let ranked = lines.iter().filter(|l| eligible(l)).count();
     let cut = (rules.name_bottom > 0 && ranked > 0)
         .then(|| lines[ranked - rules.name_bottom.min(ranked)].rates.score)
         .flatten();
     for (i, line) in lines.iter_mut().enumerate().take(ranked) {
         line.rank = Some(i + 1);
         line.named = cut.is_some_and(|cut| line.rates.score.is_some_and(|s| s <= cut));
+        line.buck_passing_warning = line
+            .rates
+            .buck_passing
+            .is_some_and(|index| index > rules.buck_passing_warn);
     }
     lines
 }

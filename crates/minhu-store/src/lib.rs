@@ -5,6 +5,7 @@
 //! stored is the event log of every ticket plus a projection of its current state,
 //! written in the same transaction, so the two can never disagree.
 
+mod rollups;
 mod sql;
 mod timers;
 
@@ -15,6 +16,7 @@ use jiff::Timestamp;
 use minhu_core::access::Scope;
 use minhu_core::event::Event;
 use minhu_core::ids::TicketNumber;
+use minhu_core::rollup::{HourlyKey, Metric, Rollup};
 use minhu_core::ticket::{Status, Ticket};
 use minhu_core::timer::{Flag, Timer, TimerKind};
 
@@ -287,6 +289,50 @@ impl Article {
     }
 }
 
+/// Which sums of the daily rollup to read: days `from` up to `to` (exclusive) of the
+/// tickets' intake, narrowed like a ticket list, grouped by the columns asked for.
+#[derive(Clone, Debug)]
+pub struct RollupQuery {
+    pub from: jiff::civil::Date,
+    pub to: jiff::civil::Date,
+    /// The reader's part of the city: a unit's officials see their units' counts, a
+    /// district's its regions'.
+    pub scope: Scope,
+    /// Any of these units (empty: any).
+    pub units: Vec<String>,
+    /// Any of these region ids (empty: any); a caller expands a region to its subtree.
+    pub regions: Vec<String>,
+    /// A category and its sub-categories.
+    pub category: Option<String>,
+    pub by_day: bool,
+    pub by_unit: bool,
+    pub by_region: bool,
+    pub by_category: bool,
+}
+
+/// One sum of the daily rollup; a column not grouped on is `None`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RollupRow {
+    pub day: Option<jiff::civil::Date>,
+    pub unit: Option<String>,
+    pub region: Option<String>,
+    pub category: Option<String>,
+    pub metric: Metric,
+    pub n: i64,
+}
+
+/// Which hours of intake counts to read: `from_hour` up to `to_hour` (exclusive), in
+/// whole hours since the Unix epoch.
+#[derive(Clone, Debug)]
+pub struct HourlyQuery {
+    pub from_hour: i64,
+    pub to_hour: i64,
+    /// Hourly counts are kept by place: a unit-scoped reader gets none.
+    pub scope: Scope,
+    pub regions: Vec<String>,
+    pub category: Option<String>,
+}
+
 #[async_trait]
 pub trait Store: Send + Sync {
     fn backend(&self) -> Backend;
@@ -413,4 +459,19 @@ pub trait Store: Send + Sync {
 
     /// Unfired timers due before `before`, earliest first.
     async fn due_timers(&self, before: Timestamp, limit: u32) -> Result<Vec<TimerRow>, StoreError>;
+
+    /// Sums of the daily analytics rollup (kept current with every ticket change).
+    async fn rollup_daily(&self, query: &RollupQuery) -> Result<Vec<RollupRow>, StoreError>;
+
+    /// Demands received per hour, place and category, by hour.
+    async fn rollup_hourly(&self, query: &HourlyQuery)
+    -> Result<Vec<(HourlyKey, i64)>, StoreError>;
+
+    /// Adds counts computed elsewhere to the rollups, in one transaction (history
+    /// loaded in bulk, the benchmark's synthetic years).
+    async fn add_rollup(&self, rollup: &Rollup) -> Result<(), StoreError>;
+
+    /// Recomputes the rollups from every ticket's log, in one transaction (a store that
+    /// held tickets before migration 0008); returns how many tickets were counted.
+    async fn rebuild_rollups(&self) -> Result<u64, StoreError>;
 }

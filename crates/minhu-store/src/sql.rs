@@ -4,14 +4,15 @@
 
 use crate::{
     ApiToken, Appended, Article, AuditEntry, AuditFilter, Backend, Created, Cursor, DueTimer,
-    FollowCode, Idempotency, NewTicket, Open311Key, Page, Session, Store, StoreError, TicketFilter,
-    TimerRow, User,
+    FollowCode, HourlyQuery, Idempotency, NewTicket, Open311Key, Page, RollupQuery, RollupRow,
+    Session, Store, StoreError, TicketFilter, TimerRow, User,
 };
 use async_trait::async_trait;
 use jiff::Timestamp;
 use minhu_core::access::Scope;
 use minhu_core::event::{Change, Event};
 use minhu_core::ids::TicketNumber;
+use minhu_core::rollup::{HourlyKey, Rollup};
 use minhu_core::ticket::{Status, Ticket};
 use minhu_core::timer::Alerts;
 use sqlx::any::{AnyPoolOptions, AnyRow};
@@ -51,20 +52,20 @@ pub(crate) fn from_millis(ms: i64) -> Result<Timestamp, StoreError> {
 }
 
 /// A value to bind to a `$n` placeholder in a query built at run time.
-enum Bind {
+pub(crate) enum Bind {
     Text(String),
     Int(i64),
 }
 
 /// A query assembled from fixed clauses; every value is bound, never concatenated.
-struct Conditions {
-    sql: String,
+pub(crate) struct Conditions {
+    pub(crate) sql: String,
     binds: Vec<Bind>,
 }
 
 impl Conditions {
     /// `base` must end in a WHERE clause that later conditions can follow with AND.
-    fn new(base: &str) -> Self {
+    pub(crate) fn new(base: &str) -> Self {
         Self {
             sql: base.to_owned(),
             binds: Vec::new(),
@@ -72,7 +73,7 @@ impl Conditions {
     }
 
     /// Adds `AND clause`, each `?` in it becoming the next numbered placeholder.
-    fn and(&mut self, clause: &str, values: Vec<Bind>) {
+    pub(crate) fn and(&mut self, clause: &str, values: Vec<Bind>) {
         let mut parts = clause.split('?');
         self.sql.push_str(" AND ");
         self.sql.push_str(parts.next().unwrap_or_default());
@@ -110,7 +111,7 @@ impl Conditions {
         }
     }
 
-    fn query(&self) -> sqlx::query::Query<'_, sqlx::Any, sqlx::any::AnyArguments> {
+    pub(crate) fn query(&self) -> sqlx::query::Query<'_, sqlx::Any, sqlx::any::AnyArguments> {
         let mut query = sqlx::query(sqlx::AssertSqlSafe(self.sql.clone()));
         for value in &self.binds {
             query = match value {
@@ -351,6 +352,7 @@ async fn insert_new(
     insert_events(conn, &number, &new.events).await?;
     sync_parts(conn, &ticket, &new.events).await?;
     crate::timers::sync(conn, &ticket, &new.timers, None).await?;
+    crate::rollups::add(conn, &Rollup::of(&number, &new.events)).await?;
     if let Some(key) = &new.idempotency {
         let claimed = sqlx::query(
             "INSERT INTO idempotency_keys (key, fingerprint, ticket, created_at) \
@@ -398,6 +400,22 @@ fn ticket_from_state(state: &str) -> Result<Ticket, StoreError> {
     serde_json::from_str(state).map_err(|e| StoreError::Corrupt(format!("ticket state: {e}")))
 }
 
+/// Adds one ticket's whole log to `page` and empties the log.
+fn count_log(
+    page: &mut Rollup,
+    ticket: Option<String>,
+    log: &mut Vec<Event>,
+    counted: &mut u64,
+) -> Result<(), StoreError> {
+    let Some(ticket) = ticket else { return Ok(()) };
+    let number = TicketNumber::parse(&ticket)
+        .map_err(|e| StoreError::Corrupt(format!("event ticket: {e}")))?;
+    page.add(&Rollup::of(&number, log));
+    log.clear();
+    *counted += 1;
+    Ok(())
+}
+
 fn event_from_row(row: &AnyRow) -> Result<Event, StoreError> {
     let body: String = row.try_get("body")?;
     serde_json::from_str(&body).map_err(|e| StoreError::Corrupt(format!("event: {e}")))
@@ -405,6 +423,20 @@ fn event_from_row(row: &AnyRow) -> Result<Event, StoreError> {
 
 fn json<T: serde::Serialize>(value: &T) -> String {
     serde_json::to_string(value).expect("domain types always serialise")
+}
+
+/// `($1, $2, ...), ($k, ...)`: `rows` groups of `width` numbered placeholders, for
+/// multi-row inserts.
+pub(crate) fn placeholders(rows: usize, width: usize) -> String {
+    (0..rows)
+        .map(|row| {
+            let marks: Vec<String> = (1..=width)
+                .map(|i| format!("${}", row * width + i))
+                .collect();
+            format!("({})", marks.join(", "))
+        })
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 /// All of a change's events in one statement.
@@ -416,23 +448,9 @@ async fn insert_events(
     if events.is_empty() {
         return Ok(());
     }
-    let rows: Vec<String> = (0..events.len())
-        .map(|i| {
-            let n = i * 6;
-            format!(
-                "(${}, ${}, ${}, ${}, ${}, ${})",
-                n + 1,
-                n + 2,
-                n + 3,
-                n + 4,
-                n + 5,
-                n + 6
-            )
-        })
-        .collect();
     let sql = format!(
         "INSERT INTO events (ticket, seq, at, actor, type, body) VALUES {}",
-        rows.join(", ")
+        placeholders(events.len(), 6)
     );
     let mut query = sqlx::query(sqlx::AssertSqlSafe(sql));
     for event in events {
@@ -466,6 +484,7 @@ async fn append_in(conn: &mut AnyConnection, appended: &Appended<'_>) -> Result<
     if updated.rows_affected() == 0 {
         return Ok(false);
     }
+    crate::rollups::append(conn, &ticket.number, appended.events).await?;
     insert_events(conn, &ticket.number, appended.events).await?;
     sync_parts(conn, ticket, appended.events).await?;
     let fired = appended.fired.map(|timer| (timer, ticket.updated_at));
@@ -487,12 +506,9 @@ async fn sync_parts(
     {
         return Ok(());
     }
-    let rows: Vec<String> = (0..ticket.parts.len())
-        .map(|i| format!("(${}, ${})", 2 * i + 1, 2 * i + 2))
-        .collect();
     let sql = format!(
         "INSERT INTO ticket_parts (ticket, unit) VALUES {} ON CONFLICT (ticket, unit) DO NOTHING",
-        rows.join(", ")
+        placeholders(ticket.parts.len(), 2)
     );
     let mut query = sqlx::query(sqlx::AssertSqlSafe(sql));
     for part in &ticket.parts {
@@ -1138,6 +1154,74 @@ impl Store for SqlStore {
             .await?;
         rows.iter().map(crate::timers::row).collect()
     }
+
+    async fn rollup_daily(&self, query: &RollupQuery) -> Result<Vec<RollupRow>, StoreError> {
+        let sql = crate::rollups::daily_query(query);
+        let rows = sql.query().fetch_all(&self.reader).await?;
+        rows.iter()
+            .map(|row| crate::rollups::daily_row(row, query))
+            .collect()
+    }
+
+    async fn rollup_hourly(
+        &self,
+        query: &HourlyQuery,
+    ) -> Result<Vec<(HourlyKey, i64)>, StoreError> {
+        let Some(sql) = crate::rollups::hourly_query(query) else {
+            return Ok(Vec::new());
+        };
+        let rows = sql.query().fetch_all(&self.reader).await?;
+        rows.iter().map(crate::rollups::hourly_row).collect()
+    }
+
+    async fn add_rollup(&self, rollup: &Rollup) -> Result<(), StoreError> {
+        let mut tx = self.writer.begin().await?;
+        crate::rollups::add(&mut tx, rollup).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    async fn rebuild_rollups(&self) -> Result<u64, StoreError> {
+        let mut tx = self.writer.begin().await?;
+        sqlx::query("DELETE FROM rollup_daily")
+            .execute(&mut *tx)
+            .await?;
+        sqlx::query("DELETE FROM rollup_hourly")
+            .execute(&mut *tx)
+            .await?;
+        let mut counted = 0;
+        let mut after = String::new();
+        loop {
+            // A page of tickets at a time: memory stays bounded on a big store.
+            let rows = sqlx::query(
+                "SELECT e.ticket, e.body FROM events e JOIN (SELECT number FROM tickets \
+                 WHERE number > $1 ORDER BY number LIMIT 500) t ON t.number = e.ticket \
+                 ORDER BY e.ticket, e.seq",
+            )
+            .bind(&after)
+            .fetch_all(&mut *tx)
+            .await?;
+            if rows.is_empty() {
+                break;
+            }
+            let mut page = Rollup::default();
+            let mut log: Vec<Event> = Vec::new();
+            let mut current: Option<String> = None;
+            for row in &rows {
+                let ticket: String = row.try_get(0)?;
+                if current.as_ref().is_some_and(|c| *c != ticket) {
+                    count_log(&mut page, current.take(), &mut log, &mut counted)?;
+                }
+                current = Some(ticket);
+                log.push(event_from_row(row)?);
+            }
+            after = current.clone().unwrap_or_default();
+            count_log(&mut page, current, &mut log, &mut counted)?;
+            crate::rollups::add(&mut tx, &page).await?;
+        }
+        tx.commit().await?;
+        Ok(counted)
+    }
 }
 
 const ARTICLE_COLUMNS: &str = "SELECT id, title, body, category, valid_from, valid_to, \
@@ -1213,7 +1297,7 @@ fn token_from_row(row: &AnyRow) -> Result<ApiToken, StoreError> {
 }
 
 /// LIKE treats `%` and `_` as wildcards; a citizen's words must match literally.
-fn escape_like(text: &str) -> String {
+pub(crate) fn escape_like(text: &str) -> String {
     text.replace('\\', "\\\\")
         .replace('%', "\\%")
         .replace('_', "\\_")

@@ -8,11 +8,13 @@ use minhu_core::access::Scope;
 use minhu_core::deadline::{Deadlines, TierCode};
 use minhu_core::event::{Actor, Change, Event};
 use minhu_core::ids::{RegionId, TicketNumber, UnitId};
+use minhu_core::rollup::{Metric, Rollup};
 use minhu_core::taxonomy::CategoryPath;
 use minhu_core::ticket::{Channel, Citizen, Intake, Kind, Status, Ticket};
 use minhu_store::{
-    ApiToken, Appended, Article, AuditEntry, AuditFilter, Cursor, FollowCode, Idempotency,
-    NewTicket, Open311Key, Session, SqlStore, Store, StoreError, TicketFilter, User,
+    ApiToken, Appended, Article, AuditEntry, AuditFilter, Cursor, FollowCode, HourlyQuery,
+    Idempotency, NewTicket, Open311Key, RollupQuery, Session, SqlStore, Store, StoreError,
+    TicketFilter, User,
 };
 use sqlx::Connection;
 use std::sync::Arc;
@@ -1118,6 +1120,171 @@ async fn appends_to_several_tickets_commit_together_or_not_at_all() {
         assert_eq!(stored.merged, vec![other.number.clone()]);
         let stored = store.ticket(&other.number).await.unwrap().unwrap();
         assert_eq!(stored.status, Status::Merged);
+    })
+    .await;
+}
+
+/// Every rollup sum the store holds, as a map comparable with the core's own counts.
+async fn stored_rollups(
+    store: &SqlStore,
+    scope: Scope,
+) -> std::collections::BTreeMap<minhu_core::rollup::DailyKey, i64> {
+    let query = RollupQuery {
+        from: jiff::civil::date(2000, 1, 1),
+        to: jiff::civil::date(2100, 1, 1),
+        scope,
+        units: Vec::new(),
+        regions: Vec::new(),
+        category: None,
+        by_day: true,
+        by_unit: true,
+        by_region: true,
+        by_category: true,
+    };
+    store
+        .rollup_daily(&query)
+        .await
+        .unwrap()
+        .into_iter()
+        .filter(|row| row.n != 0)
+        .map(|row| {
+            let key = minhu_core::rollup::DailyKey {
+                day: row.day.unwrap(),
+                unit: row.unit.unwrap(),
+                region: row.region.unwrap(),
+                category: row.category.unwrap(),
+                metric: row.metric,
+            };
+            (key, row.n)
+        })
+        .collect()
+}
+
+#[tokio::test]
+async fn rollups_follow_every_change_and_rebuild_to_the_same() {
+    on_every_backend(|store, _url| async move {
+        let mut expected = Rollup::default();
+        let mut numbers = Vec::new();
+        for (i, category) in ["城乡建设/物业管理", "城乡建设/供水", "交通运输"]
+            .into_iter()
+            .enumerate()
+        {
+            let created = at("2026-11-22T01:00:00Z") + jiff::SignedDuration::from_mins(i as i64);
+            let mut ticket = store
+                .create_ticket(new_ticket_with(
+                    intake("停水", category, "13800000000"),
+                    created,
+                    None,
+                ))
+                .await
+                .unwrap()
+                .ticket;
+            let first = dispatch(&mut ticket, "S-yanghu", created);
+            let returned = Event {
+                seq: ticket.version + 1,
+                at: created,
+                actor: Actor::user("h"),
+                change: Change::Returned {
+                    reason: "not ours".into(),
+                },
+            };
+            ticket.apply(&returned);
+            let events = [first, returned];
+            // The two events in two appends for one ticket, in one for the others.
+            let batches: Vec<&[Event]> = if i == 0 {
+                vec![&events[..1], &events[1..]]
+            } else {
+                vec![&events[..]]
+            };
+            let mut replay = store.ticket(&ticket.number).await.unwrap().unwrap();
+            for batch in batches {
+                for event in batch {
+                    replay.apply(event);
+                }
+                store
+                    .append(Appended {
+                        ticket: &replay,
+                        events: batch,
+                        region_path: Some("/A/A3/A3-01/"),
+                        timers: &[],
+                        fired: None,
+                    })
+                    .await
+                    .unwrap();
+            }
+            let log = store.events(&ticket.number).await.unwrap();
+            expected.add(&Rollup::of(&ticket.number, &log));
+            numbers.push(ticket);
+        }
+        // A stale writer is refused and its counts are not kept.
+        let stale = dispatch(
+            &mut numbers[1].clone(),
+            "S-other",
+            at("2026-11-23T00:00:00Z"),
+        );
+        let refused = store
+            .append(Appended {
+                ticket: &numbers[1],
+                events: &[stale],
+                region_path: None,
+                timers: &[],
+                fired: None,
+            })
+            .await;
+        assert!(refused.is_err());
+        assert_eq!(stored_rollups(&store, Scope::All).await, expected.daily);
+        let returned: i64 = expected
+            .daily
+            .iter()
+            .filter(|(k, _)| k.unit == "S-yanghu" && k.metric == Metric::Returned)
+            .map(|(_, n)| n)
+            .sum();
+        assert_eq!(returned, 3);
+
+        // A unit's officials see their unit's counts only (intake has no unit).
+        let unit_view = stored_rollups(&store, Scope::Units(vec![UnitId::new("S-yanghu")])).await;
+        assert!(!unit_view.is_empty());
+        assert!(unit_view.keys().all(|k| k.unit == "S-yanghu"));
+        let elsewhere = stored_rollups(&store, Scope::Regions(vec![RegionId::new("A5")])).await;
+        assert!(elsewhere.is_empty());
+
+        // Grouped coarsely and narrowed by category prefix.
+        let by_metric = store
+            .rollup_daily(&RollupQuery {
+                from: jiff::civil::date(2026, 11, 22),
+                to: jiff::civil::date(2026, 11, 23),
+                scope: Scope::All,
+                units: Vec::new(),
+                regions: vec!["A3-01".into()],
+                category: Some("城乡建设".into()),
+                by_day: false,
+                by_unit: false,
+                by_region: false,
+                by_category: false,
+            })
+            .await
+            .unwrap();
+        let received = by_metric
+            .iter()
+            .find(|r| r.metric == Metric::Received)
+            .unwrap();
+        assert_eq!((received.n, received.unit.as_ref()), (2, None));
+
+        let hours = store
+            .rollup_hourly(&HourlyQuery {
+                from_hour: minhu_core::rollup::epoch_hour(at("2026-11-22T00:00:00Z")),
+                to_hour: minhu_core::rollup::epoch_hour(at("2026-11-23T00:00:00Z")),
+                scope: Scope::All,
+                regions: Vec::new(),
+                category: None,
+            })
+            .await
+            .unwrap();
+        assert_eq!(hours.iter().map(|(_, n)| n).sum::<i64>(), 3);
+        assert_eq!(hours, expected.hourly.into_iter().collect::<Vec<_>>());
+
+        assert_eq!(store.rebuild_rollups().await.unwrap(), 3);
+        assert_eq!(stored_rollups(&store, Scope::All).await, expected.daily);
     })
     .await;
 }

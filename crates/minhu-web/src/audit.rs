@@ -117,21 +117,24 @@ pub fn filter_from(params: &HashMap<String, String>) -> Result<AuditFilter, ApiE
     })
 }
 
+/// One CSV cell: quoted when needed; a cell that a spreadsheet would run as a formula
+/// gets a leading apostrophe.
+pub(crate) fn csv_cell(text: &str) -> String {
+    let text = if text.starts_with(['=', '+', '-', '@']) {
+        format!("'{text}")
+    } else {
+        text.to_owned()
+    };
+    if text.contains([',', '"', '\n', '\r']) {
+        format!("\"{}\"", text.replace('"', "\"\""))
+    } else {
+        text
+    }
+}
+
 /// The audit log as CSV. A cell that a spreadsheet would run as a formula is quoted
 /// with a leading apostrophe.
 pub fn to_csv(entries: &[AuditEntry]) -> String {
-    fn cell(text: &str) -> String {
-        let text = if text.starts_with(['=', '+', '-', '@']) {
-            format!("'{text}")
-        } else {
-            text.to_owned()
-        };
-        if text.contains([',', '"', '\n', '\r']) {
-            format!("\"{}\"", text.replace('"', "\"\""))
-        } else {
-            text
-        }
-    }
     let mut out = String::from("seq,at,actor,action,target,detail,client\n");
     for e in entries {
         let row = [
@@ -143,7 +146,7 @@ pub fn to_csv(entries: &[AuditEntry]) -> String {
             e.detail.clone(),
             e.client.clone().unwrap_or_default(),
         ];
-        let cells: Vec<String> = row.iter().map(|c| cell(c)).collect();
+        let cells: Vec<String> = row.iter().map(|c| csv_cell(c)).collect();
         out.push_str(&cells.join(","));
         out.push('\n');
     }

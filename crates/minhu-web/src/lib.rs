@@ -5,6 +5,7 @@
 //! becomes an HTTP status in one place, [`error::ApiError`]. Every route passes the
 //! access guard ([`auth::guard`]) with the rule [`auth::ROUTES`] gives it.
 
+pub mod analytics;
 mod api;
 pub mod audit;
 pub mod auth;
@@ -60,6 +61,7 @@ pub(crate) const MAX_BODY_BYTES: usize = 256 * 1024;
 pub fn app(state: AppState) -> Router {
     Router::new()
         .merge(api::routes())
+        .merge(analytics::routes())
         .merge(pages::routes())
         .merge(portal::routes())
         .merge(desk::routes())

@@ -6,17 +6,8 @@ mod support;
 use axum::body::Body;
 use axum::http::{Request, StatusCode};
 use serde_json::json;
-use support::TestApp;
+use support::{TestApp, demand};
 use tower::ServiceExt;
-
-fn demand(title: &str) -> String {
-    json!({
-        "channel": "web", "kind": "complaint", "title": title,
-        "description": "小区电梯坏了一个月物业不修", "address": "A3区天顶街道尖山社区",
-        "category": "城乡建设/住房保障与房地产/物业服务", "citizen": {"phone": "138 1234 5678"}
-    })
-    .to_string()
-}
 
 #[tokio::test]
 async fn create_then_retry_returns_the_same_ticket() {

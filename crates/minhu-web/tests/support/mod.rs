@@ -230,3 +230,13 @@ impl TestApp {
         self.act_as(Some(&self.admin.clone()), number, action).await
     }
 }
+
+/// A demand that routing places in 尖山社区 and hands to its property unit.
+pub fn demand(title: &str) -> String {
+    serde_json::json!({
+        "channel": "web", "kind": "complaint", "title": title,
+        "description": "小区电梯坏了一个月物业不修", "address": "A3区天顶街道尖山社区",
+        "category": "城乡建设/住房保障与房地产/物业服务", "citizen": {"phone": "138 1234 5678"}
+    })
+    .to_string()
+}

@@ -1,0 +1,473 @@
+//! The analytics API under `/api/v1/analytics`: rates and rankings, daily trends. Every
+//! figure comes from the store's rollups (kept current with each ticket change), read
+//! within the caller's scope, and every table also exports as CSV (`format=csv`).
+//!
+//! Filters shared by every route: `month=YYYY-MM`, or `from` and `to` (days, both
+//! included; default: this month in the city's time zone), `region` (a region and
+//! everything inside it), `unit` (a unit and the units under it), `category` (a category
+//! and its sub-categories).
+
+use crate::AppState;
+use crate::auth::Principal;
+use crate::error::ApiError;
+use axum::extract::{Query, State};
+use axum::http::header;
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use axum::{Json, Router};
+use jiff::civil::Date;
+use minhu_analytics::rates::{Ranked, per_10k, rank};
+use minhu_analytics::{Rates, Tally};
+use minhu_core::City;
+use minhu_core::access::Scope;
+use minhu_core::city::ScoreWeights;
+use minhu_core::ids::{RegionId, UnitId};
+use minhu_core::rollup::Metric;
+use minhu_core::taxonomy::CategoryPath;
+use minhu_core::workflow::FieldError;
+use minhu_store::{RollupQuery, RollupRow};
+use serde::Serialize;
+use std::collections::{BTreeMap, HashMap};
+
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/api/v1/analytics/rates", get(rates))
+        .route("/api/v1/analytics/trends", get(trends))
+}
+
+/// The filters of a request, checked against the city.
+pub(crate) struct Filters {
+    pub from: Date,
+    /// The last day included.
+    pub to: Date,
+    pub region: Option<RegionId>,
+    pub regions: Vec<String>,
+    pub units: Vec<String>,
+    pub category: Option<String>,
+    pub csv: bool,
+}
+
+fn field(name: &str, message: String) -> ApiError {
+    FieldError::new(name, message).into()
+}
+
+fn day(params: &HashMap<String, String>, name: &str) -> Result<Option<Date>, ApiError> {
+    params
+        .get(name)
+        .map(|text| {
+            text.parse::<Date>()
+                .map_err(|e| field(name, format!("{text:?} is not a day (YYYY-MM-DD): {e}")))
+        })
+        .transpose()
+}
+
+impl Filters {
+    pub(crate) fn parse(
+        params: &HashMap<String, String>,
+        city: &City,
+        today: Date,
+    ) -> Result<Filters, ApiError> {
+        let (from, to) = match params.get("month") {
+            Some(month) => {
+                let first = format!("{month}-01")
+                    .parse::<Date>()
+                    .map_err(|_| field("month", format!("{month:?} is not a month (YYYY-MM)")))?;
+                (first, first.last_of_month())
+            }
+            None => (
+                day(params, "from")?.unwrap_or(today.first_of_month()),
+                day(params, "to")?.unwrap_or(today),
+            ),
+        };
+        if to < from {
+            return Err(field("to", format!("{to} is before from = {from}")));
+        }
+        if (to - from).get_days() > 3660 {
+            return Err(field("to", "the period is longer than ten years".into()));
+        }
+        let region = params
+            .get("region")
+            .map(|id| {
+                let id = RegionId::new(id.as_str());
+                city.regions
+                    .get(&id)
+                    .map(|r| r.id.clone())
+                    .ok_or_else(|| field("region", format!("no region has the id {id}")))
+            })
+            .transpose()?;
+        let regions = match &region {
+            Some(region) => match Scope::region_subtree(city, region) {
+                Scope::Regions(ids) => ids.into_iter().map(|r| r.as_str().to_owned()).collect(),
+                _ => Vec::new(),
+            },
+            None => Vec::new(),
+        };
+        let units = match params.get("unit") {
+            Some(id) => {
+                let id = UnitId::new(id.as_str());
+                if city.units.get(&id).is_none() {
+                    return Err(field("unit", format!("no unit has the id {id}")));
+                }
+                match Scope::unit_subtree(city, &id) {
+                    Scope::Units(ids) => ids.into_iter().map(|u| u.as_str().to_owned()).collect(),
+                    _ => Vec::new(),
+                }
+            }
+            None => Vec::new(),
+        };
+        let category = params
+            .get("category")
+            .map(|path| {
+                let path = CategoryPath::new(path);
+                if city.taxonomy.contains(&path) {
+                    Ok(path.as_str().to_owned())
+                } else {
+                    Err(field(
+                        "category",
+                        format!("{path:?} is not in the taxonomy"),
+                    ))
+                }
+            })
+            .transpose()?;
+        let csv = match params.get("format").map(String::as_str) {
+            None | Some("json") => false,
+            Some("csv") => true,
+            Some(other) => return Err(field("format", format!("{other:?}: use json or csv"))),
+        };
+        Ok(Filters {
+            from,
+            to,
+            region,
+            regions,
+            units,
+            category,
+            csv,
+        })
+    }
+
+    fn query(&self, scope: &Scope) -> RollupQuery {
+        RollupQuery {
+            from: self.from,
+            to: self.to.tomorrow().unwrap_or(self.to),
+            scope: scope.clone(),
+            units: self.units.clone(),
+            regions: self.regions.clone(),
+            category: self.category.clone(),
+            by_day: false,
+            by_unit: false,
+            by_region: false,
+            by_category: false,
+        }
+    }
+}
+
+/// Today in the city, by the engine's clock.
+pub(crate) fn today(state: &AppState) -> Date {
+    state.engine.city.local_date(state.engine.clock.now())
+}
+
+pub(crate) async fn read(
+    state: &AppState,
+    query: &RollupQuery,
+) -> Result<Vec<RollupRow>, ApiError> {
+    state
+        .engine
+        .store
+        .rollup_daily(query)
+        .await
+        .map_err(ApiError::internal)
+}
+
+/// A table for CSV: a header and rows of cells.
+pub(crate) struct Table {
+    pub header: Vec<String>,
+    pub rows: Vec<Vec<String>>,
+}
+
+impl Table {
+    pub(crate) fn csv(&self, name: &str) -> Response {
+        let mut out = String::new();
+        for row in std::iter::once(&self.header).chain(&self.rows) {
+            let cells: Vec<String> = row.iter().map(|c| crate::audit::csv_cell(c)).collect();
+            out.push_str(&cells.join(","));
+            out.push('\n');
+        }
+        (
+            [
+                (header::CONTENT_TYPE, "text/csv; charset=utf-8".to_owned()),
+                (
+                    header::CONTENT_DISPOSITION,
+                    format!("attachment; filename=\"{name}.csv\""),
+                ),
+            ],
+            out,
+        )
+            .into_response()
+    }
+}
+
+fn number(value: Option<f64>) -> String {
+    value.map(|v| format!("{v:.4}")).unwrap_or_default()
+}
+
+fn metric_header() -> impl Iterator<Item = String> {
+    Metric::ALL.iter().map(|m| m.code().to_owned())
+}
+
+fn metric_cells(counts: &Tally) -> impl Iterator<Item = String> + '_ {
+    Metric::ALL.iter().map(|m| counts.get(*m).to_string())
+}
+
+#[derive(Serialize)]
+struct RateLine {
+    /// A unit id, a region id, or "" for what no unit or region holds yet.
+    id: String,
+    name: String,
+    #[serde(flatten)]
+    ranked: Ranked,
+    /// Demand received per 10,000 residents (regions with a population).
+    per_10k: Option<f64>,
+}
+
+#[derive(Serialize)]
+struct RatesReport {
+    from: Date,
+    to: Date,
+    /// `unit` or `region`.
+    by: &'static str,
+    weights: Weights,
+    /// Every unit or region, best score first; unranked lines last.
+    rows: Vec<RateLine>,
+    /// The whole selection's counts and rates.
+    total: Totals,
+}
+
+#[derive(Serialize)]
+struct Weights {
+    response: f64,
+    resolution: f64,
+    satisfaction: f64,
+    on_time: f64,
+}
+
+impl From<ScoreWeights> for Weights {
+    fn from(w: ScoreWeights) -> Self {
+        Weights {
+            response: w.response,
+            resolution: w.resolution,
+            satisfaction: w.satisfaction,
+            on_time: w.on_time,
+        }
+    }
+}
+
+#[derive(Serialize)]
+struct Totals {
+    counts: Tally,
+    rates: Rates,
+}
+
+/// The region directly under `base` that holds `region` (itself when it is that
+/// level), or `None` when it lies outside `base`.
+fn child_of(city: &City, base: &RegionId, region: &str) -> Option<RegionId> {
+    let id = RegionId::new(region);
+    let chain: Vec<_> = city.regions.ancestry(&id).collect();
+    let at = chain.iter().position(|r| &r.id == base)?;
+    Some(if at == 0 {
+        base.clone()
+    } else {
+        chain[at - 1].id.clone()
+    })
+}
+
+/// Rates, composite scores and the ranking of units (`by=unit`, default) or of the
+/// regions directly under `region` (`by=region`; the districts of the city without it),
+/// with demand per 10,000 residents; the lowest scores are named (通报).
+async fn rates(
+    State(state): State<AppState>,
+    principal: Principal,
+    Query(params): Query<HashMap<String, String>>,
+) -> Result<Response, ApiError> {
+    let city = &state.engine.city;
+    let filters = Filters::parse(&params, city, today(&state))?;
+    let by_region = match params.get("by").map(String::as_str) {
+        None | Some("unit") => false,
+        Some("region") => true,
+        Some(other) => return Err(field("by", format!("{other:?}: use unit or region"))),
+    };
+    let mut query = filters.query(&principal.scope);
+    query.by_unit = !by_region;
+    query.by_region = by_region;
+    let rows = read(&state, &query).await?;
+    let base = filters
+        .region
+        .clone()
+        .unwrap_or_else(|| city.regions.root().id.clone());
+    let mut cells: BTreeMap<String, Tally> = BTreeMap::new();
+    let mut total = Tally::default();
+    for row in &rows {
+        total.add(row.metric, row.n);
+        let key = if by_region {
+            let region = row.region.as_deref().unwrap_or_default();
+            child_of(city, &base, region).map_or_else(String::new, |r| r.as_str().to_owned())
+        } else {
+            row.unit.clone().unwrap_or_default()
+        };
+        cells.entry(key).or_default().add(row.metric, row.n);
+    }
+    let rules = &city.analytics;
+    let lines: Vec<RateLine> = rank(cells.into_iter().collect(), rules)
+        .into_iter()
+        .map(|ranked| {
+            let (name, population) = if by_region {
+                let region = city.regions.get(&RegionId::new(ranked.unit.as_str()));
+                (
+                    region.map_or("(未定位 unplaced)".to_owned(), |r| r.name.clone()),
+                    region.and_then(|r| r.population),
+                )
+            } else {
+                let unit = city.units.get(&UnitId::new(ranked.unit.as_str()));
+                (
+                    unit.map_or("(受理 intake)".to_owned(), |u| u.name.clone()),
+                    None,
+                )
+            };
+            RateLine {
+                id: ranked.unit.clone(),
+                name,
+                per_10k: per_10k(ranked.counts.get(Metric::Received), population),
+                ranked,
+            }
+        })
+        .collect();
+    let report = RatesReport {
+        from: filters.from,
+        to: filters.to,
+        by: if by_region { "region" } else { "unit" },
+        weights: rules.weights.into(),
+        total: Totals {
+            rates: Rates::of(&total, &rules.weights),
+            counts: total,
+        },
+        rows: lines,
+    };
+    if filters.csv {
+        return Ok(rates_table(&report).csv("rates"));
+    }
+    Ok(Json(report).into_response())
+}
+
+fn rates_table(report: &RatesReport) -> Table {
+    let mut header: Vec<String> = [
+        "id",
+        "name",
+        "rank",
+        "named",
+        "score",
+        "response",
+        "resolution",
+        "satisfaction",
+        "on_time",
+        "reopen",
+        "returns",
+        "buck_passing",
+        "buck_passing_warning",
+        "per_10k",
+    ]
+    .map(str::to_owned)
+    .to_vec();
+    header.extend(metric_header());
+    let rows = report
+        .rows
+        .iter()
+        .map(|line| {
+            let r = &line.ranked.rates;
+            let mut row = vec![
+                line.id.clone(),
+                line.name.clone(),
+                line.ranked.rank.map(|n| n.to_string()).unwrap_or_default(),
+                line.ranked.named.to_string(),
+                number(r.score),
+                number(r.response),
+                number(r.resolution),
+                number(r.satisfaction),
+                number(r.on_time),
+                number(r.reopen),
+                number(r.returns),
+                number(r.buck_passing),
+                line.ranked.buck_passing_warning.to_string(),
+                number(line.per_10k),
+            ];
+            row.extend(metric_cells(&line.ranked.counts));
+            row
+        })
+        .collect();
+    Table { header, rows }
+}
+
+#[derive(Serialize)]
+struct TrendDay {
+    day: Date,
+    counts: Tally,
+    rates: Rates,
+}
+
+#[derive(Serialize)]
+struct Trends {
+    from: Date,
+    to: Date,
+    /// Every day of the period, days without tickets included.
+    days: Vec<TrendDay>,
+}
+
+/// Day by day: what was received and how it was handled (by intake day).
+async fn trends(
+    State(state): State<AppState>,
+    principal: Principal,
+    Query(params): Query<HashMap<String, String>>,
+) -> Result<Response, ApiError> {
+    let city = &state.engine.city;
+    let filters = Filters::parse(&params, city, today(&state))?;
+    let mut query = filters.query(&principal.scope);
+    query.by_day = true;
+    let rows = read(&state, &query).await?;
+    let mut by_day: BTreeMap<Date, Tally> = BTreeMap::new();
+    let mut day = filters.from;
+    while day <= filters.to {
+        by_day.insert(day, Tally::default());
+        let Ok(next) = day.tomorrow() else { break };
+        day = next;
+    }
+    for row in rows {
+        if let Some(tally) = row.day.and_then(|d| by_day.get_mut(&d)) {
+            tally.add(row.metric, row.n);
+        }
+    }
+    let days: Vec<TrendDay> = by_day
+        .into_iter()
+        .map(|(day, counts)| TrendDay {
+            day,
+            rates: Rates::of(&counts, &city.analytics.weights),
+            counts,
+        })
+        .collect();
+    if filters.csv {
+        let mut header = vec!["day".to_owned()];
+        header.extend(metric_header());
+        let rows = days
+            .iter()
+            .map(|d| {
+                let mut row = vec![d.day.to_string()];
+                row.extend(metric_cells(&d.counts));
+                row
+            })
+            .collect();
+        return Ok(Table { header, rows }.csv("trends"));
+    }
+    Ok(Json(Trends {
+        from: filters.from,
+        to: filters.to,
+        days,
+    })
+    .into_response())
+}

@@ -1,0 +1,154 @@
+//! The analytics API over HTTP: figures from the rollups the engine keeps, within the
+//! caller's scope, as JSON and CSV.
+
+mod support;
+
+use axum::http::StatusCode;
+use minhu_core::access::Role;
+use serde_json::{Value, json};
+use support::{TestApp, demand};
+
+/// Three tickets to one unit: all accepted and replied; two called back (one satisfied
+/// and solved, one unsatisfied and not solved).
+async fn handled_month(app: &TestApp) -> String {
+    let mut unit = String::new();
+    for (i, verdict) in [
+        Some(("satisfied", true)),
+        Some(("unsatisfied", false)),
+        None,
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        let (status, ticket) = app
+            .post("/api/v1/tickets", &demand(&format!("电梯坏了{i}")), None)
+            .await;
+        assert_eq!(status, StatusCode::CREATED, "{ticket}");
+        let number = ticket["number"].as_str().unwrap().to_owned();
+        unit = ticket["unit"].as_str().unwrap().to_owned();
+        for action in [
+            json!({"action": "accept"}),
+            json!({"action": "resolve", "reply": "已修好"}),
+        ] {
+            let (status, body) = app.act(&number, action).await;
+            assert_eq!(status, StatusCode::OK, "{body}");
+        }
+        if let Some((satisfaction, solved)) = verdict {
+            let rate = json!({"action": "rate", "solved": solved, "satisfaction": satisfaction});
+            let (status, body) = app.act(&number, rate).await;
+            assert_eq!(status, StatusCode::OK, "{body}");
+        }
+    }
+    unit
+}
+
+fn line<'a>(report: &'a Value, id: &str) -> &'a Value {
+    report["rows"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|row| row["id"] == id)
+        .unwrap_or_else(|| panic!("no line {id} in {report}"))
+}
+
+#[tokio::test]
+async fn rates_come_from_the_handled_tickets_and_respect_scope() {
+    let app = TestApp::new().await;
+    let unit = handled_month(&app).await;
+    let (status, report) = app.get("/api/v1/analytics/rates?month=2026-11").await;
+    assert_eq!(status, StatusCode::OK, "{report}");
+    let mine = line(&report, &unit);
+    assert_eq!(mine["counts"]["assigned"], 3);
+    assert_eq!(mine["counts"]["resolved"], 3);
+    assert_eq!(mine["counts"]["rated"], 2);
+    assert_eq!(mine["rates"]["satisfaction"], 0.5);
+    assert_eq!(mine["rates"]["resolution"], 0.5);
+    assert_eq!(mine["rates"]["response"], 1.0);
+    // 0.1 x 1 + 0.45 x 0.5 + 0.45 x 0.5 (the demo's Beijing weights)
+    assert!((mine["rates"]["score"].as_f64().unwrap() - 55.0).abs() < 1e-9);
+    // Fewer than rank_min_assigned (10) assignments: listed, not ranked.
+    assert_eq!(mine["rank"], Value::Null);
+    assert_eq!(report["total"]["counts"]["received"], 3);
+
+    let (status, by_region) = app
+        .get("/api/v1/analytics/rates?month=2026-11&by=region")
+        .await;
+    assert_eq!(status, StatusCode::OK, "{by_region}");
+    let district = line(&by_region, "A3");
+    assert_eq!(district["counts"]["received"], 3);
+    // Per 10,000 of the district's population in regions.toml.
+    assert!(district["per_10k"].as_f64().unwrap() > 0.0, "{district}");
+
+    let other_unit = app
+        .token("other", Role::UnitLeader, Some("dept-A-housing"), None)
+        .await;
+    let (status, theirs) = app
+        .get_as(Some(&other_unit), "/api/v1/analytics/rates?month=2026-11")
+        .await;
+    assert_eq!(status, StatusCode::OK, "{theirs}");
+    assert!(
+        theirs["rows"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|r| r["id"] != unit.as_str()),
+        "another unit's figures leak: {theirs}"
+    );
+    assert_eq!(theirs["total"]["counts"]["received"], 0);
+
+    let handler = app
+        .token("handler", Role::UnitHandler, Some(&unit), None)
+        .await;
+    let (status, _) = app.get_as(Some(&handler), "/api/v1/analytics/rates").await;
+    assert_eq!(
+        status,
+        StatusCode::FORBIDDEN,
+        "handlers hold no report.view"
+    );
+}
+
+#[tokio::test]
+async fn trends_fill_every_day_and_export_as_csv() {
+    let app = TestApp::new().await;
+    handled_month(&app).await;
+    let (status, trends) = app
+        .get("/api/v1/analytics/trends?from=2026-11-20&to=2026-11-23")
+        .await;
+    assert_eq!(status, StatusCode::OK, "{trends}");
+    let days = trends["days"].as_array().unwrap();
+    assert_eq!(days.len(), 4);
+    assert_eq!(days[2]["day"], "2026-11-22");
+    assert_eq!(days[2]["counts"]["received"], 3);
+    assert_eq!(days[0]["counts"]["received"], 0);
+
+    let (status, csv) = app
+        .get("/api/v1/analytics/trends?from=2026-11-22&to=2026-11-22&format=csv")
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    let csv = csv.as_str().unwrap();
+    let mut lines = csv.lines();
+    assert!(lines.next().unwrap().starts_with("day,received,assigned,"));
+    assert!(
+        lines.next().unwrap().starts_with("2026-11-22,3,3,"),
+        "{csv}"
+    );
+}
+
+#[tokio::test]
+async fn bad_filters_name_the_field() {
+    let app = TestApp::new().await;
+    for (query, field) in [
+        ("month=2026-13", "month"),
+        ("from=yesterday", "from"),
+        ("from=2026-11-10&to=2026-11-01", "to"),
+        ("region=nowhere", "region"),
+        ("unit=nobody", "unit"),
+        ("category=不存在", "category"),
+        ("format=pdf", "format"),
+        ("by=street", "by"),
+    ] {
+        let (status, body) = app.get(&format!("/api/v1/analytics/rates?{query}")).await;
+        assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{query}: {body}");
+        assert_eq!(body["error"]["field"], field, "{query}: {body}");
+    }
+}
