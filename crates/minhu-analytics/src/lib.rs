@@ -5,7 +5,9 @@
 //! - [`rates`]: response, resolution, satisfaction, on-time and reopen rates, returns and
 //!   disputes, the composite score, monthly rankings that name the bottom, the
 //!   buck-passing index (推诿指数) and demand per 10,000 residents.
+//! - [`surge`]: hours far above a cell's normal for that hour of the week (突发预警).
 
 pub mod rates;
+pub mod surge;
 
 pub use rates::{Rates, Tally};

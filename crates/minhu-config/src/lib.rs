@@ -80,6 +80,14 @@ struct AnalyticsSection {
     name_bottom: Option<usize>,
     #[serde(default)]
     buck_passing_warn: Option<f64>,
+    #[serde(default)]
+    surge_weeks: Option<u32>,
+    #[serde(default)]
+    surge_z: Option<f64>,
+    #[serde(default)]
+    surge_ratio: Option<f64>,
+    #[serde(default)]
+    surge_min_count: Option<i64>,
 }
 
 #[derive(Deserialize)]
@@ -408,6 +416,38 @@ fn load_analytics(
             ));
         }
         rules.buck_passing_warn = warn;
+    }
+    if let Some(weeks) = section.surge_weeks {
+        if !(1..=52).contains(&weeks) {
+            return Err(source.error(
+                at,
+                format!("[analytics] surge_weeks = {weeks}: must be from 1 to 52"),
+            ));
+        }
+        rules.surge.weeks = weeks;
+    }
+    for (name, value, slot) in [
+        ("surge_z", section.surge_z, &mut rules.surge.z),
+        ("surge_ratio", section.surge_ratio, &mut rules.surge.ratio),
+    ] {
+        if let Some(value) = value {
+            if !value.is_finite() || value < 0.0 {
+                return Err(source.error(
+                    at,
+                    format!("[analytics] {name} = {value}: must be a number >= 0"),
+                ));
+            }
+            *slot = value;
+        }
+    }
+    if let Some(min) = section.surge_min_count {
+        if min < 1 {
+            return Err(source.error(
+                at,
+                format!("[analytics] surge_min_count = {min}: must be at least 1"),
+            ));
+        }
+        rules.surge.min_count = min;
     }
     Ok(rules)
 }
@@ -1103,7 +1143,7 @@ weight = 0.5
         assert_eq!(city.analytics, AnalyticsRules::default());
         let tuned = format!(
             "{CITY}\n[analytics]\nweights = {{ response = 0.2, resolution = 0.3, satisfaction = 0.5 }}\n\
-             rank_min_assigned = 5\nname_bottom = 2\nbuck_passing_warn = 8.5\n"
+             rank_min_assigned = 5\nname_bottom = 2\nbuck_passing_warn = 8.5\nsurge_weeks = 6\nsurge_min_count = 15\n"
         );
         let city = load_city(write_city(Some(("city.toml", &tuned))).path()).unwrap();
         assert_eq!(
@@ -1118,8 +1158,16 @@ weight = 0.5
                 rank_min_assigned: 5,
                 name_bottom: 2,
                 buck_passing_warn: 8.5,
+                surge: minhu_core::city::SurgeRules {
+                    weeks: 6,
+                    min_count: 15,
+                    ..Default::default()
+                },
             }
         );
+        let never = format!("{CITY}\n[analytics]\nsurge_weeks = 0\n");
+        let err = load_city(write_city(Some(("city.toml", &never))).path()).unwrap_err();
+        assert!(err.problem.contains("surge_weeks = 0"), "{err}");
         let negative =
             format!("{CITY}\n[analytics]\nweights = {{ response = -0.1, resolution = 1 }}\n");
         let err = load_city(write_city(Some(("city.toml", &negative))).path()).unwrap_err();

@@ -71,6 +71,32 @@ pub struct AnalyticsRules {
     /// The buck-passing index (returns + refused returns + redispatches per 100
     /// assignments) above which a unit is warned.
     pub buck_passing_warn: f64,
+    pub surge: SurgeRules,
+}
+
+/// How surges (突发预警) are judged: see `minhu_analytics::surge`.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct SurgeRules {
+    /// Weeks of history behind the baseline (the same hour of the week in each).
+    pub weeks: u32,
+    /// How many standard deviations above normal an hour must be.
+    pub z: f64,
+    /// And how many times its normal count.
+    pub ratio: f64,
+    /// Fewer demands than this in an hour never alert (two calls where none is usual
+    /// are not an emergency).
+    pub min_count: i64,
+}
+
+impl Default for SurgeRules {
+    fn default() -> Self {
+        Self {
+            weeks: 4,
+            z: 4.0,
+            ratio: 2.0,
+            min_count: 8,
+        }
+    }
 }
 
 impl Default for AnalyticsRules {
@@ -80,6 +106,7 @@ impl Default for AnalyticsRules {
             rank_min_assigned: 10,
             name_bottom: 3,
             buck_passing_warn: 15.0,
+            surge: SurgeRules::default(),
         }
     }
 }

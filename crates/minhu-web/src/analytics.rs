@@ -1,4 +1,5 @@
-//! The analytics API under `/api/v1/analytics`: rates and rankings, daily trends. Every
+//! The analytics API under `/api/v1/analytics`: rates and rankings, daily trends, surge
+//! alerts. Every
 //! figure comes from the store's rollups (kept current with each ticket change), read
 //! within the caller's scope, and every table also exports as CSV (`format=csv`).
 //!
@@ -33,6 +34,7 @@ pub fn routes() -> Router<AppState> {
     Router::new()
         .route("/api/v1/analytics/rates", get(rates))
         .route("/api/v1/analytics/trends", get(trends))
+        .route("/api/v1/analytics/alerts", get(alerts))
 }
 
 /// The filters of a request, checked against the city.
@@ -468,6 +470,113 @@ async fn trends(
         from: filters.from,
         to: filters.to,
         days,
+    })
+    .into_response())
+}
+
+#[derive(Serialize)]
+struct AlertLine {
+    #[serde(flatten)]
+    surge: minhu_analytics::surge::Surge,
+    region_name: Option<String>,
+    first_at: jiff::Timestamp,
+    /// The end of the last abnormal hour.
+    until: jiff::Timestamp,
+}
+
+#[derive(Serialize)]
+struct Alerts {
+    /// The hours judged: `hours` whole hours up to the current one (included).
+    from: jiff::Timestamp,
+    to: jiff::Timestamp,
+    alerts: Vec<AlertLine>,
+}
+
+fn hour_start(hour: i64) -> jiff::Timestamp {
+    jiff::Timestamp::from_second(hour * 3600).unwrap_or(jiff::Timestamp::UNIX_EPOCH)
+}
+
+/// Surge alerts (突发预警) over the last `hours` hours (default 24, at most 168), each
+/// surge once with its first hour, total, peak and what is normal; filters `region` and
+/// `category`. Counts are kept by place, so a unit-scoped caller gets none.
+async fn alerts(
+    State(state): State<AppState>,
+    principal: Principal,
+    Query(params): Query<HashMap<String, String>>,
+) -> Result<Response, ApiError> {
+    let city = &state.engine.city;
+    let filters = Filters::parse(&params, city, today(&state))?;
+    let hours = match params.get("hours") {
+        Some(text) => text
+            .parse::<i64>()
+            .ok()
+            .filter(|h| (1..=168).contains(h))
+            .ok_or_else(|| field("hours", format!("{text:?}: a whole number from 1 to 168")))?,
+        None => 24,
+    };
+    let rules = &city.analytics.surge;
+    let to_hour = minhu_core::rollup::epoch_hour(state.engine.clock.now()) + 1;
+    let from_hour = to_hour - hours;
+    let counts = state
+        .engine
+        .store
+        .rollup_hourly(&minhu_store::HourlyQuery {
+            from_hour: from_hour - i64::from(rules.weeks) * 7 * 24 - 1,
+            to_hour,
+            scope: principal.scope.clone(),
+            regions: filters.regions.clone(),
+            category: filters.category.clone(),
+        })
+        .await
+        .map_err(ApiError::internal)?;
+    let alerts: Vec<AlertLine> = minhu_analytics::surge::surges(&counts, from_hour, to_hour, rules)
+        .into_iter()
+        .map(|surge| AlertLine {
+            region_name: city
+                .regions
+                .get(&RegionId::new(surge.region.as_str()))
+                .map(|r| r.name.clone()),
+            first_at: hour_start(surge.first_hour),
+            until: hour_start(surge.last_hour + 1),
+            surge,
+        })
+        .collect();
+    if filters.csv {
+        let header = [
+            "id",
+            "region",
+            "region_name",
+            "category",
+            "first_at",
+            "until",
+            "observed",
+            "expected",
+            "peak",
+        ]
+        .map(str::to_owned)
+        .to_vec();
+        let rows = alerts
+            .iter()
+            .map(|a| {
+                vec![
+                    a.surge.id.clone(),
+                    a.surge.region.clone(),
+                    a.region_name.clone().unwrap_or_default(),
+                    a.surge.category.clone(),
+                    a.first_at.to_string(),
+                    a.until.to_string(),
+                    a.surge.observed.to_string(),
+                    number(Some(a.surge.expected)),
+                    a.surge.peak.to_string(),
+                ]
+            })
+            .collect();
+        return Ok(Table { header, rows }.csv("alerts"));
+    }
+    Ok(Json(Alerts {
+        from: hour_start(from_hour),
+        to: hour_start(to_hour),
+        alerts,
     })
     .into_response())
 }

@@ -152,3 +152,54 @@ async fn bad_filters_name_the_field() {
         assert_eq!(body["error"]["field"], field, "{query}: {body}");
     }
 }
+
+#[tokio::test]
+async fn a_burst_of_calls_from_one_place_is_one_alert_within_scope() {
+    let app = TestApp::new().await;
+    let (_, quiet) = app.get("/api/v1/analytics/alerts").await;
+    assert_eq!(quiet["alerts"], json!([]), "{quiet}");
+    // Ten calls about one thing from one community within the hour, none before.
+    let mut unit = String::new();
+    for i in 0..10 {
+        let (status, ticket) = app
+            .post("/api/v1/tickets", &demand(&format!("电梯又坏了{i}")), None)
+            .await;
+        assert_eq!(status, StatusCode::CREATED, "{ticket}");
+        unit = ticket["unit"].as_str().unwrap().to_owned();
+    }
+    let (status, report) = app.get("/api/v1/analytics/alerts?hours=6").await;
+    assert_eq!(status, StatusCode::OK, "{report}");
+    let alerts = report["alerts"].as_array().unwrap();
+    assert_eq!(alerts.len(), 1, "{report}");
+    assert_eq!(alerts[0]["observed"], 10);
+    assert_eq!(alerts[0]["category"], "城乡建设/住房保障与房地产/物业服务");
+    assert_eq!(alerts[0]["first_at"], "2026-11-22T02:00:00Z");
+
+    let (_, csv) = app.get("/api/v1/analytics/alerts?format=csv").await;
+    assert_eq!(csv.as_str().unwrap().lines().count(), 2, "{csv}");
+
+    let elsewhere = app.token("far", Role::Supervisor, None, Some("A5")).await;
+    let (_, theirs) = app
+        .get_as(Some(&elsewhere), "/api/v1/analytics/alerts")
+        .await;
+    assert_eq!(
+        theirs["alerts"],
+        json!([]),
+        "another district's alert leaks: {theirs}"
+    );
+    let unit_leader = app
+        .token("leader", Role::UnitLeader, Some(&unit), None)
+        .await;
+    let (status, by_unit) = app
+        .get_as(Some(&unit_leader), "/api/v1/analytics/alerts")
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(
+        by_unit["alerts"],
+        json!([]),
+        "hourly counts are kept by place"
+    );
+    let (status, body) = app.get("/api/v1/analytics/alerts?hours=0").await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(body["error"]["field"], "hours");
+}
