@@ -176,7 +176,7 @@ mod tests {
         // Epoch hour 0 is a Thursday; day 4 is then a Monday.
         if day == 4 && (9..=10).contains(&hour_of_day) {
             base * 3.0
-        } else if day >= 2 && day <= 3 {
+        } else if (2..=3).contains(&day) {
             base * 0.6
         } else {
             base
