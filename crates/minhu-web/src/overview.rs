@@ -4,8 +4,8 @@
 //!
 //! Charts are Apache ECharts (built into the binary) drawn by `static/dashboard.js`
 //! from the tables beside them, so every chart's data stays on the page as a table for
-//! screen readers. The counts come from the store's per-status counts; the analytics
-//! rollups (rates per unit, trends) are for these pages to grow into.
+//! screen readers. The dashboard counts the store's tickets per status; the public page
+//! sums the analytics rollups, which stay small however many tickets there are.
 
 use crate::AppState;
 use crate::auth::Principal;
@@ -20,9 +20,10 @@ use axum::response::Html;
 use axum::routing::get;
 use minhu_core::access::Scope;
 use minhu_core::region::RegionLevel;
+use minhu_core::rollup::Metric;
 use minhu_core::ticket::{Channel, Citizen, Intake, Kind, Status};
 use minhu_core::timer::Flag;
-use minhu_store::TicketFilter;
+use minhu_store::{RollupQuery, TicketFilter};
 use std::collections::HashMap;
 
 pub fn routes() -> Router<AppState> {
@@ -338,30 +339,123 @@ struct PublicPage {
     answered_rate: String,
     /// Per district: received, answered, the answered share.
     districts: Vec<(String, u64, u64, String)>,
+    /// `YYYY-MM`, oldest first.
+    months: Vec<String>,
+    /// City-wide per month: received, answered.
+    by_month: Vec<(String, u64, u64)>,
+    /// Per district, received in each of `months`.
+    grid: Vec<(String, Vec<u64>)>,
 }
 
-/// Counts by district, nothing about anyone: no texts, no numbers, no names.
+/// How many months the public page covers, this one included.
+const PUBLIC_MONTHS: i8 = 12;
+
+/// Counts by district and month, nothing about anyone: no texts, no numbers, no names.
 async fn public(State(state): State<AppState>, lang: Lang) -> Result<Html<String>, ApiError> {
     let city = &state.engine.city;
-    let mut districts = Vec::new();
-    let (mut total, mut answered_total) = (0, 0);
-    for region in city
+    let today = city.local_date(state.engine.now());
+    let first = today
+        .first_of_month()
+        .checked_sub(jiff::Span::new().months(PUBLIC_MONTHS - 1))
+        .map_err(ApiError::internal)?;
+    let starts: Vec<jiff::civil::Date> = (0..PUBLIC_MONTHS)
+        .filter_map(|n| first.checked_add(jiff::Span::new().months(n)).ok())
+        .collect();
+    let unplaced = lang.t("未定位", "Not placed").to_owned();
+    let mut names: Vec<String> = city
         .regions
         .all()
         .iter()
         .filter(|r| r.level == RegionLevel::District)
-    {
-        let counts = status_counts(&state, &Scope::region_subtree(city, &region.id)).await?;
-        let received: u64 = counts.iter().sum();
-        let done = answered(&counts);
-        total += received;
-        answered_total += done;
-        districts.push((region.name.clone(), received, done, percent(done, received)));
+        .map(|r| r.name.clone())
+        .collect();
+    names.push(unplaced.clone());
+    // (received, answered) per district and month.
+    let mut cells = vec![vec![(0u64, 0u64); starts.len()]; names.len()];
+    // The rollup files each ticket under its intake day, so a month's sums are that
+    // month's demands, whatever happened to them later.
+    for (m, &start) in starts.iter().enumerate() {
+        let end = start
+            .checked_add(jiff::Span::new().months(1))
+            .map_err(ApiError::internal)?;
+        let rows = state
+            .engine
+            .store
+            .rollup_daily(&RollupQuery {
+                from: start,
+                to: end,
+                scope: Scope::All,
+                units: Vec::new(),
+                regions: Vec::new(),
+                category: None,
+                by_day: false,
+                by_unit: false,
+                by_region: true,
+                by_category: false,
+            })
+            .await
+            .map_err(ApiError::internal)?;
+        for row in rows {
+            let district = row
+                .region
+                .as_deref()
+                .filter(|id| !id.is_empty())
+                .and_then(|id| {
+                    city.regions
+                        .ancestry(&minhu_core::ids::RegionId::new(id))
+                        .find(|r| r.level == RegionLevel::District)
+                })
+                .map_or(unplaced.as_str(), |r| r.name.as_str());
+            let Some(d) = names.iter().position(|n| n == district) else {
+                continue;
+            };
+            let n = u64::try_from(row.n).unwrap_or(0);
+            match row.metric {
+                Metric::Received => cells[d][m].0 += n,
+                Metric::Resolved => cells[d][m].1 += n,
+                _ => {}
+            }
+        }
     }
+    let sum = |cells: &mut dyn Iterator<Item = &(u64, u64)>| {
+        cells.fold((0, 0), |(r, a), (x, y)| (r + x, a + y))
+    };
+    let districts = names
+        .iter()
+        .zip(&cells)
+        .map(|(name, row)| {
+            let (received, answered) = sum(&mut row.iter());
+            (
+                name.clone(),
+                received,
+                answered,
+                percent(answered, received),
+            )
+        })
+        .filter(|(name, received, ..)| *name != unplaced || *received > 0)
+        .collect::<Vec<_>>();
+    let by_month = starts
+        .iter()
+        .enumerate()
+        .map(|(m, start)| {
+            let (received, answered) = sum(&mut cells.iter().map(|row| &row[m]));
+            (start.strftime("%Y-%m").to_string(), received, answered)
+        })
+        .collect::<Vec<_>>();
+    let total = districts.iter().map(|d| d.1).sum();
+    let answered_total = districts.iter().map(|d| d.2).sum();
     render(PublicPage {
         ui: Chrome::new(&state, lang, None, "/public"),
         total,
         answered_rate: percent(answered_total, total),
+        grid: names
+            .iter()
+            .zip(&cells)
+            .filter(|(name, row)| **name != unplaced || row.iter().any(|c| c.0 > 0))
+            .map(|(name, row)| (name.clone(), row.iter().map(|c| c.0).collect()))
+            .collect(),
+        months: by_month.iter().map(|m| m.0.clone()).collect(),
         districts,
+        by_month,
     })
 }

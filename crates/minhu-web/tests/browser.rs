@@ -464,9 +464,13 @@ async fn the_dashboard_admin_and_public_pages_in_the_browser() {
     browser.check_accessibility("/public").await;
     browser.snap("public").await;
     let a3 = browser
-        .script("return [...document.querySelectorAll('figure tbody tr')].find(r => r.cells[0].textContent === 'A3区').cells[1].textContent;")
+        .script("return [...document.querySelectorAll('#districts tbody tr')].find(r => r.cells[0].textContent === 'A3区').cells[1].textContent;")
         .await;
     assert_eq!(a3, json!("1"));
+    let this_month = browser
+        .script("const r = [...document.querySelectorAll('figure[data-chart=line] tbody tr')].pop(); return [r.cells[0].textContent, r.cells[1].textContent];")
+        .await;
+    assert_eq!(this_month, json!(["2026-11", "2"]));
     let page = browser.client.source().await.unwrap();
     assert!(
         !page.contains("路灯不亮"),
