@@ -1,12 +1,52 @@
 // Draws each dashboard chart from the table beside it: the table is the data and stays
 // on the page as the chart's view for screen readers and keyboards, so the chart is
 // hidden from assistive technology. <figure data-chart="bar|line|pie"> holds a table whose
-// first column names the rows and whose other columns are series.
+// first column names the rows and whose other columns are series (the first
+// data-series of them, when given). A figure with data-source="URL" first fills its
+// table from that JSON API: data-rows names the answer's list, data-columns the fields
+// of each cell ("rates.score": nested).
 "use strict";
 
-document.addEventListener("DOMContentLoaded", function () {
-  if (!window.echarts) return;
-  document.querySelectorAll("figure[data-chart]").forEach(function (figure) {
+(function () {
+  function pick(source, path) {
+    return path.split(".").reduce(function (value, key) {
+      return value == null ? undefined : value[key];
+    }, source);
+  }
+
+  function cell(value) {
+    if (value == null) return "—";
+    if (typeof value === "number" && !Number.isInteger(value)) return value.toFixed(1);
+    return String(value);
+  }
+
+  function load(figure) {
+    var columns = figure.getAttribute("data-columns").split(",");
+    var tbody = figure.querySelector("tbody");
+    return fetch(figure.getAttribute("data-source"), { credentials: "same-origin" })
+      .then(function (response) {
+        if (!response.ok) throw new Error(response.status);
+        return response.json();
+      })
+      .then(function (answer) {
+        var rows = (pick(answer, figure.getAttribute("data-rows")) || []).map(function (item) {
+          var tr = document.createElement("tr");
+          columns.forEach(function (path, i) {
+            var td = document.createElement(i === 0 ? "th" : "td");
+            if (i === 0) td.setAttribute("scope", "row");
+            else td.className = "num";
+            td.textContent = cell(pick(item, path));
+            tr.append(td);
+          });
+          return tr;
+        });
+        tbody.replaceChildren.apply(tbody, rows);
+        figure.setAttribute("aria-busy", "false");
+      });
+  }
+
+  function draw(figure) {
+    if (!window.echarts) return;
     var table = figure.querySelector("table");
     if (!table) return;
     var heads = Array.prototype.map.call(table.querySelectorAll("thead th"), function (th) {
@@ -25,7 +65,8 @@ document.addEventListener("DOMContentLoaded", function () {
     figure.insertBefore(box, table);
     var chart = window.echarts.init(box, null, { renderer: "canvas", locale: document.documentElement.lang === "en" ? "EN" : "ZH" });
     var names = rows.map(function (r) { return r[0]; });
-    var series = heads.slice(1).map(function (head, i) {
+    var limit = Number(figure.getAttribute("data-series")) || heads.length;
+    var series = heads.slice(1, limit + 1).map(function (head, i) {
       var values = rows.map(function (r) { return Number(r[i + 1]) || 0; });
       if (kind === "pie") {
         return { name: head, type: "pie", radius: "65%", data: names.map(function (n, j) { return { name: n, value: values[j] }; }) };
@@ -40,5 +81,17 @@ document.addEventListener("DOMContentLoaded", function () {
     }
     chart.setOption(option);
     window.addEventListener("resize", function () { chart.resize(); });
+  }
+
+  document.addEventListener("DOMContentLoaded", function () {
+    document.querySelectorAll("figure[data-chart]").forEach(function (figure) {
+      if (figure.hasAttribute("data-source")) {
+        load(figure).then(function () { draw(figure); }, function () {
+          figure.setAttribute("aria-busy", "false");
+        });
+      } else {
+        draw(figure);
+      }
+    });
   });
-});
+})();

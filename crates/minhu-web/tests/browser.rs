@@ -480,11 +480,23 @@ async fn the_dashboard_admin_and_public_pages_in_the_browser() {
     browser.sign_in("jiandu", "/dashboard").await;
     browser.element("figure .chart canvas").await;
     browser.check_accessibility("/dashboard").await;
-    browser.snap("dashboard").await;
     let pending = browser
         .script("return document.querySelector('figure tbody tr td').textContent;")
         .await;
     assert_eq!(pending, json!("2"), "both tickets wait for the dispatchers");
+    // The trend comes from the analytics API, filled in by the page's script.
+    let today = wait_for("the trend table", || async {
+        let found = browser
+            .script("const r = [...document.querySelectorAll('#trends tbody tr')].find(r => r.cells[0].textContent === '2026-11-22'); return r ? r.cells[1].textContent : null;")
+            .await;
+        (!found.is_null()).then_some(found)
+    })
+    .await;
+    assert_eq!(today, json!("2"));
+    browser.element("#trends .chart canvas").await;
+    browser
+        .check_accessibility("/dashboard with the trend")
+        .await;
     browser.sign_out().await;
 
     browser.sign_in("guanli", "/admin").await;
