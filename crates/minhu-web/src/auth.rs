@@ -117,6 +117,8 @@ pub const ROUTES: &[RouteRule] = &[
     // session when there is one.
     rule(Method::GET, "/", Public),
     rule(Method::GET, "/track", Open),
+    // What a demand being typed reads as (place, categories); stores nothing.
+    rule(Method::GET, "/api/v1/suggest", Public),
     rule(Method::GET, "/tickets", Needs(P::ViewTickets)),
     rule(Method::GET, "/console", Needs(P::CreateTickets)),
     rule(Method::GET, "/dispatch", Needs(P::Dispatch)),

@@ -21,7 +21,7 @@ use axum::routing::get;
 use minhu_core::access::Scope;
 use minhu_core::region::RegionLevel;
 use minhu_core::rollup::Metric;
-use minhu_core::ticket::{Channel, Citizen, Intake, Kind, Status};
+use minhu_core::ticket::Status;
 use minhu_core::timer::Flag;
 use minhu_store::{RollupQuery, TicketFilter};
 use std::collections::HashMap;
@@ -284,19 +284,7 @@ async fn admin(
     };
     let (title, description, address) = (text("title"), text("description"), text("address"));
     let preview = (!title.is_empty() || !description.is_empty()).then(|| {
-        let intake = Intake {
-            channel: Channel::Web,
-            kind: Kind::Complaint,
-            title: title.clone(),
-            description: description.clone(),
-            address: (!address.is_empty()).then(|| address.clone()),
-            location: None,
-            citizen: Citizen::default(),
-            category: None,
-            region: None,
-            tier: city.default_tier.clone(),
-            external_ref: None,
-        };
+        let intake = crate::portal::draft_intake(city, &title, &description, &address);
         engine
             .preview(intake)
             .map(|(ticket, decision)| Preview {

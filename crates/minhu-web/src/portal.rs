@@ -9,21 +9,23 @@ use crate::AppState;
 use crate::auth::MaybePrincipal;
 use crate::error::ApiError;
 use crate::follow::Followed;
-use crate::pages::{local_time, render};
+use crate::pages::{local_time, region_label, render};
 use crate::ui::{Chrome, Lang};
 use askama::Template;
-use axum::Router;
 use axum::extract::{Query, State};
 use axum::response::Html;
 use axum::routing::get;
+use axum::{Json, Router};
 use minhu_core::region::RegionLevel;
-use minhu_core::ticket::{Kind, Satisfaction, Status};
+use minhu_core::ticket::{Channel, Citizen, Intake, Kind, Satisfaction, Status};
+use serde::Serialize;
 use std::collections::HashMap;
 
 pub fn routes() -> Router<AppState> {
     Router::new()
         .route("/", get(portal))
         .route("/track", get(track))
+        .route("/api/v1/suggest", get(suggest))
 }
 
 /// A code of one of the core's lists with its name in the reader's language.
@@ -173,4 +175,72 @@ async fn track(
             })
             .collect(),
     })
+}
+
+/// A demand as typed into a form, not yet sent: what routing previews are made of.
+pub(crate) fn draft_intake(
+    city: &minhu_core::City,
+    title: &str,
+    description: &str,
+    address: &str,
+) -> Intake {
+    Intake {
+        channel: Channel::Web,
+        kind: Kind::Complaint,
+        title: title.to_owned(),
+        description: description.to_owned(),
+        address: (!address.is_empty()).then(|| address.to_owned()),
+        location: None,
+        citizen: Citizen::default(),
+        category: None,
+        region: None,
+        tier: city.default_tier.clone(),
+        external_ref: None,
+    }
+}
+
+/// What minhu makes of a demand being typed: the place it reads, and categories with
+/// their confidence and the words that suggest them.
+#[derive(Serialize)]
+struct Suggestion {
+    place: Option<String>,
+    categories: Vec<SuggestedCategory>,
+}
+
+#[derive(Serialize)]
+struct SuggestedCategory {
+    category: String,
+    /// 0 to 100.
+    percent: u32,
+    reasons: String,
+}
+
+/// `GET /api/v1/suggest?title=&description=&address=`: for citizens and agents as they
+/// type; nothing is stored.
+async fn suggest(
+    State(state): State<AppState>,
+    Query(params): Query<HashMap<String, String>>,
+) -> Result<Json<Suggestion>, ApiError> {
+    let city = &state.engine.city;
+    let text = |name: &str| params.get(name).map_or("", |v| v.trim());
+    let intake = draft_intake(city, text("title"), text("description"), text("address"));
+    let (ticket, decision) = state.engine.preview(intake)?;
+    let region = decision
+        .region
+        .as_ref()
+        .map(|p| p.region.clone())
+        .or(ticket.intake.region);
+    Ok(Json(Suggestion {
+        place: region.map(|r| region_label(city, &r)),
+        categories: decision
+            .suggestions
+            .iter()
+            .take(3)
+            .map(|c| SuggestedCategory {
+                category: c.category.to_string(),
+                percent: (c.confidence * 100.0).round() as u32,
+                reasons: c.reasons.join("、"),
+            })
+            .collect(),
+    }))
 }

@@ -228,6 +228,61 @@
     });
   }
 
+  function choose(select, value) {
+    var known = Array.prototype.some.call(select.options, function (option) {
+      return option.value === value;
+    });
+    if (!known) {
+      var option = document.createElement("option");
+      option.value = value;
+      option.textContent = value;
+      select.append(option);
+    }
+    select.value = value;
+  }
+
+  // An element with data-suggest="URL" asks the API what the demand being typed reads
+  // as (its place, likely categories) whenever a field named in data-from (ids)
+  // changes, and shows it with the templates data-place and data-row; a row's button
+  // puts its category into the select data-target.
+  function wireSuggest(box) {
+    var ids = box.getAttribute("data-from").split(",");
+    var place = document.getElementById(box.getAttribute("data-place"));
+    var row = document.getElementById(box.getAttribute("data-row"));
+    var target = document.getElementById(box.getAttribute("data-target"));
+    function ask() {
+      var query = ids
+        .map(function (id) {
+          var field = document.getElementById(id);
+          return encodeURIComponent(field.name) + "=" + encodeURIComponent(field.value.trim());
+        })
+        .join("&");
+      fetch(box.getAttribute("data-suggest") + "?" + query, { credentials: "same-origin" })
+        .then(function (response) {
+          return response.ok ? response.json() : null;
+        })
+        .then(function (answer) {
+          if (!answer) return;
+          var parts = [];
+          if (answer.place && place) parts.push(fill(place, answer));
+          (answer.categories || []).forEach(function (suggested) {
+            var node = fill(row, suggested);
+            var use = node.querySelector("button");
+            if (use && target) {
+              use.addEventListener("click", function () {
+                choose(target, suggested.category);
+              });
+            }
+            parts.push(node);
+          });
+          box.replaceChildren.apply(box, parts);
+        });
+    }
+    ids.forEach(function (id) {
+      document.getElementById(id).addEventListener("change", ask);
+    });
+  }
+
   // Keyboard shortcuts: Ctrl+Enter sends the form being typed in (accesskeys name fields).
   document.addEventListener("keydown", function (event) {
     if (event.key === "Enter" && (event.ctrlKey || event.metaKey)) {
@@ -254,5 +309,6 @@
     }
     document.querySelectorAll("[data-live]").forEach(wireLive);
     document.querySelectorAll("[data-lookup]").forEach(wireLookup);
+    document.querySelectorAll("[data-suggest]").forEach(wireSuggest);
   });
 })();

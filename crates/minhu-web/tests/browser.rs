@@ -252,6 +252,9 @@ async fn a_citizen_reports_and_follows_a_demand_in_the_browser() {
         .await;
     browser.fill("#address", "A3区天顶街道天顶小区").await;
     browser.fill("#phone", "13812345678").await;
+    // Leaving the address asks minhu where that is, before anything is sent.
+    let place = browser.text("#suggestion .place").await;
+    assert!(place.contains("天顶街道"), "the place read: {place}");
     browser.click("#report button[type=submit]").await;
     let number = browser.text("#report-result .number").await;
     let stored = app
