@@ -92,6 +92,11 @@ impl TestApp {
         app
     }
 
+    /// The SQLite URL of the test's database file.
+    pub fn database_url(&self) -> String {
+        format!("sqlite://{}", self._dir.path().join("api.db").display())
+    }
+
     /// An official's account signing in with [`PASSWORD`].
     pub async fn add_user(&self, login: &str, role: Role, unit: Option<&str>) {
         self.state
