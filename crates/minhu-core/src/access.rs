@@ -336,6 +336,15 @@ pub fn mask_name(name: &str) -> String {
     }
 }
 
+/// `z***@example.cn`: the first letter and the domain stay, so an official can tell
+/// two addresses apart without learning them.
+pub fn mask_email(email: &str) -> String {
+    match email.split_once('@') {
+        Some((local, domain)) => format!("{}***@{domain}", local.chars().next().unwrap_or('*')),
+        None => "***".into(),
+    }
+}
+
 /// Masks every mobile number (11 digits starting with 1) written in free text, so a
 /// number a citizen typed into the description is masked like the phone field; with
 /// `hide`, no digit of it is kept.
@@ -414,11 +423,13 @@ pub fn redact_citizen(citizen: &Citizen, view: IdentityView) -> Citizen {
         IdentityView::Masked => Citizen {
             phone: citizen.phone.as_deref().map(mask_phone),
             name: citizen.name.as_deref().map(mask_name),
+            email: citizen.email.as_deref().map(mask_email),
             ..citizen.clone()
         },
         IdentityView::Hidden => Citizen {
             phone: None,
             name: None,
+            email: None,
             ..citizen.clone()
         },
     }
@@ -474,6 +485,7 @@ mod tests {
             citizen: Citizen {
                 phone: Some("13812345678".into()),
                 name: Some("张三".into()),
+                email: Some("zhang@example.cn".into()),
                 anonymous: false,
                 confidential,
             },
@@ -493,6 +505,7 @@ mod tests {
             let mut seen = secret.clone();
             redact_intake(&mut seen, identity_view(unit, &secret, true));
             assert_eq!((seen.citizen.phone, seen.citizen.name), (None, None));
+            assert_eq!(seen.citizen.email, None);
             assert!(!seen.description.contains("5678"));
             assert_eq!(identity_view(agent, &secret, false), IdentityView::Full);
         }
@@ -504,6 +517,7 @@ mod tests {
         let mut masked = open.clone();
         redact_intake(&mut masked, IdentityView::Masked);
         assert_eq!(masked.citizen.phone.as_deref(), Some("138****5678"));
+        assert_eq!(masked.citizen.email.as_deref(), Some("z***@example.cn"));
         assert_eq!(masked.title, "电话138****5678");
         assert_eq!(masked.description, "请回电 138****5678 或 010-12345");
     }

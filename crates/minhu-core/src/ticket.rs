@@ -122,6 +122,9 @@ pub struct Citizen {
     pub phone: Option<String>,
     #[serde(default)]
     pub name: Option<String>,
+    /// Where progress e-mails go, if the citizen gave an address.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub email: Option<String>,
     #[serde(default)]
     pub anonymous: bool,
     /// A whistle-blower: the reported unit must never learn who this is.

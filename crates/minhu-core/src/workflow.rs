@@ -286,11 +286,15 @@ fn known_tier(city: &City, tier: &TierCode) -> Result<(), FieldError> {
 }
 
 fn citizen(citizen: &Citizen) -> Result<(), FieldError> {
-    if citizen.anonymous && (citizen.phone.is_some() || citizen.name.is_some()) {
+    if citizen.anonymous
+        && (citizen.phone.is_some() || citizen.name.is_some() || citizen.email.is_some())
+    {
         let field = if citizen.phone.is_some() {
             "citizen.phone"
-        } else {
+        } else if citizen.name.is_some() {
             "citizen.name"
+        } else {
+            "citizen.email"
         };
         return Err(FieldError::new(
             field,
@@ -303,6 +307,17 @@ fn citizen(citizen: &Citizen) -> Result<(), FieldError> {
             return Err(FieldError::new(
                 "citizen.phone",
                 "must be 5 to 20 digits, optionally starting with +",
+            ));
+        }
+    }
+    if let Some(email) = &citizen.email {
+        let plausible = email.split_once('@').is_some_and(|(local, domain)| {
+            !local.is_empty() && domain.contains('.') && !domain.starts_with('.')
+        });
+        if !plausible || email.len() > 254 || email.chars().any(char::is_whitespace) {
+            return Err(FieldError::new(
+                "citizen.email",
+                "must be an e-mail address such as name@example.cn",
             ));
         }
     }
@@ -1445,6 +1460,23 @@ mod tests {
         let mut bad = intake(Kind::Complaint);
         bad.citizen.anonymous = true;
         assert_eq!(open(bad, &city).unwrap_err().field, "citizen.phone");
+        for email in [
+            "li.example.cn",
+            "li@localhost",
+            "@example.cn",
+            "li @example.cn",
+        ] {
+            let mut bad = intake(Kind::Complaint);
+            bad.citizen.email = Some(email.into());
+            assert_eq!(
+                open(bad, &city).unwrap_err().field,
+                "citizen.email",
+                "{email}"
+            );
+        }
+        let mut good = intake(Kind::Complaint);
+        good.citizen.email = Some("li@example.cn".into());
+        assert!(open(good, &city).is_ok());
         let mut bad = intake(Kind::Complaint);
         bad.title = " ".into();
         assert_eq!(open(bad, &city).unwrap_err().field, "title");

@@ -17,7 +17,7 @@ use minhu_core::ticket::{Intake, Ticket};
 use minhu_core::timer;
 use minhu_core::workflow::{self, Command, FieldError, TransitionError};
 use minhu_core::{City, Clock};
-use minhu_store::{Appended, Created, Idempotency, NewTicket, Store, StoreError};
+use minhu_store::{Appended, Created, Idempotency, NewTicket, Outgoing, Store, StoreError};
 use router::{Decision, Router};
 use sha2::{Digest, Sha256};
 use std::sync::Arc;
@@ -64,6 +64,22 @@ impl From<TransitionError> for EngineError {
     }
 }
 
+/// Says what to tell people about new events (notifications). Whatever it returns goes
+/// to the outbox in the transaction of the events; `minhu-notify` implements it.
+pub trait Announce: Send + Sync {
+    /// The messages about `events`, which led to `ticket`.
+    fn announce(&self, ticket: &Ticket, events: &[Event]) -> Vec<Outgoing>;
+}
+
+/// Tells no one: an engine without notification channels.
+pub struct Silent;
+
+impl Announce for Silent {
+    fn announce(&self, _: &Ticket, _: &[Event]) -> Vec<Outgoing> {
+        Vec::new()
+    }
+}
+
 pub struct Engine {
     pub store: Arc<dyn Store>,
     pub city: Arc<City>,
@@ -71,6 +87,10 @@ pub struct Engine {
     pub router: Router,
     /// Woken after every stored change, so the timer worker looks again at once.
     pub timers_changed: Arc<tokio::sync::Notify>,
+    /// What each change tells citizens and integrations (the outbox).
+    pub announce: Arc<dyn Announce>,
+    /// Woken after a change that put messages in the outbox.
+    pub outbox_changed: Arc<tokio::sync::Notify>,
 }
 
 /// How many times an action is retried when another writer got to the ticket first.
@@ -84,6 +104,8 @@ impl Engine {
             clock,
             router: Router::default(),
             timers_changed: Arc::new(tokio::sync::Notify::new()),
+            announce: Arc::new(Silent),
+            outbox_changed: Arc::new(tokio::sync::Notify::new()),
         }
     }
 
@@ -134,6 +156,7 @@ impl Engine {
                 events.push(event);
             }
         }
+        let notifications = self.announce.announce(&ticket, &events);
         let created = self
             .store
             .create_ticket(NewTicket {
@@ -142,9 +165,11 @@ impl Engine {
                 timers: timer::pending(&ticket, &self.city),
                 events,
                 idempotency,
+                notifications,
             })
             .await?;
         self.timers_changed.notify_one();
+        self.outbox_changed.notify_one();
         Ok(created)
     }
 
@@ -215,6 +240,9 @@ impl Engine {
             match self.store.append_many(&batch).await {
                 Ok(()) => {
                     self.timers_changed.notify_one();
+                    if writes.iter().any(|w| !w.notifications.is_empty()) {
+                        self.outbox_changed.notify_one();
+                    }
                     let first = writes.swap_remove(0);
                     return Ok(first.ticket);
                 }
@@ -300,6 +328,7 @@ struct Write {
     region_path: Option<String>,
     timers: Vec<timer::Timer>,
     fired: Option<timer::Timer>,
+    notifications: Vec<Outgoing>,
 }
 
 impl Write {
@@ -307,6 +336,9 @@ impl Write {
         Self {
             region_path: engine.region_path(&ticket),
             timers: timer::pending(&ticket, &engine.city),
+            notifications: engine
+                .announce
+                .announce(&ticket, std::slice::from_ref(&event)),
             ticket,
             event,
             fired,
@@ -320,6 +352,7 @@ impl Write {
             region_path: self.region_path.as_deref(),
             timers: &self.timers,
             fired: self.fired,
+            notifications: &self.notifications,
         }
     }
 }

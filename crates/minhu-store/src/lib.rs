@@ -5,6 +5,7 @@
 //! stored is the event log of every ticket plus a projection of its current state,
 //! written in the same transaction, so the two can never disagree.
 
+mod outbox;
 mod rollups;
 mod sql;
 mod timers;
@@ -61,6 +62,8 @@ pub struct NewTicket {
     pub idempotency: Option<Idempotency>,
     /// The timers the new ticket has (`minhu_core::timer::pending`).
     pub timers: Vec<Timer>,
+    /// What to tell about its first events (the outbox, same transaction).
+    pub notifications: Vec<Outgoing>,
 }
 
 #[derive(Clone, Debug)]
@@ -80,6 +83,48 @@ pub struct Appended<'a> {
     pub timers: &'a [Timer],
     /// The timer these events fire, marked fired in the same transaction.
     pub fired: Option<Timer>,
+    /// What to tell about these events (the outbox, same transaction).
+    pub notifications: &'a [Outgoing],
+}
+
+/// A message about an event, put in the outbox in the event's transaction.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Outgoing {
+    /// The event it tells of.
+    pub seq: u32,
+    /// The configured channel that delivers it; once per event and channel.
+    pub channel: String,
+    /// A phone number or an e-mail address; none for a webhook.
+    pub recipient: Option<String>,
+    /// What to say (JSON, written and read by `minhu-notify`).
+    pub message: String,
+}
+
+/// An outbox row a worker claimed for delivery.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Delivery {
+    pub id: i64,
+    pub ticket: String,
+    pub seq: u32,
+    pub channel: String,
+    pub recipient: Option<String>,
+    pub message: String,
+    /// Attempts made before this one.
+    pub attempts: u32,
+}
+
+/// An outbox row as officials see it (never its recipient or text).
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
+pub struct NotificationRow {
+    pub id: i64,
+    pub ticket: String,
+    pub seq: u32,
+    pub channel: String,
+    pub attempts: u32,
+    pub next_at: Timestamp,
+    pub delivered_at: Option<Timestamp>,
+    pub failed_at: Option<Timestamp>,
+    pub last_error: Option<String>,
 }
 
 /// A timer claimed by a worker: fire it, or void it when the ticket moved on.
@@ -474,4 +519,30 @@ pub trait Store: Send + Sync {
     /// Recomputes the rollups from every ticket's log, in one transaction (a store that
     /// held tickets before migration 0008); returns how many tickets were counted.
     async fn rebuild_rollups(&self) -> Result<u64, StoreError>;
+
+    /// Claims up to `limit` outbox rows due at `now`, for `lease`; on PostgreSQL
+    /// concurrent claimers skip each other's rows.
+    async fn claim_notifications(
+        &self,
+        worker: &str,
+        now: Timestamp,
+        lease: jiff::SignedDuration,
+        limit: u32,
+    ) -> Result<Vec<Delivery>, StoreError>;
+
+    /// Records an attempt on a claimed row: `Ok` delivered; `Err((error, Some(at)))`
+    /// try again at `at`; `Err((error, None))` given up. False when the claim was lost.
+    async fn settle_notification(
+        &self,
+        delivery: &Delivery,
+        worker: &str,
+        now: Timestamp,
+        outcome: Result<(), (&str, Option<Timestamp>)>,
+    ) -> Result<bool, StoreError>;
+
+    /// A ticket's outbox rows, oldest first.
+    async fn notifications_of(
+        &self,
+        number: &TicketNumber,
+    ) -> Result<Vec<NotificationRow>, StoreError>;
 }

@@ -3,9 +3,9 @@
 //! migrations and connection tuning differ per backend.
 
 use crate::{
-    ApiToken, Appended, Article, AuditEntry, AuditFilter, Backend, Created, Cursor, DueTimer,
-    FollowCode, HourlyQuery, Idempotency, NewTicket, Open311Key, Page, RollupQuery, RollupRow,
-    Session, Store, StoreError, TicketFilter, TimerRow, User,
+    ApiToken, Appended, Article, AuditEntry, AuditFilter, Backend, Created, Cursor, Delivery,
+    DueTimer, FollowCode, HourlyQuery, Idempotency, NewTicket, NotificationRow, Open311Key, Page,
+    RollupQuery, RollupRow, Session, Store, StoreError, TicketFilter, TimerRow, User,
 };
 use async_trait::async_trait;
 use jiff::Timestamp;
@@ -49,6 +49,32 @@ pub(crate) fn millis(at: Timestamp) -> i64 {
 
 pub(crate) fn from_millis(ms: i64) -> Result<Timestamp, StoreError> {
     Timestamp::from_millisecond(ms).map_err(|e| StoreError::Corrupt(e.to_string()))
+}
+
+/// Runs a claim: `sql` (an UPDATE ... RETURNING whose `{lock}` is filled with the
+/// backend's row lock) with $1 the worker, $2 the end of its lease, $3 now and $4 the
+/// most rows to take. PostgreSQL: concurrent workers skip rows another is claiming
+/// instead of waiting; SQLite has one writer, so the claim cannot race.
+pub(crate) async fn claim_rows(
+    conn: &mut AnyConnection,
+    backend: Backend,
+    sql: &str,
+    (worker, now, lease, limit): (&str, Timestamp, jiff::SignedDuration, u32),
+) -> Result<Vec<AnyRow>, StoreError> {
+    let lock = match backend {
+        Backend::Postgres => "FOR UPDATE SKIP LOCKED",
+        Backend::Sqlite => "",
+    };
+    let until = now.checked_add(lease).unwrap_or(Timestamp::MAX);
+    Ok(
+        sqlx::query(sqlx::AssertSqlSafe(sql.replace("{lock}", lock)))
+            .bind(worker)
+            .bind(millis(until))
+            .bind(millis(now))
+            .bind(i64::from(limit))
+            .fetch_all(&mut *conn)
+            .await?,
+    )
 }
 
 /// A value to bind to a `$n` placeholder in a query built at run time.
@@ -351,6 +377,7 @@ async fn insert_new(
         .await?;
     insert_events(conn, &number, &new.events).await?;
     sync_parts(conn, &ticket, &new.events).await?;
+    crate::outbox::insert(conn, number.as_str(), ticket.updated_at, &new.notifications).await?;
     crate::timers::sync(conn, &ticket, &new.timers, None).await?;
     crate::rollups::add(conn, &Rollup::of(&number, &new.events)).await?;
     if let Some(key) = &new.idempotency {
@@ -487,6 +514,13 @@ async fn append_in(conn: &mut AnyConnection, appended: &Appended<'_>) -> Result<
     crate::rollups::append(conn, &ticket.number, appended.events).await?;
     insert_events(conn, &ticket.number, appended.events).await?;
     sync_parts(conn, ticket, appended.events).await?;
+    crate::outbox::insert(
+        conn,
+        ticket.number.as_str(),
+        ticket.updated_at,
+        appended.notifications,
+    )
+    .await?;
     let fired = appended.fired.map(|timer| (timer, ticket.updated_at));
     crate::timers::sync(conn, ticket, appended.timers, fired).await?;
     Ok(true)
@@ -1221,6 +1255,43 @@ impl Store for SqlStore {
         }
         tx.commit().await?;
         Ok(counted)
+    }
+
+    async fn claim_notifications(
+        &self,
+        worker: &str,
+        now: Timestamp,
+        lease: jiff::SignedDuration,
+        limit: u32,
+    ) -> Result<Vec<Delivery>, StoreError> {
+        let mut conn = self.writer.acquire().await?;
+        crate::outbox::claim(&mut conn, self.backend, worker, now, lease, limit).await
+    }
+
+    async fn settle_notification(
+        &self,
+        delivery: &Delivery,
+        worker: &str,
+        now: Timestamp,
+        outcome: Result<(), (&str, Option<Timestamp>)>,
+    ) -> Result<bool, StoreError> {
+        let mut conn = self.writer.acquire().await?;
+        crate::outbox::settle(&mut conn, delivery, worker, now, outcome).await
+    }
+
+    async fn notifications_of(
+        &self,
+        number: &TicketNumber,
+    ) -> Result<Vec<NotificationRow>, StoreError> {
+        let sql = format!(
+            "{} WHERE ticket = $1 ORDER BY id",
+            crate::outbox::ROW_COLUMNS
+        );
+        let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
+            .bind(number.as_str())
+            .fetch_all(&self.reader)
+            .await?;
+        rows.iter().map(crate::outbox::row).collect()
     }
 }
 

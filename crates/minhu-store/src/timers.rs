@@ -75,26 +75,16 @@ pub(crate) async fn claim(
     lease: jiff::SignedDuration,
     limit: u32,
 ) -> Result<Vec<DueTimer>, StoreError> {
-    // PostgreSQL: concurrent workers skip rows another is claiming instead of waiting.
-    // SQLite has one writer, so the claim cannot race.
-    let lock = match backend {
-        Backend::Postgres => "FOR UPDATE SKIP LOCKED",
-        Backend::Sqlite => "",
-    };
-    let sql = format!(
+    let rows = crate::sql::claim_rows(
+        conn,
+        backend,
         "UPDATE timers SET claimed_by = $1, claim_until = $2 \
          WHERE (ticket, kind, due_at) IN (SELECT ticket, kind, due_at FROM timers \
          WHERE fired_at IS NULL AND due_at <= $3 AND (claim_until IS NULL OR claim_until < $3) \
-         ORDER BY due_at LIMIT $4 {lock}) RETURNING ticket, kind, due_at"
-    );
-    let until = now.checked_add(lease).unwrap_or(Timestamp::MAX);
-    let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
-        .bind(worker)
-        .bind(millis(until))
-        .bind(millis(now))
-        .bind(i64::from(limit))
-        .fetch_all(&mut *conn)
-        .await?;
+         ORDER BY due_at LIMIT $4 {lock}) RETURNING ticket, kind, due_at",
+        (worker, now, lease, limit),
+    )
+    .await?;
     let mut claimed = rows
         .iter()
         .map(|row| {

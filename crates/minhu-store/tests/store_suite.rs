@@ -13,8 +13,8 @@ use minhu_core::taxonomy::CategoryPath;
 use minhu_core::ticket::{Channel, Citizen, Intake, Kind, Status, Ticket};
 use minhu_store::{
     ApiToken, Appended, Article, AuditEntry, AuditFilter, Cursor, FollowCode, HourlyQuery,
-    Idempotency, NewTicket, Open311Key, RollupQuery, Session, SqlStore, Store, StoreError,
-    TicketFilter, User,
+    Idempotency, NewTicket, Open311Key, Outgoing, RollupQuery, Session, SqlStore, Store,
+    StoreError, TicketFilter, User,
 };
 use sqlx::Connection;
 use std::sync::Arc;
@@ -139,6 +139,7 @@ fn new_ticket_with(intake: Intake, created: Timestamp, key: Option<&str>) -> New
             fingerprint: format!("fp-{k}"),
         }),
         timers: Vec::new(),
+        notifications: Vec::new(),
     }
 }
 
@@ -178,6 +179,7 @@ async fn a_ticket_round_trips_and_its_log_rebuilds_it() {
                 region_path: Some("/A/A3/A3-01/"),
                 timers: &[],
                 fired: None,
+                notifications: &[],
             })
             .await
             .unwrap();
@@ -281,6 +283,7 @@ async fn a_stale_writer_is_refused() {
                 region_path: None,
                 timers: &[],
                 fired: None,
+                notifications: &[],
             })
             .await
             .unwrap();
@@ -291,6 +294,7 @@ async fn a_stale_writer_is_refused() {
                 region_path: None,
                 timers: &[],
                 fired: None,
+                notifications: &[],
             })
             .await
             .unwrap_err();
@@ -304,6 +308,7 @@ async fn a_stale_writer_is_refused() {
                 region_path: None,
                 timers: &[],
                 fired: None,
+                notifications: &[],
             })
             .await
             .unwrap_err();
@@ -544,6 +549,7 @@ async fn scope_limits_lists_counts_and_reads() {
                     region_path: Some("/A/A3/A3-01/"),
                     timers: &[],
                     fired: None,
+                    notifications: &[],
                 })
                 .await
                 .unwrap();
@@ -716,6 +722,7 @@ async fn an_identity_is_erased_and_the_log_still_replays_and_refuses_edits() {
                 region_path: Some("/A/A3/A3-01/"),
                 timers: &[],
                 fired: None,
+                notifications: &[],
             })
             .await
             .unwrap();
@@ -915,6 +922,7 @@ async fn the_timer_index_follows_the_ticket_and_claims_once() {
                 region_path: None,
                 timers: &left,
                 fired: Some(claimed[0].timer),
+                notifications: &[],
             })
             .await
             .unwrap();
@@ -982,6 +990,7 @@ fn plain<'a>(ticket: &'a Ticket, events: &'a [Event]) -> Appended<'a> {
         region_path: None,
         timers: &[],
         fired: None,
+        notifications: &[],
     }
 }
 
@@ -1208,6 +1217,7 @@ async fn rollups_follow_every_change_and_rebuild_to_the_same() {
                         region_path: Some("/A/A3/A3-01/"),
                         timers: &[],
                         fired: None,
+                        notifications: &[],
                     })
                     .await
                     .unwrap();
@@ -1229,6 +1239,7 @@ async fn rollups_follow_every_change_and_rebuild_to_the_same() {
                 region_path: None,
                 timers: &[],
                 fired: None,
+                notifications: &[],
             })
             .await;
         assert!(refused.is_err());
@@ -1285,6 +1296,90 @@ async fn rollups_follow_every_change_and_rebuild_to_the_same() {
 
         assert_eq!(store.rebuild_rollups().await.unwrap(), 3);
         assert_eq!(stored_rollups(&store, Scope::All).await, expected.daily);
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn the_outbox_is_written_with_the_event_and_each_row_is_claimed_once() {
+    on_every_backend(|store, url| async move {
+        let now = at("2026-11-22T01:00:00Z");
+        let mut ticket = fresh(&store, "噪音扰民", now).await;
+        let event = dispatch(&mut ticket, "S-yanghu", now);
+        let out = |channel: &str| Outgoing {
+            seq: event.seq,
+            channel: channel.into(),
+            recipient: Some("13800000000".into()),
+            message: "{}".into(),
+        };
+        let outgoing = [out("sms"), out("hook")];
+        // A stale append writes no outbox rows either.
+        let mut stale = ticket.clone();
+        stale.version += 1;
+        let mut refused = plain(&stale, std::slice::from_ref(&event));
+        refused.notifications = &outgoing;
+        assert!(store.append(refused).await.is_err());
+        assert!(
+            store
+                .notifications_of(&ticket.number)
+                .await
+                .unwrap()
+                .is_empty()
+        );
+        let mut appended = plain(&ticket, std::slice::from_ref(&event));
+        appended.notifications = &outgoing;
+        store.append(appended).await.unwrap();
+        // Two stores on one database claim concurrently: every row goes to one of them.
+        let other = SqlStore::connect(&url).await.unwrap();
+        let lease = jiff::SignedDuration::from_secs(60);
+        let (a, b) = tokio::join!(
+            store.claim_notifications("a", now, lease, 10),
+            other.claim_notifications("b", now, lease, 10)
+        );
+        let (a, b) = (a.unwrap(), b.unwrap());
+        assert_eq!(a.len() + b.len(), 2, "{a:?} {b:?}");
+        let (mine, worker) = if a.is_empty() {
+            (&b[0], "b")
+        } else {
+            (&a[0], "a")
+        };
+        assert!(
+            !store
+                .settle_notification(mine, "intruder", now, Ok(()))
+                .await
+                .unwrap()
+        );
+        assert!(
+            store
+                .settle_notification(mine, worker, now, Ok(()))
+                .await
+                .unwrap()
+        );
+        // Nothing is claimable now: one row delivered, the other still leased.
+        assert!(
+            store
+                .claim_notifications("c", now, lease, 10)
+                .await
+                .unwrap()
+                .is_empty()
+        );
+        let later = now + jiff::SignedDuration::from_secs(61);
+        let again = store
+            .claim_notifications("c", later, lease, 10)
+            .await
+            .unwrap();
+        assert_eq!(again.len(), 1);
+        assert_ne!(again[0].id, mine.id);
+        let retry = later + jiff::SignedDuration::from_secs(30);
+        store
+            .settle_notification(&again[0], "c", later, Err(("503", Some(retry))))
+            .await
+            .unwrap();
+        let rows = store.notifications_of(&ticket.number).await.unwrap();
+        let row = rows.iter().find(|r| r.id == again[0].id).unwrap();
+        assert_eq!((row.attempts, row.next_at), (1, retry));
+        assert_eq!(row.last_error.as_deref(), Some("503"));
+        other.close().await;
     })
     .await;
 }

@@ -145,6 +145,7 @@ impl CreateTicket {
             phone: given(self.citizen.phone)
                 .map(|p| p.chars().filter(|c| !matches!(c, ' ' | '-')).collect()),
             name: given(self.citizen.name),
+            email: given(self.citizen.email).map(|e| e.trim().to_owned()),
             ..self.citizen
         };
         Intake {

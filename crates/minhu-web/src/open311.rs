@@ -845,6 +845,7 @@ fn read_request<'a>(
     let citizen = Citizen {
         phone: get("phone").map(|p| p.chars().filter(|c| !matches!(c, ' ' | '-')).collect()),
         name: Some(name).filter(|n| !n.is_empty()),
+        email: get("email").map(str::to_owned),
         ..Citizen::default()
     };
     // The token: the client's key and everything it sent except the key itself.

@@ -57,7 +57,7 @@ pub async fn run(clients: usize, tickets: usize, database: Option<String>) -> an
         engine.now(),
     )
     .await?;
-    let state = crate::server::app_state(engine, &place)?;
+    let state = crate::server::app_state(engine, &place, &minhu_notify::NotifyConfig::default())?;
     let (ready, url) = tokio::sync::oneshot::channel();
     tokio::spawn(async move {
         let served = crate::server::serve_state(state, "127.0.0.1:0", |url| {

@@ -36,6 +36,10 @@ const CITY_FILES: &[(&str, &str)] = &[
     ),
     ("units.toml", include_str!("../../../demo/city/units.toml")),
     (
+        "notify.toml",
+        include_str!("../../../demo/city/notify.toml"),
+    ),
+    (
         "calendar.toml",
         include_str!("../../../demo/city/calendar.toml"),
     ),
@@ -139,7 +143,10 @@ pub async fn run(port: u16, data_dir: &Path, fresh: bool) -> anyhow::Result<()> 
             );
         }
     }
-    let engine = Arc::new(crate::server::open_engine(&place, Arc::new(SystemClock)).await?);
+    let notify = crate::server::notify_config(&place)?;
+    let mut engine = crate::server::open_engine(&place, Arc::new(SystemClock)).await?;
+    crate::server::start_notifications(&mut engine, &notify)?;
+    let engine = Arc::new(engine);
     // Timers run on the real clock from here: the replayed past catches up at once.
     tokio::spawn(minhu_engine::timers::TimerWorker::new(engine.clone()).run());
     // A fresh administrator token each run; the last one stops working.
@@ -154,7 +161,7 @@ pub async fn run(port: u16, data_dir: &Path, fresh: bool) -> anyhow::Result<()> 
     .await?;
     let open311_key =
         minhu_web::open311::issue_key(engine.store.as_ref(), "demo", engine.now()).await?;
-    let state = crate::server::app_state(engine, &place)?;
+    let state = crate::server::app_state(engine, &place, &notify)?;
     let listen = format!("127.0.0.1:{port}");
     crate::server::serve_state(state, &listen, |url| {
         println!("MINHU_DEMO_TOKEN={token}");

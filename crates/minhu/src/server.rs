@@ -5,6 +5,7 @@ use anyhow::Context;
 use minhu_core::{Clock, SystemClock};
 use minhu_engine::Engine;
 use minhu_engine::attachments::AttachmentStore;
+use minhu_notify::{ChannelKind, Notifier, NotifyConfig, Outbox};
 use minhu_store::SqlStore;
 use minhu_web::AppState;
 use std::net::SocketAddr;
@@ -37,17 +38,75 @@ pub async fn open_engine(place: &Place, clock: Arc<dyn Clock>) -> anyhow::Result
     Ok(engine)
 }
 
-/// The web layer's state: the engine, attachments under the data directory and the
-/// city's Open311 services.
-pub fn app_state(engine: Arc<Engine>, place: &Place) -> anyhow::Result<AppState> {
+/// The city's `notify.toml` (none: no channels, nothing is told).
+pub fn notify_config(place: &Place) -> anyhow::Result<NotifyConfig> {
+    let path = place.config.join("notify.toml");
+    if !path.exists() {
+        return Ok(NotifyConfig::default());
+    }
+    Ok(NotifyConfig::load(&path)?)
+}
+
+/// Makes a serving engine tell citizens and integrations of each step, and starts
+/// the delivery worker. Only for serving: an import of past demands tells no one.
+pub fn start_notifications(engine: &mut Engine, config: &NotifyConfig) -> anyhow::Result<()> {
+    let config = Arc::new(config.clone());
+    engine.announce = Arc::new(Outbox::new(config.clone()));
+    let notifier = Notifier::new(
+        engine.store.clone(),
+        engine.clock.clone(),
+        &config,
+        engine.outbox_changed.clone(),
+    )?;
+    tokio::spawn(notifier.run());
+    Ok(())
+}
+
+/// Citizens' follow codes go out at once on the city's first SMS (or log) channel,
+/// never through the outbox: a code must not be stored in clear.
+struct NotifyCodes {
+    channel: Arc<minhu_notify::Channel>,
+    locale: minhu_notify::Locale,
+}
+
+impl minhu_web::follow::CodeSender for NotifyCodes {
+    fn send(&self, phone: &str, ticket: &minhu_core::ids::TicketNumber, code: &str) {
+        let rendered = minhu_notify::templates::follow_code(self.locale, ticket.as_str(), code);
+        let (channel, phone) = (self.channel.clone(), phone.to_owned());
+        tokio::spawn(async move {
+            if let Err(error) = channel.send_to(&phone, &rendered).await {
+                tracing::warn!(%error, channel = %channel.name, "a follow code was not sent");
+            }
+        });
+    }
+}
+
+/// The web layer's state: the engine, attachments under the data directory, the
+/// city's Open311 services and the channel that carries follow codes.
+pub fn app_state(
+    engine: Arc<Engine>,
+    place: &Place,
+    notify: &NotifyConfig,
+) -> anyhow::Result<AppState> {
     let services = minhu_config::load_services(&place.config, &engine.city)?;
-    Ok(AppState {
+    let mut state = AppState {
         services: Arc::new(services),
         ..AppState::new(
             engine,
             AttachmentStore::new(place.data_dir.join("attachments")),
         )
-    })
+    };
+    let texting = notify
+        .channels
+        .iter()
+        .find(|c| matches!(c.kind, ChannelKind::Sms { .. } | ChannelKind::Log));
+    if let Some(config) = texting {
+        state.codes = Arc::new(NotifyCodes {
+            channel: Arc::new(minhu_notify::Channel::new(config)?),
+            locale: config.locale.unwrap_or(notify.locale),
+        });
+    }
+    Ok(state)
 }
 
 /// Binds `listen` and serves until Ctrl-C / SIGTERM. Prints the address once bound, so
@@ -71,9 +130,12 @@ pub async fn serve_state(
 }
 
 pub async fn serve(place: &Place, listen: &str) -> anyhow::Result<()> {
-    let engine = Arc::new(open_engine(place, Arc::new(SystemClock)).await?);
+    let notify = notify_config(place)?;
+    let mut engine = open_engine(place, Arc::new(SystemClock)).await?;
+    start_notifications(&mut engine, &notify)?;
+    let engine = Arc::new(engine);
     tokio::spawn(minhu_engine::timers::TimerWorker::new(engine.clone()).run());
-    let state = app_state(engine, place)?;
+    let state = app_state(engine, place, &notify)?;
     serve_state(state, listen, |url| println!("minhu listening on {url}")).await
 }
 

@@ -1,0 +1,240 @@
+//! `notify.toml`: which channels tell whom about which steps, as data.
+//!
+//! ```toml
+//! locale = "zh-CN"                 # or "en": the default language of messages
+//! [retry]
+//! max_attempts = 8                 # then the row is marked failed
+//! first_delay = "30s"              # doubled after each failed attempt ...
+//! max_delay = "1h"                 # ... up to this
+//!
+//! [[channel]]
+//! name = "citizen-sms"             # unique; rows name their channel
+//! kind = "sms"                     # sms | email | webhook | log
+//! url = "http://sms-gateway.internal/send"   # http:// only: see `channel`
+//! body = '{"mobile":"{phone}","content":"{text}"}'
+//! headers = { Authorization = "Bearer ..." }
+//! milestones = ["received", "resolved", "case_replied"]   # default: all
+//! locale = "en"                    # optional, overrides the default
+//! ```
+
+use crate::NotifyError;
+use crate::templates::{Locale, Milestone};
+use jiff::{SignedDuration, Timestamp};
+use serde::Deserialize;
+use std::collections::{BTreeMap, HashSet};
+use std::path::Path;
+
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NotifyConfig {
+    #[serde(default)]
+    pub locale: Locale,
+    #[serde(default)]
+    pub retry: Retry,
+    #[serde(default, rename = "channel")]
+    pub channels: Vec<ChannelConfig>,
+}
+
+impl Default for NotifyConfig {
+    /// No channels: nothing is put in the outbox.
+    fn default() -> Self {
+        Self {
+            locale: Locale::default(),
+            retry: Retry::default(),
+            channels: Vec::new(),
+        }
+    }
+}
+
+#[derive(Clone, Copy, Debug, Deserialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub struct Retry {
+    #[serde(default = "default_attempts")]
+    pub max_attempts: u32,
+    #[serde(default = "default_first", with = "duration")]
+    pub first_delay: SignedDuration,
+    #[serde(default = "default_max", with = "duration")]
+    pub max_delay: SignedDuration,
+}
+
+fn default_attempts() -> u32 {
+    8
+}
+fn default_first() -> SignedDuration {
+    SignedDuration::from_secs(30)
+}
+fn default_max() -> SignedDuration {
+    SignedDuration::from_hours(1)
+}
+
+impl Default for Retry {
+    fn default() -> Self {
+        Self {
+            max_attempts: default_attempts(),
+            first_delay: default_first(),
+            max_delay: default_max(),
+        }
+    }
+}
+
+impl Retry {
+    /// When to try again after `attempts` failed attempts, or `None` to give up:
+    /// `first_delay`, doubled each time, never more than `max_delay`.
+    pub fn next_attempt(&self, attempts: u32, now: Timestamp) -> Option<Timestamp> {
+        if attempts >= self.max_attempts {
+            return None;
+        }
+        let factor = 1i32
+            .checked_shl(attempts.saturating_sub(1))
+            .unwrap_or(i32::MAX);
+        let delay = self
+            .first_delay
+            .checked_mul(factor)
+            .unwrap_or(self.max_delay)
+            .min(self.max_delay);
+        now.checked_add(delay).ok()
+    }
+}
+
+/// "30s", "5m", "1h": jiff's friendly durations.
+mod duration {
+    use jiff::SignedDuration;
+    use serde::{Deserialize, Deserializer};
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<SignedDuration, D::Error> {
+        let text = String::deserialize(d)?;
+        let span: jiff::Span = text
+            .parse()
+            .map_err(|e| serde::de::Error::custom(format!("{text:?} is not a duration: {e}")))?;
+        SignedDuration::try_from(span).map_err(serde::de::Error::custom)
+    }
+}
+
+#[derive(Clone, Debug, Deserialize)]
+pub struct ChannelConfig {
+    pub name: String,
+    #[serde(flatten)]
+    pub kind: ChannelKind,
+    /// The steps this channel tells of; all when absent.
+    #[serde(default)]
+    pub milestones: Option<Vec<Milestone>>,
+    #[serde(default)]
+    pub locale: Option<Locale>,
+}
+
+impl ChannelConfig {
+    pub fn wants(&self, milestone: Milestone) -> bool {
+        self.milestones
+            .as_ref()
+            .is_none_or(|wanted| wanted.contains(&milestone))
+    }
+}
+
+#[derive(Clone, Debug, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum ChannelKind {
+    /// HTTP POST of the message as JSON, signed with HMAC-SHA256 of the body under
+    /// `secret` in `X-Minhu-Signature: sha256=<hex>`.
+    Webhook { url: String, secret: String },
+    /// E-mail to the citizen's address over SMTP: `smtp` is a URL such as
+    /// `smtp://relay.example.cn:25` or `smtps://user:pass@smtp.example.cn`.
+    Email { smtp: String, from: String },
+    /// An SMS gateway's HTTP API: POST `body` to `url`, with `{phone}` and `{text}`
+    /// replaced (JSON-escaped) and `headers` added.
+    Sms {
+        url: String,
+        #[serde(default = "default_sms_body")]
+        body: String,
+        #[serde(default = "default_content_type")]
+        content_type: String,
+        #[serde(default)]
+        headers: BTreeMap<String, String>,
+    },
+    /// The server's log (target `minhu::notify`), phone masked: the demo's "SMS".
+    Log,
+}
+
+fn default_sms_body() -> String {
+    r#"{"to":"{phone}","text":"{text}"}"#.into()
+}
+fn default_content_type() -> String {
+    "application/json".into()
+}
+
+impl ChannelKind {
+    /// Whether a message needs the citizen's phone or address to go anywhere.
+    pub fn needs_recipient(&self) -> bool {
+        !matches!(self, ChannelKind::Webhook { .. })
+    }
+}
+
+impl NotifyConfig {
+    /// Reads `path`; errors name the file and the field.
+    pub fn load(path: &Path) -> Result<Self, NotifyError> {
+        let name = path.display();
+        let text = std::fs::read_to_string(path)
+            .map_err(|e| NotifyError::Config(format!("{name}: {e}")))?;
+        Self::parse(&text).map_err(|e| NotifyError::Config(format!("{name}: {e}")))
+    }
+
+    pub fn parse(text: &str) -> Result<Self, String> {
+        let config: NotifyConfig = toml::from_str(text).map_err(|e| e.to_string())?;
+        config.check()?;
+        Ok(config)
+    }
+
+    fn check(&self) -> Result<(), String> {
+        if self.retry.max_attempts == 0 {
+            return Err("retry.max_attempts: must be at least 1".into());
+        }
+        if self.retry.first_delay <= SignedDuration::ZERO {
+            return Err("retry.first_delay: must be more than zero".into());
+        }
+        let mut names = HashSet::new();
+        for (i, channel) in self.channels.iter().enumerate() {
+            let field = |f: &str| format!("channel[{i}].{f}");
+            if channel.name.trim().is_empty() {
+                return Err(format!("{}: must not be empty", field("name")));
+            }
+            if !names.insert(channel.name.as_str()) {
+                return Err(format!(
+                    "{}: {:?} is used by another channel",
+                    field("name"),
+                    channel.name
+                ));
+            }
+            // No TLS in this build: see `channel`.
+            let http = |url: &str| url.starts_with("http://");
+            match &channel.kind {
+                ChannelKind::Webhook { url, secret } => {
+                    if !http(url) {
+                        return Err(format!("{}: {url:?} is not an http:// URL", field("url")));
+                    }
+                    if secret.len() < 16 {
+                        return Err(format!(
+                            "{}: must be at least 16 characters",
+                            field("secret")
+                        ));
+                    }
+                }
+                ChannelKind::Sms { url, body, .. } => {
+                    if !http(url) {
+                        return Err(format!("{}: {url:?} is not an http:// URL", field("url")));
+                    }
+                    if !body.contains("{text}") {
+                        return Err(format!("{}: must contain {{text}}", field("body")));
+                    }
+                }
+                ChannelKind::Email { smtp, from } => {
+                    crate::channel::smtp_transport(smtp)
+                        .map_err(|e| format!("{}: {e}", field("smtp")))?;
+                    from.parse::<lettre::message::Mailbox>().map_err(|e| {
+                        format!("{}: {from:?} is not a mailbox: {e}", field("from"))
+                    })?;
+                }
+                ChannelKind::Log => {}
+            }
+        }
+        Ok(())
+    }
+}

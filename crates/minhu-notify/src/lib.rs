@@ -1,0 +1,241 @@
+//! Progress pushed to the citizen (and to integrations) at each step of a ticket.
+//!
+//! The engine asks [`Outbox`] (its `Announce` plug) what to tell about each change; the
+//! answer goes to the store's outbox in the transaction of the event. A [`Notifier`]
+//! claims due rows, renders them from the templates in [`templates`] and hands them to
+//! the channel's adapter ([`channel`]): a signed webhook, e-mail over SMTP, an SMS
+//! gateway over HTTP, or the log. Failures are retried with exponential backoff until
+//! the channel's last attempt; each row is delivered once (a worker that loses its
+//! claim does not record a second delivery, and webhooks carry the row's id so a
+//! receiver can drop a repeat after a crash between sending and recording).
+
+pub mod channel;
+pub mod config;
+pub mod templates;
+
+pub use channel::Channel;
+pub use config::{ChannelKind, NotifyConfig, Retry};
+pub use templates::{Locale, Milestone};
+
+use jiff::{SignedDuration, Timestamp};
+use minhu_core::Clock;
+use minhu_core::event::Event;
+use minhu_core::ticket::Ticket;
+use minhu_engine::Announce;
+use minhu_store::{Delivery, Outgoing, Store, StoreError};
+use serde::{Deserialize, Serialize};
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
+
+#[derive(Debug, thiserror::Error)]
+pub enum NotifyError {
+    /// A configuration mistake: the file, then the field and the problem.
+    #[error("{0}")]
+    Config(String),
+    #[error("{0}")]
+    Delivery(String),
+}
+
+/// What an outbox row says, before the ticket's number is known to it (the store
+/// numbers new tickets): rendered into text only when it is delivered.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Message {
+    pub milestone: Milestone,
+    pub locale: Locale,
+    /// The reply, for `resolved` and `case_replied`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reply: Option<String>,
+    /// The ticket's status after the event.
+    pub status: String,
+    pub at: Timestamp,
+}
+
+/// The engine's plug: one outbox row per milestone event and channel that wants it,
+/// addressed to the citizen (SMS, e-mail) or to the integration (webhook).
+pub struct Outbox {
+    config: Arc<NotifyConfig>,
+}
+
+impl Outbox {
+    pub fn new(config: Arc<NotifyConfig>) -> Self {
+        Self { config }
+    }
+}
+
+impl Announce for Outbox {
+    fn announce(&self, ticket: &Ticket, events: &[Event]) -> Vec<Outgoing> {
+        let citizen = &ticket.intake.citizen;
+        let mut out = Vec::new();
+        for event in events {
+            let Some((milestone, reply)) = Milestone::of(&event.change) else {
+                continue;
+            };
+            for channel in &self.config.channels {
+                if !channel.wants(milestone) {
+                    continue;
+                }
+                let recipient = match &channel.kind {
+                    ChannelKind::Sms { .. } | ChannelKind::Log => citizen.phone.clone(),
+                    ChannelKind::Email { .. } => citizen.email.clone(),
+                    ChannelKind::Webhook { .. } => None,
+                };
+                // Nobody to tell: an anonymous citizen, or no address for this channel.
+                if recipient.is_none() && channel.kind.needs_recipient() {
+                    continue;
+                }
+                let message = Message {
+                    milestone,
+                    locale: channel.locale.unwrap_or(self.config.locale),
+                    reply: reply.map(str::to_owned),
+                    status: ticket.status.code().to_owned(),
+                    at: event.at,
+                };
+                out.push(Outgoing {
+                    seq: event.seq,
+                    channel: channel.name.clone(),
+                    recipient,
+                    message: serde_json::to_string(&message).expect("a message serialises"),
+                });
+            }
+        }
+        out
+    }
+}
+
+/// What one delivery pass did.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct DeliveryReport {
+    pub delivered: u64,
+    /// Failed attempts that will be tried again.
+    pub retried: u64,
+    /// Rows given up after their last attempt.
+    pub failed: u64,
+}
+
+/// How many rows one claim takes.
+const BATCH: u32 = 100;
+/// How long a claim holds before another worker may take the row.
+const LEASE: SignedDuration = SignedDuration::from_secs(120);
+/// The longest the worker sleeps without looking (rows written by another process
+/// wake no one here).
+const MAX_SLEEP: Duration = Duration::from_secs(30);
+
+/// The delivery worker: claims due outbox rows and hands them to their channels.
+pub struct Notifier {
+    store: Arc<dyn Store>,
+    clock: Arc<dyn Clock>,
+    channels: HashMap<String, Channel>,
+    retry: Retry,
+    id: String,
+    wake: Arc<tokio::sync::Notify>,
+}
+
+impl Notifier {
+    /// `wake` is the engine's `outbox_changed`, so new rows go out at once.
+    pub fn new(
+        store: Arc<dyn Store>,
+        clock: Arc<dyn Clock>,
+        config: &NotifyConfig,
+        wake: Arc<tokio::sync::Notify>,
+    ) -> Result<Self, NotifyError> {
+        static NEXT: AtomicU64 = AtomicU64::new(1);
+        let channels = config
+            .channels
+            .iter()
+            .map(|c| Ok((c.name.clone(), Channel::new(c)?)))
+            .collect::<Result<_, NotifyError>>()?;
+        // Unique across processes sharing a database, like the timer workers' ids.
+        let id = format!(
+            "notify-{}-{}-{}",
+            std::process::id(),
+            Timestamp::now().as_millisecond(),
+            NEXT.fetch_add(1, Ordering::Relaxed)
+        );
+        Ok(Self {
+            store,
+            clock,
+            channels,
+            retry: config.retry,
+            id,
+            wake,
+        })
+    }
+
+    /// Delivers every row due by the clock, batch after batch, until none is left
+    /// that this worker can claim.
+    pub async fn run_due(&self) -> Result<DeliveryReport, StoreError> {
+        let mut report = DeliveryReport::default();
+        loop {
+            let now = self.clock.now();
+            let claimed = self
+                .store
+                .claim_notifications(&self.id, now, LEASE, BATCH)
+                .await?;
+            if claimed.is_empty() {
+                return Ok(report);
+            }
+            for delivery in &claimed {
+                let outcome = self.deliver(delivery).await;
+                let now = self.clock.now();
+                let settled = match &outcome {
+                    Ok(()) => {
+                        report.delivered += 1;
+                        Ok(())
+                    }
+                    Err(error) => {
+                        let retry_at = self.retry.next_attempt(delivery.attempts + 1, now);
+                        match retry_at {
+                            Some(_) => report.retried += 1,
+                            None => report.failed += 1,
+                        }
+                        tracing::warn!(
+                            channel = %delivery.channel,
+                            ticket = %delivery.ticket,
+                            attempt = delivery.attempts + 1,
+                            %error,
+                            "a notification was not delivered"
+                        );
+                        Err((error.as_str(), retry_at))
+                    }
+                };
+                self.store
+                    .settle_notification(delivery, &self.id, now, settled)
+                    .await?;
+            }
+        }
+    }
+
+    async fn deliver(&self, delivery: &Delivery) -> Result<(), String> {
+        let channel = self
+            .channels
+            .get(&delivery.channel)
+            .ok_or_else(|| format!("channel {:?} is no longer configured", delivery.channel))?;
+        let message: Message = serde_json::from_str(&delivery.message)
+            .map_err(|e| format!("the stored message cannot be read: {e}"))?;
+        let text = templates::render(&message, &delivery.ticket);
+        channel
+            .send(delivery, &message, &text)
+            .await
+            .map_err(|e| e.to_string())
+    }
+
+    /// Runs until the process ends: a pass, then sleep until woken by a change or
+    /// [`MAX_SLEEP`] passes (retries fall due while it sleeps).
+    pub async fn run(self) {
+        loop {
+            match self.run_due().await {
+                Ok(report) if report != DeliveryReport::default() => tracing::info!(
+                    delivered = report.delivered,
+                    retried = report.retried,
+                    failed = report.failed,
+                    "notifications"
+                ),
+                Ok(_) => {}
+                Err(error) => tracing::warn!(%error, "the notification pass failed"),
+            }
+            let _ = tokio::time::timeout(MAX_SLEEP, self.wake.notified()).await;
+        }
+    }
+}

@@ -1,0 +1,118 @@
+//! What a citizen is told at each step, in Chinese and in English.
+
+use crate::Message;
+use minhu_core::event::Change;
+use serde::{Deserialize, Serialize};
+
+/// The steps a citizen hears about.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Milestone {
+    /// 受理: the demand was taken in.
+    Received,
+    /// 派单: a unit has it (dispatched, or moved by the dispatchers).
+    Dispatched,
+    /// 签收: the unit accepted it.
+    Accepted,
+    /// 办结: the unit (or the centre, at intake) answered.
+    Resolved,
+    /// 并单办结: the main case this ticket was merged into was answered.
+    CaseReplied,
+    /// 回访: the citizen's verdict was recorded.
+    Callback,
+}
+
+impl Milestone {
+    /// The milestone a change is, with the reply it carries.
+    pub fn of(change: &Change) -> Option<(Milestone, Option<&str>)> {
+        Some(match change {
+            Change::Created(_) => (Milestone::Received, None),
+            Change::Dispatched { .. } | Change::Reassigned { .. } => (Milestone::Dispatched, None),
+            Change::Accepted => (Milestone::Accepted, None),
+            Change::Resolved { reply } => (Milestone::Resolved, Some(reply.as_str())),
+            Change::AnsweredAtIntake { answer } => (Milestone::Resolved, Some(answer.as_str())),
+            Change::CaseReplied { reply, .. } => (Milestone::CaseReplied, Some(reply.as_str())),
+            Change::Rated(_) => (Milestone::Callback, None),
+            _ => return None,
+        })
+    }
+}
+
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Locale {
+    #[default]
+    #[serde(rename = "zh-CN")]
+    ZhCn,
+    #[serde(rename = "en")]
+    En,
+}
+
+/// A rendered message: a subject (for e-mail) and the text.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Rendered {
+    pub subject: String,
+    pub text: String,
+}
+
+pub fn render(message: &Message, ticket: &str) -> Rendered {
+    let reply = message.reply.as_deref().unwrap_or_default();
+    let text = match (message.locale, message.milestone) {
+        (Locale::ZhCn, Milestone::Received) => {
+            format!("您的诉求已受理，工单号 {ticket}。可凭工单号和手机号查询办理进度。")
+        }
+        (Locale::ZhCn, Milestone::Dispatched) => {
+            format!("您的工单 {ticket} 已转交承办单位办理。")
+        }
+        (Locale::ZhCn, Milestone::Accepted) => {
+            format!("承办单位已签收您的工单 {ticket}，正在办理。")
+        }
+        (Locale::ZhCn, Milestone::Resolved) => format!("您的工单 {ticket} 已办结：{reply}"),
+        (Locale::ZhCn, Milestone::CaseReplied) => {
+            format!("您的工单 {ticket} 与同一事项的诉求合并办理，现已办结：{reply}")
+        }
+        (Locale::ZhCn, Milestone::Callback) => {
+            format!("感谢您对工单 {ticket} 的办理结果作出评价。")
+        }
+        (Locale::En, Milestone::Received) => format!(
+            "Your request was received as ticket {ticket}. Follow it with the number and your phone."
+        ),
+        (Locale::En, Milestone::Dispatched) => {
+            format!("Ticket {ticket} was passed to the unit that handles it.")
+        }
+        (Locale::En, Milestone::Accepted) => {
+            format!("The unit accepted ticket {ticket} and is working on it.")
+        }
+        (Locale::En, Milestone::Resolved) => format!("Ticket {ticket} was answered: {reply}"),
+        (Locale::En, Milestone::CaseReplied) => format!(
+            "Ticket {ticket} was handled together with reports of the same matter and answered: {reply}"
+        ),
+        (Locale::En, Milestone::Callback) => {
+            format!("Thank you for rating how ticket {ticket} was handled.")
+        }
+    };
+    Rendered {
+        subject: subject(message.locale, ticket),
+        text,
+    }
+}
+
+/// A citizen's one-time code to follow a ticket (sent at once, never stored in clear).
+pub fn follow_code(locale: Locale, ticket: &str, code: &str) -> Rendered {
+    let text = match locale {
+        Locale::ZhCn => format!("您查询工单 {ticket} 的验证码为 {code}，10 分钟内有效。"),
+        Locale::En => {
+            format!("Your code to follow ticket {ticket} is {code}; it is valid for 10 minutes.")
+        }
+    };
+    Rendered {
+        subject: subject(locale, ticket),
+        text,
+    }
+}
+
+fn subject(locale: Locale, ticket: &str) -> String {
+    match locale {
+        Locale::ZhCn => format!("【12345】工单 {ticket}"),
+        Locale::En => format!("[12345] Ticket {ticket}"),
+    }
+}

@@ -1,0 +1,149 @@
+//! The notifications outbox. Rows are written in the transaction of the event they
+//! tell of (so a rolled-back action tells no one), one per event and channel (the
+//! unique key makes a repeated write harmless); workers claim due rows with a lease
+//! (SKIP LOCKED on PostgreSQL, like timers), and each row ends delivered or, after its
+//! last attempt, failed.
+
+use crate::sql::{from_millis, millis};
+use crate::{Backend, Delivery, NotificationRow, Outgoing, StoreError};
+use jiff::Timestamp;
+use sqlx::any::AnyRow;
+use sqlx::{AnyConnection, Row};
+
+pub(crate) async fn insert(
+    conn: &mut AnyConnection,
+    ticket: &str,
+    at: Timestamp,
+    outgoing: &[Outgoing],
+) -> Result<(), StoreError> {
+    if outgoing.is_empty() {
+        return Ok(());
+    }
+    let rows: Vec<String> = (0..outgoing.len())
+        .map(|i| {
+            let n = 7 * i;
+            format!(
+                "(${}, ${}, ${}, ${}, ${}, ${}, ${})",
+                n + 1,
+                n + 2,
+                n + 3,
+                n + 4,
+                n + 5,
+                n + 6,
+                n + 7
+            )
+        })
+        .collect();
+    let sql = format!(
+        "INSERT INTO notifications (ticket, seq, channel, recipient, message, created_at, next_at) \
+         VALUES {} ON CONFLICT (ticket, seq, channel) DO NOTHING",
+        rows.join(", ")
+    );
+    let mut query = sqlx::query(sqlx::AssertSqlSafe(sql));
+    for out in outgoing {
+        query = query
+            .bind(ticket)
+            .bind(i64::from(out.seq))
+            .bind(&out.channel)
+            .bind(out.recipient.clone())
+            .bind(&out.message)
+            .bind(millis(at))
+            .bind(millis(at));
+    }
+    query.execute(&mut *conn).await?;
+    Ok(())
+}
+
+pub(crate) async fn claim(
+    conn: &mut AnyConnection,
+    backend: Backend,
+    worker: &str,
+    now: Timestamp,
+    lease: jiff::SignedDuration,
+    limit: u32,
+) -> Result<Vec<Delivery>, StoreError> {
+    let rows = crate::sql::claim_rows(
+        conn,
+        backend,
+        "UPDATE notifications SET claimed_by = $1, claim_until = $2 \
+         WHERE id IN (SELECT id FROM notifications \
+         WHERE delivered_at IS NULL AND failed_at IS NULL AND next_at <= $3 \
+         AND (claim_until IS NULL OR claim_until < $3) ORDER BY next_at LIMIT $4 {lock}) \
+         RETURNING id, ticket, seq, channel, recipient, message, attempts",
+        (worker, now, lease, limit),
+    )
+    .await?;
+    let mut claimed = rows
+        .iter()
+        .map(|row| {
+            Ok(Delivery {
+                id: row.try_get(0)?,
+                ticket: row.try_get(1)?,
+                seq: count(row.try_get(2)?)?,
+                channel: row.try_get(3)?,
+                recipient: row.try_get(4)?,
+                message: row.try_get(5)?,
+                attempts: count(row.try_get(6)?)?,
+            })
+        })
+        .collect::<Result<Vec<_>, StoreError>>()?;
+    claimed.sort_by_key(|d| d.id);
+    Ok(claimed)
+}
+
+/// Records one attempt on a row this worker holds: delivered, failed for good
+/// (`retry_at` none), or to be tried again at `retry_at`. False when the claim was
+/// lost meanwhile (the lease ran out and another worker took the row).
+pub(crate) async fn settle(
+    conn: &mut AnyConnection,
+    delivery: &Delivery,
+    worker: &str,
+    now: Timestamp,
+    outcome: Result<(), (&str, Option<Timestamp>)>,
+) -> Result<bool, StoreError> {
+    let (delivered, failed, next, error) = match outcome {
+        Ok(()) => (Some(millis(now)), None, None, None),
+        Err((error, Some(retry))) => (None, None, Some(millis(retry)), Some(error)),
+        Err((error, None)) => (None, Some(millis(now)), None, Some(error)),
+    };
+    let done = sqlx::query(
+        "UPDATE notifications SET attempts = attempts + 1, delivered_at = $1, failed_at = $2, \
+         next_at = COALESCE($3, next_at), last_error = $4, claimed_by = NULL, claim_until = NULL \
+         WHERE id = $5 AND claimed_by = $6",
+    )
+    .bind(delivered)
+    .bind(failed)
+    .bind(next)
+    .bind(error)
+    .bind(delivery.id)
+    .bind(worker)
+    .execute(&mut *conn)
+    .await?;
+    Ok(done.rows_affected() == 1)
+}
+
+pub(crate) const ROW_COLUMNS: &str = "SELECT id, ticket, seq, channel, attempts, next_at, \
+     delivered_at, failed_at, last_error FROM notifications";
+
+pub(crate) fn row(row: &AnyRow) -> Result<NotificationRow, StoreError> {
+    let at = |i: usize| -> Result<Option<Timestamp>, StoreError> {
+        row.try_get::<Option<i64>, _>(i)?
+            .map(from_millis)
+            .transpose()
+    };
+    Ok(NotificationRow {
+        id: row.try_get(0)?,
+        ticket: row.try_get(1)?,
+        seq: count(row.try_get(2)?)?,
+        channel: row.try_get(3)?,
+        attempts: count(row.try_get(4)?)?,
+        next_at: from_millis(row.try_get(5)?)?,
+        delivered_at: at(6)?,
+        failed_at: at(7)?,
+        last_error: row.try_get(8)?,
+    })
+}
+
+fn count(value: i64) -> Result<u32, StoreError> {
+    u32::try_from(value).map_err(|_| StoreError::Corrupt(format!("count {value} out of range")))
+}
