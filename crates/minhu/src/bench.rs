@@ -17,6 +17,19 @@ pub enum BenchCommand {
         #[arg(long)]
         database: Option<String>,
     },
+    /// Dashboard queries over the analytics rollups of many synthetic tickets: load
+    /// time and the median and worst of five runs of each query.
+    Analytics {
+        /// Tickets to count (spread evenly over the days).
+        #[arg(long, default_value_t = 1_000_000)]
+        tickets: u64,
+        #[arg(long, default_value_t = 365)]
+        days: u32,
+        /// Database to measure against (default: a fresh SQLite file in a temporary
+        /// directory). A PostgreSQL database should be empty and disposable.
+        #[arg(long)]
+        database: Option<String>,
+    },
     /// Categories read by a trained model on one core, from labelled messages (the
     /// Teddy Cup columns): messages per second of CPU time, model size and peak memory.
     Classify {
@@ -37,6 +50,11 @@ pub async fn run(command: BenchCommand) -> anyhow::Result<()> {
             tickets,
             database,
         } => crate::bench_intake::run(clients, tickets, database).await,
+        BenchCommand::Analytics {
+            tickets,
+            days,
+            database,
+        } => crate::bench_analytics::run(tickets, days, database).await,
         BenchCommand::Classify {
             model,
             data,

@@ -3,6 +3,7 @@
 
 mod admin;
 mod bench;
+mod bench_analytics;
 mod bench_intake;
 mod calendar;
 mod citizen;
