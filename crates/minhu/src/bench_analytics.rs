@@ -31,9 +31,8 @@ const CATEGORIES: usize = 40;
 
 pub async fn run(tickets: u64, days: u32, database: Option<String>) -> anyhow::Result<()> {
     let dir = tempfile::tempdir()?;
-    let url = database.unwrap_or_else(|| {
-        format!("sqlite://{}", dir.path().join("analytics.db").display())
-    });
+    let url = database
+        .unwrap_or_else(|| format!("sqlite://{}", dir.path().join("analytics.db").display()));
     let store = SqlStore::connect(&url).await?;
     let first = jiff::civil::date(2025, 1, 1);
     let per_day = tickets / u64::from(days);
@@ -119,7 +118,11 @@ pub async fn run(tickets: u64, days: u32, database: Option<String>) -> anyhow::R
                 ..query(month_start, end)
             })
             .await?;
-        round.push(("trends: one unit's scope, last month", started, one_unit.len()));
+        round.push((
+            "trends: one unit's scope, last month",
+            started,
+            one_unit.len(),
+        ));
 
         let started = Instant::now();
         let to_hour = epoch_hour(end.to_zoned(jiff::tz::TimeZone::UTC)?.timestamp());
@@ -134,7 +137,11 @@ pub async fn run(tickets: u64, days: u32, database: Option<String>) -> anyhow::R
             })
             .await?;
         let surges = minhu_analytics::surge::surges(&hours, from_hour, to_hour, &rules.surge);
-        round.push(("alerts: last 24 h against 4 weeks", started, surges.len() + hours.len()));
+        round.push((
+            "alerts: last 24 h against 4 weeks",
+            started,
+            surges.len() + hours.len(),
+        ));
 
         for (name, started, _) in round {
             let ms = started.elapsed().as_secs_f64() * 1000.0;
@@ -147,7 +154,11 @@ pub async fn run(tickets: u64, days: u32, database: Option<String>) -> anyhow::R
     println!("query                                   median ms   max ms  (5 runs)");
     for (name, mut all) in timings {
         all.sort_by(f64::total_cmp);
-        println!("{name:<40} {:>9.1} {:>8.1}", all[all.len() / 2], all[all.len() - 1]);
+        println!(
+            "{name:<40} {:>9.1} {:>8.1}",
+            all[all.len() / 2],
+            all[all.len() - 1]
+        );
     }
     store.close().await;
     Ok(())
@@ -197,7 +208,11 @@ fn synthetic_log(rng: &mut StdRng, day: Date) -> Vec<Event> {
         &mut events,
         1,
         Change::Reclassified {
-            category: Some(CategoryPath::new(&format!("C{}/S{}", category / 8, category))),
+            category: Some(CategoryPath::new(&format!(
+                "C{}/S{}",
+                category / 8,
+                category
+            ))),
             region: Some(RegionId::new(format!("R{place}"))),
             tier: None,
         },
@@ -214,14 +229,30 @@ fn synthetic_log(rng: &mut StdRng, day: Date) -> Vec<Event> {
     };
     push(&mut events, 2, dispatch(unit));
     if rng.random_bool(0.05) {
-        push(&mut events, 60, Change::Returned { reason: "bench".into() });
+        push(
+            &mut events,
+            60,
+            Change::Returned {
+                reason: "bench".into(),
+            },
+        );
         unit = (unit + 1) % PLACES;
         push(&mut events, 30, dispatch(unit));
     }
     let respond = if rng.random_bool(0.9) { 120 } else { 30 * 60 };
     push(&mut events, respond, Change::Accepted);
-    let reply = if rng.random_bool(0.85) { 3 * 24 * 60 } else { 20 * 24 * 60 };
-    push(&mut events, reply, Change::Resolved { reply: String::new() });
+    let reply = if rng.random_bool(0.85) {
+        3 * 24 * 60
+    } else {
+        20 * 24 * 60
+    };
+    push(
+        &mut events,
+        reply,
+        Change::Resolved {
+            reply: String::new(),
+        },
+    );
     if rng.random_bool(0.7) {
         let satisfaction = match rng.random_range(0..10) {
             0..=6 => Satisfaction::Satisfied,
