@@ -18,6 +18,7 @@ use minhu_core::taxonomy::CategoryPath;
 use minhu_core::ticket::{Channel, Citizen, GeoPoint, Intake, Kind, Status, Ticket};
 use minhu_core::timer::Flag;
 use minhu_core::workflow::{Command, FieldError};
+use minhu_engine::EngineError;
 use minhu_engine::attachments::MAX_ATTACHMENT_BYTES;
 use minhu_engine::router::Decision;
 use minhu_store::{Cursor, TicketFilter};
@@ -85,6 +86,8 @@ pub fn routes() -> Router<AppState> {
         .route("/api/v1/tickets/{number}", get(get_ticket))
         .route("/api/v1/tickets/{number}/events", get(ticket_events))
         .route("/api/v1/tickets/{number}/actions", post(act_on_ticket))
+        .route("/api/v1/tickets/{number}/timers", get(ticket_timers))
+        .route("/api/v1/timers/due", get(due_timers))
         .route(
             "/api/v1/tickets/{number}/attachments",
             post(add_attachment).layer(axum::extract::DefaultBodyLimit::max(
@@ -416,6 +419,77 @@ async fn ticket_events(
 ) -> Result<Json<Vec<Event>>, ApiError> {
     let events = state.engine.events(&ticket_number(&number)?).await?;
     Ok(Json(redact_events(events, &principal.permissions)))
+}
+
+/// The ticket's timers (warnings, overdue, escalation, callback), fired or pending, by
+/// due time.
+async fn ticket_timers(
+    State(state): State<AppState>,
+    Path(number): Path<String>,
+) -> Result<Json<Vec<minhu_store::TimerRow>>, ApiError> {
+    let number = ticket_number(&number)?;
+    // The guard already answered 404 for a ticket out of scope.
+    state.engine.ticket(&number).await?;
+    Ok(Json(
+        state
+            .engine
+            .store
+            .timers_of(&number)
+            .await
+            .map_err(EngineError::from)?,
+    ))
+}
+
+/// Unfired timers due before `before` (ISO 8601; default now), earliest first, at
+/// most `limit` (1-500, default 100), of the tickets in the caller's scope.
+async fn due_timers(
+    State(state): State<AppState>,
+    principal: Principal,
+    Query(params): Query<HashMap<String, String>>,
+) -> Result<Json<Vec<minhu_store::TimerRow>>, ApiError> {
+    let before = match params.get("before") {
+        Some(text) => text.parse::<jiff::Timestamp>().map_err(|e| {
+            ApiError::invalid(FieldError::new(
+                "before",
+                format!("{text:?} is not an ISO 8601 moment: {e}"),
+            ))
+        })?,
+        None => state.engine.now(),
+    };
+    let limit = match params.get("limit") {
+        Some(text) => text
+            .parse::<u32>()
+            .ok()
+            .filter(|n| (1..=500).contains(n))
+            .ok_or_else(|| {
+                ApiError::invalid(FieldError::new(
+                    "limit",
+                    "must be a whole number from 1 to 500",
+                ))
+            })?,
+        None => 100,
+    };
+    let rows = state
+        .engine
+        .store
+        .due_timers(before, limit)
+        .await
+        .map_err(EngineError::from)?;
+    let mut seen = Vec::with_capacity(rows.len());
+    for row in rows {
+        let number = ticket_number(&row.ticket)?;
+        if state
+            .engine
+            .store
+            .ticket_in(&number, &principal.scope)
+            .await
+            .map_err(EngineError::from)?
+            .is_some()
+        {
+            seen.push(row);
+        }
+    }
+    Ok(Json(seen))
 }
 
 /// Do one workflow action: reclassify, dispatch, accept, return, reject_return,

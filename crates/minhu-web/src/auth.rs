@@ -79,6 +79,12 @@ pub const ROUTES: &[RouteRule] = &[
     ),
     rule(Method::POST, "/api/v1/tickets/{number}/actions", Action),
     rule(
+        Method::GET,
+        "/api/v1/tickets/{number}/timers",
+        Needs(P::ViewTickets),
+    ),
+    rule(Method::GET, "/api/v1/timers/due", Needs(P::Supervise)),
+    rule(
         Method::POST,
         "/api/v1/tickets/{number}/attachments",
         Needs(P::Handle),

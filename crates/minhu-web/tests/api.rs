@@ -337,3 +337,43 @@ async fn a_refused_return_and_an_approved_extension_over_http() {
         (StatusCode::UNPROCESSABLE_ENTITY, Some("action"))
     );
 }
+
+#[tokio::test]
+async fn a_tickets_timers_and_the_due_timers_are_listed() {
+    let app = TestApp::new().await;
+    let (status, ticket) = app.post("/api/v1/tickets", &demand("电梯坏了"), None).await;
+    assert_eq!(status, StatusCode::CREATED, "{ticket}");
+    let number = ticket["number"].as_str().unwrap();
+    let (status, timers) = app.get(&format!("/api/v1/tickets/{number}/timers")).await;
+    assert_eq!(status, StatusCode::OK, "{timers}");
+    let kinds: Vec<&str> = timers
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| t["kind"].as_str().unwrap())
+        .collect();
+    assert!(
+        !kinds.is_empty(),
+        "a dispatched ticket has timers: {timers}"
+    );
+    assert!(
+        timers
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|t| t["ticket"] == number)
+    );
+    let (status, none) = app.get("/api/v1/timers/due").await;
+    assert_eq!(
+        (status, none.as_array().unwrap().len()),
+        (StatusCode::OK, 0)
+    );
+    let (status, due) = app
+        .get("/api/v1/timers/due?before=2100-01-01T00:00:00Z&limit=500")
+        .await;
+    assert_eq!(status, StatusCode::OK, "{due}");
+    assert_eq!(due.as_array().unwrap().len(), kinds.len());
+    let (status, bad) = app.get("/api/v1/timers/due?limit=0").await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(bad["error"]["field"], "limit");
+}
