@@ -11,6 +11,7 @@ mod classifier;
 mod demo;
 mod import;
 mod server;
+mod ticket;
 
 use clap::{Parser, Subcommand};
 use std::path::PathBuf;
@@ -102,6 +103,11 @@ enum Command {
         #[arg(long)]
         data: PathBuf,
     },
+    /// Read a ticket or act on it.
+    Ticket {
+        #[command(subcommand)]
+        command: ticket::TicketCommand,
+    },
     /// The business calendar: deadlines across weekends and public holidays.
     Calendar {
         #[command(subcommand)]
@@ -140,6 +146,7 @@ fn main() -> std::process::ExitCode {
             Command::Train { data, out, seed } => classifier::train(&data, &out, seed),
             Command::Eval { model, data } => classifier::eval(&model, &data),
             Command::Calendar { command } => calendar::run(command),
+            Command::Ticket { command } => ticket::run(command).await,
             Command::Bench { command } => bench::run(command).await,
         }
     });

@@ -189,3 +189,37 @@ fn open311_keys_are_printed_once() {
     let key = key.trim();
     assert!(key.starts_with("o311_") && key.len() == 69, "{key}");
 }
+
+#[test]
+fn ticket_commands_read_and_act_and_name_what_is_wrong() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("messages.csv");
+    std::fs::write(&file, MESSAGES).unwrap();
+    assert!(
+        minhu(&["import", file.to_str().unwrap()], dir.path())
+            .status
+            .success()
+    );
+    let bad = minhu(&["ticket", "show", "12"], dir.path());
+    assert!(
+        !bad.status.success() && text(&bad).contains("number"),
+        "{}",
+        text(&bad)
+    );
+    let missing = minhu(&["ticket", "events", "2019010100001"], dir.path());
+    assert!(
+        text(&missing).contains("does not exist"),
+        "{}",
+        text(&missing)
+    );
+    let act = |action: &str| {
+        minhu(
+            &["ticket", "act", "2019010100001", action, "--as", "zhang"],
+            dir.path(),
+        )
+    };
+    let said = text(&act(r#"{"action":"fly"}"#));
+    assert!(said.contains("action:"), "{said}");
+    let said = text(&act(r#"{"action":"accept"}"#));
+    assert!(said.contains("does not exist"), "{said}");
+}
