@@ -17,7 +17,11 @@ use minhu_core::ticket::{Intake, Ticket};
 use minhu_core::timer;
 use minhu_core::workflow::{self, Command, FieldError, TransitionError};
 use minhu_core::{City, Clock};
-use minhu_store::{Appended, Created, Idempotency, NewTicket, Outgoing, Store, StoreError};
+use minhu_search::LiveIndex;
+use minhu_store::{
+    Appended, Created, Cursor, Idempotency, NewTicket, Outgoing, Page, Store, StoreError,
+    TicketFilter,
+};
 use router::{Decision, Router};
 use sha2::{Digest, Sha256};
 use std::sync::Arc;
@@ -91,6 +95,9 @@ pub struct Engine {
     pub announce: Arc<dyn Announce>,
     /// Woken after a change that put messages in the outbox.
     pub outbox_changed: Arc<tokio::sync::Notify>,
+    /// The full-text index behind the `q` filter; without it, words are found by
+    /// scanning the store.
+    pub search: Option<LiveIndex>,
 }
 
 /// How many times an action is retried when another writer got to the ticket first.
@@ -106,6 +113,7 @@ impl Engine {
             timers_changed: Arc::new(tokio::sync::Notify::new()),
             announce: Arc::new(Silent),
             outbox_changed: Arc::new(tokio::sync::Notify::new()),
+            search: None,
         }
     }
 
@@ -168,7 +176,7 @@ impl Engine {
                 notifications,
             })
             .await?;
-        self.timers_changed.notify_one();
+        self.changed();
         self.outbox_changed.notify_one();
         Ok(created)
     }
@@ -190,6 +198,15 @@ impl Engine {
         let (ticket, _) = self.draft(intake, self.now())?;
         let decision = self.router.decide(&ticket, &self.city);
         Ok((ticket, decision))
+    }
+
+    /// Wakes whoever follows the store after a write: the timer worker looks again at
+    /// once, the search index's follower indexes the change.
+    fn changed(&self) {
+        self.timers_changed.notify_one();
+        if let Some(search) = &self.search {
+            search.changed();
+        }
     }
 
     pub async fn ticket(&self, number: &TicketNumber) -> Result<Ticket, EngineError> {
@@ -239,7 +256,7 @@ impl Engine {
             let batch: Vec<Appended<'_>> = writes.iter().map(Write::appended).collect();
             match self.store.append_many(&batch).await {
                 Ok(()) => {
-                    self.timers_changed.notify_one();
+                    self.changed();
                     if writes.iter().any(|w| !w.notifications.is_empty()) {
                         self.outbox_changed.notify_one();
                     }
@@ -312,6 +329,85 @@ impl Engine {
         Ok(writes)
     }
 
+    /// A page of tickets. Words (`filter.text`) are looked up in the search index when
+    /// there is one; the store then reads the matches with every other filter and the
+    /// data scope, so the index can only narrow what the store would show. A phone
+    /// number already narrows the store's list to a caller's few tickets, and an index
+    /// still on its first catch-up would miss older ones: the store answers those alone.
+    pub async fn list(&self, filter: &TicketFilter) -> Result<Page, EngineError> {
+        let (Some(search), Some(words), None) = (&self.search, &filter.text, &filter.phone) else {
+            return Ok(self.store.list(filter).await?);
+        };
+        if !search.ready() {
+            return Ok(self.store.list(filter).await?);
+        }
+        match self.search_list(search, words, filter).await {
+            Ok(page) => Ok(page),
+            Err(SearchFailed::Store(error)) => Err(error.into()),
+            Err(SearchFailed::Index(error)) => {
+                tracing::error!(%error, "search failed; scanning the store instead");
+                Ok(self.store.list(filter).await?)
+            }
+        }
+    }
+
+    async fn search_list(
+        &self,
+        search: &LiveIndex,
+        words: &str,
+        filter: &TicketFilter,
+    ) -> Result<Page, SearchFailed> {
+        let limit = filter.limit.clamp(1, 500) as usize;
+        let mut tickets: Vec<Ticket> = Vec::new();
+        let mut after = filter.cursor.clone();
+        // The store may refuse a match the index has not yet seen change (it follows
+        // the store a moment behind): ask the index again after the last match until
+        // the page is full.
+        loop {
+            let wanted = limit + 1 - tickets.len();
+            let index = search.index.clone();
+            let (words, asked) = (
+                words.to_owned(),
+                TicketFilter {
+                    cursor: after.clone(),
+                    ..filter.clone()
+                },
+            );
+            let hits = tokio::task::spawn_blocking(move || index.search(&words, &asked, wanted))
+                .await
+                .map_err(|e| SearchFailed::Index(e.to_string()))?
+                .map_err(|e| SearchFailed::Index(e.to_string()))?;
+            let exhausted = hits.len() < wanted;
+            after = hits.last().map(|hit| Cursor {
+                created_at: hit.created_at,
+                number: hit.number.clone(),
+            });
+            let page = self
+                .store
+                .list(&TicketFilter {
+                    text: None,
+                    numbers: Some(hits.into_iter().map(|hit| hit.number).collect()),
+                    limit: wanted as u32,
+                    ..filter.clone()
+                })
+                .await
+                .map_err(SearchFailed::Store)?;
+            tickets.extend(page.tickets);
+            if tickets.len() > limit || exhausted {
+                break;
+            }
+        }
+        let next = (tickets.len() > limit).then(|| {
+            let last = &tickets[limit - 1];
+            Cursor {
+                created_at: last.created_at.as_millisecond(),
+                number: last.number.as_str().to_owned(),
+            }
+        });
+        tickets.truncate(limit);
+        Ok(Page { tickets, next })
+    }
+
     pub async fn events(&self, number: &TicketNumber) -> Result<Vec<Event>, EngineError> {
         let events = self.store.events(number).await?;
         if events.is_empty() {
@@ -355,6 +451,13 @@ impl Write {
             notifications: &self.notifications,
         }
     }
+}
+
+/// Why a search could not answer: the index (the store can still answer, slowly) or
+/// the store (nothing can).
+enum SearchFailed {
+    Index(String),
+    Store(StoreError),
 }
 
 /// A digest of what was asked: catches a reused idempotency key with other content,

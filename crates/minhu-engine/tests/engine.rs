@@ -598,3 +598,81 @@ async fn a_merge_writes_both_tickets_and_the_case_reply_reaches_every_citizen() 
         case
     );
 }
+
+#[tokio::test]
+async fn word_lists_go_through_the_index_and_keep_the_data_scope() {
+    use minhu_search::{LiveIndex, SearchIndex};
+    use minhu_store::{Store, TicketFilter};
+    let dir = tempfile::tempdir().unwrap();
+    let city =
+        minhu_config::load_city(&Path::new(env!("CARGO_MANIFEST_DIR")).join("../../demo/city"))
+            .unwrap();
+    let store: Arc<dyn Store> = Arc::new(
+        SqlStore::connect(&format!("sqlite://{}", dir.path().join("t.db").display()))
+            .await
+            .unwrap(),
+    );
+    let clock = Arc::new(ManualClock::new("2026-11-22T02:00:00Z".parse().unwrap()));
+    let mut engine = Engine::new(store.clone(), Arc::new(city), clock.clone());
+    let index = Arc::new(SearchIndex::open(&dir.path().join("search")).unwrap());
+    let live = LiveIndex::follow(store.clone(), index.clone());
+    engine.search = Some(live.clone());
+    let mut inside = Vec::new();
+    for (i, address) in [
+        "A3区天顶街道尖山社区",
+        "A1区马坡岭街道",
+        "A3区天顶街道尖山社区",
+        "A1区马坡岭街道",
+        "A3区天顶街道尖山社区",
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        clock.advance(SignedDuration::from_mins(1));
+        let ticket = engine
+            .intake(complaint(address, None), Actor::citizen(), None)
+            .await
+            .unwrap()
+            .ticket;
+        if i % 2 == 0 {
+            inside.push(ticket.number);
+        }
+    }
+    // Awaited here so the test does not depend on when the follower runs.
+    minhu_search::catch_up(&*store, &index, |_| {})
+        .await
+        .unwrap();
+    inside.reverse();
+    let scoped = TicketFilter {
+        // One string of two words: the index cuts it (电梯, 物业); the store's
+        // substring scan would find nothing, so a match proves the index answered.
+        text: Some("电梯物业".into()),
+        scope: Scope::Regions(vec![minhu_core::ids::RegionId::new("A3-01-02")]),
+        limit: 2,
+        ..TicketFilter::default()
+    };
+    let first = engine.list(&scoped).await.unwrap();
+    let second = engine
+        .list(&TicketFilter {
+            cursor: first.next.clone(),
+            ..scoped.clone()
+        })
+        .await
+        .unwrap();
+    let seen: Vec<_> = first
+        .tickets
+        .iter()
+        .chain(&second.tickets)
+        .map(|t| t.number.clone())
+        .collect();
+    assert_eq!(
+        seen, inside,
+        "the scope's three matches, newest first, in two pages"
+    );
+    assert!(second.next.is_none());
+    let elsewhere = TicketFilter {
+        text: Some("噪音".into()),
+        ..scoped
+    };
+    assert!(engine.list(&elsewhere).await.unwrap().tickets.is_empty());
+}

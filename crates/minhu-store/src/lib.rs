@@ -42,6 +42,10 @@ pub enum StoreError {
     Database(#[from] sqlx::Error),
     #[error("migrations: {0}")]
     Migrate(#[from] sqlx::migrate::MigrateError),
+    /// A follower's mark was taken from another store (or one restored from a backup):
+    /// it must start again from [`ChangeMark::START`].
+    #[error("the change mark belongs to another store: {0}")]
+    ForeignMark(String),
 }
 
 /// A client's promise that a request is one request however often it is sent.
@@ -166,6 +170,9 @@ pub struct TicketFilter {
     pub phone: Option<String>,
     /// Tickets whose alert is at least this severe (see `Alerts::matching`).
     pub flag: Option<Flag>,
+    /// Only these tickets (the matches of a full-text search); the other filters still
+    /// apply, so the search index can never widen what a filter or scope allows.
+    pub numbers: Option<Vec<String>>,
     pub cursor: Option<Cursor>,
     pub limit: u32,
 }
@@ -205,6 +212,7 @@ impl Default for TicketFilter {
             text: None,
             phone: None,
             flag: None,
+            numbers: None,
             cursor: None,
             limit: 50,
         }
@@ -215,6 +223,44 @@ impl Default for TicketFilter {
 pub struct Page {
     pub tickets: Vec<Ticket>,
     pub next: Option<Cursor>,
+}
+
+/// How far a follower of the store (the search index) has read its changes. Rows are
+/// ordered by (change sequence, number): every row at or before (`seq`, `number`) has
+/// been seen, except rows stamped by one of `pending`, transactions still running when
+/// the mark was taken (PostgreSQL commits out of sequence order; SQLite never has any).
+/// `store` names the store the mark belongs to; [`ChangeMark::START`] is before
+/// everything of any store.
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct ChangeMark {
+    pub store: String,
+    pub seq: i64,
+    pub number: String,
+    pub pending: Vec<i64>,
+}
+
+impl ChangeMark {
+    pub const START: ChangeMark = ChangeMark {
+        store: String::new(),
+        seq: -1,
+        number: String::new(),
+        pending: Vec::new(),
+    };
+
+    pub fn encode(&self) -> String {
+        serde_json::to_string(self).expect("a mark is plain data")
+    }
+
+    pub fn decode(text: &str) -> Option<ChangeMark> {
+        serde_json::from_str(text).ok()
+    }
+}
+
+/// A ticket as it is now, with the region path stored beside it.
+#[derive(Clone, Debug)]
+pub struct Changed {
+    pub ticket: Ticket,
+    pub region_path: Option<String>,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -410,6 +456,17 @@ pub trait Store: Send + Sync {
     async fn append_many(&self, batch: &[Appended<'_>]) -> Result<(), StoreError>;
 
     async fn list(&self, filter: &TicketFilter) -> Result<Page, StoreError>;
+
+    /// Up to `limit` tickets written after `mark`, in change order, and the mark to ask
+    /// from next time. Fewer than `limit` means the follower has caught up. On
+    /// PostgreSQL the rows of transactions that were running at `mark` and have
+    /// committed since come first and may exceed `limit`. A mark of another store:
+    /// [`StoreError::ForeignMark`].
+    async fn changed_since(
+        &self,
+        mark: &ChangeMark,
+        limit: u32,
+    ) -> Result<(Vec<Changed>, ChangeMark), StoreError>;
 
     async fn count_by_status(&self, scope: &Scope) -> Result<Vec<(Status, u64)>, StoreError>;
 

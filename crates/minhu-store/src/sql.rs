@@ -3,9 +3,10 @@
 //! migrations and connection tuning differ per backend.
 
 use crate::{
-    ApiToken, Appended, Article, AuditEntry, AuditFilter, Backend, Created, Cursor, Delivery,
-    DueTimer, FollowCode, HourlyQuery, Idempotency, NewTicket, NotificationRow, Open311Key, Page,
-    RollupQuery, RollupRow, Session, Store, StoreError, TicketFilter, TimerRow, User,
+    ApiToken, Appended, Article, AuditEntry, AuditFilter, Backend, ChangeMark, Changed, Created,
+    Cursor, Delivery, DueTimer, FollowCode, HourlyQuery, Idempotency, NewTicket, NotificationRow,
+    Open311Key, Page, RollupQuery, RollupRow, Session, Store, StoreError, TicketFilter, TimerRow,
+    User,
 };
 use async_trait::async_trait;
 use jiff::Timestamp;
@@ -32,6 +33,8 @@ pub struct SqlStore {
     reader: AnyPool,
     /// SQLite only: new tickets queue here for the group-commit writer.
     intake: Option<mpsc::Sender<QueuedIntake>>,
+    /// This store's random name (migration 0004), put in every change mark it gives.
+    identity: String,
 }
 
 /// A new ticket waiting for the group-commit writer, and where to send the outcome.
@@ -194,6 +197,7 @@ impl SqlStore {
                 tokio::spawn(group_commit(writer.clone(), waiting));
                 SqlStore {
                     backend,
+                    identity: identity(&reader).await?,
                     writer,
                     reader,
                     intake: Some(queue),
@@ -208,6 +212,7 @@ impl SqlStore {
                 POSTGRES_MIGRATIONS.run(&pool).await?;
                 SqlStore {
                     backend,
+                    identity: identity(&pool).await?,
                     writer: pool.clone(),
                     reader: pool,
                     intake: None,
@@ -220,6 +225,107 @@ impl SqlStore {
     pub async fn close(&self) {
         self.writer.close().await;
         self.reader.close().await;
+    }
+
+    /// SQLite: one writer stamps max + 1, so sequence order is commit order and a
+    /// follower only has to read on from its mark.
+    async fn changed_in_sequence(
+        &self,
+        mark: &ChangeMark,
+        limit: u32,
+    ) -> Result<(Vec<Changed>, ChangeMark), StoreError> {
+        let mut conn = self.reader.acquire().await?;
+        let last: i64 = sqlx::query_scalar("SELECT COALESCE(MAX(change_seq), 0) FROM tickets")
+            .fetch_one(&mut *conn)
+            .await?;
+        if mark.seq > last {
+            return Err(StoreError::ForeignMark(format!(
+                "the mark is at change {} but the store's last change is {last}",
+                mark.seq
+            )));
+        }
+        let rows = changed_after(&mut conn, mark, limit).await?;
+        let next = match rows.last() {
+            Some((_, seq, number)) => self.mark_at(*seq, number.clone(), Vec::new()),
+            None => self.mark_at(mark.seq, mark.number.clone(), Vec::new()),
+        };
+        Ok((rows.into_iter().map(|(c, _, _)| c).collect(), next))
+    }
+
+    /// PostgreSQL: rows carry their writer's transaction id, and transactions commit
+    /// out of id order. One REPEATABLE READ snapshot answers everything: a row version
+    /// it shows was written by a transaction committed in it. Rows of transactions the
+    /// mark saw running are read again by id; the new mark remembers the transactions
+    /// this snapshot sees running below it.
+    async fn changed_by_snapshot(
+        &self,
+        mark: &ChangeMark,
+        limit: u32,
+    ) -> Result<(Vec<Changed>, ChangeMark), StoreError> {
+        let mut tx = self.reader.begin().await?;
+        sqlx::query("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
+            .execute(&mut *tx)
+            .await?;
+        let snapshot = sqlx::query(
+            "SELECT pg_snapshot_xmax(pg_current_snapshot())::text::bigint, \
+             (SELECT COALESCE(string_agg(x::text, ','), '') \
+              FROM pg_snapshot_xip(pg_current_snapshot()) AS x)",
+        )
+        .fetch_one(&mut *tx)
+        .await?;
+        let xmax: i64 = snapshot.try_get(0)?;
+        let running: Vec<i64> = ids(&snapshot.try_get::<String, _>(1)?)?;
+        if mark.seq > xmax {
+            return Err(StoreError::ForeignMark(format!(
+                "the mark is at transaction {} but this database is at {xmax}",
+                mark.seq
+            )));
+        }
+        let mut changed = Vec::new();
+        let committed: Vec<i64> = mark
+            .pending
+            .iter()
+            .copied()
+            .filter(|id| !running.contains(id))
+            .collect();
+        if !committed.is_empty() {
+            // Plain integers parsed above: safe to spell out in the statement.
+            let list: Vec<String> = committed.iter().map(i64::to_string).collect();
+            let sql = format!(
+                "SELECT state, region_path, change_seq, number FROM tickets \
+                 WHERE change_seq IN ({}) ORDER BY change_seq, number",
+                list.join(", ")
+            );
+            for row in sqlx::query(sqlx::AssertSqlSafe(sql))
+                .fetch_all(&mut *tx)
+                .await?
+            {
+                changed.push(changed_from_row(&row)?.0);
+            }
+        }
+        let rows = changed_after(&mut tx, mark, limit).await?;
+        tx.commit().await?;
+        let next = match rows.last() {
+            // A full page: on from its last row; what ran below it is still pending.
+            Some((_, seq, number)) if rows.len() == limit as usize => self.mark_at(
+                *seq,
+                number.clone(),
+                running.iter().copied().filter(|id| id < seq).collect(),
+            ),
+            // Caught up: everything below xmax but the running has been read.
+            _ => self.mark_at(xmax, String::new(), running),
+        };
+        changed.extend(rows.into_iter().map(|(c, _, _)| c));
+        Ok((changed, next))
+    }
+
+    fn mark_at(&self, seq: i64, number: String, pending: Vec<i64>) -> ChangeMark {
+        ChangeMark {
+            store: self.identity.clone(),
+            seq,
+            number,
+            pending,
+        }
     }
 
     /// PostgreSQL intake: one transaction per ticket, many at once. The number is taken
@@ -421,6 +527,54 @@ fn bind_projection<'q>(
         .bind(millis(ticket.updated_at))
         .bind(ticket.deadlines.map(|d| millis(d.resolve_by)))
         .bind(json(ticket))
+}
+
+/// Up to `limit` rows after (`mark.seq`, `mark.number`) in change order, each with its
+/// sequence and number.
+async fn changed_after(
+    conn: &mut AnyConnection,
+    mark: &ChangeMark,
+    limit: u32,
+) -> Result<Vec<(Changed, i64, String)>, StoreError> {
+    let rows = sqlx::query(
+        "SELECT state, region_path, change_seq, number FROM tickets \
+         WHERE change_seq > $1 OR (change_seq = $1 AND number > $2) \
+         ORDER BY change_seq, number LIMIT $3",
+    )
+    .bind(mark.seq)
+    .bind(&mark.number)
+    .bind(i64::from(limit))
+    .fetch_all(&mut *conn)
+    .await?;
+    rows.iter().map(changed_from_row).collect()
+}
+
+fn changed_from_row(row: &AnyRow) -> Result<(Changed, i64, String), StoreError> {
+    Ok((
+        Changed {
+            ticket: ticket_from_state(&row.try_get::<String, _>(0)?)?,
+            region_path: row.try_get(1)?,
+        },
+        row.try_get(2)?,
+        row.try_get(3)?,
+    ))
+}
+
+/// `12,15` -> [12, 15]: the running transaction ids PostgreSQL listed.
+fn ids(list: &str) -> Result<Vec<i64>, StoreError> {
+    list.split(',')
+        .filter(|id| !id.is_empty())
+        .map(|id| {
+            id.parse()
+                .map_err(|_| StoreError::Corrupt(format!("a transaction id {id:?}")))
+        })
+        .collect()
+}
+
+async fn identity(pool: &AnyPool) -> Result<String, StoreError> {
+    Ok(sqlx::query_scalar("SELECT id FROM store_identity")
+        .fetch_one(pool)
+        .await?)
 }
 
 fn ticket_from_state(state: &str) -> Result<Ticket, StoreError> {
@@ -670,6 +824,19 @@ impl Store for SqlStore {
                 );
             }
         }
+        if let Some(numbers) = &filter.numbers {
+            if numbers.is_empty() {
+                return Ok(Page {
+                    tickets: Vec::new(),
+                    next: None,
+                });
+            }
+            let marks = vec!["?"; numbers.len()].join(", ");
+            query.and(
+                &format!("number IN ({marks})"),
+                numbers.iter().cloned().map(Bind::Text).collect(),
+            );
+        }
         if let Some(cursor) = &filter.cursor {
             query.and(
                 "(created_at < ? OR (created_at = ? AND number < ?))",
@@ -699,6 +866,23 @@ impl Store for SqlStore {
             }
         }
         Ok(Page { tickets, next })
+    }
+
+    async fn changed_since(
+        &self,
+        mark: &ChangeMark,
+        limit: u32,
+    ) -> Result<(Vec<Changed>, ChangeMark), StoreError> {
+        if !mark.store.is_empty() && mark.store != self.identity {
+            return Err(StoreError::ForeignMark(format!(
+                "kept for store {}, this is store {}",
+                mark.store, self.identity
+            )));
+        }
+        match self.backend {
+            Backend::Sqlite => self.changed_in_sequence(mark, limit).await,
+            Backend::Postgres => self.changed_by_snapshot(mark, limit).await,
+        }
     }
 
     async fn count_by_status(&self, scope: &Scope) -> Result<Vec<(Status, u64)>, StoreError> {

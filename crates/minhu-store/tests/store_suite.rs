@@ -12,9 +12,9 @@ use minhu_core::rollup::{Metric, Rollup};
 use minhu_core::taxonomy::CategoryPath;
 use minhu_core::ticket::{Channel, Citizen, Intake, Kind, Status, Ticket};
 use minhu_store::{
-    ApiToken, Appended, Article, AuditEntry, AuditFilter, Cursor, FollowCode, HourlyQuery,
-    Idempotency, NewTicket, Open311Key, Outgoing, RollupQuery, Session, SqlStore, Store,
-    StoreError, TicketFilter, User,
+    ApiToken, Appended, Article, AuditEntry, AuditFilter, ChangeMark, Cursor, FollowCode,
+    HourlyQuery, Idempotency, NewTicket, Open311Key, Outgoing, RollupQuery, Session, SqlStore,
+    Store, StoreError, TicketFilter, User,
 };
 use sqlx::Connection;
 use std::sync::Arc;
@@ -1380,6 +1380,203 @@ async fn the_outbox_is_written_with_the_event_and_each_row_is_claimed_once() {
         assert_eq!((row.attempts, row.next_at), (1, retry));
         assert_eq!(row.last_error.as_deref(), Some("503"));
         other.close().await;
+    })
+    .await;
+}
+
+/// Reads every change after `mark` in pages of `page`, as a follower does.
+async fn read_changes(store: &SqlStore, mark: &ChangeMark, page: u32) -> (Vec<String>, ChangeMark) {
+    let mut seen = Vec::new();
+    let mut mark = mark.clone();
+    loop {
+        let (changed, next) = store.changed_since(&mark, page).await.unwrap();
+        assert!(
+            next != mark || changed.is_empty(),
+            "a full page must move the mark"
+        );
+        let done = changed.len() < page as usize;
+        seen.extend(
+            changed
+                .into_iter()
+                .map(|c| c.ticket.number.as_str().to_owned()),
+        );
+        mark = next;
+        if done {
+            return (seen, mark);
+        }
+    }
+}
+
+#[tokio::test]
+async fn a_follower_sees_every_change_once_in_order() {
+    on_every_backend(|store, _url| async move {
+        let now = at("2026-11-22T01:00:00Z");
+        let (seen, start) = read_changes(&store, &ChangeMark::START, 2).await;
+        assert!(seen.is_empty());
+        let mut tickets = Vec::new();
+        for i in 0..5 {
+            let created = store
+                .create_ticket(new_ticket(&format!("第{i}件"), now, None))
+                .await
+                .unwrap();
+            tickets.push(created.ticket);
+        }
+        // Pages smaller than the changes: the mark carries the reader across them.
+        let (seen, mark) = read_changes(&store, &start, 2).await;
+        let numbers: Vec<String> = tickets
+            .iter()
+            .map(|t| t.number.as_str().to_owned())
+            .collect();
+        assert_eq!(seen, numbers);
+        let (seen, mark) = read_changes(&store, &mark, 2).await;
+        assert!(
+            seen.is_empty(),
+            "nothing changed, nothing to read: {seen:?}"
+        );
+
+        // A change to an old ticket comes after the mark, with its new state.
+        let mut first = tickets[0].clone();
+        let event = dispatch(&mut first, "S-yanghu", now);
+        store
+            .append(Appended {
+                ticket: &first,
+                events: &[event],
+                region_path: Some("/A/A3/A3-01/"),
+                timers: &[],
+                fired: None,
+                notifications: &[],
+            })
+            .await
+            .unwrap();
+        let (changed, mark) = store.changed_since(&mark, 10).await.unwrap();
+        assert_eq!(changed.len(), 1);
+        assert_eq!(changed[0].ticket, first);
+        assert_eq!(changed[0].region_path.as_deref(), Some("/A/A3/A3-01/"));
+
+        // Erasing an identity rewrites the text without a new version: followers must
+        // see it too, or the index would keep finding the erased words.
+        let erase = |intake: &mut Intake| {
+            minhu_core::access::erase_identity(intake, "erased:77");
+        };
+        assert!(
+            store
+                .erase_identity(&tickets[1].number, &erase)
+                .await
+                .unwrap()
+        );
+        let (changed, mark) = store.changed_since(&mark, 10).await.unwrap();
+        let numbers: Vec<&str> = changed.iter().map(|c| c.ticket.number.as_str()).collect();
+        assert_eq!(numbers, [tickets[1].number.as_str()]);
+        assert_ne!(changed[0].ticket.intake, tickets[1].intake);
+
+        // The mark survives a round trip through text (the index keeps it so).
+        assert_eq!(ChangeMark::decode(&mark.encode()), Some(mark.clone()));
+        // A mark of another store is refused, so its follower starts again.
+        let foreign = ChangeMark {
+            store: "another".into(),
+            ..mark.clone()
+        };
+        assert!(matches!(
+            store.changed_since(&foreign, 10).await,
+            Err(StoreError::ForeignMark(_))
+        ));
+        let ahead = ChangeMark {
+            seq: mark.seq + 1_000_000,
+            ..mark.clone()
+        };
+        assert!(matches!(
+            store.changed_since(&ahead, 10).await,
+            Err(StoreError::ForeignMark(_))
+        ));
+    })
+    .await;
+}
+
+/// PostgreSQL commits transactions out of the order of their ids: a follower must read
+/// what committed at once (not wait for the slowest writer) and still read a slow
+/// writer's row when it commits, once.
+#[tokio::test]
+async fn a_follower_reads_past_a_running_writer_and_later_its_row() {
+    let db = postgres().await;
+    let store = db.store.clone();
+    let now = at("2026-11-22T01:00:00Z");
+    let early = store
+        .create_ticket(new_ticket("早的", now, None))
+        .await
+        .unwrap()
+        .ticket;
+    let (_, mark) = read_changes(&store, &ChangeMark::START, 10).await;
+    // A writer takes its transaction id first and stays open.
+    let mut slow = sqlx::AnyConnection::connect(&db.url).await.unwrap();
+    sqlx::query("BEGIN").execute(&mut slow).await.unwrap();
+    sqlx::query("UPDATE tickets SET alert = NULL WHERE number = $1")
+        .bind(early.number.as_str())
+        .execute(&mut slow)
+        .await
+        .unwrap();
+    let mut later = Vec::new();
+    for i in 0..3 {
+        let ticket = store
+            .create_ticket(new_ticket(&format!("后{i}"), now, None))
+            .await
+            .unwrap()
+            .ticket;
+        later.push(ticket.number.as_str().to_owned());
+    }
+    // Pages of 2 over 3 rows with the slow writer open in the middle of it all.
+    let (seen, mark) = read_changes(&store, &mark, 2).await;
+    assert_eq!(seen, later, "committed rows are not held back");
+    sqlx::query("COMMIT").execute(&mut slow).await.unwrap();
+    let (seen, mark) = read_changes(&store, &mark, 2).await;
+    assert_eq!(
+        seen,
+        [early.number.as_str()],
+        "the slow writer's row, once it committed"
+    );
+    let (seen, _) = read_changes(&store, &mark, 2).await;
+    assert!(seen.is_empty(), "and only once: {seen:?}");
+    slow.close().await.unwrap();
+    drop(store);
+    drop_postgres(db).await;
+}
+
+#[tokio::test]
+async fn a_list_can_be_narrowed_to_numbers() {
+    on_every_backend(|store, _url| async move {
+        let now = at("2026-11-22T01:00:00Z");
+        let mut numbers = Vec::new();
+        for i in 0..4 {
+            let created = store
+                .create_ticket(new_ticket(&format!("第{i}件"), now, None))
+                .await
+                .unwrap();
+            numbers.push(created.ticket.number.as_str().to_owned());
+        }
+        let list = |numbers: Vec<String>, status: Option<Status>| {
+            let store = store.clone();
+            async move {
+                let filter = TicketFilter {
+                    numbers: Some(numbers),
+                    status,
+                    limit: 10,
+                    ..TicketFilter::default()
+                };
+                let page = store.list(&filter).await.unwrap();
+                page.tickets
+                    .into_iter()
+                    .map(|t| t.number.as_str().to_owned())
+                    .collect::<Vec<_>>()
+            }
+        };
+        let mut some = list(vec![numbers[1].clone(), numbers[3].clone()], None).await;
+        some.sort();
+        assert_eq!(some, vec![numbers[1].clone(), numbers[3].clone()]);
+        assert!(list(Vec::new(), None).await.is_empty());
+        // The other filters still apply to the numbers given.
+        assert!(
+            list(numbers.clone(), Some(Status::Closed)).await.is_empty(),
+            "a closed filter over pending tickets"
+        );
     })
     .await;
 }

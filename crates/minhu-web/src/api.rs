@@ -341,6 +341,7 @@ fn filter_from(
         text: get("q").map(str::to_owned),
         phone: get("phone").map(str::to_owned),
         flag,
+        numbers: None,
         cursor,
         limit,
     })
@@ -375,12 +376,7 @@ async fn list_tickets(
         principal.require(Permission::ViewIdentity)?;
     }
     filter.scope = principal.scope.clone();
-    let page = state
-        .engine
-        .store
-        .list(&filter)
-        .await
-        .map_err(minhu_engine::EngineError::from)?;
+    let page = state.engine.list(&filter).await?;
     Ok(Json(TicketList {
         tickets: page
             .tickets

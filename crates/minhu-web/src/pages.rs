@@ -130,7 +130,7 @@ async fn list_page(
         .count_by_status(&principal.scope)
         .await
         .map_err(ApiError::internal)?;
-    let page = store.list(&filter).await.map_err(ApiError::internal)?;
+    let page = state.engine.list(&filter).await?;
     let now = state.engine.now();
     let tabs = Status::ALL
         .iter()

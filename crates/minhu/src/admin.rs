@@ -147,6 +147,11 @@ pub enum AdminCommand {
         /// Who the key is for, e.g. fixmystreet.
         label: String,
     },
+    /// Rebuild the search index from the store (with `minhu serve` stopped).
+    Reindex {
+        #[command(flatten)]
+        place: Place,
+    },
     /// Load and validate a city configuration directory, then summarise it.
     CheckConfig {
         #[arg(long, env = "MINHU_CONFIG", default_value = "demo/city")]
@@ -516,6 +521,7 @@ pub async fn run(command: AdminCommand) -> anyhow::Result<()> {
             closed_days,
             dry_run,
         } => crate::citizen::retention(&place, closed_days, dry_run).await,
+        AdminCommand::Reindex { place } => reindex(&place).await,
         AdminCommand::CheckConfig { config } => {
             let city = minhu_config::load_city(&config)?;
             println!(
@@ -550,5 +556,33 @@ async fn list_users(store: &dyn Store) -> anyhow::Result<()> {
             user.display_name
         );
     }
+    Ok(())
+}
+
+/// Rebuilds the search index from every ticket in the store.
+async fn reindex(place: &Place) -> anyhow::Result<()> {
+    let engine = crate::server::open_engine(place, Arc::new(SystemClock)).await?;
+    let dir = crate::server::search_dir(&place.data_dir);
+    let index = Arc::new(minhu_search::SearchIndex::open_for_rebuild(&dir)?);
+    let total: u64 = engine
+        .store
+        .count_by_status(&minhu_core::access::Scope::All)
+        .await?
+        .iter()
+        .map(|(_, n)| n)
+        .sum();
+    let started = std::time::Instant::now();
+    index.clear()?;
+    let bar = crate::import::progress_bar(Some(total), "indexing");
+    let indexed = minhu_search::catch_up(&*engine.store, &index, |n| bar.inc(n as u64)).await?;
+    bar.finish_and_clear();
+    let seconds = started.elapsed().as_secs_f64();
+    println!(
+        "indexed {indexed} tickets in {seconds:.1} s ({:.0}/s) into {}; {} searchable, {:.1} MB",
+        indexed as f64 / seconds.max(0.001),
+        dir.display(),
+        index.len(),
+        index.size_on_disk()? as f64 / 1e6
+    );
     Ok(())
 }

@@ -41,6 +41,19 @@ pub enum BenchCommand {
         #[arg(long, default_value_t = 5)]
         rounds: usize,
     },
+    /// Full-text search lists (`q`) at scale: index build rate and size, latency
+    /// percentiles through the engine, and the store's LIKE scan on the same data.
+    Search {
+        /// Tickets to generate from the demo's real messages.
+        #[arg(long, default_value_t = 1_000_000)]
+        tickets: usize,
+        /// Search lists to time.
+        #[arg(long, default_value_t = 3_000)]
+        queries: usize,
+        /// How many of the same lists to time with the LIKE scan (slow: keep it small).
+        #[arg(long, default_value_t = 20)]
+        scans: usize,
+    },
 }
 
 pub async fn run(command: BenchCommand) -> anyhow::Result<()> {
@@ -60,5 +73,10 @@ pub async fn run(command: BenchCommand) -> anyhow::Result<()> {
             data,
             rounds,
         } => crate::classifier::bench(&model, &data, rounds),
+        BenchCommand::Search {
+            tickets,
+            queries,
+            scans,
+        } => crate::bench_search::run(tickets, queries, scans).await,
     }
 }

@@ -146,6 +146,7 @@ pub async fn run(port: u16, data_dir: &Path, fresh: bool) -> anyhow::Result<()> 
     let notify = crate::server::notify_config(&place)?;
     let mut engine = crate::server::open_engine(&place, Arc::new(SystemClock)).await?;
     crate::server::start_notifications(&mut engine, &notify)?;
+    crate::server::follow_search(&mut engine, data_dir)?;
     let engine = Arc::new(engine);
     // Timers run on the real clock from here: the replayed past catches up at once.
     tokio::spawn(minhu_engine::timers::TimerWorker::new(engine.clone()).run());
@@ -196,7 +197,7 @@ fn train_demo_model(messages: &[ImportRow], model: &Path) -> anyhow::Result<()> 
 }
 
 /// The real messages shipped in `demo/messages.csv` (embedded in the binary).
-fn demo_messages() -> anyhow::Result<Vec<ImportRow>> {
+pub fn demo_messages() -> anyhow::Result<Vec<ImportRow>> {
     let dir = tempfile::tempdir()?;
     let path = dir.path().join("messages.csv");
     std::fs::write(&path, MESSAGES)?;

@@ -5,6 +5,7 @@ mod admin;
 mod bench;
 mod bench_analytics;
 mod bench_intake;
+mod bench_search;
 mod calendar;
 mod citizen;
 mod classifier;

@@ -6,9 +6,11 @@ use minhu_core::{Clock, SystemClock};
 use minhu_engine::Engine;
 use minhu_engine::attachments::AttachmentStore;
 use minhu_notify::{ChannelKind, Notifier, NotifyConfig, Outbox};
+use minhu_search::{LiveIndex, SearchIndex};
 use minhu_store::SqlStore;
 use minhu_web::AppState;
 use std::net::SocketAddr;
+use std::path::Path;
 use std::sync::Arc;
 
 /// Loads the configuration and connects to the database (creating the data
@@ -129,10 +131,24 @@ pub async fn serve_state(
     Ok(())
 }
 
+/// Opens the search index in the data directory and keeps it following the store
+/// (catching up first with whatever was written while no server ran).
+pub fn follow_search(engine: &mut Engine, data_dir: &Path) -> anyhow::Result<()> {
+    let index = SearchIndex::open(&search_dir(data_dir))?;
+    engine.search = Some(LiveIndex::follow(engine.store.clone(), Arc::new(index)));
+    Ok(())
+}
+
+/// Where the search index lives.
+pub fn search_dir(data_dir: &Path) -> std::path::PathBuf {
+    data_dir.join("search")
+}
+
 pub async fn serve(place: &Place, listen: &str) -> anyhow::Result<()> {
     let notify = notify_config(place)?;
     let mut engine = open_engine(place, Arc::new(SystemClock)).await?;
     start_notifications(&mut engine, &notify)?;
+    follow_search(&mut engine, &place.data_dir)?;
     let engine = Arc::new(engine);
     tokio::spawn(minhu_engine::timers::TimerWorker::new(engine.clone()).run());
     let state = app_state(engine, place, &notify)?;
