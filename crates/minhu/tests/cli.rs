@@ -1,5 +1,5 @@
 //! The `minhu` binary as a person runs it: import twice, check a broken configuration,
-//! add a user.
+//! add a user, read and act on a ticket.
 
 use std::path::Path;
 use std::process::{Command, Output};
@@ -222,4 +222,22 @@ fn ticket_commands_read_and_act_and_name_what_is_wrong() {
     assert!(said.contains("action:"), "{said}");
     let said = text(&act(r#"{"action":"accept"}"#));
     assert!(said.contains("does not exist"), "{said}");
+
+    // The imported street-light message, numbered by its own date, read and urged.
+    let json = |args: &[&str]| -> serde_json::Value {
+        let output = minhu(args, dir.path());
+        assert!(output.status.success(), "{}", text(&output));
+        serde_json::from_slice(&output.stdout).expect("JSON on stdout")
+    };
+    let before = json(&["ticket", "show", "2019050900001"]);
+    assert_eq!(before["title"], "A3区天顶街道路灯不亮");
+    let urge = r#"{"action":"urge","note":"快办"}"#;
+    let after = json(&["ticket", "act", "2019050900001", urge, "--as", "zhang"]);
+    assert_eq!(after["version"], before["version"].as_u64().unwrap() + 1);
+    let events = json(&["ticket", "events", "2019050900001"]);
+    let last = events.as_array().unwrap().last().unwrap();
+    assert_eq!(
+        (&last["type"], &last["actor"]),
+        (&"urged".into(), &"user:zhang".into())
+    );
 }
