@@ -401,6 +401,25 @@ pub struct RollupQuery {
     pub by_category: bool,
 }
 
+impl RollupQuery {
+    /// The whole city's totals over days `from` up to `to`: no scope, no narrowing, no
+    /// grouping. Callers set what they need with struct update syntax.
+    pub fn city_totals(from: jiff::civil::Date, to: jiff::civil::Date) -> Self {
+        Self {
+            from,
+            to,
+            scope: Scope::All,
+            units: Vec::new(),
+            regions: Vec::new(),
+            category: None,
+            by_day: false,
+            by_unit: false,
+            by_region: false,
+            by_category: false,
+        }
+    }
+}
+
 /// One sum of the daily rollup; a column not grouped on is `None`.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct RollupRow {

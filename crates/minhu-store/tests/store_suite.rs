@@ -1139,16 +1139,12 @@ async fn stored_rollups(
     scope: Scope,
 ) -> std::collections::BTreeMap<minhu_core::rollup::DailyKey, i64> {
     let query = RollupQuery {
-        from: jiff::civil::date(2000, 1, 1),
-        to: jiff::civil::date(2100, 1, 1),
         scope,
-        units: Vec::new(),
-        regions: Vec::new(),
-        category: None,
         by_day: true,
         by_unit: true,
         by_region: true,
         by_category: true,
+        ..RollupQuery::city_totals(jiff::civil::date(2000, 1, 1), jiff::civil::date(2100, 1, 1))
     };
     store
         .rollup_daily(&query)
@@ -1262,16 +1258,12 @@ async fn rollups_follow_every_change_and_rebuild_to_the_same() {
         // Grouped coarsely and narrowed by category prefix.
         let by_metric = store
             .rollup_daily(&RollupQuery {
-                from: jiff::civil::date(2026, 11, 22),
-                to: jiff::civil::date(2026, 11, 23),
-                scope: Scope::All,
-                units: Vec::new(),
                 regions: vec!["A3-01".into()],
                 category: Some("城乡建设".into()),
-                by_day: false,
-                by_unit: false,
-                by_region: false,
-                by_category: false,
+                ..RollupQuery::city_totals(
+                    jiff::civil::date(2026, 11, 22),
+                    jiff::civil::date(2026, 11, 23),
+                )
             })
             .await
             .unwrap();

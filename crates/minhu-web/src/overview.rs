@@ -370,16 +370,8 @@ async fn public(State(state): State<AppState>, lang: Lang) -> Result<Html<String
             .engine
             .store
             .rollup_daily(&RollupQuery {
-                from: start,
-                to: end,
-                scope: Scope::All,
-                units: Vec::new(),
-                regions: Vec::new(),
-                category: None,
-                by_day: false,
-                by_unit: false,
                 by_region: true,
-                by_category: false,
+                ..RollupQuery::city_totals(start, end)
             })
             .await
             .map_err(ApiError::internal)?;

@@ -59,18 +59,7 @@ pub async fn run(tickets: u64, days: u32, database: Option<String>) -> anyhow::R
     let last = first + jiff::Span::new().days(i64::from(days) - 1);
     let month_start = last.first_of_month();
     let rules = AnalyticsRules::default();
-    let query = |from: Date, to: Date| RollupQuery {
-        from,
-        to,
-        scope: Scope::All,
-        units: Vec::new(),
-        regions: Vec::new(),
-        category: None,
-        by_day: false,
-        by_unit: false,
-        by_region: false,
-        by_category: false,
-    };
+    let query = RollupQuery::city_totals;
     let end = last.tomorrow()?;
     let mut timings: Vec<(&str, Vec<f64>)> = Vec::new();
     for _ in 0..5 {
