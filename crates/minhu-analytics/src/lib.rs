@@ -6,8 +6,13 @@
 //!   disputes, the composite score, monthly rankings that name the bottom, the
 //!   buck-passing index (推诿指数) and demand per 10,000 residents.
 //! - [`surge`]: hours far above a cell's normal for that hour of the week (突发预警).
+//! - [`hotspot`]: recent messages grouped by meaning and place, named and ranked by a
+//!   documented heat score (热点榜).
+//! - [`topic`]: the monthly topic (每月一题): many, recurring, unsatisfying problems.
 
+pub mod hotspot;
 pub mod rates;
 pub mod surge;
+pub mod topic;
 
 pub use rates::{Rates, Tally};

@@ -399,6 +399,9 @@ pub struct RollupQuery {
     pub by_unit: bool,
     pub by_region: bool,
     pub by_category: bool,
+    /// Read the full daily table only, not the coarsest copy that answers (to compare
+    /// the two: benchmarks and checks; the answer is the same).
+    pub finest_only: bool,
 }
 
 impl RollupQuery {
@@ -416,6 +419,7 @@ impl RollupQuery {
             by_unit: false,
             by_region: false,
             by_category: false,
+            finest_only: false,
         }
     }
 }
@@ -592,9 +596,19 @@ pub trait Store: Send + Sync {
     /// loaded in bulk, the benchmark's synthetic years).
     async fn add_rollup(&self, rollup: &Rollup) -> Result<(), StoreError>;
 
-    /// Recomputes the rollups from every ticket's log, in one transaction (a store that
-    /// held tickets before migration 0008); returns how many tickets were counted.
-    async fn rebuild_rollups(&self) -> Result<u64, StoreError>;
+    /// Recomputes every rollup table from every ticket's log, in one transaction (a
+    /// store that held tickets before migration 0008, or a check of the kept tables);
+    /// `progress` hears the tickets counted so far after each page of them. Returns how
+    /// many tickets were counted.
+    async fn rebuild_rollups(
+        &self,
+        progress: &(dyn Fn(u64) + Send + Sync),
+    ) -> Result<u64, StoreError>;
+
+    /// Every non-zero row of every rollup table, by table name (the daily-count tables
+    /// fill `daily`, with the columns a table does not keep empty; `rollup_hourly` fills
+    /// `hourly`): for checking the kept tables against a recount.
+    async fn rollup_tables(&self) -> Result<Vec<(String, Rollup)>, StoreError>;
 
     /// Claims up to `limit` outbox rows due at `now`, for `lease`; on PostgreSQL
     /// concurrent claimers skip each other's rows.

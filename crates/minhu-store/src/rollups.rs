@@ -1,40 +1,143 @@
-//! The analytics rollups (migration 0008): sums of what every ticket counts for
-//! (`minhu_core::rollup`), kept exact in the transaction of each change so that
+//! The analytics rollups (migrations 0008 and 0011): sums of what every ticket counts
+//! for (`minhu_core::rollup`), kept exact in the transaction of each change so that
 //! dashboards read a few thousand pre-aggregated rows instead of millions of tickets.
+//!
+//! The finest table, `rollup_daily`, is keyed by intake day x unit x region x category x
+//! metric. With many places and categories almost every ticket opens cells of its own
+//! there, so a month of a big city is millions of rows. Coarser copies ([`CUBES`]: by
+//! month, without the category, without any place) hold the same counts with columns
+//! dropped (stored as `''`) or days folded into their month (stored as the first day),
+//! and every read takes the coarsest one that still has the columns it groups or
+//! narrows by ([`plan`]): a month's ranking of units reads a few thousand rows at any
+//! scale. All of them are written by the same [`add`], so they cannot drift apart;
+//! `minhu admin rebuild-rollups` recomputes them all from the event log.
 
 use crate::sql::{Bind, Conditions, escape_like, placeholders};
 use crate::{HourlyQuery, RollupQuery, RollupRow, StoreError};
+use jiff::civil::Date;
 use minhu_core::access::Scope;
 use minhu_core::event::Event;
 use minhu_core::ids::TicketNumber;
-use minhu_core::rollup::{HourlyKey, Metric, Rollup};
+use minhu_core::rollup::{DailyKey, HourlyKey, Metric, Rollup};
 use sqlx::{AnyConnection, Row};
+use std::collections::BTreeMap;
 
 /// Rows per upsert statement: 6 values each stays far below SQLite's bound-parameter
 /// limit (32766).
 const CHUNK: usize = 1000;
 
+/// One pre-aggregate of the daily counts: a table with the columns of `rollup_daily`,
+/// where the columns it does not keep hold `''` and, for a monthly one, `day` holds the
+/// first day of the month.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct Cube {
+    pub(crate) table: &'static str,
+    monthly: bool,
+    unit: bool,
+    region: bool,
+    category: bool,
+}
+
+/// Every daily-count table, coarsest first within each grain (the order [`plan`] tries
+/// them in). The first is the full table of migration 0008.
+pub(crate) const CUBES: [Cube; 5] = [
+    Cube {
+        table: "rollup_daily",
+        monthly: false,
+        unit: true,
+        region: true,
+        category: true,
+    },
+    Cube {
+        table: "rollup_daily_total",
+        monthly: false,
+        unit: false,
+        region: false,
+        category: false,
+    },
+    Cube {
+        table: "rollup_daily_place",
+        monthly: false,
+        unit: true,
+        region: true,
+        category: false,
+    },
+    Cube {
+        table: "rollup_monthly_place",
+        monthly: true,
+        unit: true,
+        region: true,
+        category: false,
+    },
+    Cube {
+        table: "rollup_monthly",
+        monthly: true,
+        unit: true,
+        region: true,
+        category: true,
+    },
+];
+
+impl Cube {
+    /// Where a daily count lands in this table.
+    fn project(&self, key: &DailyKey) -> DailyKey {
+        let keep = |on: bool, value: &String| if on { value.clone() } else { String::new() };
+        DailyKey {
+            day: if self.monthly {
+                key.day.first_of_month()
+            } else {
+                key.day
+            },
+            unit: keep(self.unit, &key.unit),
+            region: keep(self.region, &key.region),
+            category: keep(self.category, &key.category),
+            metric: key.metric,
+        }
+    }
+
+    /// Whether this table has every column `filter` groups or narrows by.
+    fn answers(&self, filter: &RollupQuery) -> bool {
+        let unit = filter.by_unit || !filter.units.is_empty();
+        let region = filter.by_region || !filter.regions.is_empty();
+        let (unit, region) = match filter.scope {
+            Scope::All => (unit, region),
+            Scope::Units(_) => (true, region),
+            Scope::Regions(_) => (unit, true),
+        };
+        let category = filter.by_category || filter.category.is_some();
+        (self.unit || !unit) && (self.region || !region) && (self.category || !category)
+    }
+}
+
 /// Adds `rollup` to the tables. Keys go in sorted order (the maps are ordered), so
 /// concurrent PostgreSQL transactions lock shared rows in one order and cannot deadlock.
 pub(crate) async fn add(conn: &mut AnyConnection, rollup: &Rollup) -> Result<(), StoreError> {
-    let daily: Vec<_> = rollup.daily.iter().collect();
-    for chunk in daily.chunks(CHUNK) {
-        let sql = format!(
-            "INSERT INTO rollup_daily (day, unit, region, category, metric, n) VALUES {} \
-             ON CONFLICT (day, unit, region, category, metric) DO UPDATE SET n = rollup_daily.n + excluded.n",
-            placeholders(chunk.len(), 6)
-        );
-        let mut query = sqlx::query(sqlx::AssertSqlSafe(sql));
-        for (key, n) in chunk {
-            query = query
-                .bind(key.day.to_string())
-                .bind(key.unit.clone())
-                .bind(key.region.clone())
-                .bind(key.category.clone())
-                .bind(key.metric.code())
-                .bind(**n);
+    for cube in &CUBES {
+        let mut cells: BTreeMap<DailyKey, i64> = BTreeMap::new();
+        for (key, n) in &rollup.daily {
+            *cells.entry(cube.project(key)).or_default() += n;
         }
-        query.execute(&mut *conn).await?;
+        cells.retain(|_, n| *n != 0);
+        let cells: Vec<_> = cells.into_iter().collect();
+        for chunk in cells.chunks(CHUNK) {
+            let table = cube.table;
+            let sql = format!(
+                "INSERT INTO {table} (day, unit, region, category, metric, n) VALUES {} \
+                 ON CONFLICT (day, unit, region, category, metric) DO UPDATE SET n = {table}.n + excluded.n",
+                placeholders(chunk.len(), 6)
+            );
+            let mut query = sqlx::query(sqlx::AssertSqlSafe(sql));
+            for (key, n) in chunk {
+                query = query
+                    .bind(key.day.to_string())
+                    .bind(key.unit.clone())
+                    .bind(key.region.clone())
+                    .bind(key.category.clone())
+                    .bind(key.metric.code())
+                    .bind(*n);
+            }
+            query.execute(&mut *conn).await?;
+        }
     }
     let hourly: Vec<_> = rollup.hourly.iter().collect();
     for chunk in hourly.chunks(CHUNK) {
@@ -122,7 +225,69 @@ fn any_of(query: &mut Conditions, column: &str, values: &[String]) {
     );
 }
 
-pub(crate) fn daily_query(filter: &RollupQuery) -> Conditions {
+/// The coarsest table of the grain asked for that answers `filter`. The full daily
+/// table answers everything, so there always is one.
+fn coarsest(filter: &RollupQuery, monthly: bool) -> Cube {
+    CUBES
+        .iter()
+        .find(|cube| cube.monthly == monthly && cube.answers(filter))
+        .copied()
+        .unwrap_or(CUBES[0])
+}
+
+/// The reads that answer `filter` together: the whole months of its period from the
+/// coarsest monthly table, the days before and after them from the coarsest daily one
+/// (one read when no whole month lies inside, or the rows are grouped by day). Rows of
+/// several reads with the same key are to be added up ([`merge`]).
+pub(crate) fn plan(filter: &RollupQuery) -> Vec<Conditions> {
+    if filter.finest_only {
+        return vec![read(CUBES[0], filter, filter.from, filter.to)];
+    }
+    let daily = coarsest(filter, false);
+    let first_month = if filter.from.day() == 1 {
+        Some(filter.from)
+    } else {
+        filter.from.last_of_month().tomorrow().ok()
+    };
+    let last_month = filter.to.first_of_month();
+    match first_month {
+        Some(first) if !filter.by_day && first < last_month => {
+            let mut reads = Vec::new();
+            if filter.from < first {
+                reads.push(read(daily, filter, filter.from, first));
+            }
+            reads.push(read(coarsest(filter, true), filter, first, last_month));
+            if last_month < filter.to {
+                reads.push(read(daily, filter, last_month, filter.to));
+            }
+            reads
+        }
+        _ => vec![read(daily, filter, filter.from, filter.to)],
+    }
+}
+
+/// Adds up rows of several reads that carry the same key.
+pub(crate) fn merge(rows: Vec<RollupRow>) -> Vec<RollupRow> {
+    let mut sums: BTreeMap<_, i64> = BTreeMap::new();
+    for row in rows {
+        *sums
+            .entry((row.day, row.unit, row.region, row.category, row.metric))
+            .or_default() += row.n;
+    }
+    sums.into_iter()
+        .map(|((day, unit, region, category, metric), n)| RollupRow {
+            day,
+            unit,
+            region,
+            category,
+            metric,
+            n,
+        })
+        .collect()
+}
+
+/// One read of `cube` over days `from` up to `to` (exclusive).
+fn read(cube: Cube, filter: &RollupQuery, from: Date, to: Date) -> Conditions {
     let groups: Vec<&str> = [
         (filter.by_day, "day"),
         (filter.by_unit, "unit"),
@@ -135,14 +300,12 @@ pub(crate) fn daily_query(filter: &RollupQuery) -> Conditions {
     .collect();
     let columns = groups.join(", ");
     let mut query = Conditions::new(&format!(
-        "SELECT {columns}, CAST(SUM(n) AS BIGINT) FROM rollup_daily WHERE 1 = 1"
+        "SELECT {columns}, CAST(SUM(n) AS BIGINT) FROM {} WHERE 1 = 1",
+        cube.table
     ));
     query.and(
         "day >= ? AND day < ?",
-        vec![
-            Bind::Text(filter.from.to_string()),
-            Bind::Text(filter.to.to_string()),
-        ],
+        vec![Bind::Text(from.to_string()), Bind::Text(to.to_string())],
     );
     scope(&mut query, &filter.scope);
     any_of(&mut query, "unit", &filter.units);
@@ -207,6 +370,25 @@ pub(crate) fn hourly_query(filter: &HourlyQuery) -> Option<Conditions> {
         .sql
         .push_str(" GROUP BY hour, region, category ORDER BY hour, region, category");
     Some(query)
+}
+
+/// A whole row of a daily-count table.
+pub(crate) fn table_row(row: &sqlx::any::AnyRow) -> Result<(DailyKey, i64), StoreError> {
+    let day: String = row.try_get(0)?;
+    let code: String = row.try_get(4)?;
+    Ok((
+        DailyKey {
+            day: day
+                .parse()
+                .map_err(|e| StoreError::Corrupt(format!("rollup day {day:?}: {e}")))?,
+            unit: row.try_get(1)?,
+            region: row.try_get(2)?,
+            category: row.try_get(3)?,
+            metric: Metric::from_code(&code)
+                .ok_or_else(|| StoreError::Corrupt(format!("rollup metric {code:?}")))?,
+        },
+        row.try_get(5)?,
+    ))
 }
 
 pub(crate) fn hourly_row(row: &sqlx::any::AnyRow) -> Result<(HourlyKey, i64), StoreError> {

@@ -1374,11 +1374,48 @@ impl Store for SqlStore {
     }
 
     async fn rollup_daily(&self, query: &RollupQuery) -> Result<Vec<RollupRow>, StoreError> {
-        let sql = crate::rollups::daily_query(query);
-        let rows = sql.query().fetch_all(&self.reader).await?;
-        rows.iter()
-            .map(|row| crate::rollups::daily_row(row, query))
-            .collect()
+        let reads = crate::rollups::plan(query);
+        let several = reads.len() > 1;
+        let mut out = Vec::new();
+        for sql in reads {
+            for row in sql.query().fetch_all(&self.reader).await? {
+                out.push(crate::rollups::daily_row(&row, query)?);
+            }
+        }
+        Ok(if several {
+            crate::rollups::merge(out)
+        } else {
+            out
+        })
+    }
+
+    async fn rollup_tables(&self) -> Result<Vec<(String, Rollup)>, StoreError> {
+        let mut tables = Vec::new();
+        for cube in &crate::rollups::CUBES {
+            let sql = format!(
+                "SELECT day, unit, region, category, metric, n FROM {} WHERE n <> 0",
+                cube.table
+            );
+            let mut rollup = Rollup::default();
+            for row in sqlx::query(sqlx::AssertSqlSafe(sql))
+                .fetch_all(&self.reader)
+                .await?
+            {
+                let (key, n) = crate::rollups::table_row(&row)?;
+                rollup.daily.insert(key, n);
+            }
+            tables.push((cube.table.to_owned(), rollup));
+        }
+        let mut hourly = Rollup::default();
+        for row in sqlx::query("SELECT hour, region, category, n FROM rollup_hourly WHERE n <> 0")
+            .fetch_all(&self.reader)
+            .await?
+        {
+            let (key, n) = crate::rollups::hourly_row(&row)?;
+            hourly.hourly.insert(key, n);
+        }
+        tables.push(("rollup_hourly".to_owned(), hourly));
+        Ok(tables)
     }
 
     async fn rollup_hourly(
@@ -1399,14 +1436,17 @@ impl Store for SqlStore {
         Ok(())
     }
 
-    async fn rebuild_rollups(&self) -> Result<u64, StoreError> {
+    async fn rebuild_rollups(
+        &self,
+        progress: &(dyn Fn(u64) + Send + Sync),
+    ) -> Result<u64, StoreError> {
         let mut tx = self.writer.begin().await?;
-        sqlx::query("DELETE FROM rollup_daily")
-            .execute(&mut *tx)
-            .await?;
-        sqlx::query("DELETE FROM rollup_hourly")
-            .execute(&mut *tx)
-            .await?;
+        let tables = crate::rollups::CUBES.iter().map(|c| c.table);
+        for table in tables.chain(["rollup_hourly"]) {
+            sqlx::query(sqlx::AssertSqlSafe(format!("DELETE FROM {table}")))
+                .execute(&mut *tx)
+                .await?;
+        }
         let mut counted = 0;
         let mut after = String::new();
         loop {
@@ -1436,6 +1476,7 @@ impl Store for SqlStore {
             after = current.clone().unwrap_or_default();
             count_log(&mut page, current, &mut log, &mut counted)?;
             crate::rollups::add(&mut tx, &page).await?;
+            progress(counted);
         }
         tx.commit().await?;
         Ok(counted)

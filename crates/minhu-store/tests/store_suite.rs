@@ -1286,8 +1286,67 @@ async fn rollups_follow_every_change_and_rebuild_to_the_same() {
         assert_eq!(hours.iter().map(|(_, n)| n).sum::<i64>(), 3);
         assert_eq!(hours, expected.hourly.into_iter().collect::<Vec<_>>());
 
-        assert_eq!(store.rebuild_rollups().await.unwrap(), 3);
+        // Every read from the coarsest table that answers it (a month, no category, no
+        // place) equals the same read of the full daily table, whole months or not.
+        let date = jiff::civil::date;
+        let periods = [
+            (date(2026, 11, 1), date(2026, 12, 1)),
+            (date(2026, 10, 15), date(2026, 12, 3)),
+            (date(2026, 11, 22), date(2026, 11, 23)),
+        ];
+        for (from, to) in periods {
+            let base = RollupQuery::city_totals(from, to);
+            let variants = [
+                base.clone(),
+                RollupQuery {
+                    by_unit: true,
+                    ..base.clone()
+                },
+                RollupQuery {
+                    by_region: true,
+                    scope: Scope::Regions(vec![RegionId::new("A3-01")]),
+                    ..base.clone()
+                },
+                RollupQuery {
+                    by_day: true,
+                    ..base.clone()
+                },
+                RollupQuery {
+                    by_day: true,
+                    scope: Scope::Units(vec![UnitId::new("S-yanghu")]),
+                    ..base.clone()
+                },
+                RollupQuery {
+                    by_unit: true,
+                    category: Some("城乡建设".into()),
+                    ..base.clone()
+                },
+            ];
+            for query in variants {
+                let read = |finest_only| {
+                    let query = RollupQuery {
+                        finest_only,
+                        ..query.clone()
+                    };
+                    let store = &store;
+                    async move {
+                        let mut rows = store.rollup_daily(&query).await.unwrap();
+                        rows.retain(|r| r.n != 0);
+                        rows.sort_by_key(|r| format!("{r:?}"));
+                        rows
+                    }
+                };
+                let fine = read(true).await;
+                assert!(!fine.is_empty(), "{query:?}");
+                assert_eq!(read(false).await, fine, "{query:?}");
+            }
+        }
+
+        let kept = store.rollup_tables().await.unwrap();
+        assert_eq!(kept.len(), 6);
+        assert_eq!(store.rebuild_rollups(&|_| {}).await.unwrap(), 3);
         assert_eq!(stored_rollups(&store, Scope::All).await, expected.daily);
+        assert_eq!(store.rollup_tables().await.unwrap(), kept);
     })
     .await;
 }

@@ -1,7 +1,9 @@
 //! The analytics API under `/api/v1/analytics`: rates and rankings, daily trends, surge
 //! alerts. Every
 //! figure comes from the store's rollups (kept current with each ticket change), read
-//! within the caller's scope, and every table also exports as CSV (`format=csv`).
+//! within the caller's scope, and every table also exports as CSV (`format=csv`) or as an
+//! Excel workbook (`format=xlsx`). The hotspot list and the monthly topic are in
+//! `topics.rs`.
 //!
 //! Filters shared by every route: `month=YYYY-MM`, or `from` and `to` (days, both
 //! included; default: this month in the city's time zone), `region` (a region and
@@ -35,6 +37,7 @@ pub fn routes() -> Router<AppState> {
         .route("/api/v1/analytics/rates", get(rates))
         .route("/api/v1/analytics/trends", get(trends))
         .route("/api/v1/analytics/alerts", get(alerts))
+        .merge(crate::topics::routes())
 }
 
 /// The filters of a request, checked against the city.
@@ -46,7 +49,26 @@ pub(crate) struct Filters {
     pub regions: Vec<String>,
     pub units: Vec<String>,
     pub category: Option<String>,
-    pub csv: bool,
+    pub format: Format,
+}
+
+/// How a table is sent: JSON (the default), CSV or an Excel workbook (`format=`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Format {
+    Json,
+    Csv,
+    Xlsx,
+}
+
+impl Format {
+    pub(crate) fn parse(params: &HashMap<String, String>) -> Result<Format, ApiError> {
+        match params.get("format").map(String::as_str) {
+            None | Some("json") => Ok(Format::Json),
+            Some("csv") => Ok(Format::Csv),
+            Some("xlsx") => Ok(Format::Xlsx),
+            Some(other) => Err(field("format", format!("{other:?}: use json, csv or xlsx"))),
+        }
+    }
 }
 
 fn field(name: &str, message: String) -> ApiError {
@@ -131,11 +153,7 @@ impl Filters {
                 }
             })
             .transpose()?;
-        let csv = match params.get("format").map(String::as_str) {
-            None | Some("json") => false,
-            Some("csv") => true,
-            Some(other) => return Err(field("format", format!("{other:?}: use json or csv"))),
-        };
+        let format = Format::parse(params)?;
         Ok(Filters {
             from,
             to,
@@ -143,11 +161,11 @@ impl Filters {
             regions,
             units,
             category,
-            csv,
+            format,
         })
     }
 
-    fn query(&self, scope: &Scope) -> RollupQuery {
+    pub(crate) fn query(&self, scope: &Scope) -> RollupQuery {
         RollupQuery {
             from: self.from,
             to: self.to.tomorrow().unwrap_or(self.to),
@@ -159,6 +177,7 @@ impl Filters {
             by_unit: false,
             by_region: false,
             by_category: false,
+            finest_only: false,
         }
     }
 }
@@ -187,7 +206,60 @@ pub(crate) struct Table {
 }
 
 impl Table {
-    pub(crate) fn csv(&self, name: &str) -> Response {
+    /// The table as a file in `format` (CSV or XLSX; JSON is each route's own).
+    pub(crate) fn send(&self, name: &str, format: Format) -> Result<Response, ApiError> {
+        match format {
+            Format::Xlsx => self.xlsx(name),
+            Format::Csv | Format::Json => Ok(self.csv(name)),
+        }
+    }
+
+    /// One worksheet named after the table, the header in bold and frozen; cells that
+    /// read as numbers are written as numbers so that they sum and sort in a spreadsheet.
+    fn xlsx(&self, name: &str) -> Result<Response, ApiError> {
+        use rust_xlsxwriter::{Format as CellFormat, Workbook};
+        let bold = CellFormat::new().set_bold();
+        let written = (|| -> Result<Vec<u8>, rust_xlsxwriter::XlsxError> {
+            let mut workbook = Workbook::new();
+            let sheet = workbook.add_worksheet();
+            sheet.set_name(name)?;
+            for (col, cell) in self.header.iter().enumerate() {
+                sheet.write_string_with_format(0, col as u16, cell, &bold)?;
+            }
+            sheet.set_freeze_panes(1, 0)?;
+            for (r, row) in self.rows.iter().enumerate() {
+                let r = r as u32 + 1;
+                for (col, cell) in row.iter().enumerate() {
+                    match cell.parse::<f64>() {
+                        Ok(number) if number.is_finite() => {
+                            sheet.write_number(r, col as u16, number)?;
+                        }
+                        _ => {
+                            sheet.write_string(r, col as u16, cell)?;
+                        }
+                    }
+                }
+            }
+            workbook.save_to_buffer()
+        })()
+        .map_err(ApiError::internal)?;
+        Ok((
+            [
+                (
+                    header::CONTENT_TYPE,
+                    "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet".to_owned(),
+                ),
+                (
+                    header::CONTENT_DISPOSITION,
+                    format!("attachment; filename=\"{name}.xlsx\""),
+                ),
+            ],
+            written,
+        )
+            .into_response())
+    }
+
+    fn csv(&self, name: &str) -> Response {
         let mut out = String::new();
         for row in std::iter::once(&self.header).chain(&self.rows) {
             let cells: Vec<String> = row.iter().map(|c| crate::audit::csv_cell(c)).collect();
@@ -285,7 +357,20 @@ fn child_of(city: &City, base: &RegionId, region: &str) -> Option<RegionId> {
 /// Rates, composite scores and the ranking of units (`by=unit`, default) or of the
 /// regions directly under `region` (`by=region`; the districts of the city without it),
 /// with demand per 10,000 residents; the lowest scores are named (通报).
-async fn rates(
+#[utoipa::path(
+    get, path = "/api/v1/analytics/rates",
+    params(
+        ("month" = Option<String>, Query, description = "YYYY-MM; or from and to"),
+        ("from" = Option<String>, Query, description = "first day, YYYY-MM-DD (default: the first of this month)"),
+        ("to" = Option<String>, Query, description = "last day, YYYY-MM-DD (default: today)"),
+        ("region" = Option<String>, Query), ("unit" = Option<String>, Query),
+        ("category" = Option<String>, Query),
+        ("format" = Option<String>, Query, description = "json (default), csv or xlsx"),
+        ("by" = Option<String>, Query, description = "unit (default) or region"),
+    ),
+    responses((status = 200, description = "rates, scores and the ranking"), (status = 422, description = "a bad filter, named"))
+)]
+pub(crate) async fn rates(
     State(state): State<AppState>,
     principal: Principal,
     Query(params): Query<HashMap<String, String>>,
@@ -353,8 +438,8 @@ async fn rates(
         },
         rows: lines,
     };
-    if filters.csv {
-        return Ok(rates_table(&report).csv("rates"));
+    if filters.format != Format::Json {
+        return rates_table(&report).send("rates", filters.format);
     }
     Ok(Json(report).into_response())
 }
@@ -423,7 +508,19 @@ struct Trends {
 }
 
 /// Day by day: what was received and how it was handled (by intake day).
-async fn trends(
+#[utoipa::path(
+    get, path = "/api/v1/analytics/trends",
+    params(
+        ("month" = Option<String>, Query, description = "YYYY-MM; or from and to"),
+        ("from" = Option<String>, Query, description = "first day, YYYY-MM-DD (default: the first of this month)"),
+        ("to" = Option<String>, Query, description = "last day, YYYY-MM-DD (default: today)"),
+        ("region" = Option<String>, Query), ("unit" = Option<String>, Query),
+        ("category" = Option<String>, Query),
+        ("format" = Option<String>, Query, description = "json (default), csv or xlsx"),
+    ),
+    responses((status = 200, description = "every day of the period"), (status = 422, description = "a bad filter, named"))
+)]
+pub(crate) async fn trends(
     State(state): State<AppState>,
     principal: Principal,
     Query(params): Query<HashMap<String, String>>,
@@ -453,7 +550,7 @@ async fn trends(
             counts,
         })
         .collect();
-    if filters.csv {
+    if filters.format != Format::Json {
         let mut header = vec!["day".to_owned()];
         header.extend(metric_header());
         let rows = days
@@ -464,7 +561,7 @@ async fn trends(
                 row
             })
             .collect();
-        return Ok(Table { header, rows }.csv("trends"));
+        return Table { header, rows }.send("trends", filters.format);
     }
     Ok(Json(Trends {
         from: filters.from,
@@ -499,7 +596,16 @@ fn hour_start(hour: i64) -> jiff::Timestamp {
 /// Surge alerts (突发预警) over the last `hours` hours (default 24, at most 168), each
 /// surge once with its first hour, total, peak and what is normal; filters `region` and
 /// `category`. Counts are kept by place, so a unit-scoped caller gets none.
-async fn alerts(
+#[utoipa::path(
+    get, path = "/api/v1/analytics/alerts",
+    params(
+        ("hours" = Option<i64>, Query, description = "hours judged, 1 to 168 (default 24)"),
+        ("region" = Option<String>, Query), ("category" = Option<String>, Query),
+        ("format" = Option<String>, Query, description = "json (default), csv or xlsx"),
+    ),
+    responses((status = 200, description = "surges and buck-passing warnings"), (status = 422, description = "a bad filter, named"))
+)]
+pub(crate) async fn alerts(
     State(state): State<AppState>,
     principal: Principal,
     Query(params): Query<HashMap<String, String>>,
@@ -541,7 +647,7 @@ async fn alerts(
             surge,
         })
         .collect();
-    if filters.csv {
+    if filters.format != Format::Json {
         let header = [
             "id",
             "region",
@@ -571,7 +677,7 @@ async fn alerts(
                 ]
             })
             .collect();
-        return Ok(Table { header, rows }.csv("alerts"));
+        return Table { header, rows }.send("alerts", filters.format);
     }
     Ok(Json(Alerts {
         from: hour_start(from_hour),

@@ -42,7 +42,12 @@ use utoipa::OpenApi;
         add_attachment,
         routing_suggestion,
         duplicate_candidates,
-        crate::privacy::reveal
+        crate::privacy::reveal,
+        crate::analytics::rates,
+        crate::analytics::trends,
+        crate::analytics::alerts,
+        crate::topics::hotspot_list,
+        crate::topics::monthly_topic
     ),
     components(schemas(
         CreateTicket,

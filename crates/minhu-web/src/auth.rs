@@ -114,6 +114,12 @@ pub const ROUTES: &[RouteRule] = &[
     rule(Method::GET, "/api/v1/analytics/rates", Needs(P::Report)),
     rule(Method::GET, "/api/v1/analytics/trends", Needs(P::Report)),
     rule(Method::GET, "/api/v1/analytics/alerts", Needs(P::Report)),
+    rule(Method::GET, "/api/v1/analytics/hotspots", Needs(P::Report)),
+    rule(
+        Method::GET,
+        "/api/v1/analytics/monthly-topic",
+        Needs(P::Report),
+    ),
     rule(Method::POST, "/api/v1/follow/code", Public),
     rule(Method::POST, "/api/v1/follow/session", Public),
     rule(Method::GET, "/api/v1/follow", Citizen),

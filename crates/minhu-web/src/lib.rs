@@ -20,6 +20,7 @@ mod overview;
 mod pages;
 mod portal;
 mod privacy;
+mod topics;
 pub mod ui;
 
 use axum::Router;

@@ -4,7 +4,7 @@
 // first column names the rows and whose other columns are series (the first
 // data-series of them, when given). A figure with data-source="URL" first fills its
 // table from that JSON API: data-rows names the answer's list, data-columns the fields
-// of each cell ("rates.score": nested).
+// of each cell ("rates.score": nested; a list is shown as its items joined by spaces).
 "use strict";
 
 (function () {
@@ -16,6 +16,7 @@
 
   function cell(value) {
     if (value == null) return "—";
+    if (Array.isArray(value)) return value.join(" ");
     if (typeof value === "number" && !Number.isInteger(value)) return value.toFixed(1);
     return String(value);
   }

@@ -203,3 +203,153 @@ async fn a_burst_of_calls_from_one_place_is_one_alert_within_scope() {
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
     assert_eq!(body["error"]["field"], "hours");
 }
+
+/// A ticket about something else, placed elsewhere.
+fn other_demand() -> String {
+    json!({
+        "channel": "phone", "kind": "complaint", "title": "公司拖欠工资",
+        "description": "公司拖欠工资三个月不发", "address": "A5区",
+        "category": "劳动和社会保障/城镇居民社会保险/其他", "citizen": {"phone": "139 0000 0001"}
+    })
+    .to_string()
+}
+
+#[tokio::test]
+async fn hotspots_group_the_weeks_tickets_and_link_them() {
+    let app = TestApp::new().await;
+    handled_month(&app).await;
+    let (status, body) = app.post("/api/v1/tickets", &other_demand(), None).await;
+    assert_eq!(status, StatusCode::CREATED, "{body}");
+
+    let (status, report) = app.get("/api/v1/analytics/hotspots").await;
+    assert_eq!(status, StatusCode::OK, "{report}");
+    assert_eq!(report["days"], 7);
+    assert_eq!(report["tickets"], 4);
+    let hotspots = report["hotspots"].as_array().unwrap();
+    // The three lift complaints of one estate; the single wage claim is no hotspot.
+    assert_eq!(hotspots.len(), 1, "{report}");
+    let lift = &hotspots[0];
+    assert_eq!(lift["rank"], 1);
+    assert_eq!(lift["count"], 3);
+    assert_eq!(lift["tickets"].as_array().unwrap().len(), 3);
+    assert!(
+        lift["words"].as_array().unwrap().contains(&json!("电梯")),
+        "{lift}"
+    );
+    assert_eq!(lift["place_name"], "尖山社区");
+    // One citizen called three times: 1 + 0.5 x 2 people, rising from nothing.
+    assert_eq!(lift["citizens"], 1);
+    assert_eq!(lift["heat"], 4.0);
+
+    let (status, csv) = app.get("/api/v1/analytics/hotspots?format=csv").await;
+    assert_eq!(status, StatusCode::OK);
+    let csv = csv.as_str().unwrap();
+    assert!(csv.starts_with("rank,heat,words,"), "{csv}");
+    assert_eq!(csv.lines().count(), 2);
+
+    // A region elsewhere sees none of them; a bad window is named.
+    let (_, elsewhere) = app.get("/api/v1/analytics/hotspots?region=A5").await;
+    assert_eq!(elsewhere["hotspots"], json!([]));
+    let (status, body) = app.get("/api/v1/analytics/hotspots?days=0").await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(body.to_string().contains("days"), "{body}");
+}
+
+#[tokio::test]
+async fn the_monthly_topic_ranks_the_months_unsatisfying_problems() {
+    let app = TestApp::new().await;
+    // Five lift complaints (the least that counts), one called back unsatisfied.
+    handled_month(&app).await;
+    for i in 3..5 {
+        let (status, body) = app
+            .post("/api/v1/tickets", &demand(&format!("电梯坏了{i}")), None)
+            .await;
+        assert_eq!(status, StatusCode::CREATED, "{body}");
+    }
+    let (status, report) = app
+        .get("/api/v1/analytics/monthly-topic?month=2026-11")
+        .await;
+    assert_eq!(status, StatusCode::OK, "{report}");
+    assert_eq!(report["month"], "2026-11");
+    let topics = report["topics"].as_array().unwrap();
+    assert_eq!(topics.len(), 1, "{report}");
+    let lift = &topics[0];
+    assert_eq!(lift["category"], "城乡建设/住房保障与房地产/物业服务");
+    assert_eq!(lift["received"], 5);
+    // Two callbacks, one satisfied: 5 x (1 - 0.5) x (1 + 0 months before).
+    assert_eq!(lift["satisfaction"], 0.5);
+    assert_eq!(lift["score"], 2.5);
+    assert_eq!(lift["trend"].as_array().unwrap().len(), 6);
+    assert_eq!(lift["trend"][5], json!({"month": "2026-11", "received": 5}));
+    assert_eq!(lift["units"][0]["assigned"], 5);
+    assert_ne!(lift["units"][0]["name"], lift["units"][0]["unit"]);
+
+    let (_, october) = app
+        .get("/api/v1/analytics/monthly-topic?month=2026-10")
+        .await;
+    assert_eq!(october["topics"], json!([]));
+    let (status, _) = app
+        .get("/api/v1/analytics/monthly-topic?month=2026-13")
+        .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+}
+
+#[tokio::test]
+async fn every_analytics_table_exports_as_a_workbook() {
+    use axum::body::Body;
+    use axum::http::{Request, header};
+    use calamine::{Data, Reader, Xlsx};
+    use http_body_util::BodyExt;
+    use tower::ServiceExt;
+
+    let app = TestApp::new().await;
+    let unit = handled_month(&app).await;
+    for (path, sheet) in [
+        ("rates?month=2026-11", "rates"),
+        ("trends?from=2026-11-22&to=2026-11-22", "trends"),
+        ("alerts", "alerts"),
+        ("hotspots", "hotspots"),
+        ("monthly-topic?month=2026-11", "monthly-topic"),
+    ] {
+        let sep = if path.contains('?') { '&' } else { '?' };
+        let request = Request::get(format!("/api/v1/analytics/{path}{sep}format=xlsx"))
+            .header(header::AUTHORIZATION, format!("Bearer {}", app.admin))
+            .body(Body::empty())
+            .unwrap();
+        let response = app.router.clone().oneshot(request).await.unwrap();
+        assert_eq!(response.status(), StatusCode::OK, "{path}");
+        assert_eq!(
+            response.headers()[header::CONTENT_TYPE],
+            "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+        );
+        let bytes = response.into_body().collect().await.unwrap().to_bytes();
+        let mut book = Xlsx::new(std::io::Cursor::new(bytes.to_vec())).unwrap();
+        let range = book.worksheet_range(sheet).unwrap();
+        let header: Vec<String> = range
+            .rows()
+            .next()
+            .unwrap()
+            .iter()
+            .map(|c| c.to_string())
+            .collect();
+        assert!(!header.is_empty(), "{path}");
+        if sheet == "rates" {
+            assert_eq!(header[0], "id");
+            let line = range
+                .rows()
+                .find(|row| row[0] == Data::String(unit.clone()))
+                .unwrap_or_else(|| panic!("no line for {unit}"));
+            let assigned = header.iter().position(|h| h == "assigned").unwrap();
+            // Numbers are numbers, not text.
+            assert_eq!(line[assigned], Data::Float(3.0));
+        }
+        if sheet == "trends" {
+            let day = range.rows().nth(1).unwrap();
+            assert_eq!(day[0], Data::String("2026-11-22".into()));
+            assert_eq!(day[1], Data::Float(3.0));
+        }
+    }
+    let (status, body) = app.get("/api/v1/analytics/rates?format=pdf").await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(body.to_string().contains("xlsx"), "{body}");
+}

@@ -25,6 +25,10 @@ pub enum BenchCommand {
         tickets: u64,
         #[arg(long, default_value_t = 365)]
         days: u32,
+        /// Tickets first written through the store event by event (as the engine
+        /// does), whose kept rollups are then checked against a recount from the log.
+        #[arg(long, default_value_t = 2_000)]
+        real: u64,
         /// Database to measure against (default: a fresh SQLite file in a temporary
         /// directory). A PostgreSQL database should be empty and disposable.
         #[arg(long)]
@@ -66,8 +70,9 @@ pub async fn run(command: BenchCommand) -> anyhow::Result<()> {
         BenchCommand::Analytics {
             tickets,
             days,
+            real,
             database,
-        } => crate::bench_analytics::run(tickets, days, database).await,
+        } => crate::bench_analytics::run(tickets, days, real, database).await,
         BenchCommand::Classify {
             model,
             data,
