@@ -45,6 +45,19 @@ pub enum BenchCommand {
         #[arg(long, default_value_t = 5)]
         rounds: usize,
     },
+    /// The hotspot list on real messages (e.g. the Teddy Cup 附件3 file, with likes):
+    /// its top entries, to compare with the problems a person would name.
+    Hotspots {
+        #[arg(long)]
+        data: std::path::PathBuf,
+        #[arg(long, env = "MINHU_CONFIG", default_value = "demo/city")]
+        config: std::path::PathBuf,
+        /// The window: the last DAYS of the file (default: the whole file).
+        #[arg(long)]
+        days: Option<i64>,
+        #[arg(long, default_value_t = 15)]
+        top: usize,
+    },
     /// Full-text search lists (`q`) at scale: index build rate and size, latency
     /// percentiles through the engine, and the store's LIKE scan on the same data.
     Search {
@@ -78,6 +91,12 @@ pub async fn run(command: BenchCommand) -> anyhow::Result<()> {
             data,
             rounds,
         } => crate::classifier::bench(&model, &data, rounds),
+        BenchCommand::Hotspots {
+            data,
+            config,
+            days,
+            top,
+        } => crate::bench_hotspots::run(&data, &config, days, top),
         BenchCommand::Search {
             tickets,
             queries,

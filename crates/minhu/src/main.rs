@@ -4,6 +4,7 @@
 mod admin;
 mod bench;
 mod bench_analytics;
+mod bench_hotspots;
 mod bench_intake;
 mod bench_search;
 mod calendar;
