@@ -52,7 +52,11 @@ pub fn run(data: &Path, config: &Path, days: Option<i64>, top: usize) -> anyhow:
             open: false,
         });
     }
-    anyhow::ensure!(!messages.is_empty(), "{}: no dated messages", data.display());
+    anyhow::ensure!(
+        !messages.is_empty(),
+        "{}: no dated messages",
+        data.display()
+    );
     let first = messages.iter().map(|m| m.at).min().unwrap_or_default();
     let last = messages.iter().map(|m| m.at).max().unwrap_or_default();
     let to = last + jiff::SignedDuration::from_secs(1);
@@ -89,13 +93,18 @@ pub fn run(data: &Path, config: &Path, days: Option<i64>, top: usize) -> anyhow:
             .map(|m| m.text.chars().take(40).collect::<String>())
             .unwrap_or_default()
     };
-    println!("| rank | heat | messages | citizens | likes | place | key words | from - to | e.g. |");
+    println!(
+        "| rank | heat | messages | citizens | likes | place | key words | from - to | e.g. |"
+    );
     println!("| ---: | ---: | ---: | ---: | ---: | --- | --- | --- | --- |");
     for h in found.iter().take(top) {
         let place = h
             .place
             .as_ref()
-            .and_then(|p| city.regions.get(&minhu_core::ids::RegionId::new(p.as_str())))
+            .and_then(|p| {
+                city.regions
+                    .get(&minhu_core::ids::RegionId::new(p.as_str()))
+            })
             .map_or("-".to_owned(), |r| r.name.clone());
         println!(
             "| {} | {:.1} | {} | {} | {} | {place} | {} | {} - {} | {} |",
