@@ -137,7 +137,40 @@ impl Engine {
         actor: Actor,
         idempotency_key: Option<String>,
     ) -> Result<Created, EngineError> {
-        let now = self.now();
+        let new = self.prepare(intake, actor, idempotency_key, self.now())?;
+        let created = self.store.create_ticket(new).await?;
+        self.changed();
+        self.outbox_changed.notify_one();
+        Ok(created)
+    }
+
+    /// Takes many demands in at once, each as [`Engine::intake`] would have at the
+    /// moment given with it, stored in one transaction ([`Store::create_tickets`]):
+    /// loading history, or a benchmark's million.
+    pub async fn intake_many(
+        &self,
+        intakes: Vec<(Intake, Timestamp)>,
+        actor: Actor,
+    ) -> Result<Vec<Ticket>, EngineError> {
+        let batch = intakes
+            .into_iter()
+            .map(|(intake, at)| self.prepare(intake, actor.clone(), None, at))
+            .collect::<Result<Vec<_>, _>>()?;
+        let tickets = self.store.create_tickets(&batch).await?;
+        self.changed();
+        self.outbox_changed.notify_one();
+        Ok(tickets)
+    }
+
+    /// A demand checked, placed and routed as at `now`: the new ticket's first events,
+    /// timers and messages, ready for the store to number and keep.
+    fn prepare(
+        &self,
+        intake: Intake,
+        actor: Actor,
+        idempotency_key: Option<String>,
+        now: Timestamp,
+    ) -> Result<NewTicket, EngineError> {
         let idempotency = idempotency_key.map(|key| Idempotency {
             fingerprint: fingerprint(&intake),
             key,
@@ -165,20 +198,14 @@ impl Engine {
             }
         }
         let notifications = self.announce.announce(&ticket, &events);
-        let created = self
-            .store
-            .create_ticket(NewTicket {
-                day: self.city.local_date(now),
-                region_path: self.region_path(&ticket),
-                timers: timer::pending(&ticket, &self.city),
-                events,
-                idempotency,
-                notifications,
-            })
-            .await?;
-        self.changed();
-        self.outbox_changed.notify_one();
-        Ok(created)
+        Ok(NewTicket {
+            day: self.city.local_date(now),
+            region_path: self.region_path(&ticket),
+            timers: timer::pending(&ticket, &self.city),
+            events,
+            idempotency,
+            notifications,
+        })
     }
 
     /// A checked demand as a ticket not yet numbered, and its `created` change.

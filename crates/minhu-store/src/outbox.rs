@@ -123,7 +123,7 @@ pub(crate) async fn settle(
 }
 
 pub(crate) const ROW_COLUMNS: &str = "SELECT id, ticket, seq, channel, attempts, next_at, \
-     delivered_at, failed_at, last_error FROM notifications";
+     delivered_at, failed_at, last_error, recipient FROM notifications";
 
 pub(crate) fn row(row: &AnyRow) -> Result<NotificationRow, StoreError> {
     let at = |i: usize| -> Result<Option<Timestamp>, StoreError> {
@@ -141,6 +141,7 @@ pub(crate) fn row(row: &AnyRow) -> Result<NotificationRow, StoreError> {
         delivered_at: at(6)?,
         failed_at: at(7)?,
         last_error: row.try_get(8)?,
+        recipient: row.try_get(9)?,
     })
 }
 

@@ -1631,3 +1631,81 @@ async fn a_list_can_be_narrowed_to_numbers() {
     })
     .await;
 }
+
+#[tokio::test]
+async fn a_bulk_load_numbers_keeps_timers_and_counts_like_single_intakes() {
+    use minhu_core::timer::{Timer, TimerKind};
+    on_every_backend(|store, _url| async move {
+        let day_one = at("2026-11-22T01:00:00Z");
+        let day_two = at("2026-11-23T01:00:00Z");
+        let single = store
+            .create_ticket(new_ticket("路灯不亮", day_one, None))
+            .await
+            .unwrap()
+            .ticket;
+        assert_eq!(single.number.as_str(), "2026112200001");
+        let mut batch: Vec<NewTicket> = (0..3)
+            .map(|i| new_ticket(&format!("井盖 {i}"), day_one, None))
+            .collect();
+        batch.push(new_ticket("噪音扰民", day_two, Some("bulk-key")));
+        batch[1].timers = vec![Timer {
+            kind: TimerKind::RespondOverdue,
+            due_at: at("2026-11-22T02:00:00Z"),
+        }];
+        let stored = store.create_tickets(&batch).await.unwrap();
+        let numbers: Vec<&str> = stored.iter().map(|t| t.number.as_str()).collect();
+        assert_eq!(
+            numbers,
+            [
+                "2026112200002",
+                "2026112200003",
+                "2026112200004",
+                "2026112300001"
+            ],
+            "after the single intake, in batch order, a block per day"
+        );
+        // Intake after the load goes on from the block.
+        let after = store
+            .create_ticket(new_ticket("路灯不亮", day_one, None))
+            .await
+            .unwrap();
+        assert_eq!(after.ticket.number.as_str(), "2026112200005");
+        for ticket in &stored {
+            assert_eq!(
+                store.ticket(&ticket.number).await.unwrap().as_ref(),
+                Some(ticket)
+            );
+            let log = store.events(&ticket.number).await.unwrap();
+            assert_eq!(Ticket::replay(&ticket.number, &log).unwrap(), *ticket);
+        }
+        let rows = store.timers_of(&stored[1].number).await.unwrap();
+        assert_eq!(rows.len(), 1);
+        assert_eq!(rows[0].kind, TimerKind::RespondOverdue);
+        assert_eq!(
+            store.next_timer_due().await.unwrap(),
+            Some(at("2026-11-22T02:00:00Z"))
+        );
+        // The idempotency key was kept: a retry of that intake gets the bulk ticket.
+        let retried = store
+            .create_ticket(new_ticket("噪音扰民", day_two, Some("bulk-key")))
+            .await
+            .unwrap();
+        assert!(!retried.fresh);
+        assert_eq!(retried.ticket.number, stored[3].number);
+        // The rollups count the batch as they count single intakes: rebuilding from the
+        // logs gives the same sums.
+        let kept = stored_rollups(&store, Scope::All).await;
+        store.rebuild_rollups().await.unwrap();
+        assert_eq!(stored_rollups(&store, Scope::All).await, kept);
+        assert!(!kept.is_empty());
+        // A key seen before fails the whole batch, and nothing of it is kept.
+        let again = vec![
+            new_ticket("另一件事", day_two, None),
+            new_ticket("噪音扰民", day_two, Some("bulk-key")),
+        ];
+        assert!(store.create_tickets(&again).await.is_err());
+        let missing = TicketNumber::parse("2026112300002").unwrap();
+        assert_eq!(store.ticket(&missing).await.unwrap(), None);
+    })
+    .await;
+}

@@ -39,6 +39,9 @@ use utoipa::OpenApi;
         get_ticket,
         ticket_events,
         act_on_ticket,
+        ticket_timers,
+        due_timers,
+        ticket_notifications,
         add_attachment,
         routing_suggestion,
         duplicate_candidates,
@@ -56,6 +59,8 @@ use utoipa::OpenApi;
         Ticket,
         Event,
         Command,
+        minhu_store::TimerRow,
+        NotificationView,
         crate::privacy::RevealRequest,
         crate::privacy::Identity
     ))
@@ -93,6 +98,10 @@ pub fn routes() -> Router<AppState> {
         .route("/api/v1/tickets/{number}/actions", post(act_on_ticket))
         .route("/api/v1/tickets/{number}/timers", get(ticket_timers))
         .route("/api/v1/timers/due", get(due_timers))
+        .route(
+            "/api/v1/tickets/{number}/notifications",
+            get(ticket_notifications),
+        )
         .route(
             "/api/v1/tickets/{number}/attachments",
             post(add_attachment).layer(axum::extract::DefaultBodyLimit::max(
@@ -424,6 +433,11 @@ async fn ticket_events(
 
 /// The ticket's timers (warnings, overdue, escalation, callback), fired or pending, by
 /// due time.
+#[utoipa::path(
+    get, path = "/api/v1/tickets/{number}/timers",
+    params(("number" = String, Path, description = "ticket number, e.g. 2026112200017")),
+    responses((status = 200, body = Vec<minhu_store::TimerRow>), (status = 404, body = ErrorBody))
+)]
 async fn ticket_timers(
     State(state): State<AppState>,
     Path(number): Path<String>,
@@ -441,8 +455,102 @@ async fn ticket_timers(
     ))
 }
 
+/// One message told about a ticket (its outbox row), as officials see it: the channel,
+/// where delivery stands and to whom - masked like phones and e-mails everywhere in the
+/// API. Never the text: the citizen's follow code may be in it.
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct NotificationView {
+    /// The event (its `seq` in the ticket's log) the message tells of.
+    seq: u32,
+    /// The configured channel (notify.toml) that delivers it.
+    channel: String,
+    /// `queued`, `retrying` (an attempt failed; another follows at `next_at`),
+    /// `delivered` or `failed` (given up).
+    status: &'static str,
+    /// The phone or e-mail address, masked (`138****5678`, `z***@example.cn`); none for
+    /// a webhook.
+    recipient: Option<String>,
+    /// Attempts made so far.
+    attempts: u32,
+    #[schema(value_type = String, format = DateTime)]
+    next_at: jiff::Timestamp,
+    #[schema(value_type = Option<String>, format = DateTime)]
+    sent_at: Option<jiff::Timestamp>,
+    #[schema(value_type = Option<String>, format = DateTime)]
+    failed_at: Option<jiff::Timestamp>,
+    /// What the last failed attempt said, with phones and the recipient masked.
+    last_error: Option<String>,
+}
+
+impl From<minhu_store::NotificationRow> for NotificationView {
+    fn from(row: minhu_store::NotificationRow) -> Self {
+        let masked = row.recipient.as_deref().map(|to| {
+            if to.contains('@') {
+                minhu_core::access::mask_email(to)
+            } else {
+                minhu_core::access::mask_phone(to)
+            }
+        });
+        let status = match (row.delivered_at, row.failed_at, row.attempts) {
+            (Some(_), _, _) => "delivered",
+            (None, Some(_), _) => "failed",
+            (None, None, 0) => "queued",
+            (None, None, _) => "retrying",
+        };
+        let last_error = row.last_error.map(|error| {
+            // A gateway may quote the address it refused.
+            let error = match (&row.recipient, &masked) {
+                (Some(to), Some(mask)) if !to.is_empty() => error.replace(to.as_str(), mask),
+                _ => error,
+            };
+            minhu_core::access::mask_phones_in_text(&error, false)
+        });
+        NotificationView {
+            seq: row.seq,
+            channel: row.channel,
+            status,
+            recipient: masked,
+            attempts: row.attempts,
+            next_at: row.next_at,
+            sent_at: row.delivered_at,
+            failed_at: row.failed_at,
+            last_error,
+        }
+    }
+}
+
+/// What the ticket's citizen and integrations were told, oldest first (the outbox).
+#[utoipa::path(
+    get, path = "/api/v1/tickets/{number}/notifications",
+    params(("number" = String, Path, description = "ticket number, e.g. 2026112200017")),
+    responses((status = 200, body = Vec<NotificationView>), (status = 404, body = ErrorBody))
+)]
+async fn ticket_notifications(
+    State(state): State<AppState>,
+    Path(number): Path<String>,
+) -> Result<Json<Vec<NotificationView>>, ApiError> {
+    let number = ticket_number(&number)?;
+    // The guard already answered 404 for a ticket out of scope.
+    state.engine.ticket(&number).await?;
+    let rows = state
+        .engine
+        .store
+        .notifications_of(&number)
+        .await
+        .map_err(EngineError::from)?;
+    Ok(Json(rows.into_iter().map(NotificationView::from).collect()))
+}
+
 /// Unfired timers due before `before` (ISO 8601; default now), earliest first, at
 /// most `limit` (1-500, default 100), of the tickets in the caller's scope.
+#[utoipa::path(
+    get, path = "/api/v1/timers/due",
+    params(
+        ("before" = Option<String>, Query, description = "ISO 8601 moment; default now"),
+        ("limit" = Option<u32>, Query, description = "1 to 500, default 100"),
+    ),
+    responses((status = 200, body = Vec<minhu_store::TimerRow>), (status = 422, body = ErrorBody))
+)]
 async fn due_timers(
     State(state): State<AppState>,
     principal: Principal,
@@ -457,19 +565,7 @@ async fn due_timers(
         })?,
         None => state.engine.now(),
     };
-    let limit = match params.get("limit") {
-        Some(text) => text
-            .parse::<u32>()
-            .ok()
-            .filter(|n| (1..=500).contains(n))
-            .ok_or_else(|| {
-                ApiError::invalid(FieldError::new(
-                    "limit",
-                    "must be a whole number from 1 to 500",
-                ))
-            })?,
-        None => 100,
-    };
+    let limit = page_limit(params.get("limit").map(String::as_str), 100, 500)?;
     let rows = state
         .engine
         .store

@@ -85,6 +85,11 @@ pub const ROUTES: &[RouteRule] = &[
     ),
     rule(Method::GET, "/api/v1/timers/due", Needs(P::Supervise)),
     rule(
+        Method::GET,
+        "/api/v1/tickets/{number}/notifications",
+        Needs(P::ViewTickets),
+    ),
+    rule(
         Method::POST,
         "/api/v1/tickets/{number}/attachments",
         Needs(P::Handle),

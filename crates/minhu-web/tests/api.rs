@@ -232,13 +232,21 @@ async fn openapi_and_pages() {
         "/api/v1/tickets/{number}/events",
         "/api/v1/tickets/{number}/actions",
         "/api/v1/tickets/{number}/duplicates",
+        "/api/v1/tickets/{number}/timers",
+        "/api/v1/timers/due",
+        "/api/v1/tickets/{number}/notifications",
     ] {
         assert!(
             doc["paths"][path].is_object(),
             "{path} missing from the OpenAPI document"
         );
     }
-    assert!(doc["components"]["schemas"]["Command"].is_object());
+    for schema in ["Command", "TimerRow", "NotificationView"] {
+        assert!(
+            doc["components"]["schemas"][schema].is_object(),
+            "{schema} missing"
+        );
+    }
     assert_eq!(
         doc["components"]["securitySchemes"]["bearer"]["scheme"], "bearer",
         "{}",
@@ -376,4 +384,103 @@ async fn a_tickets_timers_and_the_due_timers_are_listed() {
     let (status, bad) = app.get("/api/v1/timers/due?limit=0").await;
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
     assert_eq!(bad["error"]["field"], "limit");
+}
+
+/// Tells the citizen by SMS and an integration by e-mail of every event, with the
+/// follow code in the text, as the notify crate's templates do.
+struct Tell;
+
+impl minhu_engine::Announce for Tell {
+    fn announce(
+        &self,
+        ticket: &minhu_core::Ticket,
+        events: &[minhu_core::Event],
+    ) -> Vec<minhu_store::Outgoing> {
+        events
+            .iter()
+            .flat_map(|event| {
+                [
+                    ("sms", ticket.intake.citizen.phone.clone()),
+                    ("email", Some("zhang.san@example.cn".to_owned())),
+                ]
+                .map(|(channel, recipient)| minhu_store::Outgoing {
+                    seq: event.seq,
+                    channel: channel.into(),
+                    recipient,
+                    message: "您的工单已受理，查询码 483920".into(),
+                })
+            })
+            .collect()
+    }
+}
+
+#[tokio::test]
+async fn a_tickets_notifications_show_where_delivery_stands_masked() {
+    let app = TestApp::with_announce(std::sync::Arc::new(Tell)).await;
+    let (status, ticket) = app.post("/api/v1/tickets", &demand("电梯坏了"), None).await;
+    assert_eq!(status, StatusCode::CREATED, "{ticket}");
+    let number = ticket["number"].as_str().unwrap();
+    // One SMS attempt fails with a gateway that quotes the number; the e-mails go out.
+    let store = &app.state.engine.store;
+    let now = app.state.engine.now();
+    let lease = jiff::SignedDuration::from_secs(60);
+    for delivery in store
+        .claim_notifications("w", now, lease, 100)
+        .await
+        .unwrap()
+    {
+        let outcome = if delivery.channel == "sms" {
+            Err(("gateway refused 13812345678", Some(now + lease)))
+        } else {
+            Ok(())
+        };
+        assert!(
+            store
+                .settle_notification(&delivery, "w", now, outcome)
+                .await
+                .unwrap()
+        );
+    }
+    let (status, rows) = app
+        .get(&format!("/api/v1/tickets/{number}/notifications"))
+        .await;
+    assert_eq!(status, StatusCode::OK, "{rows}");
+    let rows = rows.as_array().unwrap();
+    let events = ticket["version"].as_u64().unwrap() as usize;
+    assert_eq!(rows.len(), 2 * events, "{rows:?}");
+    for row in rows {
+        match row["channel"].as_str().unwrap() {
+            "sms" => {
+                assert_eq!(row["status"], "retrying");
+                assert_eq!(row["recipient"], "138****5678");
+                assert_eq!(row["last_error"], "gateway refused 138****5678");
+            }
+            _ => {
+                assert_eq!(row["status"], "delivered");
+                assert_eq!(row["recipient"], "z***@example.cn");
+                assert!(row["sent_at"].is_string());
+            }
+        }
+        assert_eq!(row["attempts"], 1);
+    }
+    let body = serde_json::to_string(&rows).unwrap();
+    for secret in ["483920", "13812345678", "zhang.san", "message"] {
+        assert!(!body.contains(secret), "{secret} leaked: {body}");
+    }
+    // Scoped like the ticket: a unit that does not handle it gets 404.
+    let other = app
+        .token(
+            "other",
+            minhu_core::access::Role::UnitHandler,
+            Some("street-A1-01"),
+            None,
+        )
+        .await;
+    let (status, _) = app
+        .get_as(
+            Some(&other),
+            &format!("/api/v1/tickets/{number}/notifications"),
+        )
+        .await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
 }

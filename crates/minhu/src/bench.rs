@@ -58,6 +58,43 @@ pub enum BenchCommand {
         #[arg(long, default_value_t = 15)]
         top: usize,
     },
+    /// The timer worker over many open tickets with deadlines: seeding rate, the cost
+    /// of an idle tick and of a tick with a few timers due, and the time to fire `due`
+    /// timers after a clock jump, checked to fire each exactly once.
+    Timers {
+        /// Open tickets to seed (each dispatched, with its timers).
+        #[arg(long, default_value_t = 1_000_000)]
+        tickets: usize,
+        /// Timers made due at once by moving the clock.
+        #[arg(long, default_value_t = 10_000)]
+        due: usize,
+        /// Idle ticks to time.
+        #[arg(long, default_value_t = 200)]
+        ticks: usize,
+        /// Timer workers firing the due timers side by side.
+        #[arg(long, default_value_t = 2)]
+        workers: usize,
+        /// Database to measure against (default: a fresh SQLite file in a temporary
+        /// directory). A PostgreSQL database should be empty and disposable.
+        #[arg(long)]
+        database: Option<String>,
+    },
+    /// Page server time with many tickets stored: each role's page asked for over a
+    /// loopback socket, median of five (the goal: under 200 ms).
+    Pages {
+        /// Tickets to store (demo intakes, routed, over `days` of intake).
+        #[arg(long, default_value_t = 1_000_000)]
+        tickets: usize,
+        #[arg(long, default_value_t = 30)]
+        days: u32,
+        /// Dispatched tickets then accepted (every other one also resolved).
+        #[arg(long, default_value_t = 2_000)]
+        handled: usize,
+        /// Database to measure against (default: a fresh SQLite file in a temporary
+        /// directory). A PostgreSQL database should be empty and disposable.
+        #[arg(long)]
+        database: Option<String>,
+    },
     /// Full-text search lists (`q`) at scale: index build rate and size, latency
     /// percentiles through the engine, and the store's LIKE scan on the same data.
     Search {
@@ -97,6 +134,19 @@ pub async fn run(command: BenchCommand) -> anyhow::Result<()> {
             days,
             top,
         } => crate::bench_hotspots::run(&data, &config, days, top),
+        BenchCommand::Timers {
+            tickets,
+            due,
+            ticks,
+            workers,
+            database,
+        } => crate::bench_timers::run(tickets, due, ticks, workers, database).await,
+        BenchCommand::Pages {
+            tickets,
+            days,
+            handled,
+            database,
+        } => crate::bench_pages::run(tickets, days, handled, database).await,
         BenchCommand::Search {
             tickets,
             queries,

@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 const WARM_UP: usize = 500;
 
 /// Demands of the demo city that routing can place and send to a unit.
-const SAMPLES: &[(&str, &str, &str, &str)] = &[
+pub(crate) const SAMPLES: &[(&str, &str, &str, &str)] = &[
     (
         "小区物业不作为",
         "电梯坏了一个月物业不修",
@@ -57,18 +57,7 @@ pub async fn run(clients: usize, tickets: usize, database: Option<String>) -> an
         engine.now(),
     )
     .await?;
-    let state = crate::server::app_state(engine, &place, &minhu_notify::NotifyConfig::default())?;
-    let (ready, url) = tokio::sync::oneshot::channel();
-    tokio::spawn(async move {
-        let served = crate::server::serve_state(state, "127.0.0.1:0", |url| {
-            let _ = ready.send(url.to_owned());
-        })
-        .await;
-        if let Err(error) = served {
-            eprintln!("bench server stopped: {error:#}");
-        }
-    });
-    let url = format!("{}/api/v1/tickets", url.await?);
+    let url = format!("{}/api/v1/tickets", serve(engine, &place).await?);
     let mut headers = reqwest::header::HeaderMap::new();
     headers.insert(
         reqwest::header::AUTHORIZATION,
@@ -106,6 +95,26 @@ pub async fn run(clients: usize, tickets: usize, database: Option<String>) -> an
         anyhow::bail!("{errors} requests failed");
     }
     Ok(())
+}
+
+/// Serves `engine` as `minhu serve` does (without notifications) on a loopback port
+/// in this process; returns the base URL.
+pub(crate) async fn serve(
+    engine: Arc<minhu_engine::Engine>,
+    place: &Place,
+) -> anyhow::Result<String> {
+    let state = crate::server::app_state(engine, place, &minhu_notify::NotifyConfig::default())?;
+    let (ready, url) = tokio::sync::oneshot::channel();
+    tokio::spawn(async move {
+        let served = crate::server::serve_state(state, "127.0.0.1:0", |url| {
+            let _ = ready.send(url.to_owned());
+        })
+        .await;
+        if let Err(error) = served {
+            eprintln!("bench server stopped: {error:#}");
+        }
+    });
+    Ok(url.await?)
 }
 
 fn ms(duration: Duration) -> f64 {

@@ -63,17 +63,23 @@ pub fn demo_city() -> minhu_core::City {
 
 impl TestApp {
     pub async fn new() -> TestApp {
+        Self::with_announce(Arc::new(minhu_engine::Silent)).await
+    }
+
+    /// An app whose engine tells of each change through `announce` (the outbox).
+    pub async fn with_announce(announce: Arc<dyn minhu_engine::Announce>) -> TestApp {
         let dir = tempfile::tempdir().unwrap();
         let store = SqlStore::connect(&format!("sqlite://{}", dir.path().join("api.db").display()))
             .await
             .unwrap();
-        let engine = Engine::new(
+        let mut engine = Engine::new(
             Arc::new(store),
             Arc::new(demo_city()),
             // A fixed whole-second clock: bodies carry no sub-second digits that could
             // spell a masked phone's last four by chance.
             Arc::new(ManualClock::new("2026-11-22T02:00:00Z".parse().unwrap())),
         );
+        engine.announce = announce;
         let sms = Arc::new(Sms::default());
         let state = AppState {
             engine: Arc::new(engine),
