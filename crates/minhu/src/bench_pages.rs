@@ -42,14 +42,20 @@ pub async fn run(
     let backend = format!("{:?}", engine.store.backend());
     let seeding = Instant::now();
     let window = SignedDuration::from_hours(24 * i64::from(days.max(1)));
-    crate::bench_timers::seed(
-        &engine,
-        &crate::bench_timers::demo_intakes(),
-        tickets,
-        start,
-        window,
-    )
-    .await?;
+    // Half the demands as the demo's samples (routed to a unit), half without place
+    // or category: routing cannot decide them, so they wait for the dispatchers.
+    let mut samples = crate::bench_timers::demo_intakes();
+    let undecided: Vec<_> = samples
+        .iter()
+        .cloned()
+        .map(|mut intake| {
+            intake.address = None;
+            intake.category = None;
+            intake
+        })
+        .collect();
+    samples.extend(undecided);
+    crate::bench_timers::seed(&engine, &samples, tickets, start, window).await?;
     clock.set(start + window);
     // Move the newest dispatched tickets along: accepted, and every other one resolved.
     let recent = engine
@@ -180,35 +186,16 @@ pub async fn run(
             slow.push(path.clone());
         }
     }
-    // Baseline in the same run: the same count read from the tickets themselves, as
-    // every count did before migration 0009 (every unit in scope, so all are counted).
-    let every_unit = Scope::Units(
-        engine
-            .city
-            .units
-            .all()
-            .iter()
-            .map(|u| u.id.clone())
-            .collect(),
-    );
-    let mut scans = Vec::new();
-    for _ in 0..5 {
-        let started = Instant::now();
-        engine.store.count_by_status(&every_unit).await?;
-        scans.push(started.elapsed());
-    }
     let mut counters = Vec::new();
     for _ in 0..5 {
         let started = Instant::now();
         engine.store.count_by_status(&Scope::All).await?;
         counters.push(started.elapsed());
     }
-    scans.sort();
     counters.sort();
     println!(
-        "tickets by status, median of 5: from the counters {:.2} ms; counted over the tickets {:.1} ms",
-        counters[2].as_secs_f64() * 1e3,
-        scans[2].as_secs_f64() * 1e3
+        "tickets by status, city-wide, from the counters of migration 0009: median of 5 {:.2} ms",
+        counters[2].as_secs_f64() * 1e3
     );
     println!("over {} ms: {slow:?}", GOAL.as_millis());
     Ok(())
