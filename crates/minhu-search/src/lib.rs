@@ -27,13 +27,12 @@ use std::path::Path;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use tantivy::collector::TopDocs;
+use tantivy::collector::sort_key::SortByStaticFastValue;
 use tantivy::query::{BooleanQuery, Occur, Query, RangeQuery, TermQuery};
 use tantivy::schema::{
-    Field, INDEXED, IndexRecordOption, STRING, Schema, TextFieldIndexing, TextOptions,
+    FAST, Field, INDEXED, IndexRecordOption, STRING, Schema, TextFieldIndexing, TextOptions,
 };
-use tantivy::{
-    DocId, Index, IndexReader, IndexWriter, ReloadPolicy, SegmentReader, TantivyDocument, Term,
-};
+use tantivy::{Index, IndexReader, IndexWriter, Order, ReloadPolicy, TantivyDocument, Term};
 use tokio::sync::{Notify, watch};
 
 #[derive(Debug, thiserror::Error)]
@@ -87,6 +86,10 @@ struct Fields {
     created: Field,
 }
 
+/// The fast fields the lists are ordered by.
+const NUMBER: &str = "number";
+const CREATED: &str = "created";
+
 fn schema() -> (Schema, Fields) {
     let mut builder = Schema::builder();
     // Only which tickets hold a word matters (lists are ordered by date), so the
@@ -97,7 +100,7 @@ fn schema() -> (Schema, Fields) {
             .set_index_option(IndexRecordOption::Basic),
     );
     let fields = Fields {
-        number: builder.add_u64_field("number", INDEXED | tantivy::schema::FAST),
+        number: builder.add_u64_field(NUMBER, INDEXED | FAST),
         text: builder.add_text_field("text", words),
         status: builder.add_text_field("status", STRING),
         unit: builder.add_text_field("unit", STRING),
@@ -106,7 +109,7 @@ fn schema() -> (Schema, Fields) {
         category: builder.add_text_field("category", STRING),
         region: builder.add_text_field("region", STRING),
         flag: builder.add_text_field("flag", STRING),
-        created: builder.add_i64_field("created", INDEXED | tantivy::schema::FAST),
+        created: builder.add_i64_field(CREATED, INDEXED | FAST),
     };
     (builder.build(), fields)
 }
@@ -370,25 +373,25 @@ impl SearchIndex {
             ));
         }
         let query = BooleanQuery::new(must);
-        // Newest first by (creation time, number), the store's list order.
-        let order = move |segment: &SegmentReader| {
-            let fast = segment.fast_fields();
-            let created = fast.i64("created").ok().map(|c| c.first_or_default_col(0));
-            let number = fast.u64("number").ok().map(|c| c.first_or_default_col(0));
-            move |doc: DocId| {
-                (
-                    created.as_ref().map_or(0, |c| c.get_val(doc)),
-                    number.as_ref().map_or(0, |c| c.get_val(doc)),
-                )
-            }
-        };
+        // Newest first by (creation time, number), the store's list order, with
+        // tantivy's own fast-field sort: each match's creation time is compared with the
+        // worst kept so far, and its number is read only on a tie.
+        let order = (
+            (
+                SortByStaticFastValue::<i64>::for_field(CREATED),
+                Order::Desc,
+            ),
+            (SortByStaticFastValue::<u64>::for_field(NUMBER), Order::Desc),
+        );
         let searcher = self.reader.searcher();
         let found = searcher.search(&query, &TopDocs::with_limit(limit).order_by(order))?;
         Ok(found
             .into_iter()
-            .map(|((created_at, key), _)| Hit {
-                number: number_of(key),
-                created_at,
+            .filter_map(|((created_at, key), _)| {
+                Some(Hit {
+                    number: number_of(key?),
+                    created_at: created_at?,
+                })
             })
             .collect())
     }

@@ -9,7 +9,7 @@ use crate::segment::Segmenter;
 pub type Sparse = Vec<(u32, f32)>;
 
 /// A stable 64-bit FNV-1a hash (the standard hasher is randomly keyed per process).
-fn fnv(kind: u8, parts: &[&str]) -> u64 {
+fn fnv(kind: u8, parts: &[&[u8]]) -> u64 {
     let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
     let mut eat = |byte: u8| {
         hash ^= u64::from(byte);
@@ -17,7 +17,7 @@ fn fnv(kind: u8, parts: &[&str]) -> u64 {
     };
     eat(kind);
     for part in parts {
-        part.bytes().for_each(&mut eat);
+        part.iter().copied().for_each(&mut eat);
         eat(0xff);
     }
     hash
@@ -47,7 +47,7 @@ impl Extractor {
         1 << self.dim_bits
     }
 
-    fn index(&self, kind: u8, parts: &[&str]) -> u32 {
+    fn index(&self, kind: u8, parts: &[&[u8]]) -> u32 {
         (fnv(kind, parts) & ((1u64 << self.dim_bits) - 1)) as u32
     }
 
@@ -57,7 +57,7 @@ impl Extractor {
         let words = self.segmenter.words(&text);
         let mut indices = Vec::with_capacity(words.len() * 2 + text.len());
         for (i, word) in words.iter().enumerate() {
-            let unigram = self.index(b'w', &[word]);
+            let unigram = self.index(b'w', &[word.as_bytes()]);
             indices.push(unigram);
             if let Some(names) = names.as_deref_mut() {
                 names.push(Named {
@@ -66,7 +66,7 @@ impl Extractor {
                 });
             }
             if let Some(next) = words.get(i + 1) {
-                let bigram = self.index(b'b', &[word, next]);
+                let bigram = self.index(b'b', &[word.as_bytes(), next.as_bytes()]);
                 indices.push(bigram);
                 if let Some(names) = names.as_deref_mut() {
                     names.push(Named {
@@ -84,13 +84,12 @@ impl Extractor {
                 for c in window {
                     len += c.encode_utf8(&mut buffer[len..]).len();
                 }
-                let gram = std::str::from_utf8(&buffer[..len]).unwrap_or_default();
-                let index = self.index(b'c', &[gram]);
+                let index = self.index(b'c', &[&buffer[..len]]);
                 indices.push(index);
                 if let Some(names) = names.as_deref_mut() {
                     names.push(Named {
                         index,
-                        text: gram.to_owned(),
+                        text: window.iter().collect(),
                     });
                 }
             }
@@ -117,13 +116,20 @@ pub fn weigh_with(counts: &Sparse, idf: impl Fn(usize, u32) -> f32) -> Sparse {
     let mut vector: Sparse = counts
         .iter()
         .enumerate()
-        .map(|(at, &(i, tf))| (i, (1.0 + tf.ln()) * idf(at, i)))
+        .map(|(at, &(i, tf))| (i, sublinear(tf) * idf(at, i)))
         .collect();
     let norm = vector.iter().map(|(_, v)| v * v).sum::<f32>().sqrt();
     if norm > 0.0 {
         vector.iter_mut().for_each(|(_, v)| *v /= norm);
     }
     vector
+}
+
+/// The sublinear term frequency 1 + ln(tf). Most features occur once in a message,
+/// and 1 + ln(1) is exactly 1: no logarithm to take.
+#[inline]
+pub fn sublinear(tf: f32) -> f32 {
+    if tf == 1.0 { 1.0 } else { 1.0 + tf.ln() }
 }
 
 #[cfg(test)]

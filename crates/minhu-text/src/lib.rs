@@ -13,6 +13,6 @@ pub mod normalize;
 pub mod segment;
 pub mod similarity;
 
-pub use model::{Model, Prediction};
+pub use model::{Model, Prediction, Provenance};
 pub use normalize::normalize;
 pub use segment::Segmenter;

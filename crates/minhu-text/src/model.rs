@@ -3,7 +3,7 @@
 //! weighted hashed features. Deterministic for a given seed; saved as one file with a
 //! JSON header and the weights.
 
-use crate::features::{Extractor, Named, Sparse, weigh, weigh_with};
+use crate::features::{Extractor, Named, Sparse, sublinear, weigh, weigh_with};
 use crate::segment::Segmenter;
 use rand::SeedableRng;
 use rand::rngs::StdRng;
@@ -48,16 +48,122 @@ struct Header {
     labels: Vec<String>,
     options: TrainOptions,
     documents: usize,
+    /// Absent in files written before models said where they came from.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    provenance: Option<Provenance>,
+}
+
+/// Where a model came from, kept in its file: models are retrained as dispatchers
+/// correct the router, and a model in use must be traceable to its training.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Provenance {
+    /// What it learned from: a data file, or a store (its database, credentials left out).
+    pub source: String,
+    /// When training finished (RFC 3339, UTC): the model's version.
+    pub trained_at: String,
 }
 
 pub struct Model {
     header: Header,
     extractor: Extractor,
-    /// A row per hashed feature: its idf, then its weight for each class. Scoring a
-    /// feature then reads one cache line instead of one per class plus the idf's: memory
-    /// latency, not arithmetic, bounds inference over a table of tens of megabytes.
-    table: Vec<f32>,
+    table: Table,
     bias: Vec<f32>,
+}
+
+/// The weights: a row per feature that training kept (idf not zero), holding its idf
+/// and then its weight for each class, so scoring a feature reads one cache line
+/// instead of one per class plus the idf's.
+///
+/// Memory latency, not arithmetic, bounds inference: a message has hundreds of
+/// features, each a random place in the table. Most of the 2^20 hashed features are
+/// never kept, so the rows of kept features only are stored (a third of the full
+/// table, which with jieba's dictionary no longer crowds the cache), found through a
+/// rank dictionary: per 64 features a bit each and the count of rows before them. That
+/// small index stays in cache, and a feature training never kept (a third or more of a
+/// new message's) costs no trip to the rows at all.
+#[derive(Debug, PartialEq)]
+struct Table {
+    stride: usize,
+    blocks: Vec<Block>,
+    rows: Vec<f32>,
+}
+
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
+struct Block {
+    /// Which of these 64 features have a row.
+    bits: u64,
+    /// How many rows the features before these have.
+    before: u32,
+}
+
+impl Table {
+    fn empty(features: usize, stride: usize) -> Table {
+        Table {
+            stride,
+            blocks: vec![Block::default(); features.div_ceil(64)],
+            rows: Vec::new(),
+        }
+    }
+
+    /// From a row for every feature of the hash space; rows whose idf is 0 go.
+    fn compact(full: &[f32], stride: usize) -> Table {
+        let mut table = Table::empty(full.len() / stride, stride);
+        for (feature, row) in full.chunks_exact(stride).enumerate() {
+            for (k, value) in row.iter().enumerate() {
+                table.put(feature, k, *value);
+            }
+        }
+        table.finish();
+        table
+    }
+
+    /// Sets entry `k` of a feature's row, features in ascending order: an idf (k = 0)
+    /// that is not zero starts the feature's row; a weight of a feature without one
+    /// is never read, so it is dropped.
+    fn put(&mut self, feature: usize, k: usize, value: f32) {
+        let bit = 1u64 << (feature % 64);
+        let block = &mut self.blocks[feature / 64];
+        if k == 0 && value != 0.0 && block.bits & bit == 0 {
+            block.bits |= bit;
+            self.rows.resize(self.rows.len() + self.stride, 0.0);
+        }
+        // Features come in ascending order, so a kept feature's row is the last one.
+        if block.bits & bit != 0 {
+            let at = self.rows.len() - self.stride + k;
+            self.rows[at] = value;
+        }
+    }
+
+    /// Counts the rows before each block, once every row is in.
+    fn finish(&mut self) {
+        let mut before = 0;
+        for block in &mut self.blocks {
+            block.before = before;
+            before += block.bits.count_ones();
+        }
+    }
+
+    /// The row of a feature training kept.
+    #[inline]
+    fn row(&self, feature: u32) -> Option<&[f32]> {
+        let block = self.blocks.get(feature as usize / 64)?;
+        let bit = 1u64 << (feature % 64);
+        if block.bits & bit == 0 {
+            return None;
+        }
+        let rank = block.before as usize + (block.bits & (bit - 1)).count_ones() as usize;
+        Some(&self.rows[rank * self.stride..(rank + 1) * self.stride])
+    }
+
+    /// Every kept feature and its row, in feature order.
+    fn iter(&self) -> impl Iterator<Item = (usize, &[f32])> {
+        let kept = self.blocks.iter().enumerate().flat_map(|(at, block)| {
+            (0..64)
+                .filter(move |bit| block.bits & (1 << bit) != 0)
+                .map(move |bit| at * 64 + bit)
+        });
+        kept.zip(self.rows.chunks_exact(self.stride))
+    }
 }
 
 /// Categories ranked best first, each with a confidence in 0..1 (a softmax of the
@@ -163,9 +269,10 @@ impl Model {
                 labels: names,
                 options,
                 documents: texts.len(),
+                provenance: None,
             },
             extractor,
-            table,
+            table: Table::compact(&table, stride),
             bias,
         })
     }
@@ -178,23 +285,33 @@ impl Model {
         self.header.documents
     }
 
-    fn row(&self, feature: u32) -> &[f32] {
-        let stride = self.bias.len() + 1;
-        &self.table[feature as usize * stride..(feature as usize + 1) * stride]
+    pub fn provenance(&self) -> Option<&Provenance> {
+        self.header.provenance.as_ref()
+    }
+
+    pub fn set_provenance(&mut self, provenance: Provenance) {
+        self.header.provenance = Some(provenance);
     }
 
     /// Class scores of raw feature counts: tf-idf weighting, unit length and the dot
     /// products in one pass over the table (the length is known only at the end, and
     /// scaling the sums by it is the same as scaling the vector).
     fn scores(&self, counts: &Sparse) -> Vec<f32> {
+        // Two passes. The first only finds each kept feature's row and reads its idf:
+        // a short loop of independent loads, which the processor keeps dozens of in
+        // flight at once. The second sums with the rows already in cache. (In one pass
+        // each row's arithmetic fills the processor's window, so only a few rows were
+        // on their way from memory at a time.)
+        let rows: Vec<(&[f32], f32)> = counts
+            .iter()
+            .filter_map(|&(i, tf)| {
+                let row = self.table.row(i)?;
+                Some((row, sublinear(tf) * row[0]))
+            })
+            .collect();
         let mut sums = vec![0f32; self.bias.len()];
         let mut length = 0f32;
-        for &(i, tf) in counts {
-            let row = self.row(i);
-            if row[0] == 0.0 {
-                continue;
-            }
-            let value = (1.0 + tf.ln()) * row[0];
+        for (row, value) in rows {
             length += value * value;
             for (sum, w) in sums.iter_mut().zip(&row[1..]) {
                 *sum += w * value;
@@ -224,7 +341,10 @@ impl Model {
         let mut named: Vec<Named> = Vec::new();
         let counts = self.extractor.counts(text, Some(&mut named));
         let scores = self.scores(&counts);
-        let idf: Vec<f32> = counts.iter().map(|&(i, _)| self.row(i)[0]).collect();
+        let idf: Vec<f32> = counts
+            .iter()
+            .map(|&(i, _)| self.table.row(i).map_or(0.0, |row| row[0]))
+            .collect();
         let vector = weigh_with(&counts, |at, _| idf[at]);
         let top = scores.iter().copied().fold(f32::NEG_INFINITY, f32::max);
         let exp: Vec<f32> = scores
@@ -253,7 +373,8 @@ impl Model {
                     .binary_search_by_key(&name.index, |&(i, _)| i)
                     .ok()
                     .map(|at| vector[at].1)?;
-                Some((self.row(name.index)[1 + best] * value, name.text.as_str()))
+                let weight = self.table.row(name.index)?[1 + best];
+                Some((weight * value, name.text.as_str()))
             })
             .filter(|(weight, _)| *weight > 0.0)
             .collect();
@@ -276,14 +397,24 @@ impl Model {
         out.write_all(MAGIC)?;
         out.write_all(&(header.len() as u32).to_le_bytes())?;
         out.write_all(&header)?;
-        // Only non-zero idf entries and weights are worth storing: (index, value) pairs.
-        for values in [&self.table, &self.bias] {
-            let nonzero: Vec<(u32, f32)> = values
-                .iter()
-                .enumerate()
-                .filter(|(_, v)| **v != 0.0)
-                .map(|(i, v)| (i as u32, *v))
-                .collect();
+        // Only non-zero idf entries and weights are worth storing: (index, value) pairs,
+        // indexed as in a table with a row for every feature.
+        let stride = self.table.stride;
+        let weights: Vec<(u32, f32)> = self
+            .table
+            .iter()
+            .flat_map(|(feature, row)| {
+                row.iter()
+                    .enumerate()
+                    .map(move |(k, v)| ((feature * stride + k) as u32, *v))
+            })
+            .filter(|(_, v)| *v != 0.0)
+            .collect();
+        let bias: Vec<(u32, f32)> = (0u32..)
+            .zip(self.bias.iter().copied())
+            .filter(|(_, v)| *v != 0.0)
+            .collect();
+        for nonzero in [weights, bias] {
             out.write_all(&(nonzero.len() as u64).to_le_bytes())?;
             for (i, v) in nonzero {
                 out.write_all(&i.to_le_bytes())?;
@@ -312,19 +443,28 @@ impl Model {
         }
         let dim = 1usize << header.options.dim_bits.min(26);
         let classes = header.labels.len();
-        let mut table = vec![0f32; (classes + 1) * dim];
-        let mut bias = vec![0f32; classes];
-        for values in [&mut table, &mut bias] {
-            let mut count = [0u8; 8];
-            input.read_exact(&mut count)?;
-            for _ in 0..u64::from_le_bytes(count) {
-                let index = read_u32(&mut input)? as usize;
-                let value = f32::from_bits(read_u32(&mut input)?);
-                let slot = values
-                    .get_mut(index)
-                    .ok_or_else(|| ModelError::NotAModel(path.display().to_string()))?;
-                *slot = value;
+        let not_a_model = || ModelError::NotAModel(path.display().to_string());
+        // The weights come as (index, value) pairs of a table with a row for every
+        // feature, in index order; each kept row starts with its idf. They go straight
+        // into the compact table, never into the full one (three times its size).
+        let stride = classes + 1;
+        let mut table = Table::empty(dim, stride);
+        let mut last = None;
+        for _ in 0..read_u64(&mut input)? {
+            let index = read_u32(&mut input)? as usize;
+            let value = f32::from_bits(read_u32(&mut input)?);
+            if index >= dim * stride || last.is_some_and(|last| index <= last) {
+                return Err(not_a_model());
             }
+            last = Some(index);
+            table.put(index / stride, index % stride, value);
+        }
+        table.finish();
+        let mut bias = vec![0f32; classes];
+        for _ in 0..read_u64(&mut input)? {
+            let index = read_u32(&mut input)? as usize;
+            let value = f32::from_bits(read_u32(&mut input)?);
+            *bias.get_mut(index).ok_or_else(not_a_model)? = value;
         }
         let extractor = Extractor::new(Segmenter::default(), header.options.dim_bits.min(26));
         Ok(Model {
@@ -334,6 +474,12 @@ impl Model {
             bias,
         })
     }
+}
+
+fn read_u64(input: &mut impl Read) -> std::io::Result<u64> {
+    let mut bytes = [0u8; 8];
+    input.read_exact(&mut bytes)?;
+    Ok(u64::from_le_bytes(bytes))
 }
 
 fn read_u32(input: &mut impl Read) -> std::io::Result<u32> {
@@ -449,14 +595,20 @@ mod tests {
     #[test]
     fn training_is_deterministic_and_saving_keeps_the_model() {
         let (texts, labels) = fixture();
-        let a = Model::train(&texts, &labels, small(), |_, _| {}).unwrap();
+        let mut a = Model::train(&texts, &labels, small(), |_, _| {}).unwrap();
         let b = Model::train(&texts, &labels, small(), |_, _| {}).unwrap();
         assert_eq!(a.table, b.table);
+        let provenance = Provenance {
+            source: "fixture".into(),
+            trained_at: "2026-11-23T19:00:00Z".into(),
+        };
+        a.set_provenance(provenance.clone());
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("m.bin");
         a.save(&path).unwrap();
         let loaded = Model::load(&path).unwrap();
         assert_eq!(loaded.table, a.table);
+        assert_eq!(loaded.provenance(), Some(&provenance));
         assert_eq!(
             loaded.predict("幼儿园收费太高"),
             a.predict("幼儿园收费太高")

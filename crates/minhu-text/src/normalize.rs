@@ -23,13 +23,23 @@ const BOILERPLATE: &[&str] = &[
 pub fn normalize(text: &str) -> String {
     let mut half = String::with_capacity(text.len());
     for c in text.chars() {
+        // Chinese characters, most of every message, have no case and are no space:
+        // they skip the Unicode tables.
+        if is_cjk(c) {
+            half.push(c);
+            continue;
+        }
         let c = match c {
             '\u{3000}' => ' ',
             '\u{FF01}'..='\u{FF5E}' => char::from_u32(c as u32 - 0xFEE0).unwrap_or(c),
             c if c.is_whitespace() => ' ',
             c => c,
         };
-        half.extend(c.to_lowercase());
+        if c.is_ascii() {
+            half.push(c.to_ascii_lowercase());
+        } else {
+            half.extend(c.to_lowercase());
+        }
     }
     let mut cleaned = half;
     for phrase in BOILERPLATE {

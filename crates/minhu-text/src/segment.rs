@@ -1,6 +1,7 @@
 //! Word segmentation: jieba with a dictionary of hotline words it would otherwise
 //! split wrongly (路灯 as 路/灯, 拖欠工资 ...), plus any place or unit names a city adds.
 
+use crate::normalize::is_cjk;
 use jieba_rs::Jieba;
 
 /// Words of 12345 demands, each kept whole.
@@ -82,9 +83,15 @@ impl Segmenter {
             .cut(text, false)
             .into_iter()
             .map(|token| token.word)
-            .filter(|w| w.chars().any(char::is_alphanumeric))
+            .filter(|w| w.chars().any(is_word_char))
             .collect()
     }
+}
+
+/// A letter or digit: what makes a token a word rather than punctuation. Chinese
+/// characters (all alphabetic) are answered without Unicode's tables.
+fn is_word_char(c: char) -> bool {
+    is_cjk(c) || c.is_alphanumeric()
 }
 
 #[cfg(test)]

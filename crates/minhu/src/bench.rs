@@ -107,6 +107,11 @@ pub enum BenchCommand {
         /// How many of the same lists to time with the LIKE scan (slow: keep it small).
         #[arg(long, default_value_t = 20)]
         scans: usize,
+        /// Keep the store and the index in this directory (default: a temporary one).
+        /// A later run with the same directory and ticket count reuses them, so a
+        /// million tickets are generated and indexed once and searched many times.
+        #[arg(long)]
+        dir: Option<std::path::PathBuf>,
     },
 }
 
@@ -151,6 +156,7 @@ pub async fn run(command: BenchCommand) -> anyhow::Result<()> {
             tickets,
             queries,
             scans,
-        } => crate::bench_search::run(tickets, queries, scans).await,
+            dir,
+        } => crate::bench_search::run(tickets, queries, scans, dir).await,
     }
 }

@@ -2,10 +2,13 @@
 //! the demo (varied places, units, statuses and dates over two years), indexed from the
 //! store as `minhu admin reindex` does, then realistic `q` lists through
 //! `Engine::list` (index + store fetch), beside the store's `LIKE` scan on the same data.
+//! With `--dir` the store and index are kept, so a later run (another build, another
+//! query mix) searches the same million tickets without generating them again.
 
 use crate::Place;
 use jiff::{SignedDuration, Timestamp};
 use minhu_core::SystemClock;
+use minhu_core::access::Scope;
 use minhu_core::deadline::{Deadlines, TierCode};
 use minhu_core::event::{Actor, Change, Event};
 use minhu_core::ids::{RegionId, UnitId};
@@ -16,6 +19,7 @@ use minhu_store::{NewTicket, Store, TicketFilter};
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 use std::collections::HashMap;
+use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Instant;
 
@@ -30,15 +34,21 @@ const CATEGORIES: &[&str] = &[
     "卫生计生",
 ];
 
-pub async fn run(tickets: usize, queries: usize, scans: usize) -> anyhow::Result<()> {
-    let dir = tempfile::tempdir()?;
+pub async fn run(
+    tickets: usize,
+    queries: usize,
+    scans: usize,
+    keep: Option<PathBuf>,
+) -> anyhow::Result<()> {
+    let temporary = tempfile::tempdir()?;
+    let dir = keep.unwrap_or_else(|| temporary.path().to_owned());
     let place = Place {
-        config: dir.path().join("city"),
+        config: dir.join("city"),
         database: None,
-        data_dir: dir.path().to_owned(),
+        data_dir: dir.clone(),
         model: None,
     };
-    crate::demo::write_city(&place.config, true)?;
+    crate::demo::write_city(&place.config, false)?;
     let mut engine = crate::server::open_engine(&place, Arc::new(SystemClock)).await?;
     let rows = crate::demo::demo_messages()?;
     anyhow::ensure!(!rows.is_empty(), "the demo has no messages");
@@ -47,8 +57,25 @@ pub async fn run(tickets: usize, queries: usize, scans: usize) -> anyhow::Result
         .map(|row| (row.title, row.description))
         .collect();
 
+    let stored: u64 = engine
+        .store
+        .count_by_status(&Scope::All)
+        .await?
+        .iter()
+        .map(|(_, n)| n)
+        .sum();
     let started = Instant::now();
-    fill(&engine.store, &texts, tickets).await?;
+    let filled = match stored {
+        0 => {
+            fill(&engine.store, &texts, tickets).await?;
+            true
+        }
+        n if n == tickets as u64 => false,
+        n => anyhow::bail!(
+            "{} already holds {n} tickets, not {tickets}: give --tickets {n} or a fresh --dir",
+            dir.display()
+        ),
+    };
     let fill_seconds = started.elapsed().as_secs_f64();
 
     let index = Arc::new(SearchIndex::open_with(
@@ -58,7 +85,7 @@ pub async fn run(tickets: usize, queries: usize, scans: usize) -> anyhow::Result
     )?);
     let bar = crate::import::progress_bar(Some(tickets as u64), "indexing");
     let started = Instant::now();
-    minhu_search::catch_up(&*engine.store, &index, |n| bar.inc(n as u64)).await?;
+    let indexed = minhu_search::catch_up(&*engine.store, &index, |n| bar.inc(n as u64)).await?;
     bar.finish_and_clear();
     let index_seconds = started.elapsed().as_secs_f64();
 
@@ -79,26 +106,35 @@ pub async fn run(tickets: usize, queries: usize, scans: usize) -> anyhow::Result
         engine.store.list(filter).await?;
         scan_ms.push(started.elapsed().as_secs_f64() * 1e3);
     }
-    let (p50, p95, p99) = percentiles(&mut search_ms);
-    let (s50, s95, s99) = percentiles(&mut scan_ms);
-    println!("tickets            {tickets} (stored in {fill_seconds:.0} s)");
+    let search = percentiles(&mut search_ms);
+    let scan = percentiles(&mut scan_ms);
+    if filled {
+        println!("tickets            {tickets} (stored in {fill_seconds:.0} s)");
+    } else {
+        println!(
+            "tickets            {tickets} (already stored in {})",
+            dir.display()
+        );
+    }
     println!(
-        "indexing           {index_seconds:.1} s, {:.0} tickets/s, index {:.1} MB",
-        tickets as f64 / index_seconds,
+        "indexing           {indexed} tickets in {index_seconds:.1} s ({:.0} tickets/s), index {:.1} MB",
+        indexed as f64 / index_seconds.max(1e-9),
         index.size_on_disk()? as f64 / 1e6
     );
     println!(
-        "search lists       {queries} queries (1 word, 2 words, word + filter; limit 50), {:.1} rows each: p50 {p50:.2} ms, p95 {p95:.2} ms, p99 {p99:.2} ms",
+        "search lists       {queries} queries (1 word, 2 words, word + filter; limit 50), {:.1} rows each: {search}",
         found as f64 / queries.max(1) as f64
     );
-    println!(
-        "LIKE scan lists    first {scans} of the same queries: p50 {s50:.1} ms, p95 {s95:.1} ms, p99 {s99:.1} ms"
-    );
+    println!("LIKE scan lists    first {scans} of the same queries: {scan}");
     println!(
         "p50 ratio          LIKE / search = {:.0}x",
-        s50 / p50.max(1e-6)
+        scan.p50 / search.p50.max(1e-6)
     );
-    println!("peak RSS           {} MB", peak_rss_mb().unwrap_or(0));
+    println!(
+        "memory (RSS)       {} MB after the queries, peak {} MB",
+        memory_mb("VmRSS:").unwrap_or(0),
+        memory_mb("VmHWM:").unwrap_or(0)
+    );
     Ok(())
 }
 
@@ -234,18 +270,46 @@ fn query(rng: &mut StdRng, words: &[String]) -> TicketFilter {
     filter
 }
 
-fn percentiles(ms: &mut [f64]) -> (f64, f64, f64) {
+struct Percentiles {
+    p50: f64,
+    p90: f64,
+    p99: f64,
+    max: f64,
+}
+
+impl std::fmt::Display for Percentiles {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "p50 {:.2} ms, p90 {:.2} ms, p99 {:.2} ms, max {:.2} ms",
+            self.p50, self.p90, self.p99, self.max
+        )
+    }
+}
+
+fn percentiles(ms: &mut [f64]) -> Percentiles {
     if ms.is_empty() {
-        return (0.0, 0.0, 0.0);
+        return Percentiles {
+            p50: 0.0,
+            p90: 0.0,
+            p99: 0.0,
+            max: 0.0,
+        };
     }
     ms.sort_by(f64::total_cmp);
     let at = |p: f64| ms[((ms.len() as f64 * p) as usize).min(ms.len() - 1)];
-    (at(0.50), at(0.95), at(0.99))
+    Percentiles {
+        p50: at(0.50),
+        p90: at(0.90),
+        p99: at(0.99),
+        max: ms[ms.len() - 1],
+    }
 }
 
-fn peak_rss_mb() -> Option<u64> {
+/// A memory figure of /proc/self/status (`VmRSS:` now, `VmHWM:` the peak), in MB.
+fn memory_mb(key: &str) -> Option<u64> {
     let status = std::fs::read_to_string("/proc/self/status").ok()?;
-    let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
+    let line = status.lines().find(|l| l.starts_with(key))?;
     let kb: u64 = line.split_whitespace().nth(1)?.parse().ok()?;
     Some(kb / 1024)
 }

@@ -89,15 +89,29 @@ enum Command {
         #[command(subcommand)]
         command: admin::AdminCommand,
     },
-    /// Train the category classifier on labelled messages (Teddy Cup columns, CSV or XLSX).
+    /// Train the category classifier on labelled messages (Teddy Cup columns, CSV or XLSX),
+    /// or with --from-store on the store's resolved and closed tickets.
     Train {
-        #[arg(long)]
-        data: PathBuf,
-        #[arg(long)]
-        out: PathBuf,
+        #[arg(
+            long,
+            required_unless_present = "from_store",
+            conflicts_with = "from_store"
+        )]
+        data: Option<PathBuf>,
+        /// Where to write the model. With --from-store it defaults to a new versioned
+        /// file DATA_DIR/models/category-<UTC time>.bin.
+        #[arg(long, required_unless_present = "from_store")]
+        out: Option<PathBuf>,
         /// Seed for the training order: the same data and seed give the same model.
         #[arg(long, default_value_t = 20_201_111)]
         seed: u64,
+        /// Learn from the store (--database or --data-dir) instead of a file: each
+        /// resolved or closed ticket, labelled with the category it ended with (after a
+        /// dispatcher's corrections), if the city's taxonomy (--config) has it.
+        #[arg(long)]
+        from_store: bool,
+        #[command(flatten)]
+        place: Place,
     },
     /// Score a trained classifier on labelled messages; the last line is
     /// `macro_f1=... accuracy=... n=...`.
@@ -147,7 +161,18 @@ fn main() -> std::process::ExitCode {
             } => demo::run(port, &data_dir, fresh).await,
             Command::Import { place, files } => import::run(&place, &files).await,
             Command::Admin { command } => admin::run(command).await,
-            Command::Train { data, out, seed } => classifier::train(&data, &out, seed),
+            Command::Train {
+                data,
+                out,
+                seed,
+                from_store,
+                place,
+            } => match (data, out) {
+                (Some(data), Some(out)) if !from_store => classifier::train(&data, &out, seed),
+                (_, out) => classifier::train_from_store(&place, out.as_deref(), seed)
+                    .await
+                    .map(|_| ()),
+            },
             Command::Eval { model, data } => classifier::eval(&model, &data),
             Command::Calendar { command } => calendar::run(command),
             Command::Ticket { command } => ticket::run(command).await,
