@@ -101,6 +101,10 @@ named_enum!(
         ViewAudit = "audit.view",
         /// Fire a due timer: held by no role, only the timer worker (`system:timers`).
         FireTimers = "system.timers",
+        /// Read knowledge-base articles and their suggestions for a text.
+        ViewKnowledge = "kb.view",
+        /// Write, retire and delete knowledge-base articles.
+        EditKnowledge = "kb.edit",
     }
 );
 
@@ -117,6 +121,7 @@ pub const PERMISSIONS: &[(Role, &[Permission])] = &[
             P::Answer,
             P::Callback,
             P::ViewIdentity,
+            P::ViewKnowledge,
         ],
     ),
     (
@@ -130,11 +135,17 @@ pub const PERMISSIONS: &[(Role, &[Permission])] = &[
             P::Callback,
             P::ViewIdentity,
             P::Report,
+            P::ViewKnowledge,
         ],
     ),
     (
         Role::UnitHandler,
-        &[P::ViewTickets, P::Handle, P::RevealIdentity],
+        &[
+            P::ViewTickets,
+            P::Handle,
+            P::RevealIdentity,
+            P::ViewKnowledge,
+        ],
     ),
     (
         Role::UnitLeader,
@@ -144,11 +155,19 @@ pub const PERMISSIONS: &[(Role, &[Permission])] = &[
             P::Redispatch,
             P::RevealIdentity,
             P::Report,
+            P::ViewKnowledge,
         ],
     ),
     (
         Role::Supervisor,
-        &[P::ViewTickets, P::Supervise, P::RevealIdentity, P::Report],
+        &[
+            P::ViewTickets,
+            P::Supervise,
+            P::RevealIdentity,
+            P::Report,
+            P::ViewKnowledge,
+            P::EditKnowledge,
+        ],
     ),
     (
         Role::Administrator,
@@ -165,9 +184,14 @@ pub const PERMISSIONS: &[(Role, &[Permission])] = &[
             P::RevealIdentity,
             P::Report,
             P::ManageAccess,
+            P::ViewKnowledge,
+            P::EditKnowledge,
         ],
     ),
-    (Role::Auditor, &[P::ViewTickets, P::Report, P::ViewAudit]),
+    (
+        Role::Auditor,
+        &[P::ViewTickets, P::Report, P::ViewAudit, P::ViewKnowledge],
+    ),
 ];
 
 impl Role {

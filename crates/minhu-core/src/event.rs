@@ -85,6 +85,9 @@ pub enum Change {
     },
     AnsweredAtIntake {
         answer: String,
+        /// The knowledge-base article the answer came from.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        article: Option<String>,
     },
     AttachmentAdded(Attachment),
     Rated(Rating),

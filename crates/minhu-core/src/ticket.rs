@@ -420,7 +420,7 @@ impl Ticket {
                 self.extension = None;
                 self.long_term = None;
             }
-            Change::Resolved { reply } | Change::AnsweredAtIntake { answer: reply } => {
+            Change::Resolved { reply } | Change::AnsweredAtIntake { answer: reply, .. } => {
                 self.status = Status::Resolved;
                 self.reply = Some(reply.clone());
                 self.resolved_at = Some(event.at);

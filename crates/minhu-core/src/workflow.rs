@@ -69,6 +69,10 @@ pub enum Command {
     },
     AnswerAtIntake {
         answer: String,
+        /// The knowledge-base article the answer was taken from, if any: the log then
+        /// shows which article answered the citizen.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        article: Option<String>,
     },
     AddAttachment(Attachment),
     Rate(Rating),
@@ -540,7 +544,7 @@ pub fn transition(
                 reply: reply.clone(),
             }
         }
-        (Command::AnswerAtIntake { answer }, Pending) => {
+        (Command::AnswerAtIntake { answer, article }, Pending) => {
             if ticket.intake.kind != Kind::Consultation {
                 return Err(FieldError::new(
                     "action",
@@ -549,8 +553,10 @@ pub fn transition(
                 .into());
             }
             text("answer", answer, MAX_TEXT)?;
+            optional_text("article", article, 64)?;
             Change::AnsweredAtIntake {
                 answer: answer.clone(),
+                article: article.clone(),
             }
         }
         (Command::AddAttachment(attachment), _) => Change::AttachmentAdded(attachment.clone()),
@@ -830,7 +836,7 @@ pub fn leave_case(main: &Ticket, ticket: &TicketNumber, reason: &str) -> Option<
 pub fn case_reply(change: &Change) -> Option<&str> {
     match change {
         Change::Resolved { reply } => Some(reply),
-        Change::AnsweredAtIntake { answer } => Some(answer),
+        Change::AnsweredAtIntake { answer, .. } => Some(answer),
         _ => None,
     }
 }
@@ -1074,6 +1080,7 @@ mod tests {
             &ticket,
             Command::AnswerAtIntake {
                 answer: "见政策".into(),
+                article: None,
             },
             &city,
             t0(),
@@ -1433,11 +1440,16 @@ mod tests {
             &mut log,
             Command::AnswerAtIntake {
                 answer: "可到政务中心办理".into(),
+                article: Some("kb-zwzx".into()),
             },
             t0(),
         )
         .unwrap();
         assert_eq!(ticket.status, Status::Resolved);
+        assert!(
+            matches!(&log.last().unwrap().change, Change::AnsweredAtIntake { article: Some(a), .. } if a == "kb-zwzx"),
+            "the log names the article that answered"
+        );
         // Reopening a ticket no unit ever had sends it back to the dispatchers.
         step(
             &mut ticket,
@@ -1959,9 +1971,10 @@ mod tests {
             unit.clone()
                 .prop_map(|unit| Command::Redispatch { unit, reason: None }),
             words.clone().prop_map(|reply| Command::Resolve { reply }),
-            words
-                .clone()
-                .prop_map(|answer| Command::AnswerAtIntake { answer }),
+            words.clone().prop_map(|answer| Command::AnswerAtIntake {
+                answer,
+                article: None,
+            }),
             (any::<bool>(), satisfaction).prop_map(|(solved, satisfaction)| Command::Rate(
                 Rating {
                     solved,

@@ -17,6 +17,7 @@ use minhu_core::ticket::{Intake, Ticket};
 use minhu_core::timer;
 use minhu_core::workflow::{self, Command, FieldError, TransitionError};
 use minhu_core::{City, Clock};
+use minhu_kb::KnowledgeBase;
 use minhu_search::LiveIndex;
 use minhu_store::{
     Appended, Created, Cursor, Idempotency, NewTicket, Outgoing, Page, Store, StoreError,
@@ -98,6 +99,8 @@ pub struct Engine {
     /// The full-text index behind the `q` filter; without it, words are found by
     /// scanning the store.
     pub search: Option<LiveIndex>,
+    /// The knowledge base: suggested answers, and the articles an answer may cite.
+    pub kb: Arc<KnowledgeBase>,
 }
 
 /// How many times an action is retried when another writer got to the ticket first.
@@ -105,6 +108,7 @@ const CONFLICT_RETRIES: usize = 5;
 
 impl Engine {
     pub fn new(store: Arc<dyn Store>, city: Arc<City>, clock: Arc<dyn Clock>) -> Self {
+        let kb = Arc::new(KnowledgeBase::new(store.clone()));
         Self {
             store,
             city,
@@ -114,11 +118,34 @@ impl Engine {
             announce: Arc::new(Silent),
             outbox_changed: Arc::new(tokio::sync::Notify::new()),
             search: None,
+            kb,
         }
     }
 
     pub fn now(&self) -> Timestamp {
         self.clock.now()
+    }
+
+    /// Today in the city: the day knowledge-base articles must be valid on.
+    pub fn today(&self) -> jiff::civil::Date {
+        self.now().to_zoned(self.city.timezone.clone()).date()
+    }
+
+    /// An answer may cite only an article that exists and is live today.
+    async fn check_article(&self, id: &str) -> Result<(), EngineError> {
+        match self.store.article(id).await? {
+            None => Err(FieldError::new(
+                "article",
+                format!("no knowledge-base article has the id {id:?}"),
+            )
+            .into()),
+            Some(article) if !article.live_on(self.today()) => Err(FieldError::new(
+                "article",
+                format!("{id} is not published or not valid today"),
+            )
+            .into()),
+            Some(_) => Ok(()),
+        }
     }
 
     fn region_path(&self, ticket: &Ticket) -> Option<String> {
@@ -258,6 +285,12 @@ impl Engine {
                 "reply_from_case is passed on by minhu when the main case is resolved",
             )
             .into());
+        }
+        if let Command::AnswerAtIntake {
+            article: Some(id), ..
+        } = &command
+        {
+            self.check_article(id).await?;
         }
         for _ in 0..CONFLICT_RETRIES {
             let mut ticket = self.ticket(number).await?;

@@ -30,7 +30,7 @@ impl Milestone {
             Change::Dispatched { .. } | Change::Reassigned { .. } => (Milestone::Dispatched, None),
             Change::Accepted => (Milestone::Accepted, None),
             Change::Resolved { reply } => (Milestone::Resolved, Some(reply.as_str())),
-            Change::AnsweredAtIntake { answer } => (Milestone::Resolved, Some(answer.as_str())),
+            Change::AnsweredAtIntake { answer, .. } => (Milestone::Resolved, Some(answer.as_str())),
             Change::CaseReplied { reply, .. } => (Milestone::CaseReplied, Some(reply.as_str())),
             Change::Rated(_) => (Milestone::Callback, None),
             _ => return None,

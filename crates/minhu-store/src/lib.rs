@@ -375,6 +375,7 @@ pub struct Article {
     /// The unit that keeps the article true.
     pub owner_unit: Option<String>,
     pub tags: Vec<String>,
+    pub status: ArticleStatus,
     pub created_at: Timestamp,
     pub updated_at: Timestamp,
 }
@@ -383,6 +384,40 @@ impl Article {
     /// Whether the article may be given as an answer on `day`.
     pub fn valid_on(&self, day: jiff::civil::Date) -> bool {
         self.valid_from.is_none_or(|from| from <= day) && self.valid_to.is_none_or(|to| day <= to)
+    }
+
+    /// Whether the article may be suggested or answered from on `day`: published and
+    /// within its validity dates.
+    pub fn live_on(&self, day: jiff::civil::Date) -> bool {
+        self.status == ArticleStatus::Published && self.valid_on(day)
+    }
+}
+
+/// Where an article is in its life: only published articles are ever suggested.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ArticleStatus {
+    /// Being written; visible to editors only.
+    Draft,
+    #[default]
+    Published,
+    /// Kept for the record (tickets that cite it still link to it), never suggested.
+    Retired,
+}
+
+impl ArticleStatus {
+    pub const ALL: [ArticleStatus; 3] = [Self::Draft, Self::Published, Self::Retired];
+
+    pub fn code(self) -> &'static str {
+        match self {
+            Self::Draft => "draft",
+            Self::Published => "published",
+            Self::Retired => "retired",
+        }
+    }
+
+    pub fn parse(code: &str) -> Option<ArticleStatus> {
+        Self::ALL.into_iter().find(|s| s.code() == code)
     }
 }
 
@@ -576,6 +611,10 @@ pub trait Store: Send + Sync {
 
     /// Removes the article; false if there was none.
     async fn delete_article(&self, id: &str) -> Result<bool, StoreError>;
+
+    /// A number that moves with every change to the articles (never on a put that
+    /// changed nothing): a follower rebuilds what it derived from them when it moves.
+    async fn kb_revision(&self) -> Result<i64, StoreError>;
 
     /// Claims up to `limit` unfired timers due at `now` that no live claim holds, for
     /// `lease`; on PostgreSQL concurrent claimers skip each other's rows.

@@ -3,10 +3,10 @@
 //! migrations and connection tuning differ per backend.
 
 use crate::{
-    ApiToken, Appended, Article, AuditEntry, AuditFilter, Backend, ChangeMark, Changed, Created,
-    Cursor, Delivery, DueTimer, FollowCode, HourlyQuery, Idempotency, NewTicket, NotificationRow,
-    Open311Key, Page, RollupQuery, RollupRow, Session, Store, StoreError, TicketFilter, TimerRow,
-    User,
+    ApiToken, Appended, Article, ArticleStatus, AuditEntry, AuditFilter, Backend, ChangeMark,
+    Changed, Created, Cursor, Delivery, DueTimer, FollowCode, HourlyQuery, Idempotency, NewTicket,
+    NotificationRow, Open311Key, Page, RollupQuery, RollupRow, Session, Store, StoreError,
+    TicketFilter, TimerRow, User,
 };
 use async_trait::async_trait;
 use jiff::Timestamp;
@@ -1422,12 +1422,12 @@ impl Store for SqlStore {
         let created_at = existing.map_or(article.created_at, |old| old.created_at);
         sqlx::query(
             "INSERT INTO kb_articles (id, title, body, category, valid_from, valid_to, \
-             owner_unit, tags, created_at, updated_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) \
+             owner_unit, tags, created_at, updated_at, status) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) \
              ON CONFLICT (id) DO UPDATE SET title = excluded.title, body = excluded.body, \
              category = excluded.category, valid_from = excluded.valid_from, \
              valid_to = excluded.valid_to, owner_unit = excluded.owner_unit, \
-             tags = excluded.tags, updated_at = excluded.updated_at",
+             tags = excluded.tags, updated_at = excluded.updated_at, status = excluded.status",
         )
         .bind(&article.id)
         .bind(&article.title)
@@ -1439,8 +1439,10 @@ impl Store for SqlStore {
         .bind(json(&article.tags))
         .bind(millis(created_at))
         .bind(millis(article.updated_at))
+        .bind(article.status.code())
         .execute(&mut *tx)
         .await?;
+        bump_kb_revision(&mut tx).await?;
         tx.commit().await?;
         Ok(true)
     }
@@ -1465,11 +1467,24 @@ impl Store for SqlStore {
     }
 
     async fn delete_article(&self, id: &str) -> Result<bool, StoreError> {
+        let mut tx = self.writer.begin().await?;
         let done = sqlx::query("DELETE FROM kb_articles WHERE id = $1")
             .bind(id)
-            .execute(&self.writer)
+            .execute(&mut *tx)
             .await?;
-        Ok(done.rows_affected() > 0)
+        let deleted = done.rows_affected() > 0;
+        if deleted {
+            bump_kb_revision(&mut tx).await?;
+        }
+        tx.commit().await?;
+        Ok(deleted)
+    }
+
+    async fn kb_revision(&self) -> Result<i64, StoreError> {
+        let row = sqlx::query("SELECT revision FROM kb_revision WHERE id = 1")
+            .fetch_one(&self.reader)
+            .await?;
+        Ok(row.try_get(0)?)
     }
     async fn claim_timers(
         &self,
@@ -1668,7 +1683,15 @@ impl Store for SqlStore {
 }
 
 const ARTICLE_COLUMNS: &str = "SELECT id, title, body, category, valid_from, valid_to, \
-     owner_unit, tags, created_at, updated_at FROM kb_articles";
+     owner_unit, tags, created_at, updated_at, status FROM kb_articles";
+
+/// Moves the knowledge base's revision in the writing transaction (migration 0013).
+async fn bump_kb_revision(tx: &mut sqlx::Transaction<'_, sqlx::Any>) -> Result<(), StoreError> {
+    sqlx::query("UPDATE kb_revision SET revision = revision + 1 WHERE id = 1")
+        .execute(&mut **tx)
+        .await?;
+    Ok(())
+}
 
 fn article_from_row(row: &AnyRow) -> Result<Article, StoreError> {
     let date = |text: Option<String>| {
@@ -1679,6 +1702,7 @@ fn article_from_row(row: &AnyRow) -> Result<Article, StoreError> {
         .transpose()
     };
     let tags: String = row.try_get(7)?;
+    let status: String = row.try_get(10)?;
     Ok(Article {
         id: row.try_get(0)?,
         title: row.try_get(1)?,
@@ -1689,6 +1713,8 @@ fn article_from_row(row: &AnyRow) -> Result<Article, StoreError> {
         owner_unit: row.try_get(6)?,
         tags: serde_json::from_str(&tags)
             .map_err(|e| StoreError::Corrupt(format!("article tags: {e}")))?,
+        status: ArticleStatus::parse(&status)
+            .ok_or_else(|| StoreError::Corrupt(format!("article status {status:?}")))?,
         created_at: from_millis(row.try_get(8)?)?,
         updated_at: from_millis(row.try_get(9)?)?,
     })

@@ -12,9 +12,9 @@ use minhu_core::rollup::{Metric, Rollup};
 use minhu_core::taxonomy::CategoryPath;
 use minhu_core::ticket::{Channel, Citizen, Intake, Kind, Status, Ticket};
 use minhu_store::{
-    ApiToken, Appended, Article, AuditEntry, AuditFilter, ChangeMark, Cursor, FollowCode,
-    HourlyQuery, Idempotency, NewTicket, Open311Key, Outgoing, RollupQuery, Session, SqlStore,
-    Store, StoreError, TicketFilter, User,
+    ApiToken, Appended, Article, ArticleStatus, AuditEntry, AuditFilter, ChangeMark, Cursor,
+    FollowCode, HourlyQuery, Idempotency, NewTicket, Open311Key, Outgoing, RollupQuery, Session,
+    SqlStore, Store, StoreError, TicketFilter, User,
 };
 use sqlx::Connection;
 use std::sync::Arc;
@@ -824,10 +824,14 @@ async fn articles_are_stored_replaced_and_deleted() {
             valid_to: None,
             owner_unit: Some("dept-A-housing".into()),
             tags: vec!["公积金".into(), "提取".into()],
+            status: ArticleStatus::Published,
             created_at: at("2026-11-22T01:00:00Z"),
             updated_at: at("2026-11-22T01:00:00Z"),
         };
+        let start = store.kb_revision().await.unwrap();
         assert!(store.put_article(&article).await.unwrap());
+        let after_put = store.kb_revision().await.unwrap();
+        assert!(after_put > start, "a new article moves the revision");
         assert_eq!(
             store.article("kb-0001").await.unwrap(),
             Some(article.clone())
@@ -838,6 +842,11 @@ async fn articles_are_stored_replaced_and_deleted() {
             ..article.clone()
         };
         assert!(!store.put_article(&again).await.unwrap());
+        assert_eq!(
+            store.kb_revision().await.unwrap(),
+            after_put,
+            "an unchanged put leaves the revision"
+        );
         let edited = Article {
             body: "本人身份证、银行卡、购房合同和发票。".into(),
             created_at: at("2026-11-23T01:00:00Z"),
@@ -851,6 +860,18 @@ async fn articles_are_stored_replaced_and_deleted() {
         assert_eq!(stored.updated_at, edited.updated_at);
         assert!(stored.valid_on("2026-06-01".parse().unwrap()));
         assert!(!stored.valid_on("2025-06-01".parse().unwrap()));
+        assert!(stored.live_on("2026-06-01".parse().unwrap()));
+        let retired = Article {
+            status: ArticleStatus::Retired,
+            ..stored.clone()
+        };
+        assert!(
+            store.put_article(&retired).await.unwrap(),
+            "a status change is a change"
+        );
+        let read = store.article("kb-0001").await.unwrap().unwrap();
+        assert_eq!(read.status, ArticleStatus::Retired);
+        assert!(!read.live_on("2026-06-01".parse().unwrap()));
         let second = Article {
             id: "kb-0000".into(),
             ..article.clone()
@@ -864,8 +885,12 @@ async fn articles_are_stored_replaced_and_deleted() {
             .map(|a| a.id)
             .collect();
         assert_eq!(ids, ["kb-0000", "kb-0001"]);
+        let before_delete = store.kb_revision().await.unwrap();
         assert!(store.delete_article("kb-0000").await.unwrap());
+        let after_delete = store.kb_revision().await.unwrap();
+        assert!(after_delete > before_delete, "a delete moves the revision");
         assert!(!store.delete_article("kb-0000").await.unwrap());
+        assert_eq!(store.kb_revision().await.unwrap(), after_delete);
         assert_eq!(store.articles().await.unwrap().len(), 1);
     })
     .await;

@@ -50,7 +50,14 @@ use utoipa::OpenApi;
         crate::analytics::trends,
         crate::analytics::alerts,
         crate::topics::hotspot_list,
-        crate::topics::monthly_topic
+        crate::topics::monthly_topic,
+        crate::kb::list_articles,
+        crate::kb::create_article,
+        crate::kb::get_article,
+        crate::kb::replace_article,
+        crate::kb::delete_article,
+        crate::kb::suggest,
+        crate::assistant::ask
     ),
     components(schemas(
         CreateTicket,
@@ -62,7 +69,19 @@ use utoipa::OpenApi;
         minhu_store::TimerRow,
         NotificationView,
         crate::privacy::RevealRequest,
-        crate::privacy::Identity
+        crate::privacy::Identity,
+        minhu_kb::ArticleDraft,
+        crate::kb::ArticleView,
+        crate::kb::ArticleList,
+        crate::kb::SuggestedArticle,
+        crate::kb::Suggestions,
+        crate::assistant::AssistantRequest,
+        crate::assistant::Handover,
+        crate::assistant::AssistantReply,
+        crate::assistant::HandedOver,
+        minhu_kb::assistant::Message,
+        minhu_kb::assistant::Speaker,
+        minhu_kb::assistant::Certainty
     ))
 )]
 pub struct ApiDoc;

@@ -165,6 +165,28 @@ pub const ROUTES: &[RouteRule] = &[
         Public,
     ),
     rule(Method::GET, "/open311/v2/servicerequestupdates.xml", Public),
+    // The knowledge base: officials read it and its suggestions; editors write it.
+    rule(Method::GET, "/api/v1/kb/articles", Needs(P::ViewKnowledge)),
+    rule(Method::POST, "/api/v1/kb/articles", Needs(P::EditKnowledge)),
+    rule(
+        Method::GET,
+        "/api/v1/kb/articles/{id}",
+        Needs(P::ViewKnowledge),
+    ),
+    rule(
+        Method::PUT,
+        "/api/v1/kb/articles/{id}",
+        Needs(P::EditKnowledge),
+    ),
+    rule(
+        Method::DELETE,
+        "/api/v1/kb/articles/{id}",
+        Needs(P::EditKnowledge),
+    ),
+    rule(Method::GET, "/api/v1/kb/suggest", Needs(P::ViewKnowledge)),
+    // The citizens' assistant answers anyone; a hand-over opens a ticket as the
+    // portal's anonymous report does.
+    rule(Method::POST, "/api/v1/assistant", Public),
 ];
 
 pub fn rule_of(method: &Method, path: &str) -> Option<Rule> {

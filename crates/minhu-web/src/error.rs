@@ -25,7 +25,7 @@ pub struct ErrorBody {
 #[derive(Serialize, utoipa::ToSchema)]
 pub struct ErrorDetail {
     /// `malformed`, `invalid`, `not_found`, `not_allowed`, `busy`,
-    /// `idempotency_key_reused`, `too_large`, `unauthenticated`, `forbidden`, `csrf`,
+    /// `idempotency_key_reused`, `conflict`, `too_large`, `unauthenticated`, `forbidden`, `csrf`,
     /// `too_many_requests`, `no_access_rule` or `internal`.
     code: &'static str,
     /// The path of the offending field, e.g. `citizen.phone`.
@@ -141,6 +141,16 @@ impl ApiError {
             code: "no_access_rule",
             field: None,
             message: format!("{method} {pattern} has no access rule in minhu_web::auth::ROUTES"),
+        }
+    }
+
+    /// The request clashes with what is stored (e.g. an id already taken).
+    pub fn conflict(field: &str, message: impl Into<String>) -> Self {
+        Self {
+            status: StatusCode::CONFLICT,
+            code: "conflict",
+            field: Some(field.to_owned()),
+            message: message.into(),
         }
     }
 

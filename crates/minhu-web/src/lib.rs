@@ -7,6 +7,7 @@
 
 pub mod analytics;
 mod api;
+mod assistant;
 pub mod audit;
 pub mod auth;
 mod desk;
@@ -14,6 +15,7 @@ pub mod error;
 mod extract;
 pub mod follow;
 pub mod hardening;
+pub mod kb;
 pub mod login;
 pub mod open311;
 mod overview;
@@ -73,6 +75,8 @@ pub fn app(state: AppState) -> Router {
         .merge(audit::routes())
         .merge(follow::routes())
         .merge(open311::routes())
+        .merge(kb::routes())
+        .merge(assistant::routes())
         // Keep this after every merge: it guards the routes added before it.
         .route_layer(axum::middleware::from_fn_with_state(
             auth::Guarded {

@@ -223,6 +223,16 @@ pub(crate) fn reasons(decision: &Decision) -> Vec<String> {
     reasons
 }
 
+/// A suggested article on the ticket page.
+struct KbChoice {
+    id: String,
+    title: String,
+    /// 0 to 100.
+    percent: u32,
+    words: String,
+    chosen: bool,
+}
+
 /// A unit to choose from.
 struct UnitChoice {
     id: String,
@@ -239,6 +249,10 @@ struct Actions {
     /// A unit returned it: send it back to that unit (refuse the return).
     arbitrate: Option<String>,
     answer: bool,
+    /// Knowledge-base articles for the ticket's text (with `kb.view`), to answer from.
+    answers: Vec<KbChoice>,
+    /// The article picked to answer from (`?article=`): its id and text.
+    chosen: Option<(String, String)>,
     /// Open tickets that read alike; `merge` when the caller may merge.
     duplicates: Vec<minhu_engine::duplicates::Duplicate>,
     merge: bool,
@@ -270,6 +284,7 @@ async fn actions_for(
     principal: &Principal,
     ticket: &Ticket,
     lang: Lang,
+    article: Option<&str>,
 ) -> Result<Actions, ApiError> {
     let engine = &state.engine;
     let city = &engine.city;
@@ -296,6 +311,32 @@ async fn actions_for(
         actions.arbitrate = ticket.returned_from.as_ref().map(|u| unit_label(city, u));
     }
     actions.answer = status == Status::Pending && principal.may(Permission::Answer);
+    if actions.answer && principal.may(Permission::ViewKnowledge) {
+        let text = format!("{} {}", ticket.intake.title, ticket.intake.description);
+        let category = ticket.intake.category.as_ref().map(|c| c.as_str());
+        let today = engine.today();
+        let found = engine.kb.suggest(&text, category, today, 3).await?;
+        actions.chosen = match article {
+            Some(id) => engine
+                .kb
+                .article(id)
+                .await?
+                .filter(|a| a.live_on(today))
+                .map(|a| (a.id, a.body)),
+            None => None,
+        };
+        let chosen = actions.chosen.as_ref().map(|(id, _)| id.as_str());
+        actions.answers = found
+            .into_iter()
+            .map(|s| KbChoice {
+                chosen: chosen == Some(s.article.id.as_str()),
+                id: s.article.id,
+                title: s.article.title,
+                percent: (s.confidence * 100.0).round() as u32,
+                words: s.matched.join("、"),
+            })
+            .collect();
+    }
     if open && principal.may(Permission::Classify) {
         actions.duplicates = engine.duplicates(&ticket.number, &principal.scope).await?;
         actions.merge = principal.may(Permission::Dispatch);
@@ -351,7 +392,15 @@ fn event_detail(event: &minhu_core::event::Event, city: &City) -> String {
         Redispatched {
             unit: u, reason, ..
         } => format!("→ {} ({reason})", unit(u)),
-        Resolved { reply } | AnsweredAtIntake { answer: reply } => reply.clone(),
+        Resolved { reply }
+        | AnsweredAtIntake {
+            answer: reply,
+            article: None,
+        } => reply.clone(),
+        AnsweredAtIntake {
+            answer,
+            article: Some(id),
+        } => format!("{answer} (知识库 knowledge base: {id})"),
         AttachmentAdded(a) => format!(
             "{} ({} bytes)",
             a.name.as_deref().unwrap_or(&a.sha256),
@@ -424,13 +473,15 @@ async fn ticket_page(
     lang: Lang,
     principal: Principal,
     Path(number): Path<String>,
+    Query(params): Query<HashMap<String, String>>,
 ) -> Result<Html<String>, ApiError> {
     let number = TicketNumber::parse(&number).map_err(|e| ApiError::not_found(e.to_string()))?;
     let engine = &state.engine;
     let city = &engine.city;
     let ticket = redact_ticket(engine.ticket(&number).await?, &principal.permissions, false);
     let events = redact_events(engine.events(&number).await?, &principal.permissions);
-    let actions = actions_for(&state, &principal, &ticket, lang).await?;
+    let article = params.get("article").map(String::as_str);
+    let actions = actions_for(&state, &principal, &ticket, lang, article).await?;
     let deadline = |pick: fn(&minhu_core::deadline::Deadlines) -> jiff::Timestamp| {
         ticket
             .deadlines

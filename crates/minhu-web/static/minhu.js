@@ -283,6 +283,155 @@
     });
   }
 
+  // A list with data-kb="URL" shows knowledge-base articles for what is being typed in
+  // the fields data-from (ids), raised for the category in data-category, as the agent
+  // types (a pause of 300 ms asks once). A row's button picks the article: the form
+  // data-form then opens the new ticket with ?article=ID, whose answer form cites it.
+  function wireKb(list) {
+    var ids = list.getAttribute("data-from").split(",");
+    var category = document.getElementById(list.getAttribute("data-category"));
+    var row = document.getElementById(list.getAttribute("data-row"));
+    var empty = document.getElementById(list.getAttribute("data-empty"));
+    var picked = document.getElementById("kb-picked");
+    var status = document.getElementById("kb-chosen");
+    var form = document.getElementById(list.getAttribute("data-form"));
+    var then = form ? form.getAttribute("data-then") : "";
+    var timer = null;
+    var asked = "";
+    function ask() {
+      var text = ids
+        .map(function (id) {
+          return document.getElementById(id).value.trim();
+        })
+        .join(" ")
+        .trim();
+      var url = list.getAttribute("data-kb") + "?limit=3&text=" + encodeURIComponent(text);
+      if (category && category.value) url += "&category=" + encodeURIComponent(category.value);
+      if (!text || url === asked) return;
+      asked = url;
+      fetch(url, { credentials: "same-origin" })
+        .then(function (response) {
+          return response.ok ? response.json() : { suggestions: [] };
+        })
+        .then(function (answer) {
+          if (url !== asked) return;
+          var rows = (answer.suggestions || []).map(function (hit) {
+            hit.percent = Math.round(hit.confidence * 100);
+            hit.words = (hit.matched || []).join("、");
+            var node = fill(row, hit);
+            var use = node.querySelector("button");
+            use.addEventListener("click", function () {
+              list.querySelectorAll("button[aria-pressed]").forEach(function (b) {
+                b.setAttribute("aria-pressed", "false");
+              });
+              use.setAttribute("aria-pressed", "true");
+              if (form) form.setAttribute("data-then", then + "?article=" + encodeURIComponent(hit.article.id));
+              if (status && picked) status.replaceChildren(fill(picked, hit));
+            });
+            return node;
+          });
+          if (rows.length === 0 && empty) rows = [empty.content.cloneNode(true)];
+          list.replaceChildren.apply(list, rows);
+        });
+    }
+    function later() {
+      clearTimeout(timer);
+      timer = setTimeout(ask, 300);
+    }
+    ids.forEach(function (id) {
+      document.getElementById(id).addEventListener("input", later);
+    });
+    if (category) category.addEventListener("change", later);
+  }
+
+  // The citizens' assistant (a section with data-assistant="URL", hidden until this
+  // script shows it): each question sends the whole conversation; the answer and its
+  // source are read out by the log (aria-live). After the first answer the hand-over
+  // form offers to open a ticket with the conversation.
+  function wireAssistant(box) {
+    var url = box.getAttribute("data-assistant");
+    var lang = box.getAttribute("data-lang");
+    var log = box.querySelector(".chat");
+    var ask = box.querySelector("form.ask");
+    var handover = box.querySelector("form.handover");
+    var question = ask.querySelector("textarea");
+    var messages = [];
+    var conversation = null;
+    function template(id, data) {
+      return fill(document.getElementById(id), data);
+    }
+    function send(body, form) {
+      var error = form.querySelector(".form-error");
+      error.hidden = true;
+      var button = form.querySelector('[type="submit"]');
+      button.disabled = true;
+      if (conversation) body.conversation = conversation;
+      body.lang = lang;
+      body.messages = messages;
+      return fetch(url, {
+        method: "POST",
+        headers: { "Content-Type": "application/json" },
+        credentials: "same-origin",
+        body: JSON.stringify(body),
+      })
+        .then(function (response) {
+          return response.json().then(function (answer) {
+            if (!response.ok) throw new Error((answer.error && answer.error.message) || response.status);
+            return answer;
+          });
+        })
+        .then(function (answer) {
+          button.disabled = false;
+          conversation = answer.conversation;
+          return answer;
+        })
+        .catch(function (failure) {
+          button.disabled = false;
+          error.textContent = failure.message;
+          error.hidden = false;
+        });
+    }
+    ask.addEventListener("submit", function (event) {
+      event.preventDefault();
+      var text = question.value.trim();
+      if (!text) return;
+      messages.push({ from: "citizen", text: text });
+      log.append(template("assistant-said", { text: text }));
+      send({}, ask).then(function (answer) {
+        if (!answer) {
+          messages.pop();
+          return;
+        }
+        messages.push({ from: "assistant", text: answer.text });
+        var line = template("assistant-answer", answer);
+        if (answer.source) line.firstElementChild.append(template("assistant-source", answer));
+        log.append(line);
+        question.value = "";
+        handover.hidden = false;
+        question.focus();
+      });
+    });
+    handover.addEventListener("submit", function (event) {
+      event.preventDefault();
+      // The last line must be the citizen's: the question that was not answered.
+      var asked = messages.filter(function (m) { return m.from === "citizen"; });
+      if (asked.length === 0) return;
+      var body = { handover: { phone: handover.querySelector("input").value.trim() } };
+      if (messages[messages.length - 1].from !== "citizen") {
+        messages.push({ from: "citizen", text: lang === "en" ? "Hand over to a person, please." : "请转人工。" });
+      }
+      send(body, handover).then(function (answer) {
+        if (!answer) return;
+        var line = template("assistant-answer", answer);
+        line.firstElementChild.append(template("assistant-ticket", answer));
+        log.append(line);
+        ask.hidden = true;
+        handover.hidden = true;
+      });
+    });
+    box.hidden = false;
+  }
+
   // Keyboard shortcuts: Ctrl+Enter sends the form being typed in (accesskeys name fields).
   document.addEventListener("keydown", function (event) {
     if (event.key === "Enter" && (event.ctrlKey || event.metaKey)) {
@@ -310,5 +459,7 @@
     document.querySelectorAll("[data-live]").forEach(wireLive);
     document.querySelectorAll("[data-lookup]").forEach(wireLookup);
     document.querySelectorAll("[data-suggest]").forEach(wireSuggest);
+    document.querySelectorAll("[data-kb]").forEach(wireKb);
+    document.querySelectorAll("[data-assistant]").forEach(wireAssistant);
   });
 })();

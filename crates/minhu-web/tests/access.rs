@@ -49,6 +49,12 @@ fn sample(method: &Method, pattern: &str, number: &str, f: &Fixtures) -> Request
         .split('/')
         .map(|segment| match segment {
             "{number}" => number.to_owned(),
+            // Knowledge-base articles: the matrix deletes (and re-creates with POST) one
+            // article and reads and replaces another that stays.
+            "{id}" if pattern.starts_with("/api/v1/kb/") && *method == Method::DELETE => {
+                KB_DELETED.to_owned()
+            }
+            "{id}" if pattern.starts_with("/api/v1/kb/") => KB_KEPT.to_owned(),
             "{sha256}" => f.sha256.clone(),
             "{service_code}" => "property.json".to_owned(),
             "{id}" => format!("{number}.json"),
@@ -71,6 +77,8 @@ fn sample(method: &Method, pattern: &str, number: &str, f: &Fixtures) -> Request
             )
             .into(),
         ),
+        ("POST", "/api/v1/kb/articles") => ("application/json", kb_article(KB_DELETED).into()),
+        ("PUT", "/api/v1/kb/articles/{id}") => ("application/json", kb_article(KB_KEPT).into()),
         ("POST", p) if p.ends_with("/actions") => {
             ("application/json", sample_action().to_string().into())
         }
@@ -102,6 +110,13 @@ fn sample(method: &Method, pattern: &str, number: &str, f: &Fixtures) -> Request
         .header(header::CONTENT_TYPE, content_type)
         .body(body)
         .unwrap()
+}
+
+const KB_KEPT: &str = "kb-matrix";
+const KB_DELETED: &str = "kb-matrix-deleted";
+
+fn kb_article(id: &str) -> String {
+    json!({"id": id, "title": "公积金提取", "body": "带身份证到公积金中心办理。"}).to_string()
 }
 
 fn open311_form(key: &str) -> String {
@@ -210,6 +225,10 @@ async fn world() -> World {
         .unwrap();
     let (status, posted, _) = app.send_as(None, post).await;
     assert_eq!(status, StatusCode::CREATED, "{posted}");
+    let (status, article) = app
+        .post("/api/v1/kb/articles", &kb_article(KB_KEPT), None)
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{article}");
     World {
         fixtures: Fixtures {
             sha256: with_file["attachments"][0]["sha256"]

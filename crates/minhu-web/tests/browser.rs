@@ -520,3 +520,58 @@ async fn the_dashboard_admin_and_public_pages_in_the_browser() {
     browser.snap("admin").await;
     browser.close().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_assistant_answers_citizens_and_the_console_suggests_answers_in_the_browser() {
+    let app = TestApp::new().await;
+    app.add_user("zhang", Role::HotlineAgent, None).await;
+    let article = json!({
+        "id": "kb-ld", "title": "路灯不亮报修",
+        "body": "城市道路路灯不亮请拨打12345，说明路段，由城管部门维修。"
+    });
+    let (status, body) = app
+        .post("/api/v1/kb/articles", &article.to_string(), None)
+        .await;
+    assert_eq!(status, axum::http::StatusCode::CREATED, "{body}");
+    let browser = Browser::open(serve(&app).await).await;
+
+    // The citizen asks first: the answer comes with its source, then a hand-over.
+    browser.goto("/").await;
+    browser
+        .fill("#assistant-question", "路灯不亮怎么报修")
+        .await;
+    browser
+        .click("#assistant form.ask button[type=submit]")
+        .await;
+    let source = browser.text("#assistant .source strong").await;
+    assert_eq!(source, "路灯不亮报修");
+    browser
+        .check_accessibility("/ with the assistant's answer")
+        .await;
+    browser.snap("assistant").await;
+    browser.fill("#assistant-phone", "13800002222").await;
+    browser
+        .click("#assistant form.handover button[type=submit]")
+        .await;
+    let number = browser.text("#assistant .number").await;
+    let ticket = app
+        .state
+        .engine
+        .ticket(&TicketNumber::parse(&number).unwrap())
+        .await
+        .expect("the number shown is a stored ticket");
+    assert!(ticket.intake.description.contains("路灯不亮怎么报修"));
+    browser.check_accessibility("/ after the hand-over").await;
+
+    // The agent types a call: the article is suggested and picked.
+    browser.sign_in("zhang", "/console").await;
+    browser.fill("#title", "路灯不亮").await;
+    let suggested = browser.text("#kb-suggestions strong").await;
+    assert_eq!(suggested, "路灯不亮报修");
+    browser.click("#kb-suggestions button").await;
+    let picked = browser.text("#kb-chosen").await;
+    assert!(picked.contains("路灯不亮报修"), "{picked}");
+    browser
+        .check_accessibility("/console with suggestions")
+        .await;
+}

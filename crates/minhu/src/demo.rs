@@ -147,6 +147,8 @@ pub async fn run(port: u16, data_dir: &Path, fresh: bool) -> anyhow::Result<()> 
     let mut engine = crate::server::open_engine(&place, Arc::new(SystemClock)).await?;
     crate::server::start_notifications(&mut engine, &notify)?;
     crate::server::follow_search(&mut engine, data_dir)?;
+    let kb = crate::kb::import_demo(&engine).await?;
+    println!("knowledge base: {kb}");
     let engine = Arc::new(engine);
     // Timers run on the real clock from here: the replayed past catches up at once.
     tokio::spawn(minhu_engine::timers::TimerWorker::new(engine.clone()).run());
@@ -436,6 +438,7 @@ async fn live(
                     hours(rng, 0.05, 0.2),
                     Command::AnswerAtIntake {
                         answer: reply.clone(),
+                        article: None,
                     },
                     Actor::user("agent"),
                 )

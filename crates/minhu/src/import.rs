@@ -250,6 +250,7 @@ async fn apply_reply(
                     &ticket,
                     Command::AnswerAtIntake {
                         answer: reply.to_owned(),
+                        article: None,
                     },
                     actor,
                 )

@@ -14,6 +14,7 @@ mod citizen;
 mod classifier;
 mod demo;
 mod import;
+mod kb;
 mod server;
 mod ticket;
 
@@ -121,6 +122,11 @@ enum Command {
         #[arg(long)]
         data: PathBuf,
     },
+    /// The knowledge base: import, export, evaluate retrieval.
+    Kb {
+        #[command(subcommand)]
+        command: kb::KbCommand,
+    },
     /// Read a ticket or act on it.
     Ticket {
         #[command(subcommand)]
@@ -176,6 +182,7 @@ fn main() -> std::process::ExitCode {
             Command::Eval { model, data } => classifier::eval(&model, &data),
             Command::Calendar { command } => calendar::run(command),
             Command::Ticket { command } => ticket::run(command).await,
+            Command::Kb { command } => kb::run(command).await,
             Command::Bench { command } => bench::run(command).await,
         }
     });

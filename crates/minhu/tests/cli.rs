@@ -241,3 +241,76 @@ fn ticket_commands_read_and_act_and_name_what_is_wrong() {
         (&"urged".into(), &"user:zhang".into())
     );
 }
+
+#[test]
+fn the_knowledge_base_imports_once_names_bad_rows_and_exports_what_it_reads() {
+    let dir = tempfile::tempdir().unwrap();
+    let demo_kb = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../demo/kb.csv");
+    let kb = demo_kb.to_str().unwrap();
+    let first = minhu(&["kb", "import", "--file", kb], dir.path());
+    let said = text(&first);
+    assert!(first.status.success(), "{said}");
+    let count: usize = said
+        .split("imported ")
+        .nth(1)
+        .and_then(|rest| rest.split(' ').next())
+        .and_then(|n| n.parse().ok())
+        .unwrap_or_else(|| panic!("a summary: {said}"));
+    assert!(count >= 20, "the demo ships a real set: {said}");
+    assert!(said.contains(&format!("{count} new, 0 updated")), "{said}");
+    let again = minhu(&["kb", "import", "--file", kb], dir.path());
+    let said = text(&again);
+    assert!(
+        said.contains(&format!("0 new, 0 updated, {count} unchanged")),
+        "a re-import changes nothing: {said}"
+    );
+
+    for name in ["kb.md", "kb.csv"] {
+        let out = dir.path().join(name);
+        let export = minhu(
+            &["kb", "export", "--out", out.to_str().unwrap()],
+            dir.path(),
+        );
+        assert!(export.status.success(), "{}", text(&export));
+        let back = minhu(
+            &["kb", "import", "--file", out.to_str().unwrap()],
+            dir.path(),
+        );
+        let said = text(&back);
+        assert!(
+            said.contains(&format!("0 new, 0 updated, {count} unchanged")),
+            "{name} reads back as it was: {said}"
+        );
+    }
+
+    let bad = dir.path().join("bad.csv");
+    std::fs::write(
+        &bad,
+        "id,title,body,category,valid_from\n\
+         kb-new,新条目,内容,,\n\
+         kb-x,,内容,,\n\
+         kb-y,标题,内容,没有这类,\n\
+         kb-z,标题,内容,,2026-02-30\n",
+    )
+    .unwrap();
+    let refused = minhu(
+        &["kb", "import", "--file", bad.to_str().unwrap()],
+        dir.path(),
+    );
+    let said = text(&refused);
+    assert!(!refused.status.success(), "{said}");
+    assert!(said.contains("row 3, field title"), "{said}");
+    assert!(said.contains("row 4, field category"), "{said}");
+    assert!(said.contains("row 5, field valid_from"), "{said}");
+    assert!(said.contains("nothing imported"), "{said}");
+    let export = dir.path().join("after.csv");
+    minhu(
+        &["kb", "export", "--out", export.to_str().unwrap()],
+        dir.path(),
+    );
+    let after = std::fs::read_to_string(&export).unwrap();
+    assert!(
+        !after.contains("kb-new"),
+        "a file with bad rows imports nothing"
+    );
+}
