@@ -8,15 +8,13 @@
 //! figure is the median of five round trips after one warm-up (loopback HTTP adds a
 //! fraction of a millisecond to the server's time).
 
-use crate::Place;
-use jiff::{SignedDuration, Timestamp};
-use minhu_core::ManualClock;
+use crate::bench_timers::BenchCity;
+use jiff::SignedDuration;
 use minhu_core::access::{Permission, Role, Scope};
 use minhu_core::event::Actor;
 use minhu_core::ticket::Status;
 use minhu_core::workflow::Command;
 use minhu_store::TicketFilter;
-use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 /// The server-time goal of every page.
@@ -28,17 +26,13 @@ pub async fn run(
     handled: usize,
     database: Option<String>,
 ) -> anyhow::Result<()> {
-    let dir = tempfile::tempdir()?;
-    let place = Place {
-        config: dir.path().join("city"),
-        database,
-        data_dir: dir.path().to_owned(),
-        model: None,
-    };
-    crate::demo::write_city(&place.config, true)?;
-    let start: Timestamp = "2026-03-02T00:00:00+08:00".parse()?;
-    let clock = Arc::new(ManualClock::new(start));
-    let engine = Arc::new(crate::server::open_engine(&place, clock.clone()).await?);
+    let BenchCity {
+        _dir,
+        place,
+        start,
+        clock,
+        engine,
+    } = BenchCity::open(database).await?;
     let backend = format!("{:?}", engine.store.backend());
     let seeding = Instant::now();
     let window = SignedDuration::from_hours(24 * i64::from(days.max(1)));

@@ -37,17 +37,13 @@ pub async fn run(
     workers: usize,
     database: Option<String>,
 ) -> anyhow::Result<()> {
-    let dir = tempfile::tempdir()?;
-    let place = Place {
-        config: dir.path().join("city"),
-        database,
-        data_dir: dir.path().to_owned(),
-        model: None,
-    };
-    crate::demo::write_city(&place.config, true)?;
-    let start: Timestamp = "2026-03-02T00:00:00+08:00".parse()?;
-    let clock = Arc::new(ManualClock::new(start));
-    let engine = Arc::new(crate::server::open_engine(&place, clock.clone()).await?);
+    let BenchCity {
+        _dir,
+        place,
+        start,
+        clock,
+        engine,
+    } = BenchCity::open(database).await?;
     let backend = format!("{:?}", engine.store.backend());
     let samples = dispatched_samples(&engine)?;
 
@@ -137,6 +133,40 @@ pub async fn run(
         touched.len()
     );
     Ok(())
+}
+
+/// The demo city in a temporary directory, on a controllable clock set to a Monday:
+/// the setting every store benchmark starts from.
+pub(crate) struct BenchCity {
+    /// Kept so the directory lives as long as the benchmark.
+    pub _dir: tempfile::TempDir,
+    pub place: Place,
+    pub start: Timestamp,
+    pub clock: Arc<ManualClock>,
+    pub engine: Arc<Engine>,
+}
+
+impl BenchCity {
+    pub async fn open(database: Option<String>) -> anyhow::Result<Self> {
+        let dir = tempfile::tempdir()?;
+        let place = Place {
+            config: dir.path().join("city"),
+            database,
+            data_dir: dir.path().to_owned(),
+            model: None,
+        };
+        crate::demo::write_city(&place.config, true)?;
+        let start: Timestamp = "2026-03-02T00:00:00+08:00".parse()?;
+        let clock = Arc::new(ManualClock::new(start));
+        let engine = Arc::new(crate::server::open_engine(&place, clock.clone()).await?);
+        Ok(Self {
+            _dir: dir,
+            place,
+            start,
+            clock,
+            engine,
+        })
+    }
 }
 
 /// Stores `tickets` demands, `samples` in turn, through [`Engine::intake_many`]
