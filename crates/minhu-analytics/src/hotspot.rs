@@ -2,44 +2,60 @@
 //! right now, found by grouping recent messages that say the same thing.
 //!
 //! Messages of the window and of the window before it are read in time order; each
-//! joins the group it is most like, or starts one. "Alike" is measured two ways:
+//! joins the group it is most like, or starts one. A group must agree on two things:
 //!
 //! - **meaning**: the cosine of TF-IDF weighted words (minhu-text's jieba segmenter with
-//!   the hotline dictionary and the city's place names) and Chinese character pairs,
-//!   against the group's summed features, at least [`HotspotRules::similarity`]. Words most messages share (问题, 反映)
-//!   weigh little; names of estates, sites and firms weigh much;
-//! - **the same report**: minhu-text's duplicate test (Jaccard of character pairs at least
-//!   [`DUPLICATE`], as for 并单 candidates) against the group's first message;
+//!   the hotline dictionary) and Chinese character pairs, against the group's summed
+//!   features, at least [`HotspotRules::similarity`]. The city's place names are left
+//!   out of these features (they say where, not what: two messages from one street
+//!   about a manhole and a street lamp are not one problem); words most messages share
+//!   (问题, 反映) weigh little; names of estates, sites and firms weigh much;
+//! - **place**: a message placed in a region joins a group whose place is that region,
+//!   one inside it or one containing it (unplaced messages join by meaning alone).
 //!
-//! and only within one **place**: a message placed in a region joins a group whose place
-//! is that region, one inside it or one containing it (unplaced messages join by meaning
-//! alone). A group is named by its heaviest words and its place.
+//! A group is named by its heaviest words and its place. Groups that started apart
+//! before the words of their topic settled are joined afterwards by the same two tests.
+//!
+//! **Bounded work.** Only groups sharing a fairly rare feature with a message are
+//! compared with it: features in more than [`COMMON_SHARE`] of the messages (at least
+//! [`COMMON_FLOOR`] of them) pick no candidates (they still count in the cosine), and
+//! of the groups sharing the others only the [`CANDIDATES`] sharing the most weight are
+//! compared, so one message costs about the same however many there are.
 //!
 //! **Heat** (热度), for the groups with at least [`HotspotRules::min_count`] messages in
 //! the window:
 //!
 //! ```text
-//! people = distinct citizens + 0.5 x (messages - distinct citizens)
+//! people = distinct citizens + 0.5 x min(messages - distinct citizens, distinct citizens)
 //! growth = (messages - messages in the window before) / max(messages before, 1),
 //!          kept within [-1, 2]
 //! heat   = people x (1 + 0.5 x growth) + 2 x ln(1 + likes)
 //! ```
 //!
-//! so many different people count more than one person calling again, a rising topic
+//! so many different people count more than one person calling again (and repeats
+//! count no more than the people themselves: one person writing fifty letters is not
+//! a hotspot of fifty, nor of twenty-five), a rising topic
 //! up to twice as much as a steady one (a fading one half), and likes (channels that
 //! have them, such as a message board) add a little, on a log scale. Messages without a
 //! known citizen each count as a person.
 
 use jiff::{SignedDuration, Timestamp};
+use minhu_core::region::RegionTree;
 use minhu_text::Segmenter;
 use minhu_text::normalize::{is_cjk, normalize};
-use minhu_text::similarity::{jaccard, shingles};
+use rustc_hash::{FxHashMap, FxHashSet};
 use serde::Serialize;
 use std::collections::{HashMap, HashSet};
 
-/// Jaccard similarity of character pairs above which two texts report the same event
-/// (the duplicate test of 并单 candidates).
-pub const DUPLICATE: f32 = 0.35;
+/// A feature used by more than this share of the window's messages picks no
+/// candidates: it is in nearly every group, so it would make every group a candidate.
+pub const COMMON_SHARE: f64 = 0.05;
+/// ... unless it is in no more than this many messages (small windows keep them all).
+pub const COMMON_FLOOR: usize = 20;
+/// The most groups one message (or group, when joining groups) is compared with.
+pub const CANDIDATES: usize = 8;
+/// The most entries of the index of groups by feature read to find them.
+pub const SCANNED: usize = 1_000;
 
 /// How hotspots are found; the defaults are the documented ones.
 #[derive(Clone, Debug)]
@@ -58,10 +74,85 @@ impl Default for HotspotRules {
     fn default() -> Self {
         Self {
             window: SignedDuration::from_hours(7 * 24),
-            similarity: 0.3,
+            similarity: 0.25,
             min_count: 2,
             key_words: 4,
         }
+    }
+}
+
+/// How messages are read: the segmenter, knowing the city's place names, and those
+/// names, which the place test judges instead of the words.
+pub struct Lexicon {
+    segmenter: Segmenter,
+    places: HashSet<String>,
+    stop_words: FxHashSet<&'static str>,
+}
+
+impl Lexicon {
+    /// The names and aliases of the city's regions as places.
+    pub fn for_regions(regions: &RegionTree) -> Self {
+        Self::with_places(regions.all().iter().flat_map(|region| {
+            std::iter::once(region.name.as_str()).chain(region.aliases.iter().map(String::as_str))
+        }))
+    }
+
+    /// These names as places (compared as the messages are, normalised).
+    pub fn with_places<'a>(names: impl IntoIterator<Item = &'a str>) -> Self {
+        let places: HashSet<String> = names.into_iter().map(normalize).collect();
+        let segmenter = Segmenter::with_words(places.iter().map(String::as_str));
+        Self {
+            segmenter,
+            places,
+            stop_words: STOP_WORDS.iter().copied().collect(),
+        }
+    }
+
+    /// The features of one normalised message: the Chinese character pairs of the text
+    /// between place names, and its useful words.
+    fn features<'t>(&self, text: &'t str) -> Vec<Feature<'t>> {
+        let mut features = Vec::new();
+        let mut run: Vec<char> = Vec::new();
+        let pairs = |run: &mut Vec<char>, features: &mut Vec<Feature<'t>>| {
+            features.extend(run.windows(2).map(|pair| Feature::Pair(pair[0], pair[1])));
+            run.clear();
+        };
+        let mut words = Vec::new();
+        for word in self.segmenter.words(text) {
+            if self.places.contains(word) {
+                pairs(&mut run, &mut features);
+                continue;
+            }
+            run.extend(word.chars().filter(|c| is_cjk(*c)));
+            if self.useful(word) {
+                words.push(Feature::Word(word));
+            }
+        }
+        pairs(&mut run, &mut features);
+        features.extend(words);
+        features
+    }
+
+    fn useful(&self, word: &str) -> bool {
+        word.chars().nth(1).is_some()
+            && !word.chars().all(|c| c.is_ascii_digit())
+            && !self.stop_words.contains(word)
+    }
+}
+
+/// One feature of a message: a word, or a pair of Chinese characters (pairs catch
+/// names the segmenter does not know, 丽发新城 cut as 丽/发/新城, but never name a
+/// hotspot).
+#[derive(Clone, Copy)]
+enum Feature<'t> {
+    Word(&'t str),
+    Pair(char, char),
+}
+
+impl Default for Lexicon {
+    /// No place names.
+    fn default() -> Self {
+        Self::with_places(std::iter::empty())
     }
 }
 
@@ -179,25 +270,21 @@ const STOP_WORDS: &[&str] = &[
     "本人",
 ];
 
-/// Marks a character pair among the features (words are the others): pairs catch names
-/// the segmenter does not know (丽发新城 cut as 丽/发/新城) but never name a hotspot.
-const PAIR: char = '\u{1}';
-
 /// A message's features (words and character pairs) with their weights, scaled to
 /// length 1.
-type Vector = HashMap<u32, f64>;
+type Vector = Vec<(u32, f64)>;
 
 struct Group {
-    /// Summed word weights of its messages.
-    centroid: Vector,
+    /// Summed feature weights of its messages.
+    centroid: FxHashMap<u32, f64>,
+    /// The centroid's length, kept as members join.
     norm: f64,
-    /// The first message's character pairs, for the duplicate test.
-    leader: HashSet<String>,
     place: Vec<String>,
     members: Vec<usize>,
 }
 
 impl Group {
+    /// The cosine of a message's (unit) vector with the centroid.
     fn cosine(&self, vector: &Vector) -> f64 {
         if self.norm == 0.0 {
             return 0.0;
@@ -209,12 +296,115 @@ impl Group {
         dot / self.norm
     }
 
-    fn add(&mut self, at: usize, vector: &Vector) {
-        for (w, x) in vector {
-            *self.centroid.entry(*w).or_default() += x;
+    /// Adds weights to the centroid, keeping its length: each weight changes the
+    /// squared length by (c + x)^2 - c^2.
+    fn absorb(&mut self, weights: impl IntoIterator<Item = (u32, f64)>) {
+        let mut squared = self.norm * self.norm;
+        for (w, x) in weights {
+            let c = self.centroid.entry(w).or_default();
+            squared += x * (2.0 * *c + x);
+            *c += x;
         }
-        self.norm = self.centroid.values().map(|x| x * x).sum::<f64>().sqrt();
-        self.members.push(at);
+        self.norm = squared.max(0.0).sqrt();
+    }
+
+    /// The cosine of two centroids.
+    fn likeness(&self, other: &Group) -> f64 {
+        if self.norm == 0.0 || other.norm == 0.0 {
+            return 0.0;
+        }
+        let (small, large) = if self.centroid.len() <= other.centroid.len() {
+            (self, other)
+        } else {
+            (other, self)
+        };
+        let dot: f64 = small
+            .centroid
+            .iter()
+            .map(|(w, x)| x * large.centroid.get(w).copied().unwrap_or(0.0))
+            .sum();
+        dot / (self.norm * other.norm)
+    }
+}
+
+/// Which groups use each fairly rare feature, to find the few worth comparing.
+struct Candidates {
+    /// Per feature: whether it may pick candidates.
+    rare: Vec<bool>,
+    groups_by_feature: Vec<Vec<usize>>,
+    /// Shared weight per group, for the one lookup under way (zero elsewhere).
+    shared: Vec<f64>,
+    touched: Vec<usize>,
+}
+
+impl Candidates {
+    fn new(document_frequency: &[u32], messages: usize) -> Self {
+        let common = ((messages as f64 * COMMON_SHARE).ceil() as usize).max(COMMON_FLOOR);
+        Self {
+            // A feature of one message can match nothing else.
+            rare: document_frequency
+                .iter()
+                .map(|df| (2..=common).contains(&(*df as usize)))
+                .collect(),
+            groups_by_feature: vec![Vec::new(); document_frequency.len()],
+            shared: Vec::new(),
+            touched: Vec::new(),
+        }
+    }
+
+    /// Notes that `group` now uses these features (call once per new feature).
+    fn index(&mut self, group: usize, features: impl IntoIterator<Item = u32>) {
+        for w in features {
+            if self.rare[w as usize] {
+                self.groups_by_feature[w as usize].push(group);
+            }
+        }
+    }
+
+    /// The groups (as `resolve` maps them) sharing the most weight of these features,
+    /// at most [`CANDIDATES`], most shared first. The features used by fewest groups
+    /// are read first, and no more group entries than [`SCANNED`] in all.
+    fn best<'a>(
+        &mut self,
+        weights: impl IntoIterator<Item = (&'a u32, &'a f64)>,
+        resolve: impl Fn(usize) -> Option<usize>,
+    ) -> Vec<usize> {
+        let mut features: Vec<(usize, u32, f64)> = weights
+            .into_iter()
+            .filter(|(w, _)| self.rare[**w as usize])
+            .map(|(w, x)| (self.groups_by_feature[*w as usize].len(), *w, *x))
+            .collect();
+        features.sort_unstable_by_key(|(used, w, _)| (*used, *w));
+        let mut scanned = 0;
+        for (used, w, x) in features {
+            scanned += used;
+            if scanned > SCANNED {
+                break;
+            }
+            for g in &self.groups_by_feature[w as usize] {
+                let Some(g) = resolve(*g) else { continue };
+                if g >= self.shared.len() {
+                    self.shared.resize(g + 1, 0.0);
+                }
+                if self.shared[g] == 0.0 {
+                    self.touched.push(g);
+                }
+                self.shared[g] += x;
+            }
+        }
+        let mut found: Vec<(usize, f64)> = self
+            .touched
+            .drain(..)
+            .map(|g| (g, std::mem::take(&mut self.shared[g])))
+            .collect();
+        let most_first =
+            |a: &(usize, f64), b: &(usize, f64)| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0));
+        if found.len() > CANDIDATES {
+            found.select_nth_unstable_by(CANDIDATES, most_first);
+            found.truncate(CANDIDATES);
+        }
+        found.sort_unstable_by(most_first);
+        found.into_iter().map(|(g, _)| g).collect()
     }
 }
 
@@ -224,54 +414,40 @@ fn compatible(a: &[String], b: &[String]) -> bool {
     a[..shared] == b[..shared]
 }
 
-fn useful(word: &str) -> bool {
-    word.chars().count() >= 2
-        && !word.chars().all(|c| c.is_ascii_digit())
-        && !STOP_WORDS.contains(&word)
-}
-
-/// The hotspots of the window ending at `to`, hottest first. Messages outside the
-/// window and the one before it are ignored.
-pub fn hotspots(
-    messages: &[Message],
-    to: Timestamp,
-    rules: &HotspotRules,
-    segmenter: &Segmenter,
-) -> Vec<Hotspot> {
-    let from = to - rules.window;
-    let before = from - rules.window;
-    let mut chosen: Vec<&Message> = messages
-        .iter()
-        .filter(|m| before <= m.at && m.at < to)
-        .collect();
-    chosen.sort_by(|a, b| (a.at, &a.id).cmp(&(b.at, &b.id)));
-
-    // Words and how many messages use each.
-    let mut ids: HashMap<String, u32> = HashMap::new();
-    let mut names: Vec<String> = Vec::new();
+/// The TF-IDF vectors of messages (unit length, features in id order), the features'
+/// names and how many messages use each.
+fn vectors(chosen: &[&Message], lexicon: &Lexicon) -> (Vec<Vector>, Vec<Option<String>>, Vec<u32>) {
+    let mut words: FxHashMap<String, u32> = FxHashMap::default();
+    let mut pairs: FxHashMap<(char, char), u32> = FxHashMap::default();
+    // A word's name; `None` for a character pair.
+    let mut names: Vec<Option<String>> = Vec::new();
     let mut document_frequency: Vec<u32> = Vec::new();
-    let words: Vec<HashMap<u32, u32>> = chosen
-        .iter()
-        .map(|m| {
-            let text = normalize(&m.text);
-            let mut counts: HashMap<u32, u32> = HashMap::new();
-            let chinese: Vec<char> = text.chars().filter(|c| is_cjk(*c)).collect();
-            let pairs = chinese.windows(2).map(|pair| {
-                let mut feature = String::from(PAIR);
-                feature.extend(pair);
-                feature
-            });
-            let words = segmenter.words(&text).into_iter().filter(|w| useful(w));
-            for feature in words.map(str::to_owned).chain(pairs) {
-                let id = match ids.get(&feature) {
-                    Some(id) => *id,
-                    None => {
-                        names.push(feature.clone());
-                        document_frequency.push(0);
-                        ids.insert(feature, names.len() as u32 - 1);
-                        names.len() as u32 - 1
-                    }
+    // Segmenting is most of the work, and each message's alone: spread over the cores.
+    let texts = in_parallel(chosen, |m| normalize(&m.text));
+    let features = in_parallel(&texts, |text| lexicon.features(text));
+    let counts: Vec<FxHashMap<u32, u32>> = features
+        .into_iter()
+        .map(|features| {
+            let mut counts: FxHashMap<u32, u32> = FxHashMap::default();
+            for feature in features {
+                let next = names.len() as u32;
+                let id = match feature {
+                    Feature::Word(word) => match words.get(word) {
+                        Some(id) => *id,
+                        None => {
+                            words.insert(word.to_owned(), next);
+                            names.push(Some(word.to_owned()));
+                            next
+                        }
+                    },
+                    Feature::Pair(a, b) => *pairs.entry((a, b)).or_insert_with(|| {
+                        names.push(None);
+                        next
+                    }),
                 };
+                if id == next {
+                    document_frequency.push(0);
+                }
                 *counts.entry(id).or_default() += 1;
             }
             for id in counts.keys() {
@@ -281,7 +457,7 @@ pub fn hotspots(
         })
         .collect();
     let total = chosen.len().max(1) as f64;
-    let vectors: Vec<Vector> = words
+    let vectors = counts
         .iter()
         .map(|counts| {
             let mut vector: Vector = counts
@@ -291,64 +467,92 @@ pub fn hotspots(
                     (*id, (1.0 + f64::from(*tf).ln()) * idf)
                 })
                 .collect();
-            let norm = vector.values().map(|x| x * x).sum::<f64>().sqrt();
+            vector.sort_unstable_by_key(|(id, _)| *id);
+            let norm = vector.iter().map(|(_, x)| x * x).sum::<f64>().sqrt();
             if norm > 0.0 {
-                vector.values_mut().for_each(|x| *x /= norm);
+                vector.iter_mut().for_each(|(_, x)| *x /= norm);
             }
             vector
         })
         .collect();
+    (vectors, names, document_frequency)
+}
+
+/// `each` of the items, in their order, on as many threads as there are cores.
+fn in_parallel<'a, T: Sync, R: Send>(items: &'a [T], each: impl Fn(&'a T) -> R + Sync) -> Vec<R> {
+    let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let chunk = items.len().div_ceil(threads).max(1);
+    std::thread::scope(|scope| {
+        let each = &each;
+        let parts: Vec<_> = items
+            .chunks(chunk)
+            .map(|part| scope.spawn(move || part.iter().map(each).collect::<Vec<R>>()))
+            .collect();
+        parts
+            .into_iter()
+            .flat_map(|part| {
+                part.join()
+                    .unwrap_or_else(|panic| std::panic::resume_unwind(panic))
+            })
+            .collect()
+    })
+}
+
+/// The hotspots of the window ending at `to`, hottest first. Messages outside the
+/// window and the one before it are ignored.
+pub fn hotspots(
+    messages: &[Message],
+    to: Timestamp,
+    rules: &HotspotRules,
+    lexicon: &Lexicon,
+) -> Vec<Hotspot> {
+    let from = to - rules.window;
+    let before = from - rules.window;
+    let mut chosen: Vec<&Message> = messages
+        .iter()
+        .filter(|m| before <= m.at && m.at < to)
+        .collect();
+    chosen.sort_by(|a, b| (a.at, &a.id).cmp(&(b.at, &b.id)));
+    let (vectors, names, document_frequency) = vectors(&chosen, lexicon);
+    let mut candidates = Candidates::new(&document_frequency, chosen.len());
 
     // Each message joins the group it is most like, in time order.
     let mut groups: Vec<Group> = Vec::new();
-    let mut by_word: HashMap<u32, Vec<usize>> = HashMap::new();
     for (at, message) in chosen.iter().enumerate() {
         let vector = &vectors[at];
-        let pairs = shingles(&message.text);
-        let mut candidates: Vec<usize> = vector
-            .keys()
-            .filter_map(|w| by_word.get(w))
-            .flatten()
-            .copied()
-            .collect();
-        candidates.sort_unstable();
-        candidates.dedup();
         let best = candidates
+            .best(vector.iter().map(|(w, x)| (w, x)), Some)
             .into_iter()
             .filter(|g| compatible(&groups[*g].place, &message.place))
-            .map(|g| {
-                let group = &groups[g];
-                let cosine = group.cosine(vector);
-                let same_report = jaccard(&group.leader, &pairs) >= DUPLICATE;
-                (g, if same_report { cosine.max(1.0) } else { cosine })
-            })
-            .filter(|(_, score)| *score >= rules.similarity)
+            .map(|g| (g, groups[g].cosine(vector)))
+            .filter(|(_, cosine)| *cosine >= rules.similarity)
             .max_by(|a, b| a.1.total_cmp(&b.1).then(b.0.cmp(&a.0)));
         let g = match best {
             Some((g, _)) => g,
             None => {
                 groups.push(Group {
-                    centroid: Vector::new(),
+                    centroid: FxHashMap::default(),
                     norm: 0.0,
-                    leader: pairs,
                     place: message.place.clone(),
                     members: Vec::new(),
                 });
                 groups.len() - 1
             }
         };
-        for w in vector.keys() {
-            if !groups[g].centroid.contains_key(w) {
-                by_word.entry(*w).or_default().push(g);
-            }
-        }
-        groups[g].add(at, vector);
+        let new: Vec<u32> = vector
+            .iter()
+            .map(|(w, _)| *w)
+            .filter(|w| !groups[g].centroid.contains_key(w))
+            .collect();
+        candidates.index(g, new);
+        groups[g].absorb(vector.iter().copied());
+        groups[g].members.push(at);
         // A group placed less precisely than a new member takes the finer place.
         if message.place.len() > groups[g].place.len() {
             groups[g].place = message.place.clone();
         }
     }
-    let groups = merge_alike(groups, &by_word, rules.similarity);
+    let groups = merge_alike(groups, &mut candidates, rules.similarity);
 
     let mut found: Vec<Hotspot> = groups
         .iter()
@@ -375,14 +579,10 @@ pub fn hotspots(
     found
 }
 
-/// Joins groups whose summed features are alike (a group that started before the
-/// words of its topic settled), until none are: the order messages came in then matters
-/// less. Members stay in time order.
-fn merge_alike(
-    mut groups: Vec<Group>,
-    by_word: &HashMap<u32, Vec<usize>>,
-    similarity: f64,
-) -> Vec<Group> {
+/// Joins groups alike in meaning and compatible in place (a group that started before
+/// the words of its topic settled), until none are: the order messages came in then
+/// matters less. Members stay in time order.
+fn merge_alike(mut groups: Vec<Group>, candidates: &mut Candidates, similarity: f64) -> Vec<Group> {
     let mut into: Vec<usize> = (0..groups.len()).collect();
     let root = |into: &Vec<usize>, mut g: usize| {
         while into[g] != g {
@@ -390,55 +590,51 @@ fn merge_alike(
         }
         g
     };
-    loop {
-        let mut merged = false;
-        for g in 0..groups.len() {
+    // The first round looks at every group, later rounds only at the groups that grew:
+    // pairs that did not change were already found unlike. Each looks from its own
+    // side (a large group shares some weight with many; a small one finds the few it is
+    // about).
+    // Two single messages were already compared when the later one came.
+    let mut examine: Vec<usize> = (0..groups.len())
+        .filter(|g| groups[*g].members.len() > 1)
+        .collect();
+    while !examine.is_empty() {
+        let mut grew = Vec::new();
+        for g in examine {
             if into[g] != g {
                 continue;
             }
-            let mut others: Vec<usize> = groups[g]
-                .centroid
-                .keys()
-                .filter_map(|w| by_word.get(w))
-                .flatten()
-                .map(|o| root(&into, *o))
-                .filter(|o| *o > g)
-                .collect();
-            others.sort_unstable();
-            others.dedup();
+            let others = candidates.best(&groups[g].centroid, |o| {
+                let o = root(&into, o);
+                (o != g).then_some(o)
+            });
+            let mut absorbed = false;
             for o in others {
-                let (a, b) = (&groups[g], &groups[o]);
-                if a.norm == 0.0 || b.norm == 0.0 || !compatible(&a.place, &b.place) {
+                if into[o] != o
+                    || !compatible(&groups[g].place, &groups[o].place)
+                    || groups[g].likeness(&groups[o]) < similarity
+                {
                     continue;
                 }
-                let dot: f64 = b
-                    .centroid
-                    .iter()
-                    .map(|(w, x)| x * a.centroid.get(w).copied().unwrap_or(0.0))
-                    .sum();
-                if dot / (a.norm * b.norm) >= similarity {
-                    let taken = std::mem::take(&mut groups[o].members);
-                    let centroid = std::mem::take(&mut groups[o].centroid);
-                    let place = std::mem::take(&mut groups[o].place);
-                    let group = &mut groups[g];
-                    for (w, x) in centroid {
-                        *group.centroid.entry(w).or_default() += x;
-                    }
-                    group.norm = group.centroid.values().map(|x| x * x).sum::<f64>().sqrt();
-                    group.members.extend(taken);
-                    group.members.sort_unstable();
-                    if place.len() > group.place.len() {
-                        group.place = place;
-                    }
-                    groups[o].norm = 0.0;
-                    into[o] = g;
-                    merged = true;
+                let taken = std::mem::take(&mut groups[o].members);
+                let centroid = std::mem::take(&mut groups[o].centroid);
+                let place = std::mem::take(&mut groups[o].place);
+                groups[o].norm = 0.0;
+                let group = &mut groups[g];
+                group.absorb(centroid);
+                group.members.extend(taken);
+                group.members.sort_unstable();
+                if place.len() > group.place.len() {
+                    group.place = place;
                 }
+                into[o] = g;
+                absorbed = true;
+            }
+            if absorbed {
+                grew.push(g);
             }
         }
-        if !merged {
-            break;
-        }
+        examine = grew;
     }
     groups
         .into_iter()
@@ -453,26 +649,25 @@ fn describe(
     previous: usize,
     chosen: &[&Message],
     vectors: &[Vector],
-    names: &[String],
+    names: &[Option<String>],
     rules: &HotspotRules,
 ) -> Hotspot {
     let members: Vec<&Message> = now.iter().map(|at| chosen[*at]).collect();
-    let mut weights: HashMap<u32, f64> = HashMap::new();
+    // Words name it; character pairs do not.
+    let mut weights: HashMap<&str, f64> = HashMap::new();
     for at in now {
         for (w, x) in &vectors[*at] {
-            *weights.entry(*w).or_default() += x;
+            if let Some(word) = &names[*w as usize] {
+                *weights.entry(word).or_default() += x;
+            }
         }
     }
-    let mut heaviest: Vec<(u32, f64)> = weights.into_iter().collect();
-    heaviest.sort_by(|a, b| {
-        b.1.total_cmp(&a.1)
-            .then(names[a.0 as usize].cmp(&names[b.0 as usize]))
-    });
+    let mut heaviest: Vec<(&str, f64)> = weights.into_iter().collect();
+    heaviest.sort_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(b.0)));
     let words = heaviest
         .iter()
-        .filter(|(w, _)| !names[*w as usize].starts_with(PAIR))
         .take(rules.key_words)
-        .map(|(w, _)| names[*w as usize].clone())
+        .map(|(word, _)| (*word).to_owned())
         .collect();
     let placed: Vec<&Vec<String>> = members
         .iter()
@@ -529,7 +724,8 @@ fn describe(
 
 /// The documented heat score (see the module's docs).
 pub fn heat(count: usize, citizens: usize, growth: f64, likes: u64) -> f64 {
-    let people = citizens as f64 + 0.5 * (count.saturating_sub(citizens)) as f64;
+    let repeats = count.saturating_sub(citizens).min(citizens);
+    let people = citizens as f64 + 0.5 * repeats as f64;
     people * (1.0 + 0.5 * growth.clamp(-1.0, 2.0)) + 2.0 * (1.0 + likes as f64).ln()
 }
 
@@ -681,7 +877,7 @@ mod tests {
 
     #[test]
     fn groups_by_meaning_and_place_and_ranks_by_heat() {
-        let segmenter = Segmenter::default();
+        let segmenter = Lexicon::default();
         let found = hotspots(
             &fixture(),
             at("2026-11-23T00:00:00Z"),
@@ -715,6 +911,8 @@ mod tests {
         assert_eq!(heat(4, 4, 0.0, 0), 4.0);
         // Two people, one of whom called three times: 2 + 0.5 x 2.
         assert_eq!(heat(4, 2, 0.0, 0), 3.0);
+        // One person writing ten times: 1 + 0.5 x 1, not 1 + 0.5 x 9.
+        assert_eq!(heat(10, 1, 0.0, 0), 1.5);
         // A fading topic counts half; growth is kept within [-1, 2].
         assert_eq!(heat(4, 4, -1.0, 0), 2.0);
         assert_eq!(heat(4, 4, 9.0, 0), 8.0);
@@ -732,7 +930,7 @@ mod tests {
             &messages,
             at("2026-11-23T00:00:00Z"),
             &HotspotRules::default(),
-            &Segmenter::default(),
+            &Lexicon::default(),
         );
         let fumes = found.iter().find(|h| h.messages[0] == "n1").unwrap();
         assert_eq!((fumes.citizens, fumes.likes), (1, Some(50)));
@@ -741,10 +939,59 @@ mod tests {
     #[test]
     fn a_single_message_or_an_empty_window_is_no_hotspot() {
         let rules = HotspotRules::default();
-        let segmenter = Segmenter::default();
+        let segmenter = Lexicon::default();
         assert!(hotspots(&[], at("2026-11-23T00:00:00Z"), &rules, &segmenter).is_empty());
         let found = hotspots(&fixture(), at("2026-11-30T00:00:00Z"), &rules, &segmenter);
         // The window before still holds everything; the window itself is empty.
         assert!(found.is_empty(), "{found:#?}");
+    }
+
+    #[test]
+    fn a_shared_place_name_does_not_make_two_problems_one() {
+        let messages = [
+            message(
+                "m1",
+                "2026-11-20T10:00:00Z",
+                STREET,
+                "c1",
+                "A5区洞井街道新塘社区：井盖缺失",
+            ),
+            message(
+                "m2",
+                "2026-11-21T10:00:00Z",
+                STREET,
+                "c2",
+                "A5区洞井街道新塘社区：路灯坏了",
+            ),
+        ];
+        let to = at("2026-11-23T00:00:00Z");
+        let rules = HotspotRules::default();
+        // Read without knowing the names, the shared address alone makes them alike.
+        let blind = hotspots(&messages, to, &rules, &Lexicon::default());
+        assert_eq!(blind.len(), 1, "{blind:#?}");
+        let lexicon = Lexicon::with_places(["A5区", "洞井街道", "新塘社区"]);
+        let found = hotspots(&messages, to, &rules, &lexicon);
+        assert!(found.is_empty(), "{found:#?}");
+    }
+
+    #[test]
+    fn common_features_pick_no_candidates_and_few_groups_are_compared() {
+        // Feature 0 is in every one of 100 messages; feature 1 in three.
+        let mut document_frequency = vec![100, 3];
+        document_frequency.extend(std::iter::repeat_n(2, 40));
+        let mut candidates = Candidates::new(&document_frequency, 100);
+        for g in 0..40 {
+            candidates.index(g, [0, 2 + g as u32]);
+        }
+        candidates.index(7, [1]);
+        candidates.index(9, [1]);
+        let weights: Vec<(u32, f64)> = (0..42).map(|w| (w, 1.0)).collect();
+        let found = candidates.best(weights.iter().map(|(w, x)| (w, x)), Some);
+        assert_eq!(found.len(), CANDIDATES);
+        // The groups sharing the rare feature 1 come first; the common one counted for
+        // none.
+        assert_eq!(found[..2], [7, 9]);
+        let common_only = candidates.best([(&0, &1.0)], Some);
+        assert!(common_only.is_empty(), "{common_only:?}");
     }
 }

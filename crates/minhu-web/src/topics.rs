@@ -18,14 +18,13 @@ use axum::routing::get;
 use axum::{Json, Router};
 use jiff::{SignedDuration, Timestamp};
 use minhu_analytics::Tally;
-use minhu_analytics::hotspot::{HotspotRules, Message, hotspots};
+use minhu_analytics::hotspot::{HotspotRules, Lexicon, Message, hotspots};
 use minhu_analytics::topic::{Topic, TopicRules, monthly_topics};
 use minhu_core::City;
 use minhu_core::ids::{RegionId, UnitId};
 use minhu_core::ticket::Status;
 use minhu_core::workflow::FieldError;
 use minhu_store::TicketFilter;
-use minhu_text::Segmenter;
 use serde::Serialize;
 use std::collections::{BTreeMap, HashMap};
 use std::sync::OnceLock;
@@ -42,14 +41,11 @@ const MAX_TICKETS: usize = 20_000;
 /// Tickets per page read from the store.
 const PAGE: u32 = 1_000;
 
-/// The segmenter with the city's place names, built once per process (one city each).
-fn segmenter(city: &City) -> &'static Segmenter {
-    static SEGMENTER: OnceLock<Segmenter> = OnceLock::new();
-    SEGMENTER.get_or_init(|| {
-        Segmenter::with_words(city.regions.all().iter().flat_map(|region| {
-            std::iter::once(region.name.as_str()).chain(region.aliases.iter().map(String::as_str))
-        }))
-    })
+/// The hotspot list's words with the city's place names, built once per process (one
+/// city each).
+fn lexicon(city: &City) -> &'static Lexicon {
+    static LEXICON: OnceLock<Lexicon> = OnceLock::new();
+    LEXICON.get_or_init(|| Lexicon::for_regions(&city.regions))
 }
 
 fn region_name(city: &City, id: &str) -> Option<String> {
@@ -193,8 +189,8 @@ pub(crate) async fn hotspot_list(
         }
     }
     let read = messages.len();
-    let segmenter = segmenter(&city);
-    let found = tokio::task::spawn_blocking(move || hotspots(&messages, to, &rules, segmenter))
+    let lexicon = lexicon(&city);
+    let found = tokio::task::spawn_blocking(move || hotspots(&messages, to, &rules, lexicon))
         .await
         .map_err(ApiError::internal)?;
     let lines: Vec<HotspotLine> = found

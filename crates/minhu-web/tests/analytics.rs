@@ -237,9 +237,10 @@ async fn hotspots_group_the_weeks_tickets_and_link_them() {
         "{lift}"
     );
     assert_eq!(lift["place_name"], "尖山社区");
-    // One citizen called three times: 1 + 0.5 x 2 people, rising from nothing.
+    // One citizen called three times: repeats count no more than the people
+    // (1 + 0.5 x 1), rising from nothing (x 2).
     assert_eq!(lift["citizens"], 1);
-    assert_eq!(lift["heat"], 4.0);
+    assert_eq!(lift["heat"], 3.0);
 
     let (status, csv) = app.get("/api/v1/analytics/hotspots?format=csv").await;
     assert_eq!(status, StatusCode::OK);

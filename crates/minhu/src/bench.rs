@@ -57,6 +57,11 @@ pub enum BenchCommand {
         days: Option<i64>,
         #[arg(long, default_value_t = 15)]
         top: usize,
+        /// Problems a person names (`topic = term term ...`, e.g.
+        /// bench/hotspots-teddycup.txt): each matched with its best hotspot, with purity
+        /// and coverage.
+        #[arg(long)]
+        reference: Option<std::path::PathBuf>,
     },
     /// The timer worker over many open tickets with deadlines: seeding rate, the cost
     /// of an idle tick and of a tick with a few timers due, and the time to fire `due`
@@ -138,7 +143,8 @@ pub async fn run(command: BenchCommand) -> anyhow::Result<()> {
             config,
             days,
             top,
-        } => crate::bench_hotspots::run(&data, &config, days, top),
+            reference,
+        } => crate::bench_hotspots::run(&data, &config, days, top, reference.as_deref()),
         BenchCommand::Timers {
             tickets,
             due,

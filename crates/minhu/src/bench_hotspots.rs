@@ -6,14 +6,76 @@
 //! subject and text, as the router places a ticket) and grouped by
 //! `minhu_analytics::hotspot` over one window covering the whole file (or the last
 //! `days` of it), with the citizen's board id and the message's likes.
+//!
+//! With `--reference FILE` (e.g. `bench/hotspots-teddycup.txt`), the problems a person
+//! names are found by their words, and each is matched with the hotspot holding most of
+//! its messages: purity (of the hotspot's messages, how many are the problem's) and
+//! coverage (of the problem's messages, how many the hotspot holds).
 
-use minhu_analytics::hotspot::{HotspotRules, Message, hotspots};
+use minhu_analytics::hotspot::{Hotspot, HotspotRules, Lexicon, Message, hotspots};
 use minhu_import::Reader;
-use minhu_text::Segmenter;
+use std::collections::HashSet;
 use std::path::Path;
 use std::time::Instant;
 
-pub fn run(data: &Path, config: &Path, days: Option<i64>, top: usize) -> anyhow::Result<()> {
+/// A problem a person names, and the terms that find its messages: every term must
+/// occur, a term being one word or several separated by `|` (any of them).
+struct Reference {
+    topic: String,
+    terms: Vec<Vec<String>>,
+}
+
+impl Reference {
+    fn matches(&self, text: &str) -> bool {
+        self.terms
+            .iter()
+            .all(|any| any.iter().any(|word| text.contains(word.as_str())))
+    }
+}
+
+/// Lines `topic = term term ...`; blank lines and lines starting with `#` are skipped.
+fn read_references(path: &Path) -> anyhow::Result<Vec<Reference>> {
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| anyhow::anyhow!("{}: cannot read: {e}", path.display()))?;
+    let mut references = Vec::new();
+    for (number, line) in text.lines().enumerate() {
+        let line = line.trim();
+        if line.is_empty() || line.starts_with('#') {
+            continue;
+        }
+        let (topic, terms) = line.split_once('=').ok_or_else(|| {
+            anyhow::anyhow!(
+                "{}:{}: expected `topic = term term ...`",
+                path.display(),
+                number + 1
+            )
+        })?;
+        let terms: Vec<Vec<String>> = terms
+            .split_whitespace()
+            .map(|term| term.split('|').map(str::to_owned).collect())
+            .collect();
+        anyhow::ensure!(
+            !terms.is_empty(),
+            "{}:{}: no terms after `=`",
+            path.display(),
+            number + 1
+        );
+        references.push(Reference {
+            topic: topic.trim().to_owned(),
+            terms,
+        });
+    }
+    Ok(references)
+}
+
+pub fn run(
+    data: &Path,
+    config: &Path,
+    days: Option<i64>,
+    top: usize,
+    reference: Option<&Path>,
+) -> anyhow::Result<()> {
+    let references = reference.map(read_references).transpose()?;
     let city = minhu_config::load_city(config)?;
     let mut messages = Vec::new();
     let mut skipped = 0;
@@ -64,9 +126,7 @@ pub fn run(data: &Path, config: &Path, days: Option<i64>, top: usize) -> anyhow:
         Some(days) => jiff::SignedDuration::from_hours(days * 24),
         None => to.duration_since(first) + jiff::SignedDuration::from_secs(1),
     };
-    let segmenter = Segmenter::with_words(city.regions.all().iter().flat_map(|region| {
-        std::iter::once(region.name.as_str()).chain(region.aliases.iter().map(String::as_str))
-    }));
+    let lexicon = Lexicon::for_regions(&city.regions);
     let started = Instant::now();
     let found = hotspots(
         &messages,
@@ -75,7 +135,7 @@ pub fn run(data: &Path, config: &Path, days: Option<i64>, top: usize) -> anyhow:
             window,
             ..HotspotRules::default()
         },
-        &segmenter,
+        &lexicon,
     );
     let placed = messages.iter().filter(|m| !m.place.is_empty()).count();
     println!(
@@ -119,5 +179,63 @@ pub fn run(data: &Path, config: &Path, days: Option<i64>, top: usize) -> anyhow:
             subject(&h.messages[0]).replace('|', "/"),
         );
     }
+    if let Some(references) = references {
+        compare(&references, &messages, &found);
+    }
     Ok(())
+}
+
+/// Prints, for each named problem, the hotspot holding most of its messages with its
+/// purity and coverage, and the totals over all problems.
+fn compare(references: &[Reference], messages: &[Message], found: &[Hotspot]) {
+    println!();
+    println!(
+        "| problem a person names | its messages | hotspot rank | hotspot messages | shared | purity | coverage |"
+    );
+    println!("| --- | ---: | ---: | ---: | ---: | ---: | ---: |");
+    let (mut shared_all, mut hotspot_all, mut problem_all) = (0, 0, 0);
+    for reference in references {
+        let ids: HashSet<&str> = messages
+            .iter()
+            .filter(|m| reference.matches(&m.text))
+            .map(|m| m.id.as_str())
+            .collect();
+        let best = found
+            .iter()
+            .map(|h| {
+                let shared = h
+                    .messages
+                    .iter()
+                    .filter(|id| ids.contains(id.as_str()))
+                    .count();
+                (h, shared)
+            })
+            .max_by_key(|(h, shared)| (*shared, std::cmp::Reverse(h.rank)));
+        let Some((hotspot, shared)) = best.filter(|(_, shared)| *shared > 0) else {
+            println!(
+                "| {} | {} | - | - | 0 | - | 0.00 |",
+                reference.topic,
+                ids.len()
+            );
+            problem_all += ids.len();
+            continue;
+        };
+        println!(
+            "| {} | {} | {} | {} | {shared} | {:.2} | {:.2} |",
+            reference.topic,
+            ids.len(),
+            hotspot.rank,
+            hotspot.count,
+            shared as f64 / hotspot.count as f64,
+            shared as f64 / ids.len().max(1) as f64,
+        );
+        shared_all += shared;
+        hotspot_all += hotspot.count;
+        problem_all += ids.len();
+    }
+    println!(
+        "| all | {problem_all} | | {hotspot_all} | {shared_all} | {:.2} | {:.2} |",
+        shared_all as f64 / hotspot_all.max(1) as f64,
+        shared_all as f64 / problem_all.max(1) as f64,
+    );
 }
