@@ -42,7 +42,9 @@ impl CategoryPath {
     }
 
     pub fn starts_with(&self, prefix: &CategoryPath) -> bool {
-        self.0 == prefix.0 || self.0.starts_with(&format!("{}/", prefix.0))
+        self.0
+            .strip_prefix(&prefix.0)
+            .is_some_and(|rest| rest.is_empty() || rest.starts_with('/'))
     }
 }
 

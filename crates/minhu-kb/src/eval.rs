@@ -9,11 +9,15 @@
 //!
 //! Any CSV with the columns `question,title,answer` is read the same way (one row: a
 //! question and the article that answers it).
+//!
+//! Each question keeps its message's number (`留言编号`, or `id`; without either column,
+//! its row), which splits the set in fixed halves for fitting the assistant's
+//! thresholds (see [`crate::fit`]).
 
 use crate::{Fields, KbError, KbIndex};
 use jieba_rs::Jieba;
 use jiff::civil::Date;
-use minhu_store::{Article, ArticleStatus};
+use minhu_store::Article;
 use std::collections::HashMap;
 use std::path::Path;
 use std::sync::Arc;
@@ -21,6 +25,8 @@ use std::sync::Arc;
 /// A question and the ids of the articles that answer it.
 #[derive(Clone, Debug)]
 pub struct Case {
+    /// The message's number (or the row's, 1 for the first under the header).
+    pub id: u64,
     pub question: String,
     pub answers: Vec<String>,
 }
@@ -54,6 +60,8 @@ pub enum EvalError {
     Layout(String),
     #[error("{0}: no question with an answer")]
     Empty(String),
+    #[error("{0}, row {1}: the message number {2:?} is not a whole number")]
+    Id(String, usize, String),
 }
 
 /// The articles and the questions of an evaluation file.
@@ -77,39 +85,35 @@ pub fn load(path: &Path) -> Result<(Vec<Article>, Vec<Case>), EvalError> {
                 _ => return Err(EvalError::Layout(shown)),
             },
         };
+    let number = column("留言编号").or_else(|| column("id"));
     let mut articles: Vec<Article> = Vec::new();
     let mut by_body: HashMap<String, String> = HashMap::new();
     let mut cases = Vec::new();
-    for record in reader.records() {
+    for (row, record) in (1..).zip(reader.records()) {
         let record = record.map_err(|e| EvalError::Csv(shown.clone(), e))?;
         let cell = |i: usize| record.get(i).unwrap_or("").trim().to_owned();
         let (q, t, a) = (cell(question), cell(title), cell(answer));
         if q.is_empty() || a.is_empty() {
             continue;
         }
-        let id = by_body
+        let id = match number.map(cell) {
+            None => row as u64,
+            Some(text) => text
+                .parse()
+                .map_err(|_| EvalError::Id(shown.clone(), row, text))?,
+        };
+        let answer = by_body
             .entry(a.clone())
             .or_insert_with(|| {
                 let id = format!("eval-{:05}", articles.len() + 1);
-                articles.push(Article {
-                    id: id.clone(),
-                    title: t,
-                    body: a,
-                    category: None,
-                    valid_from: None,
-                    valid_to: None,
-                    owner_unit: None,
-                    tags: Vec::new(),
-                    status: ArticleStatus::Published,
-                    created_at: jiff::Timestamp::UNIX_EPOCH,
-                    updated_at: jiff::Timestamp::UNIX_EPOCH,
-                });
+                articles.push(Article::new(&id, t, a, jiff::Timestamp::UNIX_EPOCH));
                 id
             })
             .clone();
         cases.push(Case {
+            id,
             question: q,
-            answers: vec![id],
+            answers: vec![answer],
         });
     }
     if cases.is_empty() {
@@ -152,30 +156,60 @@ impl Method {
     }
 }
 
-/// Asks every question of `cases` and counts the hits; `progress` hears each one.
-pub fn evaluate(
+/// How one question was answered: what the assistant decides on, and whether it was
+/// right.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Asked {
+    /// The question's [`Case::id`].
+    pub id: u64,
+    /// Whether an article that answers it is in the index asked.
+    pub answerable: bool,
+    /// The best suggestion's confidence; 0 when no article shares a word with it.
+    pub confidence: f32,
+    /// The best suggestion answers it.
+    pub top1: bool,
+    /// One of the first three suggestions (what the assistant shows) answers it.
+    pub top3: bool,
+}
+
+/// Asks every question of `cases` of `index` as the assistant does (the first three
+/// suggestions, no category); `progress` hears each one.
+pub fn ask(
     index: &KbIndex,
     cases: &[Case],
     day: Date,
     mut progress: impl FnMut(),
-) -> Result<Score, KbError> {
-    let mut score = Score {
-        questions: cases.len(),
-        ..Score::default()
-    };
+) -> Result<Vec<Asked>, KbError> {
+    let mut asked = Vec::with_capacity(cases.len());
     for case in cases {
         let found = index.suggest(&case.question, None, day, 3)?;
-        let hit = |k: usize| {
+        let answers = |k: usize| {
             found
                 .iter()
                 .take(k)
                 .any(|s| case.answers.contains(&s.article.id))
         };
-        score.top1 += usize::from(hit(1));
-        score.top3 += usize::from(hit(3));
+        asked.push(Asked {
+            id: case.id,
+            answerable: case.answers.iter().any(|id| index.contains(id)),
+            confidence: found.first().map_or(0.0, |s| s.confidence),
+            top1: answers(1),
+            top3: answers(3),
+        });
         progress();
     }
-    Ok(score)
+    Ok(asked)
+}
+
+impl Score {
+    /// The hits among `asked`.
+    pub fn of(asked: &[Asked]) -> Score {
+        Score {
+            questions: asked.len(),
+            top1: asked.iter().filter(|a| a.top1).count(),
+            top3: asked.iter().filter(|a| a.top3).count(),
+        }
+    }
 }
 
 #[cfg(test)]
@@ -202,11 +236,27 @@ mod tests {
         let index = Method::Minhu
             .build(&articles, minhu_search::hotline_jieba())
             .unwrap();
-        let score = evaluate(&index, &cases, "2026-01-01".parse().unwrap(), || {}).unwrap();
+        let asked = ask(&index, &cases, "2026-01-01".parse().unwrap(), || {}).unwrap();
+        assert_eq!(
+            asked.iter().map(|a| a.id).collect::<Vec<_>>(),
+            [1, 2, 3],
+            "each question keeps its message's number"
+        );
+        assert!(asked.iter().all(|a| a.answerable && a.confidence > 0.0));
+        let score = Score::of(&asked);
         assert_eq!(score.questions, 3);
         assert_eq!(score.top3, 3, "{score:?}");
         assert!(score.top1 <= score.top3);
         std::fs::write(&path, "a,b\n1,2\n").unwrap();
         assert!(matches!(load(&path), Err(EvalError::Layout(_))));
+        std::fs::write(&path, "id,question,title,answer\nx7,q,t,a\n").unwrap();
+        let bad = load(&path).unwrap_err();
+        assert!(
+            bad.to_string().contains("row 1") && bad.to_string().contains("x7"),
+            "{bad}"
+        );
+        std::fs::write(&path, "question,title,answer\nq1,t,a\nq2,t,b\n").unwrap();
+        let (_, by_row) = load(&path).unwrap();
+        assert_eq!(by_row.iter().map(|c| c.id).collect::<Vec<_>>(), [1, 2]);
     }
 }

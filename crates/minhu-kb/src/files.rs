@@ -370,30 +370,21 @@ mod tests {
     fn articles() -> Vec<Article> {
         vec![
             Article {
-                id: "kb-1".into(),
-                title: "公积金提取".into(),
-                body: "第一段，含逗号\n---\n第二段 \"引号\"".into(),
                 category: Some("城乡建设/住房保障与房地产".into()),
                 valid_from: Some("2026-01-01".parse().unwrap()),
                 valid_to: Some("2026-12-31".parse().unwrap()),
                 owner_unit: Some("dept-A-housing".into()),
                 tags: vec!["公积金".into(), "提取".into()],
-                status: ArticleStatus::Published,
-                created_at: jiff::Timestamp::UNIX_EPOCH,
-                updated_at: jiff::Timestamp::UNIX_EPOCH,
+                ..Article::new(
+                    "kb-1",
+                    "公积金提取",
+                    "第一段，含逗号\n---\n第二段 \"引号\"",
+                    jiff::Timestamp::UNIX_EPOCH,
+                )
             },
             Article {
-                id: "kb-2".into(),
-                title: "路灯".into(),
-                body: "拨打12345。".into(),
-                category: None,
-                valid_from: None,
-                valid_to: None,
-                owner_unit: None,
-                tags: vec![],
                 status: ArticleStatus::Retired,
-                created_at: jiff::Timestamp::UNIX_EPOCH,
-                updated_at: jiff::Timestamp::UNIX_EPOCH,
+                ..Article::new("kb-2", "路灯", "拨打12345。", jiff::Timestamp::UNIX_EPOCH)
             },
         ]
     }

@@ -1,20 +1,28 @@
 //! Retrieval: a tantivy index of the published articles, held in memory, ranked by BM25
 //! over title (weighted ×2), tags (×1.5) and body, cut by minhu-search's jieba tokenizer
-//! with the hotline dictionary. Validity dates and the category boost are applied to
-//! the ranked matches, so an expired or not-yet-valid article is never suggested.
+//! with the hotline dictionary. Validity dates and the category boost are applied inside
+//! tantivy's top-k collection (the score of each match is tweaked as it is collected), so
+//! an expired or not-yet-valid article is never suggested and only the best `limit`
+//! matches are copied out, whatever the number of articles that share a word with the
+//! question.
 
 use jieba_rs::Jieba;
 use jiff::civil::Date;
 use minhu_core::taxonomy::CategoryPath;
 use minhu_search::HotlineTokenizer;
 use minhu_store::{Article, ArticleStatus};
+use std::cmp::Reverse;
 use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
-use tantivy::collector::TopDocs;
+use tantivy::collector::sort_key::NaturalComparator;
+use tantivy::collector::{SegmentSortKeyComputer, SortKeyComputer, TopDocs};
+use tantivy::columnar::ColumnValues;
 use tantivy::query::{BooleanQuery, BoostQuery, Occur, Query, TermQuery};
 use tantivy::schema::{FAST, Field, IndexRecordOption, Schema, TextFieldIndexing, TextOptions};
 use tantivy::tokenizer::{TextAnalyzer, TokenStream};
-use tantivy::{Index, IndexReader, ReloadPolicy, TantivyDocument, Term};
+use tantivy::{
+    DocId, Index, IndexReader, ReloadPolicy, Score, SegmentReader, TantivyDocument, Term,
+};
 
 /// The fast field holding each document's place in [`KbIndex`]'s article list.
 const ORD: &str = "ord";
@@ -168,11 +176,20 @@ pub struct KbIndex {
     tags: Field,
     fields: Fields,
     jieba: Arc<Jieba>,
-    articles: Vec<Article>,
-    /// Each article's words as the index cut them, for "matched words".
-    words: Vec<HashSet<String>>,
+    /// The published articles by id; a document's [`ORD`] is its place here. Shared
+    /// with the collector, which reads each match's dates and category.
+    entries: Arc<[Entry]>,
     /// In how many articles each word occurs (for the confidence's idf).
     df: HashMap<String, u32>,
+}
+
+/// An indexed article with what ranking reads of it.
+struct Entry {
+    article: Article,
+    /// The article's category, parsed once rather than at every match.
+    category: Option<CategoryPath>,
+    /// The article's words as the index cut them, for "matched words".
+    words: HashSet<String>,
 }
 
 impl KbIndex {
@@ -198,14 +215,17 @@ impl KbIndex {
         index.tokenizers().register(TOKENIZER, tokenizer.clone());
         let mut analyzer = TextAnalyzer::from(tokenizer);
         let mut writer = index.writer_with_num_threads(1, 15_000_000)?;
-        let live: Vec<Article> = articles
+        let mut live: Vec<Article> = articles
             .iter()
             .filter(|a| a.status == ArticleStatus::Published)
             .cloned()
             .collect();
-        let mut words = Vec::with_capacity(live.len());
+        // By id, so that the ord breaks ties of score the same way whatever the order
+        // the articles came in.
+        live.sort_by(|a, b| a.id.cmp(&b.id));
+        let mut entries = Vec::with_capacity(live.len());
         let mut df: HashMap<String, u32> = HashMap::new();
-        for (i, article) in live.iter().enumerate() {
+        for (i, article) in live.into_iter().enumerate() {
             let mut doc = TantivyDocument::default();
             doc.add_text(title, &article.title);
             let mut seen = cut(&mut analyzer, &article.title);
@@ -222,7 +242,11 @@ impl KbIndex {
             for word in &seen {
                 *df.entry(word.clone()).or_default() += 1;
             }
-            words.push(seen);
+            entries.push(Entry {
+                category: article.category.as_deref().map(CategoryPath::new),
+                article,
+                words: seen,
+            });
         }
         writer.commit()?;
         let reader = index
@@ -236,19 +260,25 @@ impl KbIndex {
             tags,
             fields,
             jieba,
-            articles: live,
-            words,
+            entries: entries.into(),
             df,
         })
     }
 
     /// How many articles can be suggested (published ones, whatever their dates).
     pub fn len(&self) -> usize {
-        self.articles.len()
+        self.entries.len()
     }
 
     pub fn is_empty(&self) -> bool {
-        self.articles.is_empty()
+        self.entries.is_empty()
+    }
+
+    /// Whether the article `id` is indexed (published).
+    pub fn contains(&self, id: &str) -> bool {
+        self.entries
+            .binary_search_by(|entry| entry.article.id.as_str().cmp(id))
+            .is_ok()
     }
 
     /// The best `limit` articles for `text` that are valid on `day`, raised by
@@ -267,7 +297,7 @@ impl KbIndex {
                 question.push(word);
             }
         }
-        if question.is_empty() || self.articles.is_empty() || limit == 0 {
+        if question.is_empty() || self.entries.is_empty() || limit == 0 {
             return Ok(Vec::new());
         }
         let mut should: Vec<(Occur, Box<dyn Query>)> = Vec::new();
@@ -279,69 +309,113 @@ impl KbIndex {
             }
         }
         let query = BooleanQuery::new(should);
-        let searcher = self.reader.searcher();
-        // A knowledge base is small: rank every match, then apply dates and boosts.
-        let found = searcher.search(
-            &query,
-            &TopDocs::with_limit(self.articles.len()).order_by_score(),
-        )?;
-        let category = category.map(CategoryPath::new);
+        let ranking = Ranking {
+            entries: self.entries.clone(),
+            category: category.map(CategoryPath::new),
+            day,
+        };
+        let found = self
+            .reader
+            .searcher()
+            .search(&query, &TopDocs::with_limit(limit).order_by(ranking))?;
         let weight = |word: &String| self.idf(word);
         let total: f32 = question.iter().map(weight).sum();
-        let ords = searcher
-            .segment_readers()
-            .iter()
-            .map(|segment| {
-                Ok(segment
-                    .fast_fields()
-                    .u64(ORD)?
-                    .first_or_default_col(u64::MAX))
+        Ok(found
+            .into_iter()
+            .filter_map(|(key, _)| {
+                let (score, Reverse(ord)) = key?;
+                let entry = self.entries.get(usize::try_from(ord).ok()?)?;
+                let matched: Vec<String> = question
+                    .iter()
+                    .filter(|w| entry.words.contains(*w))
+                    .cloned()
+                    .collect();
+                let held: f32 = matched.iter().map(weight).sum();
+                Some(Suggestion {
+                    article: entry.article.clone(),
+                    score,
+                    confidence: if total > 0.0 { held / total } else { 0.0 },
+                    matched,
+                })
             })
-            .collect::<Result<Vec<_>, tantivy::TantivyError>>()?;
-        let mut ranked = Vec::new();
-        for (score, address) in found {
-            let i = ords[address.segment_ord as usize].get_val(address.doc_id) as usize;
-            let Some(article) = self.articles.get(i) else {
-                continue;
-            };
-            if !article.valid_on(day) {
-                continue;
-            }
-            let boost = match (&category, &article.category) {
-                (Some(wanted), Some(own)) if CategoryPath::new(own).starts_with(wanted) => {
-                    CATEGORY_BOOST
-                }
-                _ => 1.0,
-            };
-            let words = &self.words[i];
-            let matched: Vec<String> = question
-                .iter()
-                .filter(|w| words.contains(*w))
-                .cloned()
-                .collect();
-            let held: f32 = matched.iter().map(weight).sum();
-            ranked.push(Suggestion {
-                article: article.clone(),
-                score: score * boost,
-                confidence: if total > 0.0 { held / total } else { 0.0 },
-                matched,
-            });
-        }
-        ranked.sort_by(|a, b| {
-            b.score
-                .total_cmp(&a.score)
-                .then_with(|| a.article.id.cmp(&b.article.id))
-        });
-        ranked.truncate(limit);
-        Ok(ranked)
+            .collect())
     }
 
     /// The inverse document frequency of a word in the knowledge base, BM25's form; a
     /// word no article holds weighs most (the question is about something else).
     fn idf(&self, word: &String) -> f32 {
-        let n = self.articles.len() as f32;
+        let n = self.entries.len() as f32;
         let df = self.df.get(word).copied().unwrap_or(0) as f32;
         (1.0 + (n - df + 0.5) / (df + 0.5)).ln()
+    }
+}
+
+/// A match's rank: its score with the category boost, then the lower ord (id) first on
+/// a tie; `None` (below every match) for an article not valid on the day, which is
+/// dropped after collection. Invalid articles can therefore only take places in the
+/// top k that no valid match wanted.
+type RankKey = Option<(Score, Reverse<u64>)>;
+
+/// How tantivy's top-k collector ranks the matches of a question (see [`RankKey`]).
+struct Ranking {
+    entries: Arc<[Entry]>,
+    category: Option<CategoryPath>,
+    day: Date,
+}
+
+impl SortKeyComputer for Ranking {
+    type SortKey = RankKey;
+    type Child = SegmentRanking;
+    type Comparator = NaturalComparator;
+
+    fn requires_scoring(&self) -> bool {
+        true
+    }
+
+    fn segment_sort_key_computer(
+        &self,
+        segment: &SegmentReader,
+    ) -> tantivy::Result<SegmentRanking> {
+        Ok(SegmentRanking {
+            ords: segment
+                .fast_fields()
+                .u64(ORD)?
+                .first_or_default_col(u64::MAX),
+            entries: self.entries.clone(),
+            category: self.category.clone(),
+            day: self.day,
+        })
+    }
+}
+
+/// [`Ranking`] within one segment: reads each match's ord from the fast field.
+struct SegmentRanking {
+    ords: Arc<dyn ColumnValues<u64>>,
+    entries: Arc<[Entry]>,
+    category: Option<CategoryPath>,
+    day: Date,
+}
+
+impl SegmentSortKeyComputer for SegmentRanking {
+    type SortKey = RankKey;
+    type SegmentSortKey = RankKey;
+    type SegmentComparator = NaturalComparator;
+
+    fn segment_sort_key(&mut self, doc: DocId, score: Score) -> RankKey {
+        let ord = self.ords.get_val(doc);
+        let entry = self.entries.get(usize::try_from(ord).ok()?)?;
+        if !entry.article.valid_on(self.day) {
+            return None;
+        }
+        let boost = match (&self.category, &entry.category) {
+            (Some(wanted), Some(own)) if own.starts_with(wanted) => CATEGORY_BOOST,
+            _ => 1.0,
+        };
+        Some((score * boost, Reverse(ord)))
+    }
+
+    fn convert_segment_sort_key(&self, key: RankKey) -> RankKey {
+        key
     }
 }
 
@@ -371,20 +445,8 @@ mod tests {
     use super::*;
     use jiff::Timestamp;
 
-    pub(crate) fn article(id: &str, title: &str, body: &str) -> Article {
-        Article {
-            id: id.into(),
-            title: title.into(),
-            body: body.into(),
-            category: None,
-            valid_from: None,
-            valid_to: None,
-            owner_unit: None,
-            tags: Vec::new(),
-            status: ArticleStatus::Published,
-            created_at: Timestamp::UNIX_EPOCH,
-            updated_at: Timestamp::UNIX_EPOCH,
-        }
+    fn article(id: &str, title: &str, body: &str) -> Article {
+        Article::new(id, title, body, Timestamp::UNIX_EPOCH)
     }
 
     fn day(text: &str) -> Date {

@@ -5,7 +5,8 @@
 //! ([`ArticleDraft::check`]), finds them for a text ([`KbIndex::suggest`]: tantivy BM25
 //! with minhu-search's jieba tokenizer and hotline dictionary, validity dates, category
 //! boost), answers citizens from them ([`assistant`]), reads and writes them as CSV or
-//! Markdown ([`files`]) and measures retrieval on real questions ([`eval`]).
+//! Markdown ([`files`]), measures retrieval on real questions ([`eval`]) and fits the
+//! assistant's thresholds on them ([`fit`]).
 //!
 //! Why the index is rebuilt rather than followed: a city's knowledge base is hundreds
 //! to a few thousand articles, edited a few times a day, and building an index of 3,000
@@ -21,6 +22,7 @@ pub mod article;
 pub mod assistant;
 pub mod eval;
 pub mod files;
+pub mod fit;
 mod index;
 
 pub use article::ArticleDraft;

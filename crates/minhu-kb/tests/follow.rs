@@ -6,19 +6,7 @@ use minhu_store::{Article, ArticleStatus, SqlStore, Store};
 use std::sync::Arc;
 
 fn article(id: &str, title: &str, body: &str) -> Article {
-    Article {
-        id: id.into(),
-        title: title.into(),
-        body: body.into(),
-        category: None,
-        valid_from: None,
-        valid_to: None,
-        owner_unit: None,
-        tags: vec![],
-        status: ArticleStatus::Published,
-        created_at: jiff::Timestamp::UNIX_EPOCH,
-        updated_at: jiff::Timestamp::UNIX_EPOCH,
-    }
+    Article::new(id, title, body, jiff::Timestamp::UNIX_EPOCH)
 }
 
 #[tokio::test]

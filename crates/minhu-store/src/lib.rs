@@ -381,6 +381,39 @@ pub struct Article {
 }
 
 impl Article {
+    /// A published article with only its words: no category, validity dates, owner or
+    /// tags, created and updated `at`. The other fields are public, to be set after.
+    pub fn new(
+        id: impl Into<String>,
+        title: impl Into<String>,
+        body: impl Into<String>,
+        at: Timestamp,
+    ) -> Article {
+        Article {
+            id: id.into(),
+            title: title.into(),
+            body: body.into(),
+            category: None,
+            valid_from: None,
+            valid_to: None,
+            owner_unit: None,
+            tags: Vec::new(),
+            status: ArticleStatus::Published,
+            created_at: at,
+            updated_at: at,
+        }
+    }
+
+    /// Whether the two say the same (every field but when they were created and last
+    /// updated): a put of the same content is not a change.
+    pub fn same_content(&self, other: &Article) -> bool {
+        Article {
+            created_at: self.created_at,
+            updated_at: self.updated_at,
+            ..other.clone()
+        } == *self
+    }
+
     /// Whether the article may be given as an answer on `day`.
     pub fn valid_on(&self, day: jiff::civil::Date) -> bool {
         self.valid_from.is_none_or(|from| from <= day) && self.valid_to.is_none_or(|to| day <= to)

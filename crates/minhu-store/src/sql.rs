@@ -1338,15 +1338,11 @@ impl Store for SqlStore {
         .fetch_optional(&mut *tx)
         .await?;
         let existing = existing.as_ref().map(article_from_row).transpose()?;
-        if let Some(old) = &existing {
-            let same = Article {
-                created_at: old.created_at,
-                updated_at: old.updated_at,
-                ..article.clone()
-            };
-            if &same == old {
-                return Ok(false);
-            }
+        if existing
+            .as_ref()
+            .is_some_and(|old| old.same_content(article))
+        {
+            return Ok(false);
         }
         let created_at = existing.map_or(article.created_at, |old| old.created_at);
         sqlx::query(

@@ -149,7 +149,7 @@ async fn create_article(
     let engine = &state.engine;
     let article = draft.check(&engine.city, engine.now())?;
     if let Some(old) = engine.kb.article(&article.id).await? {
-        if same_content(&old, &article) {
+        if old.same_content(&article) {
             return Ok((StatusCode::OK, Json(ArticleView::from(&old))).into_response());
         }
         return Err(ApiError::conflict(
@@ -163,14 +163,6 @@ async fn create_article(
     engine.kb.put(&article).await?;
     let stored = engine.kb.article(&article.id).await?.unwrap_or(article);
     Ok((StatusCode::CREATED, Json(ArticleView::from(&stored))).into_response())
-}
-
-fn same_content(a: &Article, b: &Article) -> bool {
-    Article {
-        created_at: a.created_at,
-        updated_at: a.updated_at,
-        ..b.clone()
-    } == *a
 }
 
 #[utoipa::path(

@@ -6,8 +6,10 @@ use crate::import::progress_bar;
 use anyhow::Context;
 use minhu_core::SystemClock;
 use minhu_engine::Engine;
-use minhu_kb::eval::{self, Method};
-use minhu_kb::files;
+use minhu_kb::assistant::{THRESHOLDS, Thresholds};
+use minhu_kb::eval::{self, Asked, Method, Score};
+use minhu_kb::fit::{self, Outcome};
+use minhu_kb::{KbIndex, files};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
@@ -30,8 +32,9 @@ pub enum KbCommand {
         place: Place,
     },
     /// Measure retrieval on real questions with known answers (the Teddy Cup
-    /// replies.csv, or question,title,answer columns); the last line is
-    /// `top1=... top3=... n=...` for minhu's retrieval, after the baselines.
+    /// replies.csv, or question,title,answer columns), then fit the assistant's
+    /// thresholds on the even message numbers and judge them on the odd ones; the last
+    /// line is `top1=... top3=... n=...` for minhu's retrieval, after the baselines.
     Eval {
         #[arg(long)]
         data: PathBuf,
@@ -166,7 +169,7 @@ fn evaluate(data: &Path) -> anyhow::Result<()> {
         let built = started.elapsed();
         let bar = progress_bar(Some(cases.len() as u64), "questions");
         let asked = std::time::Instant::now();
-        let score = eval::evaluate(&index, &cases, day, || bar.inc(1))?;
+        let score = Score::of(&eval::ask(&index, &cases, day, || bar.inc(1))?);
         bar.finish_and_clear();
         println!(
             "{:<58} top-1 {:5.1}%  top-3 {:5.1}%  (index {:.2} s, {:.1} ms/question)",
@@ -178,6 +181,8 @@ fn evaluate(data: &Path) -> anyhow::Result<()> {
         );
         last = Some(score);
     }
+    let half = Method::Minhu.build(&fit::knowledge_base(&articles), hotline)?;
+    fit_thresholds(&half, articles.len(), &cases, day)?;
     let score = last.expect("at least one method");
     println!(
         "top1={:.3} top3={:.3} n={}",
@@ -185,5 +190,51 @@ fn evaluate(data: &Path) -> anyhow::Result<()> {
         score.top3_rate(),
         score.questions
     );
+    Ok(())
+}
+
+/// Fits the assistant's thresholds on `index` (of [`fit::knowledge_base`]'s articles
+/// out of `articles`) and prints them with how they, and the ones in use, do on the
+/// held-out half.
+fn fit_thresholds(
+    index: &KbIndex,
+    articles: usize,
+    cases: &[eval::Case],
+    day: jiff::civil::Date,
+) -> anyhow::Result<()> {
+    let bar = progress_bar(Some(cases.len() as u64), "fitting");
+    let asked = eval::ask(index, cases, day, || bar.inc(1))?;
+    bar.finish_and_clear();
+    let (fitting, held_out): (Vec<Asked>, Vec<Asked>) =
+        asked.into_iter().partition(|a| fit::in_fit_half(a.id));
+    println!(
+        "assistant thresholds, fitted on the {} questions of even message numbers against an index of every other article ({} of {}): sure answers right >= {:.0}%, the three shown while unsure hold the answer >= {:.0}%",
+        fitting.len(),
+        index.len(),
+        articles,
+        fit::SURE_PRECISION * 100.0,
+        fit::MAYBE_PRECISION * 100.0
+    );
+    for (from, n, top1, top3) in fit::calibration(&fitting) {
+        println!(
+            "  confidence >= {from:.1}: {n:>4} questions, best article right {:5.1}%, among the first three {:5.1}%",
+            top1 * 100.0,
+            top3 * 100.0
+        );
+    }
+    let judge = |label: &str, thresholds: Thresholds| {
+        println!(
+            "{label}: sure >= {:.2}, maybe >= {:.2}; on the {} held-out questions (odd numbers):\n{}",
+            thresholds.sure,
+            thresholds.maybe,
+            held_out.len(),
+            Outcome::of(&held_out, thresholds)
+        );
+    };
+    match fit::fit(&fitting) {
+        Some(fitted) => judge("fitted", fitted),
+        None => println!("fitted: no confidence makes sure answers right often enough"),
+    }
+    judge("in use (assistant::THRESHOLDS)", THRESHOLDS);
     Ok(())
 }
