@@ -38,7 +38,7 @@ pub fn knowledge_base(articles: &[Article]) -> Vec<Article> {
 /// Whether a question (by its message number) is one the thresholds are chosen on; the
 /// others are held out to judge them.
 pub fn in_fit_half(id: u64) -> bool {
-    id % 2 == 0
+    id.is_multiple_of(2)
 }
 
 /// The thresholds that meet [`SURE_PRECISION`] and [`MAYBE_PRECISION`] on `asked` with

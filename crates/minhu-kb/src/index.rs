@@ -357,6 +357,7 @@ impl KbIndex {
 type RankKey = Option<(Score, Reverse<u64>)>;
 
 /// How tantivy's top-k collector ranks the matches of a question (see [`RankKey`]).
+#[derive(Clone)]
 struct Ranking {
     entries: Arc<[Entry]>,
     category: Option<CategoryPath>,
@@ -381,9 +382,7 @@ impl SortKeyComputer for Ranking {
                 .fast_fields()
                 .u64(ORD)?
                 .first_or_default_col(u64::MAX),
-            entries: self.entries.clone(),
-            category: self.category.clone(),
-            day: self.day,
+            ranking: self.clone(),
         })
     }
 }
@@ -391,9 +390,7 @@ impl SortKeyComputer for Ranking {
 /// [`Ranking`] within one segment: reads each match's ord from the fast field.
 struct SegmentRanking {
     ords: Arc<dyn ColumnValues<u64>>,
-    entries: Arc<[Entry]>,
-    category: Option<CategoryPath>,
-    day: Date,
+    ranking: Ranking,
 }
 
 impl SegmentSortKeyComputer for SegmentRanking {
@@ -402,12 +399,17 @@ impl SegmentSortKeyComputer for SegmentRanking {
     type SegmentComparator = NaturalComparator;
 
     fn segment_sort_key(&mut self, doc: DocId, score: Score) -> RankKey {
+        let Ranking {
+            entries,
+            category,
+            day,
+        } = &self.ranking;
         let ord = self.ords.get_val(doc);
-        let entry = self.entries.get(usize::try_from(ord).ok()?)?;
-        if !entry.article.valid_on(self.day) {
+        let entry = entries.get(usize::try_from(ord).ok()?)?;
+        if !entry.article.valid_on(*day) {
             return None;
         }
-        let boost = match (&self.category, &entry.category) {
+        let boost = match (category, &entry.category) {
             (Some(wanted), Some(own)) if own.starts_with(wanted) => CATEGORY_BOOST,
             _ => 1.0,
         };
