@@ -224,6 +224,34 @@ struct DutiesFile {
     duty: Vec<Spanned<DutyRule>>,
 }
 
+/// Where a configuration's files come from: a directory, with perhaps one file's text
+/// replaced by an administrator's edit that is not saved yet, so an edit is checked with
+/// the very code that will load it.
+#[derive(Clone, Copy)]
+struct Files<'a> {
+    dir: &'a Path,
+    draft: Option<(&'a str, &'a str)>,
+}
+
+impl Files<'_> {
+    fn exists(&self, name: &str) -> bool {
+        self.draft.is_some_and(|(n, _)| n == name) || self.dir.join(name).exists()
+    }
+
+    fn read(&self, name: &str) -> Result<Source, ConfigError> {
+        let path = self.dir.join(name);
+        let text = match self.draft {
+            Some((n, text)) if n == name => text.to_owned(),
+            _ => std::fs::read_to_string(&path).map_err(|e| ConfigError {
+                file: path.clone(),
+                line: None,
+                problem: format!("cannot read the file: {e}"),
+            })?,
+        };
+        Ok(Source { path, text })
+    }
+}
+
 /// One file's text, kept to turn byte offsets into line numbers.
 struct Source {
     path: PathBuf,
@@ -231,16 +259,6 @@ struct Source {
 }
 
 impl Source {
-    fn read(dir: &Path, name: &str) -> Result<Self, ConfigError> {
-        let path = dir.join(name);
-        let text = std::fs::read_to_string(&path).map_err(|e| ConfigError {
-            file: path.clone(),
-            line: None,
-            problem: format!("cannot read the file: {e}"),
-        })?;
-        Ok(Self { path, text })
-    }
-
     fn line_of(&self, offset: usize) -> usize {
         let end = offset.min(self.text.len());
         self.text.as_bytes()[..end]
@@ -276,10 +294,44 @@ fn unspan<T>(items: Vec<Spanned<T>>) -> Vec<T> {
 
 /// Loads and validates the configuration in `dir`.
 pub fn load_city(dir: &Path) -> Result<City, ConfigError> {
-    let city_source = Source::read(dir, "city.toml")?;
+    read_city(Files { dir, draft: None })
+}
+
+/// The files of a city's configuration an administrator may edit in the browser
+/// (`boundaries.geojson` is drawn in GIS tools, `notify.toml` holds secrets).
+pub const EDITABLE_FILES: &[&str] = &[
+    "city.toml",
+    "regions.toml",
+    "units.toml",
+    "taxonomy.csv",
+    "duties.toml",
+    "calendar.toml",
+];
+
+/// Checks the configuration in `dir` as it would load with `name` holding `text`
+/// instead of what is on disk; nothing is written.
+pub fn check_edit(dir: &Path, name: &str, text: &str) -> Result<City, ConfigError> {
+    if !EDITABLE_FILES.contains(&name) {
+        return Err(ConfigError {
+            file: dir.join(name),
+            line: None,
+            problem: format!(
+                "not an editable file; use one of {}",
+                EDITABLE_FILES.join(", ")
+            ),
+        });
+    }
+    read_city(Files {
+        dir,
+        draft: Some((name, text)),
+    })
+}
+
+fn read_city(files: Files) -> Result<City, ConfigError> {
+    let city_source = files.read("city.toml")?;
     let city_file: CityFile = city_source.parse()?;
 
-    let regions_source = Source::read(dir, "regions.toml")?;
+    let regions_source = files.read("regions.toml")?;
     let regions_file: RegionsFile = regions_source.parse()?;
     let region_spans: Vec<Spanned<()>> = spans_of(&regions_file.region);
     let regions = RegionTree::new(unspan(regions_file.region))
@@ -295,15 +347,15 @@ pub fn load_city(dir: &Path) -> Result<City, ConfigError> {
         ));
     }
 
-    let units_source = Source::read(dir, "units.toml")?;
+    let units_source = files.read("units.toml")?;
     let units_file: UnitsFile = units_source.parse()?;
     let unit_spans = spans_of(&units_file.unit);
     let units = Units::new(unspan(units_file.unit), &regions)
         .map_err(|p| units_source.item_error(&unit_spans, p))?;
 
-    let taxonomy = load_taxonomy(&dir.join("taxonomy.csv"))?;
+    let taxonomy = load_taxonomy(&files.read("taxonomy.csv")?)?;
 
-    let duties_source = Source::read(dir, "duties.toml")?;
+    let duties_source = files.read("duties.toml")?;
     let duties_file: DutiesFile = duties_source.parse()?;
     let duty_spans = spans_of(&duties_file.duty);
     let duties = DutyList::new(unspan(duties_file.duty), &taxonomy, &regions, &units)
@@ -320,7 +372,7 @@ pub fn load_city(dir: &Path) -> Result<City, ConfigError> {
             ),
         ));
     }
-    let boundaries = load_boundaries(dir, &regions)?;
+    let boundaries = load_boundaries(files, &regions)?;
     let urgency_rules = match &city_file.urgency {
         Some(section) => load_urgency(&city_source, section, &tiers, &taxonomy)?,
         None => UrgencyRules::default(),
@@ -334,7 +386,7 @@ pub fn load_city(dir: &Path) -> Result<City, ConfigError> {
         Some(section) => load_analytics(&city_source, section)?,
         None => AnalyticsRules::default(),
     };
-    let calendar = load_calendar(&Source::read(dir, "calendar.toml")?)?;
+    let calendar = load_calendar(&files.read("calendar.toml")?)?;
     let zone_name = city_file.city.timezone.get_ref();
     let timezone = jiff::tz::TimeZone::get(zone_name).map_err(|e| {
         city_source.error(
@@ -523,7 +575,7 @@ pub fn load_services(dir: &Path, city: &City) -> Result<ServiceCatalog, ConfigEr
     if !dir.join("open311.toml").exists() {
         return Ok(ServiceCatalog::default());
     }
-    let source = Source::read(dir, "open311.toml")?;
+    let source = Files { dir, draft: None }.read("open311.toml")?;
     let file: ServicesFile = source.parse()?;
     let spans = spans_of(&file.service);
     ServiceCatalog::new(unspan(file.service), &city.taxonomy)
@@ -638,12 +690,11 @@ enum GeoGeometry {
 
 /// Reads `boundaries.geojson` when the city has one: a FeatureCollection whose features
 /// name their region in `properties.region` and have a Polygon or MultiPolygon geometry.
-fn load_boundaries(dir: &Path, regions: &RegionTree) -> Result<Boundaries, ConfigError> {
-    let path = dir.join("boundaries.geojson");
-    if !path.exists() {
+fn load_boundaries(files: Files, regions: &RegionTree) -> Result<Boundaries, ConfigError> {
+    if !files.exists("boundaries.geojson") {
         return Ok(Boundaries::default());
     }
-    let source = Source::read(dir, "boundaries.geojson")?;
+    let source = files.read("boundaries.geojson")?;
     let file: GeoJson = serde_json::from_str(&source.text).map_err(|e| ConfigError {
         file: source.path.clone(),
         line: Some(e.line()),
@@ -807,16 +858,15 @@ fn load_calendar(source: &Source) -> Result<BusinessCalendar, ConfigError> {
     Ok(calendar)
 }
 
-fn load_taxonomy(path: &Path) -> Result<Taxonomy, ConfigError> {
+fn load_taxonomy(source: &Source) -> Result<Taxonomy, ConfigError> {
     let error = |line: Option<usize>, problem: String| ConfigError {
-        file: path.to_owned(),
+        file: source.path.clone(),
         line,
         problem,
     };
     let mut reader = csv::ReaderBuilder::new()
         .flexible(true)
-        .from_path(path)
-        .map_err(|e| error(None, format!("cannot read the file: {e}")))?;
+        .from_reader(source.text.as_bytes());
     let mut rows = Vec::new();
     let mut lines = Vec::new();
     for record in reader.records() {
@@ -1004,6 +1054,28 @@ role = "hrss"
         assert!(err.file.ends_with("units.toml"));
         assert_eq!(err.line, Some(2), "{err}");
         assert!(err.problem.contains("A3-99"), "{err}");
+    }
+
+    #[test]
+    fn an_edit_is_checked_as_it_would_load_without_touching_the_disk() {
+        let dir = write_city(None);
+        let broken = UNITS.replace("region = \"A3-01\"", "region = \"A3-99\"");
+        let err = check_edit(dir.path(), "units.toml", &broken).unwrap_err();
+        assert!(err.file.ends_with("units.toml"), "{err}");
+        assert_eq!(err.line, Some(2), "{err}");
+        assert!(err.problem.contains("A3-99"), "{err}");
+        let on_disk = std::fs::read_to_string(dir.path().join("units.toml")).unwrap();
+        assert_eq!(on_disk, UNITS);
+
+        let renamed = UNITS.replacen("name = \"", "name = \"新", 1);
+        let city = check_edit(dir.path(), "units.toml", &renamed).unwrap();
+        assert!(city.units.all().iter().any(|u| u.name.starts_with('新')));
+        let taxonomy = format!("{TAXONOMY}新类,新子类\n");
+        let city = check_edit(dir.path(), "taxonomy.csv", &taxonomy).unwrap();
+        assert_eq!(city.taxonomy.len(), 7);
+
+        let err = check_edit(dir.path(), "notify.toml", "").unwrap_err();
+        assert!(err.problem.contains("not an editable file"), "{err}");
     }
 
     #[test]

@@ -5,6 +5,7 @@
 //! events. Handlers in the web layer and the CLI call the engine; they never write to
 //! the store themselves.
 
+pub mod accounts;
 pub mod attachments;
 pub mod duplicates;
 pub mod router;
@@ -38,6 +39,8 @@ pub enum EngineError {
     },
     #[error("ticket {0} does not exist")]
     NotFound(String),
+    #[error("no account {0}")]
+    NoAccount(String),
     #[error("this Idempotency-Key was already used for a different request")]
     IdempotencyMismatch,
     #[error("ticket {0} is being changed by someone else right now; try again")]
@@ -202,7 +205,7 @@ impl Engine {
             fingerprint: fingerprint(&intake),
             key,
         });
-        let (mut ticket, created) = self.draft(intake, now)?;
+        let (mut ticket, created) = draft(&self.city, intake, now)?;
         let mut events = vec![Event {
             seq: 1,
             at: now,
@@ -235,22 +238,21 @@ impl Engine {
         })
     }
 
-    /// A checked demand as a ticket not yet numbered, and its `created` change.
-    fn draft(&self, intake: Intake, now: Timestamp) -> Result<(Ticket, Change), EngineError> {
-        let created = workflow::open(intake, &self.city)?;
-        let Change::Created(intake) = &created else {
-            unreachable!("open only returns a created change")
-        };
-        // The store assigns the real number; routing only needs the state.
-        let placeholder = TicketNumber::parse("0000000000000").expect("a valid number");
-        Ok((Ticket::new(placeholder, intake.clone(), now), created))
-    }
-
     /// What routing would decide for a demand, storing nothing: the administrators'
     /// preview of the configuration. The draft ticket comes back for its place.
     pub fn preview(&self, intake: Intake) -> Result<(Ticket, Decision), EngineError> {
-        let (ticket, _) = self.draft(intake, self.now())?;
-        let decision = self.router.decide(&ticket, &self.city);
+        self.preview_in(&self.city, intake)
+    }
+
+    /// The same under a configuration not in force yet: an administrator's edit,
+    /// checked before it is saved.
+    pub fn preview_in(
+        &self,
+        city: &City,
+        intake: Intake,
+    ) -> Result<(Ticket, Decision), EngineError> {
+        let (ticket, _) = draft(city, intake, self.now())?;
+        let decision = self.router.decide(&ticket, city);
         Ok((ticket, decision))
     }
 
@@ -525,4 +527,15 @@ enum SearchFailed {
 pub fn fingerprint(intake: &Intake) -> String {
     let canonical = serde_json::to_vec(intake).expect("an intake always serialises");
     hex::encode(Sha256::digest(canonical))
+}
+
+/// A checked demand as a ticket not yet numbered, and its `created` change.
+fn draft(city: &City, intake: Intake, now: Timestamp) -> Result<(Ticket, Change), EngineError> {
+    let created = workflow::open(intake, city)?;
+    let Change::Created(intake) = &created else {
+        unreachable!("open only returns a created change")
+    };
+    // The store assigns the real number; routing only needs the state.
+    let placeholder = TicketNumber::parse("0000000000000").expect("a valid number");
+    Ok((Ticket::new(placeholder, intake.clone(), now), created))
 }

@@ -143,6 +143,16 @@ pub const ROUTES: &[RouteRule] = &[
     rule(Method::GET, "/inbox/events", Needs(P::Handle)),
     rule(Method::GET, "/dashboard", Needs(P::Report)),
     rule(Method::GET, "/admin", Needs(P::ManageAccess)),
+    // Accounts and the configuration: administrators only; every save is audited.
+    rule(Method::GET, "/admin/users", Needs(P::ManageAccess)),
+    rule(Method::POST, "/admin/users", Needs(P::ManageAccess)),
+    rule(
+        Method::POST,
+        "/admin/users/{login}/disabled",
+        Needs(P::ManageAccess),
+    ),
+    rule(Method::GET, "/admin/config", Needs(P::ManageAccess)),
+    rule(Method::POST, "/admin/config", Needs(P::ManageAccess)),
     // Counts only, nothing about anyone: for everyone.
     rule(Method::GET, "/public", Public),
     rule(Method::GET, "/tickets/{number}", Needs(P::ViewTickets)),

@@ -192,7 +192,7 @@ impl From<EngineError> for ApiError {
         let message = error.to_string();
         match error {
             EngineError::Invalid(field) => ApiError::invalid(field),
-            EngineError::NotFound(_) => ApiError::not_found(message),
+            EngineError::NotFound(_) | EngineError::NoAccount(_) => ApiError::not_found(message),
             EngineError::NotAllowed { .. } => Self {
                 status: StatusCode::CONFLICT,
                 code: "not_allowed",

@@ -5,6 +5,7 @@
 //! becomes an HTTP status in one place, [`error::ApiError`]. Every route passes the
 //! access guard ([`auth::guard`]) with the rule [`auth::ROUTES`] gives it.
 
+mod admin;
 pub mod analytics;
 mod api;
 mod assistant;
@@ -43,6 +44,9 @@ pub struct AppState {
     pub services: Arc<ServiceCatalog>,
     /// How citizens' one-time codes reach their phones.
     pub codes: Arc<dyn follow::CodeSender>,
+    /// The city's configuration directory, which `/admin/config` edits; `None` keeps
+    /// the editor read-only.
+    pub config_dir: Option<std::path::PathBuf>,
 }
 
 impl AppState {
@@ -54,6 +58,7 @@ impl AppState {
             attachments,
             codes: Arc::new(follow::LogCodeSender),
             services: Arc::new(ServiceCatalog::default()),
+            config_dir: None,
         }
     }
 }
@@ -69,6 +74,7 @@ pub fn app(state: AppState) -> Router {
         .merge(portal::routes())
         .merge(desk::routes())
         .merge(overview::routes())
+        .merge(admin::routes())
         .merge(ui::routes())
         .merge(login::routes())
         .merge(privacy::routes())

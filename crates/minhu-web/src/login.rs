@@ -15,6 +15,7 @@ use axum::extract::{FromRequest, Query, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{Html, IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
+use minhu_core::workflow::FieldError;
 use minhu_store::User;
 use serde::Deserialize;
 use std::collections::HashMap;
@@ -66,6 +67,30 @@ struct LoginForm {
     password: String,
     #[serde(default)]
     next: Option<String>,
+}
+
+/// The shortest password an official may choose.
+const MIN_PASSWORD_CHARS: usize = 10;
+
+pub fn check_password(password: &str) -> Result<(), FieldError> {
+    if password.chars().count() < MIN_PASSWORD_CHARS {
+        return Err(FieldError::new(
+            "password",
+            format!("use at least {MIN_PASSWORD_CHARS} characters"),
+        ));
+    }
+    Ok(())
+}
+
+/// A password for a new account, to be handed over once: 16 characters from an
+/// alphabet without look-alikes (no 0/O, 1/l/I).
+pub fn random_password() -> String {
+    use rand::Rng;
+    const ALPHABET: &[u8] = b"abcdefghjkmnpqrstuvwxyzACDEFGHJKLMNPQRSTUVWXYZ23456789";
+    let mut rng = rand::rng();
+    (0..16)
+        .map(|_| ALPHABET[rng.random_range(0..ALPHABET.len())] as char)
+        .collect()
 }
 
 /// Hashes a password with Argon2id and a fresh salt (slow on purpose, so off the async

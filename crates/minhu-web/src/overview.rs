@@ -1,6 +1,5 @@
-//! The pages that look at the whole: the supervisors' dashboard (`/dashboard`), the
-//! administrators' view of the city's configuration with a routing preview (`/admin`),
-//! and the public transparency page (`/public`).
+//! The pages that look at the whole: the supervisors' dashboard (`/dashboard`) and the
+//! public transparency page (`/public`).
 //!
 //! Charts are Apache ECharts (built into the binary) drawn by `static/dashboard.js`
 //! from the tables beside them, so every chart's data stays on the page as a table for
@@ -10,12 +9,12 @@
 use crate::AppState;
 use crate::auth::Principal;
 use crate::error::ApiError;
-use crate::pages::{local_time, place_name, reasons, region_label, render, unit_label};
+use crate::pages::{local_time, place_name, render, unit_label};
 use crate::portal::label;
 use crate::ui::{Chrome, Lang};
 use askama::Template;
 use axum::Router;
-use axum::extract::{Query, State};
+use axum::extract::State;
 use axum::response::Html;
 use axum::routing::get;
 use minhu_core::access::Scope;
@@ -24,12 +23,10 @@ use minhu_core::rollup::Metric;
 use minhu_core::ticket::Status;
 use minhu_core::timer::Flag;
 use minhu_store::{RollupQuery, TicketFilter};
-use std::collections::HashMap;
 
 pub fn routes() -> Router<AppState> {
     Router::new()
         .route("/dashboard", get(dashboard))
-        .route("/admin", get(admin))
         .route("/public", get(public))
 }
 
@@ -185,137 +182,6 @@ async fn dashboard(
                 rows: warned,
             },
         ],
-    })
-}
-
-/// A line of the configuration summary.
-struct Fact {
-    name: &'static str,
-    value: String,
-}
-
-/// What routing would do with the sample demand.
-struct Preview {
-    place: String,
-    category: String,
-    unit: String,
-    reasons: Vec<String>,
-}
-
-#[derive(Template)]
-#[template(path = "admin.html")]
-struct AdminPage {
-    ui: Chrome,
-    facts: Vec<Fact>,
-    tiers: Vec<[String; 4]>,
-    title: String,
-    description: String,
-    address: String,
-    preview: Option<Result<Preview, String>>,
-}
-
-async fn admin(
-    State(state): State<AppState>,
-    lang: Lang,
-    principal: Principal,
-    Query(params): Query<HashMap<String, String>>,
-) -> Result<Html<String>, ApiError> {
-    let engine = &state.engine;
-    let city = &engine.city;
-    let level = |level: RegionLevel| {
-        city.regions
-            .all()
-            .iter()
-            .filter(|r| r.level == level)
-            .count()
-            .to_string()
-    };
-    let facts = vec![
-        Fact {
-            name: lang.t("城市", "City"),
-            value: format!("{} ({})", city.name, city.name_en),
-        },
-        Fact {
-            name: lang.t("区", "Districts"),
-            value: level(RegionLevel::District),
-        },
-        Fact {
-            name: lang.t("街道", "Streets"),
-            value: level(RegionLevel::Street),
-        },
-        Fact {
-            name: lang.t("社区", "Communities"),
-            value: level(RegionLevel::Community),
-        },
-        Fact {
-            name: lang.t("承办单位", "Units"),
-            value: city.units.all().len().to_string(),
-        },
-        Fact {
-            name: lang.t("分类（含各级）", "Categories (all levels)"),
-            value: city.taxonomy.len().to_string(),
-        },
-        Fact {
-            name: lang.t("派单规则", "Duty rules"),
-            value: city.duties.rules().len().to_string(),
-        },
-        Fact {
-            name: lang.t("重办上限", "Reopen limit"),
-            value: city.workflow.reopen_limit.to_string(),
-        },
-    ];
-    let tiers = city
-        .tiers
-        .iter()
-        .map(|t| {
-            [
-                t.code.as_str().to_owned(),
-                t.label.clone(),
-                t.respond_within.to_string(),
-                t.resolve_within.to_string(),
-            ]
-        })
-        .collect();
-    let text = |name: &str| {
-        params
-            .get(name)
-            .map(|v| v.trim().to_owned())
-            .unwrap_or_default()
-    };
-    let (title, description, address) = (text("title"), text("description"), text("address"));
-    let preview = (!title.is_empty() || !description.is_empty()).then(|| {
-        let intake = crate::portal::draft_intake(city, &title, &description, &address);
-        engine
-            .preview(intake)
-            .map(|(ticket, decision)| Preview {
-                place: decision.region.as_ref().map_or_else(
-                    || place_name(city, &ticket),
-                    |p| region_label(city, &p.region),
-                ),
-                category: decision
-                    .category
-                    .as_ref()
-                    .or(decision.suggestions.first())
-                    .map_or_else(|| "—".into(), |c| c.category.to_string()),
-                unit: decision.assignment.as_ref().map_or_else(
-                    || {
-                        lang.t("无：留给派单员", "none: left to the dispatchers")
-                            .into()
-                    },
-                    |a| unit_label(city, &a.unit),
-                ),
-                reasons: reasons(&decision),
-            })
-            .map_err(|e| e.to_string())
-    });
-    render(AdminPage {
-        ui: Chrome::new(&state, lang, Some(&principal), "/admin"),
-        facts,
-        tiers,
-        title,
-        description,
-        address,
-        preview,
     })
 }
 

@@ -61,6 +61,8 @@ fn sample(method: &Method, pattern: &str, number: &str, f: &Fixtures) -> Request
             "{token}" => format!("{}.json", f.open311_token),
             "{file}" => "minhu.css".to_owned(),
             "{lang}" => "en".to_owned(),
+            // The administrators' matrix disables and enables an account that exists.
+            "{login}" => ACCOUNT.to_owned(),
             s if s.starts_with('{') => "x".to_owned(),
             s => s.to_owned(),
         })
@@ -175,8 +177,12 @@ struct World {
 }
 
 /// Two tickets in different districts and an attachment.
+/// The account `/admin/users/{login}/...` routes act on.
+const ACCOUNT: &str = "matrix-account";
+
 async fn world() -> World {
     let app = TestApp::new().await;
+    app.add_user(ACCOUNT, Role::HotlineAgent, None).await;
     let (status, inside) = app
         .post(
             "/api/v1/tickets",

@@ -518,6 +518,49 @@ async fn the_dashboard_admin_and_public_pages_in_the_browser() {
     );
     browser.check_accessibility("/admin preview").await;
     browser.snap("admin").await;
+
+    // An account made in the browser (the session's CSRF token rides in the form).
+    browser.goto("/admin/users").await;
+    browser.check_accessibility("/admin/users").await;
+    browser.fill("#account-login", "zhao.liu").await;
+    browser.fill("#account-name", "赵六").await;
+    browser
+        .script("document.querySelector('#account-role').value = 'unit_handler'; return true;")
+        .await;
+    browser.click("#account-form button[type=submit]").await;
+    let error = browser.text("#account-error").await;
+    assert!(
+        error.contains("unit"),
+        "a unit role needs its unit: {error}"
+    );
+    browser
+        .check_accessibility("/admin/users with an error")
+        .await;
+    browser.fill("#account-unit", "street-A3-01").await;
+    browser.click("#account-form button[type=submit]").await;
+    let notice = browser.text("#account-notice").await;
+    assert!(notice.contains("zhao.liu"), "{notice}");
+    let row = browser
+        .script("const r = [...document.querySelectorAll('#accounts tbody tr')].find(r => r.cells[0].textContent === 'zhao.liu'); return r ? [r.cells[2].textContent, r.cells[3].textContent] : null;")
+        .await;
+    assert_eq!(row, json!(["unit_handler", "unit street-A3-01"]));
+
+    // The editor refuses a broken file with its line, and previews under an edit.
+    browser.goto("/admin/config?file=units.toml").await;
+    browser.check_accessibility("/admin/config").await;
+    browser
+        .script("const t = document.querySelector('#config-text'); t.value = t.value.replace('region = \"A3-01\"', 'region = \"A3-99\"'); return true;")
+        .await;
+    browser.click("#config-form button[value=check]").await;
+    let error = browser.text("#config-error").await;
+    assert!(
+        error.starts_with("units.toml:") && error.contains("A3-99"),
+        "{error}"
+    );
+    browser
+        .check_accessibility("/admin/config with an error")
+        .await;
+    browser.snap("admin-config").await;
     browser.close().await;
 }
 

@@ -4,10 +4,12 @@
 use crate::Place;
 use anyhow::{Context, bail};
 use clap::Subcommand;
+use minhu_core::SystemClock;
 use minhu_core::access::{Permission, Role};
-use minhu_core::{SystemClock, UnitId};
 use minhu_engine::Engine;
+use minhu_engine::accounts::{AccountChange, Admin, check_login, describe_scope};
 use minhu_store::{AuditEntry, Store, User};
+use minhu_web::login::{check_password, hash_password, random_password};
 use std::io::Read;
 use std::sync::Arc;
 
@@ -165,35 +167,14 @@ pub enum AdminCommand {
     },
 }
 
-pub fn random_password() -> String {
-    use rand::Rng;
-    const ALPHABET: &[u8] = b"abcdefghjkmnpqrstuvwxyzACDEFGHJKLMNPQRSTUVWXYZ23456789";
-    let mut rng = rand::rng();
-    (0..16)
-        .map(|_| ALPHABET[rng.random_range(0..ALPHABET.len())] as char)
-        .collect()
-}
-
-pub fn check_login(login: &str) -> anyhow::Result<()> {
-    let valid = (2..=64).contains(&login.len())
-        && login
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || "._-".contains(c));
-    if !valid {
-        bail!("login {login:?}: use 2-64 letters, digits, '.', '_' or '-'");
-    }
-    Ok(())
-}
-
 /// Writes an access change to the audit log, as done from the command line.
 async fn audit(engine: &Engine, action: &str, target: &str, detail: String) -> anyhow::Result<()> {
-    let who = std::env::var("USER").unwrap_or_else(|_| "unknown".into());
     engine
         .store
         .audit(&AuditEntry {
             seq: 0,
             at: engine.now(),
-            actor: format!("system:cli:{who}"),
+            actor: cli_admin().actor,
             action: action.to_owned(),
             target: Some(target.to_owned()),
             detail,
@@ -203,46 +184,12 @@ async fn audit(engine: &Engine, action: &str, target: &str, detail: String) -> a
     Ok(())
 }
 
-fn parse_role(role: &str) -> anyhow::Result<Role> {
-    Role::from_code(role)
-        .with_context(|| format!("role {role:?} is not a role; use one of {}", Role::codes()))
-}
-
-/// Checks a scope's unit and region against the city.
-fn check_scope(
-    engine: &Engine,
-    place: &Place,
-    unit: Option<&str>,
-    region: Option<&str>,
-) -> anyhow::Result<()> {
-    if let Some(unit) = unit
-        && engine.city.units.get(&UnitId::new(unit)).is_none()
-    {
-        bail!(
-            "unit {unit:?} is not in {}",
-            place.config.join("units.toml").display()
-        );
-    }
-    if let Some(region) = region
-        && engine
-            .city
-            .regions
-            .get(&minhu_core::RegionId::new(region))
-            .is_none()
-    {
-        bail!(
-            "region {region:?} is not in {}",
-            place.config.join("regions.toml").display()
-        );
-    }
-    Ok(())
-}
-
-fn describe_scope(unit: Option<&str>, region: Option<&str>) -> String {
-    match (unit, region) {
-        (_, Some(region)) => format!("region {region}"),
-        (Some(unit), None) => format!("unit {unit}"),
-        (None, None) => "the whole city".into(),
+/// The person at the terminal, as the audit log names them.
+fn cli_admin() -> Admin {
+    let who = std::env::var("USER").unwrap_or_else(|_| "unknown".into());
+    Admin {
+        actor: format!("system:cli:{who}"),
+        client: None,
     }
 }
 
@@ -269,47 +216,28 @@ pub async fn run(command: AdminCommand) -> anyhow::Result<()> {
             name,
             password_stdin,
         } => {
-            check_login(&login)?;
-            let parsed = parse_role(&role)?;
-            let engine = open(&place).await?;
-            check_scope(&engine, &place, unit.as_deref(), region.as_deref())?;
-            if parsed.needs_unit() && unit.is_none() {
-                bail!("role {role} needs --unit");
-            }
             let (password, generated) = if password_stdin {
                 let mut text = String::new();
                 std::io::stdin()
                     .read_to_string(&mut text)
                     .context("cannot read the password")?;
                 let text = text.trim_end_matches(['\r', '\n']).to_owned();
-                if text.chars().count() < 10 {
-                    bail!("password: use at least 10 characters");
-                }
+                check_password(&text)?;
                 (text, false)
             } else {
                 (random_password(), true)
             };
-            let user = User {
-                display_name: name.unwrap_or_else(|| login.clone()),
+            let engine = open(&place).await?;
+            let change = AccountChange {
                 login,
+                display_name: name,
                 role,
                 unit,
                 region,
-                password_hash: minhu_web::login::hash_password(password.clone()).await?,
-                disabled: false,
-                created_at: engine.now(),
-                failed_logins: 0,
-                locked_until: None,
+                password_hash: Some(hash_password(password.clone()).await?),
             };
-            engine.store.put_user(&user).await?;
+            let user = engine.save_account(change, &cli_admin()).await?;
             let scope = describe_scope(user.unit.as_deref(), user.region.as_deref());
-            audit(
-                &engine,
-                "user.saved",
-                &user.login,
-                format!("role {}, {scope}", user.role),
-            )
-            .await?;
             println!("saved {} ({}, {scope})", user.login, user.role);
             if generated {
                 println!("password: {password}");
@@ -318,33 +246,22 @@ pub async fn run(command: AdminCommand) -> anyhow::Result<()> {
         }
         AdminCommand::DisableUser { place, login } => {
             let engine = open(&place).await?;
-            let mut user = existing_user(&engine, &login).await?;
-            user.disabled = true;
-            engine.store.put_user(&user).await?;
             engine
-                .store
-                .delete_sessions_of(&format!("user:{login}"))
+                .set_account_disabled(&login, true, &cli_admin())
                 .await?;
-            audit(&engine, "user.disabled", &login, String::new()).await?;
             println!("disabled {login}");
             Ok(())
         }
         AdminCommand::Users { place } => list_users(open(&place).await?.store.as_ref()).await,
         AdminCommand::SetRole { place, login, role } => {
-            let parsed = parse_role(&role)?;
             let engine = open(&place).await?;
-            let mut user = existing_user(&engine, &login).await?;
-            if parsed.needs_unit() && user.unit.is_none() {
-                bail!("role {role} needs a unit: run set-scope {login} --unit UNIT first");
-            }
-            let before = std::mem::replace(&mut user.role, role.clone());
-            engine.store.put_user(&user).await?;
-            engine
-                .store
-                .delete_sessions_of(&format!("user:{login}"))
-                .await?;
-            audit(&engine, "user.role", &login, format!("{before} -> {role}")).await?;
-            println!("{login} is now {role}");
+            let user = existing_user(&engine, &login).await?;
+            let change = AccountChange {
+                role,
+                ..AccountChange::keeping(&user)
+            };
+            let user = engine.save_account(change, &cli_admin()).await?;
+            println!("{login} is now {}", user.role);
             Ok(())
         }
         AdminCommand::SetScope {
@@ -358,29 +275,15 @@ pub async fn run(command: AdminCommand) -> anyhow::Result<()> {
                 bail!("say which part of the city: --unit UNIT, --region REGION or --all");
             }
             let engine = open(&place).await?;
-            check_scope(&engine, &place, unit.as_deref(), region.as_deref())?;
-            let mut user = existing_user(&engine, &login).await?;
-            let role = parse_role(&user.role)?;
-            if role.needs_unit() && unit.is_none() {
-                bail!("a {role} works for one unit: give --unit");
-            }
-            let before = describe_scope(user.unit.as_deref(), user.region.as_deref());
-            user.unit = unit;
-            user.region = region;
-            let after = describe_scope(user.unit.as_deref(), user.region.as_deref());
-            engine.store.put_user(&user).await?;
-            engine
-                .store
-                .delete_sessions_of(&format!("user:{login}"))
-                .await?;
-            audit(
-                &engine,
-                "user.scope",
-                &login,
-                format!("{before} -> {after}"),
-            )
-            .await?;
-            println!("{login} now sees {after}");
+            let user = existing_user(&engine, &login).await?;
+            let change = AccountChange {
+                unit,
+                region,
+                ..AccountChange::keeping(&user)
+            };
+            let user = engine.save_account(change, &cli_admin()).await?;
+            let scope = describe_scope(user.unit.as_deref(), user.region.as_deref());
+            println!("{login} now sees {scope}");
             Ok(())
         }
         AdminCommand::AddToken {
@@ -391,9 +294,14 @@ pub async fn run(command: AdminCommand) -> anyhow::Result<()> {
             unit,
             region,
         } => {
-            check_login(&name)?;
+            check_login("NAME", &name)?;
             let mut granted: Vec<Permission> = match &role {
-                Some(role) => parse_role(role)?.permissions().to_vec(),
+                Some(role) => Role::from_code(role)
+                    .with_context(|| {
+                        format!("role {role:?} is not a role; use one of {}", Role::codes())
+                    })?
+                    .permissions()
+                    .to_vec(),
                 None => Vec::new(),
             };
             for code in &permissions {
@@ -408,7 +316,7 @@ pub async fn run(command: AdminCommand) -> anyhow::Result<()> {
                 }
             }
             let engine = open(&place).await?;
-            check_scope(&engine, &place, unit.as_deref(), region.as_deref())?;
+            engine.check_scope(unit.as_deref(), region.as_deref())?;
             let token = minhu_web::auth::issue_token(
                 engine.store.as_ref(),
                 &name,

@@ -93,6 +93,7 @@ pub fn app_state(
     let services = minhu_config::load_services(&place.config, &engine.city)?;
     let mut state = AppState {
         services: Arc::new(services),
+        config_dir: Some(place.config.clone()),
         ..AppState::new(
             engine,
             AttachmentStore::new(place.data_dir.join("attachments")),

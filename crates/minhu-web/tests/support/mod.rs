@@ -61,6 +61,19 @@ pub fn demo_city() -> minhu_core::City {
     minhu_config::load_city(&demo_dir()).unwrap()
 }
 
+/// A copy of the demo city's configuration under `dir`, for the editor to change.
+fn copy_of_demo_city(dir: &std::path::Path) -> std::path::PathBuf {
+    let copy = dir.join("city");
+    std::fs::create_dir_all(&copy).unwrap();
+    for entry in std::fs::read_dir(demo_dir()).unwrap() {
+        let path = entry.unwrap().path();
+        if path.is_file() {
+            std::fs::copy(&path, copy.join(path.file_name().unwrap())).unwrap();
+        }
+    }
+    copy
+}
+
 impl TestApp {
     pub async fn new() -> TestApp {
         Self::with_announce(Arc::new(minhu_engine::Silent)).await
@@ -86,6 +99,7 @@ impl TestApp {
             attachments: AttachmentStore::new(dir.path().join("files")),
             codes: sms.clone(),
             services: Arc::new(minhu_config::load_services(&demo_dir(), &demo_city()).unwrap()),
+            config_dir: Some(copy_of_demo_city(dir.path())),
         };
         let mut app = TestApp {
             router: minhu_web::app(state.clone()),
