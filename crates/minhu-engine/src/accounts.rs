@@ -120,7 +120,7 @@ impl Engine {
         self.check_scope(unit.as_deref(), region.as_deref())?;
         if role.needs_unit() && unit.is_none() {
             return Err(
-                FieldError::new("unit", format!("a {role} works for one unit: choose it")).into(),
+                FieldError::new("unit", format!("a {role} works for one unit; say which")).into(),
             );
         }
         let existing = self.store.user(&change.login).await?;

@@ -30,7 +30,7 @@ use std::sync::Arc;
 
 #[derive(Debug, thiserror::Error)]
 pub enum EngineError {
-    #[error("{0}")]
+    #[error(transparent)]
     Invalid(#[from] FieldError),
     #[error("cannot {action} a ticket that is {status}")]
     NotAllowed {

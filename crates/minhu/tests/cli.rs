@@ -140,7 +140,11 @@ fn tokens_and_scopes_are_checked_and_never_listed() {
         ],
         dir.path(),
     );
-    assert!(text(&bad).contains("is not in"), "{}", text(&bad));
+    assert!(
+        text(&bad).contains("unit: \"nowhere\" is not a unit"),
+        "{}",
+        text(&bad)
+    );
     let good = minhu(
         &["admin", "add-token", "crm", "--role", "auditor"],
         dir.path(),
@@ -165,7 +169,7 @@ fn tokens_and_scopes_are_checked_and_never_listed() {
     let unitless = minhu(&["admin", "set-role", "li", "unit_handler"], dir.path());
     assert!(!unitless.status.success());
     assert!(
-        text(&unitless).contains("needs a unit"),
+        text(&unitless).contains("unit: a unit_handler works for one unit; say which"),
         "{}",
         text(&unitless)
     );
