@@ -39,33 +39,7 @@ impl AttachmentStore {
         bytes: &[u8],
         name: Option<String>,
     ) -> Result<Attachment, AttachmentError> {
-        if bytes.is_empty() {
-            return Err(FieldError::new("file", "is empty").into());
-        }
-        if bytes.len() > MAX_ATTACHMENT_BYTES {
-            return Err(FieldError::new(
-                "file",
-                format!(
-                    "is {} bytes; at most {MAX_ATTACHMENT_BYTES} are allowed",
-                    bytes.len()
-                ),
-            )
-            .into());
-        }
-        let media_type = infer::get(bytes)
-            .map(|kind| kind.mime_type())
-            .filter(|mime| ALLOWED.contains(mime))
-            .ok_or_else(|| {
-                FieldError::new(
-                    "file",
-                    format!("is not an allowed type; send one of {}", ALLOWED.join(", ")),
-                )
-            })?;
-        if let Some(name) = &name
-            && (name.chars().count() > 200 || name.chars().any(char::is_control))
-        {
-            return Err(FieldError::new("name", "must be at most 200 printable characters").into());
-        }
+        let media_type = check(bytes, name.as_deref())?;
         let sha256 = hex::encode(Sha256::digest(bytes));
         let path = self.path_of(&sha256);
         if !tokio::fs::try_exists(&path).await? {
@@ -99,6 +73,41 @@ impl AttachmentStore {
             Err(e) => Err(e),
         }
     }
+}
+
+/// What `put` would refuse, without storing anything: the media type the bytes are,
+/// or the problem with them (`file`) or their name (`name`).
+pub fn check(bytes: &[u8], name: Option<&str>) -> Result<&'static str, FieldError> {
+    if bytes.is_empty() {
+        return Err(FieldError::new("file", "is empty"));
+    }
+    if bytes.len() > MAX_ATTACHMENT_BYTES {
+        return Err(FieldError::new(
+            "file",
+            format!(
+                "is {} bytes; at most {MAX_ATTACHMENT_BYTES} are allowed",
+                bytes.len()
+            ),
+        ));
+    }
+    let media_type = infer::get(bytes)
+        .map(|kind| kind.mime_type())
+        .filter(|mime| ALLOWED.contains(mime))
+        .ok_or_else(|| {
+            FieldError::new(
+                "file",
+                format!("is not an allowed type; send one of {}", ALLOWED.join(", ")),
+            )
+        })?;
+    if let Some(name) = name
+        && (name.chars().count() > 200 || name.chars().any(char::is_control))
+    {
+        return Err(FieldError::new(
+            "name",
+            "must be at most 200 printable characters",
+        ));
+    }
+    Ok(media_type)
 }
 
 /// The media type of stored bytes, as sniffed when they were accepted.

@@ -5,6 +5,7 @@ use crate::auth::{MaybePrincipal, Principal};
 use crate::error::{ApiError, ErrorBody};
 use crate::extract::{JsonBody, parse_json};
 use axum::body::Bytes;
+use axum::extract::multipart::{Multipart, MultipartError, MultipartRejection};
 use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
@@ -19,7 +20,7 @@ use minhu_core::ticket::{Channel, Citizen, GeoPoint, Intake, Kind, Status, Ticke
 use minhu_core::timer::Flag;
 use minhu_core::workflow::{Command, FieldError};
 use minhu_engine::EngineError;
-use minhu_engine::attachments::MAX_ATTACHMENT_BYTES;
+use minhu_engine::attachments::{self, MAX_ATTACHMENT_BYTES};
 use minhu_engine::router::Decision;
 use minhu_store::{Cursor, TicketFilter};
 use serde::{Deserialize, Serialize};
@@ -35,6 +36,7 @@ use utoipa::OpenApi;
     ),
     paths(
         create_ticket,
+        create_report,
         list_tickets,
         get_ticket,
         ticket_events,
@@ -112,6 +114,12 @@ pub fn routes() -> Router<AppState> {
     Router::new()
         .route("/api/openapi.json", get(openapi))
         .route("/api/v1/tickets", post(create_ticket).get(list_tickets))
+        .route(
+            "/api/v1/reports",
+            post(create_report).layer(axum::extract::DefaultBodyLimit::max(
+                MAX_REPORT_PHOTOS * (MAX_ATTACHMENT_BYTES + 4096) + crate::MAX_BODY_BYTES,
+            )),
+        )
         .route("/api/v1/tickets/{number}", get(get_ticket))
         .route("/api/v1/tickets/{number}/events", get(ticket_events))
         .route("/api/v1/tickets/{number}/actions", post(act_on_ticket))
@@ -238,35 +246,140 @@ async fn create_ticket(
     JsonBody(body): JsonBody<CreateTicket>,
 ) -> Result<Response, ApiError> {
     let key = idempotency_key(&headers)?;
-    // Citizens report through their own channels; a phone call, a grid worker's
-    // patrol or an import is taken in by someone who may do so.
-    let taken_in = matches!(
-        body.channel,
-        Channel::Phone | Channel::Grid | Channel::Import
-    );
-    let actor = match &principal {
-        Some(principal) if taken_in || principal.may(Permission::CreateTickets) => {
-            principal.require(Permission::CreateTickets)?;
-            principal.actor.clone()
-        }
-        Some(_) => Actor::citizen(),
-        None if taken_in => return Err(ApiError::unauthenticated()),
-        None => Actor::citizen(),
-    };
+    let actor = intake_actor(principal.as_ref(), body.channel)?;
     let intake = body.into_intake(&state.engine.city.default_tier);
     let created = state.engine.intake(intake, actor, key).await?;
-    let status = if created.fresh {
+    created_response(created.ticket, created.fresh, principal)
+}
+
+/// Who takes a demand in. Citizens report through their own channels; a phone call, a
+/// grid worker's patrol or an import is taken in by someone who may do so.
+fn intake_actor(principal: Option<&Principal>, channel: Channel) -> Result<Actor, ApiError> {
+    let taken_in = matches!(channel, Channel::Phone | Channel::Grid | Channel::Import);
+    match principal {
+        Some(principal) if taken_in || principal.may(Permission::CreateTickets) => {
+            principal.require(Permission::CreateTickets)?;
+            Ok(principal.actor.clone())
+        }
+        Some(_) => Ok(Actor::citizen()),
+        None if taken_in => Err(ApiError::unauthenticated()),
+        None => Ok(Actor::citizen()),
+    }
+}
+
+/// 201 with the new ticket, or 200 with the one an earlier request with the same
+/// Idempotency-Key made.
+fn created_response(
+    ticket: Ticket,
+    fresh: bool,
+    principal: Option<Principal>,
+) -> Result<Response, ApiError> {
+    let status = if fresh {
         StatusCode::CREATED
     } else {
         StatusCode::OK
     };
-    let location = HeaderValue::from_str(&format!("/api/v1/tickets/{}", created.ticket.number))
+    let location = HeaderValue::from_str(&format!("/api/v1/tickets/{}", ticket.number))
         .map_err(ApiError::internal)?;
     // An anonymous caller sees the ticket as a unit would: an Idempotency-Key is no
     // password, so a replay must not hand out someone's phone number.
     let permissions = principal.map(|p| p.permissions).unwrap_or_default();
-    let ticket = redact_ticket(created.ticket, &permissions, false);
+    let ticket = redact_ticket(ticket, &permissions, false);
     Ok((status, [(header::LOCATION, location)], Json(ticket)).into_response())
+}
+
+/// The most photos one report carries.
+const MAX_REPORT_PHOTOS: usize = 3;
+
+/// Take in a demand with photos, as the citizens' portal sends it.
+///
+/// `multipart/form-data` with a `ticket` part holding the JSON of `POST /api/v1/tickets`
+/// and up to three `photo` parts (JPEG, PNG, GIF, WebP or HEIF, judged by their bytes;
+/// 10 MiB each). Every photo is checked before anything is stored. With an
+/// `Idempotency-Key` a retry returns the first ticket and attaches only the photos it
+/// still lacks, so a report cut off half way is completed, never doubled.
+#[utoipa::path(
+    post, path = "/api/v1/reports",
+    request_body(content = String, content_type = "multipart/form-data", description = "a `ticket` part (JSON, as for POST /api/v1/tickets) and up to 3 `photo` parts"),
+    params(("Idempotency-Key" = Option<String>, Header, description = "makes retries return the same ticket")),
+    responses(
+        (status = 201, description = "created, with its photos", body = Ticket),
+        (status = 200, description = "the ticket an earlier request with this key created", body = Ticket),
+        (status = 400, description = "not multipart, or malformed JSON in the ticket part", body = ErrorBody),
+        (status = 422, description = "a field or a photo is invalid", body = ErrorBody),
+    )
+)]
+async fn create_report(
+    State(state): State<AppState>,
+    MaybePrincipal(principal): MaybePrincipal,
+    headers: HeaderMap,
+    parts: Result<Multipart, MultipartRejection>,
+) -> Result<Response, ApiError> {
+    let key = idempotency_key(&headers)?;
+    let mut parts = parts.map_err(|e| ApiError::malformed(None, e.body_text()))?;
+    let unreadable = |e: MultipartError| ApiError::malformed(None, e.body_text());
+    let mut body: Option<CreateTicket> = None;
+    let mut photos: Vec<(Option<String>, Bytes)> = Vec::new();
+    while let Some(part) = parts.next_field().await.map_err(unreadable)? {
+        match part.name().unwrap_or_default() {
+            "ticket" => body = Some(parse_json(&part.bytes().await.map_err(unreadable)?)?),
+            "photo" => {
+                let field = format!("photo[{}]", photos.len());
+                if photos.len() == MAX_REPORT_PHOTOS {
+                    return Err(FieldError::new(
+                        field,
+                        format!("send at most {MAX_REPORT_PHOTOS} photos"),
+                    )
+                    .into());
+                }
+                let name = part.file_name().map(str::to_owned);
+                let bytes = part.bytes().await.map_err(unreadable)?;
+                let media_type = attachments::check(&bytes, name.as_deref())
+                    .map_err(|e| FieldError::new(format!("{field}.{}", e.field), e.problem))?;
+                if !media_type.starts_with("image/") {
+                    return Err(FieldError::new(
+                        format!("{field}.file"),
+                        format!("is {media_type}; send a photo"),
+                    )
+                    .into());
+                }
+                photos.push((name, bytes));
+            }
+            other => {
+                return Err(FieldError::new(
+                    other,
+                    "is not a part of a report; send `ticket` and `photo` parts",
+                )
+                .into());
+            }
+        }
+    }
+    let body = body.ok_or_else(|| {
+        FieldError::new(
+            "ticket",
+            "is missing: send the demand as a JSON part named ticket",
+        )
+    })?;
+    let actor = intake_actor(principal.as_ref(), body.channel)?;
+    let intake = body.into_intake(&state.engine.city.default_tier);
+    let created = state.engine.intake(intake, actor.clone(), key).await?;
+    let mut ticket = created.ticket;
+    for (name, bytes) in photos {
+        let attachment = state.attachments.put(&bytes, name).await?;
+        if ticket
+            .attachments
+            .iter()
+            .any(|a| a.sha256 == attachment.sha256)
+        {
+            continue;
+        }
+        let command = Command::AddAttachment(attachment);
+        ticket = state
+            .engine
+            .act(&ticket.number, command, actor.clone())
+            .await?;
+    }
+    created_response(ticket, created.fresh, principal)
 }
 
 #[derive(Serialize, utoipa::ToSchema)]

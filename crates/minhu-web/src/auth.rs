@@ -66,6 +66,8 @@ pub const ROUTES: &[RouteRule] = &[
     rule(Method::POST, "/login", Public),
     rule(Method::POST, "/logout", Public),
     rule(Method::POST, "/api/v1/tickets", Open),
+    // The portal's report with photos: taken in exactly as POST /api/v1/tickets.
+    rule(Method::POST, "/api/v1/reports", Open),
     rule(Method::GET, "/api/v1/tickets", Needs(P::ViewTickets)),
     rule(
         Method::GET,

@@ -88,11 +88,26 @@
     var headers = { "Content-Type": "application/json" };
     var csrf = csrfToken();
     if (csrf) headers["X-CSRF-Token"] = csrf;
-    fetch(form.getAttribute("data-api"), {
+    var url = form.getAttribute("data-api");
+    var body = JSON.stringify(formJson(form));
+    // Photos go with the form in one multipart request to the file input's endpoint;
+    // the browser sets the multipart Content-Type with its boundary.
+    var photos = form.querySelector('input[type="file"][data-photos]');
+    if (photos && photos.files.length) {
+      var data = new FormData();
+      data.append("ticket", new Blob([body], { type: "application/json" }));
+      Array.prototype.forEach.call(photos.files, function (file) {
+        data.append("photo", file, file.name);
+      });
+      delete headers["Content-Type"];
+      url = photos.getAttribute("data-photos");
+      body = data;
+    }
+    fetch(url, {
       method: "POST",
       headers: headers,
       credentials: "same-origin",
-      body: JSON.stringify(formJson(form)),
+      body: body,
     })
       .then(function (response) {
         return response.text().then(function (text) {

@@ -12,12 +12,7 @@ use minhu_core::workflow::Command;
 use minhu_web::auth::{ROUTES, Rule, rule_of};
 use serde_json::{Value, json};
 use std::collections::BTreeSet;
-use support::TestApp;
-
-const PNG: &[u8] = &[
-    0x89, b'P', b'N', b'G', 0x0D, 0x0A, 0x1A, 0x0A, 0, 0, 0, 0x0D, b'I', b'H', b'D', b'R', 0, 0, 0,
-    1, 0, 0, 0, 1, 8, 2, 0, 0, 0,
-];
+use support::{PNG, TestApp};
 
 /// The action the matrix sends to the actions route: it changes no unit or region,
 /// so the tickets stay where the matrix expects them.

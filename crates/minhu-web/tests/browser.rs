@@ -252,6 +252,15 @@ async fn a_citizen_reports_and_follows_a_demand_in_the_browser() {
         .await;
     browser.fill("#address", "A3区天顶街道天顶小区").await;
     browser.fill("#phone", "13812345678").await;
+    // A photo of the lamp goes with the report (one multipart request).
+    let photo = tempfile::Builder::new().suffix(".png").tempfile().unwrap();
+    std::fs::write(photo.path(), support::PNG).unwrap();
+    browser
+        .element("#photos")
+        .await
+        .send_keys(photo.path().to_str().unwrap())
+        .await
+        .unwrap();
     // Leaving the address asks minhu where that is, before anything is sent.
     let place = browser.text("#suggestion .place").await;
     assert!(place.contains("天顶街道"), "the place read: {place}");
@@ -265,6 +274,12 @@ async fn a_citizen_reports_and_follows_a_demand_in_the_browser() {
         .expect("the number shown is a stored ticket");
     assert_eq!(stored.intake.title, "小区路灯不亮");
     assert_eq!(stored.intake.citizen.phone.as_deref(), Some("13812345678"));
+    let photos: Vec<&str> = stored
+        .attachments
+        .iter()
+        .map(|a| a.media_type.as_str())
+        .collect();
+    assert_eq!(photos, ["image/png"], "the photo is on the ticket");
     browser.check_accessibility("/ after sending").await;
 
     browser.click("#report-result a").await;

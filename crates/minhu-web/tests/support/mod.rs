@@ -256,6 +256,12 @@ impl TestApp {
     }
 }
 
+/// The smallest PNG header whose content is recognised as a PNG: a photo for uploads.
+pub const PNG: &[u8] = &[
+    0x89, b'P', b'N', b'G', 0x0D, 0x0A, 0x1A, 0x0A, 0, 0, 0, 0x0D, b'I', b'H', b'D', b'R', 0, 0, 0,
+    1, 0, 0, 0, 1, 8, 2, 0, 0, 0,
+];
+
 /// A demand that routing places in 尖山社区 and hands to its property unit.
 pub fn demand(title: &str) -> String {
     serde_json::json!({
