@@ -7,9 +7,10 @@ use minhu_core::access::Scope;
 use minhu_core::ids::TicketNumber;
 use minhu_core::region::RegionLevel;
 use minhu_core::ticket::{Status, Ticket};
-use minhu_store::TicketFilter;
+use minhu_store::{TicketFilter, TicketText};
 use minhu_text::similarity::{jaccard, shingles};
 use serde::Serialize;
+use std::collections::HashSet;
 
 /// How far apart in time two reports of one event may be.
 const WINDOW_HOURS: i64 = 72;
@@ -29,10 +30,6 @@ pub struct Duplicate {
     pub similarity: f32,
 }
 
-fn text_of(ticket: &Ticket) -> String {
-    format!("{} {}", ticket.intake.title, ticket.intake.description)
-}
-
 impl Engine {
     /// Open tickets within three days and the same street (the whole city when the
     /// ticket has no place) that read like this one, most alike first.
@@ -44,52 +41,110 @@ impl Engine {
         scope: &Scope,
     ) -> Result<Vec<Duplicate>, EngineError> {
         let ticket = self.ticket(number).await?;
-        let area = ticket.intake.region.as_ref().and_then(|region| {
+        let mut found = self
+            .duplicates_of(std::slice::from_ref(&ticket), scope)
+            .await?;
+        Ok(found.pop().unwrap_or_default())
+    }
+
+    /// [`Engine::duplicates`] of each of `tickets`, in their order. Tickets of one
+    /// area received within [`WINDOW_HOURS`] of each other share one read of the
+    /// store (the words of at most [`SCAN_LIMIT`] tickets, not their states), so a
+    /// queue costs a few bounded reads whatever the number of tickets stored; each
+    /// candidate's words are cut once. A ticket of such a group compares with the
+    /// newest [`SCAN_LIMIT`] of the group's days rather than of its own.
+    pub async fn duplicates_of(
+        &self,
+        tickets: &[Ticket],
+        scope: &Scope,
+    ) -> Result<Vec<Vec<Duplicate>>, EngineError> {
+        let window = SignedDuration::from_hours(WINDOW_HOURS);
+        let mut newest_first: Vec<&Ticket> = tickets.iter().collect();
+        newest_first.sort_by_key(|t| std::cmp::Reverse(t.created_at));
+        // (area, the group's tickets, newest first)
+        let mut groups: Vec<(Option<String>, Vec<&Ticket>)> = Vec::new();
+        for ticket in newest_first {
+            let area = self.area_of(ticket);
+            let joins = groups.iter_mut().find(|(at, members)| {
+                *at == area && members[0].created_at.duration_since(ticket.created_at) <= window
+            });
+            match joins {
+                Some((_, members)) => members.push(ticket),
+                None => groups.push((area, vec![ticket])),
+            }
+        }
+        let mut found: Vec<(TicketNumber, Vec<Duplicate>)> = Vec::new();
+        for (area, members) in groups {
+            let (newest, oldest) = (members[0].created_at, members[members.len() - 1].created_at);
+            let filter = TicketFilter {
+                scope: scope.clone(),
+                region_path: area,
+                created_from: Some(oldest.saturating_sub(window).unwrap_or(oldest)),
+                created_to: Some(newest.saturating_add(window).unwrap_or(newest)),
+                limit: SCAN_LIMIT,
+                ..TicketFilter::default()
+            };
+            let nearby: Vec<(TicketText, HashSet<String>)> = self
+                .store
+                .texts(&filter)
+                .await?
+                .into_iter()
+                .filter(|other| other.status != Status::Closed)
+                .map(|other| {
+                    let words = shingles(&format!("{} {}", other.title, other.description));
+                    (other, words)
+                })
+                .collect();
+            for ticket in members {
+                let mine = shingles(&format!(
+                    "{} {}",
+                    ticket.intake.title, ticket.intake.description
+                ));
+                let mut alike: Vec<Duplicate> = nearby
+                    .iter()
+                    .filter(|(other, _)| {
+                        // The ticket's own window, as a read for it alone would take.
+                        let apart = other.created_at.duration_since(ticket.created_at);
+                        other.number != ticket.number && -window <= apart && apart < window
+                    })
+                    .filter_map(|(other, words)| {
+                        let similarity = jaccard(&mine, words);
+                        (similarity >= THRESHOLD).then(|| Duplicate {
+                            number: other.number.clone(),
+                            title: other.title.clone(),
+                            status: other.status,
+                            created_at: other.created_at,
+                            similarity,
+                        })
+                    })
+                    .collect();
+                alike.sort_by(|a, b| b.similarity.total_cmp(&a.similarity));
+                alike.truncate(MAX_CANDIDATES);
+                found.push((ticket.number.clone(), alike));
+            }
+        }
+        Ok(tickets
+            .iter()
+            .map(|ticket| {
+                found
+                    .iter()
+                    .position(|(number, _)| *number == ticket.number)
+                    .map(|at| found.swap_remove(at).1)
+                    .unwrap_or_default()
+            })
+            .collect())
+    }
+
+    /// Where a ticket's duplicates are looked for: its street's region path, or the
+    /// whole city (`None`) when it has no place.
+    fn area_of(&self, ticket: &Ticket) -> Option<String> {
+        ticket.intake.region.as_ref().and_then(|region| {
             let street = self
                 .city
                 .regions
                 .ancestry(region)
                 .find(|r| r.level <= RegionLevel::Street)?;
             self.city.regions.path(&street.id)
-        });
-        let window = SignedDuration::from_hours(WINDOW_HOURS);
-        let filter = TicketFilter {
-            scope: scope.clone(),
-            region_path: area,
-            created_from: Some(
-                ticket
-                    .created_at
-                    .saturating_sub(window)
-                    .unwrap_or(ticket.created_at),
-            ),
-            created_to: Some(
-                ticket
-                    .created_at
-                    .saturating_add(window)
-                    .unwrap_or(ticket.created_at),
-            ),
-            limit: SCAN_LIMIT,
-            ..TicketFilter::default()
-        };
-        let nearby = self.store.list(&filter).await?;
-        let mine = shingles(&text_of(&ticket));
-        let mut found: Vec<Duplicate> = nearby
-            .tickets
-            .into_iter()
-            .filter(|other| other.number != ticket.number && other.status != Status::Closed)
-            .filter_map(|other| {
-                let similarity = jaccard(&mine, &shingles(&text_of(&other)));
-                (similarity >= THRESHOLD).then(|| Duplicate {
-                    number: other.number.clone(),
-                    title: other.intake.title.clone(),
-                    status: other.status,
-                    created_at: other.created_at,
-                    similarity,
-                })
-            })
-            .collect();
-        found.sort_by(|a, b| b.similarity.total_cmp(&a.similarity));
-        found.truncate(MAX_CANDIDATES);
-        Ok(found)
+        })
     }
 }

@@ -387,6 +387,26 @@ async fn reports_of_one_event_are_flagged_as_duplicates() {
         .await
         .unwrap();
     assert!(found.iter().all(|d| d.number != first.number), "{found:?}");
+    // A queue asks for many tickets at once (one read per area and days): each gets
+    // what it would get alone, in the order asked, its own window kept.
+    let queue = [later.clone(), first.clone(), second.clone()];
+    let batch = s.engine.duplicates_of(&queue, &Scope::All).await.unwrap();
+    assert_eq!(batch.len(), 3);
+    for (ticket, found) in queue.iter().zip(&batch) {
+        let alone = s
+            .engine
+            .duplicates(&ticket.number, &Scope::All)
+            .await
+            .unwrap();
+        let numbers = |list: &[minhu_engine::duplicates::Duplicate]| {
+            list.iter().map(|d| d.number.clone()).collect::<Vec<_>>()
+        };
+        assert_eq!(numbers(found), numbers(&alone), "{}", ticket.number);
+    }
+    assert!(
+        batch[1].iter().any(|d| d.number == second.number),
+        "the first report finds the second: {batch:?}"
+    );
 }
 
 #[tokio::test]

@@ -231,6 +231,17 @@ pub struct Page {
     pub next: Option<Cursor>,
 }
 
+/// What comparing tickets' words needs of a ticket (duplicate candidates), read from
+/// its columns without decoding its whole state.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct TicketText {
+    pub number: TicketNumber,
+    pub status: Status,
+    pub created_at: Timestamp,
+    pub title: String,
+    pub description: String,
+}
+
 /// How far a follower of the store (the search index) has read its changes. Rows are
 /// ordered by (change sequence, number): every row at or before (`seq`, `number`) has
 /// been seen, except rows stamped by one of `pending`, transactions still running when
@@ -561,6 +572,10 @@ pub trait Store: Send + Sync {
     async fn append_many(&self, batch: &[Appended<'_>]) -> Result<(), StoreError>;
 
     async fn list(&self, filter: &TicketFilter) -> Result<Page, StoreError>;
+
+    /// The words of the tickets `filter` selects (its cursor included), newest first,
+    /// at most `filter.limit` of them: [`Store::list`] without the tickets' states.
+    async fn texts(&self, filter: &TicketFilter) -> Result<Vec<TicketText>, StoreError>;
 
     /// Up to `limit` tickets written after `mark`, in change order, and the mark to ask
     /// from next time. Fewer than `limit` means the follower has caught up. On

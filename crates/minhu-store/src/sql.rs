@@ -6,7 +6,7 @@ use crate::{
     ApiToken, Appended, Article, ArticleStatus, AuditEntry, AuditFilter, Backend, ChangeMark,
     Changed, Created, Cursor, Delivery, DueTimer, FollowCode, HourlyQuery, Idempotency, NewTicket,
     NotificationRow, Open311Key, Page, RollupQuery, RollupRow, Session, Store, StoreError,
-    TicketFilter, TimerRow, User,
+    TicketFilter, TicketText, TimerRow, User,
 };
 use async_trait::async_trait;
 use jiff::Timestamp;
@@ -934,6 +934,30 @@ impl Store for SqlStore {
         Ok(Page { tickets, next })
     }
 
+    async fn texts(&self, filter: &TicketFilter) -> Result<Vec<TicketText>, StoreError> {
+        let columns = "number, status, created_at, title, description";
+        let Some(query) = filtered(columns, filter, list_limit(filter)) else {
+            return Ok(Vec::new());
+        };
+        let rows = query.query().fetch_all(&self.reader).await?;
+        rows.iter()
+            .map(|row| {
+                let number: String = row.try_get(0)?;
+                let status: String = row.try_get(1)?;
+                Ok(TicketText {
+                    number: TicketNumber::parse(&number)
+                        .map_err(|e| StoreError::Corrupt(e.to_string()))?,
+                    status: Status::from_code(&status).ok_or_else(|| {
+                        StoreError::Corrupt(format!("ticket {number}: status {status:?}"))
+                    })?,
+                    created_at: from_millis(row.try_get(2)?)?,
+                    title: row.try_get(3)?,
+                    description: row.try_get(4)?,
+                })
+            })
+            .collect()
+    }
+
     async fn changed_since(
         &self,
         mark: &ChangeMark,
@@ -1699,8 +1723,14 @@ fn list_limit(filter: &TicketFilter) -> u32 {
 /// The query of one page of [`Store::list`] (one more row than the page, to tell whether
 /// another follows); `None` when the filter's numbers are an empty list, so nothing matches.
 fn list_query(filter: &TicketFilter) -> Option<Conditions> {
+    filtered("state, created_at, number", filter, list_limit(filter) + 1)
+}
+
+/// `SELECT columns` of the tickets `filter` selects, newest first, at most `limit`
+/// rows; `None` when the filter's numbers are an empty list, so nothing matches.
+fn filtered(columns: &str, filter: &TicketFilter, limit: u32) -> Option<Conditions> {
     let mut query = match &filter.numbers {
-        None => Conditions::new("SELECT state, created_at, number FROM tickets WHERE 1 = 1"),
+        None => Conditions::new(&format!("SELECT {columns} FROM tickets WHERE 1 = 1")),
         Some(numbers) if numbers.is_empty() => return None,
         Some(numbers) => {
             // A search's few matches are read by key first, and the other filters test
@@ -1709,9 +1739,9 @@ fn list_query(filter: &TicketFilter) -> Option<Conditions> {
             // ticket of that status against the numbers: seconds at a million tickets.
             // A subquery with a LIMIT is never flattened into its outer query (SQLite
             // and PostgreSQL alike), and the numbers are keys, so the LIMIT drops none.
-            let mut query = Conditions::new(
-                "SELECT state, created_at, number FROM (SELECT * FROM tickets WHERE 1 = 1",
-            );
+            let mut query = Conditions::new(&format!(
+                "SELECT {columns} FROM (SELECT * FROM tickets WHERE 1 = 1"
+            ));
             let marks = vec!["?"; numbers.len()].join(", ");
             query.and(
                 &format!("number IN ({marks})"),
@@ -1782,8 +1812,7 @@ fn list_query(filter: &TicketFilter) -> Option<Conditions> {
         );
     }
     query.sql.push_str(&format!(
-        " ORDER BY created_at DESC, number DESC LIMIT {}",
-        list_limit(filter) + 1
+        " ORDER BY created_at DESC, number DESC LIMIT {limit}"
     ));
     Some(query)
 }

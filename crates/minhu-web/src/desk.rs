@@ -170,19 +170,23 @@ async fn dispatch(
         .into_iter()
         .find(|(s, _)| *s == Status::Pending)
         .map_or(0, |(_, n)| n);
-    let mut merges = Vec::new();
-    for ticket in page.tickets.iter().take(MERGE_CHECKS) {
-        let candidates = engine.duplicates(&ticket.number, &principal.scope).await?;
-        if let Some(best) = candidates.first() {
-            merges.push(MergeHint {
+    // One batch: the queue's tickets share their areas' reads of the store.
+    let checked = &page.tickets[..page.tickets.len().min(MERGE_CHECKS)];
+    let candidates = engine.duplicates_of(checked, &principal.scope).await?;
+    let merges = checked
+        .iter()
+        .zip(&candidates)
+        .filter_map(|(ticket, found)| {
+            let best = found.first()?;
+            Some(MergeHint {
                 number: ticket.number.to_string(),
                 title: ticket.intake.title.clone(),
                 other: best.number.to_string(),
                 other_title: best.title.clone(),
                 similarity: format!("{:.0}%", best.similarity * 100.0),
-            });
-        }
-    }
+            })
+        })
+        .collect();
     let (mut undecided, mut returns) = (Vec::new(), Vec::new());
     for ticket in &page.tickets {
         let decision = engine.router.decide(ticket, city);

@@ -21,6 +21,7 @@ use minhu_core::ticket::{Channel, Citizen, Intake, Kind};
 use minhu_engine::Engine;
 use minhu_engine::timers::{FireReport, TimerWorker};
 use std::collections::BTreeSet;
+use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Instant;
 
@@ -43,7 +44,7 @@ pub async fn run(
         start,
         clock,
         engine,
-    } = BenchCity::open(database).await?;
+    } = BenchCity::open(database, None).await?;
     let backend = format!("{:?}", engine.store.backend());
     let samples = dispatched_samples(&engine)?;
 
@@ -147,12 +148,15 @@ pub(crate) struct BenchCity {
 }
 
 impl BenchCity {
-    pub async fn open(database: Option<String>) -> anyhow::Result<Self> {
+    /// The demo city with its store in `keep` (kept after the run), or in a temporary
+    /// directory; on `database` when given.
+    pub async fn open(database: Option<String>, keep: Option<PathBuf>) -> anyhow::Result<Self> {
         let dir = tempfile::tempdir()?;
+        let root = keep.unwrap_or_else(|| dir.path().to_owned());
         let place = Place {
-            config: dir.path().join("city"),
+            config: root.join("city"),
             database,
-            data_dir: dir.path().to_owned(),
+            data_dir: root,
             model: None,
         };
         crate::demo::write_city(&place.config, true)?;
