@@ -18,7 +18,7 @@
 
 use minhu_core::City;
 use minhu_core::calendar::{BusinessCalendar, DayKind, DayRange};
-use minhu_core::city::{AnalyticsRules, ScoreWeights, WorkflowRules};
+use minhu_core::city::{AnalyticsRules, MapSettings, ScoreWeights, WorkflowRules};
 use minhu_core::deadline::{Allowance, Tier, TierClock, TierCode, parse_duration};
 use minhu_core::duty::{DutyList, DutyRule};
 use minhu_core::geo::{Boundaries, Boundary, Polygon, Ring};
@@ -65,6 +65,17 @@ struct CityFile {
     timers: Option<Spanned<TimersSection>>,
     #[serde(default)]
     analytics: Option<Spanned<AnalyticsSection>>,
+    #[serde(default)]
+    map: Option<Spanned<MapSection>>,
+}
+
+/// `[map]`: the city's tile server for the citizens' map.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct MapSection {
+    tiles: String,
+    #[serde(default)]
+    attribution: String,
 }
 
 /// `[analytics]`: scoring weights, ranking and warning thresholds; each left out keeps
@@ -386,6 +397,10 @@ fn read_city(files: Files) -> Result<City, ConfigError> {
         Some(section) => load_analytics(&city_source, section)?,
         None => AnalyticsRules::default(),
     };
+    let map = match &city_file.map {
+        Some(section) => load_map(&city_source, section)?,
+        None => MapSettings::default(),
+    };
     let calendar = load_calendar(&files.read("calendar.toml")?)?;
     let zone_name = city_file.city.timezone.get_ref();
     let timezone = jiff::tz::TimeZone::get(zone_name).map_err(|e| {
@@ -414,6 +429,31 @@ fn read_city(files: Files) -> Result<City, ConfigError> {
         workflow,
         timers,
         analytics,
+        map,
+    })
+}
+
+/// Reads `[map]`: a tile URL on this site or over https, with `{z}`, `{x}` and `{y}`.
+fn load_map(source: &Source, section: &Spanned<MapSection>) -> Result<MapSettings, ConfigError> {
+    let tiles = section.get_ref().tiles.trim();
+    let at = Some(section.span().start);
+    if !(tiles.starts_with('/') || tiles.starts_with("https://")) {
+        return Err(source.error(
+            at,
+            format!(
+                "[map] tiles = {tiles:?}: use a path on this site (/tiles/...) or an https:// URL"
+            ),
+        ));
+    }
+    if let Some(missing) = ["{z}", "{x}", "{y}"]
+        .into_iter()
+        .find(|p| !tiles.contains(p))
+    {
+        return Err(source.error(at, format!("[map] tiles = {tiles:?}: lacks {missing}")));
+    }
+    Ok(MapSettings {
+        tiles: Some(tiles.to_owned()),
+        attribution: section.get_ref().attribution.trim().to_owned(),
     })
 }
 
@@ -1076,6 +1116,41 @@ role = "hrss"
 
         let err = check_edit(dir.path(), "notify.toml", "").unwrap_err();
         assert!(err.problem.contains("not an editable file"), "{err}");
+    }
+
+    #[test]
+    fn the_map_takes_a_tile_server_on_this_site_or_over_https() {
+        let with = |section: &str| {
+            let text = format!("{CITY}\n{section}");
+            load_city(write_city(Some(("city.toml", &text))).path())
+        };
+        assert_eq!(
+            load_city(write_city(None).path()).unwrap().map,
+            MapSettings::default()
+        );
+        let city = with("[map]\ntiles = \"https://tiles.example.org/{z}/{x}/{y}.png\"\nattribution = \"© A市测绘院\"\n").unwrap();
+        assert_eq!(city.map.tile_origin(), Some("https://tiles.example.org"));
+        assert_eq!(city.map.attribution, "© A市测绘院");
+        let city = with("[map]\ntiles = \"/tiles/{z}/{x}/{y}.png\"\n").unwrap();
+        assert_eq!(
+            city.map.tile_origin(),
+            None,
+            "this site's own tiles need no exception"
+        );
+        for (section, problem) in [
+            (
+                "[map]\ntiles = \"http://tiles.example.org/{z}/{x}/{y}.png\"\n",
+                "https://",
+            ),
+            ("[map]\ntiles = \"/tiles/{z}/{x}.png\"\n", "lacks {y}"),
+            (
+                "[map]\ntile = \"/tiles/{z}/{x}/{y}.png\"\n",
+                "unknown field",
+            ),
+        ] {
+            let err = with(section).unwrap_err().to_string();
+            assert!(err.contains("city.toml:") && err.contains(problem), "{err}");
+        }
     }
 
     #[test]

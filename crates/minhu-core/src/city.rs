@@ -35,6 +35,31 @@ pub struct City {
     pub timers: TimerPolicy,
     /// How units are scored and ranked, and when analytics warn (`[analytics]`).
     pub analytics: AnalyticsRules,
+    /// The citizens' map (`[map]`).
+    pub map: MapSettings,
+}
+
+/// The citizens' map: the city's own tile server, when it has one (`[map]` in
+/// `city.toml`). Without tiles the portal's map still draws the regions' outlines from
+/// `boundaries.geojson`, which is enough to put a point in the right community.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct MapSettings {
+    /// A tile URL with `{z}`, `{x}` and `{y}`, on this site (`/tiles/...`, behind the
+    /// city's proxy) or an `https://` server the city runs or licenses.
+    pub tiles: Option<String>,
+    /// The credit the tiles' licence asks for, shown on the map.
+    pub attribution: String,
+}
+
+impl MapSettings {
+    /// The tile server's origin (`https://host[:port]`) when it is not this site: pages
+    /// must allow images from it.
+    pub fn tile_origin(&self) -> Option<&str> {
+        let tiles = self.tiles.as_deref()?;
+        let rest = tiles.strip_prefix("https://")?;
+        let end = rest.find('/').unwrap_or(rest.len());
+        Some(&tiles[.."https://".len() + end])
+    }
 }
 
 /// The weights of the composite score (综合得分). Each weighs one rate; rates a unit has
@@ -246,6 +271,7 @@ pub(crate) mod tests {
                 callback_after: Some(jiff::SignedDuration::from_hours(72)),
             },
             analytics: AnalyticsRules::default(),
+            map: MapSettings::default(),
         }
     }
 }

@@ -124,6 +124,11 @@ impl Boundaries {
         self.shapes.is_empty()
     }
 
+    /// Every boundary, in the file's order (to draw them on a map).
+    pub fn all(&self) -> impl Iterator<Item = &Boundary> {
+        self.shapes.iter().map(|(boundary, _)| boundary)
+    }
+
     /// The deepest region whose boundary holds the point (a grid over its community,
     /// a community over its street); ties at one level go to the first listed.
     pub fn locate<'a>(&self, point: GeoPoint, regions: &'a RegionTree) -> Option<&'a Region> {

@@ -138,6 +138,8 @@ pub const ROUTES: &[RouteRule] = &[
     rule(Method::GET, "/track", Open),
     // What a demand being typed reads as (place, categories); stores nothing.
     rule(Method::GET, "/api/v1/suggest", Public),
+    // The portal's map: the tile server and the regions' outlines, nothing about anyone.
+    rule(Method::GET, "/api/v1/map", Public),
     rule(Method::GET, "/tickets", Needs(P::ViewTickets)),
     rule(Method::GET, "/console", Needs(P::CreateTickets)),
     rule(Method::GET, "/dispatch", Needs(P::Dispatch)),

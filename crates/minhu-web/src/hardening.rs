@@ -1,7 +1,7 @@
 //! Defences every response and every client get: security headers, and rate limits
 //! per client address for what anyone may call without signing in.
 
-use axum::extract::Request;
+use axum::extract::{Request, State};
 use axum::http::{HeaderValue, header};
 use axum::middleware::Next;
 use axum::response::Response;
@@ -9,15 +9,26 @@ use std::collections::HashMap;
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
-/// Only this site's own scripts, styles and images; no framing, no plugins.
-pub const CONTENT_SECURITY_POLICY: &str = "default-src 'self'; script-src 'self'; \
-     style-src 'self'; img-src 'self' data:; object-src 'none'; base-uri 'none'; \
-     form-action 'self'; frame-ancestors 'none'";
+/// Only this site's own scripts, styles and images (and the city's map tiles, when a
+/// tile server elsewhere is configured); no framing, no plugins.
+pub fn content_security_policy(tile_origin: Option<&str>) -> HeaderValue {
+    let tiles = tile_origin.map(|o| format!(" {o}")).unwrap_or_default();
+    let policy = format!(
+        "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:{tiles}; \
+         object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
+    );
+    HeaderValue::from_str(&policy)
+        .expect("an origin checked by the configuration is a header value")
+}
 
 /// Adds the security headers to every response. HSTS only when the request came over
 /// TLS (a terminating proxy says so with `X-Forwarded-Proto: https`), as browsers
 /// ignore it over plain HTTP and a wrong one locks a site out.
-pub async fn security_headers(request: Request, next: Next) -> Response {
+pub async fn security_headers(
+    State(policy): State<HeaderValue>,
+    request: Request,
+    next: Next,
+) -> Response {
     let over_tls = request
         .headers()
         .get("x-forwarded-proto")
@@ -29,11 +40,7 @@ pub async fn security_headers(request: Request, next: Next) -> Response {
     let set = |headers: &mut axum::http::HeaderMap, name, value: &'static str| {
         headers.insert(name, HeaderValue::from_static(value));
     };
-    set(
-        headers,
-        header::CONTENT_SECURITY_POLICY,
-        CONTENT_SECURITY_POLICY,
-    );
+    headers.insert(header::CONTENT_SECURITY_POLICY, policy);
     set(headers, header::X_CONTENT_TYPE_OPTIONS, "nosniff");
     set(headers, header::X_FRAME_OPTIONS, "DENY");
     set(headers, header::REFERRER_POLICY, "no-referrer");

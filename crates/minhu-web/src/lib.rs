@@ -92,7 +92,10 @@ pub fn app(state: AppState) -> Router {
             auth::guard,
         ))
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
-        .layer(axum::middleware::from_fn(hardening::security_headers))
+        .layer(axum::middleware::from_fn_with_state(
+            hardening::content_security_policy(state.engine.city.map.tile_origin()),
+            hardening::security_headers,
+        ))
         .layer(TraceLayer::new_for_http())
         .with_state(state)
 }

@@ -24,6 +24,7 @@ use std::collections::HashMap;
 pub fn routes() -> Router<AppState> {
     Router::new()
         .route("/", get(portal))
+        .route("/api/v1/map", get(map_layers))
         .route("/track", get(track))
         .route("/api/v1/suggest", get(suggest))
 }
@@ -70,6 +71,8 @@ struct PortalPage {
     kinds: Vec<Choice>,
     categories: Vec<String>,
     places: Vec<String>,
+    /// Whether the place step offers a map: the city has a tile server or boundaries.
+    map: bool,
 }
 
 fn easy(params: &HashMap<String, String>) -> bool {
@@ -93,7 +96,35 @@ async fn portal(
             .map(|c| c.as_str().to_owned())
             .collect(),
         places: place_names(city),
+        map: city.map.tiles.is_some() || !city.boundaries.is_empty(),
     })
+}
+
+/// What the portal's map draws: the city's tile server (if any) and the regions'
+/// boundaries as GeoJSON, each feature named, so a citizen can see where they point.
+async fn map_layers(State(state): State<AppState>) -> Json<serde_json::Value> {
+    let city = &state.engine.city;
+    let features: Vec<serde_json::Value> = city
+        .boundaries
+        .all()
+        .map(|boundary| {
+            let name = city
+                .regions
+                .get(&boundary.region)
+                .map_or_else(|| boundary.region.to_string(), |r| r.name.clone());
+            let polygons: Vec<_> = boundary.polygons.iter().map(|p| &p.rings).collect();
+            serde_json::json!({
+                "type": "Feature",
+                "properties": {"region": boundary.region.as_str(), "name": name},
+                "geometry": {"type": "MultiPolygon", "coordinates": polygons},
+            })
+        })
+        .collect();
+    Json(serde_json::json!({
+        "tiles": city.map.tiles,
+        "attribution": city.map.attribution,
+        "regions": {"type": "FeatureCollection", "features": features},
+    }))
 }
 
 /// Districts and streets: what an address field suggests as one types.

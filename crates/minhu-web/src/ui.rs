@@ -1,5 +1,6 @@
 //! What every page shares: the reader's language, the header with the links their role
-//! may follow, and the static files (styles, scripts, ECharts) built into the binary.
+//! may follow, and the static files (styles, scripts, ECharts, Leaflet) built into the
+//! binary.
 
 use crate::auth::Principal;
 use axum::Router;
@@ -172,6 +173,21 @@ const STATIC: &[(&str, &str, &[u8])] = &[
         "echarts.min.js",
         "text/javascript; charset=utf-8",
         include_bytes!("../static/vendor/echarts-6.0.0.min.js"),
+    ),
+    (
+        "map.js",
+        "text/javascript; charset=utf-8",
+        include_bytes!("../static/map.js"),
+    ),
+    (
+        "leaflet.js",
+        "text/javascript; charset=utf-8",
+        include_bytes!("../static/vendor/leaflet-1.9.4.js"),
+    ),
+    (
+        "leaflet.css",
+        "text/css; charset=utf-8",
+        include_bytes!("../static/vendor/leaflet-1.9.4.css"),
     ),
 ];
 

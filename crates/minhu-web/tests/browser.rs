@@ -261,6 +261,14 @@ async fn a_citizen_reports_and_follows_a_demand_in_the_browser() {
         .send_keys(photo.path().to_str().unwrap())
         .await
         .unwrap();
+    // The map draws the regions' outlines; the keyboard's way to point is the centre.
+    browser.element("#map path.leaflet-interactive").await;
+    browser.click("[data-map-centre]").await;
+    let point = browser.text("#map-point").await;
+    browser
+        .script("document.querySelector('.map-box').scrollIntoView(); return true;")
+        .await;
+    browser.snap("portal-map").await;
     // Leaving the address asks minhu where that is, before anything is sent.
     let place = browser.text("#suggestion .place").await;
     assert!(place.contains("天顶街道"), "the place read: {place}");
@@ -280,6 +288,15 @@ async fn a_citizen_reports_and_follows_a_demand_in_the_browser() {
         .map(|a| a.media_type.as_str())
         .collect();
     assert_eq!(photos, ["image/png"], "the photo is on the ticket");
+    let location = stored
+        .intake
+        .location
+        .expect("the map's point is on the ticket");
+    assert_eq!(point, format!("{:.6}, {:.6}", location.lat, location.lon));
+    assert!(
+        (28.05..28.3).contains(&location.lat) && (112.8..113.0).contains(&location.lon),
+        "the centre of the demo city's outlines: {location:?}"
+    );
     browser.check_accessibility("/ after sending").await;
 
     browser.click("#report-result a").await;
