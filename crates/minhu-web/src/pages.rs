@@ -15,6 +15,7 @@ use minhu_core::access::Permission;
 use minhu_core::access::{redact_events, redact_ticket};
 use minhu_core::ids::TicketNumber;
 use minhu_core::ids::UnitId;
+use minhu_core::region::RegionLevel;
 use minhu_core::ticket::{Satisfaction, Status, Ticket};
 use minhu_engine::router::Decision;
 use minhu_store::{Cursor, TicketFilter};
@@ -240,6 +241,37 @@ struct UnitChoice {
     selected: bool,
 }
 
+/// The units a ticket's holder may summon: every unit but the holder, those within the
+/// ticket's district first, then the rest in the configuration's order.
+fn summonable(city: &City, ticket: &Ticket) -> Vec<UnitChoice> {
+    let district = ticket.intake.region.as_ref().and_then(|r| {
+        city.regions
+            .ancestry(r)
+            .find(|r| r.level == RegionLevel::District)
+            .map(|r| r.id.clone())
+    });
+    let near = |unit: &minhu_core::unit::Unit| {
+        district
+            .as_ref()
+            .is_some_and(|d| city.regions.is_within(&unit.region, d))
+    };
+    let mut units: Vec<&minhu_core::unit::Unit> = city
+        .units
+        .all()
+        .iter()
+        .filter(|u| ticket.unit.as_ref() != Some(&u.id))
+        .collect();
+    units.sort_by_key(|u| !near(u));
+    units
+        .into_iter()
+        .map(|u| UnitChoice {
+            id: u.id.to_string(),
+            name: u.name.clone(),
+            selected: false,
+        })
+        .collect()
+}
+
 /// The workflow actions this caller may take on this ticket now, each a form.
 #[derive(Default)]
 struct Actions {
@@ -259,7 +291,9 @@ struct Actions {
     accept: bool,
     give_back: bool,
     resolve: bool,
-    summon: bool,
+    /// The units the holder may summon (吹哨): those of the ticket's district first
+    /// (the departments that come when a street blows the whistle), then the city's.
+    summon: Vec<UnitChoice>,
     extend: bool,
     urge: bool,
     callback: Vec<Choice>,
@@ -345,7 +379,9 @@ async fn actions_for(
     actions.accept = handles && status == Status::Dispatched;
     actions.give_back = actions.accept;
     actions.resolve = handles && status == Status::Accepted;
-    actions.summon = actions.resolve;
+    if actions.resolve {
+        actions.summon = summonable(city, ticket);
+    }
     actions.extend = actions.resolve;
     actions.urge = open && principal.may(Permission::Supervise);
     if status == Status::Resolved && principal.may(Permission::Callback) {

@@ -4,7 +4,7 @@
 //   name="citizen.phone"      -> {"citizen": {"phone": ...}} (dots nest)
 //   type=checkbox             -> true / false
 //   data-type="bool"          -> "true"/"false" as a boolean; "number" -> a number;
-//   data-type="list"          -> split on commas and spaces
+//   <select multiple>        -> a list of the chosen values
 //   empty fields are left out (the API then uses its default)
 // On success: data-then="reload" reloads; data-then="go:/path/{number}" navigates;
 // data-done="TEMPLATE-ID" data-out="ID" shows the template, filled from the answer
@@ -43,12 +43,16 @@
       var value;
       if (field.type === "checkbox") {
         value = field.checked;
+      } else if (field.type === "select-multiple") {
+        value = Array.prototype.map.call(field.selectedOptions, function (option) {
+          return option.value;
+        });
+        if (!value.length) return;
       } else {
         value = field.value.trim();
         if (value === "") return;
         if (type === "bool") value = value === "true";
         else if (type === "number") value = Number(value);
-        else if (type === "list") value = value.split(/[\s,，、]+/).filter(Boolean);
       }
       put(body, field.name, value);
     });

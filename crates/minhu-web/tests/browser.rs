@@ -440,6 +440,45 @@ async fn a_demand_goes_from_citizen_to_dispatcher_to_unit_and_back_in_the_browse
     browser
         .check_accessibility("/tickets/{number} (unit)")
         .await;
+    // Blow the whistle (吹哨): the district's units come first in the list.
+    let summoned = browser
+        .script("const s = document.querySelector('#summon-units'); s.options[0].selected = true; s.options[1].selected = true; return [s.options[0].value, s.options[1].value];")
+        .await;
+    browser.fill("#summon-note", "请区住建局一起到现场").await;
+    browser.click("#summon button[type=submit]").await;
+    let summoned: Vec<String> = serde_json::from_value(summoned).unwrap();
+    let number_parsed = TicketNumber::parse(&number).unwrap();
+    let parts = wait_for("the summoned units on the ticket", || async {
+        let ticket = app.state.engine.ticket(&number_parsed).await.ok()?;
+        (!ticket.parts.is_empty()).then_some(ticket.parts)
+    })
+    .await;
+    let city = app.state.engine.city.clone();
+    let in_a3 = |unit: &str| {
+        let region = &city
+            .units
+            .get(&minhu_core::UnitId::new(unit))
+            .unwrap()
+            .region;
+        city.regions
+            .is_within(region, &minhu_core::RegionId::new("A3"))
+    };
+    assert!(
+        summoned.iter().all(|u| in_a3(u)),
+        "this district's first: {summoned:?}"
+    );
+    let parts: Vec<String> = parts.iter().map(|p| p.unit.to_string()).collect();
+    assert_eq!(parts, summoned);
+    for unit in &summoned {
+        for action in [
+            json!({"action": "accept_part", "unit": unit}),
+            json!({"action": "report_part", "unit": unit, "report": "已到现场配合"}),
+        ] {
+            let (status, body) = app.act(&number, action).await;
+            assert!(status.is_success(), "{body}");
+        }
+    }
+    browser.goto(&format!("/tickets/{number}")).await;
     browser
         .fill("#reply-text", "已于当天补装井盖并设置警示标志。")
         .await;
