@@ -36,6 +36,10 @@ const CITY_FILES: &[(&str, &str)] = &[
     ),
     ("units.toml", include_str!("../../../demo/city/units.toml")),
     (
+        "boundaries.geojson",
+        include_str!("../../../demo/city/boundaries.geojson"),
+    ),
+    (
         "notify.toml",
         include_str!("../../../demo/city/notify.toml"),
     ),
