@@ -1,9 +1,9 @@
 //! The category classifier: a linear support vector machine per category (one against
 //! the rest), trained by dual coordinate descent (the method of liblinear) on tf-idf
 //! weighted hashed features. Deterministic for a given seed; saved as one file with a
-//! JSON header and the weights.
+//! JSON header and the weights, quantised to a byte each.
 
-use crate::features::{Extractor, Named, Sparse, sublinear, weigh, weigh_with};
+use crate::features::{Extractor, Named, Sparse, sublinear, weigh};
 use crate::segment::Segmenter;
 use rand::SeedableRng;
 use rand::rngs::StdRng;
@@ -13,8 +13,9 @@ use std::io::{Read, Write};
 use std::path::Path;
 
 const MAGIC: &[u8; 8] = b"MINHUCLS";
-/// 2: one table, a row per feature: its idf, then its weight for every class.
-const FORMAT: u32 = 2;
+/// 3: a byte per idf and per weight, rows for the features training kept only (2: four
+/// bytes each, in (index, value) pairs of a table with a row for every feature).
+const FORMAT: u32 = 3;
 
 #[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct TrainOptions {
@@ -75,17 +76,22 @@ pub struct Model {
 /// instead of one per class plus the idf's.
 ///
 /// Memory latency, not arithmetic, bounds inference: a message has hundreds of
-/// features, each a random place in the table. Most of the 2^20 hashed features are
-/// never kept, so the rows of kept features only are stored (a third of the full
-/// table, which with jieba's dictionary no longer crowds the cache), found through a
-/// rank dictionary: per 64 features a bit each and the count of rows before them. That
-/// small index stays in cache, and a feature training never kept (a third or more of a
-/// new message's) costs no trip to the rows at all.
+/// features, each a random place in the table. So the table is small. Most of the 2^20
+/// hashed features are never kept, so the rows of kept features only are stored,
+/// found through a rank dictionary: per 64 features a bit each and the count of rows
+/// before them. That small index stays in cache, and a feature training never kept (a
+/// third or more of a new message's) costs no trip to the rows at all. And each entry
+/// is one byte: the idf as a multiple of `idf_step` (0..255), a class's weight times
+/// the idf as a multiple of that class's `weight_steps` (-127..127). A row of 7 classes
+/// is 8 bytes instead of 32, and the table (3 MB for the Teddy Cup data) stays in the
+/// processor's cache beside jieba's dictionary.
 #[derive(Debug, PartialEq)]
 struct Table {
     stride: usize,
     blocks: Vec<Block>,
-    rows: Vec<f32>,
+    rows: Vec<u8>,
+    idf_step: f32,
+    weight_steps: Vec<f32>,
 }
 
 #[derive(Clone, Copy, Debug, Default, PartialEq)]
@@ -96,73 +102,111 @@ struct Block {
     before: u32,
 }
 
-impl Table {
-    fn empty(features: usize, stride: usize) -> Table {
-        Table {
-            stride,
-            blocks: vec![Block::default(); features.div_ceil(64)],
-            rows: Vec::new(),
-        }
+/// One kept feature's entries, decoded lazily: scoring reads the codes directly.
+#[derive(Clone, Copy)]
+struct Row<'a>(&'a [u8]);
+
+impl Row<'_> {
+    /// The idf in units of the table's `idf_step`.
+    #[inline]
+    fn idf_code(self) -> f32 {
+        f32::from(self.0[0])
     }
 
-    /// From a row for every feature of the hash space; rows whose idf is 0 go.
-    fn compact(full: &[f32], stride: usize) -> Table {
-        let mut table = Table::empty(full.len() / stride, stride);
-        for (feature, row) in full.chunks_exact(stride).enumerate() {
-            for (k, value) in row.iter().enumerate() {
-                table.put(feature, k, *value);
+    /// Each class's weight times the idf, in units of its `weight_steps`.
+    #[inline]
+    fn weight_codes(self) -> impl Iterator<Item = f32> {
+        self.0[1..].iter().map(|&code| f32::from(code as i8))
+    }
+}
+
+impl Table {
+    /// From a row for every feature of the hash space (its idf, then its weight for
+    /// each class); rows whose idf is 0 go, and the rest are quantised.
+    fn quantise(full: &[f32], stride: usize) -> Table {
+        let kept = || full.chunks_exact(stride).filter(|row| row[0] != 0.0);
+        let largest_idf = kept().map(|row| row[0]).fold(0f32, f32::max);
+        let mut largest_weight = vec![0f32; stride - 1];
+        for row in kept() {
+            for (largest, w) in largest_weight.iter_mut().zip(&row[1..]) {
+                *largest = largest.max((w * row[0]).abs());
             }
         }
-        table.finish();
-        table
+        // A step of 0 would divide by zero: nothing is kept or a class has no weight,
+        // and every code is 0 whatever the step.
+        let step = |largest: f32, codes: f32| {
+            if largest > 0.0 { largest / codes } else { 1.0 }
+        };
+        let idf_step = step(largest_idf, f32::from(u8::MAX));
+        let weight_steps: Vec<f32> = largest_weight
+            .iter()
+            .map(|&largest| step(largest, f32::from(i8::MAX)))
+            .collect();
+        let mut blocks = vec![Block::default(); (full.len() / stride).div_ceil(64)];
+        let mut rows = Vec::new();
+        for (feature, row) in full.chunks_exact(stride).enumerate() {
+            if row[0] == 0.0 {
+                continue;
+            }
+            blocks[feature / 64].bits |= 1 << (feature % 64);
+            rows.push((row[0] / idf_step).round() as u8);
+            for (w, step) in row[1..].iter().zip(&weight_steps) {
+                rows.push(((w * row[0]) / step).round() as i8 as u8);
+            }
+        }
+        Table::indexed(stride, blocks, rows, idf_step, weight_steps)
     }
 
-    /// Sets entry `k` of a feature's row, features in ascending order: an idf (k = 0)
-    /// that is not zero starts the feature's row; a weight of a feature without one
-    /// is never read, so it is dropped.
-    fn put(&mut self, feature: usize, k: usize, value: f32) {
-        let bit = 1u64 << (feature % 64);
-        let block = &mut self.blocks[feature / 64];
-        if k == 0 && value != 0.0 && block.bits & bit == 0 {
-            block.bits |= bit;
-            self.rows.resize(self.rows.len() + self.stride, 0.0);
-        }
-        // Features come in ascending order, so a kept feature's row is the last one.
-        if block.bits & bit != 0 {
-            let at = self.rows.len() - self.stride + k;
-            self.rows[at] = value;
-        }
-    }
-
-    /// Counts the rows before each block, once every row is in.
-    fn finish(&mut self) {
+    /// The table of these rows, once each block knows how many rows come before it.
+    fn indexed(
+        stride: usize,
+        mut blocks: Vec<Block>,
+        rows: Vec<u8>,
+        idf_step: f32,
+        weight_steps: Vec<f32>,
+    ) -> Table {
         let mut before = 0;
-        for block in &mut self.blocks {
+        for block in &mut blocks {
             block.before = before;
             before += block.bits.count_ones();
         }
+        Table {
+            stride,
+            blocks,
+            rows,
+            idf_step,
+            weight_steps,
+        }
     }
 
-    /// The row of a feature training kept.
+    /// How many rows the bits of the blocks call for.
+    fn kept(&self) -> usize {
+        self.blocks
+            .last()
+            .map_or(0, |last| (last.before + last.bits.count_ones()) as usize)
+    }
+
+    /// Where the row of a feature training kept starts in `rows`.
     #[inline]
-    fn row(&self, feature: u32) -> Option<&[f32]> {
+    fn offset(&self, feature: u32) -> Option<usize> {
         let block = self.blocks.get(feature as usize / 64)?;
         let bit = 1u64 << (feature % 64);
         if block.bits & bit == 0 {
             return None;
         }
         let rank = block.before as usize + (block.bits & (bit - 1)).count_ones() as usize;
-        Some(&self.rows[rank * self.stride..(rank + 1) * self.stride])
+        Some(rank * self.stride)
     }
 
-    /// Every kept feature and its row, in feature order.
-    fn iter(&self) -> impl Iterator<Item = (usize, &[f32])> {
-        let kept = self.blocks.iter().enumerate().flat_map(|(at, block)| {
-            (0..64)
-                .filter(move |bit| block.bits & (1 << bit) != 0)
-                .map(move |bit| at * 64 + bit)
-        });
-        kept.zip(self.rows.chunks_exact(self.stride))
+    /// The row at `offset`.
+    #[inline]
+    fn row_at(&self, offset: usize) -> Row<'_> {
+        Row(&self.rows[offset..offset + self.stride])
+    }
+
+    /// The row of a feature training kept.
+    fn row(&self, feature: u32) -> Option<Row<'_>> {
+        self.offset(feature).map(|offset| self.row_at(offset))
     }
 }
 
@@ -272,7 +316,7 @@ impl Model {
                 provenance: None,
             },
             extractor,
-            table: Table::compact(&table, stride),
+            table: Table::quantise(&table, stride),
             bias,
         })
     }
@@ -297,34 +341,43 @@ impl Model {
     /// products in one pass over the table (the length is known only at the end, and
     /// scaling the sums by it is the same as scaling the vector).
     fn scores(&self, counts: &Sparse) -> Vec<f32> {
-        // Two passes. The first only finds each kept feature's row and reads its idf:
-        // a short loop of independent loads, which the processor keeps dozens of in
-        // flight at once. The second sums with the rows already in cache. (In one pass
-        // each row's arithmetic fills the processor's window, so only a few rows were
-        // on their way from memory at a time.)
-        let rows: Vec<(&[f32], f32)> = counts
+        // Three short passes, because memory latency bounds this, not arithmetic. The
+        // first finds each kept feature's row in the rank dictionary (small, in cache).
+        // The second reads each row's idf: a loop of a few instructions around loads
+        // that do not wait on each other, so the processor keeps dozens of rows on
+        // their way from memory at once (a longer loop body fills its window with a
+        // handful). The third sums with the rows already in cache.
+        let rows: Vec<(usize, f32)> = counts
             .iter()
-            .filter_map(|&(i, tf)| {
-                let row = self.table.row(i)?;
-                Some((row, sublinear(tf) * row[0]))
-            })
+            .filter_map(|&(i, tf)| Some((self.table.offset(i)?, sublinear(tf))))
             .collect();
+        let length: f32 = rows
+            .iter()
+            .map(|&(offset, tf)| {
+                let value = tf * self.table.row_at(offset).idf_code();
+                value * value
+            })
+            .sum();
         let mut sums = vec![0f32; self.bias.len()];
-        let mut length = 0f32;
-        for (row, value) in rows {
-            length += value * value;
-            for (sum, w) in sums.iter_mut().zip(&row[1..]) {
-                *sum += w * value;
+        for &(offset, tf) in &rows {
+            for (sum, w) in sums
+                .iter_mut()
+                .zip(self.table.row_at(offset).weight_codes())
+            {
+                *sum += w * tf;
             }
         }
+        // The sums are of codes: a class's step turns them into weights, and the idf
+        // step the length's codes into the vector's length.
         let scale = if length > 0.0 {
-            length.sqrt().recip()
+            (length.sqrt() * self.table.idf_step).recip()
         } else {
             0.0
         };
         sums.iter()
+            .zip(&self.table.weight_steps)
             .zip(&self.bias)
-            .map(|(sum, bias)| sum * scale + bias)
+            .map(|((sum, step), bias)| sum * step * scale + bias)
             .collect()
     }
 
@@ -341,11 +394,6 @@ impl Model {
         let mut named: Vec<Named> = Vec::new();
         let counts = self.extractor.counts(text, Some(&mut named));
         let scores = self.scores(&counts);
-        let idf: Vec<f32> = counts
-            .iter()
-            .map(|&(i, _)| self.table.row(i).map_or(0.0, |row| row[0]))
-            .collect();
-        let vector = weigh_with(&counts, |at, _| idf[at]);
         let top = scores.iter().copied().fold(f32::NEG_INFINITY, f32::max);
         let exp: Vec<f32> = scores
             .iter()
@@ -366,15 +414,18 @@ impl Model {
             .iter()
             .position(|l| *l == ranked[0].0)
             .unwrap_or(0);
+        // A feature adds tf x idf / length x weight to the best class's score; the
+        // table holds idf x weight in that class's steps, and the length and the step
+        // are the same for every feature, so they do not change the order.
         let mut contributions: Vec<(f32, &str)> = named
             .iter()
             .filter_map(|name| {
-                let value = vector
+                let tf = counts
                     .binary_search_by_key(&name.index, |&(i, _)| i)
                     .ok()
-                    .map(|at| vector[at].1)?;
-                let weight = self.table.row(name.index)?[1 + best];
-                Some((weight * value, name.text.as_str()))
+                    .map(|at| sublinear(counts[at].1))?;
+                let weight = self.table.row(name.index)?.weight_codes().nth(best)?;
+                Some((weight * tf, name.text.as_str()))
             })
             .filter(|(weight, _)| *weight > 0.0)
             .collect();
@@ -391,35 +442,24 @@ impl Model {
         Prediction { ranked, reasons }
     }
 
+    /// The file: the magic bytes, the header's length and JSON, then the table (its
+    /// steps, the bits of every block, the rows) and the biases, little-endian.
     pub fn save(&self, path: &Path) -> Result<(), ModelError> {
         let header = serde_json::to_vec(&self.header)?;
         let mut out = std::io::BufWriter::new(std::fs::File::create(path)?);
         out.write_all(MAGIC)?;
         out.write_all(&(header.len() as u32).to_le_bytes())?;
         out.write_all(&header)?;
-        // Only non-zero idf entries and weights are worth storing: (index, value) pairs,
-        // indexed as in a table with a row for every feature.
-        let stride = self.table.stride;
-        let weights: Vec<(u32, f32)> = self
-            .table
-            .iter()
-            .flat_map(|(feature, row)| {
-                row.iter()
-                    .enumerate()
-                    .map(move |(k, v)| ((feature * stride + k) as u32, *v))
-            })
-            .filter(|(_, v)| *v != 0.0)
-            .collect();
-        let bias: Vec<(u32, f32)> = (0u32..)
-            .zip(self.bias.iter().copied())
-            .filter(|(_, v)| *v != 0.0)
-            .collect();
-        for nonzero in [weights, bias] {
-            out.write_all(&(nonzero.len() as u64).to_le_bytes())?;
-            for (i, v) in nonzero {
-                out.write_all(&i.to_le_bytes())?;
-                out.write_all(&v.to_le_bytes())?;
-            }
+        let table = &self.table;
+        for step in std::iter::once(&table.idf_step).chain(&table.weight_steps) {
+            out.write_all(&step.to_le_bytes())?;
+        }
+        for block in &table.blocks {
+            out.write_all(&block.bits.to_le_bytes())?;
+        }
+        out.write_all(&table.rows)?;
+        for bias in &self.bias {
+            out.write_all(&bias.to_le_bytes())?;
         }
         out.flush()?;
         Ok(())
@@ -441,32 +481,30 @@ impl Model {
         if header.format != FORMAT {
             return Err(ModelError::Format(header.format));
         }
-        let dim = 1usize << header.options.dim_bits.min(26);
+        let dim_bits = header.options.dim_bits.min(26);
         let classes = header.labels.len();
-        let not_a_model = || ModelError::NotAModel(path.display().to_string());
-        // The weights come as (index, value) pairs of a table with a row for every
-        // feature, in index order; each kept row starts with its idf. They go straight
-        // into the compact table, never into the full one (three times its size).
-        let stride = classes + 1;
-        let mut table = Table::empty(dim, stride);
-        let mut last = None;
-        for _ in 0..read_u64(&mut input)? {
-            let index = read_u32(&mut input)? as usize;
-            let value = f32::from_bits(read_u32(&mut input)?);
-            if index >= dim * stride || last.is_some_and(|last| index <= last) {
-                return Err(not_a_model());
-            }
-            last = Some(index);
-            table.put(index / stride, index % stride, value);
+        let idf_step = read_f32(&mut input)?;
+        let weight_steps = (0..classes)
+            .map(|_| read_f32(&mut input))
+            .collect::<Result<Vec<f32>, _>>()?;
+        let blocks = (0..(1usize << dim_bits).div_ceil(64))
+            .map(|_| {
+                read_u64(&mut input).map(|bits| Block {
+                    bits,
+                    ..Block::default()
+                })
+            })
+            .collect::<Result<Vec<Block>, _>>()?;
+        let mut table = Table::indexed(classes + 1, blocks, Vec::new(), idf_step, weight_steps);
+        table.rows = vec![0u8; table.kept() * table.stride];
+        input.read_exact(&mut table.rows)?;
+        let bias = (0..classes)
+            .map(|_| read_f32(&mut input))
+            .collect::<Result<Vec<f32>, _>>()?;
+        if input.read(&mut [0u8])? != 0 {
+            return Err(ModelError::NotAModel(path.display().to_string()));
         }
-        table.finish();
-        let mut bias = vec![0f32; classes];
-        for _ in 0..read_u64(&mut input)? {
-            let index = read_u32(&mut input)? as usize;
-            let value = f32::from_bits(read_u32(&mut input)?);
-            *bias.get_mut(index).ok_or_else(not_a_model)? = value;
-        }
-        let extractor = Extractor::new(Segmenter::default(), header.options.dim_bits.min(26));
+        let extractor = Extractor::new(Segmenter::default(), dim_bits);
         Ok(Model {
             header,
             extractor,
@@ -474,6 +512,10 @@ impl Model {
             bias,
         })
     }
+}
+
+fn read_f32(input: &mut impl Read) -> std::io::Result<f32> {
+    read_u32(input).map(f32::from_bits)
 }
 
 fn read_u64(input: &mut impl Read) -> std::io::Result<u64> {
