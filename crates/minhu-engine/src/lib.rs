@@ -6,6 +6,7 @@
 //! the store themselves.
 
 pub mod accounts;
+pub mod alerts;
 pub mod attachments;
 pub mod duplicates;
 pub mod router;
@@ -21,7 +22,7 @@ use minhu_core::{City, Clock};
 use minhu_kb::KnowledgeBase;
 use minhu_search::LiveIndex;
 use minhu_store::{
-    Appended, Created, Cursor, Idempotency, NewTicket, Outgoing, Page, Store, StoreError,
+    Alert, Appended, Created, Cursor, Idempotency, NewTicket, Outgoing, Page, Store, StoreError,
     TicketFilter,
 };
 use router::{Decision, Router};
@@ -77,6 +78,11 @@ impl From<TransitionError> for EngineError {
 pub trait Announce: Send + Sync {
     /// The messages about `events`, which led to `ticket`.
     fn announce(&self, ticket: &Ticket, events: &[Event]) -> Vec<Outgoing>;
+
+    /// The messages about a newly raised alert (see [`alerts`]); none by default.
+    fn announce_alert(&self, _alert: &Alert) -> Vec<Outgoing> {
+        Vec::new()
+    }
 }
 
 /// Tells no one: an engine without notification channels.

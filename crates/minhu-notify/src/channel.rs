@@ -6,9 +6,9 @@
 //! proxy) - the configuration check refuses `https://` and `smtps://` rather than
 //! failing at the first delivery.
 
+use crate::NotifyError;
 use crate::config::{ChannelConfig, ChannelKind};
 use crate::templates::Rendered;
-use crate::{Message, NotifyError};
 use hmac::{Hmac, KeyInit, Mac};
 use lettre::message::Mailbox;
 use lettre::{AsyncSmtpTransport, AsyncTransport, Tokio1Executor};
@@ -119,11 +119,12 @@ impl Channel {
         })
     }
 
-    /// Delivers one outbox row.
+    /// Delivers one outbox row: a webhook posts `payload` (signed), the other channels
+    /// send `rendered` to the row's recipient.
     pub async fn send(
         &self,
         delivery: &Delivery,
-        message: &Message,
+        payload: &serde_json::Value,
         rendered: &Rendered,
     ) -> Result<(), NotifyError> {
         if let Adapter::Webhook {
@@ -132,18 +133,7 @@ impl Channel {
             secret,
         } = &self.adapter
         {
-            let body = serde_json::to_vec(&serde_json::json!({
-                "id": delivery.id,
-                "ticket": delivery.ticket,
-                "seq": delivery.seq,
-                "milestone": message.milestone,
-                "locale": message.locale,
-                "status": message.status,
-                "at": message.at,
-                "reply": message.reply,
-                "text": rendered.text,
-            }))
-            .expect("a payload serialises");
+            let body = serde_json::to_vec(payload).expect("a payload serialises");
             let response = client
                 .post(url)
                 .header("content-type", "application/json")

@@ -15,6 +15,8 @@
 //! headers = { Authorization = "Bearer ..." }
 //! milestones = ["received", "resolved", "case_replied"]   # default: all
 //! locale = "en"                    # optional, overrides the default
+//! alerts = true                    # also surge and buck-passing alerts (default false)
+//! alert_recipients = ["13800000000"]   # who hears them (not for a webhook)
 //! ```
 
 use crate::NotifyError;
@@ -120,6 +122,13 @@ pub struct ChannelConfig {
     pub milestones: Option<Vec<Milestone>>,
     #[serde(default)]
     pub locale: Option<Locale>,
+    /// Whether this channel also carries alerts (surges, buck-passing warnings).
+    #[serde(default)]
+    pub alerts: bool,
+    /// The phones or addresses of the people on duty who hear the alerts (a webhook
+    /// tells its receiver instead).
+    #[serde(default)]
+    pub alert_recipients: Vec<String>,
 }
 
 impl ChannelConfig {
@@ -234,7 +243,55 @@ impl NotifyConfig {
                 }
                 ChannelKind::Log => {}
             }
+            let needs_recipients = channel.alerts && channel.kind.needs_recipient();
+            if needs_recipients && channel.alert_recipients.is_empty() {
+                return Err(format!(
+                    "{}: name who hears the alerts (alerts = true)",
+                    field("alert_recipients")
+                ));
+            }
+            if !channel.alerts && !channel.alert_recipients.is_empty() {
+                return Err(format!(
+                    "{}: alert_recipients are given but alerts is not true",
+                    field("alerts")
+                ));
+            }
+            if !channel.kind.needs_recipient() && !channel.alert_recipients.is_empty() {
+                return Err(format!(
+                    "{}: a webhook tells its receiver; it has no recipients",
+                    field("alert_recipients")
+                ));
+            }
         }
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn channel(extra: &str) -> Result<NotifyConfig, String> {
+        NotifyConfig::parse(&format!(
+            "[[channel]]\nname = \"duty\"\nkind = \"log\"\n{extra}"
+        ))
+    }
+
+    #[test]
+    fn alerts_need_someone_to_hear_them_except_on_a_webhook() {
+        let config = channel("alerts = true\nalert_recipients = [\"13900000000\"]").unwrap();
+        assert!(config.channels[0].alerts);
+        let error = channel("alerts = true").unwrap_err();
+        assert!(error.contains("channel[0].alert_recipients"), "{error}");
+        let error = channel("alert_recipients = [\"13900000000\"]").unwrap_err();
+        assert!(error.contains("channel[0].alerts"), "{error}");
+        let hook = "[[channel]]\nname = \"hook\"\nkind = \"webhook\"\n\
+                    url = \"http://crm.internal/minhu\"\nsecret = \"0123456789abcdef\"\n";
+        assert!(NotifyConfig::parse(&format!("{hook}alerts = true")).is_ok());
+        let error = NotifyConfig::parse(&format!(
+            "{hook}alerts = true\nalert_recipients = [\"13900000000\"]"
+        ))
+        .unwrap_err();
+        assert!(error.contains("channel[0].alert_recipients"), "{error}");
     }
 }

@@ -4,10 +4,13 @@
 //! answer goes to the store's outbox in the transaction of the event. A [`Notifier`]
 //! claims due rows, renders them from the templates in [`templates`] and hands them to
 //! the channel's adapter ([`channel`]): a signed webhook, e-mail over SMTP, an SMS
-//! gateway over HTTP, or the log. Failures are retried with exponential backoff until
-//! the channel's last attempt; each row is delivered once (a worker that loses its
-//! claim does not record a second delivery, and webhooks carry the row's id so a
-//! receiver can drop a repeat after a crash between sending and recording).
+//! gateway over HTTP, or the log. Alerts (surges, buck-passing warnings: the engine's
+//! `alerts` watch) take the same path to the channels configured to carry them
+//! (`alerts = true`), addressed to the people on duty (`alert_recipients`). Failures
+//! are retried with exponential backoff until the channel's last attempt; each row is
+//! delivered once (a worker that loses its claim does not record a second delivery,
+//! and webhooks carry the row's id so a receiver can drop a repeat after a crash
+//! between sending and recording).
 
 pub mod channel;
 pub mod config;
@@ -18,11 +21,13 @@ pub use config::{ChannelKind, NotifyConfig, Retry};
 pub use templates::{Locale, Milestone};
 
 use jiff::{SignedDuration, Timestamp};
+use minhu_core::City;
 use minhu_core::Clock;
 use minhu_core::event::Event;
+use minhu_core::ids::{RegionId, UnitId};
 use minhu_core::ticket::Ticket;
 use minhu_engine::Announce;
-use minhu_store::{Delivery, Outgoing, Store, StoreError};
+use minhu_store::{About, Alert, Delivery, Outgoing, Store, StoreError};
 use serde::{Deserialize, Serialize};
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -52,15 +57,68 @@ pub struct Message {
     pub at: Timestamp,
 }
 
+/// What an alert's outbox row says: its figures, with the place, unit and category
+/// named as the city named them when it was raised.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct AlertMessage {
+    /// `surge` or `buck_passing`.
+    pub kind: String,
+    pub place: Option<String>,
+    pub unit: Option<String>,
+    pub category: Option<String>,
+    /// A surge's count and its baseline; a unit's buck-passing index and the threshold.
+    pub observed: f64,
+    pub expected: f64,
+    pub from: Timestamp,
+    pub to: Timestamp,
+    /// The start of the window in the city's time, as people on duty read it.
+    pub since: String,
+    pub locale: Locale,
+}
+
 /// The engine's plug: one outbox row per milestone event and channel that wants it,
-/// addressed to the citizen (SMS, e-mail) or to the integration (webhook).
+/// addressed to the citizen (SMS, e-mail) or to the integration (webhook); and per new
+/// alert, one row per channel carrying alerts and each of its alert recipients.
 pub struct Outbox {
     config: Arc<NotifyConfig>,
+    /// For the names of an alert's place, unit and category, and its local time.
+    city: Arc<City>,
 }
 
 impl Outbox {
-    pub fn new(config: Arc<NotifyConfig>) -> Self {
-        Self { config }
+    pub fn new(config: Arc<NotifyConfig>, city: Arc<City>) -> Self {
+        Self { config, city }
+    }
+
+    fn alert_message(&self, alert: &Alert, locale: Locale) -> AlertMessage {
+        let city = &self.city;
+        let place = alert.region.as_ref().map(|id| {
+            city.regions
+                .get(&RegionId::new(id.as_str()))
+                .map_or_else(|| id.clone(), |r| r.name.clone())
+        });
+        let unit = alert.unit.as_ref().map(|id| {
+            city.units
+                .get(&UnitId::new(id.as_str()))
+                .map_or_else(|| id.clone(), |u| u.name.clone())
+        });
+        let since = alert
+            .window_from
+            .to_zoned(city.timezone.clone())
+            .strftime("%Y-%m-%d %H:%M")
+            .to_string();
+        AlertMessage {
+            kind: alert.kind.clone(),
+            place,
+            unit,
+            category: alert.category.clone(),
+            observed: alert.observed,
+            expected: alert.expected,
+            from: alert.window_from,
+            to: alert.window_to,
+            since,
+            locale,
+        }
     }
 }
 
@@ -97,6 +155,29 @@ impl Announce for Outbox {
                     channel: channel.name.clone(),
                     recipient,
                     message: serde_json::to_string(&message).expect("a message serialises"),
+                });
+            }
+        }
+        out
+    }
+
+    fn announce_alert(&self, alert: &Alert) -> Vec<Outgoing> {
+        let mut out = Vec::new();
+        for channel in self.config.channels.iter().filter(|c| c.alerts) {
+            let message = self.alert_message(alert, channel.locale.unwrap_or(self.config.locale));
+            let message = serde_json::to_string(&message).expect("a message serialises");
+            // A webhook tells its receiver; the other channels each person on duty.
+            let recipients: Vec<Option<String>> = if channel.kind.needs_recipient() {
+                channel.alert_recipients.iter().cloned().map(Some).collect()
+            } else {
+                vec![None]
+            };
+            for recipient in recipients {
+                out.push(Outgoing {
+                    seq: 0,
+                    channel: channel.name.clone(),
+                    recipient,
+                    message: message.clone(),
                 });
             }
         }
@@ -192,7 +273,7 @@ impl Notifier {
                         }
                         tracing::warn!(
                             channel = %delivery.channel,
-                            ticket = %delivery.ticket,
+                            about = ?delivery.about,
                             attempt = delivery.attempts + 1,
                             %error,
                             "a notification was not delivered"
@@ -212,11 +293,50 @@ impl Notifier {
             .channels
             .get(&delivery.channel)
             .ok_or_else(|| format!("channel {:?} is no longer configured", delivery.channel))?;
-        let message: Message = serde_json::from_str(&delivery.message)
-            .map_err(|e| format!("the stored message cannot be read: {e}"))?;
-        let text = templates::render(&message, &delivery.ticket);
+        let unreadable = |e: serde_json::Error| format!("the stored message cannot be read: {e}");
+        // What a webhook receives: the row's id (to drop a repeat), what it tells of,
+        // and the text the other channels send.
+        let (payload, rendered) = match &delivery.about {
+            About::Ticket { number, seq } => {
+                let message: Message =
+                    serde_json::from_str(&delivery.message).map_err(unreadable)?;
+                let rendered = templates::render(&message, number);
+                let payload = serde_json::json!({
+                    "id": delivery.id,
+                    "ticket": number,
+                    "seq": seq,
+                    "milestone": message.milestone,
+                    "locale": message.locale,
+                    "status": message.status,
+                    "at": message.at,
+                    "reply": message.reply,
+                    "text": rendered.text,
+                });
+                (payload, rendered)
+            }
+            About::Alert(id) => {
+                let message: AlertMessage =
+                    serde_json::from_str(&delivery.message).map_err(unreadable)?;
+                let rendered = templates::render_alert(&message);
+                let payload = serde_json::json!({
+                    "id": delivery.id,
+                    "alert": id,
+                    "kind": message.kind,
+                    "place": message.place,
+                    "unit": message.unit,
+                    "category": message.category,
+                    "observed": message.observed,
+                    "expected": message.expected,
+                    "from": message.from,
+                    "to": message.to,
+                    "locale": message.locale,
+                    "text": rendered.text,
+                });
+                (payload, rendered)
+            }
+        };
         channel
-            .send(delivery, &message, &text)
+            .send(delivery, &payload, &rendered)
             .await
             .map_err(|e| e.to_string())
     }

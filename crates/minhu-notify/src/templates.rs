@@ -1,6 +1,6 @@
 //! What a citizen is told at each step, in Chinese and in English.
 
-use crate::Message;
+use crate::{AlertMessage, Message};
 use minhu_core::event::Change;
 use serde::{Deserialize, Serialize};
 
@@ -94,6 +94,45 @@ pub fn render(message: &Message, ticket: &str) -> Rendered {
         subject: subject(message.locale, ticket),
         text,
     }
+}
+
+/// An alert for the people on duty: what, where, since when, against what is normal.
+pub fn render_alert(message: &AlertMessage) -> Rendered {
+    let zh = message.locale == Locale::ZhCn;
+    let place = message
+        .place
+        .as_deref()
+        .unwrap_or(if zh { "全市" } else { "the city" });
+    let unit = message.unit.as_deref().unwrap_or_default();
+    let category = message.category.as_deref().unwrap_or_default();
+    let (observed, expected, since) = (message.observed, message.expected, &message.since);
+    let (subject, text) = match (message.locale, message.kind.as_str()) {
+        (Locale::ZhCn, "buck_passing") => (
+            "【12345】推诿预警".to_owned(),
+            format!(
+                "推诿预警：{unit} 自 {since} 起的推诿指数（每百件派单中的退回、争议和改派）为 {observed:.1}，超过预警线 {expected:.1}。"
+            ),
+        ),
+        (Locale::ZhCn, _) => (
+            "【12345】突发预警".to_owned(),
+            format!(
+                "突发预警：{place}「{category}」自 {since} 起收到 {observed:.0} 件诉求，通常约 {expected:.1} 件。"
+            ),
+        ),
+        (Locale::En, "buck_passing") => (
+            "[12345] Buck-passing warning".to_owned(),
+            format!(
+                "Buck-passing warning: {unit}'s index since {since} (returns, disputes and redispatches per 100 assignments) is {observed:.1}, above the threshold of {expected:.1}."
+            ),
+        ),
+        (Locale::En, _) => (
+            "[12345] Surge alert".to_owned(),
+            format!(
+                "Surge alert: {place}, \"{category}\": {observed:.0} demands since {since}, where about {expected:.1} are usual."
+            ),
+        ),
+    };
+    Rendered { subject, text }
 }
 
 /// A citizen's one-time code to follow a ticket (sent at once, never stored in clear).

@@ -9,6 +9,7 @@ use axum::routing::post;
 use jiff::SignedDuration;
 use minhu_core::event::Actor;
 use minhu_core::ids::{TicketNumber, UnitId};
+use minhu_core::rollup::{DailyKey, HourlyKey, Metric, Rollup, epoch_hour};
 use minhu_core::ticket::{Channel, Citizen, Intake, Kind};
 use minhu_core::workflow::Command;
 use minhu_core::{Clock, ManualClock};
@@ -128,6 +129,7 @@ async fn setup() -> Setup {
         kind = "webhook"
         url = "http://{http_at}/hook"
         secret = "{SECRET}"
+        alerts = true
 
         [[channel]]
         name = "citizen-sms"
@@ -135,6 +137,8 @@ async fn setup() -> Setup {
         url = "http://{http_at}/sms"
         body = '{{"mobile":"{{phone}}","content":"{{text}}"}}'
         milestones = ["received", "resolved", "case_replied"]
+        alerts = true
+        alert_recipients = ["{DUTY_OFFICER}"]
 
         [[channel]]
         name = "citizen-mail"
@@ -156,9 +160,10 @@ async fn setup() -> Setup {
             .unwrap(),
     );
     let clock = Arc::new(ManualClock::new("2026-11-23T02:00:00Z".parse().unwrap()));
-    let mut engine = Engine::new(store.clone(), Arc::new(city), clock.clone());
+    let city = Arc::new(city);
+    let mut engine = Engine::new(store.clone(), city.clone(), clock.clone());
     let config = Arc::new(config);
-    engine.announce = Arc::new(Outbox::new(config.clone()));
+    engine.announce = Arc::new(Outbox::new(config.clone(), city));
     let notifier =
         Notifier::new(store, clock.clone(), &config, engine.outbox_changed.clone()).unwrap();
     Setup {
@@ -377,4 +382,124 @@ async fn a_case_reply_reaches_the_citizen_of_every_merged_ticket() {
                 .any(|r| r.seq == last.seq && r.channel == "citizen-sms")
         );
     }
+}
+
+/// The duty officer's phone in the test configuration.
+const DUTY_OFFICER: &str = "13900000000";
+
+/// Four weeks and a day of one community's water complaints, hour by hour: one to
+/// three an hour, and every Monday from 09:00 to 12:00 (local) a usual peak of 12 to
+/// 14; up to `until_hour` (excluded).
+fn background(until_hour: i64) -> Rollup {
+    let mut rollup = Rollup::default();
+    for hour in until_hour - 29 * 24..until_hour {
+        // Asia/Shanghai is 8 hours ahead; the week of 1970-01-01 began on a Thursday.
+        let local = hour + 8;
+        let (day_of_week, hour_of_day) = ((local / 24 + 3) % 7, local % 24);
+        let n = if day_of_week == 0 && (9..12).contains(&hour_of_day) {
+            12 + hour % 3
+        } else {
+            1 + hour % 3
+        };
+        rollup.hourly.insert(water(hour), n);
+    }
+    rollup
+}
+
+fn water(hour: i64) -> HourlyKey {
+    HourlyKey {
+        hour,
+        region: "A3-01".into(),
+        category: "城乡建设/供水".into(),
+    }
+}
+
+#[tokio::test]
+async fn a_surge_and_a_buck_passing_unit_are_told_once_and_a_weekly_peak_never() {
+    let s = setup().await;
+    // Monday 2026-11-23 10:00 in A市: the middle of the usual Monday peak.
+    let now = s.clock.now();
+    let peak_hour = epoch_hour(now);
+    s.engine
+        .store
+        .add_rollup(&background(peak_hour + 1))
+        .await
+        .unwrap();
+    assert_eq!(s.engine.raise_alerts().await.unwrap(), Vec::<String>::new());
+
+    // 14:00: fifteen calls where one to three are usual (and the background so far).
+    s.clock.set("2026-11-23T06:30:00Z".parse().unwrap());
+    let burst_hour = epoch_hour(s.clock.now());
+    let mut rest = background(burst_hour + 1);
+    rest.hourly.retain(|key, _| key.hour > peak_hour);
+    rest.hourly.insert(water(burst_hour), 15);
+    // And a unit whose tickets come back: 5 returns and redispatches in 20 (25 per
+    // 100, above the city's 15), beside one with 1 in 20.
+    let today = jiff::civil::date(2026, 11, 23);
+    for (unit, metric, n) in [
+        ("street-A1-01", Metric::Assigned, 20),
+        ("street-A1-01", Metric::Returned, 3),
+        ("street-A1-01", Metric::Redispatched, 2),
+        ("street-A1-02", Metric::Assigned, 20),
+        ("street-A1-02", Metric::Returned, 1),
+    ] {
+        let key = DailyKey {
+            day: today,
+            unit: unit.into(),
+            region: "A1-01".into(),
+            category: "城乡建设/供水".into(),
+            metric,
+        };
+        rest.daily.insert(key, n);
+    }
+    s.engine.store.add_rollup(&rest).await.unwrap();
+    let mut raised = s.engine.raise_alerts().await.unwrap();
+    raised.sort();
+    assert_eq!(
+        raised,
+        [
+            "buck_passing|street-A1-01|2026-11".to_owned(),
+            format!("surge|A3-01|城乡建设/供水|{burst_hour}"),
+        ]
+    );
+    let report = s.notifier.run_due().await.unwrap();
+    // Each alert to the webhook and to the duty officer's phone.
+    assert_eq!(report.delivered, 4, "{report:?}");
+    let got = received(&s.got);
+    let surge = got
+        .webhooks
+        .iter()
+        .map(|(_, body)| serde_json::from_str::<serde_json::Value>(body).unwrap())
+        .find(|payload| payload["kind"] == "surge")
+        .unwrap();
+    assert_eq!(surge["observed"], 15.0);
+    assert_eq!(surge["category"], "城乡建设/供水");
+    let texts: Vec<serde_json::Value> = got
+        .sms
+        .iter()
+        .map(|body| serde_json::from_str(body).unwrap())
+        .collect();
+    assert!(texts.iter().all(|sms| sms["mobile"] == DUTY_OFFICER));
+    assert!(
+        texts
+            .iter()
+            .any(|sms| sms["content"].as_str().unwrap().contains("突发预警")),
+        "{texts:?}"
+    );
+    assert!(
+        texts
+            .iter()
+            .any(|sms| sms["content"].as_str().unwrap().contains("推诿预警")),
+        "{texts:?}"
+    );
+
+    // Half an hour later the surge goes on: the same alerts, raised and told once.
+    s.clock.set("2026-11-23T06:59:00Z".parse().unwrap());
+    assert!(s.engine.raise_alerts().await.unwrap().is_empty());
+    assert_eq!(
+        s.notifier.run_due().await.unwrap(),
+        DeliveryReport::default()
+    );
+    let since = "2026-11-23T00:00:00Z".parse().unwrap();
+    assert_eq!(s.engine.store.alerts_since(since).await.unwrap().len(), 2);
 }

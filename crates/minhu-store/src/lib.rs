@@ -91,10 +91,10 @@ pub struct Appended<'a> {
     pub notifications: &'a [Outgoing],
 }
 
-/// A message about an event, put in the outbox in the event's transaction.
+/// A message about an event (or an alert), put in the outbox in its transaction.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Outgoing {
-    /// The event it tells of.
+    /// The event it tells of (unused for an alert's rows).
     pub seq: u32,
     /// The configured channel that delivers it; once per event and channel.
     pub channel: String,
@@ -104,12 +104,20 @@ pub struct Outgoing {
     pub message: String,
 }
 
+/// What an outbox row tells of.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum About {
+    /// A ticket's event.
+    Ticket { number: String, seq: u32 },
+    /// An alert (its id, see [`Alert`]).
+    Alert(String),
+}
+
 /// An outbox row a worker claimed for delivery.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Delivery {
     pub id: i64,
-    pub ticket: String,
-    pub seq: u32,
+    pub about: About,
     pub channel: String,
     pub recipient: Option<String>,
     pub message: String,
@@ -131,6 +139,35 @@ pub struct NotificationRow {
     pub delivered_at: Option<Timestamp>,
     pub failed_at: Option<Timestamp>,
     pub last_error: Option<String>,
+}
+
+/// An alert (migration 0012): a surge (突发预警) or a unit's buck-passing warning
+/// (推诿预警), raised once per cell and window.
+#[derive(Clone, Debug, PartialEq, serde::Serialize)]
+pub struct Alert {
+    /// Its kind, cell and window (e.g. `surge|A5-01|城乡建设/供水|493027`): an alert
+    /// with the same id is the same alert, raised once.
+    pub id: String,
+    /// `surge` or `buck_passing`.
+    pub kind: String,
+    pub region: Option<String>,
+    pub unit: Option<String>,
+    pub category: Option<String>,
+    /// The window it is about: the surge's hours, the unit's month so far.
+    pub window_from: Timestamp,
+    pub window_to: Timestamp,
+    /// What was seen and what is normal: a surge's count and baseline; a unit's
+    /// buck-passing index and the threshold it crossed.
+    pub observed: f64,
+    pub expected: f64,
+    pub raised_at: Timestamp,
+}
+
+/// An alert to raise, and what to tell of it (outbox rows written with it).
+#[derive(Clone, Debug, PartialEq)]
+pub struct NewAlert {
+    pub alert: Alert,
+    pub notifications: Vec<Outgoing>,
 }
 
 /// A timer claimed by a worker: fire it, or void it when the ticket moved on.
@@ -736,4 +773,12 @@ pub trait Store: Send + Sync {
         &self,
         number: &TicketNumber,
     ) -> Result<Vec<NotificationRow>, StoreError>;
+
+    /// Raises the alerts not raised before (by id), each with its outbox rows, in one
+    /// transaction, and returns the ids it raised: a later pass that finds the same
+    /// alert raises nothing and tells no one again.
+    async fn raise_alerts(&self, alerts: &[NewAlert]) -> Result<Vec<String>, StoreError>;
+
+    /// The alerts raised at or after `since`, newest first.
+    async fn alerts_since(&self, since: Timestamp) -> Result<Vec<Alert>, StoreError>;
 }

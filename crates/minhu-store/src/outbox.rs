@@ -1,18 +1,25 @@
-//! The notifications outbox. Rows are written in the transaction of the event they
-//! tell of (so a rolled-back action tells no one), one per event and channel (the
-//! unique key makes a repeated write harmless); workers claim due rows with a lease
+//! The notifications outbox. Rows are written in the transaction of the event (or the
+//! alert, migration 0012) they tell of (so a rolled-back action tells no one), one per
+//! event or alert and channel (the unique keys make a repeated write harmless); workers claim due rows with a lease
 //! (SKIP LOCKED on PostgreSQL, like timers), and each row ends delivered or, after its
 //! last attempt, failed.
 
 use crate::sql::{from_millis, millis};
-use crate::{Backend, Delivery, NotificationRow, Outgoing, StoreError};
+use crate::{About, Backend, Delivery, NotificationRow, Outgoing, StoreError};
 use jiff::Timestamp;
 use sqlx::any::AnyRow;
 use sqlx::{AnyConnection, Row};
 
+/// What new outbox rows tell of: a ticket's events (each row's `seq`) or an alert.
+#[derive(Clone, Copy)]
+pub(crate) enum Told<'a> {
+    Ticket(&'a str),
+    Alert(&'a str),
+}
+
 pub(crate) async fn insert(
     conn: &mut AnyConnection,
-    ticket: &str,
+    told: Told<'_>,
     at: Timestamp,
     outgoing: &[Outgoing],
 ) -> Result<(), StoreError> {
@@ -21,29 +28,33 @@ pub(crate) async fn insert(
     }
     let rows: Vec<String> = (0..outgoing.len())
         .map(|i| {
-            let n = 7 * i;
-            format!(
-                "(${}, ${}, ${}, ${}, ${}, ${}, ${})",
-                n + 1,
-                n + 2,
-                n + 3,
-                n + 4,
-                n + 5,
-                n + 6,
-                n + 7
-            )
+            let n = 8 * i;
+            let places: Vec<String> = (1..=8).map(|k| format!("${}", n + k)).collect();
+            format!("({})", places.join(", "))
         })
         .collect();
+    // A repeated write (the same event or alert on the same channel) is harmless.
     let sql = format!(
-        "INSERT INTO notifications (ticket, seq, channel, recipient, message, created_at, next_at) \
-         VALUES {} ON CONFLICT (ticket, seq, channel) DO NOTHING",
+        "INSERT INTO notifications \
+         (ticket, seq, alert, channel, recipient, message, created_at, next_at) \
+         VALUES {} ON CONFLICT DO NOTHING",
         rows.join(", ")
     );
+    let (ticket, alert) = match told {
+        Told::Ticket(number) => (Some(number), None),
+        Told::Alert(id) => (None, Some(id)),
+    };
     let mut query = sqlx::query(sqlx::AssertSqlSafe(sql));
     for out in outgoing {
+        let seq = if alert.is_some() {
+            0
+        } else {
+            i64::from(out.seq)
+        };
         query = query
             .bind(ticket)
-            .bind(i64::from(out.seq))
+            .bind(seq)
+            .bind(alert)
             .bind(&out.channel)
             .bind(out.recipient.clone())
             .bind(&out.message)
@@ -69,21 +80,34 @@ pub(crate) async fn claim(
          WHERE id IN (SELECT id FROM notifications \
          WHERE delivered_at IS NULL AND failed_at IS NULL AND next_at <= $3 \
          AND (claim_until IS NULL OR claim_until < $3) ORDER BY next_at LIMIT $4 {lock}) \
-         RETURNING id, ticket, seq, channel, recipient, message, attempts",
+         RETURNING id, ticket, seq, alert, channel, recipient, message, attempts",
         (worker, now, lease, limit),
     )
     .await?;
     let mut claimed = rows
         .iter()
         .map(|row| {
+            let ticket: Option<String> = row.try_get(1)?;
+            let alert: Option<String> = row.try_get(3)?;
+            let about = match (ticket, alert) {
+                (Some(number), None) => About::Ticket {
+                    number,
+                    seq: count(row.try_get(2)?)?,
+                },
+                (None, Some(id)) => About::Alert(id),
+                _ => {
+                    return Err(StoreError::Corrupt(
+                        "an outbox row tells of both a ticket and an alert, or of neither".into(),
+                    ));
+                }
+            };
             Ok(Delivery {
                 id: row.try_get(0)?,
-                ticket: row.try_get(1)?,
-                seq: count(row.try_get(2)?)?,
-                channel: row.try_get(3)?,
-                recipient: row.try_get(4)?,
-                message: row.try_get(5)?,
-                attempts: count(row.try_get(6)?)?,
+                about,
+                channel: row.try_get(4)?,
+                recipient: row.try_get(5)?,
+                message: row.try_get(6)?,
+                attempts: count(row.try_get(7)?)?,
             })
         })
         .collect::<Result<Vec<_>, StoreError>>()?;

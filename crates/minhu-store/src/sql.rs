@@ -2,11 +2,12 @@
 //! queries (with `$n` placeholders) serves SQLite and PostgreSQL alike; only the
 //! migrations and connection tuning differ per backend.
 
+use crate::outbox::Told;
 use crate::{
-    ApiToken, Appended, Article, ArticleStatus, AuditEntry, AuditFilter, Backend, ChangeMark,
-    Changed, Created, Cursor, Delivery, DueTimer, FollowCode, HourlyQuery, Idempotency, NewTicket,
-    NotificationRow, Open311Key, Page, RollupQuery, RollupRow, Session, Store, StoreError,
-    TicketFilter, TicketText, TimerRow, User,
+    Alert, ApiToken, Appended, Article, ArticleStatus, AuditEntry, AuditFilter, Backend,
+    ChangeMark, Changed, Created, Cursor, Delivery, DueTimer, FollowCode, HourlyQuery, Idempotency,
+    NewAlert, NewTicket, NotificationRow, Open311Key, Page, RollupQuery, RollupRow, Session, Store,
+    StoreError, TicketFilter, TicketText, TimerRow, User,
 };
 use async_trait::async_trait;
 use jiff::Timestamp;
@@ -474,7 +475,13 @@ async fn insert_new(
     insert_ticket_rows(conn, &[(&ticket, new)]).await?;
     insert_events(conn, &number, &new.events).await?;
     sync_parts(conn, &ticket, &new.events).await?;
-    crate::outbox::insert(conn, number.as_str(), ticket.updated_at, &new.notifications).await?;
+    crate::outbox::insert(
+        conn,
+        Told::Ticket(number.as_str()),
+        ticket.updated_at,
+        &new.notifications,
+    )
+    .await?;
     crate::timers::sync(conn, &ticket, &new.timers, None).await?;
     crate::rollups::add(conn, &Rollup::of(&number, &new.events)).await?;
     if let Some(key) = &new.idempotency {
@@ -597,7 +604,7 @@ async fn insert_batch(
         sync_parts(conn, ticket, &new.events).await?;
         crate::outbox::insert(
             conn,
-            ticket.number.as_str(),
+            Told::Ticket(ticket.number.as_str()),
             ticket.updated_at,
             &new.notifications,
         )
@@ -800,7 +807,7 @@ async fn append_in(conn: &mut AnyConnection, appended: &Appended<'_>) -> Result<
     sync_parts(conn, ticket, appended.events).await?;
     crate::outbox::insert(
         conn,
-        ticket.number.as_str(),
+        Told::Ticket(ticket.number.as_str()),
         ticket.updated_at,
         appended.notifications,
     )
@@ -1628,6 +1635,72 @@ impl Store for SqlStore {
             .fetch_all(&self.reader)
             .await?;
         rows.iter().map(crate::outbox::row).collect()
+    }
+
+    async fn raise_alerts(&self, alerts: &[NewAlert]) -> Result<Vec<String>, StoreError> {
+        let mut tx = self.writer.begin().await?;
+        let mut raised = Vec::new();
+        for new in alerts {
+            let alert = &new.alert;
+            let inserted = sqlx::query(
+                "INSERT INTO analytics_alerts (id, kind, region, unit, category, window_from, \
+                 window_to, observed, expected, raised_at) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) ON CONFLICT (id) DO NOTHING",
+            )
+            .bind(&alert.id)
+            .bind(&alert.kind)
+            .bind(alert.region.clone())
+            .bind(alert.unit.clone())
+            .bind(alert.category.clone())
+            .bind(millis(alert.window_from))
+            .bind(millis(alert.window_to))
+            .bind(alert.observed)
+            .bind(alert.expected)
+            .bind(millis(alert.raised_at))
+            .execute(&mut *tx)
+            .await?;
+            // Raised before: its rows were written then.
+            if inserted.rows_affected() == 0 {
+                continue;
+            }
+            crate::outbox::insert(
+                &mut tx,
+                Told::Alert(&alert.id),
+                alert.raised_at,
+                &new.notifications,
+            )
+            .await?;
+            raised.push(alert.id.clone());
+        }
+        tx.commit().await?;
+        Ok(raised)
+    }
+
+    async fn alerts_since(&self, since: Timestamp) -> Result<Vec<Alert>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT id, kind, region, unit, category, window_from, window_to, observed, \
+             expected, raised_at FROM analytics_alerts WHERE raised_at >= $1 \
+             ORDER BY raised_at DESC, id",
+        )
+        .bind(millis(since))
+        .fetch_all(&self.reader)
+        .await?;
+        rows.iter()
+            .map(|row| {
+                Ok(Alert {
+                    id: row.try_get(0)?,
+                    kind: row.try_get(1)?,
+                    region: row.try_get(2)?,
+                    unit: row.try_get(3)?,
+                    category: row.try_get(4)?,
+                    window_from: from_millis(row.try_get(5)?)?,
+                    window_to: from_millis(row.try_get(6)?)?,
+                    observed: row.try_get(7)?,
+                    expected: row.try_get(8)?,
+                    raised_at: from_millis(row.try_get(9)?)?,
+                })
+            })
+            .collect()
     }
 }
 

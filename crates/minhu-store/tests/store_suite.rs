@@ -12,9 +12,9 @@ use minhu_core::rollup::{Metric, Rollup};
 use minhu_core::taxonomy::CategoryPath;
 use minhu_core::ticket::{Channel, Citizen, Intake, Kind, Status, Ticket};
 use minhu_store::{
-    ApiToken, Appended, Article, ArticleStatus, AuditEntry, AuditFilter, ChangeMark, Cursor,
-    FollowCode, HourlyQuery, Idempotency, NewTicket, Open311Key, Outgoing, RollupQuery, Session,
-    SqlStore, Store, StoreError, TicketFilter, User,
+    About, Alert, ApiToken, Appended, Article, ArticleStatus, AuditEntry, AuditFilter, ChangeMark,
+    Cursor, Delivery, FollowCode, HourlyQuery, Idempotency, NewAlert, NewTicket, Open311Key,
+    Outgoing, RollupQuery, Session, SqlStore, Store, StoreError, TicketFilter, User,
 };
 use sqlx::Connection;
 use std::sync::Arc;
@@ -1456,6 +1456,104 @@ async fn the_outbox_is_written_with_the_event_and_each_row_is_claimed_once() {
         assert_eq!((row.attempts, row.next_at), (1, retry));
         assert_eq!(row.last_error.as_deref(), Some("503"));
         other.close().await;
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn an_alert_is_raised_once_with_its_outbox_rows_beside_the_tickets() {
+    on_every_backend(|store, _| async move {
+        let now = at("2026-11-22T03:10:00Z");
+        // A ticket's row in the outbox first: the rebuilt table keeps both kinds.
+        let mut ticket = fresh(&store, "停水", now).await;
+        let event = dispatch(&mut ticket, "S-yanghu", now);
+        let mut appended = plain(&ticket, std::slice::from_ref(&event));
+        let told = [Outgoing {
+            seq: event.seq,
+            channel: "sms".into(),
+            recipient: Some("13800000000".into()),
+            message: "{}".into(),
+        }];
+        appended.notifications = &told;
+        store.append(appended).await.unwrap();
+        let surge = Alert {
+            id: "surge|A5-01|城乡建设/供水|493563".into(),
+            kind: "surge".into(),
+            region: Some("A5-01".into()),
+            unit: None,
+            category: Some("城乡建设/供水".into()),
+            window_from: at("2026-11-22T03:00:00Z"),
+            window_to: at("2026-11-22T04:00:00Z"),
+            observed: 15.0,
+            expected: 1.25,
+            raised_at: now,
+        };
+        let tell = |recipient: Option<&str>, channel: &str| Outgoing {
+            seq: 0,
+            channel: channel.into(),
+            recipient: recipient.map(str::to_owned),
+            message: "{\"kind\":\"surge\"}".into(),
+        };
+        let new = NewAlert {
+            alert: surge.clone(),
+            notifications: vec![
+                tell(Some("13900000001"), "sms"),
+                tell(Some("13900000002"), "sms"),
+                tell(None, "hook"),
+            ],
+        };
+        assert_eq!(
+            store
+                .raise_alerts(std::slice::from_ref(&new))
+                .await
+                .unwrap(),
+            std::slice::from_ref(&surge.id)
+        );
+        // A later pass finds the same surge (a higher count by then): nothing new,
+        // and no one is told twice.
+        let mut again = new.clone();
+        again.alert.observed = 19.0;
+        again.alert.raised_at = now + jiff::SignedDuration::from_mins(5);
+        assert!(store.raise_alerts(&[again]).await.unwrap().is_empty());
+        assert_eq!(
+            store.alerts_since(now).await.unwrap(),
+            std::slice::from_ref(&surge)
+        );
+        assert!(
+            store
+                .alerts_since(now + jiff::SignedDuration::from_secs(1))
+                .await
+                .unwrap()
+                .is_empty()
+        );
+        let lease = jiff::SignedDuration::from_secs(60);
+        let claimed = store
+            .claim_notifications("w", now, lease, 10)
+            .await
+            .unwrap();
+        assert_eq!(claimed.len(), 4, "{claimed:?}");
+        let about_alert: Vec<&Delivery> = claimed
+            .iter()
+            .filter(|d| d.about == About::Alert(surge.id.clone()))
+            .collect();
+        assert_eq!(about_alert.len(), 3, "{claimed:?}");
+        assert!(claimed.iter().any(|d| d.about
+            == About::Ticket {
+                number: ticket.number.to_string(),
+                seq: event.seq
+            }));
+        for delivery in &claimed {
+            assert!(
+                store
+                    .settle_notification(delivery, "w", now, Ok(()))
+                    .await
+                    .unwrap()
+            );
+        }
+        assert_eq!(
+            store.notifications_of(&ticket.number).await.unwrap().len(),
+            1
+        );
     })
     .await;
 }

@@ -28,9 +28,10 @@ use minhu_core::ids::{RegionId, UnitId};
 use minhu_core::rollup::Metric;
 use minhu_core::taxonomy::CategoryPath;
 use minhu_core::workflow::FieldError;
-use minhu_store::{RollupQuery, RollupRow};
-use serde::Serialize;
+use minhu_store::{Alert, RollupQuery, RollupRow};
+use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, HashMap};
+use utoipa::IntoParams;
 
 pub fn routes() -> Router<AppState> {
     Router::new()
@@ -61,8 +62,8 @@ pub(crate) enum Format {
 }
 
 impl Format {
-    pub(crate) fn parse(params: &HashMap<String, String>) -> Result<Format, ApiError> {
-        match params.get("format").map(String::as_str) {
+    fn parse(format: Option<&str>) -> Result<Format, ApiError> {
+        match format {
             None | Some("json") => Ok(Format::Json),
             Some("csv") => Ok(Format::Csv),
             Some("xlsx") => Ok(Format::Xlsx),
@@ -75,9 +76,8 @@ fn field(name: &str, message: String) -> ApiError {
     FieldError::new(name, message).into()
 }
 
-fn day(params: &HashMap<String, String>, name: &str) -> Result<Option<Date>, ApiError> {
-    params
-        .get(name)
+fn day(name: &str, value: Option<&String>) -> Result<Option<Date>, ApiError> {
+    value
         .map(|text| {
             text.parse::<Date>()
                 .map_err(|e| field(name, format!("{text:?} is not a day (YYYY-MM-DD): {e}")))
@@ -85,13 +85,40 @@ fn day(params: &HashMap<String, String>, name: &str) -> Result<Option<Date>, Api
         .transpose()
 }
 
+/// The period of a request, for the routes that take one.
+#[derive(Debug, Default, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub(crate) struct PeriodParams {
+    /// A month, YYYY-MM; or `from` and `to`.
+    pub month: Option<String>,
+    /// The first day, YYYY-MM-DD (default: the first of this month).
+    pub from: Option<String>,
+    /// The last day, YYYY-MM-DD (default: today).
+    pub to: Option<String>,
+}
+
+/// What a request narrows to, and how the answer is sent: every analytics route.
+#[derive(Debug, Default, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub(crate) struct FilterParams {
+    /// A region id: the region and everything inside it.
+    pub region: Option<String>,
+    /// A unit id: the unit and the units under it.
+    pub unit: Option<String>,
+    /// A category path: the category and its sub-categories.
+    pub category: Option<String>,
+    /// json (default), csv or xlsx.
+    pub format: Option<String>,
+}
+
 impl Filters {
     pub(crate) fn parse(
-        params: &HashMap<String, String>,
+        period: &PeriodParams,
+        given: &FilterParams,
         city: &City,
         today: Date,
     ) -> Result<Filters, ApiError> {
-        let (from, to) = match params.get("month") {
+        let (from, to) = match &period.month {
             Some(month) => {
                 let first = format!("{month}-01")
                     .parse::<Date>()
@@ -99,8 +126,8 @@ impl Filters {
                 (first, first.last_of_month())
             }
             None => (
-                day(params, "from")?.unwrap_or(today.first_of_month()),
-                day(params, "to")?.unwrap_or(today),
+                day("from", period.from.as_ref())?.unwrap_or(today.first_of_month()),
+                day("to", period.to.as_ref())?.unwrap_or(today),
             ),
         };
         if to < from {
@@ -109,8 +136,9 @@ impl Filters {
         if (to - from).get_days() > 3660 {
             return Err(field("to", "the period is longer than ten years".into()));
         }
-        let region = params
-            .get("region")
+        let region = given
+            .region
+            .as_ref()
             .map(|id| {
                 let id = RegionId::new(id.as_str());
                 city.regions
@@ -126,7 +154,7 @@ impl Filters {
             },
             None => Vec::new(),
         };
-        let units = match params.get("unit") {
+        let units = match &given.unit {
             Some(id) => {
                 let id = UnitId::new(id.as_str());
                 if city.units.get(&id).is_none() {
@@ -139,8 +167,9 @@ impl Filters {
             }
             None => Vec::new(),
         };
-        let category = params
-            .get("category")
+        let category = given
+            .category
+            .as_ref()
             .map(|path| {
                 let path = CategoryPath::new(path);
                 if city.taxonomy.contains(&path) {
@@ -153,7 +182,7 @@ impl Filters {
                 }
             })
             .transpose()?;
-        let format = Format::parse(params)?;
+        let format = Format::parse(given.format.as_deref())?;
         Ok(Filters {
             from,
             to,
@@ -360,12 +389,7 @@ fn child_of(city: &City, base: &RegionId, region: &str) -> Option<RegionId> {
 #[utoipa::path(
     get, path = "/api/v1/analytics/rates",
     params(
-        ("month" = Option<String>, Query, description = "YYYY-MM; or from and to"),
-        ("from" = Option<String>, Query, description = "first day, YYYY-MM-DD (default: the first of this month)"),
-        ("to" = Option<String>, Query, description = "last day, YYYY-MM-DD (default: today)"),
-        ("region" = Option<String>, Query), ("unit" = Option<String>, Query),
-        ("category" = Option<String>, Query),
-        ("format" = Option<String>, Query, description = "json (default), csv or xlsx"),
+        PeriodParams, FilterParams,
         ("by" = Option<String>, Query, description = "unit (default) or region"),
     ),
     responses((status = 200, description = "rates, scores and the ranking"), (status = 422, description = "a bad filter, named"))
@@ -373,10 +397,12 @@ fn child_of(city: &City, base: &RegionId, region: &str) -> Option<RegionId> {
 pub(crate) async fn rates(
     State(state): State<AppState>,
     principal: Principal,
+    Query(period): Query<PeriodParams>,
+    Query(given): Query<FilterParams>,
     Query(params): Query<HashMap<String, String>>,
 ) -> Result<Response, ApiError> {
     let city = &state.engine.city;
-    let filters = Filters::parse(&params, city, today(&state))?;
+    let filters = Filters::parse(&period, &given, city, today(&state))?;
     let by_region = match params.get("by").map(String::as_str) {
         None | Some("unit") => false,
         Some("region") => true,
@@ -510,23 +536,17 @@ struct Trends {
 /// Day by day: what was received and how it was handled (by intake day).
 #[utoipa::path(
     get, path = "/api/v1/analytics/trends",
-    params(
-        ("month" = Option<String>, Query, description = "YYYY-MM; or from and to"),
-        ("from" = Option<String>, Query, description = "first day, YYYY-MM-DD (default: the first of this month)"),
-        ("to" = Option<String>, Query, description = "last day, YYYY-MM-DD (default: today)"),
-        ("region" = Option<String>, Query), ("unit" = Option<String>, Query),
-        ("category" = Option<String>, Query),
-        ("format" = Option<String>, Query, description = "json (default), csv or xlsx"),
-    ),
+    params(PeriodParams, FilterParams),
     responses((status = 200, description = "every day of the period"), (status = 422, description = "a bad filter, named"))
 )]
 pub(crate) async fn trends(
     State(state): State<AppState>,
     principal: Principal,
-    Query(params): Query<HashMap<String, String>>,
+    Query(period): Query<PeriodParams>,
+    Query(given): Query<FilterParams>,
 ) -> Result<Response, ApiError> {
     let city = &state.engine.city;
-    let filters = Filters::parse(&params, city, today(&state))?;
+    let filters = Filters::parse(&period, &given, city, today(&state))?;
     let mut query = filters.query(&principal.scope);
     query.by_day = true;
     let rows = read(&state, &query).await?;
@@ -574,44 +594,61 @@ pub(crate) async fn trends(
 #[derive(Serialize)]
 struct AlertLine {
     #[serde(flatten)]
-    surge: minhu_analytics::surge::Surge,
+    alert: Alert,
+    /// The place's or the unit's name: what the alert is about.
+    name: String,
     region_name: Option<String>,
+    unit_name: Option<String>,
+    /// The window's start and end (`window_from`, `window_to`).
     first_at: jiff::Timestamp,
-    /// The end of the last abnormal hour.
     until: jiff::Timestamp,
 }
 
 #[derive(Serialize)]
 struct Alerts {
-    /// The hours judged: `hours` whole hours up to the current one (included).
-    from: jiff::Timestamp,
-    to: jiff::Timestamp,
+    /// Alerts raised from `since` on.
+    since: jiff::Timestamp,
     alerts: Vec<AlertLine>,
 }
 
-fn hour_start(hour: i64) -> jiff::Timestamp {
-    jiff::Timestamp::from_second(hour * 3600).unwrap_or(jiff::Timestamp::UNIX_EPOCH)
+/// Whether the caller may see an alert: a surge by its place, a unit's warning by the
+/// unit.
+fn in_scope(scope: &Scope, alert: &Alert) -> bool {
+    match scope {
+        Scope::All => true,
+        Scope::Regions(ids) => alert
+            .region
+            .as_ref()
+            .is_some_and(|r| ids.iter().any(|id| id.as_str() == r)),
+        Scope::Units(ids) => alert
+            .unit
+            .as_ref()
+            .is_some_and(|u| ids.iter().any(|id| id.as_str() == u)),
+    }
 }
 
-/// Surge alerts (突发预警) over the last `hours` hours (default 24, at most 168), each
-/// surge once with its first hour, total, peak and what is normal; filters `region` and
-/// `category`. Counts are kept by place, so a unit-scoped caller gets none.
+/// The alerts raised in the last `hours` hours (default 24, at most 168), newest
+/// first: surges (突发预警: a place and category far above its normal for that hour of
+/// the week) and buck-passing warnings (推诿预警: a unit above the city's threshold this
+/// month), each raised once per cell and window by the engine's alert watch and told
+/// through the notification channels that carry alerts; filters `region`, `unit`,
+/// `category`; within the caller's scope (surges by place, warnings by unit).
 #[utoipa::path(
     get, path = "/api/v1/analytics/alerts",
     params(
-        ("hours" = Option<i64>, Query, description = "hours judged, 1 to 168 (default 24)"),
-        ("region" = Option<String>, Query), ("category" = Option<String>, Query),
-        ("format" = Option<String>, Query, description = "json (default), csv or xlsx"),
+        ("hours" = Option<i64>, Query, description = "hours looked back, 1 to 168 (default 24)"),
+        FilterParams,
     ),
     responses((status = 200, description = "surges and buck-passing warnings"), (status = 422, description = "a bad filter, named"))
 )]
 pub(crate) async fn alerts(
     State(state): State<AppState>,
     principal: Principal,
+    Query(given): Query<FilterParams>,
     Query(params): Query<HashMap<String, String>>,
 ) -> Result<Response, ApiError> {
     let city = &state.engine.city;
-    let filters = Filters::parse(&params, city, today(&state))?;
+    let filters = Filters::parse(&PeriodParams::default(), &given, city, today(&state))?;
     let hours = match params.get("hours") {
         Some(text) => text
             .parse::<i64>()
@@ -620,44 +657,67 @@ pub(crate) async fn alerts(
             .ok_or_else(|| field("hours", format!("{text:?}: a whole number from 1 to 168")))?,
         None => 24,
     };
-    let rules = &city.analytics.surge;
-    let to_hour = minhu_core::rollup::epoch_hour(state.engine.clock.now()) + 1;
-    let from_hour = to_hour - hours;
-    let counts = state
+    let since = state.engine.clock.now() - jiff::SignedDuration::from_hours(hours);
+    let raised = state
         .engine
         .store
-        .rollup_hourly(&minhu_store::HourlyQuery {
-            from_hour: from_hour - i64::from(rules.weeks) * 7 * 24 - 1,
-            to_hour,
-            scope: principal.scope.clone(),
-            regions: filters.regions.clone(),
-            category: filters.category.clone(),
-        })
+        .alerts_since(since)
         .await
         .map_err(ApiError::internal)?;
-    let alerts: Vec<AlertLine> = minhu_analytics::surge::surges(&counts, from_hour, to_hour, rules)
+    let within = |value: &Option<String>, ids: &[String]| {
+        ids.is_empty() || value.as_ref().is_some_and(|v| ids.contains(v))
+    };
+    let alerts: Vec<AlertLine> = raised
         .into_iter()
-        .map(|surge| AlertLine {
-            region_name: city
-                .regions
-                .get(&RegionId::new(surge.region.as_str()))
-                .map(|r| r.name.clone()),
-            first_at: hour_start(surge.first_hour),
-            until: hour_start(surge.last_hour + 1),
-            surge,
+        .filter(|alert| in_scope(&principal.scope, alert))
+        .filter(|alert| within(&alert.region, &filters.regions))
+        .filter(|alert| within(&alert.unit, &filters.units))
+        .filter(|alert| {
+            filters.category.as_ref().is_none_or(|wanted| {
+                alert
+                    .category
+                    .as_ref()
+                    .is_some_and(|c| c == wanted || c.starts_with(&format!("{wanted}/")))
+            })
+        })
+        .map(|alert| {
+            let region_name = alert.region.as_ref().and_then(|id| {
+                city.regions
+                    .get(&RegionId::new(id.as_str()))
+                    .map(|r| r.name.clone())
+            });
+            let unit_name = alert.unit.as_ref().and_then(|id| {
+                city.units
+                    .get(&UnitId::new(id.as_str()))
+                    .map(|u| u.name.clone())
+            });
+            AlertLine {
+                name: region_name
+                    .clone()
+                    .or_else(|| unit_name.clone())
+                    .or_else(|| alert.region.clone().or_else(|| alert.unit.clone()))
+                    .unwrap_or_default(),
+                region_name,
+                unit_name,
+                first_at: alert.window_from,
+                until: alert.window_to,
+                alert,
+            }
         })
         .collect();
     if filters.format != Format::Json {
         let header = [
             "id",
+            "kind",
+            "name",
             "region",
-            "region_name",
+            "unit",
             "category",
             "first_at",
             "until",
             "observed",
             "expected",
-            "peak",
+            "raised_at",
         ]
         .map(str::to_owned)
         .to_vec();
@@ -665,24 +725,21 @@ pub(crate) async fn alerts(
             .iter()
             .map(|a| {
                 vec![
-                    a.surge.id.clone(),
-                    a.surge.region.clone(),
-                    a.region_name.clone().unwrap_or_default(),
-                    a.surge.category.clone(),
+                    a.alert.id.clone(),
+                    a.alert.kind.clone(),
+                    a.name.clone(),
+                    a.alert.region.clone().unwrap_or_default(),
+                    a.alert.unit.clone().unwrap_or_default(),
+                    a.alert.category.clone().unwrap_or_default(),
                     a.first_at.to_string(),
                     a.until.to_string(),
-                    a.surge.observed.to_string(),
-                    number(Some(a.surge.expected)),
-                    a.surge.peak.to_string(),
+                    number(Some(a.alert.observed)),
+                    number(Some(a.alert.expected)),
+                    a.alert.raised_at.to_string(),
                 ]
             })
             .collect();
         return Table { header, rows }.send("alerts", filters.format);
     }
-    Ok(Json(Alerts {
-        from: hour_start(from_hour),
-        to: hour_start(to_hour),
-        alerts,
-    })
-    .into_response())
+    Ok(Json(Alerts { since, alerts }).into_response())
 }

@@ -9,7 +9,7 @@
 //! high-volume, low-satisfaction problems with `minhu_analytics::topic`.
 
 use crate::AppState;
-use crate::analytics::{Filters, Format, Table, read, today};
+use crate::analytics::{FilterParams, Filters, Format, PeriodParams, Table, read, today};
 use crate::auth::Principal;
 use crate::error::ApiError;
 use axum::extract::{Query, State};
@@ -94,19 +94,19 @@ struct HotspotReport {
     params(
         ("days" = Option<i64>, Query, description = "window length in days, 1 to 90 (default 7)"),
         ("to" = Option<String>, Query, description = "last day of the window, YYYY-MM-DD (default: now)"),
-        ("region" = Option<String>, Query), ("unit" = Option<String>, Query),
-        ("category" = Option<String>, Query),
-        ("format" = Option<String>, Query, description = "json (default), csv or xlsx"),
+        FilterParams,
     ),
     responses((status = 200, description = "hotspots, hottest first"), (status = 422, description = "a bad filter, named"))
 )]
 pub(crate) async fn hotspot_list(
     State(state): State<AppState>,
     principal: Principal,
+    Query(period): Query<PeriodParams>,
+    Query(given): Query<FilterParams>,
     Query(params): Query<HashMap<String, String>>,
 ) -> Result<Response, ApiError> {
     let city = state.engine.city.clone();
-    let filters = Filters::parse(&params, &city, today(&state))?;
+    let filters = Filters::parse(&period, &given, &city, today(&state))?;
     let days = match params.get("days") {
         Some(text) => text
             .parse::<i64>()
@@ -120,7 +120,7 @@ pub(crate) async fn hotspot_list(
             })?,
         None => 7,
     };
-    let to = if params.contains_key("to") || params.contains_key("month") {
+    let to = if period.to.is_some() || period.month.is_some() {
         let end = filters.to.tomorrow().unwrap_or(filters.to);
         end.to_zoned(city.timezone.clone())
             .map_err(ApiError::internal)?
@@ -284,19 +284,18 @@ struct TopicReport {
     get, path = "/api/v1/analytics/monthly-topic",
     params(
         ("month" = Option<String>, Query, description = "YYYY-MM (default: this month)"),
-        ("region" = Option<String>, Query), ("unit" = Option<String>, Query),
-        ("category" = Option<String>, Query),
-        ("format" = Option<String>, Query, description = "json (default), csv or xlsx"),
+        FilterParams,
     ),
     responses((status = 200, description = "the month's topics, highest score first"), (status = 422, description = "a bad filter, named"))
 )]
 pub(crate) async fn monthly_topic(
     State(state): State<AppState>,
     principal: Principal,
-    Query(params): Query<HashMap<String, String>>,
+    Query(period): Query<PeriodParams>,
+    Query(given): Query<FilterParams>,
 ) -> Result<Response, ApiError> {
     let city = &state.engine.city;
-    let filters = Filters::parse(&params, city, today(&state))?;
+    let filters = Filters::parse(&period, &given, city, today(&state))?;
     let month = filters.from.first_of_month();
     let mut months = Vec::new();
     for back in (0..6).rev() {

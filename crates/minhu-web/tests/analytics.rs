@@ -167,11 +167,16 @@ async fn a_burst_of_calls_from_one_place_is_one_alert_within_scope() {
         assert_eq!(status, StatusCode::CREATED, "{ticket}");
         unit = ticket["unit"].as_str().unwrap().to_owned();
     }
+    // The engine's alert watch raises it once; a second pass finds nothing new.
+    let raised = app.state.engine.raise_alerts().await.unwrap();
+    assert_eq!(raised.len(), 1, "{raised:?}");
+    assert!(app.state.engine.raise_alerts().await.unwrap().is_empty());
     let (status, report) = app.get("/api/v1/analytics/alerts?hours=6").await;
     assert_eq!(status, StatusCode::OK, "{report}");
     let alerts = report["alerts"].as_array().unwrap();
     assert_eq!(alerts.len(), 1, "{report}");
-    assert_eq!(alerts[0]["observed"], 10);
+    assert_eq!(alerts[0]["kind"], "surge");
+    assert_eq!(alerts[0]["observed"], 10.0);
     assert_eq!(alerts[0]["category"], "城乡建设/住房保障与房地产/物业服务");
     assert_eq!(alerts[0]["first_at"], "2026-11-22T02:00:00Z");
 
@@ -197,7 +202,7 @@ async fn a_burst_of_calls_from_one_place_is_one_alert_within_scope() {
     assert_eq!(
         by_unit["alerts"],
         json!([]),
-        "hourly counts are kept by place"
+        "a surge is seen by place, not by unit"
     );
     let (status, body) = app.get("/api/v1/analytics/alerts?hours=0").await;
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);

@@ -53,7 +53,7 @@ pub fn notify_config(place: &Place) -> anyhow::Result<NotifyConfig> {
 /// the delivery worker. Only for serving: an import of past demands tells no one.
 pub fn start_notifications(engine: &mut Engine, config: &NotifyConfig) -> anyhow::Result<()> {
     let config = Arc::new(config.clone());
-    engine.announce = Arc::new(Outbox::new(config.clone()));
+    engine.announce = Arc::new(Outbox::new(config.clone(), engine.city.clone()));
     let notifier = Notifier::new(
         engine.store.clone(),
         engine.clock.clone(),
@@ -152,6 +152,7 @@ pub async fn serve(place: &Place, listen: &str) -> anyhow::Result<()> {
     follow_search(&mut engine, &place.data_dir)?;
     let engine = Arc::new(engine);
     tokio::spawn(minhu_engine::timers::TimerWorker::new(engine.clone()).run());
+    tokio::spawn(minhu_engine::alerts::watch(engine.clone()));
     let state = app_state(engine, place, &notify)?;
     serve_state(state, listen, |url| println!("minhu listening on {url}")).await
 }

@@ -1,0 +1,149 @@
+//! The alert watch: surges (突发预警) and buck-passing warnings (推诿预警) raised once
+//! and told to the people on duty.
+//!
+//! Each pass reads the rollups the store keeps current with every change: the hourly
+//! counts of the last [`WATCHED_HOURS`] hours (and the weeks before them, for each
+//! cell's baseline), judged by `minhu_analytics::surge`; and each unit's counts of the
+//! month so far, ranked by `minhu_analytics::rates::rank`, whose warning marks a unit
+//! whose returns, disputes and redispatches per 100 assignments crossed the city's
+//! `buck_passing_warn`. Every alert has an id made of its kind, cell and window (a
+//! surge: place, category and first hour; a warning: unit and month), so a later pass
+//! that finds it again raises nothing: one alert per cell per window. The engine's
+//! [`Announce`](crate::Announce) plug says whom to tell; the store writes the alert
+//! and its outbox rows in one transaction, and the notifier delivers them.
+
+use crate::Engine;
+use jiff::Timestamp;
+use minhu_analytics::Tally;
+use minhu_analytics::rates::rank;
+use minhu_analytics::surge::surges;
+use minhu_core::access::Scope;
+use minhu_core::rollup::epoch_hour;
+use minhu_store::{Alert, HourlyQuery, NewAlert, RollupQuery, StoreError};
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use std::time::Duration;
+
+/// How many hours (up to the current one, included) each pass judges: a surge that
+/// began within them keeps its id from pass to pass.
+pub const WATCHED_HOURS: i64 = 24;
+/// How often the watch looks (a surge is hours long; a few minutes' delay is fine).
+pub const EVERY: Duration = Duration::from_secs(300);
+
+/// `surge`: a place and category far above its normal for that hour of the week.
+pub const SURGE: &str = "surge";
+/// `buck_passing`: a unit above the city's buck-passing threshold this month.
+pub const BUCK_PASSING: &str = "buck_passing";
+
+fn hour_start(hour: i64) -> Timestamp {
+    Timestamp::from_second(hour * 3600).unwrap_or(Timestamp::UNIX_EPOCH)
+}
+
+impl Engine {
+    /// The alerts the rollups show now, raised or not (see the module's docs).
+    pub async fn current_alerts(&self) -> Result<Vec<Alert>, StoreError> {
+        let now = self.clock.now();
+        let rules = &self.city.analytics;
+        let to_hour = epoch_hour(now) + 1;
+        let from_hour = to_hour - WATCHED_HOURS;
+        let counts = self
+            .store
+            .rollup_hourly(&HourlyQuery {
+                from_hour: from_hour - i64::from(rules.surge.weeks) * 7 * 24 - 1,
+                to_hour,
+                scope: Scope::All,
+                regions: Vec::new(),
+                category: None,
+            })
+            .await?;
+        let mut alerts: Vec<Alert> = surges(&counts, from_hour, to_hour, &rules.surge)
+            .into_iter()
+            .map(|surge| Alert {
+                id: format!("{SURGE}|{}", surge.id),
+                kind: SURGE.into(),
+                region: Some(surge.region),
+                unit: None,
+                category: Some(surge.category),
+                window_from: hour_start(surge.first_hour),
+                window_to: hour_start(surge.last_hour + 1),
+                observed: surge.observed as f64,
+                expected: surge.expected,
+                raised_at: now,
+            })
+            .collect();
+
+        let today = self.city.local_date(now);
+        let month = today.first_of_month();
+        let rows = self
+            .store
+            .rollup_daily(&RollupQuery {
+                by_unit: true,
+                ..RollupQuery::city_totals(month, today.tomorrow().unwrap_or(today))
+            })
+            .await?;
+        let mut units: BTreeMap<String, Tally> = BTreeMap::new();
+        for row in rows {
+            if let Some(unit) = row.unit {
+                units.entry(unit).or_default().add(row.metric, row.n);
+            }
+        }
+        let month_start = month
+            .to_zoned(self.city.timezone.clone())
+            .map_or(now, |zoned| zoned.timestamp());
+        alerts.extend(
+            rank(units.into_iter().collect(), rules)
+                .into_iter()
+                .filter(|line| line.buck_passing_warning)
+                .map(|line| Alert {
+                    id: format!("{BUCK_PASSING}|{}|{}", line.unit, month.strftime("%Y-%m")),
+                    kind: BUCK_PASSING.into(),
+                    region: None,
+                    unit: Some(line.unit),
+                    category: None,
+                    window_from: month_start,
+                    window_to: now,
+                    observed: line.rates.buck_passing.unwrap_or_default(),
+                    expected: rules.buck_passing_warn,
+                    raised_at: now,
+                }),
+        );
+        Ok(alerts)
+    }
+
+    /// One pass of the watch: raises the current alerts not raised before, with what
+    /// the announce plug says to tell of each, and wakes the notifier. Returns the ids
+    /// it raised.
+    pub async fn raise_alerts(&self) -> Result<Vec<String>, StoreError> {
+        let new: Vec<NewAlert> = self
+            .current_alerts()
+            .await?
+            .into_iter()
+            .map(|alert| NewAlert {
+                notifications: self.announce.announce_alert(&alert),
+                alert,
+            })
+            .collect();
+        if new.is_empty() {
+            return Ok(Vec::new());
+        }
+        let raised = self.store.raise_alerts(&new).await?;
+        if !raised.is_empty() {
+            self.outbox_changed.notify_one();
+        }
+        Ok(raised)
+    }
+}
+
+/// Runs the watch until the process ends: a pass every [`EVERY`].
+pub async fn watch(engine: Arc<Engine>) {
+    loop {
+        match engine.raise_alerts().await {
+            Ok(raised) if !raised.is_empty() => {
+                tracing::info!(alerts = ?raised, "alerts raised");
+            }
+            Ok(_) => {}
+            Err(error) => tracing::warn!(%error, "the alert pass failed"),
+        }
+        tokio::time::sleep(EVERY).await;
+    }
+}
