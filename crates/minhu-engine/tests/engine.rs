@@ -658,10 +658,13 @@ async fn word_lists_go_through_the_index_and_keep_the_data_scope() {
             inside.push(ticket.number);
         }
     }
-    // Awaited here so the test does not depend on when the follower runs.
+    // Awaited here so the test does not depend on when the follower runs: every
+    // ticket indexed, and the follower past its first catch-up (until then `list`
+    // scans the store, which would find nothing here).
     minhu_search::catch_up(&*store, &index, |_| {})
         .await
         .unwrap();
+    live.until_ready().await;
     inside.reverse();
     let scoped = TicketFilter {
         // One string of two words: the index cuts it (电梯, 物业); the store's
