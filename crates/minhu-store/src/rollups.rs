@@ -38,8 +38,8 @@ pub(crate) struct Cube {
     category: bool,
 }
 
-/// Every daily-count table, coarsest first within each grain (the order [`plan`] tries
-/// them in). The first is the full table of migration 0008.
+/// Every daily-count table. The first is the full table of migration 0008; [`plan`]
+/// reads the one of a grain that keeps the fewest columns and still answers.
 pub(crate) const CUBES: [Cube; 5] = [
     Cube {
         table: "rollup_daily",
@@ -225,12 +225,13 @@ fn any_of(query: &mut Conditions, column: &str, values: &[String]) {
     );
 }
 
-/// The coarsest table of the grain asked for that answers `filter`. The full daily
-/// table answers everything, so there always is one.
+/// The coarsest table of the grain asked for that answers `filter`: the one keeping the
+/// fewest columns. The full daily table answers everything, so there always is one.
 fn coarsest(filter: &RollupQuery, monthly: bool) -> Cube {
     CUBES
         .iter()
-        .find(|cube| cube.monthly == monthly && cube.answers(filter))
+        .filter(|cube| cube.monthly == monthly && cube.answers(filter))
+        .min_by_key(|cube| u8::from(cube.unit) + u8::from(cube.region) + u8::from(cube.category))
         .copied()
         .unwrap_or(CUBES[0])
 }
@@ -400,4 +401,35 @@ pub(crate) fn hourly_row(row: &sqlx::any::AnyRow) -> Result<(HourlyKey, i64), St
         },
         row.try_get(3)?,
     ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn each_read_takes_the_smallest_table_that_answers_it() {
+        let (from, to) = (jiff::civil::date(2026, 1, 1), jiff::civil::date(2027, 1, 1));
+        let city = RollupQuery::city_totals(from, to);
+        let by_unit = RollupQuery {
+            by_unit: true,
+            ..city.clone()
+        };
+        let in_category = RollupQuery {
+            category: Some("城乡建设".into()),
+            ..by_unit.clone()
+        };
+        let daily = |q: &RollupQuery| coarsest(q, false).table;
+        let monthly = |q: &RollupQuery| coarsest(q, true).table;
+        assert_eq!(daily(&city), "rollup_daily_total");
+        assert_eq!(daily(&by_unit), "rollup_daily_place");
+        assert_eq!(daily(&in_category), "rollup_daily");
+        assert_eq!(monthly(&city), "rollup_monthly_place");
+        assert_eq!(monthly(&in_category), "rollup_monthly");
+        let finest = RollupQuery {
+            finest_only: true,
+            ..city
+        };
+        assert!(plan(&finest)[0].sql.contains("FROM rollup_daily WHERE"));
+    }
 }
