@@ -25,9 +25,9 @@ use axum::routing::{get, post};
 use minhu_core::City;
 use minhu_core::access::Role;
 use minhu_core::region::RegionLevel;
+use minhu_core::workflow::FieldError;
 use minhu_engine::accounts::{AccountChange, Admin, describe_scope};
 use minhu_engine::{Engine, EngineError};
-use minhu_store::AuditEntry;
 use serde::Deserialize;
 
 pub fn routes() -> Router<AppState> {
@@ -298,13 +298,16 @@ async fn users(
     principal: Principal,
     Query(query): Query<EditQuery>,
 ) -> Result<Html<String>, ApiError> {
-    let form = match state
-        .engine
-        .store
-        .user(&query.edit)
-        .await
-        .map_err(ApiError::internal)?
-    {
+    let editing = match query.edit.as_str() {
+        "" => None,
+        login => state
+            .engine
+            .store
+            .user(login)
+            .await
+            .map_err(ApiError::internal)?,
+    };
+    let form = match editing {
         Some(user) => AccountForm {
             login: user.login,
             name: user.display_name,
@@ -456,7 +459,7 @@ fn chosen(file: &str) -> Result<&'static str, ApiError> {
         .copied()
         .find(|f| *f == file)
         .ok_or_else(|| {
-            ApiError::invalid(minhu_core::workflow::FieldError::new(
+            ApiError::invalid(FieldError::new(
                 "file",
                 format!(
                     "{file:?} is not an editable file; use one of {}",
@@ -512,14 +515,14 @@ async fn edit_config(
         "check" => false,
         "save" => true,
         other => {
-            return Err(ApiError::invalid(minhu_core::workflow::FieldError::new(
+            return Err(ApiError::invalid(FieldError::new(
                 "action",
                 format!("{other:?}: use check or save"),
             )));
         }
     };
     let Some(dir) = state.config_dir.clone() else {
-        return Err(ApiError::invalid(minhu_core::workflow::FieldError::new(
+        return Err(ApiError::invalid(FieldError::new(
             "file",
             "this server was started without a configuration directory to edit",
         )));
@@ -553,21 +556,16 @@ async fn edit_config(
             let notice = if save {
                 let kept = write_config(&dir, file, &text, state.engine.now())
                     .map_err(ApiError::internal)?;
-                let entry = AuditEntry {
-                    seq: 0,
-                    at: state.engine.now(),
-                    actor: principal.actor.to_string(),
-                    action: "config.saved".into(),
-                    target: Some(file.to_owned()),
-                    detail: format!("{} lines; previous kept as {kept}", text.lines().count()),
-                    client: client.0,
-                };
-                state
-                    .engine
-                    .store
-                    .audit(&entry)
-                    .await
-                    .map_err(ApiError::internal)?;
+                let detail = format!("{} lines; previous kept as {kept}", text.lines().count());
+                crate::audit::record(
+                    &state,
+                    principal.actor.to_string(),
+                    "config.saved",
+                    Some(file.to_owned()),
+                    &detail,
+                    client.0,
+                )
+                .await?;
                 format!(
                     "{summary}. {} {kept}. {}",
                     lang.t("已保存；原文件存为", "Saved; the previous file is kept as"),

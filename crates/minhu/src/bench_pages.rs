@@ -94,18 +94,23 @@ async fn store(
     samples.extend(undecided);
     crate::bench_timers::seed(engine, &samples, tickets, start, window).await?;
     // Move the newest dispatched tickets along: accepted, and every other one resolved.
-    let recent = engine
-        .store
-        .list(&TicketFilter {
-            status: Some(Status::Dispatched),
-            limit: 500,
-            ..TicketFilter::default()
-        })
-        .await?;
-    anyhow::ensure!(!recent.tickets.is_empty(), "routing dispatched no ticket");
     let mut moved = 0;
-    let mut page = recent;
-    while moved < handled && !page.tickets.is_empty() {
+    loop {
+        let page = engine
+            .store
+            .list(&TicketFilter {
+                status: Some(Status::Dispatched),
+                limit: 500,
+                ..TicketFilter::default()
+            })
+            .await?;
+        anyhow::ensure!(
+            moved > 0 || !page.tickets.is_empty(),
+            "routing dispatched no ticket"
+        );
+        if moved == handled || page.tickets.is_empty() {
+            break;
+        }
         for ticket in &page.tickets {
             let actor = Actor::user("bench-unit");
             engine
@@ -122,14 +127,6 @@ async fn store(
                 break;
             }
         }
-        page = engine
-            .store
-            .list(&TicketFilter {
-                status: Some(Status::Dispatched),
-                limit: 500,
-                ..TicketFilter::default()
-            })
-            .await?;
     }
     println!(
         "page benchmark: {backend}, {tickets} tickets over {days} days ({moved} accepted, half of them resolved), stored in {:.0} s",
