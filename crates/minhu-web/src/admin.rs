@@ -13,6 +13,7 @@ use crate::AppState;
 use crate::audit::Client;
 use crate::auth::Principal;
 use crate::error::ApiError;
+use crate::extract::FormBody;
 use crate::login::{check_password, hash_password, random_password};
 use crate::pages::{place_name, reasons, region_label, render, unit_label};
 use crate::ui::{Chrome, Lang};
@@ -333,7 +334,7 @@ async fn save_user(
     lang: Lang,
     principal: Principal,
     client: Client,
-    axum::Form(mut form): axum::Form<AccountForm>,
+    FormBody(mut form): FormBody<AccountForm>,
 ) -> Result<Response, ApiError> {
     let typed = std::mem::take(&mut form.password);
     let exists = state
@@ -418,7 +419,7 @@ async fn set_disabled(
     principal: Principal,
     client: Client,
     Path(login): Path<String>,
-    axum::Form(access): axum::Form<AccountAccess>,
+    FormBody(access): FormBody<AccountAccess>,
 ) -> Result<Response, ApiError> {
     state
         .engine
@@ -508,7 +509,7 @@ async fn edit_config(
     lang: Lang,
     principal: Principal,
     client: Client,
-    axum::Form(form): axum::Form<ConfigForm>,
+    FormBody(form): FormBody<ConfigForm>,
 ) -> Result<Response, ApiError> {
     let file = chosen(&form.file)?;
     let save = match form.action.as_str() {

@@ -8,6 +8,26 @@ use axum::http::StatusCode;
 use axum::response::IntoResponse;
 use serde::de::DeserializeOwned;
 
+/// A form body (the administrators' pages): a body that is not a form, or a field that
+/// is missing or of the wrong type, is refused in the API's error format with serde's
+/// words, which name the field.
+pub struct FormBody<T>(pub T);
+
+impl<S, T> FromRequest<S> for FormBody<T>
+where
+    S: Send + Sync,
+    T: DeserializeOwned,
+{
+    type Rejection = axum::response::Response;
+
+    async fn from_request(request: Request, state: &S) -> Result<Self, Self::Rejection> {
+        axum::Form::<T>::from_request(request, state)
+            .await
+            .map(|axum::Form(form)| FormBody(form))
+            .map_err(|rejection| ApiError::malformed(None, rejection.body_text()).into_response())
+    }
+}
+
 /// A JSON body; a parse error says which field (e.g. `citizen.phone`) and why.
 pub struct JsonBody<T>(pub T);
 

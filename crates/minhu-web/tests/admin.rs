@@ -307,4 +307,18 @@ async fn the_configuration_editor_checks_previews_and_keeps_the_old_file() {
     let (status, page, _) = app.send(edit(&renamed, "delete")).await;
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
     assert_eq!(page["error"]["field"], "action");
+    let (status, page, _) = app
+        .send(form(
+            "/admin/config",
+            &[("file", "regions.toml"), ("action", "check")],
+        ))
+        .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{page}");
+    assert!(
+        page["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("missing field `text`"),
+        "{page}"
+    );
 }
