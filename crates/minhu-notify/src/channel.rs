@@ -1,20 +1,22 @@
 //! The adapters: how a rendered message leaves minhu on each kind of channel.
 //!
-//! This build has no TLS stack (no reqwest or lettre TLS feature), so URLs are
-//! `http://` and SMTP is plain `smtp://`: point them at a relay on the same host or
-//! network (an SMTP relay, the SMS gateway's internal endpoint, a TLS-terminating
-//! proxy) - the configuration check refuses `https://` and `smtps://` rather than
-//! failing at the first delivery.
+//! Webhooks and SMS gateways are reached over `https://` (or plain `http://` on a
+//! trusted network), e-mail over SMTP with STARTTLS, implicit TLS or none, as the
+//! channel says; certificates are checked as [`crate::tls`] describes. A failed
+//! delivery, an untrusted certificate included, is an error the worker records on the
+//! row and retries later.
 
 use crate::NotifyError;
-use crate::config::{ChannelConfig, ChannelKind};
+use crate::config::{ChannelConfig, ChannelKind, SmtpTls};
 use crate::templates::Rendered;
 use hmac::{Hmac, KeyInit, Mac};
 use lettre::message::Mailbox;
+use lettre::transport::smtp::client::Tls;
 use lettre::{AsyncSmtpTransport, AsyncTransport, Tokio1Executor};
 use minhu_store::Delivery;
 use sha2::Sha256;
 use std::collections::BTreeMap;
+use std::path::Path;
 use std::time::Duration;
 
 /// How long one HTTP or SMTP delivery may take.
@@ -45,31 +47,62 @@ enum Adapter {
     Log,
 }
 
-pub(crate) fn smtp_transport(url: &str) -> Result<AsyncSmtpTransport<Tokio1Executor>, String> {
-    let refuse =
-        || format!("{url:?}: use smtp://host:port (this build sends plain SMTP to a relay)");
+/// The host and port of `smtp://host[:port]`; the port defaults by `tls`.
+pub(crate) fn smtp_address(url: &str, tls: SmtpTls) -> Result<(String, u16), String> {
+    if url.starts_with("smtps://") {
+        return Err(format!(
+            "{url:?}: write smtp://host[:port] with tls = \"implicit\" for SMTPS"
+        ));
+    }
+    let refuse = || format!("{url:?}: use smtp://host[:port]");
     let address = url.strip_prefix("smtp://").ok_or_else(refuse)?;
     let (host, port) = match address.rsplit_once(':') {
         Some((host, port)) => (host, port.parse::<u16>().map_err(|_| refuse())?),
-        None => (address, 25),
+        None => (address, tls.default_port()),
     };
     if host.is_empty() || host.contains(['/', '@']) {
         return Err(refuse());
     }
-    // "dangerous" only in that it does not encrypt: the relay is local (see above).
+    Ok((host.to_owned(), port))
+}
+
+fn smtp_transport(
+    url: &str,
+    tls: SmtpTls,
+    ca_file: Option<&Path>,
+) -> Result<AsyncSmtpTransport<Tokio1Executor>, String> {
+    let (host, port) = smtp_address(url, tls)?;
+    let tls = match tls {
+        SmtpTls::Starttls => Tls::Required(crate::tls::smtp_parameters(&host, ca_file)?),
+        SmtpTls::Implicit => Tls::Wrapper(crate::tls::smtp_parameters(&host, ca_file)?),
+        SmtpTls::None => Tls::None,
+    };
+    // "dangerous" only in that the builder takes the TLS mode as given (above) instead
+    // of choosing one.
     Ok(
         AsyncSmtpTransport::<Tokio1Executor>::builder_dangerous(host)
             .port(port)
+            .tls(tls)
             .timeout(Some(TIMEOUT))
             .build(),
     )
 }
 
-fn http_client() -> Result<reqwest::Client, NotifyError> {
-    reqwest::Client::builder()
-        .timeout(TIMEOUT)
-        .build()
-        .map_err(|e| NotifyError::Config(format!("HTTP client: {e}")))
+/// An error with its causes: "error sending request" alone does not say that the
+/// server's certificate was not trusted. A cause its wrapper already quotes is not
+/// repeated.
+fn describe(error: &dyn std::error::Error) -> String {
+    let mut text = error.to_string();
+    let mut source = error.source();
+    while let Some(cause) = source {
+        let line = cause.to_string();
+        if !text.contains(&line) {
+            text.push_str(": ");
+            text.push_str(&line);
+        }
+        source = cause.source();
+    }
+    text
 }
 
 /// `sha256=<hex>`: HMAC-SHA256 of the exact body bytes under the channel's secret.
@@ -86,18 +119,22 @@ fn json_escaped(value: &str) -> String {
 }
 
 impl Channel {
+    /// Builds the channel's client; errors (no roots to trust, an unreadable
+    /// `ca_file`) name the channel.
     pub fn new(config: &ChannelConfig) -> Result<Self, NotifyError> {
+        let name = &config.name;
+        let fail = |e: String| NotifyError::Config(format!("channel {name}: {e}"));
+        let ca_file = config.ca_file.as_deref();
+        let http_client = |url: &str| crate::tls::http_client(url, ca_file, TIMEOUT).map_err(fail);
         let adapter = match &config.kind {
             ChannelKind::Webhook { url, secret } => Adapter::Webhook {
-                client: http_client()?,
+                client: http_client(url)?,
                 url: url.clone(),
                 secret: secret.clone(),
             },
-            ChannelKind::Email { smtp, from } => Adapter::Email {
-                transport: smtp_transport(smtp).map_err(NotifyError::Config)?,
-                from: from
-                    .parse()
-                    .map_err(|e| NotifyError::Config(format!("from: {e}")))?,
+            ChannelKind::Email { smtp, from, tls } => Adapter::Email {
+                transport: smtp_transport(smtp, *tls, ca_file).map_err(fail)?,
+                from: from.parse().map_err(|e| fail(format!("from: {e}")))?,
             },
             ChannelKind::Sms {
                 url,
@@ -105,7 +142,7 @@ impl Channel {
                 content_type,
                 headers,
             } => Adapter::Sms {
-                client: http_client()?,
+                client: http_client(url)?,
                 url: url.clone(),
                 body: body.clone(),
                 content_type: content_type.clone(),
@@ -142,7 +179,7 @@ impl Channel {
                 .body(body)
                 .send()
                 .await
-                .map_err(|e| NotifyError::Delivery(format!("webhook: {e}")))?;
+                .map_err(|e| NotifyError::Delivery(format!("webhook: {}", describe(&e))))?;
             return status_ok("webhook", response.status());
         }
         let recipient = delivery.recipient.as_deref().ok_or_else(|| {
@@ -172,7 +209,7 @@ impl Channel {
                 transport
                     .send(email)
                     .await
-                    .map_err(|e| NotifyError::Delivery(format!("SMTP: {e}")))?;
+                    .map_err(|e| NotifyError::Delivery(format!("SMTP: {}", describe(&e))))?;
                 Ok(())
             }
             Adapter::Sms {
@@ -195,7 +232,7 @@ impl Channel {
                 let response = request
                     .send()
                     .await
-                    .map_err(|e| NotifyError::Delivery(format!("SMS gateway: {e}")))?;
+                    .map_err(|e| NotifyError::Delivery(format!("SMS gateway: {}", describe(&e))))?;
                 status_ok("SMS gateway", response.status())
             }
             Adapter::Log => {

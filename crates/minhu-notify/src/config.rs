@@ -10,21 +10,32 @@
 //! [[channel]]
 //! name = "citizen-sms"             # unique; rows name their channel
 //! kind = "sms"                     # sms | email | webhook | log
-//! url = "http://sms-gateway.internal/send"   # http:// only: see `channel`
+//! url = "https://sms-gateway.example.cn/send"   # or http://
+//! ca_file = "city-ca.pem"          # optional: also trust this CA (PEM), for this channel
 //! body = '{"mobile":"{phone}","content":"{text}"}'
 //! headers = { Authorization = "Bearer ..." }
 //! milestones = ["received", "resolved", "case_replied"]   # default: all
 //! locale = "en"                    # optional, overrides the default
 //! alerts = true                    # also surge and buck-passing alerts (default false)
 //! alert_recipients = ["13800000000"]   # who hears them (not for a webhook)
+//!
+//! [[channel]]
+//! name = "citizen-mail"
+//! kind = "email"
+//! smtp = "smtp://smtp.example.cn"  # port: 587 (starttls), 465 (implicit), 25 (none)
+//! tls = "starttls"                 # starttls (default) | implicit | none
+//! from = "12345 <noreply@city.example.cn>"
 //! ```
+//!
+//! A relative `ca_file` is read from the directory of `notify.toml`. Certificates are
+//! checked against the host's roots and that file: see [`crate::tls`].
 
 use crate::NotifyError;
 use crate::templates::{Locale, Milestone};
 use jiff::{SignedDuration, Timestamp};
 use serde::Deserialize;
 use std::collections::{BTreeMap, HashSet};
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 #[derive(Clone, Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -129,6 +140,10 @@ pub struct ChannelConfig {
     /// tells its receiver instead).
     #[serde(default)]
     pub alert_recipients: Vec<String>,
+    /// A PEM file of CA certificates trusted by this channel besides the host's roots
+    /// (a city's internal CA); relative to the directory of `notify.toml`.
+    #[serde(default)]
+    pub ca_file: Option<PathBuf>,
 }
 
 impl ChannelConfig {
@@ -145,9 +160,14 @@ pub enum ChannelKind {
     /// HTTP POST of the message as JSON, signed with HMAC-SHA256 of the body under
     /// `secret` in `X-Minhu-Signature: sha256=<hex>`.
     Webhook { url: String, secret: String },
-    /// E-mail to the citizen's address over SMTP: `smtp` is a URL such as
-    /// `smtp://relay.example.cn:25` or `smtps://user:pass@smtp.example.cn`.
-    Email { smtp: String, from: String },
+    /// E-mail to the citizen's address over SMTP: `smtp` is `smtp://host[:port]`,
+    /// `tls` how the connection is secured.
+    Email {
+        smtp: String,
+        from: String,
+        #[serde(default)]
+        tls: SmtpTls,
+    },
     /// An SMS gateway's HTTP API: POST `body` to `url`, with `{phone}` and `{text}`
     /// replaced (JSON-escaped) and `headers` added.
     Sms {
@@ -161,6 +181,32 @@ pub enum ChannelKind {
     },
     /// The server's log (target `minhu::notify`), phone masked: the demo's "SMS".
     Log,
+}
+
+/// How an e-mail channel secures its SMTP connection.
+#[derive(Clone, Copy, Debug, Default, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub enum SmtpTls {
+    /// Plain SMTP, then STARTTLS, required: a server that does not offer it gets no
+    /// mail (never the silent fall back to plain text of "opportunistic" TLS).
+    /// Submission's usual port, 587, unless the URL names one.
+    #[default]
+    Starttls,
+    /// TLS from the first byte ("SMTPS"); port 465 unless the URL names one.
+    Implicit,
+    /// No encryption: only for a relay on the same host or a trusted network; port 25
+    /// unless the URL names one.
+    None,
+}
+
+impl SmtpTls {
+    pub fn default_port(self) -> u16 {
+        match self {
+            SmtpTls::Starttls => 587,
+            SmtpTls::Implicit => 465,
+            SmtpTls::None => 25,
+        }
+    }
 }
 
 fn default_sms_body() -> String {
@@ -183,11 +229,23 @@ impl NotifyConfig {
         let name = path.display();
         let text = std::fs::read_to_string(path)
             .map_err(|e| NotifyError::Config(format!("{name}: {e}")))?;
-        Self::parse(&text).map_err(|e| NotifyError::Config(format!("{name}: {e}")))
+        let dir = path.parent().unwrap_or(Path::new(""));
+        Self::parse_in(&text, dir).map_err(|e| NotifyError::Config(format!("{name}: {e}")))
     }
 
+    /// A configuration's text, its relative `ca_file`s taken from the current directory.
     pub fn parse(text: &str) -> Result<Self, String> {
-        let config: NotifyConfig = toml::from_str(text).map_err(|e| e.to_string())?;
+        Self::parse_in(text, Path::new(""))
+    }
+
+    /// A configuration's text, its relative `ca_file`s taken from `dir`.
+    pub fn parse_in(text: &str, dir: &Path) -> Result<Self, String> {
+        let mut config: NotifyConfig = toml::from_str(text).map_err(|e| e.to_string())?;
+        for channel in &mut config.channels {
+            if let Some(file) = &mut channel.ca_file {
+                *file = dir.join(&*file);
+            }
+        }
         config.check()?;
         Ok(config)
     }
@@ -212,13 +270,27 @@ impl NotifyConfig {
                     channel.name
                 ));
             }
-            // No TLS in this build: see `channel`.
-            let http = |url: &str| url.starts_with("http://");
+            let url_is_http = |url: &str| {
+                if url.starts_with("https://") || url.starts_with("http://") {
+                    Ok(())
+                } else {
+                    Err(format!(
+                        "{}: {url:?} is not an https:// or http:// URL",
+                        field("url")
+                    ))
+                }
+            };
+            // Whether the channel speaks TLS at all, for its `ca_file`.
+            let secured = match &channel.kind {
+                ChannelKind::Webhook { url, .. } | ChannelKind::Sms { url, .. } => {
+                    url.starts_with("https://")
+                }
+                ChannelKind::Email { tls, .. } => *tls != SmtpTls::None,
+                ChannelKind::Log => false,
+            };
             match &channel.kind {
                 ChannelKind::Webhook { url, secret } => {
-                    if !http(url) {
-                        return Err(format!("{}: {url:?} is not an http:// URL", field("url")));
-                    }
+                    url_is_http(url)?;
                     if secret.len() < 16 {
                         return Err(format!(
                             "{}: must be at least 16 characters",
@@ -227,21 +299,29 @@ impl NotifyConfig {
                     }
                 }
                 ChannelKind::Sms { url, body, .. } => {
-                    if !http(url) {
-                        return Err(format!("{}: {url:?} is not an http:// URL", field("url")));
-                    }
+                    url_is_http(url)?;
                     if !body.contains("{text}") {
                         return Err(format!("{}: must contain {{text}}", field("body")));
                     }
                 }
-                ChannelKind::Email { smtp, from } => {
-                    crate::channel::smtp_transport(smtp)
+                ChannelKind::Email { smtp, from, tls } => {
+                    crate::channel::smtp_address(smtp, *tls)
                         .map_err(|e| format!("{}: {e}", field("smtp")))?;
                     from.parse::<lettre::message::Mailbox>().map_err(|e| {
                         format!("{}: {from:?} is not a mailbox: {e}", field("from"))
                     })?;
                 }
                 ChannelKind::Log => {}
+            }
+            if let Some(file) = &channel.ca_file {
+                if !secured {
+                    return Err(format!(
+                        "{}: given, but this channel does not use TLS (an http:// URL, \
+                         tls = \"none\" or the log)",
+                        field("ca_file")
+                    ));
+                }
+                crate::tls::read_ca_file(file).map_err(|e| format!("{}: {e}", field("ca_file")))?;
             }
             let needs_recipients = channel.alerts && channel.kind.needs_recipient();
             if needs_recipients && channel.alert_recipients.is_empty() {
@@ -293,5 +373,62 @@ mod tests {
         ))
         .unwrap_err();
         assert!(error.contains("channel[0].alert_recipients"), "{error}");
+    }
+
+    #[test]
+    fn tls_settings_are_checked_when_the_file_is_read() {
+        let hook = |url: &str, extra: &str| {
+            NotifyConfig::parse(&format!(
+                "[[channel]]\nname = \"hook\"\nkind = \"webhook\"\nurl = \"{url}\"\n\
+                 secret = \"0123456789abcdef\"\n{extra}"
+            ))
+        };
+        assert!(hook("https://crm.example.cn/minhu", "").is_ok());
+        let error = hook("ftp://crm.example.cn", "").unwrap_err();
+        assert!(error.contains("channel[0].url"), "{error}");
+        let error = hook("https://crm.example.cn", "ca_file = \"/no/such/ca.pem\"").unwrap_err();
+        assert!(
+            error.contains("channel[0].ca_file") && error.contains("cannot be read"),
+            "{error}"
+        );
+        let dir = tempfile::tempdir().unwrap();
+        let not_pem = dir.path().join("ca.pem");
+        std::fs::write(&not_pem, "not a certificate").unwrap();
+        let line = format!("ca_file = '{}'", not_pem.display());
+        let error = hook("https://crm.example.cn", &line).unwrap_err();
+        assert!(
+            error.contains("channel[0].ca_file") && error.contains("no PEM certificate"),
+            "{error}"
+        );
+        let error = hook("http://crm.internal", &line).unwrap_err();
+        assert!(
+            error.contains("channel[0].ca_file") && error.contains("does not use TLS"),
+            "{error}"
+        );
+
+        let mail = |smtp: &str, extra: &str| {
+            NotifyConfig::parse(&format!(
+                "[[channel]]\nname = \"mail\"\nkind = \"email\"\nsmtp = \"{smtp}\"\n\
+                 from = \"12345 <noreply@city.example.cn>\"\n{extra}"
+            ))
+        };
+        let config = mail("smtp://smtp.example.cn", "").unwrap();
+        let ChannelKind::Email { tls, .. } = config.channels[0].kind else {
+            panic!("{config:?}");
+        };
+        assert_eq!((tls, tls.default_port()), (SmtpTls::Starttls, 587));
+        assert!(mail("smtp://smtp.example.cn", "tls = \"implicit\"").is_ok());
+        let error = mail("smtps://smtp.example.cn", "").unwrap_err();
+        assert!(
+            error.contains("channel[0].smtp") && error.contains("tls = \"implicit\""),
+            "{error}"
+        );
+        let error = mail("smtp://smtp.example.cn", "tls = \"ssl\"").unwrap_err();
+        assert!(
+            error.contains("ssl") && error.contains("starttls"),
+            "{error}"
+        );
+        let error = mail("smtp://relay.internal", &format!("tls = \"none\"\n{line}")).unwrap_err();
+        assert!(error.contains("channel[0].ca_file"), "{error}");
     }
 }

@@ -4,7 +4,7 @@
 //! answer goes to the store's outbox in the transaction of the event. A [`Notifier`]
 //! claims due rows, renders them from the templates in [`templates`] and hands them to
 //! the channel's adapter ([`channel`]): a signed webhook, e-mail over SMTP, an SMS
-//! gateway over HTTP, or the log. Alerts (surges, buck-passing warnings: the engine's
+//! gateway over HTTP (TLS through rustls: [`tls`]), or the log. Alerts (surges, buck-passing warnings: the engine's
 //! `alerts` watch) take the same path to the channels configured to carry them
 //! (`alerts = true`), addressed to the people on duty (`alert_recipients`). Failures
 //! are retried with exponential backoff until the channel's last attempt; each row is
@@ -15,9 +15,10 @@
 pub mod channel;
 pub mod config;
 pub mod templates;
+pub mod tls;
 
 pub use channel::Channel;
-pub use config::{ChannelKind, NotifyConfig, Retry};
+pub use config::{ChannelKind, NotifyConfig, Retry, SmtpTls};
 pub use templates::{Locale, Milestone};
 
 use jiff::{SignedDuration, Timestamp};

@@ -1,6 +1,7 @@
 //! Delivery over real sockets: a local axum server stands in for the webhook receiver
-//! and the SMS gateway, an in-process SMTP server over TCP for the mail relay. The
-//! store is a real SQLite file, the clock a manual one.
+//! and the SMS gateway, in-process SMTP servers over TCP for the mail relay; each also
+//! over TLS, with a CA and a certificate for 127.0.0.1 made at test time. The store is
+//! a real SQLite file, the clock a manual one.
 
 use axum::Router;
 use axum::extract::State;
@@ -16,10 +17,14 @@ use minhu_core::{Clock, ManualClock};
 use minhu_engine::Engine;
 use minhu_notify::{DeliveryReport, Notifier, NotifyConfig, Outbox};
 use minhu_store::{SqlStore, Store};
-use std::path::Path;
+use rustls::ServerConfig;
+use rustls::pki_types::{CertificateDer, PrivatePkcs8KeyDer};
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
-use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
-use tokio::net::TcpListener;
+use tokio::io::{AsyncBufReadExt, AsyncRead, AsyncWrite, AsyncWriteExt, BufReader};
+use tokio::net::{TcpListener, TcpStream};
+use tokio_rustls::TlsAcceptor;
 
 const SECRET: &str = "a-webhook-secret-of-some-length";
 
@@ -28,8 +33,15 @@ const SECRET: &str = "a-webhook-secret-of-some-length";
 struct Received {
     webhooks: Vec<(HeaderMap, String)>,
     sms: Vec<String>,
-    mails: Vec<String>,
+    mails: Vec<Mail>,
     fail_webhooks: usize,
+}
+
+#[derive(Clone)]
+struct Mail {
+    text: String,
+    /// Whether it came over TLS (STARTTLS or implicit).
+    over_tls: bool,
 }
 
 type Shared = Arc<Mutex<Received>>;
@@ -54,87 +66,245 @@ async fn sms(State(got): State<Shared>, body: String) -> StatusCode {
     StatusCode::OK
 }
 
-/// A minimal SMTP server: enough of RFC 5321 for one client to hand over mail.
-async fn smtp_sink(listener: TcpListener, got: Shared) {
+/// How a test SMTP server meets its clients.
+#[derive(Clone, Copy)]
+enum SmtpMode {
+    /// Plain SMTP, STARTTLS not offered.
+    Plain,
+    /// Plain SMTP offering STARTTLS.
+    Starttls,
+    /// TLS from the first byte.
+    Implicit,
+}
+
+/// A minimal SMTP server: enough of RFC 5321 (and 3207, STARTTLS) for one client to
+/// hand over mail.
+async fn smtp_sink(listener: TcpListener, got: Shared, mode: SmtpMode, tls: TlsAcceptor) {
     loop {
         let Ok((socket, _)) = listener.accept().await else {
             return;
         };
-        let got = got.clone();
+        let (got, tls) = (got.clone(), tls.clone());
         tokio::spawn(async move {
-            let (read, mut write) = socket.into_split();
-            let mut lines = BufReader::new(read).lines();
-            write.write_all(b"220 sink ESMTP\r\n").await.unwrap();
-            let mut data: Option<String> = None;
-            while let Ok(Some(line)) = lines.next_line().await {
-                if let Some(mail) = &mut data {
-                    if line == "." {
-                        got.lock().unwrap().mails.push(std::mem::take(mail));
-                        data = None;
-                        write.write_all(b"250 queued\r\n").await.unwrap();
-                    } else {
-                        mail.push_str(&line);
-                        mail.push('\n');
-                    }
-                    continue;
+            match mode {
+                SmtpMode::Plain => {
+                    smtp_session(socket, &got, Stage::Plain).await;
                 }
-                let verb = line.get(..4).unwrap_or_default().to_ascii_uppercase();
-                let answer: &[u8] = match verb.as_str() {
-                    "DATA" => {
-                        data = Some(String::new());
-                        b"354 go on\r\n"
+                SmtpMode::Implicit => {
+                    if let Ok(socket) = tls.accept(socket).await {
+                        smtp_session(socket, &got, Stage::Tls).await;
                     }
-                    "QUIT" => {
-                        write.write_all(b"221 bye\r\n").await.unwrap();
+                }
+                SmtpMode::Starttls => {
+                    let Some(socket) = smtp_session(socket, &got, Stage::OfferingTls).await else {
                         return;
+                    };
+                    if let Ok(socket) = tls.accept(socket).await {
+                        smtp_session(socket, &got, Stage::Upgraded).await;
                     }
-                    _ => b"250 ok\r\n",
-                };
-                write.write_all(answer).await.unwrap();
+                }
             }
         });
     }
 }
 
-struct Setup {
-    engine: Arc<Engine>,
-    clock: Arc<ManualClock>,
-    notifier: Notifier,
-    got: Shared,
-    _dir: tempfile::TempDir,
+/// Where an SMTP conversation stands.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Stage {
+    /// Plain, STARTTLS not offered.
+    Plain,
+    /// Plain, STARTTLS offered.
+    OfferingTls,
+    /// TLS from the start.
+    Tls,
+    /// TLS after STARTTLS: no second greeting, the client starts with EHLO.
+    Upgraded,
 }
 
-async fn setup() -> Setup {
-    let got = Shared::default();
-    let http = TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let http_at = http.local_addr().unwrap();
+/// One conversation; returns the connection when the client takes up STARTTLS, to go
+/// on in TLS.
+async fn smtp_session<S: AsyncRead + AsyncWrite + Unpin>(
+    socket: S,
+    got: &Shared,
+    stage: Stage,
+) -> Option<S> {
+    let mut socket = BufReader::new(socket);
+    if stage != Stage::Upgraded {
+        socket.write_all(b"220 sink ESMTP\r\n").await.ok()?;
+    }
+    let offer_starttls = stage == Stage::OfferingTls;
+    let over_tls = matches!(stage, Stage::Tls | Stage::Upgraded);
+    let mut data: Option<String> = None;
+    let mut buffer = String::new();
+    loop {
+        buffer.clear();
+        if socket.read_line(&mut buffer).await.ok()? == 0 {
+            return None;
+        }
+        let line = buffer.trim_end_matches(['\r', '\n']);
+        if let Some(mail) = &mut data {
+            if line == "." {
+                let text = std::mem::take(mail);
+                got.lock().unwrap().mails.push(Mail { text, over_tls });
+                data = None;
+                socket.write_all(b"250 queued\r\n").await.ok()?;
+            } else {
+                mail.push_str(line);
+                mail.push('\n');
+            }
+            continue;
+        }
+        let verb = line.get(..4).unwrap_or_default().to_ascii_uppercase();
+        let answer: &[u8] = match verb.as_str() {
+            "EHLO" if offer_starttls => b"250-sink\r\n250 STARTTLS\r\n",
+            "STAR" if offer_starttls => {
+                socket.write_all(b"220 go ahead\r\n").await.ok()?;
+                return Some(socket.into_inner());
+            }
+            "DATA" => {
+                data = Some(String::new());
+                b"354 go on\r\n"
+            }
+            "QUIT" => {
+                socket.write_all(b"221 bye\r\n").await.ok()?;
+                return None;
+            }
+            _ => b"250 ok\r\n",
+        };
+        socket.write_all(answer).await.ok()?;
+    }
+}
+
+/// A CA named `ca_name` made for this test and, signed by it, a certificate for
+/// 127.0.0.1 that the local TLS servers present. Nothing outside the test trusts the CA.
+struct Pki {
+    ca_pem: String,
+    server: Arc<ServerConfig>,
+}
+
+fn pki(ca_name: &str) -> Pki {
+    use rcgen::{
+        BasicConstraints, CertificateParams, CertifiedIssuer, DnType, ExtendedKeyUsagePurpose,
+        IsCa, KeyPair, KeyUsagePurpose,
+    };
+    let mut ca = CertificateParams::new(Vec::<String>::new()).unwrap();
+    ca.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+    ca.distinguished_name.push(DnType::CommonName, ca_name);
+    ca.key_usages = vec![KeyUsagePurpose::KeyCertSign, KeyUsagePurpose::CrlSign];
+    let ca = CertifiedIssuer::self_signed(ca, KeyPair::generate().unwrap()).unwrap();
+    let key = KeyPair::generate().unwrap();
+    let mut leaf = CertificateParams::new(vec!["127.0.0.1".to_owned()]).unwrap();
+    leaf.extended_key_usages = vec![ExtendedKeyUsagePurpose::ServerAuth];
+    let leaf = leaf.signed_by(&key, &ca).unwrap();
+    let server =
+        ServerConfig::builder_with_provider(Arc::new(rustls::crypto::ring::default_provider()))
+            .with_safe_default_protocol_versions()
+            .unwrap()
+            .with_no_client_auth()
+            .with_single_cert(
+                vec![CertificateDer::from(leaf.der().to_vec())],
+                PrivatePkcs8KeyDer::from(key.serialize_der()).into(),
+            )
+            .unwrap();
+    Pki {
+        ca_pem: ca.pem(),
+        server: Arc::new(server),
+    }
+}
+
+/// Accepts TCP connections and completes a TLS handshake on each: axum over TLS.
+struct TlsListener {
+    tcp: TcpListener,
+    tls: TlsAcceptor,
+}
+
+impl axum::serve::Listener for TlsListener {
+    type Io = tokio_rustls::server::TlsStream<TcpStream>;
+    type Addr = SocketAddr;
+
+    async fn accept(&mut self) -> (Self::Io, Self::Addr) {
+        loop {
+            let Ok((socket, at)) = self.tcp.accept().await else {
+                continue;
+            };
+            // A client that refuses the certificate ends the handshake: wait for the next.
+            if let Ok(socket) = self.tls.accept(socket).await {
+                return (socket, at);
+            }
+        }
+    }
+
+    fn local_addr(&self) -> std::io::Result<SocketAddr> {
+        self.tcp.local_addr()
+    }
+}
+
+/// Where the local receivers listen, the file holding their CA and one holding a CA
+/// that did not sign their certificate.
+struct Servers {
+    http: SocketAddr,
+    https: SocketAddr,
+    smtp: SocketAddr,
+    starttls: SocketAddr,
+    smtps: SocketAddr,
+    ca_file: PathBuf,
+    other_ca_file: PathBuf,
+}
+
+async fn start_servers(got: &Shared, dir: &Path) -> Servers {
+    let servers_pki = pki("A市 12345 test CA");
+    let ca_file = dir.join("city-ca.pem");
+    std::fs::write(&ca_file, &servers_pki.ca_pem).unwrap();
+    let other_ca_file = dir.join("other-ca.pem");
+    std::fs::write(&other_ca_file, pki("another CA").ca_pem).unwrap();
+    let tls = TlsAcceptor::from(servers_pki.server);
     let app = Router::new()
         .route("/hook", post(webhook))
         .route("/sms", post(sms))
         .with_state(got.clone());
-    tokio::spawn(async move { axum::serve(http, app).await.unwrap() });
-    let mail = TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let mail_at = mail.local_addr().unwrap();
-    tokio::spawn(smtp_sink(mail, got.clone()));
-    let config = NotifyConfig::parse(&format!(
-        r#"
-        locale = "zh-CN"
-        [retry]
-        max_attempts = 4
-        first_delay = "30s"
-        max_delay = "10m"
+    let http = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let http_at = http.local_addr().unwrap();
+    tokio::spawn(axum::serve(http, app.clone()).into_future());
+    let tcp = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let https_at = tcp.local_addr().unwrap();
+    let https = TlsListener {
+        tcp,
+        tls: tls.clone(),
+    };
+    tokio::spawn(axum::serve(https, app).into_future());
+    let mut smtp = Vec::new();
+    for mode in [SmtpMode::Plain, SmtpMode::Starttls, SmtpMode::Implicit] {
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        smtp.push(listener.local_addr().unwrap());
+        tokio::spawn(smtp_sink(listener, got.clone(), mode, tls.clone()));
+    }
+    Servers {
+        http: http_at,
+        https: https_at,
+        smtp: smtp[0],
+        starttls: smtp[1],
+        smtps: smtp[2],
+        ca_file,
+        other_ca_file,
+    }
+}
 
+/// The channels of most tests: all plain, to local receivers.
+fn plain_channels(at: &Servers) -> String {
+    let Servers { http, smtp, .. } = at;
+    format!(
+        r#"
         [[channel]]
         name = "integration"
         kind = "webhook"
-        url = "http://{http_at}/hook"
+        url = "http://{http}/hook"
         secret = "{SECRET}"
         alerts = true
 
         [[channel]]
         name = "citizen-sms"
         kind = "sms"
-        url = "http://{http_at}/sms"
+        url = "http://{http}/sms"
         body = '{{"mobile":"{{phone}}","content":"{{text}}"}}'
         milestones = ["received", "resolved", "case_replied"]
         alerts = true
@@ -143,14 +313,50 @@ async fn setup() -> Setup {
         [[channel]]
         name = "citizen-mail"
         kind = "email"
-        smtp = "smtp://{mail_at}"
+        smtp = "smtp://{smtp}"
+        tls = "none"
         from = "12345 <noreply@city-a.example.cn>"
         locale = "en"
         milestones = ["received"]
         "#
+    )
+}
+
+/// The retry settings of every test, then `channels`.
+fn notify_config(channels: &str) -> NotifyConfig {
+    NotifyConfig::parse(&format!(
+        r#"
+        locale = "zh-CN"
+        [retry]
+        max_attempts = 4
+        first_delay = "30s"
+        max_delay = "10m"
+        {channels}
+        "#
     ))
-    .unwrap();
+    .unwrap()
+}
+
+struct Setup {
+    engine: Arc<Engine>,
+    clock: Arc<ManualClock>,
+    notifier: Notifier,
+    got: Shared,
+    servers: Servers,
+    _dir: tempfile::TempDir,
+}
+
+async fn setup() -> Setup {
+    setup_with(plain_channels).await
+}
+
+/// An engine telling the channels that `channels` writes for the local receivers, and
+/// its delivery worker.
+async fn setup_with(channels: impl FnOnce(&Servers) -> String) -> Setup {
+    let got = Shared::default();
     let dir = tempfile::tempdir().unwrap();
+    let servers = start_servers(&got, dir.path()).await;
+    let config = notify_config(&channels(&servers));
     let city =
         minhu_config::load_city(&Path::new(env!("CARGO_MANIFEST_DIR")).join("../../demo/city"))
             .unwrap();
@@ -171,6 +377,7 @@ async fn setup() -> Setup {
         clock,
         notifier,
         got,
+        servers,
         _dir: dir,
     }
 }
@@ -246,7 +453,7 @@ async fn each_channel_gets_each_event_once_signed_and_in_its_language() {
         "{text}"
     );
     assert_eq!(got.mails.len(), 1);
-    let mail = &got.mails[0];
+    let mail = &got.mails[0].text;
     assert!(mail.contains("To: li@example.cn"), "{mail}");
     assert!(
         mail.contains(&format!("Subject: [12345] Ticket {number}")),
@@ -502,4 +709,164 @@ async fn a_surge_and_a_buck_passing_unit_are_told_once_and_a_weekly_peak_never()
     );
     let since = "2026-11-23T00:00:00Z".parse().unwrap();
     assert_eq!(s.engine.store.alerts_since(since).await.unwrap().len(), 2);
+}
+
+/// The TLS receivers: a webhook and an SMS gateway over https, mail over STARTTLS (the
+/// default) and implicit TLS; each channel names the servers' CA when `trusted`, else
+/// another (neither is among the host's roots, which the channels trust too).
+fn tls_channels(at: &Servers, trusted: bool) -> String {
+    let Servers {
+        https,
+        starttls,
+        smtps,
+        ..
+    } = at;
+    let ca = trust(at, trusted);
+    format!(
+        r#"
+        [[channel]]
+        name = "integration"
+        kind = "webhook"
+        url = "https://{https}/hook"
+        secret = "{SECRET}"
+        {ca}
+
+        [[channel]]
+        name = "citizen-sms"
+        kind = "sms"
+        url = "https://{https}/sms"
+        {ca}
+
+        [[channel]]
+        name = "mail-starttls"
+        kind = "email"
+        smtp = "smtp://{starttls}"
+        from = "12345 <noreply@city-a.example.cn>"
+        {ca}
+
+        [[channel]]
+        name = "mail-implicit"
+        kind = "email"
+        smtp = "smtp://{smtps}"
+        tls = "implicit"
+        from = "12345 <noreply@city-a.example.cn>"
+        {ca}
+        "#
+    )
+}
+
+/// A channel's `ca_file` line: the servers' CA, or another.
+fn trust(at: &Servers, trusted: bool) -> String {
+    let file = if trusted {
+        &at.ca_file
+    } else {
+        &at.other_ca_file
+    };
+    format!("ca_file = '{}'", file.display())
+}
+
+/// Requires STARTTLS (the default) of the plain SMTP server, which does not offer it.
+fn starttls_to_a_plain_server(at: &Servers) -> String {
+    format!(
+        r#"
+        [[channel]]
+        name = "mail-plain-server"
+        kind = "email"
+        smtp = "smtp://{}"
+        from = "12345 <noreply@city-a.example.cn>"
+        {}
+        "#,
+        at.smtp,
+        trust(at, true)
+    )
+}
+
+#[tokio::test]
+async fn over_tls_each_channel_delivers_when_it_trusts_the_servers_ca() {
+    let s = setup_with(|at| tls_channels(at, true)).await;
+    let number = take_in(&s, "13812345678", Some("li@example.cn")).await;
+    let report = s.notifier.run_due().await.unwrap();
+    assert_eq!(report.delivered, 4, "{report:?}");
+    let got = received(&s.got);
+    let (headers, body) = &got.webhooks[0];
+    assert_eq!(
+        headers["x-minhu-signature"],
+        minhu_notify::channel::signature(SECRET, body.as_bytes()).as_str()
+    );
+    assert!(body.contains(number.as_str()), "{body}");
+    assert_eq!(got.sms.len(), 1);
+    assert!(got.sms[0].contains("13812345678"), "{}", got.sms[0]);
+    assert_eq!(got.mails.len(), 2);
+    assert!(got.mails.iter().all(|mail| mail.over_tls));
+    assert!(
+        got.mails
+            .iter()
+            .all(|mail| mail.text.contains("To: li@example.cn"))
+    );
+}
+
+#[tokio::test]
+async fn an_untrusted_certificate_or_no_starttls_fails_the_attempt_which_is_retried() {
+    let s = setup_with(|at| tls_channels(at, false) + &starttls_to_a_plain_server(at)).await;
+    let number = take_in(&s, "13812345678", Some("li@example.cn")).await;
+    let report = s.notifier.run_due().await.unwrap();
+    assert_eq!((report.delivered, report.retried), (0, 5), "{report:?}");
+    let got = received(&s.got);
+    assert!(got.webhooks.is_empty() && got.sms.is_empty() && got.mails.is_empty());
+    let retry_at = s.clock.now() + SignedDuration::from_secs(30);
+    for row in s.engine.store.notifications_of(&number).await.unwrap() {
+        let error = row.last_error.as_deref().unwrap_or_default();
+        let why = if row.channel == "mail-plain-server" {
+            "STARTTLS"
+        } else {
+            "UnknownIssuer"
+        };
+        assert!(error.contains(why), "{}: {error}", row.channel);
+        assert_eq!((row.attempts, row.next_at), (1, retry_at), "{row:?}");
+        assert!(row.delivered_at.is_none());
+    }
+
+    // The city names its CA and restarts: at their retry the rows go out over TLS;
+    // mail is never sent in clear to the server without STARTTLS.
+    let fixed =
+        notify_config(&(tls_channels(&s.servers, true) + &starttls_to_a_plain_server(&s.servers)));
+    let restarted = Notifier::new(
+        s.engine.store.clone(),
+        s.clock.clone(),
+        &fixed,
+        s.engine.outbox_changed.clone(),
+    )
+    .unwrap();
+    assert_eq!(
+        restarted.run_due().await.unwrap(),
+        DeliveryReport::default()
+    );
+    s.clock.advance(SignedDuration::from_secs(30));
+    let report = restarted.run_due().await.unwrap();
+    assert_eq!((report.delivered, report.retried), (4, 1), "{report:?}");
+    let got = received(&s.got);
+    assert_eq!((got.webhooks.len(), got.sms.len()), (1, 1));
+    assert_eq!(got.mails.len(), 2);
+    assert!(got.mails.iter().all(|mail| mail.over_tls));
+}
+
+#[test]
+fn a_relative_ca_file_is_read_beside_notify_toml_and_a_missing_one_is_named() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("city-ca.pem"), pki("A市 12345 CA").ca_pem).unwrap();
+    let path = dir.path().join("notify.toml");
+    let hook = "[[channel]]\nname = \"hook\"\nkind = \"webhook\"\n\
+                url = \"https://crm.example.cn/minhu\"\nsecret = \"0123456789abcdef\"\n";
+    std::fs::write(&path, format!("{hook}ca_file = \"city-ca.pem\"\n")).unwrap();
+    let config = NotifyConfig::load(&path).unwrap();
+    assert_eq!(
+        config.channels[0].ca_file.as_deref(),
+        Some(dir.path().join("city-ca.pem").as_path())
+    );
+    std::fs::write(&path, format!("{hook}ca_file = \"other-ca.pem\"\n")).unwrap();
+    let error = NotifyConfig::load(&path).unwrap_err().to_string();
+    assert!(
+        error.contains("channel[0].ca_file") && error.contains("other-ca.pem"),
+        "{error}"
+    );
 }

@@ -1832,3 +1832,144 @@ async fn a_bulk_load_numbers_keeps_timers_and_counts_like_single_intakes() {
     })
     .await;
 }
+
+/// The SQLite migrations as the store embeds them, to stop part way.
+static SQLITE_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/sqlite");
+
+/// Every column of an outbox row before migration 0012, as one text (SQLite's
+/// `quote`, so NULL and '' differ), oldest row first.
+const OUTBOX_ROWS: &str = "SELECT quote(id) || ',' || quote(ticket) || ',' || quote(seq) || ',' || \
+     quote(channel) || ',' || quote(recipient) || ',' || quote(message) || ',' || \
+     quote(created_at) || ',' || quote(next_at) || ',' || quote(attempts) || ',' || \
+     quote(claimed_by) || ',' || quote(claim_until) || ',' || quote(delivered_at) || ',' || \
+     quote(failed_at) || ',' || quote(last_error) FROM notifications ORDER BY id";
+
+const OUTBOX_SEQUENCE: &str = "SELECT seq FROM sqlite_sequence WHERE name = 'notifications'";
+
+/// SQLite only: 0012 rebuilds the outbox table there (PostgreSQL relaxes the column in
+/// place). A database at 0011 with rows of every state is brought up to date the way
+/// the server does it (`SqlStore::connect`); the rows, their ids (which webhooks carry
+/// as X-Minhu-Delivery) and the next id come through.
+#[tokio::test]
+async fn sqlite_migration_0012_keeps_the_outbox_rows_their_ids_and_the_next_id() {
+    sqlx::any::install_default_drivers();
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("sqlite://{}", dir.path().join("minhu.db").display());
+    let pool = sqlx::any::AnyPoolOptions::new()
+        .max_connections(1)
+        .connect(&format!("{url}?mode=rwc"))
+        .await
+        .unwrap();
+    SQLITE_MIGRATIONS.run_to(11, &pool).await.unwrap();
+    let number = "2026112000001";
+    sqlx::query(
+        "INSERT INTO tickets (number, version, status, channel, kind, title, description, \
+         citizen_phone, created_at, updated_at, state) \
+         VALUES ($1, 3, 'resolved', 'web', 'complaint', '路灯不亮', '路灯不亮三天', \
+         '13800000000', 1763600000000, 1763610000000, '{}')",
+    )
+    .bind(number)
+    .execute(&pool)
+    .await
+    .unwrap();
+    // Ids with gaps, so that renumbering would show; one row delivered, one waiting for
+    // its retry, one given up, one held by a worker.
+    sqlx::query(
+        "INSERT INTO notifications (id, ticket, seq, channel, recipient, message, created_at, \
+         next_at, attempts, claimed_by, claim_until, delivered_at, failed_at, last_error) VALUES \
+         (5, $1, 1, 'sms', '13800000000', '{\"milestone\":\"received\"}', 1763600000000, \
+          1763600000000, 1, NULL, NULL, 1763600001000, NULL, NULL), \
+         (9, $1, 1, 'hook', NULL, '{\"milestone\":\"received\"}', 1763600000000, \
+          1763600090000, 2, NULL, NULL, NULL, NULL, 'webhook answered 503 Service Unavailable'), \
+         (12, $1, 2, 'sms', '13800000000', '{\"milestone\":\"dispatched\"}', 1763605000000, \
+          1763605000000, 8, NULL, NULL, NULL, 1763609000000, 'SMS gateway answered 400'), \
+         (14, $1, 3, 'sms', '13800000000', '{\"milestone\":\"resolved\"}', 1763610000000, \
+          1763610000000, 0, 'notify-1-2-3', 1763610120000, NULL, NULL, NULL)",
+    )
+    .bind(number)
+    .execute(&pool)
+    .await
+    .unwrap();
+    let before: Vec<String> = sqlx::query_scalar(OUTBOX_ROWS)
+        .fetch_all(&pool)
+        .await
+        .unwrap();
+    let sequence: i64 = sqlx::query_scalar(OUTBOX_SEQUENCE)
+        .fetch_one(&pool)
+        .await
+        .unwrap();
+    assert_eq!((before.len(), sequence), (4, 14));
+    pool.close().await;
+
+    let store = SqlStore::connect(&url).await.unwrap();
+    let pool = sqlx::any::AnyPoolOptions::new()
+        .max_connections(1)
+        .connect(&url)
+        .await
+        .unwrap();
+    let applied: i64 = sqlx::query_scalar("SELECT max(version) FROM _sqlx_migrations")
+        .fetch_one(&pool)
+        .await
+        .unwrap();
+    assert!(applied >= 12, "{applied}");
+    let after: Vec<String> = sqlx::query_scalar(OUTBOX_ROWS)
+        .fetch_all(&pool)
+        .await
+        .unwrap();
+    assert_eq!(after, before);
+    let sequence: i64 = sqlx::query_scalar(OUTBOX_SEQUENCE)
+        .fetch_one(&pool)
+        .await
+        .unwrap();
+    assert_eq!(sequence, 14);
+    let rows = store
+        .notifications_of(&TicketNumber::parse(number).unwrap())
+        .await
+        .unwrap();
+    let ids: Vec<i64> = rows.iter().map(|row| row.id).collect();
+    assert_eq!(ids, [5, 9, 12, 14]);
+    assert_eq!(rows[1].attempts, 2);
+    assert_eq!(
+        rows[2].failed_at,
+        Some(Timestamp::from_millisecond(1763609000000).unwrap())
+    );
+
+    // A row written after the migration takes the next id, not one of the old ones.
+    let now = Timestamp::from_millisecond(1763700000000).unwrap();
+    let surge = Alert {
+        id: "surge|A5-01|城乡建设/供水|489917".into(),
+        kind: "surge".into(),
+        region: Some("A5-01".into()),
+        unit: None,
+        category: Some("城乡建设/供水".into()),
+        window_from: now - jiff::SignedDuration::from_hours(1),
+        window_to: now,
+        observed: 15.0,
+        expected: 1.25,
+        raised_at: now,
+    };
+    let new = NewAlert {
+        alert: surge,
+        notifications: vec![Outgoing {
+            seq: 0,
+            channel: "hook".into(),
+            recipient: None,
+            message: "{\"kind\":\"surge\"}".into(),
+        }],
+    };
+    store.raise_alerts(&[new]).await.unwrap();
+    // Due now: the retry waiting since the migration and the alert's row; the row held
+    // by a worker is free again once its lease has passed.
+    let lease = jiff::SignedDuration::from_secs(60);
+    let claimed = store
+        .claim_notifications("after-0012", now, lease, 10)
+        .await
+        .unwrap();
+    let mut ids: Vec<i64> = claimed.iter().map(|d| d.id).collect();
+    ids.sort();
+    assert_eq!(ids, [9, 14, 15], "{claimed:?}");
+    let alert_row = claimed.iter().find(|d| d.id == 15).unwrap();
+    assert!(matches!(&alert_row.about, About::Alert(id) if id.starts_with("surge|")));
+    pool.close().await;
+    store.close().await;
+}

@@ -152,6 +152,9 @@ fn main() -> std::process::ExitCode {
         )
         .with_writer(std::io::stderr)
         .init();
+    // Before any HTTP client is built (the benchmarks' clients too): reqwest's rustls
+    // needs a crypto provider and this build carries only ring.
+    minhu_notify::tls::install_default_provider();
     let cli = Cli::parse();
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()

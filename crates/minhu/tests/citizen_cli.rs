@@ -3,7 +3,7 @@
 
 mod server;
 
-use server::{admin_token, client, minhu_admin, start_server};
+use server::{admin_token, anonymous_client, client, minhu_admin, start_server};
 
 const PHONE: &str = "13712345678";
 
@@ -79,7 +79,7 @@ async fn a_citizen_is_exported_then_erased() {
         assert!(!erased || !mentions(created, "5678"), "{created}");
     }
     // Over a real socket the client's address reaches the audit log.
-    let refused = reqwest::Client::new()
+    let refused = anonymous_client()
         .post(format!("{url}/login"))
         .header("content-type", "application/x-www-form-urlencoded")
         .body("login=nobody&password=guess-guess")

@@ -56,7 +56,15 @@ pub fn minhu_admin(data_dir: &Path, args: &[&str]) -> std::process::Output {
         .expect("minhu admin runs")
 }
 
+/// A client for the server, with no credentials.
+pub fn anonymous_client() -> reqwest::Client {
+    // reqwest's rustls asks for a crypto provider even for http://: ring, as the binary.
+    minhu_notify::tls::install_default_provider();
+    reqwest::Client::new()
+}
+
 pub fn client(token: &str) -> reqwest::Client {
+    minhu_notify::tls::install_default_provider();
     let mut headers = reqwest::header::HeaderMap::new();
     headers.insert(
         reqwest::header::AUTHORIZATION,
