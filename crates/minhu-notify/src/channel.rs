@@ -11,6 +11,7 @@ use crate::config::{ChannelConfig, ChannelKind, SmtpTls};
 use crate::templates::Rendered;
 use hmac::{Hmac, KeyInit, Mac};
 use lettre::message::Mailbox;
+use lettre::transport::smtp::authentication::Credentials;
 use lettre::transport::smtp::client::Tls;
 use lettre::{AsyncSmtpTransport, AsyncTransport, Tokio1Executor};
 use minhu_store::Delivery;
@@ -70,6 +71,7 @@ fn smtp_transport(
     url: &str,
     tls: SmtpTls,
     ca_file: Option<&Path>,
+    credentials: Option<Credentials>,
 ) -> Result<AsyncSmtpTransport<Tokio1Executor>, String> {
     let (host, port) = smtp_address(url, tls)?;
     let tls = match tls {
@@ -79,13 +81,15 @@ fn smtp_transport(
     };
     // "dangerous" only in that the builder takes the TLS mode as given (above) instead
     // of choosing one.
-    Ok(
-        AsyncSmtpTransport::<Tokio1Executor>::builder_dangerous(host)
-            .port(port)
-            .tls(tls)
-            .timeout(Some(TIMEOUT))
-            .build(),
-    )
+    let mut builder = AsyncSmtpTransport::<Tokio1Executor>::builder_dangerous(host)
+        .port(port)
+        .tls(tls)
+        .timeout(Some(TIMEOUT));
+    // The configuration check refuses credentials with tls = "none".
+    if let Some(credentials) = credentials {
+        builder = builder.credentials(credentials);
+    }
+    Ok(builder.build())
 }
 
 /// An error with its causes: "error sending request" alone does not say that the
@@ -132,10 +136,18 @@ impl Channel {
                 url: url.clone(),
                 secret: secret.clone(),
             },
-            ChannelKind::Email { smtp, from, tls } => Adapter::Email {
-                transport: smtp_transport(smtp, *tls, ca_file).map_err(fail)?,
-                from: from.parse().map_err(|e| fail(format!("from: {e}")))?,
-            },
+            ChannelKind::Email {
+                smtp, from, tls, ..
+            } => {
+                let credentials = config
+                    .kind
+                    .smtp_login()
+                    .map(|(user, password)| Credentials::new(user.into(), password.into()));
+                Adapter::Email {
+                    transport: smtp_transport(smtp, *tls, ca_file, credentials).map_err(fail)?,
+                    from: from.parse().map_err(|e| fail(format!("from: {e}")))?,
+                }
+            }
             ChannelKind::Sms {
                 url,
                 body,

@@ -25,6 +25,8 @@
 //! smtp = "smtp://smtp.example.cn"  # port: 587 (starttls), 465 (implicit), 25 (none)
 //! tls = "starttls"                 # starttls (default) | implicit | none
 //! from = "12345 <noreply@city.example.cn>"
+//! username = "noreply@city.example.cn"   # optional SMTP AUTH, with password; TLS only
+//! password = "..."
 //! ```
 //!
 //! A relative `ca_file` is read from the directory of `notify.toml`. Certificates are
@@ -161,12 +163,17 @@ pub enum ChannelKind {
     /// `secret` in `X-Minhu-Signature: sha256=<hex>`.
     Webhook { url: String, secret: String },
     /// E-mail to the citizen's address over SMTP: `smtp` is `smtp://host[:port]`,
-    /// `tls` how the connection is secured.
+    /// `tls` how the connection is secured; `username` and `password`, when given, log
+    /// in (SMTP AUTH) once the connection is encrypted.
     Email {
         smtp: String,
         from: String,
         #[serde(default)]
         tls: SmtpTls,
+        #[serde(default)]
+        username: Option<String>,
+        #[serde(default)]
+        password: Option<String>,
     },
     /// An SMS gateway's HTTP API: POST `body` to `url`, with `{phone}` and `{text}`
     /// replaced (JSON-escaped) and `headers` added.
@@ -220,6 +227,18 @@ impl ChannelKind {
     /// Whether a message needs the citizen's phone or address to go anywhere.
     pub fn needs_recipient(&self) -> bool {
         !matches!(self, ChannelKind::Webhook { .. })
+    }
+
+    /// An e-mail channel's SMTP login: its username and password, when both are given.
+    pub fn smtp_login(&self) -> Option<(&str, &str)> {
+        match self {
+            ChannelKind::Email {
+                username: Some(user),
+                password: Some(password),
+                ..
+            } => Some((user, password)),
+            _ => None,
+        }
     }
 }
 
@@ -304,9 +323,33 @@ impl NotifyConfig {
                         return Err(format!("{}: must contain {{text}}", field("body")));
                     }
                 }
-                ChannelKind::Email { smtp, from, tls } => {
+                ChannelKind::Email {
+                    smtp,
+                    from,
+                    tls,
+                    username,
+                    password,
+                } => {
                     crate::channel::smtp_address(smtp, *tls)
                         .map_err(|e| format!("{}: {e}", field("smtp")))?;
+                    if username.is_some() != password.is_some() {
+                        let missing = if username.is_some() {
+                            "password"
+                        } else {
+                            "username"
+                        };
+                        return Err(format!(
+                            "{}: give username and password together",
+                            field(missing)
+                        ));
+                    }
+                    if username.is_some() && *tls == SmtpTls::None {
+                        return Err(format!(
+                            "{}: a password is sent only over TLS (tls = \"starttls\" or \
+                             \"implicit\")",
+                            field("username")
+                        ));
+                    }
                     from.parse::<lettre::message::Mailbox>().map_err(|e| {
                         format!("{}: {from:?} is not a mailbox: {e}", field("from"))
                     })?;
@@ -426,6 +469,15 @@ mod tests {
         let error = mail("smtp://smtp.example.cn", "tls = \"ssl\"").unwrap_err();
         assert!(
             error.contains("ssl") && error.contains("starttls"),
+            "{error}"
+        );
+        let login = "username = \"noreply\"\npassword = \"a password\"";
+        assert!(mail("smtp://smtp.example.cn", login).is_ok());
+        let error = mail("smtp://smtp.example.cn", "username = \"noreply\"").unwrap_err();
+        assert!(error.contains("channel[0].password"), "{error}");
+        let error = mail("smtp://relay.internal", &format!("tls = \"none\"\n{login}")).unwrap_err();
+        assert!(
+            error.contains("channel[0].username") && error.contains("only over TLS"),
             "{error}"
         );
         let error = mail("smtp://relay.internal", &format!("tls = \"none\"\n{line}")).unwrap_err();

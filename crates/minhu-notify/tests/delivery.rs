@@ -34,6 +34,8 @@ struct Received {
     webhooks: Vec<(HeaderMap, String)>,
     sms: Vec<String>,
     mails: Vec<Mail>,
+    /// The AUTH commands SMTP servers got, and whether over TLS.
+    logins: Vec<(String, bool)>,
     fail_webhooks: usize,
 }
 
@@ -157,6 +159,11 @@ async fn smtp_session<S: AsyncRead + AsyncWrite + Unpin>(
         let verb = line.get(..4).unwrap_or_default().to_ascii_uppercase();
         let answer: &[u8] = match verb.as_str() {
             "EHLO" if offer_starttls => b"250-sink\r\n250 STARTTLS\r\n",
+            "EHLO" if over_tls => b"250-sink\r\n250 AUTH PLAIN LOGIN\r\n",
+            "AUTH" => {
+                got.lock().unwrap().logins.push((line.to_owned(), over_tls));
+                b"235 welcome\r\n"
+            }
             "STAR" if offer_starttls => {
                 socket.write_all(b"220 go ahead\r\n").await.ok()?;
                 return Some(socket.into_inner());
@@ -742,6 +749,8 @@ fn tls_channels(at: &Servers, trusted: bool) -> String {
         kind = "email"
         smtp = "smtp://{starttls}"
         from = "12345 <noreply@city-a.example.cn>"
+        username = "noreply@city-a.example.cn"
+        password = "a mail password"
         {ca}
 
         [[channel]]
@@ -803,6 +812,9 @@ async fn over_tls_each_channel_delivers_when_it_trusts_the_servers_ca() {
             .iter()
             .all(|mail| mail.text.contains("To: li@example.cn"))
     );
+    // The STARTTLS channel logged in, once encrypted: "\0user\0password" in base64.
+    let login = "AUTH PLAIN AG5vcmVwbHlAY2l0eS1hLmV4YW1wbGUuY24AYSBtYWlsIHBhc3N3b3Jk";
+    assert_eq!(got.logins, [(login.to_owned(), true)]);
 }
 
 #[tokio::test]
@@ -813,6 +825,11 @@ async fn an_untrusted_certificate_or_no_starttls_fails_the_attempt_which_is_retr
     assert_eq!((report.delivered, report.retried), (0, 5), "{report:?}");
     let got = received(&s.got);
     assert!(got.webhooks.is_empty() && got.sms.is_empty() && got.mails.is_empty());
+    assert!(
+        got.logins.is_empty(),
+        "a password went out: {:?}",
+        got.logins
+    );
     let retry_at = s.clock.now() + SignedDuration::from_secs(30);
     for row in s.engine.store.notifications_of(&number).await.unwrap() {
         let error = row.last_error.as_deref().unwrap_or_default();
