@@ -16,6 +16,13 @@
 //! A group is named by its heaviest words and its place. Groups that started apart
 //! before the words of their topic settled are joined afterwards by the same two tests.
 //!
+//! **Read once.** A message's text is read (normalised, segmented, its features
+//! numbered by a [`Vocabulary`]) into a [`Reading`], and [`group`] works on readings:
+//! a list kept between passes (`minhu_engine::hotspots`) segments each message once.
+//! [`group`] numbers a window's features in the order its messages, in time order,
+//! first use them, whichever vocabulary read them and in whatever order, so kept
+//! readings give the list a fresh reading of the same messages gives.
+//!
 //! **Bounded work.** Only groups sharing a fairly rare feature with a message are
 //! compared with it: features in more than [`COMMON_SHARE`] of the messages (at least
 //! [`COMMON_FLOOR`] of them) pick no candidates (they still count in the cosine), and
@@ -45,7 +52,8 @@ use minhu_text::Segmenter;
 use minhu_text::normalize::{is_cjk, normalize};
 use rustc_hash::{FxHashMap, FxHashSet};
 use serde::Serialize;
-use std::collections::{HashMap, HashSet};
+use std::collections::HashSet;
+use std::sync::Arc;
 
 /// A feature used by more than this share of the window's messages picks no
 /// candidates: it is in nearly every group, so it would make every group a candidate.
@@ -173,6 +181,33 @@ pub struct Message {
     pub open: bool,
 }
 
+impl Message {
+    /// All but the text, which a [`Reading`] stands for.
+    pub fn facts(&self) -> Facts {
+        Facts {
+            id: self.id.clone(),
+            at: self.at,
+            place: self.place.as_slice().into(),
+            citizen: self.citizen.clone(),
+            likes: self.likes,
+            open: self.open,
+        }
+    }
+}
+
+/// A message without its text: what the hotspot list keeps of it between passes,
+/// beside its [`Reading`].
+#[derive(Clone, Debug, PartialEq)]
+pub struct Facts {
+    pub id: String,
+    pub at: Timestamp,
+    /// As [`Message::place`]; shared, as many messages have one place.
+    pub place: Arc<[String]>,
+    pub citizen: Option<String>,
+    pub likes: Option<u32>,
+    pub open: bool,
+}
+
 /// One hotspot: a named group of messages of the window, with its heat.
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct Hotspot {
@@ -199,6 +234,8 @@ pub struct Hotspot {
     pub last_at: Timestamp,
     /// The window's message ids, oldest first.
     pub messages: Vec<String>,
+    /// The ids of its messages in the window before, oldest first.
+    pub earlier: Vec<String>,
 }
 
 /// Words that say nothing about what a message is about (greetings, the board's
@@ -275,11 +312,13 @@ const STOP_WORDS: &[&str] = &[
 type Vector = Vec<(u32, f64)>;
 
 struct Group {
-    /// Summed feature weights of its messages.
-    centroid: FxHashMap<u32, f64>,
+    /// Summed feature weights of its messages (single precision: the centroids of a
+    /// window of hundreds of thousands of messages take most of the grouping's
+    /// memory; the sums and the length are kept in double).
+    centroid: FxHashMap<u32, f32>,
     /// The centroid's length, kept as members join.
     norm: f64,
-    place: Vec<String>,
+    place: Arc<[String]>,
     members: Vec<usize>,
 }
 
@@ -291,7 +330,7 @@ impl Group {
         }
         let dot: f64 = vector
             .iter()
-            .map(|(w, x)| x * self.centroid.get(w).copied().unwrap_or(0.0))
+            .map(|(w, x)| x * self.centroid.get(w).map_or(0.0, |c| f64::from(*c)))
             .sum();
         dot / self.norm
     }
@@ -302,8 +341,9 @@ impl Group {
         let mut squared = self.norm * self.norm;
         for (w, x) in weights {
             let c = self.centroid.entry(w).or_default();
-            squared += x * (2.0 * *c + x);
-            *c += x;
+            let sum = f64::from(*c);
+            squared += x * (2.0 * sum + x);
+            *c = (sum + x) as f32;
         }
         self.norm = squared.max(0.0).sqrt();
     }
@@ -321,7 +361,7 @@ impl Group {
         let dot: f64 = small
             .centroid
             .iter()
-            .map(|(w, x)| x * large.centroid.get(w).copied().unwrap_or(0.0))
+            .map(|(w, x)| f64::from(*x) * large.centroid.get(w).map_or(0.0, |c| f64::from(*c)))
             .sum();
         dot / (self.norm * other.norm)
     }
@@ -331,7 +371,8 @@ impl Group {
 struct Candidates {
     /// Per feature: whether it may pick candidates.
     rare: Vec<bool>,
-    groups_by_feature: Vec<Vec<usize>>,
+    /// Group numbers (u32: the index is as large as the groups' features).
+    groups_by_feature: Vec<Vec<u32>>,
     /// Shared weight per group, for the one lookup under way (zero elsewhere).
     shared: Vec<f64>,
     touched: Vec<usize>,
@@ -356,7 +397,7 @@ impl Candidates {
     fn index(&mut self, group: usize, features: impl IntoIterator<Item = u32>) {
         for w in features {
             if self.rare[w as usize] {
-                self.groups_by_feature[w as usize].push(group);
+                self.groups_by_feature[w as usize].push(group as u32);
             }
         }
     }
@@ -364,15 +405,15 @@ impl Candidates {
     /// The groups (as `resolve` maps them) sharing the most weight of these features,
     /// at most [`CANDIDATES`], most shared first. The features used by fewest groups
     /// are read first, and no more group entries than [`SCANNED`] in all.
-    fn best<'a>(
+    fn best(
         &mut self,
-        weights: impl IntoIterator<Item = (&'a u32, &'a f64)>,
+        weights: impl IntoIterator<Item = (u32, f64)>,
         resolve: impl Fn(usize) -> Option<usize>,
     ) -> Vec<usize> {
         let mut features: Vec<(usize, u32, f64)> = weights
             .into_iter()
-            .filter(|(w, _)| self.rare[**w as usize])
-            .map(|(w, x)| (self.groups_by_feature[*w as usize].len(), *w, *x))
+            .filter(|(w, _)| self.rare[*w as usize])
+            .map(|(w, x)| (self.groups_by_feature[w as usize].len(), w, x))
             .collect();
         features.sort_unstable_by_key(|(used, w, _)| (*used, *w));
         let mut scanned = 0;
@@ -382,7 +423,9 @@ impl Candidates {
                 break;
             }
             for g in &self.groups_by_feature[w as usize] {
-                let Some(g) = resolve(*g) else { continue };
+                let Some(g) = resolve(*g as usize) else {
+                    continue;
+                };
                 if g >= self.shared.len() {
                     self.shared.resize(g + 1, 0.0);
                 }
@@ -414,68 +457,121 @@ fn compatible(a: &[String], b: &[String]) -> bool {
     a[..shared] == b[..shared]
 }
 
-/// The TF-IDF vectors of messages (unit length, features in id order), the features'
-/// names and how many messages use each.
-fn vectors(chosen: &[&Message], lexicon: &Lexicon) -> (Vec<Vector>, Vec<Option<String>>, Vec<u32>) {
-    let mut words: FxHashMap<String, u32> = FxHashMap::default();
-    let mut pairs: FxHashMap<(char, char), u32> = FxHashMap::default();
-    // A word's name; `None` for a character pair.
-    let mut names: Vec<Option<String>> = Vec::new();
-    let mut document_frequency: Vec<u32> = Vec::new();
-    // Segmenting is most of the work, and each message's alone: spread over the cores.
-    let texts = in_parallel(chosen, |m| normalize(&m.text));
-    let features = in_parallel(&texts, |text| lexicon.features(text));
-    let counts: Vec<FxHashMap<u32, u32>> = features
-        .into_iter()
-        .map(|features| {
-            let mut counts: FxHashMap<u32, u32> = FxHashMap::default();
-            for feature in features {
-                let next = names.len() as u32;
-                let id = match feature {
-                    Feature::Word(word) => match words.get(word) {
-                        Some(id) => *id,
-                        None => {
-                            words.insert(word.to_owned(), next);
-                            names.push(Some(word.to_owned()));
-                            next
-                        }
-                    },
-                    Feature::Pair(a, b) => *pairs.entry((a, b)).or_insert_with(|| {
-                        names.push(None);
+/// Numbers the features of messages read, and remembers the words' names: readings
+/// hold numbers, so a message's features cost a few bytes each however long the word.
+#[derive(Default)]
+pub struct Vocabulary {
+    words: FxHashMap<Box<str>, u32>,
+    pairs: FxHashMap<(char, char), u32>,
+    /// A word's name by number; `None` for a character pair.
+    names: Vec<Option<Box<str>>>,
+}
+
+/// A message's features (see [`Lexicon`]) as a [`Vocabulary`] numbers them, each once
+/// with how often it occurs, in the order they first occur: what the hotspot list keeps
+/// of a message's text between passes, so that a message is segmented once.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Reading {
+    features: Box<[u32]>,
+    /// How often each feature occurs (kept within 255: the weight grows with its log).
+    counts: Box<[u8]>,
+}
+
+impl Reading {
+    fn iter(&self) -> impl Iterator<Item = (u32, u8)> + '_ {
+        self.features
+            .iter()
+            .copied()
+            .zip(self.counts.iter().copied())
+    }
+}
+
+impl Vocabulary {
+    /// Reads texts (segmenting them in parallel: most of the work, and each text's
+    /// alone), numbering features not seen before.
+    pub fn read(&mut self, lexicon: &Lexicon, texts: &[&str]) -> Vec<Reading> {
+        let normalized = in_parallel(texts, |text| normalize(text));
+        let features = in_parallel(&normalized, |text| lexicon.features(text));
+        features
+            .into_iter()
+            .map(|features| self.number(features))
+            .collect()
+    }
+
+    fn number(&mut self, features: Vec<Feature<'_>>) -> Reading {
+        let mut seen: FxHashMap<u32, usize> = FxHashMap::default();
+        let mut numbers = Vec::new();
+        let mut counts: Vec<u8> = Vec::new();
+        for feature in features {
+            let next = self.names.len() as u32;
+            let id = match feature {
+                Feature::Word(word) => match self.words.get(word) {
+                    Some(id) => *id,
+                    None => {
+                        self.words.insert(word.into(), next);
+                        self.names.push(Some(word.into()));
                         next
-                    }),
-                };
-                if id == next {
-                    document_frequency.push(0);
+                    }
+                },
+                Feature::Pair(a, b) => *self.pairs.entry((a, b)).or_insert_with(|| {
+                    self.names.push(None);
+                    next
+                }),
+            };
+            match seen.get(&id) {
+                Some(at) => counts[*at] = counts[*at].saturating_add(1),
+                None => {
+                    seen.insert(id, numbers.len());
+                    numbers.push(id);
+                    counts.push(1);
                 }
-                *counts.entry(id).or_default() += 1;
             }
-            for id in counts.keys() {
-                document_frequency[*id as usize] += 1;
+        }
+        Reading {
+            features: numbers.into(),
+            counts: counts.into(),
+        }
+    }
+
+    /// How many features it numbers.
+    pub fn len(&self) -> usize {
+        self.names.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.names.is_empty()
+    }
+
+    /// Forgets the features none of `readings` uses and numbers the rest again (in the
+    /// readings too): words of messages long gone from every window no longer take
+    /// memory. Returns how many features are left.
+    pub fn compact<'a>(&mut self, readings: impl IntoIterator<Item = &'a mut Reading>) -> usize {
+        let readings: Vec<&'a mut Reading> = readings.into_iter().collect();
+        let mut new = vec![u32::MAX; self.names.len()];
+        let mut names = Vec::new();
+        for reading in &readings {
+            for id in reading.features.iter() {
+                if new[*id as usize] == u32::MAX {
+                    new[*id as usize] = names.len() as u32;
+                    names.push(self.names[*id as usize].take());
+                }
             }
-            counts
-        })
-        .collect();
-    let total = chosen.len().max(1) as f64;
-    let vectors = counts
-        .iter()
-        .map(|counts| {
-            let mut vector: Vector = counts
-                .iter()
-                .map(|(id, tf)| {
-                    let idf = (total / f64::from(document_frequency[*id as usize])).ln() + 1.0;
-                    (*id, (1.0 + f64::from(*tf).ln()) * idf)
-                })
-                .collect();
-            vector.sort_unstable_by_key(|(id, _)| *id);
-            let norm = vector.iter().map(|(_, x)| x * x).sum::<f64>().sqrt();
-            if norm > 0.0 {
-                vector.iter_mut().for_each(|(_, x)| *x /= norm);
-            }
-            vector
-        })
-        .collect();
-    (vectors, names, document_frequency)
+        }
+        for reading in readings {
+            reading
+                .features
+                .iter_mut()
+                .for_each(|id| *id = new[*id as usize]);
+        }
+        let renumber = |id: &mut u32| {
+            *id = new[*id as usize];
+            *id != u32::MAX
+        };
+        self.words.retain(|_, id| renumber(id));
+        self.pairs.retain(|_, id| renumber(id));
+        self.names = names;
+        self.names.len()
+    }
 }
 
 /// `each` of the items, in their order, on as many threads as there are cores.
@@ -506,25 +602,115 @@ pub fn hotspots(
     rules: &HotspotRules,
     lexicon: &Lexicon,
 ) -> Vec<Hotspot> {
-    let from = to - rules.window;
-    let before = from - rules.window;
-    let mut chosen: Vec<&Message> = messages
+    let before = to - rules.window - rules.window;
+    let chosen: Vec<&Message> = messages
         .iter()
         .filter(|m| before <= m.at && m.at < to)
         .collect();
-    chosen.sort_by(|a, b| (a.at, &a.id).cmp(&(b.at, &b.id)));
-    let (vectors, names, document_frequency) = vectors(&chosen, lexicon);
-    let mut candidates = Candidates::new(&document_frequency, chosen.len());
+    let mut vocabulary = Vocabulary::default();
+    let texts: Vec<&str> = chosen.iter().map(|m| m.text.as_str()).collect();
+    let readings = vocabulary.read(lexicon, &texts);
+    let facts: Vec<Facts> = chosen.iter().map(|m| m.facts()).collect();
+    let read: Vec<(&Facts, &Reading)> = facts.iter().zip(&readings).collect();
+    group(&read, &vocabulary, to, rules)
+}
+
+/// The words a window's messages use, numbered in the order the messages (in time
+/// order) first use them, whichever vocabulary read them: the grouping then does not
+/// depend on which messages a vocabulary read first, so a list kept between passes
+/// equals one computed afresh.
+struct Window {
+    /// The window's number of each vocabulary feature (`u32::MAX`: unused).
+    local: Vec<u32>,
+    /// The vocabulary's number of each window feature.
+    global: Vec<u32>,
+    /// How many messages use each window feature.
+    document_frequency: Vec<u32>,
+    idf: Vec<f64>,
+}
+
+impl Window {
+    fn new(chosen: &[(&Facts, &Reading)], vocabulary: &Vocabulary) -> Self {
+        let mut local = vec![u32::MAX; vocabulary.len()];
+        let mut global = Vec::new();
+        let mut document_frequency: Vec<u32> = Vec::new();
+        for (_, reading) in chosen {
+            for id in reading.features.iter() {
+                let slot = &mut local[*id as usize];
+                if *slot == u32::MAX {
+                    *slot = global.len() as u32;
+                    global.push(*id);
+                    document_frequency.push(0);
+                }
+                document_frequency[*slot as usize] += 1;
+            }
+        }
+        let total = chosen.len().max(1) as f64;
+        let idf = document_frequency
+            .iter()
+            .map(|df| (total / f64::from(*df)).ln() + 1.0)
+            .collect();
+        Self {
+            local,
+            global,
+            document_frequency,
+            idf,
+        }
+    }
+
+    /// A message's TF-IDF vector, scaled to length 1, in window-number order.
+    fn vector(&self, reading: &Reading) -> Vector {
+        let mut vector: Vector = reading
+            .iter()
+            .map(|(id, tf)| {
+                let id = self.local[id as usize];
+                (id, (1.0 + f64::from(tf).ln()) * self.idf[id as usize])
+            })
+            .collect();
+        vector.sort_unstable_by_key(|(id, _)| *id);
+        let norm = vector.iter().map(|(_, x)| x * x).sum::<f64>().sqrt();
+        if norm > 0.0 {
+            vector.iter_mut().for_each(|(_, x)| *x /= norm);
+        }
+        vector
+    }
+
+    /// A window feature's name: the word, or `None` for a character pair.
+    fn name<'v>(&self, vocabulary: &'v Vocabulary, id: u32) -> Option<&'v str> {
+        vocabulary.names[self.global[id as usize] as usize].as_deref()
+    }
+}
+
+/// The hotspots of messages already read (by `vocabulary`) in the window ending at
+/// `to`, hottest first: what [`hotspots`] does after reading, and what a list kept
+/// between passes does with the readings it kept. Messages outside the window and the
+/// one before it are ignored.
+pub fn group(
+    messages: &[(&Facts, &Reading)],
+    vocabulary: &Vocabulary,
+    to: Timestamp,
+    rules: &HotspotRules,
+) -> Vec<Hotspot> {
+    let from = to - rules.window;
+    let before = from - rules.window;
+    let mut chosen: Vec<(&Facts, &Reading)> = messages
+        .iter()
+        .filter(|(m, _)| before <= m.at && m.at < to)
+        .copied()
+        .collect();
+    chosen.sort_by(|a, b| (a.0.at, &a.0.id).cmp(&(b.0.at, &b.0.id)));
+    let window = Window::new(&chosen, vocabulary);
+    let mut candidates = Candidates::new(&window.document_frequency, chosen.len());
 
     // Each message joins the group it is most like, in time order.
     let mut groups: Vec<Group> = Vec::new();
-    for (at, message) in chosen.iter().enumerate() {
-        let vector = &vectors[at];
+    for (at, (message, reading)) in chosen.iter().enumerate() {
+        let vector = window.vector(reading);
         let best = candidates
-            .best(vector.iter().map(|(w, x)| (w, x)), Some)
+            .best(vector.iter().copied(), Some)
             .into_iter()
             .filter(|g| compatible(&groups[*g].place, &message.place))
-            .map(|g| (g, groups[g].cosine(vector)))
+            .map(|g| (g, groups[g].cosine(&vector)))
             .filter(|(_, cosine)| *cosine >= rules.similarity)
             .max_by(|a, b| a.1.total_cmp(&b.1).then(b.0.cmp(&a.0)));
         let g = match best {
@@ -557,26 +743,44 @@ pub fn hotspots(
     let mut found: Vec<Hotspot> = groups
         .iter()
         .filter_map(|group| {
-            let (now, earlier): (Vec<usize>, Vec<usize>) =
-                group.members.iter().partition(|at| chosen[**at].at >= from);
+            let (now, earlier): (Vec<usize>, Vec<usize>) = group
+                .members
+                .iter()
+                .partition(|at| chosen[**at].0.at >= from);
             if now.len() < rules.min_count {
                 return None;
             }
-            Some(describe(
-                &now,
-                earlier.len(),
-                &chosen,
-                &vectors,
-                &names,
-                rules,
-            ))
+            // Words name it; character pairs do not.
+            let mut weights: FxHashMap<&str, f64> = FxHashMap::default();
+            for at in &now {
+                for (w, x) in window.vector(chosen[*at].1) {
+                    if let Some(word) = window.name(vocabulary, w) {
+                        *weights.entry(word).or_default() += x;
+                    }
+                }
+            }
+            let mut heaviest: Vec<(&str, f64)> = weights.into_iter().collect();
+            heaviest.sort_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(b.0)));
+            let words = heaviest
+                .iter()
+                .take(rules.key_words)
+                .map(|(word, _)| (*word).to_owned())
+                .collect();
+            let members =
+                |ats: &[usize]| -> Vec<&Facts> { ats.iter().map(|at| chosen[*at].0).collect() };
+            Some(Hotspot::of(words, &members(&now), &members(&earlier)))
         })
         .collect();
-    found.sort_by(|a, b| b.heat.total_cmp(&a.heat).then(a.first_at.cmp(&b.first_at)));
-    for (i, hotspot) in found.iter_mut().enumerate() {
+    rank(&mut found);
+    found
+}
+
+/// Orders hotspots hottest first (the earlier first among equals) and numbers them.
+pub fn rank(hotspots: &mut [Hotspot]) {
+    hotspots.sort_by(|a, b| b.heat.total_cmp(&a.heat).then(a.first_at.cmp(&b.first_at)));
+    for (i, hotspot) in hotspots.iter_mut().enumerate() {
         hotspot.rank = i + 1;
     }
-    found
 }
 
 /// Joins groups alike in meaning and compatible in place (a group that started before
@@ -604,7 +808,8 @@ fn merge_alike(mut groups: Vec<Group>, candidates: &mut Candidates, similarity: 
             if into[g] != g {
                 continue;
             }
-            let others = candidates.best(&groups[g].centroid, |o| {
+            let centroid = groups[g].centroid.iter().map(|(w, x)| (*w, f64::from(*x)));
+            let others = candidates.best(centroid, |o| {
                 let o = root(&into, o);
                 (o != g).then_some(o)
             });
@@ -621,7 +826,7 @@ fn merge_alike(mut groups: Vec<Group>, candidates: &mut Candidates, similarity: 
                 let place = std::mem::take(&mut groups[o].place);
                 groups[o].norm = 0.0;
                 let group = &mut groups[g];
-                group.absorb(centroid);
+                group.absorb(centroid.into_iter().map(|(w, x)| (w, f64::from(x))));
                 group.members.extend(taken);
                 group.members.sort_unstable();
                 if place.len() > group.place.len() {
@@ -644,81 +849,62 @@ fn merge_alike(mut groups: Vec<Group>, candidates: &mut Candidates, similarity: 
         .collect()
 }
 
-fn describe(
-    now: &[usize],
-    previous: usize,
-    chosen: &[&Message],
-    vectors: &[Vector],
-    names: &[Option<String>],
-    rules: &HotspotRules,
-) -> Hotspot {
-    let members: Vec<&Message> = now.iter().map(|at| chosen[*at]).collect();
-    // Words name it; character pairs do not.
-    let mut weights: HashMap<&str, f64> = HashMap::new();
-    for at in now {
-        for (w, x) in &vectors[*at] {
-            if let Some(word) = &names[*w as usize] {
-                *weights.entry(word).or_default() += x;
-            }
-        }
-    }
-    let mut heaviest: Vec<(&str, f64)> = weights.into_iter().collect();
-    heaviest.sort_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(b.0)));
-    let words = heaviest
-        .iter()
-        .take(rules.key_words)
-        .map(|(word, _)| (*word).to_owned())
-        .collect();
-    let placed: Vec<&Vec<String>> = members
-        .iter()
-        .map(|m| &m.place)
-        .filter(|p| !p.is_empty())
-        .collect();
-    let place = placed.split_first().and_then(|(first, rest)| {
-        let shared = rest.iter().fold(first.len(), |n, p| {
-            n.min(
-                first
-                    .iter()
-                    .zip(p.iter())
-                    .take_while(|(a, b)| a == b)
-                    .count(),
-            )
+impl Hotspot {
+    /// A group named `words`, with these messages in the window (`now`, in time order)
+    /// and in the window before: its place, counts and heat (rank 0 until ranked).
+    /// Also how a hotspot looks to a reader who sees only some of its messages: the
+    /// figures of those, the name of all.
+    pub fn of(words: Vec<String>, now: &[&Facts], earlier: &[&Facts]) -> Hotspot {
+        let placed: Vec<&[String]> = now
+            .iter()
+            .map(|m| &m.place[..])
+            .filter(|p| !p.is_empty())
+            .collect();
+        let place = placed.split_first().and_then(|(first, rest)| {
+            let shared = rest.iter().fold(first.len(), |n, p| {
+                n.min(
+                    first
+                        .iter()
+                        .zip(p.iter())
+                        .take_while(|(a, b)| a == b)
+                        .count(),
+                )
+            });
+            shared.checked_sub(1).map(|last| first[last].clone())
         });
-        shared.checked_sub(1).map(|last| first[last].clone())
-    });
-    let count = members.len();
-    let mut people: HashSet<&str> = HashSet::new();
-    let mut unknown = 0;
-    for m in &members {
-        match &m.citizen {
-            Some(c) => {
-                people.insert(c);
+        let count = now.len();
+        let previous = earlier.len();
+        let mut people: HashSet<&str> = HashSet::new();
+        let mut unknown = 0;
+        for m in now {
+            match &m.citizen {
+                Some(c) => {
+                    people.insert(c);
+                }
+                None => unknown += 1,
             }
-            None => unknown += 1,
         }
-    }
-    let citizens = people.len() + unknown;
-    let liked: Vec<u64> = members
-        .iter()
-        .filter_map(|m| m.likes.map(u64::from))
-        .collect();
-    let likes = (!liked.is_empty()).then(|| liked.iter().sum());
-    let growth = ((count as f64 - previous as f64) / previous.max(1) as f64).clamp(-1.0, 2.0);
-    let heat = heat(count, citizens, growth, likes.unwrap_or(0));
-    Hotspot {
-        rank: 0,
-        heat,
-        words,
-        place,
-        count,
-        previous,
-        growth,
-        citizens,
-        likes,
-        open: members.iter().filter(|m| m.open).count(),
-        first_at: members.first().map_or(Timestamp::UNIX_EPOCH, |m| m.at),
-        last_at: members.last().map_or(Timestamp::UNIX_EPOCH, |m| m.at),
-        messages: members.iter().map(|m| m.id.clone()).collect(),
+        let citizens = people.len() + unknown;
+        let liked: Vec<u64> = now.iter().filter_map(|m| m.likes.map(u64::from)).collect();
+        let likes = (!liked.is_empty()).then(|| liked.iter().sum());
+        let growth = ((count as f64 - previous as f64) / previous.max(1) as f64).clamp(-1.0, 2.0);
+        let heat = heat(count, citizens, growth, likes.unwrap_or(0));
+        Hotspot {
+            rank: 0,
+            heat,
+            words,
+            place,
+            count,
+            previous,
+            growth,
+            citizens,
+            likes,
+            open: now.iter().filter(|m| m.open).count(),
+            first_at: now.first().map_or(Timestamp::UNIX_EPOCH, |m| m.at),
+            last_at: now.last().map_or(Timestamp::UNIX_EPOCH, |m| m.at),
+            messages: now.iter().map(|m| m.id.clone()).collect(),
+            earlier: earlier.iter().map(|m| m.id.clone()).collect(),
+        }
     }
 }
 
@@ -975,6 +1161,57 @@ mod tests {
     }
 
     #[test]
+    fn readings_kept_in_another_order_and_compacted_group_as_a_fresh_reading() {
+        let to = at("2026-11-23T00:00:00Z");
+        let rules = HotspotRules::default();
+        let lexicon = Lexicon::default();
+        let fresh = hotspots(&fixture(), to, &rules, &lexicon);
+        assert_eq!(fresh.len(), 2, "{fresh:#?}");
+
+        // A vocabulary that read other texts first and the messages newest first, as
+        // a kept list does over its passes, numbers every feature differently.
+        let mut messages = fixture();
+        messages.reverse();
+        let mut vocabulary = Vocabulary::default();
+        let mut readings = vocabulary.read(&lexicon, &["供暖不热，暖气片冰凉", "噪音"]);
+        let texts: Vec<&str> = messages.iter().map(|m| m.text.as_str()).collect();
+        readings.extend(vocabulary.read(&lexicon, &texts));
+        let facts: Vec<Facts> = messages.iter().map(Message::facts).collect();
+        let kept = |readings: &[Reading], vocabulary: &Vocabulary| {
+            let read: Vec<(&Facts, &Reading)> = facts.iter().zip(&readings[2..]).collect();
+            group(&read, vocabulary, to, &rules)
+        };
+        assert_eq!(kept(&readings, &vocabulary), fresh);
+
+        // Forgetting the other texts' features renumbers the rest: the same list.
+        let before = vocabulary.len();
+        let left = vocabulary.compact(readings[2..].iter_mut());
+        assert!(left < before, "{left} of {before}");
+        assert_eq!(kept(&readings, &vocabulary), fresh);
+    }
+
+    #[test]
+    fn a_reader_of_some_messages_sees_their_figures_under_the_groups_name() {
+        let messages = fixture();
+        let facts: Vec<Facts> = messages.iter().map(Message::facts).collect();
+        let of = |ids: &[&str]| -> Vec<&Facts> {
+            ids.iter()
+                .map(|id| facts.iter().find(|f| f.id == *id).unwrap())
+                .collect()
+        };
+        let words = vec!["油烟".to_owned()];
+        let seen = Hotspot::of(words.clone(), &of(&["n3", "n4"]), &of(&["p1"]));
+        assert_eq!(seen.words, words);
+        assert_eq!(seen.messages, ["n3", "n4"]);
+        assert_eq!(seen.earlier, ["p1"]);
+        assert_eq!((seen.count, seen.previous, seen.citizens), (2, 1, 2));
+        assert_eq!(seen.growth, 1.0);
+        assert!((seen.heat - 3.0).abs() < 1e-9, "{}", seen.heat);
+        // Both in the estate: the estate, not the street the whole group shares.
+        assert_eq!(seen.place.as_deref(), Some("A5-01-03"));
+    }
+
+    #[test]
     fn common_features_pick_no_candidates_and_few_groups_are_compared() {
         // Feature 0 is in every one of 100 messages; feature 1 in three.
         let mut document_frequency = vec![100, 3];
@@ -986,12 +1223,12 @@ mod tests {
         candidates.index(7, [1]);
         candidates.index(9, [1]);
         let weights: Vec<(u32, f64)> = (0..42).map(|w| (w, 1.0)).collect();
-        let found = candidates.best(weights.iter().map(|(w, x)| (w, x)), Some);
+        let found = candidates.best(weights.iter().copied(), Some);
         assert_eq!(found.len(), CANDIDATES);
         // The groups sharing the rare feature 1 come first; the common one counted for
         // none.
         assert_eq!(found[..2], [7, 9]);
-        let common_only = candidates.best([(&0, &1.0)], Some);
+        let common_only = candidates.best([(0, 1.0)], Some);
         assert!(common_only.is_empty(), "{common_only:?}");
     }
 }

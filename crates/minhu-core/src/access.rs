@@ -289,18 +289,28 @@ impl Scope {
     }
 
     pub fn contains(&self, ticket: &Ticket) -> bool {
+        self.covers(
+            ticket.unit.as_ref(),
+            ticket.parts.iter().map(|p| &p.unit),
+            ticket.intake.region.as_ref(),
+        )
+    }
+
+    /// Whether a ticket held by `unit`, with joint-case parts held by `parts`, placed
+    /// in `region`, is in scope: [`Scope::contains`] for what a reader kept of it.
+    pub fn covers<'a>(
+        &self,
+        unit: Option<&UnitId>,
+        mut parts: impl Iterator<Item = &'a UnitId>,
+        region: Option<&RegionId>,
+    ) -> bool {
         match self {
             Scope::All => true,
             // A unit summoned to a joint case (联办) sees the case it takes part in.
             Scope::Units(units) => {
-                ticket.unit.as_ref().is_some_and(|u| units.contains(u))
-                    || ticket.parts.iter().any(|p| units.contains(&p.unit))
+                unit.is_some_and(|u| units.contains(u)) || parts.any(|p| units.contains(p))
             }
-            Scope::Regions(regions) => ticket
-                .intake
-                .region
-                .as_ref()
-                .is_some_and(|r| regions.contains(r)),
+            Scope::Regions(regions) => region.is_some_and(|r| regions.contains(r)),
         }
     }
 }

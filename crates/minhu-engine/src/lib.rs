@@ -9,6 +9,7 @@ pub mod accounts;
 pub mod alerts;
 pub mod attachments;
 pub mod duplicates;
+pub mod hotspots;
 pub mod router;
 pub mod timers;
 
@@ -110,6 +111,8 @@ pub struct Engine {
     pub search: Option<LiveIndex>,
     /// The knowledge base: suggested answers, and the articles an answer may cite.
     pub kb: Arc<KnowledgeBase>,
+    /// The hotspot list of the default window, kept current by [`hotspots::watch`].
+    pub hotspots: hotspots::HotspotWatch,
 }
 
 /// How many times an action is retried when another writer got to the ticket first.
@@ -128,6 +131,7 @@ impl Engine {
             outbox_changed: Arc::new(tokio::sync::Notify::new()),
             search: None,
             kb,
+            hotspots: hotspots::HotspotWatch::default(),
         }
     }
 

@@ -699,3 +699,103 @@ async fn word_lists_go_through_the_index_and_keep_the_data_scope() {
     };
     assert!(engine.list(&elsewhere).await.unwrap().tickets.is_empty());
 }
+
+/// The hotspot list computed afresh from every stored ticket, as the on-request list
+/// does, for the window of the kept list.
+async fn fresh_hotspots(engine: &Engine, to: Timestamp) -> Vec<minhu_analytics::hotspot::Hotspot> {
+    use minhu_engine::hotspots::{default_rules, is_open, ticket_place, ticket_text};
+    let tickets = engine
+        .store
+        .list(&minhu_store::TicketFilter {
+            limit: 1_000,
+            ..Default::default()
+        })
+        .await
+        .unwrap()
+        .tickets;
+    let messages: Vec<minhu_analytics::hotspot::Message> = tickets
+        .iter()
+        .map(|ticket| minhu_analytics::hotspot::Message {
+            id: ticket.number.to_string(),
+            text: ticket_text(ticket),
+            at: ticket.created_at,
+            place: ticket_place(&engine.city, ticket),
+            citizen: ticket.intake.citizen.phone.clone(),
+            likes: None,
+            open: is_open(ticket),
+        })
+        .collect();
+    minhu_analytics::hotspot::hotspots(&messages, to, &default_rules(), &engine.hotspot_lexicon())
+}
+
+#[tokio::test]
+async fn the_kept_hotspot_list_follows_changes_and_equals_a_fresh_one() {
+    let s = setup().await;
+    let lifts = "A3区天顶街道尖山社区";
+    let mut numbers = Vec::new();
+    for (i, address) in [lifts, lifts, lifts, "A5区"].into_iter().enumerate() {
+        let mut intake = complaint(address, Some("城乡建设/住房保障与房地产/物业服务"));
+        intake.citizen.phone = Some(format!("1381234560{i}"));
+        if address != lifts {
+            intake.title = "公司拖欠工资".into();
+            intake.description = "公司拖欠工资三个月不发".into();
+        }
+        let created = s
+            .engine
+            .intake(intake, Actor::citizen(), None)
+            .await
+            .unwrap();
+        numbers.push(created.ticket.number);
+        s.clock.advance(SignedDuration::from_hours(1));
+    }
+    assert!(s.engine.hotspot_list().is_none(), "no pass yet");
+    let first = s.engine.refresh_hotspots().await.unwrap();
+    assert!(first.full);
+    assert_eq!((first.read, first.segmented, first.kept), (4, 4, 4));
+    let list = s.engine.hotspot_list().unwrap();
+    assert_eq!(list.computed_at, s.clock.now());
+    let (kept, total) = list.view(None, usize::MAX);
+    assert_eq!(total, 1, "{kept:#?}");
+    assert_eq!(kept[0].count, 3);
+    assert_eq!(kept[0].open, 3);
+    assert_eq!(kept, fresh_hotspots(&s.engine, list.to).await);
+
+    // A handled ticket comes with the next pass, its text not read again.
+    let unit = Actor::user("unit");
+    s.engine
+        .act(&numbers[0], Command::Accept, unit.clone())
+        .await
+        .unwrap();
+    let reply = Command::Resolve {
+        reply: "已修好".into(),
+    };
+    s.engine.act(&numbers[0], reply, unit).await.unwrap();
+    let mut fifth = complaint(lifts, Some("城乡建设/住房保障与房地产/物业服务"));
+    fifth.citizen.phone = Some("13812345699".into());
+    s.engine
+        .intake(fifth, Actor::citizen(), None)
+        .await
+        .unwrap();
+    s.clock.advance(SignedDuration::from_mins(5));
+    let next = s.engine.refresh_hotspots().await.unwrap();
+    assert!(!next.full);
+    assert_eq!((next.read, next.segmented, next.kept), (2, 1, 5));
+    let list = s.engine.hotspot_list().unwrap();
+    let (kept, _) = list.view(None, usize::MAX);
+    assert_eq!((kept[0].count, kept[0].open), (4, 3));
+    assert_eq!(kept, fresh_hotspots(&s.engine, list.to).await);
+
+    // A reader who sees only some tickets sees the hotspot with those.
+    let first_only = |ticket: &minhu_engine::hotspots::KeptTicket| {
+        ticket.facts.id == numbers[1].as_str() || ticket.facts.id == numbers[3].as_str()
+    };
+    let (seen, total) = list.view(Some(&first_only), 10);
+    assert_eq!(total, 1);
+    assert_eq!(seen[0].messages, [numbers[1].as_str()]);
+    assert_eq!(seen[0].words, kept[0].words);
+
+    // Two weeks later every ticket has left the window and the one before.
+    s.clock.advance(SignedDuration::from_hours(15 * 24));
+    let later = s.engine.refresh_hotspots().await.unwrap();
+    assert_eq!((later.read, later.kept, later.hotspots), (0, 0, 0));
+}

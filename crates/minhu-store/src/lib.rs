@@ -625,6 +625,12 @@ pub trait Store: Send + Sync {
         limit: u32,
     ) -> Result<(Vec<Changed>, ChangeMark), StoreError>;
 
+    /// A mark at the store's latest change: following from it reads only what is
+    /// written after this call (and, on PostgreSQL, what was still being written
+    /// during it). A follower that reads the present state some other way (a list by
+    /// creation time) takes this mark first, so nothing written meanwhile is missed.
+    async fn latest_mark(&self) -> Result<ChangeMark, StoreError>;
+
     async fn count_by_status(&self, scope: &Scope) -> Result<Vec<(Status, u64)>, StoreError>;
 
     async fn put_user(&self, user: &User) -> Result<(), StoreError>;

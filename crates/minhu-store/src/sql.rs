@@ -271,18 +271,7 @@ impl SqlStore {
         limit: u32,
     ) -> Result<(Vec<Changed>, ChangeMark), StoreError> {
         let mut tx = self.reader.begin().await?;
-        sqlx::query("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
-            .execute(&mut *tx)
-            .await?;
-        let snapshot = sqlx::query(
-            "SELECT pg_snapshot_xmax(pg_current_snapshot())::text::bigint, \
-             (SELECT COALESCE(string_agg(x::text, ','), '') \
-              FROM pg_snapshot_xip(pg_current_snapshot()) AS x)",
-        )
-        .fetch_one(&mut *tx)
-        .await?;
-        let xmax: i64 = snapshot.try_get(0)?;
-        let running: Vec<i64> = ids(&snapshot.try_get::<String, _>(1)?)?;
+        let (xmax, running) = snapshot(&mut tx).await?;
         if mark.seq > xmax {
             return Err(StoreError::ForeignMark(format!(
                 "the mark is at transaction {} but this database is at {xmax}",
@@ -689,6 +678,25 @@ fn changed_from_row(row: &AnyRow) -> Result<(Changed, i64, String), StoreError> 
     ))
 }
 
+/// PostgreSQL: starts a read-only REPEATABLE READ snapshot in `tx` and returns its
+/// xmax (the first transaction id it does not see) and the ids it sees running.
+async fn snapshot(tx: &mut AnyConnection) -> Result<(i64, Vec<i64>), StoreError> {
+    sqlx::query("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
+        .execute(&mut *tx)
+        .await?;
+    let snapshot = sqlx::query(
+        "SELECT pg_snapshot_xmax(pg_current_snapshot())::text::bigint, \
+         (SELECT COALESCE(string_agg(x::text, ','), '') \
+          FROM pg_snapshot_xip(pg_current_snapshot()) AS x)",
+    )
+    .fetch_one(&mut *tx)
+    .await?;
+    Ok((
+        snapshot.try_get(0)?,
+        ids(&snapshot.try_get::<String, _>(1)?)?,
+    ))
+}
+
 /// `12,15` -> [12, 15]: the running transaction ids PostgreSQL listed.
 fn ids(list: &str) -> Result<Vec<i64>, StoreError> {
     list.split(',')
@@ -979,6 +987,32 @@ impl Store for SqlStore {
         match self.backend {
             Backend::Sqlite => self.changed_in_sequence(mark, limit).await,
             Backend::Postgres => self.changed_by_snapshot(mark, limit).await,
+        }
+    }
+
+    async fn latest_mark(&self) -> Result<ChangeMark, StoreError> {
+        match self.backend {
+            // The newest (sequence, number): everything at or before it is written.
+            Backend::Sqlite => {
+                let row = sqlx::query(
+                    "SELECT change_seq, number FROM tickets \
+                     ORDER BY change_seq DESC, number DESC LIMIT 1",
+                )
+                .fetch_optional(&self.reader)
+                .await?;
+                Ok(match row {
+                    Some(row) => self.mark_at(row.try_get(0)?, row.try_get(1)?, Vec::new()),
+                    None => self.mark_at(0, String::new(), Vec::new()),
+                })
+            }
+            // What a caught-up follower's mark says: every transaction below the
+            // snapshot's xmax has committed, but those it sees running.
+            Backend::Postgres => {
+                let mut tx = self.reader.begin().await?;
+                let (xmax, running) = snapshot(&mut tx).await?;
+                tx.commit().await?;
+                Ok(self.mark_at(xmax, String::new(), running))
+            }
         }
     }
 

@@ -1581,6 +1581,32 @@ async fn read_changes(store: &SqlStore, mark: &ChangeMark, page: u32) -> (Vec<St
     }
 }
 
+/// A follower that read the present some other way (a list by creation time) starts
+/// at the latest mark, taken before that read: it reads only what was written after.
+#[tokio::test]
+async fn a_follower_from_the_latest_mark_reads_only_later_writes() {
+    on_every_backend(|store, _url| async move {
+        let now = at("2026-11-22T01:00:00Z");
+        let empty = store.latest_mark().await.unwrap();
+        let first = fresh(&store, "空库之后", now).await;
+        let (seen, _) = read_changes(&store, &empty, 10).await;
+        assert_eq!(seen, [first.number.as_str()]);
+
+        let mut old = fresh(&store, "早的", now).await;
+        fresh(&store, "也早", now).await;
+        let mark = store.latest_mark().await.unwrap();
+        let (seen, _) = read_changes(&store, &mark, 10).await;
+        assert!(seen.is_empty(), "written before the mark: {seen:?}");
+
+        let later = fresh(&store, "晚的", now).await;
+        let event = dispatch(&mut old, "S-yanghu", now);
+        save(&store, &old, event).await;
+        let (seen, _) = read_changes(&store, &mark, 10).await;
+        assert_eq!(seen, [later.number.as_str(), old.number.as_str()]);
+    })
+    .await;
+}
+
 #[tokio::test]
 async fn a_follower_sees_every_change_once_in_order() {
     on_every_backend(|store, _url| async move {

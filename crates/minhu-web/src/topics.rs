@@ -2,8 +2,11 @@
 //! and the monthly topic (每月一题, `GET /api/v1/analytics/monthly-topic`).
 //!
 //! Hotspots group the tickets of a sliding window (and of the window before it, for
-//! growth) by meaning and place with `minhu_analytics::hotspot`; the tickets are read
-//! within the caller's scope, so a hotspot never shows a ticket the caller may not see.
+//! growth) by meaning and place with `minhu_analytics::hotspot`. The default window
+//! (the last 7 days up to now) is the list the engine keeps current in the background
+//! (`minhu_engine::hotspots`), narrowed to the tickets the caller may see; any other
+//! window is computed on request from the tickets read within the caller's scope. Either
+//! way a hotspot never shows a ticket the caller may not see.
 //! The monthly topic reads the rollups (a month's counts per category from the monthly
 //! table, so it stays fast however many tickets there are) and ranks the recurring,
 //! high-volume, low-satisfaction problems with `minhu_analytics::topic`.
@@ -18,16 +21,16 @@ use axum::routing::get;
 use axum::{Json, Router};
 use jiff::{SignedDuration, Timestamp};
 use minhu_analytics::Tally;
-use minhu_analytics::hotspot::{HotspotRules, Lexicon, Message, hotspots};
+use minhu_analytics::hotspot::{Hotspot, HotspotRules, Message, hotspots};
 use minhu_analytics::topic::{Topic, TopicRules, monthly_topics};
 use minhu_core::City;
+use minhu_core::access::Scope;
 use minhu_core::ids::{RegionId, UnitId};
-use minhu_core::ticket::Status;
 use minhu_core::workflow::FieldError;
+use minhu_engine::hotspots::{DAYS, HotspotList, KeptTicket, is_open, ticket_place, ticket_text};
 use minhu_store::TicketFilter;
 use serde::Serialize;
-use std::collections::{BTreeMap, HashMap};
-use std::sync::OnceLock;
+use std::collections::{BTreeMap, HashMap, HashSet};
 
 pub fn routes() -> Router<AppState> {
     Router::new()
@@ -35,18 +38,17 @@ pub fn routes() -> Router<AppState> {
         .route("/api/v1/analytics/monthly-topic", get(monthly_topic))
 }
 
-/// The most tickets one hotspot list reads (the newest first); more is said in
-/// `truncated`.
+/// The most tickets one hotspot list computed on request reads (the newest first); more
+/// is said in `truncated`.
 const MAX_TICKETS: usize = 20_000;
 /// Tickets per page read from the store.
 const PAGE: u32 = 1_000;
-
-/// The hotspot list's words with the city's place names, built once per process (one
-/// city each).
-fn lexicon(city: &City) -> &'static Lexicon {
-    static LEXICON: OnceLock<Lexicon> = OnceLock::new();
-    LEXICON.get_or_init(|| Lexicon::for_regions(&city.regions))
-}
+/// Hotspots sent when `limit` is not given, and the most it may ask for.
+const LIMIT: usize = 100;
+const MAX_LIMIT: usize = 10_000;
+/// A kept list older than this is not served (its watch has stopped): the request
+/// computes its own.
+const STALE: SignedDuration = SignedDuration::from_mins(30);
 
 fn region_name(city: &City, id: &str) -> Option<String> {
     city.regions.get(&RegionId::new(id)).map(|r| r.name.clone())
@@ -79,21 +81,56 @@ struct HotspotReport {
     from: Timestamp,
     to: Timestamp,
     days: i64,
-    /// Tickets read (both windows).
+    /// When the engine's kept list (the default window) was computed; absent when the
+    /// list was computed for this request.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    computed_at: Option<Timestamp>,
+    /// Tickets grouped (both windows): the whole city's for the kept list, the
+    /// caller's for a list computed on request.
     tickets: usize,
-    /// True when more than the most tickets read were in the two windows.
+    /// True when a list computed on request met more than the most tickets it reads.
     truncated: bool,
+    /// Hotspots in all; the first `limit` are sent.
+    total: usize,
     hotspots: Vec<HotspotLine>,
+}
+
+/// A whole number from `low` to `high` in `name`, or `default` when absent.
+fn bounded(
+    params: &HashMap<String, String>,
+    name: &str,
+    low: usize,
+    high: usize,
+    default: usize,
+) -> Result<usize, ApiError> {
+    match params.get(name) {
+        Some(text) => text
+            .parse::<usize>()
+            .ok()
+            .filter(|n| (low..=high).contains(n))
+            .ok_or_else(|| {
+                ApiError::from(FieldError::new(
+                    name,
+                    format!("{text:?}: a whole number from {low} to {high}"),
+                ))
+            }),
+        None => Ok(default),
+    }
 }
 
 /// The hotspot list (热点榜): tickets of the last `days` days (default 7, at most 90)
 /// up to now, or up to the end of `to` (or of `month`), grouped by meaning and place and
-/// ranked by heat; filters `region`, `unit`, `category`; `format=csv|xlsx`.
+/// ranked by heat; filters `region`, `unit`, `category`; the first `limit` (default
+/// 100); `format=csv|xlsx`. The default window (no `to`, `month` or other `days`) is
+/// served from the list the engine keeps current (`computed_at`), narrowed to what
+/// the caller may see; other windows are computed on request from at most 20,000
+/// tickets.
 #[utoipa::path(
     get, path = "/api/v1/analytics/hotspots",
     params(
         ("days" = Option<i64>, Query, description = "window length in days, 1 to 90 (default 7)"),
         ("to" = Option<String>, Query, description = "last day of the window, YYYY-MM-DD (default: now)"),
+        ("limit" = Option<usize>, Query, description = "hotspots sent, 1 to 10000 (default 100)"),
         FilterParams,
     ),
     responses((status = 200, description = "hotspots, hottest first"), (status = 422, description = "a bad filter, named"))
@@ -107,19 +144,120 @@ pub(crate) async fn hotspot_list(
 ) -> Result<Response, ApiError> {
     let city = state.engine.city.clone();
     let filters = Filters::parse(&period, &given, &city, today(&state))?;
-    let days = match params.get("days") {
-        Some(text) => text
-            .parse::<i64>()
-            .ok()
-            .filter(|d| (1..=90).contains(d))
-            .ok_or_else(|| {
-                ApiError::from(FieldError::new(
-                    "days",
-                    format!("{text:?}: a whole number from 1 to 90"),
-                ))
-            })?,
-        None => 7,
+    let days = bounded(&params, "days", 1, 90, DAYS as usize)? as i64;
+    let limit = bounded(&params, "limit", 1, MAX_LIMIT, LIMIT)?;
+    let now = state.engine.clock.now();
+    let kept = (period.to.is_none() && period.month.is_none() && days == DAYS)
+        .then(|| state.engine.hotspot_list())
+        .flatten()
+        .filter(|list| list.computed_at + STALE >= now);
+    let report = match kept {
+        Some(list) => kept_report(&list, &principal.scope, &filters, limit),
+        None => computed_report(&state, &principal, &period, &filters, days, limit).await?,
     };
+    let lines: Vec<HotspotLine> = report
+        .found
+        .into_iter()
+        .map(|h| HotspotLine {
+            rank: h.rank,
+            heat: h.heat,
+            words: h.words,
+            place_name: h.place.as_deref().and_then(|p| region_name(&city, p)),
+            place: h.place,
+            count: h.count,
+            previous: h.previous,
+            growth: h.growth,
+            citizens: h.citizens,
+            likes: h.likes,
+            open: h.open,
+            first_at: h.first_at,
+            last_at: h.last_at,
+            tickets: h.messages,
+        })
+        .collect();
+    if filters.format != Format::Json {
+        return hotspot_table(&lines).send("hotspots", filters.format);
+    }
+    Ok(Json(HotspotReport {
+        from: report.from,
+        to: report.to,
+        days,
+        computed_at: report.computed_at,
+        tickets: report.tickets,
+        truncated: report.truncated,
+        total: report.total,
+        hotspots: lines,
+    })
+    .into_response())
+}
+
+/// A hotspot list before it is sent.
+struct Found {
+    from: Timestamp,
+    to: Timestamp,
+    computed_at: Option<Timestamp>,
+    tickets: usize,
+    truncated: bool,
+    total: usize,
+    found: Vec<Hotspot>,
+}
+
+/// The engine's kept list, narrowed to the tickets the caller's scope and filters
+/// allow (see `minhu_engine::hotspots`).
+fn kept_report(list: &HotspotList, scope: &Scope, filters: &Filters, limit: usize) -> Found {
+    let regions: HashSet<&str> = filters.regions.iter().map(String::as_str).collect();
+    let units: HashSet<&str> = filters.units.iter().map(String::as_str).collect();
+    let category = filters.category.as_deref();
+    let visible = |ticket: &KeptTicket| {
+        ticket.in_scope(scope)
+            && (regions.is_empty()
+                || ticket
+                    .region
+                    .as_ref()
+                    .is_some_and(|r| regions.contains(r.as_str())))
+            && (units.is_empty()
+                || ticket
+                    .unit
+                    .as_ref()
+                    .is_some_and(|u| units.contains(u.as_str())))
+            && category.is_none_or(|wanted| {
+                ticket.category.as_deref().is_some_and(|c| {
+                    c == wanted
+                        || c.strip_prefix(wanted)
+                            .is_some_and(|rest| rest.starts_with('/'))
+                })
+            })
+    };
+    let narrowed = *scope != Scope::All
+        || filters.region.is_some()
+        || !filters.units.is_empty()
+        || filters.category.is_some();
+    let (found, total) = list.view(
+        narrowed.then_some(&visible as &dyn Fn(&KeptTicket) -> bool),
+        limit,
+    );
+    Found {
+        from: list.from,
+        to: list.to,
+        computed_at: Some(list.computed_at),
+        tickets: list.tickets,
+        truncated: false,
+        total,
+        found,
+    }
+}
+
+/// A list computed for this request: the caller's tickets of the window (and of the
+/// window before), at most [`MAX_TICKETS`] of them, the newest first.
+async fn computed_report(
+    state: &AppState,
+    principal: &Principal,
+    period: &PeriodParams,
+    filters: &Filters,
+    days: i64,
+    limit: usize,
+) -> Result<Found, ApiError> {
+    let city = &state.engine.city;
     let to = if period.to.is_some() || period.month.is_some() {
         let end = filters.to.tomorrow().unwrap_or(filters.to);
         end.to_zoned(city.timezone.clone())
@@ -157,26 +295,14 @@ pub(crate) async fn hotspot_list(
             if !filters.units.is_empty() && !unit.is_some_and(|u| filters.units.contains(&u)) {
                 continue;
             }
-            let mut place: Vec<String> = ticket
-                .intake
-                .region
-                .as_ref()
-                .map(|r| {
-                    city.regions
-                        .ancestry(r)
-                        .map(|r| r.id.as_str().to_owned())
-                        .collect()
-                })
-                .unwrap_or_default();
-            place.reverse();
             messages.push(Message {
                 id: ticket.number.to_string(),
-                text: format!("{} {}", ticket.intake.title, ticket.intake.description),
+                text: ticket_text(&ticket),
                 at: ticket.created_at,
-                place,
+                place: ticket_place(city, &ticket),
                 citizen: ticket.intake.citizen.phone.clone(),
                 likes: None,
-                open: !matches!(ticket.status, Status::Resolved | Status::Closed),
+                open: is_open(&ticket),
             });
         }
         match page.next {
@@ -189,41 +315,21 @@ pub(crate) async fn hotspot_list(
         }
     }
     let read = messages.len();
-    let lexicon = lexicon(&city);
-    let found = tokio::task::spawn_blocking(move || hotspots(&messages, to, &rules, lexicon))
+    let lexicon = state.engine.hotspot_lexicon();
+    let mut found = tokio::task::spawn_blocking(move || hotspots(&messages, to, &rules, &lexicon))
         .await
         .map_err(ApiError::internal)?;
-    let lines: Vec<HotspotLine> = found
-        .into_iter()
-        .map(|h| HotspotLine {
-            rank: h.rank,
-            heat: h.heat,
-            words: h.words,
-            place_name: h.place.as_deref().and_then(|p| region_name(&city, p)),
-            place: h.place,
-            count: h.count,
-            previous: h.previous,
-            growth: h.growth,
-            citizens: h.citizens,
-            likes: h.likes,
-            open: h.open,
-            first_at: h.first_at,
-            last_at: h.last_at,
-            tickets: h.messages,
-        })
-        .collect();
-    if filters.format != Format::Json {
-        return hotspot_table(&lines).send("hotspots", filters.format);
-    }
-    Ok(Json(HotspotReport {
+    let total = found.len();
+    found.truncate(limit);
+    Ok(Found {
         from,
         to,
-        days,
+        computed_at: None,
         tickets: read,
         truncated,
-        hotspots: lines,
+        total,
+        found,
     })
-    .into_response())
 }
 
 fn hotspot_table(lines: &[HotspotLine]) -> Table {

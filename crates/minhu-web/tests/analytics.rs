@@ -262,6 +262,98 @@ async fn hotspots_group_the_weeks_tickets_and_link_them() {
 }
 
 #[tokio::test]
+async fn the_kept_hotspot_list_serves_the_default_window_within_scope() {
+    let app = TestApp::new().await;
+    let unit = handled_month(&app).await;
+    // The same complaint placed only to the street: another unit holds it.
+    let street = json!({
+        "channel": "phone", "kind": "complaint", "title": "电梯坏了",
+        "description": "小区电梯坏了一个月物业不修", "address": "A3区天顶街道",
+        "category": "城乡建设/住房保障与房地产/物业服务", "citizen": {"phone": "139 0000 0002"}
+    });
+    let (status, theirs) = app.post("/api/v1/tickets", &street.to_string(), None).await;
+    assert_eq!(status, StatusCode::CREATED, "{theirs}");
+    let other_unit = theirs["unit"].as_str().unwrap().to_owned();
+    let other_number = theirs["number"].as_str().unwrap().to_owned();
+    assert_ne!(other_unit, unit);
+
+    let engine = &app.state.engine;
+    let first = engine.refresh_hotspots().await.unwrap();
+    assert_eq!((first.full, first.read, first.hotspots), (true, 4, 1));
+    let (status, kept) = app.get("/api/v1/analytics/hotspots").await;
+    assert_eq!(status, StatusCode::OK, "{kept}");
+    assert_eq!(kept["computed_at"], "2026-11-22T02:00:00Z");
+    assert_eq!(
+        (kept["tickets"].clone(), kept["total"].clone()),
+        (json!(4), json!(1))
+    );
+    let all = &kept["hotspots"][0];
+    assert_eq!(all["count"], 4);
+    // The same window computed on request gives the same list.
+    let (_, fresh) = app.get("/api/v1/analytics/hotspots?to=2026-11-22").await;
+    assert_eq!(fresh["computed_at"], Value::Null, "{fresh}");
+    assert_eq!(fresh["hotspots"], kept["hotspots"]);
+
+    // Each unit sees the hotspot with its own tickets, never the other's numbers.
+    let mine: Vec<Value> = all["tickets"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|n| **n != other_number)
+        .cloned()
+        .collect();
+    let leader = app
+        .token("leader", Role::UnitLeader, Some(&unit), None)
+        .await;
+    let (_, seen) = app
+        .get_as(Some(&leader), "/api/v1/analytics/hotspots")
+        .await;
+    assert_eq!(seen["hotspots"][0]["tickets"], json!(mine), "{seen}");
+    assert_eq!(seen["hotspots"][0]["count"], 3);
+    assert_eq!(seen["hotspots"][0]["words"], all["words"]);
+    assert!(!seen.to_string().contains(&other_number), "{seen}");
+    let street_leader = app
+        .token("street", Role::UnitLeader, Some(&other_unit), None)
+        .await;
+    let (_, seen) = app
+        .get_as(Some(&street_leader), "/api/v1/analytics/hotspots")
+        .await;
+    assert_eq!(
+        seen["hotspots"][0]["tickets"],
+        json!([other_number]),
+        "{seen}"
+    );
+    for number in &mine {
+        assert!(
+            !seen.to_string().contains(number.as_str().unwrap()),
+            "{seen}"
+        );
+    }
+    // Filters narrow the kept list as they narrow a computed one.
+    let (_, by_unit) = app
+        .get(&format!("/api/v1/analytics/hotspots?unit={other_unit}"))
+        .await;
+    assert_eq!(by_unit["hotspots"][0]["count"], 1, "{by_unit}");
+    let far = app.token("far", Role::Supervisor, None, Some("A5")).await;
+    let (_, none) = app.get_as(Some(&far), "/api/v1/analytics/hotspots").await;
+    assert_eq!(none["hotspots"], json!([]), "{none}");
+
+    // A new ticket comes with the next pass, which reads only it.
+    let (status, body) = app
+        .post("/api/v1/tickets", &demand("电梯又坏了"), None)
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{body}");
+    let next = engine.refresh_hotspots().await.unwrap();
+    assert_eq!((next.full, next.read, next.segmented), (false, 1, 1));
+    let (_, kept) = app.get("/api/v1/analytics/hotspots").await;
+    assert_eq!(kept["hotspots"][0]["count"], 5, "{kept}");
+
+    let (status, body) = app.get("/api/v1/analytics/hotspots?limit=0").await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(body["error"]["field"], "limit", "{body}");
+}
+
+#[tokio::test]
 async fn the_monthly_topic_ranks_the_months_unsatisfying_problems() {
     let app = TestApp::new().await;
     // Five lift complaints (the least that counts), one called back unsatisfied.

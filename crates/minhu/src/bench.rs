@@ -63,6 +63,29 @@ pub enum BenchCommand {
         #[arg(long)]
         reference: Option<std::path::PathBuf>,
     },
+    /// The hotspot list kept by the engine's watch at a province's volume: a full
+    /// pass, an incremental pass after new tickets, and the route's answer from the
+    /// kept list against the list computed on request, in the same run.
+    HotspotList {
+        /// Tickets to store, over the default window and the one before (14 days).
+        #[arg(long, default_value_t = 380_000)]
+        tickets: usize,
+        /// Tickets added before the incremental pass.
+        #[arg(long, default_value_t = 300)]
+        new: usize,
+        /// Requests timed from the kept list (after one warm-up).
+        #[arg(long, default_value_t = 100)]
+        runs: usize,
+        /// Requests timed on the path that computes the list (after one warm-up).
+        #[arg(long, default_value_t = 5)]
+        old_runs: usize,
+        /// Keep the city and its SQLite store in this directory (default: a temporary
+        /// one). A later run with the same directory and ticket count measures the
+        /// stored tickets again without storing them anew (with the earlier runs' new
+        /// tickets).
+        #[arg(long)]
+        dir: Option<std::path::PathBuf>,
+    },
     /// The timer worker over many open tickets with deadlines: seeding rate, the cost
     /// of an idle tick and of a tick with a few timers due, and the time to fire `due`
     /// timers after a clock jump, checked to fire each exactly once.
@@ -153,6 +176,21 @@ pub async fn run(command: BenchCommand) -> anyhow::Result<()> {
             top,
             reference,
         } => crate::bench_hotspots::run(&data, &config, days, top, reference.as_deref()),
+        BenchCommand::HotspotList {
+            tickets,
+            new,
+            runs,
+            old_runs,
+            dir,
+        } => {
+            let settings = crate::bench_hotspot_list::Settings {
+                tickets,
+                new,
+                runs,
+                old_runs,
+            };
+            crate::bench_hotspot_list::run(settings, dir).await
+        }
         BenchCommand::Timers {
             tickets,
             due,

@@ -61,7 +61,9 @@ pub async fn run(
     let started = Instant::now();
     let filled = match stored {
         0 => {
-            fill(&engine.store, &texts, tickets).await?;
+            let start: Timestamp = "2024-11-01T00:00:00Z".parse()?;
+            let span = SignedDuration::from_hours(2 * 365 * 24);
+            fill(&engine.store, &texts, tickets, start, span, 1).await?;
             true
         }
         n if n == tickets as u64 => false,
@@ -148,17 +150,20 @@ pub async fn run(
     Ok(())
 }
 
-/// Stores `count` tickets, half of them dispatched to a unit, 64 intakes at a time so
-/// SQLite's group commit batches them.
-async fn fill(
+/// Stores `count` tickets received evenly over `span` from `start`, half of them
+/// dispatched to a unit, 64 intakes at a time so SQLite's group commit batches them;
+/// texts, places and categories drawn with `seed`.
+pub(crate) async fn fill(
     store: &Arc<dyn Store>,
     texts: &[(String, String)],
     count: usize,
+    start: Timestamp,
+    span: SignedDuration,
+    seed: u64,
 ) -> anyhow::Result<()> {
     let bar = crate::import::progress_bar(Some(count as u64), "storing");
-    let start: Timestamp = "2024-11-01T00:00:00Z".parse()?;
-    let step = SignedDuration::from_millis(2 * 365 * 86_400_000 / count.max(1) as i64);
-    let mut rng = StdRng::seed_from_u64(1);
+    let step = span / count.max(1) as i32;
+    let mut rng = StdRng::seed_from_u64(seed);
     let mut tasks = tokio::task::JoinSet::new();
     for i in 0..count {
         // A real message with a sentence of another one: as many distinct texts as
@@ -328,7 +333,7 @@ pub(crate) fn percentiles(ms: &mut [f64]) -> Percentiles {
 }
 
 /// A memory figure of /proc/self/status (`VmRSS:` now, `VmHWM:` the peak), in MB.
-fn memory_mb(key: &str) -> Option<u64> {
+pub(crate) fn memory_mb(key: &str) -> Option<u64> {
     let status = std::fs::read_to_string("/proc/self/status").ok()?;
     let line = status.lines().find(|l| l.starts_with(key))?;
     let kb: u64 = line.split_whitespace().nth(1)?.parse().ok()?;

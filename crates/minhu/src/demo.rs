@@ -156,6 +156,8 @@ pub async fn run(port: u16, data_dir: &Path, fresh: bool) -> anyhow::Result<()> 
     let engine = Arc::new(engine);
     // Timers run on the real clock from here: the replayed past catches up at once.
     tokio::spawn(minhu_engine::timers::TimerWorker::new(engine.clone()).run());
+    // The dashboard's hotspot list, kept current as the server's is.
+    tokio::spawn(minhu_engine::hotspots::watch(engine.clone()));
     // A fresh administrator token each run; the last one stops working.
     let token = minhu_web::auth::issue_token(
         engine.store.as_ref(),

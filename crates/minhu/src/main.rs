@@ -4,6 +4,7 @@
 mod admin;
 mod bench;
 mod bench_analytics;
+mod bench_hotspot_list;
 mod bench_hotspots;
 mod bench_intake;
 mod bench_pages;

@@ -153,6 +153,7 @@ pub async fn serve(place: &Place, listen: &str) -> anyhow::Result<()> {
     let engine = Arc::new(engine);
     tokio::spawn(minhu_engine::timers::TimerWorker::new(engine.clone()).run());
     tokio::spawn(minhu_engine::alerts::watch(engine.clone()));
+    tokio::spawn(minhu_engine::hotspots::watch(engine.clone()));
     let state = app_state(engine, place, &notify)?;
     serve_state(state, listen, |url| println!("minhu listening on {url}")).await
 }

@@ -1,0 +1,455 @@
+//! The hotspot watch: the city's hotspot list (热点榜) of the default window (the last
+//! [`DAYS`] days, the whole city) kept current in the background, so that the
+//! dashboard's list answers at once and covers every ticket of the window, however
+//! many (a city of 10M tickets a year has ~380k in the window and the one before it).
+//!
+//! A pass reads only what changed since the pass before (`Store::changed_since` from
+//! the mark it keeps; the first pass takes `Store::latest_mark`, then lists the tickets
+//! of the window and the one before by creation time). It keeps each ticket's
+//! [`Reading`], so jieba segments a ticket once, not on every pass (again only if its
+//! text changed, as an erased identity does), forgets tickets created before the window
+//! before, and groups the rest again with [`hotspot::group`], the function the
+//! on-request list uses after reading: the kept list is the one a fresh computation on
+//! the same tickets gives. The vocabulary of the kept readings is compacted when it has
+//! doubled, so words of tickets long gone take no memory.
+//!
+//! The list and the readings live in this process's memory: nothing is stored, a
+//! restarted server computes them on its first pass, and each serving process keeps
+//! its own. A pass that fails drops what it kept; the next starts afresh.
+//!
+//! A reader sees the kept list narrowed to the tickets its scope and filters allow
+//! ([`HotspotList::view`]): each hotspot with only those of its tickets, its figures
+//! (count, previous, growth, citizens, open, place, heat) computed on them and its rank
+//! among the hotspots so narrowed; its key words are those of the whole group (the
+//! group was found on the whole city). A hotspot none of whose tickets of the window
+//! the reader may see is left out.
+
+use crate::Engine;
+use jiff::{SignedDuration, Timestamp};
+use minhu_analytics::hotspot::{
+    Facts, Hotspot, HotspotRules, Lexicon, Reading, Vocabulary, group, rank,
+};
+use minhu_core::City;
+use minhu_core::access::Scope;
+use minhu_core::ids::{RegionId, UnitId};
+use minhu_core::ticket::{Status, Ticket};
+use minhu_store::{ChangeMark, StoreError, TicketFilter};
+use std::collections::HashMap;
+use std::hash::{DefaultHasher, Hash, Hasher};
+use std::sync::{Arc, OnceLock, RwLock};
+use std::time::Duration;
+
+/// The default window of the hotspot list, in days: the one kept current.
+pub const DAYS: i64 = 7;
+/// How often the watch refreshes the list. A pass after a few minutes' tickets reads
+/// and segments only those, but groups the whole window again: seconds at a city's
+/// volume, tens of seconds of one core at a province's (BENCHMARKS.md).
+pub const EVERY: Duration = Duration::from_secs(300);
+/// Tickets read from the store per page.
+const PAGE: u32 = 1_000;
+/// The vocabulary is compacted when it numbers more than this many features and twice
+/// as many as after its last compaction.
+const COMPACT_FROM: usize = 100_000;
+
+/// The rules of the default list.
+pub fn default_rules() -> HotspotRules {
+    HotspotRules {
+        window: SignedDuration::from_hours(DAYS * 24),
+        ..HotspotRules::default()
+    }
+}
+
+/// A ticket as the kept list knows it: its facts, and what scopes and filters test.
+#[derive(Debug)]
+pub struct KeptTicket {
+    pub facts: Facts,
+    pub unit: Option<UnitId>,
+    /// The units of a joint case's parts (they see the case too).
+    pub parts: Vec<UnitId>,
+    pub region: Option<RegionId>,
+    pub category: Option<String>,
+}
+
+impl KeptTicket {
+    /// Whether a reader with `scope` may see it.
+    pub fn in_scope(&self, scope: &Scope) -> bool {
+        scope.covers(self.unit.as_ref(), self.parts.iter(), self.region.as_ref())
+    }
+}
+
+/// What a message of the hotspot list says of a ticket: title and description.
+pub fn ticket_text(ticket: &Ticket) -> String {
+    format!("{} {}", ticket.intake.title, ticket.intake.description)
+}
+
+/// The region ids from the city down to where the ticket is placed.
+pub fn ticket_place(city: &City, ticket: &Ticket) -> Vec<String> {
+    let mut place: Vec<String> = ticket
+        .intake
+        .region
+        .as_ref()
+        .map(|r| {
+            city.regions
+                .ancestry(r)
+                .map(|r| r.id.as_str().to_owned())
+                .collect()
+        })
+        .unwrap_or_default();
+    place.reverse();
+    place
+}
+
+/// Whether a ticket is still being handled, as the list counts `open`.
+pub fn is_open(ticket: &Ticket) -> bool {
+    !matches!(ticket.status, Status::Resolved | Status::Closed)
+}
+
+/// One hotspot of the kept list with the tickets it was found with.
+struct KeptHotspot {
+    hotspot: Hotspot,
+    now: Vec<Arc<KeptTicket>>,
+    earlier: Vec<Arc<KeptTicket>>,
+}
+
+/// The kept list as one pass computed it.
+pub struct HotspotList {
+    pub computed_at: Timestamp,
+    /// The window: from `from` up to `to` (excluded); growth compares it with the
+    /// window before.
+    pub from: Timestamp,
+    pub to: Timestamp,
+    /// Tickets grouped (both windows, the whole city).
+    pub tickets: usize,
+    hotspots: Vec<KeptHotspot>,
+}
+
+impl HotspotList {
+    /// The hotspots as a reader sees them who may see only the tickets `visible`
+    /// accepts (`None`: every ticket), hottest first: the first `limit` of them, and
+    /// how many there are in all.
+    pub fn view(
+        &self,
+        visible: Option<&dyn Fn(&KeptTicket) -> bool>,
+        limit: usize,
+    ) -> (Vec<Hotspot>, usize) {
+        let Some(visible) = visible else {
+            let top = self
+                .hotspots
+                .iter()
+                .take(limit)
+                .map(|kept| kept.hotspot.clone())
+                .collect();
+            return (top, self.hotspots.len());
+        };
+        let mut found: Vec<Hotspot> = self
+            .hotspots
+            .iter()
+            .filter_map(|kept| {
+                let now = seen(&kept.now, visible);
+                (!now.is_empty()).then(|| {
+                    Hotspot::of(
+                        kept.hotspot.words.clone(),
+                        &now,
+                        &seen(&kept.earlier, visible),
+                    )
+                })
+            })
+            .collect();
+        rank(&mut found);
+        let total = found.len();
+        found.truncate(limit);
+        (found, total)
+    }
+}
+
+/// The facts of the tickets `visible` accepts.
+fn seen<'a>(
+    tickets: &'a [Arc<KeptTicket>],
+    visible: &dyn Fn(&KeptTicket) -> bool,
+) -> Vec<&'a Facts> {
+    tickets
+        .iter()
+        .filter(|t| visible(t))
+        .map(|t| &t.facts)
+        .collect()
+}
+
+/// The watch's memory: the list, and what the next pass starts from.
+#[derive(Default)]
+pub struct HotspotWatch {
+    lexicon: OnceLock<Arc<Lexicon>>,
+    kept: tokio::sync::Mutex<Kept>,
+    list: RwLock<Option<Arc<HotspotList>>>,
+}
+
+/// What a pass hands to the next.
+#[derive(Default)]
+struct Kept {
+    /// Where the store's changes were last read to; `None`: read the window afresh.
+    mark: Option<ChangeMark>,
+    vocabulary: Vocabulary,
+    /// The vocabulary's size after its last compaction.
+    compacted: usize,
+    tickets: HashMap<String, Entry>,
+    /// Each region's place (ids from the city down), shared by its tickets.
+    places: HashMap<RegionId, Arc<[String]>>,
+}
+
+struct Entry {
+    ticket: Arc<KeptTicket>,
+    reading: Reading,
+    /// A hash of the text read, to read it again if it changes.
+    text: u64,
+}
+
+/// What one pass did.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Refreshed {
+    /// Whether it read the window afresh (the first pass, or after a failure).
+    pub full: bool,
+    /// Tickets read from the store.
+    pub read: usize,
+    /// Of them, those whose text was segmented (new, or changed text).
+    pub segmented: usize,
+    /// Tickets kept (the window and the one before).
+    pub kept: usize,
+    pub hotspots: usize,
+}
+
+impl Engine {
+    /// The hotspot list's reading of the city's words and place names (built once).
+    pub fn hotspot_lexicon(&self) -> Arc<Lexicon> {
+        self.hotspots
+            .lexicon
+            .get_or_init(|| Arc::new(Lexicon::for_regions(&self.city.regions)))
+            .clone()
+    }
+
+    /// The kept list of the last pass; `None` before the first.
+    pub fn hotspot_list(&self) -> Option<Arc<HotspotList>> {
+        self.hotspots
+            .list
+            .read()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+            .clone()
+    }
+
+    /// One pass of the watch (see the module's docs): reads what changed, groups the
+    /// window ending now by the engine's clock, and keeps the list.
+    pub async fn refresh_hotspots(&self) -> Result<Refreshed, StoreError> {
+        let mut kept = self.hotspots.kept.lock().await;
+        let result = self.pass(&mut kept).await;
+        if result.is_err() {
+            // Half-read changes or a vocabulary lost to a failed task: start afresh.
+            *kept = Kept::default();
+        }
+        result
+    }
+
+    async fn pass(&self, kept: &mut Kept) -> Result<Refreshed, StoreError> {
+        let computed_at = self.clock.now();
+        let rules = default_rules();
+        // Up to now, included (the window's end is exclusive).
+        let to = computed_at + SignedDuration::from_secs(1);
+        let from = to - rules.window;
+        let before = from - rules.window;
+        let (mut read, mut segmented) = (0, 0);
+        let full = kept.mark.is_none();
+        if full {
+            *kept = Kept::default();
+            // Taken before the list: what is written meanwhile is read next time.
+            let mark = self.store.latest_mark().await?;
+            let mut filter = TicketFilter {
+                created_from: Some(before),
+                limit: PAGE,
+                ..TicketFilter::default()
+            };
+            loop {
+                let page = self.store.list(&filter).await?;
+                read += page.tickets.len();
+                segmented += self.take(kept, page.tickets, before).await?;
+                match page.next {
+                    Some(next) => filter.cursor = Some(next),
+                    None => break,
+                }
+            }
+            kept.mark = Some(mark);
+        } else {
+            let mut mark = kept.mark.clone().unwrap_or(ChangeMark::START);
+            loop {
+                let (changed, next) = match self.store.changed_since(&mark, PAGE).await {
+                    Ok(changed) => changed,
+                    Err(StoreError::ForeignMark(why)) => {
+                        tracing::warn!(%why, "the store was replaced: the hotspot list starts afresh");
+                        kept.mark = None;
+                        return Box::pin(self.pass(kept)).await;
+                    }
+                    Err(other) => return Err(other),
+                };
+                let done = changed.len() < PAGE as usize;
+                read += changed.len();
+                let tickets = changed.into_iter().map(|c| c.ticket).collect();
+                segmented += self.take(kept, tickets, before).await?;
+                mark = next;
+                if done {
+                    break;
+                }
+            }
+            kept.mark = Some(mark);
+        }
+        kept.tickets
+            .retain(|_, entry| entry.ticket.facts.at >= before);
+        if kept.vocabulary.len() > COMPACT_FROM.max(2 * kept.compacted) {
+            kept.compacted = kept
+                .vocabulary
+                .compact(kept.tickets.values_mut().map(|entry| &mut entry.reading));
+        }
+
+        // Grouping is CPU work: off the async threads, with what it reads moved there
+        // and back.
+        let moved = std::mem::take(kept);
+        let (moved, found) = tokio::task::spawn_blocking(move || {
+            let messages: Vec<(&Facts, &Reading)> = moved
+                .tickets
+                .values()
+                .map(|entry| (&entry.ticket.facts, &entry.reading))
+                .collect();
+            let found = group(&messages, &moved.vocabulary, to, &rules);
+            (moved, found)
+        })
+        .await
+        .map_err(|e| StoreError::Corrupt(format!("the hotspot grouping failed: {e}")))?;
+        *kept = moved;
+        let tickets_of = |ids: &[String]| -> Vec<Arc<KeptTicket>> {
+            ids.iter()
+                .filter_map(|id| kept.tickets.get(id).map(|entry| entry.ticket.clone()))
+                .collect()
+        };
+        let hotspots: Vec<KeptHotspot> = found
+            .into_iter()
+            .map(|hotspot| KeptHotspot {
+                now: tickets_of(&hotspot.messages),
+                earlier: tickets_of(&hotspot.earlier),
+                hotspot,
+            })
+            .collect();
+        let tickets = kept
+            .tickets
+            .values()
+            .filter(|entry| entry.ticket.facts.at < to)
+            .count();
+        let refreshed = Refreshed {
+            full,
+            read,
+            segmented,
+            kept: kept.tickets.len(),
+            hotspots: hotspots.len(),
+        };
+        *self
+            .hotspots
+            .list
+            .write()
+            .unwrap_or_else(|poisoned| poisoned.into_inner()) = Some(Arc::new(HotspotList {
+            computed_at,
+            from,
+            to,
+            tickets,
+            hotspots,
+        }));
+        Ok(refreshed)
+    }
+
+    /// Keeps these tickets as they are now (those created before `before` are dropped),
+    /// reading the texts not read before. Returns how many texts it read.
+    async fn take(
+        &self,
+        kept: &mut Kept,
+        tickets: Vec<Ticket>,
+        before: Timestamp,
+    ) -> Result<usize, StoreError> {
+        let mut unread: Vec<(Arc<KeptTicket>, String, u64)> = Vec::new();
+        for ticket in tickets {
+            let number = ticket.number.to_string();
+            if ticket.created_at < before {
+                kept.tickets.remove(&number);
+                continue;
+            }
+            let text = ticket_text(&ticket);
+            let hash = {
+                let mut hasher = DefaultHasher::new();
+                text.hash(&mut hasher);
+                hasher.finish()
+            };
+            let place = match &ticket.intake.region {
+                Some(region) => kept
+                    .places
+                    .entry(region.clone())
+                    .or_insert_with(|| ticket_place(&self.city, &ticket).into())
+                    .clone(),
+                None => Arc::from(Vec::new()),
+            };
+            let fresh = Arc::new(KeptTicket {
+                facts: Facts {
+                    id: number.clone(),
+                    at: ticket.created_at,
+                    place,
+                    citizen: ticket.intake.citizen.phone.clone(),
+                    likes: None,
+                    open: is_open(&ticket),
+                },
+                unit: ticket.unit.clone(),
+                parts: ticket.parts.iter().map(|p| p.unit.clone()).collect(),
+                region: ticket.intake.region.clone(),
+                category: ticket
+                    .intake
+                    .category
+                    .as_ref()
+                    .map(|c| c.as_str().to_owned()),
+            });
+            match kept.tickets.get_mut(&number) {
+                Some(entry) if entry.text == hash => entry.ticket = fresh,
+                _ => unread.push((fresh, text, hash)),
+            }
+        }
+        if unread.is_empty() {
+            return Ok(0);
+        }
+        let lexicon = self.hotspot_lexicon();
+        let mut vocabulary = std::mem::take(&mut kept.vocabulary);
+        let texts: Vec<String> = unread
+            .iter_mut()
+            .map(|(_, text, _)| std::mem::take(text))
+            .collect();
+        let (vocabulary, readings) = tokio::task::spawn_blocking(move || {
+            let texts: Vec<&str> = texts.iter().map(String::as_str).collect();
+            let readings = vocabulary.read(&lexicon, &texts);
+            (vocabulary, readings)
+        })
+        .await
+        .map_err(|e| StoreError::Corrupt(format!("reading tickets for hotspots failed: {e}")))?;
+        kept.vocabulary = vocabulary;
+        let count = readings.len();
+        for ((ticket, _, text), reading) in unread.into_iter().zip(readings) {
+            kept.tickets.insert(
+                ticket.facts.id.clone(),
+                Entry {
+                    ticket,
+                    reading,
+                    text,
+                },
+            );
+        }
+        Ok(count)
+    }
+}
+
+/// Runs the watch until the process ends: a pass every [`EVERY`].
+pub async fn watch(engine: Arc<Engine>) {
+    loop {
+        match engine.refresh_hotspots().await {
+            Ok(refreshed) => tracing::debug!(?refreshed, "hotspot list refreshed"),
+            Err(error) => tracing::warn!(%error, "the hotspot pass failed"),
+        }
+        tokio::time::sleep(EVERY).await;
+    }
+}
