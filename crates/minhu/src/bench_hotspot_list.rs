@@ -19,10 +19,9 @@
 //! With `--dir` the city and its SQLite store are kept, so a later run measures the
 //! same tickets (and the earlier runs' new ones) again without storing them anew.
 
-use crate::Place;
 use jiff::{SignedDuration, Timestamp};
 use minhu_core::ManualClock;
-use minhu_core::access::{Permission, Role};
+use minhu_core::access::Role;
 use minhu_engine::hotspots::DAYS;
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -36,15 +35,8 @@ pub struct Settings {
 }
 
 pub async fn run(settings: Settings, keep: Option<PathBuf>) -> anyhow::Result<()> {
-    let temporary = tempfile::tempdir()?;
-    let dir = keep.unwrap_or_else(|| temporary.path().to_owned());
-    let place = Place {
-        config: dir.join("city"),
-        database: None,
-        data_dir: dir.clone(),
-        model: None,
-    };
-    crate::demo::write_city(&place.config, false)?;
+    let (_temporary, place) = crate::bench_search::demo_place(keep)?;
+    let dir = place.data_dir.clone();
     let start: Timestamp = "2026-03-01T00:00:00+08:00".parse()?;
     let window = SignedDuration::from_hours(DAYS * 24);
     let end = start + window + window;
@@ -119,33 +111,14 @@ pub async fn run(settings: Settings, keep: Option<PathBuf>) -> anyhow::Result<()
     pass("incremental pass").await?;
     pass("pass with nothing new").await?;
 
-    let now = engine.now();
-    let token = |name: &'static str, permissions: &'static [Permission], unit: Option<&str>| {
-        let store = engine.store.clone();
-        let unit = unit.map(str::to_owned);
-        async move {
-            minhu_web::auth::issue_token(
-                store.as_ref(),
-                name,
-                permissions,
-                unit.as_deref(),
-                None,
-                now,
-            )
-            .await
-        }
-    };
-    let admin = token("admin", Role::Administrator.permissions(), None).await?;
+    let token = crate::bench_intake::token;
+    let admin = token(&engine, "admin", Role::Administrator.permissions(), None).await?;
     // The fill dispatches to street offices `street-<district>-<street>`.
-    let leader = token(
-        "leader",
-        Role::UnitLeader.permissions(),
-        Some("street-A3-01"),
-    )
-    .await?;
+    let street = Some("street-A3-01");
+    let leader = token(&engine, "leader", Role::UnitLeader.permissions(), street).await?;
     let base = crate::bench_intake::serve(engine.clone(), &place).await?;
     let client = reqwest::Client::new();
-    let today = engine.city.local_date(now);
+    let today = engine.city.local_date(engine.now());
     let kept = "/api/v1/analytics/hotspots".to_owned();
     let old = format!("/api/v1/analytics/hotspots?to={today}");
     println!(
@@ -163,25 +136,10 @@ pub async fn run(settings: Settings, keep: Option<PathBuf>) -> anyhow::Result<()
             settings.old_runs,
         ),
     ] {
-        let mut times = Vec::new();
-        let mut last = serde_json::Value::Null;
-        for run in 0..=runs.max(1) {
-            let started = Instant::now();
-            let response = client
-                .get(format!("{base}{path}"))
-                .bearer_auth(token.as_str())
-                .send()
-                .await?;
-            anyhow::ensure!(
-                response.status().is_success(),
-                "{path}: HTTP {}",
-                response.status()
-            );
-            last = response.json().await?;
-            if run > 0 {
-                times.push(started.elapsed().as_secs_f64() * 1e3);
-            }
-        }
+        let url = format!("{base}{path}");
+        let (mut times, body) =
+            crate::bench_intake::time_gets(&client, &url, token, runs.max(1)).await?;
+        let last: serde_json::Value = serde_json::from_slice(&body)?;
         let at = crate::bench_search::percentiles(&mut times);
         let truncated = if last["truncated"] == true {
             " (truncated)"

@@ -117,6 +117,43 @@ pub(crate) async fn serve(
     Ok(url.await?)
 }
 
+/// An API token for a bench client with these permissions, limited to `unit` if given.
+pub(crate) async fn token(
+    engine: &minhu_engine::Engine,
+    name: &str,
+    permissions: &[minhu_core::access::Permission],
+    unit: Option<&str>,
+) -> anyhow::Result<String> {
+    let store = engine.store.as_ref();
+    Ok(minhu_web::auth::issue_token(store, name, permissions, unit, None, engine.now()).await?)
+}
+
+/// GETs `url` as `token` `runs` times after one warm-up: each time in milliseconds,
+/// and the last answer's body. Any answer but a success is an error.
+pub(crate) async fn time_gets(
+    client: &reqwest::Client,
+    url: &str,
+    token: &str,
+    runs: usize,
+) -> anyhow::Result<(Vec<f64>, Vec<u8>)> {
+    let mut times = Vec::with_capacity(runs);
+    let mut body = Vec::new();
+    for run in 0..=runs {
+        let started = Instant::now();
+        let response = client.get(url).bearer_auth(token).send().await?;
+        anyhow::ensure!(
+            response.status().is_success(),
+            "{url}: HTTP {}",
+            response.status()
+        );
+        body = response.bytes().await?.to_vec();
+        if run > 0 {
+            times.push(started.elapsed().as_secs_f64() * 1e3);
+        }
+    }
+    Ok((times, body))
+}
+
 fn ms(duration: Duration) -> f64 {
     duration.as_secs_f64() * 1000.0
 }

@@ -12,7 +12,7 @@
 
 use crate::bench_timers::BenchCity;
 use jiff::{SignedDuration, Timestamp};
-use minhu_core::access::{Permission, Role, Scope};
+use minhu_core::access::{Role, Scope};
 use minhu_core::event::Actor;
 use minhu_core::ticket::Status;
 use minhu_core::workflow::Command;
@@ -158,30 +158,17 @@ async fn measure(engine: &Arc<Engine>, place: &crate::Place, runs: usize) -> any
         .await?
         .unit
         .ok_or_else(|| anyhow::anyhow!("an accepted ticket has no unit"))?;
-    let now = engine.now();
-    let token = |name: &'static str, permissions: &'static [Permission], unit: Option<String>| {
-        let store = engine.store.clone();
-        async move {
-            minhu_web::auth::issue_token(
-                store.as_ref(),
-                name,
-                permissions,
-                unit.as_deref(),
-                None,
-                now,
-            )
-            .await
-        }
-    };
-    let admin = token("admin", Role::Administrator.permissions(), None).await?;
-    let dispatcher = token("dispatcher", Role::Dispatcher.permissions(), None).await?;
+    let token = crate::bench_intake::token;
+    let admin = token(engine, "admin", Role::Administrator.permissions(), None).await?;
+    let dispatcher = token(engine, "dispatcher", Role::Dispatcher.permissions(), None).await?;
     let handler = token(
+        engine,
         "unit",
         Role::UnitHandler.permissions(),
-        Some(unit.to_string()),
+        Some(unit.as_str()),
     )
     .await?;
-    let supervisor = token("supervisor", Role::Supervisor.permissions(), None).await?;
+    let supervisor = token(engine, "supervisor", Role::Supervisor.permissions(), None).await?;
     let base = crate::bench_intake::serve(engine.clone(), place).await?;
     let client = reqwest::Client::new();
     let pages = [
@@ -198,24 +185,8 @@ async fn measure(engine: &Arc<Engine>, place: &crate::Place, runs: usize) -> any
     println!("page                          p50 ms   p99 ms   max ms  ({runs} runs after 1)");
     let mut slow = Vec::new();
     for (token, path) in &pages {
-        let mut times = Vec::with_capacity(runs);
-        for run in 0..=runs {
-            let started = Instant::now();
-            let response = client
-                .get(format!("{base}{path}"))
-                .bearer_auth(token.as_str())
-                .send()
-                .await?;
-            anyhow::ensure!(
-                response.status().is_success(),
-                "{path}: HTTP {}",
-                response.status()
-            );
-            response.bytes().await?;
-            if run > 0 {
-                times.push(started.elapsed().as_secs_f64() * 1e3);
-            }
-        }
+        let url = format!("{base}{path}");
+        let (mut times, _) = crate::bench_intake::time_gets(&client, &url, token, runs).await?;
         let at = crate::bench_search::percentiles(&mut times);
         println!("{path:<28} {:>7.1} {:>8.1} {:>8.1}", at.p50, at.p99, at.max);
         if at.p99 > GOAL.as_secs_f64() * 1e3 {

@@ -40,15 +40,8 @@ pub async fn run(
     scans: usize,
     keep: Option<PathBuf>,
 ) -> anyhow::Result<()> {
-    let temporary = tempfile::tempdir()?;
-    let dir = keep.unwrap_or_else(|| temporary.path().to_owned());
-    let place = Place {
-        config: dir.join("city"),
-        database: None,
-        data_dir: dir.clone(),
-        model: None,
-    };
-    crate::demo::write_city(&place.config, false)?;
+    let (_temporary, place) = demo_place(keep)?;
+    let dir = place.data_dir.clone();
     let mut engine = crate::server::open_engine(&place, Arc::new(SystemClock)).await?;
     let rows = crate::demo::demo_messages()?;
     anyhow::ensure!(!rows.is_empty(), "the demo has no messages");
@@ -148,6 +141,21 @@ pub async fn run(
         memory_mb("VmHWM:").unwrap_or(0)
     );
     Ok(())
+}
+
+/// The demo city with a SQLite store in `keep` (kept for a later run), or in a
+/// temporary directory that lives as long as the returned guard.
+pub(crate) fn demo_place(keep: Option<PathBuf>) -> anyhow::Result<(tempfile::TempDir, Place)> {
+    let temporary = tempfile::tempdir()?;
+    let dir = keep.unwrap_or_else(|| temporary.path().to_owned());
+    let place = Place {
+        config: dir.join("city"),
+        database: None,
+        data_dir: dir,
+        model: None,
+    };
+    crate::demo::write_city(&place.config, false)?;
+    Ok((temporary, place))
 }
 
 /// Stores `count` tickets received evenly over `span` from `start`, half of them
