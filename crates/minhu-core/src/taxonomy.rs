@@ -98,6 +98,11 @@ impl Taxonomy {
         self.paths.contains(path)
     }
 
+    /// Every category, each parent before its children.
+    pub fn paths(&self) -> impl Iterator<Item = &CategoryPath> {
+        self.paths.iter()
+    }
+
     pub fn first_levels(&self) -> impl Iterator<Item = &CategoryPath> {
         self.paths.iter().filter(|p| !p.as_str().contains('/'))
     }

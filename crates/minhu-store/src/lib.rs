@@ -754,6 +754,10 @@ pub trait Store: Send + Sync {
     /// `hourly`): for checking the kept tables against a recount.
     async fn rollup_tables(&self) -> Result<Vec<(String, Rollup)>, StoreError>;
 
+    /// How many rows each rollup table holds, by table name: what a dashboard read
+    /// chooses between, cheap to ask at any size (unlike [`Store::rollup_tables`]).
+    async fn rollup_sizes(&self) -> Result<Vec<(String, u64)>, StoreError>;
+
     /// Claims up to `limit` outbox rows due at `now`, for `lease`; on PostgreSQL
     /// concurrent claimers skip each other's rows.
     async fn claim_notifications(

@@ -124,7 +124,7 @@ pub(crate) async fn add(conn: &mut AnyConnection, rollup: &Rollup) -> Result<(),
             let sql = format!(
                 "INSERT INTO {table} (day, unit, region, category, metric, n) VALUES {} \
                  ON CONFLICT (day, unit, region, category, metric) DO UPDATE SET n = {table}.n + excluded.n",
-                placeholders(chunk.len(), 6)
+                placeholders(conn, chunk.len(), 6)
             );
             let mut query = sqlx::query(sqlx::AssertSqlSafe(sql));
             for (key, n) in chunk {
@@ -144,7 +144,7 @@ pub(crate) async fn add(conn: &mut AnyConnection, rollup: &Rollup) -> Result<(),
         let sql = format!(
             "INSERT INTO rollup_hourly (hour, region, category, n) VALUES {} \
              ON CONFLICT (hour, region, category) DO UPDATE SET n = rollup_hourly.n + excluded.n",
-            placeholders(chunk.len(), 4)
+            placeholders(conn, chunk.len(), 4)
         );
         let mut query = sqlx::query(sqlx::AssertSqlSafe(sql));
         for (key, n) in chunk {
