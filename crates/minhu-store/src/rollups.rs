@@ -1,11 +1,11 @@
-//! The analytics rollups (migrations 0008 and 0011): sums of what every ticket counts
+//! The analytics rollups (migrations 0008, 0011 and 0014): sums of what every ticket counts
 //! for (`minhu_core::rollup`), kept exact in the transaction of each change so that
 //! dashboards read a few thousand pre-aggregated rows instead of millions of tickets.
 //!
 //! The finest table, `rollup_daily`, is keyed by intake day x unit x region x category x
 //! metric. With many places and categories almost every ticket opens cells of its own
 //! there, so a month of a big city is millions of rows. Coarser copies ([`CUBES`]: by
-//! month, without the category, without any place) hold the same counts with columns
+//! month, without the category, without any place, by category alone) hold the same counts with columns
 //! dropped (stored as `''`) or days folded into their month (stored as the first day),
 //! and every read takes the coarsest one that still has the columns it groups or
 //! narrows by ([`plan`]): a month's ranking of units reads a few thousand rows at any
@@ -40,7 +40,7 @@ pub(crate) struct Cube {
 
 /// Every daily-count table. The first is the full table of migration 0008; [`plan`]
 /// reads the one of a grain that keeps the fewest columns and still answers.
-pub(crate) const CUBES: [Cube; 5] = [
+pub(crate) const CUBES: [Cube; 7] = [
     Cube {
         table: "rollup_daily",
         monthly: false,
@@ -74,6 +74,20 @@ pub(crate) const CUBES: [Cube; 5] = [
         monthly: true,
         unit: true,
         region: true,
+        category: true,
+    },
+    Cube {
+        table: "rollup_daily_category",
+        monthly: false,
+        unit: false,
+        region: false,
+        category: true,
+    },
+    Cube {
+        table: "rollup_monthly_category",
+        monthly: true,
+        unit: false,
+        region: false,
         category: true,
     },
 ];
@@ -419,12 +433,18 @@ mod tests {
             category: Some("城乡建设".into()),
             ..by_unit.clone()
         };
+        let by_category = RollupQuery {
+            by_category: true,
+            ..city.clone()
+        };
         let daily = |q: &RollupQuery| coarsest(q, false).table;
         let monthly = |q: &RollupQuery| coarsest(q, true).table;
         assert_eq!(daily(&city), "rollup_daily_total");
         assert_eq!(daily(&by_unit), "rollup_daily_place");
+        assert_eq!(daily(&by_category), "rollup_daily_category");
         assert_eq!(daily(&in_category), "rollup_daily");
-        assert_eq!(monthly(&city), "rollup_monthly_place");
+        assert_eq!(monthly(&by_unit), "rollup_monthly_place");
+        assert_eq!(monthly(&by_category), "rollup_monthly_category");
         assert_eq!(monthly(&in_category), "rollup_monthly");
         let finest = RollupQuery {
             finest_only: true,

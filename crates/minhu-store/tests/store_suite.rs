@@ -1312,7 +1312,7 @@ async fn rollups_follow_every_change_and_rebuild_to_the_same() {
         assert_eq!(hours, expected.hourly.into_iter().collect::<Vec<_>>());
 
         // Every read from the coarsest table that answers it (a month, no category, no
-        // place) equals the same read of the full daily table, whole months or not.
+        // place, a category alone) equals the same read of the full daily table, whole months or not.
         let date = jiff::civil::date;
         let periods = [
             (date(2026, 11, 1), date(2026, 12, 1)),
@@ -1346,6 +1346,15 @@ async fn rollups_follow_every_change_and_rebuild_to_the_same() {
                     category: Some("城乡建设".into()),
                     ..base.clone()
                 },
+                RollupQuery {
+                    by_category: true,
+                    ..base.clone()
+                },
+                RollupQuery {
+                    by_day: true,
+                    category: Some("城乡建设".into()),
+                    ..base.clone()
+                },
             ];
             for query in variants {
                 let read = |finest_only| {
@@ -1368,7 +1377,7 @@ async fn rollups_follow_every_change_and_rebuild_to_the_same() {
         }
 
         let kept = store.rollup_tables().await.unwrap();
-        assert_eq!(kept.len(), 6);
+        assert_eq!(kept.len(), 8);
         assert_eq!(store.rebuild_rollups(&|_| {}).await.unwrap(), 3);
         assert_eq!(stored_rollups(&store, Scope::All).await, expected.daily);
         assert_eq!(store.rollup_tables().await.unwrap(), kept);

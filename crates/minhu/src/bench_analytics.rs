@@ -13,7 +13,7 @@
 //! million intakes would take most of a day on a small machine.
 //!
 //! Then a real server answers on a loopback port and every analytics route is asked
-//! for, with the city's own ids, by a supervisor and by a unit's handler: the figures
+//! for, with the city's own ids, by a supervisor and by a unit's leader: the figures
 //! are server time plus a loopback round trip, the goal 300 ms. The alert watch's pass
 //! (a background job every five minutes, not a dashboard read) is timed apart. Last, as
 //! a baseline in the same go, the store's reads are timed on the tables it picks and on
@@ -304,6 +304,16 @@ async fn over_http(
             &supervisor,
             format!("{api}/trends?from={first}&to={last}"),
             "trends: every day of the year",
+        ),
+        (
+            &supervisor,
+            format!("{api}/trends?from={first}&to={last}&category={category}"),
+            "trends: one category, the year",
+        ),
+        (
+            &supervisor,
+            format!("{api}/trends?from={first}&to={last}&region={district}"),
+            "trends: one district, the year",
         ),
         (&leader, format!("{api}/trends"), "trends: one unit, this month"),
         (&supervisor, format!("{api}/monthly-topic"), "monthly topic (6 months)"),
