@@ -278,8 +278,16 @@ async fn over_http(
     let previous = last.first_of_month().yesterday()?.strftime("%Y-%m");
     let api = "/api/v1/analytics";
     let reads = [
-        (&supervisor, format!("{api}/rates"), "rates: this month, units ranked"),
-        (&supervisor, format!("{api}/rates?by=region"), "rates: this month, by district"),
+        (
+            &supervisor,
+            format!("{api}/rates"),
+            "rates: this month, units ranked",
+        ),
+        (
+            &supervisor,
+            format!("{api}/rates?by=region"),
+            "rates: this month, by district",
+        ),
         (
             &supervisor,
             format!("{api}/rates?category={category}"),
@@ -292,7 +300,10 @@ async fn over_http(
         ),
         (
             &supervisor,
-            format!("{api}/rates?from={}&to={last}", last - jiff::Span::new().days(45)),
+            format!(
+                "{api}/rates?from={}&to={last}",
+                last - jiff::Span::new().days(45)
+            ),
             "rates: 46 days (days + a month)",
         ),
         (
@@ -315,10 +326,22 @@ async fn over_http(
             format!("{api}/trends?from={first}&to={last}&region={district}"),
             "trends: one district, the year",
         ),
-        (&leader, format!("{api}/trends"), "trends: one unit, this month"),
-        (&supervisor, format!("{api}/monthly-topic"), "monthly topic (6 months)"),
+        (
+            &leader,
+            format!("{api}/trends"),
+            "trends: one unit, this month",
+        ),
+        (
+            &supervisor,
+            format!("{api}/monthly-topic"),
+            "monthly topic (6 months)",
+        ),
         (&supervisor, format!("{api}/alerts"), "alerts: last 24 h"),
-        (&supervisor, "/public".to_owned(), "public page: 12 months by district"),
+        (
+            &supervisor,
+            "/public".to_owned(),
+            "public page: 12 months by district",
+        ),
     ];
     let base = crate::bench_intake::serve(engine.clone(), place).await?;
     let client = reqwest::Client::new();
@@ -376,7 +399,12 @@ async fn store_baseline(
                         timings.last_mut().expect("just pushed")
                     }
                 };
-                if finest_only { &mut line.2 } else { &mut line.1 }.push(ms);
+                if finest_only {
+                    &mut line.2
+                } else {
+                    &mut line.1
+                }
+                .push(ms);
             }
         }
     }
@@ -385,10 +413,7 @@ async fn store_baseline(
          full daily table: median ms | ratio (5 runs each)"
     );
     for (name, mut picked, mut fine) in timings {
-        let (p, f) = (
-            percentiles(&mut picked).p50,
-            percentiles(&mut fine).p50,
-        );
+        let (p, f) = (percentiles(&mut picked).p50, percentiles(&mut fine).p50);
         println!(
             "{name:<40} {p:>10.1} {:>8.1} | {f:>10.1} | {:>6.1}x",
             picked[picked.len() - 1],
