@@ -517,6 +517,8 @@ pub struct RollupQuery {
     pub regions: Vec<String>,
     /// A category and its sub-categories.
     pub category: Option<String>,
+    /// Any of these categories exactly (empty: any).
+    pub categories: Vec<String>,
     pub by_day: bool,
     pub by_unit: bool,
     pub by_region: bool,
@@ -537,6 +539,7 @@ impl RollupQuery {
             units: Vec::new(),
             regions: Vec::new(),
             category: None,
+            categories: Vec::new(),
             by_day: false,
             by_unit: false,
             by_region: false,

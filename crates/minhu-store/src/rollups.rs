@@ -118,7 +118,8 @@ impl Cube {
             Scope::Units(_) => (true, region),
             Scope::Regions(_) => (unit, true),
         };
-        let category = filter.by_category || filter.category.is_some();
+        let category =
+            filter.by_category || filter.category.is_some() || !filter.categories.is_empty();
         (self.unit || !unit) && (self.region || !region) && (self.category || !category)
     }
 }
@@ -326,6 +327,7 @@ fn read(cube: Cube, filter: &RollupQuery, from: Date, to: Date) -> Conditions {
     any_of(&mut query, "unit", &filter.units);
     any_of(&mut query, "region", &filter.regions);
     category_prefix(&mut query, &filter.category);
+    any_of(&mut query, "category", &filter.categories);
     query.sql.push_str(&format!(" GROUP BY {columns}"));
     query
 }

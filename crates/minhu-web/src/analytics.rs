@@ -202,6 +202,7 @@ impl Filters {
             units: self.units.clone(),
             regions: self.regions.clone(),
             category: self.category.clone(),
+            categories: Vec::new(),
             by_day: false,
             by_unit: false,
             by_region: false,

@@ -423,14 +423,26 @@ pub(crate) async fn monthly_topic(
         cells.remove("");
         months.push((start.strftime("%Y-%m").to_string(), cells));
     }
+    let rules = TopicRules::default();
+    // The units are read for the month's topics only: by unit and category, a month of
+    // a big city is hundreds of thousands of rows, a few topics' share of them is not.
     let mut query = filters.query(&principal.scope);
     query.from = month;
     query.to = month
         .checked_add(jiff::Span::new().months(1))
         .map_err(ApiError::internal)?;
     (query.by_category, query.by_unit) = (true, true);
+    query.categories = monthly_topics(&months, &BTreeMap::new(), &rules)
+        .into_iter()
+        .map(|topic| topic.category)
+        .collect();
+    let rows = if query.categories.is_empty() {
+        Vec::new()
+    } else {
+        read(&state, &query).await?
+    };
     let mut units: BTreeMap<(String, String), Tally> = BTreeMap::new();
-    for row in read(&state, &query).await? {
+    for row in rows {
         units
             .entry((
                 row.category.unwrap_or_default(),
@@ -439,7 +451,6 @@ pub(crate) async fn monthly_topic(
             .or_default()
             .add(row.metric, row.n);
     }
-    let rules = TopicRules::default();
     let mut topics = monthly_topics(&months, &units, &rules);
     for topic in &mut topics {
         for share in &mut topic.units {
