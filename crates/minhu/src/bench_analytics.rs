@@ -24,6 +24,7 @@
 //! way are compared with a recount from the event log (`Store::rebuild_rollups`). With
 //! `--dir`, a later run finds the rollups already loaded and measures them again.
 
+use crate::bench_intake::{time_gets, token};
 use crate::bench_search::percentiles;
 use crate::bench_timers::BenchCity;
 use jiff::civil::Date;
@@ -245,28 +246,11 @@ async fn over_http(
     last: Date,
     runs: usize,
 ) -> anyhow::Result<Vec<String>> {
-    let now = engine.now();
     let community = &cells.communities[7];
-    let store = engine.store.as_ref();
     let (supervisor, leader) = (Role::Supervisor, Role::UnitLeader);
-    let supervisor = minhu_web::auth::issue_token(
-        store,
-        supervisor.code(),
-        supervisor.permissions(),
-        None,
-        None,
-        now,
-    )
-    .await?;
-    let leader = minhu_web::auth::issue_token(
-        store,
-        leader.code(),
-        leader.permissions(),
-        Some(community.unit.as_str()),
-        None,
-        now,
-    )
-    .await?;
+    let supervisor = token(engine, supervisor.code(), supervisor.permissions(), None).await?;
+    let unit = Some(community.unit.as_str());
+    let leader = token(engine, leader.code(), leader.permissions(), unit).await?;
     let district = engine
         .city
         .regions
@@ -350,25 +334,8 @@ async fn over_http(
     );
     let mut slow = Vec::new();
     for (token, path, name) in &reads {
-        let mut times = Vec::with_capacity(runs);
-        for run in 0..=runs {
-            let started = Instant::now();
-            let response = client
-                .get(format!("{base}{path}"))
-                .bearer_auth(token.as_str())
-                .send()
-                .await?;
-            anyhow::ensure!(
-                response.status().is_success(),
-                "{path}: HTTP {}: {}",
-                response.status(),
-                response.text().await.unwrap_or_default()
-            );
-            response.bytes().await?;
-            if run > 0 {
-                times.push(elapsed_ms(started));
-            }
-        }
+        let url = format!("{base}{path}");
+        let (mut times, _) = time_gets(&client, &url, token, runs).await?;
         let at = percentiles(&mut times);
         println!("{name:<44} {:>7.1} {:>8.1} {:>8.1}", at.p50, at.p99, at.max);
         if at.p99 > GOAL.as_secs_f64() * 1e3 {
