@@ -155,13 +155,34 @@ impl Browser {
     }
 
     async fn fill(&self, css: &str, text: &str) {
-        let field = self.element(css).await;
-        field.clear().await.unwrap();
-        field.send_keys(text).await.unwrap();
+        self.on_live_element(css, |field| async move {
+            field.clear().await?;
+            field.send_keys(text).await
+        })
+        .await;
     }
 
     async fn click(&self, css: &str) {
-        self.element(css).await.click().await.unwrap();
+        self.on_live_element(css, |element| async move { element.click().await })
+            .await;
+    }
+
+    /// Does `act` on `css` once it is on the page. A page still landing (after a form
+    /// posted, say) can replace the element between finding and acting: then the new
+    /// page's element is found and acted on, within [`PATIENCE`]. Other errors fail.
+    async fn on_live_element<F, Fut>(&self, css: &str, act: F)
+    where
+        F: Fn(fantoccini::elements::Element) -> Fut,
+        Fut: std::future::Future<Output = Result<(), fantoccini::error::CmdError>>,
+    {
+        wait_for(&format!("{css} to stay on the page"), || async {
+            match act(self.element(css).await).await {
+                Ok(()) => Some(()),
+                Err(e) if e.is_stale_element_reference() => None,
+                Err(e) => panic!("{css}: {e}"),
+            }
+        })
+        .await;
     }
 
     /// The text of `css` once it has some.
