@@ -42,10 +42,15 @@ impl CategoryPath {
     }
 
     pub fn starts_with(&self, prefix: &CategoryPath) -> bool {
-        self.0
-            .strip_prefix(&prefix.0)
-            .is_some_and(|rest| rest.is_empty() || rest.starts_with('/'))
+        within(&self.0, &prefix.0)
     }
+}
+
+/// Whether the category path `path` is `category` or one of its sub-categories: the
+/// test of every `category` filter, on paths as stored.
+pub fn within(path: &str, category: &str) -> bool {
+    path.strip_prefix(category)
+        .is_some_and(|rest| rest.is_empty() || rest.starts_with('/'))
 }
 
 impl fmt::Display for CategoryPath {

@@ -76,6 +76,29 @@ fn field(name: &str, message: String) -> ApiError {
     FieldError::new(name, message).into()
 }
 
+/// A whole number from `low` to `high` in `name`, or `default` when absent.
+pub(crate) fn bounded(
+    params: &HashMap<String, String>,
+    name: &str,
+    low: usize,
+    high: usize,
+    default: usize,
+) -> Result<usize, ApiError> {
+    match params.get(name) {
+        Some(text) => text
+            .parse::<usize>()
+            .ok()
+            .filter(|n| (low..=high).contains(n))
+            .ok_or_else(|| {
+                field(
+                    name,
+                    format!("{text:?}: a whole number from {low} to {high}"),
+                )
+            }),
+        None => Ok(default),
+    }
+}
+
 fn day(name: &str, value: Option<&String>) -> Result<Option<Date>, ApiError> {
     value
         .map(|text| {
@@ -650,15 +673,8 @@ pub(crate) async fn alerts(
 ) -> Result<Response, ApiError> {
     let city = &state.engine.city;
     let filters = Filters::parse(&PeriodParams::default(), &given, city, today(&state))?;
-    let hours = match params.get("hours") {
-        Some(text) => text
-            .parse::<i64>()
-            .ok()
-            .filter(|h| (1..=168).contains(h))
-            .ok_or_else(|| field("hours", format!("{text:?}: a whole number from 1 to 168")))?,
-        None => 24,
-    };
-    let since = state.engine.clock.now() - jiff::SignedDuration::from_hours(hours);
+    let hours = bounded(&params, "hours", 1, 168, 24)?;
+    let since = state.engine.clock.now() - jiff::SignedDuration::from_hours(hours as i64);
     let raised = state
         .engine
         .store
@@ -677,8 +693,8 @@ pub(crate) async fn alerts(
             filters.category.as_ref().is_none_or(|wanted| {
                 alert
                     .category
-                    .as_ref()
-                    .is_some_and(|c| c == wanted || c.starts_with(&format!("{wanted}/")))
+                    .as_deref()
+                    .is_some_and(|c| minhu_core::taxonomy::within(c, wanted))
             })
         })
         .map(|alert| {

@@ -113,7 +113,7 @@ async fn list_articles(
                 category.is_none_or(|wanted| {
                     a.category
                         .as_deref()
-                        .is_some_and(|own| own == wanted || own.starts_with(&format!("{wanted}/")))
+                        .is_some_and(|own| minhu_core::taxonomy::within(own, wanted))
                 })
             })
             .map(ArticleView::from)

@@ -12,7 +12,7 @@
 //! high-volume, low-satisfaction problems with `minhu_analytics::topic`.
 
 use crate::AppState;
-use crate::analytics::{FilterParams, Filters, Format, PeriodParams, Table, read, today};
+use crate::analytics::{FilterParams, Filters, Format, PeriodParams, Table, bounded, read, today};
 use crate::auth::Principal;
 use crate::error::ApiError;
 use axum::extract::{Query, State};
@@ -26,7 +26,7 @@ use minhu_analytics::topic::{Topic, TopicRules, monthly_topics};
 use minhu_core::City;
 use minhu_core::access::Scope;
 use minhu_core::ids::{RegionId, UnitId};
-use minhu_core::workflow::FieldError;
+use minhu_core::taxonomy::within;
 use minhu_engine::hotspots::{DAYS, HotspotList, KeptTicket, is_open, ticket_place, ticket_text};
 use minhu_store::TicketFilter;
 use serde::Serialize;
@@ -93,29 +93,6 @@ struct HotspotReport {
     /// Hotspots in all; the first `limit` are sent.
     total: usize,
     hotspots: Vec<HotspotLine>,
-}
-
-/// A whole number from `low` to `high` in `name`, or `default` when absent.
-fn bounded(
-    params: &HashMap<String, String>,
-    name: &str,
-    low: usize,
-    high: usize,
-    default: usize,
-) -> Result<usize, ApiError> {
-    match params.get(name) {
-        Some(text) => text
-            .parse::<usize>()
-            .ok()
-            .filter(|n| (low..=high).contains(n))
-            .ok_or_else(|| {
-                ApiError::from(FieldError::new(
-                    name,
-                    format!("{text:?}: a whole number from {low} to {high}"),
-                ))
-            }),
-        None => Ok(default),
-    }
 }
 
 /// The hotspot list (热点榜): tickets of the last `days` days (default 7, at most 90)
@@ -221,11 +198,10 @@ fn kept_report(list: &HotspotList, scope: &Scope, filters: &Filters, limit: usiz
                     .as_ref()
                     .is_some_and(|u| units.contains(u.as_str())))
             && category.is_none_or(|wanted| {
-                ticket.category.as_deref().is_some_and(|c| {
-                    c == wanted
-                        || c.strip_prefix(wanted)
-                            .is_some_and(|rest| rest.starts_with('/'))
-                })
+                ticket
+                    .category
+                    .as_deref()
+                    .is_some_and(|c| within(c, wanted))
             })
     };
     let narrowed = *scope != Scope::All
