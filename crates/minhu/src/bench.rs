@@ -24,15 +24,16 @@ pub enum BenchCommand {
         /// Tickets to count (spread evenly over the days).
         #[arg(long, default_value_t = 1_000_000)]
         tickets: u64,
-        #[arg(long, default_value_t = 365)]
+        /// Days of intake, ending on 2026-02-28 (1 to 3660).
+        #[arg(long, default_value_t = 365, value_parser = clap::value_parser!(u32).range(1..=3660))]
         days: u32,
         /// Tickets first written through the store event by event (as the engine
         /// does), whose kept rollups are then checked against a recount from the log.
         #[arg(long, default_value_t = 2_000)]
         real: u64,
-        /// Requests timed per route (after one warm-up).
-        #[arg(long, default_value_t = 20)]
-        runs: usize,
+        /// Requests timed per route (after one warm-up; at least 1).
+        #[arg(long, default_value_t = 20, value_parser = clap::value_parser!(u64).range(1..))]
+        runs: u64,
         /// Database to measure against (default: a fresh SQLite file in a temporary
         /// directory). A PostgreSQL database should be empty and disposable.
         #[arg(long)]
@@ -179,7 +180,7 @@ pub async fn run(command: BenchCommand) -> anyhow::Result<()> {
                 tickets,
                 days,
                 real,
-                runs,
+                runs: runs as usize,
             };
             crate::bench_analytics::run(load, database, dir).await
         }
