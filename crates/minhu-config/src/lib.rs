@@ -5,7 +5,7 @@
 //!
 //! | file | what it holds |
 //! | --- | --- |
-//! | `city.toml` | name, time zone, root region, handling tiers (and each tier's clock), handling rules (`[workflow]`) |
+//! | `city.toml` | name, time zone, root region, handling tiers (and each tier's clock), handling rules (`[workflow]`), personal data in free text (`[privacy]`) |
 //! | `calendar.toml` | public holidays and make-up working days (调休), `[[year]]` tables |
 //! | `regions.toml` | the region tree, `[[region]]` tables |
 //! | `units.toml` | handling units, `[[unit]]` tables |
@@ -18,7 +18,7 @@
 
 use minhu_core::City;
 use minhu_core::calendar::{BusinessCalendar, DayKind, DayRange};
-use minhu_core::city::{AnalyticsRules, MapSettings, ScoreWeights, WorkflowRules};
+use minhu_core::city::{AnalyticsRules, MapSettings, PrivacySettings, ScoreWeights, WorkflowRules};
 use minhu_core::deadline::{Allowance, Tier, TierClock, TierCode, parse_duration};
 use minhu_core::duty::{DutyList, DutyRule};
 use minhu_core::geo::{Boundaries, Boundary, Polygon, Ring};
@@ -67,6 +67,18 @@ struct CityFile {
     analytics: Option<Spanned<AnalyticsSection>>,
     #[serde(default)]
     map: Option<Spanned<MapSection>>,
+    #[serde(default)]
+    privacy: Option<PrivacySection>,
+}
+
+/// `[privacy]`: what the personal-data detector leaves readable, or also masks.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct PrivacySection {
+    #[serde(default)]
+    public_numbers: Vec<Spanned<String>>,
+    #[serde(default)]
+    mask_plates: bool,
 }
 
 /// `[map]`: the city's tile server for the citizens' map.
@@ -401,6 +413,10 @@ fn read_city(files: Files) -> Result<City, ConfigError> {
         Some(section) => load_map(&city_source, section)?,
         None => MapSettings::default(),
     };
+    let privacy = match &city_file.privacy {
+        Some(section) => load_privacy(&city_source, section)?,
+        None => PrivacySettings::default(),
+    };
     let calendar = load_calendar(&files.read("calendar.toml")?)?;
     let zone_name = city_file.city.timezone.get_ref();
     let timezone = jiff::tz::TimeZone::get(zone_name).map_err(|e| {
@@ -430,6 +446,39 @@ fn read_city(files: Files) -> Result<City, ConfigError> {
         timers,
         analytics,
         map,
+        privacy,
+    })
+}
+
+/// Reads `[privacy]`: each public number written as a phone number is (digits, with
+/// spaces, hyphens, brackets or a leading +), kept as the digits the detector compares.
+fn load_privacy(source: &Source, section: &PrivacySection) -> Result<PrivacySettings, ConfigError> {
+    let mut public_numbers = Vec::new();
+    for entry in &section.public_numbers {
+        let text = entry.get_ref().trim();
+        let at = Some(entry.span().start);
+        let written = text
+            .chars()
+            .all(|c| c.is_ascii_digit() || " -()（）+".contains(c));
+        let digits = text.chars().filter(char::is_ascii_digit).count();
+        if !written || !(3..=20).contains(&digits) {
+            return Err(source.error(
+                at,
+                format!(
+                    "[privacy] public_numbers: {text:?} is not a phone number \
+                     (3 to 20 digits, with spaces, hyphens, brackets or a leading +)"
+                ),
+            ));
+        }
+        if let Some(digits) = minhu_core::pii::normalise_phone(text) {
+            public_numbers.push(digits);
+        } else {
+            public_numbers.push(text.chars().filter(char::is_ascii_digit).collect());
+        }
+    }
+    Ok(PrivacySettings {
+        public_numbers,
+        mask_plates: section.mask_plates,
     })
 }
 
@@ -1031,6 +1080,12 @@ role = "hrss"
         dir
     }
 
+    /// The test city with `section` added to its `city.toml`.
+    fn city_with(section: &str) -> Result<City, ConfigError> {
+        let text = format!("{CITY}\n{section}");
+        load_city(write_city(Some(("city.toml", &text))).path())
+    }
+
     #[test]
     fn loads_a_valid_city() {
         let dir = write_city(None);
@@ -1046,10 +1101,7 @@ role = "hrss"
     fn timers_are_read_and_checked() {
         let city = load_city(write_city(None).path()).unwrap();
         assert_eq!(city.timers, TimerPolicy::default());
-        let with = |section: &str| {
-            let text = format!("{CITY}\n{section}");
-            load_city(write_city(Some(("city.toml", &text))).path())
-        };
+        let with = city_with;
         let city = with(
             "[timers]\nwarn_share = 0.75\ncallback_after = \"2d\"\n\
              [[timers.escalation]]\nto = \"unit_leader\"\nafter = \"4h\"\n\
@@ -1120,10 +1172,7 @@ role = "hrss"
 
     #[test]
     fn the_map_takes_a_tile_server_on_this_site_or_over_https() {
-        let with = |section: &str| {
-            let text = format!("{CITY}\n{section}");
-            load_city(write_city(Some(("city.toml", &text))).path())
-        };
+        let with = city_with;
         assert_eq!(
             load_city(write_city(None).path()).unwrap().map,
             MapSettings::default()
@@ -1149,6 +1198,33 @@ role = "hrss"
             ),
         ] {
             let err = with(section).unwrap_err().to_string();
+            assert!(err.contains("city.toml:") && err.contains(problem), "{err}");
+        }
+    }
+
+    #[test]
+    fn privacy_lists_public_numbers_and_plates() {
+        let plain = load_city(write_city(None).path()).unwrap();
+        assert_eq!(plain.privacy, PrivacySettings::default());
+        let city = city_with(
+            "[privacy]\npublic_numbers = [\"12345\", \"0731-88665110\", \"+86 731 8866 5120\", \"110\"]\nmask_plates = true\n",
+        )
+        .unwrap();
+        assert_eq!(
+            city.privacy.public_numbers,
+            ["12345", "073188665110", "073188665120", "110"]
+        );
+        assert!(city.privacy.mask_plates);
+        for (section, problem) in [
+            (
+                "[privacy]\npublic_numbers = [\"12345\", \"市政府\"]\n",
+                "public_numbers: \"市政府\" is not a phone number",
+            ),
+            ("[privacy]\npublic_numbers = [\"12\"]\n", "3 to 20 digits"),
+            ("[privacy]\nmask_plate = true\n", "unknown field"),
+            ("[privacy]\nmask_plates = \"yes\"\n", "invalid type"),
+        ] {
+            let err = city_with(section).unwrap_err().to_string();
             assert!(err.contains("city.toml:") && err.contains(problem), "{err}");
         }
     }

@@ -9,8 +9,10 @@
 //! can reach past it.
 
 use crate::City;
+use crate::city::PrivacySettings;
 use crate::event::{Change, Event};
 use crate::ids::{RegionId, UnitId};
+use crate::pii::{self, Mask};
 use crate::ticket::{Citizen, Intake, Kind, Ticket};
 use crate::workflow::Command;
 use serde::{Deserialize, Serialize};
@@ -379,75 +381,231 @@ pub fn mask_email(email: &str) -> String {
     }
 }
 
-/// Masks every mobile number (11 digits starting with 1) written in free text, so a
-/// number a citizen typed into the description is masked like the phone field; with
-/// `hide`, no digit of it is kept.
+/// Masks the personal data (phones in any writing, ID and card numbers, e-mail
+/// addresses: see [`crate::pii`]) written in a text no citizen is known for, such as a
+/// delivery error; with `hide`, nothing of it is kept.
 pub fn mask_phones_in_text(text: &str, hide: bool) -> String {
-    let chars: Vec<char> = text.chars().collect();
-    let mut out = String::with_capacity(text.len());
-    let mut i = 0;
-    while i < chars.len() {
-        let run = chars[i..].iter().take_while(|c| c.is_ascii_digit()).count();
-        if run == 0 {
-            out.push(chars[i]);
-            i += 1;
-            continue;
-        }
-        let digits: String = chars[i..i + run].iter().collect();
-        if run == 11 && digits.starts_with('1') {
-            out.push_str(&if hide {
-                "*".repeat(11)
-            } else {
-                mask_phone(&digits)
-            });
-        } else {
-            out.push_str(&digits);
-        }
-        i += run;
-    }
-    out
+    let how = if hide { Mask::Wholly } else { Mask::Partly };
+    pii::mask(text, &PrivacySettings::default(), &[], how)
 }
 
-/// A demand as a reader with `view` may see it: the citizen, and phone numbers in the
-/// text.
-pub fn redact_intake(intake: &mut Intake, view: IdentityView) {
+/// One text as a reader with `view` may see it: the personal data in it (with the
+/// citizen's `names`) masked, or with nothing of it kept.
+pub fn redact_text(
+    text: &str,
+    view: IdentityView,
+    privacy: &PrivacySettings,
+    names: &[&str],
+) -> String {
+    match view {
+        IdentityView::Full => text.to_owned(),
+        IdentityView::Masked => pii::mask(text, privacy, names, Mask::Partly),
+        IdentityView::Hidden => pii::mask(text, privacy, names, Mask::Wholly),
+    }
+}
+
+/// The citizen's own name, as the detector looks for it in their text.
+fn names_of(citizen: &Citizen) -> Vec<String> {
+    citizen.name.iter().map(|n| n.trim().to_owned()).collect()
+}
+
+fn redact_all<'a>(
+    texts: impl IntoIterator<Item = &'a mut String>,
+    view: IdentityView,
+    privacy: &PrivacySettings,
+    names: &[String],
+) {
+    let names: Vec<&str> = names.iter().map(String::as_str).collect();
+    for text in texts {
+        *text = redact_text(text, view, privacy, &names);
+    }
+}
+
+/// A demand as a reader with `view` may see it: the citizen, and the personal data in
+/// its title, description and address.
+pub fn redact_intake(intake: &mut Intake, view: IdentityView, privacy: &PrivacySettings) {
+    if view == IdentityView::Full {
+        return;
+    }
+    let names = names_of(&intake.citizen);
     intake.citizen = redact_citizen(&intake.citizen, view);
-    if view != IdentityView::Full {
-        let hide = view == IdentityView::Hidden;
-        intake.title = mask_phones_in_text(&intake.title, hide);
-        intake.description = mask_phones_in_text(&intake.description, hide);
-        intake.address = intake
-            .address
-            .as_deref()
-            .map(|a| mask_phones_in_text(a, hide));
-    }
+    redact_all(intake_texts(intake), view, privacy, &names);
 }
 
-/// A ticket as seen by a reader with `permissions`.
-pub fn redact_ticket(mut ticket: Ticket, permissions: &[Permission], revealed: bool) -> Ticket {
+/// A ticket as seen by a reader with `permissions` (`revealed`: they pressed "reveal"
+/// with a reason): the citizen, and the personal data in every text people wrote on
+/// it, under the city's `privacy` settings.
+pub fn redact_ticket(
+    mut ticket: Ticket,
+    permissions: &[Permission],
+    revealed: bool,
+    privacy: &PrivacySettings,
+) -> Ticket {
     let view = identity_view(permissions, &ticket.intake, revealed);
-    redact_intake(&mut ticket.intake, view);
+    if view == IdentityView::Full {
+        return ticket;
+    }
+    let names = names_of(&ticket.intake.citizen);
+    redact_intake(&mut ticket.intake, view, privacy);
+    redact_all(ticket_texts(&mut ticket), view, privacy, &names);
     ticket
 }
 
 /// A ticket's log as seen by a reader with `permissions`: its `created` event carries
-/// the citizen too.
-pub fn redact_events(mut events: Vec<Event>, permissions: &[Permission]) -> Vec<Event> {
+/// the citizen, and every event's words (replies, reasons, notes) may quote them. How
+/// much the reader sees follows the `created` event's demand; a log without it is read
+/// as if its citizen were confidential.
+pub fn redact_events(
+    mut events: Vec<Event>,
+    permissions: &[Permission],
+    revealed: bool,
+    privacy: &PrivacySettings,
+) -> Vec<Event> {
+    let created = events.iter().find_map(|e| match &e.change {
+        Change::Created(intake) => Some(intake),
+        _ => None,
+    });
+    let (view, names) = match created {
+        Some(intake) => (
+            identity_view(permissions, intake, revealed),
+            names_of(&intake.citizen),
+        ),
+        None if permissions.contains(&P::ViewIdentity) => (IdentityView::Full, Vec::new()),
+        None => (IdentityView::Hidden, Vec::new()),
+    };
+    if view == IdentityView::Full {
+        return events;
+    }
     for event in &mut events {
-        if let Change::Created(intake) = &mut event.change {
-            let view = identity_view(permissions, intake, false);
-            redact_intake(intake, view);
+        match &mut event.change {
+            Change::Created(intake) => redact_intake(intake, view, privacy),
+            change => redact_all(change_texts(change), view, privacy, &names),
         }
     }
     events
 }
 
-/// Erases a citizen from a demand (the right to erasure, or retention run out): phone
-/// and name go, numbers in the text go, and `pseudonym` stands in for the name so that
-/// one citizen's tickets still read as one person's.
+/// Erases a citizen from a demand (the right to erasure, or retention run out): phone,
+/// name and e-mail go, the personal data in the text goes (every kind, whatever the
+/// city's settings), and `pseudonym` stands in for the name so that one citizen's
+/// tickets still read as one person's.
 pub fn erase_identity(intake: &mut Intake, pseudonym: &str) {
-    redact_intake(intake, IdentityView::Hidden);
-    intake.citizen.name = Some(pseudonym.to_owned());
+    let names = names_of(&intake.citizen);
+    let names: Vec<&str> = names.iter().map(String::as_str).collect();
+    for text in intake_texts(intake) {
+        *text = erase_text(text, &names);
+    }
+    intake.citizen = Citizen {
+        name: Some(pseudonym.to_owned()),
+        ..redact_citizen(&intake.citizen, IdentityView::Hidden)
+    };
+}
+
+/// A text with every kind of personal data, and the citizen's `names`, erased: for the
+/// words of a ticket's later events (a reply quoting the caller's number) when its
+/// citizen is erased.
+pub fn erase_text(text: &str, names: &[&str]) -> String {
+    pii::mask(text, &pii::STRICT, names, Mask::Wholly)
+}
+
+/// Erases the personal data in every text of one event (see [`erase_identity`] for the
+/// `created` event's demand, which also carries the citizen).
+pub fn erase_change(change: &mut Change, names: &[&str]) {
+    let texts: Vec<&mut String> = match change {
+        Change::Created(intake) => intake_texts(intake),
+        change => change_texts(change),
+    };
+    for text in texts {
+        *text = erase_text(text, names);
+    }
+}
+
+/// The texts of a demand people wrote.
+fn intake_texts(intake: &mut Intake) -> Vec<&mut String> {
+    let mut texts = vec![&mut intake.title, &mut intake.description];
+    texts.extend(intake.address.as_mut());
+    texts
+}
+
+/// The texts on a ticket people wrote, besides its demand's. Every field is named so
+/// that a new one cannot be added without deciding whether it is one.
+fn ticket_texts(ticket: &mut Ticket) -> Vec<&mut String> {
+    let Ticket {
+        number: _,
+        version: _,
+        intake: _,
+        status: _,
+        unit: _,
+        deadlines: _,
+        created_at: _,
+        updated_at: _,
+        accepted_at: _,
+        resolved_at: _,
+        closed_at: _,
+        reply,
+        rating: _,
+        attachments,
+        return_count: _,
+        redispatch_count: _,
+        reopen_count: _,
+        returned_from: _,
+        dispute_count: _,
+        extension,
+        extension_count: _,
+        urge_count: _,
+        long_term,
+        upheld_return_count: _,
+        reassign_count: _,
+        parts,
+        merged_into: _,
+        merged: _,
+        reopen_escalated: _,
+        alerts: _,
+    } = ticket;
+    let mut texts: Vec<&mut String> = Vec::new();
+    texts.extend(reply.as_mut());
+    texts.extend(attachments.iter_mut().filter_map(|a| a.name.as_mut()));
+    texts.extend(extension.as_mut().map(|e| &mut e.reason));
+    texts.extend(long_term.as_mut().map(|l| &mut l.reason));
+    texts.extend(parts.iter_mut().filter_map(|p| p.report.as_mut()));
+    texts
+}
+
+/// The texts people wrote in an event other than `created` (replies, answers, reasons,
+/// notes, reports, a file's name). Exhaustive: a new kind of event does not compile
+/// until someone decides what in it is text.
+fn change_texts(change: &mut Change) -> Vec<&mut String> {
+    match change {
+        Change::Created(_) => Vec::new(),
+        Change::Dispatched { reason, .. }
+        | Change::Returned { reason }
+        | Change::Redispatched { reason, .. }
+        | Change::Reopened { reason, .. }
+        | Change::ReturnRejected { reason, .. }
+        | Change::ExtensionRequested { reason, .. }
+        | Change::MarkedLongTerm { reason, .. }
+        | Change::Reassigned { reason, .. }
+        | Change::Merged { reason, .. }
+        | Change::Unmerged { reason, .. }
+        | Change::CaseJoined { reason, .. }
+        | Change::CaseLeft { reason, .. } => vec![reason],
+        Change::Closed { reason } | Change::ExtensionDecided { reason, .. } => {
+            reason.iter_mut().collect()
+        }
+        Change::Resolved { reply } | Change::CaseReplied { reply, .. } => vec![reply],
+        Change::AnsweredAtIntake { answer, .. } => vec![answer],
+        Change::Urged { note } | Change::Summoned { note, .. } => vec![note],
+        Change::PartReported { report, .. } => vec![report],
+        Change::AttachmentAdded(attachment) => attachment.name.iter_mut().collect(),
+        Change::Reclassified { .. }
+        | Change::Accepted
+        | Change::Rated(_)
+        | Change::PartAccepted { .. }
+        | Change::Warned { .. }
+        | Change::Overdue { .. }
+        | Change::Escalated { .. }
+        | Change::CallbackDue => Vec::new(),
+    }
 }
 
 /// The citizen as a reader with `view` may see it.
@@ -537,7 +695,11 @@ mod tests {
         for secret in [intake(Kind::Complaint, true), intake(Kind::Report, false)] {
             assert_eq!(identity_view(unit, &secret, true), IdentityView::Hidden);
             let mut seen = secret.clone();
-            redact_intake(&mut seen, identity_view(unit, &secret, true));
+            redact_intake(
+                &mut seen,
+                identity_view(unit, &secret, true),
+                &PrivacySettings::default(),
+            );
             assert_eq!((seen.citizen.phone, seen.citizen.name), (None, None));
             assert_eq!(seen.citizen.email, None);
             assert!(!seen.description.contains("5678"));
@@ -549,10 +711,253 @@ mod tests {
         let auditor = Role::Auditor.permissions();
         assert_eq!(identity_view(auditor, &open, true), IdentityView::Masked);
         let mut masked = open.clone();
-        redact_intake(&mut masked, IdentityView::Masked);
+        redact_intake(
+            &mut masked,
+            IdentityView::Masked,
+            &PrivacySettings::default(),
+        );
         assert_eq!(masked.citizen.phone.as_deref(), Some("138****5678"));
         assert_eq!(masked.citizen.email.as_deref(), Some("z***@example.cn"));
         assert_eq!(masked.title, "电话138****5678");
         assert_eq!(masked.description, "请回电 138****5678 或 010-12345");
+    }
+
+    /// A phone the citizen wrote, quoted again in every text a ticket and its log carry.
+    const QUOTED: &str = "张三 0731-88889999 / 137 5555 6666 / 430102199003074515";
+
+    fn every_text(kind: Kind, confidential: bool) -> (Ticket, Vec<Event>) {
+        use crate::deadline::Deadlines;
+        use crate::ids::TicketNumber;
+        use crate::ticket::{Attachment, ExtensionRequest, LongTerm, Part, PartState};
+        let at: jiff::Timestamp = "2026-11-22T02:00:00Z".parse().unwrap();
+        let mut demand = intake(kind, confidential);
+        demand.address = Some(format!("3栋501 {QUOTED}"));
+        demand.description = format!("我叫张三，{QUOTED}");
+        let number = TicketNumber::parse("2026112200017").unwrap();
+        let mut ticket = Ticket::new(number, demand.clone(), at);
+        let text = || QUOTED.to_owned();
+        let unit = UnitId::new("u1");
+        ticket.reply = Some(text());
+        ticket.attachments.push(Attachment {
+            sha256: "ab".into(),
+            media_type: "image/jpeg".into(),
+            size: 1,
+            name: Some(format!("{QUOTED}.jpg")),
+        });
+        ticket.extension = Some(ExtensionRequest {
+            resolve_by: at,
+            reason: text(),
+        });
+        ticket.long_term = Some(LongTerm {
+            reason: text(),
+            review_on: jiff::civil::date(2026, 12, 1),
+        });
+        ticket.parts.push(Part {
+            unit: unit.clone(),
+            state: PartState::Reported,
+            summoned_at: at,
+            report: Some(text()),
+        });
+        let deadlines = Deadlines {
+            respond_by: at,
+            resolve_by: at,
+        };
+        let case = TicketNumber::parse("2026112200018").unwrap();
+        let changes = vec![
+            Change::Created(demand),
+            Change::Dispatched {
+                unit: unit.clone(),
+                deadlines,
+                reason: text(),
+            },
+            Change::Returned { reason: text() },
+            Change::Redispatched {
+                unit: unit.clone(),
+                reason: text(),
+                respond_by: None,
+            },
+            Change::Resolved { reply: text() },
+            Change::AnsweredAtIntake {
+                answer: text(),
+                article: None,
+            },
+            Change::AttachmentAdded(ticket.attachments[0].clone()),
+            Change::Reopened {
+                reason: text(),
+                deadlines: None,
+                escalated: false,
+            },
+            Change::Closed {
+                reason: Some(text()),
+            },
+            Change::ReturnRejected {
+                unit: unit.clone(),
+                reason: text(),
+                respond_by: None,
+            },
+            Change::ExtensionRequested {
+                resolve_by: at,
+                reason: text(),
+            },
+            Change::ExtensionDecided {
+                approved: true,
+                resolve_by: at,
+                reason: Some(text()),
+            },
+            Change::Urged { note: text() },
+            Change::MarkedLongTerm {
+                reason: text(),
+                review_on: jiff::civil::date(2026, 12, 1),
+            },
+            Change::Reassigned {
+                unit: unit.clone(),
+                deadlines,
+                reason: text(),
+            },
+            Change::Summoned {
+                units: vec![unit.clone()],
+                note: text(),
+            },
+            Change::PartReported {
+                unit: unit.clone(),
+                report: text(),
+            },
+            Change::Merged {
+                into: case.clone(),
+                reason: text(),
+            },
+            Change::Unmerged {
+                from: case.clone(),
+                reason: text(),
+            },
+            Change::CaseJoined {
+                ticket: case.clone(),
+                reason: text(),
+            },
+            Change::CaseLeft {
+                ticket: case.clone(),
+                reason: text(),
+            },
+            Change::CaseReplied {
+                case,
+                reply: text(),
+            },
+        ];
+        let events = changes
+            .into_iter()
+            .enumerate()
+            .map(|(i, change)| Event {
+                seq: i as u32 + 1,
+                at,
+                actor: crate::event::Actor::user("u"),
+                change,
+            })
+            .collect();
+        (ticket, events)
+    }
+
+    /// Whether any of the quoted personal data shows in `value`'s JSON.
+    fn leaks(value: &impl Serialize) -> Vec<&'static str> {
+        let json = serde_json::to_string(value).unwrap();
+        // A masked view keeps a number's last four digits: those are no leak.
+        [
+            "张三",
+            "88889999",
+            "5555",
+            "19900307",
+            "13812345678",
+            "zhang@",
+        ]
+        .into_iter()
+        .filter(|secret| json.contains(secret))
+        .collect()
+    }
+
+    #[test]
+    fn every_text_of_a_ticket_and_its_log_is_redacted() {
+        let privacy = PrivacySettings::default();
+        let unit = Role::UnitHandler.permissions();
+        let agent = Role::Dispatcher.permissions();
+        let (ticket, events) = every_text(Kind::Complaint, false);
+        let seen = redact_ticket(ticket.clone(), unit, false, &privacy);
+        assert_eq!(leaks(&seen), Vec::<&str>::new());
+        assert_eq!(
+            seen.reply.as_deref(),
+            Some("张* 0731-****9999 / 137 **** 6666 / 4301**********4515")
+        );
+        assert_eq!(
+            seen.intake.description,
+            format!("我叫张*，{}", seen.reply.as_deref().unwrap())
+        );
+        assert_eq!(
+            leaks(&redact_events(events.clone(), unit, false, &privacy)),
+            Vec::<&str>::new()
+        );
+        // Those who see identities, and a unit that revealed them, read every word.
+        assert_eq!(
+            redact_ticket(ticket.clone(), agent, false, &privacy),
+            ticket
+        );
+        assert_eq!(redact_ticket(ticket.clone(), unit, true, &privacy), ticket);
+        assert_eq!(
+            redact_events(events.clone(), agent, false, &privacy),
+            events
+        );
+        assert_eq!(redact_events(events.clone(), unit, true, &privacy), events);
+        // A log without its `created` event: no citizen to judge by, so nothing shows.
+        let later = redact_events(events[1..].to_vec(), unit, false, &privacy);
+        assert!(!serde_json::to_string(&later).unwrap().contains("4515"));
+        assert_eq!(
+            redact_events(events[1..].to_vec(), agent, false, &privacy),
+            events[1..]
+        );
+    }
+
+    #[test]
+    fn a_confidential_reporters_words_keep_nothing_even_revealed() {
+        let privacy = PrivacySettings::default();
+        let unit = Role::UnitLeader.permissions();
+        for (kind, confidential) in [(Kind::Report, false), (Kind::Complaint, true)] {
+            let (ticket, events) = every_text(kind, confidential);
+            let seen = redact_ticket(ticket, unit, true, &privacy);
+            assert_eq!(leaks(&seen), Vec::<&str>::new());
+            assert_eq!(
+                seen.reply.as_deref(),
+                Some("** ****-******** / *** **** **** / ******************")
+            );
+            let log = redact_events(events, unit, true, &privacy);
+            assert_eq!(leaks(&log), Vec::<&str>::new());
+            assert!(!serde_json::to_string(&log).unwrap().contains("4515"));
+        }
+    }
+
+    #[test]
+    fn the_citys_public_numbers_stay_readable() {
+        let privacy = PrivacySettings {
+            public_numbers: vec!["073188889999".into()],
+            mask_plates: false,
+        };
+        let (ticket, _) = every_text(Kind::Complaint, false);
+        let seen = redact_ticket(ticket, Role::UnitHandler.permissions(), false, &privacy);
+        assert_eq!(
+            seen.reply.as_deref(),
+            Some("张* 0731-88889999 / 137 **** 6666 / 4301**********4515")
+        );
+    }
+
+    #[test]
+    fn erasure_leaves_no_personal_data_in_the_words() {
+        let (ticket, events) = every_text(Kind::Complaint, false);
+        let mut demand = ticket.intake.clone();
+        erase_identity(&mut demand, "erased:3f2a");
+        assert_eq!(demand.citizen.name.as_deref(), Some("erased:3f2a"));
+        assert_eq!(leaks(&demand), Vec::<&str>::new());
+        for mut event in events {
+            match &mut event.change {
+                Change::Created(intake) => erase_identity(intake, "erased:3f2a"),
+                change => erase_change(change, &["张三"]),
+            }
+            assert_eq!(leaks(&event), Vec::<&str>::new(), "{}", event.change.name());
+        }
     }
 }

@@ -37,6 +37,29 @@ pub struct City {
     pub analytics: AnalyticsRules,
     /// The citizens' map (`[map]`).
     pub map: MapSettings,
+    /// What counts as personal data in free text (`[privacy]`).
+    pub privacy: PrivacySettings,
+}
+
+/// What the personal-data detector ([`crate::pii`]) leaves alone or also masks
+/// (`[privacy]` in `city.toml`).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct PrivacySettings {
+    /// Numbers of public offices that look like personal ones (a department's landline,
+    /// a service mobile) and must stay readable everywhere, as their digits alone
+    /// (`073188889999`): a citizen quoting the office that sent them is no secret.
+    pub public_numbers: Vec<String>,
+    /// Whether car plates (湘A12345) are masked too. Off by default: in hotline texts a
+    /// plate is mostly the vehicle complained about (parked on the pavement, a noisy
+    /// truck), which the unit needs to act, not the caller's own.
+    pub mask_plates: bool,
+}
+
+impl PrivacySettings {
+    /// Whether the digits of a number (`073188889999`) are one of the public offices'.
+    pub fn is_public(&self, digits: &str) -> bool {
+        self.public_numbers.iter().any(|n| n == digits)
+    }
 }
 
 /// The citizens' map: the city's own tile server, when it has one (`[map]` in
@@ -272,6 +295,7 @@ pub(crate) mod tests {
             },
             analytics: AnalyticsRules::default(),
             map: MapSettings::default(),
+            privacy: PrivacySettings::default(),
         }
     }
 }

@@ -18,6 +18,7 @@ pub mod duty;
 pub mod event;
 pub mod geo;
 pub mod ids;
+pub mod pii;
 pub mod region;
 pub mod services;
 pub mod taxonomy;

@@ -249,7 +249,7 @@ async fn create_ticket(
     let actor = intake_actor(principal.as_ref(), body.channel)?;
     let intake = body.into_intake(&state.engine.city.default_tier);
     let created = state.engine.intake(intake, actor, key).await?;
-    created_response(created.ticket, created.fresh, principal)
+    created_response(&state, created.ticket, created.fresh, principal)
 }
 
 /// Who takes a demand in. Citizens report through their own channels; a phone call, a
@@ -270,6 +270,7 @@ fn intake_actor(principal: Option<&Principal>, channel: Channel) -> Result<Actor
 /// 201 with the new ticket, or 200 with the one an earlier request with the same
 /// Idempotency-Key made.
 fn created_response(
+    state: &AppState,
     ticket: Ticket,
     fresh: bool,
     principal: Option<Principal>,
@@ -284,7 +285,7 @@ fn created_response(
     // An anonymous caller sees the ticket as a unit would: an Idempotency-Key is no
     // password, so a replay must not hand out someone's phone number.
     let permissions = principal.map(|p| p.permissions).unwrap_or_default();
-    let ticket = redact_ticket(ticket, &permissions, false);
+    let ticket = redact_ticket(ticket, &permissions, false, &state.engine.city.privacy);
     Ok((status, [(header::LOCATION, location)], Json(ticket)).into_response())
 }
 
@@ -379,7 +380,7 @@ async fn create_report(
             .act(&ticket.number, command, actor.clone())
             .await?;
     }
-    created_response(ticket, created.fresh, principal)
+    created_response(&state, ticket, created.fresh, principal)
 }
 
 #[derive(Serialize, utoipa::ToSchema)]
@@ -527,7 +528,7 @@ async fn list_tickets(
         tickets: page
             .tickets
             .into_iter()
-            .map(|t| redact_ticket(t, &principal.permissions, false))
+            .map(|t| redact_ticket(t, &principal.permissions, false, &state.engine.city.privacy))
             .collect(),
         next_cursor: page.next.map(|c| c.encode()),
     }))
@@ -545,7 +546,12 @@ async fn get_ticket(
     Path(number): Path<String>,
 ) -> Result<Json<Ticket>, ApiError> {
     let ticket = state.engine.ticket(&ticket_number(&number)?).await?;
-    Ok(Json(redact_ticket(ticket, &principal.permissions, false)))
+    Ok(Json(redact_ticket(
+        ticket,
+        &principal.permissions,
+        false,
+        &state.engine.city.privacy,
+    )))
 }
 
 /// The ticket's whole history (留痕): who did what, when and why.
@@ -560,7 +566,12 @@ async fn ticket_events(
     Path(number): Path<String>,
 ) -> Result<Json<Vec<Event>>, ApiError> {
     let events = state.engine.events(&ticket_number(&number)?).await?;
-    Ok(Json(redact_events(events, &principal.permissions)))
+    Ok(Json(redact_events(
+        events,
+        &principal.permissions,
+        false,
+        &state.engine.city.privacy,
+    )))
 }
 
 /// The ticket's timers (warnings, overdue, escalation, callback), fired or pending, by
@@ -759,7 +770,12 @@ async fn act_on_ticket(
         .engine
         .act(&number, command, principal.actor.clone())
         .await?;
-    Ok(Json(redact_ticket(ticket, &principal.permissions, false)))
+    Ok(Json(redact_ticket(
+        ticket,
+        &principal.permissions,
+        false,
+        &state.engine.city.privacy,
+    )))
 }
 
 /// The fields any action may carry, with their types, to check a body field by field.
@@ -816,7 +832,12 @@ async fn add_attachment(
             principal.actor.clone(),
         )
         .await?;
-    Ok(Json(redact_ticket(ticket, &principal.permissions, false)))
+    Ok(Json(redact_ticket(
+        ticket,
+        &principal.permissions,
+        false,
+        &state.engine.city.privacy,
+    )))
 }
 
 async fn get_attachment(

@@ -145,7 +145,7 @@ async fn list_page(
     let rows = page
         .tickets
         .into_iter()
-        .map(|t| redact_ticket(t, &principal.permissions, false))
+        .map(|t| redact_ticket(t, &principal.permissions, false, &city.privacy))
         .collect::<Vec<_>>()
         .iter()
         .map(|t| Row {
@@ -514,8 +514,18 @@ async fn ticket_page(
     let number = TicketNumber::parse(&number).map_err(|e| ApiError::not_found(e.to_string()))?;
     let engine = &state.engine;
     let city = &engine.city;
-    let ticket = redact_ticket(engine.ticket(&number).await?, &principal.permissions, false);
-    let events = redact_events(engine.events(&number).await?, &principal.permissions);
+    let ticket = redact_ticket(
+        engine.ticket(&number).await?,
+        &principal.permissions,
+        false,
+        &city.privacy,
+    );
+    let events = redact_events(
+        engine.events(&number).await?,
+        &principal.permissions,
+        false,
+        &city.privacy,
+    );
     let article = params.get("article").map(String::as_str);
     let actions = actions_for(&state, &principal, &ticket, lang, article).await?;
     let deadline = |pick: fn(&minhu_core::deadline::Deadlines) -> jiff::Timestamp| {
