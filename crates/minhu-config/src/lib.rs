@@ -178,6 +178,10 @@ struct WorkflowSection {
     reopen_limit: Option<Spanned<i64>>,
     #[serde(default)]
     resolve_needs_parts: Option<bool>,
+    #[serde(default)]
+    max_extension_days: Option<Spanned<i64>>,
+    #[serde(default)]
+    max_extensions: Option<Spanned<i64>>,
 }
 
 #[derive(Deserialize)]
@@ -679,22 +683,29 @@ fn load_workflow(
     let Some(section) = section else {
         return Ok(rules);
     };
+    let bounded = |name: &str, value: &Spanned<i64>, least: i64, most: i64| {
+        let n = *value.get_ref();
+        if (least..=most).contains(&n) {
+            Ok(n)
+        } else {
+            Err(source.error(
+                Some(value.span().start),
+                format!("{name} = {n}: must be a whole number from {least} to {most}"),
+            ))
+        }
+    };
     if let Some(limit) = &section.reopen_limit {
-        rules.reopen_limit = u32::try_from(*limit.get_ref())
-            .ok()
-            .filter(|&n| n <= 100)
-            .ok_or_else(|| {
-                source.error(
-                    Some(limit.span().start),
-                    format!(
-                        "reopen_limit = {}: must be a whole number from 0 to 100",
-                        limit.get_ref()
-                    ),
-                )
-            })?;
+        rules.reopen_limit = bounded("reopen_limit", limit, 0, 100)? as u32;
     }
     if let Some(wait) = section.resolve_needs_parts {
         rules.resolve_needs_parts = wait;
+    }
+    // Bounded so that no deadline can be pushed out of sight: at most a working year.
+    if let Some(days) = &section.max_extension_days {
+        rules.max_extension_days = bounded("max_extension_days", days, 1, 250)? as u16;
+    }
+    if let Some(count) = &section.max_extensions {
+        rules.max_extensions = bounded("max_extensions", count, 0, 100)? as u32;
     }
     Ok(rules)
 }
@@ -1341,15 +1352,33 @@ weight = 0.5
     fn workflow_rules_default_and_are_checked() {
         let city = load_city(write_city(None).path()).unwrap();
         assert_eq!(city.workflow, WorkflowRules::default());
-        let tuned = format!("{CITY}\n[workflow]\nreopen_limit = 1\nresolve_needs_parts = false\n");
+        let tuned = format!(
+            "{CITY}\n[workflow]\nreopen_limit = 1\nresolve_needs_parts = false\n\
+             max_extension_days = 10\nmax_extensions = 1\n"
+        );
         let city = load_city(write_city(Some(("city.toml", &tuned))).path()).unwrap();
         assert_eq!(
             city.workflow,
             WorkflowRules {
                 reopen_limit: 1,
-                resolve_needs_parts: false
+                resolve_needs_parts: false,
+                max_extension_days: 10,
+                max_extensions: 1,
             }
         );
+        for (setting, value) in [
+            ("max_extension_days", "0"),
+            ("max_extension_days", "100000"),
+            ("max_extensions", "-1"),
+        ] {
+            let bad = format!("{CITY}\n[workflow]\n{setting} = {value}\n");
+            let err = load_city(write_city(Some(("city.toml", &bad))).path()).unwrap_err();
+            assert_eq!(err.line, Some(CITY.lines().count() + 3), "{err}");
+            assert!(
+                err.problem.contains(&format!("{setting} = {value}")),
+                "{err}"
+            );
+        }
         let negative = format!("{CITY}\n[workflow]\nreopen_limit = -1\n");
         let err = load_city(write_city(Some(("city.toml", &negative))).path()).unwrap_err();
         let line = CITY.lines().count() + 3;

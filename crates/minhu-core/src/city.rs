@@ -168,6 +168,11 @@ pub struct WorkflowRules {
     /// Whether the lead unit of a joint case (联办) must wait for every summoned unit's
     /// report before it replies.
     pub resolve_needs_parts: bool,
+    /// The most working days one extension (延期) may add to the current resolution
+    /// deadline, asked or granted; a later `resolve_by` is refused.
+    pub max_extension_days: u16,
+    /// How many extensions a ticket may be granted in all; a unit asks for no more.
+    pub max_extensions: u32,
 }
 
 impl Default for WorkflowRules {
@@ -175,6 +180,8 @@ impl Default for WorkflowRules {
         Self {
             reopen_limit: 2,
             resolve_needs_parts: true,
+            max_extension_days: 15,
+            max_extensions: 2,
         }
     }
 }

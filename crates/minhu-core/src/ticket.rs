@@ -108,6 +108,9 @@ code_enum!(
 );
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+// Unknown fields are refused (a misspelt field must not be silently dropped); stored
+// ratings never held others.
+#[serde(deny_unknown_fields)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Rating {
     pub solved: bool,
@@ -115,7 +118,12 @@ pub struct Rating {
 }
 
 /// Who asked. Anonymous tickets carry no phone or name at all.
+///
+/// Unknown fields are refused: a misspelt `confidental` must not make a whistle-blower's
+/// report an ordinary one. Stored demands never held other fields (the struct has only
+/// gained `email`), so old rows still read.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Citizen {
     #[serde(default)]
@@ -133,6 +141,7 @@ pub struct Citizen {
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct GeoPoint {
     pub lat: f64,

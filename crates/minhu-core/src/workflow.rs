@@ -37,9 +37,10 @@ use crate::timer::{self, DeadlineKind, EscalationTarget, TimerKind};
 use jiff::Timestamp;
 use serde::{Deserialize, Serialize};
 
-/// What someone asks to do to a ticket.
+/// What someone asks to do to a ticket. A field the action does not take is refused
+/// (commands are never stored, so nothing old has to read).
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-#[serde(tag = "action", rename_all = "snake_case")]
+#[serde(tag = "action", rename_all = "snake_case", deny_unknown_fields)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub enum Command {
     Reclassify {
@@ -393,11 +394,23 @@ fn new_deadline(
         (None, Some(at)) => at,
     };
     let floor = current.max(now);
+    let field = if days.is_some() { "days" } else { "resolve_by" };
     if wanted <= floor {
-        let field = if days.is_some() { "days" } else { "resolve_by" };
         return Err(FieldError::new(
             field,
             format!("the new deadline {wanted} must be later than {floor}"),
+        ));
+    }
+    // An extension is more time, not an end to the clock: a city bounds how much.
+    let most = city.workflow.max_extension_days;
+    let latest = city.calendar.add_working_days(floor, &city.timezone, most);
+    if wanted > latest {
+        return Err(FieldError::new(
+            field,
+            format!(
+                "an extension adds at most {most} working days (the city's [workflow] \
+                 max_extension_days): the latest deadline is {latest}"
+            ),
         ));
     }
     Ok(wanted)
@@ -626,6 +639,17 @@ pub fn transition(
                 return Err(FieldError::new(
                     "action",
                     "an extension is already waiting for a decision",
+                )
+                .into());
+            }
+            let most = city.workflow.max_extensions;
+            if ticket.extension_count >= most {
+                return Err(FieldError::new(
+                    "action",
+                    format!(
+                        "this ticket has had {most} extensions, the most the city allows \
+                         ([workflow] max_extensions)"
+                    ),
                 )
                 .into());
             }
@@ -1855,6 +1879,82 @@ mod tests {
             "action"
         );
         step(&mut ticket, &mut log, Command::Close { reason: None }, t0()).unwrap();
+    }
+
+    #[test]
+    fn extensions_stay_within_the_citys_maximum() {
+        let (mut ticket, mut log) = accepted_by("S-yanghu");
+        let rules = sample_city().workflow;
+        let ask = |days: Option<u16>, resolve_by: Option<Timestamp>| Command::RequestExtension {
+            days,
+            resolve_by,
+            reason: "需协调".into(),
+        };
+        let decide = |days: Option<u16>| Command::DecideExtension {
+            approve: true,
+            days,
+            resolve_by: None,
+            reason: None,
+        };
+        let too_many_days = ask(Some(rules.max_extension_days + 1), None);
+        assert_eq!(
+            field_of(step(&mut ticket, &mut log, too_many_days, t0())),
+            "days"
+        );
+        let forever = ask(None, Some("2099-01-01T00:00:00Z".parse().unwrap()));
+        assert_eq!(
+            field_of(step(&mut ticket, &mut log, forever, t0())),
+            "resolve_by"
+        );
+        // A supervisor cannot grant more than a unit may ask for.
+        step(&mut ticket, &mut log, ask(Some(1), None), t0()).unwrap();
+        let generous = decide(Some(rules.max_extension_days + 1));
+        assert_eq!(
+            field_of(step(&mut ticket, &mut log, generous, t0())),
+            "days"
+        );
+        step(&mut ticket, &mut log, decide(None), t0()).unwrap();
+        for _ in 1..rules.max_extensions {
+            let most = ask(Some(rules.max_extension_days), None);
+            step(&mut ticket, &mut log, most, t0()).unwrap();
+            step(&mut ticket, &mut log, decide(None), t0()).unwrap();
+        }
+        assert_eq!(ticket.extension_count, rules.max_extensions);
+        let one_more = ask(Some(1), None);
+        assert_eq!(
+            field_of(step(&mut ticket, &mut log, one_more, t0())),
+            "action"
+        );
+        assert_eq!(replayed(&ticket, &log), ticket);
+    }
+
+    #[test]
+    fn actions_refuse_fields_they_do_not_take() {
+        for body in [
+            r#"{"action":"return","reason":"不归我们","unit":"S-yanghu"}"#,
+            r#"{"action":"dispatch","unit":"S-yanghu","reasn":"x"}"#,
+            r#"{"action":"request_extension","days":1,"reason":"x","approve":true}"#,
+        ] {
+            let error = serde_json::from_str::<Command>(body)
+                .unwrap_err()
+                .to_string();
+            assert!(error.contains("unknown field"), "{body}: {error}");
+        }
+        let rating = r#"{"solved":true,"satisfaction":"satisfied","comment":"x"}"#;
+        assert!(serde_json::from_str::<Rating>(rating).is_err());
+        let citizen = r#"{"phone":"13812345678","confidental":true}"#;
+        let error = serde_json::from_str::<Citizen>(citizen)
+            .unwrap_err()
+            .to_string();
+        assert!(error.contains("confidental"), "{error}");
+        assert!(
+            serde_json::from_str::<crate::ticket::GeoPoint>(r#"{"lat":1,"lon":2,"alt":3}"#)
+                .is_err()
+        );
+        // What was stored reads as before: an event with a rating, a demand.
+        let stored = r#"{"seq":5,"at":"2026-11-22T01:00:00Z","actor":"citizen","type":"rated","solved":true,"satisfaction":"satisfied"}"#;
+        let event: Event = serde_json::from_str(stored).unwrap();
+        assert_eq!(serde_json::to_string(&event).unwrap(), stored);
     }
 
     #[test]

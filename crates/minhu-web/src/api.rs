@@ -3,7 +3,7 @@
 use crate::AppState;
 use crate::auth::{MaybePrincipal, Principal};
 use crate::error::{ApiError, ErrorBody};
-use crate::extract::{JsonBody, parse_json};
+use crate::extract::{JsonBody, JsonBytes, parse_json};
 use axum::body::Bytes;
 use axum::extract::multipart::{Multipart, MultipartError, MultipartRejection};
 use axum::extract::{Path, Query, State};
@@ -208,17 +208,35 @@ impl CreateTicket {
     }
 }
 
-fn idempotency_key(headers: &HeaderMap) -> Result<Option<String>, ApiError> {
+/// The request's `Idempotency-Key`, scoped to its caller: the same key from another
+/// token, account or citizen is another key, so one client's key never finds another
+/// client's ticket. Anonymous callers share one scope (the key is theirs to make
+/// unguessable, and a replay must repeat the demand exactly and sees it redacted).
+/// The `api:` prefix keeps a client's key apart from the server's own keys in the same
+/// table (`open311:`, `assistant:`, imports).
+fn idempotency_key(
+    headers: &HeaderMap,
+    principal: Option<&Principal>,
+) -> Result<Option<String>, ApiError> {
     let Some(value) = headers.get("idempotency-key") else {
         return Ok(None);
     };
     let key = value
         .to_str()
         .ok()
-        .filter(|k| (1..=200).contains(&k.len()) && k.chars().all(|c| c.is_ascii_graphic()));
-    key.map(|k| Some(k.to_owned())).ok_or_else(|| {
-        FieldError::new("Idempotency-Key", "must be 1-200 visible ASCII characters").into()
-    })
+        .filter(|k| (1..=200).contains(&k.len()) && k.chars().all(|c| c.is_ascii_graphic()))
+        .ok_or_else(|| {
+            FieldError::new("Idempotency-Key", "must be 1-200 visible ASCII characters")
+        })?;
+    let caller = match principal {
+        Some(Principal {
+            follows: Some(number),
+            ..
+        }) => format!("citizen:{number}"),
+        Some(principal) => principal.actor.to_string(),
+        None => "anonymous".to_owned(),
+    };
+    Ok(Some(format!("api:{caller}:{key}")))
 }
 
 fn ticket_number(text: &str) -> Result<TicketNumber, ApiError> {
@@ -245,7 +263,7 @@ async fn create_ticket(
     headers: HeaderMap,
     JsonBody(body): JsonBody<CreateTicket>,
 ) -> Result<Response, ApiError> {
-    let key = idempotency_key(&headers)?;
+    let key = idempotency_key(&headers, principal.as_ref())?;
     let actor = intake_actor(principal.as_ref(), body.channel)?;
     let intake = body.into_intake(&state.engine.city.default_tier);
     let created = state.engine.intake(intake, actor, key).await?;
@@ -316,7 +334,7 @@ async fn create_report(
     headers: HeaderMap,
     parts: Result<Multipart, MultipartRejection>,
 ) -> Result<Response, ApiError> {
-    let key = idempotency_key(&headers)?;
+    let key = idempotency_key(&headers, principal.as_ref())?;
     let mut parts = parts.map_err(|e| ApiError::malformed(None, e.body_text()))?;
     let unreadable = |e: MultipartError| ApiError::malformed(None, e.body_text());
     let mut body: Option<CreateTicket> = None;
@@ -334,6 +352,13 @@ async fn create_report(
                     .into());
                 }
                 let name = part.file_name().map(str::to_owned);
+                if name.as_deref().is_some_and(|n| n.contains('\0')) {
+                    return Err(FieldError::new(
+                        format!("{field}.name"),
+                        "must not contain the NUL character (U+0000)",
+                    )
+                    .into());
+                }
                 let bytes = part.bytes().await.map_err(unreadable)?;
                 let media_type = attachments::check(&bytes, name.as_deref())
                     .map_err(|e| FieldError::new(format!("{field}.{}", e.field), e.problem))?;
@@ -751,13 +776,14 @@ async fn act_on_ticket(
     State(state): State<AppState>,
     principal: Principal,
     Path(number): Path<String>,
-    body: Bytes,
+    JsonBytes(body): JsonBytes,
 ) -> Result<Json<Ticket>, ApiError> {
     let number = ticket_number(&number)?;
     // serde loses the field path inside a tagged enum; reading the body once as a plain
     // struct first names the field of a mistyped value (e.g. `resolve_by`).
     parse_json::<ActionFields>(&body)?;
     let command: Command = parse_json(&body)?;
+    no_stray_fields(&body, &command)?;
     if let Command::AddAttachment(_) = command {
         return Err(FieldError::new(
             "action",
@@ -776,6 +802,29 @@ async fn act_on_ticket(
         false,
         &state.engine.city.privacy,
     )))
+}
+
+/// Refuses a field the action does not take. serde refuses those of actions with
+/// fields of their own (`deny_unknown_fields`), but not of an action without fields
+/// (`accept`) or whose fields are another type's (`rate`): so the command read is
+/// written back, and every field the body gave a value must be in it.
+fn no_stray_fields(body: &[u8], command: &Command) -> Result<(), ApiError> {
+    let sent: serde_json::Map<String, serde_json::Value> =
+        serde_json::from_slice(body).map_err(|e| ApiError::malformed(None, e.to_string()))?;
+    let read = serde_json::to_value(command).map_err(ApiError::internal)?;
+    match sent
+        .iter()
+        .find(|(key, value)| !value.is_null() && read.get(key.as_str()).is_none())
+    {
+        Some((key, _)) => Err(ApiError::malformed(
+            Some(key.clone()),
+            format!(
+                "{key}: unknown field `{key}`: {} does not take it",
+                command.name()
+            ),
+        )),
+        None => Ok(()),
+    }
 }
 
 /// The fields any action may carry, with their types, to check a body field by field.

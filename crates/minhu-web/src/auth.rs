@@ -203,11 +203,31 @@ pub const ROUTES: &[RouteRule] = &[
     rule(Method::POST, "/api/v1/assistant", Public),
 ];
 
+/// The rule of `method` on `path`. HEAD is GET without the body (axum answers it with
+/// the GET handler), so it has the GET route's rule.
 pub fn rule_of(method: &Method, path: &str) -> Option<Rule> {
+    let method = if method == Method::HEAD {
+        &Method::GET
+    } else {
+        method
+    };
     ROUTES
         .iter()
         .find(|r| r.method == method && r.path == path)
         .map(|r| r.rule)
+}
+
+/// The methods `path` takes (HEAD wherever GET), for a 405's `Allow`.
+pub fn methods_of(path: &str) -> Vec<String> {
+    let mut methods: Vec<String> = ROUTES
+        .iter()
+        .filter(|r| r.path == path)
+        .map(|r| r.method.to_string())
+        .collect();
+    if methods.iter().any(|m| m == "GET") {
+        methods.push("HEAD".into());
+    }
+    methods
 }
 
 /// The caller, once authenticated.
@@ -563,11 +583,7 @@ pub async fn guard(State(guarded): State<Guarded>, mut request: Request, next: N
         // The guard also sees methods a route does not serve (axum's 405 answer runs
         // inside the route layer); it cannot tell those from a handler added without
         // a rule, so both are refused without running anything.
-        let known_path = ROUTES.iter().any(|r| r.path == pattern);
-        if !known_path {
-            tracing::error!(%method, %pattern, "route has no access rule; refused");
-        }
-        return ApiError::no_rule(&method, &pattern, known_path).into_response();
+        return ApiError::no_rule(&method, &pattern, &methods_of(&pattern));
     };
     let client = client_of(&request);
     let address = client.clone().unwrap_or_else(|| "unknown".into());

@@ -91,7 +91,11 @@ pub fn app(state: AppState) -> Router {
             },
             auth::guard,
         ))
+        .fallback(error::no_route)
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
+        .layer(axum::middleware::from_fn(extract::refuse_nul))
+        // Inside the security headers, so a rewritten error answer still gets them.
+        .layer(axum::middleware::from_fn(error::uniform_errors))
         .layer(axum::middleware::from_fn_with_state(
             hardening::content_security_policy(state.engine.city.map.tile_origin()),
             hardening::security_headers,

@@ -41,11 +41,19 @@ struct LoginPage {
 }
 
 /// Only a path on this site may follow a sign-in or a language switch (no open
-/// redirect); without one, the ticket list.
+/// redirect); without one, the ticket list. A browser drops tabs and newlines from a
+/// URL and reads `\` as `/`, so `/\t/evil.example` would leave the site: a path with a
+/// control character, whitespace or a backslash anywhere is refused, as is `//`; so is
+/// any other byte that is not visible ASCII (the guard sends paths percent-encoded, and
+/// a `Location` header holds nothing else).
 pub(crate) fn safe_next(next: Option<&str>) -> String {
-    next.filter(|n| n.starts_with('/') && !n.starts_with("//") && !n.contains('\\'))
-        .unwrap_or("/tickets")
-        .to_owned()
+    next.filter(|n| {
+        n.starts_with('/')
+            && !n.starts_with("//")
+            && n.bytes().all(|b| b.is_ascii_graphic() && b != b'\\')
+    })
+    .unwrap_or("/tickets")
+    .to_owned()
 }
 
 async fn login_form(

@@ -129,7 +129,7 @@ impl Node {
     }
 }
 
-fn escape_xml(text: &str) -> String {
+pub(crate) fn escape_xml(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
     for c in text.chars() {
         match c {
@@ -224,6 +224,18 @@ impl Open311Error {
             other => Self::internal(format, other),
         }
     }
+}
+
+/// An error in Open311's shape for a request to `path` (XML when the path ends in
+/// `.xml`): what the framework or the access guard refused, in the form Open311
+/// clients read.
+pub(crate) fn error_response(path: &str, status: StatusCode, description: &str) -> Response {
+    let format = if path.ends_with(".xml") {
+        Format::Xml
+    } else {
+        Format::Json
+    };
+    Open311Error::new(format, status, description).into_response()
 }
 
 impl IntoResponse for Open311Error {

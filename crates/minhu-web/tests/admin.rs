@@ -235,7 +235,8 @@ async fn the_configuration_editor_checks_previews_and_keeps_the_old_file() {
     assert!(html(&page).contains("尖山社区"));
     let (status, page) = app.get("/admin/config?file=notify.toml").await;
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{page}");
-    assert_eq!(page["error"]["field"], "file");
+    // A page's refusal is a page, naming the field.
+    assert!(html(&page).contains("file: "), "{page}");
 
     let edit = |text: &str, action: &str| {
         form(
@@ -306,7 +307,7 @@ async fn the_configuration_editor_checks_previews_and_keeps_the_old_file() {
 
     let (status, page, _) = app.send(edit(&renamed, "delete")).await;
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
-    assert_eq!(page["error"]["field"], "action");
+    assert!(html(&page).contains("action: "), "{page}");
     let (status, page, _) = app
         .send(form(
             "/admin/config",
@@ -314,11 +315,5 @@ async fn the_configuration_editor_checks_previews_and_keeps_the_old_file() {
         ))
         .await;
     assert_eq!(status, StatusCode::BAD_REQUEST, "{page}");
-    assert!(
-        page["error"]["message"]
-            .as_str()
-            .unwrap()
-            .contains("missing field `text`"),
-        "{page}"
-    );
+    assert!(html(&page).contains("missing field `text`"), "{page}");
 }

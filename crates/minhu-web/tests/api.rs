@@ -318,8 +318,21 @@ async fn a_refused_return_and_an_approved_extension_over_http() {
         (unit, json!(1))
     );
     app.act(number, json!({"action": "accept"})).await;
+    // No extension pushes the deadline out of sight ([workflow] max_extension_days).
     let (status, answer) = app.act(number, json!({"action": "request_extension", "resolve_by": "2099-01-01T00:00:00Z", "reason": "需要更换主板"})).await;
+    assert_eq!(
+        (status, answer["error"]["field"].as_str()),
+        (StatusCode::UNPROCESSABLE_ENTITY, Some("resolve_by")),
+        "{answer}"
+    );
+    let (status, answer) = app
+        .act(
+            number,
+            json!({"action": "request_extension", "days": 5, "reason": "需要更换主板"}),
+        )
+        .await;
     assert_eq!(status, StatusCode::OK, "{answer}");
+    let asked = answer["extension"]["resolve_by"].clone();
     let (status, answer) = app
         .act(
             number,
@@ -336,7 +349,7 @@ async fn a_refused_return_and_an_approved_extension_over_http() {
             json!({"action": "decide_extension", "approve": true}),
         )
         .await;
-    assert_eq!(ticket["deadlines"]["resolve_by"], "2099-01-01T00:00:00Z");
+    assert_eq!(ticket["deadlines"]["resolve_by"], asked);
     assert_eq!(ticket["extension_count"], 1);
     let forged = json!({"action": "add_attachment", "sha256": "0".repeat(64), "media_type": "image/png", "size": 1});
     let (status, answer) = app.act(number, forged).await;
