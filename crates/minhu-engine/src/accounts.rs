@@ -197,17 +197,19 @@ impl Engine {
         disabled: bool,
         admin: &Admin,
     ) -> Result<User, EngineError> {
-        let mut user = self
+        // Only the flag is written: a sign-in or a save in flight, holding the account
+        // as it was read, has no column of it to write back.
+        if !self.store.set_user_disabled(login, disabled).await? {
+            return Err(EngineError::NoAccount(login.to_owned()));
+        }
+        if !disabled {
+            self.store.clear_login_tries(login).await?;
+        }
+        let user = self
             .store
             .user(login)
             .await?
             .ok_or_else(|| EngineError::NoAccount(login.to_owned()))?;
-        user.disabled = disabled;
-        if !disabled {
-            user.failed_logins = 0;
-            user.locked_until = None;
-        }
-        self.store.put_user(&user).await?;
         let action = if disabled {
             self.store
                 .delete_sessions_of(&format!("user:{login}"))

@@ -177,7 +177,22 @@ impl Engine {
         actor: Actor,
         idempotency_key: Option<String>,
     ) -> Result<Created, EngineError> {
-        let new = self.prepare(intake, actor, idempotency_key, self.now())?;
+        self.intake_audited(intake, actor, idempotency_key, None)
+            .await
+    }
+
+    /// [`Engine::intake`], with the audit log's entry for the creation written in the
+    /// ticket's own transaction (its target becomes the new number; a retry that
+    /// finds an earlier ticket writes none).
+    pub async fn intake_audited(
+        &self,
+        intake: Intake,
+        actor: Actor,
+        idempotency_key: Option<String>,
+        audit: Option<minhu_store::AuditEntry>,
+    ) -> Result<Created, EngineError> {
+        let mut new = self.prepare(intake, actor, idempotency_key, self.now())?;
+        new.audit = audit;
         let created = self.store.create_ticket(new).await?;
         self.changed();
         self.outbox_changed.notify_one();
@@ -245,6 +260,7 @@ impl Engine {
             events,
             idempotency,
             notifications,
+            audit: None,
         })
     }
 

@@ -54,6 +54,7 @@ async fn add(
             idempotency: None,
             timers: Vec::new(),
             notifications: Vec::new(),
+            audit: None,
         })
         .await
         .unwrap();

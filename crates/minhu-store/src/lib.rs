@@ -9,6 +9,7 @@ mod outbox;
 mod rollups;
 mod sql;
 mod timers;
+mod tries;
 
 pub use sql::SqlStore;
 
@@ -68,6 +69,10 @@ pub struct NewTicket {
     pub timers: Vec<Timer>,
     /// What to tell about its first events (the outbox, same transaction).
     pub notifications: Vec<Outgoing>,
+    /// Who made it, for the audit log: written in the same transaction (no round
+    /// trip of its own on the hot intake path), its target set to the new number;
+    /// nothing when a retry finds the ticket an earlier request made.
+    pub audit: Option<AuditEntry>,
 }
 
 #[derive(Clone, Debug)]
@@ -328,8 +333,10 @@ pub struct User {
     pub password_hash: String,
     pub disabled: bool,
     pub created_at: Timestamp,
-    /// Failed logins in a row; reset by a successful one.
+    /// Sign-in tries at this login within the current window, read from the sign-in
+    /// counters ([`Store::claim_login_try`]); written only when the account is made.
     pub failed_logins: u32,
+    /// Until when sign-ins at this login are delayed from everywhere (read as above).
     pub locked_until: Option<Timestamp>,
 }
 
@@ -345,6 +352,8 @@ pub struct ApiToken {
     pub created_at: Timestamp,
     pub expires_at: Option<Timestamp>,
     pub revoked: bool,
+    /// Requests per minute this token may make; `None`: the server's default.
+    pub rate_per_min: Option<u32>,
 }
 
 /// A browser session. `subject` is `user:<login>` or `citizen:<ticket number>`.
@@ -395,6 +404,43 @@ pub struct FollowCode {
     pub code_hash: String,
     pub expires_at: Timestamp,
     pub attempts: u32,
+}
+
+/// How sign-in tries are limited ([`Store::claim_login_try`]).
+#[derive(Clone, Copy, Debug)]
+pub struct LoginPolicy {
+    /// Tries one address may make at one login within `window`...
+    pub pair_tries: u32,
+    /// ...before that pair is locked this long.
+    pub pair_lock: jiff::SignedDuration,
+    /// Tries at one login from all addresses within `window` before it is delayed.
+    pub ceiling: u32,
+    pub window: jiff::SignedDuration,
+    /// The first delay of a login past its ceiling; each next one is twice as long...
+    pub first_delay: jiff::SignedDuration,
+    /// ...up to this.
+    pub max_delay: jiff::SignedDuration,
+}
+
+/// What a claimed sign-in try may do.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum LoginTry {
+    /// Check the password.
+    Allowed,
+    /// This login and address are locked; `newly` when this try locked them.
+    Locked { newly: bool },
+    /// The login is delayed from everywhere until `until`; `newly` when this try
+    /// reached the ceiling.
+    Delayed { newly: bool, until: Timestamp },
+}
+
+/// What an official is told at a sign-in about the tries since the last one.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct LoginNotice {
+    /// Tries that did not sign in, from any address.
+    pub failures: u32,
+    /// How often the login was delayed for reaching the ceiling.
+    pub delays: u32,
 }
 
 /// An Open311 client's API key, known by its digest only.
@@ -636,6 +682,9 @@ pub trait Store: Send + Sync {
 
     async fn count_by_status(&self, scope: &Scope) -> Result<Vec<(Status, u64)>, StoreError>;
 
+    /// Adds an account, or updates an existing one's name, role, scope and password
+    /// only: whether it is disabled changes through [`Store::set_user_disabled`], so a
+    /// save holding the account as it was read cannot undo a disable.
     async fn put_user(&self, user: &User) -> Result<(), StoreError>;
 
     async fn user(&self, login: &str) -> Result<Option<User>, StoreError>;
@@ -677,12 +726,65 @@ pub trait Store: Send + Sync {
         erase: &(dyn for<'i> Fn(&'i mut minhu_core::ticket::Intake) + Sync),
     ) -> Result<bool, StoreError>;
 
+    /// Sets only the account's `disabled` flag (no other step's columns, so nothing
+    /// in flight can undo it); false when there is no such account.
+    async fn set_user_disabled(&self, login: &str, disabled: bool) -> Result<bool, StoreError>;
+
+    /// Counts a sign-in try at `login` from `address` before its password is checked,
+    /// each counter in one atomic statement: per login and address, then per login
+    /// from everywhere (a try the ceiling refuses is given back to the pair).
+    async fn claim_login_try(
+        &self,
+        login: &str,
+        address: &str,
+        now: Timestamp,
+        policy: &LoginPolicy,
+    ) -> Result<LoginTry, StoreError>;
+
+    /// A claimed try signed in: the pair is forgotten, the try given back to the
+    /// ceiling, and what happened since the last sign-in is returned (and reset).
+    /// Rows nobody needs any more are swept.
+    async fn login_succeeded(
+        &self,
+        login: &str,
+        address: &str,
+        now: Timestamp,
+        policy: &LoginPolicy,
+    ) -> Result<LoginNotice, StoreError>;
+
+    /// Forgets every lock and delay of a login (an administrator enabled it again).
+    async fn clear_login_tries(&self, login: &str) -> Result<(), StoreError>;
+
     /// Replaces the ticket's follow code (one live code per ticket).
     async fn put_follow_code(&self, code: &FollowCode) -> Result<(), StoreError>;
 
     async fn follow_code(&self, ticket: &str) -> Result<Option<FollowCode>, StoreError>;
 
     async fn delete_follow_code(&self, ticket: &str) -> Result<(), StoreError>;
+
+    /// Counts one try at the ticket's live code, in one statement, and returns the
+    /// code's hash to compare; `None` when there is no live code or its tries are
+    /// used up (then nothing is counted).
+    async fn claim_follow_try(
+        &self,
+        ticket: &str,
+        now: Timestamp,
+        max_tries: u32,
+    ) -> Result<Option<String>, StoreError>;
+
+    /// Uses the code up if it is still the ticket's code; false when another request
+    /// used it (or a new one replaced it) first. A used code never comes back.
+    async fn use_follow_code(&self, ticket: &str, code_hash: &str) -> Result<bool, StoreError>;
+
+    /// Counts one code sent to `subject` (a ticket, a phone's digest) on `day`, if
+    /// fewer than `cap` were; false (nothing counted) at the cap. Earlier days' counts
+    /// are swept.
+    async fn count_code_sent(
+        &self,
+        subject: &str,
+        day: jiff::civil::Date,
+        cap: u32,
+    ) -> Result<bool, StoreError>;
 
     /// The ticket that an intake with this idempotency key created, if any.
     async fn ticket_by_idempotency_key(

@@ -6,8 +6,8 @@ use crate::outbox::Told;
 use crate::{
     Alert, ApiToken, Appended, Article, ArticleStatus, AuditEntry, AuditFilter, Backend,
     ChangeMark, Changed, Created, Cursor, Delivery, DueTimer, FollowCode, HourlyQuery, Idempotency,
-    NewAlert, NewTicket, NotificationRow, Open311Key, Page, RollupQuery, RollupRow, Session, Store,
-    StoreError, TicketFilter, TicketText, TimerRow, User,
+    LoginNotice, LoginPolicy, LoginTry, NewAlert, NewTicket, NotificationRow, Open311Key, Page,
+    RollupQuery, RollupRow, Session, Store, StoreError, TicketFilter, TicketText, TimerRow, User,
 };
 use async_trait::async_trait;
 use jiff::Timestamp;
@@ -488,7 +488,34 @@ async fn insert_new(
             return Ok(None);
         }
     }
+    if let Some(entry) = &new.audit {
+        insert_audit(
+            conn,
+            &AuditEntry {
+                target: Some(number.to_string()),
+                ..entry.clone()
+            },
+        )
+        .await?;
+    }
     Ok(Some(ticket))
+}
+
+/// Appends one entry to the audit log; returns its sequence number.
+async fn insert_audit(conn: &mut AnyConnection, entry: &AuditEntry) -> Result<i64, StoreError> {
+    let seq: i64 = sqlx::query_scalar(
+        "INSERT INTO audit_log (at, actor, action, target, detail, client) \
+         VALUES ($1, $2, $3, $4, $5, $6) RETURNING seq",
+    )
+    .bind(millis(entry.at))
+    .bind(&entry.actor)
+    .bind(&entry.action)
+    .bind(entry.target.clone())
+    .bind(&entry.detail)
+    .bind(entry.client.clone())
+    .fetch_one(&mut *conn)
+    .await?;
+    Ok(seq)
 }
 
 /// Rows per multi-row insert of new tickets. Far below SQLite's bound-parameter limit
@@ -591,6 +618,17 @@ async fn insert_batch(
     for (ticket, new) in &rows {
         // Rare at intake, so one statement each where they occur.
         sync_parts(conn, ticket, &new.events).await?;
+        if let Some(entry) = &new.audit {
+            let target = Some(ticket.number.to_string());
+            insert_audit(
+                conn,
+                &AuditEntry {
+                    target,
+                    ..entry.clone()
+                },
+            )
+            .await?;
+        }
         crate::outbox::insert(
             conn,
             Told::Ticket(ticket.number.as_str()),
@@ -1060,8 +1098,7 @@ impl Store for SqlStore {
              VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) \
              ON CONFLICT (login) DO UPDATE SET display_name = excluded.display_name, \
              role = excluded.role, unit = excluded.unit, password_hash = excluded.password_hash, \
-             disabled = excluded.disabled, region = excluded.region, \
-             failed_logins = excluded.failed_logins, locked_until = excluded.locked_until",
+             region = excluded.region",
         )
         .bind(&user.login)
         .bind(&user.display_name)
@@ -1080,7 +1117,7 @@ impl Store for SqlStore {
 
     async fn user(&self, login: &str) -> Result<Option<User>, StoreError> {
         let row = sqlx::query(sqlx::AssertSqlSafe(format!(
-            "{USER_COLUMNS} WHERE login = $1"
+            "{USER_COLUMNS} WHERE users.login = $1"
         )))
         .bind(login)
         .fetch_optional(&self.reader)
@@ -1090,7 +1127,7 @@ impl Store for SqlStore {
 
     async fn users(&self) -> Result<Vec<User>, StoreError> {
         let rows = sqlx::query(sqlx::AssertSqlSafe(format!(
-            "{USER_COLUMNS} ORDER BY login"
+            "{USER_COLUMNS} ORDER BY users.login"
         )))
         .fetch_all(&self.reader)
         .await?;
@@ -1105,7 +1142,7 @@ impl Store for SqlStore {
             .await?;
         sqlx::query(
             "INSERT INTO api_tokens (token_hash, name, permissions, unit, region, created_at, \
-             expires_at, revoked) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+             expires_at, revoked, rate_per_min) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
         )
         .bind(&token.token_hash)
         .bind(&token.name)
@@ -1115,6 +1152,7 @@ impl Store for SqlStore {
         .bind(millis(token.created_at))
         .bind(token.expires_at.map(millis))
         .bind(i64::from(token.revoked))
+        .bind(token.rate_per_min.map(i64::from))
         .execute(&mut *tx)
         .await?;
         tx.commit().await?;
@@ -1200,19 +1238,8 @@ impl Store for SqlStore {
     }
 
     async fn audit(&self, entry: &AuditEntry) -> Result<i64, StoreError> {
-        let seq: i64 = sqlx::query_scalar(
-            "INSERT INTO audit_log (at, actor, action, target, detail, client) \
-             VALUES ($1, $2, $3, $4, $5, $6) RETURNING seq",
-        )
-        .bind(millis(entry.at))
-        .bind(&entry.actor)
-        .bind(&entry.action)
-        .bind(entry.target.clone())
-        .bind(&entry.detail)
-        .bind(entry.client.clone())
-        .fetch_one(&self.writer)
-        .await?;
-        Ok(seq)
+        let mut conn = self.writer.acquire().await?;
+        insert_audit(&mut conn, entry).await
     }
 
     async fn audit_log(&self, filter: &AuditFilter) -> Result<Vec<AuditEntry>, StoreError> {
@@ -1355,6 +1382,75 @@ impl Store for SqlStore {
             .execute(&self.writer)
             .await?;
         Ok(())
+    }
+
+    async fn set_user_disabled(&self, login: &str, disabled: bool) -> Result<bool, StoreError> {
+        let done = sqlx::query("UPDATE users SET disabled = $1 WHERE login = $2")
+            .bind(i64::from(disabled))
+            .bind(login)
+            .execute(&self.writer)
+            .await?;
+        Ok(done.rows_affected() == 1)
+    }
+
+    async fn claim_login_try(
+        &self,
+        login: &str,
+        address: &str,
+        now: Timestamp,
+        policy: &LoginPolicy,
+    ) -> Result<LoginTry, StoreError> {
+        let mut tx = self.writer.begin().await?;
+        let claimed = crate::tries::claim_login(&mut tx, login, address, now, policy).await?;
+        tx.commit().await?;
+        Ok(claimed)
+    }
+
+    async fn login_succeeded(
+        &self,
+        login: &str,
+        address: &str,
+        now: Timestamp,
+        policy: &LoginPolicy,
+    ) -> Result<LoginNotice, StoreError> {
+        let mut tx = self.writer.begin().await?;
+        let notice = crate::tries::login_succeeded(&mut tx, login, address, now, policy).await?;
+        tx.commit().await?;
+        Ok(notice)
+    }
+
+    async fn clear_login_tries(&self, login: &str) -> Result<(), StoreError> {
+        let mut tx = self.writer.begin().await?;
+        crate::tries::clear_login(&mut tx, login).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    async fn claim_follow_try(
+        &self,
+        ticket: &str,
+        now: Timestamp,
+        max_tries: u32,
+    ) -> Result<Option<String>, StoreError> {
+        let mut conn = self.writer.acquire().await?;
+        crate::tries::claim_follow_try(&mut conn, ticket, now, max_tries).await
+    }
+
+    async fn use_follow_code(&self, ticket: &str, code_hash: &str) -> Result<bool, StoreError> {
+        let mut conn = self.writer.acquire().await?;
+        crate::tries::use_follow_code(&mut conn, ticket, code_hash).await
+    }
+
+    async fn count_code_sent(
+        &self,
+        subject: &str,
+        day: jiff::civil::Date,
+        cap: u32,
+    ) -> Result<bool, StoreError> {
+        let mut tx = self.writer.begin().await?;
+        let counted = crate::tries::count_code_sent(&mut tx, subject, day, cap).await?;
+        tx.commit().await?;
+        Ok(counted)
     }
 
     async fn ticket_by_idempotency_key(
@@ -1800,8 +1896,12 @@ fn article_from_row(row: &AnyRow) -> Result<Article, StoreError> {
     })
 }
 
-const USER_COLUMNS: &str = "SELECT login, display_name, role, unit, password_hash, disabled, \
-     created_at, region, failed_logins, locked_until FROM users";
+/// An account with its sign-in state: the tries at its login within the window and
+/// until when it is delayed from everywhere (migration 0016; the old columns of
+/// `users` are no longer written by sign-ins).
+const USER_COLUMNS: &str = "SELECT users.login, display_name, role, unit, password_hash, \
+     disabled, created_at, region, COALESCE(c.tries, 0), c.delayed_until FROM users \
+     LEFT JOIN login_ceilings c ON c.login = users.login";
 
 fn user_from_row(row: &AnyRow) -> Result<User, StoreError> {
     Ok(User {
@@ -1822,7 +1922,7 @@ fn user_from_row(row: &AnyRow) -> Result<User, StoreError> {
 }
 
 const TOKEN_COLUMNS: &str = "SELECT token_hash, name, permissions, unit, region, created_at, \
-     expires_at, revoked FROM api_tokens";
+     expires_at, revoked, rate_per_min FROM api_tokens";
 
 fn token_from_row(row: &AnyRow) -> Result<ApiToken, StoreError> {
     let permissions: String = row.try_get(2)?;
@@ -1842,6 +1942,9 @@ fn token_from_row(row: &AnyRow) -> Result<ApiToken, StoreError> {
             .map(from_millis)
             .transpose()?,
         revoked: row.try_get::<i64, _>(7)? != 0,
+        rate_per_min: row
+            .try_get::<Option<i64>, _>(8)?
+            .map(|rate| rate.clamp(0, i64::from(u32::MAX)) as u32),
     })
 }
 

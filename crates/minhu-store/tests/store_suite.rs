@@ -13,8 +13,9 @@ use minhu_core::taxonomy::CategoryPath;
 use minhu_core::ticket::{Channel, Citizen, Intake, Kind, Status, Ticket};
 use minhu_store::{
     About, Alert, ApiToken, Appended, Article, ArticleStatus, AuditEntry, AuditFilter, ChangeMark,
-    Cursor, Delivery, FollowCode, HourlyQuery, Idempotency, NewAlert, NewTicket, Open311Key,
-    Outgoing, RollupQuery, Session, SqlStore, Store, StoreError, TicketFilter, User,
+    Cursor, Delivery, FollowCode, HourlyQuery, Idempotency, LoginNotice, LoginPolicy, LoginTry,
+    NewAlert, NewTicket, Open311Key, Outgoing, RollupQuery, Session, SqlStore, Store, StoreError,
+    TicketFilter, User,
 };
 use sqlx::Connection;
 use std::sync::Arc;
@@ -140,6 +141,7 @@ fn new_ticket_with(intake: Intake, created: Timestamp, key: Option<&str>) -> New
         }),
         timers: Vec::new(),
         notifications: Vec::new(),
+        audit: None,
     }
 }
 
@@ -521,8 +523,11 @@ async fn users_are_stored() {
             locked_until: None,
         };
         store.put_user(&user).await.unwrap();
-        user.disabled = true;
+        assert!(store.set_user_disabled("zhang", true).await.unwrap());
+        // A save holding the account as it was read leaves the disable alone.
+        user.display_name = "张三丰".into();
         store.put_user(&user).await.unwrap();
+        user.disabled = true;
         assert_eq!(store.user("zhang").await.unwrap(), Some(user));
         assert_eq!(store.users().await.unwrap().len(), 1);
         assert!(store.user("li").await.unwrap().is_none());
@@ -606,6 +611,7 @@ async fn tokens_sessions_and_follow_codes_are_stored() {
             created_at: at("2026-11-22T01:00:00Z"),
             expires_at: None,
             revoked: false,
+            rate_per_min: Some(600),
         };
         store.put_token(&token).await.unwrap();
         assert_eq!(store.token("h1").await.unwrap(), Some(token.clone()));
@@ -2013,4 +2019,253 @@ async fn sqlite_migration_0012_keeps_the_outbox_rows_their_ids_and_the_next_id()
     assert!(matches!(&alert_row.about, About::Alert(id) if id.starts_with("surge|")));
     pool.close().await;
     store.close().await;
+}
+
+fn login_policy() -> LoginPolicy {
+    LoginPolicy {
+        pair_tries: 5,
+        pair_lock: jiff::SignedDuration::from_mins(15),
+        ceiling: 20,
+        window: jiff::SignedDuration::from_mins(15),
+        first_delay: jiff::SignedDuration::from_mins(1),
+        max_delay: jiff::SignedDuration::from_mins(60),
+    }
+}
+
+#[tokio::test]
+async fn sign_in_tries_lock_a_pair_not_the_login() {
+    on_every_backend(|store, _url| async move {
+        let policy = login_policy();
+        let now = at("2026-11-22T01:00:00Z");
+        for _ in 0..5 {
+            let tried = store.claim_login_try("li", "10.0.0.1", now, &policy).await;
+            assert_eq!(tried.unwrap(), LoginTry::Allowed);
+        }
+        let tried = store.claim_login_try("li", "10.0.0.1", now, &policy).await;
+        assert_eq!(tried.unwrap(), LoginTry::Locked { newly: true });
+        let tried = store.claim_login_try("li", "10.0.0.1", now, &policy).await;
+        assert_eq!(tried.unwrap(), LoginTry::Locked { newly: false });
+        // Another address, and the same address at another login, still try.
+        let tried = store.claim_login_try("li", "10.0.0.2", now, &policy).await;
+        assert_eq!(tried.unwrap(), LoginTry::Allowed);
+        let tried = store
+            .claim_login_try("wang", "10.0.0.1", now, &policy)
+            .await;
+        assert_eq!(tried.unwrap(), LoginTry::Allowed);
+        // The lock ends with its quarter of an hour.
+        let later = now + jiff::SignedDuration::from_mins(16);
+        let tried = store
+            .claim_login_try("li", "10.0.0.1", later, &policy)
+            .await;
+        assert_eq!(tried.unwrap(), LoginTry::Allowed);
+        // A sign-in forgets its pair and tells nothing (no delay was reached).
+        let notice = store
+            .login_succeeded("li", "10.0.0.1", later, &policy)
+            .await;
+        assert_eq!(notice.unwrap().delays, 0);
+        for _ in 0..5 {
+            let tried = store
+                .claim_login_try("li", "10.0.0.1", later, &policy)
+                .await;
+            assert_eq!(tried.unwrap(), LoginTry::Allowed);
+        }
+        // Enabling an account again clears its locks.
+        store.clear_login_tries("li").await.unwrap();
+        let tried = store
+            .claim_login_try("li", "10.0.0.1", later, &policy)
+            .await;
+        assert_eq!(tried.unwrap(), LoginTry::Allowed);
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn parallel_tries_from_many_addresses_reach_the_login_ceiling() {
+    on_every_backend(|store, _url| async move {
+        let policy = login_policy();
+        let now = at("2026-11-22T01:00:00Z");
+        let user = User {
+            login: "zhao".into(),
+            display_name: "赵".into(),
+            role: "dispatcher".into(),
+            unit: None,
+            password_hash: "$argon2id$...".into(),
+            disabled: false,
+            created_at: now,
+            region: None,
+            failed_logins: 0,
+            locked_until: None,
+        };
+        store.put_user(&user).await.unwrap();
+        let addresses: Vec<String> = (0..30).map(|i| format!("10.1.0.{i}")).collect();
+        let tries = futures::future::join_all(
+            addresses
+                .iter()
+                .map(|address| store.claim_login_try("zhao", address, now, &policy)),
+        )
+        .await;
+        let tries: Vec<LoginTry> = tries.into_iter().map(Result::unwrap).collect();
+        let allowed = tries.iter().filter(|t| **t == LoginTry::Allowed).count();
+        assert_eq!(allowed, 20, "{tries:?}");
+        let until = now + jiff::SignedDuration::from_mins(1);
+        let newly = tries
+            .iter()
+            .filter(|t| **t == LoginTry::Delayed { newly: true, until })
+            .count();
+        assert_eq!(newly, 1, "{tries:?}");
+        // Delayed from everywhere, a fresh address too; the accounts page sees it.
+        let tried = store
+            .claim_login_try("zhao", "10.2.0.1", now, &policy)
+            .await;
+        assert_eq!(
+            tried.unwrap(),
+            LoginTry::Delayed {
+                newly: false,
+                until
+            }
+        );
+        assert_eq!(
+            store.user("zhao").await.unwrap().unwrap().locked_until,
+            Some(until)
+        );
+        // A disable is never undone by a sign-in in flight.
+        assert!(store.set_user_disabled("zhao", true).await.unwrap());
+        let after = until + jiff::SignedDuration::from_secs(1);
+        for i in 0..20 {
+            let address = format!("10.3.0.{i}");
+            let tried = store
+                .claim_login_try("zhao", &address, after, &policy)
+                .await;
+            assert_eq!(tried.unwrap(), LoginTry::Allowed);
+        }
+        // The next delay is twice as long.
+        let tried = store
+            .claim_login_try("zhao", "10.3.1.1", after, &policy)
+            .await;
+        let twice = after + jiff::SignedDuration::from_mins(2);
+        assert_eq!(
+            tried.unwrap(),
+            LoginTry::Delayed {
+                newly: true,
+                until: twice
+            }
+        );
+        let back = twice + jiff::SignedDuration::from_secs(1);
+        let tried = store
+            .claim_login_try("zhao", "10.4.0.1", back, &policy)
+            .await;
+        assert_eq!(tried.unwrap(), LoginTry::Allowed);
+        let notice = store
+            .login_succeeded("zhao", "10.4.0.1", back, &policy)
+            .await
+            .unwrap();
+        assert_eq!(
+            notice,
+            LoginNotice {
+                failures: 40,
+                delays: 2
+            }
+        );
+        let stored = store.user("zhao").await.unwrap().unwrap();
+        assert!(
+            stored.disabled,
+            "the sign-in wrote no column of the account"
+        );
+        // Told once.
+        let tried = store
+            .claim_login_try("zhao", "10.4.0.1", back, &policy)
+            .await;
+        assert_eq!(tried.unwrap(), LoginTry::Allowed);
+        let notice = store
+            .login_succeeded("zhao", "10.4.0.1", back, &policy)
+            .await
+            .unwrap();
+        assert_eq!(notice, LoginNotice::default());
+        assert!(!store.set_user_disabled("nobody", true).await.unwrap());
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn parallel_wrong_codes_use_up_the_code_and_a_used_code_stays_used() {
+    on_every_backend(|store, _url| async move {
+        let now = at("2026-11-22T01:00:00Z");
+        let number = store
+            .create_ticket(new_ticket("跟进", now, None))
+            .await
+            .unwrap()
+            .ticket
+            .number;
+        let ticket = number.as_str();
+        let code = FollowCode {
+            ticket: ticket.to_owned(),
+            code_hash: "right".into(),
+            expires_at: at("2026-11-22T01:10:00Z"),
+            attempts: 0,
+        };
+        store.put_follow_code(&code).await.unwrap();
+        let claims =
+            futures::future::join_all((0..30).map(|_| store.claim_follow_try(ticket, now, 5)))
+                .await;
+        let granted = claims
+            .iter()
+            .filter(|c| c.as_ref().unwrap().is_some())
+            .count();
+        assert_eq!(granted, 5);
+        assert_eq!(
+            store.follow_code(ticket).await.unwrap().unwrap().attempts,
+            5
+        );
+        assert!(
+            store
+                .claim_follow_try(ticket, now, 5)
+                .await
+                .unwrap()
+                .is_none()
+        );
+
+        // A fresh code is used once: the second use, and any later try, finds nothing.
+        store.put_follow_code(&code).await.unwrap();
+        let hash = store.claim_follow_try(ticket, now, 5).await.unwrap();
+        assert_eq!(hash.as_deref(), Some("right"));
+        let uses =
+            futures::future::join_all((0..4).map(|_| store.use_follow_code(ticket, "right"))).await;
+        assert_eq!(uses.into_iter().filter(|u| *u.as_ref().unwrap()).count(), 1);
+        assert!(
+            store
+                .claim_follow_try(ticket, now, 5)
+                .await
+                .unwrap()
+                .is_none()
+        );
+        assert!(store.follow_code(ticket).await.unwrap().is_none());
+        // An expired code takes no tries.
+        store.put_follow_code(&code).await.unwrap();
+        let late = at("2026-11-22T01:10:00Z");
+        assert!(
+            store
+                .claim_follow_try(ticket, late, 5)
+                .await
+                .unwrap()
+                .is_none()
+        );
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn codes_sent_are_capped_per_subject_and_day() {
+    on_every_backend(|store, _url| async move {
+        let day: jiff::civil::Date = "2026-11-22".parse().unwrap();
+        let sent =
+            futures::future::join_all((0..10).map(|_| store.count_code_sent("phone:abc", day, 3)))
+                .await;
+        assert_eq!(sent.into_iter().filter(|s| *s.as_ref().unwrap()).count(), 3);
+        assert!(store.count_code_sent("ticket:1", day, 3).await.unwrap());
+        assert!(!store.count_code_sent("phone:abc", day, 3).await.unwrap());
+        let next = day.tomorrow().unwrap();
+        assert!(store.count_code_sent("phone:abc", next, 3).await.unwrap());
+        assert!(!store.count_code_sent("phone:abc", next, 0).await.unwrap());
+    })
+    .await;
 }

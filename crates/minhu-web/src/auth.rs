@@ -364,6 +364,7 @@ pub async fn issue_token(
             created_at: now,
             expires_at: None,
             revoked: false,
+            rate_per_min: None,
         })
         .await?;
     Ok(token)

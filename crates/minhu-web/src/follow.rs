@@ -3,8 +3,12 @@
 //! the ticket and the reply, rate it and ask for it to be reopened.
 //!
 //! The code is six digits, kept only as a hash, valid for ten minutes and for five
-//! tries; asking for a code answers the same whether or not number and phone match,
-//! so the form cannot be used to learn whose ticket is whose.
+//! tries, each counted in the database before the code is compared (one statement,
+//! so thirty parallel guesses still get five); a code that opened a session is gone
+//! for good. A ticket gets at most five codes a day and a phone ten, so the form
+//! cannot flood a phone with SMS. Asking for a code answers the same whether or not
+//! number and phone match (or a cap was reached), so the form cannot be used to learn
+//! whose ticket is whose.
 
 use crate::AppState;
 use crate::audit::{self, Client};
@@ -27,6 +31,10 @@ use serde::{Deserialize, Serialize};
 pub const CODE_MINUTES: i64 = 10;
 /// Wrong codes before the code is void.
 pub const CODE_TRIES: u32 = 5;
+/// Codes one ticket may be sent per day.
+pub const CODES_PER_TICKET_DAY: u32 = 5;
+/// Codes one phone may be sent per day (a citizen may follow several tickets).
+pub const CODES_PER_PHONE_DAY: u32 = 10;
 /// How long a citizen's session lasts.
 pub const FOLLOW_HOURS: i64 = 2;
 
@@ -106,14 +114,34 @@ async fn request_code(
     if given.is_empty() || !auth::constant_time_eq(digits(phone).as_bytes(), given.as_bytes()) {
         return Ok(accepted);
     }
+    let store = state.engine.store.as_ref();
+    let now = state.engine.now();
+    let day = state.engine.city.local_date(now);
+    // Counted only for a number and phone that match: strangers cannot use up a
+    // citizen's codes. The phone is counted by a digest, never kept.
+    let caps = [
+        (format!("ticket:{number}"), CODES_PER_TICKET_DAY),
+        (
+            format!("phone:{}", auth::digest(&format!("follow-phone:{given}"))),
+            CODES_PER_PHONE_DAY,
+        ),
+    ];
+    for (subject, cap) in caps {
+        if !store
+            .count_code_sent(&subject, day, cap)
+            .await
+            .map_err(ApiError::internal)?
+        {
+            tracing::warn!(%number, cap, "follow code not sent: the day's cap is reached");
+            return Ok(accepted);
+        }
+    }
     let code = format!("{:06}", rand::random_range(0..1_000_000u32));
-    state
-        .engine
-        .store
+    store
         .put_follow_code(&FollowCode {
             ticket: number.to_string(),
             code_hash: code_hash(number.as_str(), &code),
-            expires_at: state.engine.now() + jiff::SignedDuration::from_mins(CODE_MINUTES),
+            expires_at: now + jiff::SignedDuration::from_mins(CODE_MINUTES),
             attempts: 0,
         })
         .await
@@ -178,21 +206,15 @@ async fn open_session(
     let number = TicketNumber::parse(body.number.trim()).map_err(|_| wrong_code())?;
     let store = state.engine.store.as_ref();
     let now = state.engine.now();
+    // The try is counted before the code is compared, in one statement: parallel
+    // guesses cannot all read "no tries yet".
     let stored = store
-        .follow_code(number.as_str())
+        .claim_follow_try(number.as_str(), now, CODE_TRIES)
         .await
         .map_err(ApiError::internal)?
-        .filter(|c| c.expires_at > now && c.attempts < CODE_TRIES)
         .ok_or_else(wrong_code)?;
     let sent = code_hash(number.as_str(), body.code.trim());
-    if !auth::constant_time_eq(sent.as_bytes(), stored.code_hash.as_bytes()) {
-        store
-            .put_follow_code(&FollowCode {
-                attempts: stored.attempts + 1,
-                ..stored
-            })
-            .await
-            .map_err(ApiError::internal)?;
+    if !auth::constant_time_eq(sent.as_bytes(), stored.as_bytes()) {
         audit::record(
             &state,
             "citizen".into(),
@@ -204,10 +226,14 @@ async fn open_session(
         .await?;
         return Err(wrong_code());
     }
-    store
-        .delete_follow_code(number.as_str())
+    // Only one request uses a code; one that lost the race is refused like a guess.
+    if !store
+        .use_follow_code(number.as_str(), &stored)
         .await
-        .map_err(ApiError::internal)?;
+        .map_err(ApiError::internal)?
+    {
+        return Err(wrong_code());
+    }
     let subject = format!("citizen:{number}");
     let secret = auth::start_session(store, &subject, now, FOLLOW_HOURS)
         .await

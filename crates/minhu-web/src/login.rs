@@ -1,8 +1,16 @@
 //! Officials sign in with a password and get a session cookie; they sign out again.
 //!
-//! Passwords are Argon2id hashes, checked off the async threads. Five failures in a
-//! row lock an account for a quarter of an hour; every sign-in, failure and lockout is
-//! written to the audit log (never the password).
+//! Passwords are Argon2id hashes, checked off the async threads, a bounded number at a
+//! time. Each try is counted before its password is checked, by one statement in the
+//! database per counter (see `minhu_store::Store::claim_login_try`): five tries at a
+//! login from one address within a quarter of an hour lock that pair for a quarter of
+//! an hour; twenty from all addresses delay the login from everywhere (1 minute, then
+//! twice as long each time, up to an hour), and the official is told at the next
+//! sign-in. Counting pairs, not accounts, means nobody can lock an official out with
+//! five requests. Logins without an account are counted and answered exactly like
+//! those with one (same status, same words, one Argon2 check each), so the form
+//! cannot tell which logins exist. Every sign-in, failure, lock and delay is written
+//! to the audit log (never the password).
 
 use crate::AppState;
 use crate::audit::{self, client_of};
@@ -15,15 +23,37 @@ use axum::extract::{FromRequest, Query, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{Html, IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
+use jiff::SignedDuration;
 use minhu_core::workflow::FieldError;
-use minhu_store::User;
+use minhu_store::{LoginNotice, LoginPolicy, LoginTry};
 use serde::Deserialize;
 use std::collections::HashMap;
 
-/// Failed sign-ins in a row that lock an account.
+/// Tries at one login from one address that lock that pair.
 pub const MAX_FAILED_LOGINS: u32 = 5;
-/// How long a locked account refuses sign-ins.
+/// How long a locked pair refuses sign-ins, and the window tries are counted in.
 pub const LOCKOUT_MINUTES: i64 = 15;
+/// Tries at one login from all addresses within the window before it is delayed.
+pub const LOGIN_CEILING: u32 = 20;
+
+/// The limits of sign-in tries.
+pub const LOGIN_POLICY: LoginPolicy = LoginPolicy {
+    pair_tries: MAX_FAILED_LOGINS,
+    pair_lock: SignedDuration::from_mins(LOCKOUT_MINUTES),
+    ceiling: LOGIN_CEILING,
+    window: SignedDuration::from_mins(LOCKOUT_MINUTES),
+    first_delay: SignedDuration::from_mins(1),
+    max_delay: SignedDuration::from_mins(60),
+};
+
+/// The one answer to every refused sign-in: a wrong password, a login without an
+/// account, a locked pair and a delayed login read alike.
+pub const REFUSED: &str = "账号或密码不对，或尝试次数过多已暂停，请稍后再试 \
+     Wrong login or password, or too many tries: wait a while and try again";
+
+/// The longest login counted as given; longer ones are counted by their start (no
+/// account has one), so junk cannot grow the counters' rows.
+const MAX_LOGIN_CHARS: usize = 128;
 
 pub fn routes() -> Router<AppState> {
     Router::new()
@@ -101,24 +131,48 @@ pub fn random_password() -> String {
         .collect()
 }
 
+/// At most this many Argon2 computations run at once (one per core): each takes tens
+/// of milliseconds of a core and 19 MiB, so a burst of sign-ins queues here instead of
+/// starving the server.
+fn argon2_permits() -> &'static tokio::sync::Semaphore {
+    static PERMITS: std::sync::OnceLock<tokio::sync::Semaphore> = std::sync::OnceLock::new();
+    PERMITS.get_or_init(|| {
+        let cores = std::thread::available_parallelism().map_or(2, usize::from);
+        tokio::sync::Semaphore::new(cores)
+    })
+}
+
+/// Runs one Argon2 computation off the async threads, within [`argon2_permits`].
+async fn argon2<T: Send + 'static>(
+    work: impl FnOnce() -> T + Send + 'static,
+) -> std::io::Result<T> {
+    let _permit = argon2_permits()
+        .acquire()
+        .await
+        .map_err(std::io::Error::other)?;
+    tokio::task::spawn_blocking(work)
+        .await
+        .map_err(std::io::Error::other)
+}
+
 /// Hashes a password with Argon2id and a fresh salt (slow on purpose, so off the async
 /// threads).
 pub async fn hash_password(password: String) -> std::io::Result<String> {
-    tokio::task::spawn_blocking(move || {
+    argon2(move || {
         use argon2::PasswordHasher;
         argon2::Argon2::default()
             .hash_password(password.as_bytes())
             .map(|hash| hash.to_string())
             .map_err(|e| std::io::Error::other(format!("cannot hash a password: {e}")))
     })
-    .await
-    .map_err(std::io::Error::other)?
+    .await?
 }
 
-/// Checks a password against a stored hash; an unknown account is checked against a
-/// hash of nothing, so both take as long and a timing cannot tell which logins exist.
+/// Checks a password against a stored hash; without one (no account, or a try that
+/// was refused) it is checked against a hash of nothing, so every answer takes as long
+/// and a timing cannot tell which logins exist.
 async fn verify_password(password: String, hash: Option<String>) -> bool {
-    tokio::task::spawn_blocking(move || {
+    argon2(move || {
         use argon2::{PasswordHash, PasswordVerifier};
         const DUMMY: &str = "$argon2id$v=19$m=19456,t=2,p=1$c29tZXNhbHRzb21lc2FsdA$3Xdjjv6+Hp84+53u2K8/ZuVSxMKz4fOkvG+Bv8VhXQ0";
         let stored = hash.as_deref().unwrap_or(DUMMY);
@@ -154,6 +208,15 @@ fn same_origin(headers: &HeaderMap) -> bool {
         .is_some_and(|(_, rest)| rest.trim_end_matches('/') == host)
 }
 
+#[derive(Template)]
+#[template(path = "login_notice.html")]
+struct NoticePage {
+    ui: Chrome,
+    next: String,
+    failures: u32,
+    delays: u32,
+}
+
 async fn login(
     State(state): State<AppState>,
     lang: Lang,
@@ -169,113 +232,113 @@ async fn login(
         .map_err(|e| ApiError::malformed(None, e.body_text()))?;
     let store = state.engine.store.as_ref();
     let now = state.engine.now();
+    let address = client.clone().unwrap_or_else(|| "unknown".into());
+    let counted: String = form.login.chars().take(MAX_LOGIN_CHARS).collect();
     let user = store
         .user(&form.login)
         .await
         .map_err(ApiError::internal)?
         .filter(|u| !u.disabled);
-    let locked = user
+    let tried = store
+        .claim_login_try(&counted, &address, now, &LOGIN_POLICY)
+        .await
+        .map_err(ApiError::internal)?;
+    let hash = user
         .as_ref()
-        .and_then(|u| u.locked_until)
-        .is_some_and(|until| until > now);
-    let matches = verify_password(
-        form.password,
-        user.as_ref().map(|u| u.password_hash.clone()),
-    )
-    .await;
+        .filter(|_| tried == LoginTry::Allowed)
+        .map(|u| u.password_hash.clone());
+    // True only for an allowed try at an account with the right password.
+    let matches = verify_password(form.password, hash).await;
     let next = safe_next(form.next.as_deref());
-    let refuse = |message: &str| {
-        let page = LoginPage {
-            ui: Chrome::new(&state, lang, None, "/login"),
-            next: next.clone(),
-            login: form.login.clone(),
-            error: message.to_owned(),
-        };
-        crate::pages::render(page).map(|html| (StatusCode::UNAUTHORIZED, html).into_response())
-    };
-    match user {
-        Some(user) if matches && !locked => {
-            let fresh = User {
-                failed_logins: 0,
-                locked_until: None,
-                ..user
-            };
-            store.put_user(&fresh).await.map_err(ApiError::internal)?;
-            // Sign-ins are rare enough to sweep the expired sessions of everyone.
-            store
-                .delete_expired_sessions(now)
-                .await
-                .map_err(ApiError::internal)?;
-            let secret = auth::start_session(
-                store,
-                &format!("user:{}", fresh.login),
-                now,
-                auth::SESSION_HOURS,
-            )
+    if let Some(user) = user.filter(|_| matches) {
+        let notice = store
+            .login_succeeded(&counted, &address, now, &LOGIN_POLICY)
             .await
             .map_err(ApiError::internal)?;
-            audit::record(
-                &state,
-                format!("user:{}", fresh.login),
-                "login",
-                Some(fresh.login.clone()),
-                "",
-                client,
+        // Sign-ins are rare enough to sweep the expired sessions of everyone.
+        store
+            .delete_expired_sessions(now)
+            .await
+            .map_err(ApiError::internal)?;
+        let subject = format!("user:{}", user.login);
+        let secret = auth::start_session(store, &subject, now, auth::SESSION_HOURS)
+            .await
+            .map_err(ApiError::internal)?;
+        let told = if notice.delays > 0 {
+            format!(
+                "told of {} failed sign-ins and {} delays",
+                notice.failures, notice.delays
             )
-            .await?;
-            let cookie = auth::session_cookie(&secret, auth::SESSION_HOURS * 3600);
-            Ok(([(header::SET_COOKIE, cookie)], Redirect::to(&next)).into_response())
-        }
-        Some(user) if locked => {
-            audit::record(
-                &state,
-                "anonymous".into(),
-                "login_refused",
-                Some(user.login),
-                "account locked",
-                client,
-            )
-            .await?;
-            refuse("账号已临时锁定，请稍后再试 The account is locked for a while; try again later")
-        }
-        other => {
-            if let Some(user) = other {
-                let failed = user.failed_logins + 1;
-                let locked_until = (failed >= MAX_FAILED_LOGINS)
-                    .then(|| now + jiff::SignedDuration::from_mins(LOCKOUT_MINUTES));
-                let login = user.login.clone();
-                store
-                    .put_user(&User {
-                        failed_logins: if locked_until.is_some() { 0 } else { failed },
-                        locked_until,
-                        ..user
-                    })
-                    .await
-                    .map_err(ApiError::internal)?;
-                if locked_until.is_some() {
-                    audit::record(
-                        &state,
-                        "system:login".into(),
-                        "account_locked",
-                        Some(login.clone()),
-                        &format!("{MAX_FAILED_LOGINS} failed sign-ins"),
-                        client.clone(),
-                    )
-                    .await?;
-                }
+        } else {
+            String::new()
+        };
+        audit::record(&state, subject, "login", Some(user.login), &told, client).await?;
+        let cookie = auth::session_cookie(&secret, auth::SESSION_HOURS * 3600);
+        return Ok(match notice {
+            LoginNotice { delays: 0, .. } => {
+                ([(header::SET_COOKIE, cookie)], Redirect::to(&next)).into_response()
             }
-            audit::record(
-                &state,
-                "anonymous".into(),
-                "login_failed",
-                Some(form.login.clone()),
-                "",
-                client,
-            )
-            .await?;
-            refuse("账号或密码不对 Wrong login or password")
-        }
+            LoginNotice { failures, delays } => {
+                let page = crate::pages::render(NoticePage {
+                    ui: Chrome::new(&state, lang, None, "/login"),
+                    next,
+                    failures,
+                    delays,
+                })?;
+                ([(header::SET_COOKIE, cookie)], page).into_response()
+            }
+        });
     }
+    let (action, detail) = match tried {
+        LoginTry::Allowed => ("login_failed", String::new()),
+        LoginTry::Locked { newly } => {
+            if newly {
+                audit::record(
+                    &state,
+                    "system:login".into(),
+                    "account_locked",
+                    Some(counted.clone()),
+                    &format!("{MAX_FAILED_LOGINS} failed sign-ins from {address}"),
+                    client.clone(),
+                )
+                .await?;
+            }
+            ("login_refused", format!("locked for {address}"))
+        }
+        LoginTry::Delayed { newly, until } => {
+            if newly {
+                audit::record(
+                    &state,
+                    "system:login".into(),
+                    "login_delayed",
+                    Some(counted.clone()),
+                    &format!(
+                        "{LOGIN_CEILING} sign-in tries from all addresses within \
+                         {LOCKOUT_MINUTES} minutes; delayed until {until}"
+                    ),
+                    client.clone(),
+                )
+                .await?;
+            }
+            ("login_refused", format!("delayed until {until}"))
+        }
+    };
+    audit::record(
+        &state,
+        "anonymous".into(),
+        action,
+        Some(counted),
+        &detail,
+        client,
+    )
+    .await?;
+    let page = LoginPage {
+        ui: Chrome::new(&state, lang, None, "/login"),
+        next,
+        login: form.login,
+        error: REFUSED.to_owned(),
+    };
+    crate::pages::render(page).map(|html| (StatusCode::UNAUTHORIZED, html).into_response())
 }
 
 async fn logout(State(state): State<AppState>, headers: HeaderMap) -> Result<Response, ApiError> {

@@ -230,3 +230,130 @@ async fn a_citizen_asks_to_reopen_and_guessing_codes_is_cut_short() {
         .await;
     assert_eq!(status, StatusCode::CONFLICT, "{answer}");
 }
+
+#[tokio::test]
+async fn thirty_parallel_wrong_codes_from_thirty_addresses_exhaust_the_code() {
+    let app = TestApp::new().await;
+    let number = reported(&app).await;
+    ask_code(&app, &number, PHONE).await;
+    let code = app.sms.sent()[0].2.clone();
+    let right: u32 = code.parse().unwrap();
+    let guesses = (0..30u32).map(|i| {
+        let guess = format!("{:06}", (right + 1 + i) % 1_000_000);
+        let address = format!("10.7.0.{i}");
+        let (app, number) = (&app, &number);
+        async move {
+            let request = Request::post("/api/v1/follow/session")
+                .header(header::CONTENT_TYPE, "application/json")
+                .body(Body::from(
+                    json!({"number": number, "code": guess}).to_string(),
+                ))
+                .unwrap();
+            app.send_from(&address, None, request).await.0
+        }
+    });
+    let statuses = futures_util::future::join_all(guesses).await;
+    assert!(statuses.iter().all(|s| *s == StatusCode::UNAUTHORIZED));
+    let stored = app.state.engine.store.follow_code(&number).await.unwrap();
+    assert_eq!(
+        stored.unwrap().attempts,
+        minhu_web::follow::CODE_TRIES,
+        "only the allowed tries were compared"
+    );
+    assert_eq!(
+        open(&app, &number, &code).await.0,
+        StatusCode::UNAUTHORIZED,
+        "the right code is void after the parallel guesses"
+    );
+    let log = app
+        .state
+        .engine
+        .store
+        .audit_log(&minhu_store::AuditFilter {
+            action: Some("follow.code_wrong".into()),
+            limit: 100,
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    assert_eq!(log.len(), minhu_web::follow::CODE_TRIES as usize);
+}
+
+#[tokio::test]
+async fn a_used_code_opens_one_session_only() {
+    let app = TestApp::new().await;
+    let number = reported(&app).await;
+    ask_code(&app, &number, PHONE).await;
+    let code = app.sms.sent()[0].2.clone();
+    let opens = (0..5).map(|_| open(&app, &number, &code));
+    let statuses: Vec<StatusCode> = futures_util::future::join_all(opens)
+        .await
+        .into_iter()
+        .map(|(status, _, _)| status)
+        .collect();
+    assert_eq!(statuses.iter().filter(|s| **s == StatusCode::OK).count(), 1);
+    assert!(
+        app.state
+            .engine
+            .store
+            .follow_code(&number)
+            .await
+            .unwrap()
+            .is_none()
+    );
+}
+
+#[tokio::test]
+async fn codes_are_capped_per_ticket_and_phone_a_day() {
+    let app = TestApp::new().await;
+    let number = reported(&app).await;
+    for _ in 0..minhu_web::follow::CODES_PER_TICKET_DAY + 2 {
+        assert_eq!(
+            ask_code_from(&app, &next_address(), &number, PHONE).await,
+            StatusCode::ACCEPTED
+        );
+    }
+    assert_eq!(
+        app.sms.sent().len(),
+        minhu_web::follow::CODES_PER_TICKET_DAY as usize,
+        "no more SMS to the phone once the ticket's cap is reached"
+    );
+    // Other tickets of the same phone share the phone's cap.
+    let others = minhu_web::follow::CODES_PER_PHONE_DAY;
+    for _ in 0..others {
+        let other = reported(&app).await;
+        ask_code_from(&app, &next_address(), &other, PHONE).await;
+    }
+    assert_eq!(
+        app.sms.sent().len(),
+        minhu_web::follow::CODES_PER_PHONE_DAY as usize
+    );
+    // A stranger's wrong phone counts for nothing.
+    let fresh = reported(&app).await;
+    ask_code_from(&app, &next_address(), &fresh, "13900000000").await;
+    app.clock.advance(jiff::SignedDuration::from_hours(24));
+    ask_code_from(&app, &next_address(), &number, PHONE).await;
+    assert_eq!(
+        app.sms.sent().len(),
+        minhu_web::follow::CODES_PER_PHONE_DAY as usize + 1,
+        "a new day, a new allowance"
+    );
+}
+
+/// Asks for a code from `address` (each its own rate limit).
+async fn ask_code_from(app: &TestApp, address: &str, number: &str, phone: &str) -> StatusCode {
+    let request = Request::post("/api/v1/follow/code")
+        .header(header::CONTENT_TYPE, "application/json")
+        .body(Body::from(
+            json!({"number": number, "phone": phone}).to_string(),
+        ))
+        .unwrap();
+    app.send_from(address, None, request).await.0
+}
+
+/// A new client address each call.
+fn next_address() -> String {
+    static NEXT: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(1);
+    let n = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    format!("10.8.{}.{}", n / 250, n % 250)
+}

@@ -119,47 +119,222 @@ async fn sign_in_act_with_csrf_and_sign_out() {
     );
 }
 
+async fn audit_of(app: &TestApp, login: &str) -> Vec<minhu_store::AuditEntry> {
+    app.state
+        .engine
+        .store
+        .audit_log(&AuditFilter {
+            target: Some(login.into()),
+            limit: 1000,
+            ..AuditFilter::default()
+        })
+        .await
+        .unwrap()
+}
+
+/// A refusal's page with the login it echoes blanked out, to compare refusals.
+fn refusal(page: &serde_json::Value, login: &str) -> String {
+    page.as_str()
+        .unwrap()
+        .replace(&format!("value=\"{login}\""), "value=\"\"")
+}
+
 #[tokio::test]
-async fn five_failures_lock_the_account_and_everything_is_audited() {
+async fn five_failures_lock_the_pair_not_the_official_and_everything_is_audited() {
     let app = TestApp::new().await;
     app.add_user("li", Role::HotlineAgent, None).await;
+    let mut wrong = None;
     for _ in 0..minhu_web::login::MAX_FAILED_LOGINS {
-        let (status, _, headers) = app.send_as(None, login_request("li", "guess")).await;
+        let (status, page, headers) = app
+            .send_from("10.0.0.1", None, login_request("li", "guess"))
+            .await;
         assert_eq!(status, StatusCode::UNAUTHORIZED);
         assert!(headers.get(header::SET_COOKIE).is_none());
+        wrong = Some(refusal(&page, "li"));
     }
     let (status, page, _) = app
-        .send_as(None, login_request("li", "correct horse battery"))
+        .send_from(
+            "10.0.0.1",
+            None,
+            login_request("li", "correct horse battery"),
+        )
         .await;
     assert_eq!(
         status,
         StatusCode::UNAUTHORIZED,
-        "locked, even with the right password"
+        "locked at this address, even with the right password"
     );
-    assert!(page.as_str().unwrap().contains("锁定"));
-    let (status, _, _) = app
-        .send_as(None, login_request("nobody", "correct horse battery"))
+    let locked = refusal(&page, "li");
+    let (status, page, _) = app
+        .send_from(
+            "10.0.0.3",
+            None,
+            login_request("nobody", "correct horse battery"),
+        )
         .await;
     assert_eq!(status, StatusCode::UNAUTHORIZED);
+    let unknown = refusal(&page, "nobody");
+    // A wrong password, a locked pair and a login without an account read alike.
+    assert_eq!(wrong.as_deref(), Some(locked.as_str()));
+    assert_eq!(locked, unknown);
+    assert!(locked.contains(minhu_web::login::REFUSED));
 
-    let log = app
-        .state
-        .engine
-        .store
-        .audit_log(&AuditFilter {
-            target: Some("li".into()),
-            limit: 100,
-            ..AuditFilter::default()
-        })
-        .await
-        .unwrap();
+    // Five requests from one address do not lock the official out.
+    let (status, _, headers) = app
+        .send_from(
+            "10.0.0.2",
+            None,
+            login_request("li", "correct horse battery"),
+        )
+        .await;
+    assert_eq!(status, StatusCode::SEE_OTHER);
+    session_of(&headers);
+
+    let log = audit_of(&app, "li").await;
     let actions: Vec<&str> = log.iter().map(|e| e.action.as_str()).collect();
     assert_eq!(actions.iter().filter(|a| **a == "login_failed").count(), 5);
     assert!(actions.contains(&"account_locked"));
     assert!(actions.contains(&"login_refused"));
+    assert!(actions.contains(&"login"));
     assert!(
         log.iter().all(|e| !e.detail.contains("guess")),
         "passwords never reach the log"
+    );
+    // The lock ends with its quarter of an hour.
+    app.clock.advance(jiff::SignedDuration::from_mins(16));
+    let (status, _, _) = app
+        .send_from(
+            "10.0.0.1",
+            None,
+            login_request("li", "correct horse battery"),
+        )
+        .await;
+    assert_eq!(status, StatusCode::SEE_OTHER);
+}
+
+#[tokio::test]
+async fn an_unknown_login_is_locked_like_a_known_one() {
+    let app = TestApp::new().await;
+    app.add_user("li", Role::HotlineAgent, None).await;
+    let mut pages = Vec::new();
+    // Each from its own address: the form's rate limit is per address.
+    for (login, address) in [("li", "10.0.0.1"), ("nobody", "10.0.0.2")] {
+        for _ in 0..=minhu_web::login::MAX_FAILED_LOGINS {
+            let (status, page, _) = app
+                .send_from(address, None, login_request(login, "guess"))
+                .await;
+            assert_eq!(status, StatusCode::UNAUTHORIZED);
+            pages.push(refusal(&page, login));
+        }
+    }
+    assert!(pages.windows(2).all(|w| w[0] == w[1]), "one answer to all");
+    let locks = |login: &'static str| {
+        let app = &app;
+        async move {
+            audit_of(app, login)
+                .await
+                .iter()
+                .filter(|e| e.action == "account_locked")
+                .count()
+        }
+    };
+    assert_eq!(locks("li").await, 1);
+    assert_eq!(locks("nobody").await, 1, "counted whether or not it exists");
+}
+
+#[tokio::test]
+async fn twenty_parallel_wrong_passwords_from_twenty_addresses_reach_the_ceiling() {
+    let app = TestApp::new().await;
+    app.add_user("zhao", Role::Dispatcher, None).await;
+    let tries = (0..minhu_web::login::LOGIN_CEILING).map(|i| {
+        let address = format!("10.9.0.{i}");
+        let app = &app;
+        async move {
+            app.send_from(&address, None, login_request("zhao", "guess"))
+                .await
+                .0
+        }
+    });
+    let statuses = futures_util::future::join_all(tries).await;
+    assert!(statuses.iter().all(|s| *s == StatusCode::UNAUTHORIZED));
+    // Delayed from everywhere: the right password from a fresh address too.
+    let (status, _, headers) = app
+        .send_from(
+            "10.9.1.1",
+            None,
+            login_request("zhao", "correct horse battery"),
+        )
+        .await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+    assert!(headers.get(header::SET_COOKIE).is_none());
+    let log = audit_of(&app, "zhao").await;
+    assert_eq!(
+        log.iter().filter(|e| e.action == "login_failed").count(),
+        20
+    );
+    assert_eq!(
+        log.iter().filter(|e| e.action == "login_delayed").count(),
+        1
+    );
+    // The accounts page shows the delay.
+    let user = app.state.engine.store.user("zhao").await.unwrap().unwrap();
+    assert!(user.locked_until.unwrap() > app.state.engine.now());
+
+    // After the delay the official signs in and is told what happened.
+    app.clock.advance(jiff::SignedDuration::from_secs(61));
+    let (status, page, headers) = app
+        .send_from(
+            "10.9.1.1",
+            None,
+            login_request("zhao", "correct horse battery"),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    session_of(&headers);
+    let page = page.as_str().unwrap();
+    assert!(page.contains("20 failed sign-ins"), "{page}");
+    assert!(page.contains("href=\"/tickets/1\""), "{page}");
+    // Told once.
+    let (status, _, _) = app
+        .send_from(
+            "10.9.1.1",
+            None,
+            login_request("zhao", "correct horse battery"),
+        )
+        .await;
+    assert_eq!(status, StatusCode::SEE_OTHER);
+}
+
+#[tokio::test]
+async fn a_disable_is_not_undone_by_a_sign_in() {
+    let app = TestApp::new().await;
+    app.add_user("qian", Role::Dispatcher, None).await;
+    let admin = minhu_engine::accounts::Admin {
+        actor: "user:admin".into(),
+        client: None,
+    };
+    app.state
+        .engine
+        .set_account_disabled("qian", true, &admin)
+        .await
+        .unwrap();
+    let (status, _, _) = app
+        .send_from(
+            "10.0.0.1",
+            None,
+            login_request("qian", "correct horse battery"),
+        )
+        .await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+    assert!(
+        app.state
+            .engine
+            .store
+            .user("qian")
+            .await
+            .unwrap()
+            .unwrap()
+            .disabled
     );
 }
 

@@ -519,6 +519,7 @@ async fn recount_check(
                 idempotency: None,
                 timers: Vec::new(),
                 notifications: Vec::new(),
+                audit: None,
             })
             .await?
             .ticket;

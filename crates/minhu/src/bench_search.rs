@@ -226,6 +226,7 @@ pub(crate) async fn fill(
             idempotency: None,
             timers: Vec::new(),
             notifications: Vec::new(),
+            audit: None,
         };
         let store = store.clone();
         tasks.spawn(async move { store.create_ticket(new).await });

@@ -419,6 +419,7 @@ mod tests {
                 idempotency: None,
                 timers: Vec::new(),
                 notifications: Vec::new(),
+                audit: None,
             })
             .await
             .unwrap();

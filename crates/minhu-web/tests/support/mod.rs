@@ -31,6 +31,8 @@ pub struct TestApp {
     pub admin: String,
     /// The one-time codes "sent" to citizens.
     pub sms: Arc<Sms>,
+    /// The engine's clock, for tests that wait out a lock or a window.
+    pub clock: Arc<ManualClock>,
     _dir: tempfile::TempDir,
 }
 
@@ -85,13 +87,10 @@ impl TestApp {
         let store = SqlStore::connect(&format!("sqlite://{}", dir.path().join("api.db").display()))
             .await
             .unwrap();
-        let mut engine = Engine::new(
-            Arc::new(store),
-            Arc::new(demo_city()),
-            // A fixed whole-second clock: bodies carry no sub-second digits that could
-            // spell a masked phone's last four by chance.
-            Arc::new(ManualClock::new("2026-11-22T02:00:00Z".parse().unwrap())),
-        );
+        // A fixed whole-second clock: bodies carry no sub-second digits that could
+        // spell a masked phone's last four by chance.
+        let clock = Arc::new(ManualClock::new("2026-11-22T02:00:00Z".parse().unwrap()));
+        let mut engine = Engine::new(Arc::new(store), Arc::new(demo_city()), clock.clone());
         engine.announce = announce;
         let sms = Arc::new(Sms::default());
         let state = AppState {
@@ -106,6 +105,7 @@ impl TestApp {
             state,
             admin: String::new(),
             sms,
+            clock,
             _dir: dir,
         };
         app.admin = app.token("admin", Role::Administrator, None, None).await;
@@ -169,6 +169,23 @@ impl TestApp {
         )
         .await
         .unwrap()
+    }
+
+    /// Sends `request` as if it came over a connection from `address` (an IP), as the
+    /// server's accept loop tells the router; with `token` as the caller.
+    pub async fn send_from(
+        &self,
+        address: &str,
+        token: Option<&str>,
+        mut request: Request<Body>,
+    ) -> (StatusCode, Value, HeaderMap) {
+        let ip: std::net::IpAddr = address.parse().unwrap();
+        request
+            .extensions_mut()
+            .insert(axum::extract::ConnectInfo(std::net::SocketAddr::new(
+                ip, 40000,
+            )));
+        self.send_as(token, request).await
     }
 
     /// Sends `request` with `token` as the caller (none: anonymous).
