@@ -442,6 +442,12 @@ pub fn redact_ticket(
     privacy: &PrivacySettings,
 ) -> Ticket {
     let view = identity_view(permissions, &ticket.intake, revealed);
+    redact_ticket_as(ticket, view, privacy)
+}
+
+/// A ticket as seen by a reader whose view is already known (the public's is
+/// [`IdentityView::Hidden`] whatever the ticket).
+pub fn redact_ticket_as(mut ticket: Ticket, view: IdentityView, privacy: &PrivacySettings) -> Ticket {
     if view == IdentityView::Full {
         return ticket;
     }
@@ -456,7 +462,7 @@ pub fn redact_ticket(
 /// much the reader sees follows the `created` event's demand; a log without it is read
 /// as if its citizen were confidential.
 pub fn redact_events(
-    mut events: Vec<Event>,
+    events: Vec<Event>,
     permissions: &[Permission],
     revealed: bool,
     privacy: &PrivacySettings,
@@ -465,17 +471,30 @@ pub fn redact_events(
         Change::Created(intake) => Some(intake),
         _ => None,
     });
-    let (view, names) = match created {
-        Some(intake) => (
-            identity_view(permissions, intake, revealed),
-            names_of(&intake.citizen),
-        ),
-        None if permissions.contains(&P::ViewIdentity) => (IdentityView::Full, Vec::new()),
-        None => (IdentityView::Hidden, Vec::new()),
+    let view = match created {
+        Some(intake) => identity_view(permissions, intake, revealed),
+        None if permissions.contains(&P::ViewIdentity) => IdentityView::Full,
+        None => IdentityView::Hidden,
     };
+    redact_events_as(events, view, privacy)
+}
+
+/// A ticket's log as seen by a reader whose view is already known.
+pub fn redact_events_as(
+    mut events: Vec<Event>,
+    view: IdentityView,
+    privacy: &PrivacySettings,
+) -> Vec<Event> {
     if view == IdentityView::Full {
         return events;
     }
+    let names = events
+        .iter()
+        .find_map(|e| match &e.change {
+            Change::Created(intake) => Some(names_of(&intake.citizen)),
+            _ => None,
+        })
+        .unwrap_or_default();
     for event in &mut events {
         match &mut event.change {
             Change::Created(intake) => redact_intake(intake, view, privacy),

@@ -77,8 +77,10 @@ pub struct Service {
     pub description: String,
     /// Where a request of this service lands in the taxonomy.
     pub category: CategoryPath,
-    /// What a request of this service is; a report (举报) by default.
-    #[serde(default = "report")]
+    /// What a request of this service is; a complaint (投诉) by default. A report (举报)
+    /// hides its reporter from the units and the request from the public, so it is
+    /// never assumed: a service says so.
+    #[serde(default = "complaint")]
     pub kind: Kind,
     #[serde(default)]
     pub keywords: Vec<String>,
@@ -86,8 +88,8 @@ pub struct Service {
     pub attributes: Vec<Attribute>,
 }
 
-fn report() -> Kind {
-    Kind::Report
+fn complaint() -> Kind {
+    Kind::Complaint
 }
 
 impl Service {
@@ -203,6 +205,20 @@ mod tests {
             keywords: vec![],
             attributes: vec![],
         }
+    }
+
+    #[test]
+    fn a_service_files_complaints_unless_it_says_otherwise() {
+        let plain: Service = serde_json::from_value(serde_json::json!({
+            "code": "noise", "name": "噪音", "category": "城乡建设/环境卫生"
+        }))
+        .unwrap();
+        assert_eq!(plain.kind, Kind::Complaint);
+        let report: Service = serde_json::from_value(serde_json::json!({
+            "code": "bribe", "name": "举报", "category": "城乡建设", "kind": "report"
+        }))
+        .unwrap();
+        assert_eq!(report.kind, Kind::Report);
     }
 
     #[test]

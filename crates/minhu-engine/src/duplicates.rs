@@ -1,9 +1,8 @@
 //! Duplicate candidates (并单): open tickets of the same place and days whose words
 //! say the same thing, so a dispatcher can merge them in one action.
 
-use crate::{Engine, EngineError};
+use crate::{Engine, EngineError, Reader};
 use jiff::{SignedDuration, Timestamp};
-use minhu_core::access::Scope;
 use minhu_core::ids::TicketNumber;
 use minhu_core::region::RegionLevel;
 use minhu_core::ticket::{Status, Ticket};
@@ -33,16 +32,16 @@ pub struct Duplicate {
 impl Engine {
     /// Open tickets within three days and the same street (the whole city when the
     /// ticket has no place) that read like this one, most alike first.
-    /// Candidates among the tickets `scope` may see (a reader never learns of a
-    /// ticket outside their part of the city this way).
+    /// Candidates among the tickets `reader` may see (a reader never learns of a
+    /// ticket outside their part of the city this way), their titles masked for them.
     pub async fn duplicates(
         &self,
         number: &TicketNumber,
-        scope: &Scope,
+        reader: &Reader,
     ) -> Result<Vec<Duplicate>, EngineError> {
         let ticket = self.ticket(number).await?;
         let mut found = self
-            .duplicates_of(std::slice::from_ref(&ticket), scope)
+            .duplicates_of(std::slice::from_ref(&ticket), reader)
             .await?;
         Ok(found.pop().unwrap_or_default())
     }
@@ -56,7 +55,7 @@ impl Engine {
     pub async fn duplicates_of(
         &self,
         tickets: &[Ticket],
-        scope: &Scope,
+        reader: &Reader,
     ) -> Result<Vec<Vec<Duplicate>>, EngineError> {
         let window = SignedDuration::from_hours(WINDOW_HOURS);
         let mut newest_first: Vec<&Ticket> = tickets.iter().collect();
@@ -77,7 +76,7 @@ impl Engine {
         for (area, members) in groups {
             let (newest, oldest) = (members[0].created_at, members[members.len() - 1].created_at);
             let filter = TicketFilter {
-                scope: scope.clone(),
+                scope: reader.scope().clone(),
                 region_path: area,
                 created_from: Some(oldest.saturating_sub(window).unwrap_or(oldest)),
                 created_to: Some(newest.saturating_add(window).unwrap_or(newest)),
@@ -111,7 +110,7 @@ impl Engine {
                         let similarity = jaccard(&mine, words);
                         (similarity >= THRESHOLD).then(|| Duplicate {
                             number: other.number.clone(),
-                            title: other.title.clone(),
+                            title: reader.words(&other.title, &self.city.privacy),
                             status: other.status,
                             created_at: other.created_at,
                             similarity,

@@ -12,6 +12,9 @@ pub mod duplicates;
 pub mod hotspots;
 pub mod router;
 pub mod timers;
+pub mod view;
+
+pub use view::Reader;
 
 use jiff::Timestamp;
 use minhu_core::event::{Actor, Change, Event};

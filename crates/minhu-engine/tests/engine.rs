@@ -8,7 +8,7 @@ use minhu_core::taxonomy::CategoryPath;
 use minhu_core::ticket::{Channel, Citizen, Intake, Kind, Rating, Satisfaction, Status};
 use minhu_core::workflow::Command;
 use minhu_core::{Clock, ManualClock};
-use minhu_engine::{Engine, EngineError};
+use minhu_engine::{Engine, EngineError, Reader};
 use minhu_store::SqlStore;
 use std::path::Path;
 use std::sync::Arc;
@@ -346,6 +346,14 @@ async fn a_confident_classifier_routes_and_an_unsure_one_only_suggests() {
     }
 }
 
+/// A reader of the whole city who sees identities (a dispatcher).
+fn everyone() -> Reader {
+    Reader::official(
+        minhu_core::access::Role::Dispatcher.permissions().to_vec(),
+        Scope::All,
+    )
+}
+
 #[tokio::test]
 async fn reports_of_one_event_are_flagged_as_duplicates() {
     let s = setup().await;
@@ -373,7 +381,7 @@ async fn reports_of_one_event_are_flagged_as_duplicates() {
     report("工地夜间施工噪音", noise, "A1区马坡岭街道").await;
     let found = s
         .engine
-        .duplicates(&second.number, &Scope::All)
+        .duplicates(&second.number, &everyone())
         .await
         .unwrap();
     let numbers: Vec<&str> = found.iter().map(|d| d.number.as_str()).collect();
@@ -383,19 +391,19 @@ async fn reports_of_one_event_are_flagged_as_duplicates() {
     let later = report("工地夜间施工噪音", noise, "A3区天顶街道尖山社区").await;
     let found = s
         .engine
-        .duplicates(&later.number, &Scope::All)
+        .duplicates(&later.number, &everyone())
         .await
         .unwrap();
     assert!(found.iter().all(|d| d.number != first.number), "{found:?}");
     // A queue asks for many tickets at once (one read per area and days): each gets
     // what it would get alone, in the order asked, its own window kept.
     let queue = [later.clone(), first.clone(), second.clone()];
-    let batch = s.engine.duplicates_of(&queue, &Scope::All).await.unwrap();
+    let batch = s.engine.duplicates_of(&queue, &everyone()).await.unwrap();
     assert_eq!(batch.len(), 3);
     for (ticket, found) in queue.iter().zip(&batch) {
         let alone = s
             .engine
-            .duplicates(&ticket.number, &Scope::All)
+            .duplicates(&ticket.number, &everyone())
             .await
             .unwrap();
         let numbers = |list: &[minhu_engine::duplicates::Duplicate]| {

@@ -11,7 +11,7 @@ use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
-use minhu_core::access::{Permission, command_permission, redact_events, redact_ticket};
+use minhu_core::access::{Permission, command_permission};
 use minhu_core::deadline::TierCode;
 use minhu_core::event::{Actor, Event};
 use minhu_core::ids::{RegionId, TicketNumber};
@@ -19,9 +19,9 @@ use minhu_core::taxonomy::CategoryPath;
 use minhu_core::ticket::{Channel, Citizen, GeoPoint, Intake, Kind, Status, Ticket};
 use minhu_core::timer::Flag;
 use minhu_core::workflow::{Command, FieldError};
-use minhu_engine::EngineError;
 use minhu_engine::attachments::{self, MAX_ATTACHMENT_BYTES};
 use minhu_engine::router::Decision;
+use minhu_engine::{EngineError, Reader};
 use minhu_store::{Cursor, TicketFilter};
 use serde::{Deserialize, Serialize};
 use std::collections::HashMap;
@@ -45,6 +45,7 @@ use utoipa::OpenApi;
         due_timers,
         ticket_notifications,
         add_attachment,
+        get_attachment,
         routing_suggestion,
         duplicate_candidates,
         crate::privacy::reveal,
@@ -143,7 +144,10 @@ pub fn routes() -> Router<AppState> {
             "/api/v1/tickets/{number}/duplicates",
             get(duplicate_candidates),
         )
-        .route("/api/v1/attachments/{sha256}", get(get_attachment))
+        .route(
+            "/api/v1/tickets/{number}/attachments/{sha256}",
+            get(get_attachment),
+        )
         .route("/healthz", get(|| async { "ok" }))
 }
 
@@ -300,10 +304,10 @@ fn created_response(
     };
     let location = HeaderValue::from_str(&format!("/api/v1/tickets/{}", ticket.number))
         .map_err(ApiError::internal)?;
-    // An anonymous caller sees the ticket as a unit would: an Idempotency-Key is no
-    // password, so a replay must not hand out someone's phone number.
-    let permissions = principal.map(|p| p.permissions).unwrap_or_default();
-    let ticket = redact_ticket(ticket, &permissions, false, &state.engine.city.privacy);
+    // An anonymous caller sees the ticket as the public would: an Idempotency-Key is
+    // no password, so a replay must not hand out someone's phone number.
+    let reader = principal.map_or_else(Reader::public, |p| p.reader());
+    let ticket = state.engine.masked_for(&reader, ticket);
     Ok((status, [(header::LOCATION, location)], Json(ticket)).into_response())
 }
 
@@ -542,19 +546,14 @@ async fn list_tickets(
     principal: Principal,
     Query(params): Query<HashMap<String, String>>,
 ) -> Result<Json<TicketList>, ApiError> {
-    let mut filter = filter_from(&params, &state)?;
+    let filter = filter_from(&params, &state)?;
     if filter.phone.is_some() {
         // Looking tickets up by phone would unmask numbers one guess at a time.
         principal.require(Permission::ViewIdentity)?;
     }
-    filter.scope = principal.scope.clone();
-    let page = state.engine.list(&filter).await?;
+    let page = state.engine.list_for(&principal.reader(), &filter).await?;
     Ok(Json(TicketList {
-        tickets: page
-            .tickets
-            .into_iter()
-            .map(|t| redact_ticket(t, &principal.permissions, false, &state.engine.city.privacy))
-            .collect(),
+        tickets: page.tickets,
         next_cursor: page.next.map(|c| c.encode()),
     }))
 }
@@ -570,13 +569,13 @@ async fn get_ticket(
     principal: Principal,
     Path(number): Path<String>,
 ) -> Result<Json<Ticket>, ApiError> {
-    let ticket = state.engine.ticket(&ticket_number(&number)?).await?;
-    Ok(Json(redact_ticket(
-        ticket,
-        &principal.permissions,
-        false,
-        &state.engine.city.privacy,
-    )))
+    let number = ticket_number(&number)?;
+    Ok(Json(
+        state
+            .engine
+            .ticket_for(&principal.reader(), &number)
+            .await?,
+    ))
 }
 
 /// The ticket's whole history (留痕): who did what, when and why.
@@ -590,13 +589,13 @@ async fn ticket_events(
     principal: Principal,
     Path(number): Path<String>,
 ) -> Result<Json<Vec<Event>>, ApiError> {
-    let events = state.engine.events(&ticket_number(&number)?).await?;
-    Ok(Json(redact_events(
-        events,
-        &principal.permissions,
-        false,
-        &state.engine.city.privacy,
-    )))
+    let number = ticket_number(&number)?;
+    Ok(Json(
+        state
+            .engine
+            .events_for(&principal.reader(), &number)
+            .await?,
+    ))
 }
 
 /// The ticket's timers (warnings, overdue, escalation, callback), fired or pending, by
@@ -608,11 +607,14 @@ async fn ticket_events(
 )]
 async fn ticket_timers(
     State(state): State<AppState>,
+    principal: Principal,
     Path(number): Path<String>,
 ) -> Result<Json<Vec<minhu_store::TimerRow>>, ApiError> {
     let number = ticket_number(&number)?;
-    // The guard already answered 404 for a ticket out of scope.
-    state.engine.ticket(&number).await?;
+    state
+        .engine
+        .ticket_for(&principal.reader(), &number)
+        .await?;
     Ok(Json(
         state
             .engine
@@ -695,11 +697,14 @@ impl From<minhu_store::NotificationRow> for NotificationView {
 )]
 async fn ticket_notifications(
     State(state): State<AppState>,
+    principal: Principal,
     Path(number): Path<String>,
 ) -> Result<Json<Vec<NotificationView>>, ApiError> {
     let number = ticket_number(&number)?;
-    // The guard already answered 404 for a ticket out of scope.
-    state.engine.ticket(&number).await?;
+    state
+        .engine
+        .ticket_for(&principal.reader(), &number)
+        .await?;
     let rows = state
         .engine
         .store
@@ -796,12 +801,9 @@ async fn act_on_ticket(
         .engine
         .act(&number, command, principal.actor.clone())
         .await?;
-    Ok(Json(redact_ticket(
-        ticket,
-        &principal.permissions,
-        false,
-        &state.engine.city.privacy,
-    )))
+    // Masked, not checked: an action may take the ticket out of the actor's scope (a
+    // return, a dispatch elsewhere), and they saw it a moment ago.
+    Ok(Json(principal.reader().masked(ticket)))
 }
 
 /// Refuses a field the action does not take. serde refuses those of actions with
@@ -868,7 +870,10 @@ async fn add_attachment(
     body: Bytes,
 ) -> Result<Json<Ticket>, ApiError> {
     let number = ticket_number(&number)?;
-    state.engine.ticket(&number).await?;
+    state
+        .engine
+        .ticket_for(&principal.reader(), &number)
+        .await?;
     let attachment = state
         .attachments
         .put(&body, params.get("name").cloned())
@@ -881,21 +886,29 @@ async fn add_attachment(
             principal.actor.clone(),
         )
         .await?;
-    Ok(Json(redact_ticket(
-        ticket,
-        &principal.permissions,
-        false,
-        &state.engine.city.privacy,
-    )))
+    Ok(Json(principal.reader().masked(ticket)))
 }
 
+/// One file attached to a ticket, by the `sha256` its attachment lists: reached only
+/// through a ticket the caller may open.
+#[utoipa::path(
+    get, path = "/api/v1/tickets/{number}/attachments/{sha256}",
+    params(("number" = String, Path), ("sha256" = String, Path, description = "the attachment's sha256, as the ticket lists it")),
+    responses((status = 200, description = "the file's bytes, with its media type"), (status = 404, body = ErrorBody))
+)]
 async fn get_attachment(
     State(state): State<AppState>,
-    Path(sha256): Path<String>,
+    principal: Principal,
+    Path((number, sha256)): Path<(String, String)>,
 ) -> Result<Response, ApiError> {
+    let number = ticket_number(&number)?;
+    let attachment = state
+        .engine
+        .attachment_for(&principal.reader(), &number, &sha256)
+        .await?;
     let bytes = state
         .attachments
-        .get(&sha256)
+        .get(&attachment.sha256)
         .await
         .map_err(ApiError::internal)?;
     let bytes = bytes.ok_or_else(|| ApiError::not_found(format!("no attachment {sha256}")))?;
@@ -940,6 +953,9 @@ async fn duplicate_candidates(
 ) -> Result<Json<Vec<minhu_engine::duplicates::Duplicate>>, ApiError> {
     let number = ticket_number(&number)?;
     Ok(Json(
-        state.engine.duplicates(&number, &principal.scope).await?,
+        state
+            .engine
+            .duplicates(&number, &principal.reader())
+            .await?,
     ))
 }

@@ -21,6 +21,7 @@ use minhu_core::City;
 use minhu_core::access::{Permission, Role, Scope};
 use minhu_core::event::Actor;
 use minhu_core::ids::{RegionId, TicketNumber, UnitId};
+use minhu_engine::Reader;
 use minhu_store::{ApiToken, Session, Store, StoreError, User};
 use sha2::{Digest, Sha256};
 
@@ -108,7 +109,7 @@ pub const ROUTES: &[RouteRule] = &[
     ),
     rule(
         Method::GET,
-        "/api/v1/attachments/{sha256}",
+        "/api/v1/tickets/{number}/attachments/{sha256}",
         Needs(P::ViewTickets),
     ),
     rule(
@@ -246,6 +247,14 @@ pub struct Principal {
 impl Principal {
     pub fn may(&self, permission: Permission) -> bool {
         self.permissions.contains(&permission)
+    }
+
+    /// What this caller may read of tickets: every handler reads through it.
+    pub fn reader(&self) -> Reader {
+        match &self.follows {
+            Some(number) => Reader::follower(number.clone()),
+            None => Reader::official(self.permissions.clone(), self.scope.clone()),
+        }
     }
 
     pub fn require(&self, permission: Permission) -> Result<(), ApiError> {

@@ -153,17 +153,19 @@ async fn dispatch(
 ) -> Result<Html<String>, ApiError> {
     let engine = &state.engine;
     let city = &engine.city;
-    let store = &engine.store;
-    let page = store
-        .list(&TicketFilter {
-            status: Some(Status::Pending),
-            scope: principal.scope.clone(),
-            limit: QUEUE,
-            ..TicketFilter::default()
-        })
-        .await
-        .map_err(ApiError::internal)?;
-    let total = store
+    let reader = principal.reader();
+    let page = engine
+        .list_for(
+            &reader,
+            &TicketFilter {
+                status: Some(Status::Pending),
+                limit: QUEUE,
+                ..TicketFilter::default()
+            },
+        )
+        .await?;
+    let total = engine
+        .store
         .count_by_status(&principal.scope)
         .await
         .map_err(ApiError::internal)?
@@ -172,7 +174,7 @@ async fn dispatch(
         .map_or(0, |(_, n)| n);
     // One batch: the queue's tickets share their areas' reads of the store.
     let checked = &page.tickets[..page.tickets.len().min(MERGE_CHECKS)];
-    let candidates = engine.duplicates_of(checked, &principal.scope).await?;
+    let candidates = engine.duplicates_of(checked, &reader).await?;
     let merges = checked
         .iter()
         .zip(&candidates)
@@ -223,18 +225,19 @@ const INBOX: u32 = 200;
 /// The unit's open tickets, the most pressing deadline first.
 async fn inbox_tickets(state: &AppState, principal: &Principal) -> Result<Vec<Ticket>, ApiError> {
     let mut tickets = Vec::new();
+    let reader = principal.reader();
     for status in [Status::Dispatched, Status::Accepted] {
         let page = state
             .engine
-            .store
-            .list(&TicketFilter {
-                status: Some(status),
-                scope: principal.scope.clone(),
-                limit: INBOX,
-                ..TicketFilter::default()
-            })
-            .await
-            .map_err(ApiError::internal)?;
+            .list_for(
+                &reader,
+                &TicketFilter {
+                    status: Some(status),
+                    limit: INBOX,
+                    ..TicketFilter::default()
+                },
+            )
+            .await?;
         tickets.extend(page.tickets);
     }
     tickets.sort_by_key(|t| {

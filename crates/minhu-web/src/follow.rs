@@ -24,6 +24,7 @@ use minhu_core::event::Actor;
 use minhu_core::ids::TicketNumber;
 use minhu_core::ticket::{Rating, Ticket};
 use minhu_core::workflow::Command;
+use minhu_engine::Reader;
 use minhu_store::FollowCode;
 use serde::{Deserialize, Serialize};
 
@@ -253,7 +254,10 @@ async fn open_session(
         client,
     )
     .await?;
-    let ticket = state.engine.ticket(&number).await?;
+    let ticket = state
+        .engine
+        .ticket_for(&Reader::follower(number.clone()), &number)
+        .await?;
     Ok((
         [(
             header::SET_COOKIE,
@@ -276,7 +280,11 @@ async fn followed(
     State(state): State<AppState>,
     principal: Principal,
 ) -> Result<Json<Followed>, ApiError> {
-    let ticket = state.engine.ticket(&followed_number(&principal)?).await?;
+    let number = followed_number(&principal)?;
+    let ticket = state
+        .engine
+        .ticket_for(&principal.reader(), &number)
+        .await?;
     Ok(Json(Followed::of(&ticket)))
 }
 

@@ -22,7 +22,7 @@ use minhu_core::event::{Actor, Change, Event};
 use minhu_core::ids::TicketNumber;
 use minhu_core::services::{Datatype, Service};
 use minhu_core::ticket::{Channel, Citizen, GeoPoint, Intake, Status, Ticket};
-use minhu_engine::EngineError;
+use minhu_engine::{EngineError, Reader};
 use minhu_store::{Open311Key, Store, StoreError, TicketFilter};
 use std::collections::{BTreeMap, HashMap};
 
@@ -389,12 +389,6 @@ fn open311_status(status: Status) -> &'static str {
     }
 }
 
-/// Whether the public may see the ticket at all: a whistle-blower's report is never
-/// shown to the world.
-fn public(ticket: &Ticket) -> bool {
-    !ticket.intake.citizen.confidential
-}
-
 fn request_node(state: &AppState, ticket: &Ticket) -> Node {
     let service = ticket
         .intake
@@ -413,10 +407,6 @@ fn request_node(state: &AppState, ticket: &Ticket) -> Node {
         ),
         None => (Node::Null, Node::Null),
     };
-    let media = ticket
-        .attachments
-        .first()
-        .map(|a| format!("/api/v1/attachments/{}", a.sha256));
     Node::Object(vec![
         ("service_request_id", Node::text(ticket.number.as_str())),
         ("status", Node::text(open311_status(ticket.status))),
@@ -449,7 +439,9 @@ fn request_node(state: &AppState, ticket: &Ticket) -> Node {
         ("zipcode", Node::Null),
         ("lat", lat),
         ("long", long),
-        ("media_url", Node::optional(media)),
+        // Citizens' photos are not published: a photo can show a face, a plate or a
+        // door, and no one has looked at it before it would go out.
+        ("media_url", Node::Null),
     ])
 }
 
@@ -493,18 +485,18 @@ fn refuse_unknown(
     }
 }
 
-/// Reads tickets newest first through the store's pages until `keep` has taken
-/// `limit` of them or the list ends.
+/// Reads the tickets the public may see, newest first and masked for them, through
+/// the store's pages until `keep` has taken `limit` of them or the list ends.
 async fn scan(
     state: &AppState,
     mut filter: TicketFilter,
     limit: usize,
     mut keep: impl FnMut(&Ticket) -> bool,
-) -> Result<Vec<Ticket>, StoreError> {
+) -> Result<Vec<Ticket>, EngineError> {
     filter.limit = 500;
     let mut found = Vec::new();
     loop {
-        let page = state.engine.store.list(&filter).await?;
+        let page = state.engine.list_for(&Reader::public(), &filter).await?;
         for ticket in page.tickets {
             if keep(&ticket) {
                 found.push(ticket);
@@ -593,10 +585,9 @@ async fn list_requests(
         }
     };
     let tickets = scan(state, filter, MAX_REQUESTS, |ticket| {
-        public(ticket)
-            && wanted
-                .as_ref()
-                .is_none_or(|w| w.contains(&open311_status(ticket.status)))
+        wanted
+            .as_ref()
+            .is_none_or(|w| w.contains(&open311_status(ticket.status)))
     })
     .await
     .map_err(|e| Open311Error::internal(format, e))?;
@@ -604,11 +595,17 @@ async fn list_requests(
     ok(format, "service_requests", &Node::List("request", nodes))
 }
 
-async fn find_request(state: &AppState, id: &str) -> Result<Option<Ticket>, StoreError> {
+/// The request as the public sees it; `None` for a number that is not one, or not
+/// theirs to see (a 举报 or a confidential demand reads as unknown).
+async fn find_request(state: &AppState, id: &str) -> Result<Option<Ticket>, EngineError> {
     let Ok(number) = TicketNumber::parse(id) else {
         return Ok(None);
     };
-    Ok(state.engine.store.ticket(&number).await?.filter(public))
+    match state.engine.ticket_for(&Reader::public(), &number).await {
+        Ok(ticket) => Ok(Some(ticket)),
+        Err(EngineError::NotFound(_)) => Ok(None),
+        Err(error) => Err(error),
+    }
 }
 
 async fn requests_json(
@@ -980,7 +977,7 @@ async fn updates(state: &AppState, format: Format, params: &HashMap<String, Stri
     // A ticket created before the window may change inside it: every ticket is
     // looked at, and those unchanged since `start` are passed over.
     let tickets = scan(state, TicketFilter::default(), usize::MAX, |ticket| {
-        public(ticket) && ticket.updated_at >= start
+        ticket.updated_at >= start
     })
     .await
     .map_err(|e| Open311Error::internal(format, e))?;
@@ -988,8 +985,7 @@ async fn updates(state: &AppState, format: Format, params: &HashMap<String, Stri
     for ticket in tickets {
         let events: Vec<Event> = state
             .engine
-            .store
-            .events(&ticket.number)
+            .events_for(&Reader::public(), &ticket.number)
             .await
             .map_err(|e| Open311Error::internal(format, e))?;
         let mut status = Status::Pending;

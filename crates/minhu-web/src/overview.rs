@@ -111,15 +111,15 @@ async fn flagged(
     let city = &state.engine.city;
     let page = state
         .engine
-        .store
-        .list(&TicketFilter {
-            flag: Some(flag),
-            scope: principal.scope.clone(),
-            limit: FLAGGED,
-            ..TicketFilter::default()
-        })
-        .await
-        .map_err(ApiError::internal)?;
+        .list_for(
+            &principal.reader(),
+            &TicketFilter {
+                flag: Some(flag),
+                limit: FLAGGED,
+                ..TicketFilter::default()
+            },
+        )
+        .await?;
     Ok(page
         .tickets
         .iter()

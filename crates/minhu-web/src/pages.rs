@@ -12,7 +12,6 @@ use axum::response::Html;
 use axum::routing::get;
 use minhu_core::City;
 use minhu_core::access::Permission;
-use minhu_core::access::{redact_events, redact_ticket};
 use minhu_core::ids::TicketNumber;
 use minhu_core::ids::UnitId;
 use minhu_core::region::RegionLevel;
@@ -123,7 +122,6 @@ async fn list_page(
         text: (!query.is_empty()).then(|| query.clone()),
         cursor: params.get("cursor").and_then(|c| Cursor::decode(c)),
         limit: 50,
-        scope: principal.scope.clone(),
         ..TicketFilter::default()
     };
     let store = &state.engine.store;
@@ -131,7 +129,7 @@ async fn list_page(
         .count_by_status(&principal.scope)
         .await
         .map_err(ApiError::internal)?;
-    let page = state.engine.list(&filter).await?;
+    let page = state.engine.list_for(&principal.reader(), &filter).await?;
     let now = state.engine.now();
     let tabs = Status::ALL
         .iter()
@@ -144,9 +142,6 @@ async fn list_page(
         .collect();
     let rows = page
         .tickets
-        .into_iter()
-        .map(|t| redact_ticket(t, &principal.permissions, false, &city.privacy))
-        .collect::<Vec<_>>()
         .iter()
         .map(|t| Row {
             number: t.number.to_string(),
@@ -372,7 +367,9 @@ async fn actions_for(
             .collect();
     }
     if open && principal.may(Permission::Classify) {
-        actions.duplicates = engine.duplicates(&ticket.number, &principal.scope).await?;
+        actions.duplicates = engine
+            .duplicates(&ticket.number, &principal.reader())
+            .await?;
         actions.merge = principal.may(Permission::Dispatch);
     }
     let handles = principal.may(Permission::Handle);
@@ -514,18 +511,9 @@ async fn ticket_page(
     let number = TicketNumber::parse(&number).map_err(|e| ApiError::not_found(e.to_string()))?;
     let engine = &state.engine;
     let city = &engine.city;
-    let ticket = redact_ticket(
-        engine.ticket(&number).await?,
-        &principal.permissions,
-        false,
-        &city.privacy,
-    );
-    let events = redact_events(
-        engine.events(&number).await?,
-        &principal.permissions,
-        false,
-        &city.privacy,
-    );
+    let reader = principal.reader();
+    let ticket = engine.ticket_for(&reader, &number).await?;
+    let events = engine.events_for(&reader, &number).await?;
     let article = params.get("article").map(String::as_str);
     let actions = actions_for(&state, &principal, &ticket, lang, article).await?;
     let deadline = |pick: fn(&minhu_core::deadline::Deadlines) -> jiff::Timestamp| {

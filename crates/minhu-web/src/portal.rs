@@ -18,6 +18,7 @@ use axum::routing::get;
 use axum::{Json, Router};
 use minhu_core::region::RegionLevel;
 use minhu_core::ticket::{Channel, Citizen, Intake, Kind, Satisfaction, Status};
+use minhu_engine::Reader;
 use serde::Serialize;
 use std::collections::HashMap;
 
@@ -168,7 +169,10 @@ async fn track(
     let following = principal.as_ref().and_then(|p| p.follows.clone());
     let ticket = match &following {
         Some(number) => {
-            let ticket = state.engine.ticket(number).await?;
+            let ticket = state
+                .engine
+                .ticket_for(&Reader::follower(number.clone()), number)
+                .await?;
             let followed = Followed::of(&ticket);
             Some(Tracked {
                 number: ticket.number.to_string(),

@@ -5,6 +5,7 @@ mod support;
 
 use axum::body::Body;
 use axum::http::{Request, StatusCode};
+use minhu_core::access::Role;
 use serde_json::json;
 use support::{TestApp, demand};
 use tower::ServiceExt;
@@ -207,7 +208,8 @@ async fn photos_are_sniffed_and_stored_by_content() {
         .clone()
         .oneshot(
             Request::get(format!(
-                "/api/v1/attachments/{}",
+                "/api/v1/tickets/{}/attachments/{}",
+                ticket["number"].as_str().unwrap(),
                 attachment["sha256"].as_str().unwrap()
             ))
             .header("authorization", format!("Bearer {}", app.admin))
@@ -496,4 +498,52 @@ async fn a_tickets_notifications_show_where_delivery_stands_masked() {
         )
         .await;
     assert_eq!(status, StatusCode::NOT_FOUND);
+}
+
+/// A file is reached through a ticket the caller may open, never by its hash alone: a
+/// unit that knows the hash of another unit's photo gets nothing, through its own
+/// ticket or the other.
+#[tokio::test]
+async fn an_attachment_is_read_only_through_a_ticket_in_scope() {
+    let app = TestApp::new().await;
+    let (_, mine) = app.post("/api/v1/tickets", &demand("电梯坏了"), None).await;
+    let other = json!({
+        "channel": "web", "kind": "report", "title": "拖欠工资",
+        "description": "公司拖欠工资三个月", "address": "A1区马坡岭街道",
+        "category": "劳动和社会保障", "citizen": {"phone": "13912345678"}
+    });
+    let (_, theirs) = app.post("/api/v1/tickets", &other.to_string(), None).await;
+    assert_ne!(mine["unit"], theirs["unit"], "{mine} {theirs}");
+    let upload = Request::post(format!(
+        "/api/v1/tickets/{}/attachments?name=evidence.png",
+        theirs["number"].as_str().unwrap()
+    ))
+    .body(Body::from(support::PNG))
+    .unwrap();
+    let (status, attached, _) = app.send(upload).await;
+    assert_eq!(status, StatusCode::OK, "{attached}");
+    let sha = attached["attachments"][0]["sha256"].as_str().unwrap();
+    let unit = app
+        .token(
+            "unit",
+            Role::UnitHandler,
+            Some(mine["unit"].as_str().unwrap()),
+            None,
+        )
+        .await;
+    for number in [&mine["number"], &theirs["number"]] {
+        let uri = format!(
+            "/api/v1/tickets/{}/attachments/{sha}",
+            number.as_str().unwrap()
+        );
+        let (status, body) = app.get_as(Some(&unit), &uri).await;
+        assert_eq!(status, StatusCode::NOT_FOUND, "{uri}: {body}");
+        let (status, _) = app.get(&uri).await;
+        let expected = if *number == theirs["number"] {
+            StatusCode::OK
+        } else {
+            StatusCode::NOT_FOUND
+        };
+        assert_eq!(status, expected, "the administrator, {uri}");
+    }
 }

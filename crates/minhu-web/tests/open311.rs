@@ -460,3 +460,60 @@ async fn request_lists_filter_and_updates_follow_the_workflow() {
     assert_eq!(status, StatusCode::BAD_REQUEST);
     assert!(error_description(&body, status).starts_with("start_date"));
 }
+
+/// A 举报 is never shown to the world, marked confidential or not, and a service
+/// without a `kind` files complaints (most of the demo's are 求助 or 投诉).
+#[tokio::test]
+async fn reports_of_wrongdoing_stay_out_of_the_public_feed() {
+    let c = client().await;
+    let mut numbers = Vec::new();
+    for kind in ["report", "complaint"] {
+        let body = json!({
+            "channel": "web", "kind": kind, "title": "餐馆后厨卫生很差",
+            "description": "某餐馆后厨卫生很差，老鼠乱窜", "address": "A3区天顶街道尖山社区",
+            "citizen": {"phone": "13812345678", "name": "张三"}
+        });
+        let (status, created) = c
+            .app
+            .post_as(None, "/api/v1/tickets", &body.to_string(), None)
+            .await;
+        assert_eq!(status, StatusCode::CREATED, "{created}");
+        numbers.push(created["number"].as_str().unwrap().to_owned());
+    }
+    let (report, complaint) = (&numbers[0], &numbers[1]);
+    let (status, listed, _) = c.get("/open311/v2/requests.json").await;
+    assert_eq!(status, StatusCode::OK, "{listed}");
+    let listed: Vec<&str> = listed
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["service_request_id"].as_str().unwrap())
+        .collect();
+    assert!(listed.contains(&complaint.as_str()), "{listed:?}");
+    assert!(!listed.contains(&report.as_str()), "{listed:?}");
+    let (status, _, _) = c.get(&format!("/open311/v2/requests/{report}.json")).await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    let (status, one, _) = c
+        .get(&format!("/open311/v2/requests/{complaint}.json"))
+        .await;
+    assert_eq!(status, StatusCode::OK, "{one}");
+    assert_eq!(one[0]["media_url"], Value::Null);
+
+    let (status, posted) = c
+        .post(
+            "json",
+            &[
+                ("api_key", c.key.as_str()),
+                ("service_code", "sanitation"),
+                ("attribute[amount]", "large"),
+                ("lat", "28.2"),
+                ("long", "112.9"),
+                ("description", "垃圾没人清"),
+            ],
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{posted}");
+    let id = posted[0]["service_request_id"].as_str().unwrap();
+    let (_, ticket) = c.app.get(&format!("/api/v1/tickets/{id}")).await;
+    assert_eq!(ticket["kind"], "complaint", "{ticket}");
+}

@@ -123,9 +123,12 @@ async fn a_report_keeps_its_photos_and_a_retry_completes_it_without_doubles() {
     let sha = again["attachments"][1]["sha256"].as_str().unwrap();
     let (status, _, headers) = app
         .send(
-            Request::get(format!("/api/v1/attachments/{sha}"))
-                .body(Body::empty())
-                .unwrap(),
+            Request::get(format!(
+                "/api/v1/tickets/{}/attachments/{sha}",
+                again["number"].as_str().unwrap()
+            ))
+            .body(Body::empty())
+            .unwrap(),
         )
         .await;
     assert_eq!(status, StatusCode::OK);

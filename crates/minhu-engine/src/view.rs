@@ -1,0 +1,204 @@
+//! What a reader sees of a ticket: the one place that decides it.
+//!
+//! Every path that hands ticket data to someone (the JSON API, the pages, Open311, search
+//! results, duplicate candidates, attachments) reads through a [`Reader`]: it says whether
+//! the ticket is there at all for this reader (their scope; a 举报 or a confidential
+//! demand is never public) and masks what they may not see of the citizen and of the
+//! personal data written in the text (`minhu_core::access`). Handlers hold no privacy
+//! rule of their own, so a new route cannot forget one: it has no other way in.
+
+use crate::{Engine, EngineError};
+use minhu_core::access::{
+    IdentityView, Permission, Scope, is_confidential, redact_events, redact_intake, redact_ticket,
+};
+use minhu_core::event::{Change, Event};
+use minhu_core::ids::TicketNumber;
+use minhu_core::ticket::{Attachment, Ticket};
+use minhu_store::{Page, TicketFilter};
+
+/// Who reads: an official or an API client within a scope, the anonymous public, or a
+/// citizen who proved their phone for one demand.
+#[derive(Clone, Debug)]
+pub struct Reader {
+    permissions: Vec<Permission>,
+    scope: Scope,
+    audience: Audience,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+enum Audience {
+    /// Officials and tokens: their scope; identities as their permissions say.
+    Official,
+    /// Anyone (Open311, anonymous callers): no 举报 or confidential demand at all, and
+    /// of the others no identity and no personal data in the text.
+    Public,
+    /// A citizen following their own demand with a code sent to their phone: that
+    /// demand, whole (it is theirs).
+    Follower(TicketNumber),
+}
+
+impl Reader {
+    /// An official or a token with these permissions over this part of the city.
+    pub fn official(permissions: Vec<Permission>, scope: Scope) -> Self {
+        Self {
+            permissions,
+            scope,
+            audience: Audience::Official,
+        }
+    }
+
+    /// Anyone on the internet.
+    pub fn public() -> Self {
+        Self {
+            permissions: Vec::new(),
+            scope: Scope::All,
+            audience: Audience::Public,
+        }
+    }
+
+    /// The citizen of one demand, signed in with its follow code.
+    pub fn follower(number: TicketNumber) -> Self {
+        Self {
+            permissions: Vec::new(),
+            scope: Scope::All,
+            audience: Audience::Follower(number),
+        }
+    }
+
+    pub fn may(&self, permission: Permission) -> bool {
+        self.permissions.contains(&permission)
+    }
+
+    pub fn scope(&self) -> &Scope {
+        &self.scope
+    }
+
+    /// Whether the ticket exists for this reader at all.
+    pub fn sees(&self, ticket: &Ticket) -> bool {
+        match &self.audience {
+            Audience::Official => self.scope.contains(ticket),
+            Audience::Public => !is_confidential(&ticket.intake),
+            Audience::Follower(number) => ticket.number == *number,
+        }
+    }
+
+    /// The ticket as this reader may see it under the city's `privacy` settings, or
+    /// `None` when it is not theirs to see.
+    pub fn ticket(&self, ticket: Ticket, privacy: &PrivacySettings) -> Option<Ticket> {
+        self.sees(&ticket).then(|| self.masked(ticket, privacy))
+    }
+
+    /// The ticket masked for this reader, without asking whether they may see it: for
+    /// the answer to the one who just took it in or acted on it (they hold it already).
+    pub fn masked(&self, ticket: Ticket, privacy: &PrivacySettings) -> Ticket {
+        match &self.audience {
+            Audience::Official => redact_ticket(ticket, &self.permissions, false, privacy),
+            Audience::Public => redact_ticket_as(ticket, IdentityView::Hidden, privacy),
+            Audience::Follower(_) => ticket,
+        }
+    }
+
+    /// The ticket's log as this reader may see it.
+    pub fn events(&self, events: Vec<Event>, privacy: &PrivacySettings) -> Vec<Event> {
+        match &self.audience {
+            Audience::Official => redact_events(events, &self.permissions, false, privacy),
+            Audience::Public => redact_events_as(events, IdentityView::Hidden, privacy),
+            Audience::Follower(_) => events,
+        }
+    }
+
+    /// A text of a ticket this reader knows only by its words (a duplicate candidate):
+    /// without [`Permission::ViewIdentity`] nothing of the personal data in it is kept,
+    /// as for a confidential reporter, since the reader cannot be told whether it is one.
+    pub fn words(&self, text: &str, privacy: &PrivacySettings) -> String {
+        let view = if self.may(Permission::ViewIdentity) {
+            IdentityView::Full
+        } else {
+            IdentityView::Hidden
+        };
+        redact_text(text, view, privacy, &[])
+    }
+}
+
+impl Engine {
+    /// `ticket` masked for `reader` under the city's settings ([`Reader::masked`]).
+    pub fn masked_for(&self, reader: &Reader, ticket: Ticket) -> Ticket {
+        reader.masked(ticket, &self.city.privacy)
+    }
+
+    /// One ticket as `reader` may see it; a ticket they may not see does not exist for
+    /// them ([`EngineError::NotFound`], the answer a wrong number gets).
+    pub async fn ticket_for(
+        &self,
+        reader: &Reader,
+        number: &TicketNumber,
+    ) -> Result<Ticket, EngineError> {
+        reader
+            .ticket(self.ticket(number).await?, &self.city.privacy)
+            .ok_or_else(|| EngineError::NotFound(number.to_string()))
+    }
+
+    /// The ticket's whole history as `reader` may see it.
+    pub async fn events_for(
+        &self,
+        reader: &Reader,
+        number: &TicketNumber,
+    ) -> Result<Vec<Event>, EngineError> {
+        let ticket = self.ticket(number).await?;
+        if !reader.sees(&ticket) {
+            return Err(EngineError::NotFound(number.to_string()));
+        }
+        Ok(reader.events(self.events(number).await?, &self.city.privacy))
+    }
+
+    /// A page of the tickets `reader` may see, masked for them: the filter's scope is
+    /// the reader's, whatever the caller put in it. A public reader's page may hold
+    /// fewer tickets than the limit (confidential demands are left out after the
+    /// read); its cursor still leads on.
+    pub async fn list_for(
+        &self,
+        reader: &Reader,
+        filter: &TicketFilter,
+    ) -> Result<Page, EngineError> {
+        let mut filter = TicketFilter {
+            scope: reader.scope.clone(),
+            ..filter.clone()
+        };
+        match &reader.audience {
+            Audience::Follower(number) => {
+                filter.numbers = Some(vec![number.as_str().to_owned()]);
+            }
+            Audience::Public => {
+                // Nobody outside may look demands up by phone.
+                filter.phone = None;
+            }
+            Audience::Official => {}
+        }
+        let page = self.list(&filter).await?;
+        Ok(Page {
+            tickets: page
+                .tickets
+                .into_iter()
+                .filter_map(|t| reader.ticket(t, &self.city.privacy))
+                .collect(),
+            next: page.next,
+        })
+    }
+
+    /// The attachment `sha256` of ticket `number`, if `reader` may see that ticket and
+    /// the ticket holds it: a file is reached through a ticket the reader may open,
+    /// never by its hash alone.
+    pub async fn attachment_for(
+        &self,
+        reader: &Reader,
+        number: &TicketNumber,
+        sha256: &str,
+    ) -> Result<Attachment, EngineError> {
+        let ticket = self.ticket_for(reader, number).await?;
+        ticket
+            .attachments
+            .into_iter()
+            .find(|a| a.sha256 == sha256)
+            .ok_or_else(|| EngineError::NotFound(format!("{number}/attachments/{sha256}")))
+    }
+}
