@@ -436,7 +436,7 @@ pub fn redact_intake(intake: &mut Intake, view: IdentityView, privacy: &PrivacyS
 /// with a reason): the citizen, and the personal data in every text people wrote on
 /// it, under the city's `privacy` settings.
 pub fn redact_ticket(
-    mut ticket: Ticket,
+    ticket: Ticket,
     permissions: &[Permission],
     revealed: bool,
     privacy: &PrivacySettings,
@@ -447,7 +447,11 @@ pub fn redact_ticket(
 
 /// A ticket as seen by a reader whose view is already known (the public's is
 /// [`IdentityView::Hidden`] whatever the ticket).
-pub fn redact_ticket_as(mut ticket: Ticket, view: IdentityView, privacy: &PrivacySettings) -> Ticket {
+pub fn redact_ticket_as(
+    mut ticket: Ticket,
+    view: IdentityView,
+    privacy: &PrivacySettings,
+) -> Ticket {
     if view == IdentityView::Full {
         return ticket;
     }

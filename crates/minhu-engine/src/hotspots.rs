@@ -31,6 +31,7 @@ use minhu_analytics::hotspot::{
 };
 use minhu_core::City;
 use minhu_core::access::Scope;
+use minhu_core::city::PrivacySettings;
 use minhu_core::ids::{RegionId, UnitId};
 use minhu_core::ticket::{Status, Ticket};
 use minhu_store::{ChangeMark, StoreError, TicketFilter};
@@ -77,9 +78,19 @@ impl KeptTicket {
     }
 }
 
-/// What a message of the hotspot list says of a ticket: title and description.
-pub fn ticket_text(ticket: &Ticket) -> String {
-    format!("{} {}", ticket.intake.title, ticket.intake.description)
+/// What a message of the hotspot list says of a ticket: title and description, with
+/// the personal data cut out (a hotspot's words are read by everyone who reads the
+/// city's figures, and a name repeated in a few messages would otherwise become one).
+pub fn ticket_text(ticket: &Ticket, privacy: &PrivacySettings) -> String {
+    let text = format!("{} {}", ticket.intake.title, ticket.intake.description);
+    let names: Vec<&str> = ticket
+        .intake
+        .citizen
+        .name
+        .iter()
+        .map(String::as_str)
+        .collect();
+    minhu_core::pii::remove(&text, privacy, &names).0
 }
 
 /// The region ids from the city down to where the ticket is placed.
@@ -374,7 +385,7 @@ impl Engine {
                 kept.tickets.remove(&number);
                 continue;
             }
-            let text = ticket_text(&ticket);
+            let text = ticket_text(&ticket, &self.city.privacy);
             let hash = {
                 let mut hasher = DefaultHasher::new();
                 text.hash(&mut hasher);

@@ -9,9 +9,11 @@
 
 use crate::{Engine, EngineError};
 use minhu_core::access::{
-    IdentityView, Permission, Scope, is_confidential, redact_events, redact_intake, redact_ticket,
+    IdentityView, Permission, Scope, is_confidential, redact_events, redact_events_as, redact_text,
+    redact_ticket, redact_ticket_as,
 };
-use minhu_core::event::{Change, Event};
+use minhu_core::city::PrivacySettings;
+use minhu_core::event::Event;
 use minhu_core::ids::TicketNumber;
 use minhu_core::ticket::{Attachment, Ticket};
 use minhu_store::{Page, TicketFilter};

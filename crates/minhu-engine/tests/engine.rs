@@ -725,7 +725,7 @@ async fn fresh_hotspots(engine: &Engine, to: Timestamp) -> Vec<minhu_analytics::
         .iter()
         .map(|ticket| minhu_analytics::hotspot::Message {
             id: ticket.number.to_string(),
-            text: ticket_text(ticket),
+            text: ticket_text(ticket, &engine.city.privacy),
             at: ticket.created_at,
             place: ticket_place(&engine.city, ticket),
             citizen: ticket.intake.citizen.phone.clone(),

@@ -24,6 +24,7 @@ pub use templates::{Locale, Milestone};
 use jiff::{SignedDuration, Timestamp};
 use minhu_core::City;
 use minhu_core::Clock;
+use minhu_core::access::{IdentityView, redact_text};
 use minhu_core::event::Event;
 use minhu_core::ids::{RegionId, UnitId};
 use minhu_core::ticket::Ticket;
@@ -123,9 +124,22 @@ impl Outbox {
     }
 }
 
+/// `text` of `ticket` with nothing of the personal data in it.
+fn public_words(text: &str, ticket: &Ticket, city: &City) -> String {
+    let names: Vec<&str> = ticket
+        .intake
+        .citizen
+        .name
+        .iter()
+        .map(String::as_str)
+        .collect();
+    redact_text(text, IdentityView::Hidden, &city.privacy, &names)
+}
+
 impl Announce for Outbox {
     fn announce(&self, ticket: &Ticket, events: &[Event]) -> Vec<Outgoing> {
         let citizen = &ticket.intake.citizen;
+        let city = &self.city;
         let mut out = Vec::new();
         for event in events {
             let Some((milestone, reply)) = Milestone::of(&event.change) else {
@@ -144,10 +158,17 @@ impl Announce for Outbox {
                 if recipient.is_none() && channel.kind.needs_recipient() {
                     continue;
                 }
+                // A webhook feeds another system, which holds no right to the citizen's
+                // personal data: it reads the reply as the public would. The citizen's
+                // own SMS and e-mail carry the reply whole.
+                let reply = match &channel.kind {
+                    ChannelKind::Webhook { .. } => reply.map(|r| public_words(r, ticket, city)),
+                    _ => reply.map(str::to_owned),
+                };
                 let message = Message {
                     milestone,
                     locale: channel.locale.unwrap_or(self.config.locale),
-                    reply: reply.map(str::to_owned),
+                    reply,
                     status: ticket.status.code().to_owned(),
                     at: event.at,
                 };

@@ -564,11 +564,24 @@ async fn a_case_reply_reaches_the_citizen_of_every_merged_ticket() {
         .unwrap();
     s.clock.advance(SignedDuration::from_hours(1));
     let resolve = Command::Resolve {
-        reply: "电梯已修复".into(),
+        reply: "电梯已修复，已电话13800000001告知".into(),
     };
     s.engine.act(&main, resolve, handler).await.unwrap();
     s.notifier.run_due().await.unwrap();
     let got = received(&s.got);
+    // The integration hears of the reply without the personal data in it; the
+    // citizens' own messages carry it whole.
+    let replies: Vec<&String> = got
+        .webhooks
+        .iter()
+        .map(|(_, body)| body)
+        .filter(|body| body.contains("电梯已修复"))
+        .collect();
+    assert_eq!(replies.len(), 3, "{:?}", got.webhooks);
+    assert!(
+        replies.iter().all(|body| !body.contains("13800000001")),
+        "{replies:?}"
+    );
     for (number, phone) in merged.iter().zip(["13800000002", "13800000003"]) {
         let text = got
             .sms

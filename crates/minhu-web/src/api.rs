@@ -803,7 +803,7 @@ async fn act_on_ticket(
         .await?;
     // Masked, not checked: an action may take the ticket out of the actor's scope (a
     // return, a dispatch elsewhere), and they saw it a moment ago.
-    Ok(Json(principal.reader().masked(ticket)))
+    Ok(Json(state.engine.masked_for(&principal.reader(), ticket)))
 }
 
 /// Refuses a field the action does not take. serde refuses those of actions with
@@ -886,7 +886,7 @@ async fn add_attachment(
             principal.actor.clone(),
         )
         .await?;
-    Ok(Json(principal.reader().masked(ticket)))
+    Ok(Json(state.engine.masked_for(&principal.reader(), ticket)))
 }
 
 /// One file attached to a ticket, by the `sha256` its attachment lists: reached only

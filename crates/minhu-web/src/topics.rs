@@ -273,7 +273,7 @@ async fn computed_report(
             }
             messages.push(Message {
                 id: ticket.number.to_string(),
-                text: ticket_text(&ticket),
+                text: ticket_text(&ticket, &city.privacy),
                 at: ticket.created_at,
                 place: ticket_place(city, &ticket),
                 citizen: ticket.intake.citizen.phone.clone(),

@@ -521,3 +521,143 @@ fn the_readme_role_table_is_the_code_table() {
         .expect("README has the role table between its markers");
     assert_eq!(written, table, "update README.md's role table to:\n{table}");
 }
+
+/// Personal data a citizen wrote into a demand, each kind in a common writing.
+const MOBILE: &str = "+86 139-7531-8642";
+const LANDLINE: &str = "(0731)84261937";
+const ID_CARD: &str = "430102199003074515";
+const EMAIL: &str = "wangjg1975@163.com";
+const BANK_CARD: &str = "6222 0212 3456 7890 128";
+
+/// A demand by `name` whose text holds every kind of personal data above.
+fn revealing(name: &str, kind: &str, confidential: bool) -> String {
+    json!({
+        "channel": "web", "kind": kind,
+        "title": format!("{name}反映电梯坏了，电话{MOBILE}"),
+        "description": format!(
+            "我是{name}，手机{MOBILE}，家里电话{LANDLINE}，身份证{ID_CARD}，邮箱{EMAIL}，\
+             工资卡{BANK_CARD}。小区电梯坏了一个月物业不修"
+        ),
+        "address": "A3区天顶街道尖山社区",
+        "category": "城乡建设/住房保障与房地产/物业服务",
+        "citizen": {
+            "phone": "13975318642", "name": name, "email": EMAIL,
+            "confidential": confidential
+        }
+    })
+    .to_string()
+}
+
+/// What of the personal data `body` shows, if anything: seven digits in a row of one of
+/// the numbers (whatever separators were put between them), the e-mail's name, or the
+/// citizen's name beyond its first character.
+fn leak(body: &str, name: &str) -> Option<String> {
+    let joined: String = body
+        .chars()
+        .filter(|c| !matches!(c, ' ' | '-' | '(' | ')' | '+' | '（' | '）'))
+        .collect();
+    for number in ["139-7531-8642", LANDLINE, ID_CARD, BANK_CARD] {
+        let digits: String = number.chars().filter(char::is_ascii_digit).collect();
+        for run in digits.as_bytes().windows(7) {
+            let run = std::str::from_utf8(run).unwrap();
+            if joined.contains(run) {
+                return Some(format!("{run} of {number}"));
+            }
+        }
+    }
+    let given: String = name.chars().skip(1).collect();
+    ["wangjg1975", given.as_str()]
+        .into_iter()
+        .find(|secret| body.contains(secret))
+        .map(str::to_owned)
+}
+
+fn text_of(body: &Value) -> String {
+    match body {
+        Value::String(text) => text.clone(),
+        other => other.to_string(),
+    }
+}
+
+/// The privacy matrix: every route that can return ticket text, as every role that may
+/// not see identities (in a unit's scope and the whole city's) and as anyone on the
+/// internet, over a 举报, a confidential demand and an ordinary demand whose text holds
+/// a mobile, a landline, an ID card, an e-mail and a bank card: nothing of them shows.
+#[tokio::test]
+async fn no_reader_sees_personal_data_they_may_not() {
+    let app = TestApp::new().await;
+    let mut tickets = Vec::new();
+    for (name, kind, confidential) in [
+        ("王建国", "report", false),
+        ("赵志刚", "complaint", true),
+        ("李秀英", "complaint", false),
+    ] {
+        let (status, ticket) = app
+            .post(
+                "/api/v1/tickets",
+                &revealing(name, kind, confidential),
+                None,
+            )
+            .await;
+        assert_eq!(status, StatusCode::CREATED, "{ticket}");
+        tickets.push((ticket["number"].as_str().unwrap().to_owned(), name));
+    }
+    let (_, held) = app.get(&format!("/api/v1/tickets/{}", tickets[2].0)).await;
+    let unit = held["unit"].as_str().expect("routed to a unit").to_owned();
+    // The public never learns that a 举报 or a confidential demand exists.
+    for (number, _) in &tickets[..2] {
+        let uri = format!("/open311/v2/requests/{number}.json");
+        let (status, body) = app.get_as(None, &uri).await;
+        assert_eq!(status, StatusCode::NOT_FOUND, "{uri}: {body}");
+        for uri in [
+            "/open311/v2/requests.json",
+            "/open311/v2/servicerequestupdates.json",
+        ] {
+            let (_, body) = app.get_as(None, uri).await;
+            assert!(!text_of(&body).contains(number.as_str()), "{uri}: {body}");
+        }
+    }
+    let (status, listed) = app.get_as(None, "/open311/v2/requests.json").await;
+    assert_eq!(status, StatusCode::OK, "{listed}");
+    assert!(listed.to_string().contains(&tickets[2].0), "{listed}");
+    let fixtures = Fixtures::default();
+    let mut readers = Vec::new();
+    for role in Role::ALL
+        .iter()
+        .filter(|r| !r.may(Permission::ViewIdentity))
+    {
+        readers.push(
+            app.token(&format!("privacy-{role}-unit"), *role, Some(&unit), None)
+                .await,
+        );
+        if !role.needs_unit() {
+            readers.push(
+                app.token(&format!("privacy-{role}-city"), *role, None, None)
+                    .await,
+            );
+        }
+    }
+    let mut checked = 0;
+    for token in readers.iter().map(Some).chain([None]) {
+        for route in ROUTES.iter().filter(|r| r.method == Method::GET) {
+            for (number, name) in &tickets {
+                let request = sample(&route.method, route.path, number, &fixtures);
+                let (status, body, _) = app.send_as(token.map(String::as_str), request).await;
+                if let Some(leaked) = leak(&text_of(&body), name) {
+                    panic!(
+                        "{} {} of {name}'s ticket ({}) shows {leaked}: {status} {body}",
+                        route.method,
+                        route.path,
+                        if token.is_some() {
+                            "official"
+                        } else {
+                            "anonymous"
+                        },
+                    );
+                }
+                checked += 1;
+            }
+        }
+    }
+    assert!(checked > 100, "{checked}");
+}
