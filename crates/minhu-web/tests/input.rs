@@ -422,7 +422,12 @@ async fn every_api_error_is_the_apis_json_and_pages_answer_html() {
             "malformed",
         ),
         (
-            send(Method::GET, "/api/v1/attachments/%FF%FE", json, vec![]),
+            send(
+                Method::GET,
+                &format!("/api/v1/tickets/{number}/attachments/%FF%FE"),
+                json,
+                vec![],
+            ),
             StatusCode::BAD_REQUEST,
             "malformed",
         ),
