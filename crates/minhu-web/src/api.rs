@@ -1,6 +1,7 @@
 //! The JSON API under `/api/v1`, and its OpenAPI document at `/api/openapi.json`.
 
 use crate::AppState;
+use crate::audit::{self, Client};
 use crate::auth::{MaybePrincipal, Principal};
 use crate::error::{ApiError, ErrorBody};
 use crate::extract::{JsonBody, JsonBytes, parse_json};
@@ -264,28 +265,52 @@ fn ticket_number(text: &str) -> Result<TicketNumber, ApiError> {
 async fn create_ticket(
     State(state): State<AppState>,
     MaybePrincipal(principal): MaybePrincipal,
+    Client(client): Client,
     headers: HeaderMap,
     JsonBody(body): JsonBody<CreateTicket>,
 ) -> Result<Response, ApiError> {
     let key = idempotency_key(&headers, principal.as_ref())?;
     let actor = intake_actor(principal.as_ref(), body.channel)?;
+    let audit = audit::creation(
+        &state,
+        audit::actor_of(principal.as_ref()),
+        body.channel,
+        client,
+    );
     let intake = body.into_intake(&state.engine.city.default_tier);
-    let created = state.engine.intake(intake, actor, key).await?;
+    let created = state
+        .engine
+        .intake_audited(intake, actor, key, Some(audit))
+        .await?;
     created_response(&state, created.ticket, created.fresh, principal)
 }
 
-/// Who takes a demand in. Citizens report through their own channels; a phone call, a
-/// grid worker's patrol or an import is taken in by someone who may do so.
+/// Who takes a demand in, and may they. Anyone may report as a citizen without
+/// signing in, and so may a citizen following a ticket. An official or an API token
+/// creates only with `ticket.create`, in their own name (a token without it must not
+/// pass for a citizen). A phone call, a grid worker's patrol or an import is taken in
+/// by someone who may.
 fn intake_actor(principal: Option<&Principal>, channel: Channel) -> Result<Actor, ApiError> {
+    may_create(principal)?;
     let taken_in = matches!(channel, Channel::Phone | Channel::Grid | Channel::Import);
     match principal {
-        Some(principal) if taken_in || principal.may(Permission::CreateTickets) => {
+        Some(citizen) if citizen.follows.is_some() && !taken_in => Ok(Actor::citizen()),
+        Some(principal) => {
             principal.require(Permission::CreateTickets)?;
             Ok(principal.actor.clone())
         }
-        Some(_) => Ok(Actor::citizen()),
         None if taken_in => Err(ApiError::unauthenticated()),
         None => Ok(Actor::citizen()),
+    }
+}
+
+/// Whoever signed in (an official, a token) creates only with `ticket.create`; a
+/// citizen following a ticket, or anyone anonymous, reports as a citizen. Checked
+/// before a report's photos are read.
+fn may_create(principal: Option<&Principal>) -> Result<(), ApiError> {
+    match principal {
+        Some(official) if official.follows.is_none() => official.require(Permission::CreateTickets),
+        _ => Ok(()),
     }
 }
 
@@ -335,10 +360,12 @@ const MAX_REPORT_PHOTOS: usize = 3;
 async fn create_report(
     State(state): State<AppState>,
     MaybePrincipal(principal): MaybePrincipal,
+    Client(client): Client,
     headers: HeaderMap,
     parts: Result<Multipart, MultipartRejection>,
 ) -> Result<Response, ApiError> {
     let key = idempotency_key(&headers, principal.as_ref())?;
+    may_create(principal.as_ref())?;
     let mut parts = parts.map_err(|e| ApiError::malformed(None, e.body_text()))?;
     let unreadable = |e: MultipartError| ApiError::malformed(None, e.body_text());
     let mut body: Option<CreateTicket> = None;
@@ -391,8 +418,17 @@ async fn create_report(
         )
     })?;
     let actor = intake_actor(principal.as_ref(), body.channel)?;
+    let audit = audit::creation(
+        &state,
+        audit::actor_of(principal.as_ref()),
+        body.channel,
+        client,
+    );
     let intake = body.into_intake(&state.engine.city.default_tier);
-    let created = state.engine.intake(intake, actor.clone(), key).await?;
+    let created = state
+        .engine
+        .intake_audited(intake, actor.clone(), key, Some(audit))
+        .await?;
     let mut ticket = created.ticket;
     for (name, bytes) in photos {
         let attachment = state.attachments.put(&bytes, name).await?;

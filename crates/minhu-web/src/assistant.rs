@@ -7,6 +7,7 @@
 //! conversation returns the same ticket (the conversation id is the idempotency key).
 
 use crate::AppState;
+use crate::audit::Client;
 use crate::error::ApiError;
 use crate::extract::JsonBody;
 use crate::kb::{ArticleView, question};
@@ -95,6 +96,7 @@ pub struct HandedOver {
 )]
 async fn ask(
     State(state): State<AppState>,
+    Client(client): Client,
     JsonBody(body): JsonBody<AssistantRequest>,
 ) -> Result<Response, ApiError> {
     // A language tag: `zh`, `zh-CN`, `en`, `en-GB` ...
@@ -117,7 +119,7 @@ async fn ask(
     };
     let engine = &state.engine;
     if let Some(handover) = body.handover {
-        let number = hand_over(&state, &conversation, &body.messages, handover).await?;
+        let number = hand_over(&state, &conversation, &body.messages, handover, client).await?;
         let text = if english {
             format!(
                 "A person will take it from here. Your ticket number is {number}; follow it \
@@ -183,6 +185,7 @@ async fn hand_over(
     conversation: &str,
     messages: &[Message],
     handover: Handover,
+    client: Option<String>,
 ) -> Result<String, ApiError> {
     let engine = &state.engine;
     let first = messages
@@ -215,8 +218,9 @@ async fn hand_over(
         external_ref: Some(format!("assistant:{conversation}")),
     };
     let key = format!("assistant:{conversation}");
+    let audit = crate::audit::creation(state, "anonymous".into(), Channel::Web, client);
     let created = engine
-        .intake(intake, Actor::citizen(), Some(key))
+        .intake_audited(intake, Actor::citizen(), Some(key), Some(audit))
         .await
         .map_err(|e| match e {
             // The conversation id names the ticket: a different transcript under it is

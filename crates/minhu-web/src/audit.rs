@@ -69,6 +69,31 @@ pub async fn record(
     Ok(())
 }
 
+/// Who a caller is in the audit log: `anonymous` without credentials.
+pub fn actor_of(principal: Option<&Principal>) -> String {
+    principal.map_or_else(|| "anonymous".to_owned(), |p| p.actor.to_string())
+}
+
+/// The audit entry of a new ticket, written in the ticket's own transaction
+/// (`Engine::intake_audited`, which sets its target to the new number): who made it,
+/// through which channel, from where.
+pub fn creation(
+    state: &AppState,
+    actor: String,
+    channel: minhu_core::ticket::Channel,
+    client: Option<String>,
+) -> AuditEntry {
+    AuditEntry {
+        seq: 0,
+        at: state.engine.now(),
+        actor,
+        action: "ticket.create".to_owned(),
+        target: None,
+        detail: format!("channel {}", channel.code()),
+        client,
+    }
+}
+
 pub fn routes() -> Router<AppState> {
     Router::new().route("/api/v1/audit", get(list))
 }

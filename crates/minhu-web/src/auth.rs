@@ -242,6 +242,8 @@ pub struct Principal {
     pub csrf: Option<String>,
     /// For a citizen: the ticket they follow.
     pub follows: Option<TicketNumber>,
+    /// For an API token: the requests per minute it may make.
+    pub token_rate: Option<u32>,
 }
 
 impl Principal {
@@ -275,6 +277,7 @@ impl Principal {
             scope: scope_of(city, user.unit.as_deref(), user.region.as_deref()),
             csrf: None,
             follows: None,
+            token_rate: None,
         })
     }
 
@@ -290,6 +293,7 @@ impl Principal {
             scope: scope_of(city, token.unit.as_deref(), token.region.as_deref()),
             csrf: None,
             follows: None,
+            token_rate: Some(token.rate_per_min.unwrap_or(rates::TOKEN_PER_MIN)),
         }
     }
 
@@ -302,6 +306,7 @@ impl Principal {
             scope: Scope::Units(Vec::new()),
             csrf: None,
             follows: Some(number),
+            token_rate: None,
         }
     }
 }
@@ -353,6 +358,17 @@ pub fn random_secret() -> String {
     hex::encode(rand::random::<[u8; 32]>())
 }
 
+/// What an API token may do: its permissions, its part of the city (a unit and the
+/// units under it, or a region subtree) and its request rate.
+#[derive(Clone, Debug, Default)]
+pub struct TokenGrant<'a> {
+    pub permissions: &'a [Permission],
+    pub unit: Option<&'a str>,
+    pub region: Option<&'a str>,
+    /// Requests per minute; `None`: [`rates::TOKEN_PER_MIN`].
+    pub rate_per_min: Option<u32>,
+}
+
 /// Creates (or replaces) the API token `name` and returns it; only its hash is kept.
 pub async fn issue_token(
     store: &dyn Store,
@@ -362,6 +378,28 @@ pub async fn issue_token(
     region: Option<&str>,
     now: jiff::Timestamp,
 ) -> Result<String, StoreError> {
+    let grant = TokenGrant {
+        permissions,
+        unit,
+        region,
+        rate_per_min: None,
+    };
+    issue_token_with(store, name, &grant, now).await
+}
+
+/// [`issue_token`] with every part of the grant, the rate included.
+pub async fn issue_token_with(
+    store: &dyn Store,
+    name: &str,
+    grant: &TokenGrant<'_>,
+    now: jiff::Timestamp,
+) -> Result<String, StoreError> {
+    let TokenGrant {
+        permissions,
+        unit,
+        region,
+        rate_per_min,
+    } = grant;
     let token = format!("mh_{}", random_secret());
     store
         .put_token(&ApiToken {
@@ -373,7 +411,7 @@ pub async fn issue_token(
             created_at: now,
             expires_at: None,
             revoked: false,
-            rate_per_min: None,
+            rate_per_min: *rate_per_min,
         })
         .await?;
     Ok(token)
@@ -568,7 +606,7 @@ pub struct Guarded {
 fn too_many(wait: std::time::Duration) -> Response {
     let seconds = wait.as_secs().max(1);
     let mut response = ApiError::too_many(format!(
-        "too many requests from your address; try again in {seconds} s"
+        "too many requests from your address or token; try again in {seconds} s"
     ))
     .into_response();
     if let Ok(value) = seconds.to_string().parse() {
@@ -636,6 +674,9 @@ pub async fn guard(State(guarded): State<Guarded>, mut request: Request, next: N
             _ => unauthenticated(&path, request.uri().query()),
         };
     };
+    if let Err(wait) = limit_caller(&guarded.limits, &principal, rule, &address) {
+        return too_many(wait);
+    }
     let target = ticket_in_path(&pattern, &path).map(str::to_owned);
     let refusal = match rule {
         Rule::Permission(permission) if !principal.may(permission) => {
@@ -668,12 +709,13 @@ pub async fn guard(State(guarded): State<Guarded>, mut request: Request, next: N
             next.run(request).await
         }
     };
-    // Writes and refusals leave a trace; intake already has its own (the ticket's
-    // `created` event names who took it in).
+    // Writes and refusals leave a trace; a creation is audited by its handler, in the
+    // new ticket's own transaction.
     let status = response.status();
     let refused = status == axum::http::StatusCode::FORBIDDEN
         || status == axum::http::StatusCode::NOT_FOUND && target.is_some();
-    let intake = method == Method::POST && pattern == "/api/v1/tickets";
+    let intake =
+        method == Method::POST && matches!(pattern.as_str(), "/api/v1/tickets" | "/api/v1/reports");
     // Every view of citizens' identities leaves a trace too: reads of a ticket, and of
     // lists, by those who see identities unmasked.
     let viewed_identities = !unsafe_method
@@ -708,6 +750,33 @@ pub async fn guard(State(guarded): State<Guarded>, mut request: Request, next: N
         }
     }
     response
+}
+
+/// The rate limits of a signed-in caller. A citizen following a ticket is limited
+/// as an anonymous caller from the same address would be. An API token has its own
+/// rate; on open routes (intake) a token, or an official's session, that may not
+/// create tickets is also held to the anonymous limit of its address. A caller that
+/// may create is not: a city's CRM or a call centre behind one address files many.
+fn limit_caller(
+    limits: &Limits,
+    principal: &Principal,
+    rule: Rule,
+    address: &str,
+) -> Result<(), std::time::Duration> {
+    let (kind, rate) = match rule {
+        Rule::Open => ("intake", rates::INTAKE),
+        _ => ("anonymous", rates::ANONYMOUS),
+    };
+    if principal.follows.is_some() {
+        return limits.take(kind, address, rate);
+    }
+    if let Some(per_min) = principal.token_rate {
+        limits.take("token", &principal.actor.to_string(), rates::token(per_min))?;
+    }
+    if rule == Rule::Open && !principal.may(Permission::CreateTickets) {
+        limits.take(kind, address, rate)?;
+    }
+    Ok(())
 }
 
 async fn in_scope(state: &AppState, number: &str, scope: &Scope) -> Result<bool, ApiError> {

@@ -83,6 +83,18 @@ pub mod rates {
         capacity: 120.0,
         per_second: 20.0,
     };
+    /// An API token's requests per minute unless it was given its own
+    /// (`minhu admin add-token --rate`): 50 a second.
+    pub const TOKEN_PER_MIN: u32 = 3000;
+
+    /// A token's bucket: its rate, and two seconds' worth (at least 10) at once.
+    pub fn token(per_min: u32) -> Rate {
+        let per_second = f64::from(per_min.max(1)) / 60.0;
+        Rate {
+            capacity: (2.0 * per_second).max(10.0),
+            per_second,
+        }
+    }
 }
 
 /// Tokens left, and when they were counted.

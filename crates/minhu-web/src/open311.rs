@@ -11,6 +11,7 @@
 //! what happened to requests since a moment.
 
 use crate::AppState;
+use crate::audit::Client;
 use axum::Router;
 use axum::body::Bytes;
 use axum::extract::{Path, Query, State};
@@ -886,7 +887,12 @@ fn read_request<'a>(
     })
 }
 
-async fn post_request(state: &AppState, format: Format, body: &[u8]) -> Answer {
+async fn post_request(
+    state: &AppState,
+    format: Format,
+    body: &[u8],
+    client: Option<String>,
+) -> Answer {
     let form = parse_form(format, body)?;
     let forbidden = |message: &str| Open311Error::new(format, StatusCode::FORBIDDEN, message);
     let api_key = form
@@ -903,12 +909,15 @@ async fn post_request(state: &AppState, format: Format, body: &[u8]) -> Answer {
         .filter(|k| !k.disabled)
         .ok_or_else(|| forbidden("api_key: is not a valid key"))?;
     let request = read_request(state, format, &form, &key)?;
+    let actor = Actor::token(&format!("open311:{}", key.label));
+    let audit = crate::audit::creation(state, actor.to_string(), Channel::Open311, client);
     let created = state
         .engine
-        .intake(
+        .intake_audited(
             request.intake,
-            Actor::token(&format!("open311:{}", key.label)),
+            actor,
             Some(token_key(&request.token)),
+            Some(audit),
         )
         .await
         .map_err(|e| Open311Error::engine(format, e))?;
@@ -939,12 +948,20 @@ async fn post_request(state: &AppState, format: Format, body: &[u8]) -> Answer {
     Ok(format.render(status, "service_requests", &node))
 }
 
-async fn post_request_json(State(state): State<AppState>, body: Bytes) -> Answer {
-    post_request(&state, Format::Json, &body).await
+async fn post_request_json(
+    State(state): State<AppState>,
+    Client(client): Client,
+    body: Bytes,
+) -> Answer {
+    post_request(&state, Format::Json, &body, client).await
 }
 
-async fn post_request_xml(State(state): State<AppState>, body: Bytes) -> Answer {
-    post_request(&state, Format::Xml, &body).await
+async fn post_request_xml(
+    State(state): State<AppState>,
+    Client(client): Client,
+    body: Bytes,
+) -> Answer {
+    post_request(&state, Format::Xml, &body, client).await
 }
 
 /// What one event tells a citizen following the request (FixMyStreet's updates).

@@ -87,6 +87,11 @@ pub enum AdminCommand {
         /// Limit the token to a region and everything inside it.
         #[arg(long)]
         region: Option<String>,
+        /// The requests the token may make, as N/s or N/min (default 50/s). A token
+        /// with ticket.create is held to this, not to the per-address limit of
+        /// anonymous intake.
+        #[arg(long, value_parser = parse_rate)]
+        rate: Option<u32>,
     },
     /// List API tokens (names, permissions, scopes; never the tokens).
     Tokens {
@@ -293,6 +298,7 @@ pub async fn run(command: AdminCommand) -> anyhow::Result<()> {
             permissions,
             unit,
             region,
+            rate,
         } => {
             check_login("NAME", &name)?;
             let mut granted: Vec<Permission> = match &role {
@@ -317,25 +323,33 @@ pub async fn run(command: AdminCommand) -> anyhow::Result<()> {
             }
             let engine = open(&place).await?;
             engine.check_scope(unit.as_deref(), region.as_deref())?;
-            let token = minhu_web::auth::issue_token(
+            let grant = minhu_web::auth::TokenGrant {
+                permissions: &granted,
+                unit: unit.as_deref(),
+                region: region.as_deref(),
+                rate_per_min: rate,
+            };
+            let token = minhu_web::auth::issue_token_with(
                 engine.store.as_ref(),
                 &name,
-                &granted,
-                unit.as_deref(),
-                region.as_deref(),
+                &grant,
                 engine.now(),
             )
             .await?;
             let codes: Vec<&str> = granted.iter().map(|p| p.code()).collect();
             let scope = describe_scope(unit.as_deref(), region.as_deref());
+            let rate = describe_rate(rate);
             audit(
                 &engine,
                 "token.saved",
                 &name,
-                format!("{}; {scope}", codes.join(",")),
+                format!("{}; {scope}; {rate}", codes.join(",")),
             )
             .await?;
-            eprintln!("token {name}: {}; {scope} (shown once)", codes.join(","));
+            eprintln!(
+                "token {name}: {}; {scope}; {rate} (shown once)",
+                codes.join(",")
+            );
             println!("{token}");
             Ok(())
         }
@@ -344,10 +358,11 @@ pub async fn run(command: AdminCommand) -> anyhow::Result<()> {
             for token in engine.store.tokens().await? {
                 let state = if token.revoked { "revoked" } else { "active" };
                 println!(
-                    "{}\t{}\t{}\t{state}",
+                    "{}\t{}\t{}\t{}\t{state}",
                     token.name,
                     token.permissions.join(","),
-                    describe_scope(token.unit.as_deref(), token.region.as_deref())
+                    describe_scope(token.unit.as_deref(), token.region.as_deref()),
+                    describe_rate(token.rate_per_min)
                 );
             }
             Ok(())
@@ -452,6 +467,35 @@ pub async fn run(command: AdminCommand) -> anyhow::Result<()> {
             println!("open311.toml: {} services", services.all().len());
             Ok(())
         }
+    }
+}
+
+/// `--rate`: requests per minute from `N/s` or `N/min` (N a whole number from 1).
+fn parse_rate(text: &str) -> Result<u32, String> {
+    let wrong = || format!("{text:?} is not a rate; write N/s or N/min, e.g. 50/s");
+    let (count, unit) = text.trim().split_once('/').ok_or_else(wrong)?;
+    let count: u32 = count.trim().parse().map_err(|_| wrong())?;
+    if count == 0 {
+        return Err("a rate of 0 would refuse every request; revoke the token instead".into());
+    }
+    match unit.trim() {
+        "s" => count
+            .checked_mul(60)
+            .ok_or_else(|| format!("{count}/s is more than this server can count")),
+        "min" => Ok(count),
+        _ => Err(wrong()),
+    }
+}
+
+/// A token's rate as people write it.
+fn describe_rate(per_min: Option<u32>) -> String {
+    match per_min {
+        None => format!(
+            "rate {}/s (default)",
+            minhu_web::hardening::rates::TOKEN_PER_MIN / 60
+        ),
+        Some(n) if n % 60 == 0 => format!("rate {}/s", n / 60),
+        Some(n) => format!("rate {n}/min"),
     }
 }
 

@@ -48,15 +48,8 @@ pub async fn run(clients: usize, tickets: usize, database: Option<String>) -> an
     let backend = format!("{:?}", engine.store.backend());
     // The clients are an intake gateway with its own token: anonymous intake is
     // rate-limited per address, which is not what this measures.
-    let token = minhu_web::auth::issue_token(
-        engine.store.as_ref(),
-        "bench",
-        &[minhu_core::access::Permission::CreateTickets],
-        None,
-        None,
-        engine.now(),
-    )
-    .await?;
+    let permissions = [minhu_core::access::Permission::CreateTickets];
+    let token = token(&engine, "bench", &permissions, None).await?;
     let url = format!("{}/api/v1/tickets", serve(engine, &place).await?);
     let mut headers = reqwest::header::HeaderMap::new();
     headers.insert(
@@ -124,8 +117,15 @@ pub(crate) async fn token(
     permissions: &[minhu_core::access::Permission],
     unit: Option<&str>,
 ) -> anyhow::Result<String> {
+    // Unlimited in rate: a benchmark measures the server, not the token's limit.
+    let grant = minhu_web::auth::TokenGrant {
+        permissions,
+        unit,
+        region: None,
+        rate_per_min: Some(u32::MAX),
+    };
     let store = engine.store.as_ref();
-    Ok(minhu_web::auth::issue_token(store, name, permissions, unit, None, engine.now()).await?)
+    Ok(minhu_web::auth::issue_token_with(store, name, &grant, engine.now()).await?)
 }
 
 /// GETs `url` as `token` `runs` times after one warm-up: each time in milliseconds,

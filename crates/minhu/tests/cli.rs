@@ -145,8 +145,32 @@ fn tokens_and_scopes_are_checked_and_never_listed() {
         "{}",
         text(&bad)
     );
+    for rate in ["fast", "0/s", "5/h"] {
+        let bad = minhu(
+            &[
+                "admin",
+                "add-token",
+                "crm",
+                "--role",
+                "auditor",
+                "--rate",
+                rate,
+            ],
+            dir.path(),
+        );
+        assert!(!bad.status.success());
+        assert!(text(&bad).contains("--rate"), "{}", text(&bad));
+    }
     let good = minhu(
-        &["admin", "add-token", "crm", "--role", "auditor"],
+        &[
+            "admin",
+            "add-token",
+            "crm",
+            "--role",
+            "auditor",
+            "--rate",
+            "200/s",
+        ],
         dir.path(),
     );
     assert!(good.status.success(), "{}", text(&good));
@@ -158,6 +182,7 @@ fn tokens_and_scopes_are_checked_and_never_listed() {
         "{}",
         text(&list)
     );
+    assert!(text(&list).contains("rate 200/s"), "{}", text(&list));
     assert!(!text(&list).contains(&token), "tokens are shown once only");
 
     minhu(

@@ -1,0 +1,211 @@
+//! Abuse limits: who may create tickets and how often, and that every creation is
+//! audited with its real actor.
+
+mod support;
+
+use axum::body::Body;
+use axum::http::{Request, StatusCode, header};
+use minhu_core::access::{Permission, Role};
+use minhu_store::AuditFilter;
+use serde_json::{Value, json};
+use support::TestApp;
+
+fn demand() -> Value {
+    json!({"channel": "app", "kind": "complaint", "title": "路灯坏了",
+           "description": "小区门口路灯坏了一周", "address": "A3区天顶街道尖山社区",
+           "citizen": {"phone": "13812345678"}})
+}
+
+fn intake_request(cookie: Option<&str>, csrf: Option<&str>) -> Request<Body> {
+    let mut request =
+        Request::post("/api/v1/tickets").header(header::CONTENT_TYPE, "application/json");
+    if let Some(cookie) = cookie {
+        request = request.header(header::COOKIE, cookie);
+    }
+    if let Some(csrf) = csrf {
+        request = request.header("x-csrf-token", csrf);
+    }
+    request.body(Body::from(demand().to_string())).unwrap()
+}
+
+async fn creations(app: &TestApp) -> Vec<minhu_store::AuditEntry> {
+    app.state
+        .engine
+        .store
+        .audit_log(&AuditFilter {
+            action: Some("ticket.create".into()),
+            limit: 1000,
+            ..AuditFilter::default()
+        })
+        .await
+        .unwrap()
+}
+
+#[tokio::test]
+async fn a_token_without_create_cannot_create_and_every_creation_names_its_actor() {
+    let app = TestApp::new().await;
+    let auditor = app.token("auditor", Role::Auditor, None, None).await;
+    let (status, body, _) = app
+        .send_from("10.5.0.1", Some(&auditor), intake_request(None, None))
+        .await;
+    assert_eq!(status, StatusCode::FORBIDDEN, "{body}");
+    let refusals = app
+        .state
+        .engine
+        .store
+        .audit_log(&AuditFilter {
+            actor: Some("token:auditor".into()),
+            limit: 10,
+            ..AuditFilter::default()
+        })
+        .await
+        .unwrap();
+    assert_eq!(refusals.len(), 1, "the refusal is audited");
+
+    let crm = app
+        .token_with("crm", &[Permission::CreateTickets], None, None)
+        .await;
+    let (status, by_token, _) = app
+        .send_from("10.5.0.2", Some(&crm), intake_request(None, None))
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{by_token}");
+    let (status, by_citizen, _) = app
+        .send_from("10.5.0.3", None, intake_request(None, None))
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{by_citizen}");
+    // A retry with the same key makes no ticket and no second entry.
+    for _ in 0..2 {
+        let mut request = intake_request(None, None);
+        request
+            .headers_mut()
+            .insert("idempotency-key", "same".parse().unwrap());
+        let (status, _, _) = app.send_from("10.5.0.4", Some(&crm), request).await;
+        assert!(status.is_success());
+    }
+    let log = creations(&app).await;
+    let seen: Vec<(&str, Option<&str>, Option<&str>)> = log
+        .iter()
+        .map(|e| (e.actor.as_str(), e.target.as_deref(), e.client.as_deref()))
+        .collect();
+    assert_eq!(seen.len(), 3, "{seen:?}");
+    assert_eq!(
+        seen[0],
+        ("token:crm", by_token["number"].as_str(), Some("10.5.0.2"))
+    );
+    assert_eq!(
+        seen[1],
+        ("anonymous", by_citizen["number"].as_str(), Some("10.5.0.3"))
+    );
+    assert_eq!(seen[2].0, "token:crm");
+}
+
+#[tokio::test]
+async fn tokens_that_may_create_have_their_own_rate_not_the_address_limit() {
+    let app = TestApp::new().await;
+    let crm = app
+        .token_with("crm", &[Permission::CreateTickets], None, None)
+        .await;
+    // More than anonymous intake lets one address file at once.
+    for _ in 0..25 {
+        let (status, body, _) = app
+            .send_from("10.6.0.1", Some(&crm), intake_request(None, None))
+            .await;
+        assert_eq!(status, StatusCode::CREATED, "{body}");
+    }
+    // A token with a rate of its own is held to it: 10 at once, then one a minute.
+    let grant = minhu_web::auth::TokenGrant {
+        permissions: &[Permission::CreateTickets],
+        rate_per_min: Some(1),
+        ..Default::default()
+    };
+    let slow = minhu_web::auth::issue_token_with(
+        app.state.engine.store.as_ref(),
+        "slow",
+        &grant,
+        app.state.engine.now(),
+    )
+    .await
+    .unwrap();
+    let mut statuses = Vec::new();
+    for i in 0..11 {
+        let address = format!("10.6.1.{i}");
+        let request = intake_request(None, None);
+        statuses.push(app.send_from(&address, Some(&slow), request).await.0);
+    }
+    assert!(statuses[..10].iter().all(|s| *s == StatusCode::CREATED));
+    assert_eq!(statuses[10], StatusCode::TOO_MANY_REQUESTS);
+}
+
+#[tokio::test]
+async fn tokens_without_create_and_follow_sessions_have_the_anonymous_intake_limit() {
+    let app = TestApp::new().await;
+    let viewer = app
+        .token_with("viewer", &[Permission::ViewTickets], None, None)
+        .await;
+    // 20 at once, then one every 3 seconds: 30 in a row meet the limit.
+    let mut statuses = Vec::new();
+    for _ in 0..30 {
+        let request = intake_request(None, None);
+        statuses.push(app.send_from("10.6.2.1", Some(&viewer), request).await.0);
+    }
+    let refused = statuses
+        .iter()
+        .position(|s| *s == StatusCode::TOO_MANY_REQUESTS)
+        .expect("the address's intake limit");
+    assert!(refused >= 20, "{statuses:?}");
+    assert!(
+        statuses[..refused]
+            .iter()
+            .all(|s| *s == StatusCode::FORBIDDEN)
+    );
+
+    // A citizen following a ticket files as a citizen, as often as anyone anonymous.
+    let (status, created, _) = app
+        .send_from("10.6.3.1", None, intake_request(None, None))
+        .await;
+    assert_eq!(status, StatusCode::CREATED);
+    let number = created["number"].as_str().unwrap().to_owned();
+    let code_request = Request::post("/api/v1/follow/code")
+        .header(header::CONTENT_TYPE, "application/json")
+        .body(Body::from(
+            json!({"number": number, "phone": "13812345678"}).to_string(),
+        ))
+        .unwrap();
+    app.send_from("10.6.3.1", None, code_request).await;
+    let code = app.sms.sent()[0].2.clone();
+    let open = Request::post("/api/v1/follow/session")
+        .header(header::CONTENT_TYPE, "application/json")
+        .body(Body::from(
+            json!({"number": number, "code": code}).to_string(),
+        ))
+        .unwrap();
+    let (status, opened, headers) = app.send_from("10.6.3.1", None, open).await;
+    assert_eq!(status, StatusCode::OK, "{opened}");
+    let cookie = headers[header::SET_COOKIE]
+        .to_str()
+        .unwrap()
+        .split(';')
+        .next()
+        .unwrap()
+        .to_owned();
+    let csrf = opened["csrf"].as_str().unwrap().to_owned();
+    let mut statuses = Vec::new();
+    for _ in 0..30 {
+        let request = intake_request(Some(&cookie), Some(&csrf));
+        statuses.push(app.send_from("10.6.3.1", None, request).await.0);
+    }
+    // One of the address's 20 went to the first report.
+    let refused = statuses
+        .iter()
+        .position(|s| *s == StatusCode::TOO_MANY_REQUESTS)
+        .expect("the address's intake limit");
+    assert!(refused >= 19, "{statuses:?}");
+    assert!(
+        statuses[..refused]
+            .iter()
+            .all(|s| *s == StatusCode::CREATED)
+    );
+    let log = creations(&app).await;
+    let citizens = log.iter().filter(|e| e.actor == "citizen").count();
+    assert_eq!(citizens, refused);
+}
