@@ -209,3 +209,30 @@ async fn tokens_without_create_and_follow_sessions_have_the_anonymous_intake_lim
     let citizens = log.iter().filter(|e| e.actor == "citizen").count();
     assert_eq!(citizens, refused);
 }
+
+#[tokio::test]
+async fn a_token_has_a_default_rate() {
+    let app = TestApp::new().await;
+    let token = minhu_web::auth::issue_token(
+        app.state.engine.store.as_ref(),
+        "plain",
+        &[Permission::ViewAudit],
+        None,
+        None,
+        app.state.engine.now(),
+    )
+    .await
+    .unwrap();
+    // 100 at once and 50 a second: a thousand in a row meet the limit unless they
+    // took 18 seconds.
+    let mut refused = None;
+    for i in 0..1000 {
+        let (status, _) = app.get_as(Some(&token), "/api/v1/audit?limit=1").await;
+        if status == StatusCode::TOO_MANY_REQUESTS {
+            refused = Some(i);
+            break;
+        }
+        assert_eq!(status, StatusCode::OK);
+    }
+    assert!(refused.is_some_and(|i| i >= 100), "{refused:?}");
+}

@@ -159,12 +159,18 @@ impl TestApp {
         unit: Option<&str>,
         region: Option<&str>,
     ) -> String {
-        minhu_web::auth::issue_token(
-            self.state.engine.store.as_ref(),
-            name,
+        // Unlimited in rate: tests that send hundreds of requests (the fuzzers) are
+        // not about the token's limit; tests about it issue their own.
+        let grant = minhu_web::auth::TokenGrant {
             permissions,
             unit,
             region,
+            rate_per_min: Some(u32::MAX),
+        };
+        minhu_web::auth::issue_token_with(
+            self.state.engine.store.as_ref(),
+            name,
+            &grant,
             self.state.engine.now(),
         )
         .await
