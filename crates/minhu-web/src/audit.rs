@@ -25,10 +25,15 @@ pub fn client_of(request: &Request) -> Option<String> {
     client_in(request.extensions())
 }
 
+/// The address the server worked out (a trusted proxy's `X-Forwarded-For`, see
+/// [`crate::serve`]), else the connection's peer.
 fn client_in(extensions: &axum::http::Extensions) -> Option<String> {
+    if let Some(crate::serve::ClientAddr(ip)) = extensions.get() {
+        return Some(ip.to_string());
+    }
     extensions
         .get::<ConnectInfo<SocketAddr>>()
-        .map(|ConnectInfo(addr)| addr.ip().to_string())
+        .map(|ConnectInfo(addr)| addr.ip().to_canonical().to_string())
 }
 
 /// The client's address, as an extractor.

@@ -23,6 +23,7 @@ mod overview;
 mod pages;
 mod portal;
 mod privacy;
+pub mod serve;
 mod topics;
 pub mod ui;
 

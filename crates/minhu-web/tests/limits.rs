@@ -236,3 +236,181 @@ async fn a_token_has_a_default_rate() {
     }
     assert!(refused.is_some_and(|i| i >= 100), "{refused:?}");
 }
+
+mod connections {
+    //! The accept loop on a real port: timeouts, the per-address cap, trusted proxies.
+
+    use super::*;
+    use minhu_web::serve::{ServeOptions, TrustedProxies};
+    use std::net::SocketAddr;
+    use std::time::Duration;
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    use tokio::net::{TcpListener, TcpStream};
+
+    /// The longest any of these waits for the server: a bound, not a guess.
+    const PATIENCE: Duration = Duration::from_secs(20);
+
+    async fn serving(app: &TestApp, options: ServeOptions) -> SocketAddr {
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let address = listener.local_addr().unwrap();
+        let router = app.router.clone();
+        tokio::spawn(minhu_web::serve::serve(
+            listener,
+            router,
+            options,
+            std::future::pending(),
+        ));
+        address
+    }
+
+    /// Reads until the server closes the connection; what it said.
+    async fn until_closed(stream: &mut TcpStream) -> String {
+        let mut answer = Vec::new();
+        let read = tokio::time::timeout(PATIENCE, async {
+            let mut buf = [0u8; 4096];
+            loop {
+                match stream.read(&mut buf).await {
+                    Ok(0) | Err(_) => break,
+                    Ok(n) => answer.extend_from_slice(&buf[..n]),
+                }
+            }
+        })
+        .await;
+        assert!(read.is_ok(), "the server kept the connection open");
+        String::from_utf8_lossy(&answer).into_owned()
+    }
+
+    async fn exchange(address: SocketAddr, request: &str) -> String {
+        let mut stream = TcpStream::connect(address).await.unwrap();
+        stream.write_all(request.as_bytes()).await.unwrap();
+        until_closed(&mut stream).await
+    }
+
+    const HEALTH: &str = "GET /healthz HTTP/1.1\r\nhost: x\r\nconnection: close\r\n\r\n";
+
+    #[tokio::test]
+    async fn slow_headers_and_idle_connections_are_closed() {
+        let app = TestApp::new().await;
+        let address = serving(
+            &app,
+            ServeOptions {
+                header_read_timeout: Duration::from_millis(300),
+                idle_timeout: Duration::from_secs(600),
+                ..ServeOptions::default()
+            },
+        )
+        .await;
+        let started = std::time::Instant::now();
+        let answer = exchange(address, "GET /healthz HTTP/1.1\r\nhost: x\r\n").await;
+        assert!(started.elapsed() >= Duration::from_millis(300));
+        assert!(!answer.contains("200 OK"), "{answer}");
+        assert!(exchange(address, HEALTH).await.starts_with("HTTP/1.1 200"));
+
+        let address = serving(
+            &app,
+            ServeOptions {
+                header_read_timeout: Duration::from_secs(600),
+                idle_timeout: Duration::from_millis(300),
+                ..ServeOptions::default()
+            },
+        )
+        .await;
+        // Headers in time, then a body that never comes: nothing moves, so it closes.
+        let started = std::time::Instant::now();
+        let answer = exchange(
+            address,
+            "POST /api/v1/tickets HTTP/1.1\r\nhost: x\r\ncontent-type: application/json\r\n\
+             content-length: 100\r\n\r\n{",
+        )
+        .await;
+        assert!(started.elapsed() >= Duration::from_millis(300));
+        assert!(!answer.contains("201"), "{answer}");
+        assert!(exchange(address, HEALTH).await.starts_with("HTTP/1.1 200"));
+    }
+
+    #[tokio::test]
+    async fn an_address_holds_a_limited_number_of_connections() {
+        let app = TestApp::new().await;
+        let address = serving(
+            &app,
+            ServeOptions {
+                max_connections_per_address: 2,
+                ..ServeOptions::default()
+            },
+        )
+        .await;
+        let mut held = Vec::new();
+        for _ in 0..2 {
+            let mut stream = TcpStream::connect(address).await.unwrap();
+            // A kept-alive exchange: the connection is surely accepted and counted.
+            stream
+                .write_all(b"GET /healthz HTTP/1.1\r\nhost: x\r\n\r\n")
+                .await
+                .unwrap();
+            let mut buf = [0u8; 1024];
+            let n = stream.read(&mut buf).await.unwrap();
+            assert!(buf[..n].starts_with(b"HTTP/1.1 200"));
+            held.push(stream);
+        }
+        let refused = exchange(address, HEALTH).await;
+        assert!(refused.starts_with("HTTP/1.1 503"), "{refused}");
+        assert!(refused.contains("too_many_connections"), "{refused}");
+        // One closed, a place is free again (once the server has seen the close).
+        drop(held.pop());
+        let freed = tokio::time::timeout(PATIENCE, async {
+            loop {
+                let answer = exchange(address, HEALTH).await;
+                if answer.starts_with("HTTP/1.1 200") {
+                    break;
+                }
+                tokio::task::yield_now().await;
+            }
+        })
+        .await;
+        assert!(
+            freed.is_ok(),
+            "the closed connection's place never came back"
+        );
+    }
+
+    async fn reported_from(address: SocketAddr, forwarded: &str) -> String {
+        let body = demand().to_string();
+        let answer = exchange(
+            address,
+            &format!(
+                "POST /api/v1/tickets HTTP/1.1\r\nhost: x\r\nconnection: close\r\n\
+                 content-type: application/json\r\nx-forwarded-for: {forwarded}\r\n\
+                 content-length: {}\r\n\r\n{body}",
+                body.len()
+            ),
+        )
+        .await;
+        assert!(answer.starts_with("HTTP/1.1 201"), "{answer}");
+        answer
+    }
+
+    #[tokio::test]
+    async fn x_forwarded_for_counts_only_from_a_trusted_proxy() {
+        let app = TestApp::new().await;
+        let direct = serving(&app, ServeOptions::default()).await;
+        reported_from(direct, "203.0.113.7").await;
+        let proxied = serving(
+            &app,
+            ServeOptions {
+                trusted_proxies: TrustedProxies::parse("127.0.0.1/32").unwrap(),
+                ..ServeOptions::default()
+            },
+        )
+        .await;
+        reported_from(proxied, "6.6.6.6, 203.0.113.7").await;
+        let clients: Vec<Option<String>> = creations(&app)
+            .await
+            .into_iter()
+            .map(|e| e.client)
+            .collect();
+        assert_eq!(
+            clients,
+            [Some("127.0.0.1".to_owned()), Some("203.0.113.7".to_owned())]
+        );
+    }
+}

@@ -99,7 +99,12 @@ pub(crate) async fn serve(
     let state = crate::server::app_state(engine, place, &minhu_notify::NotifyConfig::default())?;
     let (ready, url) = tokio::sync::oneshot::channel();
     tokio::spawn(async move {
-        let served = crate::server::serve_state(state, "127.0.0.1:0", |url| {
+        // Every bench client connects from loopback: no per-address cap.
+        let options = minhu_web::serve::ServeOptions {
+            max_connections_per_address: usize::MAX,
+            ..Default::default()
+        };
+        let served = crate::server::serve_state(state, "127.0.0.1:0", options, |url| {
             let _ = ready.send(url.to_owned());
         })
         .await;

@@ -105,7 +105,12 @@ enum Scope {
 
 const DAYS: i64 = 60;
 
-pub async fn run(port: u16, data_dir: &Path, fresh: bool) -> anyhow::Result<()> {
+pub async fn run(
+    port: u16,
+    data_dir: &Path,
+    fresh: bool,
+    connections: minhu_web::serve::ServeOptions,
+) -> anyhow::Result<()> {
     let model = data_dir.join("model.bin");
     let place = Place {
         config: data_dir.join("city"),
@@ -172,7 +177,7 @@ pub async fn run(port: u16, data_dir: &Path, fresh: bool) -> anyhow::Result<()> 
         minhu_web::open311::issue_key(engine.store.as_ref(), "demo", engine.now()).await?;
     let state = crate::server::app_state(engine, &place, &notify)?;
     let listen = format!("127.0.0.1:{port}");
-    crate::server::serve_state(state, &listen, |url| {
+    crate::server::serve_state(state, &listen, connections, |url| {
         println!("MINHU_DEMO_TOKEN={token}");
         println!("MINHU_OPEN311_KEY={open311_key}");
         println!("minhu demo city A市 is ready: {url}/");

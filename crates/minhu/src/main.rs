@@ -67,6 +67,8 @@ enum Command {
         /// Address to listen on.
         #[arg(long, env = "MINHU_LISTEN", default_value = "127.0.0.1:8080")]
         listen: String,
+        #[command(flatten)]
+        connections: server::ConnectionArgs,
     },
     /// Build a demo city (A市) with a few thousand real demands at every stage, and serve it.
     Demo {
@@ -77,6 +79,8 @@ enum Command {
         /// Rebuild even if the data directory already holds a demo.
         #[arg(long)]
         fresh: bool,
+        #[command(flatten)]
+        connections: server::ConnectionArgs,
     },
     /// Import demands from CSV or XLSX files (Teddy Cup, Fuzhou 12345 or NYC 311 columns).
     Import {
@@ -163,12 +167,17 @@ fn main() -> std::process::ExitCode {
         .expect("a tokio runtime");
     let result = runtime.block_on(async move {
         match cli.command {
-            Command::Serve { place, listen } => server::serve(&place, &listen).await,
+            Command::Serve {
+                place,
+                listen,
+                connections,
+            } => server::serve(&place, &listen, &connections).await,
             Command::Demo {
                 port,
                 data_dir,
                 fresh,
-            } => demo::run(port, &data_dir, fresh).await,
+                connections,
+            } => demo::run(port, &data_dir, fresh, connections.options()).await,
             Command::Import { place, files } => import::run(&place, &files).await,
             Command::Admin { command } => admin::run(command).await,
             Command::Train {

@@ -9,9 +9,10 @@ use minhu_notify::{ChannelKind, Notifier, NotifyConfig, Outbox};
 use minhu_search::{LiveIndex, SearchIndex};
 use minhu_store::SqlStore;
 use minhu_web::AppState;
-use std::net::SocketAddr;
+use minhu_web::serve::{ServeOptions, TrustedProxies};
 use std::path::Path;
 use std::sync::Arc;
+use std::time::Duration;
 
 /// Loads the configuration and connects to the database (creating the data
 /// directory for SQLite), with the given clock.
@@ -117,6 +118,7 @@ pub fn app_state(
 pub async fn serve_state(
     state: AppState,
     listen: &str,
+    options: ServeOptions,
     banner: impl FnOnce(&str),
 ) -> anyhow::Result<()> {
     let listener = tokio::net::TcpListener::bind(listen)
@@ -124,12 +126,45 @@ pub async fn serve_state(
         .with_context(|| format!("cannot listen on {listen}"))?;
     let url = format!("http://{}", listener.local_addr()?);
     banner(&url);
-    // The client's address keys the rate limits and goes into the audit log.
-    let app = minhu_web::app(state).into_make_service_with_connect_info::<SocketAddr>();
-    axum::serve(listener, app)
-        .with_graceful_shutdown(shutdown())
-        .await?;
+    // The accept loop gives each request the client's address (for the rate limits and
+    // the audit log) and holds the connection limits.
+    minhu_web::serve::serve(listener, minhu_web::app(state), options, shutdown()).await?;
     Ok(())
+}
+
+/// How `minhu serve` and `minhu demo` hold their connections (README, "Hardening").
+#[derive(clap::Args, Clone, Debug)]
+pub struct ConnectionArgs {
+    /// Seconds a client may take to send a request's headers (a kept-alive connection
+    /// waiting for its next request counts too).
+    #[arg(long, env = "MINHU_HEADER_READ_TIMEOUT", default_value_t = 10,
+          value_parser = clap::value_parser!(u64).range(1..=3600))]
+    pub header_read_timeout: u64,
+    /// Seconds a connection may stay with no byte moving either way.
+    #[arg(long, env = "MINHU_IDLE_TIMEOUT", default_value_t = 60,
+          value_parser = clap::value_parser!(u64).range(1..=86400))]
+    pub idle_timeout: u64,
+    /// Connections one client address may hold at once (trusted proxies are not counted).
+    #[arg(long, env = "MINHU_MAX_CONNECTIONS_PER_ADDRESS", default_value_t = 64,
+          value_parser = clap::value_parser!(u64).range(1..=100_000))]
+    pub max_connections_per_address: u64,
+    /// Reverse proxies whose X-Forwarded-For names the client: comma-separated CIDRs or
+    /// addresses (10.0.0.0/8,192.168.1.5). From anyone else the peer's address counts.
+    #[arg(long, env = "MINHU_TRUSTED_PROXIES", default_value = "",
+          value_parser = TrustedProxies::parse)]
+    pub trusted_proxies: TrustedProxies,
+}
+
+impl ConnectionArgs {
+    pub fn options(&self) -> ServeOptions {
+        ServeOptions {
+            header_read_timeout: Duration::from_secs(self.header_read_timeout),
+            idle_timeout: Duration::from_secs(self.idle_timeout),
+            max_connections_per_address: usize::try_from(self.max_connections_per_address)
+                .unwrap_or(usize::MAX),
+            trusted_proxies: self.trusted_proxies.clone(),
+        }
+    }
 }
 
 /// Opens the search index in the data directory and keeps it following the store
@@ -145,7 +180,11 @@ pub fn search_dir(data_dir: &Path) -> std::path::PathBuf {
     data_dir.join("search")
 }
 
-pub async fn serve(place: &Place, listen: &str) -> anyhow::Result<()> {
+pub async fn serve(
+    place: &Place,
+    listen: &str,
+    connections: &ConnectionArgs,
+) -> anyhow::Result<()> {
     let notify = notify_config(place)?;
     let mut engine = open_engine(place, Arc::new(SystemClock)).await?;
     start_notifications(&mut engine, &notify)?;
@@ -155,7 +194,10 @@ pub async fn serve(place: &Place, listen: &str) -> anyhow::Result<()> {
     tokio::spawn(minhu_engine::alerts::watch(engine.clone()));
     tokio::spawn(minhu_engine::hotspots::watch(engine.clone()));
     let state = app_state(engine, place, &notify)?;
-    serve_state(state, listen, |url| println!("minhu listening on {url}")).await
+    serve_state(state, listen, connections.options(), |url| {
+        println!("minhu listening on {url}")
+    })
+    .await
 }
 
 async fn shutdown() {
