@@ -60,11 +60,7 @@ impl AttachmentStore {
 
     /// The stored bytes for a hash, `None` if unknown or not a hash at all.
     pub async fn get(&self, sha256: &str) -> Result<Option<Vec<u8>>, std::io::Error> {
-        let is_hash = sha256.len() == 64
-            && sha256
-                .bytes()
-                .all(|b| b.is_ascii_hexdigit() && !b.is_ascii_uppercase());
-        if !is_hash {
+        if !is_hash(sha256) {
             return Ok(None);
         }
         match tokio::fs::read(self.path_of(sha256)).await {
@@ -73,6 +69,27 @@ impl AttachmentStore {
             Err(e) => Err(e),
         }
     }
+
+    /// Deletes the file with this hash (a citizen's erasure); false when there was none.
+    pub async fn remove(&self, sha256: &str) -> Result<bool, std::io::Error> {
+        if !is_hash(sha256) {
+            return Ok(false);
+        }
+        match tokio::fs::remove_file(self.path_of(sha256)).await {
+            Ok(()) => Ok(true),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(false),
+            Err(e) => Err(e),
+        }
+    }
+}
+
+/// A SHA-256 as files are named: 64 lowercase hex digits (nothing that leaves the
+/// directory).
+fn is_hash(text: &str) -> bool {
+    text.len() == 64
+        && text
+            .bytes()
+            .all(|b| b.is_ascii_hexdigit() && !b.is_ascii_uppercase())
 }
 
 /// What `put` would refuse, without storing anything: the media type the bytes are,

@@ -117,6 +117,24 @@ pub fn signature(secret: &str, body: &[u8]) -> String {
 }
 
 /// A JSON string's content without its quotes, to put a value inside a template.
+/// A notification's text as a log line may show it: phone numbers masked, and every
+/// control or line-breaking character escaped (`\n`), so that a citizen's words can
+/// neither put a phone number in the log nor forge a line of it.
+pub fn loggable(text: &str) -> String {
+    minhu_core::access::mask_phones_in_text(text, false)
+        .chars()
+        .flat_map(|c| {
+            let breaks = c.is_control() || matches!(c, '\u{2028}' | '\u{2029}');
+            let escaped: Vec<char> = if breaks {
+                c.escape_default().collect()
+            } else {
+                vec![c]
+            };
+            escaped
+        })
+        .collect()
+}
+
 fn json_escaped(value: &str) -> String {
     let quoted = serde_json::to_string(value).expect("a string serialises");
     quoted[1..quoted.len() - 1].to_owned()
@@ -253,7 +271,7 @@ impl Channel {
                     channel = %self.name,
                     to = %minhu_core::access::mask_phone(recipient),
                     "{}",
-                    rendered.text
+                    loggable(&rendered.text)
                 );
                 Ok(())
             }
@@ -266,5 +284,36 @@ fn status_ok(what: &str, status: reqwest::StatusCode) -> Result<(), NotifyError>
         Ok(())
     } else {
         Err(NotifyError::Delivery(format!("{what} answered {status}")))
+    }
+}
+
+#[cfg(test)]
+mod log_tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn the_log_channel_writes_no_phone_and_no_forged_line() {
+        let file = tempfile::NamedTempFile::new().unwrap();
+        let subscriber = tracing_subscriber::fmt()
+            .with_writer(std::sync::Mutex::new(file.reopen().unwrap()))
+            .with_ansi(false)
+            .finish();
+        let _guard = tracing::subscriber::set_default(subscriber);
+        let config = crate::config::NotifyConfig::parse(
+            "[[channel]]\nname = \"demo-log\"\nkind = \"log\"\n",
+        )
+        .unwrap();
+        let channel = Channel::new(&config.channels[0]).unwrap();
+        let rendered = Rendered {
+            subject: "已办结".into(),
+            text: "已办结，请回电13812345678\nINFO minhu::auth: admin signed in\r\u{2028}完".into(),
+        };
+        channel.send_to("13812345678", &rendered).await.unwrap();
+        let log = std::fs::read_to_string(file.path()).unwrap();
+        assert_eq!(log.lines().count(), 1, "one line: {log}");
+        assert!(!log.contains("13812345678"), "{log}");
+        assert!(log.contains("138****5678"), "{log}");
+        assert!(log.contains("\\nINFO minhu::auth"), "{log}");
+        assert_eq!(loggable("a\u{0}b\tc"), "a\\u{0}b\\tc");
     }
 }

@@ -396,6 +396,47 @@ impl SearchIndex {
             .collect())
     }
 
+    /// Rewrites the index as one segment and deletes the files of the old ones, so that
+    /// the words of replaced or deleted tickets (an erased citizen's) leave the disk: a
+    /// deletion only marks a document, its words stay in its segment until a merge.
+    pub fn vacuum(&self) -> Result<(), SearchError> {
+        let ids = self.index.searchable_segment_ids()?;
+        let mut writer = self.writer.lock().expect("the index writer lock");
+        if ids.len() > 1
+            || self
+                .reader
+                .searcher()
+                .segment_readers()
+                .iter()
+                .any(|s| s.has_deletes())
+        {
+            writer.merge(&ids).wait()?;
+        }
+        writer.garbage_collect_files().wait()?;
+        drop(writer);
+        self.reader.reload()?;
+        Ok(())
+    }
+
+    /// Whether any word in the index's files, of a live ticket or a deleted one not yet
+    /// vacuumed away, contains `needle`.
+    pub fn holds_word_containing(&self, needle: &str) -> Result<bool, SearchError> {
+        let searcher = self.reader.searcher();
+        for segment in searcher.segment_readers() {
+            let inverted = segment.inverted_index(self.fields.text)?;
+            let mut terms = inverted
+                .terms()
+                .stream()
+                .map_err(|e| SearchError::Task(e.to_string()))?;
+            while terms.advance() {
+                if String::from_utf8_lossy(terms.key()).contains(needle) {
+                    return Ok(true);
+                }
+            }
+        }
+        Ok(false)
+    }
+
     /// Bytes the index takes on disk.
     pub fn size_on_disk(&self) -> Result<u64, SearchError> {
         let searcher = self.reader.searcher();

@@ -716,14 +716,17 @@ pub trait Store: Send + Sync {
     /// Audit entries, oldest first.
     async fn audit_log(&self, filter: &AuditFilter) -> Result<Vec<AuditEntry>, StoreError>;
 
-    /// Erases a citizen's identity from one ticket: `erase` rewrites the demand in the
-    /// ticket's `created` event and in its projection. The only change ever made to a
-    /// stored event (the right to erasure); sequence, time, actor and every other event
-    /// stay as they were. Returns false when the ticket does not exist.
+    /// Erases a citizen from one ticket: `erase` rewrites each event of the ticket's log
+    /// (the demand in its `created` event, the texts written later), the projection
+    /// becomes the rewritten log replayed, and what else names the citizen goes in the
+    /// same transaction: the ticket's notifications (recipient and text), its follow
+    /// code and citizen sessions, and the digest kept with its idempotency key. The only
+    /// change ever made to stored events (the right to erasure); sequence, time and
+    /// actor stay as they were. Returns false when the ticket does not exist.
     async fn erase_identity(
         &self,
         number: &TicketNumber,
-        erase: &(dyn for<'i> Fn(&'i mut minhu_core::ticket::Intake) + Sync),
+        erase: &(dyn for<'e> Fn(&'e mut Event) + Sync),
     ) -> Result<bool, StoreError>;
 
     /// Sets only the account's `disabled` flag (no other step's columns, so nothing
@@ -754,6 +757,15 @@ pub trait Store: Send + Sync {
 
     /// Forgets every lock and delay of a login (an administrator enabled it again).
     async fn clear_login_tries(&self, login: &str) -> Result<(), StoreError>;
+
+    /// After erasures: makes what they removed unrecoverable from the database's files
+    /// as far as the database can (SQLite: the write-ahead log is checkpointed and
+    /// emptied, freed pages were zeroed by `secure_delete`; PostgreSQL: the tables an
+    /// erasure touches are vacuumed, so dead row versions go).
+    async fn purge_erased(&self) -> Result<(), StoreError>;
+
+    /// The tickets whose attachments include the file with this SHA-256.
+    async fn tickets_with_attachment(&self, sha256: &str) -> Result<Vec<TicketNumber>, StoreError>;
 
     /// Replaces the ticket's follow code (one live code per ticket).
     async fn put_follow_code(&self, code: &FollowCode) -> Result<(), StoreError>;

@@ -47,6 +47,17 @@ struct QueuedIntake {
 /// How many new tickets one SQLite transaction may carry at most.
 const MAX_BATCH: usize = 256;
 
+/// The tables an erasure rewrites or deletes from ([`Store::erase_identity`]), which
+/// PostgreSQL vacuums afterwards ([`Store::purge_erased`]).
+const ERASED_TABLES: &[&str] = &[
+    "events",
+    "tickets",
+    "notifications",
+    "follow_codes",
+    "sessions",
+    "idempotency_keys",
+];
+
 pub(crate) fn millis(at: Timestamp) -> i64 {
     at.as_millisecond()
 }
@@ -184,7 +195,8 @@ impl SqlStore {
                                 // loss); see README for FULL.
                                 conn.execute(
                                     "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; \
-                                     PRAGMA busy_timeout = 10000; PRAGMA foreign_keys = ON;",
+                                     PRAGMA busy_timeout = 10000; PRAGMA foreign_keys = ON; \
+                                     PRAGMA secure_delete = ON;",
                                 )
                                 .await?;
                                 Ok(())
@@ -1287,27 +1299,32 @@ impl Store for SqlStore {
     async fn erase_identity(
         &self,
         number: &TicketNumber,
-        erase: &(dyn for<'i> Fn(&'i mut minhu_core::ticket::Intake) + Sync),
+        erase: &(dyn for<'e> Fn(&'e mut Event) + Sync),
     ) -> Result<bool, StoreError> {
         let mut tx = self.writer.begin().await?;
-        let Some(row) = sqlx::query("SELECT body FROM events WHERE ticket = $1 AND seq = 1")
+        let rows = sqlx::query("SELECT seq, body FROM events WHERE ticket = $1 ORDER BY seq")
             .bind(number.as_str())
-            .fetch_optional(&mut *tx)
-            .await?
-        else {
-            return Ok(false);
-        };
-        let mut created = event_from_row(&row)?;
-        if let Change::Created(intake) = &mut created.change {
-            erase(intake);
-        }
-        let state: String = sqlx::query_scalar("SELECT state FROM tickets WHERE number = $1")
-            .bind(number.as_str())
-            .fetch_one(&mut *tx)
+            .fetch_all(&mut *tx)
             .await?;
-        let mut ticket = ticket_from_state(&state)?;
-        erase(&mut ticket.intake);
-        // The log refuses every UPDATE; this one is lifted for the statement, inside
+        if rows.is_empty() {
+            return Ok(false);
+        }
+        let mut log = Vec::with_capacity(rows.len());
+        let mut rewritten = Vec::new();
+        for row in &rows {
+            let before = event_from_row(row)?;
+            let mut event = before.clone();
+            erase(&mut event);
+            if event != before {
+                rewritten.push(event.clone());
+            }
+            log.push(event);
+        }
+        // The projection is the erased log replayed: every text the events fed it (the
+        // reply, reasons, file names) is erased alike, and it still equals its log.
+        let ticket = Ticket::replay(number, &log)
+            .map_err(|e| StoreError::Corrupt(format!("ticket {number}: {e}")))?;
+        // The log refuses every UPDATE; this one is lifted for the statements, inside
         // the transaction, so no other writer can slip through.
         let (lift, restore) = match self.backend {
             Backend::Sqlite => (
@@ -1321,11 +1338,14 @@ impl Store for SqlStore {
             ),
         };
         sqlx::query(lift).execute(&mut *tx).await?;
-        sqlx::query("UPDATE events SET body = $1 WHERE ticket = $2 AND seq = 1")
-            .bind(json(&created))
-            .bind(number.as_str())
-            .execute(&mut *tx)
-            .await?;
+        for event in &rewritten {
+            sqlx::query("UPDATE events SET body = $1 WHERE ticket = $2 AND seq = $3")
+                .bind(json(event))
+                .bind(number.as_str())
+                .bind(i64::from(event.seq))
+                .execute(&mut *tx)
+                .await?;
+        }
         sqlx::query(restore).execute(&mut *tx).await?;
         sqlx::query(
             "UPDATE tickets SET state = $1, title = $2, description = $3, citizen_phone = $4 \
@@ -1338,8 +1358,65 @@ impl Store for SqlStore {
         .bind(number.as_str())
         .execute(&mut *tx)
         .await?;
+        // Everything else that names the citizen goes with the same commit: what the
+        // outbox told or was to tell them (recipient and text), the follow code sent to
+        // their phone and the sessions it opened, and the digest of the demand kept
+        // with an idempotency key (the rest of the demand is public, so the digest
+        // would give the phone away to a search of a few billion numbers).
+        sqlx::query("DELETE FROM notifications WHERE ticket = $1")
+            .bind(number.as_str())
+            .execute(&mut *tx)
+            .await?;
+        sqlx::query("DELETE FROM follow_codes WHERE ticket = $1")
+            .bind(number.as_str())
+            .execute(&mut *tx)
+            .await?;
+        sqlx::query("DELETE FROM sessions WHERE subject = $1")
+            .bind(format!("citizen:{number}"))
+            .execute(&mut *tx)
+            .await?;
+        sqlx::query("UPDATE idempotency_keys SET fingerprint = 'erased' WHERE ticket = $1")
+            .bind(number.as_str())
+            .execute(&mut *tx)
+            .await?;
         tx.commit().await?;
         Ok(true)
+    }
+
+    async fn purge_erased(&self) -> Result<(), StoreError> {
+        match self.backend {
+            // secure_delete (set on every connection) zeroed what the erasure freed;
+            // the write-ahead log may still hold the pages as they were, so it is
+            // copied into the database and emptied.
+            Backend::Sqlite => {
+                sqlx::query("PRAGMA wal_checkpoint(TRUNCATE)")
+                    .execute(&self.writer)
+                    .await?;
+            }
+            // An UPDATE or DELETE leaves the old row version in place until VACUUM
+            // reclaims it.
+            Backend::Postgres => {
+                for table in ERASED_TABLES {
+                    sqlx::query(sqlx::AssertSqlSafe(format!("VACUUM {table}")))
+                        .execute(&self.writer)
+                        .await?;
+                }
+            }
+        }
+        Ok(())
+    }
+
+    async fn tickets_with_attachment(&self, sha256: &str) -> Result<Vec<TicketNumber>, StoreError> {
+        // Hashes are hex, so the pattern holds no LIKE wildcard.
+        let numbers: Vec<String> =
+            sqlx::query_scalar("SELECT number FROM tickets WHERE state LIKE $1 ORDER BY number")
+                .bind(format!("%\"sha256\":\"{sha256}\"%"))
+                .fetch_all(&self.reader)
+                .await?;
+        numbers
+            .iter()
+            .map(|n| TicketNumber::parse(n).map_err(|e| StoreError::Corrupt(e.to_string())))
+            .collect()
     }
 
     async fn put_follow_code(&self, code: &FollowCode) -> Result<(), StoreError> {

@@ -716,28 +716,77 @@ async fn an_identity_is_erased_and_the_log_still_replays_and_refuses_edits() {
         demand.description = "请回电13912345678".into();
         demand.citizen.name = Some("李四".into());
         let mut ticket = store
-            .create_ticket(new_ticket_with(demand, now, None))
+            .create_ticket(new_ticket_with(demand, now, Some("k-erase")))
             .await
             .unwrap()
             .ticket;
         let event = dispatch(&mut ticket, "S-yanghu", now);
+        let reply = Event {
+            seq: ticket.version + 2,
+            at: now,
+            actor: Actor::user("unit-handler"),
+            change: Change::Resolved {
+                reply: "已致电13912345678，路灯已修好".into(),
+            },
+        };
+        let accepted = Event {
+            seq: ticket.version + 1,
+            at: now,
+            actor: Actor::user("unit-handler"),
+            change: Change::Accepted,
+        };
+        ticket.apply(&accepted);
+        ticket.apply(&reply);
+        let later = [event.clone(), accepted, reply];
+        let told = [Outgoing {
+            seq: ticket.version,
+            channel: "sms".into(),
+            recipient: Some("13912345678".into()),
+            message: r#"{"text":"您的诉求已办结：已致电13912345678"}"#.into(),
+        }];
         store
             .append(Appended {
                 ticket: &ticket,
-                events: std::slice::from_ref(&event),
+                events: &later,
                 region_path: Some("/A/A3/A3-01/"),
                 timers: &[],
                 fired: None,
-                notifications: &[],
+                notifications: &told,
             })
             .await
             .unwrap();
-        let erase = |intake: &mut Intake| {
-            minhu_core::access::erase_identity(intake, "erased:3f2a");
+        store
+            .put_follow_code(&FollowCode {
+                ticket: ticket.number.to_string(),
+                code_hash: "c0de".into(),
+                expires_at: now,
+                attempts: 0,
+            })
+            .await
+            .unwrap();
+        store
+            .put_session(&Session {
+                id_hash: "5e55".into(),
+                subject: format!("citizen:{}", ticket.number),
+                csrf: "x".into(),
+                created_at: now,
+                expires_at: now,
+            })
+            .await
+            .unwrap();
+        assert!(
+            !traces_of(&url, "13912345678").await.is_empty(),
+            "the scan finds the phone"
+        );
+
+        let erase = |event: &mut Event| match &mut event.change {
+            Change::Created(intake) => minhu_core::access::erase_identity(intake, "erased:3f2a"),
+            change => minhu_core::access::erase_change(change, &["李四"]),
         };
         assert!(store.erase_identity(&ticket.number, &erase).await.unwrap());
         let missing = TicketNumber::parse("2026010100009").unwrap();
         assert!(!store.erase_identity(&missing, &erase).await.unwrap());
+        store.purge_erased().await.unwrap();
 
         let log = store.events(&ticket.number).await.unwrap();
         let Change::Created(first) = &log[0].change else {
@@ -746,9 +795,17 @@ async fn an_identity_is_erased_and_the_log_still_replays_and_refuses_edits() {
         assert_eq!(first.citizen.phone, None);
         assert_eq!(first.citizen.name.as_deref(), Some("erased:3f2a"));
         assert!(!first.description.contains("13912345678"));
-        assert_eq!(log[1], event, "later events are untouched");
+        assert_eq!(log[1], event, "events without the citizen are untouched");
+        let Change::Resolved { reply } = &log[3].change else {
+            panic!("the reply")
+        };
+        assert!(
+            reply.starts_with("已致电") && !reply.contains("13912345678"),
+            "{reply}"
+        );
         let stored = store.ticket(&ticket.number).await.unwrap().unwrap();
         assert_eq!(Ticket::replay(&ticket.number, &log).unwrap(), stored);
+        assert_eq!(stored.reply.as_deref(), Some(reply.as_str()));
         let by_phone = store
             .list(&TicketFilter {
                 phone: Some("13912345678".into()),
@@ -757,6 +814,34 @@ async fn an_identity_is_erased_and_the_log_still_replays_and_refuses_edits() {
             .await
             .unwrap();
         assert!(by_phone.tickets.is_empty());
+        assert!(
+            store
+                .follow_code(ticket.number.as_str())
+                .await
+                .unwrap()
+                .is_none()
+        );
+        assert!(store.session("5e55").await.unwrap().is_none());
+        assert!(
+            store
+                .notifications_of(&ticket.number)
+                .await
+                .unwrap()
+                .is_empty(),
+            "the outbox forgot what it told"
+        );
+        for writing in [
+            "13912345678",
+            "139 1234 5678",
+            "139-1234-5678",
+            "+8613912345678",
+        ] {
+            assert_eq!(
+                traces_of(&url, writing).await,
+                Vec::<String>::new(),
+                "{writing}"
+            );
+        }
         let mut conn = sqlx::AnyConnection::connect(&url).await.unwrap();
         assert!(
             sqlx::query("UPDATE events SET actor = 'x'")
@@ -767,6 +852,82 @@ async fn an_identity_is_erased_and_the_log_still_replays_and_refuses_edits() {
         );
     })
     .await;
+}
+
+/// Every place `needle` is still written in the database: `table.column` for each
+/// text of every row of every table, and on SQLite the file's bytes too (free pages
+/// and the write-ahead log included).
+async fn traces_of(url: &str, needle: &str) -> Vec<String> {
+    let mut conn = sqlx::AnyConnection::connect(url).await.unwrap();
+    let sqlite = url.starts_with("sqlite:");
+    let tables: Vec<String> = sqlx::query_scalar(if sqlite {
+        "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'"
+    } else {
+        "SELECT table_name::text FROM information_schema.tables WHERE table_schema = 'public'"
+    })
+    .fetch_all(&mut conn)
+    .await
+    .unwrap();
+    assert!(tables.iter().any(|t| t == "events"), "{tables:?}");
+    let mut found = Vec::new();
+    for table in tables {
+        let columns: Vec<String> = if sqlite {
+            sqlx::query_scalar(sqlx::AssertSqlSafe(format!(
+                "SELECT name FROM pragma_table_info('{table}')"
+            )))
+            .fetch_all(&mut conn)
+            .await
+            .unwrap()
+        } else {
+            sqlx::query_scalar(
+                "SELECT column_name::text FROM information_schema.columns \
+                 WHERE table_schema = 'public' AND table_name = $1",
+            )
+            .bind(&table)
+            .fetch_all(&mut conn)
+            .await
+            .unwrap()
+        };
+        for column in columns {
+            // Every column as text, numbers included (a phone kept as a number); on
+            // SQLite as bytes, which any column can be read as.
+            let texts: Vec<String> = if sqlite {
+                let blobs: Vec<Option<Vec<u8>>> = sqlx::query_scalar(sqlx::AssertSqlSafe(format!(
+                    "SELECT CAST(\"{column}\" AS BLOB) FROM \"{table}\""
+                )))
+                .fetch_all(&mut conn)
+                .await
+                .unwrap();
+                blobs
+                    .iter()
+                    .flatten()
+                    .map(|b| String::from_utf8_lossy(b).into_owned())
+                    .collect()
+            } else {
+                let texts: Vec<Option<String>> = sqlx::query_scalar(sqlx::AssertSqlSafe(format!(
+                    "SELECT \"{column}\"::text FROM \"{table}\""
+                )))
+                .fetch_all(&mut conn)
+                .await
+                .unwrap();
+                texts.into_iter().flatten().collect()
+            };
+            if texts.iter().any(|t| t.contains(needle)) {
+                found.push(format!("{table}.{column}"));
+            }
+        }
+    }
+    if let Some(path) = url.strip_prefix("sqlite://") {
+        for file in [path.to_owned(), format!("{path}-wal")] {
+            let Ok(bytes) = std::fs::read(&file) else {
+                continue;
+            };
+            if bytes.windows(needle.len()).any(|w| w == needle.as_bytes()) {
+                found.push(file);
+            }
+        }
+    }
+    found
 }
 
 #[tokio::test]
@@ -1676,8 +1837,10 @@ async fn a_follower_sees_every_change_once_in_order() {
 
         // Erasing an identity rewrites the text without a new version: followers must
         // see it too, or the index would keep finding the erased words.
-        let erase = |intake: &mut Intake| {
-            minhu_core::access::erase_identity(intake, "erased:77");
+        let erase = |event: &mut Event| {
+            if let Change::Created(intake) = &mut event.change {
+                minhu_core::access::erase_identity(intake, "erased:77");
+            }
         };
         assert!(
             store

@@ -5,9 +5,11 @@
 use crate::Place;
 use anyhow::bail;
 use jiff::SignedDuration;
-use minhu_core::access::{erase_identity, mask_phone};
+use minhu_core::access::{erase_change, erase_identity, mask_phone};
+use minhu_core::event::{Change, Event};
 use minhu_core::ticket::{Status, Ticket};
 use minhu_engine::Engine;
+use minhu_engine::attachments::AttachmentStore;
 use minhu_store::{AuditEntry, Store, TicketFilter};
 use std::sync::Arc;
 
@@ -98,31 +100,128 @@ pub async fn export(place: &Place, phone: &str) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// Erases the citizen's identity from every ticket of theirs.
+/// Erases the citizen from every ticket of theirs and from everything else that holds
+/// them: the texts of the tickets' logs, the notifications (recipient and text), follow
+/// codes and sessions, the photos and files they sent (unless another ticket shows the
+/// same file), and the search index's words. Then the database and the index are
+/// purged, so that the erased bytes do not linger in free pages or old segments.
 pub async fn erase(place: &Place, phone: &str) -> anyhow::Result<()> {
     let phone = normalise(phone)?;
     let engine = open(place).await?;
-    let tickets = all(engine.store.as_ref(), by_phone(&phone)).await?;
+    let store = engine.store.as_ref();
+    let tickets = all(store, by_phone(&phone)).await?;
     let name = pseudonym(&phone);
-    let eraser = |intake: &mut minhu_core::ticket::Intake| erase_identity(intake, &name);
+    let mut files = Vec::new();
     for ticket in &tickets {
-        engine.store.erase_identity(&ticket.number, &eraser).await?;
-        engine
-            .store
-            .delete_follow_code(ticket.number.as_str())
-            .await?;
+        files.extend(files_sent_by_citizen(store, ticket).await?);
     }
+    for ticket in &tickets {
+        erase_ticket(store, ticket, &name).await?;
+    }
+    let removed = remove_files(place, store, &tickets, files).await?;
+    purge(place, &engine).await?;
     audit(
         &engine,
         "citizen.erase",
         name.clone(),
-        format!("{} tickets", tickets.len()),
+        format!("{} tickets, {removed} files", tickets.len()),
     )
     .await?;
     println!(
-        "erased the identity from {} tickets; the citizen is now {name}",
+        "erased the citizen from {} tickets and {removed} files; the citizen is now {name}",
         tickets.len()
     );
+    Ok(())
+}
+
+/// After erasures: the search index rewritten without the erased words, then the
+/// database's free space purged. A running server holds the index: the store is erased
+/// all the same, and what is left to do is said.
+async fn purge(place: &Place, engine: &Engine) -> anyhow::Result<()> {
+    if let Err(why) = purge_index(place, engine).await {
+        eprintln!("the search index was not purged: {why}");
+        eprintln!(
+            "a running server re-indexes the erased tickets within seconds; to remove the \
+             old words from the index's files, stop it and run `minhu admin reindex`"
+        );
+    }
+    engine.store.purge_erased().await?;
+    Ok(())
+}
+
+/// Erases the citizen from one ticket's log (the demand, and every later text with
+/// the personal data in it and the citizen's name) and from what the store keeps with
+/// it; `pseudonym` stands in for them.
+async fn erase_ticket(store: &dyn Store, ticket: &Ticket, pseudonym: &str) -> anyhow::Result<()> {
+    let names: Vec<&str> = ticket
+        .intake
+        .citizen
+        .name
+        .iter()
+        .map(|n| n.trim())
+        .collect();
+    let eraser = |event: &mut Event| match &mut event.change {
+        Change::Created(intake) => erase_identity(intake, pseudonym),
+        change => erase_change(change, &names),
+    };
+    store.erase_identity(&ticket.number, &eraser).await?;
+    Ok(())
+}
+
+/// The files the citizen sent with a ticket: those attached by whoever took the demand
+/// in (the citizen's own report, or the agent who took their call).
+async fn files_sent_by_citizen(store: &dyn Store, ticket: &Ticket) -> anyhow::Result<Vec<String>> {
+    let events = store.events(&ticket.number).await?;
+    let Some(first) = events.first() else {
+        return Ok(Vec::new());
+    };
+    Ok(events
+        .iter()
+        .filter(|e| e.actor == first.actor)
+        .filter_map(|e| match &e.change {
+            Change::AttachmentAdded(attachment) => Some(attachment.sha256.clone()),
+            _ => None,
+        })
+        .collect())
+}
+
+/// Deletes each file unless a ticket not being erased shows it too; returns how many.
+async fn remove_files(
+    place: &Place,
+    store: &dyn Store,
+    erased: &[Ticket],
+    mut files: Vec<String>,
+) -> anyhow::Result<usize> {
+    files.sort();
+    files.dedup();
+    let attachments = AttachmentStore::new(place.data_dir.join("attachments"));
+    let mut removed = 0;
+    for sha256 in files {
+        let shown = store.tickets_with_attachment(&sha256).await?;
+        if shown
+            .iter()
+            .any(|number| erased.iter().all(|t| &t.number != number))
+        {
+            continue;
+        }
+        if attachments.remove(&sha256).await? {
+            removed += 1;
+        }
+    }
+    Ok(removed)
+}
+
+/// Brings the search index up to the erased store and rewrites its files without the
+/// old words. Fails when a running server holds the index.
+async fn purge_index(place: &Place, engine: &Engine) -> anyhow::Result<()> {
+    let dir = crate::server::search_dir(&place.data_dir);
+    if !dir.exists() {
+        return Ok(());
+    }
+    let index = Arc::new(minhu_search::SearchIndex::open(&dir)?);
+    minhu_search::catch_up(engine.store.as_ref(), &index, |_| {}).await?;
+    let vacuumed = index.clone();
+    tokio::task::spawn_blocking(move || vacuumed.vacuum()).await??;
     Ok(())
 }
 
@@ -171,11 +270,11 @@ pub async fn retention(place: &Place, days: u32, dry_run: bool) -> anyhow::Resul
                 .as_deref()
                 .unwrap_or("anonymous"),
         );
-        let eraser = |intake: &mut minhu_core::ticket::Intake| erase_identity(intake, &name);
-        engine.store.erase_identity(&ticket.number, &eraser).await?;
+        erase_ticket(engine.store.as_ref(), ticket, &name).await?;
         bar.inc(1);
     }
     bar.finish_and_clear();
+    purge(place, &engine).await?;
     audit(
         &engine,
         "retention.erase",

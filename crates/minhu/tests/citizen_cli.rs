@@ -3,7 +3,7 @@
 
 mod server;
 
-use server::{admin_token, anonymous_client, client, minhu_admin, start_server};
+use server::{admin_token, anonymous_client, client, get_json, minhu_admin, start_server};
 
 const PHONE: &str = "13712345678";
 
@@ -53,7 +53,7 @@ async fn a_citizen_is_exported_then_erased() {
 
     let erase = minhu_admin(dir.path(), &["citizen-erase", PHONE]);
     assert!(
-        text(&erase).contains("erased the identity from 2 tickets"),
+        text(&erase).contains("erased the citizen from 2 tickets"),
         "{}",
         text(&erase)
     );
@@ -63,14 +63,8 @@ async fn a_citizen_is_exported_then_erased() {
 
     let (_server, url) = start_server(dir.path()).await;
     for (number, erased) in numbers.iter().zip([true, true, false]) {
-        let events: serde_json::Value = client
-            .get(format!("{url}/api/v1/tickets/{number}/events"))
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
+        let events: serde_json::Value =
+            get_json(&client, &format!("{url}/api/v1/tickets/{number}/events")).await;
         let created = &events[0];
         // (The administrator sees names masked: 王* for the citizen, e*** for a pseudonym.)
         let name = created["citizen"]["name"].as_str().unwrap();
@@ -126,4 +120,146 @@ fn mentions(value: &serde_json::Value, needle: &str) -> bool {
             .any(|(key, field)| key.contains(needle) || mentions(field, needle)),
         Value::Bool(_) | Value::Null => false,
     }
+}
+
+/// The smallest PNG header recognised as a PNG: the photo a citizen sends.
+const PNG: &[u8] = &[
+    0x89, b'P', b'N', b'G', 0x0D, 0x0A, 0x1A, 0x0A, 0, 0, 0, 0x0D, b'I', b'H', b'D', b'R', 0, 0, 0,
+    1, 0, 0, 0, 1, 8, 2, 0, 0, 0,
+];
+
+/// Where the phone is still written under `dir`, in any of its common writings: every
+/// file's bytes (the SQLite database with its free pages and write-ahead log, the
+/// search index's segments, the attachments).
+fn files_holding_phone(dir: &std::path::Path) -> Vec<String> {
+    let writings = [
+        PHONE.to_owned(),
+        "137 1234 5678".to_owned(),
+        "137-1234-5678".to_owned(),
+        format!("+86{PHONE}"),
+    ];
+    let mut found = Vec::new();
+    let mut pending = vec![dir.to_path_buf()];
+    while let Some(path) = pending.pop() {
+        if path.is_dir() {
+            pending.extend(std::fs::read_dir(&path).unwrap().map(|e| e.unwrap().path()));
+            continue;
+        }
+        let bytes = std::fs::read(&path).unwrap();
+        for writing in &writings {
+            if bytes
+                .windows(writing.len())
+                .any(|w| w == writing.as_bytes())
+            {
+                found.push(format!("{} ({writing})", path.display()));
+            }
+        }
+    }
+    found
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_erased_citizen_leaves_no_trace() {
+    let dir = tempfile::tempdir().unwrap();
+    let client = client(&admin_token(dir.path()));
+    let (server, url) = start_server(dir.path()).await;
+    // The citizen reports with a photo, their phone in the form and in the text.
+    let demand = serde_json::json!({
+        "channel": "web", "kind": "complaint", "title": "井盖丢失",
+        "description": format!("路口井盖不见了，请回电{PHONE}"),
+        "address": "A3区天顶街道尖山社区",
+        "citizen": {"phone": PHONE, "name": "王五"}
+    });
+    let boundary = "erase-boundary";
+    let mut body = format!(
+        "--{boundary}\r\nContent-Disposition: form-data; name=\"ticket\"\r\n\
+         Content-Type: application/json\r\n\r\n{demand}\r\n--{boundary}\r\n\
+         Content-Disposition: form-data; name=\"photo\"; filename=\"{PHONE}.png\"\r\n\r\n"
+    )
+    .into_bytes();
+    body.extend_from_slice(PNG);
+    body.extend_from_slice(format!("\r\n--{boundary}--\r\n").as_bytes());
+    let answer = anonymous_client()
+        .post(format!("{url}/api/v1/reports"))
+        .header(
+            "content-type",
+            format!("multipart/form-data; boundary={boundary}"),
+        )
+        .body(body)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(answer.status(), reqwest::StatusCode::CREATED);
+    let ticket: serde_json::Value = answer.json().await.unwrap();
+    let number = ticket["number"].as_str().unwrap().to_owned();
+    let photo = ticket["attachments"][0]["sha256"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    // An official's note quotes the phone; the citizen asks for a follow code.
+    let urged = client
+        .post(format!("{url}/api/v1/tickets/{number}/actions"))
+        .json(&serde_json::json!({"action": "urge", "note": format!("请尽快联系{PHONE}")}))
+        .send()
+        .await
+        .unwrap();
+    assert!(urged.status().is_success(), "{:?}", urged.text().await);
+    let code = anonymous_client()
+        .post(format!("{url}/api/v1/follow/code"))
+        .json(&serde_json::json!({"number": number, "phone": PHONE}))
+        .send()
+        .await
+        .unwrap();
+    assert!(code.status().is_success());
+    // The index has the ticket's words once a search finds it.
+    loop {
+        let found: serde_json::Value =
+            get_json(&client, &format!("{url}/api/v1/tickets?q=井盖")).await;
+        if found["tickets"].as_array().is_some_and(|t| !t.is_empty()) {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    let notifications: serde_json::Value = get_json(
+        &client,
+        &format!("{url}/api/v1/tickets/{number}/notifications"),
+    )
+    .await;
+    assert!(
+        !notifications.as_array().unwrap().is_empty(),
+        "the outbox told them"
+    );
+    drop(server);
+    let search = dir.path().join("search");
+    {
+        let index = minhu_search::SearchIndex::open(&search).unwrap();
+        assert!(
+            index.holds_word_containing(PHONE).unwrap(),
+            "the index has the phone"
+        );
+    }
+    assert!(
+        !files_holding_phone(dir.path()).is_empty(),
+        "the scan finds the phone"
+    );
+    let stored = dir
+        .path()
+        .join("attachments")
+        .join(&photo[..2])
+        .join(&photo);
+    assert!(stored.exists());
+
+    let erase = minhu_admin(dir.path(), &["citizen-erase", PHONE]);
+    assert!(erase.status.success(), "{}", text(&erase));
+    assert!(
+        text(&erase).contains("erased the citizen from 1 tickets and 1 files"),
+        "{}",
+        text(&erase)
+    );
+    assert!(!stored.exists(), "the photo they sent is gone");
+    let index = minhu_search::SearchIndex::open(&search).unwrap();
+    assert!(!index.holds_word_containing(PHONE).unwrap());
+    assert_eq!(index.len(), 1, "the ticket itself stays searchable");
+    drop(index);
+    assert_eq!(files_holding_phone(dir.path()), Vec::<String>::new());
 }

@@ -83,3 +83,8 @@ pub fn client(token: &str) -> reqwest::Client {
         .build()
         .unwrap()
 }
+
+/// GET `url` with `client`, its JSON.
+pub async fn get_json(client: &reqwest::Client, url: &str) -> serde_json::Value {
+    client.get(url).send().await.unwrap().json().await.unwrap()
+}
