@@ -720,7 +720,8 @@ pub trait Store: Send + Sync {
     /// (the demand in its `created` event, the texts written later), the projection
     /// becomes the rewritten log replayed, and what else names the citizen goes in the
     /// same transaction: the ticket's notifications (recipient and text), its follow
-    /// code and citizen sessions, and the digest kept with its idempotency key. The only
+    /// code, codes counted for it, citizen sessions, and the digest kept with its
+    /// idempotency key. The only
     /// change ever made to stored events (the right to erasure); sequence, time and
     /// actor stay as they were. Returns false when the ticket does not exist.
     async fn erase_identity(
@@ -797,6 +798,9 @@ pub trait Store: Send + Sync {
         day: jiff::civil::Date,
         cap: u32,
     ) -> Result<bool, StoreError>;
+
+    /// Forgets the codes counted for `subject` (an erased citizen's phone digest).
+    async fn forget_code_sends(&self, subject: &str) -> Result<(), StoreError>;
 
     /// The ticket that an intake with this idempotency key created, if any.
     async fn ticket_by_idempotency_key(

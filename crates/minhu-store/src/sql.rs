@@ -54,6 +54,7 @@ const ERASED_TABLES: &[&str] = &[
     "tickets",
     "notifications",
     "follow_codes",
+    "follow_code_sends",
     "sessions",
     "idempotency_keys",
 ];
@@ -1375,6 +1376,10 @@ impl Store for SqlStore {
             .bind(format!("citizen:{number}"))
             .execute(&mut *tx)
             .await?;
+        sqlx::query("DELETE FROM follow_code_sends WHERE subject = $1")
+            .bind(format!("ticket:{number}"))
+            .execute(&mut *tx)
+            .await?;
         sqlx::query("UPDATE idempotency_keys SET fingerprint = 'erased' WHERE ticket = $1")
             .bind(number.as_str())
             .execute(&mut *tx)
@@ -1528,6 +1533,14 @@ impl Store for SqlStore {
         let counted = crate::tries::count_code_sent(&mut tx, subject, day, cap).await?;
         tx.commit().await?;
         Ok(counted)
+    }
+
+    async fn forget_code_sends(&self, subject: &str) -> Result<(), StoreError> {
+        sqlx::query("DELETE FROM follow_code_sends WHERE subject = $1")
+            .bind(subject)
+            .execute(&self.writer)
+            .await?;
+        Ok(())
     }
 
     async fn ticket_by_idempotency_key(

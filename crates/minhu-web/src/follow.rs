@@ -83,6 +83,12 @@ fn code_hash(number: &str, code: &str) -> String {
     auth::digest(&format!("follow:{number}:{code}"))
 }
 
+/// What follow codes sent to a phone are counted under (a digest, never the number);
+/// `digits` are the phone's digits. Erasing the citizen forgets it.
+pub fn phone_subject(digits: &str) -> String {
+    format!("phone:{}", auth::digest(&format!("follow-phone:{digits}")))
+}
+
 /// Sends a code if the number and phone belong together; answers 202 either way.
 async fn request_code(
     State(state): State<AppState>,
@@ -122,10 +128,7 @@ async fn request_code(
     // citizen's codes. The phone is counted by a digest, never kept.
     let caps = [
         (format!("ticket:{number}"), CODES_PER_TICKET_DAY),
-        (
-            format!("phone:{}", auth::digest(&format!("follow-phone:{given}"))),
-            CODES_PER_PHONE_DAY,
-        ),
+        (phone_subject(&given), CODES_PER_PHONE_DAY),
     ];
     for (subject, cap) in caps {
         if !store

@@ -119,6 +119,9 @@ pub async fn erase(place: &Place, phone: &str) -> anyhow::Result<()> {
         erase_ticket(store, ticket, &name).await?;
     }
     let removed = remove_files(place, store, &tickets, files).await?;
+    store
+        .forget_code_sends(&minhu_web::follow::phone_subject(&phone))
+        .await?;
     purge(place, &engine).await?;
     audit(
         &engine,

@@ -128,7 +128,8 @@ const PNG: &[u8] = &[
     1, 0, 0, 0, 1, 8, 2, 0, 0, 0,
 ];
 
-/// Where the phone is still written under `dir`, in any of its common writings: every
+/// Where the phone is still written under `dir`, in any of its common writings (or as
+/// the digest follow codes are counted under): every
 /// file's bytes (the SQLite database with its free pages and write-ahead log, the
 /// search index's segments, the attachments).
 fn files_holding_phone(dir: &std::path::Path) -> Vec<String> {
@@ -137,6 +138,8 @@ fn files_holding_phone(dir: &std::path::Path) -> Vec<String> {
         "137 1234 5678".to_owned(),
         "137-1234-5678".to_owned(),
         format!("+86{PHONE}"),
+        // What follow codes sent to the phone are counted under: a digest of it.
+        minhu_web::follow::phone_subject(PHONE),
     ];
     let mut found = Vec::new();
     let mut pending = vec![dir.to_path_buf()];
