@@ -543,6 +543,59 @@ pub fn erase_change(change: &mut Change, names: &[&str]) {
     }
 }
 
+/// A ticket's words as a search index keeps them, split by who may search them.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct SearchWords {
+    /// Its number, title, description, address and reply with every kind of personal
+    /// data cut out: what anyone who may read the ticket may search.
+    pub open: Vec<String>,
+    /// The personal data written one way (`13755556666`, `073188889999` and
+    /// `88889999`, an ID card's digits, a lower-case e-mail, a name): the citizen's
+    /// fields and what the texts hold. Searched only by readers with `identity.view`,
+    /// and by everyone for what the city's settings leave open (public numbers, plates).
+    pub personal: Vec<String>,
+}
+
+/// The words a search index keeps for `ticket`. Every kind is cut out whatever the
+/// city's settings, so that the index need not be rebuilt when they change: a search
+/// decides what a reader may look up ([`may_search`]).
+pub fn search_words(ticket: &Ticket) -> SearchWords {
+    let intake = &ticket.intake;
+    let names = names_of(&intake.citizen);
+    let names: Vec<&str> = names.iter().map(String::as_str).collect();
+    let mut words = SearchWords::default();
+    words.open.push(ticket.number.as_str().to_owned());
+    let texts = [Some(&intake.title), Some(&intake.description)]
+        .into_iter()
+        .chain([intake.address.as_ref(), ticket.reply.as_ref()]);
+    for text in texts.flatten() {
+        let (open, found) = pii::remove(text, &pii::STRICT, &names);
+        words.open.push(open);
+        words
+            .personal
+            .extend(found.iter().flat_map(pii::Found::search_values));
+    }
+    let citizen = &intake.citizen;
+    words.personal.extend(
+        citizen
+            .phone
+            .as_deref()
+            .and_then(pii::normalise_phone)
+            .into_iter()
+            .chain(citizen.email.as_deref().map(|e| e.trim().to_lowercase()))
+            .chain(names.iter().map(|n| (*n).to_owned())),
+    );
+    words.personal.sort();
+    words.personal.dedup();
+    words
+}
+
+/// Whether a reader may look tickets up by `item`, personal data found in their query:
+/// one who `sees_identities` (`identity.view`), or anyone where the city leaves it open.
+pub fn may_search(item: &pii::Found, sees_identities: bool, privacy: &PrivacySettings) -> bool {
+    sees_identities || pii::open_to_all(item, privacy)
+}
+
 /// The texts of a demand people wrote.
 fn intake_texts(intake: &mut Intake) -> Vec<&mut String> {
     let mut texts = vec![&mut intake.title, &mut intake.description];

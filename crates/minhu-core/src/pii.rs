@@ -453,7 +453,7 @@ impl Scan<'_> {
                 .find_map(|j| read(&groups[i..j]).map(|r| (j, r)));
             match reading {
                 Some((j, r)) => {
-                    if !is_public(settings, &r) {
+                    if !is_public(settings, r.kind, &r.value) {
                         let (start, end) = (groups[i + r.skip].start, groups[j - 1].end);
                         self.push_reading(start, end, r.value, r.kind, (r.lead, r.head, r.tail));
                     }
@@ -701,12 +701,21 @@ fn read(groups: &[Group]) -> Option<Reading> {
 }
 
 /// A number of a public office the city lists, with or without its area code.
-fn is_public(settings: &PrivacySettings, reading: &Reading) -> bool {
-    let local = match reading.kind {
-        PiiKind::Landline => area_code_len(&reading.value).map(|n| &reading.value[n..]),
+fn is_public(settings: &PrivacySettings, kind: PiiKind, value: &str) -> bool {
+    let local = match kind {
+        PiiKind::Landline => area_code_len(value).map(|n| &value[n..]),
         _ => None,
     };
-    settings.is_public(&reading.value) || local.is_some_and(|l| settings.is_public(l))
+    settings.is_public(value) || local.is_some_and(|l| settings.is_public(l))
+}
+
+/// Whether everyone may read (and search for) `item` under the city's settings: a
+/// public office's number, a car plate where plates are not masked.
+pub fn open_to_all(item: &Found, settings: &PrivacySettings) -> bool {
+    match item.kind {
+        PiiKind::Plate => !settings.mask_plates,
+        kind => is_public(settings, kind, &item.value),
+    }
 }
 
 fn is_mobile(digits: &str) -> bool {

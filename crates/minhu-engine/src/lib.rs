@@ -17,8 +17,10 @@ pub mod view;
 pub use view::Reader;
 
 use jiff::Timestamp;
+use minhu_core::access;
 use minhu_core::event::{Actor, Change, Event};
 use minhu_core::ids::TicketNumber;
+use minhu_core::pii;
 use minhu_core::ticket::{Intake, Ticket};
 use minhu_core::timer;
 use minhu_core::workflow::{self, Command, FieldError, TransitionError};
@@ -424,22 +426,73 @@ impl Engine {
     /// there is one; the store then reads the matches with every other filter and the
     /// data scope, so the index can only narrow what the store would show. A phone
     /// number already narrows the store's list to a caller's few tickets, and an index
-    /// still on its first catch-up would miss older ones: the store answers those alone.
+    /// still on its first catch-up would miss older ones: the store answers those alone,
+    /// and for a reader who may not see identities ([`TicketFilter::identity`]) only on
+    /// the words of the tickets with their personal data cut out, as the index does.
     pub async fn list(&self, filter: &TicketFilter) -> Result<Page, EngineError> {
-        let (Some(search), Some(words), None) = (&self.search, &filter.text, &filter.phone) else {
+        let Some(words) = &filter.text else {
             return Ok(self.store.list(filter).await?);
         };
-        if !search.ready() {
-            return Ok(self.store.list(filter).await?);
-        }
-        match self.search_list(search, words, filter).await {
-            Ok(page) => Ok(page),
-            Err(SearchFailed::Store(error)) => Err(error.into()),
-            Err(SearchFailed::Index(error)) => {
-                tracing::error!(%error, "search failed; scanning the store instead");
-                Ok(self.store.list(filter).await?)
+        if let (Some(search), None) = (&self.search, &filter.phone)
+            && search.ready()
+        {
+            match self.search_list(search, words, filter).await {
+                Ok(page) => return Ok(page),
+                Err(SearchFailed::Store(error)) => return Err(error.into()),
+                Err(SearchFailed::Index(error)) => {
+                    tracing::error!(%error, "search failed; scanning the store instead");
+                }
             }
         }
+        if filter.identity {
+            return Ok(self.store.list(filter).await?);
+        }
+        self.list_open_words(words, filter).await
+    }
+
+    /// The store's word scan for a reader who may not see identities: a query holding
+    /// personal data they may not look up finds nothing, and a ticket the store found
+    /// only through personal data in its text (`LIKE '%5555%'` in a phone) is left out.
+    async fn list_open_words(
+        &self,
+        words: &str,
+        filter: &TicketFilter,
+    ) -> Result<Page, EngineError> {
+        let (rest, items) = pii::remove(words, &pii::STRICT, &[]);
+        if items
+            .iter()
+            .any(|item| !access::may_search(item, false, &self.city.privacy))
+        {
+            return Ok(Page {
+                tickets: Vec::new(),
+                next: None,
+            });
+        }
+        let wanted: Vec<String> = rest.split_whitespace().map(str::to_lowercase).collect();
+        let holds_words = |ticket: &Ticket| {
+            let open = access::search_words(ticket).open.join(" ").to_lowercase();
+            wanted
+                .iter()
+                .all(|word| open.contains(word.as_str()) || self.city.privacy.is_public(word))
+        };
+        let limit = filter.limit.clamp(1, 500) as usize;
+        let mut tickets: Vec<Ticket> = Vec::new();
+        let mut after = filter.cursor.clone();
+        loop {
+            let page = self
+                .store
+                .list(&TicketFilter {
+                    cursor: after,
+                    ..filter.clone()
+                })
+                .await?;
+            tickets.extend(page.tickets.into_iter().filter(|t| holds_words(t)));
+            after = page.next;
+            if tickets.len() > limit || after.is_none() {
+                break;
+            }
+        }
+        Ok(page_of(tickets, limit))
     }
 
     async fn search_list(
@@ -488,15 +541,7 @@ impl Engine {
                 break;
             }
         }
-        let next = (tickets.len() > limit).then(|| {
-            let last = &tickets[limit - 1];
-            Cursor {
-                created_at: last.created_at.as_millisecond(),
-                number: last.number.as_str().to_owned(),
-            }
-        });
-        tickets.truncate(limit);
-        Ok(Page { tickets, next })
+        Ok(page_of(tickets, limit))
     }
 
     pub async fn events(&self, number: &TicketNumber) -> Result<Vec<Event>, EngineError> {
@@ -506,6 +551,20 @@ impl Engine {
         }
         Ok(events)
     }
+}
+
+/// The first `limit` of `tickets` (newest first), with a cursor after them when more
+/// were found.
+fn page_of(mut tickets: Vec<Ticket>, limit: usize) -> Page {
+    let next = (tickets.len() > limit).then(|| {
+        let last = &tickets[limit - 1];
+        Cursor {
+            created_at: last.created_at.as_millisecond(),
+            number: last.number.as_str().to_owned(),
+        }
+    });
+    tickets.truncate(limit);
+    Page { tickets, next }
 }
 
 /// One ticket's new event and the state it leads to, ready for the store.

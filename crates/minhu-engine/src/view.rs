@@ -176,6 +176,9 @@ impl Engine {
             }
             Audience::Official => {}
         }
+        // Personal data in the words finds tickets only for those who may see it.
+        filter.identity = reader.audience == Audience::Official
+            && reader.permissions.contains(&Permission::ViewIdentity);
         let page = self.list(&filter).await?;
         Ok(Page {
             tickets: page

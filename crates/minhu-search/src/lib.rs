@@ -1,8 +1,9 @@
 //! Full-text search of tickets.
 //!
 //! The store answers exact filters well but can only scan for words (`LIKE '%路灯%'`
-//! reads every row). [`SearchIndex`] is a tantivy index of each ticket's words (title,
-//! description, address, reply; cut by jieba with the hotline dictionary) and of the
+//! reads every row). [`SearchIndex`] is a tantivy index of each ticket's words (number,
+//! title, description, address, reply; cut by jieba with the hotline dictionary; the
+//! personal data in them cut out and kept apart, for those who may see it) and of the
 //! filters a list asks for (status, unit, category and region paths, creation time),
 //! kept beside the store. It is never the source of truth: it only proposes ticket
 //! numbers, newest first, and the store then reads those tickets with all of its own
@@ -18,7 +19,9 @@ mod tokenizer;
 pub use tokenizer::{HotlineTokenizer, hotline_jieba};
 
 use jieba_rs::Jieba;
-use minhu_core::access::Scope;
+use minhu_core::access::{Scope, may_search, search_words};
+use minhu_core::city::PrivacySettings;
+use minhu_core::pii;
 use minhu_core::ticket::Ticket;
 use minhu_core::timer::Alerts;
 use minhu_store::{ChangeMark, Changed, Store, StoreError, TicketFilter};
@@ -71,7 +74,11 @@ struct Fields {
     /// The ticket number as [`number_key`]: the list's tie-break order and the term a
     /// new version of the ticket replaces.
     number: Field,
+    /// The ticket's number and words with every kind of personal data cut out.
     text: Field,
+    /// The personal data, each written one way (`access::SearchWords::personal`):
+    /// looked up only for readers who see identities, or where the city leaves it open.
+    personal: Field,
     status: Field,
     /// The unit holding the ticket (the `unit` filter).
     unit: Field,
@@ -102,6 +109,7 @@ fn schema() -> (Schema, Fields) {
     let fields = Fields {
         number: builder.add_u64_field(NUMBER, INDEXED | FAST),
         text: builder.add_text_field("text", words),
+        personal: builder.add_text_field("personal", STRING),
         status: builder.add_text_field("status", STRING),
         unit: builder.add_text_field("unit", STRING),
         scope_unit: builder.add_text_field("scope_unit", STRING),
@@ -127,6 +135,8 @@ pub struct SearchIndex {
     writer: Mutex<IndexWriter>,
     fields: Fields,
     jieba: Arc<Jieba>,
+    /// What the city leaves open to every reader (public numbers, unmasked plates).
+    privacy: PrivacySettings,
 }
 
 impl SearchIndex {
@@ -172,7 +182,15 @@ impl SearchIndex {
             writer: Mutex::new(writer),
             fields,
             jieba,
+            privacy: PrivacySettings::default(),
         })
+    }
+
+    /// The city's `[privacy]` settings, which say what personal data in a query any
+    /// reader may look up (the index keeps every kind apart whatever they say).
+    pub fn with_privacy(mut self, privacy: PrivacySettings) -> Self {
+        self.privacy = privacy;
+        self
     }
 
     /// Opens the index in `dir` for a rebuild: an index of an older layout is deleted
@@ -215,13 +233,12 @@ impl SearchIndex {
         let ticket: &Ticket = &change.ticket;
         let mut doc = TantivyDocument::default();
         doc.add_u64(f.number, number);
-        doc.add_text(f.text, &ticket.intake.title);
-        doc.add_text(f.text, &ticket.intake.description);
-        if let Some(address) = &ticket.intake.address {
-            doc.add_text(f.text, address);
+        let words = search_words(ticket);
+        for text in &words.open {
+            doc.add_text(f.text, text);
         }
-        if let Some(reply) = &ticket.reply {
-            doc.add_text(f.text, reply);
+        for value in &words.personal {
+            doc.add_text(f.personal, value);
         }
         doc.add_text(f.status, ticket.status.code());
         if let Some(unit) = &ticket.unit {
@@ -284,6 +301,14 @@ impl SearchIndex {
     /// cut by jieba) and passing the filters the index knows: the data scope, status,
     /// unit, category, a region path ending in `/`, the alert, creation time and the
     /// cursor. The phone filter is left to the store. No searchable word: no match.
+    ///
+    /// Personal data in `words` (a phone in any writing, an ID card, an e-mail) is
+    /// looked up among the tickets' personal data, and only for a reader who sees
+    /// identities (`filter.identity`) or where the city leaves it open: anyone else
+    /// finds nothing, so a search cannot confirm what the reader may not see. Their
+    /// other words find only the tickets' words with the personal data cut out; a
+    /// reader who sees identities also finds a citizen by name or by a landline's local
+    /// number.
     pub fn search(
         &self,
         words: &str,
@@ -292,9 +317,33 @@ impl SearchIndex {
     ) -> Result<Vec<Hit>, SearchError> {
         let f = self.fields;
         let mut must: Vec<(Occur, Box<dyn Query>)> = Vec::new();
-        for word in words.split_whitespace() {
-            for term in HotlineTokenizer::query_words(&self.jieba, word) {
-                must.push((Occur::Must, term_query(f.text, &term)));
+        let (rest, items) = pii::remove(words, &pii::STRICT, &[]);
+        for item in &items {
+            if !may_search(item, filter.identity, &self.privacy) {
+                return Ok(Vec::new());
+            }
+            must.push((Occur::Must, term_query(f.personal, &item.value)));
+        }
+        for word in rest.split_whitespace() {
+            let terms: Vec<(Occur, Box<dyn Query>)> =
+                HotlineTokenizer::query_words(&self.jieba, word)
+                    .iter()
+                    .map(|term| (Occur::Must, term_query(f.text, term)))
+                    .collect();
+            if terms.is_empty() {
+                continue;
+            }
+            // A public office's number written without its area code is no item
+            // the detector reads, yet open to all: it is kept among the personal words.
+            if filter.identity || self.privacy.is_public(word) {
+                let personal = term_query(f.personal, &word.to_lowercase());
+                let either: Vec<(Occur, Box<dyn Query>)> = vec![
+                    (Occur::Should, Box::new(BooleanQuery::new(terms))),
+                    (Occur::Should, personal),
+                ];
+                must.push((Occur::Must, Box::new(BooleanQuery::new(either))));
+            } else {
+                must.extend(terms);
             }
         }
         if must.is_empty() {

@@ -26,8 +26,6 @@ async fn add(
     region_path: &str,
     minute: i64,
 ) -> String {
-    let at: Timestamp = "2026-11-22T01:00:00Z".parse::<Timestamp>().unwrap()
-        + jiff::SignedDuration::from_mins(minute);
     let intake = Intake {
         channel: Channel::Web,
         kind: Kind::Complaint,
@@ -41,6 +39,13 @@ async fn add(
         tier: TierCode("15d".into()),
         external_ref: None,
     };
+    create(store, intake, region_path, minute).await
+}
+
+/// Stores a demand taken in `minute` minutes after 09:00 on 2026-11-22; its number.
+async fn create(store: &SqlStore, intake: Intake, region_path: &str, minute: i64) -> String {
+    let at: Timestamp = "2026-11-22T01:00:00Z".parse::<Timestamp>().unwrap()
+        + jiff::SignedDuration::from_mins(minute);
     let created = store
         .create_ticket(NewTicket {
             day: at.to_zoned(jiff::tz::TimeZone::UTC).date(),
@@ -320,4 +325,113 @@ async fn an_index_of_another_store_is_rebuilt() {
     );
     assert_eq!(numbers(&index, "噪音", &any, 10), vec![fresh]);
     assert_eq!(index.len(), 1);
+}
+
+#[tokio::test]
+async fn personal_data_is_found_only_by_those_who_see_identities() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = store(dir.path()).await;
+    let demand = |description: &str, citizen: Citizen| Intake {
+        channel: Channel::Phone,
+        kind: Kind::Complaint,
+        title: "楼上漏水".into(),
+        description: description.into(),
+        address: Some("3栋2单元501室".into()),
+        location: None,
+        citizen,
+        category: None,
+        region: Some(RegionId::new("A3-01")),
+        tier: TierCode("15d".into()),
+        external_ref: None,
+    };
+    let written = create(
+        &store,
+        demand(
+            "我叫王建国，电话 +86 137-5555-6666，座机(0731)8888 9999，身份证430102199003074515，\
+             邮箱 Wang.JG@example.cn，可拨0731-88665110问物业办",
+            Citizen {
+                phone: Some("13912345678".into()),
+                name: Some("王建国".into()),
+                ..Citizen::default()
+            },
+        ),
+        "/A/A3/A3-01/",
+        1,
+    )
+    .await;
+    let index = Arc::new(
+        SearchIndex::open(&dir.path().join("search"))
+            .unwrap()
+            .with_privacy(minhu_core::city::PrivacySettings {
+                public_numbers: vec!["073188665110".into(), "88665110".into()],
+                mask_plates: false,
+            }),
+    );
+    catch_up(&*store, &index, |_| {}).await.unwrap();
+    let unit = TicketFilter::default();
+    let centre = TicketFilter {
+        identity: true,
+        ..TicketFilter::default()
+    };
+    let found = vec![written.clone()];
+    for query in [
+        "13755556666",
+        "137-5555-6666",
+        "+86 137 5555 6666",
+        "13912345678",
+        "073188889999",
+        "0731-8888-9999",
+        "88889999",
+        "430102199003074515",
+        "wang.jg@example.cn",
+        "王建国",
+        "漏水 13755556666",
+    ] {
+        assert_eq!(
+            numbers(&index, query, &centre, 10),
+            found,
+            "the centre: {query}"
+        );
+        assert!(
+            numbers(&index, query, &unit, 10).is_empty(),
+            "a unit: {query}"
+        );
+    }
+    // Not even part of a number, nor the name's characters, find it for a unit.
+    for query in ["5555", "6666", "1375555", "19900307", "建国", "example"] {
+        assert!(
+            numbers(&index, query, &unit, 10).is_empty(),
+            "a unit: {query}"
+        );
+    }
+    // The rest of the words, the ticket's number and a public office's number stay
+    // searchable by everyone.
+    for query in [
+        "漏水",
+        "3栋2单元501室",
+        written.as_str(),
+        "0731-88665110",
+        "88665110 物业",
+    ] {
+        assert_eq!(numbers(&index, query, &unit, 10), found, "a unit: {query}");
+        assert_eq!(
+            numbers(&index, query, &centre, 10),
+            found,
+            "the centre: {query}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn an_index_of_another_layout_is_refused_with_advice() {
+    use tantivy::schema::{Schema, TEXT};
+    let dir = tempfile::tempdir().unwrap();
+    let mut old = Schema::builder();
+    old.add_text_field("text", TEXT);
+    tantivy::Index::create_in_dir(dir.path(), old.build()).unwrap();
+    let Err(error) = SearchIndex::open(dir.path()) else {
+        panic!("an index of another layout opened")
+    };
+    assert!(error.to_string().contains("minhu admin reindex"), "{error}");
+    assert!(SearchIndex::open_for_rebuild(dir.path()).is_ok());
 }

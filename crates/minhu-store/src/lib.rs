@@ -213,8 +213,12 @@ pub struct TicketFilter {
     pub category: Option<String>,
     pub created_from: Option<Timestamp>,
     pub created_to: Option<Timestamp>,
-    /// Words that must appear in the title or description.
+    /// Words that must appear in the title or description (or be the ticket's number).
     pub text: Option<String>,
+    /// Whether the reader sees citizens' identities (`identity.view`): only then do the
+    /// personal data in the texts and the citizen's fields answer `text` (the engine
+    /// and the search index judge that; the store's own word scan does not).
+    pub identity: bool,
     pub phone: Option<String>,
     /// Tickets whose alert is at least this severe (see `Alerts::matching`).
     pub flag: Option<Flag>,
@@ -258,6 +262,7 @@ impl Default for TicketFilter {
             created_from: None,
             created_to: None,
             text: None,
+            identity: false,
             phone: None,
             flag: None,
             numbers: None,

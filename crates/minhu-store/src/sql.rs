@@ -2120,8 +2120,12 @@ fn filtered(columns: &str, filter: &TicketFilter, limit: u32) -> Option<Conditio
         for word in text.split_whitespace() {
             let pattern = format!("%{}%", escape_like(word));
             query.and(
-                "(title LIKE ? ESCAPE '\\' OR description LIKE ? ESCAPE '\\')",
-                vec![Bind::Text(pattern.clone()), Bind::Text(pattern)],
+                "(title LIKE ? ESCAPE '\\' OR description LIKE ? ESCAPE '\\' OR number = ?)",
+                vec![
+                    Bind::Text(pattern.clone()),
+                    Bind::Text(pattern),
+                    Bind::Text(word.to_owned()),
+                ],
             );
         }
     }

@@ -551,6 +551,8 @@ fn filter_from(
         created_from: moment("from")?,
         created_to: moment("to")?,
         text: get("q").map(str::to_owned),
+        // Set by the handler from the caller's permissions.
+        identity: false,
         phone: get("phone").map(str::to_owned),
         flag,
         numbers: None,

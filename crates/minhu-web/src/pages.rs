@@ -120,6 +120,7 @@ async fn list_page(
     let filter = TicketFilter {
         status,
         text: (!query.is_empty()).then(|| query.clone()),
+        identity: principal.may(Permission::ViewIdentity),
         cursor: params.get("cursor").and_then(|c| Cursor::decode(c)),
         limit: 50,
         ..TicketFilter::default()

@@ -170,7 +170,7 @@ impl ConnectionArgs {
 /// Opens the search index in the data directory and keeps it following the store
 /// (catching up first with whatever was written while no server ran).
 pub fn follow_search(engine: &mut Engine, data_dir: &Path) -> anyhow::Result<()> {
-    let index = SearchIndex::open(&search_dir(data_dir))?;
+    let index = SearchIndex::open(&search_dir(data_dir))?.with_privacy(engine.city.privacy.clone());
     engine.search = Some(LiveIndex::follow(engine.store.clone(), Arc::new(index)));
     Ok(())
 }
