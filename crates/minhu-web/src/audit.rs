@@ -47,6 +47,31 @@ impl<S: Send + Sync> FromRequestParts<S> for Client {
     }
 }
 
+/// `phone_sha256=<hex>` for each phone number a list query holds (its `phone`, or
+/// written in `q`): the SHA-256 of the number's digits, so an auditor can tell which
+/// lookups asked for the same number without the log holding any.
+pub fn phone_hashes(query: &str) -> Vec<String> {
+    use sha2::{Digest, Sha256};
+    let pairs: Vec<(String, String)> = serde_urlencoded::from_str(query).unwrap_or_default();
+    let mut digits: Vec<String> = Vec::new();
+    for (name, value) in &pairs {
+        match name.as_str() {
+            "phone" => digits.extend(minhu_core::pii::normalise_phone(value)),
+            "q" => digits.extend(
+                minhu_core::pii::find(value, &minhu_core::pii::STRICT, &[])
+                    .into_iter()
+                    .filter(|f| f.kind.is_phone())
+                    .map(|f| f.value),
+            ),
+            _ => {}
+        }
+    }
+    digits
+        .iter()
+        .map(|d| format!("phone_sha256={}", hex::encode(Sha256::digest(d.as_bytes()))))
+        .collect()
+}
+
 /// Appends one entry. A write that cannot be audited fails: an action without its
 /// trace is worse than no action.
 pub async fn record(

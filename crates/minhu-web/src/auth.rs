@@ -722,17 +722,27 @@ pub async fn guard(State(guarded): State<Guarded>, mut request: Request, next: N
         && status.is_success()
         && principal.may(Permission::ViewIdentity)
         && (target.is_some() || matches!(pattern.as_str(), "/api/v1/tickets" | "/tickets"));
-    if (unsafe_method && !intake) || refused || viewed_identities {
-        let (action, detail) = if viewed_identities {
-            let lookup = if query.contains("phone=") {
-                " (by phone)"
+    // A list asked for by a phone number (`phone`, or in `q`) is audited, whoever asks
+    // (a unit's search finds nothing but is a try), with the number's hash only.
+    let phones = if matches!(pattern.as_str(), "/api/v1/tickets" | "/tickets") && !unsafe_method {
+        crate::audit::phone_hashes(&query)
+    } else {
+        Vec::new()
+    };
+    let searched_phone = !phones.is_empty() && status.is_success();
+    if (unsafe_method && !intake) || refused || viewed_identities || searched_phone {
+        let (action, detail) = if viewed_identities || searched_phone {
+            let lookup = if phones.is_empty() {
+                String::new()
             } else {
-                ""
+                format!(" (by phone) {}", phones.join(" "))
             };
-            (
-                "identity.view".to_owned(),
-                format!("{method} {pattern}{lookup}"),
-            )
+            let action = if viewed_identities {
+                "identity.view"
+            } else {
+                "search.phone"
+            };
+            (action.to_owned(), format!("{method} {pattern}{lookup}"))
         } else {
             (format!("{method} {pattern}"), status.as_u16().to_string())
         };

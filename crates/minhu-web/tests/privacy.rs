@@ -127,7 +127,14 @@ async fn a_unit_sees_the_citizen_masked_until_it_reveals_with_a_reason() {
         seen,
         [
             ("token:agent", "GET /api/v1/tickets/{number}"),
-            ("token:agent", "GET /api/v1/tickets (by phone)")
+            (
+                "token:agent",
+                // sha256("13812345678"): the number itself is never written.
+                &*format!(
+                    "GET /api/v1/tickets (by phone) phone_sha256={}",
+                    sha256_hex(PHONE)
+                )
+            )
         ]
     );
     assert_eq!(views[0].target.as_deref(), Some(c.number.as_str()));
@@ -389,4 +396,59 @@ async fn a_unit_cannot_confirm_a_phone_by_searching_for_it() {
 
 fn urlencode(text: &str) -> String {
     serde_urlencoded::to_string([("", text)]).unwrap()[1..].to_owned()
+}
+
+fn sha256_hex(text: &str) -> String {
+    use sha2::{Digest, Sha256};
+    hex::encode(Sha256::digest(text.as_bytes()))
+}
+
+#[tokio::test]
+async fn phone_searches_are_audited_by_hash_not_number() {
+    let c = case("complaint", false).await;
+    let unit = c
+        .app
+        .token("handler", Role::UnitHandler, Some(&c.unit), None)
+        .await;
+    let (status, _) = c
+        .app
+        .get_as(Some(&unit), "/api/v1/tickets?q=%2B86%20138-1234-5678")
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    let entries = c
+        .app
+        .state
+        .engine
+        .store
+        .audit_log(&minhu_store::AuditFilter {
+            action: Some("search.phone".into()),
+            limit: 10,
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    assert_eq!(entries.len(), 1);
+    assert!(
+        entries[0]
+            .detail
+            .contains(&format!("phone_sha256={}", sha256_hex(PHONE)))
+    );
+    let all = c
+        .app
+        .state
+        .engine
+        .store
+        .audit_log(&minhu_store::AuditFilter {
+            limit: 1000,
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    let log = format!("{all:?}");
+    for written in [PHONE, "1234-5678", "1234%2D5678"] {
+        assert!(
+            !log.contains(written),
+            "the number is in the audit log: {log}"
+        );
+    }
 }
