@@ -30,7 +30,15 @@ pub struct RevealRequest {
 pub struct Identity {
     phone: Option<String>,
     name: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    email: Option<String>,
     anonymous: bool,
+    /// The ticket's words as the citizen and the units wrote them, personal data
+    /// unmasked: the reveal unmasks the ticket for this reader, not only its fields.
+    title: String,
+    description: String,
+    address: Option<String>,
+    reply: Option<String>,
 }
 
 /// The citizen's phone and name, unmasked, for a stated reason (logged).
@@ -85,6 +93,11 @@ pub async fn reveal(
     Ok(Json(Identity {
         phone: intake.citizen.phone.clone(),
         name: intake.citizen.name.clone(),
+        email: intake.citizen.email.clone(),
         anonymous: intake.citizen.anonymous,
+        title: intake.title.clone(),
+        description: intake.description.clone(),
+        address: intake.address.clone(),
+        reply: ticket.reply.clone(),
     }))
 }

@@ -92,6 +92,11 @@ async fn a_unit_sees_the_citizen_masked_until_it_reveals_with_a_reason() {
     assert_eq!(status, StatusCode::OK, "{identity}");
     assert_eq!(identity["phone"], PHONE);
     assert_eq!(identity["name"], NAME);
+    // The reveal unmasks the ticket's words too (masked in every read before it).
+    assert_eq!(
+        identity["description"],
+        format!("电梯坏了一个月物业不修，请回电{PHONE}")
+    );
 
     // The centre's agents see citizens as they are; phone lookups are theirs only.
     let agent = c.app.token("agent", Role::HotlineAgent, None, None).await;
