@@ -600,7 +600,8 @@ fn text_of(body: &Value) -> String {
 /// The privacy matrix: every route that can return ticket text, as every role that may
 /// not see identities (in a unit's scope and the whole city's) and as anyone on the
 /// internet, over a 举报, a confidential demand and an ordinary demand whose text holds
-/// a mobile, a landline, an ID card, an e-mail and a bank card: nothing of them shows.
+/// a mobile, a landline, an ID card, an e-mail and a bank card: nothing of them shows,
+/// and searching for them finds nothing.
 #[tokio::test]
 async fn no_reader_sees_personal_data_they_may_not() {
     let app = TestApp::new().await;
@@ -676,6 +677,30 @@ async fn no_reader_sees_personal_data_they_may_not() {
                 checked += 1;
             }
         }
+        // Searching for the data finds no ticket (the search box may repeat the words).
+        for words in [
+            "13975318642",
+            "139-7531-8642",
+            ID_CARD,
+            "wangjg1975",
+            "王建国",
+        ] {
+            for list in ["/api/v1/tickets", "/tickets"] {
+                let uri = format!("{list}?q={}", urlencode(words));
+                let (_, body) = app.get_as(token.map(String::as_str), &uri).await;
+                let body = text_of(&body);
+                for (number, _) in &tickets {
+                    assert!(
+                        !body.contains(number.as_str()),
+                        "{uri} finds {number}: {body}"
+                    );
+                }
+            }
+        }
     }
     assert!(checked > 100, "{checked}");
+}
+
+fn urlencode(text: &str) -> String {
+    serde_urlencoded::to_string([("q", text)]).unwrap()[2..].to_owned()
 }
