@@ -188,6 +188,9 @@ struct TicketPage {
     respond_by: String,
     resolve_by: String,
     phone: String,
+    /// The reader may unmask this ticket's citizen and words, giving a reason (a unit
+    /// calling the citizen back); never for a confidential reporter.
+    reveal: bool,
     overdue: bool,
     events: Vec<EventRow>,
     actions: Actions,
@@ -544,6 +547,9 @@ async fn ticket_page(
             .phone
             .as_deref()
             .map_or_else(|| "匿名 anonymous".into(), str::to_owned),
+        reveal: principal.may(Permission::RevealIdentity)
+            && !principal.may(Permission::ViewIdentity)
+            && !minhu_core::access::is_confidential(&ticket.intake),
         overdue: ticket.is_overdue(engine.now()),
         events: events
             .iter()

@@ -461,6 +461,14 @@ async fn a_demand_goes_from_citizen_to_dispatcher_to_unit_and_back_in_the_browse
     browser
         .check_accessibility("/tickets/{number} (unit)")
         .await;
+    // The unit sees the citizen masked; to call back it reveals, giving a reason.
+    let page = browser.text("main").await;
+    assert!(!page.contains("13900001111"), "{page}");
+    browser.click("details.card summary").await;
+    browser.fill("#reveal-reason", "回访核实办理情况").await;
+    browser.click("#reveal button[type=submit]").await;
+    let revealed = browser.text("#revealed-out dd").await;
+    assert_eq!(revealed, "13900001111");
     // Blow the whistle (吹哨): the district's units come first in the list.
     let summoned = browser
         .script("const s = document.querySelector('#summon-units'); s.options[0].selected = true; s.options[1].selected = true; return [s.options[0].value, s.options[1].value];")
