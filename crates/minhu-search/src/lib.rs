@@ -468,18 +468,21 @@ impl SearchIndex {
     }
 
     /// Whether any word in the index's files, of a live ticket or a deleted one not yet
-    /// vacuumed away, contains `needle`.
+    /// vacuumed away, contains `needle`: in the words everyone searches or in the
+    /// personal data kept apart.
     pub fn holds_word_containing(&self, needle: &str) -> Result<bool, SearchError> {
         let searcher = self.reader.searcher();
         for segment in searcher.segment_readers() {
-            let inverted = segment.inverted_index(self.fields.text)?;
-            let mut terms = inverted
-                .terms()
-                .stream()
-                .map_err(|e| SearchError::Task(e.to_string()))?;
-            while terms.advance() {
-                if String::from_utf8_lossy(terms.key()).contains(needle) {
-                    return Ok(true);
+            for field in [self.fields.text, self.fields.personal] {
+                let inverted = segment.inverted_index(field)?;
+                let mut terms = inverted
+                    .terms()
+                    .stream()
+                    .map_err(|e| SearchError::Task(e.to_string()))?;
+                while terms.advance() {
+                    if String::from_utf8_lossy(terms.key()).contains(needle) {
+                        return Ok(true);
+                    }
                 }
             }
         }
