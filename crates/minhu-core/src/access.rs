@@ -406,7 +406,7 @@ pub fn redact_text(
 
 /// The citizen's own name, as the detector looks for it in their text.
 fn names_of(citizen: &Citizen) -> Vec<String> {
-    citizen.name.iter().map(|n| n.trim().to_owned()).collect()
+    citizen.names().into_iter().map(str::to_owned).collect()
 }
 
 fn redact_all<'a>(

@@ -140,6 +140,14 @@ pub struct Citizen {
     pub confidential: bool,
 }
 
+impl Citizen {
+    /// The citizen's own names, as the personal-data detector looks for them in their
+    /// text (`crate::pii`).
+    pub fn names(&self) -> Vec<&str> {
+        self.name.iter().map(|n| n.trim()).collect()
+    }
+}
+
 #[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]

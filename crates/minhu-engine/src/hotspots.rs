@@ -83,14 +83,7 @@ impl KeptTicket {
 /// city's figures, and a name repeated in a few messages would otherwise become one).
 pub fn ticket_text(ticket: &Ticket, privacy: &PrivacySettings) -> String {
     let text = format!("{} {}", ticket.intake.title, ticket.intake.description);
-    let names: Vec<&str> = ticket
-        .intake
-        .citizen
-        .name
-        .iter()
-        .map(String::as_str)
-        .collect();
-    minhu_core::pii::remove(&text, privacy, &names).0
+    minhu_core::pii::remove(&text, privacy, &ticket.intake.citizen.names()).0
 }
 
 /// The region ids from the city down to where the ticket is placed.

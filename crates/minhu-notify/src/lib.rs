@@ -126,13 +126,7 @@ impl Outbox {
 
 /// `text` of `ticket` with nothing of the personal data in it.
 fn public_words(text: &str, ticket: &Ticket, city: &City) -> String {
-    let names: Vec<&str> = ticket
-        .intake
-        .citizen
-        .name
-        .iter()
-        .map(String::as_str)
-        .collect();
+    let names = ticket.intake.citizen.names();
     redact_text(text, IdentityView::Hidden, &city.privacy, &names)
 }
 
