@@ -517,7 +517,8 @@ async fn ticket_page(
     let city = &engine.city;
     let reader = principal.reader();
     let ticket = engine.ticket_for(&reader, &number).await?;
-    let events = engine.events_for(&reader, &number).await?;
+    // The ticket was just read and checked for this reader: only its log is left to read.
+    let events = reader.events(engine.events(&number).await?, &city.privacy);
     let article = params.get("article").map(String::as_str);
     let actions = actions_for(&state, &principal, &ticket, lang, article).await?;
     let deadline = |pick: fn(&minhu_core::deadline::Deadlines) -> jiff::Timestamp| {
