@@ -1,15 +1,44 @@
-//! Officials' accounts: who may sign in, with which role, seeing which part of the city.
+//! Accounts and credentials: officials' accounts, sessions, API tokens, Open311 keys
+//! and the sign-in counters ([`Engine::accounts`]).
 //!
 //! `minhu admin` and the administrators' `/admin/users` page both go through here, so
 //! they refuse the same mistakes (with the field named), end the sessions a change makes
-//! stale, and leave the same trace in the audit log. Passwords arrive already hashed:
-//! hashing belongs to the sign-in code, which also checks them.
+//! stale, and leave the same trace in the audit log. Secrets (session cookies, tokens,
+//! keys) are made and digested here and only their SHA-256 is stored; a caller looks
+//! one up by the secret it was shown. Passwords arrive already hashed: hashing belongs
+//! to the sign-in code, which also checks them.
 
 use crate::{Engine, EngineError};
-use minhu_core::access::Role;
+use jiff::SignedDuration;
+use minhu_core::access::{Permission, Role};
 use minhu_core::ids::{RegionId, UnitId};
 use minhu_core::workflow::FieldError;
-use minhu_store::{AuditEntry, User};
+use minhu_store::{
+    ApiToken, AuditEntry, LoginNotice, LoginPolicy, LoginTry, Open311Key, Session, User,
+};
+use sha2::{Digest, Sha256};
+
+/// SHA-256, hex: how tokens, keys and session secrets are kept (they are long random
+/// strings, so a fast digest is enough).
+pub fn digest(secret: &str) -> String {
+    hex::encode(Sha256::digest(secret.as_bytes()))
+}
+
+/// 32 random bytes, hex.
+pub fn random_secret() -> String {
+    hex::encode(rand::random::<[u8; 32]>())
+}
+
+/// What an API token may do: its permissions, its part of the city (a unit and the
+/// units under it, or a region subtree) and its request rate.
+#[derive(Clone, Debug, Default)]
+pub struct TokenGrant<'a> {
+    pub permissions: &'a [Permission],
+    pub unit: Option<&'a str>,
+    pub region: Option<&'a str>,
+    /// Requests per minute; `None`: the web layer's default rate for tokens.
+    pub rate_per_min: Option<u32>,
+}
 
 /// What an administrator sets on an account; a new account also needs a password.
 #[derive(Clone, Debug, Default)]
@@ -84,6 +113,11 @@ pub fn describe_scope(unit: Option<&str>, region: Option<&str>) -> String {
 }
 
 impl Engine {
+    /// Accounts, sessions, tokens and keys.
+    pub fn accounts(&self) -> Accounts<'_> {
+        Accounts { engine: self }
+    }
+
     /// Checks a scope's unit and region against the city.
     pub fn check_scope(&self, unit: Option<&str>, region: Option<&str>) -> Result<(), FieldError> {
         if let Some(unit) = unit
@@ -104,26 +138,182 @@ impl Engine {
         }
         Ok(())
     }
+}
+
+/// The accounts service ([`Engine::accounts`]).
+pub struct Accounts<'a> {
+    engine: &'a Engine,
+}
+
+impl Accounts<'_> {
+    pub async fn user(&self, login: &str) -> Result<Option<User>, EngineError> {
+        Ok(self.engine.store.user(login).await?)
+    }
+
+    pub async fn users(&self) -> Result<Vec<User>, EngineError> {
+        Ok(self.engine.store.users().await?)
+    }
+
+    /// Starts a session for `subject` (`user:<login>`, `citizen:<number>`) lasting
+    /// `hours`; returns the cookie's secret.
+    pub async fn start_session(&self, subject: &str, hours: i64) -> Result<String, EngineError> {
+        let secret = random_secret();
+        let now = self.engine.now();
+        self.engine
+            .store
+            .put_session(&Session {
+                id_hash: digest(&secret),
+                subject: subject.to_owned(),
+                csrf: random_secret(),
+                created_at: now,
+                expires_at: now + SignedDuration::from_hours(hours),
+            })
+            .await?;
+        Ok(secret)
+    }
+
+    /// The unexpired session whose cookie holds `secret`.
+    pub async fn session(&self, secret: &str) -> Result<Option<Session>, EngineError> {
+        let now = self.engine.now();
+        let session = self.engine.store.session(&digest(secret)).await?;
+        Ok(session.filter(|s| s.expires_at > now))
+    }
+
+    /// Ends the session whose cookie holds `secret` (signing out).
+    pub async fn end_session(&self, secret: &str) -> Result<(), EngineError> {
+        Ok(self.engine.store.delete_session(&digest(secret)).await?)
+    }
+
+    /// Forgets every expired session; returns how many.
+    pub async fn sweep_sessions(&self) -> Result<u64, EngineError> {
+        let now = self.engine.now();
+        Ok(self.engine.store.delete_expired_sessions(now).await?)
+    }
+
+    /// Creates (or replaces) the API token `name` and returns it; only its hash is kept.
+    pub async fn issue_token(
+        &self,
+        name: &str,
+        grant: &TokenGrant<'_>,
+    ) -> Result<String, EngineError> {
+        let token = format!("mh_{}", random_secret());
+        self.engine
+            .store
+            .put_token(&ApiToken {
+                token_hash: digest(&token),
+                name: name.to_owned(),
+                permissions: grant
+                    .permissions
+                    .iter()
+                    .map(|p| p.code().to_owned())
+                    .collect(),
+                unit: grant.unit.map(str::to_owned),
+                region: grant.region.map(str::to_owned),
+                created_at: self.engine.now(),
+                expires_at: None,
+                revoked: false,
+                rate_per_min: grant.rate_per_min,
+            })
+            .await?;
+        Ok(token)
+    }
+
+    /// The token `secret` if it may still be used (not revoked, not expired).
+    pub async fn token(&self, secret: &str) -> Result<Option<ApiToken>, EngineError> {
+        let now = self.engine.now();
+        let token = self.engine.store.token(&digest(secret)).await?;
+        Ok(token.filter(|t| !t.revoked && t.expires_at.is_none_or(|at| at > now)))
+    }
+
+    /// Every token, revoked ones included (their names and grants, never a secret).
+    pub async fn tokens(&self) -> Result<Vec<ApiToken>, EngineError> {
+        Ok(self.engine.store.tokens().await?)
+    }
+
+    /// Revokes the token `name`; false when there is none of that name.
+    pub async fn revoke_token(&self, name: &str) -> Result<bool, EngineError> {
+        let tokens = self.engine.store.tokens().await?;
+        let Some(token) = tokens.into_iter().find(|t| t.name == name) else {
+            return Ok(false);
+        };
+        self.engine
+            .store
+            .put_token(&ApiToken {
+                revoked: true,
+                ..token
+            })
+            .await?;
+        Ok(true)
+    }
+
+    /// Creates an Open311 API key for `label` and returns it; only its digest is kept.
+    pub async fn issue_open311_key(&self, label: &str) -> Result<String, EngineError> {
+        let key = format!("o311_{}", random_secret());
+        self.engine
+            .store
+            .put_open311_key(&Open311Key {
+                key_hash: digest(&key),
+                label: label.to_owned(),
+                disabled: false,
+                created_at: self.engine.now(),
+            })
+            .await?;
+        Ok(key)
+    }
+
+    /// The Open311 key `secret` if it is known and not disabled.
+    pub async fn open311_key(&self, secret: &str) -> Result<Option<Open311Key>, EngineError> {
+        let key = self.engine.store.open311_key(&digest(secret)).await?;
+        Ok(key.filter(|k| !k.disabled))
+    }
+
+    /// Counts a sign-in try for `login` from `address` against the policy, before the
+    /// password is checked (see `minhu_store::LoginTry`).
+    pub async fn claim_login_try(
+        &self,
+        login: &str,
+        address: &str,
+        policy: &LoginPolicy,
+    ) -> Result<LoginTry, EngineError> {
+        let now = self.engine.now();
+        Ok(self
+            .engine
+            .store
+            .claim_login_try(login, address, now, policy)
+            .await?)
+    }
+
+    /// Clears the failures of a sign-in that held; says what to tell the official.
+    pub async fn login_succeeded(
+        &self,
+        login: &str,
+        address: &str,
+        policy: &LoginPolicy,
+    ) -> Result<LoginNotice, EngineError> {
+        let now = self.engine.now();
+        Ok(self
+            .engine
+            .store
+            .login_succeeded(login, address, now, policy)
+            .await?)
+    }
 
     /// Creates an account or changes one. A change of role or scope ends the
     /// official's sessions, so no page keeps showing what they may no longer see.
-    pub async fn save_account(
-        &self,
-        change: AccountChange,
-        admin: &Admin,
-    ) -> Result<User, EngineError> {
+    pub async fn save(&self, change: AccountChange, admin: &Admin) -> Result<User, EngineError> {
         check_login("login", &change.login)?;
         let role = parse_role(&change.role)?;
         let blank = |value: Option<String>| value.filter(|v| !v.trim().is_empty());
         let unit = blank(change.unit);
         let region = blank(change.region);
-        self.check_scope(unit.as_deref(), region.as_deref())?;
+        self.engine
+            .check_scope(unit.as_deref(), region.as_deref())?;
         if role.needs_unit() && unit.is_none() {
             return Err(
                 FieldError::new("unit", format!("a {role} works for one unit; say which")).into(),
             );
         }
-        let existing = self.store.user(&change.login).await?;
+        let existing = self.engine.store.user(&change.login).await?;
         let display_name = blank(change.display_name).unwrap_or_else(|| change.login.clone());
         let (user, detail) = match existing {
             Some(before) => {
@@ -151,9 +341,10 @@ impl Engine {
                     password_hash: change.password_hash.unwrap_or(before.password_hash),
                     ..before
                 };
-                self.store.put_user(&user).await?;
+                self.engine.store.put_user(&user).await?;
                 if stale {
-                    self.store
+                    self.engine
+                        .store
                         .delete_sessions_of(&format!("user:{}", user.login))
                         .await?;
                 }
@@ -176,11 +367,11 @@ impl Engine {
                     region,
                     password_hash,
                     disabled: false,
-                    created_at: self.now(),
+                    created_at: self.engine.now(),
                     failed_logins: 0,
                     locked_until: None,
                 };
-                self.store.put_user(&user).await?;
+                self.engine.store.put_user(&user).await?;
                 (user, detail)
             }
         };
@@ -191,7 +382,7 @@ impl Engine {
 
     /// Disables an account (it stays in the records, its sessions end) or enables it
     /// again, which also clears a lock from failed sign-ins.
-    pub async fn set_account_disabled(
+    pub async fn set_disabled(
         &self,
         login: &str,
         disabled: bool,
@@ -199,19 +390,21 @@ impl Engine {
     ) -> Result<User, EngineError> {
         // Only the flag is written: a sign-in or a save in flight, holding the account
         // as it was read, has no column of it to write back.
-        if !self.store.set_user_disabled(login, disabled).await? {
+        if !self.engine.store.set_user_disabled(login, disabled).await? {
             return Err(EngineError::NoAccount(login.to_owned()));
         }
         if !disabled {
-            self.store.clear_login_tries(login).await?;
+            self.engine.store.clear_login_tries(login).await?;
         }
         let user = self
+            .engine
             .store
             .user(login)
             .await?
             .ok_or_else(|| EngineError::NoAccount(login.to_owned()))?;
         let action = if disabled {
-            self.store
+            self.engine
+                .store
                 .delete_sessions_of(&format!("user:{login}"))
                 .await?;
             "user.disabled"
@@ -230,10 +423,11 @@ impl Engine {
         login: &str,
         detail: String,
     ) -> Result<(), EngineError> {
-        self.store
+        self.engine
+            .store
             .audit(&AuditEntry {
                 seq: 0,
-                at: self.now(),
+                at: self.engine.now(),
                 actor: admin.actor.clone(),
                 action: action.to_owned(),
                 target: Some(login.to_owned()),

@@ -7,17 +7,33 @@
 
 pub mod accounts;
 pub mod alerts;
+pub mod analytics;
 pub mod attachments;
+pub mod audit;
 pub mod duplicates;
+pub mod follow;
 pub mod hotspots;
 pub mod router;
 pub mod timers;
 pub mod view;
+pub mod workers;
 
 pub use view::Reader;
+pub use workers::Workers;
+
+/// The records the engine's services take and return, as the store defines them: the
+/// web layer names them from here and never depends on the store itself.
+pub mod records {
+    pub use minhu_store::{
+        Alert, ApiToken, Article, ArticleStatus, AuditEntry, AuditFilter, Created, Cursor,
+        FollowCode, LoginNotice, LoginPolicy, LoginTry, NotificationRow, Open311Key, Page,
+        RollupQuery, RollupRow, Session, StoreError, TicketFilter, TimerRow, User,
+    };
+}
 
 use jiff::Timestamp;
 use minhu_core::access;
+use minhu_core::access::Scope;
 use minhu_core::event::{Actor, Change, Event};
 use minhu_core::ids::TicketNumber;
 use minhu_core::pii;
@@ -28,8 +44,8 @@ use minhu_core::{City, Clock};
 use minhu_kb::KnowledgeBase;
 use minhu_search::LiveIndex;
 use minhu_store::{
-    Alert, Appended, Created, Cursor, Idempotency, NewTicket, Outgoing, Page, Store, StoreError,
-    TicketFilter,
+    Alert, Appended, Created, Cursor, Idempotency, NewTicket, NotificationRow, Outgoing, Page,
+    Store, StoreError, TicketFilter, TimerRow,
 };
 use router::{Decision, Router};
 use sha2::{Digest, Sha256};
@@ -100,44 +116,115 @@ impl Announce for Silent {
     }
 }
 
+/// The only door to the city's data: the web layer and the CLI act and read through
+/// it, never through the store, so the rules (the workflow, scope and privacy, the
+/// audit trail) live in one place. Built by [`Engine::builder`]; its background work
+/// runs in a [`Workers`] set.
 pub struct Engine {
-    pub store: Arc<dyn Store>,
-    pub city: Arc<City>,
-    pub clock: Arc<dyn Clock>,
-    pub router: Router,
+    store: Arc<dyn Store>,
+    city: Arc<City>,
+    clock: Arc<dyn Clock>,
+    router: Router,
     /// Woken after every stored change, so the timer worker looks again at once.
-    pub timers_changed: Arc<tokio::sync::Notify>,
+    timers_changed: Arc<tokio::sync::Notify>,
     /// What each change tells citizens and integrations (the outbox).
-    pub announce: Arc<dyn Announce>,
+    announce: Arc<dyn Announce>,
     /// Woken after a change that put messages in the outbox.
-    pub outbox_changed: Arc<tokio::sync::Notify>,
+    outbox_changed: Arc<tokio::sync::Notify>,
     /// The full-text index behind the `q` filter; without it, words are found by
     /// scanning the store.
-    pub search: Option<LiveIndex>,
+    search: Option<LiveIndex>,
     /// The knowledge base: suggested answers, and the articles an answer may cite.
-    pub kb: Arc<KnowledgeBase>,
+    kb: Arc<KnowledgeBase>,
     /// The hotspot list of the default window, kept current by [`hotspots::watch`].
-    pub hotspots: hotspots::HotspotWatch,
+    hotspots: hotspots::HotspotWatch,
+}
+
+/// How an [`Engine`] is put together: the store, the city and the clock, then the
+/// optional parts (a classifier's router, notification channels, the search index).
+pub struct EngineBuilder {
+    engine: Engine,
+}
+
+impl EngineBuilder {
+    /// The city the engine is being built for.
+    pub fn city(&self) -> &Arc<City> {
+        &self.engine.city
+    }
+
+    /// Routing with a classifier (`minhu train`) instead of the rules alone.
+    pub fn router(mut self, router: Router) -> Self {
+        self.engine.router = router;
+        self
+    }
+
+    /// Who is told of each change (`minhu-notify`'s outbox); nobody by default.
+    pub fn announce(mut self, announce: Arc<dyn Announce>) -> Self {
+        self.engine.announce = announce;
+        self
+    }
+
+    /// The full-text index behind the `q` filter, following the store.
+    pub fn search(mut self, search: LiveIndex) -> Self {
+        self.engine.search = Some(search);
+        self
+    }
+
+    pub fn build(self) -> Engine {
+        self.engine
+    }
 }
 
 /// How many times an action is retried when another writer got to the ticket first.
 const CONFLICT_RETRIES: usize = 5;
 
 impl Engine {
+    /// An engine with the rule-based router, no notification channels and no search
+    /// index: [`Engine::builder`] adds them.
     pub fn new(store: Arc<dyn Store>, city: Arc<City>, clock: Arc<dyn Clock>) -> Self {
+        Self::builder(store, city, clock).build()
+    }
+
+    pub fn builder(store: Arc<dyn Store>, city: Arc<City>, clock: Arc<dyn Clock>) -> EngineBuilder {
         let kb = Arc::new(KnowledgeBase::new(store.clone()));
-        Self {
-            store,
-            city,
-            clock,
-            router: Router::default(),
-            timers_changed: Arc::new(tokio::sync::Notify::new()),
-            announce: Arc::new(Silent),
-            outbox_changed: Arc::new(tokio::sync::Notify::new()),
-            search: None,
-            kb,
-            hotspots: hotspots::HotspotWatch::default(),
+        EngineBuilder {
+            engine: Self {
+                store,
+                city,
+                clock,
+                router: Router::default(),
+                timers_changed: Arc::new(tokio::sync::Notify::new()),
+                announce: Arc::new(Silent),
+                outbox_changed: Arc::new(tokio::sync::Notify::new()),
+                search: None,
+                kb,
+                hotspots: hotspots::HotspotWatch::default(),
+            },
         }
+    }
+
+    /// The city in force: regions, units, taxonomy, calendars, deadlines, settings.
+    pub fn city(&self) -> &Arc<City> {
+        &self.city
+    }
+
+    pub fn clock(&self) -> &Arc<dyn Clock> {
+        &self.clock
+    }
+
+    /// Where each demand should go, by the rules (and the classifier, if one is set).
+    pub fn router(&self) -> &Router {
+        &self.router
+    }
+
+    /// Woken whenever a change put messages in the outbox: the notifier's bell.
+    pub fn outbox_changed(&self) -> &Arc<tokio::sync::Notify> {
+        &self.outbox_changed
+    }
+
+    /// The knowledge base: articles, suggested answers, the assistant's index.
+    pub fn kb(&self) -> &KnowledgeBase {
+        &self.kb
     }
 
     pub fn now(&self) -> Timestamp {
@@ -542,6 +629,43 @@ impl Engine {
             }
         }
         Ok(page_of(tickets, limit))
+    }
+
+    /// Whether ticket `number` exists within `scope` (the access guard's check before
+    /// a handler reads it through its reader).
+    pub async fn in_scope(
+        &self,
+        number: &TicketNumber,
+        scope: &Scope,
+    ) -> Result<bool, EngineError> {
+        Ok(self.store.ticket_in(number, scope).await?.is_some())
+    }
+
+    /// The ticket an intake with this idempotency key created, if any.
+    pub async fn ticket_by_key(&self, key: &str) -> Result<Option<TicketNumber>, EngineError> {
+        Ok(self.store.ticket_by_idempotency_key(key).await?)
+    }
+
+    /// Ticket `number`'s timers (deadlines, reminders), pending and fired.
+    pub async fn timers_of(&self, number: &TicketNumber) -> Result<Vec<TimerRow>, EngineError> {
+        Ok(self.store.timers_of(number).await?)
+    }
+
+    /// Up to `limit` pending timers due before `before`, soonest first.
+    pub async fn due_timers(
+        &self,
+        before: Timestamp,
+        limit: u32,
+    ) -> Result<Vec<TimerRow>, EngineError> {
+        Ok(self.store.due_timers(before, limit).await?)
+    }
+
+    /// The messages the outbox holds about ticket `number`, sent or not.
+    pub async fn notifications_of(
+        &self,
+        number: &TicketNumber,
+    ) -> Result<Vec<NotificationRow>, EngineError> {
+        Ok(self.store.notifications_of(number).await?)
     }
 
     pub async fn events(&self, number: &TicketNumber) -> Result<Vec<Event>, EngineError> {

@@ -20,6 +20,10 @@ struct Setup {
 }
 
 async fn setup() -> Setup {
+    setup_routed(minhu_engine::router::Router::default()).await
+}
+
+async fn setup_routed(router: minhu_engine::router::Router) -> Setup {
     let dir = tempfile::tempdir().unwrap();
     let city =
         minhu_config::load_city(&Path::new(env!("CARGO_MANIFEST_DIR")).join("../../demo/city"))
@@ -28,7 +32,9 @@ async fn setup() -> Setup {
         .await
         .unwrap();
     let clock = Arc::new(ManualClock::new("2026-11-22T02:00:00Z".parse().unwrap()));
-    let engine = Engine::new(Arc::new(store), Arc::new(city), clock.clone());
+    let engine = Engine::builder(Arc::new(store), Arc::new(city), clock.clone())
+        .router(router)
+        .build();
     Setup {
         engine: Arc::new(engine),
         clock,
@@ -72,7 +78,7 @@ async fn a_placed_and_categorised_demand_is_dispatched_at_once() {
     assert_eq!(ticket.intake.region.as_ref().unwrap().as_str(), "A3-01-02");
     let unit = s
         .engine
-        .city
+        .city()
         .units
         .get(ticket.unit.as_ref().unwrap())
         .unwrap();
@@ -283,7 +289,6 @@ async fn bad_input_names_the_field_and_stores_nothing() {
     );
     let page = s
         .engine
-        .store
         .list(&minhu_store::TicketFilter {
             limit: 10,
             ..Default::default()
@@ -314,10 +319,11 @@ impl minhu_engine::router::Classifier for Fixed {
 #[tokio::test]
 async fn a_confident_classifier_routes_and_an_unsure_one_only_suggests() {
     for (confidence, routed) in [(0.95, true), (0.4, false)] {
-        let mut s = setup().await;
-        let engine = Arc::get_mut(&mut s.engine).unwrap();
-        engine.router =
-            minhu_engine::router::Router::with_classifier(Arc::new(Fixed(confidence)), 0.8);
+        let s = setup_routed(minhu_engine::router::Router::with_classifier(
+            Arc::new(Fixed(confidence)),
+            0.8,
+        ))
+        .await;
         let mut intake = complaint("A3区天顶街道", None);
         intake.title = "拖欠工资".into();
         let ticket = s
@@ -327,7 +333,7 @@ async fn a_confident_classifier_routes_and_an_unsure_one_only_suggests() {
             .unwrap()
             .ticket;
         assert_eq!(ticket.unit.is_some(), routed, "confidence {confidence}");
-        let decision = s.engine.router.decide(&ticket, &s.engine.city);
+        let decision = s.engine.router().decide(&ticket, s.engine.city());
         assert_eq!(
             decision.suggestions.len(),
             usize::from(!routed),
@@ -641,10 +647,12 @@ async fn word_lists_go_through_the_index_and_keep_the_data_scope() {
             .unwrap(),
     );
     let clock = Arc::new(ManualClock::new("2026-11-22T02:00:00Z".parse().unwrap()));
-    let mut engine = Engine::new(store.clone(), Arc::new(city), clock.clone());
     let index = Arc::new(SearchIndex::open(&dir.path().join("search")).unwrap());
-    let live = LiveIndex::follow(store.clone(), index.clone());
-    engine.search = Some(live.clone());
+    let (live, follower) = LiveIndex::follow(store.clone(), index.clone());
+    tokio::spawn(follower);
+    let engine = Engine::builder(store.clone(), Arc::new(city), clock.clone())
+        .search(live.clone())
+        .build();
     let mut inside = Vec::new();
     for (i, address) in [
         "A3区天顶街道尖山社区",
@@ -713,7 +721,6 @@ async fn word_lists_go_through_the_index_and_keep_the_data_scope() {
 async fn fresh_hotspots(engine: &Engine, to: Timestamp) -> Vec<minhu_analytics::hotspot::Hotspot> {
     use minhu_engine::hotspots::{default_rules, is_open, ticket_place, ticket_text};
     let tickets = engine
-        .store
         .list(&minhu_store::TicketFilter {
             limit: 1_000,
             ..Default::default()
@@ -725,9 +732,9 @@ async fn fresh_hotspots(engine: &Engine, to: Timestamp) -> Vec<minhu_analytics::
         .iter()
         .map(|ticket| minhu_analytics::hotspot::Message {
             id: ticket.number.to_string(),
-            text: ticket_text(ticket, &engine.city.privacy),
+            text: ticket_text(ticket, &engine.city().privacy),
             at: ticket.created_at,
-            place: ticket_place(&engine.city, ticket),
+            place: ticket_place(engine.city(), ticket),
             citizen: ticket.intake.citizen.phone.clone(),
             likes: None,
             open: is_open(ticket),

@@ -106,7 +106,7 @@ async fn timers_catch_up_after_downtime_and_fire_once() {
         .act(&ticket.number, resolve, Actor::user("h"))
         .await
         .unwrap();
-    let timers = engine.store.timers_of(&ticket.number).await.unwrap();
+    let timers = engine.timers_of(&ticket.number).await.unwrap();
     let open: Vec<_> = timers.iter().filter(|t| t.fired_at.is_none()).collect();
     assert_eq!(open.len(), 1);
     assert_eq!(open[0].kind, minhu_core::timer::TimerKind::CallbackDue);
@@ -161,8 +161,8 @@ async fn two_engines_on_one_postgres_fire_each_timer_once() {
         assert_eq!(seen.get("escalated"), Some(&2), "{number}: {seen:?}");
     }
     assert_eq!(
-        one.store.next_timer_due().await.unwrap(),
-        None,
+        one.due_timers(jiff::Timestamp::MAX, 10).await.unwrap(),
+        Vec::new(),
         "timers left unfired"
     );
     drop_all(&mut conn, &drop).await;

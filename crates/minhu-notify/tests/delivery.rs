@@ -345,6 +345,8 @@ fn notify_config(channels: &str) -> NotifyConfig {
 }
 
 struct Setup {
+    /// The store under the engine: the tests read the outbox rows the engine wrote.
+    store: Arc<dyn Store>,
     engine: Arc<Engine>,
     clock: Arc<ManualClock>,
     notifier: Notifier,
@@ -374,12 +376,19 @@ async fn setup_with(channels: impl FnOnce(&Servers) -> String) -> Setup {
     );
     let clock = Arc::new(ManualClock::new("2026-11-23T02:00:00Z".parse().unwrap()));
     let city = Arc::new(city);
-    let mut engine = Engine::new(store.clone(), city.clone(), clock.clone());
     let config = Arc::new(config);
-    engine.announce = Arc::new(Outbox::new(config.clone(), city));
-    let notifier =
-        Notifier::new(store, clock.clone(), &config, engine.outbox_changed.clone()).unwrap();
+    let engine = Engine::builder(store.clone(), city.clone(), clock.clone())
+        .announce(Arc::new(Outbox::new(config.clone(), city)))
+        .build();
+    let notifier = Notifier::new(
+        store.clone(),
+        clock.clone(),
+        &config,
+        engine.outbox_changed().clone(),
+    )
+    .unwrap();
     Setup {
+        store,
         engine: Arc::new(engine),
         clock,
         notifier,
@@ -466,7 +475,7 @@ async fn each_channel_gets_each_event_once_signed_and_in_its_language() {
         mail.contains(&format!("Subject: [12345] Ticket {number}")),
         "{mail}"
     );
-    let rows = s.engine.store.notifications_of(&number).await.unwrap();
+    let rows = s.store.notifications_of(&number).await.unwrap();
     assert_eq!(rows.len(), 3);
     assert!(
         rows.iter()
@@ -480,7 +489,7 @@ async fn a_failing_receiver_is_retried_with_growing_delays_then_given_up() {
     s.got.lock().unwrap().fail_webhooks = 2;
     let number = take_in(&s, "13812345678", None).await;
     let webhook_row = |s: &Setup| {
-        let store = s.engine.store.clone();
+        let store = s.store.clone();
         let number = number.clone();
         async move {
             store
@@ -526,7 +535,7 @@ async fn a_failing_receiver_is_retried_with_growing_delays_then_given_up() {
         s.clock.advance(SignedDuration::from_mins(10));
     }
     assert_eq!(failed, 1);
-    let rows = s.engine.store.notifications_of(&other).await.unwrap();
+    let rows = s.store.notifications_of(&other).await.unwrap();
     let hook = rows.iter().find(|r| r.channel == "integration").unwrap();
     assert_eq!((hook.attempts, hook.delivered_at), (4, None));
     assert!(hook.failed_at.is_some());
@@ -603,7 +612,7 @@ async fn a_case_reply_reaches_the_citizen_of_every_merged_ticket() {
     for number in &merged {
         let last = s.engine.events(number).await.unwrap().pop().unwrap();
         assert_eq!(last.change.name(), "case_replied");
-        let rows = s.engine.store.notifications_of(number).await.unwrap();
+        let rows = s.store.notifications_of(number).await.unwrap();
         assert!(
             rows.iter()
                 .any(|r| r.seq == last.seq && r.channel == "citizen-sms")
@@ -647,8 +656,7 @@ async fn a_surge_and_a_buck_passing_unit_are_told_once_and_a_weekly_peak_never()
     // Monday 2026-11-23 10:00 in A市: the middle of the usual Monday peak.
     let now = s.clock.now();
     let peak_hour = epoch_hour(now);
-    s.engine
-        .store
+    s.store
         .add_rollup(&background(peak_hour + 1))
         .await
         .unwrap();
@@ -679,7 +687,7 @@ async fn a_surge_and_a_buck_passing_unit_are_told_once_and_a_weekly_peak_never()
         };
         rest.daily.insert(key, n);
     }
-    s.engine.store.add_rollup(&rest).await.unwrap();
+    s.store.add_rollup(&rest).await.unwrap();
     let mut raised = s.engine.raise_alerts().await.unwrap();
     raised.sort();
     assert_eq!(
@@ -728,7 +736,7 @@ async fn a_surge_and_a_buck_passing_unit_are_told_once_and_a_weekly_peak_never()
         DeliveryReport::default()
     );
     let since = "2026-11-23T00:00:00Z".parse().unwrap();
-    assert_eq!(s.engine.store.alerts_since(since).await.unwrap().len(), 2);
+    assert_eq!(s.store.alerts_since(since).await.unwrap().len(), 2);
 }
 
 /// The TLS receivers: a webhook and an SMS gateway over https, mail over STARTTLS (the
@@ -844,7 +852,7 @@ async fn an_untrusted_certificate_or_no_starttls_fails_the_attempt_which_is_retr
         got.logins
     );
     let retry_at = s.clock.now() + SignedDuration::from_secs(30);
-    for row in s.engine.store.notifications_of(&number).await.unwrap() {
+    for row in s.store.notifications_of(&number).await.unwrap() {
         let error = row.last_error.as_deref().unwrap_or_default();
         let why = if row.channel == "mail-plain-server" {
             "STARTTLS"
@@ -861,10 +869,10 @@ async fn an_untrusted_certificate_or_no_starttls_fails_the_attempt_which_is_retr
     let fixed =
         notify_config(&(tls_channels(&s.servers, true) + &starttls_to_a_plain_server(&s.servers)));
     let restarted = Notifier::new(
-        s.engine.store.clone(),
+        s.store.clone(),
         s.clock.clone(),
         &fixed,
-        s.engine.outbox_changed.clone(),
+        s.engine.outbox_changed().clone(),
     )
     .unwrap();
     assert_eq!(

@@ -623,8 +623,13 @@ pub struct LiveIndex {
 }
 
 impl LiveIndex {
-    /// Starts following `store` (first catching up with whatever it missed).
-    pub fn follow(store: Arc<dyn Store>, index: Arc<SearchIndex>) -> LiveIndex {
+    /// The live index, and the loop that keeps it following `store` (first catching up
+    /// with whatever it missed): the caller runs the loop, as a server runs it among its
+    /// workers (`minhu_engine::Workers`), so that it stops with them.
+    pub fn follow(
+        store: Arc<dyn Store>,
+        index: Arc<SearchIndex>,
+    ) -> (LiveIndex, impl Future<Output = ()> + Send + 'static) {
         let wake = Arc::new(Notify::new());
         let (tell, caught_up) = watch::channel(false);
         let live = LiveIndex {
@@ -632,7 +637,7 @@ impl LiveIndex {
             wake: wake.clone(),
             caught_up,
         };
-        tokio::spawn(async move {
+        let follower = async move {
             loop {
                 match catch_up(&*store, &index, |_| {}).await {
                     Ok(count) => {
@@ -648,8 +653,8 @@ impl LiveIndex {
                     _ = tokio::time::sleep(POLL) => {}
                 }
             }
-        });
-        live
+        };
+        (live, follower)
     }
 
     /// Whether the index has caught up with the store at least once, so it can answer.

@@ -7,7 +7,7 @@
 //! written; a save keeps the previous file under `.history/` and is audited. The running
 //! server keeps the configuration it started with until it restarts, so a bad save can
 //! never take the hotline down in the middle of the day. Accounts go through
-//! `Engine::save_account`, the same rules `minhu admin` follows.
+//! `Engine::accounts`, the same rules `minhu admin` follows.
 
 use crate::AppState;
 use crate::audit::Client;
@@ -160,7 +160,7 @@ async fn overview(
     Query(sample): Query<Sample>,
 ) -> Result<Html<String>, ApiError> {
     let engine = &state.engine;
-    let city = &engine.city;
+    let city = engine.city();
     let tiers = city
         .tiers
         .iter()
@@ -239,11 +239,11 @@ async fn users_page(
     notice: String,
     error: String,
 ) -> Result<Html<String>, ApiError> {
-    let city = &state.engine.city;
+    let city = state.engine.city();
     let now = state.engine.now();
     let accounts = state
         .engine
-        .store
+        .accounts()
         .users()
         .await
         .map_err(ApiError::internal)?
@@ -303,7 +303,7 @@ async fn users(
         "" => None,
         login => state
             .engine
-            .store
+            .accounts()
             .user(login)
             .await
             .map_err(ApiError::internal)?,
@@ -339,7 +339,7 @@ async fn save_user(
     let typed = std::mem::take(&mut form.password);
     let exists = state
         .engine
-        .store
+        .accounts()
         .user(form.login.trim())
         .await
         .map_err(ApiError::internal)?
@@ -366,7 +366,8 @@ async fn save_user(
             };
             state
                 .engine
-                .save_account(change, &admin_of(&principal, client))
+                .accounts()
+                .save(change, &admin_of(&principal, client))
                 .await
                 .map(|user| (user, password))
         }
@@ -423,7 +424,8 @@ async fn set_disabled(
 ) -> Result<Response, ApiError> {
     state
         .engine
-        .set_account_disabled(&login, access.disabled, &admin_of(&principal, client))
+        .accounts()
+        .set_disabled(&login, access.disabled, &admin_of(&principal, client))
         .await?;
     Ok(Redirect::to("/admin/users").into_response())
 }

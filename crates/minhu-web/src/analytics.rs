@@ -28,7 +28,7 @@ use minhu_core::ids::{RegionId, UnitId};
 use minhu_core::rollup::Metric;
 use minhu_core::taxonomy::CategoryPath;
 use minhu_core::workflow::FieldError;
-use minhu_store::{Alert, RollupQuery, RollupRow};
+use minhu_engine::records::{Alert, RollupQuery, RollupRow};
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, HashMap};
 use utoipa::IntoParams;
@@ -237,7 +237,7 @@ impl Filters {
 
 /// Today in the city, by the engine's clock.
 pub(crate) fn today(state: &AppState) -> Date {
-    state.engine.city.local_date(state.engine.clock.now())
+    state.engine.city().local_date(state.engine.now())
 }
 
 pub(crate) async fn read(
@@ -246,8 +246,8 @@ pub(crate) async fn read(
 ) -> Result<Vec<RollupRow>, ApiError> {
     state
         .engine
-        .store
-        .rollup_daily(query)
+        .analytics()
+        .daily(query)
         .await
         .map_err(ApiError::internal)
 }
@@ -425,7 +425,7 @@ pub(crate) async fn rates(
     Query(given): Query<FilterParams>,
     Query(params): Query<HashMap<String, String>>,
 ) -> Result<Response, ApiError> {
-    let city = &state.engine.city;
+    let city = state.engine.city();
     let filters = Filters::parse(&period, &given, city, today(&state))?;
     let by_region = match params.get("by").map(String::as_str) {
         None | Some("unit") => false,
@@ -569,7 +569,7 @@ pub(crate) async fn trends(
     Query(period): Query<PeriodParams>,
     Query(given): Query<FilterParams>,
 ) -> Result<Response, ApiError> {
-    let city = &state.engine.city;
+    let city = state.engine.city();
     let filters = Filters::parse(&period, &given, city, today(&state))?;
     let mut query = filters.query(&principal.scope);
     query.by_day = true;
@@ -671,13 +671,13 @@ pub(crate) async fn alerts(
     Query(given): Query<FilterParams>,
     Query(params): Query<HashMap<String, String>>,
 ) -> Result<Response, ApiError> {
-    let city = &state.engine.city;
+    let city = state.engine.city();
     let filters = Filters::parse(&PeriodParams::default(), &given, city, today(&state))?;
     let hours = bounded(&params, "hours", 1, 168, 24)?;
-    let since = state.engine.clock.now() - jiff::SignedDuration::from_hours(hours as i64);
+    let since = state.engine.now() - jiff::SignedDuration::from_hours(hours as i64);
     let raised = state
         .engine
-        .store
+        .analytics()
         .alerts_since(since)
         .await
         .map_err(ApiError::internal)?;

@@ -20,10 +20,10 @@ use minhu_core::taxonomy::CategoryPath;
 use minhu_core::ticket::{Channel, Citizen, GeoPoint, Intake, Kind, Status, Ticket};
 use minhu_core::timer::Flag;
 use minhu_core::workflow::{Command, FieldError};
+use minhu_engine::Reader;
 use minhu_engine::attachments::{self, MAX_ATTACHMENT_BYTES};
+use minhu_engine::records::{Cursor, TicketFilter};
 use minhu_engine::router::Decision;
-use minhu_engine::{EngineError, Reader};
-use minhu_store::{Cursor, TicketFilter};
 use serde::{Deserialize, Serialize};
 use std::collections::HashMap;
 use utoipa::OpenApi;
@@ -70,7 +70,7 @@ use utoipa::OpenApi;
         Ticket,
         Event,
         Command,
-        minhu_store::TimerRow,
+        minhu_engine::records::TimerRow,
         NotificationView,
         crate::privacy::RevealRequest,
         crate::privacy::Identity,
@@ -277,7 +277,7 @@ async fn create_ticket(
         body.channel,
         client,
     );
-    let intake = body.into_intake(&state.engine.city.default_tier);
+    let intake = body.into_intake(&state.engine.city().default_tier);
     let created = state
         .engine
         .intake_audited(intake, actor, key, Some(audit))
@@ -424,7 +424,7 @@ async fn create_report(
         body.channel,
         client,
     );
-    let intake = body.into_intake(&state.engine.city.default_tier);
+    let intake = body.into_intake(&state.engine.city().default_tier);
     let created = state
         .engine
         .intake_audited(intake, actor.clone(), key, Some(audit))
@@ -486,7 +486,7 @@ fn filter_from(
         .into());
     }
     let get = |name: &str| params.get(name).map(|v| v.trim()).filter(|v| !v.is_empty());
-    let city = &state.engine.city;
+    let city = state.engine.city();
     let moment = |name: &str| -> Result<Option<jiff::Timestamp>, ApiError> {
         let Some(text) = get(name) else {
             return Ok(None);
@@ -641,26 +641,19 @@ async fn ticket_events(
 #[utoipa::path(
     get, path = "/api/v1/tickets/{number}/timers",
     params(("number" = String, Path, description = "ticket number, e.g. 2026112200017")),
-    responses((status = 200, body = Vec<minhu_store::TimerRow>), (status = 404, body = ErrorBody))
+    responses((status = 200, body = Vec<minhu_engine::records::TimerRow>), (status = 404, body = ErrorBody))
 )]
 async fn ticket_timers(
     State(state): State<AppState>,
     principal: Principal,
     Path(number): Path<String>,
-) -> Result<Json<Vec<minhu_store::TimerRow>>, ApiError> {
+) -> Result<Json<Vec<minhu_engine::records::TimerRow>>, ApiError> {
     let number = ticket_number(&number)?;
     state
         .engine
         .ticket_for(&principal.reader(), &number)
         .await?;
-    Ok(Json(
-        state
-            .engine
-            .store
-            .timers_of(&number)
-            .await
-            .map_err(EngineError::from)?,
-    ))
+    Ok(Json(state.engine.timers_of(&number).await?))
 }
 
 /// One message told about a ticket (its outbox row), as officials see it: the channel,
@@ -690,8 +683,8 @@ pub struct NotificationView {
     last_error: Option<String>,
 }
 
-impl From<minhu_store::NotificationRow> for NotificationView {
-    fn from(row: minhu_store::NotificationRow) -> Self {
+impl From<minhu_engine::records::NotificationRow> for NotificationView {
+    fn from(row: minhu_engine::records::NotificationRow) -> Self {
         let masked = row.recipient.as_deref().map(|to| {
             if to.contains('@') {
                 minhu_core::access::mask_email(to)
@@ -743,12 +736,7 @@ async fn ticket_notifications(
         .engine
         .ticket_for(&principal.reader(), &number)
         .await?;
-    let rows = state
-        .engine
-        .store
-        .notifications_of(&number)
-        .await
-        .map_err(EngineError::from)?;
+    let rows = state.engine.notifications_of(&number).await?;
     Ok(Json(rows.into_iter().map(NotificationView::from).collect()))
 }
 
@@ -760,13 +748,13 @@ async fn ticket_notifications(
         ("before" = Option<String>, Query, description = "ISO 8601 moment; default now"),
         ("limit" = Option<u32>, Query, description = "1 to 500, default 100"),
     ),
-    responses((status = 200, body = Vec<minhu_store::TimerRow>), (status = 422, body = ErrorBody))
+    responses((status = 200, body = Vec<minhu_engine::records::TimerRow>), (status = 422, body = ErrorBody))
 )]
 async fn due_timers(
     State(state): State<AppState>,
     principal: Principal,
     Query(params): Query<HashMap<String, String>>,
-) -> Result<Json<Vec<minhu_store::TimerRow>>, ApiError> {
+) -> Result<Json<Vec<minhu_engine::records::TimerRow>>, ApiError> {
     let before = match params.get("before") {
         Some(text) => text.parse::<jiff::Timestamp>().map_err(|e| {
             ApiError::invalid(FieldError::new(
@@ -777,23 +765,11 @@ async fn due_timers(
         None => state.engine.now(),
     };
     let limit = page_limit(params.get("limit").map(String::as_str), 100, 500)?;
-    let rows = state
-        .engine
-        .store
-        .due_timers(before, limit)
-        .await
-        .map_err(EngineError::from)?;
+    let rows = state.engine.due_timers(before, limit).await?;
     let mut seen = Vec::with_capacity(rows.len());
     for row in rows {
         let number = ticket_number(&row.ticket)?;
-        if state
-            .engine
-            .store
-            .ticket_in(&number, &principal.scope)
-            .await
-            .map_err(EngineError::from)?
-            .is_some()
-        {
+        if state.engine.in_scope(&number, &principal.scope).await? {
             seen.push(row);
         }
     }
@@ -973,7 +949,7 @@ async fn routing_suggestion(
 ) -> Result<Json<Decision>, ApiError> {
     let ticket = state.engine.ticket(&ticket_number(&number)?).await?;
     Ok(Json(
-        state.engine.router.decide(&ticket, &state.engine.city),
+        state.engine.router().decide(&ticket, state.engine.city()),
     ))
 }
 

@@ -115,7 +115,15 @@ async fn ask(
                 .map_err(|_| FieldError::new("conversation", "is not an id this server gave"))?;
             id
         }
-        None => format!("c-{}", hex::encode(rand::random::<[u8; 12]>())),
+        // Letters only: the id is quoted in the hand-over's transcript, where a run of
+        // hex digits could read as a phone number to the personal-data detector and be
+        // starred (96 random bits either way).
+        None => format!(
+            "c-{}",
+            (0..21)
+                .map(|_| char::from(b'a' + rand::random_range(0..26u8)))
+                .collect::<String>()
+        ),
     };
     let engine = &state.engine;
     if let Some(handover) = body.handover {
@@ -143,7 +151,7 @@ async fn ask(
         };
         return Ok((StatusCode::CREATED, Json(reply)).into_response());
     }
-    let index = engine.kb.index().await?;
+    let index = engine.kb().index().await?;
     let reply = assistant::reply(&index, &body.messages, engine.today())?;
     Ok(Json(AssistantReply {
         conversation,
@@ -214,7 +222,7 @@ async fn hand_over(
         },
         category: None,
         region: None,
-        tier: engine.city.default_tier.clone(),
+        tier: engine.city().default_tier.clone(),
         external_ref: Some(format!("assistant:{conversation}")),
     };
     let key = format!("assistant:{conversation}");

@@ -14,8 +14,8 @@ use axum::routing::get;
 use axum::{Json, Router};
 use jiff::Timestamp;
 use minhu_core::workflow::FieldError;
-use minhu_store::AuditEntry;
-use minhu_store::AuditFilter;
+use minhu_engine::records::AuditEntry;
+use minhu_engine::records::AuditFilter;
 use serde::Serialize;
 use std::collections::HashMap;
 use std::net::SocketAddr;
@@ -84,8 +84,8 @@ pub async fn record(
 ) -> Result<(), ApiError> {
     state
         .engine
-        .store
-        .audit(&AuditEntry {
+        .audit()
+        .record(&AuditEntry {
             seq: 0,
             at: state.engine.now(),
             actor,
@@ -233,8 +233,8 @@ async fn list(
     };
     let entries = state
         .engine
-        .store
-        .audit_log(&filter)
+        .audit()
+        .log(&filter)
         .await
         .map_err(ApiError::internal)?;
     record(

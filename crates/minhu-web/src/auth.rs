@@ -22,8 +22,7 @@ use minhu_core::access::{Permission, Role, Scope};
 use minhu_core::event::Actor;
 use minhu_core::ids::{RegionId, TicketNumber, UnitId};
 use minhu_engine::Reader;
-use minhu_store::{ApiToken, Session, Store, StoreError, User};
-use sha2::{Digest, Sha256};
+use minhu_engine::records::{ApiToken, User};
 
 /// What a route asks of its caller.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -347,96 +346,6 @@ pub const SESSION_COOKIE: &str = "minhu_session";
 /// How long a session lives without signing in again.
 pub const SESSION_HOURS: i64 = 8;
 
-/// SHA-256, hex: how tokens and session secrets are kept (they are long random
-/// strings, so a fast hash suffices; passwords use Argon2).
-pub fn digest(secret: &str) -> String {
-    hex::encode(Sha256::digest(secret.as_bytes()))
-}
-
-/// 32 random bytes, hex.
-pub fn random_secret() -> String {
-    hex::encode(rand::random::<[u8; 32]>())
-}
-
-/// What an API token may do: its permissions, its part of the city (a unit and the
-/// units under it, or a region subtree) and its request rate.
-#[derive(Clone, Debug, Default)]
-pub struct TokenGrant<'a> {
-    pub permissions: &'a [Permission],
-    pub unit: Option<&'a str>,
-    pub region: Option<&'a str>,
-    /// Requests per minute; `None`: [`rates::TOKEN_PER_MIN`].
-    pub rate_per_min: Option<u32>,
-}
-
-/// Creates (or replaces) the API token `name` and returns it; only its hash is kept.
-pub async fn issue_token(
-    store: &dyn Store,
-    name: &str,
-    permissions: &[Permission],
-    unit: Option<&str>,
-    region: Option<&str>,
-    now: jiff::Timestamp,
-) -> Result<String, StoreError> {
-    let grant = TokenGrant {
-        permissions,
-        unit,
-        region,
-        rate_per_min: None,
-    };
-    issue_token_with(store, name, &grant, now).await
-}
-
-/// [`issue_token`] with every part of the grant, the rate included.
-pub async fn issue_token_with(
-    store: &dyn Store,
-    name: &str,
-    grant: &TokenGrant<'_>,
-    now: jiff::Timestamp,
-) -> Result<String, StoreError> {
-    let TokenGrant {
-        permissions,
-        unit,
-        region,
-        rate_per_min,
-    } = grant;
-    let token = format!("mh_{}", random_secret());
-    store
-        .put_token(&ApiToken {
-            token_hash: digest(&token),
-            name: name.to_owned(),
-            permissions: permissions.iter().map(|p| p.code().to_owned()).collect(),
-            unit: unit.map(str::to_owned),
-            region: region.map(str::to_owned),
-            created_at: now,
-            expires_at: None,
-            revoked: false,
-            rate_per_min: *rate_per_min,
-        })
-        .await?;
-    Ok(token)
-}
-
-/// Starts a session for `subject` lasting `hours`; returns the cookie's secret.
-pub async fn start_session(
-    store: &dyn Store,
-    subject: &str,
-    now: jiff::Timestamp,
-    hours: i64,
-) -> Result<String, StoreError> {
-    let secret = random_secret();
-    store
-        .put_session(&Session {
-            id_hash: digest(&secret),
-            subject: subject.to_owned(),
-            csrf: random_secret(),
-            created_at: now,
-            expires_at: now + jiff::SignedDuration::from_hours(hours),
-        })
-        .await?;
-    Ok(secret)
-}
-
 /// The `Set-Cookie` value of a session: HttpOnly, SameSite=Strict, Secure.
 pub fn session_cookie(secret: &str, max_age_s: i64) -> String {
     format!(
@@ -467,9 +376,8 @@ async fn authenticate(
     state: &AppState,
     headers: &HeaderMap,
 ) -> Result<Option<Principal>, Result<Refusal, ApiError>> {
-    let store = state.engine.store.as_ref();
-    let city = &state.engine.city;
-    let now = state.engine.clock.now();
+    let accounts = state.engine.accounts();
+    let city = state.engine.city();
     if let Some(value) = headers.get(header::AUTHORIZATION) {
         let token = value
             .to_str()
@@ -477,22 +385,20 @@ async fn authenticate(
             .and_then(|v| v.strip_prefix("Bearer "))
             .map(str::trim)
             .ok_or(Ok(Refusal::BadToken))?;
-        let stored = store
-            .token(&digest(token))
+        let stored = accounts
+            .token(token)
             .await
             .map_err(|e| Err(ApiError::internal(e)))?
-            .filter(|t| !t.revoked && t.expires_at.is_none_or(|at| at > now))
             .ok_or(Ok(Refusal::BadToken))?;
         return Ok(Some(Principal::of_token(&stored, city)));
     }
     let Some(secret) = cookie(headers, SESSION_COOKIE) else {
         return Ok(None);
     };
-    let session = store
-        .session(&digest(secret))
+    let session = accounts
+        .session(secret)
         .await
         .map_err(|e| Err(ApiError::internal(e)))?
-        .filter(|s| s.expires_at > now)
         .ok_or(Ok(Refusal::BadSession))?;
     if let Some(number) = session.subject.strip_prefix("citizen:") {
         let number = TicketNumber::parse(number).map_err(|_| Ok(Refusal::BadSession))?;
@@ -504,7 +410,7 @@ async fn authenticate(
         .subject
         .strip_prefix("user:")
         .ok_or(Ok(Refusal::BadSession))?;
-    let user = store
+    let user = accounts
         .user(login)
         .await
         .map_err(|e| Err(ApiError::internal(e)))?
@@ -795,9 +701,7 @@ async fn in_scope(state: &AppState, number: &str, scope: &Scope) -> Result<bool,
     };
     state
         .engine
-        .store
-        .ticket_in(&number, scope)
+        .in_scope(&number, scope)
         .await
-        .map(|t| t.is_some())
         .map_err(ApiError::internal)
 }

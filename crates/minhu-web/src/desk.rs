@@ -17,7 +17,7 @@ use axum::response::sse::{Event as SseEvent, KeepAlive, Sse};
 use axum::routing::get;
 use minhu_core::ticket::{Kind, Status, Ticket};
 use minhu_core::timer::Flag;
-use minhu_store::TicketFilter;
+use minhu_engine::records::TicketFilter;
 use std::time::Duration;
 
 pub fn routes() -> Router<AppState> {
@@ -43,7 +43,7 @@ async fn console(
     lang: Lang,
     principal: Principal,
 ) -> Result<Html<String>, ApiError> {
-    let city = &state.engine.city;
+    let city = state.engine.city();
     render(ConsolePage {
         ui: Chrome::new(&state, lang, Some(&principal), "/console"),
         kinds: Kind::ALL
@@ -85,7 +85,7 @@ struct Line {
 
 impl Line {
     fn of(ticket: &Ticket, state: &AppState, lang: Lang) -> Line {
-        let city = &state.engine.city;
+        let city = state.engine.city();
         let alerts = &ticket.alerts;
         let (due, flag) = match (&ticket.deadlines, ticket.status) {
             (Some(d), Status::Dispatched) => (Some(d.respond_by), alerts.respond),
@@ -152,7 +152,7 @@ async fn dispatch(
     principal: Principal,
 ) -> Result<Html<String>, ApiError> {
     let engine = &state.engine;
-    let city = &engine.city;
+    let city = engine.city();
     let reader = principal.reader();
     let page = engine
         .list_for(
@@ -165,8 +165,8 @@ async fn dispatch(
         )
         .await?;
     let total = engine
-        .store
-        .count_by_status(&principal.scope)
+        .analytics()
+        .counts(&principal.scope)
         .await
         .map_err(ApiError::internal)?
         .into_iter()
@@ -191,7 +191,7 @@ async fn dispatch(
         .collect();
     let (mut undecided, mut returns) = (Vec::new(), Vec::new());
     for ticket in &page.tickets {
-        let decision = engine.router.decide(ticket, city);
+        let decision = engine.router().decide(ticket, city);
         let queued = Queued {
             line: Line::of(ticket, &state, lang),
             suggestion: decision

@@ -25,7 +25,7 @@ use minhu_core::ids::TicketNumber;
 use minhu_core::ticket::{Rating, Ticket};
 use minhu_core::workflow::Command;
 use minhu_engine::Reader;
-use minhu_store::FollowCode;
+use minhu_engine::records::FollowCode;
 use serde::{Deserialize, Serialize};
 
 /// How long a code is valid.
@@ -80,13 +80,16 @@ fn digits(phone: &str) -> String {
 }
 
 fn code_hash(number: &str, code: &str) -> String {
-    auth::digest(&format!("follow:{number}:{code}"))
+    minhu_engine::accounts::digest(&format!("follow:{number}:{code}"))
 }
 
 /// What follow codes sent to a phone are counted under (a digest, never the number);
 /// `digits` are the phone's digits. Erasing the citizen forgets it.
 pub fn phone_subject(digits: &str) -> String {
-    format!("phone:{}", auth::digest(&format!("follow-phone:{digits}")))
+    format!(
+        "phone:{}",
+        minhu_engine::accounts::digest(&format!("follow-phone:{digits}"))
+    )
 }
 
 /// Sends a code if the number and phone belong together; answers 202 either way.
@@ -105,14 +108,10 @@ async fn request_code(
     let Ok(number) = TicketNumber::parse(body.number.trim()) else {
         return Ok(accepted);
     };
-    let Some(ticket) = state
-        .engine
-        .store
-        .ticket(&number)
-        .await
-        .map_err(ApiError::internal)?
-    else {
-        return Ok(accepted);
+    let ticket = match state.engine.ticket(&number).await {
+        Ok(ticket) => ticket,
+        Err(minhu_engine::EngineError::NotFound(_)) => return Ok(accepted),
+        Err(other) => return Err(ApiError::internal(other)),
     };
     let Some(phone) = ticket.intake.citizen.phone.as_deref() else {
         return Ok(accepted);
@@ -121,9 +120,9 @@ async fn request_code(
     if given.is_empty() || !auth::constant_time_eq(digits(phone).as_bytes(), given.as_bytes()) {
         return Ok(accepted);
     }
-    let store = state.engine.store.as_ref();
+    let codes = state.engine.follow();
     let now = state.engine.now();
-    let day = state.engine.city.local_date(now);
+    let day = state.engine.city().local_date(now);
     // Counted only for a number and phone that match: strangers cannot use up a
     // citizen's codes. The phone is counted by a digest, never kept.
     let caps = [
@@ -131,8 +130,8 @@ async fn request_code(
         (phone_subject(&given), CODES_PER_PHONE_DAY),
     ];
     for (subject, cap) in caps {
-        if !store
-            .count_code_sent(&subject, day, cap)
+        if !codes
+            .count_sent(&subject, day, cap)
             .await
             .map_err(ApiError::internal)?
         {
@@ -141,8 +140,8 @@ async fn request_code(
         }
     }
     let code = format!("{:06}", rand::random_range(0..1_000_000u32));
-    store
-        .put_follow_code(&FollowCode {
+    codes
+        .put(&FollowCode {
             ticket: number.to_string(),
             code_hash: code_hash(number.as_str(), &code),
             expires_at: now + jiff::SignedDuration::from_mins(CODE_MINUTES),
@@ -208,12 +207,11 @@ async fn open_session(
     JsonBody(body): JsonBody<SessionRequest>,
 ) -> Result<Response, ApiError> {
     let number = TicketNumber::parse(body.number.trim()).map_err(|_| wrong_code())?;
-    let store = state.engine.store.as_ref();
-    let now = state.engine.now();
+    let codes = state.engine.follow();
     // The try is counted before the code is compared, in one statement: parallel
     // guesses cannot all read "no tries yet".
-    let stored = store
-        .claim_follow_try(number.as_str(), now, CODE_TRIES)
+    let stored = codes
+        .claim_try(number.as_str(), CODE_TRIES)
         .await
         .map_err(ApiError::internal)?
         .ok_or_else(wrong_code)?;
@@ -231,19 +229,21 @@ async fn open_session(
         return Err(wrong_code());
     }
     // Only one request uses a code; one that lost the race is refused like a guess.
-    if !store
-        .use_follow_code(number.as_str(), &stored)
+    if !codes
+        .use_code(number.as_str(), &stored)
         .await
         .map_err(ApiError::internal)?
     {
         return Err(wrong_code());
     }
     let subject = format!("citizen:{number}");
-    let secret = auth::start_session(store, &subject, now, FOLLOW_HOURS)
+    let accounts = state.engine.accounts();
+    let secret = accounts
+        .start_session(&subject, FOLLOW_HOURS)
         .await
         .map_err(ApiError::internal)?;
-    let csrf = store
-        .session(&auth::digest(&secret))
+    let csrf = accounts
+        .session(&secret)
         .await
         .map_err(ApiError::internal)?
         .map(|s| s.csrf)

@@ -12,8 +12,8 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::{Json, Router};
 use minhu_core::workflow::FieldError;
+use minhu_engine::records::Article;
 use minhu_kb::{ArticleDraft, KbError, Suggestion};
-use minhu_store::Article;
 use serde::Serialize;
 use std::collections::HashMap;
 
@@ -95,7 +95,7 @@ async fn list_articles(
     let status = params
         .get("status")
         .map(|s| {
-            minhu_store::ArticleStatus::parse(s).ok_or_else(|| {
+            minhu_engine::records::ArticleStatus::parse(s).ok_or_else(|| {
                 FieldError::new(
                     "status",
                     format!("{s:?} is not draft, published or retired"),
@@ -104,7 +104,7 @@ async fn list_articles(
         })
         .transpose()?;
     let category = params.get("category").map(|c| c.trim_end_matches('/'));
-    let articles = state.engine.kb.articles().await?;
+    let articles = state.engine.kb().articles().await?;
     Ok(Json(ArticleList {
         articles: articles
             .iter()
@@ -147,8 +147,8 @@ async fn create_article(
     JsonBody(draft): JsonBody<ArticleDraft>,
 ) -> Result<Response, ApiError> {
     let engine = &state.engine;
-    let article = draft.check(&engine.city, engine.now())?;
-    if let Some(old) = engine.kb.article(&article.id).await? {
+    let article = draft.check(engine.city(), engine.now())?;
+    if let Some(old) = engine.kb().article(&article.id).await? {
         if old.same_content(&article) {
             return Ok((StatusCode::OK, Json(ArticleView::from(&old))).into_response());
         }
@@ -160,8 +160,8 @@ async fn create_article(
             ),
         ));
     }
-    engine.kb.put(&article).await?;
-    let stored = engine.kb.article(&article.id).await?.unwrap_or(article);
+    engine.kb().put(&article).await?;
+    let stored = engine.kb().article(&article.id).await?.unwrap_or(article);
     Ok((StatusCode::CREATED, Json(ArticleView::from(&stored))).into_response())
 }
 
@@ -175,7 +175,7 @@ async fn get_article(
 ) -> Result<Json<ArticleView>, ApiError> {
     let article = state
         .engine
-        .kb
+        .kb()
         .article(&id)
         .await?
         .ok_or_else(|| ApiError::not_found(format!("no article has the id {id:?}")))?;
@@ -200,9 +200,9 @@ async fn replace_article(
         return Err(FieldError::new("id", format!("must be the path's id {id:?}")).into());
     }
     let engine = &state.engine;
-    let article = draft.check(&engine.city, engine.now())?;
-    engine.kb.put(&article).await?;
-    let stored = engine.kb.article(&id).await?.unwrap_or(article);
+    let article = draft.check(engine.city(), engine.now())?;
+    engine.kb().put(&article).await?;
+    let stored = engine.kb().article(&id).await?.unwrap_or(article);
     Ok(Json(ArticleView::from(&stored)))
 }
 
@@ -215,7 +215,7 @@ async fn delete_article(
     State(state): State<AppState>,
     Path(id): Path<String>,
 ) -> Result<StatusCode, ApiError> {
-    if state.engine.kb.delete(&id).await? {
+    if state.engine.kb().delete(&id).await? {
         Ok(StatusCode::NO_CONTENT)
     } else {
         Err(ApiError::not_found(format!("no article has the id {id:?}")))
@@ -277,7 +277,7 @@ async fn suggest(
         .filter(|c| !c.is_empty());
     let engine = &state.engine;
     let found = engine
-        .kb
+        .kb()
         .suggest(text, category, engine.today(), limit as usize)
         .await?;
     Ok(Json(Suggestions {

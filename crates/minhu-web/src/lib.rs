@@ -98,7 +98,7 @@ pub fn app(state: AppState) -> Router {
         // Inside the security headers, so a rewritten error answer still gets them.
         .layer(axum::middleware::from_fn(error::uniform_errors))
         .layer(axum::middleware::from_fn_with_state(
-            hardening::content_security_policy(state.engine.city.map.tile_origin()),
+            hardening::content_security_policy(state.engine.city().map.tile_origin()),
             hardening::security_headers,
         ))
         .layer(TraceLayer::new_for_http())

@@ -2,7 +2,7 @@
 //!
 //! Passwords are Argon2id hashes, checked off the async threads, a bounded number at a
 //! time. Each try is counted before its password is checked, by one statement in the
-//! database per counter (see `minhu_store::Store::claim_login_try`): five tries at a
+//! database per counter (see `minhu_engine::records::Store::claim_login_try`): five tries at a
 //! login from one address within a quarter of an hour lock that pair for a quarter of
 //! an hour; twenty from all addresses delay the login from everywhere (1 minute, then
 //! twice as long each time, up to an hour), and the official is told at the next
@@ -25,7 +25,7 @@ use axum::response::{Html, IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use jiff::SignedDuration;
 use minhu_core::workflow::FieldError;
-use minhu_store::{LoginNotice, LoginPolicy, LoginTry};
+use minhu_engine::records::{LoginNotice, LoginPolicy, LoginTry};
 use serde::Deserialize;
 use std::collections::HashMap;
 
@@ -230,17 +230,16 @@ async fn login(
     let axum::Form(form) = axum::Form::<LoginForm>::from_request(request, &state)
         .await
         .map_err(|e| ApiError::malformed(None, e.body_text()))?;
-    let store = state.engine.store.as_ref();
-    let now = state.engine.now();
+    let accounts = state.engine.accounts();
     let address = client.clone().unwrap_or_else(|| "unknown".into());
     let counted: String = form.login.chars().take(MAX_LOGIN_CHARS).collect();
-    let user = store
+    let user = accounts
         .user(&form.login)
         .await
         .map_err(ApiError::internal)?
         .filter(|u| !u.disabled);
-    let tried = store
-        .claim_login_try(&counted, &address, now, &LOGIN_POLICY)
+    let tried = accounts
+        .claim_login_try(&counted, &address, &LOGIN_POLICY)
         .await
         .map_err(ApiError::internal)?;
     let hash = user
@@ -251,17 +250,18 @@ async fn login(
     let matches = verify_password(form.password, hash).await;
     let next = safe_next(form.next.as_deref());
     if let Some(user) = user.filter(|_| matches) {
-        let notice = store
-            .login_succeeded(&counted, &address, now, &LOGIN_POLICY)
+        let notice = accounts
+            .login_succeeded(&counted, &address, &LOGIN_POLICY)
             .await
             .map_err(ApiError::internal)?;
         // Sign-ins are rare enough to sweep the expired sessions of everyone.
-        store
-            .delete_expired_sessions(now)
+        accounts
+            .sweep_sessions()
             .await
             .map_err(ApiError::internal)?;
         let subject = format!("user:{}", user.login);
-        let secret = auth::start_session(store, &subject, now, auth::SESSION_HOURS)
+        let secret = accounts
+            .start_session(&subject, auth::SESSION_HOURS)
             .await
             .map_err(ApiError::internal)?;
         let told = if notice.delays > 0 {
@@ -343,11 +343,10 @@ async fn login(
 
 async fn logout(State(state): State<AppState>, headers: HeaderMap) -> Result<Response, ApiError> {
     if let Some(secret) = auth::cookie(&headers, SESSION_COOKIE) {
-        let hash = auth::digest(secret);
-        let store = state.engine.store.as_ref();
-        if let Some(session) = store.session(&hash).await.map_err(ApiError::internal)? {
-            store
-                .delete_session(&hash)
+        let accounts = state.engine.accounts();
+        if let Some(session) = accounts.session(secret).await.map_err(ApiError::internal)? {
+            accounts
+                .end_session(secret)
                 .await
                 .map_err(ApiError::internal)?;
             audit::record(&state, session.subject, "logout", None, "", None).await?;

@@ -23,8 +23,8 @@ use minhu_core::event::{Actor, Change, Event};
 use minhu_core::ids::TicketNumber;
 use minhu_core::services::{Datatype, Service};
 use minhu_core::ticket::{Channel, Citizen, GeoPoint, Intake, Status, Ticket};
+use minhu_engine::records::{Open311Key, TicketFilter};
 use minhu_engine::{EngineError, Reader};
-use minhu_store::{Open311Key, Store, StoreError, TicketFilter};
 use std::collections::{BTreeMap, HashMap};
 
 /// When the service list last changed in a way clients must notice (the discovery
@@ -260,7 +260,7 @@ fn ok(format: Format, root: &str, node: &Node) -> Answer {
 
 /// ISO 8601 with the city's offset, as the spec asks (`2026-11-23T09:30:00+08:00`).
 fn datetime(state: &AppState, at: Timestamp) -> String {
-    at.to_zoned(state.engine.city.timezone.clone())
+    at.to_zoned(state.engine.city().timezone.clone())
         .strftime("%Y-%m-%dT%H:%M:%S%:z")
         .to_string()
 }
@@ -399,7 +399,7 @@ fn request_node(state: &AppState, ticket: &Ticket) -> Node {
     let agency = ticket
         .unit
         .as_ref()
-        .and_then(|u| state.engine.city.units.get(u))
+        .and_then(|u| state.engine.city().units.get(u))
         .map(|u| u.name.clone());
     let (lat, long) = match ticket.intake.location {
         Some(point) => (
@@ -464,7 +464,7 @@ fn query_moment(
             ),
         )
     })?;
-    date.to_zoned(state.engine.city.timezone.clone())
+    date.to_zoned(state.engine.city().timezone.clone())
         .map(|z| z.timestamp())
         .map_err(|e| Open311Error::bad(format, format!("{name}: {e}")))
 }
@@ -649,8 +649,7 @@ async fn token(State(state): State<AppState>, Path(file): Path<String>) -> Answe
     let (token, format) = Format::split(&file)?;
     let number = state
         .engine
-        .store
-        .ticket_by_idempotency_key(&token_key(token))
+        .ticket_by_key(&token_key(token))
         .await
         .map_err(|e| Open311Error::internal(format, e))?
         .ok_or_else(|| {
@@ -668,24 +667,6 @@ async fn token(State(state): State<AppState>, Path(file): Path<String>) -> Answe
         ])],
     );
     ok(format, "service_requests", &node)
-}
-
-/// Creates an Open311 API key for `label` and returns it; only its digest is kept.
-pub async fn issue_key(
-    store: &dyn Store,
-    label: &str,
-    now: Timestamp,
-) -> Result<String, StoreError> {
-    let key = format!("o311_{}", crate::auth::random_secret());
-    store
-        .put_open311_key(&Open311Key {
-            key_hash: crate::auth::digest(&key),
-            label: label.to_owned(),
-            disabled: false,
-            created_at: now,
-        })
-        .await?;
-    Ok(key)
 }
 
 /// The form of a new request, read field by field so each mistake is named.
@@ -866,7 +847,7 @@ fn read_request<'a>(
         identity.push('=');
         identity.push_str(value);
     }
-    let token = crate::auth::digest(&identity)[..32].to_owned();
+    let token = minhu_engine::accounts::digest(&identity)[..32].to_owned();
     let intake = Intake {
         channel: Channel::Open311,
         kind: service.kind,
@@ -877,7 +858,7 @@ fn read_request<'a>(
         citizen,
         category: Some(service.category.clone()),
         region: None,
-        tier: state.engine.city.default_tier.clone(),
+        tier: state.engine.city().default_tier.clone(),
         external_ref: Some(format!("open311:{token}")),
     };
     Ok(NewRequest {
@@ -902,11 +883,10 @@ async fn post_request(
         .ok_or_else(|| forbidden("api_key: is required to post a request"))?;
     let key = state
         .engine
-        .store
-        .open311_key(&crate::auth::digest(api_key))
+        .accounts()
+        .open311_key(api_key)
         .await
         .map_err(|e| Open311Error::internal(format, e))?
-        .filter(|k| !k.disabled)
         .ok_or_else(|| forbidden("api_key: is not a valid key"))?;
     let request = read_request(state, format, &form, &key)?;
     let actor = Actor::token(&format!("open311:{}", key.label));

@@ -22,7 +22,7 @@ use minhu_core::region::RegionLevel;
 use minhu_core::rollup::Metric;
 use minhu_core::ticket::Status;
 use minhu_core::timer::Flag;
-use minhu_store::{RollupQuery, TicketFilter};
+use minhu_engine::records::{RollupQuery, TicketFilter};
 
 pub fn routes() -> Router<AppState> {
     Router::new()
@@ -40,8 +40,8 @@ struct Row {
 async fn status_counts(state: &AppState, scope: &Scope) -> Result<Vec<u64>, ApiError> {
     let counts = state
         .engine
-        .store
-        .count_by_status(scope)
+        .analytics()
+        .counts(scope)
         .await
         .map_err(ApiError::internal)?;
     Ok(Status::ALL
@@ -108,7 +108,7 @@ async fn flagged(
     principal: &Principal,
     flag: Flag,
 ) -> Result<Vec<Flagged>, ApiError> {
-    let city = &state.engine.city;
+    let city = state.engine.city();
     let page = state
         .engine
         .list_for(
@@ -206,7 +206,7 @@ const PUBLIC_MONTHS: i8 = 12;
 
 /// Counts by district and month, nothing about anyone: no texts, no numbers, no names.
 async fn public(State(state): State<AppState>, lang: Lang) -> Result<Html<String>, ApiError> {
-    let city = &state.engine.city;
+    let city = state.engine.city();
     let today = city.local_date(state.engine.now());
     let first = today
         .first_of_month()
@@ -234,8 +234,8 @@ async fn public(State(state): State<AppState>, lang: Lang) -> Result<Html<String
             .map_err(ApiError::internal)?;
         let rows = state
             .engine
-            .store
-            .rollup_daily(&RollupQuery {
+            .analytics()
+            .daily(&RollupQuery {
                 by_region: true,
                 ..RollupQuery::city_totals(start, end)
             })

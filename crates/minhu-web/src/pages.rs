@@ -16,8 +16,8 @@ use minhu_core::ids::TicketNumber;
 use minhu_core::ids::UnitId;
 use minhu_core::region::RegionLevel;
 use minhu_core::ticket::{Satisfaction, Status, Ticket};
+use minhu_engine::records::{Cursor, TicketFilter};
 use minhu_engine::router::Decision;
-use minhu_store::{Cursor, TicketFilter};
 use std::collections::HashMap;
 
 pub fn routes() -> Router<AppState> {
@@ -111,7 +111,7 @@ async fn list_page(
     principal: Principal,
     Query(params): Query<HashMap<String, String>>,
 ) -> Result<Html<String>, ApiError> {
-    let city = &state.engine.city;
+    let city = state.engine.city();
     let status = params.get("status").and_then(|s| Status::from_code(s));
     let query = params
         .get("q")
@@ -125,9 +125,10 @@ async fn list_page(
         limit: 50,
         ..TicketFilter::default()
     };
-    let store = &state.engine.store;
-    let counts = store
-        .count_by_status(&principal.scope)
+    let counts = state
+        .engine
+        .analytics()
+        .counts(&principal.scope)
         .await
         .map_err(ApiError::internal)?;
     let page = state.engine.list_for(&principal.reader(), &filter).await?;
@@ -320,7 +321,7 @@ async fn actions_for(
     article: Option<&str>,
 ) -> Result<Actions, ApiError> {
     let engine = &state.engine;
-    let city = &engine.city;
+    let city = engine.city();
     let status = ticket.status;
     let open = matches!(
         status,
@@ -328,7 +329,7 @@ async fn actions_for(
     );
     let mut actions = Actions::default();
     if status == Status::Pending && principal.may(Permission::Dispatch) {
-        let decision = engine.router.decide(ticket, city);
+        let decision = engine.router().decide(ticket, city);
         let pick = decision.assignment.as_ref().map(|a| a.unit.clone());
         actions.dispatch = city
             .units
@@ -348,10 +349,10 @@ async fn actions_for(
         let text = format!("{} {}", ticket.intake.title, ticket.intake.description);
         let category = ticket.intake.category.as_ref().map(|c| c.as_str());
         let today = engine.today();
-        let found = engine.kb.suggest(&text, category, today, 3).await?;
+        let found = engine.kb().suggest(&text, category, today, 3).await?;
         actions.chosen = match article {
             Some(id) => engine
-                .kb
+                .kb()
                 .article(id)
                 .await?
                 .filter(|a| a.live_on(today))
@@ -514,7 +515,7 @@ async fn ticket_page(
 ) -> Result<Html<String>, ApiError> {
     let number = TicketNumber::parse(&number).map_err(|e| ApiError::not_found(e.to_string()))?;
     let engine = &state.engine;
-    let city = &engine.city;
+    let city = engine.city();
     let reader = principal.reader();
     let ticket = engine.ticket_for(&reader, &number).await?;
     // The ticket was just read and checked for this reader: only its log is left to read.

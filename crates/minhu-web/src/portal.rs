@@ -85,7 +85,7 @@ async fn portal(
     lang: Lang,
     Query(params): Query<HashMap<String, String>>,
 ) -> Result<Html<String>, ApiError> {
-    let city = &state.engine.city;
+    let city = state.engine.city();
     let mut ui = Chrome::new(&state, lang, None, "/");
     ui.easy = easy(&params);
     render(PortalPage {
@@ -104,7 +104,7 @@ async fn portal(
 /// What the portal's map draws: the city's tile server (if any) and the regions'
 /// boundaries as GeoJSON, each feature named, so a citizen can see where they point.
 async fn map_layers(State(state): State<AppState>) -> Json<serde_json::Value> {
-    let city = &state.engine.city;
+    let city = state.engine.city();
     let features: Vec<serde_json::Value> = city
         .boundaries
         .all()
@@ -165,7 +165,7 @@ async fn track(
     MaybePrincipal(principal): MaybePrincipal,
     Query(params): Query<HashMap<String, String>>,
 ) -> Result<Html<String>, ApiError> {
-    let city = &state.engine.city;
+    let city = state.engine.city();
     let following = principal.as_ref().and_then(|p| p.follows.clone());
     let ticket = match &following {
         Some(number) => {
@@ -256,7 +256,7 @@ async fn suggest(
     State(state): State<AppState>,
     Query(params): Query<HashMap<String, String>>,
 ) -> Result<Json<Suggestion>, ApiError> {
-    let city = &state.engine.city;
+    let city = state.engine.city();
     let text = |name: &str| params.get(name).map_or("", |v| v.trim());
     let intake = draft_intake(city, text("title"), text("description"), text("address"));
     let (ticket, decision) = state.engine.preview(intake)?;

@@ -28,7 +28,7 @@ use minhu_core::access::Scope;
 use minhu_core::ids::{RegionId, UnitId};
 use minhu_core::taxonomy::within;
 use minhu_engine::hotspots::{DAYS, HotspotList, KeptTicket, is_open, ticket_place, ticket_text};
-use minhu_store::TicketFilter;
+use minhu_engine::records::TicketFilter;
 use serde::Serialize;
 use std::collections::{BTreeMap, HashMap, HashSet};
 
@@ -119,11 +119,11 @@ pub(crate) async fn hotspot_list(
     Query(given): Query<FilterParams>,
     Query(params): Query<HashMap<String, String>>,
 ) -> Result<Response, ApiError> {
-    let city = state.engine.city.clone();
+    let city = state.engine.city().clone();
     let filters = Filters::parse(&period, &given, &city, today(&state))?;
     let days = bounded(&params, "days", 1, 90, DAYS as usize)? as i64;
     let limit = bounded(&params, "limit", 1, MAX_LIMIT, LIMIT)?;
-    let now = state.engine.clock.now();
+    let now = state.engine.now();
     let kept = (period.to.is_none() && period.month.is_none() && days == DAYS)
         .then(|| state.engine.hotspot_list())
         .flatten()
@@ -233,7 +233,7 @@ async fn computed_report(
     days: i64,
     limit: usize,
 ) -> Result<Found, ApiError> {
-    let city = &state.engine.city;
+    let city = state.engine.city();
     let to = if period.to.is_some() || period.month.is_some() {
         let end = filters.to.tomorrow().unwrap_or(filters.to);
         end.to_zoned(city.timezone.clone())
@@ -241,7 +241,7 @@ async fn computed_report(
             .timestamp()
     } else {
         // Up to now, included (the window's end is exclusive).
-        state.engine.clock.now() + SignedDuration::from_secs(1)
+        state.engine.now() + SignedDuration::from_secs(1)
     };
     let rules = HotspotRules {
         window: SignedDuration::from_hours(days * 24),
@@ -262,7 +262,6 @@ async fn computed_report(
     loop {
         let page = state
             .engine
-            .store
             .list(&filter)
             .await
             .map_err(ApiError::internal)?;
@@ -376,7 +375,7 @@ pub(crate) async fn monthly_topic(
     Query(period): Query<PeriodParams>,
     Query(given): Query<FilterParams>,
 ) -> Result<Response, ApiError> {
-    let city = &state.engine.city;
+    let city = state.engine.city();
     let filters = Filters::parse(&period, &given, city, today(&state))?;
     let month = filters.from.first_of_month();
     let mut months = Vec::new();

@@ -130,7 +130,7 @@ impl Chrome {
                     .collect()
             })
             .unwrap_or_default();
-        let city = &state.engine.city;
+        let city = state.engine.city();
         Chrome {
             city: lang.t(&city.name, &city.name_en).to_owned(),
             lang,

@@ -213,13 +213,13 @@ async fn world() -> World {
         ))
         .await;
     assert_eq!(status, StatusCode::OK, "{with_file}");
-    let open311_key = minhu_web::open311::issue_key(
-        app.state.engine.store.as_ref(),
-        "matrix",
-        app.state.engine.now(),
-    )
-    .await
-    .unwrap();
+    let open311_key = app
+        .state
+        .engine
+        .accounts()
+        .issue_open311_key("matrix")
+        .await
+        .unwrap();
     let post = Request::post("/open311/v2/requests.json")
         .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
         .body(Body::from(open311_form(&open311_key)))

@@ -58,7 +58,7 @@ async fn audit_log(app: &TestApp, filter: AuditFilter) -> Vec<minhu_store::Audit
         limit: 100,
         ..filter
     };
-    app.state.engine.store.audit_log(&filter).await.unwrap()
+    app.store.audit_log(&filter).await.unwrap()
 }
 
 fn account<'a>(fields: &[(&'a str, &'a str)]) -> Vec<(&'a str, &'a str)> {

@@ -436,7 +436,7 @@ async fn a_tickets_notifications_show_where_delivery_stands_masked() {
     assert_eq!(status, StatusCode::CREATED, "{ticket}");
     let number = ticket["number"].as_str().unwrap();
     // One SMS attempt fails with a gateway that quotes the number; the e-mails go out.
-    let store = &app.state.engine.store;
+    let store = &app.store;
     let now = app.state.engine.now();
     let lease = jiff::SignedDuration::from_secs(60);
     for delivery in store

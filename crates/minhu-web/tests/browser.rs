@@ -482,7 +482,7 @@ async fn a_demand_goes_from_citizen_to_dispatcher_to_unit_and_back_in_the_browse
         (!ticket.parts.is_empty()).then_some(ticket.parts)
     })
     .await;
-    let city = app.state.engine.city.clone();
+    let city = app.state.engine.city().clone();
     let in_a3 = |unit: &str| {
         let region = &city
             .units

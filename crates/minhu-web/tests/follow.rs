@@ -254,7 +254,7 @@ async fn thirty_parallel_wrong_codes_from_thirty_addresses_exhaust_the_code() {
     });
     let statuses = futures_util::future::join_all(guesses).await;
     assert!(statuses.iter().all(|s| *s == StatusCode::UNAUTHORIZED));
-    let stored = app.state.engine.store.follow_code(&number).await.unwrap();
+    let stored = app.store.follow_code(&number).await.unwrap();
     assert_eq!(
         stored.unwrap().attempts,
         minhu_web::follow::CODE_TRIES,
@@ -266,8 +266,6 @@ async fn thirty_parallel_wrong_codes_from_thirty_addresses_exhaust_the_code() {
         "the right code is void after the parallel guesses"
     );
     let log = app
-        .state
-        .engine
         .store
         .audit_log(&minhu_store::AuditFilter {
             action: Some("follow.code_wrong".into()),
@@ -292,15 +290,7 @@ async fn a_used_code_opens_one_session_only() {
         .map(|(status, _, _)| status)
         .collect();
     assert_eq!(statuses.iter().filter(|s| **s == StatusCode::OK).count(), 1);
-    assert!(
-        app.state
-            .engine
-            .store
-            .follow_code(&number)
-            .await
-            .unwrap()
-            .is_none()
-    );
+    assert!(app.store.follow_code(&number).await.unwrap().is_none());
 }
 
 #[tokio::test]

@@ -6,6 +6,7 @@ mod support;
 use axum::body::Body;
 use axum::http::{Request, StatusCode, header};
 use minhu_core::access::{Permission, Role};
+use minhu_engine::accounts::TokenGrant;
 use minhu_store::AuditFilter;
 use serde_json::{Value, json};
 use support::TestApp;
@@ -29,9 +30,7 @@ fn intake_request(cookie: Option<&str>, csrf: Option<&str>) -> Request<Body> {
 }
 
 async fn creations(app: &TestApp) -> Vec<minhu_store::AuditEntry> {
-    app.state
-        .engine
-        .store
+    app.store
         .audit_log(&AuditFilter {
             action: Some("ticket.create".into()),
             limit: 1000,
@@ -50,8 +49,6 @@ async fn a_token_without_create_cannot_create_and_every_creation_names_its_actor
         .await;
     assert_eq!(status, StatusCode::FORBIDDEN, "{body}");
     let refusals = app
-        .state
-        .engine
         .store
         .audit_log(&AuditFilter {
             actor: Some("token:auditor".into()),
@@ -113,19 +110,18 @@ async fn tokens_that_may_create_have_their_own_rate_not_the_address_limit() {
         assert_eq!(status, StatusCode::CREATED, "{body}");
     }
     // A token with a rate of its own is held to it: 10 at once, then one a minute.
-    let grant = minhu_web::auth::TokenGrant {
+    let grant = TokenGrant {
         permissions: &[Permission::CreateTickets],
         rate_per_min: Some(1),
         ..Default::default()
     };
-    let slow = minhu_web::auth::issue_token_with(
-        app.state.engine.store.as_ref(),
-        "slow",
-        &grant,
-        app.state.engine.now(),
-    )
-    .await
-    .unwrap();
+    let slow = app
+        .state
+        .engine
+        .accounts()
+        .issue_token("slow", &grant)
+        .await
+        .unwrap();
     let mut statuses = Vec::new();
     for i in 0..11 {
         let address = format!("10.6.1.{i}");
@@ -213,16 +209,17 @@ async fn tokens_without_create_and_follow_sessions_have_the_anonymous_intake_lim
 #[tokio::test]
 async fn a_token_has_a_default_rate() {
     let app = TestApp::new().await;
-    let token = minhu_web::auth::issue_token(
-        app.state.engine.store.as_ref(),
-        "plain",
-        &[Permission::ViewAudit],
-        None,
-        None,
-        app.state.engine.now(),
-    )
-    .await
-    .unwrap();
+    let grant = TokenGrant {
+        permissions: &[Permission::ViewAudit],
+        ..TokenGrant::default()
+    };
+    let token = app
+        .state
+        .engine
+        .accounts()
+        .issue_token("plain", &grant)
+        .await
+        .unwrap();
     // 100 at once and 50 a second: a thousand in a row meet the limit unless they
     // took 18 seconds.
     let mut refused = None;

@@ -120,9 +120,7 @@ async fn sign_in_act_with_csrf_and_sign_out() {
 }
 
 async fn audit_of(app: &TestApp, login: &str) -> Vec<minhu_store::AuditEntry> {
-    app.state
-        .engine
-        .store
+    app.store
         .audit_log(&AuditFilter {
             target: Some(login.into()),
             limit: 1000,
@@ -277,7 +275,7 @@ async fn twenty_parallel_wrong_passwords_from_twenty_addresses_reach_the_ceiling
         1
     );
     // The accounts page shows the delay.
-    let user = app.state.engine.store.user("zhao").await.unwrap().unwrap();
+    let user = app.store.user("zhao").await.unwrap().unwrap();
     assert!(user.locked_until.unwrap() > app.state.engine.now());
 
     // After the delay the official signs in and is told what happened.
@@ -315,7 +313,8 @@ async fn a_disable_is_not_undone_by_a_sign_in() {
     };
     app.state
         .engine
-        .set_account_disabled("qian", true, &admin)
+        .accounts()
+        .set_disabled("qian", true, &admin)
         .await
         .unwrap();
     let (status, _, _) = app
@@ -326,16 +325,7 @@ async fn a_disable_is_not_undone_by_a_sign_in() {
         )
         .await;
     assert_eq!(status, StatusCode::UNAUTHORIZED);
-    assert!(
-        app.state
-            .engine
-            .store
-            .user("qian")
-            .await
-            .unwrap()
-            .unwrap()
-            .disabled
-    );
+    assert!(app.store.user("qian").await.unwrap().unwrap().disabled);
 }
 
 #[tokio::test]

@@ -63,13 +63,13 @@ struct Client {
 
 async fn client() -> Client {
     let app = TestApp::new().await;
-    let key = minhu_web::open311::issue_key(
-        app.state.engine.store.as_ref(),
-        "conformance",
-        app.state.engine.now(),
-    )
-    .await
-    .unwrap();
+    let key = app
+        .state
+        .engine
+        .accounts()
+        .issue_open311_key("conformance")
+        .await
+        .unwrap();
     Client { app, key }
 }
 
@@ -242,8 +242,6 @@ async fn posting_makes_one_ticket_however_often_it_is_sent() {
     assert_eq!(ticket["category"], "城乡建设/住房保障与房地产/物业服务");
     let stored = c
         .app
-        .state
-        .engine
         .store
         .ticket(&minhu_core::ids::TicketNumber::parse(&id).unwrap())
         .await

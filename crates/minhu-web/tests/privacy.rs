@@ -114,8 +114,6 @@ async fn a_unit_sees_the_citizen_masked_until_it_reveals_with_a_reason() {
     // Unmasked views leave a trace; a unit's masked ones do not need to.
     let views = c
         .app
-        .state
-        .engine
         .store
         .audit_log(&minhu_store::AuditFilter {
             action: Some("identity.view".into()),
@@ -230,8 +228,6 @@ async fn a_confidential_reporter_never_reaches_the_unit() {
         assert_eq!(status, StatusCode::FORBIDDEN, "{answer}");
         let refusals = c
             .app
-            .state
-            .engine
             .store
             .audit_log(&minhu_store::AuditFilter {
                 action: Some("reveal.refused".into()),
@@ -422,8 +418,6 @@ async fn phone_searches_are_audited_by_hash_not_number() {
     assert_eq!(status, StatusCode::OK);
     let entries = c
         .app
-        .state
-        .engine
         .store
         .audit_log(&minhu_store::AuditFilter {
             action: Some("search.phone".into()),
@@ -440,8 +434,6 @@ async fn phone_searches_are_audited_by_hash_not_number() {
     );
     let all = c
         .app
-        .state
-        .engine
         .store
         .audit_log(&minhu_store::AuditFilter {
             limit: 1000,

@@ -7,8 +7,9 @@ use clap::Subcommand;
 use minhu_core::SystemClock;
 use minhu_core::access::{Permission, Role};
 use minhu_engine::Engine;
-use minhu_engine::accounts::{AccountChange, Admin, check_login, describe_scope};
-use minhu_store::{AuditEntry, Store, User};
+use minhu_engine::accounts::{AccountChange, Admin, TokenGrant, check_login, describe_scope};
+use minhu_engine::records::{AuditEntry, User};
+use minhu_store::Store;
 use minhu_web::login::{check_password, hash_password, random_password};
 use std::io::Read;
 use std::sync::Arc;
@@ -175,8 +176,8 @@ pub enum AdminCommand {
 /// Writes an access change to the audit log, as done from the command line.
 async fn audit(engine: &Engine, action: &str, target: &str, detail: String) -> anyhow::Result<()> {
     engine
-        .store
-        .audit(&AuditEntry {
+        .audit()
+        .record(&AuditEntry {
             seq: 0,
             at: engine.now(),
             actor: cli_admin().actor,
@@ -204,7 +205,7 @@ async fn open(place: &Place) -> anyhow::Result<Engine> {
 
 async fn existing_user(engine: &Engine, login: &str) -> anyhow::Result<User> {
     engine
-        .store
+        .accounts()
         .user(login)
         .await?
         .with_context(|| format!("no user {login:?}"))
@@ -241,7 +242,7 @@ pub async fn run(command: AdminCommand) -> anyhow::Result<()> {
                 region,
                 password_hash: Some(hash_password(password.clone()).await?),
             };
-            let user = engine.save_account(change, &cli_admin()).await?;
+            let user = engine.accounts().save(change, &cli_admin()).await?;
             let scope = describe_scope(user.unit.as_deref(), user.region.as_deref());
             println!("saved {} ({}, {scope})", user.login, user.role);
             if generated {
@@ -252,12 +253,13 @@ pub async fn run(command: AdminCommand) -> anyhow::Result<()> {
         AdminCommand::DisableUser { place, login } => {
             let engine = open(&place).await?;
             engine
-                .set_account_disabled(&login, true, &cli_admin())
+                .accounts()
+                .set_disabled(&login, true, &cli_admin())
                 .await?;
             println!("disabled {login}");
             Ok(())
         }
-        AdminCommand::Users { place } => list_users(open(&place).await?.store.as_ref()).await,
+        AdminCommand::Users { place } => list_users(&open(&place).await?).await,
         AdminCommand::SetRole { place, login, role } => {
             let engine = open(&place).await?;
             let user = existing_user(&engine, &login).await?;
@@ -265,7 +267,7 @@ pub async fn run(command: AdminCommand) -> anyhow::Result<()> {
                 role,
                 ..AccountChange::keeping(&user)
             };
-            let user = engine.save_account(change, &cli_admin()).await?;
+            let user = engine.accounts().save(change, &cli_admin()).await?;
             println!("{login} is now {}", user.role);
             Ok(())
         }
@@ -286,7 +288,7 @@ pub async fn run(command: AdminCommand) -> anyhow::Result<()> {
                 region,
                 ..AccountChange::keeping(&user)
             };
-            let user = engine.save_account(change, &cli_admin()).await?;
+            let user = engine.accounts().save(change, &cli_admin()).await?;
             let scope = describe_scope(user.unit.as_deref(), user.region.as_deref());
             println!("{login} now sees {scope}");
             Ok(())
@@ -323,19 +325,13 @@ pub async fn run(command: AdminCommand) -> anyhow::Result<()> {
             }
             let engine = open(&place).await?;
             engine.check_scope(unit.as_deref(), region.as_deref())?;
-            let grant = minhu_web::auth::TokenGrant {
+            let grant = TokenGrant {
                 permissions: &granted,
                 unit: unit.as_deref(),
                 region: region.as_deref(),
                 rate_per_min: rate,
             };
-            let token = minhu_web::auth::issue_token_with(
-                engine.store.as_ref(),
-                &name,
-                &grant,
-                engine.now(),
-            )
-            .await?;
+            let token = engine.accounts().issue_token(&name, &grant).await?;
             let codes: Vec<&str> = granted.iter().map(|p| p.code()).collect();
             let scope = describe_scope(unit.as_deref(), region.as_deref());
             let rate = describe_rate(rate);
@@ -355,7 +351,7 @@ pub async fn run(command: AdminCommand) -> anyhow::Result<()> {
         }
         AdminCommand::Tokens { place } => {
             let engine = open(&place).await?;
-            for token in engine.store.tokens().await? {
+            for token in engine.accounts().tokens().await? {
                 let state = if token.revoked { "revoked" } else { "active" };
                 println!(
                     "{}\t{}\t{}\t{}\t{state}",
@@ -372,8 +368,7 @@ pub async fn run(command: AdminCommand) -> anyhow::Result<()> {
                 bail!("LABEL: must not be blank");
             }
             let engine = open(&place).await?;
-            let key =
-                minhu_web::open311::issue_key(engine.store.as_ref(), &label, engine.now()).await?;
+            let key = engine.accounts().issue_open311_key(&label).await?;
             audit(&engine, "open311_key.saved", &label, String::new()).await?;
             eprintln!("Open311 key for {label} (shown once)");
             println!("{key}");
@@ -381,15 +376,9 @@ pub async fn run(command: AdminCommand) -> anyhow::Result<()> {
         }
         AdminCommand::RevokeToken { place, name } => {
             let engine = open(&place).await?;
-            let mut token = engine
-                .store
-                .tokens()
-                .await?
-                .into_iter()
-                .find(|t| t.name == name)
-                .with_context(|| format!("no token {name:?}"))?;
-            token.revoked = true;
-            engine.store.put_token(&token).await?;
+            if !engine.accounts().revoke_token(&name).await? {
+                bail!("no token {name:?}");
+            }
             audit(&engine, "token.revoked", &name, String::new()).await?;
             println!("revoked {name}");
             Ok(())
@@ -416,7 +405,7 @@ pub async fn run(command: AdminCommand) -> anyhow::Result<()> {
             let filter = minhu_web::audit::filter_from(&params)
                 .map_err(|e| anyhow::anyhow!("{}", e.message()))?;
             let engine = open(&place).await?;
-            let entries = engine.store.audit_log(&filter).await?;
+            let entries = engine.audit().log(&filter).await?;
             audit(
                 &engine,
                 if csv { "audit.export" } else { "audit.read" },
@@ -499,8 +488,8 @@ fn describe_rate(per_min: Option<u32>) -> String {
     }
 }
 
-async fn list_users(store: &dyn Store) -> anyhow::Result<()> {
-    for user in store.users().await? {
+async fn list_users(engine: &Engine) -> anyhow::Result<()> {
+    for user in engine.accounts().users().await? {
         let now = jiff::Timestamp::now();
         let state = match user.locked_until {
             _ if user.disabled => "disabled".to_owned(),
@@ -521,20 +510,20 @@ async fn list_users(store: &dyn Store) -> anyhow::Result<()> {
 /// Recounts the rollups from the event log and says how the kept tables compared.
 async fn rebuild_rollups(place: &Place) -> anyhow::Result<()> {
     let engine = crate::server::open_engine(place, Arc::new(SystemClock)).await?;
-    let store = &engine.store;
-    let total: u64 = store
-        .count_by_status(&minhu_core::access::Scope::All)
+    let figures = engine.analytics();
+    let total: u64 = figures
+        .counts(&minhu_core::access::Scope::All)
         .await?
         .iter()
         .map(|(_, n)| n)
         .sum();
-    let before = store.rollup_tables().await?;
+    let before = figures.tables().await?;
     let started = std::time::Instant::now();
     let bar = crate::import::progress_bar(Some(total), "counting");
-    let counted = store.rebuild_rollups(&|n| bar.set_position(n)).await?;
+    let counted = figures.rebuild(&|n| bar.set_position(n)).await?;
     bar.finish_and_clear();
     let seconds = started.elapsed().as_secs_f64();
-    let after = store.rollup_tables().await?;
+    let after = figures.tables().await?;
     println!(
         "recounted {counted} tickets in {seconds:.1} s ({:.0}/s)",
         counted as f64 / seconds.max(0.001)
@@ -561,10 +550,10 @@ fn differing<K: Ord>(
 
 /// Rebuilds the search index from every ticket in the store.
 async fn reindex(place: &Place) -> anyhow::Result<()> {
-    let engine = crate::server::open_engine(place, Arc::new(SystemClock)).await?;
+    let opened = crate::server::open(place, Arc::new(SystemClock)).await?;
     let dir = crate::server::search_dir(&place.data_dir);
     let index = Arc::new(minhu_search::SearchIndex::open_for_rebuild(&dir)?);
-    let total: u64 = engine
+    let total: u64 = opened
         .store
         .count_by_status(&minhu_core::access::Scope::All)
         .await?
@@ -574,7 +563,7 @@ async fn reindex(place: &Place) -> anyhow::Result<()> {
     let started = std::time::Instant::now();
     index.clear()?;
     let bar = crate::import::progress_bar(Some(total), "indexing");
-    let indexed = minhu_search::catch_up(&*engine.store, &index, |n| bar.inc(n as u64)).await?;
+    let indexed = minhu_search::catch_up(&*opened.store, &index, |n| bar.inc(n as u64)).await?;
     bar.finish_and_clear();
     let seconds = started.elapsed().as_secs_f64();
     println!(

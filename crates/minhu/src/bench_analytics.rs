@@ -75,9 +75,10 @@ pub async fn run(
         place,
         clock,
         engine,
+        store: bench_store,
         ..
     } = BenchCity::open(database, keep).await?;
-    let city = engine.city.clone();
+    let city = engine.city().clone();
     let cells = Cells::of(&city)?;
     // A year of intake up to the end of February 2026, read on its last evening: the
     // month so far is a whole month, and the alert watch sees the last day's hours.
@@ -89,7 +90,7 @@ pub async fn run(
             .to_zoned(city.timezone.clone())?
             .timestamp(),
     );
-    let store = &*engine.store;
+    let store = &*bench_store;
     let backend = format!("{:?}", store.backend());
     let stored = received(store, first, end).await?;
     if stored == 0 {
@@ -252,7 +253,7 @@ async fn over_http(
     let unit = Some(community.unit.as_str());
     let leader = token(engine, leader.code(), leader.permissions(), unit).await?;
     let district = engine
-        .city
+        .city()
         .regions
         .ancestry(&community.region)
         .find(|r| r.level == RegionLevel::District)

@@ -41,18 +41,19 @@ pub async fn run(settings: Settings, keep: Option<PathBuf>) -> anyhow::Result<()
     let window = SignedDuration::from_hours(DAYS * 24);
     let end = start + window + window;
     let clock = Arc::new(ManualClock::new(end));
-    let engine = Arc::new(crate::server::open_engine(&place, clock.clone()).await?);
+    let opened = crate::server::open(&place, clock.clone()).await?;
+    let store: Arc<dyn minhu_store::Store> = opened.store;
+    let engine = Arc::new(opened.engine.build());
     let texts: Vec<(String, String)> = crate::demo::demo_messages()?
         .into_iter()
         .map(|row| (row.title, row.description))
         .collect();
     anyhow::ensure!(!texts.is_empty(), "the demo has no messages");
-    match crate::bench_search::stored_tickets(&*engine.store).await? {
+    match crate::bench_search::stored_tickets(&*store).await? {
         0 => {
             let started = Instant::now();
             let span = window + window;
-            crate::bench_search::fill(&engine.store, &texts, settings.tickets, start, span, 1)
-                .await?;
+            crate::bench_search::fill(&store, &texts, settings.tickets, start, span, 1).await?;
             crate::bench_timers::analyze(&place).await?;
             println!(
                 "stored {} tickets over {} days in {:.0} s",
@@ -106,7 +107,7 @@ pub async fn run(settings: Settings, keep: Option<PathBuf>) -> anyhow::Result<()
     pass("full pass").await?;
     // New tickets of the last three minutes, then the next pass.
     let minutes = SignedDuration::from_mins(3);
-    crate::bench_search::fill(&engine.store, &texts, settings.new, end, minutes, 2).await?;
+    crate::bench_search::fill(&store, &texts, settings.new, end, minutes, 2).await?;
     clock.set(end + minutes);
     pass("incremental pass").await?;
     pass("pass with nothing new").await?;
@@ -118,7 +119,7 @@ pub async fn run(settings: Settings, keep: Option<PathBuf>) -> anyhow::Result<()
     let leader = token(&engine, "leader", Role::UnitLeader.permissions(), street).await?;
     let base = crate::bench_intake::serve(engine.clone(), &place).await?;
     let client = reqwest::Client::new();
-    let today = engine.city.local_date(engine.now());
+    let today = engine.city().local_date(engine.now());
     let kept = "/api/v1/analytics/hotspots".to_owned();
     let old = format!("/api/v1/analytics/hotspots?to={today}");
     println!(

@@ -44,8 +44,9 @@ pub async fn run(clients: usize, tickets: usize, database: Option<String>) -> an
         model: None,
     };
     crate::demo::write_city(&place.config, true)?;
-    let engine = Arc::new(crate::server::open_engine(&place, Arc::new(SystemClock)).await?);
-    let backend = format!("{:?}", engine.store.backend());
+    let opened = crate::server::open(&place, Arc::new(SystemClock)).await?;
+    let backend = format!("{:?}", minhu_store::Store::backend(&*opened.store));
+    let engine = Arc::new(opened.engine.build());
     // The clients are an intake gateway with its own token: anonymous intake is
     // rate-limited per address, which is not what this measures.
     let permissions = [minhu_core::access::Permission::CreateTickets];
@@ -123,14 +124,13 @@ pub(crate) async fn token(
     unit: Option<&str>,
 ) -> anyhow::Result<String> {
     // Unlimited in rate: a benchmark measures the server, not the token's limit.
-    let grant = minhu_web::auth::TokenGrant {
+    let grant = minhu_engine::accounts::TokenGrant {
         permissions,
         unit,
         region: None,
         rate_per_min: Some(u32::MAX),
     };
-    let store = engine.store.as_ref();
-    Ok(minhu_web::auth::issue_token_with(store, name, &grant, engine.now()).await?)
+    Ok(engine.accounts().issue_token(name, &grant).await?)
 }
 
 /// GETs `url` as `token` `runs` times after one warm-up: each time in milliseconds,

@@ -47,11 +47,12 @@ pub async fn run(
         start,
         clock,
         engine,
+        store: stored,
     } = BenchCity::open(database, keep).await?;
-    let backend = format!("{:?}", engine.store.backend());
+    let backend = format!("{:?}", stored.backend());
     let window = SignedDuration::from_hours(24 * i64::from(fill.days.max(1)));
-    match crate::bench_search::stored_tickets(&*engine.store).await? {
-        0 => store(&engine, &fill, start, window).await?,
+    match crate::bench_search::stored_tickets(&*stored).await? {
+        0 => store(&engine, &backend, &fill, start, window).await?,
         n if n == fill.tickets as u64 => {
             println!("page benchmark: {backend}, the {n} tickets already stored");
         }
@@ -68,6 +69,7 @@ pub async fn run(
 /// Fills the store: the demands, then some accepted and resolved.
 async fn store(
     engine: &Arc<Engine>,
+    backend: &str,
     fill: &Fill,
     start: Timestamp,
     window: SignedDuration,
@@ -77,7 +79,6 @@ async fn store(
         days,
         handled,
     } = *fill;
-    let backend = format!("{:?}", engine.store.backend());
     let seeding = Instant::now();
     // Half the demands as the demo's samples (routed to a unit), half without place
     // or category: routing cannot decide them, so they wait for the dispatchers.
@@ -97,7 +98,6 @@ async fn store(
     let mut moved = 0;
     loop {
         let page = engine
-            .store
             .list(&TicketFilter {
                 status: Some(Status::Dispatched),
                 limit: 500,
@@ -140,7 +140,6 @@ async fn measure(engine: &Arc<Engine>, place: &crate::Place, runs: usize) -> any
     let runs = runs.max(1);
     let newest = |status: Status| async move {
         let page = engine
-            .store
             .list(&TicketFilter {
                 status: Some(status),
                 limit: 1,
@@ -196,7 +195,7 @@ async fn measure(engine: &Arc<Engine>, place: &crate::Place, runs: usize) -> any
     let mut counters = Vec::new();
     for _ in 0..5 {
         let started = Instant::now();
-        engine.store.count_by_status(&Scope::All).await?;
+        engine.analytics().counts(&Scope::All).await?;
         counters.push(started.elapsed());
     }
     counters.sort();

@@ -42,7 +42,8 @@ pub async fn run(
 ) -> anyhow::Result<()> {
     let (_temporary, place) = demo_place(keep)?;
     let dir = place.data_dir.clone();
-    let mut engine = crate::server::open_engine(&place, Arc::new(SystemClock)).await?;
+    let opened = crate::server::open(&place, Arc::new(SystemClock)).await?;
+    let store: Arc<dyn minhu_store::Store> = opened.store;
     let rows = crate::demo::demo_messages()?;
     anyhow::ensure!(!rows.is_empty(), "the demo has no messages");
     let texts: Vec<(String, String)> = rows
@@ -50,13 +51,13 @@ pub async fn run(
         .map(|row| (row.title, row.description))
         .collect();
 
-    let stored = stored_tickets(&*engine.store).await?;
+    let stored = stored_tickets(&*store).await?;
     let started = Instant::now();
     let filled = match stored {
         0 => {
             let start: Timestamp = "2024-11-01T00:00:00Z".parse()?;
             let span = SignedDuration::from_hours(2 * 365 * 24);
-            fill(&engine.store, &texts, tickets, start, span, 1).await?;
+            fill(&store, &texts, tickets, start, span, 1).await?;
             true
         }
         n if n == tickets as u64 => false,
@@ -74,14 +75,16 @@ pub async fn run(
     )?);
     let bar = crate::import::progress_bar(Some(tickets as u64), "indexing");
     let started = Instant::now();
-    let indexed = minhu_search::catch_up(&*engine.store, &index, |n| bar.inc(n as u64)).await?;
+    let indexed = minhu_search::catch_up(&*store, &index, |n| bar.inc(n as u64)).await?;
     bar.finish_and_clear();
     let index_seconds = started.elapsed().as_secs_f64();
 
     let words = frequent_words(&texts);
     let mut rng = StdRng::seed_from_u64(7);
     let asked: Vec<TicketFilter> = (0..queries).map(|_| query(&mut rng, &words)).collect();
-    engine.search = Some(LiveIndex::follow(engine.store.clone(), index.clone()));
+    let (live, follower) = LiveIndex::follow(store.clone(), index.clone());
+    let following = tokio::spawn(follower);
+    let engine = opened.engine.search(live).build();
     let mut search_ms = Vec::with_capacity(queries);
     // Lists with a status, region or category filter apart: the store fetches their
     // matches differently (they were the slow tail once).
@@ -104,13 +107,14 @@ pub async fn run(
     let mut scan_ms = Vec::with_capacity(scans);
     for filter in asked.iter().take(scans) {
         let started = Instant::now();
-        engine.store.list(filter).await?;
+        store.list(filter).await?;
         scan_ms.push(started.elapsed().as_secs_f64() * 1e3);
     }
     let search = percentiles(&mut search_ms);
     let (plain, filtered) = (plain_ms.len(), filtered_ms.len());
     let (plain_ms, filtered_ms) = (percentiles(&mut plain_ms), percentiles(&mut filtered_ms));
     let scan = percentiles(&mut scan_ms);
+    following.abort();
     if filled {
         println!("tickets            {tickets} (stored in {fill_seconds:.0} s)");
     } else {

@@ -44,8 +44,9 @@ pub async fn run(
         start,
         clock,
         engine,
+        store,
     } = BenchCity::open(database, None).await?;
-    let backend = format!("{:?}", engine.store.backend());
+    let backend = format!("{:?}", store.backend());
     let samples = dispatched_samples(&engine)?;
 
     let seeding = Instant::now();
@@ -60,7 +61,7 @@ pub async fn run(
     let end_of_intake = start + SignedDuration::from_hours(INTAKE_HOURS);
     clock.set(end_of_intake);
     anyhow::ensure!(
-        engine.store.due_timers(end_of_intake, 1).await?.is_empty(),
+        store.due_timers(end_of_intake, 1).await?.is_empty(),
         "timers were due before the benchmark moved the clock"
     );
 
@@ -76,7 +77,7 @@ pub async fn run(
     // A few due at a time: the clock moves to the tenth earliest due moment each round.
     let mut few = Vec::with_capacity(ticks);
     for _ in 0..ticks.min(50) {
-        let next = engine.store.due_timers(Timestamp::MAX, 10).await?;
+        let next = store.due_timers(Timestamp::MAX, 10).await?;
         let Some(last) = next.last() else { break };
         clock.set(last.due_at + SignedDuration::from_millis(1));
         let started = Instant::now();
@@ -86,13 +87,12 @@ pub async fn run(
     print_times("tick with the 10 earliest timers due", &mut few);
 
     // The catch-up: the clock jumps past the `due` earliest timers.
-    let next = engine.store.due_timers(Timestamp::MAX, due as u32).await?;
+    let next = store.due_timers(Timestamp::MAX, due as u32).await?;
     let last = next
         .last()
         .ok_or_else(|| anyhow::anyhow!("no timers left to fire"))?;
     clock.set(last.due_at + SignedDuration::from_millis(1));
     let waiting = engine
-        .store
         .due_timers(
             engine.now() + SignedDuration::from_millis(1),
             (2 * due) as u32,
@@ -145,6 +145,8 @@ pub(crate) struct BenchCity {
     pub start: Timestamp,
     pub clock: Arc<ManualClock>,
     pub engine: Arc<Engine>,
+    /// What the benchmarks fill and measure below the engine.
+    pub store: Arc<dyn minhu_store::Store>,
 }
 
 impl BenchCity {
@@ -162,13 +164,14 @@ impl BenchCity {
         crate::demo::write_city(&place.config, true)?;
         let start: Timestamp = "2026-03-02T00:00:00+08:00".parse()?;
         let clock = Arc::new(ManualClock::new(start));
-        let engine = Arc::new(crate::server::open_engine(&place, clock.clone()).await?);
+        let opened = crate::server::open(&place, clock.clone()).await?;
         Ok(Self {
             _dir: dir,
             place,
             start,
             clock,
-            engine,
+            engine: Arc::new(opened.engine.build()),
+            store: opened.store,
         })
     }
 }
@@ -194,7 +197,7 @@ pub(crate) async fn seed(
         let stored = engine.intake_many(intakes, Actor::citizen()).await?;
         timers += stored
             .iter()
-            .map(|t| minhu_core::timer::pending(t, &engine.city).len())
+            .map(|t| minhu_core::timer::pending(t, engine.city()).len())
             .sum::<usize>();
         bar.inc(count as u64);
     }
@@ -256,14 +259,12 @@ async fn exactly_once(engine: &Engine, touched: &BTreeSet<String>) -> anyhow::Re
     for number in touched {
         let number = TicketNumber::parse(number)?;
         let events = engine
-            .store
             .events(&number)
             .await?
             .into_iter()
             .filter(|e| e.actor == timers)
             .count();
         let fired = engine
-            .store
             .timers_of(&number)
             .await?
             .into_iter()

@@ -10,7 +10,7 @@ use minhu_core::event::{Change, Event};
 use minhu_core::ticket::{Status, Ticket};
 use minhu_engine::Engine;
 use minhu_engine::attachments::AttachmentStore;
-use minhu_store::{AuditEntry, Store, TicketFilter};
+use minhu_store::{AuditEntry, SqlStore, Store, TicketFilter};
 use std::sync::Arc;
 
 /// Every ticket matching `filter`, page by page.
@@ -38,7 +38,7 @@ fn normalise(phone: &str) -> anyhow::Result<String> {
 /// Stands in for an erased citizen: the same phone always gives the same pseudonym,
 /// which cannot be turned back into the number without guessing it.
 fn pseudonym(phone: &str) -> String {
-    let digest = minhu_web::auth::digest(&format!("minhu-erasure:{phone}"));
+    let digest = minhu_engine::accounts::digest(&format!("minhu-erasure:{phone}"));
     format!("erased:{}", &digest[..12])
 }
 
@@ -50,8 +50,8 @@ async fn audit(
 ) -> anyhow::Result<()> {
     let who = std::env::var("USER").unwrap_or_else(|_| "unknown".into());
     engine
-        .store
-        .audit(&AuditEntry {
+        .audit()
+        .record(&AuditEntry {
             seq: 0,
             at: engine.now(),
             actor: format!("system:cli:{who}"),
@@ -64,8 +64,11 @@ async fn audit(
     Ok(())
 }
 
-async fn open(place: &Place) -> anyhow::Result<Engine> {
-    crate::server::open_engine(place, Arc::new(minhu_core::SystemClock)).await
+/// The engine (for the audit log) and the store: erasure rewrites the stored log
+/// itself, which no engine service does.
+async fn open(place: &Place) -> anyhow::Result<(Engine, Arc<SqlStore>)> {
+    let opened = crate::server::open(place, Arc::new(minhu_core::SystemClock)).await?;
+    Ok((opened.engine.build(), opened.store))
 }
 
 fn by_phone(phone: &str) -> TicketFilter {
@@ -78,11 +81,11 @@ fn by_phone(phone: &str) -> TicketFilter {
 /// Prints, as JSON, every ticket of the citizen with its full event log.
 pub async fn export(place: &Place, phone: &str) -> anyhow::Result<()> {
     let phone = normalise(phone)?;
-    let engine = open(place).await?;
-    let tickets = all(engine.store.as_ref(), by_phone(&phone)).await?;
+    let (engine, store) = open(place).await?;
+    let tickets = all(store.as_ref(), by_phone(&phone)).await?;
     let mut out = Vec::with_capacity(tickets.len());
     for ticket in tickets {
-        let events = engine.store.events(&ticket.number).await?;
+        let events = store.events(&ticket.number).await?;
         out.push(serde_json::json!({"ticket": ticket, "events": events}));
     }
     audit(
@@ -107,8 +110,8 @@ pub async fn export(place: &Place, phone: &str) -> anyhow::Result<()> {
 /// purged, so that the erased bytes do not linger in free pages or old segments.
 pub async fn erase(place: &Place, phone: &str) -> anyhow::Result<()> {
     let phone = normalise(phone)?;
-    let engine = open(place).await?;
-    let store = engine.store.as_ref();
+    let (engine, stored) = open(place).await?;
+    let store = stored.as_ref();
     let tickets = all(store, by_phone(&phone)).await?;
     let name = pseudonym(&phone);
     let mut files = Vec::new();
@@ -122,7 +125,7 @@ pub async fn erase(place: &Place, phone: &str) -> anyhow::Result<()> {
     store
         .forget_code_sends(&minhu_web::follow::phone_subject(&phone))
         .await?;
-    purge(place, &engine).await?;
+    purge(place, store).await?;
     audit(
         &engine,
         "citizen.erase",
@@ -140,15 +143,15 @@ pub async fn erase(place: &Place, phone: &str) -> anyhow::Result<()> {
 /// After erasures: the search index rewritten without the erased words, then the
 /// database's free space purged. A running server holds the index: the store is erased
 /// all the same, and what is left to do is said.
-async fn purge(place: &Place, engine: &Engine) -> anyhow::Result<()> {
-    if let Err(why) = purge_index(place, engine).await {
+async fn purge(place: &Place, store: &dyn Store) -> anyhow::Result<()> {
+    if let Err(why) = purge_index(place, store).await {
         eprintln!("the search index was not purged: {why}");
         eprintln!(
             "a running server re-indexes the erased tickets within seconds; to remove the \
              old words from the index's files, stop it and run `minhu admin reindex`"
         );
     }
-    engine.store.purge_erased().await?;
+    store.purge_erased().await?;
     Ok(())
 }
 
@@ -216,13 +219,13 @@ async fn remove_files(
 
 /// Brings the search index up to the erased store and rewrites its files without the
 /// old words. Fails when a running server holds the index.
-async fn purge_index(place: &Place, engine: &Engine) -> anyhow::Result<()> {
+async fn purge_index(place: &Place, store: &dyn Store) -> anyhow::Result<()> {
     let dir = crate::server::search_dir(&place.data_dir);
     if !dir.exists() {
         return Ok(());
     }
     let index = Arc::new(minhu_search::SearchIndex::open(&dir)?);
-    minhu_search::catch_up(engine.store.as_ref(), &index, |_| {}).await?;
+    minhu_search::catch_up(store, &index, |_| {}).await?;
     let vacuumed = index.clone();
     tokio::task::spawn_blocking(move || vacuumed.vacuum()).await??;
     Ok(())
@@ -233,10 +236,10 @@ pub async fn retention(place: &Place, days: u32, dry_run: bool) -> anyhow::Resul
     if days == 0 {
         bail!("--closed-days: keep identities at least a day after closing");
     }
-    let engine = open(place).await?;
+    let (engine, store) = open(place).await?;
     let cutoff = engine.now() - SignedDuration::from_hours(24 * i64::from(days));
     let closed = all(
-        engine.store.as_ref(),
+        store.as_ref(),
         TicketFilter {
             status: Some(Status::Closed),
             ..TicketFilter::default()
@@ -273,11 +276,11 @@ pub async fn retention(place: &Place, days: u32, dry_run: bool) -> anyhow::Resul
                 .as_deref()
                 .unwrap_or("anonymous"),
         );
-        erase_ticket(engine.store.as_ref(), ticket, &name).await?;
+        erase_ticket(store.as_ref(), ticket, &name).await?;
         bar.inc(1);
     }
     bar.finish_and_clear();
-    purge(place, &engine).await?;
+    purge(place, store.as_ref()).await?;
     audit(
         &engine,
         "retention.erase",

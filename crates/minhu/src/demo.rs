@@ -16,8 +16,8 @@ use minhu_core::ticket::{Channel, Citizen, Kind, Rating, Satisfaction, Status, T
 use minhu_core::unit::UnitLevel;
 use minhu_core::workflow::Command;
 use minhu_core::{City, SystemClock};
+use minhu_engine::accounts::{AccountChange, Admin, TokenGrant};
 use minhu_import::{ImportRow, Layout, Reader};
-use minhu_store::User;
 use rand::rngs::StdRng;
 use rand::seq::SliceRandom;
 use rand::{Rng, SeedableRng};
@@ -135,8 +135,8 @@ pub async fn run(
         let replayer = Replayer::open(&place).await?;
         let existing = replayer
             .engine
-            .store
-            .count_by_status(&minhu_core::access::Scope::All)
+            .analytics()
+            .counts(&minhu_core::access::Scope::All)
             .await?;
         if existing.iter().map(|(_, n)| n).sum::<u64>() == 0 {
             let rows = match messages.take() {
@@ -153,31 +153,23 @@ pub async fn run(
         }
     }
     let notify = crate::server::notify_config(&place)?;
-    let mut engine = crate::server::open_engine(&place, Arc::new(SystemClock)).await?;
-    crate::server::start_notifications(&mut engine, &notify)?;
-    crate::server::follow_search(&mut engine, data_dir)?;
+    let opened = crate::server::open(&place, Arc::new(SystemClock)).await?;
+    // Timers run on the real clock from here: the replayed past catches up at once.
+    let serving = crate::server::Serving::start(opened, &notify, data_dir)?;
+    let engine = serving.engine.clone();
     let kb = crate::kb::import_demo(&engine).await?;
     println!("knowledge base: {kb}");
-    let engine = Arc::new(engine);
-    // Timers run on the real clock from here: the replayed past catches up at once.
-    tokio::spawn(minhu_engine::timers::TimerWorker::new(engine.clone()).run());
-    // The dashboard's hotspot list, kept current as the server's is.
-    tokio::spawn(minhu_engine::hotspots::watch(engine.clone()));
+    let accounts = engine.accounts();
     // A fresh administrator token each run; the last one stops working.
-    let token = minhu_web::auth::issue_token(
-        engine.store.as_ref(),
-        "demo",
-        minhu_core::access::Role::Administrator.permissions(),
-        None,
-        None,
-        engine.now(),
-    )
-    .await?;
-    let open311_key =
-        minhu_web::open311::issue_key(engine.store.as_ref(), "demo", engine.now()).await?;
+    let grant = TokenGrant {
+        permissions: minhu_core::access::Role::Administrator.permissions(),
+        ..TokenGrant::default()
+    };
+    let token = accounts.issue_token("demo", &grant).await?;
+    let open311_key = accounts.issue_open311_key("demo").await?;
     let state = crate::server::app_state(engine, &place, &notify)?;
     let listen = format!("127.0.0.1:{port}");
-    crate::server::serve_state(state, &listen, connections, |url| {
+    let served = crate::server::serve_state(state, &listen, connections, |url| {
         println!("MINHU_DEMO_TOKEN={token}");
         println!("MINHU_OPEN311_KEY={open311_key}");
         println!("minhu demo city A市 is ready: {url}/");
@@ -197,7 +189,9 @@ pub async fn run(
         );
         println!("stop with Ctrl-C");
     })
-    .await
+    .await;
+    serving.stop().await;
+    served
 }
 
 /// The demo's classifier, trained on its messages that carry a category, so that
@@ -231,26 +225,26 @@ pub fn write_city(dir: &Path, overwrite: bool) -> anyhow::Result<()> {
 
 async fn add_users(replayer: &Replayer) -> anyhow::Result<()> {
     let hash = minhu_web::login::hash_password(DEMO_PASSWORD.into()).await?;
+    let admin = Admin {
+        actor: "system:demo".into(),
+        client: None,
+    };
     for (login, name, role, scope) in DEMO_USERS {
-        let user = User {
+        let change = AccountChange {
             login: (*login).into(),
-            display_name: (*name).into(),
+            display_name: Some((*name).into()),
             role: (*role).into(),
             unit: match scope {
                 Scope::Unit(unit) => Some((*unit).to_owned()),
                 _ => None,
             },
-            password_hash: hash.clone(),
-            disabled: false,
-            created_at: Timestamp::now(),
             region: match scope {
                 Scope::Region(region) => Some((*region).to_owned()),
                 _ => None,
             },
-            failed_logins: 0,
-            locked_until: None,
+            password_hash: Some(hash.clone()),
         };
-        replayer.engine.store.put_user(&user).await?;
+        replayer.engine.accounts().save(change, &admin).await?;
     }
     Ok(())
 }
@@ -401,7 +395,7 @@ async fn live(
     now: Timestamp,
     rng: &mut StdRng,
 ) -> anyhow::Result<Ticket> {
-    let city = replayer.engine.city.clone();
+    let city = replayer.engine.city().clone();
     let mut intake = intake_from_row(row, Layout::TeddyCup, &city).map_err(anyhow::Error::msg)?;
     intake.channel = pick_channel(rng);
     intake.citizen = if rng.random_bool(0.08) {

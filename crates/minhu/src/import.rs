@@ -177,7 +177,7 @@ pub async fn import_row(
     row: &ImportRow,
     layout: Layout,
 ) -> Result<Outcome, String> {
-    let city = replayer.engine.city.clone();
+    let city = replayer.engine.city().clone();
     let intake = intake_from_row(row, layout, &city)?;
     let created_at = row
         .created_at

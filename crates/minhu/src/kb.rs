@@ -51,7 +51,7 @@ pub async fn run(command: KbCommand) -> anyhow::Result<()> {
         }
         KbCommand::Export { out, place } => {
             let engine = crate::server::open_engine(&place, Arc::new(SystemClock)).await?;
-            let articles = engine.kb.articles().await?;
+            let articles = engine.kb().articles().await?;
             files::write(&out, &articles)?;
             println!("exported {} articles to {}", articles.len(), out.display());
             Ok(())
@@ -106,7 +106,7 @@ async fn store_rows(
     let mut articles = Vec::with_capacity(rows.len());
     let mut seen = std::collections::HashMap::new();
     for row in rows {
-        match row.draft.check(&engine.city, now) {
+        match row.draft.check(engine.city(), now) {
             Ok(article) => {
                 if let Some(first) = seen.insert(article.id.clone(), row.row) {
                     errors.push(files::RowError {
@@ -137,8 +137,8 @@ async fn store_rows(
     let bar = progress_bar(Some(articles.len() as u64), "articles");
     let mut done = Imported::default();
     for article in &articles {
-        let existed = engine.kb.article(&article.id).await?.is_some();
-        let changed = engine.kb.put(article).await?;
+        let existed = engine.kb().article(&article.id).await?.is_some();
+        let changed = engine.kb().put(article).await?;
         match (existed, changed) {
             (false, _) => done.new += 1,
             (true, true) => done.updated += 1,

@@ -3,8 +3,8 @@
 use crate::Place;
 use anyhow::Context;
 use minhu_core::{Clock, SystemClock};
-use minhu_engine::Engine;
 use minhu_engine::attachments::AttachmentStore;
+use minhu_engine::{Engine, EngineBuilder, Workers};
 use minhu_notify::{ChannelKind, Notifier, NotifyConfig, Outbox};
 use minhu_search::{LiveIndex, SearchIndex};
 use minhu_store::SqlStore;
@@ -14,9 +14,18 @@ use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
 
+/// A city opened for work: its store, and an engine being built over it (the router
+/// already set: a classifier's when `--model` names one).
+pub struct Opened {
+    /// The CLI's maintenance commands (erasure, rebuilds) and `close` use the store
+    /// directly; everything else goes through the engine.
+    pub store: Arc<SqlStore>,
+    pub engine: EngineBuilder,
+}
+
 /// Loads the configuration and connects to the database (creating the data
 /// directory for SQLite), with the given clock.
-pub async fn open_engine(place: &Place, clock: Arc<dyn Clock>) -> anyhow::Result<Engine> {
+pub async fn open(place: &Place, clock: Arc<dyn Clock>) -> anyhow::Result<Opened> {
     let city = minhu_config::load_city(&place.config)?;
     std::fs::create_dir_all(&place.data_dir).with_context(|| {
         format!(
@@ -25,20 +34,27 @@ pub async fn open_engine(place: &Place, clock: Arc<dyn Clock>) -> anyhow::Result
         )
     })?;
     let url = place.database_url();
-    let store = SqlStore::connect(&url)
-        .await
-        .with_context(|| format!("cannot open the database {url}"))?;
-    let mut engine = Engine::new(Arc::new(store), Arc::new(city), clock);
+    let store = Arc::new(
+        SqlStore::connect(&url)
+            .await
+            .with_context(|| format!("cannot open the database {url}"))?,
+    );
+    let mut engine = Engine::builder(store.clone(), Arc::new(city), clock);
     if let Some(path) = &place.model {
         let model = minhu_text::Model::load(path)
             .with_context(|| format!("cannot load the model {}", path.display()))?;
         let classifier = Arc::new(crate::classifier::TextClassifier(model));
-        engine.router = minhu_engine::router::Router::with_classifier(
+        engine = engine.router(minhu_engine::router::Router::with_classifier(
             classifier,
             minhu_engine::router::DEFAULT_THRESHOLD,
-        );
+        ));
     }
-    Ok(engine)
+    Ok(Opened { store, engine })
+}
+
+/// [`open`], for commands that need nothing but the engine.
+pub async fn open_engine(place: &Place, clock: Arc<dyn Clock>) -> anyhow::Result<Engine> {
+    Ok(open(place, clock).await?.engine.build())
 }
 
 /// The city's `notify.toml` (none: no channels, nothing is told).
@@ -50,20 +66,60 @@ pub fn notify_config(place: &Place) -> anyhow::Result<NotifyConfig> {
     Ok(NotifyConfig::load(&path)?)
 }
 
-/// Makes a serving engine tell citizens and integrations of each step, and starts
-/// the delivery worker. Only for serving: an import of past demands tells no one.
-pub fn start_notifications(engine: &mut Engine, config: &NotifyConfig) -> anyhow::Result<()> {
-    let config = Arc::new(config.clone());
-    engine.announce = Arc::new(Outbox::new(config.clone(), engine.city.clone()));
-    let notifier = Notifier::new(
-        engine.store.clone(),
-        engine.clock.clone(),
-        &config,
-        engine.outbox_changed.clone(),
-    )?;
-    tokio::spawn(notifier.run());
-    Ok(())
+/// A serving engine and its background workers: the timers, alert and hotspot watches,
+/// the search index's follower and the notifier.
+pub struct Serving {
+    pub engine: Arc<Engine>,
+    store: Arc<SqlStore>,
+    workers: Workers,
 }
+
+impl Serving {
+    /// Builds the engine of `opened` to tell citizens and integrations of each step
+    /// (`notify.toml`) and to search with the index in the data directory, and starts
+    /// its workers. Only for serving: an import of past demands tells no one.
+    pub fn start(opened: Opened, notify: &NotifyConfig, data_dir: &Path) -> anyhow::Result<Self> {
+        let Opened { store, engine } = opened;
+        let config = Arc::new(notify.clone());
+        let city = engine.city().clone();
+        let index = SearchIndex::open(&search_dir(data_dir))?.with_privacy(city.privacy.clone());
+        let (search, follower) = LiveIndex::follow(store.clone(), Arc::new(index));
+        let engine = Arc::new(
+            engine
+                .announce(Arc::new(Outbox::new(config.clone(), city)))
+                .search(search)
+                .build(),
+        );
+        let notifier = Notifier::new(
+            store.clone(),
+            engine.clock().clone(),
+            &config,
+            engine.outbox_changed().clone(),
+        )?;
+        let mut workers = Workers::of(&engine);
+        workers.spawn("search", follower);
+        workers.spawn("notify", notifier.run());
+        Ok(Self {
+            engine,
+            store,
+            workers,
+        })
+    }
+
+    /// Stops the workers (each at its next await point; see `minhu_engine::workers`)
+    /// and closes the store, so the SQLite writer finishes what it holds.
+    pub async fn stop(self) {
+        let aborted = self.workers.stop(WORKERS_GRACE).await;
+        if aborted > 0 {
+            tracing::warn!(aborted, "workers did not stop in time");
+        }
+        self.store.close().await;
+        tracing::info!("stopped");
+    }
+}
+
+/// How long the workers get to stop once asked.
+const WORKERS_GRACE: Duration = Duration::from_secs(10);
 
 /// Citizens' follow codes go out at once on the city's first SMS (or log) channel,
 /// never through the outbox: a code must not be stored in clear.
@@ -91,7 +147,7 @@ pub fn app_state(
     place: &Place,
     notify: &NotifyConfig,
 ) -> anyhow::Result<AppState> {
-    let services = minhu_config::load_services(&place.config, &engine.city)?;
+    let services = minhu_config::load_services(&place.config, engine.city())?;
     let mut state = AppState {
         services: Arc::new(services),
         config_dir: Some(place.config.clone()),
@@ -167,14 +223,6 @@ impl ConnectionArgs {
     }
 }
 
-/// Opens the search index in the data directory and keeps it following the store
-/// (catching up first with whatever was written while no server ran).
-pub fn follow_search(engine: &mut Engine, data_dir: &Path) -> anyhow::Result<()> {
-    let index = SearchIndex::open(&search_dir(data_dir))?.with_privacy(engine.city.privacy.clone());
-    engine.search = Some(LiveIndex::follow(engine.store.clone(), Arc::new(index)));
-    Ok(())
-}
-
 /// Where the search index lives.
 pub fn search_dir(data_dir: &Path) -> std::path::PathBuf {
     data_dir.join("search")
@@ -186,18 +234,16 @@ pub async fn serve(
     connections: &ConnectionArgs,
 ) -> anyhow::Result<()> {
     let notify = notify_config(place)?;
-    let mut engine = open_engine(place, Arc::new(SystemClock)).await?;
-    start_notifications(&mut engine, &notify)?;
-    follow_search(&mut engine, &place.data_dir)?;
-    let engine = Arc::new(engine);
-    tokio::spawn(minhu_engine::timers::TimerWorker::new(engine.clone()).run());
-    tokio::spawn(minhu_engine::alerts::watch(engine.clone()));
-    tokio::spawn(minhu_engine::hotspots::watch(engine.clone()));
-    let state = app_state(engine, place, &notify)?;
-    serve_state(state, listen, connections.options(), |url| {
+    let opened = open(place, Arc::new(SystemClock)).await?;
+    let serving = Serving::start(opened, &notify, &place.data_dir)?;
+    let state = app_state(serving.engine.clone(), place, &notify)?;
+    let served = serve_state(state, listen, connections.options(), |url| {
         println!("minhu listening on {url}")
     })
-    .await
+    .await;
+    // The HTTP side has finished its requests (or failed to start): stop the rest.
+    serving.stop().await;
+    served
 }
 
 async fn shutdown() {

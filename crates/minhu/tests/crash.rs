@@ -1,5 +1,6 @@
 //! Killing the server (SIGKILL) in the middle of intake loses no acknowledged ticket,
-//! and clients that retry their unanswered requests create no duplicates.
+//! and clients that retry their unanswered requests create no duplicates; stopping it
+//! (SIGTERM) answers what it holds and exits cleanly.
 
 mod server;
 
@@ -67,18 +68,7 @@ async fn a_killed_server_loses_no_acknowledged_ticket() {
     let attempted = sent.load(std::sync::atomic::Ordering::SeqCst);
 
     let (_server, url) = start_server(dir.path()).await;
-    for (_, number) in &acked {
-        let response = client
-            .get(format!("{url}/api/v1/tickets/{number}"))
-            .send()
-            .await
-            .unwrap();
-        assert_eq!(
-            response.status(),
-            reqwest::StatusCode::OK,
-            "acknowledged ticket {number} was lost"
-        );
-    }
+    all_stored(&client, &url, acked.iter().map(|(_, number)| number)).await;
     // Clients retry everything that was sent: acknowledged or not, nothing doubles.
     let mut numbers = BTreeSet::new();
     for i in 0..attempted {
@@ -125,4 +115,61 @@ async fn a_killed_server_loses_no_acknowledged_ticket() {
         "one ticket per request, however often it was sent"
     );
     assert_eq!(numbers.len(), attempted);
+}
+
+/// SIGTERM in the middle of intake: the server stops taking connections, answers the
+/// requests it holds, stops its workers and closes the store, then exits by itself with
+/// success; every acknowledged ticket is there when it starts again.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_terminated_server_answers_what_it_holds_and_exits_cleanly() {
+    let dir = tempfile::tempdir().unwrap();
+    let client = client(&admin_token(dir.path()));
+    let (mut server, url) = start_server(dir.path()).await;
+    let mut acked = Vec::new();
+    for i in 0..20 {
+        let response = client
+            .post(format!("{url}/api/v1/tickets"))
+            .header("Idempotency-Key", format!("term-{i}"))
+            .json(&body(i))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), reqwest::StatusCode::CREATED);
+        let ticket: serde_json::Value = response.json().await.unwrap();
+        acked.push(ticket["number"].as_str().unwrap().to_owned());
+    }
+    let pid = server.id().expect("the server is running").to_string();
+    let sent = std::process::Command::new("kill")
+        .args(["-TERM", &pid])
+        .status()
+        .unwrap();
+    assert!(sent.success(), "kill -TERM {pid}");
+    // A bound on the wait, not a timing goal: a server that hangs fails here.
+    let status = tokio::time::timeout(std::time::Duration::from_secs(60), server.wait())
+        .await
+        .expect("the server exits by itself after SIGTERM")
+        .unwrap();
+    assert!(status.success(), "the server exited with {status}");
+    let (_server, url) = start_server(dir.path()).await;
+    all_stored(&client, &url, &acked).await;
+}
+
+/// Every one of `numbers` can be read from the server at `url`.
+async fn all_stored(
+    client: &reqwest::Client,
+    url: &str,
+    numbers: impl IntoIterator<Item = &String>,
+) {
+    for number in numbers {
+        let response = client
+            .get(format!("{url}/api/v1/tickets/{number}"))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(
+            response.status(),
+            reqwest::StatusCode::OK,
+            "acknowledged ticket {number} was lost"
+        );
+    }
 }

@@ -13,7 +13,7 @@ use minhu_core::access::{Permission, Role};
 use minhu_core::ids::TicketNumber;
 use minhu_engine::Engine;
 use minhu_engine::attachments::AttachmentStore;
-use minhu_store::{SqlStore, User};
+use minhu_store::{SqlStore, Store, User};
 use minhu_web::AppState;
 use minhu_web::follow::CodeSender;
 use serde_json::Value;
@@ -27,6 +27,8 @@ pub const PASSWORD: &str = "correct horse battery";
 pub struct TestApp {
     pub router: Router,
     pub state: AppState,
+    /// The store under the engine, for the tests that look below it.
+    pub store: Arc<dyn Store>,
     /// An administrator token for the whole city.
     pub admin: String,
     /// The one-time codes "sent" to citizens.
@@ -90,8 +92,10 @@ impl TestApp {
         // A fixed whole-second clock: bodies carry no sub-second digits that could
         // spell a masked phone's last four by chance.
         let clock = Arc::new(ManualClock::new("2026-11-22T02:00:00Z".parse().unwrap()));
-        let mut engine = Engine::new(Arc::new(store), Arc::new(demo_city()), clock.clone());
-        engine.announce = announce;
+        let store: Arc<dyn Store> = Arc::new(store);
+        let engine = Engine::builder(store.clone(), Arc::new(demo_city()), clock.clone())
+            .announce(announce)
+            .build();
         let sms = Arc::new(Sms::default());
         let state = AppState {
             engine: Arc::new(engine),
@@ -103,6 +107,7 @@ impl TestApp {
         let mut app = TestApp {
             router: minhu_web::app(state.clone()),
             state,
+            store,
             admin: String::new(),
             sms,
             clock,
@@ -119,9 +124,7 @@ impl TestApp {
 
     /// An official's account signing in with [`PASSWORD`].
     pub async fn add_user(&self, login: &str, role: Role, unit: Option<&str>) {
-        self.state
-            .engine
-            .store
+        self.store
             .put_user(&User {
                 login: login.into(),
                 display_name: login.into(),
@@ -161,20 +164,18 @@ impl TestApp {
     ) -> String {
         // Unlimited in rate: tests that send hundreds of requests (the fuzzers) are
         // not about the token's limit; tests about it issue their own.
-        let grant = minhu_web::auth::TokenGrant {
+        let grant = minhu_engine::accounts::TokenGrant {
             permissions,
             unit,
             region,
             rate_per_min: Some(u32::MAX),
         };
-        minhu_web::auth::issue_token_with(
-            self.state.engine.store.as_ref(),
-            name,
-            &grant,
-            self.state.engine.now(),
-        )
-        .await
-        .unwrap()
+        self.state
+            .engine
+            .accounts()
+            .issue_token(name, &grant)
+            .await
+            .unwrap()
     }
 
     /// Sends `request` as if it came over a connection from `address` (an IP), as the
