@@ -1,6 +1,11 @@
 //! The hotspot list (热点榜): what many people are raising about one thing in one place
 //! right now, found by grouping recent messages that say the same thing.
 //!
+//! Why one file of ~900 lines: reading, grouping, joining and naming share the group's
+//! summed features and the vocabulary's weights; the incremental path (the engine's
+//! watch) and the fresh path must stay the same algorithm, which is easiest to keep
+//! true when both are in view.
+//!
 //! Messages of the window and of the window before it are read in time order; each
 //! joins the group it is most like, or starts one. A group must agree on two things:
 //!

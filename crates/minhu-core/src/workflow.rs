@@ -1,5 +1,9 @@
 //! The state machine: the one place that decides whether a ticket may change.
 //!
+//! Why one file of ~900 lines: the whole state machine is read as one table (which
+//! command may move which status, and what it records); split by command, a reviewer
+//! could no longer see in one place that no path skips a step (留痕).
+//!
 //! [`open`] checks a new demand; [`transition`] checks a requested [`Command`] against
 //! the ticket's current state and returns the [`Change`] to record, or says precisely
 //! why not. Nothing else in minhu produces events, so every ticket's history obeys the
