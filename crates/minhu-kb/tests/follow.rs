@@ -2,7 +2,7 @@
 //! the same database stands for another process) is seen at the next query.
 
 use minhu_kb::KnowledgeBase;
-use minhu_store::{Article, ArticleStatus, SqlStore, Store};
+use minhu_store::{Article, ArticleStatus, KbStore, SqlStore, Store};
 use std::sync::Arc;
 
 fn article(id: &str, title: &str, body: &str) -> Article {

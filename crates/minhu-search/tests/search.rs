@@ -10,7 +10,7 @@ use minhu_core::ids::{RegionId, TicketNumber, UnitId};
 use minhu_core::taxonomy::CategoryPath;
 use minhu_core::ticket::{Channel, Citizen, Intake, Kind, Status};
 use minhu_search::{SearchIndex, catch_up};
-use minhu_store::{Appended, Cursor, NewTicket, SqlStore, Store, TicketFilter};
+use minhu_store::{Appended, Cursor, NewTicket, SqlStore, TicketFilter, TicketStore};
 use std::sync::Arc;
 
 async fn store(dir: &std::path::Path) -> Arc<SqlStore> {

@@ -4,11 +4,129 @@
 //! (SKIP LOCKED on PostgreSQL, like timers), and each row ends delivered or, after its
 //! last attempt, failed.
 
-use crate::sql::{from_millis, millis};
-use crate::{About, Backend, Delivery, NotificationRow, Outgoing, StoreError};
+use crate::db::{Backend, SqlStore, StoreError, from_millis, millis};
+use async_trait::async_trait;
 use jiff::Timestamp;
+use minhu_core::ids::TicketNumber;
 use sqlx::any::AnyRow;
 use sqlx::{AnyConnection, Row};
+
+/// A message about an event (or an alert), put in the outbox in its transaction.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Outgoing {
+    /// The event it tells of (unused for an alert's rows).
+    pub seq: u32,
+    /// The configured channel that delivers it; once per event and channel.
+    pub channel: String,
+    /// A phone number or an e-mail address; none for a webhook.
+    pub recipient: Option<String>,
+    /// What to say (JSON, written and read by `minhu-notify`).
+    pub message: String,
+}
+
+/// What an outbox row tells of.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum About {
+    /// A ticket's event.
+    Ticket { number: String, seq: u32 },
+    /// An alert (its id, see [`Alert`]).
+    Alert(String),
+}
+
+/// An outbox row a worker claimed for delivery.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Delivery {
+    pub id: i64,
+    pub about: About,
+    pub channel: String,
+    pub recipient: Option<String>,
+    pub message: String,
+    /// Attempts made before this one.
+    pub attempts: u32,
+}
+
+/// An outbox row as officials see it: never its text (a follow code may be in it); the
+/// recipient is for the caller to mask before it shows it to anyone.
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
+pub struct NotificationRow {
+    pub id: i64,
+    pub ticket: String,
+    pub seq: u32,
+    pub channel: String,
+    pub recipient: Option<String>,
+    pub attempts: u32,
+    pub next_at: Timestamp,
+    pub delivered_at: Option<Timestamp>,
+    pub failed_at: Option<Timestamp>,
+    pub last_error: Option<String>,
+}
+
+/// The outbox as its delivery workers (`minhu-notify`) and officials' views use it.
+#[async_trait]
+pub trait OutboxStore: Send + Sync {
+    /// Claims up to `limit` outbox rows due at `now`, for `lease`; on PostgreSQL
+    /// concurrent claimers skip each other's rows.
+    async fn claim_notifications(
+        &self,
+        worker: &str,
+        now: Timestamp,
+        lease: jiff::SignedDuration,
+        limit: u32,
+    ) -> Result<Vec<Delivery>, StoreError>;
+
+    /// Records an attempt on a claimed row: `Ok` delivered; `Err((error, Some(at)))`
+    /// try again at `at`; `Err((error, None))` given up. False when the claim was lost.
+    async fn settle_notification(
+        &self,
+        delivery: &Delivery,
+        worker: &str,
+        now: Timestamp,
+        outcome: Result<(), (&str, Option<Timestamp>)>,
+    ) -> Result<bool, StoreError>;
+
+    /// A ticket's outbox rows, oldest first.
+    async fn notifications_of(
+        &self,
+        number: &TicketNumber,
+    ) -> Result<Vec<NotificationRow>, StoreError>;
+}
+
+#[async_trait]
+impl OutboxStore for SqlStore {
+    async fn claim_notifications(
+        &self,
+        worker: &str,
+        now: Timestamp,
+        lease: jiff::SignedDuration,
+        limit: u32,
+    ) -> Result<Vec<Delivery>, StoreError> {
+        let mut conn = self.writer.acquire().await?;
+        claim(&mut conn, self.backend, worker, now, lease, limit).await
+    }
+
+    async fn settle_notification(
+        &self,
+        delivery: &Delivery,
+        worker: &str,
+        now: Timestamp,
+        outcome: Result<(), (&str, Option<Timestamp>)>,
+    ) -> Result<bool, StoreError> {
+        let mut conn = self.writer.acquire().await?;
+        settle(&mut conn, delivery, worker, now, outcome).await
+    }
+
+    async fn notifications_of(
+        &self,
+        number: &TicketNumber,
+    ) -> Result<Vec<NotificationRow>, StoreError> {
+        let sql = format!("{} WHERE ticket = $1 ORDER BY id", ROW_COLUMNS);
+        let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
+            .bind(number.as_str())
+            .fetch_all(&self.reader)
+            .await?;
+        rows.iter().map(row).collect()
+    }
+}
 
 /// What new outbox rows tell of: a ticket's events (each row's `seq`) or an alert.
 #[derive(Clone, Copy)]
@@ -73,7 +191,7 @@ pub(crate) async fn claim(
     lease: jiff::SignedDuration,
     limit: u32,
 ) -> Result<Vec<Delivery>, StoreError> {
-    let rows = crate::sql::claim_rows(
+    let rows = crate::db::claim_rows(
         conn,
         backend,
         "UPDATE notifications SET claimed_by = $1, claim_until = $2 \

@@ -12,8 +12,9 @@
 //! scale. All of them are written by the same [`add`], so they cannot drift apart;
 //! `minhu admin rebuild-rollups` recomputes them all from the event log.
 
-use crate::sql::{Bind, Conditions, escape_like, placeholders};
-use crate::{HourlyQuery, RollupQuery, RollupRow, StoreError};
+use crate::db::{Bind, Conditions, SqlStore, StoreError, escape_like, placeholders};
+use crate::tickets::event_from_row;
+use async_trait::async_trait;
 use jiff::civil::Date;
 use minhu_core::access::Scope;
 use minhu_core::event::Event;
@@ -21,6 +22,246 @@ use minhu_core::ids::TicketNumber;
 use minhu_core::rollup::{DailyKey, HourlyKey, Metric, Rollup};
 use sqlx::{AnyConnection, Row};
 use std::collections::BTreeMap;
+
+/// Which sums of the daily rollup to read: days `from` up to `to` (exclusive) of the
+/// tickets' intake, narrowed like a ticket list, grouped by the columns asked for.
+#[derive(Clone, Debug)]
+pub struct RollupQuery {
+    pub from: jiff::civil::Date,
+    pub to: jiff::civil::Date,
+    /// The reader's part of the city: a unit's officials see their units' counts, a
+    /// district's its regions'.
+    pub scope: Scope,
+    /// Any of these units (empty: any).
+    pub units: Vec<String>,
+    /// Any of these region ids (empty: any); a caller expands a region to its subtree.
+    pub regions: Vec<String>,
+    /// A category and its sub-categories.
+    pub category: Option<String>,
+    /// Any of these categories exactly (empty: any).
+    pub categories: Vec<String>,
+    pub by_day: bool,
+    pub by_unit: bool,
+    pub by_region: bool,
+    pub by_category: bool,
+    /// Read the full daily table only, not the coarsest copy that answers (to compare
+    /// the two: benchmarks and checks; the answer is the same).
+    pub finest_only: bool,
+}
+
+impl RollupQuery {
+    /// The whole city's totals over days `from` up to `to`: no scope, no narrowing, no
+    /// grouping. Callers set what they need with struct update syntax.
+    pub fn city_totals(from: jiff::civil::Date, to: jiff::civil::Date) -> Self {
+        Self {
+            from,
+            to,
+            scope: Scope::All,
+            units: Vec::new(),
+            regions: Vec::new(),
+            category: None,
+            categories: Vec::new(),
+            by_day: false,
+            by_unit: false,
+            by_region: false,
+            by_category: false,
+            finest_only: false,
+        }
+    }
+}
+
+/// One sum of the daily rollup; a column not grouped on is `None`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RollupRow {
+    pub day: Option<jiff::civil::Date>,
+    pub unit: Option<String>,
+    pub region: Option<String>,
+    pub category: Option<String>,
+    pub metric: Metric,
+    pub n: i64,
+}
+
+/// Which hours of intake counts to read: `from_hour` up to `to_hour` (exclusive), in
+/// whole hours since the Unix epoch.
+#[derive(Clone, Debug)]
+pub struct HourlyQuery {
+    pub from_hour: i64,
+    pub to_hour: i64,
+    /// Hourly counts are kept by place: a unit-scoped reader gets none.
+    pub scope: Scope,
+    pub regions: Vec<String>,
+    pub category: Option<String>,
+}
+
+/// The analytics rollups: read by the dashboards, written with every ticket change.
+#[async_trait]
+pub trait RollupStore: Send + Sync {
+    /// Sums of the daily analytics rollup (kept current with every ticket change).
+    async fn rollup_daily(&self, query: &RollupQuery) -> Result<Vec<RollupRow>, StoreError>;
+
+    /// Demands received per hour, place and category, by hour.
+    async fn rollup_hourly(&self, query: &HourlyQuery)
+    -> Result<Vec<(HourlyKey, i64)>, StoreError>;
+
+    /// Adds counts computed elsewhere to the rollups, in one transaction (history
+    /// loaded in bulk, the benchmark's synthetic years).
+    async fn add_rollup(&self, rollup: &Rollup) -> Result<(), StoreError>;
+
+    /// Recomputes every rollup table from every ticket's log, in one transaction (a
+    /// store that held tickets before migration 0008, or a check of the kept tables);
+    /// `progress` hears the tickets counted so far after each page of them. Returns how
+    /// many tickets were counted.
+    async fn rebuild_rollups(
+        &self,
+        progress: &(dyn Fn(u64) + Send + Sync),
+    ) -> Result<u64, StoreError>;
+
+    /// Every non-zero row of every rollup table, by table name (the daily-count tables
+    /// fill `daily`, with the columns a table does not keep empty; `rollup_hourly` fills
+    /// `hourly`): for checking the kept tables against a recount.
+    async fn rollup_tables(&self) -> Result<Vec<(String, Rollup)>, StoreError>;
+
+    /// How many rows each rollup table holds, by table name: what a dashboard read
+    /// chooses between, cheap to ask at any size (unlike [`RollupStore::rollup_tables`]).
+    async fn rollup_sizes(&self) -> Result<Vec<(String, u64)>, StoreError>;
+}
+
+#[async_trait]
+impl RollupStore for SqlStore {
+    async fn rollup_daily(&self, query: &RollupQuery) -> Result<Vec<RollupRow>, StoreError> {
+        let reads = plan(query);
+        let several = reads.len() > 1;
+        let mut out = Vec::new();
+        for sql in reads {
+            for row in sql.query().fetch_all(&self.reader).await? {
+                out.push(daily_row(&row, query)?);
+            }
+        }
+        Ok(if several { merge(out) } else { out })
+    }
+
+    async fn rollup_hourly(
+        &self,
+        query: &HourlyQuery,
+    ) -> Result<Vec<(HourlyKey, i64)>, StoreError> {
+        let Some(sql) = hourly_query(query) else {
+            return Ok(Vec::new());
+        };
+        let rows = sql.query().fetch_all(&self.reader).await?;
+        rows.iter().map(hourly_row).collect()
+    }
+
+    async fn add_rollup(&self, rollup: &Rollup) -> Result<(), StoreError> {
+        let mut tx = self.writer.begin().await?;
+        add(&mut tx, rollup).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    async fn rebuild_rollups(
+        &self,
+        progress: &(dyn Fn(u64) + Send + Sync),
+    ) -> Result<u64, StoreError> {
+        let mut tx = self.writer.begin().await?;
+        let tables = CUBES.iter().map(|c| c.table);
+        for table in tables.chain(["rollup_hourly"]) {
+            sqlx::query(sqlx::AssertSqlSafe(format!("DELETE FROM {table}")))
+                .execute(&mut *tx)
+                .await?;
+        }
+        let mut counted = 0;
+        let mut after = String::new();
+        loop {
+            // A page of tickets at a time: memory stays bounded on a big store.
+            let rows = sqlx::query(
+                "SELECT e.ticket, e.body FROM events e JOIN (SELECT number FROM tickets \
+                 WHERE number > $1 ORDER BY number LIMIT 500) t ON t.number = e.ticket \
+                 ORDER BY e.ticket, e.seq",
+            )
+            .bind(&after)
+            .fetch_all(&mut *tx)
+            .await?;
+            if rows.is_empty() {
+                break;
+            }
+            let mut page = Rollup::default();
+            let mut log: Vec<Event> = Vec::new();
+            let mut current: Option<String> = None;
+            for row in &rows {
+                let ticket: String = row.try_get(0)?;
+                if current.as_ref().is_some_and(|c| *c != ticket) {
+                    count_log(&mut page, current.take(), &mut log, &mut counted)?;
+                }
+                current = Some(ticket);
+                log.push(event_from_row(row)?);
+            }
+            after = current.clone().unwrap_or_default();
+            count_log(&mut page, current, &mut log, &mut counted)?;
+            add(&mut tx, &page).await?;
+            progress(counted);
+        }
+        tx.commit().await?;
+        Ok(counted)
+    }
+
+    async fn rollup_tables(&self) -> Result<Vec<(String, Rollup)>, StoreError> {
+        let mut tables = Vec::new();
+        for cube in &CUBES {
+            let sql = format!(
+                "SELECT day, unit, region, category, metric, n FROM {} WHERE n <> 0",
+                cube.table
+            );
+            let mut rollup = Rollup::default();
+            for row in sqlx::query(sqlx::AssertSqlSafe(sql))
+                .fetch_all(&self.reader)
+                .await?
+            {
+                let (key, n) = table_row(&row)?;
+                rollup.daily.insert(key, n);
+            }
+            tables.push((cube.table.to_owned(), rollup));
+        }
+        let mut hourly = Rollup::default();
+        for row in sqlx::query("SELECT hour, region, category, n FROM rollup_hourly WHERE n <> 0")
+            .fetch_all(&self.reader)
+            .await?
+        {
+            let (key, n) = hourly_row(&row)?;
+            hourly.hourly.insert(key, n);
+        }
+        tables.push(("rollup_hourly".to_owned(), hourly));
+        Ok(tables)
+    }
+
+    async fn rollup_sizes(&self) -> Result<Vec<(String, u64)>, StoreError> {
+        let tables = CUBES.iter().map(|c| c.table);
+        let mut sizes = Vec::new();
+        for table in tables.chain(["rollup_hourly"]) {
+            let sql = format!("SELECT COUNT(*) FROM {table}");
+            let rows: i64 = sqlx::query_scalar(sqlx::AssertSqlSafe(sql))
+                .fetch_one(&self.reader)
+                .await?;
+            sizes.push((table.to_owned(), u64::try_from(rows).unwrap_or(0)));
+        }
+        Ok(sizes)
+    }
+}
+
+/// Adds one ticket's whole log to `page` and empties the log.
+fn count_log(
+    page: &mut Rollup,
+    ticket: Option<String>,
+    log: &mut Vec<Event>,
+    counted: &mut u64,
+) -> Result<(), StoreError> {
+    let Some(ticket) = ticket else { return Ok(()) };
+    let number = TicketNumber::parse(&ticket)
+        .map_err(|e| StoreError::Corrupt(format!("event ticket: {e}")))?;
+    page.add(&Rollup::of(&number, log));
+    log.clear();
+    *counted += 1;
+    Ok(())
+}
 
 /// Rows per upsert statement: 6 values each stays far below SQLite's bound-parameter
 /// limit (32766).
@@ -187,10 +428,7 @@ pub(crate) async fn append(
         .await?;
     let before = rows
         .iter()
-        .map(|row| {
-            serde_json::from_str(&row.try_get::<String, _>(0)?)
-                .map_err(|e| StoreError::Corrupt(format!("event: {e}")))
-        })
+        .map(event_from_row)
         .collect::<Result<Vec<Event>, StoreError>>()?;
     add(conn, &Rollup::change(number, &before, new)).await
 }

@@ -5,14 +5,112 @@
 //! on the claim alone: the fire event is appended conditionally on the ticket's version
 //! and the core refuses a timer the ticket no longer has.
 
-use crate::sql::{from_millis, millis};
-use crate::{Backend, DueTimer, StoreError, TimerRow};
+use crate::db::{Backend, SqlStore, StoreError, from_millis, millis, placeholders};
+use async_trait::async_trait;
 use jiff::Timestamp;
 use minhu_core::ids::TicketNumber;
 use minhu_core::ticket::Ticket;
 use minhu_core::timer::{Timer, TimerKind};
 use sqlx::any::AnyRow;
 use sqlx::{AnyConnection, Row};
+
+/// A timer claimed by a worker: fire it, or void it when the ticket moved on.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct DueTimer {
+    pub ticket: TicketNumber,
+    pub timer: Timer,
+}
+
+/// A row of the timer index, for officials' views.
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct TimerRow {
+    pub ticket: String,
+    pub kind: TimerKind,
+    #[cfg_attr(feature = "openapi", schema(value_type = String, format = DateTime))]
+    pub due_at: Timestamp,
+    /// The worker holding it now (a lease), if any.
+    pub claimed_by: Option<String>,
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<String>, format = DateTime))]
+    pub fired_at: Option<Timestamp>,
+    /// `fired`, or `void` when the ticket had moved on.
+    pub outcome: Option<String>,
+}
+
+/// The timer index as its workers (the engine's timer worker) and officials' views use it.
+#[async_trait]
+pub trait TimerStore: Send + Sync {
+    /// Claims up to `limit` unfired timers due at `now` that no live claim holds, for
+    /// `lease`; on PostgreSQL concurrent claimers skip each other's rows.
+    async fn claim_timers(
+        &self,
+        worker: &str,
+        now: Timestamp,
+        lease: jiff::SignedDuration,
+        limit: u32,
+    ) -> Result<Vec<DueTimer>, StoreError>;
+
+    /// Marks a claimed timer done without an event: the ticket no longer had it.
+    async fn void_timer(&self, due: &DueTimer, now: Timestamp) -> Result<(), StoreError>;
+
+    /// When the earliest unfired timer is due.
+    async fn next_timer_due(&self) -> Result<Option<Timestamp>, StoreError>;
+
+    /// A ticket's timers, fired or not, by due time.
+    async fn timers_of(&self, number: &TicketNumber) -> Result<Vec<TimerRow>, StoreError>;
+
+    /// Unfired timers due before `before`, earliest first.
+    async fn due_timers(&self, before: Timestamp, limit: u32) -> Result<Vec<TimerRow>, StoreError>;
+}
+
+#[async_trait]
+impl TimerStore for SqlStore {
+    async fn claim_timers(
+        &self,
+        worker: &str,
+        now: Timestamp,
+        lease: jiff::SignedDuration,
+        limit: u32,
+    ) -> Result<Vec<DueTimer>, StoreError> {
+        let mut conn = self.writer.acquire().await?;
+        claim(&mut conn, self.backend, worker, now, lease, limit).await
+    }
+
+    async fn void_timer(&self, due: &DueTimer, now: Timestamp) -> Result<(), StoreError> {
+        let mut conn = self.writer.acquire().await?;
+        void(&mut conn, due, now).await
+    }
+
+    async fn next_timer_due(&self) -> Result<Option<Timestamp>, StoreError> {
+        let next: Option<i64> =
+            sqlx::query_scalar("SELECT MIN(due_at) FROM timers WHERE fired_at IS NULL")
+                .fetch_one(&self.reader)
+                .await?;
+        next.map(from_millis).transpose()
+    }
+
+    async fn timers_of(&self, number: &TicketNumber) -> Result<Vec<TimerRow>, StoreError> {
+        let sql = format!("{} WHERE ticket = $1 ORDER BY due_at, kind", ROW_COLUMNS);
+        let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
+            .bind(number.as_str())
+            .fetch_all(&self.reader)
+            .await?;
+        rows.iter().map(row).collect()
+    }
+
+    async fn due_timers(&self, before: Timestamp, limit: u32) -> Result<Vec<TimerRow>, StoreError> {
+        let sql = format!(
+            "{} WHERE fired_at IS NULL AND due_at < $1 ORDER BY due_at LIMIT $2",
+            ROW_COLUMNS
+        );
+        let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
+            .bind(millis(before))
+            .bind(i64::from(limit))
+            .fetch_all(&self.reader)
+            .await?;
+        rows.iter().map(row).collect()
+    }
+}
 
 /// Replaces the ticket's unfired timers by `timers`, after marking `fired` as fired, and
 /// saves its alert for the `flag` filter. Runs inside the caller's transaction.
@@ -75,7 +173,7 @@ pub(crate) async fn claim(
     lease: jiff::SignedDuration,
     limit: u32,
 ) -> Result<Vec<DueTimer>, StoreError> {
-    let rows = crate::sql::claim_rows(
+    let rows = crate::db::claim_rows(
         conn,
         backend,
         "UPDATE timers SET claimed_by = $1, claim_until = $2 \
@@ -139,4 +237,27 @@ pub(crate) fn row(row: &AnyRow) -> Result<TimerRow, StoreError> {
 
 fn kind(code: &str) -> Result<TimerKind, StoreError> {
     TimerKind::from_code(code).ok_or_else(|| StoreError::Corrupt(format!("timer kind {code}")))
+}
+
+/// The timers of new tickets, a multi-row statement per [`EVENT_ROWS`](crate::tickets::EVENT_ROWS) (a batch of new
+/// tickets has no timers yet to replace or fire, unlike [`sync`]).
+pub(crate) async fn insert_new(
+    conn: &mut AnyConnection,
+    timers: &[(&str, &Timer)],
+) -> Result<(), StoreError> {
+    for chunk in timers.chunks(crate::tickets::EVENT_ROWS) {
+        let sql = format!(
+            "INSERT INTO timers (ticket, kind, due_at) VALUES {}",
+            placeholders(conn, chunk.len(), 3)
+        );
+        let mut query = sqlx::query(sqlx::AssertSqlSafe(sql));
+        for (number, timer) in chunk {
+            query = query
+                .bind(*number)
+                .bind(timer.kind.code())
+                .bind(millis(timer.due_at));
+        }
+        query.execute(&mut *conn).await?;
+    }
+    Ok(())
 }

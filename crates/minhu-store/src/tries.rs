@@ -6,8 +6,8 @@
 //! tries" and all go on: the database serialises them on the row. A try is counted
 //! before the secret is checked, and given back only when it succeeds.
 
-use crate::sql::millis;
-use crate::{LoginNotice, LoginPolicy, LoginTry, StoreError};
+use crate::accounts::{LoginNotice, LoginPolicy, LoginTry};
+use crate::db::{StoreError, millis};
 use jiff::Timestamp;
 use sqlx::{AnyConnection, Row};
 
@@ -109,7 +109,7 @@ pub(crate) async fn claim_login(
     let until: Option<i64> = row.try_get(1)?;
     Ok(LoginTry::Delayed {
         newly: outcome == 2,
-        until: crate::sql::from_millis(until.unwrap_or_else(|| millis(now)))?,
+        until: crate::db::from_millis(until.unwrap_or_else(|| millis(now)))?,
     })
 }
 

@@ -12,10 +12,11 @@ use minhu_core::rollup::{Metric, Rollup};
 use minhu_core::taxonomy::CategoryPath;
 use minhu_core::ticket::{Channel, Citizen, Intake, Kind, Status, Ticket};
 use minhu_store::{
-    About, Alert, ApiToken, Appended, Article, ArticleStatus, AuditEntry, AuditFilter, ChangeMark,
-    Cursor, Delivery, FollowCode, HourlyQuery, Idempotency, LoginNotice, LoginPolicy, LoginTry,
-    NewAlert, NewTicket, Open311Key, Outgoing, RollupQuery, Session, SqlStore, Store, StoreError,
-    TicketFilter, User,
+    About, AccountStore, Alert, AlertStore, ApiToken, Appended, Article, ArticleStatus, AuditEntry,
+    AuditFilter, AuditStore, ChangeMark, Cursor, Delivery, FollowCode, FollowStore, HourlyQuery,
+    Idempotency, KbStore, LoginNotice, LoginPolicy, LoginTry, NewAlert, NewTicket, Open311Key,
+    Open311Store, OutboxStore, Outgoing, RollupQuery, RollupStore, Session, SqlStore, StoreError,
+    TicketFilter, TicketStore, TimerStore, User,
 };
 use sqlx::Connection;
 use std::sync::Arc;

@@ -9,7 +9,7 @@ use minhu_core::access::{Permission, Role};
 use minhu_engine::Engine;
 use minhu_engine::accounts::{AccountChange, Admin, TokenGrant, check_login, describe_scope};
 use minhu_engine::records::{AuditEntry, User};
-use minhu_store::Store;
+use minhu_store::TicketStore;
 use minhu_web::login::{check_password, hash_password, random_password};
 use std::io::Read;
 use std::sync::Arc;

@@ -45,7 +45,7 @@ pub async fn run(clients: usize, tickets: usize, database: Option<String>) -> an
     };
     crate::demo::write_city(&place.config, true)?;
     let opened = crate::server::open(&place, Arc::new(SystemClock)).await?;
-    let backend = format!("{:?}", minhu_store::Store::backend(&*opened.store));
+    let backend = format!("{:?}", minhu_store::StoreBackend::backend(&*opened.store));
     let engine = Arc::new(opened.engine.build());
     // The clients are an intake gateway with its own token: anonymous intake is
     // rate-limited per address, which is not what this measures.

@@ -10,7 +10,7 @@ use minhu_core::event::{Change, Event};
 use minhu_core::ticket::{Status, Ticket};
 use minhu_engine::Engine;
 use minhu_engine::attachments::AttachmentStore;
-use minhu_store::{AuditEntry, SqlStore, Store, TicketFilter};
+use minhu_store::{AuditEntry, FollowStore, SqlStore, Store, TicketFilter, TicketStore};
 use std::sync::Arc;
 
 /// Every ticket matching `filter`, page by page.

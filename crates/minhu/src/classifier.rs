@@ -10,7 +10,7 @@ use minhu_core::taxonomy::{CategoryPath, Taxonomy};
 use minhu_core::ticket::Status;
 use minhu_engine::router::{CategorySuggestion, Classifier};
 use minhu_import::{ImportRow, Reader};
-use minhu_store::{ChangeMark, SqlStore, Store};
+use minhu_store::{ChangeMark, SqlStore, Store, TicketStore};
 use minhu_text::model::TrainOptions;
 use minhu_text::{Model, Provenance};
 use std::collections::BTreeMap;

@@ -1,0 +1,328 @@
+//! What every domain of the store shares: the connection pools and the backend they
+//! run on, the migrations, the SQLite writer that group-commits new tickets, the error
+//! type, and the helpers that let one SQL text serve both backends (times as
+//! milliseconds, conditions with bound values, multi-row placeholders, leased claims).
+//!
+//! All SQL goes through sqlx's `Any` driver, so that one set of queries (with `$n`
+//! placeholders) serves SQLite and PostgreSQL alike; only the migrations, connection
+//! tuning and the few statements that must differ (row locks, snapshots, triggers,
+//! vacuuming) are per backend.
+
+use crate::tickets::{Created, NewTicket};
+use jiff::Timestamp;
+use minhu_core::ids::TicketNumber;
+use sqlx::any::{AnyPoolOptions, AnyRow};
+use sqlx::{AnyConnection, AnyPool, Executor};
+use std::time::Duration;
+use tokio::sync::{mpsc, oneshot};
+
+static SQLITE_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/sqlite");
+static POSTGRES_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/postgres");
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("ticket {0} does not exist")]
+    NotFound(TicketNumber),
+    /// Someone else changed the ticket since it was read; read it again and retry.
+    #[error("ticket {0} was changed concurrently")]
+    Conflict(TicketNumber),
+    #[error("this Idempotency-Key was already used for a different request")]
+    IdempotencyMismatch,
+    #[error("stored data could not be read back: {0}")]
+    Corrupt(String),
+    #[error("database: {0}")]
+    Database(#[from] sqlx::Error),
+    #[error("migrations: {0}")]
+    Migrate(#[from] sqlx::migrate::MigrateError),
+    /// A follower's mark was taken from another store (or one restored from a backup):
+    /// it must start again from [`ChangeMark::START`](crate::ChangeMark::START).
+    #[error("the change mark belongs to another store: {0}")]
+    ForeignMark(String),
+}
+
+/// Which backend a store runs on: the one thing about a store that belongs to no
+/// domain.
+pub trait StoreBackend: Send + Sync {
+    fn backend(&self) -> Backend;
+}
+
+pub struct SqlStore {
+    pub(crate) backend: Backend,
+    /// SQLite allows one writer at a time: writes share one connection, so they queue
+    /// in the pool instead of failing with "database is locked". On PostgreSQL both
+    /// are the same pool.
+    pub(crate) writer: AnyPool,
+    pub(crate) reader: AnyPool,
+    /// SQLite only: new tickets queue here for the group-commit writer.
+    pub(crate) intake: Option<mpsc::Sender<QueuedIntake>>,
+    /// This store's random name (migration 0004), put in every change mark it gives.
+    pub(crate) identity: String,
+}
+
+/// A new ticket waiting for the group-commit writer, and where to send the outcome.
+pub(crate) struct QueuedIntake {
+    pub(crate) new: NewTicket,
+    pub(crate) done: oneshot::Sender<Result<Created, StoreError>>,
+}
+
+/// How many new tickets one SQLite transaction may carry at most.
+const MAX_BATCH: usize = 256;
+
+impl SqlStore {
+    /// Connects to `sqlite://PATH` or `postgres://...` and brings the schema up to date.
+    pub async fn connect(url: &str) -> Result<SqlStore, StoreError> {
+        sqlx::any::install_default_drivers();
+        let backend = if url.starts_with("postgres:") || url.starts_with("postgresql:") {
+            Backend::Postgres
+        } else if url.starts_with("sqlite:") {
+            Backend::Sqlite
+        } else {
+            return Err(StoreError::Database(sqlx::Error::Configuration(
+                format!("{url:?} is not a database URL: use sqlite://PATH or postgres://...")
+                    .into(),
+            )));
+        };
+        let store = match backend {
+            Backend::Sqlite => {
+                let url = if url.contains('?') {
+                    url.to_owned()
+                } else {
+                    format!("{url}?mode=rwc")
+                };
+                let options = || {
+                    AnyPoolOptions::new()
+                        .acquire_timeout(Duration::from_secs(30))
+                        .after_connect(|conn, _| {
+                            Box::pin(async move {
+                                // WAL: readers never wait for the writer. synchronous=NORMAL in
+                                // WAL mode loses nothing when the process dies (only on power
+                                // loss); see README for FULL.
+                                conn.execute(
+                                    "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; \
+                                     PRAGMA busy_timeout = 10000; PRAGMA foreign_keys = ON; \
+                                     PRAGMA secure_delete = ON;",
+                                )
+                                .await?;
+                                Ok(())
+                            })
+                        })
+                };
+                let writer = options().max_connections(1).connect(&url).await?;
+                SQLITE_MIGRATIONS.run(&writer).await?;
+                let reader = options().max_connections(4).connect(&url).await?;
+                let (queue, waiting) = mpsc::channel(4 * MAX_BATCH);
+                tokio::spawn(group_commit(writer.clone(), waiting));
+                SqlStore {
+                    backend,
+                    identity: identity(&reader).await?,
+                    writer,
+                    reader,
+                    intake: Some(queue),
+                }
+            }
+            Backend::Postgres => {
+                let pool = AnyPoolOptions::new()
+                    .max_connections(16)
+                    .acquire_timeout(Duration::from_secs(30))
+                    .connect(url)
+                    .await?;
+                POSTGRES_MIGRATIONS.run(&pool).await?;
+                SqlStore {
+                    backend,
+                    identity: identity(&pool).await?,
+                    writer: pool.clone(),
+                    reader: pool,
+                    intake: None,
+                }
+            }
+        };
+        Ok(store)
+    }
+
+    /// Refreshes the planner's statistics (after a bulk load, so that the first
+    /// queries plan as they will on a database that grew over months).
+    pub async fn analyze(&self) -> Result<(), StoreError> {
+        sqlx::query("ANALYZE").execute(&self.writer).await?;
+        Ok(())
+    }
+
+    pub async fn close(&self) {
+        self.writer.close().await;
+        self.reader.close().await;
+    }
+}
+
+impl StoreBackend for SqlStore {
+    fn backend(&self) -> Backend {
+        self.backend
+    }
+}
+
+/// SQLite intake: the single writer takes every new ticket waiting in the queue and
+/// commits them in one transaction (group commit), so the cost of a commit is shared.
+/// If the transaction fails, every ticket in it gets the error and nothing is kept.
+async fn group_commit(writer: AnyPool, mut waiting: mpsc::Receiver<QueuedIntake>) {
+    let mut batch = Vec::with_capacity(MAX_BATCH);
+    while waiting.recv_many(&mut batch, MAX_BATCH).await > 0 {
+        let mut outcomes = Vec::with_capacity(batch.len());
+        let committed: Result<(), StoreError> = async {
+            let mut tx = writer.begin().await?;
+            for queued in &batch {
+                // A reused key is that request's own mistake, found before it wrote
+                // anything; any other error spoils the transaction for all.
+                match crate::tickets::create_in(&mut tx, &queued.new).await {
+                    Err(StoreError::IdempotencyMismatch) => {
+                        outcomes.push(Err(StoreError::IdempotencyMismatch))
+                    }
+                    created => outcomes.push(Ok(created?)),
+                }
+            }
+            tx.commit().await?;
+            Ok(())
+        }
+        .await;
+        match committed {
+            Ok(()) => {
+                for (queued, outcome) in batch.drain(..).zip(outcomes) {
+                    let _ = queued.done.send(outcome);
+                }
+            }
+            Err(error) => {
+                tracing::error!(%error, tickets = batch.len(), "an intake batch failed");
+                let message = error.to_string();
+                for queued in batch.drain(..) {
+                    let _ = queued.done.send(Err(StoreError::Corrupt(format!(
+                        "intake batch failed: {message}"
+                    ))));
+                }
+            }
+        }
+    }
+}
+
+async fn identity(pool: &AnyPool) -> Result<String, StoreError> {
+    Ok(sqlx::query_scalar("SELECT id FROM store_identity")
+        .fetch_one(pool)
+        .await?)
+}
+
+pub(crate) fn millis(at: Timestamp) -> i64 {
+    at.as_millisecond()
+}
+
+pub(crate) fn from_millis(ms: i64) -> Result<Timestamp, StoreError> {
+    Timestamp::from_millisecond(ms).map_err(|e| StoreError::Corrupt(e.to_string()))
+}
+
+/// Runs a claim: `sql` (an UPDATE ... RETURNING whose `{lock}` is filled with the
+/// backend's row lock) with $1 the worker, $2 the end of its lease, $3 now and $4 the
+/// most rows to take. PostgreSQL: concurrent workers skip rows another is claiming
+/// instead of waiting; SQLite has one writer, so the claim cannot race.
+pub(crate) async fn claim_rows(
+    conn: &mut AnyConnection,
+    backend: Backend,
+    sql: &str,
+    (worker, now, lease, limit): (&str, Timestamp, jiff::SignedDuration, u32),
+) -> Result<Vec<AnyRow>, StoreError> {
+    let lock = match backend {
+        Backend::Postgres => "FOR UPDATE SKIP LOCKED",
+        Backend::Sqlite => "",
+    };
+    let until = now.checked_add(lease).unwrap_or(Timestamp::MAX);
+    Ok(
+        sqlx::query(sqlx::AssertSqlSafe(sql.replace("{lock}", lock)))
+            .bind(worker)
+            .bind(millis(until))
+            .bind(millis(now))
+            .bind(i64::from(limit))
+            .fetch_all(&mut *conn)
+            .await?,
+    )
+}
+
+/// A value to bind to a `$n` placeholder in a query built at run time.
+pub(crate) enum Bind {
+    Text(String),
+    Int(i64),
+}
+
+/// A query assembled from fixed clauses; every value is bound, never concatenated.
+pub(crate) struct Conditions {
+    pub(crate) sql: String,
+    binds: Vec<Bind>,
+}
+
+impl Conditions {
+    /// `base` must end in a WHERE clause that later conditions can follow with AND.
+    pub(crate) fn new(base: &str) -> Self {
+        Self {
+            sql: base.to_owned(),
+            binds: Vec::new(),
+        }
+    }
+
+    /// Adds `AND clause`, each `?` in it becoming the next numbered placeholder.
+    pub(crate) fn and(&mut self, clause: &str, values: Vec<Bind>) {
+        let mut parts = clause.split('?');
+        self.sql.push_str(" AND ");
+        self.sql.push_str(parts.next().unwrap_or_default());
+        for (part, value) in parts.zip(values) {
+            self.binds.push(value);
+            self.sql.push_str(&format!("${}", self.binds.len()));
+            self.sql.push_str(part);
+        }
+    }
+
+    pub(crate) fn query(&self) -> sqlx::query::Query<'_, sqlx::Any, sqlx::any::AnyArguments> {
+        let mut query = sqlx::query(sqlx::AssertSqlSafe(self.sql.clone()));
+        for value in &self.binds {
+            query = match value {
+                Bind::Text(text) => query.bind(text.clone()),
+                Bind::Int(int) => query.bind(*int),
+            };
+        }
+        query
+    }
+}
+
+pub(crate) fn json<T: serde::Serialize>(value: &T) -> String {
+    serde_json::to_string(value).expect("domain types always serialise")
+}
+
+/// `($1, $2, ...), ($k, ...)`: `rows` groups of `width` placeholders, for multi-row
+/// inserts. On SQLite they are anonymous (`(?, ?, ...)`, bound in order): SQLite keeps
+/// numbered parameters in a list that `sqlite3_bind_parameter_name` - which sqlx calls
+/// for every value it binds - scans from the start, so a statement of n numbered
+/// parameters took n²/2 steps to bind (86% of a rollup load's time at 6,000 per
+/// statement).
+pub(crate) fn placeholders(conn: &AnyConnection, rows: usize, width: usize) -> String {
+    let numbered = conn.backend_name() != <sqlx::Sqlite as sqlx::Database>::NAME;
+    (0..rows)
+        .map(|row| {
+            let marks: Vec<String> = (1..=width)
+                .map(|i| {
+                    if numbered {
+                        format!("${}", row * width + i)
+                    } else {
+                        "?".to_owned()
+                    }
+                })
+                .collect();
+            format!("({})", marks.join(", "))
+        })
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// LIKE treats `%` and `_` as wildcards; a citizen's words must match literally.
+pub(crate) fn escape_like(text: &str) -> String {
+    text.replace('\\', "\\\\")
+        .replace('%', "\\%")
+        .replace('_', "\\_")
+}
