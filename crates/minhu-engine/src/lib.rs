@@ -292,7 +292,8 @@ impl Engine {
     }
 
     /// Takes many demands in at once, each as [`Engine::intake`] would have at the
-    /// moment given with it, stored in one transaction ([`Store::create_tickets`]):
+    /// moment given with it, stored in one transaction
+    /// ([`TicketStore::create_tickets`](minhu_store::TicketStore::create_tickets)):
     /// loading history, or a benchmark's million.
     pub async fn intake_many(
         &self,

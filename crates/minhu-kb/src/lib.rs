@@ -30,13 +30,13 @@ pub use index::{CATEGORY_BOOST, Fields, KbError, KbIndex, Suggestion, TAGS_BOOST
 
 use jieba_rs::Jieba;
 use jiff::civil::Date;
-use minhu_store::{Article, Store};
+use minhu_store::{Article, KbStore};
 use std::sync::{Arc, OnceLock};
 use tokio::sync::Mutex;
 
 /// The knowledge base of one store: its articles' index, rebuilt when they change.
 pub struct KnowledgeBase {
-    store: Arc<dyn Store>,
+    store: Arc<dyn KbStore>,
     /// Made on first use: loading the dictionary costs a moment that servers which
     /// never query the knowledge base (and tests) should not pay.
     jieba: OnceLock<Arc<Jieba>>,
@@ -44,7 +44,7 @@ pub struct KnowledgeBase {
 }
 
 impl KnowledgeBase {
-    pub fn new(store: Arc<dyn Store>) -> KnowledgeBase {
+    pub fn new(store: Arc<dyn KbStore>) -> KnowledgeBase {
         KnowledgeBase {
             store,
             jieba: OnceLock::new(),

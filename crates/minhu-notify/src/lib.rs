@@ -29,7 +29,7 @@ use minhu_core::event::Event;
 use minhu_core::ids::{RegionId, UnitId};
 use minhu_core::ticket::Ticket;
 use minhu_engine::Announce;
-use minhu_store::{About, Alert, Delivery, Outgoing, Store, StoreError};
+use minhu_store::{About, Alert, Delivery, OutboxStore, Outgoing, StoreError};
 use serde::{Deserialize, Serialize};
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -221,7 +221,7 @@ const MAX_SLEEP: Duration = Duration::from_secs(30);
 
 /// The delivery worker: claims due outbox rows and hands them to their channels.
 pub struct Notifier {
-    store: Arc<dyn Store>,
+    store: Arc<dyn OutboxStore>,
     clock: Arc<dyn Clock>,
     channels: HashMap<String, Channel>,
     retry: Retry,
@@ -232,7 +232,7 @@ pub struct Notifier {
 impl Notifier {
     /// `wake` is the engine's `outbox_changed`, so new rows go out at once.
     pub fn new(
-        store: Arc<dyn Store>,
+        store: Arc<dyn OutboxStore>,
         clock: Arc<dyn Clock>,
         config: &NotifyConfig,
         wake: Arc<tokio::sync::Notify>,

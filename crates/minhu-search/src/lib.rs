@@ -10,7 +10,7 @@
 //! filters, so a stale index can miss a ticket for a moment but never show one a filter
 //! or a data scope forbids.
 //!
-//! It follows the store through [`Store::changed_since`]: [`catch_up`] indexes every
+//! It follows the store through [`TicketStore::changed_since`]: [`catch_up`] indexes every
 //! change after the mark kept in the index's last commit, so a restart carries on where
 //! the last run committed, and [`LiveIndex`] does so in the background after each write.
 
@@ -24,7 +24,7 @@ use minhu_core::city::PrivacySettings;
 use minhu_core::pii;
 use minhu_core::ticket::Ticket;
 use minhu_core::timer::Alerts;
-use minhu_store::{ChangeMark, Changed, Store, StoreError, TicketFilter};
+use minhu_store::{ChangeMark, Changed, StoreError, TicketFilter, TicketStore};
 use std::ops::Bound;
 use std::path::Path;
 use std::sync::{Arc, Mutex};
@@ -553,7 +553,7 @@ fn region_prefixes(path: &str) -> impl Iterator<Item = &str> {
 /// index whose mark belongs to another store (the database was replaced under it) is
 /// cleared and rebuilt.
 pub async fn catch_up(
-    store: &dyn Store,
+    store: &dyn TicketStore,
     index: &Arc<SearchIndex>,
     mut progress: impl FnMut(usize),
 ) -> Result<usize, SearchError> {
@@ -627,7 +627,7 @@ impl LiveIndex {
     /// with whatever it missed): the caller runs the loop, as a server runs it among its
     /// workers (`minhu_engine::Workers`), so that it stops with them.
     pub fn follow(
-        store: Arc<dyn Store>,
+        store: Arc<dyn TicketStore>,
         index: Arc<SearchIndex>,
     ) -> (LiveIndex, impl Future<Output = ()> + Send + 'static) {
         let wake = Arc::new(Notify::new());
