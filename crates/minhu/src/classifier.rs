@@ -44,7 +44,7 @@ impl Classifier for TextClassifier {
 
 /// (text, label) pairs of a file; unreadable rows and rows without a label are
 /// counted and skipped.
-fn labelled(path: &Path) -> anyhow::Result<(Vec<String>, Vec<String>, usize)> {
+pub fn labelled(path: &Path) -> anyhow::Result<(Vec<String>, Vec<String>, usize)> {
     // The import error names the file already.
     let reader = Reader::open(path)?;
     let mut unreadable = 0;
@@ -283,69 +283,6 @@ pub fn eval(model: &Path, data: &Path) -> anyhow::Result<()> {
         scores.macro_f1, scores.accuracy, scores.n
     );
     Ok(())
-}
-
-/// `minhu bench classify`: the fast path (`Model::best`) over every message, `rounds`
-/// times on this thread. CPU time rather than wall time, so that other processes on the
-/// machine do not count against the classifier.
-pub fn bench(model_path: &Path, data: &Path, rounds: usize) -> anyhow::Result<()> {
-    let model = Model::load(model_path)
-        .with_context(|| format!("cannot load the model {}", model_path.display()))?;
-    let (texts, _, _) = labelled(data)?;
-    anyhow::ensure!(
-        !texts.is_empty(),
-        "{}: no labelled messages",
-        data.display()
-    );
-    let mut checksum = 0usize;
-    for text in &texts {
-        checksum += model.best(text).len();
-    }
-    let bar = crate::import::progress_bar(Some(rounds as u64), "classifying");
-    let started = thread_cpu_seconds()?;
-    for _ in 0..rounds {
-        for text in &texts {
-            checksum += model.best(text).len();
-        }
-        bar.inc(1);
-    }
-    let cpu = thread_cpu_seconds()? - started;
-    bar.finish_and_clear();
-    let messages = texts.len() * rounds;
-    let chars: usize = texts.iter().map(|t| t.chars().count()).sum();
-    println!(
-        "{messages} messages ({:.0} characters on average) in {cpu:.2}s of CPU time: {:.0} messages/s on one core",
-        chars as f64 / texts.len() as f64,
-        messages as f64 / cpu.max(1e-9)
-    );
-    println!(
-        "model file {:.1} MB; peak memory (RSS) {:.0} MB; checksum {checksum}",
-        std::fs::metadata(model_path)?.len() as f64 / 1e6,
-        peak_rss_kb()? as f64 / 1024.0
-    );
-    Ok(())
-}
-
-/// This thread's time on a CPU so far (Linux: /proc/thread-self/schedstat, nanoseconds).
-fn thread_cpu_seconds() -> anyhow::Result<f64> {
-    let stat = std::fs::read_to_string("/proc/thread-self/schedstat")
-        .context("the classify benchmark reads /proc/thread-self/schedstat (Linux)")?;
-    let nanos: f64 = stat
-        .split_whitespace()
-        .next()
-        .and_then(|n| n.parse().ok())
-        .context("/proc/thread-self/schedstat: no CPU time in it")?;
-    Ok(nanos / 1e9)
-}
-
-/// The process's peak resident memory (VmHWM of /proc/self/status), in KiB.
-fn peak_rss_kb() -> anyhow::Result<u64> {
-    let status = std::fs::read_to_string("/proc/self/status")?;
-    status
-        .lines()
-        .find_map(|l| l.strip_prefix("VmHWM:"))
-        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
-        .context("/proc/self/status: no VmHWM line")
 }
 
 #[cfg(test)]

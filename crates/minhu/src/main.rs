@@ -1,25 +1,9 @@
 //! `minhu`: one binary for every job - serving the platform, building a demo city,
-//! importing historical demands, administering accounts and measuring speed.
-
-mod admin;
-mod bench;
-mod bench_analytics;
-mod bench_hotspot_list;
-mod bench_hotspots;
-mod bench_intake;
-mod bench_pages;
-mod bench_search;
-mod bench_timers;
-mod calendar;
-mod citizen;
-mod classifier;
-mod demo;
-mod import;
-mod kb;
-mod server;
-mod ticket;
+//! importing historical demands and administering accounts. The load generators are
+//! apart, in `minhu-bench`.
 
 use clap::{Parser, Subcommand};
+use minhu::{Place, admin, calendar, classifier, demo, import, kb, server, ticket};
 use std::path::PathBuf;
 
 #[derive(Parser)]
@@ -31,31 +15,6 @@ use std::path::PathBuf;
 struct Cli {
     #[command(subcommand)]
     command: Command,
-}
-
-/// Where the city's configuration and data live; shared by most subcommands.
-#[derive(clap::Args, Clone, Debug)]
-pub struct Place {
-    /// The city configuration directory (city.toml, regions.toml, units.toml, taxonomy.csv, duties.toml).
-    #[arg(long, env = "MINHU_CONFIG", default_value = "demo/city")]
-    config: PathBuf,
-    /// sqlite://PATH (default: DATA_DIR/minhu.db) or postgres://USER@HOST/DB.
-    #[arg(long, env = "MINHU_DATABASE_URL")]
-    database: Option<String>,
-    /// Where the SQLite file and attachments are kept.
-    #[arg(long, env = "MINHU_DATA_DIR", default_value = "minhu-data")]
-    data_dir: PathBuf,
-    /// A classifier trained by `minhu train`: routing then reads categories from the text.
-    #[arg(long, env = "MINHU_MODEL")]
-    model: Option<PathBuf>,
-}
-
-impl Place {
-    pub fn database_url(&self) -> String {
-        self.database
-            .clone()
-            .unwrap_or_else(|| format!("sqlite://{}", self.data_dir.join("minhu.db").display()))
-    }
 }
 
 #[derive(Subcommand)]
@@ -142,30 +101,11 @@ enum Command {
         #[command(subcommand)]
         command: calendar::CalendarCommand,
     },
-    /// Measure performance.
-    Bench {
-        #[command(subcommand)]
-        command: bench::BenchCommand,
-    },
 }
 
 fn main() -> std::process::ExitCode {
-    tracing_subscriber::fmt()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_env("MINHU_LOG")
-                .unwrap_or_else(|_| "warn,minhu=info".into()),
-        )
-        .with_writer(std::io::stderr)
-        .init();
-    // Before any HTTP client is built (the benchmarks' clients too): reqwest's rustls
-    // needs a crypto provider and this build carries only ring.
-    minhu_notify::tls::install_default_provider();
     let cli = Cli::parse();
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-        .expect("a tokio runtime");
-    let result = runtime.block_on(async move {
+    minhu::run(async move {
         match cli.command {
             Command::Serve {
                 place,
@@ -196,14 +136,6 @@ fn main() -> std::process::ExitCode {
             Command::Calendar { command } => calendar::run(command),
             Command::Ticket { command } => ticket::run(command).await,
             Command::Kb { command } => kb::run(command).await,
-            Command::Bench { command } => bench::run(command).await,
         }
-    });
-    match result {
-        Ok(()) => std::process::ExitCode::SUCCESS,
-        Err(error) => {
-            eprintln!("error: {error:#}");
-            std::process::ExitCode::FAILURE
-        }
-    }
+    })
 }

@@ -1,6 +1,6 @@
-//! `minhu bench pages`: how long each page takes to answer with many tickets stored.
+//! `minhu-bench pages`: how long each page takes to answer with many tickets stored.
 //!
-//! The store is filled as `bench timers` fills it: real intakes of the demo city
+//! The store is filled as `minhu-bench timers` fills it: real intakes of the demo city
 //! (placed and routed by the engine, with their events, timers and rollups) stored a
 //! thousand per transaction, spread over `days` of intake; then some are accepted and
 //! some resolved through the engine. A real server answers on a loopback port in this
@@ -10,7 +10,7 @@
 //! `--database` already filled) a later run measures the same stored tickets again, so
 //! two builds can be compared on one million tickets stored once.
 
-use crate::bench_timers::BenchCity;
+use crate::harness::{self, BenchCity};
 use jiff::{SignedDuration, Timestamp};
 use minhu_core::access::{Role, Scope};
 use minhu_core::event::Actor;
@@ -51,7 +51,7 @@ pub async fn run(
     } = BenchCity::open(database, keep).await?;
     let backend = format!("{:?}", stored.backend());
     let window = SignedDuration::from_hours(24 * i64::from(fill.days.max(1)));
-    match crate::bench_search::stored_tickets(&*stored).await? {
+    match harness::stored_tickets(&*stored).await? {
         0 => store(&engine, &backend, &fill, start, window).await?,
         n if n == fill.tickets as u64 => {
             println!("page benchmark: {backend}, the {n} tickets already stored");
@@ -62,7 +62,7 @@ pub async fn run(
         ),
     }
     clock.set(start + window);
-    crate::bench_timers::analyze(&place).await?;
+    harness::analyze(&place).await?;
     measure(&engine, &place, runs).await
 }
 
@@ -82,7 +82,7 @@ async fn store(
     let seeding = Instant::now();
     // Half the demands as the demo's samples (routed to a unit), half without place
     // or category: routing cannot decide them, so they wait for the dispatchers.
-    let mut samples = crate::bench_timers::demo_intakes();
+    let mut samples = crate::timers::demo_intakes();
     let undecided: Vec<_> = samples
         .iter()
         .cloned()
@@ -93,7 +93,7 @@ async fn store(
         })
         .collect();
     samples.extend(undecided);
-    crate::bench_timers::seed(engine, &samples, tickets, start, window).await?;
+    crate::timers::seed(engine, &samples, tickets, start, window).await?;
     // Move the newest dispatched tickets along: accepted, and every other one resolved.
     let mut moved = 0;
     loop {
@@ -136,7 +136,7 @@ async fn store(
 }
 
 /// Times each role's page `runs` times over a loopback socket and prints p50 and p99.
-async fn measure(engine: &Arc<Engine>, place: &crate::Place, runs: usize) -> anyhow::Result<()> {
+async fn measure(engine: &Arc<Engine>, place: &harness::Place, runs: usize) -> anyhow::Result<()> {
     let runs = runs.max(1);
     let newest = |status: Status| async move {
         let page = engine
@@ -157,7 +157,7 @@ async fn measure(engine: &Arc<Engine>, place: &crate::Place, runs: usize) -> any
         .await?
         .unit
         .ok_or_else(|| anyhow::anyhow!("an accepted ticket has no unit"))?;
-    let token = crate::bench_intake::token;
+    let token = harness::token;
     let admin = token(engine, "admin", Role::Administrator.permissions(), None).await?;
     let dispatcher = token(engine, "dispatcher", Role::Dispatcher.permissions(), None).await?;
     let handler = token(
@@ -168,7 +168,7 @@ async fn measure(engine: &Arc<Engine>, place: &crate::Place, runs: usize) -> any
     )
     .await?;
     let supervisor = token(engine, "supervisor", Role::Supervisor.permissions(), None).await?;
-    let base = crate::bench_intake::serve(engine.clone(), place).await?;
+    let base = harness::serve(engine.clone(), place).await?;
     let client = reqwest::Client::new();
     let pages = [
         (&admin, "/".to_owned()),
@@ -185,8 +185,8 @@ async fn measure(engine: &Arc<Engine>, place: &crate::Place, runs: usize) -> any
     let mut slow = Vec::new();
     for (token, path) in &pages {
         let url = format!("{base}{path}");
-        let (mut times, _) = crate::bench_intake::time_gets(&client, &url, token, runs).await?;
-        let at = crate::bench_search::percentiles(&mut times);
+        let (mut times, _) = harness::time_gets(&client, &url, token, runs).await?;
+        let at = harness::percentiles(&mut times);
         println!("{path:<28} {:>7.1} {:>8.1} {:>8.1}", at.p50, at.p99, at.max);
         if at.p99 > GOAL.as_secs_f64() * 1e3 {
             slow.push(path.clone());

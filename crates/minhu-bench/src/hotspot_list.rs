@@ -1,7 +1,7 @@
-//! `minhu bench hotspot-list`: the hotspot list at a province's volume, kept by the
+//! `minhu-bench hotspot-list`: the hotspot list at a province's volume, kept by the
 //! engine's watch (`minhu_engine::hotspots`) against the list computed on request.
 //!
-//! The store is filled as `bench search` fills it (the demo's real messages, each with
+//! The store is filled as `minhu-bench search` fills it (the demo's real messages, each with
 //! a sentence of another, placed in the demo city's streets, half dispatched to the
 //! street's office), with `tickets` received evenly over the default window and the
 //! window before it (14 days: a city of 10M tickets a year has ~380k). Then, with the
@@ -19,6 +19,7 @@
 //! With `--dir` the city and its SQLite store are kept, so a later run measures the
 //! same tickets (and the earlier runs' new ones) again without storing them anew.
 
+use crate::harness;
 use jiff::{SignedDuration, Timestamp};
 use minhu_core::ManualClock;
 use minhu_core::access::Role;
@@ -35,26 +36,25 @@ pub struct Settings {
 }
 
 pub async fn run(settings: Settings, keep: Option<PathBuf>) -> anyhow::Result<()> {
-    let (_temporary, place) = crate::bench_search::demo_place(keep)?;
+    let (_temporary, place) = harness::demo_place(None, keep, false)?;
     let dir = place.data_dir.clone();
     let start: Timestamp = "2026-03-01T00:00:00+08:00".parse()?;
     let window = SignedDuration::from_hours(DAYS * 24);
     let end = start + window + window;
     let clock = Arc::new(ManualClock::new(end));
-    let opened = crate::server::open(&place, clock.clone()).await?;
-    let store: Arc<dyn minhu_store::Store> = opened.store;
-    let engine = Arc::new(opened.engine.build());
-    let texts: Vec<(String, String)> = crate::demo::demo_messages()?
+    let (engine, store) = harness::open(&place, clock.clone()).await?;
+    let engine = Arc::new(engine.build());
+    let texts: Vec<(String, String)> = minhu::demo::demo_messages()?
         .into_iter()
         .map(|row| (row.title, row.description))
         .collect();
     anyhow::ensure!(!texts.is_empty(), "the demo has no messages");
-    match crate::bench_search::stored_tickets(&*store).await? {
+    match harness::stored_tickets(&*store).await? {
         0 => {
             let started = Instant::now();
             let span = window + window;
-            crate::bench_search::fill(&store, &texts, settings.tickets, start, span, 1).await?;
-            crate::bench_timers::analyze(&place).await?;
+            crate::search::fill(&store, &texts, settings.tickets, start, span, 1).await?;
+            harness::analyze(&place).await?;
             println!(
                 "stored {} tickets over {} days in {:.0} s",
                 settings.tickets,
@@ -82,8 +82,8 @@ pub async fn run(settings: Settings, keep: Option<PathBuf>) -> anyhow::Result<()
     let rss = || {
         format!(
             "RSS {} MB, peak {} MB",
-            crate::bench_search::memory_mb("VmRSS:").unwrap_or(0),
-            crate::bench_search::memory_mb("VmHWM:").unwrap_or(0)
+            harness::memory_mb("VmRSS:").unwrap_or(0),
+            harness::memory_mb("VmHWM:").unwrap_or(0)
         )
     };
     println!("before the first pass: {}", rss());
@@ -107,17 +107,17 @@ pub async fn run(settings: Settings, keep: Option<PathBuf>) -> anyhow::Result<()
     pass("full pass").await?;
     // New tickets of the last three minutes, then the next pass.
     let minutes = SignedDuration::from_mins(3);
-    crate::bench_search::fill(&store, &texts, settings.new, end, minutes, 2).await?;
+    crate::search::fill(&store, &texts, settings.new, end, minutes, 2).await?;
     clock.set(end + minutes);
     pass("incremental pass").await?;
     pass("pass with nothing new").await?;
 
-    let token = crate::bench_intake::token;
+    let token = harness::token;
     let admin = token(&engine, "admin", Role::Administrator.permissions(), None).await?;
     // The fill dispatches to street offices `street-<district>-<street>`.
     let street = Some("street-A3-01");
     let leader = token(&engine, "leader", Role::UnitLeader.permissions(), street).await?;
-    let base = crate::bench_intake::serve(engine.clone(), &place).await?;
+    let base = harness::serve(engine.clone(), &place).await?;
     let client = reqwest::Client::new();
     let today = engine.city().local_date(engine.now());
     let kept = "/api/v1/analytics/hotspots".to_owned();
@@ -138,10 +138,9 @@ pub async fn run(settings: Settings, keep: Option<PathBuf>) -> anyhow::Result<()
         ),
     ] {
         let url = format!("{base}{path}");
-        let (mut times, body) =
-            crate::bench_intake::time_gets(&client, &url, token, runs.max(1)).await?;
+        let (mut times, body) = harness::time_gets(&client, &url, token, runs.max(1)).await?;
         let last: serde_json::Value = serde_json::from_slice(&body)?;
-        let at = crate::bench_search::percentiles(&mut times);
+        let at = harness::percentiles(&mut times);
         let truncated = if last["truncated"] == true {
             " (truncated)"
         } else {

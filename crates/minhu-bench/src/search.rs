@@ -5,10 +5,9 @@
 //! With `--dir` the store and index are kept, so a later run (another build, another
 //! query mix) searches the same million tickets without generating them again.
 
-use crate::Place;
+use crate::harness;
 use jiff::{SignedDuration, Timestamp};
 use minhu_core::SystemClock;
-use minhu_core::access::Scope;
 use minhu_core::deadline::{Deadlines, TierCode};
 use minhu_core::event::{Actor, Change, Event};
 use minhu_core::ids::{RegionId, UnitId};
@@ -40,18 +39,17 @@ pub async fn run(
     scans: usize,
     keep: Option<PathBuf>,
 ) -> anyhow::Result<()> {
-    let (_temporary, place) = demo_place(keep)?;
+    let (_temporary, place) = harness::demo_place(None, keep, false)?;
     let dir = place.data_dir.clone();
-    let opened = crate::server::open(&place, Arc::new(SystemClock)).await?;
-    let store: Arc<dyn minhu_store::Store> = opened.store;
-    let rows = crate::demo::demo_messages()?;
+    let (engine, store) = harness::open(&place, Arc::new(SystemClock)).await?;
+    let rows = minhu::demo::demo_messages()?;
     anyhow::ensure!(!rows.is_empty(), "the demo has no messages");
     let texts: Vec<(String, String)> = rows
         .into_iter()
         .map(|row| (row.title, row.description))
         .collect();
 
-    let stored = stored_tickets(&*store).await?;
+    let stored = harness::stored_tickets(&*store).await?;
     let started = Instant::now();
     let filled = match stored {
         0 => {
@@ -69,11 +67,11 @@ pub async fn run(
     let fill_seconds = started.elapsed().as_secs_f64();
 
     let index = Arc::new(SearchIndex::open_with(
-        &crate::server::search_dir(&place.data_dir),
+        &minhu::server::search_dir(&place.data_dir),
         256_000_000,
         2,
     )?);
-    let bar = crate::import::progress_bar(Some(tickets as u64), "indexing");
+    let bar = harness::progress_bar(Some(tickets as u64), "indexing");
     let started = Instant::now();
     let indexed = minhu_search::catch_up(&*store, &index, |n| bar.inc(n as u64)).await?;
     bar.finish_and_clear();
@@ -84,7 +82,7 @@ pub async fn run(
     let asked: Vec<TicketFilter> = (0..queries).map(|_| query(&mut rng, &words)).collect();
     let (live, follower) = LiveIndex::follow(store.clone(), index.clone());
     let following = tokio::spawn(follower);
-    let engine = opened.engine.search(live).build();
+    let engine = engine.search(live).build();
     let mut search_ms = Vec::with_capacity(queries);
     // Lists with a status, region or category filter apart: the store fetches their
     // matches differently (they were the slow tail once).
@@ -110,10 +108,13 @@ pub async fn run(
         store.list(filter).await?;
         scan_ms.push(started.elapsed().as_secs_f64() * 1e3);
     }
-    let search = percentiles(&mut search_ms);
+    let search = harness::percentiles(&mut search_ms);
     let (plain, filtered) = (plain_ms.len(), filtered_ms.len());
-    let (plain_ms, filtered_ms) = (percentiles(&mut plain_ms), percentiles(&mut filtered_ms));
-    let scan = percentiles(&mut scan_ms);
+    let (plain_ms, filtered_ms) = (
+        harness::percentiles(&mut plain_ms),
+        harness::percentiles(&mut filtered_ms),
+    );
+    let scan = harness::percentiles(&mut scan_ms);
     following.abort();
     if filled {
         println!("tickets            {tickets} (stored in {fill_seconds:.0} s)");
@@ -141,31 +142,16 @@ pub async fn run(
     );
     println!(
         "memory (RSS)       {} MB after the queries, peak {} MB",
-        memory_mb("VmRSS:").unwrap_or(0),
-        memory_mb("VmHWM:").unwrap_or(0)
+        harness::memory_mb("VmRSS:").unwrap_or(0),
+        harness::memory_mb("VmHWM:").unwrap_or(0)
     );
     Ok(())
-}
-
-/// The demo city with a SQLite store in `keep` (kept for a later run), or in a
-/// temporary directory that lives as long as the returned guard.
-pub(crate) fn demo_place(keep: Option<PathBuf>) -> anyhow::Result<(tempfile::TempDir, Place)> {
-    let temporary = tempfile::tempdir()?;
-    let dir = keep.unwrap_or_else(|| temporary.path().to_owned());
-    let place = Place {
-        config: dir.join("city"),
-        database: None,
-        data_dir: dir,
-        model: None,
-    };
-    crate::demo::write_city(&place.config, false)?;
-    Ok((temporary, place))
 }
 
 /// Stores `count` tickets received evenly over `span` from `start`, half of them
 /// dispatched to a unit, 64 intakes at a time so SQLite's group commit batches them;
 /// texts, places and categories drawn with `seed`.
-pub(crate) async fn fill(
+pub async fn fill(
     store: &Arc<dyn Store>,
     texts: &[(String, String)],
     count: usize,
@@ -173,7 +159,7 @@ pub(crate) async fn fill(
     span: SignedDuration,
     seed: u64,
 ) -> anyhow::Result<()> {
-    let bar = crate::import::progress_bar(Some(count as u64), "storing");
+    let bar = harness::progress_bar(Some(count as u64), "storing");
     let step = span / count.max(1) as i32;
     let mut rng = StdRng::seed_from_u64(seed);
     let mut tasks = tokio::task::JoinSet::new();
@@ -296,59 +282,4 @@ fn query(rng: &mut StdRng, words: &[String]) -> TicketFilter {
         }
     }
     filter
-}
-
-pub(crate) struct Percentiles {
-    pub p50: f64,
-    pub p90: f64,
-    pub p99: f64,
-    pub max: f64,
-}
-
-impl std::fmt::Display for Percentiles {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(
-            f,
-            "p50 {:.2} ms, p90 {:.2} ms, p99 {:.2} ms, max {:.2} ms",
-            self.p50, self.p90, self.p99, self.max
-        )
-    }
-}
-
-/// How many tickets the store holds, from the city-wide counters: a kept benchmark
-/// store is reused when it holds the number asked for.
-pub(crate) async fn stored_tickets(store: &dyn Store) -> anyhow::Result<u64> {
-    Ok(store
-        .count_by_status(&Scope::All)
-        .await?
-        .iter()
-        .map(|(_, n)| n)
-        .sum())
-}
-
-pub(crate) fn percentiles(ms: &mut [f64]) -> Percentiles {
-    if ms.is_empty() {
-        return Percentiles {
-            p50: 0.0,
-            p90: 0.0,
-            p99: 0.0,
-            max: 0.0,
-        };
-    }
-    ms.sort_by(f64::total_cmp);
-    let at = |p: f64| ms[((ms.len() as f64 * p) as usize).min(ms.len() - 1)];
-    Percentiles {
-        p50: at(0.50),
-        p90: at(0.90),
-        p99: at(0.99),
-        max: ms[ms.len() - 1],
-    }
-}
-
-/// A memory figure of /proc/self/status (`VmRSS:` now, `VmHWM:` the peak), in MB.
-pub(crate) fn memory_mb(key: &str) -> Option<u64> {
-    let status = std::fs::read_to_string("/proc/self/status").ok()?;
-    let line = status.lines().find(|l| l.starts_with(key))?;
-    let kb: u64 = line.split_whitespace().nth(1)?.parse().ok()?;
-    Some(kb / 1024)
 }

@@ -1,18 +1,17 @@
-//! `minhu bench timers`: the timer worker against a store of many open tickets.
+//! `minhu-bench timers`: the timer worker against a store of many open tickets.
 //!
 //! The tickets are real intakes of the demo city (checked, placed, routed and dispatched
 //! to a street's unit by the engine, with the timers the core gives them: respond and
 //! resolve warnings and deadlines), stored with `Store::create_tickets` a thousand per
 //! transaction, so a million fit in minutes rather than hours. An engine on a
-//! [`ManualClock`] then runs the real [`TimerWorker`]: idle ticks (nothing due), ticks
+//! [`ManualClock`](minhu_core::ManualClock) then runs the real [`TimerWorker`]: idle ticks (nothing due), ticks
 //! with a few timers due, and one catch-up of `due` timers after the clock jumps, which
 //! fire through `Engine::act` like any action. Each fired timer must have written exactly
 //! one event, and a second pass must find nothing: the benchmark fails otherwise.
 
-use crate::Place;
-use crate::bench_intake::SAMPLES;
+use crate::harness::{self, BenchCity, print_times};
+use crate::intake::SAMPLES;
 use jiff::{SignedDuration, Timestamp};
-use minhu_core::ManualClock;
 use minhu_core::deadline::TierCode;
 use minhu_core::event::Actor;
 use minhu_core::ids::TicketNumber;
@@ -21,8 +20,6 @@ use minhu_core::ticket::{Channel, Citizen, Intake, Kind};
 use minhu_engine::Engine;
 use minhu_engine::timers::{FireReport, TimerWorker};
 use std::collections::BTreeSet;
-use std::path::PathBuf;
-use std::sync::Arc;
 use std::time::Instant;
 
 /// Tickets per transaction while seeding.
@@ -57,7 +54,7 @@ pub async fn run(
         "timer benchmark: {backend}, {tickets} open tickets with {timers} timers, seeded in {seed_s:.0} s ({:.0} tickets/s)",
         tickets as f64 / seed_s
     );
-    analyze(&place).await?;
+    harness::analyze(&place).await?;
     let end_of_intake = start + SignedDuration::from_hours(INTAKE_HOURS);
     clock.set(end_of_intake);
     anyhow::ensure!(
@@ -136,57 +133,17 @@ pub async fn run(
     Ok(())
 }
 
-/// The demo city in a temporary directory, on a controllable clock set to a Monday:
-/// the setting every store benchmark starts from.
-pub(crate) struct BenchCity {
-    /// Kept so the directory lives as long as the benchmark.
-    pub _dir: tempfile::TempDir,
-    pub place: Place,
-    pub start: Timestamp,
-    pub clock: Arc<ManualClock>,
-    pub engine: Arc<Engine>,
-    /// What the benchmarks fill and measure below the engine.
-    pub store: Arc<dyn minhu_store::Store>,
-}
-
-impl BenchCity {
-    /// The demo city with its store in `keep` (kept after the run), or in a temporary
-    /// directory; on `database` when given.
-    pub async fn open(database: Option<String>, keep: Option<PathBuf>) -> anyhow::Result<Self> {
-        let dir = tempfile::tempdir()?;
-        let root = keep.unwrap_or_else(|| dir.path().to_owned());
-        let place = Place {
-            config: root.join("city"),
-            database,
-            data_dir: root,
-            model: None,
-        };
-        crate::demo::write_city(&place.config, true)?;
-        let start: Timestamp = "2026-03-02T00:00:00+08:00".parse()?;
-        let clock = Arc::new(ManualClock::new(start));
-        let opened = crate::server::open(&place, clock.clone()).await?;
-        Ok(Self {
-            _dir: dir,
-            place,
-            start,
-            clock,
-            engine: Arc::new(opened.engine.build()),
-            store: opened.store,
-        })
-    }
-}
-
 /// Stores `tickets` demands, `samples` in turn, through [`Engine::intake_many`]
 /// ([`BATCH`] per transaction), received one after another evenly over `window` from
 /// `start`, with a progress bar. Returns how many timers the stored tickets have.
-pub(crate) async fn seed(
+pub async fn seed(
     engine: &Engine,
     samples: &[Intake],
     tickets: usize,
     start: Timestamp,
     window: SignedDuration,
 ) -> anyhow::Result<usize> {
-    let bar = crate::import::progress_bar(Some(tickets as u64), "seeding");
+    let bar = harness::progress_bar(Some(tickets as u64), "seeding");
     let step = window / tickets.max(1) as i32;
     let mut timers = 0;
     for first in (0..tickets).step_by(BATCH) {
@@ -205,9 +162,9 @@ pub(crate) async fn seed(
     Ok(timers)
 }
 
-/// The benchmark demands of the demo city (`bench intake`'s samples) as intakes, each
+/// The benchmark demands of the demo city (`minhu-bench intake`'s samples) as intakes, each
 /// with its own phone number.
-pub(crate) fn demo_intakes() -> Vec<Intake> {
+pub fn demo_intakes() -> Vec<Intake> {
     SAMPLES
         .iter()
         .enumerate()
@@ -244,14 +201,6 @@ fn dispatched_samples(engine: &Engine) -> anyhow::Result<Vec<Intake>> {
     Ok(kept)
 }
 
-/// Fresh planner statistics, as a database that has grown over months would have.
-pub(crate) async fn analyze(place: &Place) -> anyhow::Result<()> {
-    let store = minhu_store::SqlStore::connect(&place.database_url()).await?;
-    store.analyze().await?;
-    store.close().await;
-    Ok(())
-}
-
 /// Every touched ticket has as many events by `system:timers` as fired rows in the
 /// timer index: no timer fired twice, none fired without its event.
 async fn exactly_once(engine: &Engine, touched: &BTreeSet<String>) -> anyhow::Result<()> {
@@ -276,20 +225,4 @@ async fn exactly_once(engine: &Engine, touched: &BTreeSet<String>) -> anyhow::Re
         );
     }
     Ok(())
-}
-
-fn print_times(what: &str, ms: &mut [f64]) {
-    if ms.is_empty() {
-        return;
-    }
-    ms.sort_by(f64::total_cmp);
-    let pct = |p: f64| ms[((ms.len() as f64 * p) as usize).min(ms.len() - 1)];
-    let mean = ms.iter().sum::<f64>() / ms.len() as f64;
-    println!(
-        "{what}: n={} mean {mean:.2} ms, p50 {:.2} ms, p99 {:.2} ms, max {:.2} ms",
-        ms.len(),
-        pct(0.5),
-        pct(0.99),
-        ms[ms.len() - 1]
-    );
 }

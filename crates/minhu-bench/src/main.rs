@@ -1,9 +1,33 @@
-//! `minhu bench`: rerunnable measurements behind the figures in BENCHMARKS.md.
+//! `minhu-bench`: the rerunnable measurements behind the figures in BENCHMARKS.md, apart
+//! from the product so that `minhu` carries no load generators. Each subcommand is one
+//! file; what they share (opening the demo city as `minhu serve` does, the loopback
+//! server, timing and percentiles) is in `harness`.
 
-use clap::Subcommand;
+mod analytics;
+mod classify;
+mod harness;
+mod hotspot_list;
+mod hotspots;
+mod intake;
+mod pages;
+mod search;
+mod timers;
+
+use clap::{Parser, Subcommand};
+
+#[derive(Parser)]
+#[command(
+    name = "minhu-bench",
+    version,
+    about = "Load generators and measurements of 民呼 minhu (BENCHMARKS.md)"
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: BenchCommand,
+}
 
 #[derive(Subcommand)]
-pub enum BenchCommand {
+enum BenchCommand {
     /// Tickets created over HTTP by concurrent clients, with routing and a durable commit.
     Intake {
         /// Concurrent clients.
@@ -161,13 +185,13 @@ pub enum BenchCommand {
     },
 }
 
-pub async fn run(command: BenchCommand) -> anyhow::Result<()> {
+async fn run(command: BenchCommand) -> anyhow::Result<()> {
     match command {
         BenchCommand::Intake {
             clients,
             tickets,
             database,
-        } => crate::bench_intake::run(clients, tickets, database).await,
+        } => crate::intake::run(clients, tickets, database).await,
         BenchCommand::Analytics {
             tickets,
             days,
@@ -176,26 +200,26 @@ pub async fn run(command: BenchCommand) -> anyhow::Result<()> {
             database,
             dir,
         } => {
-            let load = crate::bench_analytics::Load {
+            let load = crate::analytics::Load {
                 tickets,
                 days,
                 real,
                 runs: runs as usize,
             };
-            crate::bench_analytics::run(load, database, dir).await
+            crate::analytics::run(load, database, dir).await
         }
         BenchCommand::Classify {
             model,
             data,
             rounds,
-        } => crate::classifier::bench(&model, &data, rounds),
+        } => crate::classify::run(&model, &data, rounds),
         BenchCommand::Hotspots {
             data,
             config,
             days,
             top,
             reference,
-        } => crate::bench_hotspots::run(&data, &config, days, top, reference.as_deref()),
+        } => crate::hotspots::run(&data, &config, days, top, reference.as_deref()),
         BenchCommand::HotspotList {
             tickets,
             new,
@@ -203,13 +227,13 @@ pub async fn run(command: BenchCommand) -> anyhow::Result<()> {
             old_runs,
             dir,
         } => {
-            let settings = crate::bench_hotspot_list::Settings {
+            let settings = crate::hotspot_list::Settings {
                 tickets,
                 new,
                 runs,
                 old_runs,
             };
-            crate::bench_hotspot_list::run(settings, dir).await
+            crate::hotspot_list::run(settings, dir).await
         }
         BenchCommand::Timers {
             tickets,
@@ -217,7 +241,7 @@ pub async fn run(command: BenchCommand) -> anyhow::Result<()> {
             ticks,
             workers,
             database,
-        } => crate::bench_timers::run(tickets, due, ticks, workers, database).await,
+        } => crate::timers::run(tickets, due, ticks, workers, database).await,
         BenchCommand::Pages {
             tickets,
             days,
@@ -226,18 +250,23 @@ pub async fn run(command: BenchCommand) -> anyhow::Result<()> {
             database,
             dir,
         } => {
-            let fill = crate::bench_pages::Fill {
+            let fill = crate::pages::Fill {
                 tickets,
                 days,
                 handled,
             };
-            crate::bench_pages::run(fill, runs, database, dir).await
+            crate::pages::run(fill, runs, database, dir).await
         }
         BenchCommand::Search {
             tickets,
             queries,
             scans,
             dir,
-        } => crate::bench_search::run(tickets, queries, scans, dir).await,
+        } => crate::search::run(tickets, queries, scans, dir).await,
     }
+}
+
+fn main() -> std::process::ExitCode {
+    let cli = Cli::parse();
+    minhu::run(run(cli.command))
 }

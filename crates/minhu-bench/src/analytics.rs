@@ -1,4 +1,4 @@
-//! `minhu bench analytics`: how fast the dashboards answer over the rollups of a large
+//! `minhu-bench analytics`: how fast the dashboards answer over the rollups of a large
 //! store.
 //!
 //! Synthetic tickets (a year of intake by default) are filed in 200 communities of the
@@ -24,9 +24,7 @@
 //! way are compared with a recount from the event log (`Store::rebuild_rollups`). With
 //! `--dir`, a later run finds the rollups already loaded and measures them again.
 
-use crate::bench_intake::{time_gets, token};
-use crate::bench_search::percentiles;
-use crate::bench_timers::BenchCity;
+use crate::harness::{self, BenchCity, elapsed_ms, percentiles, time_gets, token};
 use jiff::civil::Date;
 use jiff::{SignedDuration, Timestamp};
 use minhu_analytics::Tally;
@@ -99,7 +97,7 @@ pub async fn run(
             recount_check(store, &cells, load.real, first, &mut rng).await?;
         }
         fill(store, &cells, load.tickets, first, load.days, &mut rng).await?;
-        crate::bench_timers::analyze(&place).await?;
+        harness::analyze(&place).await?;
     } else {
         println!("analytics benchmark: {backend}, {stored} tickets' rollups already stored");
     }
@@ -203,7 +201,7 @@ async fn fill(
     rng: &mut StdRng,
 ) -> anyhow::Result<()> {
     let per_day = tickets / u64::from(days);
-    let bar = crate::import::progress_bar(Some(per_day * u64::from(days)), "counting");
+    let bar = harness::progress_bar(Some(per_day * u64::from(days)), "counting");
     let (mut counting, mut writing) = (Duration::ZERO, Duration::ZERO);
     let mut month = Rollup::default();
     let mut rows = 0usize;
@@ -241,7 +239,7 @@ async fn fill(
 /// prints p50, p99 and the worst; returns the reads whose p99 missed the goal.
 async fn over_http(
     engine: &std::sync::Arc<minhu_engine::Engine>,
-    place: &crate::Place,
+    place: &harness::Place,
     cells: &Cells,
     first: Date,
     last: Date,
@@ -328,7 +326,7 @@ async fn over_http(
             "public page: 12 months by district",
         ),
     ];
-    let base = crate::bench_intake::serve(engine.clone(), place).await?;
+    let base = harness::serve(engine.clone(), place).await?;
     let client = reqwest::Client::new();
     println!(
         "dashboard read over HTTP                     p50 ms   p99 ms   max ms  ({runs} runs after 1)"
@@ -489,11 +487,6 @@ async fn store_round(
     Ok(round)
 }
 
-/// Milliseconds since `started`, read as soon as a read is done: each read's own time.
-fn elapsed_ms(started: Instant) -> f64 {
-    started.elapsed().as_secs_f64() * 1000.0
-}
-
 /// Puts `count` synthetic tickets through the store as the engine writes them (each
 /// event appended in its own transaction, which keeps the rollups), then recounts the
 /// rollups from the event log and checks that every table is unchanged.
@@ -505,7 +498,7 @@ async fn recount_check(
     rng: &mut StdRng,
 ) -> anyhow::Result<()> {
     let started = Instant::now();
-    let bar = crate::import::progress_bar(Some(count), "real tickets");
+    let bar = harness::progress_bar(Some(count), "real tickets");
     for i in 0..count {
         let day = first + jiff::Span::new().days((i % 28) as i64);
         let log = synthetic_log(rng, cells, day);

@@ -1,4 +1,4 @@
-//! `minhu bench hotspots`: the hotspot list on real messages (the 2020 Teddy Cup
+//! `minhu-bench hotspots`: the hotspot list on real messages (the 2020 Teddy Cup
 //! board's 附件3, with likes), for comparing its top entries with the problems a person
 //! reading the messages would name (BENCHMARKS.md).
 //!

@@ -1,0 +1,68 @@
+//! The `minhu` binary's subcommands as a library: the binary parses the command line
+//! and calls in here, and `minhu-bench` opens, fills and serves a city through the same
+//! functions (`server::open_engine`, `server::app_state`, `demo::write_city`), so a
+//! benchmark measures exactly what `minhu serve` runs.
+
+pub mod admin;
+pub mod calendar;
+mod citizen;
+pub mod classifier;
+pub mod demo;
+pub mod import;
+pub mod kb;
+pub mod server;
+pub mod ticket;
+
+use std::path::PathBuf;
+
+/// Runs a binary's job as both `minhu` and `minhu-bench` do: logs on standard error
+/// (filtered by `MINHU_LOG`), reqwest's TLS on ring, a multi-threaded runtime; an
+/// error is printed with its causes and the exit status is 1.
+pub fn run(job: impl Future<Output = anyhow::Result<()>>) -> std::process::ExitCode {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_env("MINHU_LOG")
+                .unwrap_or_else(|_| "warn,minhu=info".into()),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    // Before any HTTP client is built (the notifiers', the benches'): reqwest's rustls
+    // needs a crypto provider and this build carries only ring.
+    minhu_notify::tls::install_default_provider();
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .expect("a tokio runtime");
+    match runtime.block_on(job) {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(error) => {
+            eprintln!("error: {error:#}");
+            std::process::ExitCode::FAILURE
+        }
+    }
+}
+
+/// Where the city's configuration and data live; shared by most subcommands.
+#[derive(clap::Args, Clone, Debug)]
+pub struct Place {
+    /// The city configuration directory (city.toml, regions.toml, units.toml, taxonomy.csv, duties.toml).
+    #[arg(long, env = "MINHU_CONFIG", default_value = "demo/city")]
+    pub config: PathBuf,
+    /// sqlite://PATH (default: DATA_DIR/minhu.db) or postgres://USER@HOST/DB.
+    #[arg(long, env = "MINHU_DATABASE_URL")]
+    pub database: Option<String>,
+    /// Where the SQLite file and attachments are kept.
+    #[arg(long, env = "MINHU_DATA_DIR", default_value = "minhu-data")]
+    pub data_dir: PathBuf,
+    /// A classifier trained by `minhu train`: routing then reads categories from the text.
+    #[arg(long, env = "MINHU_MODEL")]
+    pub model: Option<PathBuf>,
+}
+
+impl Place {
+    pub fn database_url(&self) -> String {
+        self.database
+            .clone()
+            .unwrap_or_else(|| format!("sqlite://{}", self.data_dir.join("minhu.db").display()))
+    }
+}
