@@ -1,9 +1,9 @@
-//! The web tests' shared harness: the full router in-process (tower `oneshot`) on a
+//! The whole web app in-process (the router answering through tower's `oneshot`) on a
 //! real SQLite file and the demo city's configuration, with API tokens for any role
 //! and scope. `get`, `post`, `act` and `send` act as an administrator of the whole
 //! city; `send_as` picks the caller (or none, for a citizen or an attacker).
-#![allow(dead_code)] // each test file uses its own part of the harness
 
+use crate::city::{copy_of_demo_city, demo_city, demo_dir};
 use axum::Router;
 use axum::body::Body;
 use axum::http::{HeaderMap, Request, StatusCode, header};
@@ -17,7 +17,6 @@ use minhu_store::{SqlStore, Store, User};
 use minhu_web::AppState;
 use minhu_web::follow::CodeSender;
 use serde_json::Value;
-use std::path::Path;
 use std::sync::{Arc, Mutex};
 use tower::ServiceExt;
 
@@ -57,27 +56,6 @@ impl Sms {
     }
 }
 
-pub fn demo_dir() -> std::path::PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../demo/city")
-}
-
-pub fn demo_city() -> minhu_core::City {
-    minhu_config::load_city(&demo_dir()).unwrap()
-}
-
-/// A copy of the demo city's configuration under `dir`, for the editor to change.
-fn copy_of_demo_city(dir: &std::path::Path) -> std::path::PathBuf {
-    let copy = dir.join("city");
-    std::fs::create_dir_all(&copy).unwrap();
-    for entry in std::fs::read_dir(demo_dir()).unwrap() {
-        let path = entry.unwrap().path();
-        if path.is_file() {
-            std::fs::copy(&path, copy.join(path.file_name().unwrap())).unwrap();
-        }
-    }
-    copy
-}
-
 impl TestApp {
     pub async fn new() -> TestApp {
         Self::with_announce(Arc::new(minhu_engine::Silent)).await
@@ -91,9 +69,9 @@ impl TestApp {
             .unwrap();
         // A fixed whole-second clock: bodies carry no sub-second digits that could
         // spell a masked phone's last four by chance.
-        let clock = Arc::new(ManualClock::new("2026-11-22T02:00:00Z".parse().unwrap()));
+        let clock = crate::clock("2026-11-22T02:00:00Z");
         let store: Arc<dyn Store> = Arc::new(store);
-        let engine = Engine::builder(store.clone(), Arc::new(demo_city()), clock.clone())
+        let engine = Engine::builder(store.clone(), demo_city(), clock.clone())
             .announce(announce)
             .build();
         let sms = Arc::new(Sms::default());

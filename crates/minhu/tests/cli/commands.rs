@@ -5,7 +5,7 @@ use std::path::Path;
 use std::process::{Command, Output};
 
 fn minhu(args: &[&str], data_dir: &Path) -> Output {
-    let config = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../demo/city");
+    let config = minhu_testkit::city::demo_dir();
     Command::new(env!("CARGO_BIN_EXE_minhu"))
         .args(args)
         .env("MINHU_CONFIG", &config)
@@ -29,6 +29,19 @@ const MESSAGES: &str = "留言编号,留言用户,留言主题,留言时间,留�
 1003,A03,咨询社保转移,2019/5/10 09:00:00,社保怎么转移到A市,未知分类
 1004,A04,学校收费,2019/5/11 09:00:00,学校乱收费,教育文体
 ";
+
+#[test]
+fn the_product_lists_its_jobs_and_no_load_generator() {
+    let dir = tempfile::tempdir().unwrap();
+    let help = minhu(&["--help"], dir.path());
+    let said = text(&help);
+    assert!(help.status.success(), "{said}");
+    assert!(said.contains("serve") && said.contains("import"), "{said}");
+    assert!(
+        !said.contains("bench"),
+        "the benchmarks are minhu-bench's: {said}"
+    );
+}
 
 #[test]
 fn import_reports_what_it_refused_and_never_imports_twice() {
@@ -58,7 +71,7 @@ fn a_broken_configuration_names_file_and_line() {
     let dir = tempfile::tempdir().unwrap();
     let config = dir.path().join("city");
     std::fs::create_dir(&config).unwrap();
-    let demo = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../demo/city");
+    let demo = minhu_testkit::city::demo_dir();
     for entry in std::fs::read_dir(&demo).unwrap() {
         let entry = entry.unwrap();
         std::fs::copy(entry.path(), config.join(entry.file_name())).unwrap();

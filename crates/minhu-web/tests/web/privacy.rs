@@ -2,13 +2,11 @@
 //! a confidential reporter never reaches a unit; the audit log for auditors; security
 //! headers; rate limits for anonymous callers.
 
-mod support;
-
 use axum::body::Body;
 use axum::http::{Request, StatusCode, header};
 use minhu_core::access::Role;
+use minhu_testkit::web::TestApp;
 use serde_json::json;
-use support::TestApp;
 
 const PHONE: &str = "13812345678";
 const NAME: &str = "张三丰";

@@ -2,13 +2,11 @@
 //! (<http://wiki.open311.org/GeoReport_v2>): every endpoint in both formats, the
 //! error shapes and codes, through the full router as an anonymous 311 client.
 
-mod support;
-
 use axum::body::Body;
 use axum::http::{Request, StatusCode, header};
+use minhu_testkit::web::TestApp;
 use quick_xml::events::Event as XmlEvent;
 use serde_json::{Value, json};
-use support::TestApp;
 
 /// An XML document as (element path, text) pairs, e.g. `("services/service/service_code",
 /// "noise")`: enough to check what a client would read.

@@ -2,12 +2,10 @@
 //! photos are chosen): every photo is checked before anything is stored, and a retry
 //! with the same Idempotency-Key completes the first report instead of doubling it.
 
-mod support;
-
 use axum::body::Body;
 use axum::http::{Request, StatusCode, header};
+use minhu_testkit::web::{PNG, TestApp};
 use serde_json::Value;
-use support::{PNG, TestApp};
 
 /// Enough of each format for its content to be recognised.
 const JPEG: &[u8] = &[

@@ -1,15 +1,13 @@
 //! Abuse limits: who may create tickets and how often, and that every creation is
 //! audited with its real actor.
 
-mod support;
-
 use axum::body::Body;
 use axum::http::{Request, StatusCode, header};
 use minhu_core::access::{Permission, Role};
 use minhu_engine::accounts::TokenGrant;
 use minhu_store::AuditFilter;
+use minhu_testkit::web::TestApp;
 use serde_json::{Value, json};
-use support::TestApp;
 
 fn demand() -> Value {
     json!({"channel": "app", "kind": "complaint", "title": "路灯坏了",

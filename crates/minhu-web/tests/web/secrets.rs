@@ -2,14 +2,12 @@
 //! citizen's phone while a unit works on the ticket. Every log line of every level is
 //! captured while a whole working session runs.
 
-mod support;
-
 use axum::body::Body;
 use axum::http::{Request, StatusCode, header};
 use minhu_core::access::Role;
+use minhu_testkit::web::{PASSWORD, TestApp};
 use serde_json::json;
 use std::sync::{Arc, Mutex};
-use support::{PASSWORD, TestApp};
 
 #[derive(Clone, Default)]
 struct Captured(Arc<Mutex<Vec<u8>>>);

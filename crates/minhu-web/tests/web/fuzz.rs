@@ -2,13 +2,11 @@
 //! action's JSON, and the citizens' forms, mutated at random. Whatever arrives, the
 //! answer is a clear 4xx naming the problem (or a success), never a panic or a 5xx.
 
-mod support;
-
 use axum::http::StatusCode;
+use minhu_testkit::web::TestApp;
 use proptest::prelude::*;
 use proptest::test_runner::{Config, TestRunner};
 use serde_json::{Map, Value, json};
-use support::TestApp;
 
 fn base_demand() -> Value {
     json!({

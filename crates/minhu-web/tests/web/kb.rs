@@ -1,13 +1,11 @@
 //! The knowledge base over HTTP: articles written and read, suggestions for a ticket's
 //! text (dates and status respected), and an answer at intake that cites its article.
 
-mod support;
-
 use axum::body::Body;
 use axum::http::{Request, StatusCode};
 use minhu_core::access::Role;
+use minhu_testkit::web::TestApp;
 use serde_json::{Value, json};
-use support::TestApp;
 
 fn article(id: &str, title: &str, body: &str) -> Value {
     json!({"id": id, "title": title, "body": body, "tags": ["政策"]})

@@ -1,260 +1,17 @@
-//! The pages in a real browser: headless Chromium driven through chromedriver
-//! (`scripts/ensure-chromium` installs Debian's), against the full app on a real port
-//! and a real SQLite file. Every page visited is checked with axe-core (vendored from
-//! npm in `tests/vendor`): no serious or critical accessibility violation.
-//!
-//! Without chromedriver these tests fail, never skip: set `MINHU_CHROMEDRIVER` or put
-//! `chromedriver` on the PATH (`scripts/test` does both).
+//! The pages in a real browser (`minhu_testkit::browser`): headless Chromium through
+//! chromedriver, against the full app on a real port and a real SQLite file, each page
+//! visited checked with axe-core. Last, the browser's processes: none outlives its
+//! test, whether the test passes or panics.
 
-mod support;
-
-use fantoccini::{Client, ClientBuilder, Locator};
+use fantoccini::Locator;
 use minhu_core::access::Role;
 use minhu_core::ids::TicketNumber;
 use minhu_core::ticket::Status;
-use serde_json::{Value, json};
-use std::net::SocketAddr;
-use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
-use support::TestApp;
-
-const AXE: &str = include_str!("vendor/axe-4.11.0.min.js");
-/// How long a page may take to show what a step waits for.
-const PATIENCE: Duration = Duration::from_secs(15);
-
-/// chromedriver on a free port, stopped when dropped.
-struct Driver {
-    child: Child,
-    url: String,
-}
-
-impl Drop for Driver {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
-/// Polls `check` until it gives a value or `PATIENCE` runs out, then fails naming `what`.
-async fn wait_for<T, F, Fut>(what: &str, mut check: F) -> T
-where
-    F: FnMut() -> Fut,
-    Fut: std::future::Future<Output = Option<T>>,
-{
-    let start = Instant::now();
-    loop {
-        if let Some(value) = check().await {
-            return value;
-        }
-        assert!(start.elapsed() < PATIENCE, "waited {PATIENCE:?} for {what}");
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-}
-
-async fn start_driver() -> Driver {
-    let program = std::env::var("MINHU_CHROMEDRIVER").unwrap_or_else(|_| "chromedriver".into());
-    let port = free_port();
-    let child = Command::new(&program)
-        .arg(format!("--port={port}"))
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap_or_else(|e| {
-            panic!("cannot start {program} ({e}): run scripts/ensure-chromium, or set MINHU_CHROMEDRIVER")
-        });
-    let driver = Driver {
-        child,
-        url: format!("http://127.0.0.1:{port}"),
-    };
-    let address = format!("127.0.0.1:{port}");
-    wait_for("chromedriver to listen", || async {
-        tokio::net::TcpStream::connect(&address).await.ok()
-    })
-    .await;
-    driver
-}
-
-/// The app of `TestApp` served on a loopback port, as `minhu serve` serves it.
-async fn serve(app: &TestApp) -> String {
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let address = listener.local_addr().unwrap();
-    let router = minhu_web::app(app.state.clone());
-    tokio::spawn(async move {
-        axum::serve(
-            listener,
-            router.into_make_service_with_connect_info::<SocketAddr>(),
-        )
-        .await
-        .unwrap();
-    });
-    format!("http://{address}")
-}
-
-struct Browser {
-    client: Client,
-    base: String,
-    _driver: Driver,
-    _profile: tempfile::TempDir,
-}
-
-impl Browser {
-    async fn open(base: String) -> Browser {
-        let driver = start_driver().await;
-        let profile = tempfile::tempdir().unwrap();
-        let binary = ["/usr/bin/chromium", "/usr/bin/chromium-browser"]
-            .into_iter()
-            .find(|p| std::path::Path::new(p).exists());
-        let mut chrome = json!({
-            "args": [
-                "--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
-                "--disable-background-networking", "--disable-component-update",
-                "--no-first-run", "--window-size=1280,900",
-                format!("--user-data-dir={}", profile.path().display()),
-            ]
-        });
-        if let Some(binary) = binary {
-            chrome["binary"] = json!(binary);
-        }
-        let mut capabilities = serde_json::Map::new();
-        capabilities.insert("goog:chromeOptions".into(), chrome);
-        let client = ClientBuilder::new(hyper_util::client::legacy::connect::HttpConnector::new())
-            .capabilities(capabilities)
-            .connect(&driver.url)
-            .await
-            .expect("chromedriver starts a headless Chromium");
-        Browser {
-            client,
-            base,
-            _driver: driver,
-            _profile: profile,
-        }
-    }
-
-    async fn goto(&self, path: &str) {
-        self.client
-            .goto(&format!("{}{path}", self.base))
-            .await
-            .unwrap();
-    }
-
-    async fn element(&self, css: &str) -> fantoccini::elements::Element {
-        self.client
-            .wait()
-            .at_most(PATIENCE)
-            .for_element(Locator::Css(css))
-            .await
-            .unwrap_or_else(|e| panic!("no {css} on the page: {e}"))
-    }
-
-    async fn fill(&self, css: &str, text: &str) {
-        self.on_live_element(css, |field| async move {
-            field.clear().await?;
-            field.send_keys(text).await
-        })
-        .await;
-    }
-
-    async fn click(&self, css: &str) {
-        self.on_live_element(css, |element| async move { element.click().await })
-            .await;
-    }
-
-    /// Does `act` on `css` once it is on the page. A page still landing (after a form
-    /// posted, say) can replace the element between finding and acting: then the new
-    /// page's element is found and acted on, within [`PATIENCE`]. Other errors fail.
-    async fn on_live_element<F, Fut>(&self, css: &str, act: F)
-    where
-        F: Fn(fantoccini::elements::Element) -> Fut,
-        Fut: std::future::Future<Output = Result<(), fantoccini::error::CmdError>>,
-    {
-        wait_for(&format!("{css} to stay on the page"), || async {
-            match act(self.element(css).await).await {
-                Ok(()) => Some(()),
-                Err(e) if e.is_stale_element_reference() => None,
-                Err(e) => panic!("{css}: {e}"),
-            }
-        })
-        .await;
-    }
-
-    /// The text of `css` once it has some.
-    async fn text(&self, css: &str) -> String {
-        wait_for(&format!("text in {css}"), || async {
-            let element = self.client.find(Locator::Css(css)).await.ok()?;
-            let text = element.text().await.ok()?;
-            (!text.trim().is_empty()).then(|| text.trim().to_owned())
-        })
-        .await
-    }
-
-    async fn script(&self, script: &str) -> Value {
-        self.client.execute(script, Vec::new()).await.unwrap()
-    }
-
-    /// Runs axe-core on the page and fails on any serious or critical violation.
-    async fn check_accessibility(&self, page: &str) {
-        self.script(&format!("{AXE}\n;return true;")).await;
-        let violations = self
-            .client
-            .execute_async(
-                "const done = arguments[arguments.length - 1];
-                 axe.run(document, {resultTypes: ['violations']}).then(r => done(
-                   r.violations
-                     .filter(v => v.impact === 'serious' || v.impact === 'critical')
-                     .map(v => ({id: v.id, impact: v.impact, help: v.help,
-                                 nodes: v.nodes.slice(0, 5).map(n => n.target.join(' '))}))));",
-                Vec::new(),
-            )
-            .await
-            .unwrap();
-        assert_eq!(
-            violations,
-            json!([]),
-            "axe-core on {page}: serious or critical violations"
-        );
-    }
-
-    /// Saves a screenshot as `NAME.png` in `MINHU_SCREENSHOTS` when that is set
-    /// (the README's pictures are made so); otherwise nothing.
-    async fn snap(&self, name: &str) {
-        if let Ok(dir) = std::env::var("MINHU_SCREENSHOTS") {
-            let png = self.client.screenshot().await.unwrap();
-            std::fs::write(std::path::Path::new(&dir).join(format!("{name}.png")), png).unwrap();
-        }
-    }
-
-    /// Signs in at the login form and lands on `next`.
-    async fn sign_in(&self, login: &str, next: &str) {
-        self.goto(&format!("/login?next={next}")).await;
-        self.check_accessibility("/login").await;
-        self.fill("#login", login).await;
-        self.fill("#password", support::PASSWORD).await;
-        self.click("form.login button[type=submit]").await;
-        let expected = format!("{}{next}", self.base);
-        wait_for(&format!("{login} to land on {next}"), || async {
-            let url = self.client.current_url().await.ok()?;
-            (url.as_str() == expected).then_some(())
-        })
-        .await;
-    }
-
-    async fn sign_out(&self) {
-        self.click("form.logout button").await;
-        self.element("form.login").await;
-    }
-
-    async fn close(self) {
-        self.client.close().await.unwrap();
-    }
-}
+use minhu_testkit::browser::{Browser, serve, wait_for};
+use minhu_testkit::process::still_running;
+use minhu_testkit::web::{PNG, TestApp};
+use serde_json::json;
+use std::time::Duration;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_citizen_reports_and_follows_a_demand_in_the_browser() {
@@ -275,7 +32,7 @@ async fn a_citizen_reports_and_follows_a_demand_in_the_browser() {
     browser.fill("#phone", "13812345678").await;
     // A photo of the lamp goes with the report (one multipart request).
     let photo = tempfile::Builder::new().suffix(".png").tempfile().unwrap();
-    std::fs::write(photo.path(), support::PNG).unwrap();
+    std::fs::write(photo.path(), PNG).unwrap();
     browser
         .element("#photos")
         .await
@@ -717,4 +474,48 @@ async fn the_assistant_answers_citizens_and_the_console_suggests_answers_in_the_
     browser
         .check_accessibility("/console with suggestions")
         .await;
+}
+
+/// How long the killed processes get to be gone.
+const GONE: Duration = Duration::from_secs(10);
+
+/// The processes of a browser that is open: chromedriver and a Chromium under it
+/// (else the checks below would pass on nothing).
+async fn open_browser(app: &TestApp) -> (Browser, Vec<u32>) {
+    let browser = Browser::open(serve(app).await).await;
+    browser.goto("/").await;
+    let processes = browser.processes();
+    let names: Vec<String> = processes
+        .iter()
+        .filter_map(|pid| std::fs::read_to_string(format!("/proc/{pid}/comm")).ok())
+        .collect();
+    assert!(
+        names
+            .iter()
+            .any(|name| name.contains("chrom") && !name.contains("driver")),
+        "no Chromium under chromedriver: {names:?}"
+    );
+    (browser, processes)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_closed_browser_leaves_no_process_running() {
+    let app = TestApp::new().await;
+    let (browser, processes) = open_browser(&app).await;
+    browser.close().await;
+    assert_eq!(still_running(&processes, GONE), Vec::<u32>::new());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_test_that_panics_with_its_browser_open_leaves_no_process_running() {
+    let app = TestApp::new().await;
+    let (started, processes) = tokio::sync::oneshot::channel();
+    let failing = tokio::spawn(async move {
+        let (_browser, processes) = open_browser(&app).await;
+        started.send(processes).unwrap();
+        panic!("a failing step, the browser still open");
+    });
+    assert!(failing.await.unwrap_err().is_panic());
+    let processes = processes.await.unwrap();
+    assert_eq!(still_running(&processes, GONE), Vec::<u32>::new());
 }

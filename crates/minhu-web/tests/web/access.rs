@@ -3,16 +3,14 @@
 //! registers, so a route added without a rule fails here. Then sign-in, sessions,
 //! CSRF and lockout.
 
-mod support;
-
 use axum::body::Body;
 use axum::http::{HeaderMap, Method, Request, StatusCode, header};
 use minhu_core::access::{Permission, Role, command_permission};
 use minhu_core::workflow::Command;
+use minhu_testkit::web::{PNG, TestApp};
 use minhu_web::auth::{ROUTES, Rule, rule_of};
 use serde_json::{Value, json};
 use std::collections::BTreeSet;
-use support::{PNG, TestApp};
 
 /// The action the matrix sends to the actions route: it changes no unit or region,
 /// so the tickets stay where the matrix expects them.

@@ -1,11 +1,10 @@
 //! `minhu calendar due` as scripts run it: the due moment is the last line of the output,
 //! and a wrong tier or moment is named in the error.
 
-use std::path::Path;
 use std::process::{Command, Output};
 
 fn due(args: &[&str]) -> Output {
-    let city = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../demo/city");
+    let city = minhu_testkit::city::demo_dir();
     Command::new(env!("CARGO_BIN_EXE_minhu"))
         .args(["calendar", "due", "--city", city.to_str().unwrap()])
         .args(args)

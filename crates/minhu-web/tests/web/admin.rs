@@ -2,14 +2,12 @@
 //! same rules as `minhu admin`, and the configuration editor, which checks an edit with
 //! the server's own loader, previews routing under it, and keeps the old file on save.
 
-mod support;
-
 use axum::body::Body;
 use axum::http::{HeaderMap, Request, StatusCode, header};
 
 use minhu_store::AuditFilter;
+use minhu_testkit::web::TestApp;
 use serde_json::Value;
-use support::TestApp;
 
 /// 天顶街道办事处, the street office of the demo city.
 const UNIT: &str = "street-A3-01";

@@ -1,6 +1,5 @@
 //! A real `minhu serve` for tests that need one: started on a free port with the demo
 //! city, and an administrator token made beforehand with `minhu admin add-token`.
-#![allow(dead_code)] // each test file uses its own part
 
 use std::path::Path;
 use std::process::Stdio;
@@ -8,7 +7,7 @@ use tokio::io::{AsyncBufReadExt, BufReader};
 use tokio::process::{Child, Command};
 
 pub async fn start_server(data_dir: &Path) -> (Child, String) {
-    let config = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../demo/city");
+    let config = minhu_testkit::city::demo_dir();
     let mut child = Command::new(env!("CARGO_BIN_EXE_minhu"))
         .args(["serve", "--listen", "127.0.0.1:0", "--config"])
         .arg(&config)
@@ -51,7 +50,7 @@ pub fn admin_token(data_dir: &Path) -> String {
 
 /// `minhu admin ARGS` on the demo city's configuration and `data_dir`.
 pub fn minhu_admin(data_dir: &Path, args: &[&str]) -> std::process::Output {
-    let config = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../demo/city");
+    let config = minhu_testkit::city::demo_dir();
     std::process::Command::new(env!("CARGO_BIN_EXE_minhu"))
         .arg("admin")
         .args(args)

@@ -3,12 +3,10 @@
 //! is refused everywhere with a 422 before it reaches the store; `next` stays on this
 //! site; HEAD is GET; every error of the API is its JSON error, pages answer HTML.
 
-mod support;
-
 use axum::body::Body;
 use axum::http::{Method, Request, StatusCode, header};
+use minhu_testkit::web::{PNG, TestApp, demand};
 use serde_json::{Value, json};
-use support::{PNG, TestApp, demand};
 
 fn post(uri: &str, content_type: &str, body: impl Into<Body>) -> Request<Body> {
     Request::post(uri)

@@ -1,12 +1,10 @@
 //! The analytics API over HTTP: figures from the rollups the engine keeps, within the
 //! caller's scope, as JSON and CSV.
 
-mod support;
-
 use axum::http::StatusCode;
 use minhu_core::access::Role;
+use minhu_testkit::web::{TestApp, demand};
 use serde_json::{Value, json};
-use support::{TestApp, demand};
 
 /// Three tickets to one unit: all accepted and replied; two called back (one satisfied
 /// and solved, one unsatisfied and not solved).

@@ -1,14 +1,12 @@
 //! Officials' sessions: sign in, cookies, CSRF on writes, lockout, sign out, and the
 //! audit trail of it all.
 
-mod support;
-
 use axum::body::Body;
 use axum::http::{HeaderMap, Request, StatusCode, header};
 use minhu_core::access::Role;
 use minhu_store::AuditFilter;
+use minhu_testkit::web::TestApp;
 use serde_json::json;
-use support::TestApp;
 
 fn login_request(login: &str, password: &str) -> Request<Body> {
     Request::post("/login")

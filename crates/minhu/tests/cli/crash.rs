@@ -2,7 +2,7 @@
 //! and clients that retry their unanswered requests create no duplicates; stopping it
 //! (SIGTERM) answers what it holds and exits cleanly.
 
-mod server;
+use crate::server;
 
 use server::{admin_token, client, start_server};
 use std::collections::BTreeSet;

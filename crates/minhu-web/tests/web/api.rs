@@ -1,13 +1,11 @@
 //! The HTTP API in-process (tower `oneshot`) against a real SQLite file and the demo
 //! city's configuration.
 
-mod support;
-
 use axum::body::Body;
 use axum::http::{Request, StatusCode};
 use minhu_core::access::Role;
+use minhu_testkit::web::{TestApp, demand};
 use serde_json::json;
-use support::{TestApp, demand};
 use tower::ServiceExt;
 
 #[tokio::test]
@@ -518,7 +516,7 @@ async fn an_attachment_is_read_only_through_a_ticket_in_scope() {
         "/api/v1/tickets/{}/attachments?name=evidence.png",
         theirs["number"].as_str().unwrap()
     ))
-    .body(Body::from(support::PNG))
+    .body(Body::from(minhu_testkit::web::PNG))
     .unwrap();
     let (status, attached, _) = app.send(upload).await;
     assert_eq!(status, StatusCode::OK, "{attached}");

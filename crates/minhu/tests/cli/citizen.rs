@@ -1,7 +1,7 @@
 //! A citizen's data on the command line: export everything held about a phone number,
 //! erase it (the tickets stay, the person goes), and the retention run.
 
-mod server;
+use crate::server;
 
 use server::{admin_token, anonymous_client, client, get_json, minhu_admin, start_server};
 

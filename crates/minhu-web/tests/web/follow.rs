@@ -1,12 +1,10 @@
 //! Citizens follow their ticket with its number, their phone and a one-time code:
 //! they see the reply, rate it and ask for it to be reopened, and nothing else.
 
-mod support;
-
 use axum::body::Body;
 use axum::http::{Request, StatusCode, header};
+use minhu_testkit::web::TestApp;
 use serde_json::{Value, json};
-use support::TestApp;
 
 const PHONE: &str = "13812345678";
 

@@ -1,0 +1,20 @@
+//! The web crate's integration tests, one binary: each module was a test binary of
+//! its own, and each of those linked the whole stack again (15 links of the same
+//! crates, most of the debug build's time and disk). One binary links it once; the
+//! modules share their setup through `minhu-testkit`.
+
+mod access;
+mod admin;
+mod analytics;
+mod api;
+mod browser;
+mod follow;
+mod fuzz;
+mod input;
+mod kb;
+mod limits;
+mod login;
+mod open311;
+mod privacy;
+mod reports;
+mod secrets;
