@@ -2,7 +2,7 @@
 //! than it normally does at that hour of the week.
 //!
 //! The baseline of a cell (region x category) for an hour comes from its counts at the
-//! same hour of the week in the `weeks` weeks before ([`baseline`]), so a Monday-morning
+//! same hour of the week in the `weeks` weeks before (`baseline`), so a Monday-morning
 //! peak that comes every week is its own normal. An hour is abnormal when its count
 //! reaches `min_count`, `ratio` times the baseline ("far above normal"), and
 //! `upper + z x sqrt(upper)`, where `upper` is the baseline plus two of its standard

@@ -47,11 +47,11 @@ impl Engine {
     }
 
     /// [`Engine::duplicates`] of each of `tickets`, in their order. Tickets of one
-    /// area received within [`WINDOW_HOURS`] of each other share one read of the
-    /// store (the words of at most [`SCAN_LIMIT`] tickets, not their states), so a
+    /// area received within `WINDOW_HOURS` of each other share one read of the
+    /// store (the words of at most `SCAN_LIMIT` tickets, not their states), so a
     /// queue costs a few bounded reads whatever the number of tickets stored; each
     /// candidate's words are cut once. A ticket of such a group compares with the
-    /// newest [`SCAN_LIMIT`] of the group's days rather than of its own.
+    /// newest `SCAN_LIMIT` of the group's days rather than of its own.
     pub async fn duplicates_of(
         &self,
         tickets: &[Ticket],

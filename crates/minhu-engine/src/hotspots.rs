@@ -8,7 +8,7 @@
 //! of the window and the one before by creation time). It keeps each ticket's
 //! [`Reading`], so jieba segments a ticket once, not on every pass (again only if its
 //! text changed, as an erased identity does), forgets tickets created before the window
-//! before, and groups the rest again with [`hotspot::group`], the function the
+//! before, and groups the rest again with [`hotspot::group`](minhu_analytics::hotspot::group), the function the
 //! on-request list uses after reading: the kept list is the one a fresh computation on
 //! the same tickets gives. The vocabulary of the kept readings is compacted when it has
 //! doubled, so words of tickets long gone take no memory.

@@ -123,7 +123,7 @@ impl TimerWorker {
     }
 
     /// Runs until the process ends: a tick, then sleep until the next timer is due, a
-    /// change wakes it, or [`MAX_SLEEP`] passes.
+    /// change wakes it, or `MAX_SLEEP` passes.
     pub async fn run(self) {
         loop {
             let wait = self.tick().await;

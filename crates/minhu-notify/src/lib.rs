@@ -358,7 +358,7 @@ impl Notifier {
     }
 
     /// Runs until the process ends: a pass, then sleep until woken by a change or
-    /// [`MAX_SLEEP`] passes (retries fall due while it sleeps).
+    /// `MAX_SLEEP` passes (retries fall due while it sleeps).
     pub async fn run(self) {
         loop {
             match self.run_due().await {

@@ -29,7 +29,7 @@ pub struct Outgoing {
 pub enum About {
     /// A ticket's event.
     Ticket { number: String, seq: u32 },
-    /// An alert (its id, see [`Alert`]).
+    /// An alert (its id, see [`Alert`](crate::Alert)).
     Alert(String),
 }
 

@@ -1,7 +1,7 @@
 //! Text intelligence: how minhu reads a citizen's words.
 //!
 //! Real messages are noisy (full-width characters, greetings, line breaks, some sources
-//! already segmented with spaces), so everything first goes through [`normalize`], then
+//! already segmented with spaces), so everything first goes through [`normalize()`], then
 //! [`segment::Segmenter`] (jieba with a hotline dictionary), then [`features`] (hashed
 //! word and character n-grams). [`model::Model`] is a linear classifier trained on
 //! handled tickets; every prediction carries a confidence and the words behind it.

@@ -6,7 +6,7 @@
 //! The spec (<http://wiki.open311.org/GeoReport_v2>) fixes the shapes: every resource
 //! in `.json` and `.xml`, errors as `[{"code":400,"description":"..."}]` or
 //! `<errors><error>...</error></errors>`, form-encoded POSTs with an `api_key`.
-//! Answers are built once as a [`Node`] tree and written in either format, so the
+//! Answers are built once as a `Node` tree and written in either format, so the
 //! two cannot drift apart. FixMyStreet's `servicerequestupdates` extension reports
 //! what happened to requests since a moment.
 
