@@ -18,67 +18,9 @@ use minhu_store::{
     Open311Store, OutboxStore, Outgoing, RollupQuery, RollupStore, Session, SqlStore, StoreError,
     TicketFilter, TicketStore, TimerStore, User,
 };
+use minhu_testkit::db::TestDb;
 use sqlx::Connection;
 use std::sync::Arc;
-
-struct TestDb {
-    store: Arc<SqlStore>,
-    url: String,
-    name: String,
-    _dir: Option<tempfile::TempDir>,
-}
-
-fn postgres_admin_url() -> String {
-    std::env::var("MINHU_TEST_POSTGRES")
-        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".into())
-}
-
-async fn sqlite() -> TestDb {
-    let dir = tempfile::tempdir().unwrap();
-    let url = format!("sqlite://{}", dir.path().join("minhu.db").display());
-    TestDb {
-        store: Arc::new(SqlStore::connect(&url).await.unwrap()),
-        url,
-        name: "sqlite".into(),
-        _dir: Some(dir),
-    }
-}
-
-async fn postgres() -> TestDb {
-    sqlx::any::install_default_drivers();
-    let admin = postgres_admin_url();
-    let mut conn = sqlx::AnyConnection::connect(&admin).await.unwrap_or_else(|e| {
-        panic!("PostgreSQL is needed at {admin} (run scripts/test, or set MINHU_TEST_POSTGRES): {e}")
-    });
-    let name = format!("minhu_test_{:016x}", rand::random::<u64>());
-    sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}")))
-        .execute(&mut conn)
-        .await
-        .unwrap();
-    let (base, _) = admin.rsplit_once('/').unwrap();
-    let url = format!("{base}/{name}");
-    let store = SqlStore::connect(&url).await.unwrap();
-    TestDb {
-        store: Arc::new(store),
-        url,
-        name,
-        _dir: None,
-    }
-}
-
-async fn drop_postgres(db: TestDb) {
-    db.store.close().await;
-    let mut conn = sqlx::AnyConnection::connect(&postgres_admin_url())
-        .await
-        .unwrap();
-    sqlx::query(sqlx::AssertSqlSafe(format!(
-        "DROP DATABASE IF EXISTS {} WITH (FORCE)",
-        db.name
-    )))
-    .execute(&mut conn)
-    .await
-    .unwrap();
-}
 
 /// Runs `body` against a fresh SQLite file and a fresh PostgreSQL database.
 async fn on_every_backend<F, Fut>(body: F)
@@ -86,11 +28,11 @@ where
     F: Fn(Arc<SqlStore>, String) -> Fut,
     Fut: std::future::Future<Output = ()>,
 {
-    let db = sqlite().await;
+    let db = TestDb::sqlite().await;
     body(db.store.clone(), db.url.clone()).await;
-    let db = postgres().await;
+    let db = TestDb::postgres().await;
     body(db.store.clone(), db.url.clone()).await;
-    drop_postgres(db).await;
+    db.close().await;
 }
 
 fn at(text: &str) -> Timestamp {
@@ -1882,7 +1824,7 @@ async fn a_follower_sees_every_change_once_in_order() {
 /// writer's row when it commits, once.
 #[tokio::test]
 async fn a_follower_reads_past_a_running_writer_and_later_its_row() {
-    let db = postgres().await;
+    let db = TestDb::postgres().await;
     let store = db.store.clone();
     let now = at("2026-11-22T01:00:00Z");
     let early = store
@@ -1922,7 +1864,7 @@ async fn a_follower_reads_past_a_running_writer_and_later_its_row() {
     assert!(seen.is_empty(), "and only once: {seen:?}");
     slow.close().await.unwrap();
     drop(store);
-    drop_postgres(db).await;
+    db.close().await;
 }
 
 #[tokio::test]

@@ -10,7 +10,7 @@ use minhu_core::workflow::Command;
 use minhu_core::{Clock, ManualClock};
 use minhu_engine::{Engine, EngineError, Reader};
 use minhu_store::SqlStore;
-use std::path::Path;
+use minhu_testkit::city::demo_city;
 use std::sync::Arc;
 
 struct Setup {
@@ -25,14 +25,11 @@ async fn setup() -> Setup {
 
 async fn setup_routed(router: minhu_engine::router::Router) -> Setup {
     let dir = tempfile::tempdir().unwrap();
-    let city =
-        minhu_config::load_city(&Path::new(env!("CARGO_MANIFEST_DIR")).join("../../demo/city"))
-            .unwrap();
     let store = SqlStore::connect(&format!("sqlite://{}", dir.path().join("t.db").display()))
         .await
         .unwrap();
-    let clock = Arc::new(ManualClock::new("2026-11-22T02:00:00Z".parse().unwrap()));
-    let engine = Engine::builder(Arc::new(store), Arc::new(city), clock.clone())
+    let clock = minhu_testkit::clock("2026-11-22T02:00:00Z");
+    let engine = Engine::builder(Arc::new(store), demo_city(), clock.clone())
         .router(router)
         .build();
     Setup {
@@ -638,19 +635,16 @@ async fn word_lists_go_through_the_index_and_keep_the_data_scope() {
     use minhu_search::{LiveIndex, SearchIndex};
     use minhu_store::{Store, TicketFilter};
     let dir = tempfile::tempdir().unwrap();
-    let city =
-        minhu_config::load_city(&Path::new(env!("CARGO_MANIFEST_DIR")).join("../../demo/city"))
-            .unwrap();
     let store: Arc<dyn Store> = Arc::new(
         SqlStore::connect(&format!("sqlite://{}", dir.path().join("t.db").display()))
             .await
             .unwrap(),
     );
-    let clock = Arc::new(ManualClock::new("2026-11-22T02:00:00Z".parse().unwrap()));
+    let clock = minhu_testkit::clock("2026-11-22T02:00:00Z");
     let index = Arc::new(SearchIndex::open(&dir.path().join("search")).unwrap());
     let (live, follower) = LiveIndex::follow(store.clone(), index.clone());
     tokio::spawn(follower);
-    let engine = Engine::builder(store.clone(), Arc::new(city), clock.clone())
+    let engine = Engine::builder(store.clone(), demo_city(), clock.clone())
         .search(live.clone())
         .build();
     let mut inside = Vec::new();

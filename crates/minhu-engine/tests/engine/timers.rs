@@ -2,22 +2,17 @@
 //! and two engines sharing one PostgreSQL database firing each timer exactly once.
 
 use jiff::SignedDuration;
+use minhu_core::ManualClock;
 use minhu_core::event::{Actor, Event};
 use minhu_core::taxonomy::CategoryPath;
 use minhu_core::ticket::{Channel, Citizen, Intake, Kind, Status};
-use minhu_core::{City, ManualClock};
 use minhu_engine::Engine;
 use minhu_engine::timers::TimerWorker;
 use minhu_store::SqlStore;
-use sqlx::Connection;
+use minhu_testkit::city::demo_city;
+use minhu_testkit::db::TestDb;
 use std::collections::HashMap;
-use std::path::Path;
 use std::sync::Arc;
-
-fn city() -> Arc<City> {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../demo/city");
-    Arc::new(minhu_config::load_city(&dir).unwrap())
-}
 
 fn complaint(n: usize) -> Intake {
     Intake {
@@ -39,7 +34,7 @@ fn complaint(n: usize) -> Intake {
 }
 
 fn start() -> Arc<ManualClock> {
-    Arc::new(ManualClock::new("2026-11-23T02:00:00Z".parse().unwrap()))
+    minhu_testkit::clock("2026-11-23T02:00:00Z")
 }
 
 /// How many events of each type the log holds.
@@ -57,7 +52,7 @@ async fn timers_catch_up_after_downtime_and_fire_once() {
     let url = format!("sqlite://{}", dir.path().join("t.db").display());
     let store = SqlStore::connect(&url).await.unwrap();
     let clock = start();
-    let engine = Arc::new(Engine::new(Arc::new(store), city(), clock.clone()));
+    let engine = Arc::new(Engine::new(Arc::new(store), demo_city(), clock.clone()));
     let ticket = engine
         .intake(complaint(0), Actor::citizen(), None)
         .await
@@ -118,28 +113,12 @@ async fn timers_catch_up_after_downtime_and_fire_once() {
 
 #[tokio::test]
 async fn two_engines_on_one_postgres_fire_each_timer_once() {
-    sqlx::any::install_default_drivers();
-    let admin = std::env::var("MINHU_TEST_POSTGRES")
-        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".into());
-    let mut conn = sqlx::AnyConnection::connect(&admin)
-        .await
-        .unwrap_or_else(|e| panic!("PostgreSQL is needed at {admin}: {e}"));
-    let name = format!("minhu_timers_{}", std::process::id());
-    let drop = format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)");
-    sqlx::query(sqlx::AssertSqlSafe(drop.clone()))
-        .execute(&mut conn)
-        .await
-        .unwrap();
-    sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}")))
-        .execute(&mut conn)
-        .await
-        .unwrap();
-    let (base, _) = admin.rsplit_once('/').unwrap();
-    let url = format!("{base}/{name}");
+    let db = TestDb::postgres().await;
     let clock = start();
-    let engine = |store: SqlStore| Arc::new(Engine::new(Arc::new(store), city(), clock.clone()));
-    let one = engine(SqlStore::connect(&url).await.unwrap());
-    let two = engine(SqlStore::connect(&url).await.unwrap());
+    let engine =
+        |store: SqlStore| Arc::new(Engine::new(Arc::new(store), demo_city(), clock.clone()));
+    let one = engine(SqlStore::connect(&db.url).await.unwrap());
+    let two = engine(SqlStore::connect(&db.url).await.unwrap());
     const TICKETS: usize = 60;
     let mut numbers = Vec::new();
     for n in 0..TICKETS {
@@ -165,12 +144,5 @@ async fn two_engines_on_one_postgres_fire_each_timer_once() {
         Vec::new(),
         "timers left unfired"
     );
-    drop_all(&mut conn, &drop).await;
-}
-
-async fn drop_all(conn: &mut sqlx::AnyConnection, drop: &str) {
-    sqlx::query(sqlx::AssertSqlSafe(drop.to_owned()))
-        .execute(conn)
-        .await
-        .unwrap();
+    db.close().await;
 }
