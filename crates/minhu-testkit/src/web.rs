@@ -15,7 +15,7 @@ use minhu_engine::Engine;
 use minhu_engine::attachments::AttachmentStore;
 use minhu_store::{SqlStore, Store, User};
 use minhu_web::AppState;
-use minhu_web::follow::CodeSender;
+use minhu_web::api::follow::CodeSender;
 use serde_json::Value;
 use std::sync::{Arc, Mutex};
 use tower::ServiceExt;
@@ -109,7 +109,7 @@ impl TestApp {
                 role: role.code().into(),
                 unit: unit.map(str::to_owned),
                 region: None,
-                password_hash: minhu_web::login::hash_password(PASSWORD.into())
+                password_hash: minhu_web::pages::login::hash_password(PASSWORD.into())
                     .await
                     .unwrap(),
                 disabled: false,

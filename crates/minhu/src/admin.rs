@@ -10,7 +10,7 @@ use minhu_engine::Engine;
 use minhu_engine::accounts::{AccountChange, Admin, TokenGrant, check_login, describe_scope};
 use minhu_engine::records::{AuditEntry, User};
 use minhu_store::TicketStore;
-use minhu_web::login::{check_password, hash_password, random_password};
+use minhu_web::pages::login::{check_password, hash_password, random_password};
 use std::io::Read;
 use std::sync::Arc;
 
@@ -402,7 +402,7 @@ pub async fn run(command: AdminCommand) -> anyhow::Result<()> {
             .filter_map(|(k, v)| v.map(|v| (k.to_owned(), v)))
             .collect();
             params.insert("limit".into(), limit.to_string());
-            let filter = minhu_web::audit::filter_from(&params)
+            let filter = minhu_web::api::audit::filter_from(&params)
                 .map_err(|e| anyhow::anyhow!("{}", e.message()))?;
             let engine = open(&place).await?;
             let entries = engine.audit().log(&filter).await?;
@@ -414,7 +414,7 @@ pub async fn run(command: AdminCommand) -> anyhow::Result<()> {
             )
             .await?;
             if csv {
-                print!("{}", minhu_web::audit::to_csv(&entries));
+                print!("{}", minhu_web::api::audit::to_csv(&entries));
             } else {
                 for e in &entries {
                     println!(
@@ -481,7 +481,7 @@ fn describe_rate(per_min: Option<u32>) -> String {
     match per_min {
         None => format!(
             "rate {}/s (default)",
-            minhu_web::hardening::rates::TOKEN_PER_MIN / 60
+            minhu_web::middleware::hardening::rates::TOKEN_PER_MIN / 60
         ),
         Some(n) if n % 60 == 0 => format!("rate {}/s", n / 60),
         Some(n) => format!("rate {n}/min"),

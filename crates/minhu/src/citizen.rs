@@ -123,7 +123,7 @@ pub async fn erase(place: &Place, phone: &str) -> anyhow::Result<()> {
     }
     let removed = remove_files(place, store, &tickets, files).await?;
     store
-        .forget_code_sends(&minhu_web::follow::phone_subject(&phone))
+        .forget_code_sends(&minhu_web::api::follow::phone_subject(&phone))
         .await?;
     purge(place, store).await?;
     audit(

@@ -224,7 +224,7 @@ pub fn write_city(dir: &Path, overwrite: bool) -> anyhow::Result<()> {
 }
 
 async fn add_users(replayer: &Replayer) -> anyhow::Result<()> {
-    let hash = minhu_web::login::hash_password(DEMO_PASSWORD.into()).await?;
+    let hash = minhu_web::pages::login::hash_password(DEMO_PASSWORD.into()).await?;
     let admin = Admin {
         actor: "system:demo".into(),
         client: None,

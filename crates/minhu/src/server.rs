@@ -128,7 +128,7 @@ struct NotifyCodes {
     locale: minhu_notify::Locale,
 }
 
-impl minhu_web::follow::CodeSender for NotifyCodes {
+impl minhu_web::api::follow::CodeSender for NotifyCodes {
     fn send(&self, phone: &str, ticket: &minhu_core::ids::TicketNumber, code: &str) {
         let rendered = minhu_notify::templates::follow_code(self.locale, ticket.as_str(), code);
         let (channel, phone) = (self.channel.clone(), phone.to_owned());

@@ -1,5 +1,5 @@
 //! The authorization matrix: every route x every role x a ticket in scope and one out of
-//! scope, generated from `minhu_web::auth::ROUTES` and from the routes the source
+//! scope, generated from `minhu_web::middleware::auth::ROUTES` and from the routes the source
 //! registers, so a route added without a rule fails here. Then sign-in, sessions,
 //! CSRF and lockout.
 
@@ -8,7 +8,7 @@ use axum::http::{HeaderMap, Method, Request, StatusCode, header};
 use minhu_core::access::{Permission, Role, command_permission};
 use minhu_core::workflow::Command;
 use minhu_testkit::web::{PNG, TestApp};
-use minhu_web::auth::{ROUTES, Rule, rule_of};
+use minhu_web::middleware::auth::{ROUTES, Rule, rule_of};
 use serde_json::{Value, json};
 use std::collections::BTreeSet;
 
@@ -402,7 +402,7 @@ async fn every_registered_route_has_a_rule() {
             }
             assert!(
                 rule_of(method, path).is_some(),
-                "{method} {path} is served ({status}) but has no rule in minhu_web::auth::ROUTES"
+                "{method} {path} is served ({status}) but has no rule in minhu_web::middleware::auth::ROUTES"
             );
             assert_ne!(body["error"]["code"], "no_access_rule", "{method} {path}");
         }

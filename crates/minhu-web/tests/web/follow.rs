@@ -174,7 +174,7 @@ async fn a_citizen_asks_to_reopen_and_guessing_codes_is_cut_short() {
     let number = reported(&app).await;
     ask_code(&app, &number, PHONE).await;
     let code = app.sms.sent()[0].2.clone();
-    for attempt in 0..minhu_web::follow::CODE_TRIES {
+    for attempt in 0..minhu_web::api::follow::CODE_TRIES {
         let guess = format!(
             "{:06}",
             (code.parse::<u32>().unwrap() + 1 + attempt) % 1_000_000
@@ -255,7 +255,7 @@ async fn thirty_parallel_wrong_codes_from_thirty_addresses_exhaust_the_code() {
     let stored = app.store.follow_code(&number).await.unwrap();
     assert_eq!(
         stored.unwrap().attempts,
-        minhu_web::follow::CODE_TRIES,
+        minhu_web::api::follow::CODE_TRIES,
         "only the allowed tries were compared"
     );
     assert_eq!(
@@ -272,7 +272,7 @@ async fn thirty_parallel_wrong_codes_from_thirty_addresses_exhaust_the_code() {
         })
         .await
         .unwrap();
-    assert_eq!(log.len(), minhu_web::follow::CODE_TRIES as usize);
+    assert_eq!(log.len(), minhu_web::api::follow::CODE_TRIES as usize);
 }
 
 #[tokio::test]
@@ -295,7 +295,7 @@ async fn a_used_code_opens_one_session_only() {
 async fn codes_are_capped_per_ticket_and_phone_a_day() {
     let app = TestApp::new().await;
     let number = reported(&app).await;
-    for _ in 0..minhu_web::follow::CODES_PER_TICKET_DAY + 2 {
+    for _ in 0..minhu_web::api::follow::CODES_PER_TICKET_DAY + 2 {
         assert_eq!(
             ask_code_from(&app, &next_address(), &number, PHONE).await,
             StatusCode::ACCEPTED
@@ -303,18 +303,18 @@ async fn codes_are_capped_per_ticket_and_phone_a_day() {
     }
     assert_eq!(
         app.sms.sent().len(),
-        minhu_web::follow::CODES_PER_TICKET_DAY as usize,
+        minhu_web::api::follow::CODES_PER_TICKET_DAY as usize,
         "no more SMS to the phone once the ticket's cap is reached"
     );
     // Other tickets of the same phone share the phone's cap.
-    let others = minhu_web::follow::CODES_PER_PHONE_DAY;
+    let others = minhu_web::api::follow::CODES_PER_PHONE_DAY;
     for _ in 0..others {
         let other = reported(&app).await;
         ask_code_from(&app, &next_address(), &other, PHONE).await;
     }
     assert_eq!(
         app.sms.sent().len(),
-        minhu_web::follow::CODES_PER_PHONE_DAY as usize
+        minhu_web::api::follow::CODES_PER_PHONE_DAY as usize
     );
     // A stranger's wrong phone counts for nothing.
     let fresh = reported(&app).await;
@@ -323,7 +323,7 @@ async fn codes_are_capped_per_ticket_and_phone_a_day() {
     ask_code_from(&app, &next_address(), &number, PHONE).await;
     assert_eq!(
         app.sms.sent().len(),
-        minhu_web::follow::CODES_PER_PHONE_DAY as usize + 1,
+        minhu_web::api::follow::CODES_PER_PHONE_DAY as usize + 1,
         "a new day, a new allowance"
     );
 }

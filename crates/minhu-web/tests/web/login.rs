@@ -140,7 +140,7 @@ async fn five_failures_lock_the_pair_not_the_official_and_everything_is_audited(
     let app = TestApp::new().await;
     app.add_user("li", Role::HotlineAgent, None).await;
     let mut wrong = None;
-    for _ in 0..minhu_web::login::MAX_FAILED_LOGINS {
+    for _ in 0..minhu_web::pages::login::MAX_FAILED_LOGINS {
         let (status, page, headers) = app
             .send_from("10.0.0.1", None, login_request("li", "guess"))
             .await;
@@ -173,7 +173,7 @@ async fn five_failures_lock_the_pair_not_the_official_and_everything_is_audited(
     // A wrong password, a locked pair and a login without an account read alike.
     assert_eq!(wrong.as_deref(), Some(locked.as_str()));
     assert_eq!(locked, unknown);
-    assert!(locked.contains(minhu_web::login::REFUSED));
+    assert!(locked.contains(minhu_web::pages::login::REFUSED));
 
     // Five requests from one address do not lock the official out.
     let (status, _, headers) = app
@@ -215,7 +215,7 @@ async fn an_unknown_login_is_locked_like_a_known_one() {
     let mut pages = Vec::new();
     // Each from its own address: the form's rate limit is per address.
     for (login, address) in [("li", "10.0.0.1"), ("nobody", "10.0.0.2")] {
-        for _ in 0..=minhu_web::login::MAX_FAILED_LOGINS {
+        for _ in 0..=minhu_web::pages::login::MAX_FAILED_LOGINS {
             let (status, page, _) = app
                 .send_from(address, None, login_request(login, "guess"))
                 .await;
@@ -242,7 +242,7 @@ async fn an_unknown_login_is_locked_like_a_known_one() {
 async fn twenty_parallel_wrong_passwords_from_twenty_addresses_reach_the_ceiling() {
     let app = TestApp::new().await;
     app.add_user("zhao", Role::Dispatcher, None).await;
-    let tries = (0..minhu_web::login::LOGIN_CEILING).map(|i| {
+    let tries = (0..minhu_web::pages::login::LOGIN_CEILING).map(|i| {
         let address = format!("10.9.0.{i}");
         let app = &app;
         async move {

@@ -139,7 +139,7 @@ fn files_holding_phone(dir: &std::path::Path) -> Vec<String> {
         "137-1234-5678".to_owned(),
         format!("+86{PHONE}"),
         // What follow codes sent to the phone are counted under: a digest of it.
-        minhu_web::follow::phone_subject(PHONE),
+        minhu_web::api::follow::phone_subject(PHONE),
     ];
     let mut found = Vec::new();
     let mut pending = vec![dir.to_path_buf()];

@@ -6,11 +6,11 @@
 //! contrast, plain words and one question per step, with no time limits.
 
 use crate::AppState;
-use crate::auth::MaybePrincipal;
-use crate::error::ApiError;
-use crate::follow::Followed;
-use crate::pages::{local_time, region_label, render};
-use crate::ui::{Chrome, Lang};
+use crate::api::follow::Followed;
+use crate::middleware::auth::MaybePrincipal;
+use crate::middleware::error::ApiError;
+use crate::pages::tickets::{local_time, region_label, render};
+use crate::pages::ui::{Chrome, Lang};
 use askama::Template;
 use axum::extract::{Query, State};
 use axum::response::Html;

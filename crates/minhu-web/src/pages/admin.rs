@@ -10,13 +10,13 @@
 //! `Engine::accounts`, the same rules `minhu admin` follows.
 
 use crate::AppState;
-use crate::audit::Client;
-use crate::auth::Principal;
-use crate::error::ApiError;
-use crate::extract::FormBody;
-use crate::login::{check_password, hash_password, random_password};
-use crate::pages::{place_name, reasons, region_label, render, unit_label};
-use crate::ui::{Chrome, Lang};
+use crate::api::audit::Client;
+use crate::middleware::auth::Principal;
+use crate::middleware::error::ApiError;
+use crate::middleware::extract::FormBody;
+use crate::pages::login::{check_password, hash_password, random_password};
+use crate::pages::tickets::{place_name, reasons, region_label, render, unit_label};
+use crate::pages::ui::{Chrome, Lang};
 use askama::Template;
 use axum::Router;
 use axum::extract::{Path, Query, State};
@@ -65,7 +65,8 @@ impl Sample {
         if title.is_empty() && description.is_empty() {
             return None;
         }
-        let intake = crate::portal::draft_intake(city, title, description, self.address.trim());
+        let intake =
+            crate::pages::portal::draft_intake(city, title, description, self.address.trim());
         let preview = engine
             .preview_in(city, intake)
             .map(|(ticket, decision)| Preview {
@@ -254,7 +255,7 @@ async fn users_page(
                 Some(until) if until > now => format!(
                     "{} {}",
                     lang.t("锁定至", "locked until"),
-                    crate::pages::local_time(city, until)
+                    crate::pages::tickets::local_time(city, until)
                 ),
                 _ => lang.t("正常", "active").to_owned(),
             };
@@ -560,7 +561,7 @@ async fn edit_config(
                 let kept = write_config(&dir, file, &text, state.engine.now())
                     .map_err(ApiError::internal)?;
                 let detail = format!("{} lines; previous kept as {kept}", text.lines().count());
-                crate::audit::record(
+                crate::api::audit::record(
                     &state,
                     principal.actor.to_string(),
                     "config.saved",

@@ -11,8 +11,8 @@
 //! and its sub-categories).
 
 use crate::AppState;
-use crate::auth::Principal;
-use crate::error::ApiError;
+use crate::middleware::auth::Principal;
+use crate::middleware::error::ApiError;
 use axum::extract::{Query, State};
 use axum::http::header;
 use axum::response::{IntoResponse, Response};
@@ -38,7 +38,7 @@ pub fn routes() -> Router<AppState> {
         .route("/api/v1/analytics/rates", get(rates))
         .route("/api/v1/analytics/trends", get(trends))
         .route("/api/v1/analytics/alerts", get(alerts))
-        .merge(crate::topics::routes())
+        .merge(crate::api::topics::routes())
 }
 
 /// The filters of a request, checked against the city.
@@ -315,7 +315,7 @@ impl Table {
     fn csv(&self, name: &str) -> Response {
         let mut out = String::new();
         for row in std::iter::once(&self.header).chain(&self.rows) {
-            let cells: Vec<String> = row.iter().map(|c| crate::audit::csv_cell(c)).collect();
+            let cells: Vec<String> = row.iter().map(|c| crate::api::audit::csv_cell(c)).collect();
             out.push_str(&cells.join(","));
             out.push('\n');
         }

@@ -3,10 +3,10 @@
 //! keeps. A confidential reporter (举报) is never revealed to a unit.
 
 use crate::AppState;
-use crate::audit::{self, Client};
-use crate::auth::Principal;
-use crate::error::ApiError;
-use crate::extract::JsonBody;
+use crate::api::audit::{self, Client};
+use crate::middleware::auth::Principal;
+use crate::middleware::error::ApiError;
+use crate::middleware::extract::JsonBody;
 use axum::extract::{Path, State};
 use axum::routing::post;
 use axum::{Json, Router};

@@ -4,7 +4,7 @@
 //! its value, and no text anywhere (JSON, forms, query strings, paths) holds U+0000,
 //! which PostgreSQL's text cannot store.
 
-use crate::error::ApiError;
+use crate::middleware::error::ApiError;
 use axum::body::{Body, Bytes};
 use axum::extract::{FromRequest, Request};
 use axum::http::{HeaderMap, StatusCode, header};

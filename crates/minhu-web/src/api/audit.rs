@@ -3,8 +3,8 @@
 //! `GET /api/v1/audit` for auditors (JSON or CSV).
 
 use crate::AppState;
-use crate::auth::Principal;
-use crate::error::ApiError;
+use crate::middleware::auth::Principal;
+use crate::middleware::error::ApiError;
 use axum::extract::{ConnectInfo, FromRequestParts, Request};
 use axum::extract::{Query, State};
 use axum::http::header;

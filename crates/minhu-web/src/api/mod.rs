@@ -1,10 +1,23 @@
 //! The JSON API under `/api/v1`, and its OpenAPI document at `/api/openapi.json`.
+//!
+//! This room holds what programs call: the tickets (intake, actions, attachments,
+//! timers) here, and beside them analytics, the knowledge base, the assistant, the
+//! citizens' follow routes, the reveal of an identity and the audit log. Everything
+//! here answers JSON (or a CSV/XLSX table) and is described in [`ApiDoc`].
+
+pub mod analytics;
+mod assistant;
+pub mod audit;
+pub mod follow;
+pub mod kb;
+mod privacy;
+mod topics;
 
 use crate::AppState;
-use crate::audit::{self, Client};
-use crate::auth::{MaybePrincipal, Principal};
-use crate::error::{ApiError, ErrorBody};
-use crate::extract::{JsonBody, JsonBytes, parse_json};
+use crate::api::audit::Client;
+use crate::middleware::auth::{MaybePrincipal, Principal};
+use crate::middleware::error::{ApiError, ErrorBody};
+use crate::middleware::extract::{JsonBody, JsonBytes, parse_json};
 use axum::body::Bytes;
 use axum::extract::multipart::{Multipart, MultipartError, MultipartRejection};
 use axum::extract::{Path, Query, State};
@@ -49,19 +62,19 @@ use utoipa::OpenApi;
         get_attachment,
         routing_suggestion,
         duplicate_candidates,
-        crate::privacy::reveal,
-        crate::analytics::rates,
-        crate::analytics::trends,
-        crate::analytics::alerts,
-        crate::topics::hotspot_list,
-        crate::topics::monthly_topic,
-        crate::kb::list_articles,
-        crate::kb::create_article,
-        crate::kb::get_article,
-        crate::kb::replace_article,
-        crate::kb::delete_article,
-        crate::kb::suggest,
-        crate::assistant::ask
+        crate::api::privacy::reveal,
+        crate::api::analytics::rates,
+        crate::api::analytics::trends,
+        crate::api::analytics::alerts,
+        crate::api::topics::hotspot_list,
+        crate::api::topics::monthly_topic,
+        crate::api::kb::list_articles,
+        crate::api::kb::create_article,
+        crate::api::kb::get_article,
+        crate::api::kb::replace_article,
+        crate::api::kb::delete_article,
+        crate::api::kb::suggest,
+        crate::api::assistant::ask
     ),
     components(schemas(
         CreateTicket,
@@ -72,17 +85,17 @@ use utoipa::OpenApi;
         Command,
         minhu_engine::records::TimerRow,
         NotificationView,
-        crate::privacy::RevealRequest,
-        crate::privacy::Identity,
+        crate::api::privacy::RevealRequest,
+        crate::api::privacy::Identity,
         minhu_kb::ArticleDraft,
-        crate::kb::ArticleView,
-        crate::kb::ArticleList,
-        crate::kb::SuggestedArticle,
-        crate::kb::Suggestions,
-        crate::assistant::AssistantRequest,
-        crate::assistant::Handover,
-        crate::assistant::AssistantReply,
-        crate::assistant::HandedOver,
+        crate::api::kb::ArticleView,
+        crate::api::kb::ArticleList,
+        crate::api::kb::SuggestedArticle,
+        crate::api::kb::Suggestions,
+        crate::api::assistant::AssistantRequest,
+        crate::api::assistant::Handover,
+        crate::api::assistant::AssistantReply,
+        crate::api::assistant::HandedOver,
         minhu_kb::assistant::Message,
         minhu_kb::assistant::Speaker,
         minhu_kb::assistant::Certainty
@@ -114,6 +127,12 @@ impl utoipa::Modify for BearerTokens {
 
 pub fn routes() -> Router<AppState> {
     Router::new()
+        .merge(analytics::routes())
+        .merge(kb::routes())
+        .merge(assistant::routes())
+        .merge(follow::routes())
+        .merge(privacy::routes())
+        .merge(audit::routes())
         .route("/api/openapi.json", get(openapi))
         .route("/api/v1/tickets", post(create_ticket).get(list_tickets))
         .route(

@@ -12,9 +12,11 @@
 //! high-volume, low-satisfaction problems with `minhu_analytics::topic`.
 
 use crate::AppState;
-use crate::analytics::{FilterParams, Filters, Format, PeriodParams, Table, bounded, read, today};
-use crate::auth::Principal;
-use crate::error::ApiError;
+use crate::api::analytics::{
+    FilterParams, Filters, Format, PeriodParams, Table, bounded, read, today,
+};
+use crate::middleware::auth::Principal;
+use crate::middleware::error::ApiError;
 use axum::extract::{Query, State};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;

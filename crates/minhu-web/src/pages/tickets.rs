@@ -1,10 +1,10 @@
 //! The officials' shared pages: the ticket list and one ticket with its event log.
 
 use crate::AppState;
-use crate::auth::Principal;
-use crate::error::ApiError;
-use crate::portal::{Choice, label};
-use crate::ui::{Chrome, Lang};
+use crate::middleware::auth::Principal;
+use crate::middleware::error::ApiError;
+use crate::pages::portal::{Choice, label};
+use crate::pages::ui::{Chrome, Lang};
 use askama::Template;
 use axum::Router;
 use axum::extract::{Path, Query, State};

@@ -2,7 +2,7 @@
 //! may follow, and the static files (styles, scripts, ECharts, Leaflet) built into the
 //! binary.
 
-use crate::auth::Principal;
+use crate::middleware::auth::Principal;
 use axum::Router;
 use axum::extract::{FromRequestParts, Path, Query};
 use axum::http::request::Parts;
@@ -55,10 +55,12 @@ impl<S: Send + Sync> FromRequestParts<S> for Lang {
     type Rejection = std::convert::Infallible;
 
     async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
-        Ok(match crate::auth::cookie(&parts.headers, LANG_COOKIE) {
-            Some("en") => Lang::En,
-            _ => Lang::Zh,
-        })
+        Ok(
+            match crate::middleware::auth::cookie(&parts.headers, LANG_COOKIE) {
+                Some("en") => Lang::En,
+                _ => Lang::Zh,
+            },
+        )
     }
 }
 
@@ -68,7 +70,7 @@ async fn switch_language(
     Query(params): Query<HashMap<String, String>>,
 ) -> Response {
     let lang = if lang == "en" { "en" } else { "zh" };
-    let next = crate::login::safe_next(params.get("next").map(String::as_str));
+    let next = crate::pages::login::safe_next(params.get("next").map(String::as_str));
     (
         [(
             header::SET_COOKIE,
@@ -157,37 +159,37 @@ const STATIC: &[(&str, &str, &[u8])] = &[
     (
         "minhu.css",
         "text/css; charset=utf-8",
-        include_bytes!("../static/minhu.css"),
+        include_bytes!("../../static/minhu.css"),
     ),
     (
         "minhu.js",
         "text/javascript; charset=utf-8",
-        include_bytes!("../static/minhu.js"),
+        include_bytes!("../../static/minhu.js"),
     ),
     (
         "dashboard.js",
         "text/javascript; charset=utf-8",
-        include_bytes!("../static/dashboard.js"),
+        include_bytes!("../../static/dashboard.js"),
     ),
     (
         "echarts.min.js",
         "text/javascript; charset=utf-8",
-        include_bytes!("../static/vendor/echarts-6.0.0.min.js"),
+        include_bytes!("../../static/vendor/echarts-6.0.0.min.js"),
     ),
     (
         "map.js",
         "text/javascript; charset=utf-8",
-        include_bytes!("../static/map.js"),
+        include_bytes!("../../static/map.js"),
     ),
     (
         "leaflet.js",
         "text/javascript; charset=utf-8",
-        include_bytes!("../static/vendor/leaflet-1.9.4.js"),
+        include_bytes!("../../static/vendor/leaflet-1.9.4.js"),
     ),
     (
         "leaflet.css",
         "text/css; charset=utf-8",
-        include_bytes!("../static/vendor/leaflet-1.9.4.css"),
+        include_bytes!("../../static/vendor/leaflet-1.9.4.css"),
     ),
 ];
 

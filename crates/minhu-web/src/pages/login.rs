@@ -13,10 +13,10 @@
 //! to the audit log (never the password).
 
 use crate::AppState;
-use crate::audit::{self, client_of};
-use crate::auth::{self, SESSION_COOKIE};
-use crate::error::ApiError;
-use crate::ui::{Chrome, Lang};
+use crate::api::audit::{self, client_of};
+use crate::middleware::auth::{self, SESSION_COOKIE};
+use crate::middleware::error::ApiError;
+use crate::pages::ui::{Chrome, Lang};
 use askama::Template;
 use axum::Router;
 use axum::extract::{FromRequest, Query, State};
@@ -91,7 +91,7 @@ async fn login_form(
     lang: Lang,
     Query(params): Query<HashMap<String, String>>,
 ) -> Result<Html<String>, ApiError> {
-    crate::pages::render(LoginPage {
+    crate::pages::tickets::render(LoginPage {
         ui: Chrome::new(&state, lang, None, "/login"),
         next: safe_next(params.get("next").map(String::as_str)),
         login: String::new(),
@@ -279,7 +279,7 @@ async fn login(
                 ([(header::SET_COOKIE, cookie)], Redirect::to(&next)).into_response()
             }
             LoginNotice { failures, delays } => {
-                let page = crate::pages::render(NoticePage {
+                let page = crate::pages::tickets::render(NoticePage {
                     ui: Chrome::new(&state, lang, None, "/login"),
                     next,
                     failures,
@@ -338,7 +338,7 @@ async fn login(
         login: form.login,
         error: REFUSED.to_owned(),
     };
-    crate::pages::render(page).map(|html| (StatusCode::UNAUTHORIZED, html).into_response())
+    crate::pages::tickets::render(page).map(|html| (StatusCode::UNAUTHORIZED, html).into_response())
 }
 
 async fn logout(State(state): State<AppState>, headers: HeaderMap) -> Result<Response, ApiError> {

@@ -7,10 +7,10 @@
 //! conversation returns the same ticket (the conversation id is the idempotency key).
 
 use crate::AppState;
-use crate::audit::Client;
-use crate::error::ApiError;
-use crate::extract::JsonBody;
-use crate::kb::{ArticleView, question};
+use crate::api::audit::Client;
+use crate::api::kb::{ArticleView, question};
+use crate::middleware::error::ApiError;
+use crate::middleware::extract::JsonBody;
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
@@ -91,7 +91,7 @@ pub struct HandedOver {
     responses(
         (status = 200, description = "the assistant's reply", body = AssistantReply),
         (status = 201, description = "handed over: a ticket was opened", body = AssistantReply),
-        (status = 422, description = "a field is invalid", body = crate::error::ErrorBody),
+        (status = 422, description = "a field is invalid", body = crate::middleware::error::ErrorBody),
     )
 )]
 async fn ask(
@@ -226,7 +226,7 @@ async fn hand_over(
         external_ref: Some(format!("assistant:{conversation}")),
     };
     let key = format!("assistant:{conversation}");
-    let audit = crate::audit::creation(state, "anonymous".into(), Channel::Web, client);
+    let audit = crate::api::audit::creation(state, "anonymous".into(), Channel::Web, client);
     let created = engine
         .intake_audited(intake, Actor::citizen(), Some(key), Some(audit))
         .await

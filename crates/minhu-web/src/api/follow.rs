@@ -11,10 +11,10 @@
 //! whose ticket is whose.
 
 use crate::AppState;
-use crate::audit::{self, Client};
-use crate::auth::{self, Principal};
-use crate::error::ApiError;
-use crate::extract::JsonBody;
+use crate::api::audit::{self, Client};
+use crate::middleware::auth::{self, Principal};
+use crate::middleware::error::ApiError;
+use crate::middleware::extract::JsonBody;
 use axum::extract::State;
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};

@@ -7,11 +7,11 @@
 //! sums the analytics rollups, which stay small however many tickets there are.
 
 use crate::AppState;
-use crate::auth::Principal;
-use crate::error::ApiError;
-use crate::pages::{local_time, place_name, render, unit_label};
-use crate::portal::label;
-use crate::ui::{Chrome, Lang};
+use crate::middleware::auth::Principal;
+use crate::middleware::error::ApiError;
+use crate::pages::portal::label;
+use crate::pages::tickets::{local_time, place_name, render, unit_label};
+use crate::pages::ui::{Chrome, Lang};
 use askama::Template;
 use axum::Router;
 use axum::extract::State;

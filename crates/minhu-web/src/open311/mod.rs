@@ -11,7 +11,7 @@
 //! what happened to requests since a moment.
 
 use crate::AppState;
-use crate::audit::Client;
+use crate::api::audit::Client;
 use axum::Router;
 use axum::body::Bytes;
 use axum::extract::{Path, Query, State};
@@ -890,7 +890,7 @@ async fn post_request(
         .ok_or_else(|| forbidden("api_key: is not a valid key"))?;
     let request = read_request(state, format, &form, &key)?;
     let actor = Actor::token(&format!("open311:{}", key.label));
-    let audit = crate::audit::creation(state, actor.to_string(), Channel::Open311, client);
+    let audit = crate::api::audit::creation(state, actor.to_string(), Channel::Open311, client);
     let created = state
         .engine
         .intake_audited(

@@ -4,8 +4,8 @@
 
 use crate::AppState;
 use crate::api::page_limit;
-use crate::error::ApiError;
-use crate::extract::JsonBody;
+use crate::middleware::error::ApiError;
+use crate::middleware::extract::JsonBody;
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
@@ -85,7 +85,7 @@ pub struct ArticleList {
         ("status" = Option<String>, Query, description = "draft, published or retired"),
         ("category" = Option<String>, Query, description = "a taxonomy path; sub-categories included"),
     ),
-    responses((status = 200, body = ArticleList), (status = 422, body = crate::error::ErrorBody))
+    responses((status = 200, body = ArticleList), (status = 422, body = crate::middleware::error::ErrorBody))
 )]
 async fn list_articles(
     State(state): State<AppState>,
@@ -138,8 +138,8 @@ fn known(params: &HashMap<String, String>, names: &[&str]) -> Result<(), FieldEr
     responses(
         (status = 201, description = "created", body = ArticleView),
         (status = 200, description = "this very article was already stored", body = ArticleView),
-        (status = 409, description = "the id is taken by another article", body = crate::error::ErrorBody),
-        (status = 422, description = "a field is invalid", body = crate::error::ErrorBody),
+        (status = 409, description = "the id is taken by another article", body = crate::middleware::error::ErrorBody),
+        (status = 422, description = "a field is invalid", body = crate::middleware::error::ErrorBody),
     )
 )]
 async fn create_article(
@@ -167,7 +167,7 @@ async fn create_article(
 
 #[utoipa::path(
     get, path = "/api/v1/kb/articles/{id}",
-    responses((status = 200, body = ArticleView), (status = 404, body = crate::error::ErrorBody))
+    responses((status = 200, body = ArticleView), (status = 404, body = crate::middleware::error::ErrorBody))
 )]
 async fn get_article(
     State(state): State<AppState>,
@@ -188,7 +188,7 @@ async fn get_article(
     put, path = "/api/v1/kb/articles/{id}", request_body = ArticleDraft,
     responses(
         (status = 200, body = ArticleView),
-        (status = 422, description = "a field is invalid", body = crate::error::ErrorBody),
+        (status = 422, description = "a field is invalid", body = crate::middleware::error::ErrorBody),
     )
 )]
 async fn replace_article(
@@ -209,7 +209,7 @@ async fn replace_article(
 /// Delete an article (for mistakes; retire one that was in use instead).
 #[utoipa::path(
     delete, path = "/api/v1/kb/articles/{id}",
-    responses((status = 204, description = "deleted"), (status = 404, body = crate::error::ErrorBody))
+    responses((status = 204, description = "deleted"), (status = 404, body = crate::middleware::error::ErrorBody))
 )]
 async fn delete_article(
     State(state): State<AppState>,
@@ -261,7 +261,7 @@ pub(crate) const MAX_QUESTION: usize = 2_000;
         ("category" = Option<String>, Query, description = "raise articles of this category"),
         ("limit" = Option<u32>, Query, description = "1 to 20, default 5"),
     ),
-    responses((status = 200, body = Suggestions), (status = 422, body = crate::error::ErrorBody))
+    responses((status = 200, body = Suggestions), (status = 422, body = crate::middleware::error::ErrorBody))
 )]
 async fn suggest(
     State(state): State<AppState>,

@@ -9,9 +9,9 @@
 //! (fail closed), and the authorization matrix test (`tests/access.rs`) finds it.
 
 use crate::AppState;
-use crate::audit::client_of;
-use crate::error::ApiError;
-use crate::hardening::{Limits, rates};
+use crate::api::audit::client_of;
+use crate::middleware::error::ApiError;
+use crate::middleware::hardening::{Limits, rates};
 use axum::extract::{FromRequestParts, MatchedPath, Request, State};
 use axum::http::request::Parts;
 use axum::http::{HeaderMap, Method, header};
@@ -631,7 +631,7 @@ pub async fn guard(State(guarded): State<Guarded>, mut request: Request, next: N
     // A list asked for by a phone number (`phone`, or in `q`) is audited, whoever asks
     // (a unit's search finds nothing but is a try), with the number's hash only.
     let phones = if matches!(pattern.as_str(), "/api/v1/tickets" | "/tickets") && !unsafe_method {
-        crate::audit::phone_hashes(&query)
+        crate::api::audit::phone_hashes(&query)
     } else {
         Vec::new()
     };
@@ -652,7 +652,7 @@ pub async fn guard(State(guarded): State<Guarded>, mut request: Request, next: N
         } else {
             (format!("{method} {pattern}"), status.as_u16().to_string())
         };
-        if let Err(error) = crate::audit::record(
+        if let Err(error) = crate::api::audit::record(
             state,
             principal.actor.to_string(),
             &action,

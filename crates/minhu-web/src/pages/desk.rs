@@ -4,11 +4,11 @@
 //! from `static/minhu.js`, with the session's CSRF token.
 
 use crate::AppState;
-use crate::auth::Principal;
-use crate::error::ApiError;
-use crate::pages::{local_time, place_name, render, unit_label};
-use crate::portal::{Choice, label};
-use crate::ui::{Chrome, Lang};
+use crate::middleware::auth::Principal;
+use crate::middleware::error::ApiError;
+use crate::pages::portal::{Choice, label};
+use crate::pages::tickets::{local_time, place_name, render, unit_label};
+use crate::pages::ui::{Chrome, Lang};
 use askama::Template;
 use axum::Router;
 use axum::extract::State;
@@ -66,7 +66,7 @@ async fn console(
                 label: t.label.clone(),
             })
             .collect(),
-        places: crate::portal::place_names(city),
+        places: crate::pages::portal::place_names(city),
     })
 }
 
@@ -198,7 +198,7 @@ async fn dispatch(
                 .assignment
                 .as_ref()
                 .map(|a| (a.unit.to_string(), unit_label(city, &a.unit))),
-            reasons: crate::pages::reasons(&decision),
+            reasons: crate::pages::tickets::reasons(&decision),
             returned: ticket
                 .returned_from
                 .as_ref()

@@ -1,0 +1,30 @@
+//! The HTML pages people read: the citizens' portal and follow page, the officials'
+//! ticket list and ticket page, their working desks (console, dispatch, inbox), the
+//! dashboards, the administrators' pages, the sign-in form, and what every page shares
+//! (language, header, static files).
+//!
+//! Pages only render: they read through the engine and every write goes through the
+//! JSON API (or, for sign-in and the administrators' forms, a form post), so this room
+//! holds no rule of its own about tickets.
+
+mod admin;
+mod desk;
+pub mod login;
+mod overview;
+mod portal;
+mod tickets;
+pub mod ui;
+
+use crate::AppState;
+use axum::Router;
+
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .merge(tickets::routes())
+        .merge(portal::routes())
+        .merge(desk::routes())
+        .merge(overview::routes())
+        .merge(admin::routes())
+        .merge(login::routes())
+        .merge(ui::routes())
+}
