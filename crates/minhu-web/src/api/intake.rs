@@ -1,0 +1,312 @@
+//! Taking demands in: `POST /api/v1/tickets` (a demand as JSON) and `POST /api/v1/reports`
+//! (the portal's report with photos), each safe to retry with an `Idempotency-Key`.
+
+use crate::AppState;
+use crate::api::audit::{self, Client};
+use crate::middleware::auth::{MaybePrincipal, Principal};
+use crate::middleware::error::{ApiError, ErrorBody};
+use crate::middleware::extract::{JsonBody, parse_json};
+use axum::Json;
+use axum::body::Bytes;
+use axum::extract::State;
+use axum::extract::multipart::{Multipart, MultipartError, MultipartRejection};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use minhu_core::access::Permission;
+use minhu_core::deadline::TierCode;
+use minhu_core::event::Actor;
+use minhu_core::ids::RegionId;
+use minhu_core::taxonomy::CategoryPath;
+use minhu_core::ticket::{Channel, Citizen, GeoPoint, Intake, Kind, Ticket};
+use minhu_core::workflow::{Command, FieldError};
+use minhu_engine::Reader;
+use minhu_engine::attachments::{self};
+use serde::Deserialize;
+
+/// A new demand, as a citizen's form, an agent's console or another system sends it.
+#[derive(Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CreateTicket {
+    channel: Channel,
+    kind: Kind,
+    title: String,
+    description: String,
+    #[serde(default)]
+    address: Option<String>,
+    #[serde(default)]
+    location: Option<GeoPoint>,
+    #[serde(default)]
+    citizen: Citizen,
+    /// A taxonomy path such as `城乡建设/住房保障与房地产/物业服务`, if known.
+    #[serde(default)]
+    category: Option<CategoryPath>,
+    /// A region id from the city's configuration, if known.
+    #[serde(default)]
+    region: Option<RegionId>,
+    /// A tier code (`2h`, `24h`, `7d`, `15d`); the city's default when absent.
+    #[serde(default)]
+    tier: Option<TierCode>,
+    #[serde(default)]
+    external_ref: Option<String>,
+}
+
+/// Forms send "" for what was left blank; that means "not given".
+fn given(value: Option<String>) -> Option<String> {
+    value.filter(|v| !v.trim().is_empty())
+}
+
+impl CreateTicket {
+    fn into_intake(self, default_tier: &TierCode) -> Intake {
+        let citizen = Citizen {
+            phone: given(self.citizen.phone)
+                .map(|p| p.chars().filter(|c| !matches!(c, ' ' | '-')).collect()),
+            name: given(self.citizen.name),
+            email: given(self.citizen.email).map(|e| e.trim().to_owned()),
+            ..self.citizen
+        };
+        Intake {
+            channel: self.channel,
+            kind: self.kind,
+            title: self.title,
+            description: self.description,
+            address: given(self.address),
+            location: self.location,
+            citizen,
+            category: self.category,
+            region: self.region,
+            tier: self.tier.unwrap_or_else(|| default_tier.clone()),
+            external_ref: given(self.external_ref),
+        }
+    }
+}
+
+/// The request's `Idempotency-Key`, scoped to its caller: the same key from another
+/// token, account or citizen is another key, so one client's key never finds another
+/// client's ticket. Anonymous callers share one scope (the key is theirs to make
+/// unguessable, and a replay must repeat the demand exactly and sees it redacted).
+/// The `api:` prefix keeps a client's key apart from the server's own keys in the same
+/// table (`open311:`, `assistant:`, imports).
+fn idempotency_key(
+    headers: &HeaderMap,
+    principal: Option<&Principal>,
+) -> Result<Option<String>, ApiError> {
+    let Some(value) = headers.get("idempotency-key") else {
+        return Ok(None);
+    };
+    let key = value
+        .to_str()
+        .ok()
+        .filter(|k| (1..=200).contains(&k.len()) && k.chars().all(|c| c.is_ascii_graphic()))
+        .ok_or_else(|| {
+            FieldError::new("Idempotency-Key", "must be 1-200 visible ASCII characters")
+        })?;
+    let caller = match principal {
+        Some(Principal {
+            follows: Some(number),
+            ..
+        }) => format!("citizen:{number}"),
+        Some(principal) => principal.actor.to_string(),
+        None => "anonymous".to_owned(),
+    };
+    Ok(Some(format!("api:{caller}:{key}")))
+}
+
+/// Take in a new demand.
+///
+/// Send an `Idempotency-Key` header to make retries safe: the same key returns the
+/// ticket made the first time (200) instead of a second ticket (201).
+#[utoipa::path(
+    post, path = "/api/v1/tickets", request_body = CreateTicket,
+    params(("Idempotency-Key" = Option<String>, Header, description = "makes retries return the same ticket")),
+    responses(
+        (status = 201, description = "created", body = Ticket),
+        (status = 200, description = "the ticket an earlier request with this key created", body = Ticket),
+        (status = 400, description = "malformed JSON", body = ErrorBody),
+        (status = 422, description = "a field is invalid", body = ErrorBody),
+    )
+)]
+pub(super) async fn create_ticket(
+    State(state): State<AppState>,
+    MaybePrincipal(principal): MaybePrincipal,
+    Client(client): Client,
+    headers: HeaderMap,
+    JsonBody(body): JsonBody<CreateTicket>,
+) -> Result<Response, ApiError> {
+    let key = idempotency_key(&headers, principal.as_ref())?;
+    let actor = intake_actor(principal.as_ref(), body.channel)?;
+    let audit = audit::creation(
+        &state,
+        audit::actor_of(principal.as_ref()),
+        body.channel,
+        client,
+    );
+    let intake = body.into_intake(&state.engine.city().default_tier);
+    let created = state
+        .engine
+        .intake_audited(intake, actor, key, Some(audit))
+        .await?;
+    created_response(&state, created.ticket, created.fresh, principal)
+}
+
+/// Who takes a demand in, and may they. Anyone may report as a citizen without
+/// signing in, and so may a citizen following a ticket. An official or an API token
+/// creates only with `ticket.create`, in their own name (a token without it must not
+/// pass for a citizen). A phone call, a grid worker's patrol or an import is taken in
+/// by someone who may.
+fn intake_actor(principal: Option<&Principal>, channel: Channel) -> Result<Actor, ApiError> {
+    may_create(principal)?;
+    let taken_in = matches!(channel, Channel::Phone | Channel::Grid | Channel::Import);
+    match principal {
+        Some(citizen) if citizen.follows.is_some() && !taken_in => Ok(Actor::citizen()),
+        Some(principal) => {
+            principal.require(Permission::CreateTickets)?;
+            Ok(principal.actor.clone())
+        }
+        None if taken_in => Err(ApiError::unauthenticated()),
+        None => Ok(Actor::citizen()),
+    }
+}
+
+/// Whoever signed in (an official, a token) creates only with `ticket.create`; a
+/// citizen following a ticket, or anyone anonymous, reports as a citizen. Checked
+/// before a report's photos are read.
+fn may_create(principal: Option<&Principal>) -> Result<(), ApiError> {
+    match principal {
+        Some(official) if official.follows.is_none() => official.require(Permission::CreateTickets),
+        _ => Ok(()),
+    }
+}
+
+/// 201 with the new ticket, or 200 with the one an earlier request with the same
+/// Idempotency-Key made.
+fn created_response(
+    state: &AppState,
+    ticket: Ticket,
+    fresh: bool,
+    principal: Option<Principal>,
+) -> Result<Response, ApiError> {
+    let status = if fresh {
+        StatusCode::CREATED
+    } else {
+        StatusCode::OK
+    };
+    let location = HeaderValue::from_str(&format!("/api/v1/tickets/{}", ticket.number))
+        .map_err(ApiError::internal)?;
+    // An anonymous caller sees the ticket as the public would: an Idempotency-Key is
+    // no password, so a replay must not hand out someone's phone number.
+    let reader = principal.map_or_else(Reader::public, |p| p.reader());
+    let ticket = state.engine.masked_for(&reader, ticket);
+    Ok((status, [(header::LOCATION, location)], Json(ticket)).into_response())
+}
+
+/// The most photos one report carries.
+pub(super) const MAX_REPORT_PHOTOS: usize = 3;
+
+/// Take in a demand with photos, as the citizens' portal sends it.
+///
+/// `multipart/form-data` with a `ticket` part holding the JSON of `POST /api/v1/tickets`
+/// and up to three `photo` parts (JPEG, PNG, GIF, WebP or HEIF, judged by their bytes;
+/// 10 MiB each). Every photo is checked before anything is stored. With an
+/// `Idempotency-Key` a retry returns the first ticket and attaches only the photos it
+/// still lacks, so a report cut off half way is completed, never doubled.
+#[utoipa::path(
+    post, path = "/api/v1/reports",
+    request_body(content = String, content_type = "multipart/form-data", description = "a `ticket` part (JSON, as for POST /api/v1/tickets) and up to 3 `photo` parts"),
+    params(("Idempotency-Key" = Option<String>, Header, description = "makes retries return the same ticket")),
+    responses(
+        (status = 201, description = "created, with its photos", body = Ticket),
+        (status = 200, description = "the ticket an earlier request with this key created", body = Ticket),
+        (status = 400, description = "not multipart, or malformed JSON in the ticket part", body = ErrorBody),
+        (status = 422, description = "a field or a photo is invalid", body = ErrorBody),
+    )
+)]
+pub(super) async fn create_report(
+    State(state): State<AppState>,
+    MaybePrincipal(principal): MaybePrincipal,
+    Client(client): Client,
+    headers: HeaderMap,
+    parts: Result<Multipart, MultipartRejection>,
+) -> Result<Response, ApiError> {
+    let key = idempotency_key(&headers, principal.as_ref())?;
+    may_create(principal.as_ref())?;
+    let mut parts = parts.map_err(|e| ApiError::malformed(None, e.body_text()))?;
+    let unreadable = |e: MultipartError| ApiError::malformed(None, e.body_text());
+    let mut body: Option<CreateTicket> = None;
+    let mut photos: Vec<(Option<String>, Bytes)> = Vec::new();
+    while let Some(part) = parts.next_field().await.map_err(unreadable)? {
+        match part.name().unwrap_or_default() {
+            "ticket" => body = Some(parse_json(&part.bytes().await.map_err(unreadable)?)?),
+            "photo" => {
+                let field = format!("photo[{}]", photos.len());
+                if photos.len() == MAX_REPORT_PHOTOS {
+                    return Err(FieldError::new(
+                        field,
+                        format!("send at most {MAX_REPORT_PHOTOS} photos"),
+                    )
+                    .into());
+                }
+                let name = part.file_name().map(str::to_owned);
+                if name.as_deref().is_some_and(|n| n.contains('\0')) {
+                    return Err(FieldError::new(
+                        format!("{field}.name"),
+                        "must not contain the NUL character (U+0000)",
+                    )
+                    .into());
+                }
+                let bytes = part.bytes().await.map_err(unreadable)?;
+                let media_type = attachments::check(&bytes, name.as_deref())
+                    .map_err(|e| FieldError::new(format!("{field}.{}", e.field), e.problem))?;
+                if !media_type.starts_with("image/") {
+                    return Err(FieldError::new(
+                        format!("{field}.file"),
+                        format!("is {media_type}; send a photo"),
+                    )
+                    .into());
+                }
+                photos.push((name, bytes));
+            }
+            other => {
+                return Err(FieldError::new(
+                    other,
+                    "is not a part of a report; send `ticket` and `photo` parts",
+                )
+                .into());
+            }
+        }
+    }
+    let body = body.ok_or_else(|| {
+        FieldError::new(
+            "ticket",
+            "is missing: send the demand as a JSON part named ticket",
+        )
+    })?;
+    let actor = intake_actor(principal.as_ref(), body.channel)?;
+    let audit = audit::creation(
+        &state,
+        audit::actor_of(principal.as_ref()),
+        body.channel,
+        client,
+    );
+    let intake = body.into_intake(&state.engine.city().default_tier);
+    let created = state
+        .engine
+        .intake_audited(intake, actor.clone(), key, Some(audit))
+        .await?;
+    let mut ticket = created.ticket;
+    for (name, bytes) in photos {
+        let attachment = state.attachments.put(&bytes, name).await?;
+        if ticket
+            .attachments
+            .iter()
+            .any(|a| a.sha256 == attachment.sha256)
+        {
+            continue;
+        }
+        let command = Command::AddAttachment(attachment);
+        ticket = state
+            .engine
+            .act(&ticket.number, command, actor.clone())
+            .await?;
+    }
+    created_response(&state, ticket, created.fresh, principal)
+}

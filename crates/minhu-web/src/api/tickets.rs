@@ -1,0 +1,396 @@
+//! Tickets once taken in: the list with its filters, one ticket and its history, the
+//! workflow actions, attachments, and the routing and duplicate suggestions.
+
+use super::{page_limit, ticket_number};
+use crate::AppState;
+use crate::middleware::auth::Principal;
+use crate::middleware::error::{ApiError, ErrorBody};
+use crate::middleware::extract::{JsonBytes, parse_json};
+use axum::Json;
+use axum::body::Bytes;
+use axum::extract::{Path, Query, State};
+use axum::http::header;
+use axum::response::{IntoResponse, Response};
+use minhu_core::access::{Permission, command_permission};
+use minhu_core::event::Event;
+use minhu_core::ids::{RegionId, TicketNumber};
+use minhu_core::taxonomy::CategoryPath;
+use minhu_core::ticket::{Status, Ticket};
+use minhu_core::timer::Flag;
+use minhu_core::workflow::{Command, FieldError};
+use minhu_engine::records::{Cursor, TicketFilter};
+use minhu_engine::router::Decision;
+use serde::{Deserialize, Serialize};
+use std::collections::HashMap;
+
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct TicketList {
+    tickets: Vec<Ticket>,
+    /// Pass as `cursor` to get the next page; absent on the last page.
+    next_cursor: Option<String>,
+}
+
+/// Reads the list filters one by one, so each bad value is named.
+fn filter_from(
+    params: &HashMap<String, String>,
+    state: &AppState,
+) -> Result<TicketFilter, ApiError> {
+    const KNOWN: &[&str] = &[
+        "status", "unit", "region", "category", "from", "to", "q", "phone", "flag", "cursor",
+        "limit",
+    ];
+    if let Some(unknown) = params.keys().find(|k| !KNOWN.contains(&k.as_str())) {
+        return Err(FieldError::new(
+            unknown.as_str(),
+            format!("is not a filter; use one of {}", KNOWN.join(", ")),
+        )
+        .into());
+    }
+    let get = |name: &str| params.get(name).map(|v| v.trim()).filter(|v| !v.is_empty());
+    let city = state.engine.city();
+    let moment = |name: &str| -> Result<Option<jiff::Timestamp>, ApiError> {
+        let Some(text) = get(name) else {
+            return Ok(None);
+        };
+        if let Ok(at) = text.parse::<jiff::Timestamp>() {
+            return Ok(Some(at));
+        }
+        let date: jiff::civil::Date = text.parse().map_err(|_| {
+            FieldError::new(
+                name,
+                format!(
+                    "{text:?} is not a date (2026-11-22) or a moment (2026-11-22T08:00:00+08:00)"
+                ),
+            )
+        })?;
+        let start = date
+            .to_zoned(city.timezone.clone())
+            .map_err(ApiError::internal)?;
+        Ok(Some(start.timestamp()))
+    };
+    let flag = get("flag")
+        .map(|f| {
+            Flag::from_name(f).ok_or_else(|| {
+                FieldError::new(
+                    "flag",
+                    format!("{f:?} is not a flag; use one of {}", Flag::codes()),
+                )
+            })
+        })
+        .transpose()?;
+    let status = get("status")
+        .map(|s| {
+            Status::from_name(s).ok_or_else(|| {
+                FieldError::new(
+                    "status",
+                    format!("{s:?} is not a status; use one of {}", Status::codes()),
+                )
+            })
+        })
+        .transpose()?;
+    let region_path = get("region")
+        .map(|id| {
+            city.regions
+                .path(&RegionId::new(id))
+                .ok_or_else(|| FieldError::new("region", format!("no region has the id {id}")))
+        })
+        .transpose()?;
+    let cursor = get("cursor")
+        .map(|c| {
+            Cursor::decode(c)
+                .ok_or_else(|| FieldError::new("cursor", "is not a cursor this server gave out"))
+        })
+        .transpose()?;
+    let limit = page_limit(get("limit"), 50, 500)?;
+    Ok(TicketFilter {
+        // Narrowed to the caller's scope by the handler.
+        scope: minhu_core::access::Scope::All,
+        status,
+        unit: get("unit").map(str::to_owned),
+        region_path,
+        category: get("category").map(|c| CategoryPath::new(c).as_str().to_owned()),
+        created_from: moment("from")?,
+        created_to: moment("to")?,
+        text: get("q").map(str::to_owned),
+        // Set by the handler from the caller's permissions.
+        identity: false,
+        phone: get("phone").map(str::to_owned),
+        flag,
+        numbers: None,
+        cursor,
+        limit,
+    })
+}
+
+/// List tickets, newest first, with filters and cursor pagination.
+#[utoipa::path(
+    get, path = "/api/v1/tickets",
+    params(
+        ("status" = Option<String>, Query, description = "pending, dispatched, accepted, resolved or closed"),
+        ("unit" = Option<String>, Query, description = "unit id"),
+        ("region" = Option<String>, Query, description = "region id: the region and everything inside it"),
+        ("category" = Option<String>, Query, description = "category path: the category and its sub-categories"),
+        ("from" = Option<String>, Query, description = "created at or after (date or ISO 8601 moment)"),
+        ("to" = Option<String>, Query, description = "created before (date or ISO 8601 moment)"),
+        ("q" = Option<String>, Query, description = "words in the title or description"),
+        ("phone" = Option<String>, Query, description = "the citizen's phone number"),
+        ("flag" = Option<String>, Query, description = "warning (also overdue and escalated), overdue (also escalated), escalated or callback_due"),
+        ("cursor" = Option<String>, Query, description = "next_cursor of the previous page"),
+        ("limit" = Option<u32>, Query, description = "1 to 500, default 50"),
+    ),
+    responses((status = 200, body = TicketList), (status = 422, body = ErrorBody))
+)]
+pub(super) async fn list_tickets(
+    State(state): State<AppState>,
+    principal: Principal,
+    Query(params): Query<HashMap<String, String>>,
+) -> Result<Json<TicketList>, ApiError> {
+    let filter = filter_from(&params, &state)?;
+    if filter.phone.is_some() {
+        // Looking tickets up by phone would unmask numbers one guess at a time.
+        principal.require(Permission::ViewIdentity)?;
+    }
+    let page = state.engine.list_for(&principal.reader(), &filter).await?;
+    Ok(Json(TicketList {
+        tickets: page.tickets,
+        next_cursor: page.next.map(|c| c.encode()),
+    }))
+}
+
+/// One ticket as it stands now.
+#[utoipa::path(
+    get, path = "/api/v1/tickets/{number}",
+    params(("number" = String, Path, description = "ticket number, e.g. 2026112200017")),
+    responses((status = 200, body = Ticket), (status = 404, body = ErrorBody))
+)]
+pub(super) async fn get_ticket(
+    State(state): State<AppState>,
+    principal: Principal,
+    Path(number): Path<String>,
+) -> Result<Json<Ticket>, ApiError> {
+    let number = ticket_number(&number)?;
+    Ok(Json(
+        state
+            .engine
+            .ticket_for(&principal.reader(), &number)
+            .await?,
+    ))
+}
+
+/// The ticket's whole history (留痕): who did what, when and why.
+#[utoipa::path(
+    get, path = "/api/v1/tickets/{number}/events",
+    params(("number" = String, Path)),
+    responses((status = 200, body = Vec<Event>), (status = 404, body = ErrorBody))
+)]
+pub(super) async fn ticket_events(
+    State(state): State<AppState>,
+    principal: Principal,
+    Path(number): Path<String>,
+) -> Result<Json<Vec<Event>>, ApiError> {
+    let number = ticket_number(&number)?;
+    Ok(Json(
+        state
+            .engine
+            .events_for(&principal.reader(), &number)
+            .await?,
+    ))
+}
+
+/// Do one workflow action: reclassify, dispatch, accept, return, reject_return,
+/// redispatch, reassign, summon, accept_part, report_part, request_extension,
+/// decide_extension, urge, mark_long_term, resolve, answer_at_intake, rate, reopen,
+/// merge, unmerge or close. The body is the action (`{"action": "accept"}`) with its
+/// fields; a field's error names it.
+#[utoipa::path(
+    post, path = "/api/v1/tickets/{number}/actions", request_body = Command,
+    params(("number" = String, Path)),
+    responses(
+        (status = 200, description = "the ticket after the action", body = Ticket),
+        (status = 404, body = ErrorBody),
+        (status = 409, description = "not allowed in the ticket's current status", body = ErrorBody),
+        (status = 422, body = ErrorBody),
+    )
+)]
+pub(super) async fn act_on_ticket(
+    State(state): State<AppState>,
+    principal: Principal,
+    Path(number): Path<String>,
+    JsonBytes(body): JsonBytes,
+) -> Result<Json<Ticket>, ApiError> {
+    let number = ticket_number(&number)?;
+    // serde loses the field path inside a tagged enum; reading the body once as a plain
+    // struct first names the field of a mistyped value (e.g. `resolve_by`).
+    parse_json::<ActionFields>(&body)?;
+    let command: Command = parse_json(&body)?;
+    no_stray_fields(&body, &command)?;
+    if let Command::AddAttachment(_) = command {
+        return Err(FieldError::new(
+            "action",
+            "send files to POST /api/v1/tickets/{number}/attachments, where their content is checked",
+        )
+        .into());
+    }
+    principal.require(command_permission(&command))?;
+    let ticket = state
+        .engine
+        .act(&number, command, principal.actor.clone())
+        .await?;
+    // Masked, not checked: an action may take the ticket out of the actor's scope (a
+    // return, a dispatch elsewhere), and they saw it a moment ago.
+    Ok(Json(state.engine.masked_for(&principal.reader(), ticket)))
+}
+
+/// Refuses a field the action does not take. serde refuses those of actions with
+/// fields of their own (`deny_unknown_fields`), but not of an action without fields
+/// (`accept`) or whose fields are another type's (`rate`): so the command read is
+/// written back, and every field the body gave a value must be in it.
+fn no_stray_fields(body: &[u8], command: &Command) -> Result<(), ApiError> {
+    let sent: serde_json::Map<String, serde_json::Value> =
+        serde_json::from_slice(body).map_err(|e| ApiError::malformed(None, e.to_string()))?;
+    let read = serde_json::to_value(command).map_err(ApiError::internal)?;
+    match sent
+        .iter()
+        .find(|(key, value)| !value.is_null() && read.get(key.as_str()).is_none())
+    {
+        Some((key, _)) => Err(ApiError::malformed(
+            Some(key.clone()),
+            format!(
+                "{key}: unknown field `{key}`: {} does not take it",
+                command.name()
+            ),
+        )),
+        None => Ok(()),
+    }
+}
+
+/// The fields any action may carry, with their types, to check a body field by field.
+#[derive(Deserialize)]
+#[allow(dead_code)]
+struct ActionFields {
+    action: String,
+    unit: Option<String>,
+    reason: Option<String>,
+    reply: Option<String>,
+    answer: Option<String>,
+    note: Option<String>,
+    category: Option<String>,
+    region: Option<String>,
+    tier: Option<String>,
+    solved: Option<bool>,
+    satisfaction: Option<minhu_core::ticket::Satisfaction>,
+    approve: Option<bool>,
+    resolve_by: Option<jiff::Timestamp>,
+    review_on: Option<jiff::civil::Date>,
+    days: Option<u16>,
+    units: Option<Vec<String>>,
+    report: Option<String>,
+    into: Option<TicketNumber>,
+    case: Option<TicketNumber>,
+}
+
+/// Attach a photo or PDF: send the file's bytes as the body. Its type is judged from
+/// its content; `?name=` keeps the original file name.
+#[utoipa::path(
+    post, path = "/api/v1/tickets/{number}/attachments",
+    params(("number" = String, Path), ("name" = Option<String>, Query)),
+    request_body(content = Vec<u8>, content_type = "application/octet-stream"),
+    responses((status = 200, body = Ticket), (status = 422, body = ErrorBody))
+)]
+pub(super) async fn add_attachment(
+    State(state): State<AppState>,
+    principal: Principal,
+    Path(number): Path<String>,
+    Query(params): Query<HashMap<String, String>>,
+    body: Bytes,
+) -> Result<Json<Ticket>, ApiError> {
+    let number = ticket_number(&number)?;
+    state
+        .engine
+        .ticket_for(&principal.reader(), &number)
+        .await?;
+    let attachment = state
+        .attachments
+        .put(&body, params.get("name").cloned())
+        .await?;
+    let ticket = state
+        .engine
+        .act(
+            &number,
+            Command::AddAttachment(attachment),
+            principal.actor.clone(),
+        )
+        .await?;
+    Ok(Json(state.engine.masked_for(&principal.reader(), ticket)))
+}
+
+/// One file attached to a ticket, by the `sha256` its attachment lists: reached only
+/// through a ticket the caller may open.
+#[utoipa::path(
+    get, path = "/api/v1/tickets/{number}/attachments/{sha256}",
+    params(("number" = String, Path), ("sha256" = String, Path, description = "the attachment's sha256, as the ticket lists it")),
+    responses((status = 200, description = "the file's bytes, with its media type"), (status = 404, body = ErrorBody))
+)]
+pub(super) async fn get_attachment(
+    State(state): State<AppState>,
+    principal: Principal,
+    Path((number, sha256)): Path<(String, String)>,
+) -> Result<Response, ApiError> {
+    let number = ticket_number(&number)?;
+    let attachment = state
+        .engine
+        .attachment_for(&principal.reader(), &number, &sha256)
+        .await?;
+    let bytes = state
+        .attachments
+        .get(&attachment.sha256)
+        .await
+        .map_err(ApiError::internal)?;
+    let bytes = bytes.ok_or_else(|| ApiError::not_found(format!("no attachment {sha256}")))?;
+    let media_type = minhu_engine::attachments::media_type_of(&bytes);
+    Ok((
+        [
+            (header::CONTENT_TYPE, media_type),
+            (header::X_CONTENT_TYPE_OPTIONS, "nosniff"),
+        ],
+        bytes,
+    )
+        .into_response())
+}
+
+/// What routing would do with this ticket now, with its reasons (for dispatchers).
+#[utoipa::path(
+    get, path = "/api/v1/tickets/{number}/suggestion",
+    params(("number" = String, Path)),
+    responses((status = 200, description = "place, category and unit with reasons"), (status = 404, body = ErrorBody))
+)]
+pub(super) async fn routing_suggestion(
+    State(state): State<AppState>,
+    Path(number): Path<String>,
+) -> Result<Json<Decision>, ApiError> {
+    let ticket = state.engine.ticket(&ticket_number(&number)?).await?;
+    Ok(Json(
+        state.engine.router().decide(&ticket, state.engine.city()),
+    ))
+}
+
+/// Open tickets of the same street and three days that read like this one: candidates
+/// for merging (并单), most alike first.
+#[utoipa::path(
+    get, path = "/api/v1/tickets/{number}/duplicates",
+    params(("number" = String, Path)),
+    responses((status = 200, description = "number, title, status, created_at and similarity (0..1) of each candidate"), (status = 404, body = ErrorBody))
+)]
+pub(super) async fn duplicate_candidates(
+    State(state): State<AppState>,
+    principal: Principal,
+    Path(number): Path<String>,
+) -> Result<Json<Vec<minhu_engine::duplicates::Duplicate>>, ApiError> {
+    let number = ticket_number(&number)?;
+    Ok(Json(
+        state
+            .engine
+            .duplicates(&number, &principal.reader())
+            .await?,
+    ))
+}

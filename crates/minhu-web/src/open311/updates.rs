@@ -1,0 +1,116 @@
+//! FixMyStreet's `servicerequestupdates` extension: what happened to requests since a
+//! moment, one update per event the public may read.
+
+use super::format::{Answer, Format, Node, Open311Error, ok};
+use super::requests::{open311_status, query_moment, refuse_unknown, scan};
+use super::{MAX_REQUESTS, datetime};
+use crate::AppState;
+use axum::extract::{Query, State};
+use jiff::Timestamp;
+use minhu_core::event::{Change, Event};
+use minhu_core::ticket::{Status, Ticket};
+use minhu_engine::Reader;
+use minhu_engine::records::TicketFilter;
+use std::collections::HashMap;
+
+/// What one event tells a citizen following the request (FixMyStreet's updates).
+pub(super) fn update_description(change: &Change) -> Option<String> {
+    Some(match change {
+        Change::Dispatched { .. } | Change::Redispatched { .. } => "已派单 Sent to the unit".into(),
+        Change::Accepted => "办理中 Being handled".into(),
+        Change::Resolved { reply } => reply.clone(),
+        Change::AnsweredAtIntake { answer, .. } => answer.clone(),
+        Change::Reopened { .. } => "已重新办理 Reopened".into(),
+        Change::Closed { .. } => "已关闭 Closed".into(),
+        _ => return None,
+    })
+}
+
+pub(super) async fn updates(
+    state: &AppState,
+    format: Format,
+    params: &HashMap<String, String>,
+) -> Answer {
+    refuse_unknown(
+        format,
+        params,
+        &["start_date", "end_date", "jurisdiction_id"],
+    )?;
+    let get = |name: &str| params.get(name).map(|v| v.trim()).filter(|v| !v.is_empty());
+    let start = match get("start_date") {
+        Some(text) => query_moment(state, format, "start_date", text)?,
+        None => state.engine.now() - jiff::SignedDuration::from_hours(24),
+    };
+    let end = get("end_date")
+        .map(|t| query_moment(state, format, "end_date", t))
+        .transpose()?;
+    // A ticket created before the window may change inside it: every ticket is
+    // looked at, and those unchanged since `start` are passed over.
+    let tickets = scan(state, TicketFilter::default(), usize::MAX, |ticket| {
+        ticket.updated_at >= start
+    })
+    .await
+    .map_err(|e| Open311Error::internal(format, e))?;
+    let mut found: Vec<(Timestamp, Node)> = Vec::new();
+    for ticket in tickets {
+        let events: Vec<Event> = state
+            .engine
+            .events_for(&Reader::public(), &ticket.number)
+            .await
+            .map_err(|e| Open311Error::internal(format, e))?;
+        let mut status = Status::Pending;
+        let mut replay: Option<Ticket> = None;
+        for event in &events {
+            match &mut replay {
+                None => {
+                    if let Change::Created(intake) = &event.change {
+                        replay = Some(Ticket::new(ticket.number.clone(), intake.clone(), event.at));
+                    }
+                }
+                Some(t) => {
+                    t.apply(event);
+                    status = t.status;
+                }
+            }
+            let inside = event.at >= start && end.is_none_or(|e| event.at < e);
+            if let (true, Some(description)) = (inside, update_description(&event.change)) {
+                found.push((
+                    event.at,
+                    Node::Object(vec![
+                        (
+                            "update_id",
+                            Node::text(format!("{}-{}", ticket.number, event.seq)),
+                        ),
+                        ("service_request_id", Node::text(ticket.number.as_str())),
+                        ("status", Node::text(open311_status(status))),
+                        ("updated_datetime", Node::text(datetime(state, event.at))),
+                        ("description", Node::text(description)),
+                        ("media_url", Node::Null),
+                    ]),
+                ));
+            }
+        }
+    }
+    found.sort_by_key(|(at, _)| *at);
+    found.truncate(MAX_REQUESTS);
+    let nodes = found.into_iter().map(|(_, node)| node).collect();
+    ok(
+        format,
+        "service_request_updates",
+        &Node::List("request_update", nodes),
+    )
+}
+
+pub(super) async fn updates_json(
+    State(state): State<AppState>,
+    Query(params): Query<HashMap<String, String>>,
+) -> Answer {
+    updates(&state, Format::Json, &params).await
+}
+
+pub(super) async fn updates_xml(
+    State(state): State<AppState>,
+    Query(params): Query<HashMap<String, String>>,
+) -> Answer {
+    updates(&state, Format::Xml, &params).await
+}
