@@ -2,9 +2,10 @@
 //!
 //! Handlers are thin: they read and check the request (typed extractors that name the
 //! bad field), call the [`minhu_engine::Engine`], and shape the answer. Every error
-//! becomes an HTTP status in one place, [`middleware::error::ApiError`]. Every route
-//! passes the access guard ([`middleware::auth::guard`]) with the rule
-//! [`middleware::auth::ROUTES`] gives it.
+//! becomes an HTTP status in one place, [`middleware::error::ApiError`]. Every route is
+//! declared once ([`mod@routes`]: its path, its access rule and, for the API, its OpenAPI
+//! operation together) and passes the access guard ([`middleware::auth::guard`]) with
+//! the rule it was declared with.
 //!
 //! The crate is in rooms, by what a request is for: [`api`] (the JSON API under
 //! `/api/v1` and its OpenAPI document), [`pages`] (the HTML pages people read),
@@ -16,13 +17,15 @@ pub mod api;
 pub mod middleware;
 pub mod open311;
 pub mod pages;
+pub mod routes;
 pub mod serve;
 
-use axum::Router;
 use axum::extract::DefaultBodyLimit;
+use axum::{Extension, Router};
 use minhu_core::services::ServiceCatalog;
 use minhu_engine::Engine;
 use minhu_engine::attachments::AttachmentStore;
+use routes::Routes;
 use std::sync::Arc;
 use tower_http::trace::TraceLayer;
 
@@ -56,20 +59,29 @@ impl AppState {
 /// Requests other than attachment uploads are small JSON documents.
 pub(crate) const MAX_BODY_BYTES: usize = 256 * 1024;
 
-pub fn app(state: AppState) -> Router {
-    Router::new()
+/// Every route of the application, as its rooms declare them: the router, the OpenAPI
+/// document and the access table are all read off this.
+pub fn routes() -> Routes {
+    Routes::new()
         .merge(api::routes())
         .merge(pages::routes())
         .merge(open311::routes())
-        // Keep this after every merge: it guards the routes added before it.
+}
+
+pub fn app(state: AppState) -> Router {
+    let (router, paths, table) = routes().into_parts();
+    router
+        // Keep this first: it guards the routes declared above.
         .route_layer(axum::middleware::from_fn_with_state(
             middleware::auth::Guarded {
                 app: state.clone(),
                 limits: Arc::default(),
+                table: Arc::new(table),
             },
             middleware::auth::guard,
         ))
         .fallback(middleware::error::no_route)
+        .layer(Extension(api::OpenApiDocument::of(paths)))
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
         .layer(axum::middleware::from_fn(middleware::extract::refuse_nul))
         // Inside the security headers, so a rewritten error answer still gets them.

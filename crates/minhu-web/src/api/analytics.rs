@@ -12,16 +12,18 @@
 
 use crate::AppState;
 use crate::middleware::auth::Principal;
+use crate::middleware::auth::Rule::Permission as Needs;
 use crate::middleware::error::ApiError;
+use crate::routes::Routes;
+use axum::Json;
 use axum::extract::{Query, State};
 use axum::http::header;
 use axum::response::{IntoResponse, Response};
-use axum::routing::get;
-use axum::{Json, Router};
 use jiff::civil::Date;
 use minhu_analytics::rates::{Ranked, per_10k, rank};
 use minhu_analytics::{Rates, Tally};
 use minhu_core::City;
+use minhu_core::access::Permission as P;
 use minhu_core::access::Scope;
 use minhu_core::city::ScoreWeights;
 use minhu_core::ids::{RegionId, UnitId};
@@ -32,13 +34,14 @@ use minhu_engine::records::{Alert, RollupQuery, RollupRow};
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, HashMap};
 use utoipa::IntoParams;
+use utoipa_axum::routes;
 
-pub fn routes() -> Router<AppState> {
-    Router::new()
-        .route("/api/v1/analytics/rates", get(rates))
-        .route("/api/v1/analytics/trends", get(trends))
-        .route("/api/v1/analytics/alerts", get(alerts))
-        .merge(crate::api::topics::routes())
+/// Analytics read rollups within the caller's scope.
+pub(crate) fn routes() -> Routes {
+    Routes::new()
+        .api(Needs(P::Report), routes!(rates))
+        .api(Needs(P::Report), routes!(trends))
+        .api(Needs(P::Report), routes!(alerts))
 }
 
 /// The filters of a request, checked against the city.

@@ -9,21 +9,25 @@
 use crate::AppState;
 use crate::api::audit::Client;
 use crate::api::kb::{ArticleView, question};
+use crate::middleware::auth::Rule;
 use crate::middleware::error::ApiError;
 use crate::middleware::extract::JsonBody;
+use crate::routes::Routes;
+use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
-use axum::routing::post;
-use axum::{Json, Router};
 use minhu_core::event::Actor;
 use minhu_core::ticket::{Channel, Citizen, Intake, Kind};
 use minhu_core::workflow::FieldError;
 use minhu_kb::assistant::{self, Certainty, Message, Speaker};
 use serde::{Deserialize, Serialize};
+use utoipa_axum::routes;
 
-pub fn routes() -> Router<AppState> {
-    Router::new().route("/api/v1/assistant", post(ask))
+/// The assistant answers anyone; a hand-over opens a ticket as the portal's anonymous
+/// report does.
+pub(crate) fn routes() -> Routes {
+    Routes::new().api(Rule::Public, routes!(ask))
 }
 
 /// Most messages one conversation may hold.

@@ -4,21 +4,24 @@
 
 use crate::AppState;
 use crate::middleware::auth::Principal;
+use crate::middleware::auth::Rule::Permission as Needs;
 use crate::middleware::error::ApiError;
+use crate::routes::Routes;
+use axum::Json;
 use axum::extract::{ConnectInfo, FromRequestParts, Request};
 use axum::extract::{Query, State};
 use axum::http::header;
 use axum::http::request::Parts;
 use axum::response::{IntoResponse, Response};
-use axum::routing::get;
-use axum::{Json, Router};
 use jiff::Timestamp;
+use minhu_core::access::Permission as P;
 use minhu_core::workflow::FieldError;
 use minhu_engine::records::AuditEntry;
 use minhu_engine::records::AuditFilter;
 use serde::Serialize;
 use std::collections::HashMap;
 use std::net::SocketAddr;
+use utoipa_axum::routes;
 
 /// The client's address as the server saw it (absent in in-process tests).
 pub fn client_of(request: &Request) -> Option<String> {
@@ -124,8 +127,8 @@ pub fn creation(
     }
 }
 
-pub fn routes() -> Router<AppState> {
-    Router::new().route("/api/v1/audit", get(list))
+pub(crate) fn routes() -> Routes {
+    Routes::new().api(Needs(P::ViewAudit), routes!(list))
 }
 
 /// Reads the filters one by one, so each bad value is named.
@@ -217,6 +220,17 @@ struct AuditPage {
 
 /// The audit log for auditors, oldest first; `format=csv` exports it. Reading it is
 /// itself recorded.
+#[utoipa::path(
+    get, path = "/api/v1/audit",
+    params(
+        ("actor" = Option<String>, Query), ("action" = Option<String>, Query),
+        ("target" = Option<String>, Query), ("from" = Option<String>, Query),
+        ("to" = Option<String>, Query), ("after" = Option<i64>, Query),
+        ("limit" = Option<u32>, Query, description = "1 to 10000, default 100"),
+        ("format" = Option<String>, Query, description = "json (default) or csv"),
+    ),
+    responses((status = 200, description = "`{\"entries\": [...], \"next_after\": ...}`, or CSV"), (status = 422, body = crate::middleware::error::ErrorBody))
+)]
 async fn list(
     State(state): State<AppState>,
     principal: Principal,

@@ -12,14 +12,15 @@
 
 use crate::AppState;
 use crate::api::audit::{self, Client};
+use crate::middleware::auth::Rule::{Citizen, Public};
 use crate::middleware::auth::{self, Principal};
 use crate::middleware::error::ApiError;
 use crate::middleware::extract::JsonBody;
+use crate::routes::Routes;
+use axum::Json;
 use axum::extract::State;
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post};
-use axum::{Json, Router};
 use minhu_core::event::Actor;
 use minhu_core::ids::TicketNumber;
 use minhu_core::ticket::{Rating, Ticket};
@@ -27,6 +28,7 @@ use minhu_core::workflow::Command;
 use minhu_engine::Reader;
 use minhu_engine::records::FollowCode;
 use serde::{Deserialize, Serialize};
+use utoipa_axum::routes;
 
 /// How long a code is valid.
 pub const CODE_MINUTES: i64 = 10;
@@ -59,16 +61,19 @@ impl CodeSender for LogCodeSender {
     }
 }
 
-pub fn routes() -> Router<AppState> {
-    Router::new()
-        .route("/api/v1/follow/code", post(request_code))
-        .route("/api/v1/follow/session", post(open_session))
-        .route("/api/v1/follow", get(followed))
-        .route("/api/v1/follow/rate", post(rate))
-        .route("/api/v1/follow/reopen", post(reopen))
+/// Asking for a code and opening a session are open to anyone; the rest is for the
+/// citizen the session was opened for.
+pub(crate) fn routes() -> Routes {
+    Routes::new()
+        .api(Public, routes!(request_code))
+        .api(Public, routes!(open_session))
+        .api(Citizen, routes!(followed))
+        .api(Citizen, routes!(rate))
+        .api(Citizen, routes!(reopen))
 }
 
-#[derive(Deserialize)]
+/// A ticket's number and the phone it was reported with.
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 struct CodeRequest {
     number: String,
@@ -93,6 +98,13 @@ pub fn phone_subject(digits: &str) -> String {
 }
 
 /// Sends a code if the number and phone belong together; answers 202 either way.
+#[utoipa::path(
+    post, path = "/api/v1/follow/code", request_body = CodeRequest, security(()),
+    responses(
+        (status = 202, description = "a code was sent if number and phone match (the answer is the same either way)"),
+        (status = 400, body = crate::middleware::error::ErrorBody),
+    )
+)]
 async fn request_code(
     State(state): State<AppState>,
     JsonBody(body): JsonBody<CodeRequest>,
@@ -153,7 +165,8 @@ async fn request_code(
     Ok(accepted)
 }
 
-#[derive(Deserialize)]
+/// A ticket's number and the code sent for it.
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 struct SessionRequest {
     number: String,
@@ -201,6 +214,15 @@ fn wrong_code() -> ApiError {
 }
 
 /// Trades a valid code for a session cookie (and its CSRF token, for the writes).
+/// Opens a citizen's session with the code: a `Set-Cookie` and the ticket as its citizen
+/// sees it, with the session's CSRF token for the writes that follow.
+#[utoipa::path(
+    post, path = "/api/v1/follow/session", request_body = SessionRequest, security(()),
+    responses(
+        (status = 200, description = "`{\"csrf\": ..., \"ticket\": ...}` and the session cookie"),
+        (status = 401, description = "the code is wrong, used or expired", body = crate::middleware::error::ErrorBody),
+    )
+)]
 async fn open_session(
     State(state): State<AppState>,
     Client(client): Client,
@@ -279,6 +301,11 @@ fn followed_number(principal: &Principal) -> Result<TicketNumber, ApiError> {
         .ok_or_else(ApiError::not_following)
 }
 
+/// The followed ticket, as its citizen sees it.
+#[utoipa::path(
+    get, path = "/api/v1/follow", security(()),
+    responses((status = 200, description = "the ticket: number, title, status, reply, rating"), (status = 403, body = crate::middleware::error::ErrorBody))
+)]
 async fn followed(
     State(state): State<AppState>,
     principal: Principal,
@@ -291,6 +318,11 @@ async fn followed(
     Ok(Json(Followed::of(&ticket)))
 }
 
+/// The citizen rates the handling of their ticket.
+#[utoipa::path(
+    post, path = "/api/v1/follow/rate", request_body = minhu_core::ticket::Rating, security(()),
+    responses((status = 200, description = "the ticket after the rating"), (status = 409, body = crate::middleware::error::ErrorBody), (status = 422, body = crate::middleware::error::ErrorBody))
+)]
 async fn rate(
     State(state): State<AppState>,
     principal: Principal,
@@ -304,12 +336,18 @@ async fn rate(
     Ok(Json(Followed::of(&ticket)))
 }
 
-#[derive(Deserialize)]
+/// Why the citizen asks for the ticket again.
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 struct ReopenRequest {
     reason: String,
 }
 
+/// The citizen asks for their ticket to be handled again.
+#[utoipa::path(
+    post, path = "/api/v1/follow/reopen", request_body = ReopenRequest, security(()),
+    responses((status = 200, description = "the ticket after the request"), (status = 409, body = crate::middleware::error::ErrorBody), (status = 422, body = crate::middleware::error::ErrorBody))
+)]
 async fn reopen(
     State(state): State<AppState>,
     principal: Principal,

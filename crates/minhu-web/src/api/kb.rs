@@ -4,30 +4,31 @@
 
 use crate::AppState;
 use crate::api::page_limit;
+use crate::middleware::auth::Rule::Permission as Needs;
 use crate::middleware::error::ApiError;
 use crate::middleware::extract::JsonBody;
+use crate::routes::Routes;
+use axum::Json;
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
-use axum::routing::get;
-use axum::{Json, Router};
+use minhu_core::access::Permission as P;
 use minhu_core::workflow::FieldError;
 use minhu_engine::records::Article;
 use minhu_kb::{ArticleDraft, KbError, Suggestion};
 use serde::Serialize;
 use std::collections::HashMap;
+use utoipa_axum::routes;
 
-pub fn routes() -> Router<AppState> {
-    Router::new()
-        .route(
-            "/api/v1/kb/articles",
-            get(list_articles).post(create_article),
-        )
-        .route(
-            "/api/v1/kb/articles/{id}",
-            get(get_article).put(replace_article).delete(delete_article),
-        )
-        .route("/api/v1/kb/suggest", get(suggest))
+/// Officials read the knowledge base and its suggestions; editors write it.
+pub(crate) fn routes() -> Routes {
+    Routes::new()
+        .api(Needs(P::ViewKnowledge), routes!(list_articles))
+        .api(Needs(P::EditKnowledge), routes!(create_article))
+        .api(Needs(P::ViewKnowledge), routes!(get_article))
+        .api(Needs(P::EditKnowledge), routes!(replace_article))
+        .api(Needs(P::EditKnowledge), routes!(delete_article))
+        .api(Needs(P::ViewKnowledge), routes!(suggest))
 }
 
 impl From<KbError> for ApiError {

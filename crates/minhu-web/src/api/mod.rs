@@ -18,16 +18,23 @@ mod intake;
 mod tickets;
 mod timers;
 
-use crate::AppState;
+use crate::middleware::auth::Rule::{Action, Open, Permission as Needs, Public};
 use crate::middleware::error::{ApiError, ErrorBody};
-use axum::routing::{get, post};
-use axum::{Json, Router};
+use crate::routes::Routes;
+use axum::extract::DefaultBodyLimit;
+use axum::http::Method;
+use axum::response::{IntoResponse, Response};
+use axum::{Extension, Json};
+use minhu_core::access::Permission as P;
 use minhu_core::event::Event;
 use minhu_core::ids::TicketNumber;
 use minhu_core::ticket::Ticket;
 use minhu_core::workflow::{Command, FieldError};
 use minhu_engine::attachments::MAX_ATTACHMENT_BYTES;
+use std::sync::Arc;
 use utoipa::OpenApi;
+use utoipa_axum::router::UtoipaMethodRouterExt;
+use utoipa_axum::routes;
 
 #[derive(OpenApi)]
 #[openapi(
@@ -35,34 +42,6 @@ use utoipa::OpenApi;
     info(
         title = "minhu API",
         description = "Citizen demands (12345) as tickets: intake, routing, handling, rating."
-    ),
-    paths(
-        intake::create_ticket,
-        intake::create_report,
-        tickets::list_tickets,
-        tickets::get_ticket,
-        tickets::ticket_events,
-        tickets::act_on_ticket,
-        timers::ticket_timers,
-        timers::due_timers,
-        timers::ticket_notifications,
-        tickets::add_attachment,
-        tickets::get_attachment,
-        tickets::routing_suggestion,
-        tickets::duplicate_candidates,
-        crate::api::privacy::reveal,
-        crate::api::analytics::rates,
-        crate::api::analytics::trends,
-        crate::api::analytics::alerts,
-        crate::api::topics::hotspot_list,
-        crate::api::topics::monthly_topic,
-        crate::api::kb::list_articles,
-        crate::api::kb::create_article,
-        crate::api::kb::get_article,
-        crate::api::kb::replace_article,
-        crate::api::kb::delete_article,
-        crate::api::kb::suggest,
-        crate::api::assistant::ask
     ),
     components(schemas(
         intake::CreateTicket,
@@ -113,66 +92,66 @@ impl utoipa::Modify for BearerTokens {
     }
 }
 
-pub fn routes() -> Router<AppState> {
-    Router::new()
-        .merge(analytics::routes())
-        .merge(kb::routes())
-        .merge(assistant::routes())
-        .merge(follow::routes())
+/// The API's routes: the tickets here, then each module's own.
+pub(crate) fn routes() -> Routes {
+    let report_limit =
+        intake::MAX_REPORT_PHOTOS * (MAX_ATTACHMENT_BYTES + 4096) + crate::MAX_BODY_BYTES;
+    Routes::new()
+        .page(Method::GET, "/healthz", Public, || async { "ok" })
+        .page(Method::GET, "/api/openapi.json", Public, openapi)
+        .api(Open, routes!(intake::create_ticket))
+        // The portal's report with photos: taken in exactly as POST /api/v1/tickets.
+        .api(
+            Open,
+            routes!(intake::create_report).layer(DefaultBodyLimit::max(report_limit)),
+        )
+        .api(Needs(P::ViewTickets), routes!(tickets::list_tickets))
+        .api(Needs(P::ViewTickets), routes!(tickets::get_ticket))
+        .api(Needs(P::ViewTickets), routes!(tickets::ticket_events))
+        .api(Action, routes!(tickets::act_on_ticket))
+        .api(Needs(P::ViewTickets), routes!(timers::ticket_timers))
+        .api(Needs(P::Supervise), routes!(timers::due_timers))
+        .api(Needs(P::ViewTickets), routes!(timers::ticket_notifications))
+        .api(
+            Needs(P::Handle),
+            routes!(tickets::add_attachment).layer(DefaultBodyLimit::max(MAX_ATTACHMENT_BYTES + 1)),
+        )
+        .api(Needs(P::Classify), routes!(tickets::routing_suggestion))
+        .api(Needs(P::Classify), routes!(tickets::duplicate_candidates))
+        .api(Needs(P::ViewTickets), routes!(tickets::get_attachment))
         .merge(privacy::routes())
         .merge(audit::routes())
-        .route("/api/openapi.json", get(openapi))
-        .route(
-            "/api/v1/tickets",
-            post(intake::create_ticket).get(tickets::list_tickets),
-        )
-        .route(
-            "/api/v1/reports",
-            post(intake::create_report).layer(axum::extract::DefaultBodyLimit::max(
-                intake::MAX_REPORT_PHOTOS * (MAX_ATTACHMENT_BYTES + 4096) + crate::MAX_BODY_BYTES,
-            )),
-        )
-        .route("/api/v1/tickets/{number}", get(tickets::get_ticket))
-        .route(
-            "/api/v1/tickets/{number}/events",
-            get(tickets::ticket_events),
-        )
-        .route(
-            "/api/v1/tickets/{number}/actions",
-            post(tickets::act_on_ticket),
-        )
-        .route(
-            "/api/v1/tickets/{number}/timers",
-            get(timers::ticket_timers),
-        )
-        .route("/api/v1/timers/due", get(timers::due_timers))
-        .route(
-            "/api/v1/tickets/{number}/notifications",
-            get(timers::ticket_notifications),
-        )
-        .route(
-            "/api/v1/tickets/{number}/attachments",
-            post(tickets::add_attachment).layer(axum::extract::DefaultBodyLimit::max(
-                MAX_ATTACHMENT_BYTES + 1,
-            )),
-        )
-        .route(
-            "/api/v1/tickets/{number}/suggestion",
-            get(tickets::routing_suggestion),
-        )
-        .route(
-            "/api/v1/tickets/{number}/duplicates",
-            get(tickets::duplicate_candidates),
-        )
-        .route(
-            "/api/v1/tickets/{number}/attachments/{sha256}",
-            get(tickets::get_attachment),
-        )
-        .route("/healthz", get(|| async { "ok" }))
+        .merge(analytics::routes())
+        .merge(topics::routes())
+        .merge(follow::routes())
+        .merge(kb::routes())
+        .merge(assistant::routes())
 }
 
-async fn openapi() -> Json<utoipa::openapi::OpenApi> {
-    Json(ApiDoc::openapi())
+/// The OpenAPI document at `/api/openapi.json`: [`ApiDoc`] with the operations of every
+/// route declared with [`Routes::api`].
+#[derive(Clone)]
+pub(crate) struct OpenApiDocument(Arc<utoipa::openapi::OpenApi>);
+
+impl OpenApiDocument {
+    pub(crate) fn of(paths: utoipa::openapi::OpenApi) -> Self {
+        let mut document = ApiDoc::openapi();
+        document.merge(paths);
+        OpenApiDocument(Arc::new(document))
+    }
+}
+
+#[cfg(test)]
+impl OpenApiDocument {
+    pub(crate) fn paths(
+        &self,
+    ) -> &utoipa::openapi::path::PathsMap<String, utoipa::openapi::PathItem> {
+        &self.0.paths.paths
+    }
+}
+
+async fn openapi(Extension(document): Extension<OpenApiDocument>) -> Response {
+    Json(document.0.as_ref()).into_response()
 }
 
 fn ticket_number(text: &str) -> Result<TicketNumber, ApiError> {

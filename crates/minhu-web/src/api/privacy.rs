@@ -5,18 +5,21 @@
 use crate::AppState;
 use crate::api::audit::{self, Client};
 use crate::middleware::auth::Principal;
+use crate::middleware::auth::Rule::Permission as Needs;
 use crate::middleware::error::ApiError;
 use crate::middleware::extract::JsonBody;
+use crate::routes::Routes;
+use axum::Json;
 use axum::extract::{Path, State};
-use axum::routing::post;
-use axum::{Json, Router};
+use minhu_core::access::Permission as P;
 use minhu_core::access::{Permission, is_confidential};
 use minhu_core::ids::TicketNumber;
 use minhu_core::workflow::FieldError;
 use serde::{Deserialize, Serialize};
+use utoipa_axum::routes;
 
-pub fn routes() -> Router<AppState> {
-    Router::new().route("/api/v1/tickets/{number}/reveal", post(reveal))
+pub(crate) fn routes() -> Routes {
+    Routes::new().api(Needs(P::RevealIdentity), routes!(reveal))
 }
 
 #[derive(Deserialize, utoipa::ToSchema)]

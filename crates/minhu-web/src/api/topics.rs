@@ -16,16 +16,18 @@ use crate::api::analytics::{
     FilterParams, Filters, Format, PeriodParams, Table, bounded, read, today,
 };
 use crate::middleware::auth::Principal;
+use crate::middleware::auth::Rule::Permission as Needs;
 use crate::middleware::error::ApiError;
+use crate::routes::Routes;
+use axum::Json;
 use axum::extract::{Query, State};
 use axum::response::{IntoResponse, Response};
-use axum::routing::get;
-use axum::{Json, Router};
 use jiff::{SignedDuration, Timestamp};
 use minhu_analytics::Tally;
 use minhu_analytics::hotspot::{Hotspot, HotspotRules, Message, hotspots};
 use minhu_analytics::topic::{Topic, TopicRules, monthly_topics};
 use minhu_core::City;
+use minhu_core::access::Permission as P;
 use minhu_core::access::Scope;
 use minhu_core::ids::{RegionId, UnitId};
 use minhu_core::taxonomy::within;
@@ -33,11 +35,12 @@ use minhu_engine::hotspots::{DAYS, HotspotList, KeptTicket, is_open, ticket_plac
 use minhu_engine::records::TicketFilter;
 use serde::Serialize;
 use std::collections::{BTreeMap, HashMap, HashSet};
+use utoipa_axum::routes;
 
-pub fn routes() -> Router<AppState> {
-    Router::new()
-        .route("/api/v1/analytics/hotspots", get(hotspot_list))
-        .route("/api/v1/analytics/monthly-topic", get(monthly_topic))
+pub(crate) fn routes() -> Routes {
+    Routes::new()
+        .api(Needs(P::Report), routes!(hotspot_list))
+        .api(Needs(P::Report), routes!(monthly_topic))
 }
 
 /// The most tickets one hotspot list computed on request reads (the newest first); more

@@ -1,17 +1,18 @@
 //! Who is asking, and may they: authentication and the access rule of every route.
 //!
-//! [`ROUTES`] gives each route (method and path pattern) one [`Rule`]. The [`guard`]
+//! Every route is declared with one [`Rule`] ([`mod@crate::routes`]). The [`guard`]
 //! middleware runs on every matched route: it finds the caller (an API token in
 //! `Authorization: Bearer`, or a session cookie), applies the route's rule, checks the
 //! CSRF token of cookie-authenticated writes, and for routes about one ticket
 //! (`{number}` in the path) asks the store whether that ticket lies in the caller's
-//! scope, answering 404 when it does not. A route missing from the table is refused
-//! (fail closed), and the authorization matrix test (`tests/access.rs`) finds it.
+//! scope, answering 404 when it does not. A request the access table has no rule for
+//! is refused (fail closed).
 
 use crate::AppState;
 use crate::api::audit::client_of;
 use crate::middleware::error::ApiError;
 use crate::middleware::hardening::{Limits, rates};
+use crate::routes::AccessTable;
 use axum::extract::{FromRequestParts, MatchedPath, Request, State};
 use axum::http::request::Parts;
 use axum::http::{HeaderMap, Method, header};
@@ -39,195 +40,6 @@ pub enum Rule {
     Action,
     /// A citizen following their ticket (a session opened with a one-time code).
     Citizen,
-}
-
-pub struct RouteRule {
-    pub method: Method,
-    /// The path pattern exactly as given to axum's `route`.
-    pub path: &'static str,
-    pub rule: Rule,
-}
-
-const fn rule(method: Method, path: &'static str, rule: Rule) -> RouteRule {
-    RouteRule { method, path, rule }
-}
-
-use Permission as P;
-use Rule::{Action, Citizen, Open, Permission as Needs, Public};
-
-/// Every route and its rule. Routes about one ticket name it `{number}`, so the guard
-/// can check the ticket is within the caller's scope.
-pub const ROUTES: &[RouteRule] = &[
-    rule(Method::GET, "/healthz", Public),
-    rule(Method::GET, "/api/openapi.json", Public),
-    rule(Method::GET, "/static/{file}", Public),
-    rule(Method::GET, "/lang/{lang}", Public),
-    rule(Method::GET, "/login", Public),
-    rule(Method::POST, "/login", Public),
-    rule(Method::POST, "/logout", Public),
-    rule(Method::POST, "/api/v1/tickets", Open),
-    // The portal's report with photos: taken in exactly as POST /api/v1/tickets.
-    rule(Method::POST, "/api/v1/reports", Open),
-    rule(Method::GET, "/api/v1/tickets", Needs(P::ViewTickets)),
-    rule(
-        Method::GET,
-        "/api/v1/tickets/{number}",
-        Needs(P::ViewTickets),
-    ),
-    rule(
-        Method::GET,
-        "/api/v1/tickets/{number}/events",
-        Needs(P::ViewTickets),
-    ),
-    rule(Method::POST, "/api/v1/tickets/{number}/actions", Action),
-    rule(
-        Method::GET,
-        "/api/v1/tickets/{number}/timers",
-        Needs(P::ViewTickets),
-    ),
-    rule(Method::GET, "/api/v1/timers/due", Needs(P::Supervise)),
-    rule(
-        Method::GET,
-        "/api/v1/tickets/{number}/notifications",
-        Needs(P::ViewTickets),
-    ),
-    rule(
-        Method::POST,
-        "/api/v1/tickets/{number}/attachments",
-        Needs(P::Handle),
-    ),
-    rule(
-        Method::GET,
-        "/api/v1/tickets/{number}/suggestion",
-        Needs(P::Classify),
-    ),
-    rule(
-        Method::GET,
-        "/api/v1/tickets/{number}/duplicates",
-        Needs(P::Classify),
-    ),
-    rule(
-        Method::GET,
-        "/api/v1/tickets/{number}/attachments/{sha256}",
-        Needs(P::ViewTickets),
-    ),
-    rule(
-        Method::POST,
-        "/api/v1/tickets/{number}/reveal",
-        Needs(P::RevealIdentity),
-    ),
-    rule(Method::GET, "/api/v1/audit", Needs(P::ViewAudit)),
-    // Analytics read rollups within the caller's scope.
-    rule(Method::GET, "/api/v1/analytics/rates", Needs(P::Report)),
-    rule(Method::GET, "/api/v1/analytics/trends", Needs(P::Report)),
-    rule(Method::GET, "/api/v1/analytics/alerts", Needs(P::Report)),
-    rule(Method::GET, "/api/v1/analytics/hotspots", Needs(P::Report)),
-    rule(
-        Method::GET,
-        "/api/v1/analytics/monthly-topic",
-        Needs(P::Report),
-    ),
-    rule(Method::POST, "/api/v1/follow/code", Public),
-    rule(Method::POST, "/api/v1/follow/session", Public),
-    rule(Method::GET, "/api/v1/follow", Citizen),
-    rule(Method::POST, "/api/v1/follow/rate", Citizen),
-    rule(Method::POST, "/api/v1/follow/reopen", Citizen),
-    // The citizens' pages: reporting needs no account; following reads a citizen's
-    // session when there is one.
-    rule(Method::GET, "/", Public),
-    rule(Method::GET, "/track", Open),
-    // What a demand being typed reads as (place, categories); stores nothing.
-    rule(Method::GET, "/api/v1/suggest", Public),
-    // The portal's map: the tile server and the regions' outlines, nothing about anyone.
-    rule(Method::GET, "/api/v1/map", Public),
-    rule(Method::GET, "/tickets", Needs(P::ViewTickets)),
-    rule(Method::GET, "/console", Needs(P::CreateTickets)),
-    rule(Method::GET, "/dispatch", Needs(P::Dispatch)),
-    rule(Method::GET, "/inbox", Needs(P::Handle)),
-    rule(Method::GET, "/inbox/events", Needs(P::Handle)),
-    rule(Method::GET, "/dashboard", Needs(P::Report)),
-    rule(Method::GET, "/admin", Needs(P::ManageAccess)),
-    // Accounts and the configuration: administrators only; every save is audited.
-    rule(Method::GET, "/admin/users", Needs(P::ManageAccess)),
-    rule(Method::POST, "/admin/users", Needs(P::ManageAccess)),
-    rule(
-        Method::POST,
-        "/admin/users/{login}/disabled",
-        Needs(P::ManageAccess),
-    ),
-    rule(Method::GET, "/admin/config", Needs(P::ManageAccess)),
-    rule(Method::POST, "/admin/config", Needs(P::ManageAccess)),
-    // Counts only, nothing about anyone: for everyone.
-    rule(Method::GET, "/public", Public),
-    rule(Method::GET, "/tickets/{number}", Needs(P::ViewTickets)),
-    // Open311 GeoReport v2: reading is public (confidential reports are never shown);
-    // posting needs the spec's api_key, which the handler checks.
-    rule(Method::GET, "/open311/v2/discovery.json", Public),
-    rule(Method::GET, "/open311/v2/discovery.xml", Public),
-    rule(Method::GET, "/open311/v2/services.json", Public),
-    rule(Method::GET, "/open311/v2/services.xml", Public),
-    rule(Method::GET, "/open311/v2/services/{service_code}", Public),
-    rule(Method::GET, "/open311/v2/requests.json", Public),
-    rule(Method::GET, "/open311/v2/requests.xml", Public),
-    rule(Method::POST, "/open311/v2/requests.json", Public),
-    rule(Method::POST, "/open311/v2/requests.xml", Public),
-    rule(Method::GET, "/open311/v2/requests/{id}", Public),
-    rule(Method::GET, "/open311/v2/tokens/{token}", Public),
-    rule(
-        Method::GET,
-        "/open311/v2/servicerequestupdates.json",
-        Public,
-    ),
-    rule(Method::GET, "/open311/v2/servicerequestupdates.xml", Public),
-    // The knowledge base: officials read it and its suggestions; editors write it.
-    rule(Method::GET, "/api/v1/kb/articles", Needs(P::ViewKnowledge)),
-    rule(Method::POST, "/api/v1/kb/articles", Needs(P::EditKnowledge)),
-    rule(
-        Method::GET,
-        "/api/v1/kb/articles/{id}",
-        Needs(P::ViewKnowledge),
-    ),
-    rule(
-        Method::PUT,
-        "/api/v1/kb/articles/{id}",
-        Needs(P::EditKnowledge),
-    ),
-    rule(
-        Method::DELETE,
-        "/api/v1/kb/articles/{id}",
-        Needs(P::EditKnowledge),
-    ),
-    rule(Method::GET, "/api/v1/kb/suggest", Needs(P::ViewKnowledge)),
-    // The citizens' assistant answers anyone; a hand-over opens a ticket as the
-    // portal's anonymous report does.
-    rule(Method::POST, "/api/v1/assistant", Public),
-];
-
-/// The rule of `method` on `path`. HEAD is GET without the body (axum answers it with
-/// the GET handler), so it has the GET route's rule.
-pub fn rule_of(method: &Method, path: &str) -> Option<Rule> {
-    let method = if method == Method::HEAD {
-        &Method::GET
-    } else {
-        method
-    };
-    ROUTES
-        .iter()
-        .find(|r| r.method == method && r.path == path)
-        .map(|r| r.rule)
-}
-
-/// The methods `path` takes (HEAD wherever GET), for a 405's `Allow`.
-pub fn methods_of(path: &str) -> Vec<String> {
-    let mut methods: Vec<String> = ROUTES
-        .iter()
-        .filter(|r| r.path == path)
-        .map(|r| r.method.to_string())
-        .collect();
-    if methods.iter().any(|m| m == "GET") {
-        methods.push("HEAD".into());
-    }
-    methods
 }
 
 /// The caller, once authenticated.
@@ -502,11 +314,12 @@ fn ticket_in_path<'a>(pattern: &str, path: &'a str) -> Option<&'a str> {
     path.split('/').nth(index)
 }
 
-/// What the guard needs: the application and the rate limits.
+/// What the guard needs: the application, the rate limits and the rule of every route.
 #[derive(Clone)]
 pub struct Guarded {
     pub app: AppState,
     pub limits: std::sync::Arc<Limits>,
+    pub table: std::sync::Arc<AccessTable>,
 }
 
 fn too_many(wait: std::time::Duration) -> Response {
@@ -533,11 +346,11 @@ pub async fn guard(State(guarded): State<Guarded>, mut request: Request, next: N
             .into_response();
     };
     let method = request.method().clone();
-    let Some(rule) = rule_of(&method, &pattern) else {
+    let Some(rule) = guarded.table.rule_of(&method, &pattern) else {
         // The guard also sees methods a route does not serve (axum's 405 answer runs
         // inside the route layer); it cannot tell those from a handler added without
         // a rule, so both are refused without running anything.
-        return ApiError::no_rule(&method, &pattern, &methods_of(&pattern));
+        return ApiError::no_rule(&method, &pattern, &guarded.table.methods_of(&pattern));
     };
     let client = client_of(&request);
     let address = client.clone().unwrap_or_else(|| "unknown".into());

@@ -17,8 +17,9 @@ mod services;
 mod updates;
 
 use crate::AppState;
-use axum::Router;
-use axum::routing::get;
+use crate::middleware::auth::Rule::Public;
+use crate::routes::Routes;
+use axum::http::Method;
 use jiff::Timestamp;
 
 pub(crate) use format::{error_response, escape_xml};
@@ -31,33 +32,87 @@ const MAX_REQUESTS: usize = 1000;
 /// The default window of a request list without dates (the spec's 90 days).
 const DEFAULT_DAYS: i64 = 90;
 
-pub fn routes() -> Router<AppState> {
-    Router::new()
-        .route("/open311/v2/discovery.json", get(services::discovery_json))
-        .route("/open311/v2/discovery.xml", get(services::discovery_xml))
-        .route("/open311/v2/services.json", get(services::services_json))
-        .route("/open311/v2/services.xml", get(services::services_xml))
-        .route(
+/// Reading is public (confidential reports are never shown); posting needs the spec's
+/// api_key, which the handler checks.
+pub(crate) fn routes() -> Routes {
+    Routes::new()
+        .page(
+            Method::GET,
+            "/open311/v2/discovery.json",
+            Public,
+            services::discovery_json,
+        )
+        .page(
+            Method::GET,
+            "/open311/v2/discovery.xml",
+            Public,
+            services::discovery_xml,
+        )
+        .page(
+            Method::GET,
+            "/open311/v2/services.json",
+            Public,
+            services::services_json,
+        )
+        .page(
+            Method::GET,
+            "/open311/v2/services.xml",
+            Public,
+            services::services_xml,
+        )
+        .page(
+            Method::GET,
             "/open311/v2/services/{service_code}",
-            get(services::service_definition),
+            Public,
+            services::service_definition,
         )
-        .route(
+        .page(
+            Method::GET,
             "/open311/v2/requests.json",
-            get(requests::requests_json).post(post::post_request_json),
+            Public,
+            requests::requests_json,
         )
-        .route(
+        .page(
+            Method::GET,
             "/open311/v2/requests.xml",
-            get(requests::requests_xml).post(post::post_request_xml),
+            Public,
+            requests::requests_xml,
         )
-        .route("/open311/v2/requests/{id}", get(requests::one_request))
-        .route("/open311/v2/tokens/{token}", get(requests::token))
-        .route(
+        .page(
+            Method::POST,
+            "/open311/v2/requests.json",
+            Public,
+            post::post_request_json,
+        )
+        .page(
+            Method::POST,
+            "/open311/v2/requests.xml",
+            Public,
+            post::post_request_xml,
+        )
+        .page(
+            Method::GET,
+            "/open311/v2/requests/{id}",
+            Public,
+            requests::one_request,
+        )
+        .page(
+            Method::GET,
+            "/open311/v2/tokens/{token}",
+            Public,
+            requests::token,
+        )
+        .page(
+            Method::GET,
             "/open311/v2/servicerequestupdates.json",
-            get(updates::updates_json),
+            Public,
+            updates::updates_json,
         )
-        .route(
+        .page(
+            Method::GET,
             "/open311/v2/servicerequestupdates.xml",
-            get(updates::updates_xml),
+            Public,
+            updates::updates_xml,
         )
 }
 

@@ -12,18 +12,20 @@
 use crate::AppState;
 use crate::api::audit::Client;
 use crate::middleware::auth::Principal;
+use crate::middleware::auth::Rule::Permission as Needs;
 use crate::middleware::error::ApiError;
 use crate::middleware::extract::FormBody;
 use crate::pages::login::{check_password, hash_password, random_password};
 use crate::pages::tickets::{place_name, reasons, region_label, render, unit_label};
 use crate::pages::ui::{Chrome, Lang};
+use crate::routes::Routes;
 use askama::Template;
-use axum::Router;
 use axum::extract::{Path, Query, State};
+use axum::http::Method;
 use axum::http::StatusCode;
 use axum::response::{Html, IntoResponse, Redirect, Response};
-use axum::routing::{get, post};
 use minhu_core::City;
+use minhu_core::access::Permission as P;
 use minhu_core::access::Role;
 use minhu_core::region::RegionLevel;
 use minhu_core::workflow::FieldError;
@@ -31,12 +33,21 @@ use minhu_engine::accounts::{AccountChange, Admin, describe_scope};
 use minhu_engine::{Engine, EngineError};
 use serde::Deserialize;
 
-pub fn routes() -> Router<AppState> {
-    Router::new()
-        .route("/admin", get(overview))
-        .route("/admin/users", get(users).post(save_user))
-        .route("/admin/users/{login}/disabled", post(set_disabled))
-        .route("/admin/config", get(config).post(edit_config))
+/// Accounts and the configuration: administrators only; every save is audited.
+pub(crate) fn routes() -> Routes {
+    let admin = Needs(P::ManageAccess);
+    Routes::new()
+        .page(Method::GET, "/admin", admin, overview)
+        .page(Method::GET, "/admin/users", admin, users)
+        .page(Method::POST, "/admin/users", admin, save_user)
+        .page(
+            Method::POST,
+            "/admin/users/{login}/disabled",
+            admin,
+            set_disabled,
+        )
+        .page(Method::GET, "/admin/config", admin, config)
+        .page(Method::POST, "/admin/config", admin, edit_config)
 }
 
 /// A sample demand to see which unit it would reach.

@@ -5,27 +5,29 @@
 
 use crate::AppState;
 use crate::middleware::auth::Principal;
+use crate::middleware::auth::Rule::Permission as Needs;
 use crate::middleware::error::ApiError;
 use crate::pages::portal::{Choice, label};
 use crate::pages::tickets::{local_time, place_name, render, unit_label};
 use crate::pages::ui::{Chrome, Lang};
+use crate::routes::Routes;
 use askama::Template;
-use axum::Router;
 use axum::extract::State;
+use axum::http::Method;
 use axum::response::Html;
 use axum::response::sse::{Event as SseEvent, KeepAlive, Sse};
-use axum::routing::get;
+use minhu_core::access::Permission as P;
 use minhu_core::ticket::{Kind, Status, Ticket};
 use minhu_core::timer::Flag;
 use minhu_engine::records::TicketFilter;
 use std::time::Duration;
 
-pub fn routes() -> Router<AppState> {
-    Router::new()
-        .route("/console", get(console))
-        .route("/dispatch", get(dispatch))
-        .route("/inbox", get(inbox))
-        .route("/inbox/events", get(inbox_events))
+pub(crate) fn routes() -> Routes {
+    Routes::new()
+        .page(Method::GET, "/console", Needs(P::CreateTickets), console)
+        .page(Method::GET, "/dispatch", Needs(P::Dispatch), dispatch)
+        .page(Method::GET, "/inbox", Needs(P::Handle), inbox)
+        .page(Method::GET, "/inbox/events", Needs(P::Handle), inbox_events)
 }
 
 #[derive(Template)]

@@ -14,15 +14,16 @@
 
 use crate::AppState;
 use crate::api::audit::{self, client_of};
+use crate::middleware::auth::Rule::Public;
 use crate::middleware::auth::{self, SESSION_COOKIE};
 use crate::middleware::error::ApiError;
 use crate::pages::ui::{Chrome, Lang};
+use crate::routes::Routes;
 use askama::Template;
-use axum::Router;
 use axum::extract::{FromRequest, Query, State};
+use axum::http::Method;
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{Html, IntoResponse, Redirect, Response};
-use axum::routing::{get, post};
 use jiff::SignedDuration;
 use minhu_core::workflow::FieldError;
 use minhu_engine::records::{LoginNotice, LoginPolicy, LoginTry};
@@ -55,10 +56,11 @@ pub const REFUSED: &str = "账号或密码不对，或尝试次数过多已暂�
 /// account has one), so junk cannot grow the counters' rows.
 const MAX_LOGIN_CHARS: usize = 128;
 
-pub fn routes() -> Router<AppState> {
-    Router::new()
-        .route("/login", get(login_form).post(login))
-        .route("/logout", post(logout))
+pub(crate) fn routes() -> Routes {
+    Routes::new()
+        .page(Method::GET, "/login", Public, login_form)
+        .page(Method::POST, "/login", Public, login)
+        .page(Method::POST, "/logout", Public, logout)
 }
 
 #[derive(Template)]

@@ -15,11 +15,10 @@ mod portal;
 mod tickets;
 pub mod ui;
 
-use crate::AppState;
-use axum::Router;
+use crate::routes::Routes;
 
-pub fn routes() -> Router<AppState> {
-    Router::new()
+pub(crate) fn routes() -> Routes {
+    Routes::new()
         .merge(tickets::routes())
         .merge(portal::routes())
         .merge(desk::routes())

@@ -8,15 +8,18 @@
 
 use crate::AppState;
 use crate::middleware::auth::Principal;
+use crate::middleware::auth::Rule;
+use crate::middleware::auth::Rule::Permission as Needs;
 use crate::middleware::error::ApiError;
 use crate::pages::portal::label;
 use crate::pages::tickets::{local_time, place_name, render, unit_label};
 use crate::pages::ui::{Chrome, Lang};
+use crate::routes::Routes;
 use askama::Template;
-use axum::Router;
 use axum::extract::State;
+use axum::http::Method;
 use axum::response::Html;
-use axum::routing::get;
+use minhu_core::access::Permission as P;
 use minhu_core::access::Scope;
 use minhu_core::region::RegionLevel;
 use minhu_core::rollup::Metric;
@@ -24,10 +27,11 @@ use minhu_core::ticket::Status;
 use minhu_core::timer::Flag;
 use minhu_engine::records::{RollupQuery, TicketFilter};
 
-pub fn routes() -> Router<AppState> {
-    Router::new()
-        .route("/dashboard", get(dashboard))
-        .route("/public", get(public))
+pub(crate) fn routes() -> Routes {
+    Routes::new()
+        .page(Method::GET, "/dashboard", Needs(P::Report), dashboard)
+        // Counts only, nothing about anyone: for everyone.
+        .page(Method::GET, "/public", Rule::Public, public)
 }
 
 /// One row of a chart's table: a name and its numbers.

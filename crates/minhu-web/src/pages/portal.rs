@@ -8,26 +8,32 @@
 use crate::AppState;
 use crate::api::follow::Followed;
 use crate::middleware::auth::MaybePrincipal;
+use crate::middleware::auth::Rule::{Open, Public};
 use crate::middleware::error::ApiError;
 use crate::pages::tickets::{local_time, region_label, render};
 use crate::pages::ui::{Chrome, Lang};
+use crate::routes::Routes;
 use askama::Template;
+use axum::Json;
 use axum::extract::{Query, State};
+use axum::http::Method;
 use axum::response::Html;
-use axum::routing::get;
-use axum::{Json, Router};
 use minhu_core::region::RegionLevel;
 use minhu_core::ticket::{Channel, Citizen, Intake, Kind, Satisfaction, Status};
 use minhu_engine::Reader;
 use serde::Serialize;
 use std::collections::HashMap;
+use utoipa_axum::routes;
 
-pub fn routes() -> Router<AppState> {
-    Router::new()
-        .route("/", get(portal))
-        .route("/api/v1/map", get(map_layers))
-        .route("/track", get(track))
-        .route("/api/v1/suggest", get(suggest))
+/// Reporting needs no account; following reads a citizen's session when there is one.
+/// The map (the tile server and the regions' outlines) and what a demand being typed
+/// reads as (place, categories) say nothing about anyone and store nothing.
+pub(crate) fn routes() -> Routes {
+    Routes::new()
+        .page(Method::GET, "/", Public, portal)
+        .page(Method::GET, "/track", Open, track)
+        .api(Public, routes!(map_layers))
+        .api(Public, routes!(suggest))
 }
 
 /// A code of one of the core's lists with its name in the reader's language.
@@ -103,6 +109,10 @@ async fn portal(
 
 /// What the portal's map draws: the city's tile server (if any) and the regions'
 /// boundaries as GeoJSON, each feature named, so a citizen can see where they point.
+#[utoipa::path(
+    get, path = "/api/v1/map", security(()),
+    responses((status = 200, description = "`{\"tiles\": ..., \"regions\": <GeoJSON FeatureCollection>}`"))
+)]
 async fn map_layers(State(state): State<AppState>) -> Json<serde_json::Value> {
     let city = state.engine.city();
     let features: Vec<serde_json::Value> = city
@@ -252,6 +262,11 @@ struct SuggestedCategory {
 
 /// `GET /api/v1/suggest?title=&description=&address=`: for citizens and agents as they
 /// type; nothing is stored.
+#[utoipa::path(
+    get, path = "/api/v1/suggest", security(()),
+    params(("title" = Option<String>, Query), ("description" = Option<String>, Query), ("address" = Option<String>, Query)),
+    responses((status = 200, description = "the place read and the likely categories with their reasons"), (status = 400, body = crate::middleware::error::ErrorBody))
+)]
 async fn suggest(
     State(state): State<AppState>,
     Query(params): Query<HashMap<String, String>>,

@@ -2,15 +2,17 @@
 
 use crate::AppState;
 use crate::middleware::auth::Principal;
+use crate::middleware::auth::Rule::Permission as Needs;
 use crate::middleware::error::ApiError;
 use crate::pages::portal::{Choice, label};
 use crate::pages::ui::{Chrome, Lang};
+use crate::routes::Routes;
 use askama::Template;
-use axum::Router;
 use axum::extract::{Path, Query, State};
+use axum::http::Method;
 use axum::response::Html;
-use axum::routing::get;
 use minhu_core::City;
+use minhu_core::access::Permission as P;
 use minhu_core::access::Permission;
 use minhu_core::ids::TicketNumber;
 use minhu_core::ids::UnitId;
@@ -20,10 +22,15 @@ use minhu_engine::records::{Cursor, TicketFilter};
 use minhu_engine::router::Decision;
 use std::collections::HashMap;
 
-pub fn routes() -> Router<AppState> {
-    Router::new()
-        .route("/tickets", get(list_page))
-        .route("/tickets/{number}", get(ticket_page))
+pub(crate) fn routes() -> Routes {
+    Routes::new()
+        .page(Method::GET, "/tickets", Needs(P::ViewTickets), list_page)
+        .page(
+            Method::GET,
+            "/tickets/{number}",
+            Needs(P::ViewTickets),
+            ticket_page,
+        )
 }
 
 /// A ticket as a row of the list.

@@ -3,19 +3,20 @@
 //! binary.
 
 use crate::middleware::auth::Principal;
-use axum::Router;
+use crate::middleware::auth::Rule::Public;
+use crate::routes::Routes;
 use axum::extract::{FromRequestParts, Path, Query};
+use axum::http::Method;
 use axum::http::request::Parts;
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
-use axum::routing::get;
 use minhu_core::access::Permission;
 use std::collections::HashMap;
 
-pub fn routes() -> Router<crate::AppState> {
-    Router::new()
-        .route("/static/{file}", get(static_file))
-        .route("/lang/{lang}", get(switch_language))
+pub(crate) fn routes() -> Routes {
+    Routes::new()
+        .page(Method::GET, "/static/{file}", Public, static_file)
+        .page(Method::GET, "/lang/{lang}", Public, switch_language)
 }
 
 /// The cookie that keeps the reader's language; not a secret, so readable by scripts.

@@ -1,6 +1,6 @@
 //! The authorization matrix: every route x every role x a ticket in scope and one out of
-//! scope, generated from `minhu_web::middleware::auth::ROUTES` and from the routes the source
-//! registers, so a route added without a rule fails here. Then sign-in, sessions,
+//! scope, generated from the routes as `minhu_web::routes()` declares them (each with its
+//! rule), so a new route is checked here as soon as it is declared. Then sign-in, sessions,
 //! CSRF and lockout.
 
 use axum::body::Body;
@@ -8,9 +8,11 @@ use axum::http::{HeaderMap, Method, Request, StatusCode, header};
 use minhu_core::access::{Permission, Role, command_permission};
 use minhu_core::workflow::Command;
 use minhu_testkit::web::{PNG, TestApp};
-use minhu_web::middleware::auth::{ROUTES, Rule, rule_of};
+use minhu_web::middleware::auth::Rule;
+use minhu_web::routes::RouteRule;
 use serde_json::{Value, json};
 use std::collections::BTreeSet;
+use std::sync::LazyLock;
 
 /// The action the matrix sends to the actions route: it changes no unit or region,
 /// so the tickets stay where the matrix expects them.
@@ -128,30 +130,9 @@ fn open311_form(key: &str) -> String {
 }
 
 /// Every path the web crate's source registers with `.route("...")`.
-fn routes_in_source() -> BTreeSet<String> {
-    let src = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
-    let mut paths = BTreeSet::new();
-    let mut files = vec![src];
-    while let Some(path) = files.pop() {
-        if path.is_dir() {
-            files.extend(std::fs::read_dir(&path).unwrap().map(|e| e.unwrap().path()));
-            continue;
-        }
-        if path.extension().is_none_or(|e| e != "rs") {
-            continue;
-        }
-        let text = std::fs::read_to_string(&path).unwrap();
-        for piece in text.split(".route(").skip(1) {
-            let piece = piece.trim_start();
-            if let Some(rest) = piece.strip_prefix('"')
-                && let Some(end) = rest.find('"')
-            {
-                paths.insert(rest[..end].to_owned());
-            }
-        }
-    }
-    paths
-}
+/// Every route the application declares, with its rule.
+static ROUTES: LazyLock<Vec<RouteRule>> =
+    LazyLock::new(|| minhu_web::routes().table().routes().to_vec());
 
 const METHODS: &[Method] = &[
     Method::GET,
@@ -310,19 +291,19 @@ async fn every_route_every_role_in_and_out_of_scope() {
             .app
             .token(&format!("matrix-{role}-{region:?}"), *role, unit, region)
             .await;
-        for route in ROUTES {
+        for route in ROUTES.iter() {
             let about_ticket = route.path.contains("{number}");
             for (number, in_scope) in [(&w.inside, true), (&w.outside, false)] {
                 if !about_ticket && !in_scope {
                     continue;
                 }
-                let request = sample(&route.method, route.path, number, &w.fixtures);
+                let request = sample(&route.method, &route.path, number, &w.fixtures);
                 let (status, body, headers) =
                     w.app.send_from(&address, Some(&token), request).await;
                 // Creating is open to anonymous citizens, not to a signed-in caller
                 // without ticket.create.
                 let creates = route.method == Method::POST
-                    && matches!(route.path, "/api/v1/tickets" | "/api/v1/reports");
+                    && matches!(route.path.as_str(), "/api/v1/tickets" | "/api/v1/reports");
                 let expected =
                     match expectation(route.rule, role.permissions(), in_scope, about_ticket) {
                         Expect::Through
@@ -353,8 +334,8 @@ async fn every_route_every_role_in_and_out_of_scope() {
 #[tokio::test]
 async fn anonymous_callers_reach_only_public_and_open_routes() {
     let w = world().await;
-    for route in ROUTES {
-        let request = sample(&route.method, route.path, &w.inside, &w.fixtures);
+    for route in ROUTES.iter() {
+        let request = sample(&route.method, &route.path, &w.inside, &w.fixtures);
         let (status, body, headers) = w.app.send_as(None, request).await;
         let what = format!(
             "anonymous {} {} -> {status} {body}",
@@ -381,30 +362,27 @@ async fn anonymous_callers_reach_only_public_and_open_routes() {
 }
 
 #[tokio::test]
-async fn every_registered_route_has_a_rule() {
+async fn every_declared_route_is_served_and_nothing_else_at_its_path() {
     let w = world().await;
-    let in_source = routes_in_source();
-    assert!(in_source.contains("/api/v1/tickets"), "{in_source:?}");
-    for route in ROUTES {
-        assert!(
-            in_source.contains(route.path),
-            "ROUTES names {} {}, which no source registers",
-            route.method,
-            route.path
-        );
-    }
-    for path in &in_source {
+    let routes = minhu_web::routes();
+    let table = routes.table();
+    let paths: BTreeSet<&str> = ROUTES.iter().map(|r| r.path.as_str()).collect();
+    assert!(paths.contains("/api/v1/tickets"), "{paths:?}");
+    for path in paths {
         for method in METHODS {
             let request = sample(method, path, &w.inside, &w.fixtures);
-            let (status, body, _) = w.app.send(request).await;
-            if status == StatusCode::METHOD_NOT_ALLOWED {
-                continue;
+            let (status, body, headers) = w.app.send(request).await;
+            let what = format!("{method} {path} -> {status} {body}");
+            assert_ne!(body["error"]["code"], "no_access_rule", "{what}");
+            if table.rule_of(method, path).is_some() {
+                assert_ne!(status, StatusCode::METHOD_NOT_ALLOWED, "{what}");
+            } else {
+                // A method the path was not declared with is not served, and the
+                // answer lists the methods it was declared with.
+                assert_eq!(status, StatusCode::METHOD_NOT_ALLOWED, "{what}");
+                let allow = headers[header::ALLOW].to_str().unwrap();
+                assert_eq!(allow, table.methods_of(path).join(", "), "{what}");
             }
-            assert!(
-                rule_of(method, path).is_some(),
-                "{method} {path} is served ({status}) but has no rule in minhu_web::middleware::auth::ROUTES"
-            );
-            assert_ne!(body["error"]["code"], "no_access_rule", "{method} {path}");
         }
     }
 }
@@ -658,7 +636,7 @@ async fn no_reader_sees_personal_data_they_may_not() {
     for token in readers.iter().map(Some).chain([None]) {
         for route in ROUTES.iter().filter(|r| r.method == Method::GET) {
             for (number, name) in &tickets {
-                let request = sample(&route.method, route.path, number, &fixtures);
+                let request = sample(&route.method, &route.path, number, &fixtures);
                 let (status, body, _) = app.send_as(token.map(String::as_str), request).await;
                 if let Some(leaked) = leak(&text_of(&body), name) {
                     panic!(
