@@ -2,6 +2,7 @@
 //! and a script run them, and a real `minhu serve` where a test needs one (`server`).
 //! One binary links the stack once, where five did it five times.
 
+mod architecture;
 mod calendar;
 mod citizen;
 mod classifier;
