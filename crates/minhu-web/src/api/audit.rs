@@ -54,7 +54,6 @@ impl<S: Send + Sync> FromRequestParts<S> for Client {
 /// written in `q`): the SHA-256 of the number's digits, so an auditor can tell which
 /// lookups asked for the same number without the log holding any.
 pub fn phone_hashes(query: &str) -> Vec<String> {
-    use sha2::{Digest, Sha256};
     let pairs: Vec<(String, String)> = serde_urlencoded::from_str(query).unwrap_or_default();
     let mut digits: Vec<String> = Vec::new();
     for (name, value) in &pairs {
@@ -71,7 +70,7 @@ pub fn phone_hashes(query: &str) -> Vec<String> {
     }
     digits
         .iter()
-        .map(|d| format!("phone_sha256={}", hex::encode(Sha256::digest(d.as_bytes()))))
+        .map(|d| format!("phone_sha256={}", minhu_engine::accounts::digest(d)))
         .collect()
 }
 
