@@ -13,7 +13,7 @@ use crate::city::PrivacySettings;
 use crate::event::{Change, Event};
 use crate::ids::{RegionId, UnitId};
 use crate::pii::{self, Mask};
-use crate::ticket::{Citizen, Intake, Kind, Ticket};
+use crate::ticket::{Citizen, Intake, Kind, PartState, Ticket};
 use crate::workflow::Command;
 use serde::{Deserialize, Serialize};
 use std::fmt;
@@ -89,7 +89,7 @@ named_enum!(
         Redispatch = "ticket.redispatch",
         /// Record the citizen's verdict and reopen (回访).
         Callback = "ticket.callback",
-        /// Urge, decide extensions, mark long-term (督办).
+        /// Urge, decide extensions, mark and lift long-term (督办).
         Supervise = "ticket.supervise",
         /// See citizens' phone and name unmasked without asking.
         ViewIdentity = "identity.view",
@@ -237,9 +237,10 @@ pub fn command_permission(command: &Command) -> Permission {
         | Command::ReportPart { .. } => P::Handle,
         Command::Redispatch { .. } => P::Redispatch,
         Command::Rate(_) | Command::Reopen { .. } => P::Callback,
-        Command::Urge { .. } | Command::DecideExtension { .. } | Command::MarkLongTerm { .. } => {
-            P::Supervise
-        }
+        Command::Urge { .. }
+        | Command::DecideExtension { .. }
+        | Command::MarkLongTerm { .. }
+        | Command::LiftLongTerm { .. } => P::Supervise,
         Command::Fire { .. } => P::FireTimers,
     }
 }
@@ -314,6 +315,97 @@ impl Scope {
             }
             Scope::Regions(regions) => region.is_some_and(|r| regions.contains(r)),
         }
+    }
+}
+
+impl Scope {
+    /// Whether officials of this scope act for `unit`: a unit's officials for their
+    /// unit and those below it; the centre and a region's officials for any unit.
+    pub fn acts_for(&self, unit: &UnitId) -> bool {
+        match self {
+            Scope::Units(units) => units.contains(unit),
+            Scope::All | Scope::Regions(_) => true,
+        }
+    }
+
+    /// Whether officials of this scope act for the unit holding `ticket`.
+    pub fn holds(&self, ticket: &Ticket) -> bool {
+        ticket.unit.as_ref().is_some_and(|unit| self.acts_for(unit))
+    }
+
+    /// The summoned parts (联办) of `ticket` whose units this scope acts for.
+    pub fn parts_of<'a>(&'a self, ticket: &'a Ticket) -> impl Iterator<Item = &'a UnitId> {
+        ticket
+            .parts
+            .iter()
+            .map(|part| &part.unit)
+            .filter(|unit| matches!(self, Scope::Units(units) if units.contains(unit)))
+    }
+}
+
+/// A command given for a unit its giver does not act for.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[error("{0}")]
+pub struct NotYours(pub String);
+
+/// Fits `command` to the unit its giver acts for (`scope`): only the unit holding the
+/// ticket handles it (a summoned unit sees the case but may not reply for the lead),
+/// and a summoned unit acts on its own part alone, which the command then need not
+/// name. Officials of the centre or a region act for any unit and name the part.
+pub fn act_as(scope: &Scope, ticket: &Ticket, mut command: Command) -> Result<Command, NotYours> {
+    let Scope::Units(_) = scope else {
+        return Ok(command);
+    };
+    let waiting = match &command {
+        Command::AcceptPart { .. } => PartState::Summoned,
+        _ => PartState::Accepted,
+    };
+    let name = command.name();
+    match &mut command {
+        Command::Accept
+        | Command::Return { .. }
+        | Command::Resolve { .. }
+        | Command::Redispatch { .. }
+        | Command::RequestExtension { .. }
+        | Command::Summon { .. }
+            if !scope.holds(ticket) =>
+        {
+            return Err(NotYours(format!(
+                "your unit does not hold this ticket, so it cannot {name}; a summoned unit \
+                 accepts and reports its own part"
+            )));
+        }
+        Command::AcceptPart { unit } | Command::ReportPart { unit, .. } => match unit {
+            Some(named) if !scope.acts_for(named) => {
+                return Err(NotYours(format!("{named} is not your unit")));
+            }
+            Some(_) => {}
+            None => *unit = own_part(scope, ticket, waiting)?,
+        },
+        _ => {}
+    }
+    Ok(command)
+}
+
+/// The part a unit's official means when they do not name it: the one part of theirs
+/// waiting for this step; else their first part, whose state the workflow then names
+/// (already reported, ...); `None` when several wait (they must name one).
+fn own_part(
+    scope: &Scope,
+    ticket: &Ticket,
+    waiting: PartState,
+) -> Result<Option<UnitId>, NotYours> {
+    let mine: Vec<&UnitId> = scope.parts_of(ticket).collect();
+    let ready: Vec<&UnitId> = mine
+        .iter()
+        .copied()
+        .filter(|unit| ticket.part(unit).is_some_and(|p| p.state == waiting))
+        .collect();
+    match (ready.as_slice(), mine.first()) {
+        ([only], _) => Ok(Some((*only).clone())),
+        ([], Some(first)) => Ok(Some((*first).clone())),
+        ([], None) => Err(NotYours("your unit was not summoned to this ticket".into())),
+        _ => Ok(None),
     }
 }
 
@@ -660,6 +752,7 @@ fn change_texts(change: &mut Change) -> Vec<&mut String> {
         | Change::ReturnRejected { reason, .. }
         | Change::ExtensionRequested { reason, .. }
         | Change::MarkedLongTerm { reason, .. }
+        | Change::LongTermLifted { reason, .. }
         | Change::Reassigned { reason, .. }
         | Change::Merged { reason, .. }
         | Change::Unmerged { reason, .. }
@@ -680,6 +773,7 @@ fn change_texts(change: &mut Change) -> Vec<&mut String> {
         | Change::Warned { .. }
         | Change::Overdue { .. }
         | Change::Escalated { .. }
+        | Change::LongTermReviewDue { .. }
         | Change::CallbackDue => Vec::new(),
     }
 }
@@ -762,6 +856,79 @@ mod tests {
             tier: crate::deadline::TierCode("15d".into()),
             external_ref: None,
         }
+    }
+
+    #[test]
+    fn a_summoned_unit_acts_on_its_own_part_and_only_the_holder_handles() {
+        use crate::ids::TicketNumber;
+        use crate::ticket::{Part, Status};
+        let at: jiff::Timestamp = "2026-11-22T02:00:00Z".parse().unwrap();
+        let number = TicketNumber::parse("2026112200017").unwrap();
+        let mut ticket = Ticket::new(number, intake(Kind::Complaint, false), at);
+        ticket.status = Status::Accepted;
+        ticket.unit = Some(UnitId::new("street"));
+        for (unit, state) in [
+            ("housing", PartState::Summoned),
+            ("water", PartState::Accepted),
+        ] {
+            ticket.parts.push(Part {
+                unit: UnitId::new(unit),
+                state,
+                summoned_at: at,
+                report: None,
+            });
+        }
+        let units = |ids: &[&str]| Scope::Units(ids.iter().map(|u| UnitId::new(*u)).collect());
+        let housing = units(&["housing"]);
+        let report = |unit: Option<&str>| Command::ReportPart {
+            unit: unit.map(UnitId::new),
+            report: "已到场".into(),
+        };
+        // The part is filled in from the account's unit.
+        assert_eq!(
+            act_as(&housing, &ticket, Command::AcceptPart { unit: None }),
+            Ok(Command::AcceptPart {
+                unit: Some(UnitId::new("housing"))
+            })
+        );
+        // Not yet accepted: still its part, and the workflow will say why not.
+        assert_eq!(
+            act_as(&housing, &ticket, report(None)),
+            Ok(report(Some("housing")))
+        );
+        assert!(act_as(&housing, &ticket, report(Some("water"))).is_err());
+        let refused = act_as(
+            &housing,
+            &ticket,
+            Command::Resolve {
+                reply: "已办".into(),
+            },
+        )
+        .unwrap_err();
+        assert!(refused.0.contains("does not hold"), "{refused}");
+        // A leader over both summoned units names the part unless one waits alone.
+        let both = units(&["housing", "water"]);
+        assert_eq!(
+            act_as(&both, &ticket, report(None)),
+            Ok(report(Some("water")))
+        );
+        let mut both_wait = ticket.clone();
+        both_wait.parts[1].state = PartState::Summoned;
+        assert_eq!(
+            act_as(&both, &both_wait, Command::AcceptPart { unit: None }),
+            Ok(Command::AcceptPart { unit: None })
+        );
+        assert!(
+            act_as(
+                &units(&["parks"]),
+                &ticket,
+                Command::AcceptPart { unit: None }
+            )
+            .is_err()
+        );
+        // The holder handles; the centre acts for anyone and names the part.
+        assert!(act_as(&units(&["street"]), &ticket, Command::Accept).is_ok());
+        assert_eq!(act_as(&Scope::All, &ticket, report(None)), Ok(report(None)));
     }
 
     #[test]
@@ -884,6 +1051,10 @@ mod tests {
             Change::MarkedLongTerm {
                 reason: text(),
                 review_on: jiff::civil::date(2026, 12, 1),
+            },
+            Change::LongTermLifted {
+                reason: text(),
+                resolve_by: at,
             },
             Change::Reassigned {
                 unit: unit.clone(),

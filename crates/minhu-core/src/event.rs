@@ -130,6 +130,17 @@ pub enum Change {
         #[cfg_attr(feature = "openapi", schema(value_type = String, format = Date))]
         review_on: jiff::civil::Date,
     },
+    /// 挂账 ended: the unit works to a fresh resolution deadline.
+    LongTermLifted {
+        reason: String,
+        #[cfg_attr(feature = "openapi", schema(value_type = String, format = DateTime))]
+        resolve_by: Timestamp,
+    },
+    /// A timer: a long-term demand's review date has come.
+    LongTermReviewDue {
+        #[cfg_attr(feature = "openapi", schema(value_type = String, format = Date))]
+        review_on: jiff::civil::Date,
+    },
     /// The dispatchers moved the ticket to another unit, with a fresh clock.
     Reassigned {
         unit: UnitId,
@@ -215,6 +226,8 @@ impl Change {
             Change::ExtensionDecided { .. } => "extension_decided",
             Change::Urged { .. } => "urged",
             Change::MarkedLongTerm { .. } => "marked_long_term",
+            Change::LongTermLifted { .. } => "long_term_lifted",
+            Change::LongTermReviewDue { .. } => "long_term_review_due",
             Change::Reassigned { .. } => "reassigned",
             Change::Summoned { .. } => "summoned",
             Change::PartAccepted { .. } => "part_accepted",

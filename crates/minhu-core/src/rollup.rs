@@ -267,6 +267,8 @@ fn credits(before: &Ticket, event: &Event) -> Vec<(Option<UnitId>, Metric)> {
         | Change::ExtensionDecided { .. }
         | Change::Urged { .. }
         | Change::MarkedLongTerm { .. }
+        | Change::LongTermLifted { .. }
+        | Change::LongTermReviewDue { .. }
         | Change::Summoned { .. }
         | Change::PartAccepted { .. }
         | Change::PartReported { .. }

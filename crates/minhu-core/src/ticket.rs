@@ -436,6 +436,7 @@ impl Ticket {
                 // The sub-unit judges time and feasibility afresh.
                 self.extension = None;
                 self.long_term = None;
+                self.alerts.review_due = false;
             }
             Change::Resolved { reply } | Change::AnsweredAtIntake { answer: reply, .. } => {
                 self.status = Status::Resolved;
@@ -561,6 +562,14 @@ impl Ticket {
                 });
                 self.alerts = Alerts::default();
             }
+            Change::LongTermLifted { resolve_by, .. } => {
+                self.long_term = None;
+                if let Some(deadlines) = &mut self.deadlines {
+                    deadlines.resolve_by = *resolve_by;
+                }
+                self.alerts = Alerts::default();
+            }
+            Change::LongTermReviewDue { .. } => self.alerts.review_due = true,
             Change::Warned { deadline, .. } => {
                 let flag = self.clock_alert(*deadline);
                 flag.get_or_insert(Flag::Warning);

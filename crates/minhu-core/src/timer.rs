@@ -3,8 +3,8 @@
 //! A deadline only matters if something happens when it nears and passes. The city's
 //! [`TimerPolicy`] (the `[timers]` section of `city.toml`) says when: a warning (yellow)
 //! once a share of the allowance has gone, overdue (red) at the deadline, escalation to
-//! the unit's leader and then the supervisors some time after it, and a callback (回访)
-//! due some time after the reply.
+//! the unit's leader and then the supervisors some time after it, a callback (回访)
+//! due some time after the reply, and a long-term demand's (挂账) review on its date.
 //!
 //! [`pending`] derives the timers a ticket should have from its state alone, so the
 //! store can keep a due-time index in step with every event, and a timer that fires is
@@ -27,6 +27,7 @@ code_enum!(
         EscalateUnitLeader = "escalate_unit_leader" / "升级至单位领导",
         EscalateSupervisor = "escalate_supervisor" / "升级至督办",
         CallbackDue = "callback_due" / "回访到期",
+        LongTermReview = "long_term_review" / "挂账复核",
     }
 );
 
@@ -53,6 +54,7 @@ code_enum!(
         Overdue = "overdue" / "超期",
         Escalated = "escalated" / "已升级",
         CallbackDue = "callback_due" / "待回访",
+        ReviewDue = "review_due" / "挂账待复核",
     }
 );
 
@@ -103,6 +105,9 @@ pub struct Alerts {
     pub escalated: Vec<EscalationTarget>,
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub callback_due: bool,
+    /// A long-term demand's (挂账) review date has come; cleared by a new review date.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub review_due: bool,
 }
 
 impl Alerts {
@@ -110,7 +115,8 @@ impl Alerts {
         *self == Alerts::default()
     }
 
-    /// The most severe alert: escalated, overdue, warning; then a callback due.
+    /// The most severe alert: escalated, overdue, warning; then a callback due, then a
+    /// long-term review due.
     pub fn flag(&self) -> Option<Flag> {
         if !self.escalated.is_empty() {
             return Some(Flag::Escalated);
@@ -122,19 +128,23 @@ impl Alerts {
             Some(Flag::Warning)
         } else if self.callback_due {
             Some(Flag::CallbackDue)
+        } else if self.review_due {
+            Some(Flag::ReviewDue)
         } else {
             None
         }
     }
 
     /// The flags a list filter `?flag=F` matches: at least as severe as `F` on the
-    /// warning → overdue → escalated scale; `callback_due` only itself.
+    /// warning → overdue → escalated scale; `callback_due` and `review_due` only
+    /// themselves.
     pub fn matching(filter: Flag) -> &'static [Flag] {
         match filter {
             Flag::Warning => &[Flag::Warning, Flag::Overdue, Flag::Escalated],
             Flag::Overdue => &[Flag::Overdue, Flag::Escalated],
             Flag::Escalated => &[Flag::Escalated],
             Flag::CallbackDue => &[Flag::CallbackDue],
+            Flag::ReviewDue => &[Flag::ReviewDue],
         }
     }
 }
@@ -194,6 +204,14 @@ pub fn pending(ticket: &Ticket, city: &City) -> Vec<Timer> {
                 add(step.to.timer(), at);
             }
         }
+    }
+    // 挂账: no deadline runs, but its review date reminds (from the day's start).
+    if ticket.status == Status::Accepted
+        && !alerts.review_due
+        && let Some(long_term) = &ticket.long_term
+        && let Ok(day) = long_term.review_on.to_zoned(city.timezone.clone())
+    {
+        add(TimerKind::LongTermReview, day.timestamp());
     }
     if ticket.status == Status::Resolved
         && ticket.rating.is_none()

@@ -27,7 +27,8 @@
 //! summoned unit accepts (`accept_part`) and reports (`report_part`) its own part, and
 //! the lead may not reply, return or pass the ticket on until all have reported (a
 //! city may let the lead reply first: `[workflow] resolve_needs_parts`). Extensions,
-//! urging and long-term marking (挂账) change a held ticket without moving it.
+//! urging and long-term marking (挂账, reviewed on its date and lifted when the demand
+//! can be solved) change a held ticket without moving it.
 
 use crate::City;
 use crate::deadline::TierCode;
@@ -125,6 +126,10 @@ pub enum Command {
         #[cfg_attr(feature = "openapi", schema(value_type = String, format = Date))]
         review_on: jiff::civil::Date,
     },
+    /// Ends 挂账: the demand can be solved now; the unit gets the tier's time afresh.
+    LiftLongTerm {
+        reason: String,
+    },
     /// The dispatchers move a ticket a unit holds to another unit (not a return: the
     /// unit did not ask); the new unit gets a fresh clock.
     Reassign {
@@ -189,6 +194,7 @@ impl Command {
             Command::DecideExtension { .. } => "decide_extension",
             Command::Urge { .. } => "urge",
             Command::MarkLongTerm { .. } => "mark_long_term",
+            Command::LiftLongTerm { .. } => "lift_long_term",
             Command::Reassign { .. } => "reassign",
             Command::Summon { .. } => "summon",
             Command::AcceptPart { .. } => "accept_part",
@@ -709,6 +715,20 @@ pub fn transition(
                 review_on: *review_on,
             }
         }
+        (Command::LiftLongTerm { reason }, Accepted) => {
+            if ticket.long_term.is_none() {
+                return Err(
+                    FieldError::new("action", "this ticket is not marked long-term").into(),
+                );
+            }
+            text("reason", reason, MAX_SHORT)?;
+            // The review date is long past the old deadline: the unit works to the
+            // tier's time from now, as a reassigned unit would.
+            Change::LongTermLifted {
+                reason: reason.clone(),
+                resolve_by: city.deadlines(tier()?, now).resolve_by,
+            }
+        }
         (Command::Reassign { unit, reason }, Dispatched | Accepted) => {
             known_unit(city, unit, "unit")?;
             text("reason", reason, MAX_SHORT)?;
@@ -930,6 +950,13 @@ fn fire(
             unit: ticket.unit.clone(),
         },
         TimerKind::CallbackDue => Change::CallbackDue,
+        TimerKind::LongTermReview => Change::LongTermReviewDue {
+            review_on: ticket
+                .long_term
+                .as_ref()
+                .map(|l| l.review_on)
+                .ok_or_else(|| FieldError::new("timer", "the ticket is not long-term"))?,
+        },
     })
 }
 
@@ -1432,6 +1459,92 @@ mod tests {
         )
         .unwrap();
         assert!(ticket.alerts.is_empty() && timer::pending(&ticket, &city).is_empty());
+    }
+
+    #[test]
+    fn a_long_term_demand_is_reviewed_on_its_date_and_lifted_with_a_fresh_deadline() {
+        let city = sample_city();
+        let mut ticket = start(Kind::Complaint, t0());
+        let mut log = vec![];
+        let street = UnitId::new("S-yanghu");
+        let dispatch = Command::Dispatch {
+            unit: street,
+            reason: None,
+        };
+        step(&mut ticket, &mut log, dispatch, t0()).unwrap();
+        let lift = || Command::LiftLongTerm {
+            reason: "改造资金已到位".into(),
+        };
+        assert!(matches!(
+            step(&mut ticket, &mut log, lift(), t0()),
+            Err(TransitionError::NotAllowed { .. })
+        ));
+        step(&mut ticket, &mut log, Command::Accept, t0()).unwrap();
+        assert!(
+            matches!(step(&mut ticket, &mut log, lift(), t0()), Err(TransitionError::Invalid(ref f)) if f.field == "action"),
+            "only a long-term ticket can be lifted"
+        );
+        let mark = |review_on| Command::MarkLongTerm {
+            reason: "需纳入明年改造计划".into(),
+            review_on,
+        };
+        step(
+            &mut ticket,
+            &mut log,
+            mark(jiff::civil::date(2027, 3, 1)),
+            t0(),
+        )
+        .unwrap();
+        // No deadline runs; the review date reminds, from the start of that day.
+        let kinds = |ticket: &Ticket| -> Vec<(TimerKind, Timestamp)> {
+            timer::pending(ticket, &city)
+                .into_iter()
+                .map(|t| (t.kind, t.due_at))
+                .collect()
+        };
+        let review_at: Timestamp = "2027-02-28T16:00:00Z".parse().unwrap();
+        assert_eq!(kinds(&ticket), [(TimerKind::LongTermReview, review_at)]);
+        let early = fire(&mut ticket, &mut log, TimerKind::LongTermReview, t0());
+        assert!(matches!(early, Err(TransitionError::Invalid(ref f)) if f.field == "timer"));
+        fire(&mut ticket, &mut log, TimerKind::LongTermReview, review_at).unwrap();
+        assert_eq!(
+            log.last().unwrap().change,
+            Change::LongTermReviewDue {
+                review_on: jiff::civil::date(2027, 3, 1)
+            }
+        );
+        assert_eq!(ticket.alerts.flag(), Some(timer::Flag::ReviewDue));
+        assert!(kinds(&ticket).is_empty(), "it reminds once");
+        // Reviewed: still long-term, with the next review date and its reminder.
+        step(
+            &mut ticket,
+            &mut log,
+            mark(jiff::civil::date(2027, 6, 1)),
+            review_at,
+        )
+        .unwrap();
+        assert_eq!(ticket.alerts.flag(), None);
+        assert_eq!(kinds(&ticket)[0].0, TimerKind::LongTermReview);
+        // Lifted: a fresh resolution deadline from now, its clock running again.
+        let lifted_at: Timestamp = "2027-04-01T01:00:00Z".parse().unwrap();
+        step(&mut ticket, &mut log, lift(), lifted_at).unwrap();
+        assert!(ticket.long_term.is_none());
+        let tier = city.tier(&ticket.intake.tier).unwrap();
+        assert_eq!(
+            ticket.deadlines.unwrap().resolve_by,
+            city.deadlines(tier, lifted_at).resolve_by
+        );
+        assert!(
+            kinds(&ticket)
+                .iter()
+                .any(|(kind, _)| *kind == TimerKind::ResolveOverdue)
+        );
+        assert!(
+            !kinds(&ticket)
+                .iter()
+                .any(|(kind, _)| *kind == TimerKind::LongTermReview)
+        );
+        assert_eq!(replayed(&ticket, &log), ticket);
     }
 
     #[test]
@@ -2113,6 +2226,9 @@ mod tests {
                 }),
             words.clone().prop_map(|note| Command::Urge { note }),
             prop::sample::select(TimerKind::ALL.to_vec()).prop_map(|timer| Command::Fire { timer }),
+            words
+                .clone()
+                .prop_map(|reason| Command::LiftLongTerm { reason }),
             (1i16..60, words.clone()).prop_map(|(days, reason)| Command::MarkLongTerm {
                 reason,
                 review_on: jiff::civil::date(2026, 12, 1)
@@ -2186,6 +2302,7 @@ mod tests {
                 // Alerts only ever concern the clocks a ticket has right now.
                 prop_assert!(ticket.alerts.respond.is_none() || ticket.status == Status::Dispatched);
                 prop_assert!(!ticket.alerts.callback_due || ticket.status == Status::Resolved);
+                prop_assert!(!ticket.alerts.review_due || ticket.long_term.is_some());
                 for pending in timer::pending(&ticket, &city) {
                     prop_assert!(pending.due_at >= ticket.created_at);
                 }

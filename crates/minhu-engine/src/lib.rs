@@ -62,6 +62,9 @@ pub enum EngineError {
     },
     #[error("ticket {0} does not exist")]
     NotFound(String),
+    /// An official gave a command for a unit they do not act for (`access::act_as`).
+    #[error("{0}")]
+    NotYours(String),
     #[error("no account {0}")]
     NoAccount(String),
     #[error("this Idempotency-Key was already used for a different request")]
@@ -400,6 +403,29 @@ impl Engine {
         command: Command,
         actor: Actor,
     ) -> Result<Ticket, EngineError> {
+        self.act_checked(number, command, actor, None).await
+    }
+
+    /// [`Engine::act`] by an official of `scope`: the command is fitted to the unit
+    /// they act for ([`access::act_as`]: only the holder handles the ticket, a summoned
+    /// unit its own part), judged on the ticket as it stands when the event is written.
+    pub async fn act_within(
+        &self,
+        scope: &Scope,
+        number: &TicketNumber,
+        command: Command,
+        actor: Actor,
+    ) -> Result<Ticket, EngineError> {
+        self.act_checked(number, command, actor, Some(scope)).await
+    }
+
+    async fn act_checked(
+        &self,
+        number: &TicketNumber,
+        command: Command,
+        actor: Actor,
+        scope: Option<&Scope>,
+    ) -> Result<Ticket, EngineError> {
         if let Command::ReplyFromCase { .. } = &command {
             return Err(FieldError::new(
                 "action",
@@ -423,7 +449,12 @@ impl Engine {
                     .find(|t| t.kind == *timer),
                 _ => None,
             };
-            let change = workflow::transition(&ticket, command.clone(), &self.city, now)?;
+            let command = match scope {
+                Some(scope) => access::act_as(scope, &ticket, command.clone())
+                    .map_err(|refused| EngineError::NotYours(refused.0))?,
+                None => command.clone(),
+            };
+            let change = workflow::transition(&ticket, command, &self.city, now)?;
             let event = Event {
                 seq: ticket.version + 1,
                 at: now,

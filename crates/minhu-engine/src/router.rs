@@ -94,6 +94,29 @@ impl Decision {
         commands
     }
 
+    /// The units a dispatcher should look at first, each with why: the duty list's
+    /// unit for the category taken, then its unit for each other category the
+    /// classifier suggests (below the threshold), each unit once.
+    pub fn candidate_units(&self, ticket: &Ticket, city: &City) -> Vec<Assignment> {
+        let place = self
+            .region
+            .as_ref()
+            .map(|p| &p.region)
+            .or(ticket.intake.region.as_ref());
+        let mut units: Vec<Assignment> = self.assignment.iter().cloned().collect();
+        let guesses = self.suggestions.iter().map(|s| &s.category);
+        for category in ticket.intake.category.iter().chain(guesses) {
+            if let Some(found) = city
+                .duties
+                .route(category, place, &city.regions, &city.units)
+                && !units.iter().any(|u| u.unit == found.unit)
+            {
+                units.push(found);
+            }
+        }
+        units
+    }
+
     fn explain(&self, assignment: &Assignment) -> String {
         let mut reason = format!("automatic routing: {}", assignment.reason);
         if let Some(placed) = &self.region {

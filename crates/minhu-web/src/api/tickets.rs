@@ -134,7 +134,7 @@ fn filter_from(
         ("to" = Option<String>, Query, description = "created before (date or ISO 8601 moment)"),
         ("q" = Option<String>, Query, description = "words in the title or description"),
         ("phone" = Option<String>, Query, description = "the citizen's phone number"),
-        ("flag" = Option<String>, Query, description = "warning (also overdue and escalated), overdue (also escalated), escalated or callback_due"),
+        ("flag" = Option<String>, Query, description = "warning (also overdue and escalated), overdue (also escalated), escalated, callback_due or review_due (a long-term demand's review date has come)"),
         ("cursor" = Option<String>, Query, description = "next_cursor of the previous page"),
         ("limit" = Option<u32>, Query, description = "1 to 500, default 50"),
     ),
@@ -199,15 +199,18 @@ pub(super) async fn ticket_events(
 
 /// Do one workflow action: reclassify, dispatch, accept, return, reject_return,
 /// redispatch, reassign, summon, accept_part, report_part, request_extension,
-/// decide_extension, urge, mark_long_term, resolve, answer_at_intake, rate, reopen,
-/// merge, unmerge or close. The body is the action (`{"action": "accept"}`) with its
-/// fields; a field's error names it.
+/// decide_extension, urge, mark_long_term, lift_long_term, resolve, answer_at_intake,
+/// rate, reopen, merge, unmerge or close. The body is the action (`{"action": "accept"}`)
+/// with its fields; a field's error names it. A unit's official acts for their unit:
+/// only the unit holding the ticket handles it (403 otherwise), and a summoned unit
+/// accepts and reports its own part, which `unit` may leave out.
 #[utoipa::path(
     post, path = "/api/v1/tickets/{number}/actions", request_body = Command,
     params(("number" = String, Path)),
     responses(
         (status = 200, description = "the ticket after the action", body = Ticket),
         (status = 404, body = ErrorBody),
+        (status = 403, description = "the caller's unit does not hold the ticket or the part", body = ErrorBody),
         (status = 409, description = "not allowed in the ticket's current status", body = ErrorBody),
         (status = 422, body = ErrorBody),
     )
@@ -234,7 +237,7 @@ pub(super) async fn act_on_ticket(
     principal.require(command_permission(&command))?;
     let ticket = state
         .engine
-        .act(&number, command, principal.actor.clone())
+        .act_within(&principal.scope, &number, command, principal.actor.clone())
         .await?;
     // Masked, not checked: an action may take the ticket out of the actor's scope (a
     // return, a dispatch elsewhere), and they saw it a moment ago.

@@ -217,6 +217,12 @@ impl From<EngineError> for ApiError {
         match error {
             EngineError::Invalid(field) => ApiError::invalid(field),
             EngineError::NotFound(_) | EngineError::NoAccount(_) => ApiError::not_found(message),
+            EngineError::NotYours(_) => Self {
+                status: StatusCode::FORBIDDEN,
+                code: "forbidden",
+                field: None,
+                message,
+            },
             EngineError::NotAllowed { .. } => Self {
                 status: StatusCode::CONFLICT,
                 code: "not_allowed",
