@@ -452,6 +452,42 @@
   }
 
   // Keyboard shortcuts: Ctrl+Enter sends the form being typed in (accesskeys name fields).
+  // A unit picker's search (data-unit-search="SELECT-ID"): the field lists every unit
+  // (its datalist, matched as one types). The unit picked there, or the only one whose
+  // name holds what was typed, joins the picker's select, chosen, and the status line
+  // (data-status) says which; several matches are counted (data-many). The select is
+  // what the form sends.
+  function wireUnitSearch(field) {
+    var select = document.getElementById(field.getAttribute("data-unit-search"));
+    var status = document.getElementById(field.getAttribute("data-status"));
+    field.addEventListener("change", function () {
+      var typed = field.value.trim();
+      if (!typed || !select) return;
+      var options = Array.prototype.slice.call(field.list.options);
+      var exact = options.filter(function (option) {
+        return option.value === typed;
+      });
+      var found = exact.length ? exact : options.filter(function (option) {
+        return option.value.indexOf(typed) !== -1;
+      });
+      if (found.length !== 1) {
+        if (status) status.textContent = found.length + " " + field.getAttribute("data-many");
+        return;
+      }
+      var match = found[0];
+      var id = match.getAttribute("data-id");
+      var option = Array.prototype.find.call(select.options, function (o) {
+        return o.value === id;
+      });
+      if (!option) {
+        option = new Option(match.value, id);
+        (select.querySelector("optgroup[data-found]") || select).appendChild(option);
+      }
+      select.value = id;
+      if (status) status.textContent = match.value;
+    });
+  }
+
   document.addEventListener("keydown", function (event) {
     if (event.key === "Enter" && (event.ctrlKey || event.metaKey)) {
       var form = event.target.form;
@@ -480,5 +516,6 @@
     document.querySelectorAll("[data-suggest]").forEach(wireSuggest);
     document.querySelectorAll("[data-kb]").forEach(wireKb);
     document.querySelectorAll("[data-assistant]").forEach(wireAssistant);
+    document.querySelectorAll("[data-unit-search]").forEach(wireUnitSearch);
   });
 })();

@@ -12,6 +12,7 @@ mod desk;
 pub mod login;
 mod overview;
 mod portal;
+mod ticket;
 mod tickets;
 pub mod ui;
 
@@ -20,6 +21,7 @@ use crate::routes::Routes;
 pub(crate) fn routes() -> Routes {
     Routes::new()
         .merge(tickets::routes())
+        .merge(ticket::routes())
         .merge(portal::routes())
         .merge(desk::routes())
         .merge(overview::routes())

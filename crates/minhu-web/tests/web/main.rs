@@ -18,3 +18,4 @@ mod open311;
 mod privacy;
 mod reports;
 mod secrets;
+mod ticket_page;

@@ -1,0 +1,641 @@
+//! One ticket's page: what the demand is, where it stands, its summoned parts, the
+//! citizen's photos and the history; and every action the reader may take on it now,
+//! each a form that posts to the ticket's action API (which judges it again: the page
+//! only leaves out what the reader's role, unit or the ticket's state rule out).
+
+use crate::AppState;
+use crate::middleware::auth::Principal;
+use crate::middleware::auth::Rule::Permission as Needs;
+use crate::middleware::error::ApiError;
+use crate::pages::portal::{Choice, label};
+use crate::pages::tickets::{local_time, place_name, reasons, region_label, render, unit_label};
+use crate::pages::ui::{Chrome, Lang};
+use crate::routes::Routes;
+use askama::Template;
+use axum::extract::{Path, Query, State};
+use axum::http::Method;
+use axum::response::Html;
+use minhu_core::City;
+use minhu_core::access::Permission as P;
+use minhu_core::event::Event;
+use minhu_core::ids::{TicketNumber, UnitId};
+use minhu_core::region::RegionLevel;
+use minhu_core::ticket::{PartState, Satisfaction, Status, Ticket};
+use minhu_core::unit::Unit;
+use std::collections::HashMap;
+
+pub(crate) fn routes() -> Routes {
+    Routes::new().page(
+        Method::GET,
+        "/tickets/{number}",
+        Needs(P::ViewTickets),
+        ticket_page,
+    )
+}
+
+struct EventRow {
+    at: String,
+    actor: String,
+    kind: &'static str,
+    detail: String,
+}
+
+/// A summoned unit's part (联办) as a row, with the step the reader may take on it.
+struct PartRow {
+    unit_id: String,
+    unit: String,
+    state: String,
+    summoned: String,
+    report: String,
+    /// The reader acts for this unit and the part waits for it to report for duty.
+    accept: bool,
+    /// The reader acts for this unit and the part waits for its report.
+    report_due: bool,
+}
+
+/// A file the citizen or a unit attached: photos are shown, other files linked.
+struct Photo {
+    url: String,
+    name: String,
+    image: bool,
+}
+
+#[derive(Template)]
+#[template(path = "ticket.html")]
+struct TicketPage {
+    ui: Chrome,
+    ticket: Ticket,
+    status: String,
+    channel: String,
+    kind: String,
+    unit: String,
+    place: String,
+    category: String,
+    created: String,
+    respond_by: String,
+    resolve_by: String,
+    phone: String,
+    /// The reader may unmask this ticket's citizen and words, giving a reason (a unit
+    /// calling the citizen back); never for a confidential reporter.
+    reveal: bool,
+    overdue: bool,
+    /// 挂账: why and when it is reviewed next, and whether that day has come.
+    long_term: Option<(String, String)>,
+    review_due: bool,
+    /// An extension waiting for a supervisor: the deadline asked for and why.
+    extension: Option<(String, String)>,
+    parts: Vec<PartRow>,
+    photos: Vec<Photo>,
+    events: Vec<EventRow>,
+    actions: Actions,
+}
+
+/// A unit to choose from.
+struct UnitChoice {
+    id: String,
+    name: String,
+    selected: bool,
+}
+
+/// A unit routing suggests, with why.
+struct Suggested {
+    unit: UnitChoice,
+    reason: String,
+}
+
+/// Choosing a unit without scrolling the city's 750: routing's suggestions first with
+/// their reasons (the best one chosen), then the units of the ticket's district, and a
+/// search over every unit for the rest.
+struct UnitPicker {
+    suggested: Vec<Suggested>,
+    district: Vec<UnitChoice>,
+    district_name: String,
+}
+
+/// The workflow actions this reader may take on this ticket now, each a form.
+#[derive(Default)]
+struct Actions {
+    /// Change the category (a 3-level path, searched as one types) or the tier.
+    reclassify: bool,
+    categories: Vec<String>,
+    tiers: Vec<Choice>,
+    /// Dispatch (pending, with `ticket.dispatch`).
+    dispatch: Option<UnitPicker>,
+    reasons: Vec<String>,
+    /// A unit returned it: send it back to that unit (refuse the return).
+    arbitrate: Option<String>,
+    answer: bool,
+    /// Knowledge-base articles for the ticket's text (with `kb.view`), to answer from.
+    answers: Vec<KbChoice>,
+    /// The article picked to answer from (`?article=`): its id and text.
+    chosen: Option<(String, String)>,
+    /// Open tickets that read alike; `merge` when the caller may merge.
+    duplicates: Vec<minhu_engine::duplicates::Duplicate>,
+    merge: bool,
+    accept: bool,
+    give_back: bool,
+    resolve: bool,
+    /// The units the holder may summon (吹哨): those of the ticket's district first
+    /// (the departments that come when a street blows the whistle), then the city's.
+    summon: Vec<UnitChoice>,
+    extend: bool,
+    /// The sub-units the holder may pass the ticket down to (转派).
+    redispatch: Vec<UnitChoice>,
+    /// The dispatchers move a held ticket to another unit (改派).
+    reassign: Option<UnitPicker>,
+    /// Every unit, for the pickers' search: (id, name with its place).
+    all_units: Vec<(String, String)>,
+    decide_extension: bool,
+    urge: bool,
+    /// Mark long-term (挂账), or set the next review date of a long-term ticket.
+    long_term: bool,
+    lift: bool,
+    /// The first review date the form allows (tomorrow).
+    review_min: String,
+    callback: Vec<Choice>,
+    reopen: bool,
+    close: bool,
+}
+
+impl Actions {
+    fn any(&self) -> bool {
+        self.reclassify
+            || self.dispatch.is_some()
+            || self.answer
+            || self.accept
+            || self.resolve
+            || !self.redispatch.is_empty()
+            || self.reassign.is_some()
+            || self.decide_extension
+            || self.urge
+            || self.long_term
+            || !self.callback.is_empty()
+            || self.reopen
+            || self.close
+            || !self.duplicates.is_empty()
+    }
+}
+
+/// A suggested article on the ticket page.
+struct KbChoice {
+    id: String,
+    title: String,
+    /// 0 to 100.
+    percent: u32,
+    words: String,
+    chosen: bool,
+}
+
+fn unit_name(lang: Lang, unit: &Unit) -> String {
+    match (lang, &unit.name_en) {
+        (Lang::En, Some(english)) => english.clone(),
+        _ => unit.name.clone(),
+    }
+}
+
+fn choice(lang: Lang, unit: &Unit, selected: bool) -> UnitChoice {
+    UnitChoice {
+        id: unit.id.to_string(),
+        name: unit_name(lang, unit),
+        selected,
+    }
+}
+
+/// The district the ticket is placed in, if it is placed that precisely.
+fn district_of<'a>(city: &'a City, ticket: &Ticket) -> Option<&'a minhu_core::region::Region> {
+    let region = ticket.intake.region.as_ref()?;
+    city.regions
+        .ancestry(region)
+        .find(|r| r.level == RegionLevel::District)
+}
+
+fn in_district(city: &City, district: Option<&minhu_core::region::Region>, unit: &Unit) -> bool {
+    district.is_some_and(|d| city.regions.is_within(&unit.region, &d.id))
+}
+
+/// The units a ticket's holder may summon: every unit but the holder, those within the
+/// ticket's district first, then the rest in the configuration's order.
+fn summonable(city: &City, ticket: &Ticket, lang: Lang) -> Vec<UnitChoice> {
+    let district = district_of(city, ticket);
+    let mut units: Vec<&Unit> = city
+        .units
+        .all()
+        .iter()
+        .filter(|u| ticket.unit.as_ref() != Some(&u.id))
+        .collect();
+    units.sort_by_key(|u| !in_district(city, district, u));
+    units.into_iter().map(|u| choice(lang, u, false)).collect()
+}
+
+/// The picker for sending the ticket to a unit other than `except` (its holder).
+fn unit_picker(
+    state: &AppState,
+    ticket: &Ticket,
+    lang: Lang,
+    except: Option<&UnitId>,
+) -> (UnitPicker, Vec<String>) {
+    let engine = &state.engine;
+    let city = engine.city();
+    let decision = engine.router().decide(ticket, city);
+    let suggested: Vec<Suggested> = decision
+        .candidate_units(ticket, city)
+        .into_iter()
+        .filter(|a| Some(&a.unit) != except)
+        .filter_map(|a| Some((city.units.get(&a.unit)?, a.reason)))
+        .enumerate()
+        .map(|(rank, (unit, reason))| Suggested {
+            unit: choice(lang, unit, rank == 0),
+            reason,
+        })
+        .collect();
+    let district = district_of(city, ticket);
+    let district_units = city
+        .units
+        .all()
+        .iter()
+        .filter(|u| in_district(city, district, u))
+        .filter(|u| Some(&u.id) != except && !suggested.iter().any(|s| s.unit.id == u.id.as_str()))
+        .map(|u| choice(lang, u, false))
+        .collect();
+    let picker = UnitPicker {
+        suggested,
+        district: district_units,
+        district_name: district.map_or_else(String::new, |d| d.name.clone()),
+    };
+    (picker, reasons(&decision))
+}
+
+/// Every unit as the pickers' search offers it: its name and where it is, since some
+/// names repeat (many villages have a 光明村).
+fn all_units(city: &City, lang: Lang) -> Vec<(String, String)> {
+    city.units
+        .all()
+        .iter()
+        .map(|u| {
+            let place = region_label(city, &u.region);
+            let name = unit_name(lang, u);
+            let shown = if place == "—" {
+                name
+            } else {
+                format!("{name} · {place}")
+            };
+            (u.id.to_string(), shown)
+        })
+        .collect()
+}
+
+async fn actions_for(
+    state: &AppState,
+    principal: &Principal,
+    ticket: &Ticket,
+    lang: Lang,
+    article: Option<&str>,
+) -> Result<Actions, ApiError> {
+    let engine = &state.engine;
+    let city = engine.city();
+    let status = ticket.status;
+    let open = matches!(
+        status,
+        Status::Pending | Status::Dispatched | Status::Accepted
+    );
+    let held = matches!(status, Status::Dispatched | Status::Accepted);
+    let mut actions = Actions::default();
+    if open && principal.may(P::Classify) {
+        actions.reclassify = true;
+        actions.categories = city.taxonomy.paths().map(|p| p.to_string()).collect();
+        actions.tiers = city
+            .tiers
+            .iter()
+            .map(|t| Choice {
+                code: t.code.as_str().to_owned(),
+                label: t.label.clone(),
+            })
+            .collect();
+    }
+    if status == Status::Pending && principal.may(P::Dispatch) {
+        // Never propose the unit whose return waits for a decision: that is the
+        // refusal below, which counts as a dispute.
+        let (picker, reasons) = unit_picker(state, ticket, lang, ticket.returned_from.as_ref());
+        actions.dispatch = Some(picker);
+        actions.reasons = reasons;
+        actions.arbitrate = ticket.returned_from.as_ref().map(|u| unit_label(city, u));
+    }
+    actions.answer = status == Status::Pending && principal.may(P::Answer);
+    if actions.answer && principal.may(P::ViewKnowledge) {
+        let text = format!("{} {}", ticket.intake.title, ticket.intake.description);
+        let category = ticket.intake.category.as_ref().map(|c| c.as_str());
+        let today = engine.today();
+        let found = engine.kb().suggest(&text, category, today, 3).await?;
+        actions.chosen = match article {
+            Some(id) => engine
+                .kb()
+                .article(id)
+                .await?
+                .filter(|a| a.live_on(today))
+                .map(|a| (a.id, a.body)),
+            None => None,
+        };
+        let chosen = actions.chosen.as_ref().map(|(id, _)| id.as_str());
+        actions.answers = found
+            .into_iter()
+            .map(|s| KbChoice {
+                chosen: chosen == Some(s.article.id.as_str()),
+                id: s.article.id,
+                title: s.article.title,
+                percent: (s.confidence * 100.0).round() as u32,
+                words: s.matched.join("、"),
+            })
+            .collect();
+    }
+    if open && principal.may(P::Classify) {
+        actions.duplicates = engine
+            .duplicates(&ticket.number, &principal.reader())
+            .await?;
+        actions.merge = principal.may(P::Dispatch);
+    }
+    // Only the unit holding the ticket handles it; a summoned unit works on its part.
+    let holder = principal.scope.holds(ticket);
+    let handles = principal.may(P::Handle) && holder;
+    actions.accept = handles && status == Status::Dispatched;
+    actions.give_back = actions.accept;
+    actions.resolve = handles && status == Status::Accepted;
+    if actions.resolve {
+        actions.summon = summonable(city, ticket, lang);
+    }
+    actions.extend = handles && held && ticket.extension.is_none();
+    if held
+        && principal.may(P::Redispatch)
+        && holder
+        && let Some(current) = &ticket.unit
+    {
+        actions.redispatch = city
+            .units
+            .all()
+            .iter()
+            .filter(|u| &u.id != current && city.units.is_under(&u.id, current))
+            .map(|u| choice(lang, u, false))
+            .collect();
+    }
+    if held && principal.may(P::Dispatch) {
+        actions.reassign = Some(unit_picker(state, ticket, lang, ticket.unit.as_ref()).0);
+    }
+    if actions.dispatch.is_some() || actions.reassign.is_some() {
+        actions.all_units = all_units(city, lang);
+    }
+    let supervises = principal.may(P::Supervise);
+    actions.decide_extension = supervises && held && ticket.extension.is_some();
+    actions.urge = open && supervises;
+    actions.long_term = supervises && status == Status::Accepted;
+    actions.lift = actions.long_term && ticket.long_term.is_some();
+    actions.review_min = engine
+        .today()
+        .tomorrow()
+        .map_or_else(|_| String::new(), |d| d.to_string());
+    let callback = status == Status::Resolved && principal.may(P::Callback);
+    if callback && ticket.rating.is_none() {
+        actions.callback = Satisfaction::ALL
+            .iter()
+            .map(|s| Choice {
+                code: s.code().to_owned(),
+                label: label(lang, s.label_zh(), s.code()),
+            })
+            .collect();
+    }
+    // The workflow refuses to reopen what the citizen called solved and not unsatisfied.
+    actions.reopen = callback
+        && ticket
+            .rating
+            .is_none_or(|r| !r.solved || r.satisfaction == Satisfaction::Unsatisfied);
+    // Closed once the citizen's verdict is on record (回访 first).
+    actions.close =
+        status == Status::Resolved && ticket.rating.is_some() && principal.may(P::Dispatch);
+    Ok(actions)
+}
+
+/// The parts of a joint case, and which of them the reader may act on.
+fn part_rows(principal: &Principal, ticket: &Ticket, city: &City, lang: Lang) -> Vec<PartRow> {
+    let mine: Vec<&UnitId> = principal.scope.parts_of(ticket).collect();
+    let handles = principal.may(P::Handle) && ticket.status == Status::Accepted;
+    ticket
+        .parts
+        .iter()
+        .map(|part| {
+            let acts = handles && mine.contains(&&part.unit);
+            PartRow {
+                unit_id: part.unit.to_string(),
+                unit: unit_label(city, &part.unit),
+                state: label(lang, part.state.label_zh(), part.state.code()),
+                summoned: local_time(city, part.summoned_at),
+                report: part.report.clone().unwrap_or_default(),
+                accept: acts && part.state == PartState::Summoned,
+                report_due: acts && part.state == PartState::Accepted,
+            }
+        })
+        .collect()
+}
+
+fn photos(ticket: &Ticket) -> Vec<Photo> {
+    ticket
+        .attachments
+        .iter()
+        .enumerate()
+        .map(|(index, a)| Photo {
+            url: format!("/api/v1/tickets/{}/attachments/{}", ticket.number, a.sha256),
+            name: a
+                .name
+                .clone()
+                .unwrap_or_else(|| format!("{} {}", a.media_type, index + 1)),
+            image: a.media_type.starts_with("image/"),
+        })
+        .collect()
+}
+
+fn event_detail(event: &Event, city: &City) -> String {
+    use minhu_core::event::Change::*;
+    let unit = |id: &UnitId| unit_label(city, id);
+    match &event.change {
+        Created(intake) => format!("{} / {}", intake.channel.label_zh(), intake.kind.label_zh()),
+        Reclassified {
+            category,
+            region,
+            tier,
+        } => [
+            category.as_ref().map(|c| format!("分类 {c}")),
+            region.as_ref().map(|r| {
+                format!(
+                    "属地 {}",
+                    city.regions.get(r).map_or(r.as_str(), |x| x.name.as_str())
+                )
+            }),
+            tier.as_ref().map(|t| format!("时限 {}", t.as_str())),
+        ]
+        .into_iter()
+        .flatten()
+        .collect::<Vec<_>>()
+        .join("; "),
+        Dispatched {
+            unit: u, reason, ..
+        } => format!("→ {} ({reason})", unit(u)),
+        Accepted => String::new(),
+        Returned { reason } => reason.clone(),
+        Redispatched {
+            unit: u, reason, ..
+        } => format!("→ {} ({reason})", unit(u)),
+        Resolved { reply }
+        | AnsweredAtIntake {
+            answer: reply,
+            article: None,
+        } => reply.clone(),
+        AnsweredAtIntake {
+            answer,
+            article: Some(id),
+        } => format!("{answer} (知识库 knowledge base: {id})"),
+        AttachmentAdded(a) => format!(
+            "{} ({} bytes)",
+            a.name.as_deref().unwrap_or(&a.sha256),
+            a.size
+        ),
+        Rated(r) => format!(
+            "{} / {}",
+            if r.solved { "已解决" } else { "未解决" },
+            r.satisfaction.label_zh()
+        ),
+        Reopened { reason, .. } => reason.clone(),
+        Closed { reason } => reason.clone().unwrap_or_default(),
+        ReturnRejected {
+            unit: u, reason, ..
+        } => format!("退回 {} ({reason})", unit(u)),
+        ExtensionRequested { resolve_by, reason } => {
+            format!("申请延期至 {} ({reason})", local_time(city, *resolve_by))
+        }
+        ExtensionDecided {
+            approved,
+            resolve_by,
+            reason,
+        } => format!(
+            "{} {} {}",
+            if *approved {
+                "同意延期至"
+            } else {
+                "不同意延期"
+            },
+            if *approved {
+                local_time(city, *resolve_by)
+            } else {
+                String::new()
+            },
+            reason.as_deref().unwrap_or_default()
+        ),
+        Urged { note } => note.clone(),
+        MarkedLongTerm { reason, review_on } => format!("挂账，{review_on} 复核 ({reason})"),
+        LongTermLifted { reason, resolve_by } => format!(
+            "解除挂账，{} 前办结 ({reason})",
+            local_time(city, *resolve_by)
+        ),
+        LongTermReviewDue { review_on } => format!("挂账复核日 {review_on}"),
+        Reassigned {
+            unit: u, reason, ..
+        } => format!("改派 → {} ({reason})", unit(u)),
+        Summoned { units, note } => format!(
+            "吹哨 {} ({note})",
+            units.iter().map(unit).collect::<Vec<_>>().join("、")
+        ),
+        PartAccepted { unit: u } => format!("{} 报到", unit(u)),
+        PartReported { unit: u, report } => format!("{}: {report}", unit(u)),
+        Merged { into, reason } => format!("并入 {into} ({reason})"),
+        Unmerged { from, reason } => format!("移出 {from} ({reason})"),
+        CaseJoined { ticket, reason } => format!("{ticket} 并入本单 ({reason})"),
+        CaseLeft { ticket, reason } => format!("{ticket} 移出本单 ({reason})"),
+        CaseReplied { case, reply } => format!("主单 {case}: {reply}"),
+        Warned { deadline, due_by } => format!(
+            "{}预警：{} 到期",
+            deadline.label_zh(),
+            local_time(city, *due_by)
+        ),
+        Overdue { deadline, due_by } => format!(
+            "{}已超期（{} 到期）",
+            deadline.label_zh(),
+            local_time(city, *due_by)
+        ),
+        Escalated { to, .. } => format!("升级至{}", to.label_zh()),
+        CallbackDue => "回访到期".into(),
+    }
+}
+
+async fn ticket_page(
+    State(state): State<AppState>,
+    lang: Lang,
+    principal: Principal,
+    Path(number): Path<String>,
+    Query(params): Query<HashMap<String, String>>,
+) -> Result<Html<String>, ApiError> {
+    let number = TicketNumber::parse(&number).map_err(|e| ApiError::not_found(e.to_string()))?;
+    let engine = &state.engine;
+    let city = engine.city();
+    let reader = principal.reader();
+    let ticket = engine.ticket_for(&reader, &number).await?;
+    // The ticket was just read and checked for this reader: only its log is left to read.
+    let events = reader.events(engine.events(&number).await?, &city.privacy);
+    let article = params.get("article").map(String::as_str);
+    let actions = actions_for(&state, &principal, &ticket, lang, article).await?;
+    let deadline = |pick: fn(&minhu_core::deadline::Deadlines) -> jiff::Timestamp| {
+        ticket
+            .deadlines
+            .as_ref()
+            .map_or_else(|| "—".into(), |d| local_time(city, pick(d)))
+    };
+    let code_label = |zh: &str, code: &str| label(lang, zh, code);
+    render(TicketPage {
+        ui: Chrome::new(&state, lang, Some(&principal), "/tickets"),
+        status: code_label(ticket.status.label_zh(), ticket.status.code()),
+        channel: code_label(
+            ticket.intake.channel.label_zh(),
+            ticket.intake.channel.code(),
+        ),
+        kind: code_label(ticket.intake.kind.label_zh(), ticket.intake.kind.code()),
+        unit: ticket
+            .unit
+            .as_ref()
+            .map_or_else(|| "—".into(), |id| unit_label(city, id)),
+        place: place_name(city, &ticket),
+        category: ticket.intake.category.as_ref().map_or_else(
+            || lang.t("未分类", "not classified").into(),
+            |c| c.to_string(),
+        ),
+        created: local_time(city, ticket.created_at),
+        respond_by: deadline(|d| d.respond_by),
+        resolve_by: deadline(|d| d.resolve_by),
+        phone: ticket
+            .intake
+            .citizen
+            .phone
+            .as_deref()
+            .map_or_else(|| lang.t("匿名", "anonymous").into(), str::to_owned),
+        reveal: principal.may(P::RevealIdentity)
+            && !principal.may(P::ViewIdentity)
+            && !minhu_core::access::is_confidential(&ticket.intake),
+        overdue: ticket.is_overdue(engine.now()),
+        long_term: ticket
+            .long_term
+            .as_ref()
+            .map(|l| (l.reason.clone(), l.review_on.to_string())),
+        review_due: ticket.alerts.review_due,
+        extension: ticket
+            .extension
+            .as_ref()
+            .map(|e| (local_time(city, e.resolve_by), e.reason.clone())),
+        parts: part_rows(&principal, &ticket, city, lang),
+        photos: photos(&ticket),
+        events: events
+            .iter()
+            .map(|e| EventRow {
+                at: local_time(city, e.at),
+                actor: e.actor.to_string(),
+                kind: e.change.name(),
+                detail: event_detail(e, city),
+            })
+            .collect(),
+        actions,
+        ticket,
+    })
+}
