@@ -112,7 +112,7 @@ pub enum AdminCommand {
         target: Option<String>,
         /// Entries at or after this moment (2026-11-22T08:00:00+08:00).
         #[arg(long)]
-        from: Option<String>,
+        from: Option<jiff::Timestamp>,
         #[arg(long, default_value_t = 1000)]
         limit: u32,
         #[arg(long)]
@@ -392,18 +392,15 @@ pub async fn run(command: AdminCommand) -> anyhow::Result<()> {
             limit,
             csv,
         } => {
-            let mut params: std::collections::HashMap<String, String> = [
-                ("actor", actor),
-                ("action", action),
-                ("target", target),
-                ("from", from),
-            ]
-            .into_iter()
-            .filter_map(|(k, v)| v.map(|v| (k.to_owned(), v)))
-            .collect();
-            params.insert("limit".into(), limit.to_string());
-            let filter = minhu_web::api::audit::filter_from(&params)
-                .map_err(|e| anyhow::anyhow!("{}", e.message()))?;
+            let filter = minhu_web::api::audit::AuditQuery {
+                actor,
+                action,
+                target,
+                from,
+                limit: Some(limit),
+                ..Default::default()
+            }
+            .filter()?;
             let engine = open(&place).await?;
             let entries = engine.audit().log(&filter).await?;
             audit(

@@ -11,12 +11,14 @@
 //! and its sub-categories).
 
 use crate::AppState;
+use crate::api::in_range;
 use crate::middleware::auth::Principal;
 use crate::middleware::auth::Rule::Permission as Needs;
 use crate::middleware::error::ApiError;
+use crate::middleware::extract::{Both, QueryParams};
 use crate::routes::Routes;
 use axum::Json;
-use axum::extract::{Query, State};
+use axum::extract::State;
 use axum::http::header;
 use axum::response::{IntoResponse, Response};
 use jiff::civil::Date;
@@ -32,7 +34,7 @@ use minhu_core::taxonomy::CategoryPath;
 use minhu_core::workflow::FieldError;
 use minhu_engine::records::{Alert, RollupQuery, RollupRow};
 use serde::{Deserialize, Serialize};
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
 use utoipa::IntoParams;
 use utoipa_axum::routes;
 
@@ -77,29 +79,6 @@ impl Format {
 
 fn field(name: &str, message: String) -> ApiError {
     FieldError::new(name, message).into()
-}
-
-/// A whole number from `low` to `high` in `name`, or `default` when absent.
-pub(crate) fn bounded(
-    params: &HashMap<String, String>,
-    name: &str,
-    low: usize,
-    high: usize,
-    default: usize,
-) -> Result<usize, ApiError> {
-    match params.get(name) {
-        Some(text) => text
-            .parse::<usize>()
-            .ok()
-            .filter(|n| (low..=high).contains(n))
-            .ok_or_else(|| {
-                field(
-                    name,
-                    format!("{text:?}: a whole number from {low} to {high}"),
-                )
-            }),
-        None => Ok(default),
-    }
 }
 
 fn day(name: &str, value: Option<&String>) -> Result<Option<Date>, ApiError> {
@@ -410,31 +389,39 @@ fn child_of(city: &City, base: &RegionId, region: &str) -> Option<RegionId> {
     })
 }
 
+#[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub(crate) struct RankBy {
+    /// unit (default) or region.
+    #[param(value_type = Option<String>)]
+    by: Option<Ranking>,
+}
+
+#[derive(Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+enum Ranking {
+    Unit,
+    Region,
+}
+
 /// Rates, composite scores and the ranking of units (`by=unit`, default) or of the
 /// regions directly under `region` (`by=region`; the districts of the city without it),
 /// with demand per 10,000 residents; the lowest scores are named (通报).
 #[utoipa::path(
     get, path = "/api/v1/analytics/rates",
-    params(
-        PeriodParams, FilterParams,
-        ("by" = Option<String>, Query, description = "unit (default) or region"),
-    ),
+    params(PeriodParams, FilterParams, RankBy),
     responses((status = 200, description = "rates, scores and the ranking"), (status = 422, description = "a bad filter, named"))
 )]
 pub(crate) async fn rates(
     State(state): State<AppState>,
     principal: Principal,
-    Query(period): Query<PeriodParams>,
-    Query(given): Query<FilterParams>,
-    Query(params): Query<HashMap<String, String>>,
+    QueryParams(Both(Both(period, given), RankBy { by })): QueryParams<
+        Both<Both<PeriodParams, FilterParams>, RankBy>,
+    >,
 ) -> Result<Response, ApiError> {
     let city = state.engine.city();
     let filters = Filters::parse(&period, &given, city, today(&state))?;
-    let by_region = match params.get("by").map(String::as_str) {
-        None | Some("unit") => false,
-        Some("region") => true,
-        Some(other) => return Err(field("by", format!("{other:?}: use unit or region"))),
-    };
+    let by_region = by == Some(Ranking::Region);
     let mut query = filters.query(&principal.scope);
     query.by_unit = !by_region;
     query.by_region = by_region;
@@ -569,8 +556,7 @@ struct Trends {
 pub(crate) async fn trends(
     State(state): State<AppState>,
     principal: Principal,
-    Query(period): Query<PeriodParams>,
-    Query(given): Query<FilterParams>,
+    QueryParams(Both(period, given)): QueryParams<Both<PeriodParams, FilterParams>>,
 ) -> Result<Response, ApiError> {
     let city = state.engine.city();
     let filters = Filters::parse(&period, &given, city, today(&state))?;
@@ -654,6 +640,13 @@ fn in_scope(scope: &Scope, alert: &Alert) -> bool {
     }
 }
 
+#[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub(crate) struct AlertWindow {
+    /// Hours looked back, 1 to 168 (default 24).
+    hours: Option<u32>,
+}
+
 /// The alerts raised in the last `hours` hours (default 24, at most 168), newest
 /// first: surges (突发预警: a place and category far above its normal for that hour of
 /// the week) and buck-passing warnings (推诿预警: a unit above the city's threshold this
@@ -662,21 +655,17 @@ fn in_scope(scope: &Scope, alert: &Alert) -> bool {
 /// `category`; within the caller's scope (surges by place, warnings by unit).
 #[utoipa::path(
     get, path = "/api/v1/analytics/alerts",
-    params(
-        ("hours" = Option<i64>, Query, description = "hours looked back, 1 to 168 (default 24)"),
-        FilterParams,
-    ),
+    params(AlertWindow, FilterParams),
     responses((status = 200, description = "surges and buck-passing warnings"), (status = 422, description = "a bad filter, named"))
 )]
 pub(crate) async fn alerts(
     State(state): State<AppState>,
     principal: Principal,
-    Query(given): Query<FilterParams>,
-    Query(params): Query<HashMap<String, String>>,
+    QueryParams(Both(AlertWindow { hours }, given)): QueryParams<Both<AlertWindow, FilterParams>>,
 ) -> Result<Response, ApiError> {
     let city = state.engine.city();
     let filters = Filters::parse(&PeriodParams::default(), &given, city, today(&state))?;
-    let hours = bounded(&params, "hours", 1, 168, 24)?;
+    let hours = in_range("hours", hours, 1, 168, 24)?;
     let since = state.engine.now() - jiff::SignedDuration::from_hours(hours as i64);
     let raised = state
         .engine

@@ -6,10 +6,11 @@ use crate::AppState;
 use crate::middleware::auth::Principal;
 use crate::middleware::auth::Rule::Permission as Needs;
 use crate::middleware::error::ApiError;
+use crate::middleware::extract::QueryParams;
 use crate::routes::Routes;
 use axum::Json;
+use axum::extract::State;
 use axum::extract::{ConnectInfo, FromRequestParts, Request};
-use axum::extract::{Query, State};
 use axum::http::header;
 use axum::http::request::Parts;
 use axum::response::{IntoResponse, Response};
@@ -18,9 +19,9 @@ use minhu_core::access::Permission as P;
 use minhu_core::workflow::FieldError;
 use minhu_engine::records::AuditEntry;
 use minhu_engine::records::AuditFilter;
-use serde::Serialize;
-use std::collections::HashMap;
+use serde::{Deserialize, Serialize};
 use std::net::SocketAddr;
+use utoipa::IntoParams;
 use utoipa_axum::routes;
 
 /// The client's address as the server saw it (absent in in-process tests).
@@ -130,48 +131,52 @@ pub(crate) fn routes() -> Routes {
     Routes::new().api(Needs(P::ViewAudit), routes!(list))
 }
 
-/// Reads the filters one by one, so each bad value is named.
-pub fn filter_from(params: &HashMap<String, String>) -> Result<AuditFilter, ApiError> {
-    const KNOWN: &[&str] = &[
-        "actor", "action", "target", "from", "to", "after", "limit", "format",
-    ];
-    if let Some(unknown) = params.keys().find(|k| !KNOWN.contains(&k.as_str())) {
-        return Err(FieldError::new(
-            unknown.as_str(),
-            format!("is not a filter; use one of {}", KNOWN.join(", ")),
-        )
-        .into());
-    }
-    let get = |name: &str| params.get(name).map(|v| v.trim()).filter(|v| !v.is_empty());
-    let moment = |name: &str| -> Result<Option<Timestamp>, ApiError> {
-        get(name)
-            .map(|text| {
-                text.parse::<Timestamp>().map_err(|_| {
-                    FieldError::new(
-                        name,
-                        format!("{text:?} is not a moment (2026-11-22T08:00:00+08:00)"),
-                    )
-                    .into()
-                })
-            })
-            .transpose()
-    };
-    let after = get("after")
-        .map(|text| {
-            text.parse::<i64>()
-                .map_err(|_| FieldError::new("after", "must be a sequence number"))
+/// The audit log's filters, as the API and `minhu admin audit` take them.
+#[derive(Debug, Default, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct AuditQuery {
+    /// Who acted: `user:<login>`, `token:<name>`, `citizen:<digest>` or `system:<part>`.
+    pub actor: Option<String>,
+    /// What was done, e.g. `identity.reveal`.
+    pub action: Option<String>,
+    /// A ticket number, login or token name.
+    pub target: Option<String>,
+    /// Entries at or after this moment (2026-11-22T08:00:00+08:00).
+    #[param(value_type = Option<String>)]
+    pub from: Option<Timestamp>,
+    /// Entries before this moment.
+    #[param(value_type = Option<String>)]
+    pub to: Option<Timestamp>,
+    /// Entries after this sequence number (`next_after` of the previous page).
+    pub after: Option<i64>,
+    /// 1 to 10000, default 100.
+    pub limit: Option<u32>,
+    /// json (default) or csv.
+    #[param(value_type = Option<String>)]
+    pub format: Option<AuditFormat>,
+}
+
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum AuditFormat {
+    #[default]
+    Json,
+    Csv,
+}
+
+impl AuditQuery {
+    /// The store's filter; the limit checked.
+    pub fn filter(&self) -> Result<AuditFilter, FieldError> {
+        Ok(AuditFilter {
+            actor: self.actor.clone(),
+            action: self.action.clone(),
+            target: self.target.clone(),
+            from: self.from,
+            to: self.to,
+            after: self.after,
+            limit: crate::api::page_limit(self.limit, 100, 10_000)?,
         })
-        .transpose()?;
-    let limit = crate::api::page_limit(get("limit"), 100, 10_000)?;
-    Ok(AuditFilter {
-        actor: get("actor").map(str::to_owned),
-        action: get("action").map(str::to_owned),
-        target: get("target").map(str::to_owned),
-        from: moment("from")?,
-        to: moment("to")?,
-        after,
-        limit,
-    })
+    }
 }
 
 /// One CSV cell: quoted when needed; a cell that a spreadsheet would run as a formula
@@ -222,11 +227,7 @@ struct AuditPage {
 #[utoipa::path(
     get, path = "/api/v1/audit",
     params(
-        ("actor" = Option<String>, Query), ("action" = Option<String>, Query),
-        ("target" = Option<String>, Query), ("from" = Option<String>, Query),
-        ("to" = Option<String>, Query), ("after" = Option<i64>, Query),
-        ("limit" = Option<u32>, Query, description = "1 to 10000, default 100"),
-        ("format" = Option<String>, Query, description = "json (default) or csv"),
+        AuditQuery,
     ),
     responses((status = 200, description = "`{\"entries\": [...], \"next_after\": ...}`, or CSV"), (status = 422, body = crate::middleware::error::ErrorBody))
 )]
@@ -234,16 +235,10 @@ async fn list(
     State(state): State<AppState>,
     principal: Principal,
     Client(client): Client,
-    Query(params): Query<HashMap<String, String>>,
+    QueryParams(query): QueryParams<AuditQuery>,
 ) -> Result<Response, ApiError> {
-    let filter = filter_from(&params)?;
-    let csv = match params.get("format").map(String::as_str) {
-        None | Some("json") => false,
-        Some("csv") => true,
-        Some(other) => {
-            return Err(FieldError::new("format", format!("{other:?}: use json or csv")).into());
-        }
-    };
+    let filter = query.filter()?;
+    let csv = query.format == Some(AuditFormat::Csv);
     let entries = state
         .engine
         .audit()

@@ -6,18 +6,18 @@ use crate::AppState;
 use crate::api::page_limit;
 use crate::middleware::auth::Rule::Permission as Needs;
 use crate::middleware::error::ApiError;
-use crate::middleware::extract::JsonBody;
+use crate::middleware::extract::{JsonBody, QueryParams};
 use crate::routes::Routes;
 use axum::Json;
-use axum::extract::{Path, Query, State};
+use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use minhu_core::access::Permission as P;
 use minhu_core::workflow::FieldError;
 use minhu_engine::records::Article;
 use minhu_kb::{ArticleDraft, KbError, Suggestion};
-use serde::Serialize;
-use std::collections::HashMap;
+use serde::{Deserialize, Serialize};
+use utoipa::IntoParams;
 use utoipa_axum::routes;
 
 /// Officials read the knowledge base and its suggestions; editors write it.
@@ -82,19 +82,16 @@ pub struct ArticleList {
 /// narrow the list.
 #[utoipa::path(
     get, path = "/api/v1/kb/articles",
-    params(
-        ("status" = Option<String>, Query, description = "draft, published or retired"),
-        ("category" = Option<String>, Query, description = "a taxonomy path; sub-categories included"),
-    ),
+    params(ArticleQuery),
     responses((status = 200, body = ArticleList), (status = 422, body = crate::middleware::error::ErrorBody))
 )]
 async fn list_articles(
     State(state): State<AppState>,
-    Query(params): Query<HashMap<String, String>>,
+    QueryParams(query): QueryParams<ArticleQuery>,
 ) -> Result<Json<ArticleList>, ApiError> {
-    known(&params, &["status", "category"])?;
-    let status = params
-        .get("status")
+    let status = query
+        .status
+        .as_deref()
         .map(|s| {
             minhu_engine::records::ArticleStatus::parse(s).ok_or_else(|| {
                 FieldError::new(
@@ -104,7 +101,7 @@ async fn list_articles(
             })
         })
         .transpose()?;
-    let category = params.get("category").map(|c| c.trim_end_matches('/'));
+    let category = query.category.as_deref().map(|c| c.trim_end_matches('/'));
     let articles = state.engine.kb().articles().await?;
     Ok(Json(ArticleList {
         articles: articles
@@ -122,14 +119,24 @@ async fn list_articles(
     }))
 }
 
-fn known(params: &HashMap<String, String>, names: &[&str]) -> Result<(), FieldError> {
-    match params.keys().find(|k| !names.contains(&k.as_str())) {
-        Some(unknown) => Err(FieldError::new(
-            unknown.as_str(),
-            format!("is not a parameter here; use {}", names.join(", ")),
-        )),
-        None => Ok(()),
-    }
+#[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+struct ArticleQuery {
+    /// draft, published or retired.
+    status: Option<String>,
+    /// A taxonomy path; sub-categories included.
+    category: Option<String>,
+}
+
+#[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+struct SuggestQuery {
+    /// The ticket's or caller's words.
+    text: String,
+    /// Raise articles of this category.
+    category: Option<String>,
+    /// 1 to 20, default 5.
+    limit: Option<u32>,
 }
 
 /// Add an article. Sending the same article again (a retry) answers 200 with it; an
@@ -257,25 +264,16 @@ pub(crate) const MAX_QUESTION: usize = 2_000;
 /// Articles for a ticket's text: published, valid today, best first.
 #[utoipa::path(
     get, path = "/api/v1/kb/suggest",
-    params(
-        ("text" = String, Query, description = "the ticket's or caller's words"),
-        ("category" = Option<String>, Query, description = "raise articles of this category"),
-        ("limit" = Option<u32>, Query, description = "1 to 20, default 5"),
-    ),
+    params(SuggestQuery),
     responses((status = 200, body = Suggestions), (status = 422, body = crate::middleware::error::ErrorBody))
 )]
 async fn suggest(
     State(state): State<AppState>,
-    Query(params): Query<HashMap<String, String>>,
+    QueryParams(query): QueryParams<SuggestQuery>,
 ) -> Result<Json<Suggestions>, ApiError> {
-    known(&params, &["text", "category", "limit"])?;
-    let text = params.get("text").map_or("", |t| t.trim());
-    let text = question(text, "text")?;
-    let limit = page_limit(params.get("limit").map(String::as_str), 5, 20)?;
-    let category = params
-        .get("category")
-        .map(|c| c.trim())
-        .filter(|c| !c.is_empty());
+    let text = question(&query.text, "text")?;
+    let limit = page_limit(query.limit, 5, 20)?;
+    let category = query.category.as_deref();
     let engine = &state.engine;
     let found = engine
         .kb()

@@ -159,15 +159,24 @@ fn ticket_number(text: &str) -> Result<TicketNumber, ApiError> {
 }
 
 /// The `limit` query parameter of a list: `default` when absent, else 1 to `max`.
-pub(crate) fn page_limit(text: Option<&str>, default: u32, max: u32) -> Result<u32, FieldError> {
-    match text {
+pub(crate) fn page_limit(limit: Option<u32>, default: u32, max: u32) -> Result<u32, FieldError> {
+    in_range("limit", limit, 1, max, default)
+}
+
+/// A whole-number parameter `name`: `default` when absent, else `low` to `high`.
+pub(crate) fn in_range(
+    name: &str,
+    value: Option<u32>,
+    low: u32,
+    high: u32,
+    default: u32,
+) -> Result<u32, FieldError> {
+    match value {
         None => Ok(default),
-        Some(text) => text
-            .parse::<u32>()
-            .ok()
-            .filter(|n| (1..=max).contains(n))
-            .ok_or_else(|| {
-                FieldError::new("limit", format!("must be a whole number from 1 to {max}"))
-            }),
+        Some(n) if (low..=high).contains(&n) => Ok(n),
+        Some(n) => Err(FieldError::new(
+            name,
+            format!("{n} is out of range: a whole number from {low} to {high}"),
+        )),
     }
 }

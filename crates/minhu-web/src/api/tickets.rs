@@ -5,10 +5,10 @@ use super::{page_limit, ticket_number};
 use crate::AppState;
 use crate::middleware::auth::Principal;
 use crate::middleware::error::{ApiError, ErrorBody};
-use crate::middleware::extract::{JsonBytes, parse_json};
+use crate::middleware::extract::{JsonBytes, QueryParams, parse_json};
 use axum::Json;
 use axum::body::Bytes;
-use axum::extract::{Path, Query, State};
+use axum::extract::{Path, State};
 use axum::http::header;
 use axum::response::{IntoResponse, Response};
 use minhu_core::access::{Permission, command_permission};
@@ -21,7 +21,7 @@ use minhu_core::workflow::{Command, FieldError};
 use minhu_engine::records::{Cursor, TicketFilter};
 use minhu_engine::router::Decision;
 use serde::{Deserialize, Serialize};
-use std::collections::HashMap;
+use utoipa::IntoParams;
 
 #[derive(Serialize, utoipa::ToSchema)]
 pub struct TicketList {
@@ -30,26 +30,39 @@ pub struct TicketList {
     next_cursor: Option<String>,
 }
 
-/// Reads the list filters one by one, so each bad value is named.
-fn filter_from(
-    params: &HashMap<String, String>,
-    state: &AppState,
-) -> Result<TicketFilter, ApiError> {
-    const KNOWN: &[&str] = &[
-        "status", "unit", "region", "category", "from", "to", "q", "phone", "flag", "cursor",
-        "limit",
-    ];
-    if let Some(unknown) = params.keys().find(|k| !KNOWN.contains(&k.as_str())) {
-        return Err(FieldError::new(
-            unknown.as_str(),
-            format!("is not a filter; use one of {}", KNOWN.join(", ")),
-        )
-        .into());
-    }
-    let get = |name: &str| params.get(name).map(|v| v.trim()).filter(|v| !v.is_empty());
+/// The list's filters, each checked on its own so a bad value is named.
+#[derive(Debug, Default, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub(crate) struct TicketQuery {
+    /// pending, dispatched, accepted, resolved or closed (or the Chinese name).
+    status: Option<String>,
+    /// A unit id.
+    unit: Option<String>,
+    /// A region id: the region and everything inside it.
+    region: Option<String>,
+    /// A category path: the category and its sub-categories.
+    category: Option<String>,
+    /// Created at or after: a date (the city's day) or an ISO 8601 moment.
+    from: Option<String>,
+    /// Created before: a date (the city's day) or an ISO 8601 moment.
+    to: Option<String>,
+    /// Words in the title or description.
+    q: Option<String>,
+    /// The citizen's phone number.
+    phone: Option<String>,
+    /// warning (also overdue and escalated), overdue (also escalated), escalated,
+    /// callback_due or review_due (a long-term demand's review date has come).
+    flag: Option<String>,
+    /// `next_cursor` of the previous page.
+    cursor: Option<String>,
+    /// 1 to 500, default 50.
+    limit: Option<u32>,
+}
+
+fn filter_from(query: TicketQuery, state: &AppState) -> Result<TicketFilter, ApiError> {
     let city = state.engine.city();
-    let moment = |name: &str| -> Result<Option<jiff::Timestamp>, ApiError> {
-        let Some(text) = get(name) else {
+    let moment = |name: &str, text: Option<&str>| -> Result<Option<jiff::Timestamp>, ApiError> {
+        let Some(text) = text else {
             return Ok(None);
         };
         if let Ok(at) = text.parse::<jiff::Timestamp>() {
@@ -68,7 +81,9 @@ fn filter_from(
             .map_err(ApiError::internal)?;
         Ok(Some(start.timestamp()))
     };
-    let flag = get("flag")
+    let flag = query
+        .flag
+        .as_deref()
         .map(|f| {
             Flag::from_name(f).ok_or_else(|| {
                 FieldError::new(
@@ -78,7 +93,9 @@ fn filter_from(
             })
         })
         .transpose()?;
-    let status = get("status")
+    let status = query
+        .status
+        .as_deref()
         .map(|s| {
             Status::from_name(s).ok_or_else(|| {
                 FieldError::new(
@@ -88,64 +105,57 @@ fn filter_from(
             })
         })
         .transpose()?;
-    let region_path = get("region")
+    let region_path = query
+        .region
+        .as_deref()
         .map(|id| {
             city.regions
                 .path(&RegionId::new(id))
                 .ok_or_else(|| FieldError::new("region", format!("no region has the id {id}")))
         })
         .transpose()?;
-    let cursor = get("cursor")
+    let cursor = query
+        .cursor
+        .as_deref()
         .map(|c| {
             Cursor::decode(c)
                 .ok_or_else(|| FieldError::new("cursor", "is not a cursor this server gave out"))
         })
         .transpose()?;
-    let limit = page_limit(get("limit"), 50, 500)?;
     Ok(TicketFilter {
         // Narrowed to the caller's scope by the handler.
         scope: minhu_core::access::Scope::All,
         status,
-        unit: get("unit").map(str::to_owned),
+        unit: query.unit,
         region_path,
-        category: get("category").map(|c| CategoryPath::new(c).as_str().to_owned()),
-        created_from: moment("from")?,
-        created_to: moment("to")?,
-        text: get("q").map(str::to_owned),
+        category: query
+            .category
+            .map(|c| CategoryPath::new(&c).as_str().to_owned()),
+        created_from: moment("from", query.from.as_deref())?,
+        created_to: moment("to", query.to.as_deref())?,
+        text: query.q,
         // Set by the handler from the caller's permissions.
         identity: false,
-        phone: get("phone").map(str::to_owned),
+        phone: query.phone,
         flag,
         numbers: None,
         cursor,
-        limit,
+        limit: page_limit(query.limit, 50, 500)?,
     })
 }
 
 /// List tickets, newest first, with filters and cursor pagination.
 #[utoipa::path(
     get, path = "/api/v1/tickets",
-    params(
-        ("status" = Option<String>, Query, description = "pending, dispatched, accepted, resolved or closed"),
-        ("unit" = Option<String>, Query, description = "unit id"),
-        ("region" = Option<String>, Query, description = "region id: the region and everything inside it"),
-        ("category" = Option<String>, Query, description = "category path: the category and its sub-categories"),
-        ("from" = Option<String>, Query, description = "created at or after (date or ISO 8601 moment)"),
-        ("to" = Option<String>, Query, description = "created before (date or ISO 8601 moment)"),
-        ("q" = Option<String>, Query, description = "words in the title or description"),
-        ("phone" = Option<String>, Query, description = "the citizen's phone number"),
-        ("flag" = Option<String>, Query, description = "warning (also overdue and escalated), overdue (also escalated), escalated, callback_due or review_due (a long-term demand's review date has come)"),
-        ("cursor" = Option<String>, Query, description = "next_cursor of the previous page"),
-        ("limit" = Option<u32>, Query, description = "1 to 500, default 50"),
-    ),
+    params(TicketQuery),
     responses((status = 200, body = TicketList), (status = 422, body = ErrorBody))
 )]
 pub(super) async fn list_tickets(
     State(state): State<AppState>,
     principal: Principal,
-    Query(params): Query<HashMap<String, String>>,
+    QueryParams(query): QueryParams<TicketQuery>,
 ) -> Result<Json<TicketList>, ApiError> {
-    let filter = filter_from(&params, &state)?;
+    let filter = filter_from(query, &state)?;
     if filter.phone.is_some() {
         // Looking tickets up by phone would unmask numbers one guess at a time.
         principal.require(Permission::ViewIdentity)?;
@@ -292,11 +302,18 @@ struct ActionFields {
     case: Option<TicketNumber>,
 }
 
+#[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub(super) struct AttachmentName {
+    /// The file's original name, kept with it.
+    name: Option<String>,
+}
+
 /// Attach a photo or PDF: send the file's bytes as the body. Its type is judged from
 /// its content; `?name=` keeps the original file name.
 #[utoipa::path(
     post, path = "/api/v1/tickets/{number}/attachments",
-    params(("number" = String, Path), ("name" = Option<String>, Query)),
+    params(("number" = String, Path), AttachmentName),
     request_body(content = Vec<u8>, content_type = "application/octet-stream"),
     responses((status = 200, body = Ticket), (status = 422, body = ErrorBody))
 )]
@@ -304,7 +321,7 @@ pub(super) async fn add_attachment(
     State(state): State<AppState>,
     principal: Principal,
     Path(number): Path<String>,
-    Query(params): Query<HashMap<String, String>>,
+    QueryParams(AttachmentName { name }): QueryParams<AttachmentName>,
     body: Bytes,
 ) -> Result<Json<Ticket>, ApiError> {
     let number = ticket_number(&number)?;
@@ -312,10 +329,7 @@ pub(super) async fn add_attachment(
         .engine
         .ticket_for(&principal.reader(), &number)
         .await?;
-    let attachment = state
-        .attachments
-        .put(&body, params.get("name").cloned())
-        .await?;
+    let attachment = state.attachments.put(&body, name).await?;
     let ticket = state
         .engine
         .act(

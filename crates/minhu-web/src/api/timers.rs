@@ -5,11 +5,11 @@ use super::{page_limit, ticket_number};
 use crate::AppState;
 use crate::middleware::auth::Principal;
 use crate::middleware::error::{ApiError, ErrorBody};
+use crate::middleware::extract::QueryParams;
 use axum::Json;
-use axum::extract::{Path, Query, State};
-use minhu_core::workflow::FieldError;
-use serde::Serialize;
-use std::collections::HashMap;
+use axum::extract::{Path, State};
+use serde::{Deserialize, Serialize};
+use utoipa::IntoParams;
 
 /// The ticket's timers (warnings, overdue, escalation, callback), fired or pending, by
 /// due time.
@@ -115,31 +115,30 @@ pub(super) async fn ticket_notifications(
     Ok(Json(rows.into_iter().map(NotificationView::from).collect()))
 }
 
+#[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub(super) struct DueQuery {
+    /// An ISO 8601 moment; default now.
+    #[param(value_type = Option<String>)]
+    before: Option<jiff::Timestamp>,
+    /// 1 to 500, default 100.
+    limit: Option<u32>,
+}
+
 /// Unfired timers due before `before` (ISO 8601; default now), earliest first, at
 /// most `limit` (1-500, default 100), of the tickets in the caller's scope.
 #[utoipa::path(
     get, path = "/api/v1/timers/due",
-    params(
-        ("before" = Option<String>, Query, description = "ISO 8601 moment; default now"),
-        ("limit" = Option<u32>, Query, description = "1 to 500, default 100"),
-    ),
+    params(DueQuery),
     responses((status = 200, body = Vec<minhu_engine::records::TimerRow>), (status = 422, body = ErrorBody))
 )]
 pub(super) async fn due_timers(
     State(state): State<AppState>,
     principal: Principal,
-    Query(params): Query<HashMap<String, String>>,
+    QueryParams(query): QueryParams<DueQuery>,
 ) -> Result<Json<Vec<minhu_engine::records::TimerRow>>, ApiError> {
-    let before = match params.get("before") {
-        Some(text) => text.parse::<jiff::Timestamp>().map_err(|e| {
-            ApiError::invalid(FieldError::new(
-                "before",
-                format!("{text:?} is not an ISO 8601 moment: {e}"),
-            ))
-        })?,
-        None => state.engine.now(),
-    };
-    let limit = page_limit(params.get("limit").map(String::as_str), 100, 500)?;
+    let before = query.before.unwrap_or_else(|| state.engine.now());
+    let limit = page_limit(query.limit, 100, 500)?;
     let rows = state.engine.due_timers(before, limit).await?;
     let mut seen = Vec::with_capacity(rows.len());
     for row in rows {

@@ -12,15 +12,15 @@
 //! high-volume, low-satisfaction problems with `minhu_analytics::topic`.
 
 use crate::AppState;
-use crate::api::analytics::{
-    FilterParams, Filters, Format, PeriodParams, Table, bounded, read, today,
-};
+use crate::api::analytics::{FilterParams, Filters, Format, PeriodParams, Table, read, today};
+use crate::api::in_range;
 use crate::middleware::auth::Principal;
 use crate::middleware::auth::Rule::Permission as Needs;
 use crate::middleware::error::ApiError;
+use crate::middleware::extract::{Both, QueryParams};
 use crate::routes::Routes;
 use axum::Json;
-use axum::extract::{Query, State};
+use axum::extract::State;
 use axum::response::{IntoResponse, Response};
 use jiff::{SignedDuration, Timestamp};
 use minhu_analytics::Tally;
@@ -33,8 +33,9 @@ use minhu_core::ids::{RegionId, UnitId};
 use minhu_core::taxonomy::within;
 use minhu_engine::hotspots::{DAYS, HotspotList, KeptTicket, is_open, ticket_place, ticket_text};
 use minhu_engine::records::TicketFilter;
-use serde::Serialize;
-use std::collections::{BTreeMap, HashMap, HashSet};
+use serde::{Deserialize, Serialize};
+use std::collections::{BTreeMap, HashSet};
+use utoipa::IntoParams;
 use utoipa_axum::routes;
 
 pub(crate) fn routes() -> Routes {
@@ -49,8 +50,8 @@ const MAX_TICKETS: usize = 20_000;
 /// Tickets per page read from the store.
 const PAGE: u32 = 1_000;
 /// Hotspots sent when `limit` is not given, and the most it may ask for.
-const LIMIT: usize = 100;
-const MAX_LIMIT: usize = 10_000;
+const LIMIT: u32 = 100;
+const MAX_LIMIT: u32 = 10_000;
 /// A kept list older than this is not served (its watch has stopped): the request
 /// computes its own.
 const STALE: SignedDuration = SignedDuration::from_mins(30);
@@ -100,6 +101,16 @@ struct HotspotReport {
     hotspots: Vec<HotspotLine>,
 }
 
+/// The hotspot list's window and length.
+#[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub(crate) struct HotspotWindow {
+    /// Window length in days, 1 to 90 (default 7).
+    days: Option<u32>,
+    /// Hotspots sent, 1 to 10000 (default 100).
+    limit: Option<u32>,
+}
+
 /// The hotspot list (热点榜): tickets of the last `days` days (default 7, at most 90)
 /// up to now, or up to the end of `to` (or of `month`), grouped by meaning and place and
 /// ranked by heat; filters `region`, `unit`, `category`; the first `limit` (default
@@ -109,25 +120,20 @@ struct HotspotReport {
 /// tickets.
 #[utoipa::path(
     get, path = "/api/v1/analytics/hotspots",
-    params(
-        ("days" = Option<i64>, Query, description = "window length in days, 1 to 90 (default 7)"),
-        ("to" = Option<String>, Query, description = "last day of the window, YYYY-MM-DD (default: now)"),
-        ("limit" = Option<usize>, Query, description = "hotspots sent, 1 to 10000 (default 100)"),
-        FilterParams,
-    ),
+    params(HotspotWindow, PeriodParams, FilterParams),
     responses((status = 200, description = "hotspots, hottest first"), (status = 422, description = "a bad filter, named"))
 )]
 pub(crate) async fn hotspot_list(
     State(state): State<AppState>,
     principal: Principal,
-    Query(period): Query<PeriodParams>,
-    Query(given): Query<FilterParams>,
-    Query(params): Query<HashMap<String, String>>,
+    QueryParams(Both(window, Both(period, given))): QueryParams<
+        Both<HotspotWindow, Both<PeriodParams, FilterParams>>,
+    >,
 ) -> Result<Response, ApiError> {
     let city = state.engine.city().clone();
     let filters = Filters::parse(&period, &given, &city, today(&state))?;
-    let days = bounded(&params, "days", 1, 90, DAYS as usize)? as i64;
-    let limit = bounded(&params, "limit", 1, MAX_LIMIT, LIMIT)?;
+    let days = i64::from(in_range("days", window.days, 1, 90, DAYS as u32)?);
+    let limit = in_range("limit", window.limit, 1, MAX_LIMIT, LIMIT)? as usize;
     let now = state.engine.now();
     let kept = (period.to.is_none() && period.month.is_none() && days == DAYS)
         .then(|| state.engine.hotspot_list())
@@ -368,17 +374,13 @@ struct TopicReport {
 /// `region`, `unit`, `category`; `format=csv|xlsx`.
 #[utoipa::path(
     get, path = "/api/v1/analytics/monthly-topic",
-    params(
-        ("month" = Option<String>, Query, description = "YYYY-MM (default: this month)"),
-        FilterParams,
-    ),
+    params(PeriodParams, FilterParams),
     responses((status = 200, description = "the month's topics, highest score first"), (status = 422, description = "a bad filter, named"))
 )]
 pub(crate) async fn monthly_topic(
     State(state): State<AppState>,
     principal: Principal,
-    Query(period): Query<PeriodParams>,
-    Query(given): Query<FilterParams>,
+    QueryParams(Both(period, given)): QueryParams<Both<PeriodParams, FilterParams>>,
 ) -> Result<Response, ApiError> {
     let city = state.engine.city();
     let filters = Filters::parse(&period, &given, city, today(&state))?;

@@ -203,6 +203,15 @@ impl ApiError {
     pub fn message(&self) -> &str {
         &self.message
     }
+
+    /// The field at fault, when one is.
+    pub fn field(&self) -> Option<&str> {
+        self.field.as_deref()
+    }
+
+    pub fn status(&self) -> StatusCode {
+        self.status
+    }
 }
 
 impl From<FieldError> for ApiError {

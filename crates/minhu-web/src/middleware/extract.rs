@@ -6,12 +6,15 @@
 
 use crate::middleware::error::ApiError;
 use axum::body::{Body, Bytes};
-use axum::extract::{FromRequest, Request};
+use axum::extract::{FromRequest, FromRequestParts, Request};
+use axum::http::request::Parts;
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use minhu_core::workflow::FieldError;
 use serde::de::DeserializeOwned;
+use utoipa::IntoParams;
+use utoipa::openapi::path::ParameterIn;
 
 /// A form body (the administrators' pages): a body that is not a form, or a field that
 /// is missing or of the wrong type, is refused in the API's error format with serde's
@@ -30,6 +33,172 @@ where
             .await
             .map(|axum::Form(form)| FormBody(form))
             .map_err(|rejection| ApiError::malformed(None, rejection.body_text()).into_response())
+    }
+}
+
+/// A query string read into `T`, the same struct that documents the parameters in the
+/// OpenAPI document (`#[derive(Deserialize, IntoParams)]`).
+///
+/// A parameter `T` does not document is refused, so a misspelt filter is not silently
+/// ignored. A blank value (`?district=&limit=`) counts as absent, because that is what a
+/// page's filter form sends for the fields a person left empty; values are trimmed. A
+/// value of the wrong kind is refused with a 422 naming the parameter, as every other
+/// field error is; a query string that is not `application/x-www-form-urlencoded` at all
+/// is a 400.
+pub struct QueryParams<T>(pub T);
+
+/// A page's query string, read as [`QueryParams`] is but with parameters `T` does not
+/// know passed over: links to pages travel through messengers and mail that append
+/// their own (WeChat adds `from=singlemessage&isappinstalled=0`), and a citizen who
+/// follows such a link must reach the page.
+pub struct PageQuery<T>(pub T);
+
+/// The extractor `$name` reads the query string with `$unknown` as its rule for
+/// parameters its type does not know.
+macro_rules! query_extractor {
+    ($name:ident, $unknown:expr) => {
+        impl<S, T> FromRequestParts<S> for $name<T>
+        where
+            S: Send + Sync,
+            T: FromQuery,
+        {
+            type Rejection = Response;
+
+            async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
+                read_pairs(parts.uri.query().unwrap_or_default(), $unknown)
+                    .map($name)
+                    .map_err(IntoResponse::into_response)
+            }
+        }
+    };
+}
+
+query_extractor!(QueryParams, Unknown::Refuse);
+query_extractor!(PageQuery, Unknown::PassOver);
+
+/// What to do with a parameter the query's type does not document.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Unknown {
+    Refuse,
+    PassOver,
+}
+
+/// Reads `query` into `T` by [`QueryParams`]' rules.
+pub fn read_query<T: FromQuery>(query: &str) -> Result<T, ApiError> {
+    read_pairs(query, Unknown::Refuse)
+}
+
+fn read_pairs<T: FromQuery>(query: &str, unknown: Unknown) -> Result<T, ApiError> {
+    let mut pairs: Vec<(String, String)> = serde_urlencoded::from_str(query)
+        .map_err(|error| ApiError::malformed(None, format!("the query string: {error}")))?;
+    let names = T::names();
+    if unknown == Unknown::PassOver {
+        pairs.retain(|(key, _)| names.contains(key));
+    }
+    if let Some((unknown, _)) = pairs.iter().find(|(key, _)| !names.contains(key)) {
+        return Err(FieldError::new(
+            unknown.as_str(),
+            if names.is_empty() {
+                "is not a parameter; this address takes none".to_owned()
+            } else {
+                format!("is not a parameter here; use {}", names.join(", "))
+            },
+        )
+        .into());
+    }
+    let given: Vec<(String, String)> = pairs
+        .into_iter()
+        .map(|(key, value)| (key, value.trim().to_owned()))
+        .filter(|(_, value)| !value.is_empty())
+        .collect();
+    T::from_pairs(&given)
+}
+
+/// What [`QueryParams`] can read: any struct that derives `Deserialize` and `IntoParams`,
+/// or [`Both`] of two such.
+pub trait FromQuery: Sized {
+    /// The parameters documented, the only ones accepted.
+    fn names() -> Vec<String>;
+    /// Reads the (known, non-blank, trimmed) pairs.
+    fn from_pairs(pairs: &[(String, String)]) -> Result<Self, ApiError>;
+}
+
+impl<T: DeserializeOwned + IntoParams> FromQuery for T {
+    fn names() -> Vec<String> {
+        T::into_params(|| Some(ParameterIn::Query))
+            .into_iter()
+            .map(|parameter| parameter.name)
+            .collect()
+    }
+
+    fn from_pairs(pairs: &[(String, String)]) -> Result<Self, ApiError> {
+        let encoded = serde_urlencoded::to_string(pairs).map_err(ApiError::internal)?;
+        let deserializer =
+            serde_urlencoded::Deserializer::new(form_urlencoded::parse(encoded.as_bytes()));
+        serde_path_to_error::deserialize(deserializer).map_err(|error| {
+            let path = error.path().to_string();
+            let said = error.into_inner().to_string();
+            let (field, problem) = match said.strip_prefix("missing field `") {
+                Some(rest) => (
+                    rest.split('`').next().unwrap_or_default().to_owned(),
+                    "is required".to_owned(),
+                ),
+                None => {
+                    let value = pairs
+                        .iter()
+                        .find(|(key, _)| *key == path)
+                        .map(|(_, value)| value.as_str())
+                        .unwrap_or_default();
+                    (path, value_problem(value, &said))
+                }
+            };
+            FieldError::new(field, problem).into()
+        })
+    }
+}
+
+/// serde's words for a value that did not parse, made readable: the standard library's
+/// number errors do not say what was expected.
+fn value_problem(value: &str, said: &str) -> String {
+    let number = [
+        "invalid digit found in string",
+        "number too large to fit in target type",
+        "number too small to fit in target type",
+        "invalid float literal",
+    ];
+    if number.contains(&said) {
+        format!("{value:?} is not a number in range")
+    } else if said == "provided string was not `true` or `false`" {
+        format!("{value:?}: use true or false")
+    } else {
+        format!("{value:?}: {said}")
+    }
+}
+
+/// Two parameter structs read from one query string, for routes that share a group of
+/// parameters (the analytics' period and filters) and add their own.
+#[derive(Debug)]
+pub struct Both<A, B>(pub A, pub B);
+
+impl<A: FromQuery, B: FromQuery> FromQuery for Both<A, B> {
+    fn names() -> Vec<String> {
+        let mut names = A::names();
+        names.extend(B::names());
+        names
+    }
+
+    fn from_pairs(pairs: &[(String, String)]) -> Result<Self, ApiError> {
+        let only = |names: Vec<String>| -> Vec<(String, String)> {
+            pairs
+                .iter()
+                .filter(|(key, _)| names.contains(key))
+                .cloned()
+                .collect()
+        };
+        Ok(Both(
+            A::from_pairs(&only(A::names()))?,
+            B::from_pairs(&only(B::names()))?,
+        ))
     }
 }
 
@@ -304,6 +473,79 @@ mod tests {
         assert_eq!(urlencoded_nul(b"a=1&q=x%00y").as_deref(), Some("q"));
         assert_eq!(urlencoded_nul(b"a=1&q=x%2500y"), None);
         assert_eq!(urlencoded_nul(b"a=1"), None);
+    }
+
+    #[derive(Debug, serde::Deserialize, IntoParams)]
+    #[into_params(parameter_in = Query)]
+    struct Filters {
+        status: Option<String>,
+        limit: Option<u32>,
+        done: Option<bool>,
+    }
+
+    #[derive(Debug, serde::Deserialize, IntoParams)]
+    #[into_params(parameter_in = Query)]
+    struct Needed {
+        text: String,
+    }
+
+    fn problem<T: FromQuery + std::fmt::Debug>(query: &str) -> (u16, Option<String>, String) {
+        let error = read_query::<T>(query).expect_err(query);
+        (
+            error.status().as_u16(),
+            error.field().map(str::to_owned),
+            error.message().to_owned(),
+        )
+    }
+
+    #[test]
+    fn a_query_is_read_into_its_struct_blank_values_counting_as_absent() {
+        let read: Filters = read_query("status=%20pending%20&limit=20&done=").unwrap();
+        assert_eq!(read.status.as_deref(), Some("pending"));
+        assert_eq!(read.limit, Some(20));
+        assert_eq!(read.done, None);
+        let read: Filters = read_query("").unwrap();
+        assert!(read.status.is_none() && read.limit.is_none());
+    }
+
+    #[test]
+    fn a_bad_query_names_the_parameter_and_the_problem() {
+        let (status, field, message) = problem::<Filters>("limit=ten");
+        assert_eq!((status, field.as_deref()), (422, Some("limit")));
+        assert!(message.contains("\"ten\" is not a number"), "{message}");
+        let (status, field, message) = problem::<Filters>("limit=99999999999");
+        assert_eq!((status, field.as_deref()), (422, Some("limit")));
+        assert!(message.contains("not a number in range"), "{message}");
+        let (_, field, message) = problem::<Filters>("done=maybe");
+        assert_eq!(field.as_deref(), Some("done"));
+        assert!(message.contains("use true or false"), "{message}");
+        let (status, field, message) = problem::<Filters>("statsu=pending");
+        assert_eq!((status, field.as_deref()), (422, Some("statsu")));
+        assert!(message.contains("status, limit, done"), "{message}");
+        let (status, field, message) = problem::<Needed>("text=%20");
+        assert_eq!((status, field.as_deref()), (422, Some("text")));
+        assert!(message.contains("is required"), "{message}");
+    }
+
+    #[test]
+    fn a_page_passes_over_parameters_it_does_not_know() {
+        let read: Filters = read_pairs(
+            "from=singlemessage&isappinstalled=0&limit=5",
+            Unknown::PassOver,
+        )
+        .unwrap();
+        assert_eq!(read.limit, Some(5));
+        assert!(read_query::<Filters>("from=singlemessage").is_err());
+    }
+
+    #[test]
+    fn both_reads_two_structs_from_one_query() {
+        let Both(filters, needed): Both<Filters, Needed> =
+            read_query("limit=3&text=%E8%B7%AF%E7%81%AF").unwrap();
+        assert_eq!(filters.limit, Some(3));
+        assert_eq!(needed.text, "路灯");
+        let (_, field, _) = problem::<Both<Filters, Needed>>("limit=3&other=1");
+        assert_eq!(field.as_deref(), Some("other"));
     }
 
     #[test]

@@ -4,14 +4,16 @@
 use super::format::{Answer, Format, Node, Open311Error, ok};
 use super::{DEFAULT_DAYS, MAX_REQUESTS, datetime};
 use crate::AppState;
-use axum::extract::{Path, Query, State};
+use crate::middleware::extract::{FromQuery, read_query};
+use axum::extract::{Path, RawQuery, State};
 use axum::http::StatusCode;
 use jiff::Timestamp;
 use minhu_core::ids::TicketNumber;
 use minhu_core::ticket::{Status, Ticket};
 use minhu_engine::records::TicketFilter;
 use minhu_engine::{EngineError, Reader};
-use std::collections::HashMap;
+use serde::Deserialize;
+use utoipa::IntoParams;
 
 /// Open311's two states: a request is open until the city has answered it.
 pub(super) fn open311_status(status: Status) -> &'static str {
@@ -101,21 +103,31 @@ pub(super) fn query_moment(
         .map_err(|e| Open311Error::bad(format, format!("{name}: {e}")))
 }
 
-pub(super) fn refuse_unknown(
+/// A query string read into `T` by [`read_query`]'s rules (unknown parameters refused,
+/// blank ones absent), its error told in the client's format.
+pub(super) fn open311_query<T: FromQuery>(
     format: Format,
-    params: &HashMap<String, String>,
-    known: &[&str],
-) -> Result<(), Open311Error> {
-    match params.keys().find(|k| !known.contains(&k.as_str())) {
-        Some(unknown) => Err(Open311Error::bad(
-            format,
-            format!(
-                "{unknown} is not a parameter here; use {}",
-                known.join(", ")
-            ),
-        )),
-        None => Ok(()),
-    }
+    query: Option<String>,
+) -> Result<T, Open311Error> {
+    read_query(query.as_deref().unwrap_or_default())
+        .map_err(|error| Open311Error::bad(format, error.message()))
+}
+
+/// The spec's filters of the request list.
+#[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub(super) struct RequestQuery {
+    /// Request ids, comma-separated; the other filters are then ignored.
+    service_request_id: Option<String>,
+    service_code: Option<String>,
+    /// A moment with its offset, or a date (midnight in the city).
+    start_date: Option<String>,
+    end_date: Option<String>,
+    /// open, closed, or both comma-separated.
+    status: Option<String>,
+    /// Accepted and ignored: this server serves one city.
+    #[allow(dead_code)]
+    jurisdiction_id: Option<String>,
 }
 
 /// Reads the tickets the public may see, newest first and masked for them, through
@@ -148,22 +160,10 @@ pub(super) async fn scan(
 pub(super) async fn list_requests(
     state: &AppState,
     format: Format,
-    params: &HashMap<String, String>,
+    query: Option<String>,
 ) -> Answer {
-    refuse_unknown(
-        format,
-        params,
-        &[
-            "service_request_id",
-            "service_code",
-            "start_date",
-            "end_date",
-            "status",
-            "jurisdiction_id",
-        ],
-    )?;
-    let get = |name: &str| params.get(name).map(|v| v.trim()).filter(|v| !v.is_empty());
-    if let Some(ids) = get("service_request_id") {
+    let params: RequestQuery = open311_query(format, query)?;
+    if let Some(ids) = params.service_request_id {
         let mut nodes = Vec::new();
         for id in ids.split(',').map(str::trim).filter(|s| !s.is_empty()) {
             // Unknown ids are left out of a list, as the spec's examples do.
@@ -177,8 +177,8 @@ pub(super) async fn list_requests(
         return ok(format, "service_requests", &Node::List("request", nodes));
     }
     let mut filter = TicketFilter::default();
-    if let Some(code) = get("service_code") {
-        let service = state.services.get(code).ok_or_else(|| {
+    if let Some(code) = params.service_code {
+        let service = state.services.get(&code).ok_or_else(|| {
             Open311Error::bad(
                 format,
                 format!("service_code: {code:?} is not a service of this city"),
@@ -186,11 +186,13 @@ pub(super) async fn list_requests(
         })?;
         filter.category = Some(service.category.as_str().to_owned());
     }
-    let start = get("start_date")
-        .map(|t| query_moment(state, format, "start_date", t))
+    let start = params
+        .start_date
+        .map(|t| query_moment(state, format, "start_date", &t))
         .transpose()?;
-    let end = get("end_date")
-        .map(|t| query_moment(state, format, "end_date", t))
+    let end = params
+        .end_date
+        .map(|t| query_moment(state, format, "end_date", &t))
         .transpose()?;
     let now = state.engine.now();
     let window = jiff::SignedDuration::from_hours(24 * DEFAULT_DAYS);
@@ -204,7 +206,7 @@ pub(super) async fn list_requests(
     }
     filter.created_from = Some(start);
     filter.created_to = end;
-    let wanted: Option<Vec<&str>> = match get("status") {
+    let wanted: Option<Vec<&str>> = match params.status.as_deref() {
         None => None,
         Some(text) => {
             let states: Vec<&str> = text.split(',').map(str::trim).collect();
@@ -246,16 +248,16 @@ pub(super) async fn find_request(
 
 pub(super) async fn requests_json(
     State(state): State<AppState>,
-    Query(params): Query<HashMap<String, String>>,
+    RawQuery(query): RawQuery,
 ) -> Answer {
-    list_requests(&state, Format::Json, &params).await
+    list_requests(&state, Format::Json, query).await
 }
 
 pub(super) async fn requests_xml(
     State(state): State<AppState>,
-    Query(params): Query<HashMap<String, String>>,
+    RawQuery(query): RawQuery,
 ) -> Answer {
-    list_requests(&state, Format::Xml, &params).await
+    list_requests(&state, Format::Xml, query).await
 }
 
 pub(super) async fn one_request(State(state): State<AppState>, Path(file): Path<String>) -> Answer {

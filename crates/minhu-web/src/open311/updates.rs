@@ -2,16 +2,17 @@
 //! moment, one update per event the public may read.
 
 use super::format::{Answer, Format, Node, Open311Error, ok};
-use super::requests::{open311_status, query_moment, refuse_unknown, scan};
+use super::requests::{open311_query, open311_status, query_moment, scan};
 use super::{MAX_REQUESTS, datetime};
 use crate::AppState;
-use axum::extract::{Query, State};
+use axum::extract::{RawQuery, State};
 use jiff::Timestamp;
 use minhu_core::event::{Change, Event};
 use minhu_core::ticket::{Status, Ticket};
 use minhu_engine::Reader;
 use minhu_engine::records::TicketFilter;
-use std::collections::HashMap;
+use serde::Deserialize;
+use utoipa::IntoParams;
 
 /// What one event tells a citizen following the request (FixMyStreet's updates).
 pub(super) fn update_description(change: &Change) -> Option<String> {
@@ -26,23 +27,27 @@ pub(super) fn update_description(change: &Change) -> Option<String> {
     })
 }
 
-pub(super) async fn updates(
-    state: &AppState,
-    format: Format,
-    params: &HashMap<String, String>,
-) -> Answer {
-    refuse_unknown(
-        format,
-        params,
-        &["start_date", "end_date", "jurisdiction_id"],
-    )?;
-    let get = |name: &str| params.get(name).map(|v| v.trim()).filter(|v| !v.is_empty());
-    let start = match get("start_date") {
-        Some(text) => query_moment(state, format, "start_date", text)?,
+/// The window of the updates asked for.
+#[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub(super) struct UpdateQuery {
+    /// A moment with its offset, or a date (midnight in the city); default a day ago.
+    start_date: Option<String>,
+    end_date: Option<String>,
+    /// Accepted and ignored: this server serves one city.
+    #[allow(dead_code)]
+    jurisdiction_id: Option<String>,
+}
+
+pub(super) async fn updates(state: &AppState, format: Format, query: Option<String>) -> Answer {
+    let params: UpdateQuery = open311_query(format, query)?;
+    let start = match params.start_date {
+        Some(text) => query_moment(state, format, "start_date", &text)?,
         None => state.engine.now() - jiff::SignedDuration::from_hours(24),
     };
-    let end = get("end_date")
-        .map(|t| query_moment(state, format, "end_date", t))
+    let end = params
+        .end_date
+        .map(|t| query_moment(state, format, "end_date", &t))
         .transpose()?;
     // A ticket created before the window may change inside it: every ticket is
     // looked at, and those unchanged since `start` are passed over.
@@ -103,14 +108,14 @@ pub(super) async fn updates(
 
 pub(super) async fn updates_json(
     State(state): State<AppState>,
-    Query(params): Query<HashMap<String, String>>,
+    RawQuery(query): RawQuery,
 ) -> Answer {
-    updates(&state, Format::Json, &params).await
+    updates(&state, Format::Json, query).await
 }
 
 pub(super) async fn updates_xml(
     State(state): State<AppState>,
-    Query(params): Query<HashMap<String, String>>,
+    RawQuery(query): RawQuery,
 ) -> Answer {
-    updates(&state, Format::Xml, &params).await
+    updates(&state, Format::Xml, query).await
 }

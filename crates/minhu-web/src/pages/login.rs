@@ -17,10 +17,11 @@ use crate::api::audit::{self, client_of};
 use crate::middleware::auth::Rule::Public;
 use crate::middleware::auth::{self, SESSION_COOKIE};
 use crate::middleware::error::ApiError;
+use crate::middleware::extract::PageQuery;
 use crate::pages::ui::{Chrome, Lang};
 use crate::routes::Routes;
 use askama::Template;
-use axum::extract::{FromRequest, Query, State};
+use axum::extract::{FromRequest, State};
 use axum::http::Method;
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{Html, IntoResponse, Redirect, Response};
@@ -28,7 +29,7 @@ use jiff::SignedDuration;
 use minhu_core::workflow::FieldError;
 use minhu_engine::records::{LoginNotice, LoginPolicy, LoginTry};
 use serde::Deserialize;
-use std::collections::HashMap;
+use utoipa::IntoParams;
 
 /// Tries at one login from one address that lock that pair.
 pub const MAX_FAILED_LOGINS: u32 = 5;
@@ -88,14 +89,21 @@ pub(crate) fn safe_next(next: Option<&str>) -> String {
     .to_owned()
 }
 
+/// Where to go once signed in (or once the language is switched).
+#[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub(crate) struct Next {
+    pub next: Option<String>,
+}
+
 async fn login_form(
     State(state): State<AppState>,
     lang: Lang,
-    Query(params): Query<HashMap<String, String>>,
+    PageQuery(Next { next }): PageQuery<Next>,
 ) -> Result<Html<String>, ApiError> {
     crate::pages::tickets::render(LoginPage {
         ui: Chrome::new(&state, lang, None, "/login"),
-        next: safe_next(params.get("next").map(String::as_str)),
+        next: safe_next(next.as_deref()),
         login: String::new(),
         error: String::new(),
     })

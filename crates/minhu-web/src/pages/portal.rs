@@ -10,19 +10,20 @@ use crate::api::follow::Followed;
 use crate::middleware::auth::MaybePrincipal;
 use crate::middleware::auth::Rule::{Open, Public};
 use crate::middleware::error::ApiError;
+use crate::middleware::extract::{PageQuery, QueryParams};
 use crate::pages::tickets::{local_time, region_label, render};
 use crate::pages::ui::{Chrome, Lang};
 use crate::routes::Routes;
 use askama::Template;
 use axum::Json;
-use axum::extract::{Query, State};
+use axum::extract::State;
 use axum::http::Method;
 use axum::response::Html;
 use minhu_core::region::RegionLevel;
 use minhu_core::ticket::{Channel, Citizen, Intake, Kind, Satisfaction, Status};
 use minhu_engine::Reader;
-use serde::Serialize;
-use std::collections::HashMap;
+use serde::{Deserialize, Serialize};
+use utoipa::IntoParams;
 use utoipa_axum::routes;
 
 /// Reporting needs no account; following reads a citizen's session when there is one.
@@ -82,18 +83,25 @@ struct PortalPage {
     map: bool,
 }
 
-fn easy(params: &HashMap<String, String>) -> bool {
-    params.get("mode").is_some_and(|m| m == "easy")
+/// The portal's large-print page with fewer steps: `?mode=easy`.
+#[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+struct Mode {
+    mode: Option<String>,
+}
+
+fn easy(mode: Option<&str>) -> bool {
+    mode == Some("easy")
 }
 
 async fn portal(
     State(state): State<AppState>,
     lang: Lang,
-    Query(params): Query<HashMap<String, String>>,
+    PageQuery(mode): PageQuery<Mode>,
 ) -> Result<Html<String>, ApiError> {
     let city = state.engine.city();
     let mut ui = Chrome::new(&state, lang, None, "/");
-    ui.easy = easy(&params);
+    ui.easy = easy(mode.mode.as_deref());
     render(PortalPage {
         ui,
         kinds: kinds(lang),
@@ -169,11 +177,19 @@ struct TrackPage {
     satisfactions: Vec<Choice>,
 }
 
+/// The follow page: the number to fill in, and the large-print mode.
+#[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+struct TrackQuery {
+    mode: Option<String>,
+    number: Option<String>,
+}
+
 async fn track(
     State(state): State<AppState>,
     lang: Lang,
     MaybePrincipal(principal): MaybePrincipal,
-    Query(params): Query<HashMap<String, String>>,
+    PageQuery(TrackQuery { mode, number }): PageQuery<TrackQuery>,
 ) -> Result<Html<String>, ApiError> {
     let city = state.engine.city();
     let following = principal.as_ref().and_then(|p| p.follows.clone());
@@ -207,10 +223,10 @@ async fn track(
         None => None,
     };
     let mut ui = Chrome::new(&state, lang, principal.as_ref(), "/track");
-    ui.easy = easy(&params);
+    ui.easy = easy(mode.as_deref());
     render(TrackPage {
         ui,
-        number: params.get("number").cloned().unwrap_or_default(),
+        number: number.unwrap_or_default(),
         ticket,
         satisfactions: Satisfaction::ALL
             .iter()
@@ -260,20 +276,34 @@ struct SuggestedCategory {
     reasons: String,
 }
 
+/// What the citizen has typed so far.
+#[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+struct Draft {
+    title: Option<String>,
+    description: Option<String>,
+    address: Option<String>,
+}
+
 /// `GET /api/v1/suggest?title=&description=&address=`: for citizens and agents as they
 /// type; nothing is stored.
 #[utoipa::path(
     get, path = "/api/v1/suggest", security(()),
-    params(("title" = Option<String>, Query), ("description" = Option<String>, Query), ("address" = Option<String>, Query)),
+    params(Draft),
     responses((status = 200, description = "the place read and the likely categories with their reasons"), (status = 400, body = crate::middleware::error::ErrorBody))
 )]
 async fn suggest(
     State(state): State<AppState>,
-    Query(params): Query<HashMap<String, String>>,
+    QueryParams(draft): QueryParams<Draft>,
 ) -> Result<Json<Suggestion>, ApiError> {
     let city = state.engine.city();
-    let text = |name: &str| params.get(name).map_or("", |v| v.trim());
-    let intake = draft_intake(city, text("title"), text("description"), text("address"));
+    let text = |field: &Option<String>| field.clone().unwrap_or_default();
+    let intake = draft_intake(
+        city,
+        &text(&draft.title),
+        &text(&draft.description),
+        &text(&draft.address),
+    );
     let (ticket, decision) = state.engine.preview(intake)?;
     let region = decision
         .region

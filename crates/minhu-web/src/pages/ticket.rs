@@ -7,12 +7,13 @@ use crate::AppState;
 use crate::middleware::auth::Principal;
 use crate::middleware::auth::Rule::Permission as Needs;
 use crate::middleware::error::ApiError;
+use crate::middleware::extract::PageQuery;
 use crate::pages::portal::{Choice, label};
 use crate::pages::tickets::{local_time, place_name, reasons, region_label, render, unit_label};
 use crate::pages::ui::{Chrome, Lang};
 use crate::routes::Routes;
 use askama::Template;
-use axum::extract::{Path, Query, State};
+use axum::extract::{Path, State};
 use axum::http::Method;
 use axum::response::Html;
 use minhu_core::City;
@@ -22,7 +23,8 @@ use minhu_core::ids::{TicketNumber, UnitId};
 use minhu_core::region::RegionLevel;
 use minhu_core::ticket::{PartState, Satisfaction, Status, Ticket};
 use minhu_core::unit::Unit;
-use std::collections::HashMap;
+use serde::Deserialize;
+use utoipa::IntoParams;
 
 pub(crate) fn routes() -> Routes {
     Routes::new().page(
@@ -562,12 +564,19 @@ fn event_detail(event: &Event, city: &City) -> String {
     }
 }
 
+/// The knowledge-base article the agent picked to answer with.
+#[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+struct TicketQuery {
+    article: Option<String>,
+}
+
 async fn ticket_page(
     State(state): State<AppState>,
     lang: Lang,
     principal: Principal,
     Path(number): Path<String>,
-    Query(params): Query<HashMap<String, String>>,
+    PageQuery(TicketQuery { article }): PageQuery<TicketQuery>,
 ) -> Result<Html<String>, ApiError> {
     let number = TicketNumber::parse(&number).map_err(|e| ApiError::not_found(e.to_string()))?;
     let engine = &state.engine;
@@ -576,8 +585,7 @@ async fn ticket_page(
     let ticket = engine.ticket_for(&reader, &number).await?;
     // The ticket was just read and checked for this reader: only its log is left to read.
     let events = reader.events(engine.events(&number).await?, &city.privacy);
-    let article = params.get("article").map(String::as_str);
-    let actions = actions_for(&state, &principal, &ticket, lang, article).await?;
+    let actions = actions_for(&state, &principal, &ticket, lang, article.as_deref()).await?;
     let deadline = |pick: fn(&minhu_core::deadline::Deadlines) -> jiff::Timestamp| {
         ticket
             .deadlines

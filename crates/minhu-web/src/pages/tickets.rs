@@ -5,10 +5,11 @@ use crate::AppState;
 use crate::middleware::auth::Principal;
 use crate::middleware::auth::Rule::Permission as Needs;
 use crate::middleware::error::ApiError;
+use crate::middleware::extract::PageQuery;
 use crate::pages::ui::{Chrome, Lang};
 use crate::routes::Routes;
 use askama::Template;
-use axum::extract::{Query, State};
+use axum::extract::State;
 use axum::http::Method;
 use axum::response::Html;
 use minhu_core::City;
@@ -18,7 +19,8 @@ use minhu_core::ids::UnitId;
 use minhu_core::ticket::{Status, Ticket};
 use minhu_engine::records::{Cursor, TicketFilter};
 use minhu_engine::router::Decision;
-use std::collections::HashMap;
+use serde::Deserialize;
+use utoipa::IntoParams;
 
 pub(crate) fn routes() -> Routes {
     Routes::new().page(Method::GET, "/tickets", Needs(P::ViewTickets), list_page)
@@ -103,23 +105,29 @@ pub(crate) fn render(template: impl Template) -> Result<Html<String>, ApiError> 
     template.render().map(Html).map_err(ApiError::internal)
 }
 
+/// The list page's filters.
+#[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+struct ListQuery {
+    status: Option<String>,
+    q: Option<String>,
+    cursor: Option<String>,
+}
+
 async fn list_page(
     State(state): State<AppState>,
     lang: Lang,
     principal: Principal,
-    Query(params): Query<HashMap<String, String>>,
+    PageQuery(params): PageQuery<ListQuery>,
 ) -> Result<Html<String>, ApiError> {
     let city = state.engine.city();
-    let status = params.get("status").and_then(|s| Status::from_code(s));
-    let query = params
-        .get("q")
-        .map(|q| q.trim().to_owned())
-        .unwrap_or_default();
+    let status = params.status.as_deref().and_then(Status::from_code);
+    let query = params.q.unwrap_or_default();
     let filter = TicketFilter {
         status,
         text: (!query.is_empty()).then(|| query.clone()),
         identity: principal.may(Permission::ViewIdentity),
-        cursor: params.get("cursor").and_then(|c| Cursor::decode(c)),
+        cursor: params.cursor.as_deref().and_then(Cursor::decode),
         limit: 50,
         ..TicketFilter::default()
     };

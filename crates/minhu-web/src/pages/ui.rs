@@ -4,14 +4,15 @@
 
 use crate::middleware::auth::Principal;
 use crate::middleware::auth::Rule::Public;
+use crate::middleware::extract::PageQuery;
+use crate::pages::login::Next;
 use crate::routes::Routes;
-use axum::extract::{FromRequestParts, Path, Query};
+use axum::extract::{FromRequestParts, Path};
 use axum::http::Method;
 use axum::http::request::Parts;
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
 use minhu_core::access::Permission;
-use std::collections::HashMap;
 
 pub(crate) fn routes() -> Routes {
     Routes::new()
@@ -68,10 +69,10 @@ impl<S: Send + Sync> FromRequestParts<S> for Lang {
 /// Sets the language cookie and goes back to the page the reader came from.
 async fn switch_language(
     Path(lang): Path<String>,
-    Query(params): Query<HashMap<String, String>>,
+    PageQuery(Next { next }): PageQuery<Next>,
 ) -> Response {
     let lang = if lang == "en" { "en" } else { "zh" };
-    let next = crate::pages::login::safe_next(params.get("next").map(String::as_str));
+    let next = crate::pages::login::safe_next(next.as_deref());
     (
         [(
             header::SET_COOKIE,

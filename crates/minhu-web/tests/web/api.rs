@@ -167,10 +167,17 @@ async fn list_filters_are_checked() {
     assert_eq!(hit["tickets"].as_array().unwrap().len(), 1, "{hit}");
     let (_, miss) = app.get("/api/v1/tickets?region=A5").await;
     assert!(miss["tickets"].as_array().unwrap().is_empty());
+    // A filter form sends the fields left empty: they filter nothing.
+    let (status, all) = app
+        .get("/api/v1/tickets?status=&region=%20&limit=&q=")
+        .await;
+    assert_eq!(status, StatusCode::OK, "{all}");
+    assert_eq!(all["tickets"].as_array().unwrap().len(), 1, "{all}");
     for (query, field) in [
         ("status=lost", "status"),
         ("region=Z9", "region"),
         ("limit=9999", "limit"),
+        ("limit=ten", "limit"),
         ("from=yesterday", "from"),
         ("colour=red", "colour"),
         ("cursor=abc", "cursor"),
@@ -179,6 +186,24 @@ async fn list_filters_are_checked() {
         assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{query}");
         assert_eq!(answer["error"]["field"], field, "{query}");
     }
+}
+
+#[tokio::test]
+async fn pages_pass_over_parameters_a_messenger_adds_but_the_api_refuses_them() {
+    let app = TestApp::new().await;
+    // WeChat appends these to every link shared in a chat.
+    let (status, page) = app
+        .get_as(None, "/track?number=&from=singlemessage&isappinstalled=0")
+        .await;
+    assert_eq!(status, StatusCode::OK, "{page}");
+    let (status, answer) = app
+        .get_as(
+            None,
+            "/api/v1/suggest?title=%E8%B7%AF%E7%81%AF&from=singlemessage",
+        )
+        .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{answer}");
+    assert_eq!(answer["error"]["field"], "from", "{answer}");
 }
 
 #[tokio::test]
