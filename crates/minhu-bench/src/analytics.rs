@@ -33,7 +33,7 @@ use minhu_core::City;
 use minhu_core::access::{Role, Scope};
 use minhu_core::city::AnalyticsRules;
 use minhu_core::deadline::{Deadlines, TierCode};
-use minhu_core::event::{Actor, Change, Event};
+use minhu_core::event::{Actor, Change, Event, SystemPart};
 use minhu_core::ids::{RegionId, TicketNumber, UnitId};
 use minhu_core::region::RegionLevel;
 use minhu_core::rollup::{Metric, Rollup, epoch_hour};
@@ -580,7 +580,7 @@ fn synthetic_log(rng: &mut StdRng, cells: &Cells, day: Date) -> Vec<Event> {
         events.push(Event {
             seq: events.len() as u32 + 1,
             at,
-            actor: Actor::system("bench"),
+            actor: Actor::system(SystemPart::Bench),
             change,
         });
     };

@@ -9,7 +9,7 @@ use crate::harness;
 use jiff::{SignedDuration, Timestamp};
 use minhu_core::SystemClock;
 use minhu_core::deadline::{Deadlines, TierCode};
-use minhu_core::event::{Actor, Change, Event};
+use minhu_core::event::{Actor, Change, Event, SystemPart};
 use minhu_core::ids::{RegionId, UnitId};
 use minhu_core::taxonomy::CategoryPath;
 use minhu_core::ticket::{Channel, Citizen, Intake, Kind, Status};
@@ -198,7 +198,7 @@ pub async fn fill(
             events.push(Event {
                 seq: 2,
                 at,
-                actor: Actor::system("bench"),
+                actor: Actor::system(SystemPart::Bench),
                 change: Change::Dispatched {
                     unit: UnitId::new(format!("street-{district}-{street:02}")),
                     deadlines: Deadlines {

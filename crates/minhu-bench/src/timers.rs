@@ -13,7 +13,7 @@ use crate::harness::{self, BenchCity, print_times};
 use crate::intake::SAMPLES;
 use jiff::{SignedDuration, Timestamp};
 use minhu_core::deadline::TierCode;
-use minhu_core::event::Actor;
+use minhu_core::event::{Actor, SystemPart};
 use minhu_core::ids::TicketNumber;
 use minhu_core::taxonomy::CategoryPath;
 use minhu_core::ticket::{Channel, Citizen, Intake, Kind};
@@ -204,7 +204,7 @@ fn dispatched_samples(engine: &Engine) -> anyhow::Result<Vec<Intake>> {
 /// Every touched ticket has as many events by `system:timers` as fired rows in the
 /// timer index: no timer fired twice, none fired without its event.
 async fn exactly_once(engine: &Engine, touched: &BTreeSet<String>) -> anyhow::Result<()> {
-    let timers = Actor::system("timers");
+    let timers = Actor::system(SystemPart::Timers);
     for number in touched {
         let number = TicketNumber::parse(number)?;
         let events = engine

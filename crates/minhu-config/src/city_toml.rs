@@ -159,6 +159,9 @@ struct CitySection {
 struct TierEntry {
     code: String,
     label: String,
+    /// The tier's name in English; without it English pages show `label`.
+    #[serde(default)]
+    label_en: Option<String>,
     respond_within: String,
     resolve_within: String,
     #[serde(default)]
@@ -520,10 +523,19 @@ fn load_tiers(source: &Source, entries: &[Spanned<TierEntry>]) -> Result<Vec<Tie
         let tier = Tier {
             code: TierCode(raw.code.clone()),
             label: raw.label.clone(),
+            label_en: raw.label_en.clone(),
             respond_within: allowance("respond_within", &raw.respond_within)?,
             resolve_within: allowance("resolve_within", &raw.resolve_within)?,
             words: raw.words.iter().map(|w| w.trim().to_owned()).collect(),
         };
+        if let Some(english) = &tier.label_en
+            && (english.trim().is_empty()
+                || english
+                    .chars()
+                    .any(|c| ('\u{4e00}'..='\u{9fff}').contains(&c)))
+        {
+            return Err(source.error(at, format!("label_en: {english:?} is not an English name")));
+        }
         if tier.words.iter().any(String::is_empty) {
             return Err(source.error(at, "words: a word must not be blank"));
         }

@@ -9,7 +9,7 @@
 //! | `calendar.toml` | public holidays and make-up working days (调休), `[[year]]` tables |
 //! | `regions.toml` | the region tree, `[[region]]` tables |
 //! | `units.toml` | handling units, `[[unit]]` tables |
-//! | `taxonomy.csv` | the 3-level category taxonomy (一级分类,二级分类,三级分类) |
+//! | `taxonomy.csv` | the 3-level category taxonomy (一级分类,二级分类,三级分类), optionally the row's English names (`english`: levels joined by `/`) |
 //! | `duties.toml` | duty rules, `[[duty]]` tables |
 //! | `open311.toml` | optional: the Open311 services, `[[service]]` tables ([`load_services`]) |
 //!
@@ -275,10 +275,13 @@ fn load_taxonomy(source: &Source) -> Result<Taxonomy, ConfigError> {
         let record =
             record.map_err(|e| error(e.position().map(|p| p.line() as usize), e.to_string()))?;
         let line = record.position().map(|p| p.line() as usize);
-        if record.len() > 3 {
+        if record.len() > 4 {
             return Err(error(
                 line,
-                format!("has {} columns; the taxonomy has 3 levels", record.len()),
+                format!(
+                    "has {} columns; the taxonomy has 3 levels and an optional English column",
+                    record.len()
+                ),
             ));
         }
         rows.push(

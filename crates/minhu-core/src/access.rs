@@ -16,97 +16,64 @@ use crate::pii::{self, Mask};
 use crate::ticket::{Citizen, Intake, Kind, PartState, Ticket};
 use crate::workflow::Command;
 use serde::{Deserialize, Serialize};
-use std::fmt;
 
-macro_rules! named_enum {
-    ($(#[$doc:meta])* $name:ident { $($(#[$vdoc:meta])* $variant:ident = $code:literal),+ $(,)? }) => {
-        $(#[$doc])*
-        #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
-        #[serde(rename_all = "snake_case")]
-        pub enum $name { $($(#[$vdoc])* $variant),+ }
-
-        impl $name {
-            pub const ALL: &'static [$name] = &[$($name::$variant),+];
-
-            pub fn code(self) -> &'static str {
-                match self { $($name::$variant => $code),+ }
-            }
-
-            pub fn from_code(code: &str) -> Option<Self> {
-                Self::ALL.iter().copied().find(|v| v.code() == code)
-            }
-
-            /// Every code, comma-separated, for error messages.
-            pub fn codes() -> String {
-                Self::ALL.iter().map(|v| v.code()).collect::<Vec<_>>().join(", ")
-            }
-        }
-
-        impl fmt::Display for $name {
-            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                f.write_str(self.code())
-            }
-        }
-    };
-}
-
-named_enum!(
+code_enum!(
     /// The posts an official can hold.
     Role {
         /// 话务员: takes calls, answers from the knowledge base, calls citizens back.
-        HotlineAgent = "hotline_agent",
+        HotlineAgent = "hotline_agent" / "话务员" / "Hotline agent",
         /// 派单员: classifies and dispatches, decides returns.
-        Dispatcher = "dispatcher",
+        Dispatcher = "dispatcher" / "派单员" / "Dispatcher",
         /// 承办人: handles the tickets of one unit.
-        UnitHandler = "unit_handler",
+        UnitHandler = "unit_handler" / "承办人" / "Unit handler",
         /// 单位负责人: a unit's head; passes tickets down to sub-units.
-        UnitLeader = "unit_leader",
+        UnitLeader = "unit_leader" / "单位负责人" / "Unit head",
         /// 督办: presses, approves extensions, marks long-term matters.
-        Supervisor = "supervisor",
+        Supervisor = "supervisor" / "督办员" / "Supervisor",
         /// 管理员: accounts, tokens, configuration.
-        Administrator = "administrator",
+        Administrator = "administrator" / "管理员" / "Administrator",
         /// 审计: reads everything and the audit log, changes nothing.
-        Auditor = "auditor",
+        Auditor = "auditor" / "审计员" / "Auditor",
     }
 );
 
-named_enum!(
+code_enum!(
     /// One thing an official or an API client may do.
     Permission {
         /// Read tickets, their history and lists (within the scope).
-        ViewTickets = "ticket.view",
+        ViewTickets = "ticket.view" / "查看工单" / "View tickets",
         /// Take a demand in on a citizen's behalf (phone, grid, import).
-        CreateTickets = "ticket.create",
+        CreateTickets = "ticket.create" / "代为受理" / "Take in demands",
         /// Change category, region or tier.
-        Classify = "ticket.classify",
+        Classify = "ticket.classify" / "分类定级" / "Classify",
         /// Dispatch, refuse a return, close.
-        Dispatch = "ticket.dispatch",
+        Dispatch = "ticket.dispatch" / "派单与关闭" / "Dispatch and close",
         /// Answer a consultation at intake (直接办结).
-        Answer = "ticket.answer",
+        Answer = "ticket.answer" / "直接答复" / "Answer at intake",
         /// Accept, return, resolve, ask for an extension, attach files.
-        Handle = "ticket.handle",
+        Handle = "ticket.handle" / "承办" / "Handle",
         /// Pass a ticket down to a sub-unit (转派).
-        Redispatch = "ticket.redispatch",
+        Redispatch = "ticket.redispatch" / "转派下级" / "Pass down",
         /// Record the citizen's verdict and reopen (回访).
-        Callback = "ticket.callback",
+        Callback = "ticket.callback" / "回访" / "Call back",
         /// Urge, decide extensions, mark and lift long-term (督办).
-        Supervise = "ticket.supervise",
+        Supervise = "ticket.supervise" / "督办" / "Supervise",
         /// See citizens' phone and name unmasked without asking.
-        ViewIdentity = "identity.view",
+        ViewIdentity = "identity.view" / "查看诉求人信息" / "See citizens' identity",
         /// Unmask one ticket's citizen, giving a reason (recorded).
-        RevealIdentity = "identity.reveal",
+        RevealIdentity = "identity.reveal" / "申请查看诉求人信息" / "Reveal a citizen's identity",
         /// Export lists and read statistics.
-        Report = "report.view",
+        Report = "report.view" / "统计与导出" / "Reports and exports",
         /// Create and disable accounts and API tokens, change roles and scopes.
-        ManageAccess = "access.manage",
+        ManageAccess = "access.manage" / "账号与权限管理" / "Manage accounts and access",
         /// Read and export the audit log.
-        ViewAudit = "audit.view",
+        ViewAudit = "audit.view" / "查看审计日志" / "Read the audit log",
         /// Fire a due timer: held by no role, only the timer worker (`system:timers`).
-        FireTimers = "system.timers",
+        FireTimers = "system.timers" / "触发计时器" / "Fire timers",
         /// Read knowledge-base articles and their suggestions for a text.
-        ViewKnowledge = "kb.view",
+        ViewKnowledge = "kb.view" / "查看知识库" / "Read the knowledge base",
         /// Write, retire and delete knowledge-base articles.
-        EditKnowledge = "kb.edit",
+        EditKnowledge = "kb.edit" / "编辑知识库" / "Edit the knowledge base",
     }
 );
 

@@ -263,6 +263,7 @@ pub(crate) mod tests {
             Tier {
                 code: TierCode(code.into()),
                 label: code.into(),
+                label_en: None,
                 respond_within: Allowance::parse(respond, clock).unwrap(),
                 resolve_within: Allowance::parse(resolve, clock).unwrap(),
                 words: if code == "2h" {

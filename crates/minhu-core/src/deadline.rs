@@ -27,7 +27,10 @@ impl TierCode {
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Tier {
     pub code: TierCode,
+    /// What people call it (紧急).
     pub label: String,
+    /// Its name in English, where the city gives one (Urgent).
+    pub label_en: Option<String>,
     pub respond_within: Allowance,
     pub resolve_within: Allowance,
     /// Words that put a demand in this tier (燃气泄漏 -> 2h), whatever it was given.
@@ -206,6 +209,7 @@ mod tests {
         Tier {
             code: TierCode(resolve.into()),
             label: resolve.into(),
+            label_en: None,
             respond_within: Allowance::parse(respond, clock).unwrap(),
             resolve_within: Allowance::parse(resolve, clock).unwrap(),
             words: Vec::new(),

@@ -10,18 +10,59 @@ use jiff::Timestamp;
 use serde::{Deserialize, Serialize};
 use std::fmt;
 
+code_enum!(
+    /// The parts of minhu that act by themselves (`system:<part>`).
+    SystemPart {
+        /// Places, classifies and dispatches new demands.
+        Router = "router" / "派单系统" / "Routing",
+        /// Fires warnings, overdue marks, escalations and callback reminders.
+        Timers = "timers" / "时限提醒" / "Deadline timers",
+        /// Answers merged tickets with their main case's reply.
+        Cases = "cases" / "并单处理" / "Merged cases",
+        /// Brings in tickets from another system's export.
+        Import = "import" / "数据导入" / "Data import",
+        /// Plays the demo's history.
+        Demo = "demo" / "演示数据" / "Demo data",
+        /// Records the demo's callbacks.
+        Callback = "callback" / "回访系统" / "Callback system",
+        /// Sign-in counters and locks (audit log).
+        Login = "login" / "登录保护" / "Sign-in protection",
+        /// The command line (`system:cli:<who>` in the audit log).
+        Cli = "cli" / "命令行" / "Command line",
+        /// The load generators.
+        Bench = "bench" / "压力测试" / "Load test",
+    }
+);
+
 /// Who caused an event: `citizen`, `system:<part>`, `user:<login>` or `token:<name>`.
 #[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(transparent)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Actor(String);
 
+/// An [`Actor`] read apart, for showing it: people are named by the layer that knows
+/// their names, parts of the system by their [`SystemPart`] label.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Who<'a> {
+    Citizen,
+    /// `system:<part>`, with what follows the part (`system:cli:<who>`).
+    System(SystemPart, Option<&'a str>),
+    /// An official's login.
+    User(&'a str),
+    /// An API token's name.
+    Token(&'a str),
+    /// Nobody signed in (the audit log's refused requests).
+    Anonymous,
+    /// Anything else a stored row holds.
+    Other(&'a str),
+}
+
 impl Actor {
     pub fn citizen() -> Self {
         Self("citizen".into())
     }
-    pub fn system(part: &str) -> Self {
-        Self(format!("system:{part}"))
+    pub fn system(part: SystemPart) -> Self {
+        Self(format!("system:{}", part.code()))
     }
     pub fn user(login: &str) -> Self {
         Self(format!("user:{login}"))
@@ -32,6 +73,36 @@ impl Actor {
     }
     pub fn as_str(&self) -> &str {
         &self.0
+    }
+    /// Who this is, read apart.
+    pub fn who(&self) -> Who<'_> {
+        Who::of(&self.0)
+    }
+}
+
+impl<'a> Who<'a> {
+    /// Reads an actor as stored (events, the audit log).
+    pub fn of(actor: &'a str) -> Who<'a> {
+        if actor == "citizen" {
+            return Who::Citizen;
+        }
+        if actor == "anonymous" {
+            return Who::Anonymous;
+        }
+        if let Some(rest) = actor.strip_prefix("system:") {
+            let (part, detail) = match rest.split_once(':') {
+                Some((part, detail)) => (part, Some(detail)),
+                None => (rest, None),
+            };
+            return SystemPart::from_code(part)
+                .map_or(Who::Other(actor), |part| Who::System(part, detail));
+        }
+        if let Some(login) = actor.strip_prefix("user:") {
+            return Who::User(login);
+        }
+        actor
+            .strip_prefix("token:")
+            .map_or(Who::Other(actor), Who::Token)
     }
 }
 
@@ -205,42 +276,85 @@ pub enum Change {
     CallbackDue,
 }
 
+code_enum!(
+    /// What an event records: the type of its [`Change`], as stored and filtered on.
+    EventKind {
+        Created = "created" / "受理" / "Received",
+        Reclassified = "reclassified" / "重新分类" / "Reclassified",
+        Dispatched = "dispatched" / "派单" / "Dispatched",
+        Accepted = "accepted" / "签收" / "Accepted",
+        Returned = "returned" / "退单" / "Returned by the unit",
+        Redispatched = "redispatched" / "转派" / "Passed down",
+        Resolved = "resolved" / "办结答复" / "Replied",
+        AnsweredAtIntake = "answered_at_intake" / "受理时答复" / "Answered at intake",
+        AttachmentAdded = "attachment_added" / "添加附件" / "File attached",
+        Rated = "rated" / "回访评价" / "Rated",
+        Reopened = "reopened" / "重办" / "Reopened",
+        Closed = "closed" / "关闭" / "Closed",
+        ReturnRejected = "return_rejected" / "退单驳回" / "Return refused",
+        ExtensionRequested = "extension_requested" / "申请延期" / "Extension requested",
+        ExtensionDecided = "extension_decided" / "延期审批" / "Extension decided",
+        Urged = "urged" / "督办" / "Urged",
+        MarkedLongTerm = "marked_long_term" / "挂账" / "Marked long-term",
+        LongTermLifted = "long_term_lifted" / "解除挂账" / "Long-term lifted",
+        LongTermReviewDue = "long_term_review_due" / "挂账复核到期" / "Long-term review due",
+        Reassigned = "reassigned" / "改派" / "Reassigned",
+        Summoned = "summoned" / "吹哨报到" / "Departments summoned",
+        PartAccepted = "part_accepted" / "部门报到" / "Department took part",
+        PartReported = "part_reported" / "部门反馈" / "Department reported",
+        Merged = "merged" / "并单" / "Merged",
+        Unmerged = "unmerged" / "撤销并单" / "Unmerged",
+        CaseJoined = "case_joined" / "并入本单" / "Ticket merged in",
+        CaseLeft = "case_left" / "移出本单" / "Ticket taken out",
+        CaseReplied = "case_replied" / "主单答复" / "Main case replied",
+        Warned = "warned" / "时限预警" / "Deadline warning",
+        Overdue = "overdue" / "超期" / "Overdue",
+        Escalated = "escalated" / "升级" / "Escalated",
+        CallbackDue = "callback_due" / "回访到期" / "Callback due",
+    }
+);
+
 impl Change {
-    /// The event's type as stored and shown: `created`, `dispatched`, ...
-    pub fn name(&self) -> &'static str {
+    /// What the event records.
+    pub fn kind(&self) -> EventKind {
         match self {
-            Change::Created(_) => "created",
-            Change::Reclassified { .. } => "reclassified",
-            Change::Dispatched { .. } => "dispatched",
-            Change::Accepted => "accepted",
-            Change::Returned { .. } => "returned",
-            Change::Redispatched { .. } => "redispatched",
-            Change::Resolved { .. } => "resolved",
-            Change::AnsweredAtIntake { .. } => "answered_at_intake",
-            Change::AttachmentAdded(_) => "attachment_added",
-            Change::Rated(_) => "rated",
-            Change::Reopened { .. } => "reopened",
-            Change::Closed { .. } => "closed",
-            Change::ReturnRejected { .. } => "return_rejected",
-            Change::ExtensionRequested { .. } => "extension_requested",
-            Change::ExtensionDecided { .. } => "extension_decided",
-            Change::Urged { .. } => "urged",
-            Change::MarkedLongTerm { .. } => "marked_long_term",
-            Change::LongTermLifted { .. } => "long_term_lifted",
-            Change::LongTermReviewDue { .. } => "long_term_review_due",
-            Change::Reassigned { .. } => "reassigned",
-            Change::Summoned { .. } => "summoned",
-            Change::PartAccepted { .. } => "part_accepted",
-            Change::PartReported { .. } => "part_reported",
-            Change::Merged { .. } => "merged",
-            Change::Unmerged { .. } => "unmerged",
-            Change::CaseJoined { .. } => "case_joined",
-            Change::CaseLeft { .. } => "case_left",
-            Change::CaseReplied { .. } => "case_replied",
-            Change::Warned { .. } => "warned",
-            Change::Overdue { .. } => "overdue",
-            Change::Escalated { .. } => "escalated",
-            Change::CallbackDue => "callback_due",
+            Change::Created(_) => EventKind::Created,
+            Change::Reclassified { .. } => EventKind::Reclassified,
+            Change::Dispatched { .. } => EventKind::Dispatched,
+            Change::Accepted => EventKind::Accepted,
+            Change::Returned { .. } => EventKind::Returned,
+            Change::Redispatched { .. } => EventKind::Redispatched,
+            Change::Resolved { .. } => EventKind::Resolved,
+            Change::AnsweredAtIntake { .. } => EventKind::AnsweredAtIntake,
+            Change::AttachmentAdded(_) => EventKind::AttachmentAdded,
+            Change::Rated(_) => EventKind::Rated,
+            Change::Reopened { .. } => EventKind::Reopened,
+            Change::Closed { .. } => EventKind::Closed,
+            Change::ReturnRejected { .. } => EventKind::ReturnRejected,
+            Change::ExtensionRequested { .. } => EventKind::ExtensionRequested,
+            Change::ExtensionDecided { .. } => EventKind::ExtensionDecided,
+            Change::Urged { .. } => EventKind::Urged,
+            Change::MarkedLongTerm { .. } => EventKind::MarkedLongTerm,
+            Change::LongTermLifted { .. } => EventKind::LongTermLifted,
+            Change::LongTermReviewDue { .. } => EventKind::LongTermReviewDue,
+            Change::Reassigned { .. } => EventKind::Reassigned,
+            Change::Summoned { .. } => EventKind::Summoned,
+            Change::PartAccepted { .. } => EventKind::PartAccepted,
+            Change::PartReported { .. } => EventKind::PartReported,
+            Change::Merged { .. } => EventKind::Merged,
+            Change::Unmerged { .. } => EventKind::Unmerged,
+            Change::CaseJoined { .. } => EventKind::CaseJoined,
+            Change::CaseLeft { .. } => EventKind::CaseLeft,
+            Change::CaseReplied { .. } => EventKind::CaseReplied,
+            Change::Warned { .. } => EventKind::Warned,
+            Change::Overdue { .. } => EventKind::Overdue,
+            Change::Escalated { .. } => EventKind::Escalated,
+            Change::CallbackDue => EventKind::CallbackDue,
         }
+    }
+
+    /// The event's type as stored: `created`, `dispatched`, ...
+    pub fn name(&self) -> &'static str {
+        self.kind().code()
     }
 }

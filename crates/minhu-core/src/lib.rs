@@ -9,6 +9,10 @@
 //! [`workflow::transition`] decides whether a requested [`workflow::Command`] is legal
 //! for the current state and, if so, which event records it.
 
+// First: the other modules declare their enums with its `code_enum!`.
+#[macro_use]
+pub mod label;
+
 pub mod access;
 pub mod calendar;
 pub mod city;
@@ -20,12 +24,10 @@ pub mod geo;
 pub mod ids;
 pub mod pii;
 pub mod region;
+pub mod rollup;
 pub mod services;
 pub mod taxonomy;
-#[macro_use]
 pub mod ticket;
-// After `ticket`: it uses that module's `code_enum!`.
-pub mod rollup;
 pub mod timer;
 pub mod unit;
 pub mod urgency;

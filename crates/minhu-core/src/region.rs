@@ -8,15 +8,16 @@ use crate::ids::RegionId;
 use serde::{Deserialize, Serialize};
 use std::collections::HashMap;
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum RegionLevel {
-    City,
-    District,
-    Street,
-    Community,
-    Grid,
-}
+code_enum!(
+    /// How large a region is, from the city down.
+    RegionLevel {
+        City = "city" / "市" / "City",
+        District = "district" / "区县" / "District",
+        Street = "street" / "街道（乡镇）" / "Street",
+        Community = "community" / "社区（村）" / "Community",
+        Grid = "grid" / "网格" / "Grid cell",
+    }
+);
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]

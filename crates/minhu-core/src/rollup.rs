@@ -17,29 +17,28 @@ use crate::ids::{TicketNumber, UnitId};
 use crate::ticket::{Satisfaction, Ticket};
 use jiff::Timestamp;
 use jiff::civil::Date;
-use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
 code_enum!(
     /// What a daily rollup row counts.
     Metric {
-        Received = "received" / "受理",
-        Assigned = "assigned" / "派发",
-        Accepted = "accepted" / "签收",
-        RespondedOnTime = "responded_on_time" / "按时签收",
-        Resolved = "resolved" / "办结",
-        ResolvedOnTime = "resolved_on_time" / "按期办结",
-        Rated = "rated" / "回访",
-        Solved = "solved" / "已解决",
-        Satisfied = "satisfied" / "满意",
-        Basically = "basically" / "基本满意",
-        Unsatisfied = "unsatisfied" / "不满意",
-        Reopened = "reopened" / "重办",
-        Returned = "returned" / "退单",
-        ReturnUpheld = "return_upheld" / "退单成立",
-        Disputed = "disputed" / "退单被驳回",
-        Redispatched = "redispatched" / "转派",
-        Overdue = "overdue" / "超期",
+        Received = "received" / "受理" / "Received",
+        Assigned = "assigned" / "派发" / "Dispatched",
+        Accepted = "accepted" / "签收" / "Accepted",
+        RespondedOnTime = "responded_on_time" / "按时签收" / "Accepted on time",
+        Resolved = "resolved" / "办结" / "Resolved",
+        ResolvedOnTime = "resolved_on_time" / "按期办结" / "Resolved on time",
+        Rated = "rated" / "回访" / "Called back",
+        Solved = "solved" / "已解决" / "Solved",
+        Satisfied = "satisfied" / "满意" / "Satisfied",
+        Basically = "basically" / "基本满意" / "Mostly satisfied",
+        Unsatisfied = "unsatisfied" / "不满意" / "Unsatisfied",
+        Reopened = "reopened" / "重办" / "Reopened",
+        Returned = "returned" / "退单" / "Returned",
+        ReturnUpheld = "return_upheld" / "退单成立" / "Return upheld",
+        Disputed = "disputed" / "退单被驳回" / "Return refused",
+        Redispatched = "redispatched" / "转派" / "Passed down",
+        Overdue = "overdue" / "超期" / "Overdue",
     }
 );
 
@@ -68,18 +67,6 @@ pub struct HourlyKey {
     pub hour: i64,
     pub region: String,
     pub category: String,
-}
-
-impl PartialOrd for Metric {
-    fn partial_cmp(&self, other: &Self) -> Option<std::cmp::Ordering> {
-        Some(self.cmp(other))
-    }
-}
-
-impl Ord for Metric {
-    fn cmp(&self, other: &Self) -> std::cmp::Ordering {
-        self.index().cmp(&other.index())
-    }
 }
 
 /// The whole hours since the Unix epoch at `at` (floor, also before 1970).
@@ -286,7 +273,7 @@ fn credits(before: &Ticket, event: &Event) -> Vec<(Option<UnitId>, Metric)> {
 mod tests {
     use super::*;
     use crate::deadline::{Deadlines, TierCode};
-    use crate::event::Actor;
+    use crate::event::{Actor, SystemPart};
     use crate::ids::RegionId;
     use crate::taxonomy::CategoryPath;
     use crate::ticket::{Channel, Citizen, Intake, Kind, Rating};
@@ -302,7 +289,7 @@ mod tests {
             .map(|(i, (when, change))| Event {
                 seq: i as u32 + 1,
                 at: at(when),
-                actor: Actor::system("test"),
+                actor: Actor::system(SystemPart::Router),
                 change,
             })
             .collect()

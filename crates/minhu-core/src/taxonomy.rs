@@ -6,7 +6,7 @@
 
 use crate::region::ConfigProblem;
 use serde::{Deserialize, Serialize};
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
 
 #[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
@@ -62,41 +62,119 @@ impl fmt::Display for CategoryPath {
 #[derive(Clone, Debug, Default)]
 pub struct Taxonomy {
     paths: BTreeSet<CategoryPath>,
+    /// The English name of a category's own level, where the city gives one.
+    english: BTreeMap<CategoryPath, String>,
 }
+
+/// The taxonomy's levels as its file names them, for problems.
+const LEVELS: [&str; 3] = ["一级分类", "二级分类", "三级分类"];
+
+/// The optional fourth column: the row's names in English, levels joined by `/`.
+pub const ENGLISH_COLUMN: &str = "english";
 
 impl Taxonomy {
     /// Builds the taxonomy from rows of up to three level names (blank trailing levels
-    /// allowed), as in the city's `taxonomy.csv`.
+    /// allowed), as in the city's `taxonomy.csv`, and optionally a fourth cell: the
+    /// row's names in English, levels joined by `/` (`Urban construction/Property`), as
+    /// many levels as it knows from the first.
     pub fn from_rows(rows: &[Vec<String>]) -> Result<Self, ConfigProblem> {
-        let mut paths = BTreeSet::new();
+        let mut taxonomy = Taxonomy::default();
         for (index, row) in rows.iter().enumerate() {
-            let levels: Vec<&str> = row.iter().map(|s| s.trim()).collect();
+            let cells: Vec<&str> = row.iter().map(|s| s.trim()).collect();
+            let levels = &cells[..cells.len().min(3)];
             let depth = levels
                 .iter()
                 .rposition(|s| !s.is_empty())
                 .map_or(0, |p| p + 1);
             if depth == 0 {
-                return Err(ConfigProblem::new(index, "一级分类", "the row is empty"));
+                return Err(ConfigProblem::new(index, LEVELS[0], "the row is empty"));
             }
             if let Some(gap) = levels[..depth].iter().position(|s| s.is_empty()) {
                 return Err(ConfigProblem::new(
                     index,
-                    ["一级分类", "二级分类", "三级分类"][gap.min(2)],
+                    LEVELS[gap.min(2)],
                     "a lower level is given but this one is blank",
                 ));
             }
             if let Some(bad) = levels[..depth].iter().find(|s| s.contains('/')) {
                 return Err(ConfigProblem::new(
                     index,
-                    "一级分类",
+                    LEVELS[0],
                     format!("{bad:?}: a category name may not contain '/'"),
                 ));
             }
             for n in 1..=depth {
-                paths.insert(CategoryPath(levels[..n].join("/")));
+                taxonomy.paths.insert(CategoryPath(levels[..n].join("/")));
+            }
+            if let Some(english) = cells.get(3).filter(|e| !e.is_empty()) {
+                taxonomy.add_english(index, &levels[..depth], english)?;
             }
         }
-        Ok(Self { paths })
+        Ok(taxonomy)
+    }
+
+    /// Records a row's English names, refusing more levels than the row has, Chinese
+    /// characters, a blank level and a second English name for the same category.
+    fn add_english(
+        &mut self,
+        index: usize,
+        levels: &[&str],
+        english: &str,
+    ) -> Result<(), ConfigProblem> {
+        let problem = |message: String| Err(ConfigProblem::new(index, ENGLISH_COLUMN, message));
+        let names: Vec<&str> = english.split('/').map(str::trim).collect();
+        if names.len() > levels.len() {
+            return problem(format!(
+                "{english:?} names {} levels; the row has {}",
+                names.len(),
+                levels.len()
+            ));
+        }
+        if names.iter().any(|n| n.is_empty()) {
+            return problem(format!("{english:?} has a blank level"));
+        }
+        if let Some(han) = names
+            .iter()
+            .find(|n| n.chars().any(|c| ('\u{4e00}'..='\u{9fff}').contains(&c)))
+        {
+            return problem(format!("{han:?} is not English"));
+        }
+        for (n, name) in names.iter().enumerate() {
+            let path = CategoryPath(levels[..=n].join("/"));
+            match self.english.get(&path) {
+                Some(known) if known != name => {
+                    return problem(format!(
+                        "{path} is {known:?} in English on an earlier row, {name:?} here"
+                    ));
+                }
+                Some(_) => {}
+                None => {
+                    self.english.insert(path, (*name).to_owned());
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// A category's path in English, levels joined by " / ", when the city gives an
+    /// English name for at least one of its levels; levels without one stay as written.
+    pub fn english(&self, path: &CategoryPath) -> Option<String> {
+        let prefixes: Vec<CategoryPath> = path.prefixes().collect();
+        if !prefixes.iter().any(|p| self.english.contains_key(p)) {
+            return None;
+        }
+        let names: Vec<&str> = prefixes
+            .iter()
+            .rev()
+            .zip(path.levels())
+            .map(|(prefix, name)| self.english.get(prefix).map_or(name, String::as_str))
+            .collect();
+        Some(names.join(" / "))
+    }
+
+    /// Every English name the city gives, for tests that tell data from words.
+    pub fn english_names(&self) -> impl Iterator<Item = &str> {
+        self.english.values().map(String::as_str)
     }
 
     pub fn contains(&self, path: &CategoryPath) -> bool {
@@ -145,6 +223,50 @@ mod tests {
         assert_eq!(all, ["a/b/c", "a/b", "a"]);
         assert!(path.starts_with(&CategoryPath::new("a/b")));
         assert!(!CategoryPath::new("a/bc").starts_with(&CategoryPath::new("a/b")));
+    }
+
+    #[test]
+    fn english_names_follow_the_levels() {
+        let taxonomy = Taxonomy::from_rows(&[
+            row(&[
+                "城乡建设",
+                "物业管理",
+                "物业服务",
+                "Urban construction/Property",
+            ]),
+            row(&["城乡建设", "住房", "", ""]),
+        ])
+        .unwrap();
+        let english = |p: &str| taxonomy.english(&CategoryPath::new(p));
+        assert_eq!(
+            english("城乡建设/物业管理/物业服务").unwrap(),
+            "Urban construction / Property / 物业服务"
+        );
+        assert_eq!(
+            english("城乡建设/住房").unwrap(),
+            "Urban construction / 住房"
+        );
+        assert_eq!(english("劳动"), None);
+    }
+
+    #[test]
+    fn refuses_english_that_does_not_fit() {
+        let problem = |english: &str| {
+            Taxonomy::from_rows(&[
+                row(&["城乡建设", "物业管理", "", "Urban construction"]),
+                row(&["城乡建设", "物业管理", "", english]),
+            ])
+            .unwrap_err()
+        };
+        let err = problem("City/Property/Services");
+        assert_eq!((err.item, err.field), (1, ENGLISH_COLUMN));
+        assert!(
+            err.message.contains("names 3 levels; the row has 2"),
+            "{err}"
+        );
+        assert!(problem("Town").message.contains("earlier row"));
+        assert!(problem("城建").message.contains("not English"));
+        assert!(problem("Urban construction/ ").message.contains("blank"));
     }
 
     #[test]

@@ -12,98 +12,59 @@ use crate::timer::{Alerts, DeadlineKind, Flag};
 use jiff::Timestamp;
 use serde::{Deserialize, Serialize};
 
-macro_rules! code_enum {
-    ($(#[$doc:meta])* $name:ident { $($variant:ident = $code:literal / $zh:literal),+ $(,)? }) => {
-        $(#[$doc])*
-        #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
-        #[serde(rename_all = "snake_case")]
-        #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
-        pub enum $name { $($variant),+ }
-
-        impl $name {
-            pub const ALL: &[$name] = &[$($name::$variant),+];
-
-            /// The code used in the API, the database and configuration.
-            pub fn code(self) -> &'static str {
-                match self { $($name::$variant => $code),+ }
-            }
-
-            /// The Chinese name shown to people.
-            pub fn label_zh(self) -> &'static str {
-                match self { $($name::$variant => $zh),+ }
-            }
-
-            pub fn from_code(code: &str) -> Option<Self> {
-                match code { $($code => Some($name::$variant),)+ _ => None }
-            }
-
-            /// Accepts the code or the Chinese name.
-            pub fn from_name(name: &str) -> Option<Self> {
-                let name = name.trim();
-                Self::from_code(name).or_else(|| match name { $($zh => Some($name::$variant),)+ _ => None })
-            }
-
-            /// Every code, for error messages.
-            pub fn codes() -> String {
-                [$($code),+].join(", ")
-            }
-        }
-    };
-}
-
 code_enum!(
     /// How the demand reached the city.
     Channel {
-        Phone = "phone" / "电话",
-        Web = "web" / "网站",
-        App = "app" / "APP",
-        Wechat = "wechat" / "微信",
-        Email = "email" / "邮件",
-        Open311 = "open311" / "Open311",
-        Grid = "grid" / "网格员巡查",
-        Import = "import" / "导入",
+        Phone = "phone" / "电话" / "Phone",
+        Web = "web" / "网站" / "Website",
+        App = "app" / "APP" / "Mobile app",
+        Wechat = "wechat" / "微信" / "WeChat",
+        Email = "email" / "邮件" / "E-mail",
+        Open311 = "open311" / "Open311" / "Open311",
+        Grid = "grid" / "网格员巡查" / "Grid patrol",
+        Import = "import" / "导入" / "Imported",
     }
 );
 
 code_enum!(
     /// What the citizen wants (诉求类型).
     Kind {
-        Consultation = "consultation" / "咨询",
-        Help = "help" / "求助",
-        Complaint = "complaint" / "投诉",
-        Report = "report" / "举报",
-        Suggestion = "suggestion" / "建议",
-        Praise = "praise" / "表扬",
+        Consultation = "consultation" / "咨询" / "Consultation",
+        Help = "help" / "求助" / "Request for help",
+        Complaint = "complaint" / "投诉" / "Complaint",
+        Report = "report" / "举报" / "Report of wrongdoing",
+        Suggestion = "suggestion" / "建议" / "Suggestion",
+        Praise = "praise" / "表扬" / "Praise",
     }
 );
 
 code_enum!(
     /// Where the ticket stands.
     Status {
-        Pending = "pending" / "待派单",
-        Dispatched = "dispatched" / "待签收",
-        Accepted = "accepted" / "办理中",
-        Resolved = "resolved" / "已办结待回访",
-        Closed = "closed" / "已关闭",
-        Merged = "merged" / "已并单",
+        Pending = "pending" / "待派单" / "Awaiting dispatch",
+        Dispatched = "dispatched" / "待签收" / "Awaiting acceptance",
+        Accepted = "accepted" / "办理中" / "In progress",
+        Resolved = "resolved" / "已办结待回访" / "Replied, awaiting callback",
+        Closed = "closed" / "已关闭" / "Closed",
+        Merged = "merged" / "已并单" / "Merged",
     }
 );
 
 code_enum!(
     /// Where a summoned unit's part of a joint case (联办) stands.
     PartState {
-        Summoned = "summoned" / "待报到",
-        Accepted = "accepted" / "已报到",
-        Reported = "reported" / "已反馈",
+        Summoned = "summoned" / "待报到" / "Summoned",
+        Accepted = "accepted" / "已报到" / "Taking part",
+        Reported = "reported" / "已反馈" / "Reported",
     }
 );
 
 code_enum!(
     /// The citizen's verdict at callback (回访).
     Satisfaction {
-        Satisfied = "satisfied" / "满意",
-        Basically = "basically" / "基本满意",
-        Unsatisfied = "unsatisfied" / "不满意",
+        Satisfied = "satisfied" / "满意" / "Satisfied",
+        Basically = "basically" / "基本满意" / "Mostly satisfied",
+        Unsatisfied = "unsatisfied" / "不满意" / "Unsatisfied",
     }
 );
 

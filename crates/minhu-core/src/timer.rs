@@ -20,41 +20,41 @@ use serde::{Deserialize, Serialize};
 code_enum!(
     /// What a timer does when it fires; stored as its code in the timer index.
     TimerKind {
-        RespondWarning = "respond_warning" / "签收预警",
-        RespondOverdue = "respond_overdue" / "签收超时",
-        ResolveWarning = "resolve_warning" / "办理预警",
-        ResolveOverdue = "resolve_overdue" / "办理超期",
-        EscalateUnitLeader = "escalate_unit_leader" / "升级至单位领导",
-        EscalateSupervisor = "escalate_supervisor" / "升级至督办",
-        CallbackDue = "callback_due" / "回访到期",
-        LongTermReview = "long_term_review" / "挂账复核",
+        RespondWarning = "respond_warning" / "签收预警" / "Acceptance warning",
+        RespondOverdue = "respond_overdue" / "签收超时" / "Acceptance overdue",
+        ResolveWarning = "resolve_warning" / "办理预警" / "Handling warning",
+        ResolveOverdue = "resolve_overdue" / "办理超期" / "Handling overdue",
+        EscalateUnitLeader = "escalate_unit_leader" / "升级至单位领导" / "Escalation to the unit's head",
+        EscalateSupervisor = "escalate_supervisor" / "升级至督办" / "Escalation to supervisors",
+        CallbackDue = "callback_due" / "回访到期" / "Callback due",
+        LongTermReview = "long_term_review" / "挂账复核" / "Long-term review",
     }
 );
 
 code_enum!(
     /// Which of a ticket's two clocks.
     DeadlineKind {
-        Respond = "respond" / "签收时限",
-        Resolve = "resolve" / "办理时限",
+        Respond = "respond" / "签收时限" / "Acceptance deadline",
+        Resolve = "resolve" / "办理时限" / "Handling deadline",
     }
 );
 
 code_enum!(
     /// Who an overdue ticket is escalated to.
     EscalationTarget {
-        UnitLeader = "unit_leader" / "单位领导",
-        Supervisor = "supervisor" / "督办人员",
+        UnitLeader = "unit_leader" / "单位领导" / "Unit's head",
+        Supervisor = "supervisor" / "督办人员" / "Supervisors",
     }
 );
 
 code_enum!(
     /// A ticket's most severe alert, as shown in lists and filtered on (`?flag=`).
     Flag {
-        Warning = "warning" / "预警",
-        Overdue = "overdue" / "超期",
-        Escalated = "escalated" / "已升级",
-        CallbackDue = "callback_due" / "待回访",
-        ReviewDue = "review_due" / "挂账待复核",
+        Warning = "warning" / "预警" / "Warning",
+        Overdue = "overdue" / "超期" / "Overdue",
+        Escalated = "escalated" / "已升级" / "Escalated",
+        CallbackDue = "callback_due" / "待回访" / "Awaiting callback",
+        ReviewDue = "review_due" / "挂账待复核" / "Long-term review due",
     }
 );
 

@@ -8,16 +8,16 @@ use crate::region::{ConfigProblem, RegionTree};
 use serde::{Deserialize, Serialize};
 use std::collections::HashMap;
 
-/// Ordered from the smallest matter to the hardest: 微事村社办, 小事镇街办, 难事联动办.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum UnitLevel {
-    Property,
-    Community,
-    Street,
-    DistrictDepartment,
-    CityDepartment,
-}
+code_enum!(
+    /// Ordered from the smallest matter to the hardest: 微事村社办, 小事镇街办, 难事联动办.
+    UnitLevel {
+        Property = "property" / "物业" / "Property management",
+        Community = "community" / "社区（村）" / "Community",
+        Street = "street" / "街道（乡镇）" / "Street office",
+        DistrictDepartment = "district_department" / "区县部门" / "District department",
+        CityDepartment = "city_department" / "市级部门" / "City department",
+    }
+);
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]

@@ -145,6 +145,7 @@ mod tests {
         Tier {
             code: TierCode(code.into()),
             label: code.into(),
+            label_en: None,
             respond_within: Allowance::parse("30m", clock).unwrap(),
             resolve_within: Allowance::parse(code, clock).unwrap(),
             words: words.iter().map(|w| w.to_string()).collect(),

@@ -964,7 +964,7 @@ fn fire(
 mod tests {
     use super::*;
     use crate::city::tests::sample_city;
-    use crate::event::{Actor, Event};
+    use crate::event::{Actor, Event, SystemPart};
     use crate::ids::TicketNumber;
     use crate::ticket::{Channel, Satisfaction};
     use proptest::prelude::*;
@@ -1006,7 +1006,7 @@ mod tests {
         let event = Event {
             seq: ticket.version + 1,
             at,
-            actor: Actor::system("test"),
+            actor: Actor::system(SystemPart::Router),
             change,
         };
         ticket.apply(&event);
@@ -2270,7 +2270,7 @@ mod tests {
                 match transition(&ticket, command, &city, now) {
                     Ok(change) => {
                         prop_assert_ne!(before.status, Status::Closed, "a closed ticket changed");
-                        let event = Event { seq: ticket.version + 1, at: now, actor: Actor::system("test"), change };
+                        let event = Event { seq: ticket.version + 1, at: now, actor: Actor::system(SystemPart::Router), change };
                         ticket.apply(&event);
                         log.push(event);
                     }

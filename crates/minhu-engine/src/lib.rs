@@ -34,7 +34,7 @@ pub mod records {
 use jiff::Timestamp;
 use minhu_core::access;
 use minhu_core::access::Scope;
-use minhu_core::event::{Actor, Change, Event};
+use minhu_core::event::{Actor, Change, Event, SystemPart};
 use minhu_core::ids::TicketNumber;
 use minhu_core::pii;
 use minhu_core::ticket::{Intake, Ticket};
@@ -341,7 +341,7 @@ impl Engine {
                 let event = Event {
                     seq: ticket.version + 1,
                     at: now,
-                    actor: Actor::system("router"),
+                    actor: Actor::system(SystemPart::Router),
                     change,
                 };
                 ticket.apply(&event);
@@ -534,7 +534,7 @@ impl Engine {
                         reply: reply.to_owned(),
                     };
                     let change = workflow::transition(&merged, command, &self.city, now)?;
-                    write(merged, change, Actor::system("cases"));
+                    write(merged, change, Actor::system(SystemPart::Cases));
                 }
             }
         }

@@ -11,7 +11,7 @@
 
 use crate::{Engine, EngineError};
 use jiff::SignedDuration;
-use minhu_core::event::Actor;
+use minhu_core::event::{Actor, SystemPart};
 use minhu_core::workflow::Command;
 use minhu_store::DueTimer;
 use std::sync::Arc;
@@ -102,7 +102,7 @@ impl TimerWorker {
         let now = self.engine.now();
         match self
             .engine
-            .act(&due.ticket, command, Actor::system("timers"))
+            .act(&due.ticket, command, Actor::system(SystemPart::Timers))
             .await
         {
             Ok(_) => Outcome::Fired,

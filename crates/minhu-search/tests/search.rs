@@ -5,7 +5,7 @@
 use jiff::Timestamp;
 use minhu_core::access::Scope;
 use minhu_core::deadline::{Deadlines, TierCode};
-use minhu_core::event::{Actor, Change, Event};
+use minhu_core::event::{Actor, Change, Event, SystemPart};
 use minhu_core::ids::{RegionId, TicketNumber, UnitId};
 use minhu_core::taxonomy::CategoryPath;
 use minhu_core::ticket::{Channel, Citizen, Intake, Kind, Status};
@@ -195,7 +195,7 @@ async fn act(store: &SqlStore, number: &str, change: Change) {
     let event = Event {
         seq: ticket.version + 1,
         at: ticket.updated_at,
-        actor: Actor::system("test"),
+        actor: Actor::system(SystemPart::Router),
         change,
     };
     ticket.apply(&event);

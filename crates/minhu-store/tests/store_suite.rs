@@ -6,7 +6,7 @@
 use jiff::Timestamp;
 use minhu_core::access::Scope;
 use minhu_core::deadline::{Deadlines, TierCode};
-use minhu_core::event::{Actor, Change, Event};
+use minhu_core::event::{Actor, Change, Event, SystemPart};
 use minhu_core::ids::{RegionId, TicketNumber, UnitId};
 use minhu_core::rollup::{Metric, Rollup};
 use minhu_core::taxonomy::CategoryPath;
@@ -92,7 +92,7 @@ fn dispatch(ticket: &mut Ticket, unit: &str, at: Timestamp) -> Event {
     let event = Event {
         seq: ticket.version + 1,
         at,
-        actor: Actor::system("router"),
+        actor: Actor::system(SystemPart::Router),
         change: Change::Dispatched {
             unit: UnitId::new(unit),
             deadlines: Deadlines {
@@ -1042,7 +1042,7 @@ async fn the_timer_index_follows_the_ticket_and_claims_once() {
         let event = Event {
             seq: ticket.version + 1,
             at: now,
-            actor: Actor::system("timers"),
+            actor: Actor::system(SystemPart::Timers),
             change: Change::Overdue {
                 deadline: minhu_core::timer::DeadlineKind::Respond,
                 due_by: at("2026-11-22T02:00:00Z"),

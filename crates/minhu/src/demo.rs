@@ -10,7 +10,7 @@ use crate::Place;
 use crate::import::{Replayer, intake_from_row};
 use anyhow::Context;
 use jiff::{SignedDuration, Timestamp};
-use minhu_core::event::Actor;
+use minhu_core::event::{Actor, SystemPart};
 use minhu_core::ids::UnitId;
 use minhu_core::ticket::{Channel, Citizen, Kind, Rating, Satisfaction, Status, Ticket};
 use minhu_core::unit::UnitLevel;
@@ -534,7 +534,7 @@ async fn live(
                     (
                         hours(rng, 0.1, 1.0),
                         Command::Close { reason: None },
-                        Actor::system("callback"),
+                        Actor::system(SystemPart::Callback),
                     )
                 }
             }

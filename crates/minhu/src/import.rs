@@ -5,7 +5,7 @@
 use crate::Place;
 use jiff::Timestamp;
 use minhu_core::deadline::TierCode;
-use minhu_core::event::Actor;
+use minhu_core::event::{Actor, SystemPart};
 use minhu_core::taxonomy::CategoryPath;
 use minhu_core::ticket::{Channel, Citizen, GeoPoint, Intake, Kind, Status, Ticket};
 use minhu_core::workflow::Command;
@@ -196,7 +196,7 @@ pub async fn import_row(
     replayer.clock.set(created_at);
     let created = replayer
         .engine
-        .intake(intake, Actor::system("import"), Some(key))
+        .intake(intake, Actor::system(SystemPart::Import), Some(key))
         .await
         .map_err(|e| match e {
             EngineError::IdempotencyMismatch => {
@@ -226,7 +226,7 @@ async fn apply_reply(
     reply: &str,
     at: Timestamp,
 ) -> Result<Ticket, EngineError> {
-    let actor = Actor::system("import");
+    let actor = Actor::system(SystemPart::Import);
     match ticket.status {
         Status::Dispatched => {
             let accepted = replayer

@@ -2,7 +2,7 @@
 
 use jiff::{SignedDuration, Timestamp};
 use minhu_core::access::Scope;
-use minhu_core::event::Actor;
+use minhu_core::event::{Actor, SystemPart};
 use minhu_core::ids::UnitId;
 use minhu_core::taxonomy::CategoryPath;
 use minhu_core::ticket::{Channel, Citizen, Intake, Kind, Rating, Satisfaction, Status};
@@ -90,7 +90,7 @@ async fn a_placed_and_categorised_demand_is_dispatched_at_once() {
     let events = s.engine.events(&ticket.number).await.unwrap();
     let kinds: Vec<&str> = events.iter().map(|e| e.change.name()).collect();
     assert_eq!(kinds, ["created", "reclassified", "dispatched"]);
-    assert_eq!(events[2].actor, Actor::system("router"));
+    assert_eq!(events[2].actor, Actor::system(SystemPart::Router));
 }
 
 #[tokio::test]
@@ -171,7 +171,7 @@ async fn the_whole_loop_with_deadlines_from_the_clock() {
         .act(
             &number,
             Command::Close { reason: None },
-            Actor::system("callback"),
+            Actor::system(SystemPart::Callback),
         )
         .await
         .unwrap();
@@ -612,7 +612,7 @@ async fn a_merge_writes_both_tickets_and_the_case_reply_reaches_every_citizen() 
         );
         assert_eq!(ticket.resolved_at, Some(s.clock.now()));
         let last = s.engine.events(number).await.unwrap().pop().unwrap();
-        assert_eq!(last.actor, Actor::system("cases"));
+        assert_eq!(last.actor, Actor::system(SystemPart::Cases));
         assert_eq!(last.change.name(), "case_replied");
         let log = s.engine.events(number).await.unwrap();
         assert_eq!(

@@ -16,7 +16,8 @@ use crate::middleware::auth::Rule::Permission as Needs;
 use crate::middleware::error::ApiError;
 use crate::middleware::extract::FormBody;
 use crate::pages::login::{check_password, hash_password, random_password};
-use crate::pages::tickets::{place_name, reasons, region_label, render, unit_label};
+use crate::pages::tickets::{place_name, reasons, render, unit_label};
+use crate::pages::ui::region_label;
 use crate::pages::ui::{Chrome, Lang};
 use crate::routes::Routes;
 use askama::Template;
@@ -266,7 +267,7 @@ async fn users_page(
                 Some(until) if until > now => format!(
                     "{} {}",
                     lang.t("锁定至", "locked until"),
-                    crate::pages::tickets::local_time(city, until)
+                    crate::pages::ui::local_time(city, until)
                 ),
                 _ => lang.t("正常", "active").to_owned(),
             };

@@ -7,8 +7,9 @@ use crate::AppState;
 use crate::middleware::auth::Principal;
 use crate::middleware::auth::Rule::Permission as Needs;
 use crate::middleware::error::ApiError;
-use crate::pages::portal::{Choice, label};
-use crate::pages::tickets::{local_time, place_name, render, unit_label};
+use crate::pages::portal::Choice;
+use crate::pages::tickets::{place_name, render, unit_label};
+use crate::pages::ui::local_time;
 use crate::pages::ui::{Chrome, Lang};
 use crate::routes::Routes;
 use askama::Template;
@@ -52,7 +53,7 @@ async fn console(
             .iter()
             .map(|k| Choice {
                 code: k.code().to_owned(),
-                label: label(lang, k.label_zh(), k.code()),
+                label: lang.label(*k).to_owned(),
             })
             .collect(),
         categories: city

@@ -11,8 +11,8 @@ use crate::middleware::auth::Principal;
 use crate::middleware::auth::Rule;
 use crate::middleware::auth::Rule::Permission as Needs;
 use crate::middleware::error::ApiError;
-use crate::pages::portal::label;
-use crate::pages::tickets::{local_time, place_name, render, unit_label};
+use crate::pages::tickets::{place_name, render, unit_label};
+use crate::pages::ui::local_time;
 use crate::pages::ui::{Chrome, Lang};
 use crate::routes::Routes;
 use askama::Template;
@@ -167,7 +167,7 @@ async fn dashboard(
             .iter()
             .zip(&counts)
             .map(|(s, n)| Row {
-                name: label(lang, s.label_zh(), s.code()),
+                name: lang.label(*s).to_owned(),
                 values: vec![*n],
             })
             .collect(),

@@ -11,8 +11,9 @@ use crate::middleware::auth::MaybePrincipal;
 use crate::middleware::auth::Rule::{Open, Public};
 use crate::middleware::error::ApiError;
 use crate::middleware::extract::{PageQuery, QueryParams};
-use crate::pages::tickets::{local_time, region_label, render};
+use crate::pages::tickets::render;
 use crate::pages::ui::{Chrome, Lang};
+use crate::pages::ui::{local_time, region_label};
 use crate::routes::Routes;
 use askama::Template;
 use axum::Json;
@@ -43,31 +44,12 @@ pub struct Choice {
     pub label: String,
 }
 
-/// The English name of a code: the code itself, in words.
-fn english(code: &str) -> String {
-    match code {
-        "basically" => "basically satisfied".into(),
-        "dispatched" => "waiting for the unit".into(),
-        "accepted" => "being handled".into(),
-        "resolved" => "answered, waiting for your rating".into(),
-        other => other.replace('_', " "),
-    }
-}
-
-/// A name for people: Chinese, or the code in words in English.
-pub fn label(lang: Lang, zh: &str, code: &str) -> String {
-    match lang {
-        Lang::Zh => zh.to_owned(),
-        Lang::En => english(code),
-    }
-}
-
 fn kinds(lang: Lang) -> Vec<Choice> {
     Kind::ALL
         .iter()
         .map(|k| Choice {
             code: k.code().to_owned(),
-            label: label(lang, k.label_zh(), k.code()),
+            label: lang.label(*k).to_owned(),
         })
         .collect()
 }
@@ -203,12 +185,11 @@ async fn track(
             Some(Tracked {
                 number: ticket.number.to_string(),
                 title: ticket.intake.title.clone(),
-                status: label(lang, ticket.status.label_zh(), ticket.status.code()),
+                status: lang.label(ticket.status).to_owned(),
                 created: local_time(city, ticket.created_at),
                 reply: ticket.reply.clone(),
                 rating: ticket.rating.map(|r| {
-                    let satisfaction =
-                        label(lang, r.satisfaction.label_zh(), r.satisfaction.code());
+                    let satisfaction = lang.label(r.satisfaction).to_owned();
                     match (r.solved, lang) {
                         (true, Lang::Zh) => format!("已解决，{satisfaction}"),
                         (false, Lang::Zh) => format!("未解决，{satisfaction}"),
@@ -232,7 +213,7 @@ async fn track(
             .iter()
             .map(|s| Choice {
                 code: s.code().to_owned(),
-                label: label(lang, s.label_zh(), s.code()),
+                label: lang.label(*s).to_owned(),
             })
             .collect(),
     })

@@ -8,9 +8,10 @@ use crate::middleware::auth::Principal;
 use crate::middleware::auth::Rule::Permission as Needs;
 use crate::middleware::error::ApiError;
 use crate::middleware::extract::PageQuery;
-use crate::pages::portal::{Choice, label};
-use crate::pages::tickets::{local_time, place_name, reasons, region_label, render, unit_label};
+use crate::pages::portal::Choice;
+use crate::pages::tickets::{place_name, reasons, render, unit_label};
 use crate::pages::ui::{Chrome, Lang};
+use crate::pages::ui::{local_time, region_label};
 use crate::routes::Routes;
 use askama::Template;
 use axum::extract::{Path, State};
@@ -399,7 +400,7 @@ async fn actions_for(
             .iter()
             .map(|s| Choice {
                 code: s.code().to_owned(),
-                label: label(lang, s.label_zh(), s.code()),
+                label: lang.label(*s).to_owned(),
             })
             .collect();
     }
@@ -426,7 +427,7 @@ fn part_rows(principal: &Principal, ticket: &Ticket, city: &City, lang: Lang) ->
             PartRow {
                 unit_id: part.unit.to_string(),
                 unit: unit_label(city, &part.unit),
-                state: label(lang, part.state.label_zh(), part.state.code()),
+                state: lang.label(part.state).to_owned(),
                 summoned: local_time(city, part.summoned_at),
                 report: part.report.clone().unwrap_or_default(),
                 accept: acts && part.state == PartState::Summoned,
@@ -592,15 +593,11 @@ async fn ticket_page(
             .as_ref()
             .map_or_else(|| "—".into(), |d| local_time(city, pick(d)))
     };
-    let code_label = |zh: &str, code: &str| label(lang, zh, code);
     render(TicketPage {
         ui: Chrome::new(&state, lang, Some(&principal), "/tickets"),
-        status: code_label(ticket.status.label_zh(), ticket.status.code()),
-        channel: code_label(
-            ticket.intake.channel.label_zh(),
-            ticket.intake.channel.code(),
-        ),
-        kind: code_label(ticket.intake.kind.label_zh(), ticket.intake.kind.code()),
+        status: lang.label(ticket.status).to_owned(),
+        channel: lang.label(ticket.intake.channel).to_owned(),
+        kind: lang.label(ticket.intake.kind).to_owned(),
         unit: ticket
             .unit
             .as_ref()

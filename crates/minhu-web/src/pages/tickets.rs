@@ -6,7 +6,7 @@ use crate::middleware::auth::Principal;
 use crate::middleware::auth::Rule::Permission as Needs;
 use crate::middleware::error::ApiError;
 use crate::middleware::extract::PageQuery;
-use crate::pages::ui::{Chrome, Lang};
+use crate::pages::ui::{Chrome, Lang, local_time, region_label};
 use crate::routes::Routes;
 use askama::Template;
 use axum::extract::State;
@@ -57,12 +57,6 @@ struct ListPage {
     status: String,
 }
 
-pub(crate) fn local_time(city: &City, at: jiff::Timestamp) -> String {
-    at.to_zoned(city.timezone.clone())
-        .strftime("%Y-%m-%d %H:%M")
-        .to_string()
-}
-
 /// A unit's name, or its id when the configuration no longer has it.
 pub(crate) fn unit_label(city: &City, id: &UnitId) -> String {
     city.units
@@ -83,22 +77,6 @@ pub(crate) fn place_name(city: &City, ticket: &Ticket) -> String {
         .region
         .as_ref()
         .map_or_else(|| "—".into(), |region| region_label(city, region))
-}
-
-/// A region with the regions it lies in, largest first, without the city.
-pub(crate) fn region_label(city: &City, region: &minhu_core::ids::RegionId) -> String {
-    let mut names: Vec<&str> = city
-        .regions
-        .ancestry(region)
-        .map(|r| r.name.as_str())
-        .collect();
-    names.pop(); // the city itself goes without saying
-    names.reverse();
-    if names.is_empty() {
-        "—".into()
-    } else {
-        names.join(" ")
-    }
 }
 
 pub(crate) fn render(template: impl Template) -> Result<Html<String>, ApiError> {

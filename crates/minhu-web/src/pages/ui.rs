@@ -12,7 +12,15 @@ use axum::http::Method;
 use axum::http::request::Parts;
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
+use minhu_core::City;
 use minhu_core::access::Permission;
+use minhu_core::deadline::TierCode;
+use minhu_core::event::{Actor, Who};
+use minhu_core::ids::{RegionId, UnitId};
+use minhu_core::label::{Label, Labelled};
+use minhu_core::taxonomy::CategoryPath;
+use std::collections::HashMap;
+use std::sync::Arc;
 
 pub(crate) fn routes() -> Routes {
     Routes::new()
@@ -50,6 +58,16 @@ impl Lang {
 
     pub fn is_en(&self) -> bool {
         *self == Lang::En
+    }
+
+    /// A code's label in this language: `lang.label(ticket.status)`.
+    pub fn label<T: Labelled>(&self, value: T) -> &'static str {
+        self.words(value.label())
+    }
+
+    /// A [`Label`]'s words in this language.
+    pub fn words(&self, label: Label) -> &'static str {
+        label.pick(self.is_en())
     }
 }
 
@@ -101,6 +119,10 @@ pub struct Chrome {
     pub nav: Vec<NavLink>,
     /// Elderly and accessible mode (适老化): larger text, high contrast, one step at a time.
     pub easy: bool,
+    /// The city's data: names of units, places, categories and tiers, its time zone.
+    data: Arc<City>,
+    /// Officials' display names by login, for [`Chrome::actor`] (see [`Chrome::know`]).
+    people: HashMap<String, String>,
 }
 
 /// Each role's pages, in the order of a ticket's path, with the permission that opens them.
@@ -142,12 +164,124 @@ impl Chrome {
             path: path.to_owned(),
             nav,
             easy: false,
+            data: city.clone(),
+            people: HashMap::new(),
         }
+    }
+
+    /// Learns officials' display names, so that [`Chrome::actor`] names them.
+    pub async fn know(
+        &mut self,
+        state: &crate::AppState,
+    ) -> Result<(), crate::middleware::error::ApiError> {
+        let users = state.engine.accounts().users().await?;
+        self.people = users
+            .into_iter()
+            .map(|u| (u.login, u.display_name))
+            .collect();
+        Ok(())
     }
 
     /// The text in the reader's language.
     pub fn t<'a>(&self, zh: &'a str, en: &'a str) -> &'a str {
         self.lang.t(zh, en)
+    }
+
+    /// A code's label in the reader's language: `{{ ui.label(ticket.status) }}`.
+    pub fn label<T: Labelled>(&self, value: T) -> &'static str {
+        self.lang.label(value)
+    }
+
+    /// A [`Label`]'s words in the reader's language (`ui.words(yes_no(flag))`).
+    pub fn words(&self, label: Label) -> &'static str {
+        self.lang.words(label)
+    }
+
+    /// Yes or no, never `true`/`false`.
+    pub fn yes_no(&self, value: bool) -> &'static str {
+        self.words(minhu_core::label::yes_no(value))
+    }
+
+    /// A moment on the city's clock, to the minute: `2026-12-06 14:03`.
+    pub fn time(&self, at: jiff::Timestamp) -> String {
+        local_time(&self.data, at)
+    }
+
+    /// A day: `2026-12-06`.
+    pub fn date(&self, day: jiff::civil::Date) -> String {
+        day.strftime("%Y-%m-%d").to_string()
+    }
+
+    /// A unit's name: its English name in English when the city gives one, else its
+    /// name; its id only when the configuration no longer has it.
+    pub fn unit(&self, id: &UnitId) -> String {
+        self.data.units.get(id).map_or_else(
+            || id.to_string(),
+            |u| match (&u.name_en, self.lang) {
+                (Some(en), Lang::En) => en.clone(),
+                _ => u.name.clone(),
+            },
+        )
+    }
+
+    /// A region with the regions it lies in, largest first, without the city: "雨花区
+    /// 洞井街道". Place names stay as the city writes them.
+    pub fn region(&self, id: &RegionId) -> String {
+        let names = region_path(&self.data, id);
+        if names.is_empty() {
+            self.t("全市", "Citywide").to_owned()
+        } else {
+            names.join(" ")
+        }
+    }
+
+    /// A category's path, its levels joined by " / ": in English the taxonomy's
+    /// English names where the city gives them.
+    pub fn category(&self, path: &CategoryPath) -> String {
+        let english = if self.lang.is_en() {
+            self.data.taxonomy.english(path)
+        } else {
+            None
+        };
+        english.unwrap_or_else(|| path.levels().collect::<Vec<_>>().join(" / "))
+    }
+
+    /// A tier's name as the city calls it ("紧急"; in English its `label_en`).
+    pub fn tier(&self, code: &TierCode) -> String {
+        self.data
+            .tiers
+            .iter()
+            .find(|t| &t.code == code)
+            .map_or_else(
+                || code.as_str().to_owned(),
+                |t| match (&t.label_en, self.lang) {
+                    (Some(en), Lang::En) => en.clone(),
+                    _ => t.label.clone(),
+                },
+            )
+    }
+
+    /// Who did something: an official by display name (once [`Chrome::know`] ran), the
+    /// system's parts by what they are, a citizen as such.
+    pub fn actor(&self, actor: &Actor) -> String {
+        self.who(actor.who())
+    }
+
+    /// [`Chrome::actor`] for an actor as the audit log keeps it.
+    pub fn who(&self, who: Who<'_>) -> String {
+        match who {
+            Who::Citizen => self.t("市民", "Citizen").to_owned(),
+            Who::Anonymous => self.t("未登录访客", "Visitor not signed in").to_owned(),
+            Who::System(part, None) => self.label(part).to_owned(),
+            Who::System(part, Some(detail)) => format!("{}（{detail}）", self.label(part)),
+            Who::User(login) => self
+                .people
+                .get(login)
+                .cloned()
+                .unwrap_or_else(|| login.to_owned()),
+            Who::Token(name) => format!("{}{name}", self.t("接口调用方 ", "API client ")),
+            Who::Other(text) => text.to_owned(),
+        }
     }
 
     /// Whether an official is signed in (the header offers to sign out).
@@ -207,5 +341,35 @@ async fn static_file(Path(file): Path<String>) -> Response {
         )
             .into_response(),
         None => (StatusCode::NOT_FOUND, "no such file").into_response(),
+    }
+}
+
+/// A moment on the city's clock, to the minute: `2026-12-06 14:03` (never UTC).
+pub fn local_time(city: &City, at: jiff::Timestamp) -> String {
+    at.to_zoned(city.timezone.clone())
+        .strftime("%Y-%m-%d %H:%M")
+        .to_string()
+}
+
+/// The names of a region and the regions it lies in, largest first, without the city.
+fn region_path<'a>(city: &'a City, region: &RegionId) -> Vec<&'a str> {
+    let mut names: Vec<&str> = city
+        .regions
+        .ancestry(region)
+        .map(|r| r.name.as_str())
+        .collect();
+    names.pop(); // the city itself goes without saying
+    names.reverse();
+    names
+}
+
+/// A region with the regions it lies in, largest first, without the city; "—" for the
+/// city itself.
+pub(crate) fn region_label(city: &City, region: &RegionId) -> String {
+    let names = region_path(city, region);
+    if names.is_empty() {
+        "—".into()
+    } else {
+        names.join(" ")
     }
 }
