@@ -100,6 +100,15 @@ impl Reader {
         }
     }
 
+    /// The ticket as this reader sees it once they reveal its citizen (for a stated
+    /// reason, which the caller records): unmasked for `identity.reveal`, except a
+    /// confidential reporter, who stays hidden from the units; `None` when it is not
+    /// theirs to see. Only officials reveal.
+    pub fn revealed(&self, ticket: Ticket, privacy: &PrivacySettings) -> Option<Ticket> {
+        (self.audience == Audience::Official && self.sees(&ticket))
+            .then(|| redact_ticket(ticket, &self.permissions, true, privacy))
+    }
+
     /// The ticket's log as this reader may see it.
     pub fn events(&self, events: Vec<Event>, privacy: &PrivacySettings) -> Vec<Event> {
         match &self.audience {
@@ -137,6 +146,17 @@ impl Engine {
     ) -> Result<Ticket, EngineError> {
         reader
             .ticket(self.ticket(number).await?, &self.city.privacy)
+            .ok_or_else(|| EngineError::NotFound(number.to_string()))
+    }
+
+    /// One ticket as `reader` sees it after revealing its citizen ([`Reader::revealed`]).
+    pub async fn revealed_for(
+        &self,
+        reader: &Reader,
+        number: &TicketNumber,
+    ) -> Result<Ticket, EngineError> {
+        reader
+            .revealed(self.ticket(number).await?, &self.city.privacy)
             .ok_or_else(|| EngineError::NotFound(number.to_string()))
     }
 

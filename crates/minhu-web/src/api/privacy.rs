@@ -70,7 +70,10 @@ pub async fn reveal(
         .into());
     }
     let number = TicketNumber::parse(&number).map_err(|e| ApiError::not_found(e.to_string()))?;
-    let ticket = state.engine.ticket(&number).await?;
+    let ticket = state
+        .engine
+        .revealed_for(&principal.reader(), &number)
+        .await?;
     let intake = &ticket.intake;
     if is_confidential(intake) && !principal.may(Permission::ViewIdentity) {
         audit::record(

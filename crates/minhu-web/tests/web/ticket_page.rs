@@ -212,6 +212,7 @@ async fn a_summoned_case_is_finished_in_the_pages_by_every_unit_and_the_centre()
         })
         .await;
         open(&browser, &number, &format!("part accepted, {login}")).await;
+        browser.snap("ticket-summoned").await;
         browser.fill("form.report-part textarea", report).await;
         browser.click("form.report-part button[type=submit]").await;
         let done = becomes(&app, &number, "part reported", |t| {
@@ -314,6 +315,7 @@ async fn extensions_long_term_reopening_and_reveal_are_done_in_the_pages() {
 
     // The supervisor sees what was asked and approves it as asked.
     enter(&browser, "dudu", &number, "extension asked").await;
+    browser.snap("ticket-supervisor").await;
     let asked = browser.text("#extension").await;
     assert!(asked.contains("需协调供电公司更换线路"), "{asked}");
     browser
@@ -413,4 +415,81 @@ async fn a_summoned_unit_acts_only_on_its_own_part_through_the_api() {
     let (status, body) = act(json!({"action": "report_part", "report": "已设置围挡"})).await;
     assert!(status.is_success(), "{body}");
     assert_eq!(body["parts"][0]["state"], json!("reported"));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_leader_passes_a_ticket_down_the_dispatcher_reassigns_it_and_a_supervisor_refuses_more_time()
+ {
+    let app = TestApp::new().await;
+    app.add_user("lingdao", Role::UnitLeader, Some("street-A3-01"))
+        .await;
+    app.add_user("paidan", Role::Dispatcher, None).await;
+    app.add_user("dudu", Role::Supervisor, None).await;
+    let number = demand(&app, "楼道堆物", "13900005555").await;
+    let (status, body) = app
+        .act(
+            &number,
+            json!({"action": "dispatch", "unit": "street-A3-01"}),
+        )
+        .await;
+    assert!(status.is_success(), "{body}");
+    let browser = Browser::open(serve(&app).await).await;
+
+    // The street's leader passes it down to one of its communities (转派).
+    enter(&browser, "lingdao", &number, "dispatched").await;
+    let offered = browser
+        .script("return [...document.querySelectorAll('#redispatch-unit option')].map(o => o.value).filter(v => v);")
+        .await;
+    let city = app.state.engine.city();
+    let street = minhu_core::UnitId::new("street-A3-01");
+    let offered: Vec<String> = serde_json::from_value(offered).unwrap();
+    assert!(
+        offered.len() > 1
+            && offered.iter().all(|u| *u != street.as_str()
+                && city.units.is_under(&minhu_core::UnitId::new(u), &street)),
+        "only its own sub-units: {offered:?}"
+    );
+    set_value(&browser, "#redispatch-unit", "cc-A3-01-02").await;
+    browser.click("#redispatch button[type=submit]").await;
+    becomes(&app, &number, "passed down", |t| {
+        t.unit.as_ref().is_some_and(|u| u.as_str() == "cc-A3-01-02")
+    })
+    .await;
+    browser.sign_out().await;
+
+    // The dispatchers move it to another street, found by searching its name (改派).
+    enter(&browser, "paidan", &number, "redispatched").await;
+    browser.fill("#reassign-search", "马坡岭街道办事处").await;
+    browser.fill("#reassign-reason", "事发地属马坡岭街道").await;
+    let found = browser.text("#reassign-found").await;
+    assert!(found.contains("马坡岭街道办事处"), "{found}");
+    browser.click("#reassign button[type=submit]").await;
+    becomes(&app, &number, "reassigned", |t| {
+        t.unit
+            .as_ref()
+            .is_some_and(|u| u.as_str() == "street-A1-01")
+    })
+    .await;
+    browser.sign_out().await;
+
+    // The new unit asks for more time; the supervisor refuses, saying why.
+    for action in [
+        json!({"action": "accept"}),
+        json!({"action": "request_extension", "days": 5, "reason": "需要协调"}),
+    ] {
+        let (status, body) = app.act(&number, action).await;
+        assert!(status.is_success(), "{body}");
+    }
+    let deadline = ticket(&app, &number).await.deadlines.unwrap().resolve_by;
+    enter(&browser, "dudu", &number, "extension asked").await;
+    browser.fill("#refuse-reason", "时限内可以办结").await;
+    browser.click("#refuse-extension button[type=submit]").await;
+    let refused = becomes(&app, &number, "extension refused", |t| {
+        t.extension.is_none()
+    })
+    .await;
+    assert_eq!(refused.deadlines.unwrap().resolve_by, deadline);
+    assert_eq!(refused.extension_count, 0);
+    open(&browser, &number, "extension refused, supervisor").await;
+    browser.close().await;
 }
