@@ -594,7 +594,11 @@ async fn ticket_page(
             .map_or_else(|| "—".into(), |d| local_time(city, pick(d)))
     };
     render(TicketPage {
-        ui: Chrome::new(&state, lang, Some(&principal), "/tickets"),
+        ui: Chrome {
+            // The language switch comes back to this ticket; the header marks the list.
+            path: format!("/tickets/{number}"),
+            ..Chrome::new(&state, lang, Some(&principal), "/tickets")
+        },
         status: lang.label(ticket.status).to_owned(),
         channel: lang.label(ticket.intake.channel).to_owned(),
         kind: lang.label(ticket.intake.kind).to_owned(),

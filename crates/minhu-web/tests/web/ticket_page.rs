@@ -212,6 +212,9 @@ async fn a_summoned_case_is_finished_in_the_pages_by_every_unit_and_the_centre()
         })
         .await;
         open(&browser, &number, &format!("part accepted, {login}")).await;
+        browser
+            .script("document.getElementById('parts').scrollIntoView(); return true;")
+            .await;
         browser.snap("ticket-summoned").await;
         browser.fill("form.report-part textarea", report).await;
         browser.click("form.report-part button[type=submit]").await;
@@ -230,7 +233,26 @@ async fn a_summoned_case_is_finished_in_the_pages_by_every_unit_and_the_centre()
     }
 
     // The lead replies once every part is in.
-    enter(&browser, "jiedao", &number, "signed in").await;
+    enter(&browser, "jiedao", &number, "all parts reported").await;
+    // On a phone, in English: every part's state in words, nothing wider than the screen.
+    browser.client.set_window_size(390, 844).await.unwrap();
+    browser.click("a[lang=en]").await;
+    browser.element("html[lang=en]").await;
+    browser
+        .check_accessibility(&format!("/tickets/{number} (English, 390 px)"))
+        .await;
+    let (states, fits) = {
+        let seen = browser
+            .script("return [[...document.querySelectorAll('.part-state')].map(c => c.textContent), document.documentElement.scrollWidth <= window.innerWidth];")
+            .await;
+        (seen[0].clone(), seen[1].clone())
+    };
+    assert_eq!(states, json!(["reported", "reported"]));
+    assert_eq!(fits, json!(true), "the page fits 390 px");
+    browser.snap("ticket-en-390").await;
+    browser.click("a[lang=zh-CN]").await;
+    browser.element("html[lang=zh-CN]").await;
+    browser.client.set_window_size(1280, 900).await.unwrap();
     browser
         .fill("#reply-text", "已补装井盖，城管设置围挡，环保清理了垃圾。")
         .await;
@@ -315,6 +337,9 @@ async fn extensions_long_term_reopening_and_reveal_are_done_in_the_pages() {
 
     // The supervisor sees what was asked and approves it as asked.
     enter(&browser, "dudu", &number, "extension asked").await;
+    browser
+        .script("document.getElementById('actions').scrollIntoView(); return true;")
+        .await;
     browser.snap("ticket-supervisor").await;
     let asked = browser.text("#extension").await;
     assert!(asked.contains("需协调供电公司更换线路"), "{asked}");
