@@ -9,9 +9,9 @@ use crate::middleware::auth::Rule::Permission as Needs;
 use crate::middleware::error::ApiError;
 use crate::middleware::extract::PageQuery;
 use crate::pages::portal::Choice;
-use crate::pages::tickets::{place_name, reasons, render, unit_label};
+use crate::pages::tickets::{reasons, render};
+use crate::pages::ui::region_label;
 use crate::pages::ui::{Chrome, Lang};
-use crate::pages::ui::{local_time, region_label};
 use crate::routes::Routes;
 use askama::Template;
 use axum::extract::{Path, State};
@@ -74,6 +74,7 @@ struct TicketPage {
     unit: String,
     place: String,
     category: String,
+    tier: String,
     created: String,
     respond_by: String,
     resolve_by: String,
@@ -120,7 +121,8 @@ struct UnitPicker {
 struct Actions {
     /// Change the category (a 3-level path, searched as one types) or the tier.
     reclassify: bool,
-    categories: Vec<String>,
+    /// Every category: its path (what is sent) and its name in the reader's language.
+    categories: Vec<(String, String)>,
     tiers: Vec<Choice>,
     /// Dispatch (pending, with `ticket.dispatch`).
     dispatch: Option<UnitPicker>,
@@ -189,17 +191,10 @@ struct KbChoice {
     chosen: bool,
 }
 
-fn unit_name(lang: Lang, unit: &Unit) -> String {
-    match (lang, &unit.name_en) {
-        (Lang::En, Some(english)) => english.clone(),
-        _ => unit.name.clone(),
-    }
-}
-
-fn choice(lang: Lang, unit: &Unit, selected: bool) -> UnitChoice {
+fn choice(ui: &Chrome, unit: &Unit, selected: bool) -> UnitChoice {
     UnitChoice {
         id: unit.id.to_string(),
-        name: unit_name(lang, unit),
+        name: ui.unit(&unit.id),
         selected,
     }
 }
@@ -218,7 +213,7 @@ fn in_district(city: &City, district: Option<&minhu_core::region::Region>, unit:
 
 /// The units a ticket's holder may summon: every unit but the holder, those within the
 /// ticket's district first, then the rest in the configuration's order.
-fn summonable(city: &City, ticket: &Ticket, lang: Lang) -> Vec<UnitChoice> {
+fn summonable(city: &City, ticket: &Ticket, ui: &Chrome) -> Vec<UnitChoice> {
     let district = district_of(city, ticket);
     let mut units: Vec<&Unit> = city
         .units
@@ -227,14 +222,14 @@ fn summonable(city: &City, ticket: &Ticket, lang: Lang) -> Vec<UnitChoice> {
         .filter(|u| ticket.unit.as_ref() != Some(&u.id))
         .collect();
     units.sort_by_key(|u| !in_district(city, district, u));
-    units.into_iter().map(|u| choice(lang, u, false)).collect()
+    units.into_iter().map(|u| choice(ui, u, false)).collect()
 }
 
 /// The picker for sending the ticket to a unit other than `except` (its holder).
 fn unit_picker(
     state: &AppState,
     ticket: &Ticket,
-    lang: Lang,
+    ui: &Chrome,
     except: Option<&UnitId>,
 ) -> (UnitPicker, Vec<String>) {
     let engine = &state.engine;
@@ -247,7 +242,7 @@ fn unit_picker(
         .filter_map(|a| Some((city.units.get(&a.unit)?, a.reason)))
         .enumerate()
         .map(|(rank, (unit, reason))| Suggested {
-            unit: choice(lang, unit, rank == 0),
+            unit: choice(ui, unit, rank == 0),
             reason,
         })
         .collect();
@@ -258,7 +253,7 @@ fn unit_picker(
         .iter()
         .filter(|u| in_district(city, district, u))
         .filter(|u| Some(&u.id) != except && !suggested.iter().any(|s| s.unit.id == u.id.as_str()))
-        .map(|u| choice(lang, u, false))
+        .map(|u| choice(ui, u, false))
         .collect();
     let picker = UnitPicker {
         suggested,
@@ -270,13 +265,13 @@ fn unit_picker(
 
 /// Every unit as the pickers' search offers it: its name and where it is, since some
 /// names repeat (many villages have a 光明村).
-fn all_units(city: &City, lang: Lang) -> Vec<(String, String)> {
+fn all_units(city: &City, ui: &Chrome) -> Vec<(String, String)> {
     city.units
         .all()
         .iter()
         .map(|u| {
             let place = region_label(city, &u.region);
-            let name = unit_name(lang, u);
+            let name = ui.unit(&u.id);
             let shown = if place == "—" {
                 name
             } else {
@@ -291,7 +286,7 @@ async fn actions_for(
     state: &AppState,
     principal: &Principal,
     ticket: &Ticket,
-    lang: Lang,
+    ui: &Chrome,
     article: Option<&str>,
 ) -> Result<Actions, ApiError> {
     let engine = &state.engine;
@@ -305,23 +300,27 @@ async fn actions_for(
     let mut actions = Actions::default();
     if open && principal.may(P::Classify) {
         actions.reclassify = true;
-        actions.categories = city.taxonomy.paths().map(|p| p.to_string()).collect();
+        actions.categories = city
+            .taxonomy
+            .paths()
+            .map(|p| (p.to_string(), ui.category(p)))
+            .collect();
         actions.tiers = city
             .tiers
             .iter()
             .map(|t| Choice {
                 code: t.code.as_str().to_owned(),
-                label: t.label.clone(),
+                label: ui.tier(&t.code),
             })
             .collect();
     }
     if status == Status::Pending && principal.may(P::Dispatch) {
         // Never propose the unit whose return waits for a decision: that is the
         // refusal below, which counts as a dispute.
-        let (picker, reasons) = unit_picker(state, ticket, lang, ticket.returned_from.as_ref());
+        let (picker, reasons) = unit_picker(state, ticket, ui, ticket.returned_from.as_ref());
         actions.dispatch = Some(picker);
         actions.reasons = reasons;
-        actions.arbitrate = ticket.returned_from.as_ref().map(|u| unit_label(city, u));
+        actions.arbitrate = ticket.returned_from.as_ref().map(|u| ui.unit(u));
     }
     actions.answer = status == Status::Pending && principal.may(P::Answer);
     if actions.answer && principal.may(P::ViewKnowledge) {
@@ -363,7 +362,7 @@ async fn actions_for(
     actions.give_back = actions.accept;
     actions.resolve = handles && status == Status::Accepted;
     if actions.resolve {
-        actions.summon = summonable(city, ticket, lang);
+        actions.summon = summonable(city, ticket, ui);
     }
     actions.extend = handles && held && ticket.extension.is_none();
     if held
@@ -376,14 +375,14 @@ async fn actions_for(
             .all()
             .iter()
             .filter(|u| &u.id != current && city.units.is_under(&u.id, current))
-            .map(|u| choice(lang, u, false))
+            .map(|u| choice(ui, u, false))
             .collect();
     }
     if held && principal.may(P::Dispatch) {
-        actions.reassign = Some(unit_picker(state, ticket, lang, ticket.unit.as_ref()).0);
+        actions.reassign = Some(unit_picker(state, ticket, ui, ticket.unit.as_ref()).0);
     }
     if actions.dispatch.is_some() || actions.reassign.is_some() {
-        actions.all_units = all_units(city, lang);
+        actions.all_units = all_units(city, ui);
     }
     let supervises = principal.may(P::Supervise);
     actions.decide_extension = supervises && held && ticket.extension.is_some();
@@ -400,7 +399,7 @@ async fn actions_for(
             .iter()
             .map(|s| Choice {
                 code: s.code().to_owned(),
-                label: lang.label(*s).to_owned(),
+                label: ui.label(*s).to_owned(),
             })
             .collect();
     }
@@ -416,7 +415,7 @@ async fn actions_for(
 }
 
 /// The parts of a joint case, and which of them the reader may act on.
-fn part_rows(principal: &Principal, ticket: &Ticket, city: &City, lang: Lang) -> Vec<PartRow> {
+fn part_rows(principal: &Principal, ticket: &Ticket, ui: &Chrome) -> Vec<PartRow> {
     let mine: Vec<&UnitId> = principal.scope.parts_of(ticket).collect();
     let handles = principal.may(P::Handle) && ticket.status == Status::Accepted;
     ticket
@@ -426,9 +425,9 @@ fn part_rows(principal: &Principal, ticket: &Ticket, city: &City, lang: Lang) ->
             let acts = handles && mine.contains(&&part.unit);
             PartRow {
                 unit_id: part.unit.to_string(),
-                unit: unit_label(city, &part.unit),
-                state: lang.label(part.state).to_owned(),
-                summoned: local_time(city, part.summoned_at),
+                unit: ui.unit(&part.unit),
+                state: ui.label(part.state).to_owned(),
+                summoned: ui.time(part.summoned_at),
                 report: part.report.clone().unwrap_or_default(),
                 accept: acts && part.state == PartState::Summoned,
                 report_due: acts && part.state == PartState::Accepted,
@@ -453,37 +452,42 @@ fn photos(ticket: &Ticket) -> Vec<Photo> {
         .collect()
 }
 
-fn event_detail(event: &Event, city: &City) -> String {
+/// What an event says, in the reader's language: the people's words (reasons, replies,
+/// reports) as they wrote them, everything else in labels and names.
+fn event_detail(event: &Event, ui: &Chrome) -> String {
     use minhu_core::event::Change::*;
-    let unit = |id: &UnitId| unit_label(city, id);
+    let t = |zh, en| ui.t(zh, en);
+    let units = |ids: &[UnitId]| {
+        ids.iter()
+            .map(|id| ui.unit(id))
+            .collect::<Vec<_>>()
+            .join(t("、", ", "))
+    };
     match &event.change {
-        Created(intake) => format!("{} / {}", intake.channel.label_zh(), intake.kind.label_zh()),
+        Created(intake) => format!("{} / {}", ui.label(intake.channel), ui.label(intake.kind)),
         Reclassified {
             category,
             region,
             tier,
         } => [
-            category.as_ref().map(|c| format!("分类 {c}")),
-            region.as_ref().map(|r| {
-                format!(
-                    "属地 {}",
-                    city.regions.get(r).map_or(r.as_str(), |x| x.name.as_str())
-                )
-            }),
-            tier.as_ref().map(|t| format!("时限 {}", t.as_str())),
+            category
+                .as_ref()
+                .map(|c| format!("{} {}", t("分类", "category"), ui.category(c))),
+            region
+                .as_ref()
+                .map(|r| format!("{} {}", t("属地", "place"), ui.region(r))),
+            tier.as_ref()
+                .map(|c| format!("{} {}", t("时限", "handling time"), ui.tier(c))),
         ]
         .into_iter()
         .flatten()
         .collect::<Vec<_>>()
-        .join("; "),
-        Dispatched {
-            unit: u, reason, ..
-        } => format!("→ {} ({reason})", unit(u)),
-        Accepted => String::new(),
-        Returned { reason } => reason.clone(),
-        Redispatched {
-            unit: u, reason, ..
-        } => format!("→ {} ({reason})", unit(u)),
+        .join(t("；", "; ")),
+        Dispatched { unit, reason, .. } | Redispatched { unit, reason, .. } => {
+            format!("→ {} ({reason})", ui.unit(unit))
+        }
+        Accepted | CallbackDue => String::new(),
+        Returned { reason } | Reopened { reason, .. } => reason.clone(),
         Resolved { reply }
         | AnsweredAtIntake {
             answer: reply,
@@ -492,76 +496,72 @@ fn event_detail(event: &Event, city: &City) -> String {
         AnsweredAtIntake {
             answer,
             article: Some(id),
-        } => format!("{answer} (知识库 knowledge base: {id})"),
-        AttachmentAdded(a) => format!(
-            "{} ({} bytes)",
-            a.name.as_deref().unwrap_or(&a.sha256),
-            a.size
-        ),
+        } => format!("{answer} ({} {id})", t("知识库", "knowledge base")),
+        AttachmentAdded(a) => a.name.clone().unwrap_or_else(|| a.media_type.clone()),
         Rated(r) => format!(
             "{} / {}",
-            if r.solved { "已解决" } else { "未解决" },
-            r.satisfaction.label_zh()
+            if r.solved {
+                t("已解决", "solved")
+            } else {
+                t("未解决", "not solved")
+            },
+            ui.label(r.satisfaction)
         ),
-        Reopened { reason, .. } => reason.clone(),
         Closed { reason } => reason.clone().unwrap_or_default(),
-        ReturnRejected {
-            unit: u, reason, ..
-        } => format!("退回 {} ({reason})", unit(u)),
-        ExtensionRequested { resolve_by, reason } => {
-            format!("申请延期至 {} ({reason})", local_time(city, *resolve_by))
-        }
+        ReturnRejected { unit, reason, .. } => format!("→ {} ({reason})", ui.unit(unit)),
+        ExtensionRequested { resolve_by, reason } => format!(
+            "{} {} ({reason})",
+            t("申请延期至", "more time asked until"),
+            ui.time(*resolve_by)
+        ),
         ExtensionDecided {
-            approved,
+            approved: true,
             resolve_by,
             reason,
         } => format!(
             "{} {} {}",
-            if *approved {
-                "同意延期至"
-            } else {
-                "不同意延期"
-            },
-            if *approved {
-                local_time(city, *resolve_by)
-            } else {
-                String::new()
-            },
+            t("同意延期至", "approved until"),
+            ui.time(*resolve_by),
+            reason.as_deref().unwrap_or_default()
+        ),
+        ExtensionDecided {
+            approved: false,
+            reason,
+            ..
+        } => format!(
+            "{} {}",
+            t("不同意延期", "refused"),
             reason.as_deref().unwrap_or_default()
         ),
         Urged { note } => note.clone(),
-        MarkedLongTerm { reason, review_on } => format!("挂账，{review_on} 复核 ({reason})"),
+        MarkedLongTerm { reason, review_on } => format!(
+            "{} {} ({reason})",
+            t("复核日期", "review on"),
+            ui.date(*review_on)
+        ),
         LongTermLifted { reason, resolve_by } => format!(
-            "解除挂账，{} 前办结 ({reason})",
-            local_time(city, *resolve_by)
+            "{} {} ({reason})",
+            t("办结时限", "resolve by"),
+            ui.time(*resolve_by)
         ),
-        LongTermReviewDue { review_on } => format!("挂账复核日 {review_on}"),
-        Reassigned {
-            unit: u, reason, ..
-        } => format!("改派 → {} ({reason})", unit(u)),
-        Summoned { units, note } => format!(
-            "吹哨 {} ({note})",
-            units.iter().map(unit).collect::<Vec<_>>().join("、")
+        LongTermReviewDue { review_on } => ui.date(*review_on),
+        Reassigned { unit, reason, .. } => format!("→ {} ({reason})", ui.unit(unit)),
+        Summoned { units: ids, note } => format!("{} ({note})", units(ids)),
+        PartAccepted { unit } => ui.unit(unit),
+        PartReported { unit, report } => format!("{}: {report}", ui.unit(unit)),
+        Merged { into, reason } => format!("{} {into} ({reason})", t("并入", "into")),
+        Unmerged { from, reason } => format!("{} {from} ({reason})", t("移出", "out of")),
+        CaseJoined { ticket, reason } | CaseLeft { ticket, reason } => {
+            format!("{ticket} ({reason})")
+        }
+        CaseReplied { case, reply } => format!("{} {case}: {reply}", t("主单", "main case")),
+        Warned { deadline, due_by } | Overdue { deadline, due_by } => format!(
+            "{} {} {}",
+            ui.label(*deadline),
+            t("到期", "due"),
+            ui.time(*due_by)
         ),
-        PartAccepted { unit: u } => format!("{} 报到", unit(u)),
-        PartReported { unit: u, report } => format!("{}: {report}", unit(u)),
-        Merged { into, reason } => format!("并入 {into} ({reason})"),
-        Unmerged { from, reason } => format!("移出 {from} ({reason})"),
-        CaseJoined { ticket, reason } => format!("{ticket} 并入本单 ({reason})"),
-        CaseLeft { ticket, reason } => format!("{ticket} 移出本单 ({reason})"),
-        CaseReplied { case, reply } => format!("主单 {case}: {reply}"),
-        Warned { deadline, due_by } => format!(
-            "{}预警：{} 到期",
-            deadline.label_zh(),
-            local_time(city, *due_by)
-        ),
-        Overdue { deadline, due_by } => format!(
-            "{}已超期（{} 到期）",
-            deadline.label_zh(),
-            local_time(city, *due_by)
-        ),
-        Escalated { to, .. } => format!("升级至{}", to.label_zh()),
-        CallbackDue => "回访到期".into(),
+        Escalated { to, .. } => ui.label(*to).to_owned(),
     }
 }
 
@@ -586,32 +586,37 @@ async fn ticket_page(
     let ticket = engine.ticket_for(&reader, &number).await?;
     // The ticket was just read and checked for this reader: only its log is left to read.
     let events = reader.events(engine.events(&number).await?, &city.privacy);
-    let actions = actions_for(&state, &principal, &ticket, lang, article.as_deref()).await?;
+    let mut ui = Chrome::new(&state, lang, Some(&principal), "/tickets");
+    // The language switch comes back to this ticket; the header marks the list.
+    ui.path = format!("/tickets/{number}");
+    // The history names officials by their names.
+    ui.know(&state).await?;
+    let actions = actions_for(&state, &principal, &ticket, &ui, article.as_deref()).await?;
     let deadline = |pick: fn(&minhu_core::deadline::Deadlines) -> jiff::Timestamp| {
         ticket
             .deadlines
             .as_ref()
-            .map_or_else(|| "—".into(), |d| local_time(city, pick(d)))
+            .map_or_else(|| "—".into(), |d| ui.time(pick(d)))
     };
     render(TicketPage {
-        ui: Chrome {
-            // The language switch comes back to this ticket; the header marks the list.
-            path: format!("/tickets/{number}"),
-            ..Chrome::new(&state, lang, Some(&principal), "/tickets")
-        },
-        status: lang.label(ticket.status).to_owned(),
-        channel: lang.label(ticket.intake.channel).to_owned(),
-        kind: lang.label(ticket.intake.kind).to_owned(),
+        status: ui.label(ticket.status).to_owned(),
+        channel: ui.label(ticket.intake.channel).to_owned(),
+        kind: ui.label(ticket.intake.kind).to_owned(),
         unit: ticket
             .unit
             .as_ref()
-            .map_or_else(|| "—".into(), |id| unit_label(city, id)),
-        place: place_name(city, &ticket),
+            .map_or_else(|| "—".into(), |id| ui.unit(id)),
+        place: ticket
+            .intake
+            .region
+            .as_ref()
+            .map_or_else(|| "—".into(), |r| ui.region(r)),
         category: ticket.intake.category.as_ref().map_or_else(
-            || lang.t("未分类", "not classified").into(),
-            |c| c.to_string(),
+            || ui.t("未分类", "not classified").into(),
+            |c| ui.category(c),
         ),
-        created: local_time(city, ticket.created_at),
+        tier: ui.tier(&ticket.intake.tier),
+        created: ui.time(ticket.created_at),
         respond_by: deadline(|d| d.respond_by),
         resolve_by: deadline(|d| d.resolve_by),
         phone: ticket
@@ -619,7 +624,7 @@ async fn ticket_page(
             .citizen
             .phone
             .as_deref()
-            .map_or_else(|| lang.t("匿名", "anonymous").into(), str::to_owned),
+            .map_or_else(|| ui.t("匿名", "anonymous").into(), str::to_owned),
         reveal: principal.may(P::RevealIdentity)
             && !principal.may(P::ViewIdentity)
             && !minhu_core::access::is_confidential(&ticket.intake),
@@ -627,24 +632,25 @@ async fn ticket_page(
         long_term: ticket
             .long_term
             .as_ref()
-            .map(|l| (l.reason.clone(), l.review_on.to_string())),
+            .map(|l| (l.reason.clone(), ui.date(l.review_on))),
         review_due: ticket.alerts.review_due,
         extension: ticket
             .extension
             .as_ref()
-            .map(|e| (local_time(city, e.resolve_by), e.reason.clone())),
-        parts: part_rows(&principal, &ticket, city, lang),
+            .map(|e| (ui.time(e.resolve_by), e.reason.clone())),
+        parts: part_rows(&principal, &ticket, &ui),
         photos: photos(&ticket),
         events: events
             .iter()
             .map(|e| EventRow {
-                at: local_time(city, e.at),
-                actor: e.actor.to_string(),
-                kind: e.change.name(),
-                detail: event_detail(e, city),
+                at: ui.time(e.at),
+                actor: ui.actor(&e.actor),
+                kind: ui.label(e.change.kind()),
+                detail: event_detail(e, &ui),
             })
             .collect(),
         actions,
         ticket,
+        ui,
     })
 }

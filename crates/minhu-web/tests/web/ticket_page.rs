@@ -247,7 +247,8 @@ async fn a_summoned_case_is_finished_in_the_pages_by_every_unit_and_the_centre()
             .await;
         (seen[0].clone(), seen[1].clone())
     };
-    assert_eq!(states, json!(["reported", "reported"]));
+    let reported = minhu_core::label::Labelled::label(PartState::Reported).en;
+    assert_eq!(states, json!([reported, reported]));
     assert_eq!(fits, json!(true), "the page fits 390 px");
     browser.snap("ticket-en-390").await;
     browser.click("a[lang=zh-CN]").await;
