@@ -37,7 +37,7 @@ use minhu_core::access::Scope;
 use minhu_core::event::{Actor, Change, Event, SystemPart};
 use minhu_core::ids::TicketNumber;
 use minhu_core::pii;
-use minhu_core::ticket::{Intake, Ticket};
+use minhu_core::ticket::{Intake, Status, Ticket};
 use minhu_core::timer;
 use minhu_core::workflow::{self, Command, FieldError, TransitionError};
 use minhu_core::{City, Clock};
@@ -48,6 +48,14 @@ use minhu_store::{
     Store, StoreError, TicketFilter, TimerRow,
 };
 use router::{Decision, Router};
+
+/// A consultation's answer given on the call that brought it ([`Engine::intake_answered`]).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct AnswerAtIntake {
+    pub answer: String,
+    /// The knowledge-base article the answer came from, if any.
+    pub article: Option<String>,
+}
 use sha2::{Digest, Sha256};
 use std::sync::Arc;
 
@@ -286,7 +294,38 @@ impl Engine {
         idempotency_key: Option<String>,
         audit: Option<minhu_store::AuditEntry>,
     ) -> Result<Created, EngineError> {
-        let mut new = self.prepare(intake, actor, idempotency_key, self.now())?;
+        self.create(intake, None, actor, idempotency_key, audit)
+            .await
+    }
+
+    /// [`Engine::intake_audited`] for a consultation the agent answers on the call
+    /// (from the knowledge base's `article`, when one was used): the answer is the
+    /// ticket's second event, written with it, so routing never dispatches a demand
+    /// that is already answered.
+    pub async fn intake_answered(
+        &self,
+        intake: Intake,
+        answer: AnswerAtIntake,
+        actor: Actor,
+        idempotency_key: Option<String>,
+        audit: Option<minhu_store::AuditEntry>,
+    ) -> Result<Created, EngineError> {
+        if let Some(id) = &answer.article {
+            self.check_article(id).await?;
+        }
+        self.create(intake, Some(answer), actor, idempotency_key, audit)
+            .await
+    }
+
+    async fn create(
+        &self,
+        intake: Intake,
+        answer: Option<AnswerAtIntake>,
+        actor: Actor,
+        idempotency_key: Option<String>,
+        audit: Option<minhu_store::AuditEntry>,
+    ) -> Result<Created, EngineError> {
+        let mut new = self.prepare(intake, answer, actor, idempotency_key, self.now())?;
         new.audit = audit;
         let created = self.store.create_ticket(new).await?;
         self.changed();
@@ -305,7 +344,7 @@ impl Engine {
     ) -> Result<Vec<Ticket>, EngineError> {
         let batch = intakes
             .into_iter()
-            .map(|(intake, at)| self.prepare(intake, actor.clone(), None, at))
+            .map(|(intake, at)| self.prepare(intake, None, actor.clone(), None, at))
             .collect::<Result<Vec<_>, _>>()?;
         let tickets = self.store.create_tickets(&batch).await?;
         self.changed();
@@ -313,11 +352,12 @@ impl Engine {
         Ok(tickets)
     }
 
-    /// A demand checked, placed and routed as at `now`: the new ticket's first events,
-    /// timers and messages, ready for the store to number and keep.
+    /// A demand checked, placed and routed (or answered) as at `now`: the new ticket's
+    /// first events, timers and messages, ready for the store to number and keep.
     fn prepare(
         &self,
         intake: Intake,
+        answer: Option<AnswerAtIntake>,
         actor: Actor,
         idempotency_key: Option<String>,
         now: Timestamp,
@@ -330,10 +370,26 @@ impl Engine {
         let mut events = vec![Event {
             seq: 1,
             at: now,
-            actor,
+            actor: actor.clone(),
             change: created,
         }];
-        let decision = self.router.decide(&ticket, &self.city);
+        if let Some(AnswerAtIntake { answer, article }) = answer {
+            let command = Command::AnswerAtIntake { answer, article };
+            let change = workflow::transition(&ticket, command, &self.city, now)?;
+            let event = Event {
+                seq: ticket.version + 1,
+                at: now,
+                actor,
+                change,
+            };
+            ticket.apply(&event);
+            events.push(event);
+        }
+        let decision = if ticket.status == Status::Pending {
+            self.router.decide(&ticket, &self.city)
+        } else {
+            Decision::default()
+        };
         for command in decision.commands() {
             // A router suggestion the rules refuse is simply not taken: the ticket
             // stays with the dispatchers.

@@ -34,10 +34,16 @@
     }, source);
   }
 
-  function formJson(form) {
+  // The JSON of a form's fields, leaving out the disabled ones (a field inside a
+  // disabled fieldset too) and those inside the element the submitting button names
+  // in data-without (the console's "create" button leaves the answer out).
+  function formJson(form, submitter) {
     var body = {};
+    var without = submitter && submitter.getAttribute("data-without");
+    var left = without ? document.getElementById(without) : null;
     Array.prototype.forEach.call(form.elements, function (field) {
-      if (!field.name || field.disabled || field.type === "submit") return;
+      if (!field.name || field.matches(":disabled") || field.type === "submit") return;
+      if (left && left.contains(field)) return;
       if (field.type === "radio" && !field.checked) return;
       var type = field.getAttribute("data-type");
       var value;
@@ -84,16 +90,27 @@
 
   function submit(form, event) {
     event.preventDefault();
-    if (!form.reportValidity()) return;
+    var button = event.submitter || form.querySelector('[type="submit"]');
+    var without = button && button.getAttribute("data-without");
+    var left = without ? document.getElementById(without) : null;
+    // Fields the submitting button leaves out are not checked either (the button is
+    // formnovalidate, so the browser leaves the checking to this).
+    if (left && !left.disabled) {
+      left.disabled = true;
+      var valid = form.reportValidity();
+      left.disabled = false;
+      if (!valid) return;
+    } else if (!form.reportValidity()) {
+      return;
+    }
     var error = form.querySelector(".form-error");
     if (error) error.hidden = true;
-    var button = form.querySelector('[type="submit"]');
     if (button) button.disabled = true;
     var headers = { "Content-Type": "application/json" };
     var csrf = csrfToken();
     if (csrf) headers["X-CSRF-Token"] = csrf;
     var url = form.getAttribute("data-api");
-    var body = JSON.stringify(formJson(form));
+    var body = JSON.stringify(formJson(form, button));
     // Photos go with the form in one multipart request to the file input's endpoint;
     // the browser sets the multipart Content-Type with its boundary.
     var photos = form.querySelector('input[type="file"][data-photos]');
@@ -230,6 +247,9 @@
     var out = document.getElementById(field.getAttribute("data-out"));
     var row = document.getElementById(field.getAttribute("data-row"));
     var empty = document.getElementById(field.getAttribute("data-empty"));
+    var labels = JSON.parse(field.getAttribute("data-labels") || "{}");
+    var zone = field.getAttribute("data-zone");
+    var lang = field.getAttribute("data-lang") || "zh-CN";
     field.addEventListener("change", function () {
       var value = field.value.trim();
       if (!value || !out || !row) return;
@@ -239,6 +259,13 @@
         })
         .then(function (answer) {
           var rows = (answer.tickets || []).map(function (ticket) {
+            // The API sends codes and UTC; people read labels and the city's time.
+            ticket.status_label = labels[ticket.status] || ticket.status;
+            ticket.created_local = new Date(ticket.created_at).toLocaleString(lang, {
+              timeZone: zone || undefined,
+              dateStyle: "medium",
+              timeStyle: "short",
+            });
             return fill(row, ticket);
           });
           if (rows.length === 0 && empty) rows = [empty.content.cloneNode(true)];
@@ -269,6 +296,8 @@
     var place = document.getElementById(box.getAttribute("data-place"));
     var row = document.getElementById(box.getAttribute("data-row"));
     var target = document.getElementById(box.getAttribute("data-target"));
+    var unitRow = document.getElementById(box.getAttribute("data-unit-row"));
+    var timer = null;
     function ask() {
       var query = ids
         .map(function (id) {
@@ -294,12 +323,37 @@
             }
             parts.push(node);
           });
+          if (unitRow) {
+            (answer.units || []).forEach(function (unit) {
+              parts.push(fill(unitRow, unit));
+            });
+          }
           box.replaceChildren.apply(box, parts);
         });
     }
+    // Asked as the words are typed, once typing pauses.
+    function later() {
+      clearTimeout(timer);
+      timer = setTimeout(ask, 400);
+    }
     ids.forEach(function (id) {
-      document.getElementById(id).addEventListener("change", ask);
+      document.getElementById(id).addEventListener("input", later);
     });
+  }
+
+  // An element with data-when="SELECT_ID=VALUE" is shown and enabled only while that
+  // select holds that value (the console's answer-now box, for consultations).
+  function wireWhen(box) {
+    var rule = box.getAttribute("data-when").split("=");
+    var select = document.getElementById(rule[0]);
+    if (!select) return;
+    function sync() {
+      var on = select.value === rule[1];
+      box.hidden = !on;
+      box.disabled = !on;
+    }
+    select.addEventListener("change", sync);
+    sync();
   }
 
   // A list with data-kb="URL" shows knowledge-base articles for what is being typed in
@@ -317,6 +371,20 @@
     var then = form ? form.getAttribute("data-then") : "";
     var timer = null;
     var asked = "";
+    // Picking an article makes the demand a consultation answered now: the
+    // answer-now box opens with the article's text, which the agent may edit.
+    function answerWith(hit) {
+      var text = document.getElementById("answer-text");
+      var article = document.getElementById("answer-article");
+      var kind = document.getElementById("kind");
+      if (!text || !article || !kind) return;
+      kind.value = "consultation";
+      kind.dispatchEvent(new Event("change"));
+      text.value = hit.article.body;
+      article.value = hit.article.id;
+      var source = document.getElementById("answer-source");
+      if (source && picked) source.replaceChildren(fill(picked, hit));
+    }
     function ask() {
       var text = ids
         .map(function (id) {
@@ -346,6 +414,7 @@
               use.setAttribute("aria-pressed", "true");
               if (form) form.setAttribute("data-then", then + "?article=" + encodeURIComponent(hit.article.id));
               if (status && picked) status.replaceChildren(fill(picked, hit));
+              answerWith(hit);
             });
             return node;
           });
@@ -491,7 +560,13 @@
   document.addEventListener("keydown", function (event) {
     if (event.key === "Enter" && (event.ctrlKey || event.metaKey)) {
       var form = event.target.form;
-      if (form && form.hasAttribute("data-api")) form.requestSubmit();
+      if (!form || !form.hasAttribute("data-api")) return;
+      // Inside a fieldset with its own button (the console's answer-now box), that
+      // button sends the form.
+      var box = event.target.closest("fieldset");
+      var own = box && box.querySelector('[type="submit"]');
+      if (own) form.requestSubmit(own);
+      else form.requestSubmit();
     }
   });
 
@@ -514,6 +589,7 @@
     document.querySelectorAll("[data-live]").forEach(wireLive);
     document.querySelectorAll("[data-lookup]").forEach(wireLookup);
     document.querySelectorAll("[data-suggest]").forEach(wireSuggest);
+    document.querySelectorAll("[data-when]").forEach(wireWhen);
     document.querySelectorAll("[data-kb]").forEach(wireKb);
     document.querySelectorAll("[data-assistant]").forEach(wireAssistant);
     document.querySelectorAll("[data-unit-search]").forEach(wireUnitSearch);

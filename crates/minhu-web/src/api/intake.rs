@@ -19,8 +19,8 @@ use minhu_core::ids::RegionId;
 use minhu_core::taxonomy::CategoryPath;
 use minhu_core::ticket::{Channel, Citizen, GeoPoint, Intake, Kind, Ticket};
 use minhu_core::workflow::{Command, FieldError};
-use minhu_engine::Reader;
 use minhu_engine::attachments::{self};
+use minhu_engine::{AnswerAtIntake, Reader};
 use serde::Deserialize;
 
 /// A new demand, as a citizen's form, an agent's console or another system sends it.
@@ -48,6 +48,20 @@ pub struct CreateTicket {
     tier: Option<TierCode>,
     #[serde(default)]
     external_ref: Option<String>,
+    /// A consultation answered on the call (by an official with `ticket.answer`): the
+    /// ticket is created answered, and routing never dispatches it.
+    #[serde(default)]
+    answer: Option<IntakeAnswer>,
+}
+
+/// The answer an agent gives a consultation while the caller is on the line.
+#[derive(Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct IntakeAnswer {
+    text: String,
+    /// The knowledge-base article the answer came from.
+    #[serde(default)]
+    article: Option<String>,
 }
 
 /// Forms send "" for what was left blank; that means "not given".
@@ -130,7 +144,7 @@ pub(super) async fn create_ticket(
     MaybePrincipal(principal): MaybePrincipal,
     Client(client): Client,
     headers: HeaderMap,
-    JsonBody(body): JsonBody<CreateTicket>,
+    JsonBody(mut body): JsonBody<CreateTicket>,
 ) -> Result<Response, ApiError> {
     let key = idempotency_key(&headers, principal.as_ref())?;
     let actor = intake_actor(principal.as_ref(), body.channel)?;
@@ -140,11 +154,39 @@ pub(super) async fn create_ticket(
         body.channel,
         client,
     );
+    let answer = body.answer.take();
     let intake = body.into_intake(&state.engine.city().default_tier);
-    let created = state
-        .engine
-        .intake_audited(intake, actor, key, Some(audit))
-        .await?;
+    let created = match answer {
+        None => {
+            state
+                .engine
+                .intake_audited(intake, actor, key, Some(audit))
+                .await?
+        }
+        Some(IntakeAnswer { text, article }) => {
+            // Only an official answers for the city; a citizen's report cannot carry one.
+            match &principal {
+                Some(official) if official.follows.is_none() => {
+                    official.require(Permission::Answer)?
+                }
+                _ => {
+                    return Err(FieldError::new(
+                        "answer",
+                        "only an official with ticket.answer answers at intake",
+                    )
+                    .into());
+                }
+            }
+            let answer = AnswerAtIntake {
+                answer: text,
+                article: given(article),
+            };
+            state
+                .engine
+                .intake_answered(intake, answer, actor, key, Some(audit))
+                .await?
+        }
+    };
     created_response(&state, created.ticket, created.fresh, principal)
 }
 
@@ -280,6 +322,13 @@ pub(super) async fn create_report(
             "is missing: send the demand as a JSON part named ticket",
         )
     })?;
+    if body.answer.is_some() {
+        return Err(FieldError::new(
+            "ticket.answer",
+            "a report with photos is not answered at intake; send the demand to /api/v1/tickets",
+        )
+        .into());
+    }
     let actor = intake_actor(principal.as_ref(), body.channel)?;
     let audit = audit::creation(
         &state,

@@ -39,6 +39,11 @@ struct ConsolePage {
     categories: Vec<String>,
     tiers: Vec<Choice>,
     places: Vec<String>,
+    /// Each status's label by its code, as JSON: the caller's history is read from the
+    /// API, which sends codes.
+    status_labels: String,
+    /// The city's time zone (IANA), to show the history's times as the city reads them.
+    zone: String,
 }
 
 async fn console(
@@ -56,11 +61,7 @@ async fn console(
                 label: lang.label(*k).to_owned(),
             })
             .collect(),
-        categories: city
-            .taxonomy
-            .first_levels()
-            .map(|c| c.as_str().to_owned())
-            .collect(),
+        categories: city.taxonomy.paths().map(|c| c.to_string()).collect(),
         tiers: city
             .tiers
             .iter()
@@ -70,6 +71,14 @@ async fn console(
             })
             .collect(),
         places: crate::pages::portal::place_names(city),
+        status_labels: serde_json::to_string(
+            &Status::ALL
+                .iter()
+                .map(|s| (s.code(), label(lang, s.label_zh(), s.code())))
+                .collect::<std::collections::BTreeMap<_, _>>(),
+        )
+        .map_err(ApiError::internal)?,
+        zone: city.timezone.iana_name().unwrap_or("UTC").to_owned(),
     })
 }
 

@@ -247,6 +247,15 @@ pub(crate) fn draft_intake(
 struct Suggestion {
     place: Option<String>,
     categories: Vec<SuggestedCategory>,
+    /// The units routing would look at first, each with why.
+    units: Vec<SuggestedUnit>,
+}
+
+#[derive(Serialize)]
+struct SuggestedUnit {
+    id: String,
+    name: String,
+    reason: String,
 }
 
 #[derive(Serialize)]
@@ -271,7 +280,7 @@ struct Draft {
 #[utoipa::path(
     get, path = "/api/v1/suggest", security(()),
     params(Draft),
-    responses((status = 200, description = "the place read and the likely categories with their reasons"), (status = 400, body = crate::middleware::error::ErrorBody))
+    responses((status = 200, description = "the place read, the likely categories and the units routing would look at first, with their reasons"), (status = 400, body = crate::middleware::error::ErrorBody))
 )]
 async fn suggest(
     State(state): State<AppState>,
@@ -279,19 +288,35 @@ async fn suggest(
 ) -> Result<Json<Suggestion>, ApiError> {
     let city = state.engine.city();
     let text = |field: &Option<String>| field.clone().unwrap_or_default();
-    let intake = draft_intake(
-        city,
-        &text(&draft.title),
-        &text(&draft.description),
-        &text(&draft.address),
-    );
+    // A demand half typed is read as far as it goes: the title alone (an agent types
+    // it first) stands for the words not typed yet.
+    let (title, description) = match (draft.title.as_ref(), draft.description.as_ref()) {
+        (Some(title), None) => (title.clone(), title.clone()),
+        (None, Some(description)) => (description.chars().take(30).collect(), description.clone()),
+        _ => (text(&draft.title), text(&draft.description)),
+    };
+    let intake = draft_intake(city, &title, &description, &text(&draft.address));
     let (ticket, decision) = state.engine.preview(intake)?;
     let region = decision
         .region
         .as_ref()
         .map(|p| p.region.clone())
-        .or(ticket.intake.region);
+        .or_else(|| ticket.intake.region.clone());
+    let units = decision
+        .candidate_units(&ticket, city)
+        .into_iter()
+        .take(3)
+        .map(|assignment| SuggestedUnit {
+            name: city
+                .units
+                .get(&assignment.unit)
+                .map_or_else(|| assignment.unit.to_string(), |u| u.name.clone()),
+            id: assignment.unit.to_string(),
+            reason: assignment.reason,
+        })
+        .collect();
     Ok(Json(Suggestion {
+        units,
         place: region.map(|r| region_label(city, &r)),
         categories: decision
             .suggestions

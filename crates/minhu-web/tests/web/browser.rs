@@ -5,6 +5,7 @@
 
 use fantoccini::Locator;
 use minhu_core::access::Role;
+use minhu_core::event::Change;
 use minhu_core::ids::TicketNumber;
 use minhu_core::ticket::Status;
 use minhu_testkit::browser::{Browser, serve, wait_for};
@@ -463,17 +464,110 @@ async fn the_assistant_answers_citizens_and_the_console_suggests_answers_in_the_
     assert!(ticket.intake.description.contains("路灯不亮怎么报修"));
     browser.check_accessibility("/ after the hand-over").await;
 
-    // The agent types a call: the article is suggested and picked.
+    // The same citizen calls: the agent sees the earlier ticket under the phone
+    // field, its status in words and its time as the city reads it.
     browser.sign_in("zhang", "/console").await;
+    browser.fill("#phone", "13800002222").await;
     browser.fill("#title", "路灯不亮").await;
+    let history = browser.text("#history li a").await;
+    assert_eq!(history, number, "the caller's earlier ticket");
+    let line = browser.text("#history li").await;
+    let status = ticket.status;
+    assert!(
+        line.contains(status.label_zh()) && !line.contains(status.code()),
+        "{line}"
+    );
+    assert!(
+        !line.contains('Z') && !line.contains("T0"),
+        "no UTC moment: {line}"
+    );
+
+    // The article is suggested as the agent types, and picked: the call is a
+    // consultation, answered now from the article, never dispatched.
     let suggested = browser.text("#kb-suggestions strong").await;
     assert_eq!(suggested, "路灯不亮报修");
     browser.click("#kb-suggestions button").await;
     let picked = browser.text("#kb-chosen").await;
     assert!(picked.contains("路灯不亮报修"), "{picked}");
-    browser
-        .check_accessibility("/console with suggestions")
+    let kind = browser
+        .script("return document.getElementById('kind').value")
         .await;
+    assert_eq!(kind, "consultation");
+    let answer = browser
+        .script("return document.getElementById('answer-text').value")
+        .await;
+    assert_eq!(answer, article["body"]);
+    browser
+        .check_accessibility("/console with suggestions and the answer-now box")
+        .await;
+    browser
+        .fill("#description", "路灯不亮，想知道怎么报修")
+        .await;
+    browser.click("#answer-now button[type=submit]").await;
+    let answered = wait_for("the answered ticket's page", || async {
+        let url = browser.script("return location.pathname").await;
+        let path = url.as_str()?.strip_prefix("/tickets/")?.to_owned();
+        (path != number).then_some(path)
+    })
+    .await;
+    let answered = TicketNumber::parse(&answered).unwrap();
+    let ticket = app.state.engine.ticket(&answered).await.unwrap();
+    assert_eq!(ticket.status, Status::Resolved, "answered at intake");
+    assert_eq!(ticket.unit, None, "never dispatched");
+    let events = app.state.engine.events(&answered).await.unwrap();
+    let kinds: Vec<&str> = events.iter().map(|e| e.change.name()).collect();
+    assert_eq!(kinds, ["created", "answered_at_intake"], "{kinds:?}");
+    assert!(
+        matches!(&events[1].change, Change::AnsweredAtIntake { article: Some(id), .. } if id == "kb-ld"),
+        "the log names the article: {:?}",
+        events[1].change
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_console_creates_a_ticket_without_the_answer_and_suggests_routing() {
+    let app = TestApp::new().await;
+    app.add_user("zhang", Role::HotlineAgent, None).await;
+    let browser = Browser::open(serve(&app).await).await;
+    browser.sign_in("zhang", "/console").await;
+    // A consultation the agent cannot answer yet goes to routing like any demand; the
+    // answer-now box it opened is left out, even empty and required.
+    browser
+        .script("var k = document.getElementById('kind'); k.value = 'consultation'; k.dispatchEvent(new Event('change')); return true")
+        .await;
+    assert_eq!(
+        browser
+            .script("return document.getElementById('answer-now').hidden")
+            .await,
+        false
+    );
+    browser.fill("#title", "小区电梯坏了").await;
+    browser.fill("#address", "天顶街道幸福小区").await;
+    // Routing's reading appears as the agent types, before anything is sent.
+    let place = browser.text("#suggestion strong").await;
+    assert!(place.contains("天顶街道"), "the place read: {place}");
+    browser
+        .fill("#description", "电梯停了三天，老人下不了楼")
+        .await;
+    browser.click("#intake button[data-without]").await;
+    let number = wait_for("the new ticket's page", || async {
+        let url = browser.script("return location.pathname").await;
+        Some(url.as_str()?.strip_prefix("/tickets/")?.to_owned())
+    })
+    .await;
+    let ticket = app
+        .state
+        .engine
+        .ticket(&TicketNumber::parse(&number).unwrap())
+        .await
+        .unwrap();
+    assert_ne!(
+        ticket.status,
+        Status::Resolved,
+        "not answered: {:?}",
+        ticket.status
+    );
+    browser.close().await;
 }
 
 /// How long the killed processes get to be gone.

@@ -205,6 +205,73 @@ async fn an_answer_at_intake_records_the_article_it_came_from() {
     );
 }
 
+#[tokio::test]
+async fn a_consultation_answered_on_the_call_is_created_answered_and_never_dispatched() {
+    let app = TestApp::new().await;
+    let gjj = article(
+        "kb-gjj",
+        "住房公积金提取",
+        "提取公积金需带身份证和购房合同。",
+    );
+    app.post("/api/v1/kb/articles", &gjj.to_string(), None)
+        .await;
+    let call = |channel: &str, kind: &str, article: &str| {
+        json!({
+            "channel": channel, "kind": kind, "title": "公积金怎么提取",
+            "description": "想提取公积金买房，问需要什么材料", "citizen": {"phone": "13812345678"},
+            "answer": {"text": "提取公积金需带身份证和购房合同。", "article": article}
+        })
+        .to_string()
+    };
+    let agent = app.token("agent", Role::HotlineAgent, None, None).await;
+    let (status, ticket) = app
+        .post_as(
+            Some(&agent),
+            "/api/v1/tickets",
+            &call("phone", "consultation", "kb-gjj"),
+            None,
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{ticket}");
+    assert_eq!(ticket["status"], "resolved", "{ticket}");
+    assert!(ticket["unit"].is_null(), "never dispatched: {ticket}");
+    let number = ticket["number"].as_str().unwrap();
+    let (_, events) = app.get(&format!("/api/v1/tickets/{number}/events")).await;
+    let types: Vec<&str> = events
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["type"].as_str().unwrap())
+        .collect();
+    assert_eq!(types, ["created", "answered_at_intake"], "{events}");
+    assert_eq!(events[1]["article"], "kb-gjj");
+
+    // What cannot be answered at intake is refused whole, and nothing is stored.
+    let (_, before) = app.get("/api/v1/tickets").await;
+    for (token, body, status, field) in [
+        (
+            Some(agent.as_str()),
+            call("phone", "complaint", "kb-gjj"),
+            422,
+            "action",
+        ),
+        (
+            Some(agent.as_str()),
+            call("phone", "consultation", "kb-none"),
+            422,
+            "article",
+        ),
+        // A citizen's own report carries no answer.
+        (None, call("web", "consultation", "kb-gjj"), 422, "answer"),
+    ] {
+        let (got, answer) = app.post_as(token, "/api/v1/tickets", &body, None).await;
+        assert_eq!(got.as_u16(), status, "{answer}");
+        assert_eq!(answer["error"]["field"], field, "{answer}");
+    }
+    let (_, after) = app.get("/api/v1/tickets").await;
+    assert_eq!(before["tickets"], after["tickets"], "nothing stored");
+}
+
 async fn html(app: &TestApp, uri: &str) -> String {
     let (status, body, _) = app
         .send(Request::get(uri).body(Body::empty()).unwrap())
