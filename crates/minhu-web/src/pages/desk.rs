@@ -74,7 +74,7 @@ async fn console(
         status_labels: serde_json::to_string(
             &Status::ALL
                 .iter()
-                .map(|s| (s.code(), label(lang, s.label_zh(), s.code())))
+                .map(|&s| (s.code(), lang.label(s)))
                 .collect::<std::collections::BTreeMap<_, _>>(),
         )
         .map_err(ApiError::internal)?,
