@@ -10,6 +10,7 @@ pub mod alerts;
 pub mod analytics;
 pub mod attachments;
 pub mod audit;
+pub mod batch;
 pub mod duplicates;
 pub mod follow;
 pub mod hotspots;
@@ -25,9 +26,10 @@ pub use workers::Workers;
 /// web layer names them from here and never depends on the store itself.
 pub mod records {
     pub use minhu_store::{
-        Alert, ApiToken, Article, ArticleStatus, AuditEntry, AuditFilter, Created, Cursor,
-        FollowCode, LoginNotice, LoginPolicy, LoginTry, NotificationRow, Open311Key, Page,
-        RollupQuery, RollupRow, Session, StoreError, TicketFilter, TimerRow, User,
+        Alert, ApiToken, Article, ArticleStatus, AuditEntry, AuditFilter, Awaiting, Created,
+        Cursor, FollowCode, LoginNotice, LoginPolicy, LoginTry, NotificationRow, Open311Key, Page,
+        RollupQuery, RollupRow, Session, StoreError, TicketFilter, TimerRow, User, WorkCursor,
+        WorkOrder, WorkPage,
     };
 }
 

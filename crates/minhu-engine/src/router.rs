@@ -8,7 +8,7 @@
 use minhu_core::City;
 use minhu_core::deadline::TierCode;
 use minhu_core::duty::Assignment;
-use minhu_core::ids::RegionId;
+use minhu_core::ids::{RegionId, UnitId};
 use minhu_core::taxonomy::CategoryPath;
 use minhu_core::ticket::Ticket;
 use minhu_core::workflow::Command;
@@ -74,7 +74,66 @@ pub struct Placed {
     pub reason: String,
 }
 
+/// A unit a dispatcher could send the ticket to: what routing would do under one of the
+/// model's categories, with why.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct Candidate {
+    pub unit: UnitId,
+    pub category: CategoryPath,
+    /// How sure the category is, 0.0 to 1.0 (1 when a person gave it).
+    pub confidence: f32,
+    /// The words that made the category, when the model chose it.
+    pub words: Vec<String>,
+    /// The duty rule that names the unit.
+    pub rule: String,
+}
+
 impl Decision {
+    /// The units the ticket could go to, best first, at most `limit`, each once: the
+    /// routing's own choice, then the units of the model's next categories. `except`
+    /// (the unit that returned the ticket) is never among them.
+    pub fn candidates(
+        &self,
+        ticket: &Ticket,
+        city: &City,
+        except: Option<&UnitId>,
+        limit: usize,
+    ) -> Vec<Candidate> {
+        let place = self
+            .region
+            .as_ref()
+            .map(|p| &p.region)
+            .or(ticket.intake.region.as_ref());
+        let given = ticket.intake.category.iter().map(|c| (c, 1.0, &[][..]));
+        let guessed = self
+            .suggestions
+            .iter()
+            .map(|s| (&s.category, s.confidence, s.reasons.as_slice()));
+        let mut found: Vec<Candidate> = Vec::new();
+        for (category, confidence, words) in given.chain(guessed) {
+            let Some(assignment) = city
+                .duties
+                .route(category, place, &city.regions, &city.units)
+            else {
+                continue;
+            };
+            if Some(&assignment.unit) == except || found.iter().any(|c| c.unit == assignment.unit) {
+                continue;
+            }
+            found.push(Candidate {
+                unit: assignment.unit,
+                category: category.clone(),
+                confidence,
+                words: words.to_vec(),
+                rule: assignment.reason,
+            });
+            if found.len() == limit {
+                break;
+            }
+        }
+        found
+    }
+
     /// The commands that carry the decision out, in order.
     pub fn commands(&self) -> Vec<Command> {
         let mut commands = Vec::new();

@@ -16,7 +16,7 @@ use minhu_core::city::PrivacySettings;
 use minhu_core::event::Event;
 use minhu_core::ids::TicketNumber;
 use minhu_core::ticket::{Attachment, Ticket};
-use minhu_store::{Page, TicketFilter};
+use minhu_store::{Page, TicketFilter, WorkCursor, WorkOrder, WorkPage};
 
 /// Who reads: an official or an API client within a scope, the anonymous public, or a
 /// citizen who proved their phone for one demand.
@@ -118,6 +118,16 @@ impl Reader {
         }
     }
 
+    /// `filter` narrowed to this reader's scope for a work list, without words (a work
+    /// list is read by its columns); `None` for a reader who is not an official.
+    fn work_filter(&self, filter: &TicketFilter) -> Option<TicketFilter> {
+        (self.audience == Audience::Official).then(|| TicketFilter {
+            scope: self.scope.clone(),
+            text: None,
+            ..filter.clone()
+        })
+    }
+
     /// A text of a ticket this reader knows only by its words (a duplicate candidate):
     /// without [`Permission::ViewIdentity`] nothing of the personal data in it is kept,
     /// as for a confidential reporter, since the reader cannot be told whether it is one.
@@ -201,13 +211,52 @@ impl Engine {
             && reader.permissions.contains(&Permission::ViewIdentity);
         let page = self.list(&filter).await?;
         Ok(Page {
-            tickets: page
-                .tickets
-                .into_iter()
-                .filter_map(|t| reader.ticket(t, &self.city.privacy))
-                .collect(),
+            tickets: self.seen_by(reader, page.tickets),
             next: page.next,
         })
+    }
+
+    /// A page of a work list (the dispatch queue, the supervisors' and leaders' lists):
+    /// the tickets `filter` selects within `reader`'s scope, in `order`, masked for
+    /// them. Work lists are officials'; any other reader gets an empty page.
+    pub async fn work_list_for(
+        &self,
+        reader: &Reader,
+        filter: &TicketFilter,
+        order: &WorkOrder,
+        after: Option<&WorkCursor>,
+    ) -> Result<WorkPage, EngineError> {
+        let Some(filter) = reader.work_filter(filter) else {
+            return Ok(WorkPage {
+                tickets: Vec::new(),
+                next: None,
+            });
+        };
+        let page = self.store.work_list(&filter, order, after).await?;
+        Ok(WorkPage {
+            tickets: self.seen_by(reader, page.tickets),
+            next: page.next,
+        })
+    }
+
+    /// Of `tickets`, those `reader` may see, masked for them.
+    fn seen_by(&self, reader: &Reader, tickets: Vec<Ticket>) -> Vec<Ticket> {
+        tickets
+            .into_iter()
+            .filter_map(|t| reader.ticket(t, &self.city.privacy))
+            .collect()
+    }
+
+    /// How many tickets of a work list `reader` has (see [`Engine::work_list_for`]).
+    pub async fn count_for(
+        &self,
+        reader: &Reader,
+        filter: &TicketFilter,
+    ) -> Result<u64, EngineError> {
+        match reader.work_filter(filter) {
+            Some(filter) => Ok(self.store.count(&filter).await?),
+            None => Ok(0),
+        }
     }
 
     /// The attachment `sha256` of ticket `number`, if `reader` may see that ticket and

@@ -247,6 +247,7 @@ pub(crate) async fn claim_rows(
 }
 
 /// A value to bind to a `$n` placeholder in a query built at run time.
+#[derive(Clone)]
 pub(crate) enum Bind {
     Text(String),
     Int(i64),
@@ -259,7 +260,8 @@ pub(crate) struct Conditions {
 }
 
 impl Conditions {
-    /// `base` must end in a WHERE clause that later conditions can follow with AND.
+    /// `base` starts the query; [`Conditions::and`] may follow it once it ends in a
+    /// WHERE clause.
     pub(crate) fn new(base: &str) -> Self {
         Self {
             sql: base.to_owned(),
@@ -269,8 +271,14 @@ impl Conditions {
 
     /// Adds `AND clause`, each `?` in it becoming the next numbered placeholder.
     pub(crate) fn and(&mut self, clause: &str, values: Vec<Bind>) {
-        let mut parts = clause.split('?');
         self.sql.push_str(" AND ");
+        self.push(clause, values);
+    }
+
+    /// Adds `clause` as it is (an ORDER BY), each `?` in it becoming the next numbered
+    /// placeholder.
+    pub(crate) fn push(&mut self, clause: &str, values: Vec<Bind>) {
+        let mut parts = clause.split('?');
         self.sql.push_str(parts.next().unwrap_or_default());
         for (part, value) in parts.zip(values) {
             self.binds.push(value);

@@ -49,8 +49,8 @@ pub use open311::{Open311Key, Open311Store};
 pub use outbox::{About, Delivery, NotificationRow, OutboxStore, Outgoing};
 pub use rollups::{HourlyQuery, RollupQuery, RollupRow, RollupStore};
 pub use tickets::{
-    Appended, ChangeMark, Changed, Created, Cursor, Idempotency, NewTicket, Page, TicketFilter,
-    TicketStore, TicketText,
+    Appended, Awaiting, ChangeMark, Changed, Created, Cursor, Idempotency, NewTicket, Page,
+    TicketFilter, TicketStore, TicketText, WorkCursor, WorkOrder, WorkPage,
 };
 pub use timers::{DueTimer, TimerRow, TimerStore};
 

@@ -13,10 +13,10 @@ use minhu_core::taxonomy::CategoryPath;
 use minhu_core::ticket::{Channel, Citizen, Intake, Kind, Status, Ticket};
 use minhu_store::{
     About, AccountStore, Alert, AlertStore, ApiToken, Appended, Article, ArticleStatus, AuditEntry,
-    AuditFilter, AuditStore, ChangeMark, Cursor, Delivery, FollowCode, FollowStore, HourlyQuery,
-    Idempotency, KbStore, LoginNotice, LoginPolicy, LoginTry, NewAlert, NewTicket, Open311Key,
-    Open311Store, OutboxStore, Outgoing, RollupQuery, RollupStore, Session, SqlStore, StoreError,
-    TicketFilter, TicketStore, TimerStore, User,
+    AuditFilter, AuditStore, Awaiting, ChangeMark, Cursor, Delivery, FollowCode, FollowStore,
+    HourlyQuery, Idempotency, KbStore, LoginNotice, LoginPolicy, LoginTry, NewAlert, NewTicket,
+    Open311Key, Open311Store, OutboxStore, Outgoing, RollupQuery, RollupStore, Session, SqlStore,
+    StoreError, TicketFilter, TicketStore, TimerStore, User, WorkCursor, WorkOrder,
 };
 use minhu_testkit::db::TestDb;
 use sqlx::Connection;
@@ -2372,6 +2372,153 @@ async fn codes_sent_are_capped_per_subject_and_day() {
         let next = day.tomorrow().unwrap();
         assert!(store.count_code_sent("phone:abc", next, 3).await.unwrap());
         assert!(!store.count_code_sent("phone:abc", next, 0).await.unwrap());
+    })
+    .await;
+}
+
+/// Issue 18: the dispatch queue runs most urgent tier first and, within a tier, longest
+/// waiting first, page after page without a gap or a repeat; returns, extension
+/// requests, long-term and disputed tickets each make their own list; the filters on
+/// channel and kind narrow them, and the counts agree.
+#[tokio::test]
+async fn work_lists_run_by_urgency_then_waiting_and_page_without_gaps() {
+    on_every_backend(|store, _url| async move {
+        let tiers = WorkOrder::Urgency(vec!["2h".into(), "24h".into(), "7d".into(), "15d".into()]);
+        // (title, tier, hour created, channel)
+        let made = [
+            ("十五天新", "15d", 9, Channel::Web),
+            ("两小时新", "2h", 8, Channel::Phone),
+            ("十五天旧", "15d", 1, Channel::Phone),
+            ("一天", "24h", 5, Channel::Web),
+            ("两小时旧", "2h", 3, Channel::Web),
+            ("十五天中", "15d", 4, Channel::Web),
+        ];
+        for (title, tier, hour, channel) in made {
+            let mut intake = intake(title, "城乡建设/物业管理", "13800000000");
+            intake.tier = TierCode(tier.into());
+            intake.channel = channel;
+            let created = at(&format!("2026-11-22T{hour:02}:00:00Z"));
+            store
+                .create_ticket(new_ticket_with(intake, created, None))
+                .await
+                .unwrap();
+        }
+        let later = at("2026-11-22T10:00:00Z");
+        // One more of each kind of work: a return, an extension, a long-term, a dispute.
+        let mut odd = Vec::new();
+        for title in ["退回", "延期", "挂账", "争议"] {
+            let created = store
+                .create_ticket(new_ticket(title, at("2026-11-22T00:30:00Z"), None))
+                .await
+                .unwrap();
+            let mut ticket = created.ticket;
+            let mut events = vec![dispatch(&mut ticket, "S-yanghu", later)];
+            let changes = match title {
+                "退回" => vec![Change::Returned {
+                    reason: "不属于本单位".into(),
+                }],
+                "延期" => vec![Change::ExtensionRequested {
+                    resolve_by: at("2026-12-01T00:00:00Z"),
+                    reason: "需要施工".into(),
+                }],
+                "挂账" => vec![Change::MarkedLongTerm {
+                    reason: "需规划".into(),
+                    review_on: jiff::civil::date(2027, 3, 1),
+                }],
+                _ => vec![
+                    Change::Returned {
+                        reason: "不属于本单位".into(),
+                    },
+                    Change::ReturnRejected {
+                        unit: UnitId::new("S-yanghu"),
+                        reason: "属于本单位".into(),
+                        respond_by: None,
+                    },
+                ],
+            };
+            for change in changes {
+                events.push(step(&mut ticket, change, later));
+            }
+            store
+                .append(Appended {
+                    ticket: &ticket,
+                    events: &events,
+                    region_path: Some("/A/A3/A3-01/"),
+                    timers: &[],
+                    fired: None,
+                    notifications: &[],
+                })
+                .await
+                .unwrap();
+            odd.push(ticket.number.to_string());
+        }
+        let titles = |tickets: &[Ticket]| -> Vec<String> {
+            tickets.iter().map(|t| t.intake.title.clone()).collect()
+        };
+        let queue = TicketFilter {
+            awaiting: Some(Awaiting::Dispatch),
+            limit: 2,
+            ..TicketFilter::default()
+        };
+        let mut seen = Vec::new();
+        let mut after: Option<WorkCursor> = None;
+        loop {
+            let page = store
+                .work_list(&queue, &tiers, after.as_ref())
+                .await
+                .unwrap();
+            seen.extend(titles(&page.tickets));
+            match page.next {
+                // Through the text a page link carries.
+                Some(next) => after = Some(WorkCursor::decode(&next.encode()).unwrap()),
+                None => break,
+            }
+        }
+        assert_eq!(
+            seen,
+            [
+                "两小时旧",
+                "两小时新",
+                "一天",
+                "十五天旧",
+                "十五天中",
+                "十五天新"
+            ]
+        );
+        assert_eq!(store.count(&queue).await.unwrap(), 6);
+        let phoned = TicketFilter {
+            channel: Some(Channel::Phone),
+            ..queue.clone()
+        };
+        let page = store.work_list(&phoned, &tiers, None).await.unwrap();
+        assert_eq!(titles(&page.tickets), ["两小时新", "十五天旧"]);
+        assert_eq!(store.count(&phoned).await.unwrap(), 2);
+        let other_kind = TicketFilter {
+            kind: Some(Kind::Suggestion),
+            ..queue.clone()
+        };
+        assert_eq!(store.count(&other_kind).await.unwrap(), 0);
+        for (awaiting, order, title) in [
+            (Awaiting::Arbitration, &tiers, "退回"),
+            (Awaiting::Extension, &WorkOrder::Deadline, "延期"),
+            (Awaiting::Review, &WorkOrder::Review, "挂账"),
+            (Awaiting::Disputed, &WorkOrder::Deadline, "争议"),
+        ] {
+            let filter = TicketFilter {
+                awaiting: Some(awaiting),
+                ..TicketFilter::default()
+            };
+            let page = store.work_list(&filter, order, None).await.unwrap();
+            assert_eq!(titles(&page.tickets), [title], "{awaiting:?}");
+            assert_eq!(store.count(&filter).await.unwrap(), 1, "{awaiting:?}");
+        }
+        // A scope that does not hold them sees none of them.
+        let elsewhere = TicketFilter {
+            scope: Scope::Units(vec![UnitId::new("S-other")]),
+            awaiting: Some(Awaiting::Extension),
+            ..TicketFilter::default()
+        };
+        assert_eq!(store.count(&elsewhere).await.unwrap(), 0);
     })
     .await;
 }

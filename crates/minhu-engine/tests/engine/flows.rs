@@ -808,3 +808,124 @@ async fn the_kept_hotspot_list_follows_changes_and_equals_a_fresh_one() {
     let later = s.engine.refresh_hotspots().await.unwrap();
     assert_eq!((later.read, later.kept, later.hotspots), (0, 0, 0));
 }
+
+/// Issue 18: a batch dispatches each ticket through the same checks as one dispatch;
+/// sent again it dispatches nothing twice; a unit that returned a ticket is refused it
+/// and never among the units routing offers for it.
+#[tokio::test]
+async fn a_batch_dispatches_each_once_and_never_back_to_the_unit_that_returned_it() {
+    let s = setup().await;
+    let routed = s
+        .engine
+        .intake(
+            complaint(
+                "A3区天顶街道尖山社区",
+                Some("城乡建设/住房保障与房地产/物业服务"),
+            ),
+            Actor::citizen(),
+            None,
+        )
+        .await
+        .unwrap()
+        .ticket;
+    let unit = routed.unit.clone().unwrap();
+    let mut pending = Vec::new();
+    for _ in 0..3 {
+        let created = s
+            .engine
+            .intake(complaint("不知道在哪里", None), Actor::citizen(), None)
+            .await
+            .unwrap();
+        pending.push(created.ticket.number);
+    }
+    let dispatcher = Actor::user("dispatcher");
+    let outcomes = s
+        .engine
+        .dispatch_each(&everyone(), &pending[..2], &unit, None, &dispatcher)
+        .await;
+    assert!(
+        outcomes
+            .iter()
+            .all(|(_, o)| matches!(o, minhu_engine::batch::Outcome::Dispatched)),
+        "{outcomes:?}"
+    );
+    // The same request again, with one more ticket.
+    let outcomes = s
+        .engine
+        .dispatch_each(&everyone(), &pending, &unit, None, &dispatcher)
+        .await;
+    let kinds: Vec<&str> = outcomes
+        .iter()
+        .map(|(_, o)| match o {
+            minhu_engine::batch::Outcome::Dispatched => "dispatched",
+            minhu_engine::batch::Outcome::AlreadyThere => "already",
+            minhu_engine::batch::Outcome::Refused(_) => "refused",
+        })
+        .collect();
+    assert_eq!(kinds, ["already", "already", "dispatched"]);
+    let events = s.engine.events(&pending[0]).await.unwrap();
+    let dispatches = events
+        .iter()
+        .filter(|e| e.change.name() == "dispatched")
+        .count();
+    assert_eq!(dispatches, 1);
+    // Out of the reader's sight: not found, nothing done.
+    let elsewhere = Reader::official(
+        minhu_core::access::Role::Dispatcher.permissions().to_vec(),
+        Scope::Units(vec![UnitId::new("nobody")]),
+    );
+    let more = s
+        .engine
+        .intake(complaint("不知道在哪里", None), Actor::citizen(), None)
+        .await
+        .unwrap()
+        .ticket;
+    let outcomes = s
+        .engine
+        .dispatch_each(
+            &elsewhere,
+            std::slice::from_ref(&more.number),
+            &unit,
+            None,
+            &dispatcher,
+        )
+        .await;
+    assert!(matches!(
+        outcomes[0].1,
+        minhu_engine::batch::Outcome::Refused(EngineError::NotFound(_))
+    ));
+    assert_eq!(
+        s.engine.ticket(&more.number).await.unwrap().status,
+        Status::Pending
+    );
+    // The unit returns its ticket: it is refused it, and routing offers it no more.
+    s.engine
+        .act(
+            &routed.number,
+            Command::Return {
+                reason: "不属于本单位".into(),
+            },
+            Actor::user("handler"),
+        )
+        .await
+        .unwrap();
+    let returned = s.engine.ticket(&routed.number).await.unwrap();
+    let decision = s.engine.router().decide(&returned, s.engine.city());
+    assert_eq!(decision.assignment.as_ref().map(|a| &a.unit), Some(&unit));
+    let offered = decision.candidates(&returned, s.engine.city(), Some(&unit), 3);
+    assert!(offered.iter().all(|c| c.unit != unit), "{offered:?}");
+    let outcomes = s
+        .engine
+        .dispatch_each(
+            &everyone(),
+            std::slice::from_ref(&routed.number),
+            &unit,
+            None,
+            &dispatcher,
+        )
+        .await;
+    assert!(matches!(
+        outcomes[0].1,
+        minhu_engine::batch::Outcome::Refused(EngineError::Invalid(_))
+    ));
+}

@@ -169,8 +169,9 @@ async fn insert_ticket_rows(
         let sql = format!(
             "INSERT INTO tickets (number, channel, kind, title, description, citizen_phone, \
              external_ref, created_at, version, status, category, region, region_path, unit, \
-             updated_at, resolve_by, state) VALUES {}",
-            placeholders(conn, chunk.len(), 17)
+             updated_at, resolve_by, state, tier, returned_from, extension_pending, review_on, \
+             dispute_count) VALUES {}",
+            placeholders(conn, chunk.len(), 22)
         );
         let mut insert = sqlx::query(sqlx::AssertSqlSafe(sql));
         for (ticket, new) in chunk {
@@ -282,7 +283,9 @@ pub(super) async fn insert_batch(
 }
 
 /// Binds, in this order, the columns that change as a ticket moves: version, status,
-/// category, region, region_path, unit, updated_at, resolve_by and the state itself.
+/// category, region, region_path, unit, updated_at, resolve_by, the state itself, and
+/// what the work lists sort and filter on (migration 0017): tier, returned_from,
+/// extension_pending, review_on and dispute_count.
 fn bind_projection<'q>(
     query: sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments>,
     ticket: &Ticket,
@@ -304,6 +307,16 @@ fn bind_projection<'q>(
         .bind(millis(ticket.updated_at))
         .bind(ticket.deadlines.map(|d| millis(d.resolve_by)))
         .bind(json(ticket))
+        .bind(ticket.intake.tier.as_str().to_owned())
+        .bind(ticket.returned_from.as_ref().map(|u| u.as_str().to_owned()))
+        .bind(i64::from(ticket.extension.is_some()))
+        .bind(ticket.long_term.as_ref().map(|l| review_day(l.review_on)))
+        .bind(i64::from(ticket.dispute_count))
+}
+
+/// A review date as the `review_on` column keeps it: 2026-12-20 is 20261220.
+pub(crate) fn review_day(date: jiff::civil::Date) -> i64 {
+    i64::from(date.year()) * 10_000 + i64::from(date.month()) * 100 + i64::from(date.day())
 }
 
 /// All of a change's events in one statement.
@@ -351,8 +364,9 @@ pub(super) async fn append_in(
     let previous = ticket.version - appended.events.len() as u32;
     let update = sqlx::query(
         "UPDATE tickets SET version = $1, status = $2, category = $3, region = $4, \
-         region_path = $5, unit = $6, updated_at = $7, resolve_by = $8, state = $9 \
-         WHERE number = $10 AND version = $11",
+         region_path = $5, unit = $6, updated_at = $7, resolve_by = $8, state = $9, \
+         tier = $10, returned_from = $11, extension_pending = $12, review_on = $13, \
+         dispute_count = $14 WHERE number = $15 AND version = $16",
     );
     let updated = bind_projection(update, ticket, appended.region_path.map(str::to_owned))
         .bind(ticket.number.as_str())

@@ -19,7 +19,7 @@ use jiff::Timestamp;
 use minhu_core::access::Scope;
 use minhu_core::event::Event;
 use minhu_core::ids::TicketNumber;
-use minhu_core::ticket::{Status, Ticket};
+use minhu_core::ticket::{Channel, Kind, Status, Ticket};
 use minhu_core::timer::{Flag, Timer};
 use sqlx::Row;
 use sqlx::any::AnyRow;
@@ -85,6 +85,10 @@ pub struct TicketFilter {
     pub region_path: Option<String>,
     /// A category path prefix: the category and its sub-categories.
     pub category: Option<String>,
+    pub channel: Option<Channel>,
+    pub kind: Option<Kind>,
+    /// What the tickets wait on (the work lists).
+    pub awaiting: Option<Awaiting>,
     pub created_from: Option<Timestamp>,
     pub created_to: Option<Timestamp>,
     /// Words that must appear in the title or description (or be the ticket's number).
@@ -133,6 +137,9 @@ impl Default for TicketFilter {
             unit: None,
             region_path: None,
             category: None,
+            channel: None,
+            kind: None,
+            awaiting: None,
             created_from: None,
             created_to: None,
             text: None,
@@ -144,6 +151,64 @@ impl Default for TicketFilter {
             limit: 50,
         }
     }
+}
+
+/// What a work list's tickets wait on: a decision of the dispatchers or supervisors.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Awaiting {
+    /// Pending tickets no unit has returned: the dispatch queue proper.
+    Dispatch,
+    /// Returns the dispatchers have not yet decided (退回待裁决).
+    Arbitration,
+    /// Extension requests (延期) a supervisor has not yet decided.
+    Extension,
+    /// Long-term (挂账) tickets, followed until their review.
+    Review,
+    /// Open tickets whose unit had a return refused (推诿 disputes).
+    Disputed,
+}
+
+/// The order of a work list: what comes first is what is most pressing.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum WorkOrder {
+    /// By tier, in the order given (the city's tiers, most urgent first; a tier not
+    /// named comes last), then waiting longest first.
+    Urgency(Vec<String>),
+    /// By the resolution deadline, soonest first.
+    Deadline,
+    /// By the long-term review date, soonest first.
+    Review,
+}
+
+/// Where a page of a work list ended: its order's key, then (created_at, number).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct WorkCursor {
+    pub key: i64,
+    pub created_at: i64,
+    pub number: String,
+}
+
+impl WorkCursor {
+    pub fn encode(&self) -> String {
+        format!("{}.{}.{}", self.key, self.created_at, self.number)
+    }
+
+    pub fn decode(text: &str) -> Option<WorkCursor> {
+        let (key, rest) = text.split_once('.')?;
+        let cursor = Cursor::decode(rest)?;
+        Some(WorkCursor {
+            key: key.parse().ok()?,
+            created_at: cursor.created_at,
+            number: cursor.number,
+        })
+    }
+}
+
+/// A page of a work list.
+#[derive(Clone, Debug)]
+pub struct WorkPage {
+    pub tickets: Vec<Ticket>,
+    pub next: Option<WorkCursor>,
 }
 
 #[derive(Clone, Debug)]
@@ -240,6 +305,18 @@ pub trait TicketStore: Send + Sync {
     async fn append_many(&self, batch: &[Appended<'_>]) -> Result<(), StoreError>;
 
     async fn list(&self, filter: &TicketFilter) -> Result<Page, StoreError>;
+
+    /// A page of a work list: the tickets `filter` selects (its `text` and `cursor`
+    /// are not used: a work list pages with its own cursor, `after`) in `order`.
+    async fn work_list(
+        &self,
+        filter: &TicketFilter,
+        order: &WorkOrder,
+        after: Option<&WorkCursor>,
+    ) -> Result<WorkPage, StoreError>;
+
+    /// How many tickets `filter` selects (its `text`, `cursor` and `limit` aside).
+    async fn count(&self, filter: &TicketFilter) -> Result<u64, StoreError>;
 
     /// The words of the tickets `filter` selects (its cursor included), newest first,
     /// at most `filter.limit` of them: [`TicketStore::list`] without the tickets' states.
@@ -371,21 +448,46 @@ impl TicketStore for SqlStore {
                 next: None,
             });
         };
-        let limit = query::list_limit(filter);
         let rows = query.query().fetch_all(&self.reader).await?;
-        let more = rows.len() > limit as usize;
-        let mut tickets = Vec::with_capacity(rows.len().min(limit as usize));
-        let mut next = None;
-        for row in rows.iter().take(limit as usize) {
-            tickets.push(ticket_from_state(&row.try_get::<String, _>(0)?)?);
-            if more {
-                next = Some(Cursor {
-                    created_at: row.try_get(1)?,
-                    number: row.try_get(2)?,
-                });
-            }
-        }
+        let (tickets, next) = page_of_rows(&rows, query::list_limit(filter), |row| {
+            Ok(Cursor {
+                created_at: row.try_get(1)?,
+                number: row.try_get(2)?,
+            })
+        })?;
         Ok(Page { tickets, next })
+    }
+
+    async fn work_list(
+        &self,
+        filter: &TicketFilter,
+        order: &WorkOrder,
+        after: Option<&WorkCursor>,
+    ) -> Result<WorkPage, StoreError> {
+        let limit = query::list_limit(filter);
+        let Some(query) = query::work_query(filter, order, after, limit + 1) else {
+            return Ok(WorkPage {
+                tickets: Vec::new(),
+                next: None,
+            });
+        };
+        let rows = query.query().fetch_all(&self.reader).await?;
+        let (tickets, next) = page_of_rows(&rows, limit, |row| {
+            Ok(WorkCursor {
+                key: row.try_get(1)?,
+                created_at: row.try_get(2)?,
+                number: row.try_get(3)?,
+            })
+        })?;
+        Ok(WorkPage { tickets, next })
+    }
+
+    async fn count(&self, filter: &TicketFilter) -> Result<u64, StoreError> {
+        let Some(query) = query::count_query(filter) else {
+            return Ok(0);
+        };
+        let count: i64 = query.query().fetch_one(&self.reader).await?.try_get(0)?;
+        Ok(count as u64)
     }
 
     async fn texts(&self, filter: &TicketFilter) -> Result<Vec<TicketText>, StoreError> {
@@ -497,6 +599,26 @@ impl TicketStore for SqlStore {
             .map(|n| TicketNumber::parse(&n).map_err(|e| StoreError::Corrupt(e.to_string())))
             .transpose()
     }
+}
+
+/// The tickets of a page's `rows` (the state first, one row more than `limit` when
+/// another page follows) and, when one follows, where it starts: `cursor` of the last
+/// row kept.
+fn page_of_rows<C>(
+    rows: &[AnyRow],
+    limit: u32,
+    cursor: impl Fn(&AnyRow) -> Result<C, StoreError>,
+) -> Result<(Vec<Ticket>, Option<C>), StoreError> {
+    let kept = &rows[..rows.len().min(limit as usize)];
+    let tickets = kept
+        .iter()
+        .map(|row| ticket_from_state(&row.try_get::<String, _>(0)?))
+        .collect::<Result<Vec<_>, _>>()?;
+    let next = match kept.last() {
+        Some(last) if rows.len() > kept.len() => Some(cursor(last)?),
+        _ => None,
+    };
+    Ok((tickets, next))
 }
 
 pub(crate) fn ticket_from_state(state: &str) -> Result<Ticket, StoreError> {

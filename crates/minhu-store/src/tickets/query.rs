@@ -1,6 +1,6 @@
 //! The SQL of ticket lists: a filter and the reader's scope become bound conditions.
 
-use super::TicketFilter;
+use super::{Awaiting, TicketFilter, WorkCursor, WorkOrder};
 use crate::db::{Bind, Conditions, escape_like, millis};
 use minhu_core::access::Scope;
 use minhu_core::timer::Alerts;
@@ -46,8 +46,98 @@ pub(super) fn list_query(filter: &TicketFilter) -> Option<Conditions> {
 /// `SELECT columns` of the tickets `filter` selects, newest first, at most `limit`
 /// rows; `None` when the filter's numbers are an empty list, so nothing matches.
 pub(super) fn filtered(columns: &str, filter: &TicketFilter, limit: u32) -> Option<Conditions> {
-    let mut query = match &filter.numbers {
-        None => Conditions::new(&format!("SELECT {columns} FROM tickets WHERE 1 = 1")),
+    let mut query = selected(columns, filter)?;
+    if let Some(text) = &filter.text {
+        for word in text.split_whitespace() {
+            let pattern = format!("%{}%", escape_like(word));
+            query.and(
+                "(title LIKE ? ESCAPE '\\' OR description LIKE ? ESCAPE '\\' OR number = ?)",
+                vec![
+                    Bind::Text(pattern.clone()),
+                    Bind::Text(pattern),
+                    Bind::Text(word.to_owned()),
+                ],
+            );
+        }
+    }
+    if let Some(cursor) = &filter.cursor {
+        query.and(
+            "(created_at < ? OR (created_at = ? AND number < ?))",
+            vec![
+                Bind::Int(cursor.created_at),
+                Bind::Int(cursor.created_at),
+                Bind::Text(cursor.number.clone()),
+            ],
+        );
+    }
+    query.sql.push_str(&format!(
+        " ORDER BY created_at DESC, number DESC LIMIT {limit}"
+    ));
+    Some(query)
+}
+
+/// The query of one page of a work list ([`TicketStore::work_list`](crate::TicketStore::work_list)):
+/// the state, the order's key, created_at and number of at most `limit` tickets after
+/// `after`, most pressing first.
+pub(super) fn work_query(
+    filter: &TicketFilter,
+    order: &WorkOrder,
+    after: Option<&WorkCursor>,
+    limit: u32,
+) -> Option<Conditions> {
+    let (key, key_binds) = order_key(order);
+    let mut head = Conditions::new("SELECT state, ");
+    head.push(&key, key_binds.clone());
+    head.sql.push_str(" AS work_key, created_at, number");
+    let mut query = selected_with(head, filter)?;
+    if let Some(after) = after {
+        let mut binds = key_binds.clone();
+        binds.extend([
+            Bind::Int(after.key),
+            Bind::Int(after.created_at),
+            Bind::Text(after.number.clone()),
+        ]);
+        query.and(&format!("({key}, created_at, number) > (?, ?, ?)"), binds);
+    }
+    query.sql.push_str(" ORDER BY ");
+    query.push(&key, key_binds);
+    query
+        .sql
+        .push_str(&format!(", created_at, number LIMIT {limit}"));
+    Some(query)
+}
+
+/// The key a work list is sorted by first, as SQL with its bound values.
+fn order_key(order: &WorkOrder) -> (String, Vec<Bind>) {
+    match order {
+        WorkOrder::Urgency(tiers) => {
+            let mut sql = String::from("(CASE tier");
+            for rank in 0..tiers.len() {
+                sql.push_str(&format!(" WHEN ? THEN {rank}"));
+            }
+            sql.push_str(&format!(" ELSE {} END)", tiers.len()));
+            (sql, tiers.iter().cloned().map(Bind::Text).collect())
+        }
+        WorkOrder::Deadline => ("COALESCE(resolve_by, 0)".to_owned(), Vec::new()),
+        WorkOrder::Review => ("COALESCE(review_on, 0)".to_owned(), Vec::new()),
+    }
+}
+
+/// `SELECT COUNT(*)` of the tickets `filter` selects (words and cursor aside).
+pub(super) fn count_query(filter: &TicketFilter) -> Option<Conditions> {
+    selected("COUNT(*)", filter)
+}
+
+/// `SELECT columns` of the tickets `filter` selects by its scope and columns; its words
+/// and cursor are the caller's to add.
+fn selected(columns: &str, filter: &TicketFilter) -> Option<Conditions> {
+    selected_with(Conditions::new(&format!("SELECT {columns}")), filter)
+}
+
+/// [`selected`] with columns that have bound values of their own (a work list's key).
+fn selected_with(mut query: Conditions, filter: &TicketFilter) -> Option<Conditions> {
+    match &filter.numbers {
+        None => query.sql.push_str(" FROM tickets WHERE 1 = 1"),
         Some(numbers) if numbers.is_empty() => return None,
         Some(numbers) => {
             // A search's few matches are read by key first, and the other filters test
@@ -56,9 +146,9 @@ pub(super) fn filtered(columns: &str, filter: &TicketFilter, limit: u32) -> Opti
             // ticket of that status against the numbers: seconds at a million tickets.
             // A subquery with a LIMIT is never flattened into its outer query (SQLite
             // and PostgreSQL alike), and the numbers are keys, so the LIMIT drops none.
-            let mut query = Conditions::new(&format!(
-                "SELECT {columns} FROM (SELECT * FROM tickets WHERE 1 = 1"
-            ));
+            query
+                .sql
+                .push_str(" FROM (SELECT * FROM tickets WHERE 1 = 1");
             let marks = vec!["?"; numbers.len()].join(", ");
             query.and(
                 &format!("number IN ({marks})"),
@@ -67,7 +157,6 @@ pub(super) fn filtered(columns: &str, filter: &TicketFilter, limit: u32) -> Opti
             query
                 .sql
                 .push_str(&format!(" LIMIT {}) AS tickets WHERE 1 = 1", numbers.len()));
-            query
         }
     };
     scope(&mut query, &filter.scope);
@@ -109,32 +198,24 @@ pub(super) fn filtered(columns: &str, filter: &TicketFilter, limit: u32) -> Opti
             flags.iter().map(|f| Bind::Text(f.code().into())).collect(),
         );
     }
-    if let Some(text) = &filter.text {
-        for word in text.split_whitespace() {
-            let pattern = format!("%{}%", escape_like(word));
-            query.and(
-                "(title LIKE ? ESCAPE '\\' OR description LIKE ? ESCAPE '\\' OR number = ?)",
-                vec![
-                    Bind::Text(pattern.clone()),
-                    Bind::Text(pattern),
-                    Bind::Text(word.to_owned()),
-                ],
-            );
-        }
+    if let Some(channel) = filter.channel {
+        query.and("channel = ?", vec![Bind::Text(channel.code().into())]);
     }
-    if let Some(cursor) = &filter.cursor {
+    if let Some(kind) = filter.kind {
+        query.and("kind = ?", vec![Bind::Text(kind.code().into())]);
+    }
+    if let Some(awaiting) = filter.awaiting {
         query.and(
-            "(created_at < ? OR (created_at = ? AND number < ?))",
-            vec![
-                Bind::Int(cursor.created_at),
-                Bind::Int(cursor.created_at),
-                Bind::Text(cursor.number.clone()),
-            ],
+            match awaiting {
+                Awaiting::Dispatch => "status = 'pending' AND returned_from IS NULL",
+                Awaiting::Arbitration => "status = 'pending' AND returned_from IS NOT NULL",
+                Awaiting::Extension => "extension_pending = 1",
+                Awaiting::Review => "review_on IS NOT NULL",
+                Awaiting::Disputed => "dispute_count > 0 AND status IN ('dispatched', 'accepted')",
+            },
+            Vec::new(),
         );
     }
-    query.sql.push_str(&format!(
-        " ORDER BY created_at DESC, number DESC LIMIT {limit}"
-    ));
     Some(query)
 }
 
