@@ -48,6 +48,38 @@ pub struct NotifyConfig {
     pub retry: Retry,
     #[serde(default, rename = "channel")]
     pub channels: Vec<ChannelConfig>,
+    /// The unit leaders and supervisors told of overdue and escalated tickets, through
+    /// the channels that carry them (`officials = true`).
+    #[serde(default, rename = "official")]
+    pub officials: Vec<Official>,
+}
+
+/// A unit's leader or a supervisor, told when a ticket of their unit or place goes
+/// overdue or is escalated (`[[official]]`).
+#[derive(Clone, Debug, Deserialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub struct Official {
+    pub role: OfficialRole,
+    /// A unit leader's unit (its id in `units.toml`).
+    #[serde(default)]
+    pub unit: Option<String>,
+    /// A supervisor's region (an id in `regions.toml`) and everything inside it; the
+    /// whole city when absent.
+    #[serde(default)]
+    pub region: Option<String>,
+    /// Where an SMS (or the log) reaches them.
+    #[serde(default)]
+    pub phone: Option<String>,
+    /// Where an e-mail reaches them.
+    #[serde(default)]
+    pub email: Option<String>,
+}
+
+#[derive(Clone, Copy, Debug, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub enum OfficialRole {
+    UnitLeader,
+    Supervisor,
 }
 
 impl Default for NotifyConfig {
@@ -57,6 +89,7 @@ impl Default for NotifyConfig {
             locale: Locale::default(),
             retry: Retry::default(),
             channels: Vec::new(),
+            officials: Vec::new(),
         }
     }
 }
@@ -142,6 +175,10 @@ pub struct ChannelConfig {
     /// tells its receiver instead).
     #[serde(default)]
     pub alert_recipients: Vec<String>,
+    /// Whether this channel tells the officials (`[[official]]`) of overdue and
+    /// escalated tickets (default false).
+    #[serde(default)]
+    pub officials: bool,
     /// A PEM file of CA certificates trusted by this channel besides the host's roots
     /// (a city's internal CA); relative to the directory of `notify.toml`.
     #[serde(default)]
@@ -269,7 +306,64 @@ impl NotifyConfig {
         Ok(config)
     }
 
+    /// Checks that the officials' units and regions are the city's.
+    pub fn check_city(&self, city: &minhu_core::City) -> Result<(), NotifyError> {
+        for (i, official) in self.officials.iter().enumerate() {
+            if let Some(unit) = &official.unit
+                && city
+                    .units
+                    .get(&minhu_core::ids::UnitId::new(unit))
+                    .is_none()
+            {
+                return Err(NotifyError::Config(format!(
+                    "notify.toml: official[{i}].unit: no unit has the id {unit:?}"
+                )));
+            }
+            if let Some(region) = &official.region
+                && city
+                    .regions
+                    .get(&minhu_core::ids::RegionId::new(region))
+                    .is_none()
+            {
+                return Err(NotifyError::Config(format!(
+                    "notify.toml: official[{i}].region: no region has the id {region:?}"
+                )));
+            }
+        }
+        Ok(())
+    }
+
     fn check(&self) -> Result<(), String> {
+        for (i, official) in self.officials.iter().enumerate() {
+            let field = |f: &str| format!("official[{i}].{f}");
+            match (official.role, &official.unit, &official.region) {
+                (OfficialRole::UnitLeader, None, _) => {
+                    return Err(format!(
+                        "{}: a unit leader needs the unit they lead",
+                        field("unit")
+                    ));
+                }
+                (OfficialRole::UnitLeader, Some(_), Some(_)) => {
+                    return Err(format!(
+                        "{}: a unit leader is told of their unit, not of a region",
+                        field("region")
+                    ));
+                }
+                (OfficialRole::Supervisor, Some(_), _) => {
+                    return Err(format!(
+                        "{}: a supervisor is told of a region (or the city), not of a unit",
+                        field("unit")
+                    ));
+                }
+                _ => {}
+            }
+            if official.phone.is_none() && official.email.is_none() {
+                return Err(format!(
+                    "{}: give a phone or an e-mail address",
+                    field("phone")
+                ));
+            }
+        }
         if self.retry.max_attempts == 0 {
             return Err("retry.max_attempts: must be at least 1".into());
         }

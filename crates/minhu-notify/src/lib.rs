@@ -18,16 +18,17 @@ pub mod templates;
 pub mod tls;
 
 pub use channel::Channel;
-pub use config::{ChannelKind, NotifyConfig, Retry, SmtpTls};
+pub use config::{ChannelKind, NotifyConfig, Official, OfficialRole, Retry, SmtpTls};
 pub use templates::{Locale, Milestone};
 
 use jiff::{SignedDuration, Timestamp};
 use minhu_core::City;
 use minhu_core::Clock;
 use minhu_core::access::{IdentityView, redact_text};
-use minhu_core::event::Event;
+use minhu_core::event::{Change, Event};
 use minhu_core::ids::{RegionId, UnitId};
 use minhu_core::ticket::Ticket;
+use minhu_core::timer::EscalationTarget;
 use minhu_engine::Announce;
 use minhu_store::{About, Alert, Delivery, OutboxStore, Outgoing, StoreError};
 use serde::{Deserialize, Serialize};
@@ -57,6 +58,12 @@ pub struct Message {
     /// The ticket's status after the event.
     pub status: String,
     pub at: Timestamp,
+    /// The unit that holds the ticket, by name: for the officials' messages.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub unit: Option<String>,
+    /// Who an escalated ticket went up to.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub escalated_to: Option<EscalationTarget>,
 }
 
 /// What an alert's outbox row says: its figures, with the place, unit and category
@@ -124,6 +131,88 @@ impl Outbox {
     }
 }
 
+impl Outbox {
+    /// The rows that tell the officials of an overdue or escalated ticket: an overdue
+    /// ticket its unit's leaders and the supervisors of its place; an escalated one
+    /// those it went up to. One row per channel carrying officials and person (a
+    /// webhook's receiver once).
+    fn tell_officials(&self, ticket: &Ticket, event: &Event) -> Vec<Outgoing> {
+        let (milestone, leaders, supervisors, escalated_to) = match &event.change {
+            Change::Overdue { .. } => (Milestone::Overdue, true, true, None),
+            Change::Escalated { to, .. } => (
+                Milestone::Escalated,
+                *to == EscalationTarget::UnitLeader,
+                *to == EscalationTarget::Supervisor,
+                Some(*to),
+            ),
+            _ => return Vec::new(),
+        };
+        let city = &self.city;
+        let told: Vec<&Official> =
+            self.config
+                .officials
+                .iter()
+                .filter(|o| match o.role {
+                    OfficialRole::UnitLeader => {
+                        leaders
+                            && o.unit.as_deref().is_some_and(|unit| {
+                                ticket.unit.as_ref().is_some_and(|u| u.as_str() == unit)
+                            })
+                    }
+                    OfficialRole::Supervisor => {
+                        supervisors
+                            && o.region.as_deref().is_none_or(|region| {
+                                ticket.intake.region.as_ref().is_some_and(|r| {
+                                    city.regions.is_within(r, &RegionId::new(region))
+                                })
+                            })
+                    }
+                })
+                .collect();
+        let unit = ticket.unit.as_ref().map(|id| {
+            city.units
+                .get(id)
+                .map_or_else(|| id.to_string(), |u| u.name.clone())
+        });
+        let mut out = Vec::new();
+        for channel in self.config.channels.iter().filter(|c| c.officials) {
+            let message = Message {
+                milestone,
+                locale: channel.locale.unwrap_or(self.config.locale),
+                reply: None,
+                status: ticket.status.code().to_owned(),
+                at: event.at,
+                unit: unit.clone(),
+                escalated_to,
+            };
+            let message = serde_json::to_string(&message).expect("a message serialises");
+            let recipients: Vec<Option<String>> = match &channel.kind {
+                ChannelKind::Webhook { .. } if !told.is_empty() => vec![None],
+                ChannelKind::Webhook { .. } => Vec::new(),
+                ChannelKind::Email { .. } => told
+                    .iter()
+                    .filter_map(|o| o.email.clone())
+                    .map(Some)
+                    .collect(),
+                ChannelKind::Sms { .. } | ChannelKind::Log => told
+                    .iter()
+                    .filter_map(|o| o.phone.clone())
+                    .map(Some)
+                    .collect(),
+            };
+            for recipient in recipients {
+                out.push(Outgoing {
+                    seq: event.seq,
+                    channel: channel.name.clone(),
+                    recipient,
+                    message: message.clone(),
+                });
+            }
+        }
+        out
+    }
+}
+
 /// `text` of `ticket` with nothing of the personal data in it.
 fn public_words(text: &str, ticket: &Ticket, city: &City) -> String {
     let names = ticket.intake.citizen.names();
@@ -136,6 +225,7 @@ impl Announce for Outbox {
         let city = &self.city;
         let mut out = Vec::new();
         for event in events {
+            out.extend(self.tell_officials(ticket, event));
             let Some((milestone, reply)) = Milestone::of(&event.change) else {
                 continue;
             };
@@ -165,6 +255,8 @@ impl Announce for Outbox {
                     reply,
                     status: ticket.status.code().to_owned(),
                     at: event.at,
+                    unit: None,
+                    escalated_to: None,
                 };
                 out.push(Outgoing {
                     seq: event.seq,

@@ -1,7 +1,9 @@
-//! What a citizen is told at each step, in Chinese and in English.
+//! What a citizen is told at each step, and the officials of a ticket gone overdue, in
+//! Chinese and in English.
 
 use crate::{AlertMessage, Message};
 use minhu_core::event::Change;
+use minhu_core::timer::EscalationTarget;
 use serde::{Deserialize, Serialize};
 
 /// The steps a citizen hears about.
@@ -20,6 +22,12 @@ pub enum Milestone {
     CaseReplied,
     /// 回访: the citizen's verdict was recorded.
     Callback,
+    /// 超期: a deadline passed with the step undone; told to the unit's leader and the
+    /// supervisors of the ticket's place, never to the citizen.
+    Overdue,
+    /// 升级: the overdue ticket went up to the unit's leader or the supervisors (the
+    /// message's `escalated_to`); told to them.
+    Escalated,
 }
 
 impl Milestone {
@@ -56,6 +64,7 @@ pub struct Rendered {
 
 pub fn render(message: &Message, ticket: &str) -> Rendered {
     let reply = message.reply.as_deref().unwrap_or_default();
+    let unit = message.unit.as_deref().unwrap_or("—");
     let text = match (message.locale, message.milestone) {
         (Locale::ZhCn, Milestone::Received) => {
             format!("您的诉求已受理，工单号 {ticket}。可凭工单号和手机号查询办理进度。")
@@ -89,6 +98,36 @@ pub fn render(message: &Message, ticket: &str) -> Rendered {
         (Locale::En, Milestone::Callback) => {
             format!("Thank you for rating how ticket {ticket} was handled.")
         }
+        (Locale::ZhCn, Milestone::Overdue) => format!(
+            "工单 {ticket} 已超过{}，承办单位：{unit}。请督促办理。",
+            if message.status == "dispatched" {
+                "签收时限"
+            } else {
+                "办结时限"
+            }
+        ),
+        (Locale::En, Milestone::Overdue) => format!(
+            "Ticket {ticket} is past its deadline to {} (unit: {unit}). Please see that it is handled.",
+            if message.status == "dispatched" {
+                "accept"
+            } else {
+                "resolve"
+            }
+        ),
+        (Locale::ZhCn, Milestone::Escalated) => format!(
+            "工单 {ticket} 超期未办结，已升级至{}，承办单位：{unit}。请督促办理。",
+            match message.escalated_to {
+                Some(EscalationTarget::Supervisor) => "督办人员",
+                _ => "单位领导",
+            }
+        ),
+        (Locale::En, Milestone::Escalated) => format!(
+            "Ticket {ticket} is overdue and was escalated to {} (unit: {unit}). Please see that it is handled.",
+            match message.escalated_to {
+                Some(EscalationTarget::Supervisor) => "the supervisors",
+                _ => "the unit's leader",
+            }
+        ),
     };
     Rendered {
         subject: subject(message.locale, ticket),

@@ -908,3 +908,124 @@ fn a_relative_ca_file_is_read_beside_notify_toml_and_a_missing_one_is_named() {
         "{error}"
     );
 }
+
+/// Issue 18: an overdue ticket is told to its unit's leader and the supervisors of its
+/// place (the city's too), an escalation to those it went up to; never to another
+/// district's supervisor, nor to the citizen.
+#[tokio::test]
+async fn an_overdue_ticket_is_told_to_its_unit_leader_and_the_supervisors_of_its_place() {
+    const LEADER: &str = "13900000101";
+    const A3: &str = "13900000102";
+    const A1: &str = "13900000103";
+    const CITY: &str = "13900000104";
+    let s = setup_with(|at| {
+        let http = &at.http;
+        format!(
+            r#"
+            [[channel]]
+            name = "duty-sms"
+            kind = "sms"
+            url = "http://{http}/sms"
+            body = '{{"mobile":"{{phone}}","content":"{{text}}"}}'
+            milestones = []
+            officials = true
+
+            [[official]]
+            role = "unit_leader"
+            unit = "street-A3-01"
+            phone = "{LEADER}"
+
+            [[official]]
+            role = "supervisor"
+            region = "A3"
+            phone = "{A3}"
+
+            [[official]]
+            role = "supervisor"
+            region = "A1"
+            phone = "{A1}"
+
+            [[official]]
+            role = "supervisor"
+            phone = "{CITY}"
+            "#
+        )
+    })
+    .await;
+    let number = take_in(&s, "13812345678", None).await;
+    for command in [
+        Command::Dispatch {
+            unit: UnitId::new("street-A3-01"),
+            reason: None,
+        },
+        Command::Accept,
+    ] {
+        s.engine
+            .act(&number, command, Actor::user("test"))
+            .await
+            .unwrap();
+    }
+    // The 7-day tier's deadline, then both escalation steps (4 hours, a day), pass.
+    s.clock.advance(SignedDuration::from_hours(24 * 30));
+    minhu_engine::timers::TimerWorker::new(s.engine.clone())
+        .run_due()
+        .await
+        .unwrap();
+    s.notifier.run_due().await.unwrap();
+    let told: Vec<(String, String)> = received(&s.got)
+        .sms
+        .iter()
+        .map(|body| {
+            let sms: serde_json::Value = serde_json::from_str(body).unwrap();
+            (
+                sms["mobile"].as_str().unwrap().to_owned(),
+                sms["content"].as_str().unwrap().to_owned(),
+            )
+        })
+        .collect();
+    let to = |what: &str| -> Vec<&str> {
+        let mut phones: Vec<&str> = told
+            .iter()
+            .filter(|(_, text)| text.contains(what))
+            .map(|(phone, _)| phone.as_str())
+            .collect();
+        phones.sort();
+        phones
+    };
+    assert_eq!(to("已超过办结时限"), [LEADER, A3, CITY], "{told:?}");
+    assert_eq!(to("已升级至单位领导"), [LEADER], "{told:?}");
+    assert_eq!(to("已升级至督办人员"), [A3, CITY], "{told:?}");
+    assert!(
+        told.iter()
+            .all(|(_, text)| text.contains(number.as_str()) && text.contains("天顶街道")),
+        "{told:?}"
+    );
+    assert_eq!(told.len(), 6, "nobody else, the citizen neither: {told:?}");
+}
+
+#[test]
+fn an_official_without_a_unit_or_a_way_to_reach_them_is_named() {
+    for (official, problem) in [
+        ("role = \"unit_leader\"\nphone = \"1\"", "official[0].unit"),
+        (
+            "role = \"supervisor\"\nunit = \"street-A3-01\"\nphone = \"1\"",
+            "official[0].unit",
+        ),
+        ("role = \"supervisor\"", "official[0].phone"),
+    ] {
+        let error = NotifyConfig::parse(&format!("[[official]]\n{official}")).unwrap_err();
+        assert!(error.starts_with(problem), "{error}");
+    }
+    let city =
+        minhu_config::load_city(&Path::new(env!("CARGO_MANIFEST_DIR")).join("../../demo/city"))
+            .unwrap();
+    let config = NotifyConfig::parse(
+        "[[official]]\nrole = \"unit_leader\"\nunit = \"nowhere\"\nphone = \"1\"",
+    )
+    .unwrap();
+    let error = config.check_city(&city).unwrap_err().to_string();
+    assert!(
+        error.contains("official[0].unit") && error.contains("nowhere"),
+        "{error}"
+    );
+}

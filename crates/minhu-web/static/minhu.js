@@ -3,12 +3,15 @@
 // through the same checked API as other programs:
 //   name="citizen.phone"      -> {"citizen": {"phone": ...}} (dots nest)
 //   type=checkbox             -> true / false
+//   checkboxes with data-list -> the list of the checked ones' values (form="ID" puts
+//                                a table's row boxes in a form outside the table)
 //   data-type="bool"          -> "true"/"false" as a boolean; "number" -> a number;
 //   <select multiple>        -> a list of the chosen values
 //   empty fields are left out (the API then uses its default)
 // On success: data-then="reload" reloads; data-then="go:/path/{number}" navigates;
 // data-done="TEMPLATE-ID" data-out="ID" shows the template, filled from the answer
-// ([data-field="a.b"] gets the text, [data-href="/x/{a}"] the link). On failure the
+// ([data-field="a.b"] gets the text, [data-href="/x/{a}"] the link, [data-each="list"]
+// its inner template once per item of the list). On failure the
 // API's message goes to the form's .form-error (role=alert), so screen readers hear it.
 "use strict";
 
@@ -47,7 +50,12 @@
       if (field.type === "radio" && !field.checked) return;
       var type = field.getAttribute("data-type");
       var value;
-      if (field.type === "checkbox") {
+      if (field.type === "checkbox" && field.hasAttribute("data-list")) {
+        // Boxes sharing a name (rows picked for a bulk action): the checked values.
+        var list = pick(body, field.name) || [];
+        if (field.checked) list.push(field.value);
+        value = list;
+      } else if (field.type === "checkbox") {
         value = field.checked;
       } else if (field.type === "select-multiple") {
         value = Array.prototype.map.call(field.selectedOptions, function (option) {
@@ -77,6 +85,15 @@
           return encodeURIComponent(pick(answer, path));
         })
       );
+    });
+    // A list in the answer: [data-each="path"] gets its inner template once per item
+    // (after the fields above, which the items' own fields are not).
+    node.querySelectorAll("[data-each]").forEach(function (list) {
+      var row = list.querySelector("template");
+      (pick(answer, list.getAttribute("data-each")) || []).forEach(function (item) {
+        list.appendChild(fill(row, item));
+      });
+      row.remove();
     });
     return node;
   }

@@ -82,6 +82,7 @@ impl Serving {
         let Opened { store, engine } = opened;
         let config = Arc::new(notify.clone());
         let city = engine.city().clone();
+        notify.check_city(&city)?;
         let index = SearchIndex::open(&search_dir(data_dir))?.with_privacy(city.privacy.clone());
         let (search, follower) = LiveIndex::follow(store.clone(), Arc::new(index));
         let engine = Arc::new(

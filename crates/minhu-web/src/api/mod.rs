@@ -14,6 +14,7 @@ pub mod kb;
 mod privacy;
 mod topics;
 
+mod dispatch;
 mod intake;
 mod tickets;
 mod timers;
@@ -46,6 +47,9 @@ use utoipa_axum::routes;
     components(schemas(
         intake::CreateTicket,
         tickets::TicketList,
+        dispatch::BulkDispatch,
+        dispatch::BulkOutcome,
+        dispatch::BulkResult,
         ErrorBody,
         Ticket,
         Event,
@@ -109,6 +113,7 @@ pub(crate) fn routes() -> Routes {
         .api(Needs(P::ViewTickets), routes!(tickets::get_ticket))
         .api(Needs(P::ViewTickets), routes!(tickets::ticket_events))
         .api(Action, routes!(tickets::act_on_ticket))
+        .api(Needs(P::Dispatch), routes!(dispatch::dispatch_many))
         .api(Needs(P::ViewTickets), routes!(timers::ticket_timers))
         .api(Needs(P::Supervise), routes!(timers::due_timers))
         .api(Needs(P::ViewTickets), routes!(timers::ticket_notifications))

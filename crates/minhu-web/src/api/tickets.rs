@@ -131,6 +131,9 @@ fn filter_from(query: TicketQuery, state: &AppState) -> Result<TicketFilter, Api
         category: query
             .category
             .map(|c| CategoryPath::new(&c).as_str().to_owned()),
+        channel: None,
+        kind: None,
+        awaiting: None,
         created_from: moment("from", query.from.as_deref())?,
         created_to: moment("to", query.to.as_deref())?,
         text: query.q,

@@ -212,6 +212,12 @@ impl ApiError {
     pub fn status(&self) -> StatusCode {
         self.status
     }
+
+    /// The error's code, as its JSON body names it (`not_allowed`, `not_found`, ...):
+    /// for answers that report many outcomes in one body.
+    pub fn code(&self) -> &'static str {
+        self.code
+    }
 }
 
 impl From<FieldError> for ApiError {

@@ -1,6 +1,6 @@
-//! The officials' working pages: the hotline agent's console (`/console`), the
-//! dispatchers' queue (`/dispatch`) and a unit's inbox (`/inbox`, kept current with
-//! server-sent events). They read the store; every write goes through the JSON API
+//! The officials' working pages: the hotline agent's console (`/console`) and a unit's
+//! inbox (`/inbox`, kept current with server-sent events); the dispatchers' queue is
+//! `queue.rs`. They read through the engine; every write goes through the JSON API
 //! from `static/minhu.js`, with the session's CSRF token.
 
 use crate::AppState;
@@ -8,7 +8,7 @@ use crate::middleware::auth::Principal;
 use crate::middleware::auth::Rule::Permission as Needs;
 use crate::middleware::error::ApiError;
 use crate::pages::portal::Choice;
-use crate::pages::tickets::{place_name, render, unit_label};
+use crate::pages::tickets::{place_name, render};
 use crate::pages::ui::local_time;
 use crate::pages::ui::{Chrome, Lang};
 use crate::routes::Routes;
@@ -26,7 +26,6 @@ use std::time::Duration;
 pub(crate) fn routes() -> Routes {
     Routes::new()
         .page(Method::GET, "/console", Needs(P::CreateTickets), console)
-        .page(Method::GET, "/dispatch", Needs(P::Dispatch), dispatch)
         .page(Method::GET, "/inbox", Needs(P::Handle), inbox)
         .page(Method::GET, "/inbox/events", Needs(P::Handle), inbox_events)
 }
@@ -83,20 +82,19 @@ async fn console(
 }
 
 /// A ticket as one line of a working list.
-struct Line {
-    number: String,
-    title: String,
-    place: String,
-    received: String,
+pub(crate) struct Line {
+    pub(crate) number: String,
+    pub(crate) title: String,
+    pub(crate) place: String,
     /// The deadline that runs now (accept by, or resolve by).
-    due: String,
+    pub(crate) due: String,
     /// `warning` (yellow) or `overdue` (red), from the ticket's timer alerts.
-    flag: Option<&'static str>,
-    flag_label: &'static str,
+    pub(crate) flag: Option<&'static str>,
+    pub(crate) flag_label: &'static str,
 }
 
 impl Line {
-    fn of(ticket: &Ticket, state: &AppState, lang: Lang) -> Line {
+    pub(crate) fn of(ticket: &Ticket, state: &AppState, lang: Lang) -> Line {
         let city = state.engine.city();
         let alerts = &ticket.alerts;
         let (due, flag) = match (&ticket.deadlines, ticket.status) {
@@ -112,7 +110,6 @@ impl Line {
             number: ticket.number.to_string(),
             title: ticket.intake.title.clone(),
             place: place_name(city, ticket),
-            received: local_time(city, ticket.created_at),
             due: due.map_or_else(|| "—".into(), |at| local_time(city, at)),
             flag,
             flag_label: match flag {
@@ -122,113 +119,6 @@ impl Line {
             },
         }
     }
-}
-
-/// A pending ticket with what routing suggests for it.
-struct Queued {
-    line: Line,
-    /// The unit routing would pick, and its name.
-    suggestion: Option<(String, String)>,
-    reasons: Vec<String>,
-    /// For a return: the unit that sent it back (its reason is in the ticket's history).
-    returned: Option<String>,
-}
-
-/// Two open tickets that read alike: a merge (并单) to consider.
-struct MergeHint {
-    number: String,
-    title: String,
-    other: String,
-    other_title: String,
-    similarity: String,
-}
-
-#[derive(Template)]
-#[template(path = "dispatch.html")]
-struct DispatchPage {
-    ui: Chrome,
-    undecided: Vec<Queued>,
-    returns: Vec<Queued>,
-    merges: Vec<MergeHint>,
-    total: u64,
-}
-
-/// How many pending tickets the queue shows; the rest wait on the list's next pages.
-const QUEUE: u32 = 50;
-/// How many of them are compared with their neighbours for merging.
-const MERGE_CHECKS: usize = 20;
-
-async fn dispatch(
-    State(state): State<AppState>,
-    lang: Lang,
-    principal: Principal,
-) -> Result<Html<String>, ApiError> {
-    let engine = &state.engine;
-    let city = engine.city();
-    let reader = principal.reader();
-    let page = engine
-        .list_for(
-            &reader,
-            &TicketFilter {
-                status: Some(Status::Pending),
-                limit: QUEUE,
-                ..TicketFilter::default()
-            },
-        )
-        .await?;
-    let total = engine
-        .analytics()
-        .counts(&principal.scope)
-        .await
-        .map_err(ApiError::internal)?
-        .into_iter()
-        .find(|(s, _)| *s == Status::Pending)
-        .map_or(0, |(_, n)| n);
-    // One batch: the queue's tickets share their areas' reads of the store.
-    let checked = &page.tickets[..page.tickets.len().min(MERGE_CHECKS)];
-    let candidates = engine.duplicates_of(checked, &reader).await?;
-    let merges = checked
-        .iter()
-        .zip(&candidates)
-        .filter_map(|(ticket, found)| {
-            let best = found.first()?;
-            Some(MergeHint {
-                number: ticket.number.to_string(),
-                title: ticket.intake.title.clone(),
-                other: best.number.to_string(),
-                other_title: best.title.clone(),
-                similarity: format!("{:.0}%", best.similarity * 100.0),
-            })
-        })
-        .collect();
-    let (mut undecided, mut returns) = (Vec::new(), Vec::new());
-    for ticket in &page.tickets {
-        let decision = engine.router().decide(ticket, city);
-        let queued = Queued {
-            line: Line::of(ticket, &state, lang),
-            suggestion: decision
-                .assignment
-                .as_ref()
-                .map(|a| (a.unit.to_string(), unit_label(city, &a.unit))),
-            reasons: crate::pages::tickets::reasons(&decision),
-            returned: ticket
-                .returned_from
-                .as_ref()
-                .map(|unit| unit_label(city, unit)),
-        };
-        if queued.returned.is_some() {
-            returns.push(queued);
-        } else {
-            undecided.push(queued);
-        }
-    }
-    render(DispatchPage {
-        ui: Chrome::new(&state, lang, Some(&principal), "/dispatch"),
-        undecided,
-        returns,
-        merges,
-        total,
-    })
 }
 
 /// How many tickets of each status the inbox reads.
@@ -294,13 +184,19 @@ async fn inbox(
 const LIVE_EVERY: Duration = Duration::from_secs(2);
 
 /// What the inbox shows, reduced to what changes it: each ticket's number and version.
-async fn inbox_state(state: &AppState, principal: &Principal) -> Option<Vec<(String, u32)>> {
-    inbox_tickets(state, principal).await.ok().map(|tickets| {
-        tickets
-            .iter()
-            .map(|t| (t.number.to_string(), t.version))
-            .collect()
-    })
+async fn inbox_state(state: AppState, principal: Principal) -> Option<Vec<(String, u32)>> {
+    inbox_tickets(&state, &principal)
+        .await
+        .ok()
+        .map(|tickets| versions(&tickets))
+}
+
+/// Each ticket's number and version: what a live page compares to see a change.
+pub(crate) fn versions(tickets: &[Ticket]) -> Vec<(String, u32)> {
+    tickets
+        .iter()
+        .map(|t| (t.number.to_string(), t.version))
+        .collect()
 }
 
 /// Server-sent events: `changed` whenever the caller's inbox differs from when the
@@ -309,19 +205,35 @@ async fn inbox_events(
     State(state): State<AppState>,
     principal: Principal,
 ) -> Sse<impl futures_util::Stream<Item = Result<SseEvent, std::convert::Infallible>>> {
-    let first = inbox_state(&state, &principal).await;
+    live(state, principal, inbox_state).await
+}
+
+/// Server-sent events for a working page: `changed` whenever what `snapshot` reads of
+/// it for the caller differs from when the stream opened. The page's script then
+/// shows its "changed, refresh" notice.
+pub(crate) async fn live<F, Fut, T>(
+    state: AppState,
+    principal: Principal,
+    snapshot: F,
+) -> Sse<impl futures_util::Stream<Item = Result<SseEvent, std::convert::Infallible>>>
+where
+    F: Fn(AppState, Principal) -> Fut + Send + 'static,
+    Fut: std::future::Future<Output = Option<T>> + Send + 'static,
+    T: PartialEq + Send + 'static,
+{
+    let first = snapshot(state.clone(), principal.clone()).await;
     let stream = futures_util::stream::unfold(
-        (state, principal, first),
-        |(state, principal, mut seen)| async move {
+        (state, principal, first, snapshot),
+        |(state, principal, mut seen, snapshot)| async move {
             let mut ticks = tokio::time::interval(LIVE_EVERY);
             ticks.tick().await;
             loop {
                 ticks.tick().await;
-                let now = inbox_state(&state, &principal).await;
+                let now = snapshot(state.clone(), principal.clone()).await;
                 if now.is_some() && now != seen {
                     seen = now;
-                    let event = SseEvent::default().event("changed").data("inbox");
-                    return Some((Ok(event), (state, principal, seen)));
+                    let event = SseEvent::default().event("changed").data("page");
+                    return Some((Ok(event), (state, principal, seen, snapshot)));
                 }
             }
         },

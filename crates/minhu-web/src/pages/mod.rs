@@ -12,9 +12,11 @@ mod desk;
 pub mod login;
 mod overview;
 mod portal;
+mod queue;
 mod ticket;
 mod tickets;
 pub mod ui;
+mod work;
 
 use crate::routes::Routes;
 
@@ -24,6 +26,8 @@ pub(crate) fn routes() -> Routes {
         .merge(ticket::routes())
         .merge(portal::routes())
         .merge(desk::routes())
+        .merge(queue::routes())
+        .merge(work::routes())
         .merge(overview::routes())
         .merge(admin::routes())
         .merge(login::routes())

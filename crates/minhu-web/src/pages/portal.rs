@@ -44,7 +44,19 @@ pub struct Choice {
     pub label: String,
 }
 
-fn kinds(lang: Lang) -> Vec<Choice> {
+/// The channels as a form's choices.
+pub(crate) fn channels(lang: Lang) -> Vec<Choice> {
+    Channel::ALL
+        .iter()
+        .map(|c| Choice {
+            code: c.code().to_owned(),
+            label: lang.label(*c).to_owned(),
+        })
+        .collect()
+}
+
+/// The kinds of demand as a form's choices.
+pub(crate) fn kinds(lang: Lang) -> Vec<Choice> {
     Kind::ALL
         .iter()
         .map(|k| Choice {

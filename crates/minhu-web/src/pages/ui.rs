@@ -131,6 +131,8 @@ const PAGES: &[(&str, &str, &str, Permission)] = &[
     ("/console", "受理台", "Console", Permission::CreateTickets),
     ("/dispatch", "派单", "Dispatch", Permission::Dispatch),
     ("/inbox", "承办", "Inbox", Permission::Handle),
+    ("/overdue", "超期", "Overdue", Permission::Redispatch),
+    ("/supervise", "督办", "Supervision", Permission::Supervise),
     ("/dashboard", "监督", "Dashboard", Permission::Report),
     ("/admin", "管理", "Admin", Permission::ManageAccess),
 ];

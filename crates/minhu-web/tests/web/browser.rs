@@ -158,7 +158,6 @@ async fn a_demand_goes_from_citizen_to_dispatcher_to_unit_and_back_in_the_browse
     assert_eq!(history, number, "the caller's earlier ticket");
     browser.goto("/dispatch").await;
     browser.check_accessibility("/dispatch").await;
-    browser.snap("dispatch").await;
     browser
         .click(&format!("a[href='/tickets/{number}#actions']"))
         .await;

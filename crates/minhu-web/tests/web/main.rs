@@ -19,3 +19,4 @@ mod privacy;
 mod reports;
 mod secrets;
 mod ticket_page;
+mod worklists;
