@@ -78,20 +78,19 @@ pub struct Placed {
 /// model's categories, with why.
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct Candidate {
-    pub unit: UnitId,
+    /// The unit and the duty rule that names it.
+    pub assignment: Assignment,
     pub category: CategoryPath,
     /// How sure the category is, 0.0 to 1.0 (1 when a person gave it).
     pub confidence: f32,
     /// The words that made the category, when the model chose it.
     pub words: Vec<String>,
-    /// The duty rule that names the unit.
-    pub rule: String,
 }
 
 impl Decision {
     /// The units the ticket could go to, best first, at most `limit`, each once: the
-    /// routing's own choice, then the units of the model's next categories. `except`
-    /// (the unit that returned the ticket) is never among them.
+    /// routing's own choice (the category taken), then the units of the model's next
+    /// categories. `except` (the unit that returned the ticket) is never among them.
     pub fn candidates(
         &self,
         ticket: &Ticket,
@@ -104,32 +103,37 @@ impl Decision {
             .as_ref()
             .map(|p| &p.region)
             .or(ticket.intake.region.as_ref());
+        let taken = self
+            .category
+            .iter()
+            .map(|c| (&c.category, c.confidence, c.reasons.as_slice()));
         let given = ticket.intake.category.iter().map(|c| (c, 1.0, &[][..]));
         let guessed = self
             .suggestions
             .iter()
             .map(|s| (&s.category, s.confidence, s.reasons.as_slice()));
         let mut found: Vec<Candidate> = Vec::new();
-        for (category, confidence, words) in given.chain(guessed) {
+        for (category, confidence, words) in taken.chain(given).chain(guessed) {
+            if found.len() == limit {
+                break;
+            }
             let Some(assignment) = city
                 .duties
                 .route(category, place, &city.regions, &city.units)
             else {
                 continue;
             };
-            if Some(&assignment.unit) == except || found.iter().any(|c| c.unit == assignment.unit) {
+            if Some(&assignment.unit) == except
+                || found.iter().any(|c| c.assignment.unit == assignment.unit)
+            {
                 continue;
             }
             found.push(Candidate {
-                unit: assignment.unit,
+                assignment,
                 category: category.clone(),
                 confidence,
                 words: words.to_vec(),
-                rule: assignment.reason,
             });
-            if found.len() == limit {
-                break;
-            }
         }
         found
     }
@@ -157,23 +161,10 @@ impl Decision {
     /// unit for the category taken, then its unit for each other category the
     /// classifier suggests (below the threshold), each unit once.
     pub fn candidate_units(&self, ticket: &Ticket, city: &City) -> Vec<Assignment> {
-        let place = self
-            .region
-            .as_ref()
-            .map(|p| &p.region)
-            .or(ticket.intake.region.as_ref());
-        let mut units: Vec<Assignment> = self.assignment.iter().cloned().collect();
-        let guesses = self.suggestions.iter().map(|s| &s.category);
-        for category in ticket.intake.category.iter().chain(guesses) {
-            if let Some(found) = city
-                .duties
-                .route(category, place, &city.regions, &city.units)
-                && !units.iter().any(|u| u.unit == found.unit)
-            {
-                units.push(found);
-            }
-        }
-        units
+        self.candidates(ticket, city, None, usize::MAX)
+            .into_iter()
+            .map(|c| c.assignment)
+            .collect()
     }
 
     fn explain(&self, assignment: &Assignment) -> String {

@@ -913,7 +913,10 @@ async fn a_batch_dispatches_each_once_and_never_back_to_the_unit_that_returned_i
     let decision = s.engine.router().decide(&returned, s.engine.city());
     assert_eq!(decision.assignment.as_ref().map(|a| &a.unit), Some(&unit));
     let offered = decision.candidates(&returned, s.engine.city(), Some(&unit), 3);
-    assert!(offered.iter().all(|c| c.unit != unit), "{offered:?}");
+    assert!(
+        offered.iter().all(|c| c.assignment.unit != unit),
+        "{offered:?}"
+    );
     let outcomes = s
         .engine
         .dispatch_each(

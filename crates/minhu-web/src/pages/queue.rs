@@ -273,10 +273,10 @@ fn row(state: &AppState, lang: Lang, ticket: &Ticket, return_reason: Option<Stri
                     format!(" ({})", c.words.join(lang.t("、", ", ")))
                 }
             )];
-            reasons.push(c.rule);
+            reasons.push(c.assignment.reason);
             Offer {
-                unit: c.unit.to_string(),
-                name: unit_label(city, &c.unit),
+                unit: c.assignment.unit.to_string(),
+                name: unit_label(city, &c.assignment.unit),
                 reasons,
             }
         })
