@@ -9,12 +9,13 @@ use crate::AppState;
 use crate::middleware::auth::Principal;
 use crate::middleware::auth::Rule::Permission as Needs;
 use crate::middleware::error::ApiError;
+use crate::middleware::extract::PageQuery;
 use crate::pages::portal::{Choice, channels, kinds};
 use crate::pages::tickets::{local_time, place_name, render, unit_label};
 use crate::pages::ui::{Chrome, Lang};
 use crate::routes::Routes;
 use askama::Template;
-use axum::extract::{Query, State};
+use axum::extract::State;
 use axum::http::Method;
 use axum::response::Html;
 use jiff::{SignedDuration, Timestamp};
@@ -29,14 +30,16 @@ use minhu_core::workflow::FieldError;
 use minhu_engine::Reader;
 use minhu_engine::records::{Awaiting, TicketFilter, WorkCursor, WorkOrder};
 use serde::Deserialize;
+use utoipa::IntoParams;
 
 pub(crate) fn routes() -> Routes {
     Routes::new().page(Method::GET, "/dispatch", Needs(P::Dispatch), dispatch)
 }
 
-/// The queue's filters as the form sends them; a blank field filters nothing.
-#[derive(Debug, Default, Deserialize)]
-#[serde(deny_unknown_fields)]
+/// The queue's filters as the form sends them; a blank field filters nothing (the
+/// extractor reads it as absent).
+#[derive(Debug, Default, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 pub(crate) struct QueueQuery {
     district: Option<String>,
     category: Option<String>,
@@ -77,20 +80,20 @@ struct Filters {
     query: String,
 }
 
-fn blank_is_none(value: &Option<String>) -> Option<&str> {
-    value.as_deref().map(str::trim).filter(|v| !v.is_empty())
-}
-
 impl QueueQuery {
     fn read(&self, city: &City, now: Timestamp) -> Result<Filters, ApiError> {
-        let district = blank_is_none(&self.district)
+        let district = self
+            .district
+            .as_deref()
             .map(|id| {
                 city.regions.path(&RegionId::new(id)).ok_or_else(|| {
                     FieldError::new("district", format!("no region has the id {id}"))
                 })
             })
             .transpose()?;
-        let category = blank_is_none(&self.category)
+        let category = self
+            .category
+            .as_deref()
             .map(|c| {
                 let path = CategoryPath::new(c);
                 let known = city.taxonomy.paths().any(|p| p.starts_with(&path));
@@ -99,7 +102,9 @@ impl QueueQuery {
                     .ok_or_else(|| FieldError::new("category", format!("no category {c}")))
             })
             .transpose()?;
-        let channel = blank_is_none(&self.channel)
+        let channel = self
+            .channel
+            .as_deref()
             .map(|c| {
                 Channel::from_code(c).ok_or_else(|| {
                     FieldError::new(
@@ -109,7 +114,9 @@ impl QueueQuery {
                 })
             })
             .transpose()?;
-        let kind = blank_is_none(&self.kind)
+        let kind = self
+            .kind
+            .as_deref()
             .map(|k| {
                 Kind::from_code(k).ok_or_else(|| {
                     FieldError::new(
@@ -119,7 +126,9 @@ impl QueueQuery {
                 })
             })
             .transpose()?;
-        let age = blank_is_none(&self.age)
+        let age = self
+            .age
+            .as_deref()
             .map(|a| {
                 AGES.iter().find(|(code, ..)| *code == a).ok_or_else(|| {
                     let codes: Vec<&str> = AGES.iter().map(|(code, ..)| *code).collect();
@@ -131,25 +140,21 @@ impl QueueQuery {
             })
             .transpose()?;
         let cursor = |name: &'static str, value: &Option<String>| {
-            blank_is_none(value)
+            value
+                .as_deref()
                 .map(|c| {
                     WorkCursor::decode(c)
                         .ok_or_else(|| FieldError::new(name, "is not a cursor this page gave out"))
                 })
                 .transpose()
         };
+        let as_str = |v: &Option<String>| v.as_deref().unwrap_or_default().to_owned();
         let query = serde_urlencoded::to_string([
-            (
-                "district",
-                blank_is_none(&self.district).unwrap_or_default(),
-            ),
-            (
-                "category",
-                blank_is_none(&self.category).unwrap_or_default(),
-            ),
-            ("channel", blank_is_none(&self.channel).unwrap_or_default()),
-            ("kind", blank_is_none(&self.kind).unwrap_or_default()),
-            ("age", blank_is_none(&self.age).unwrap_or_default()),
+            ("district", as_str(&self.district)),
+            ("category", as_str(&self.category)),
+            ("channel", as_str(&self.channel)),
+            ("kind", as_str(&self.kind)),
+            ("age", as_str(&self.age)),
         ])
         .map_err(ApiError::internal)?;
         Ok(Filters {
@@ -346,7 +351,7 @@ async fn dispatch(
     State(state): State<AppState>,
     lang: Lang,
     principal: Principal,
-    Query(query): Query<QueueQuery>,
+    PageQuery(query): PageQuery<QueueQuery>,
 ) -> Result<Html<String>, ApiError> {
     let engine = &state.engine;
     let city = engine.city();
@@ -414,7 +419,7 @@ async fn dispatch(
             })
         })
         .collect();
-    let value = |v: &Option<String>| blank_is_none(v).unwrap_or_default().to_owned();
+    let value = |v: &Option<String>| v.clone().unwrap_or_default();
     render(DispatchPage {
         ui: Chrome::new(&state, lang, Some(&principal), "/dispatch"),
         total,

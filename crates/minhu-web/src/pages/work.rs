@@ -9,13 +9,14 @@ use crate::AppState;
 use crate::middleware::auth::Principal;
 use crate::middleware::auth::Rule::Permission as Needs;
 use crate::middleware::error::ApiError;
+use crate::middleware::extract::PageQuery;
 use crate::pages::desk::{Line, live, versions};
 use crate::pages::queue::waited;
 use crate::pages::tickets::{local_time, render, unit_label};
 use crate::pages::ui::{Chrome, Lang};
 use crate::routes::Routes;
 use askama::Template;
-use axum::extract::{Query, State};
+use axum::extract::State;
 use axum::http::Method;
 use axum::response::Html;
 use axum::response::sse::{Event as SseEvent, Sse};
@@ -25,6 +26,7 @@ use minhu_core::timer::{EscalationTarget, Flag};
 use minhu_core::workflow::FieldError;
 use minhu_engine::records::{Awaiting, TicketFilter, WorkCursor, WorkOrder};
 use serde::Deserialize;
+use utoipa::IntoParams;
 
 pub(crate) fn routes() -> Routes {
     Routes::new()
@@ -71,8 +73,8 @@ struct List {
 }
 
 /// Which list a page link moves, and where each list starts.
-#[derive(Debug, Default, Deserialize)]
-#[serde(deny_unknown_fields)]
+#[derive(Debug, Default, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 pub(crate) struct ListPages {
     extensions: Option<String>,
     overdue: Option<String>,
@@ -86,9 +88,8 @@ impl ListPages {
     fn cursor(name: &'static str, value: &Option<String>) -> Result<Option<WorkCursor>, ApiError> {
         value
             .as_deref()
-            .filter(|v| !v.trim().is_empty())
             .map(|v| {
-                WorkCursor::decode(v.trim())
+                WorkCursor::decode(v)
                     .ok_or_else(|| FieldError::new(name, "is not a cursor this page gave out"))
             })
             .transpose()
@@ -300,7 +301,7 @@ async fn supervise(
     State(state): State<AppState>,
     lang: Lang,
     principal: Principal,
-    Query(pages): Query<ListPages>,
+    PageQuery(pages): PageQuery<ListPages>,
 ) -> Result<Html<String>, ApiError> {
     let wanted = supervisor_lists(&state, &pages);
     let mut read = lists(&state, lang, &principal, wanted).await?.into_iter();
@@ -372,7 +373,7 @@ async fn overdue(
     State(state): State<AppState>,
     lang: Lang,
     principal: Principal,
-    Query(pages): Query<ListPages>,
+    PageQuery(pages): PageQuery<ListPages>,
 ) -> Result<Html<String>, ApiError> {
     let wanted = leader_lists(&pages);
     let mut read = lists(&state, lang, &principal, wanted).await?.into_iter();
