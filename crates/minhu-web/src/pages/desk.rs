@@ -8,8 +8,7 @@ use crate::middleware::auth::Principal;
 use crate::middleware::auth::Rule::Permission as Needs;
 use crate::middleware::error::ApiError;
 use crate::pages::portal::Choice;
-use crate::pages::tickets::{place_name, render};
-use crate::pages::ui::local_time;
+use crate::pages::tickets::render;
 use crate::pages::ui::{Chrome, Lang};
 use crate::routes::Routes;
 use askama::Template;
@@ -94,8 +93,7 @@ pub(crate) struct Line {
 }
 
 impl Line {
-    pub(crate) fn of(ticket: &Ticket, state: &AppState, lang: Lang) -> Line {
-        let city = state.engine.city();
+    pub(crate) fn of(ticket: &Ticket, ui: &Chrome) -> Line {
         let alerts = &ticket.alerts;
         let (due, flag) = match (&ticket.deadlines, ticket.status) {
             (Some(d), Status::Dispatched) => (Some(d.respond_by), alerts.respond),
@@ -109,12 +107,16 @@ impl Line {
         Line {
             number: ticket.number.to_string(),
             title: ticket.intake.title.clone(),
-            place: place_name(city, ticket),
-            due: due.map_or_else(|| "—".into(), |at| local_time(city, at)),
+            place: ticket
+                .intake
+                .region
+                .as_ref()
+                .map_or_else(|| "—".into(), |r| ui.region(r)),
+            due: due.map_or_else(|| "—".into(), |at| ui.time(at)),
             flag,
             flag_label: match flag {
-                Some("warning") => lang.t("即将到期", "due soon"),
-                Some(_) => lang.t("已超期", "overdue"),
+                Some("warning") => ui.t("即将到期", "due soon"),
+                Some(_) => ui.t("已超期", "overdue"),
                 None => "",
             },
         }
@@ -167,16 +169,12 @@ async fn inbox(
     let tickets = inbox_tickets(&state, &principal).await?;
     let (to_accept, in_hand): (Vec<&Ticket>, Vec<&Ticket>) =
         tickets.iter().partition(|t| t.status == Status::Dispatched);
+    let ui = Chrome::new(&state, lang, Some(&principal), "/inbox");
+    let lines = |tickets: Vec<&Ticket>| tickets.into_iter().map(|t| Line::of(t, &ui)).collect();
     render(InboxPage {
-        ui: Chrome::new(&state, lang, Some(&principal), "/inbox"),
-        to_accept: to_accept
-            .into_iter()
-            .map(|t| Line::of(t, &state, lang))
-            .collect(),
-        in_hand: in_hand
-            .into_iter()
-            .map(|t| Line::of(t, &state, lang))
-            .collect(),
+        to_accept: lines(to_accept),
+        in_hand: lines(in_hand),
+        ui,
     })
 }
 

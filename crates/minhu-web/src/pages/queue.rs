@@ -11,7 +11,7 @@ use crate::middleware::auth::Rule::Permission as Needs;
 use crate::middleware::error::ApiError;
 use crate::middleware::extract::PageQuery;
 use crate::pages::portal::{Choice, channels, kinds};
-use crate::pages::tickets::{local_time, place_name, render, unit_label};
+use crate::pages::tickets::render;
 use crate::pages::ui::{Chrome, Lang};
 use crate::routes::Routes;
 use askama::Template;
@@ -29,6 +29,7 @@ use minhu_core::ticket::{Channel, Kind, Ticket};
 use minhu_core::workflow::FieldError;
 use minhu_engine::Reader;
 use minhu_engine::records::{Awaiting, TicketFilter, WorkCursor, WorkOrder};
+use minhu_engine::router::Candidate;
 use serde::Deserialize;
 use utoipa::IntoParams;
 
@@ -258,66 +259,83 @@ pub(crate) fn waited(lang: Lang, since: Timestamp, now: Timestamp) -> String {
     }
 }
 
-fn row(state: &AppState, lang: Lang, ticket: &Ticket, return_reason: Option<String>) -> Row {
+/// Why a unit is offered, in the reader's words: the category and how sure the model
+/// is of it (with the words that made it), and the duty list's rule that names the unit.
+fn offer_reasons(ui: &Chrome, candidate: &Candidate, place: Option<&RegionId>) -> Vec<String> {
+    let category = ui.category(&candidate.category);
+    let percent = candidate.confidence * 100.0;
+    let words = candidate.words.join(ui.t("、", ", "));
+    let sure = match (ui.lang.is_en(), words.is_empty()) {
+        (true, true) => format!("Category {category}, {percent:.0}% sure"),
+        (true, false) => format!("Category {category}, {percent:.0}% sure, from the words {words}"),
+        (false, true) => format!("分类「{category}」，可信度{percent:.0}%"),
+        (false, false) => format!("分类「{category}」，可信度{percent:.0}%，依据：{words}"),
+    };
+    let place = place.map_or_else(|| ui.t("全市", "the city").to_owned(), |p| ui.region(p));
+    let (n, unit) = (
+        candidate.assignment.rule + 1,
+        ui.unit(&candidate.assignment.unit),
+    );
+    let rule = if ui.lang.is_en() {
+        format!("Duty list rule {n}: {category} in {place} goes to {unit}")
+    } else {
+        format!("职责清单第{n}条：{place}的「{category}」由{unit}承办")
+    };
+    vec![sure, rule]
+}
+
+fn row(state: &AppState, ui: &Chrome, ticket: &Ticket, return_reason: Option<String>) -> Row {
     let engine = &state.engine;
     let city = engine.city();
     let decision = engine.router().decide(ticket, city);
     let except = ticket.returned_from.as_ref();
+    let place = decision
+        .region
+        .as_ref()
+        .map(|p| &p.region)
+        .or(ticket.intake.region.as_ref());
     let offers = decision
         .candidates(ticket, city, except, CANDIDATES)
-        .into_iter()
-        .map(|c| {
-            let mut reasons = vec![format!(
-                "{} {} {:.0}%{}",
-                c.category,
-                lang.t("可信度", "confidence"),
-                c.confidence * 100.0,
-                if c.words.is_empty() {
-                    String::new()
-                } else {
-                    format!(" ({})", c.words.join(lang.t("、", ", ")))
-                }
-            )];
-            reasons.push(c.assignment.reason);
-            Offer {
-                unit: c.assignment.unit.to_string(),
-                name: unit_label(city, &c.assignment.unit),
-                reasons,
-            }
+        .iter()
+        .map(|c| Offer {
+            unit: c.assignment.unit.to_string(),
+            name: ui.unit(&c.assignment.unit),
+            reasons: offer_reasons(ui, c, place),
         })
         .collect();
     let (category, confidence) = match (&ticket.intake.category, decision.suggestions.first()) {
         (Some(given), _) => (
-            given.to_string(),
-            lang.t("人工分类", "set by staff").to_owned(),
+            ui.category(given),
+            ui.t("工作人员分类", "set by staff").to_owned(),
         ),
         (None, Some(best)) => (
-            format!("{} {}", lang.t("建议", "suggested"), best.category),
+            format!(
+                "{} {}",
+                ui.t("建议", "suggested:"),
+                ui.category(&best.category)
+            ),
             format!("{:.0}%", best.confidence * 100.0),
         ),
-        (None, None) => (
-            lang.t("未分类", "not classified").to_owned(),
-            "—".to_owned(),
-        ),
+        (None, None) => (ui.t("未分类", "not classified").to_owned(), "—".to_owned()),
     };
-    let now = engine.now();
     Row {
         number: ticket.number.to_string(),
         title: ticket.intake.title.clone(),
-        place: place_name(city, ticket),
-        tier: city.tier(&ticket.intake.tier).map_or_else(
-            || ticket.intake.tier.as_str().to_owned(),
-            |t| t.label.clone(),
-        ),
-        received: local_time(city, ticket.created_at),
-        waited: waited(lang, ticket.created_at, now),
+        place: ticket
+            .intake
+            .region
+            .as_ref()
+            .map_or_else(|| "—".to_owned(), |r| ui.region(r)),
+        tier: ui.tier(&ticket.intake.tier),
+        received: ui.time(ticket.created_at),
+        waited: waited(ui.lang, ticket.created_at, engine.now()),
         category,
         confidence,
         offers,
         returned: ticket
             .returned_from
             .as_ref()
-            .map(|unit| (unit_label(city, unit), return_reason.unwrap_or_default())),
+            .map(|unit| (ui.unit(unit), return_reason.unwrap_or_default())),
     }
 }
 
@@ -355,6 +373,7 @@ async fn dispatch(
 ) -> Result<Html<String>, ApiError> {
     let engine = &state.engine;
     let city = engine.city();
+    let ui = Chrome::new(&state, lang, Some(&principal), "/dispatch");
     let reader = principal.reader();
     let filters = query.read(city, engine.now())?;
     let order = tier_order(city);
@@ -388,12 +407,12 @@ async fn dispatch(
     let mut returns = Vec::with_capacity(returns_page.tickets.len());
     for ticket in &returns_page.tickets {
         let reason = return_reason(&state, &reader, ticket).await?;
-        returns.push(row(&state, lang, ticket, Some(reason)));
+        returns.push(row(&state, &ui, ticket, Some(reason)));
     }
     let rows: Vec<Row> = page
         .tickets
         .iter()
-        .map(|t| row(&state, lang, t, None))
+        .map(|t| row(&state, &ui, t, None))
         .collect();
     let mut bulk_units: Vec<(String, String, usize)> = Vec::new();
     for offer in rows.iter().flat_map(|r| &r.offers) {
@@ -420,8 +439,16 @@ async fn dispatch(
         })
         .collect();
     let value = |v: &Option<String>| v.clone().unwrap_or_default();
+    let categories = city
+        .taxonomy
+        .first_levels()
+        .map(|c| Choice {
+            code: c.as_str().to_owned(),
+            label: ui.category(c),
+        })
+        .collect();
     render(DispatchPage {
-        ui: Chrome::new(&state, lang, Some(&principal), "/dispatch"),
+        ui,
         total,
         matching,
         rows,
@@ -450,14 +477,7 @@ async fn dispatch(
                 label: r.name.clone(),
             })
             .collect(),
-        categories: city
-            .taxonomy
-            .first_levels()
-            .map(|c| Choice {
-                code: c.as_str().to_owned(),
-                label: c.as_str().to_owned(),
-            })
-            .collect(),
+        categories,
         channels: channels(lang),
         kinds: kinds(lang),
         ages: AGES

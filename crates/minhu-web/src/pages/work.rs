@@ -12,7 +12,7 @@ use crate::middleware::error::ApiError;
 use crate::middleware::extract::PageQuery;
 use crate::pages::desk::{Line, live, versions};
 use crate::pages::queue::waited;
-use crate::pages::tickets::{local_time, render, unit_label};
+use crate::pages::tickets::render;
 use crate::pages::ui::{Chrome, Lang};
 use crate::routes::Routes;
 use askama::Template;
@@ -97,26 +97,29 @@ impl ListPages {
     }
 }
 
-fn item(state: &AppState, lang: Lang, ticket: &Ticket) -> Item {
-    let city = state.engine.city();
+fn item(state: &AppState, ui: &Chrome, ticket: &Ticket) -> Item {
     let detail = if let Some(asked) = &ticket.extension {
         format!(
             "{} {}",
-            lang.t("申请延至", "asks until"),
-            local_time(city, asked.resolve_by)
+            ui.t("申请延至", "asks until"),
+            ui.time(asked.resolve_by)
         )
     } else if let Some(long) = &ticket.long_term {
-        format!("{} {}", lang.t("复核日期", "review on"), long.review_on)
+        format!(
+            "{} {}",
+            ui.t("复核日期", "review on"),
+            ui.date(long.review_on)
+        )
     } else if ticket.status == Status::Pending {
         format!(
             "{} {}",
-            lang.t("已等候", "waiting"),
-            waited(lang, ticket.updated_at, state.engine.now())
+            ui.t("已等候", "waiting"),
+            waited(ui.lang, ticket.updated_at, state.engine.now())
         )
     } else if ticket.dispute_count > 0 {
         format!(
             "{} {}",
-            lang.t("退单争议次数", "disputed returns:"),
+            ui.t("退单争议次数", "disputed returns:"),
             ticket.dispute_count
         )
     } else {
@@ -128,12 +131,12 @@ fn item(state: &AppState, lang: Lang, ticket: &Ticket) -> Item {
         (None, None) => String::new(),
     };
     Item {
-        line: Line::of(ticket, state, lang),
+        line: Line::of(ticket, ui),
         unit: ticket
             .unit
             .as_ref()
             .or(ticket.returned_from.as_ref())
-            .map_or_else(|| "—".to_owned(), |u| unit_label(city, u)),
+            .map_or_else(|| "—".to_owned(), |u| ui.unit(u)),
         to_accept: ticket.status == Status::Dispatched,
         escalated: ticket
             .alerts
@@ -141,10 +144,10 @@ fn item(state: &AppState, lang: Lang, ticket: &Ticket) -> Item {
             .iter()
             .map(|to| match to {
                 EscalationTarget::UnitLeader => {
-                    lang.t("已升级至单位领导", "escalated to the unit leader")
+                    ui.t("已升级至单位领导", "escalated to the unit leader")
                 }
                 EscalationTarget::Supervisor => {
-                    lang.t("已升级至督办", "escalated to the supervisors")
+                    ui.t("已升级至督办", "escalated to the supervisors")
                 }
             })
             .collect(),
@@ -157,7 +160,7 @@ fn item(state: &AppState, lang: Lang, ticket: &Ticket) -> Item {
 /// Reads one list: the first page after `after`, and the count.
 async fn list(
     state: &AppState,
-    lang: Lang,
+    ui: &Chrome,
     principal: &Principal,
     filter: TicketFilter,
     order: &WorkOrder,
@@ -175,7 +178,7 @@ async fn list(
     let total = state.engine.count_for(&reader, &filter).await?;
     Ok((
         List {
-            items: page.tickets.iter().map(|t| item(state, lang, t)).collect(),
+            items: page.tickets.iter().map(|t| item(state, ui, t)).collect(),
             total,
             next: None,
         },
@@ -201,7 +204,7 @@ type Wanted = (&'static str, Option<String>, TicketFilter, WorkOrder);
 /// The lists of a page, read in order, each with its link to its next page.
 async fn lists(
     state: &AppState,
-    lang: Lang,
+    ui: &Chrome,
     principal: &Principal,
     wanted: Vec<Wanted>,
 ) -> Result<Vec<List>, ApiError> {
@@ -212,7 +215,7 @@ async fn lists(
     let mut out = Vec::with_capacity(wanted.len());
     for (name, at, filter, order) in wanted {
         let after = ListPages::cursor(name, &at)?;
-        let (mut list, next) = list(state, lang, principal, filter, &order, after.as_ref()).await?;
+        let (mut list, next) = list(state, ui, principal, filter, &order, after.as_ref()).await?;
         list.next = next.map(|next| link(&current, name, &next));
         out.push(list);
     }
@@ -303,11 +306,12 @@ async fn supervise(
     principal: Principal,
     PageQuery(pages): PageQuery<ListPages>,
 ) -> Result<Html<String>, ApiError> {
+    let ui = Chrome::new(&state, lang, Some(&principal), "/supervise");
     let wanted = supervisor_lists(&state, &pages);
-    let mut read = lists(&state, lang, &principal, wanted).await?.into_iter();
+    let mut read = lists(&state, &ui, &principal, wanted).await?.into_iter();
     let mut next = || read.next().expect("one list per name");
     render(SupervisePage {
-        ui: Chrome::new(&state, lang, Some(&principal), "/supervise"),
+        ui,
         extensions: next(),
         overdue: next(),
         disputed: next(),
@@ -375,11 +379,12 @@ async fn overdue(
     principal: Principal,
     PageQuery(pages): PageQuery<ListPages>,
 ) -> Result<Html<String>, ApiError> {
+    let ui = Chrome::new(&state, lang, Some(&principal), "/overdue");
     let wanted = leader_lists(&pages);
-    let mut read = lists(&state, lang, &principal, wanted).await?.into_iter();
+    let mut read = lists(&state, &ui, &principal, wanted).await?.into_iter();
     let mut next = || read.next().expect("one list per name");
     render(OverduePage {
-        ui: Chrome::new(&state, lang, Some(&principal), "/overdue"),
+        ui,
         overdue: next(),
     })
 }
