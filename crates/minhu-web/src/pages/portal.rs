@@ -20,6 +20,7 @@ use axum::Json;
 use axum::extract::State;
 use axum::http::Method;
 use axum::response::Html;
+use minhu_core::event::{Change, Event};
 use minhu_core::region::RegionLevel;
 use minhu_core::ticket::{Channel, Citizen, Intake, Kind, Satisfaction, Status};
 use minhu_engine::Reader;
@@ -156,10 +157,136 @@ struct Tracked {
     title: String,
     status: String,
     created: String,
+    /// The unit handling it now, and by when it must answer.
+    unit: Option<String>,
+    resolve_by: Option<String>,
     reply: Option<String>,
     rating: Option<String>,
     can_rate: bool,
     can_reopen: bool,
+    timeline: Vec<Step>,
+}
+
+/// One thing that happened to the ticket, told as the citizen would say it.
+struct Step {
+    at: String,
+    what: String,
+    /// A reply, or a reason the citizen gave.
+    words: Option<String>,
+    /// A reply that no longer stands: the ticket was reopened after it.
+    superseded: bool,
+}
+
+/// What the citizen is told of the ticket's history: its milestones in plain words
+/// (the centre's internal notes, such as urging or summoning, are not theirs).
+fn timeline(ui: &Chrome, events: &[Event]) -> Vec<Step> {
+    let lang = ui.lang;
+    let last_reopen = events
+        .iter()
+        .rposition(|e| matches!(e.change, Change::Reopened { .. }));
+    let mut unit: Option<String> = None;
+    let mut steps = Vec::new();
+    for (index, event) in events.iter().enumerate() {
+        let superseded = last_reopen.is_some_and(|reopen| index < reopen);
+        let (what, words) = match &event.change {
+            Change::Created(_) => (
+                lang.t("诉求已受理", "Your demand was received").to_owned(),
+                None,
+            ),
+            Change::Dispatched { unit: to, .. } | Change::Reassigned { unit: to, .. } => {
+                let name = ui.unit(to);
+                let what = match (&unit, lang) {
+                    (None, Lang::Zh) => format!("转交{name}办理"),
+                    (None, Lang::En) => format!("Passed to {name}"),
+                    (Some(_), Lang::Zh) => format!("改由{name}办理"),
+                    (Some(_), Lang::En) => format!("Moved to {name}"),
+                };
+                unit = Some(name);
+                (what, None)
+            }
+            Change::Redispatched { unit: to, .. } => {
+                let name = ui.unit(to);
+                let what = match lang {
+                    Lang::Zh => format!("改由{name}办理"),
+                    Lang::En => format!("Moved to {name}"),
+                };
+                unit = Some(name);
+                (what, None)
+            }
+            Change::Accepted => {
+                let name = unit.clone().unwrap_or_default();
+                match lang {
+                    Lang::Zh => (format!("{name}已签收，正在办理"), None),
+                    Lang::En => (format!("{name} accepted it and is working on it"), None),
+                }
+            }
+            Change::ExtensionDecided {
+                approved: true,
+                resolve_by,
+                ..
+            } => {
+                let by = ui.time(*resolve_by);
+                match lang {
+                    Lang::Zh => (format!("办理时限延长至 {by}"), None),
+                    Lang::En => (format!("More time allowed: to be answered by {by}"), None),
+                }
+            }
+            Change::Resolved { reply } | Change::CaseReplied { reply, .. } => (
+                lang.t("承办单位答复", "The unit answered").to_owned(),
+                Some(reply.clone()),
+            ),
+            Change::AnsweredAtIntake { answer, .. } => (
+                lang.t("12345 直接答复", "12345 answered you").to_owned(),
+                Some(answer.clone()),
+            ),
+            Change::Rated(_) => (
+                lang.t("评价已记录", "Your rating was recorded").to_owned(),
+                None,
+            ),
+            Change::Reopened { reason, .. } => (
+                lang.t("重新办理", "Handled again").to_owned(),
+                Some(reason.clone()),
+            ),
+            Change::Merged { .. } => (
+                lang.t(
+                    "与同一事项的其他诉求合并办理",
+                    "Handled together with other reports of the same matter",
+                )
+                .to_owned(),
+                None,
+            ),
+            Change::MarkedLongTerm { reason, review_on } => {
+                let on = ui.date(*review_on);
+                let what = match lang {
+                    Lang::Zh => format!("一时无法解决，列为长期跟踪，{on} 复查"),
+                    Lang::En => {
+                        format!("Cannot be solved at once: followed openly, reviewed on {on}")
+                    }
+                };
+                (what, Some(reason.clone()))
+            }
+            Change::LongTermLifted { resolve_by, .. } => {
+                let by = ui.time(*resolve_by);
+                match lang {
+                    Lang::Zh => (format!("恢复办理，答复期限 {by}"), None),
+                    Lang::En => (format!("Back in hand: to be answered by {by}"), None),
+                }
+            }
+            Change::Closed { .. } => (lang.t("已办结归档", "Closed").to_owned(), None),
+            _ => continue,
+        };
+        let is_reply = matches!(
+            event.change,
+            Change::Resolved { .. } | Change::CaseReplied { .. } | Change::AnsweredAtIntake { .. }
+        );
+        steps.push(Step {
+            at: ui.time(event.at),
+            what,
+            words,
+            superseded: superseded && is_reply,
+        });
+    }
+    steps
 }
 
 #[derive(Template)]
@@ -186,19 +313,27 @@ async fn track(
     PageQuery(TrackQuery { mode, number }): PageQuery<TrackQuery>,
 ) -> Result<Html<String>, ApiError> {
     let city = state.engine.city();
+    let mut ui = Chrome::new(&state, lang, principal.as_ref(), "/track");
+    ui.easy = easy(mode.as_deref());
     let following = principal.as_ref().and_then(|p| p.follows.clone());
     let ticket = match &following {
         Some(number) => {
-            let ticket = state
-                .engine
-                .ticket_for(&Reader::follower(number.clone()), number)
-                .await?;
+            let reader = Reader::follower(number.clone());
+            let ticket = state.engine.ticket_for(&reader, number).await?;
+            let events = state.engine.events_for(&reader, number).await?;
             let followed = Followed::of(&ticket);
+            let open = !matches!(ticket.status, Status::Resolved | Status::Closed);
             Some(Tracked {
                 number: ticket.number.to_string(),
                 title: ticket.intake.title.clone(),
                 status: lang.label(ticket.status).to_owned(),
                 created: local_time(city, ticket.created_at),
+                unit: ticket.unit.as_ref().map(|u| ui.unit(u)),
+                resolve_by: ticket
+                    .deadlines
+                    .filter(|_| open)
+                    .map(|d| ui.time(d.resolve_by)),
+                timeline: timeline(&ui, &events),
                 reply: ticket.reply.clone(),
                 rating: ticket.rating.map(|r| {
                     let satisfaction = lang.label(r.satisfaction).to_owned();
@@ -215,8 +350,6 @@ async fn track(
         }
         None => None,
     };
-    let mut ui = Chrome::new(&state, lang, principal.as_ref(), "/track");
-    ui.easy = easy(mode.as_deref());
     render(TrackPage {
         ui,
         number: number.unwrap_or_default(),

@@ -111,6 +111,16 @@ async fn a_citizen_reports_and_follows_a_demand_in_the_browser() {
         focused.as_str().unwrap().starts_with("Step 2"),
         "the next question has the focus: {focused}"
     );
+    // On a 390 px phone the portal, in both modes, needs no sideways scrolling.
+    browser.client.set_window_size(390, 844).await.unwrap();
+    for page in ["/", "/?mode=easy", "/track"] {
+        browser.goto(page).await;
+        browser.element("main").await;
+        let fits = browser
+            .script("return document.documentElement.scrollWidth <= window.innerWidth")
+            .await;
+        assert_eq!(fits, json!(true), "{page} fits 390 px");
+    }
     browser.close().await;
 }
 
@@ -282,6 +292,31 @@ async fn a_demand_goes_from_citizen_to_dispatcher_to_unit_and_back_in_the_browse
     browser.click("#enter-code button[type=submit]").await;
     let reply = browser.text("#reply").await;
     assert_eq!(reply, "已于当天补装井盖并设置警示标志。");
+    // On a phone: what happened, who handles it, nothing wider than the screen.
+    browser.client.set_window_size(390, 844).await.unwrap();
+    let steps = browser.text("ol.timeline").await;
+    for said in [
+        "诉求已受理",
+        "转交",
+        "承办单位答复",
+        "已于当天补装井盖并设置警示标志。",
+    ] {
+        assert!(steps.contains(said), "{said} in the timeline: {steps}");
+    }
+    let fits = browser
+        .script("return document.documentElement.scrollWidth <= window.innerWidth")
+        .await;
+    assert_eq!(fits, json!(true), "/track fits 390 px");
+    // The rating form suggests no answer: sent untouched, it asks instead.
+    let checked = browser
+        .script("return document.querySelectorAll('#rate input:checked').length")
+        .await;
+    assert_eq!(checked, json!(0), "nothing chosen for the citizen");
+    browser.click("#rate button[type=submit]").await;
+    let still = app.state.engine.ticket(&number_parsed).await.unwrap();
+    assert_eq!(still.rating, None, "an untouched form sends nothing");
+    browser.click("#rate input[name=solved][value=false]").await;
+    browser.click("#rate input[name=satisfaction]").await;
     browser.click("#rate button[type=submit]").await;
     browser.text("#rating").await;
     let rated = app
@@ -290,7 +325,33 @@ async fn a_demand_goes_from_citizen_to_dispatcher_to_unit_and_back_in_the_browse
         .ticket(&TicketNumber::parse(&number).unwrap())
         .await
         .unwrap();
-    assert_eq!(rated.rating.map(|r| r.solved), Some(true));
+    assert_eq!(rated.rating.map(|r| r.solved), Some(false));
+    // Not solved: the citizen asks again; the unit's second reply stands, the first
+    // is marked as no longer standing.
+    browser.fill("#reason", "井盖装了又被偷了").await;
+    browser.click("#reopen button[type=submit]").await;
+    status_becomes(&app, &number, Status::Dispatched).await;
+    for action in [
+        json!({"action": "accept"}),
+        json!({"action": "resolve", "reply": "已换装防盗井盖。"}),
+    ] {
+        let (status, body) = app.act(&number, action).await;
+        assert!(status.is_success(), "{body}");
+    }
+    browser.goto("/track").await;
+    let reply = browser.text("#reply").await;
+    assert_eq!(reply, "已换装防盗井盖。");
+    let superseded = browser.text("ol.timeline li.superseded").await;
+    assert!(
+        superseded.contains("已于当天补装井盖并设置警示标志。") && superseded.contains("作废"),
+        "{superseded}"
+    );
+    let steps = browser.text("ol.timeline").await;
+    assert!(
+        steps.contains("井盖装了又被偷了"),
+        "the citizen's reason: {steps}"
+    );
+    browser.client.set_window_size(1280, 900).await.unwrap();
     browser.check_accessibility("/track rated").await;
     browser.snap("track").await;
     browser.close().await;
