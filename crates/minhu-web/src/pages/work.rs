@@ -52,6 +52,10 @@ const PAGE: u32 = 20;
 /// One ticket of a work list.
 struct Item {
     line: Line,
+    /// The resolution deadline (the lists run by it), and while the unit has not
+    /// accepted, the deadline to accept.
+    resolve_by: String,
+    accept_by: Option<String>,
     unit: String,
     /// Waiting for the unit to accept (a leader may accept it for the unit).
     to_accept: bool,
@@ -130,8 +134,13 @@ fn item(state: &AppState, ui: &Chrome, ticket: &Ticket) -> Item {
         (None, Some(long)) => long.reason.clone(),
         (None, None) => String::new(),
     };
+    let deadline =
+        |at: Option<jiff::Timestamp>| at.map_or_else(|| "—".to_owned(), |at| ui.time(at));
     Item {
         line: Line::of(ticket, ui),
+        resolve_by: deadline(ticket.deadlines.map(|d| d.resolve_by)),
+        accept_by: (ticket.status == Status::Dispatched)
+            .then(|| deadline(ticket.deadlines.map(|d| d.respond_by))),
         unit: ticket
             .unit
             .as_ref()

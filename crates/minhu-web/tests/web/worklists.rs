@@ -61,6 +61,23 @@ async fn queue_rows(browser: &Browser) -> Vec<String> {
     serde_json::from_value(rows).unwrap()
 }
 
+/// The page at a phone's width, in English: it fits (tables scroll inside their own
+/// region), axe-core finds nothing serious, and it reads in English.
+async fn fits_a_phone_in_english(browser: &Browser, path: &str, heading: &str) {
+    browser.client.set_window_size(390, 844).await.unwrap();
+    browser.goto(&format!("/lang/en?next={path}")).await;
+    assert_eq!(browser.text("h1").await, heading);
+    let fits = browser
+        .script("return document.documentElement.scrollWidth <= window.innerWidth;")
+        .await;
+    assert_eq!(fits, json!(true), "{path} is wider than a phone");
+    browser
+        .check_accessibility(&format!("{path} at 390 px, in English"))
+        .await;
+    browser.goto(&format!("/lang/zh?next={path}")).await;
+    browser.client.set_window_size(1280, 900).await.unwrap();
+}
+
 const PROPERTY: &str = "城乡建设/住房保障与房地产/物业服务";
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -170,7 +187,7 @@ async fn a_dispatcher_works_the_whole_queue_in_the_browser() {
         .await;
     assert!(status.is_success(), "{body}");
     browser.goto("/dispatch").await;
-    let returns = browser.text("#returns + table").await;
+    let returns = browser.text("#returns + .wide table").await;
     assert!(returns.contains("此处不是本物业管理的小区"), "{returns}");
     let offered = browser
         .script(&format!(
@@ -199,6 +216,7 @@ async fn a_dispatcher_works_the_whole_queue_in_the_browser() {
         "back with its unit, disputed",
     )
     .await;
+    fits_a_phone_in_english(&browser, "/dispatch", "To dispatch (50)").await;
     browser.close().await;
 }
 
@@ -304,7 +322,7 @@ async fn a_supervisor_and_a_unit_leader_work_their_lists_in_the_browser() {
     let browser = Browser::open(serve(&app).await).await;
     browser.sign_in("jiandu", "/supervise").await;
     browser.check_accessibility("/supervise").await;
-    let asked = browser.text("#extensions + table").await;
+    let asked = browser.text("#extensions + .wide table").await;
     assert!(asked.contains("需要协调施工单位"), "{asked}");
     // The extension, decided in one click from the list.
     browser
@@ -339,7 +357,7 @@ async fn a_supervisor_and_a_unit_leader_work_their_lists_in_the_browser() {
     // A month on, the session has long ended: the supervisor signs in again.
     browser.sign_in("jiandu", "/supervise").await;
     browser.snap("supervise").await;
-    let overdue = browser.text("#overdue + table").await;
+    let overdue = browser.text("#overdue + .wide table").await;
     assert!(
         overdue.contains(&late) && overdue.contains(&theirs),
         "{overdue}"
@@ -356,5 +374,14 @@ async fn a_supervisor_and_a_unit_leader_work_their_lists_in_the_browser() {
     let list = browser.text("main table").await;
     assert!(list.contains(&late), "{list}");
     assert!(!list.contains(&theirs), "another unit's ticket: {list}");
+    fits_a_phone_in_english(
+        &browser,
+        "/overdue",
+        "My unit's overdue and escalated tickets (2)",
+    )
+    .await;
+    browser.sign_out().await;
+    browser.sign_in("jiandu", "/supervise").await;
+    fits_a_phone_in_english(&browser, "/supervise", "Supervision desk").await;
     browser.close().await;
 }
