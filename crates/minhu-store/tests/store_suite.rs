@@ -2403,55 +2403,8 @@ async fn work_lists_run_by_urgency_then_waiting_and_page_without_gaps() {
                 .await
                 .unwrap();
         }
-        let later = at("2026-11-22T10:00:00Z");
         // One more of each kind of work: a return, an extension, a long-term, a dispute.
-        let mut odd = Vec::new();
-        for title in ["退回", "延期", "挂账", "争议"] {
-            let created = store
-                .create_ticket(new_ticket(title, at("2026-11-22T00:30:00Z"), None))
-                .await
-                .unwrap();
-            let mut ticket = created.ticket;
-            let mut events = vec![dispatch(&mut ticket, "S-yanghu", later)];
-            let changes = match title {
-                "退回" => vec![Change::Returned {
-                    reason: "不属于本单位".into(),
-                }],
-                "延期" => vec![Change::ExtensionRequested {
-                    resolve_by: at("2026-12-01T00:00:00Z"),
-                    reason: "需要施工".into(),
-                }],
-                "挂账" => vec![Change::MarkedLongTerm {
-                    reason: "需规划".into(),
-                    review_on: jiff::civil::date(2027, 3, 1),
-                }],
-                _ => vec![
-                    Change::Returned {
-                        reason: "不属于本单位".into(),
-                    },
-                    Change::ReturnRejected {
-                        unit: UnitId::new("S-yanghu"),
-                        reason: "属于本单位".into(),
-                        respond_by: None,
-                    },
-                ],
-            };
-            for change in changes {
-                events.push(step(&mut ticket, change, later));
-            }
-            store
-                .append(Appended {
-                    ticket: &ticket,
-                    events: &events,
-                    region_path: Some("/A/A3/A3-01/"),
-                    timers: &[],
-                    fired: None,
-                    notifications: &[],
-                })
-                .await
-                .unwrap();
-            odd.push(ticket.number.to_string());
-        }
+        work_of_each_kind(&store).await;
         let titles = |tickets: &[Ticket]| -> Vec<String> {
             tickets.iter().map(|t| t.intake.title.clone()).collect()
         };
@@ -2519,6 +2472,118 @@ async fn work_lists_run_by_urgency_then_waiting_and_page_without_gaps() {
             ..TicketFilter::default()
         };
         assert_eq!(store.count(&elsewhere).await.unwrap(), 0);
+    })
+    .await;
+}
+
+/// A ticket of each kind of work a list waits on, dispatched to a unit first: a return
+/// (退回), an extension request (延期), a long-term case (挂账) and a refused return (争议).
+async fn work_of_each_kind(store: &SqlStore) {
+    let later = at("2026-11-22T10:00:00Z");
+    for title in ["退回", "延期", "挂账", "争议"] {
+        let created = store
+            .create_ticket(new_ticket(title, at("2026-11-22T00:30:00Z"), None))
+            .await
+            .unwrap();
+        let mut ticket = created.ticket;
+        let mut events = vec![dispatch(&mut ticket, "S-yanghu", later)];
+        let changes = match title {
+            "退回" => vec![Change::Returned {
+                reason: "不属于本单位".into(),
+            }],
+            "延期" => vec![Change::ExtensionRequested {
+                resolve_by: at("2026-12-01T00:00:00Z"),
+                reason: "需要施工".into(),
+            }],
+            "挂账" => vec![Change::MarkedLongTerm {
+                reason: "需规划".into(),
+                review_on: jiff::civil::date(2027, 3, 1),
+            }],
+            _ => vec![
+                Change::Returned {
+                    reason: "不属于本单位".into(),
+                },
+                Change::ReturnRejected {
+                    unit: UnitId::new("S-yanghu"),
+                    reason: "属于本单位".into(),
+                    respond_by: None,
+                },
+            ],
+        };
+        for change in changes {
+            events.push(step(&mut ticket, change, later));
+        }
+        store
+            .append(Appended {
+                ticket: &ticket,
+                events: &events,
+                region_path: Some("/A/A3/A3-01/"),
+                timers: &[],
+                fired: None,
+                notifications: &[],
+            })
+            .await
+            .unwrap();
+    }
+}
+
+/// The work lists' columns of every ticket, by number.
+type WorkColumns = Vec<(
+    String,
+    Option<String>,
+    Option<String>,
+    i64,
+    Option<i64>,
+    i64,
+)>;
+
+async fn work_columns(conn: &mut sqlx::AnyConnection) -> WorkColumns {
+    sqlx::query_as(
+        "SELECT number, tier, returned_from, extension_pending, review_on, dispute_count \
+         FROM tickets ORDER BY number",
+    )
+    .fetch_all(conn)
+    .await
+    .unwrap()
+}
+
+/// Migration 0017 fills the work lists' columns of the tickets a database already
+/// holds from their states: its backfill, run on tickets whose columns were emptied,
+/// gives each the values the store writes with every change (both backends).
+#[tokio::test]
+async fn migration_0017_fills_the_work_lists_columns_as_the_store_writes_them() {
+    on_every_backend(|store, url| async move {
+        work_of_each_kind(&store).await;
+        let mut urgent = intake("燃气泄漏", "城乡建设/物业管理", "13800000000");
+        urgent.tier = TierCode("2h".into());
+        store
+            .create_ticket(new_ticket_with(urgent, at("2026-11-22T02:00:00Z"), None))
+            .await
+            .unwrap();
+        let mut conn = sqlx::AnyConnection::connect(&url).await.unwrap();
+        let written = work_columns(&mut conn).await;
+        assert_eq!(written.len(), 5);
+        assert!(written.iter().any(|c| c.4 == Some(20270301)), "{written:?}");
+        sqlx::query(
+            "UPDATE tickets SET tier = NULL, returned_from = NULL, extension_pending = 0, \
+             review_on = NULL, dispute_count = 0",
+        )
+        .execute(&mut conn)
+        .await
+        .unwrap();
+        let migration = if url.starts_with("sqlite") {
+            include_str!("../migrations/sqlite/0017_work_lists.sql")
+        } else {
+            include_str!("../migrations/postgres/0017_work_lists.sql")
+        };
+        let start = migration.find("UPDATE tickets SET").unwrap();
+        let backfill = &migration[start..start + migration[start..].find(';').unwrap()];
+        sqlx::query(sqlx::AssertSqlSafe(backfill.to_owned()))
+            .execute(&mut conn)
+            .await
+            .unwrap();
+        assert_eq!(work_columns(&mut conn).await, written);
+        conn.close().await.unwrap();
     })
     .await;
 }
