@@ -64,6 +64,12 @@ pub struct Message {
     /// Who an escalated ticket went up to.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub escalated_to: Option<EscalationTarget>,
+    /// The new answer-by time on the city's clock, for `extended`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub until: Option<String>,
+    /// The main case's number, for `merged`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub case: Option<String>,
 }
 
 /// What an alert's outbox row says: its figures, with the place, unit and category
@@ -97,6 +103,29 @@ pub struct Outbox {
 impl Outbox {
     pub fn new(config: Arc<NotifyConfig>, city: Arc<City>) -> Self {
         Self { config, city }
+    }
+
+    /// What a citizen's message names besides the step: the unit a ticket went to, the
+    /// new answer-by time of an extension (on the city's clock), the main case of a merge.
+    fn details(&self, change: &Change) -> (Option<String>, Option<String>, Option<String>) {
+        let city = &self.city;
+        match change {
+            Change::Dispatched { unit, .. }
+            | Change::Reassigned { unit, .. }
+            | Change::Redispatched { unit, .. } => {
+                let name = city.units.get(unit).map(|u| u.name.clone());
+                (name, None, None)
+            }
+            Change::ExtensionDecided { resolve_by, .. } => {
+                let until = resolve_by
+                    .to_zoned(city.timezone.clone())
+                    .strftime("%Y-%m-%d %H:%M")
+                    .to_string();
+                (None, Some(until), None)
+            }
+            Change::Merged { into, .. } => (None, None, Some(into.to_string())),
+            _ => (None, None, None),
+        }
     }
 
     fn alert_message(&self, alert: &Alert, locale: Locale) -> AlertMessage {
@@ -184,6 +213,8 @@ impl Outbox {
                 at: event.at,
                 unit: unit.clone(),
                 escalated_to,
+                until: None,
+                case: None,
             };
             let message = serde_json::to_string(&message).expect("a message serialises");
             let recipients: Vec<Option<String>> = match &channel.kind {
@@ -226,9 +257,10 @@ impl Announce for Outbox {
         let mut out = Vec::new();
         for event in events {
             out.extend(self.tell_officials(ticket, event));
-            let Some((milestone, reply)) = Milestone::of(&event.change) else {
+            let Some((milestone, reply)) = Milestone::of(event) else {
                 continue;
             };
+            let (unit, until, case) = self.details(&event.change);
             for channel in &self.config.channels {
                 if !channel.wants(milestone) {
                     continue;
@@ -255,8 +287,10 @@ impl Announce for Outbox {
                     reply,
                     status: ticket.status.code().to_owned(),
                     at: event.at,
-                    unit: None,
+                    unit: unit.clone(),
                     escalated_to: None,
+                    until: until.clone(),
+                    case: case.clone(),
                 };
                 out.push(Outgoing {
                     seq: event.seq,

@@ -2,7 +2,7 @@
 //! Chinese and in English.
 
 use crate::{AlertMessage, Message};
-use minhu_core::event::Change;
+use minhu_core::event::{Actor, Change, Event};
 use minhu_core::timer::EscalationTarget;
 use serde::{Deserialize, Serialize};
 
@@ -20,8 +20,15 @@ pub enum Milestone {
     Resolved,
     /// 并单办结: the main case this ticket was merged into was answered.
     CaseReplied,
-    /// 回访: the citizen's verdict was recorded.
+    /// 回访: the citizen's verdict was recorded (from the citizen's own hand; a verdict
+    /// an agent records on the phone is not thanked for by text).
     Callback,
+    /// 延期: the unit was given more time; the citizen hears the new answer-by time.
+    Extended,
+    /// 重办: the ticket is handled again (the citizen, or the centre, reopened it).
+    Reopened,
+    /// 并单: the ticket joins a main case about the same matter.
+    Merged,
     /// 超期: a deadline passed with the step undone; told to the unit's leader and the
     /// supervisors of the ticket's place, never to the citizen.
     Overdue,
@@ -31,16 +38,22 @@ pub enum Milestone {
 }
 
 impl Milestone {
-    /// The milestone a change is, with the reply it carries.
-    pub fn of(change: &Change) -> Option<(Milestone, Option<&str>)> {
-        Some(match change {
+    /// The milestone an event is for the citizen, with the reply it carries.
+    pub fn of(event: &Event) -> Option<(Milestone, Option<&str>)> {
+        Some(match &event.change {
             Change::Created(_) => (Milestone::Received, None),
-            Change::Dispatched { .. } | Change::Reassigned { .. } => (Milestone::Dispatched, None),
+            // A new unit, after a return too: the message names it.
+            Change::Dispatched { .. } | Change::Reassigned { .. } | Change::Redispatched { .. } => {
+                (Milestone::Dispatched, None)
+            }
             Change::Accepted => (Milestone::Accepted, None),
             Change::Resolved { reply } => (Milestone::Resolved, Some(reply.as_str())),
             Change::AnsweredAtIntake { answer, .. } => (Milestone::Resolved, Some(answer.as_str())),
             Change::CaseReplied { reply, .. } => (Milestone::CaseReplied, Some(reply.as_str())),
-            Change::Rated(_) => (Milestone::Callback, None),
+            Change::Rated(_) if event.actor == Actor::citizen() => (Milestone::Callback, None),
+            Change::ExtensionDecided { approved: true, .. } => (Milestone::Extended, None),
+            Change::Reopened { .. } => (Milestone::Reopened, None),
+            Change::Merged { .. } => (Milestone::Merged, None),
             _ => return None,
         })
     }
@@ -69,9 +82,10 @@ pub fn render(message: &Message, ticket: &str) -> Rendered {
         (Locale::ZhCn, Milestone::Received) => {
             format!("您的诉求已受理，工单号 {ticket}。可凭工单号和手机号查询办理进度。")
         }
-        (Locale::ZhCn, Milestone::Dispatched) => {
-            format!("您的工单 {ticket} 已转交承办单位办理。")
-        }
+        (Locale::ZhCn, Milestone::Dispatched) => match &message.unit {
+            Some(unit) => format!("您的工单 {ticket} 已转交{unit}办理。"),
+            None => format!("您的工单 {ticket} 已转交承办单位办理。"),
+        },
         (Locale::ZhCn, Milestone::Accepted) => {
             format!("承办单位已签收您的工单 {ticket}，正在办理。")
         }
@@ -85,9 +99,32 @@ pub fn render(message: &Message, ticket: &str) -> Rendered {
         (Locale::En, Milestone::Received) => format!(
             "Your request was received as ticket {ticket}. Follow it with the number and your phone."
         ),
-        (Locale::En, Milestone::Dispatched) => {
-            format!("Ticket {ticket} was passed to the unit that handles it.")
+        (Locale::En, Milestone::Dispatched) => match &message.unit {
+            Some(unit) => format!("Ticket {ticket} was passed to {unit}, which handles it."),
+            None => format!("Ticket {ticket} was passed to the unit that handles it."),
+        },
+        (Locale::ZhCn, Milestone::Extended) => format!(
+            "您的工单 {ticket} 办理时间延长，承办单位将于 {} 前答复。",
+            message.until.as_deref().unwrap_or("—")
+        ),
+        (Locale::En, Milestone::Extended) => format!(
+            "The unit was given more time for ticket {ticket}; it will answer by {}.",
+            message.until.as_deref().unwrap_or("—")
+        ),
+        (Locale::ZhCn, Milestone::Reopened) => {
+            format!("您的工单 {ticket} 已重新办理，承办单位将再次答复。")
         }
+        (Locale::En, Milestone::Reopened) => {
+            format!("Ticket {ticket} is being handled again; the unit will answer again.")
+        }
+        (Locale::ZhCn, Milestone::Merged) => format!(
+            "您的工单 {ticket} 与同一事项的工单 {} 一并办理，办结后一起答复您。",
+            message.case.as_deref().unwrap_or("—")
+        ),
+        (Locale::En, Milestone::Merged) => format!(
+            "Ticket {ticket} is handled together with ticket {} about the same matter; you will hear when it is answered.",
+            message.case.as_deref().unwrap_or("—")
+        ),
         (Locale::En, Milestone::Accepted) => {
             format!("The unit accepted ticket {ticket} and is working on it.")
         }

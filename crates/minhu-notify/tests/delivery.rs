@@ -11,7 +11,7 @@ use jiff::SignedDuration;
 use minhu_core::event::Actor;
 use minhu_core::ids::{TicketNumber, UnitId};
 use minhu_core::rollup::{DailyKey, HourlyKey, Metric, Rollup, epoch_hour};
-use minhu_core::ticket::{Channel, Citizen, Intake, Kind};
+use minhu_core::ticket::{Channel, Citizen, Intake, Kind, Rating, Satisfaction};
 use minhu_core::workflow::Command;
 use minhu_core::{Clock, ManualClock};
 use minhu_engine::Engine;
@@ -480,6 +480,156 @@ async fn each_channel_gets_each_event_once_signed_and_in_its_language() {
     assert!(
         rows.iter()
             .all(|r| r.delivered_at.is_some() && r.attempts == 1)
+    );
+}
+
+/// The texts the citizen at `phone` received, in order.
+fn texts_to(got: &Received, phone: &str) -> Vec<String> {
+    got.sms
+        .iter()
+        .map(|body| serde_json::from_str::<serde_json::Value>(body).unwrap())
+        .filter(|sms| sms["mobile"] == phone)
+        .map(|sms| sms["content"].as_str().unwrap().to_owned())
+        .collect()
+}
+
+#[tokio::test]
+async fn the_citizen_hears_of_a_new_unit_more_time_a_reopen_and_a_merge_but_not_of_an_agents_rating()
+ {
+    // A text channel that tells every step.
+    let s = setup_with(|at| {
+        format!(
+            r#"
+            [[channel]]
+            name = "citizen-sms"
+            kind = "sms"
+            url = "http://{}/sms"
+            body = '{{"mobile":"{{phone}}","content":"{{text}}"}}'
+            "#,
+            at.http
+        )
+    })
+    .await;
+    let number = take_in(&s, "13812340000", None).await;
+    let dispatcher = Actor::user("dispatcher");
+    let handler = Actor::user("handler");
+    let city = s.engine.city().clone();
+    let name = |id: &str| city.units.get(&UnitId::new(id)).unwrap().name.clone();
+    let steps = [
+        (
+            Command::Dispatch {
+                unit: UnitId::new("street-A3-01"),
+                reason: None,
+            },
+            &dispatcher,
+        ),
+        (
+            Command::Return {
+                reason: "不属于本街道".into(),
+            },
+            &handler,
+        ),
+        (
+            Command::Dispatch {
+                unit: UnitId::new("street-A3-02"),
+                reason: None,
+            },
+            &dispatcher,
+        ),
+        (Command::Accept, &handler),
+        (
+            Command::RequestExtension {
+                days: Some(5),
+                resolve_by: None,
+                reason: "需要协调物业".into(),
+            },
+            &handler,
+        ),
+        (
+            Command::DecideExtension {
+                approve: true,
+                days: None,
+                resolve_by: None,
+                reason: None,
+            },
+            &Actor::user("supervisor"),
+        ),
+        (
+            Command::Resolve {
+                reply: "已协调物业修复".into(),
+            },
+            &handler,
+        ),
+    ];
+    for (command, actor) in steps {
+        s.engine.act(&number, command, actor.clone()).await.unwrap();
+    }
+    // The agent records the citizen's verdict on the phone: no thanks by text.
+    let rating = Rating {
+        solved: false,
+        satisfaction: Satisfaction::Unsatisfied,
+    };
+    s.engine
+        .act(&number, Command::Rate(rating), Actor::user("agent"))
+        .await
+        .unwrap();
+    s.engine
+        .act(
+            &number,
+            Command::Reopen {
+                reason: "电梯又坏了".into(),
+            },
+            Actor::user("agent"),
+        )
+        .await
+        .unwrap();
+    let main = take_in(&s, "13812349999", None).await;
+    let other = take_in(&s, "13812341111", None).await;
+    s.engine
+        .act(
+            &other,
+            Command::Merge {
+                into: main.clone(),
+                reason: "同一部电梯".into(),
+            },
+            dispatcher,
+        )
+        .await
+        .unwrap();
+    s.notifier.run_due().await.unwrap();
+    let got = received(&s.got);
+
+    let texts = texts_to(&got, "13812340000");
+    let told = |words: &str| texts.iter().filter(|t| t.contains(words)).count();
+    assert_eq!(told(&name("street-A3-01")), 1, "{texts:#?}");
+    assert_eq!(
+        told(&name("street-A3-02")),
+        1,
+        "the new unit is named: {texts:#?}"
+    );
+    let ticket = s.engine.ticket(&number).await.unwrap();
+    let extended = texts
+        .iter()
+        .find(|t| t.contains("延长"))
+        .expect("told of more time");
+    let until = ticket.deadlines.map(|d| d.resolve_by);
+    assert!(until.is_some());
+    assert!(
+        !extended.contains('Z') && extended.contains(" 前答复"),
+        "{extended}"
+    );
+    assert_eq!(told("重新办理"), 1, "{texts:#?}");
+    assert_eq!(
+        told("感谢"),
+        0,
+        "an agent's recording is not thanked for: {texts:#?}"
+    );
+    let merged = texts_to(&got, "13812341111");
+    assert!(
+        merged
+            .iter()
+            .any(|t| t.contains("一并办理") && t.contains(main.as_str())),
+        "{merged:#?}"
     );
 }
 
