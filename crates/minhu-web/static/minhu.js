@@ -540,7 +540,8 @@
   // Keyboard shortcuts: Ctrl+Enter sends the form being typed in (accesskeys name fields).
   // A unit picker's search (data-unit-search="SELECT-ID"): the field lists every unit
   // (its datalist, matched as one types). The unit picked there, or the only one whose
-  // name holds what was typed, joins the picker's select, chosen, and the status line
+  // name holds what was typed, joins the picker's select, chosen (added to a multiple
+  // choice), and the status line
   // (data-status) says which; several matches are counted (data-many). The select is
   // what the form sends.
   function wireUnitSearch(field) {
@@ -569,7 +570,9 @@
         option = new Option(match.value, id);
         (select.querySelector("optgroup[data-found]") || select).appendChild(option);
       }
-      select.value = id;
+      // A multiple choice (the units to summon) gains the unit; a single one takes it.
+      if (select.multiple) option.selected = true;
+      else select.value = id;
       if (status) status.textContent = match.value;
     });
   }

@@ -119,6 +119,8 @@ struct UnitPicker {
 /// The workflow actions this reader may take on this ticket now, each a form.
 #[derive(Default)]
 struct Actions {
+    /// A merged ticket taken out of its case, back to the dispatchers.
+    unmerge: bool,
     /// Change the category (a 3-level path, searched as one types) or the tier.
     reclassify: bool,
     /// Every category: its path (what is sent) and its name in the reader's language.
@@ -140,9 +142,9 @@ struct Actions {
     accept: bool,
     give_back: bool,
     resolve: bool,
-    /// The units the holder may summon (吹哨): those of the ticket's district first
-    /// (the departments that come when a street blows the whistle), then the city's.
-    summon: Vec<UnitChoice>,
+    /// The holder may summon units (吹哨): those of the ticket's district to pick from,
+    /// the others by searching.
+    summon: Option<Vec<UnitChoice>>,
     extend: bool,
     /// The sub-units the holder may pass the ticket down to (转派).
     redispatch: Vec<UnitChoice>,
@@ -165,6 +167,7 @@ struct Actions {
 impl Actions {
     fn any(&self) -> bool {
         self.reclassify
+            || self.unmerge
             || self.dispatch.is_some()
             || self.answer
             || self.accept
@@ -211,18 +214,17 @@ fn in_district(city: &City, district: Option<&minhu_core::region::Region>, unit:
     district.is_some_and(|d| city.regions.is_within(&unit.region, &d.id))
 }
 
-/// The units a ticket's holder may summon: every unit but the holder, those within the
-/// ticket's district first, then the rest in the configuration's order.
+/// The units a ticket's holder may summon straight away: those of the ticket's district
+/// (the departments that come when a street blows the whistle), itself left out; any
+/// other unit is a search away.
 fn summonable(city: &City, ticket: &Ticket, ui: &Chrome) -> Vec<UnitChoice> {
     let district = district_of(city, ticket);
-    let mut units: Vec<&Unit> = city
-        .units
+    city.units
         .all()
         .iter()
-        .filter(|u| ticket.unit.as_ref() != Some(&u.id))
-        .collect();
-    units.sort_by_key(|u| !in_district(city, district, u));
-    units.into_iter().map(|u| choice(ui, u, false)).collect()
+        .filter(|u| ticket.unit.as_ref() != Some(&u.id) && in_district(city, district, u))
+        .map(|u| choice(ui, u, false))
+        .collect()
 }
 
 /// The picker for sending the ticket to a unit other than `except` (its holder).
@@ -322,6 +324,7 @@ async fn actions_for(
         actions.reasons = reasons;
         actions.arbitrate = ticket.returned_from.as_ref().map(|u| ui.unit(u));
     }
+    actions.unmerge = status == Status::Merged && principal.may(P::Dispatch);
     actions.answer = status == Status::Pending && principal.may(P::Answer);
     if actions.answer && principal.may(P::ViewKnowledge) {
         let text = format!("{} {}", ticket.intake.title, ticket.intake.description);
@@ -362,7 +365,7 @@ async fn actions_for(
     actions.give_back = actions.accept;
     actions.resolve = handles && status == Status::Accepted;
     if actions.resolve {
-        actions.summon = summonable(city, ticket, ui);
+        actions.summon = Some(summonable(city, ticket, ui));
     }
     actions.extend = handles && held && ticket.extension.is_none();
     if held
@@ -381,7 +384,7 @@ async fn actions_for(
     if held && principal.may(P::Dispatch) {
         actions.reassign = Some(unit_picker(state, ticket, ui, ticket.unit.as_ref()).0);
     }
-    if actions.dispatch.is_some() || actions.reassign.is_some() {
+    if actions.dispatch.is_some() || actions.reassign.is_some() || actions.summon.is_some() {
         actions.all_units = all_units(city, ui);
     }
     let supervises = principal.may(P::Supervise);

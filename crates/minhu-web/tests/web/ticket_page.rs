@@ -103,7 +103,7 @@ async fn a_summoned_case_is_finished_in_the_pages_by_every_unit_and_the_centre()
         .await;
     app.add_user("chengguan", Role::UnitHandler, Some("dept-A3-urban"))
         .await;
-    app.add_user("huanbao", Role::UnitHandler, Some("dept-A3-environment"))
+    app.add_user("huanbao", Role::UnitHandler, Some("dept-A-environment"))
         .await;
     let number = demand(&app, "井盖缺失", "13900001111").await;
     let browser = Browser::open(serve(&app).await).await;
@@ -172,14 +172,18 @@ async fn a_summoned_case_is_finished_in_the_pages_by_every_unit_and_the_centre()
     browser.click("#accept button[type=submit]").await;
     becomes(&app, &number, "accepted", |t| t.status == Status::Accepted).await;
     open(&browser, &number, "accepted, unit").await;
+    // The district's department from the list, the city's bureau by searching it.
     browser
-        .script("const s = document.querySelector('#summon-units'); for (const o of s.options) o.selected = ['dept-A3-urban', 'dept-A3-environment'].includes(o.value); return true;")
+        .script("const s = document.querySelector('#summon-units'); for (const o of s.options) o.selected = o.value === 'dept-A3-urban'; return true;")
         .await;
+    browser.fill("#summon-search", "A市生态环境局").await;
     browser
         .fill("#summon-note", "请城管和环保部门到现场处置")
         .await;
     browser.click("#summon button[type=submit]").await;
-    becomes(&app, &number, "summoned", |t| t.parts.len() == 2).await;
+    let summoned = becomes(&app, &number, "summoned", |t| t.parts.len() == 2).await;
+    let units: Vec<&str> = summoned.parts.iter().map(|p| p.unit.as_str()).collect();
+    assert_eq!(units, ["dept-A3-urban", "dept-A-environment"]);
     open(&browser, &number, "summoned, lead unit").await;
     assert!(
         !has(&browser, "form.accept-part").await,
@@ -191,7 +195,7 @@ async fn a_summoned_case_is_finished_in_the_pages_by_every_unit_and_the_centre()
     // cannot reply for the lead.
     for (login, unit, report) in [
         ("chengguan", "dept-A3-urban", "已安排执法队员设置围挡"),
-        ("huanbao", "dept-A3-environment", "已清理井口周边垃圾"),
+        ("huanbao", "dept-A-environment", "已清理井口周边垃圾"),
     ] {
         enter(&browser, login, &number, "summoned").await;
         assert!(!has(&browser, "#resolve").await && !has(&browser, "#accept").await);
@@ -496,6 +500,19 @@ async fn a_leader_passes_a_ticket_down_the_dispatcher_reassigns_it_and_a_supervi
             .is_some_and(|u| u.as_str() == "street-A1-01")
     })
     .await;
+    // A call merged into it by mistake is taken out again (撤销并单).
+    let other = demand(&app, "电动车充电", "13900006666").await;
+    let (status, body) = app
+        .act(
+            &other,
+            json!({"action": "merge", "into": number, "reason": "同一诉求"}),
+        )
+        .await;
+    assert!(status.is_success(), "{body}");
+    open(&browser, &other, "merged, dispatcher").await;
+    browser.fill("#unmerge-reason", "不是同一件事").await;
+    browser.click("#unmerge button[type=submit]").await;
+    becomes(&app, &other, "unmerged", |t| t.status == Status::Pending).await;
     browser.sign_out().await;
 
     // The new unit asks for more time; the supervisor refuses, saying why.
