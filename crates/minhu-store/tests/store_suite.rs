@@ -1106,6 +1106,84 @@ async fn the_timer_index_follows_the_ticket_and_claims_once() {
     .await;
 }
 
+#[tokio::test]
+async fn a_long_term_reviews_timer_is_kept_claimed_and_flags_the_ticket() {
+    use minhu_core::timer::{Flag, Timer, TimerKind};
+    on_every_backend(|store, _url| async move {
+        let t0 = at("2026-11-22T01:00:00Z");
+        let mut ticket = store
+            .create_ticket(new_ticket("路灯线路老化", t0, None))
+            .await
+            .unwrap()
+            .ticket;
+        let deadlines = Deadlines {
+            respond_by: at("2026-11-22T05:00:00Z"),
+            resolve_by: at("2026-12-11T01:00:00Z"),
+        };
+        let review_on = jiff::civil::date(2026, 12, 15);
+        let events = [
+            Change::Dispatched {
+                unit: UnitId::new("street-A3-01"),
+                deadlines,
+                reason: "派单".into(),
+            },
+            Change::Accepted,
+            Change::MarkedLongTerm {
+                reason: "需纳入明年改造计划".into(),
+                review_on,
+            },
+        ]
+        .map(|change| step(&mut ticket, change, t0));
+        let review = Timer {
+            kind: TimerKind::LongTermReview,
+            due_at: at("2026-12-14T16:00:00Z"),
+        };
+        store
+            .append(Appended {
+                timers: &[review],
+                ..plain(&ticket, &events)
+            })
+            .await
+            .unwrap();
+        let lease = jiff::SignedDuration::from_secs(60);
+        let early = store
+            .claim_timers("a", at("2026-12-14T15:59:00Z"), lease, 10)
+            .await
+            .unwrap();
+        assert!(early.is_empty(), "not before the review date");
+        let due = at("2026-12-14T16:00:00Z");
+        let claimed = store.claim_timers("a", due, lease, 10).await.unwrap();
+        assert_eq!(
+            claimed.iter().map(|c| c.timer).collect::<Vec<_>>(),
+            [review]
+        );
+        let fired = step(&mut ticket, Change::LongTermReviewDue { review_on }, due);
+        store
+            .append(Appended {
+                fired: Some(review),
+                ..plain(&ticket, std::slice::from_ref(&fired))
+            })
+            .await
+            .unwrap();
+        let rows = store.timers_of(&ticket.number).await.unwrap();
+        assert_eq!(rows[0].outcome.as_deref(), Some("fired"));
+        // The supervisors' list of long-term cases to review.
+        let filter = TicketFilter {
+            flag: Some(Flag::ReviewDue),
+            ..TicketFilter::default()
+        };
+        let listed = store.list(&filter).await.unwrap().tickets;
+        assert_eq!(listed.len(), 1);
+        assert!(listed[0].alerts.review_due);
+        let overdue = TicketFilter {
+            flag: Some(Flag::Overdue),
+            ..TicketFilter::default()
+        };
+        assert!(store.list(&overdue).await.unwrap().tickets.is_empty());
+    })
+    .await;
+}
+
 fn step(ticket: &mut Ticket, change: Change, at: Timestamp) -> Event {
     let event = Event {
         seq: ticket.version + 1,
