@@ -105,7 +105,10 @@
     box.hidden = false;
   }
 
-  function submit(form, event) {
+  // Starts sending a form instead of the browser: its own checks first (not of the
+  // fields the submitting button leaves out), the last error hidden, the button held
+  // until the answer. Returns the submitting button; null when the form is not valid.
+  function begin(form, event) {
     event.preventDefault();
     var button = event.submitter || form.querySelector('[type="submit"]');
     var without = button && button.getAttribute("data-without");
@@ -116,16 +119,28 @@
       left.disabled = true;
       var valid = form.reportValidity();
       left.disabled = false;
-      if (!valid) return;
+      if (!valid) return null;
     } else if (!form.reportValidity()) {
-      return;
+      return null;
     }
     var error = form.querySelector(".form-error");
     if (error) error.hidden = true;
     if (button) button.disabled = true;
-    var headers = { "Content-Type": "application/json" };
+    return button;
+  }
+
+  // A request's headers: its body's type and the session's CSRF token.
+  function headersFor(type) {
+    var headers = { "Content-Type": type };
     var csrf = csrfToken();
     if (csrf) headers["X-CSRF-Token"] = csrf;
+    return headers;
+  }
+
+  function submit(form, event) {
+    var button = begin(form, event);
+    if (!button) return;
+    var headers = headersFor("application/json");
     var url = form.getAttribute("data-api");
     var body = JSON.stringify(formJson(form, button));
     // Photos go with the form in one multipart request to the file input's endpoint;
@@ -577,6 +592,47 @@
     });
   }
 
+  // A file form (data-upload="URL"): each chosen file is sent as it is to URL?name=...,
+  // one after the other (the server judges its type from its content); then the page
+  // reloads. A refusal shows in the form's .form-error, naming the file.
+  function wireUpload(form) {
+    form.addEventListener("submit", function (event) {
+      var button = begin(form, event);
+      if (!button) return;
+      var files = Array.prototype.slice.call(form.querySelector('input[type="file"]').files);
+      var headers = headersFor("application/octet-stream");
+      var url = form.getAttribute("data-upload");
+      files
+        .reduce(function (previous, file) {
+          return previous.then(function () {
+            return fetch(url + "?name=" + encodeURIComponent(file.name), {
+              method: "POST",
+              headers: headers,
+              credentials: "same-origin",
+              body: file,
+            }).then(function (response) {
+              if (response.ok) return;
+              return response.json().then(
+                function (answer) {
+                  throw new Error(file.name + ": " + ((answer.error || {}).message || response.status));
+                },
+                function () {
+                  throw new Error(file.name + ": " + response.status);
+                }
+              );
+            });
+          });
+        }, Promise.resolve())
+        .then(function () {
+          window.location.reload();
+        })
+        .catch(function (failure) {
+          if (button) button.disabled = false;
+          showError(form, failure.message);
+        });
+    });
+  }
+
   document.addEventListener("keydown", function (event) {
     if (event.key === "Enter" && (event.ctrlKey || event.metaKey)) {
       var form = event.target.form;
@@ -613,5 +669,6 @@
     document.querySelectorAll("[data-kb]").forEach(wireKb);
     document.querySelectorAll("[data-assistant]").forEach(wireAssistant);
     document.querySelectorAll("[data-unit-search]").forEach(wireUnitSearch);
+    document.querySelectorAll("form[data-upload]").forEach(wireUpload);
   });
 })();

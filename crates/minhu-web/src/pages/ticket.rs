@@ -162,6 +162,10 @@ struct Actions {
     callback: Vec<Choice>,
     reopen: bool,
     close: bool,
+    /// Close a pending ticket without handling it (a nuisance or repeated call), saying why.
+    close_unhandled: bool,
+    /// Add photos or PDFs (the unit's own proof of what was done).
+    attach: bool,
 }
 
 impl Actions {
@@ -180,6 +184,8 @@ impl Actions {
             || !self.callback.is_empty()
             || self.reopen
             || self.close
+            || self.close_unhandled
+            || self.attach
             || !self.duplicates.is_empty()
     }
 }
@@ -411,6 +417,11 @@ async fn actions_for(
         && ticket
             .rating
             .is_none_or(|r| !r.solved || r.satisfaction == Satisfaction::Unsatisfied);
+    actions.close_unhandled = status == Status::Pending && principal.may(P::Dispatch);
+    // The holder and the summoned units add their own photos while the ticket is open.
+    actions.attach = principal.may(P::Handle)
+        && status != Status::Closed
+        && (holder || principal.scope.parts_of(ticket).next().is_some());
     // Closed once the citizen's verdict is on record (回访 first).
     actions.close =
         status == Status::Resolved && ticket.rating.is_some() && principal.may(P::Dispatch);

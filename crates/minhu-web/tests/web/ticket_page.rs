@@ -220,6 +220,22 @@ async fn a_summoned_case_is_finished_in_the_pages_by_every_unit_and_the_centre()
             .script("document.getElementById('parts').scrollIntoView(); return true;")
             .await;
         browser.snap("ticket-summoned").await;
+        // Its photo of the site goes with its part.
+        let before = ticket(&app, &number).await.attachments.len();
+        let photo = tempfile::Builder::new().suffix(".png").tempfile().unwrap();
+        std::fs::write(photo.path(), PNG).unwrap();
+        browser
+            .element("#attach-files")
+            .await
+            .send_keys(photo.path().to_str().unwrap())
+            .await
+            .unwrap();
+        browser.click("#attach button[type=submit]").await;
+        becomes(&app, &number, "photo added", |t| {
+            t.attachments.len() == before + 1
+        })
+        .await;
+        open(&browser, &number, &format!("photo added, {login}")).await;
         browser.fill("form.report-part textarea", report).await;
         browser.click("form.report-part button[type=submit]").await;
         let done = becomes(&app, &number, "part reported", |t| {
@@ -247,13 +263,13 @@ async fn a_summoned_case_is_finished_in_the_pages_by_every_unit_and_the_centre()
         .await;
     let (states, fits) = {
         let seen = browser
-            .script("return [[...document.querySelectorAll('.part-state')].map(c => c.textContent), document.documentElement.scrollWidth <= window.innerWidth];")
+            .script("return [[...document.querySelectorAll('.part-state')].map(c => c.textContent), document.documentElement.scrollWidth <= window.innerWidth, [...document.querySelectorAll('main *')].filter(e => e.getBoundingClientRect().right > window.innerWidth && !e.closest('.wide')).map(e => e.tagName + '#' + e.id + '.' + e.className).slice(0, 8)];")
             .await;
-        (seen[0].clone(), seen[1].clone())
+        (seen[0].clone(), (seen[1].clone(), seen[2].clone()))
     };
     let reported = minhu_core::label::Labelled::label(PartState::Reported).en;
     assert_eq!(states, json!([reported, reported]));
-    assert_eq!(fits, json!(true), "the page fits 390 px");
+    assert_eq!(fits.0, json!(true), "the page fits 390 px: {}", fits.1);
     browser.snap("ticket-en-390").await;
     browser.click("a[lang=zh-CN]").await;
     browser.element("html[lang=zh-CN]").await;
@@ -513,6 +529,13 @@ async fn a_leader_passes_a_ticket_down_the_dispatcher_reassigns_it_and_a_supervi
     browser.fill("#unmerge-reason", "不是同一件事").await;
     browser.click("#unmerge button[type=submit]").await;
     becomes(&app, &other, "unmerged", |t| t.status == Status::Pending).await;
+    // Now it turns out to be a repeated call: closed without handling, with the reason.
+    open(&browser, &other, "unmerged, dispatcher").await;
+    browser
+        .fill("#close-unhandled-reason", "重复来电，已在原工单办理")
+        .await;
+    browser.click("#close-unhandled button[type=submit]").await;
+    becomes(&app, &other, "closed", |t| t.status == Status::Closed).await;
     browser.sign_out().await;
 
     // The new unit asks for more time; the supervisor refuses, saying why.
