@@ -261,7 +261,11 @@ pub(crate) fn waited(lang: Lang, since: Timestamp, now: Timestamp) -> String {
 
 /// Why a unit is offered, in the reader's words: the category and how sure the model
 /// is of it (with the words that made it), and the duty list's rule that names the unit.
-fn offer_reasons(ui: &Chrome, candidate: &Candidate, place: Option<&RegionId>) -> Vec<String> {
+pub(crate) fn offer_reasons(
+    ui: &Chrome,
+    candidate: &Candidate,
+    place: Option<&RegionId>,
+) -> Vec<String> {
     let category = ui.category(&candidate.category);
     let percent = candidate.confidence * 100.0;
     let words = candidate.words.join(ui.t("、", ", "));

@@ -9,7 +9,8 @@ use crate::middleware::auth::Rule::Permission as Needs;
 use crate::middleware::error::ApiError;
 use crate::middleware::extract::PageQuery;
 use crate::pages::portal::Choice;
-use crate::pages::tickets::{reasons, render};
+use crate::pages::queue::offer_reasons;
+use crate::pages::tickets::render;
 use crate::pages::ui::region_label;
 use crate::pages::ui::{Chrome, Lang};
 use crate::routes::Routes;
@@ -101,10 +102,10 @@ struct UnitChoice {
     selected: bool,
 }
 
-/// A unit routing suggests, with why.
+/// A unit routing suggests, with why (the category and the duty list's rule).
 struct Suggested {
     unit: UnitChoice,
-    reason: String,
+    reasons: Vec<String>,
 }
 
 /// Choosing a unit without scrolling the city's 750: routing's suggestions first with
@@ -128,7 +129,6 @@ struct Actions {
     tiers: Vec<Choice>,
     /// Dispatch (pending, with `ticket.dispatch`).
     dispatch: Option<UnitPicker>,
-    reasons: Vec<String>,
     /// A unit returned it: send it back to that unit (refuse the return).
     arbitrate: Option<String>,
     answer: bool,
@@ -233,25 +233,33 @@ fn summonable(city: &City, ticket: &Ticket, ui: &Chrome) -> Vec<UnitChoice> {
         .collect()
 }
 
-/// The picker for sending the ticket to a unit other than `except` (its holder).
+/// How many of routing's units a picker offers first.
+const SUGGESTED: usize = 3;
+
+/// The picker for sending the ticket to a unit other than `except` (its holder, or the
+/// unit whose return waits for a decision).
 fn unit_picker(
     state: &AppState,
     ticket: &Ticket,
     ui: &Chrome,
     except: Option<&UnitId>,
-) -> (UnitPicker, Vec<String>) {
+) -> UnitPicker {
     let engine = &state.engine;
     let city = engine.city();
     let decision = engine.router().decide(ticket, city);
+    let place = decision
+        .region
+        .as_ref()
+        .map(|p| &p.region)
+        .or(ticket.intake.region.as_ref());
     let suggested: Vec<Suggested> = decision
-        .candidate_units(ticket, city)
-        .into_iter()
-        .filter(|a| Some(&a.unit) != except)
-        .filter_map(|a| Some((city.units.get(&a.unit)?, a.reason)))
+        .candidates(ticket, city, except, SUGGESTED)
+        .iter()
+        .filter_map(|c| Some((city.units.get(&c.assignment.unit)?, c)))
         .enumerate()
-        .map(|(rank, (unit, reason))| Suggested {
+        .map(|(rank, (unit, candidate))| Suggested {
             unit: choice(ui, unit, rank == 0),
-            reason,
+            reasons: offer_reasons(ui, candidate, place),
         })
         .collect();
     let district = district_of(city, ticket);
@@ -263,12 +271,11 @@ fn unit_picker(
         .filter(|u| Some(&u.id) != except && !suggested.iter().any(|s| s.unit.id == u.id.as_str()))
         .map(|u| choice(ui, u, false))
         .collect();
-    let picker = UnitPicker {
+    UnitPicker {
         suggested,
         district: district_units,
         district_name: district.map_or_else(String::new, |d| d.name.clone()),
-    };
-    (picker, reasons(&decision))
+    }
 }
 
 /// Every unit as the pickers' search offers it: its name and where it is, since some
@@ -325,9 +332,12 @@ async fn actions_for(
     if status == Status::Pending && principal.may(P::Dispatch) {
         // Never propose the unit whose return waits for a decision: that is the
         // refusal below, which counts as a dispute.
-        let (picker, reasons) = unit_picker(state, ticket, ui, ticket.returned_from.as_ref());
-        actions.dispatch = Some(picker);
-        actions.reasons = reasons;
+        actions.dispatch = Some(unit_picker(
+            state,
+            ticket,
+            ui,
+            ticket.returned_from.as_ref(),
+        ));
         actions.arbitrate = ticket.returned_from.as_ref().map(|u| ui.unit(u));
     }
     actions.unmerge = status == Status::Merged && principal.may(P::Dispatch);
@@ -388,7 +398,7 @@ async fn actions_for(
             .collect();
     }
     if held && principal.may(P::Dispatch) {
-        actions.reassign = Some(unit_picker(state, ticket, ui, ticket.unit.as_ref()).0);
+        actions.reassign = Some(unit_picker(state, ticket, ui, ticket.unit.as_ref()));
     }
     if actions.dispatch.is_some() || actions.reassign.is_some() || actions.summon.is_some() {
         actions.all_units = all_units(city, ui);
