@@ -163,11 +163,12 @@ impl Outbox {
 impl Outbox {
     /// The rows that tell the officials of an overdue or escalated ticket: an overdue
     /// ticket its unit's leaders and the supervisors of its place; an escalated one
-    /// those it went up to. One row per channel carrying officials and person (a
+    /// those it went up to; a long-term one whose review date came, the supervisors. One row per channel carrying officials and person (a
     /// webhook's receiver once).
     fn tell_officials(&self, ticket: &Ticket, event: &Event) -> Vec<Outgoing> {
         let (milestone, leaders, supervisors, escalated_to) = match &event.change {
             Change::Overdue { .. } => (Milestone::Overdue, true, true, None),
+            Change::LongTermReviewDue { .. } => (Milestone::ReviewDue, false, true, None),
             Change::Escalated { to, .. } => (
                 Milestone::Escalated,
                 *to == EscalationTarget::UnitLeader,

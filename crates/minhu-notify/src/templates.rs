@@ -35,6 +35,9 @@ pub enum Milestone {
     /// 升级: the overdue ticket went up to the unit's leader or the supervisors (the
     /// message's `escalated_to`); told to them.
     Escalated,
+    /// 挂账复核: a long-term ticket's review date has come; told to the supervisors of
+    /// its place, never to the citizen.
+    ReviewDue,
 }
 
 impl Milestone {
@@ -157,6 +160,12 @@ pub fn render(message: &Message, ticket: &str) -> Rendered {
                 Some(EscalationTarget::Supervisor) => "督办人员",
                 _ => "单位领导",
             }
+        ),
+        (Locale::ZhCn, Milestone::ReviewDue) => format!(
+            "挂账工单 {ticket} 已到复核日期，承办单位：{unit}。请复核：设定下次复核日期，或解除挂账。"
+        ),
+        (Locale::En, Milestone::ReviewDue) => format!(
+            "Long-term ticket {ticket} has reached its review date (unit: {unit}). Please review it: set the next review date, or lift it."
         ),
         (Locale::En, Milestone::Escalated) => format!(
             "Ticket {ticket} is overdue and was escalated to {} (unit: {unit}). Please see that it is handled.",

@@ -1059,6 +1059,29 @@ fn a_relative_ca_file_is_read_beside_notify_toml_and_a_missing_one_is_named() {
     );
 }
 
+/// A `notify.toml` with one SMS channel for the officials (no citizen's milestone) and
+/// these `[[official]]`s: their role, where they sit (`unit = ..`, `region = ..` or
+/// nothing: the whole city) and their phone.
+fn duty_sms(http: &impl std::fmt::Display, officials: &[(&str, &str, &str)]) -> String {
+    let mut config = format!(
+        r#"
+        [[channel]]
+        name = "duty-sms"
+        kind = "sms"
+        url = "http://{http}/sms"
+        body = '{{"mobile":"{{phone}}","content":"{{text}}"}}'
+        milestones = []
+        officials = true
+        "#
+    );
+    for (role, place, phone) in officials {
+        config.push_str(&format!(
+            "\n[[official]]\nrole = \"{role}\"\n{place}\nphone = \"{phone}\"\n"
+        ));
+    }
+    config
+}
+
 /// Issue 18: an overdue ticket is told to its unit's leader and the supervisors of its
 /// place (the city's too), an escalation to those it went up to; never to another
 /// district's supervisor, nor to the citizen.
@@ -1069,36 +1092,14 @@ async fn an_overdue_ticket_is_told_to_its_unit_leader_and_the_supervisors_of_its
     const A1: &str = "13900000103";
     const CITY: &str = "13900000104";
     let s = setup_with(|at| {
-        let http = &at.http;
-        format!(
-            r#"
-            [[channel]]
-            name = "duty-sms"
-            kind = "sms"
-            url = "http://{http}/sms"
-            body = '{{"mobile":"{{phone}}","content":"{{text}}"}}'
-            milestones = []
-            officials = true
-
-            [[official]]
-            role = "unit_leader"
-            unit = "street-A3-01"
-            phone = "{LEADER}"
-
-            [[official]]
-            role = "supervisor"
-            region = "A3"
-            phone = "{A3}"
-
-            [[official]]
-            role = "supervisor"
-            region = "A1"
-            phone = "{A1}"
-
-            [[official]]
-            role = "supervisor"
-            phone = "{CITY}"
-            "#
+        duty_sms(
+            &at.http,
+            &[
+                ("unit_leader", "unit = \"street-A3-01\"", LEADER),
+                ("supervisor", "region = \"A3\"", A3),
+                ("supervisor", "region = \"A1\"", A1),
+                ("supervisor", "", CITY),
+            ],
         )
     })
     .await;
@@ -1151,6 +1152,68 @@ async fn an_overdue_ticket_is_told_to_its_unit_leader_and_the_supervisors_of_its
         "{told:?}"
     );
     assert_eq!(told.len(), 6, "nobody else, the citizen neither: {told:?}");
+}
+
+/// Issue 18: on a long-term ticket's review date the supervisors of its place are
+/// reminded (挂账复核); another district's are not, nor the unit's leader or the citizen.
+#[tokio::test]
+async fn a_long_term_tickets_review_date_reminds_the_supervisors_of_its_place() {
+    const LEADER: &str = "13900000201";
+    const A3: &str = "13900000202";
+    const A1: &str = "13900000203";
+    let s = setup_with(|at| {
+        duty_sms(
+            &at.http,
+            &[
+                ("unit_leader", "unit = \"street-A3-01\"", LEADER),
+                ("supervisor", "region = \"A3\"", A3),
+                ("supervisor", "region = \"A1\"", A1),
+            ],
+        )
+    })
+    .await;
+    let number = take_in(&s, "13812345678", None).await;
+    let review_on = s
+        .engine
+        .today()
+        .checked_add(jiff::Span::new().days(20))
+        .unwrap();
+    for command in [
+        Command::Dispatch {
+            unit: UnitId::new("street-A3-01"),
+            reason: None,
+        },
+        Command::Accept,
+        Command::MarkLongTerm {
+            reason: "需纳入明年改造计划".into(),
+            review_on,
+        },
+    ] {
+        s.engine
+            .act(&number, command, Actor::user("test"))
+            .await
+            .unwrap();
+    }
+    let worker = minhu_engine::timers::TimerWorker::new(s.engine.clone());
+    s.clock.advance(SignedDuration::from_hours(24 * 19));
+    worker.run_due().await.unwrap();
+    s.notifier.run_due().await.unwrap();
+    assert!(received(&s.got).sms.is_empty(), "not before its day");
+    s.clock.advance(SignedDuration::from_hours(24));
+    worker.run_due().await.unwrap();
+    s.notifier.run_due().await.unwrap();
+    let told: Vec<serde_json::Value> = received(&s.got)
+        .sms
+        .iter()
+        .map(|body| serde_json::from_str(body).unwrap())
+        .collect();
+    assert_eq!(told.len(), 1, "{told:?}");
+    assert_eq!(told[0]["mobile"], A3);
+    let text = told[0]["content"].as_str().unwrap();
+    assert!(
+        text.contains(number.as_str()) && text.contains("复核") && text.contains("天顶街道"),
+        "{text}"
+    );
 }
 
 #[test]
