@@ -8,6 +8,7 @@
 //! holds no rule of its own about tickets.
 
 mod admin;
+mod audit;
 mod desk;
 pub mod login;
 mod overview;
@@ -30,6 +31,7 @@ pub(crate) fn routes() -> Routes {
         .merge(work::routes())
         .merge(overview::routes())
         .merge(admin::routes())
+        .merge(audit::routes())
         .merge(login::routes())
         .merge(ui::routes())
 }

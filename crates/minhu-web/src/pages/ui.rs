@@ -134,6 +134,7 @@ const PAGES: &[(&str, &str, &str, Permission)] = &[
     ("/overdue", "超期", "Overdue", Permission::Redispatch),
     ("/supervise", "督办", "Supervision", Permission::Supervise),
     ("/dashboard", "监督", "Dashboard", Permission::Report),
+    ("/audit", "审计", "Audit", Permission::ViewAudit),
     ("/admin", "管理", "Admin", Permission::ManageAccess),
 ];
 

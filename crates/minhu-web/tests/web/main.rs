@@ -7,6 +7,7 @@ mod access;
 mod admin;
 mod analytics;
 mod api;
+mod audit_page;
 mod browser;
 mod follow;
 mod fuzz;
