@@ -618,6 +618,7 @@ fn synthetic_log(rng: &mut StdRng, cells: &Cells, day: Date) -> Vec<Event> {
         unit: unit.clone(),
         deadlines,
         reason: "bench".into(),
+        basis: None,
     };
     push(&mut events, 2, dispatch(&community.unit));
     if rng.random_bool(0.05) {

@@ -206,6 +206,7 @@ pub async fn fill(
                         resolve_by: at,
                     },
                     reason: "bench".into(),
+                    basis: None,
                 },
             });
         }

@@ -979,6 +979,7 @@ mod tests {
                 unit: unit.clone(),
                 deadlines,
                 reason: text(),
+                basis: None,
             },
             Change::Returned { reason: text() },
             Change::Redispatched {

@@ -38,6 +38,22 @@ pub struct Assignment {
     pub unit: UnitId,
     pub rule: usize,
     pub reason: String,
+    /// The rule, category and place behind it, for pages to say in either language.
+    pub basis: DutyBasis,
+}
+
+/// Which rule of the duty list names a unit for a ticket: "按派单目录第 77 条：教育文体类、
+/// 泉塘街道". A dispatch that goes where the duty list says records it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct DutyBasis {
+    /// The rule's number in the duty list, from 1.
+    pub rule: u32,
+    /// The category the rule names: the ticket's or one of its parents.
+    pub category: CategoryPath,
+    /// The ticket's place; none: the rule serves the whole city.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub place: Option<RegionId>,
 }
 
 impl DutyList {
@@ -112,6 +128,7 @@ impl DutyList {
         regions: &RegionTree,
         units: &Units,
     ) -> Option<Assignment> {
+        let placed = place.cloned();
         let place = place.cloned().unwrap_or_else(|| regions.root().id.clone());
         category.prefixes().find_map(|prefix| {
             let mut candidates: Vec<(usize, &DutyRule)> = self
@@ -141,6 +158,11 @@ impl DutyList {
                         rule.level,
                         unit.name
                     ),
+                    basis: DutyBasis {
+                        rule: u32::try_from(index + 1).unwrap_or(u32::MAX),
+                        category: prefix.clone(),
+                        place: placed.clone(),
+                    },
                 })
             })
         })

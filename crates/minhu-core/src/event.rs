@@ -2,6 +2,7 @@
 //! and why. They are stored as they are and never changed.
 
 use crate::deadline::{Deadlines, TierCode};
+use crate::duty::DutyBasis;
 use crate::ids::{RegionId, TicketNumber, UnitId};
 use crate::taxonomy::CategoryPath;
 use crate::ticket::{Attachment, Intake, Rating};
@@ -137,7 +138,11 @@ pub enum Change {
     Dispatched {
         unit: UnitId,
         deadlines: Deadlines,
+        /// The dispatcher's words (routing's: how it decided); empty when none were given.
         reason: String,
+        /// The duty-list rule that names this unit for the ticket, when it does.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        basis: Option<DutyBasis>,
     },
     Accepted,
     Returned {

@@ -10,7 +10,7 @@
 use crate::access::{Permission, Role};
 use crate::event::{EventKind, SystemPart};
 use crate::region::RegionLevel;
-use crate::rollup::Metric;
+use crate::rollup::{AlertKind, Metric};
 use crate::ticket::{Channel, Kind, PartState, Satisfaction, Status};
 use crate::timer::{DeadlineKind, EscalationTarget, Flag, TimerKind};
 use crate::unit::UnitLevel;
@@ -180,6 +180,7 @@ pub fn vocabularies() -> Vec<Vocabulary> {
         vocabulary::<EscalationTarget>(),
         vocabulary::<Flag>(),
         vocabulary::<Metric>(),
+        vocabulary::<AlertKind>(),
     ]
 }
 

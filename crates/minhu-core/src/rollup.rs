@@ -42,6 +42,16 @@ code_enum!(
     }
 );
 
+code_enum!(
+    /// What an analytics alert warns of, as stored with the alert.
+    AlertKind {
+        /// A place and category far above its normal for that hour of the week.
+        Surge = "surge" / "突发增多" / "Surge",
+        /// A unit above the city's buck-passing threshold this month.
+        BuckPassing = "buck_passing" / "推诿扯皮" / "Buck-passing",
+    }
+);
+
 impl Metric {
     /// The position of the metric in [`Metric::ALL`], for counters kept in arrays.
     pub fn index(self) -> usize {
@@ -319,6 +329,7 @@ mod tests {
                 resolve_by: at("2026-03-10T00:00:00Z"),
             },
             reason: "duty list".into(),
+            basis: None,
         }
     }
 

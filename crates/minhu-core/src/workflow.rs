@@ -32,6 +32,7 @@
 
 use crate::City;
 use crate::deadline::TierCode;
+use crate::duty::DutyBasis;
 use crate::event::Change;
 use crate::ids::{RegionId, TicketNumber, UnitId};
 use crate::taxonomy::CategoryPath;
@@ -256,6 +257,21 @@ fn text(field: &str, value: &str, max: usize) -> Result<(), FieldError> {
 
 fn optional_text(field: &str, value: &Option<String>, max: usize) -> Result<(), FieldError> {
     value.as_deref().map_or(Ok(()), |v| text(field, v, max))
+}
+
+/// The duty-list rule that sends `ticket` to `unit`, if the list says so for its
+/// category and place (whoever dispatches: routing or a dispatcher following it).
+fn duty_basis(city: &City, ticket: &Ticket, unit: &UnitId) -> Option<DutyBasis> {
+    let category = ticket.intake.category.as_ref()?;
+    city.duties
+        .route(
+            category,
+            ticket.intake.region.as_ref(),
+            &city.regions,
+            &city.units,
+        )
+        .filter(|assignment| &assignment.unit == unit)
+        .map(|assignment| assignment.basis)
 }
 
 fn known_unit(city: &City, unit: &UnitId, field: &str) -> Result<(), FieldError> {
@@ -525,9 +541,8 @@ pub fn transition(
             Change::Dispatched {
                 unit: unit.clone(),
                 deadlines: city.deadlines(tier()?, now),
-                reason: reason
-                    .clone()
-                    .unwrap_or_else(|| "dispatched by a dispatcher".into()),
+                reason: reason.clone().unwrap_or_default(),
+                basis: duty_basis(city, ticket, unit),
             }
         }
         (Command::Accept, Dispatched) => Change::Accepted,

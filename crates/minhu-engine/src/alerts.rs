@@ -30,9 +30,11 @@ pub const WATCHED_HOURS: i64 = 24;
 /// How often the watch looks (a surge is hours long; a few minutes' delay is fine).
 pub const EVERY: Duration = Duration::from_secs(300);
 
-/// `surge`: a place and category far above its normal for that hour of the week.
+/// `surge`: a place and category far above its normal for that hour of the week
+/// (the code of [`minhu_core::rollup::AlertKind::Surge`]).
 pub const SURGE: &str = "surge";
-/// `buck_passing`: a unit above the city's buck-passing threshold this month.
+/// `buck_passing`: a unit above the city's buck-passing threshold this month
+/// (the code of [`minhu_core::rollup::AlertKind::BuckPassing`]).
 pub const BUCK_PASSING: &str = "buck_passing";
 
 fn hour_start(hour: i64) -> Timestamp {
@@ -145,5 +147,17 @@ pub async fn watch(engine: Arc<Engine>) {
             Err(error) => tracing::warn!(%error, "the alert pass failed"),
         }
         tokio::time::sleep(EVERY).await;
+    }
+}
+
+#[cfg(test)]
+mod kinds {
+    use super::*;
+    use minhu_core::rollup::AlertKind;
+
+    #[test]
+    fn the_stored_kinds_are_the_labelled_codes() {
+        assert_eq!(SURGE, AlertKind::Surge.code());
+        assert_eq!(BUCK_PASSING, AlertKind::BuckPassing.code());
     }
 }

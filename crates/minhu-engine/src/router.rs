@@ -72,6 +72,8 @@ pub struct Urgency {
 pub struct Placed {
     pub region: RegionId,
     pub reason: String,
+    /// Placed by the map pin (inside the region's outline), else by a name in the text.
+    pub by_pin: bool,
 }
 
 /// A unit a dispatcher could send the ticket to: what routing would do under one of the
@@ -214,6 +216,7 @@ impl Router {
                             "coordinates {:.5},{:.5} inside the boundary of {}",
                             at.lat, at.lon, found.name
                         ),
+                        by_pin: true,
                     })
                 })
                 .or_else(|| {
@@ -226,6 +229,7 @@ impl Router {
                     city.regions.locate(&text).map(|found| Placed {
                         region: found.id.clone(),
                         reason: format!("place {} named in the address or text", found.name),
+                        by_pin: false,
                     })
                 }),
         };

@@ -7,10 +7,48 @@
 //! than one blank line in a row collapses to one, and the whole text is trimmed.
 //! Chinese text (including full-width punctuation and the ideographic space
 //! used for indentation inside a text) is kept as it is.
+//!
+//! Before that, Excel's escapes of characters XML cannot hold are decoded: a
+//! spreadsheet stores a carriage return as `_x000D_`, and exports made from one
+//! (the Teddy Cup messages among them) carry that text into CSV cells.
+
+use std::borrow::Cow;
+
+/// Decodes OOXML's `_xHHHH_` escapes (`_x000D_` is a carriage return); `_x005F_`
+/// is a literal `_`, so `_x005F_x000D_` stays the text `_x000D_`.
+fn unescape_ooxml(s: &str) -> Cow<'_, str> {
+    if !s.contains("_x") {
+        return Cow::Borrowed(s);
+    }
+    let mut out = String::with_capacity(s.len());
+    let mut rest = s;
+    while let Some(at) = rest.find("_x") {
+        out.push_str(&rest[..at]);
+        let escape = rest.get(at + 2..at + 7).and_then(|tail| {
+            let (hex, end) = tail.split_at(4);
+            (end == "_" && hex.bytes().all(|b| b.is_ascii_hexdigit()))
+                .then(|| u32::from_str_radix(hex, 16).ok().and_then(char::from_u32))
+                .flatten()
+        });
+        match escape {
+            Some(c) => {
+                out.push(c);
+                rest = &rest[at + 7..];
+            }
+            None => {
+                out.push_str("_x");
+                rest = &rest[at + 2..];
+            }
+        }
+    }
+    out.push_str(rest);
+    Cow::Owned(out)
+}
 
 /// Normalises `s`. With `multiline` false every line break becomes a space
 /// (for titles, names and codes).
 pub(crate) fn normalize(s: &str, multiline: bool) -> String {
+    let s = unescape_ooxml(s);
     let mut out = String::with_capacity(s.len());
     let mut pending_space = false;
     let mut pending_newlines = 0usize;
@@ -74,6 +112,17 @@ pub(crate) fn quote(s: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn excel_escapes_are_decoded() {
+        assert_eq!(
+            normalize("第一行_x000D_\n第二行_x000D_", true),
+            "第一行\n第二行"
+        );
+        assert_eq!(normalize("a_x0009_b", false), "a b");
+        assert_eq!(normalize("_x005F_x000D_ stays", false), "_x000D_ stays");
+        assert_eq!(normalize("_x00 _xZZZZ_ _x", false), "_x00 _xZZZZ_ _x");
+    }
 
     #[test]
     fn multiline_normalisation() {

@@ -221,6 +221,7 @@ fn dispatched(unit: &str) -> Change {
             resolve_by: at,
         },
         reason: "test".into(),
+        basis: None,
     }
 }
 

@@ -100,6 +100,7 @@ fn dispatch(ticket: &mut Ticket, unit: &str, at: Timestamp) -> Event {
                 resolve_by: at,
             },
             reason: "test".into(),
+            basis: None,
         },
     };
     ticket.apply(&event);
@@ -1126,6 +1127,7 @@ async fn a_long_term_reviews_timer_is_kept_claimed_and_flags_the_ticket() {
                 unit: UnitId::new("street-A3-01"),
                 deadlines,
                 reason: "派单".into(),
+                basis: None,
             },
             Change::Accepted,
             Change::MarkedLongTerm {

@@ -5,6 +5,9 @@
 // data-series of them, when given). A figure with data-source="URL" first fills its
 // table from that JSON API: data-rows names the answer's list, data-columns the fields
 // of each cell ("rates.score": nested; a list is shown as its items joined by spaces).
+// Cells are shown in the page's words (#words: its data-* attributes): true and false
+// as yes and no, codes by their labels (data-code-<code>), times ("...T...Z") on the
+// city's clock (data-zone), never as the API writes them.
 "use strict";
 
 (function () {
@@ -14,11 +17,30 @@
     }, source);
   }
 
+  var words = document.getElementById("words");
+
+  function say(name, fallback) {
+    return (words && words.getAttribute(name)) || fallback;
+  }
+
+  // "2026-12-06 14:03" on the city's clock.
+  function localTime(text) {
+    var parts = {};
+    new Intl.DateTimeFormat("en-CA", {
+      timeZone: say("data-zone", "UTC"), hourCycle: "h23",
+      year: "numeric", month: "2-digit", day: "2-digit", hour: "2-digit", minute: "2-digit"
+    }).formatToParts(new Date(text)).forEach(function (p) { parts[p.type] = p.value; });
+    return parts.year + "-" + parts.month + "-" + parts.day + " " + parts.hour + ":" + parts.minute;
+  }
+
   function cell(value) {
     if (value == null) return "—";
-    if (Array.isArray(value)) return value.join(" ");
+    if (Array.isArray(value)) return value.map(cell).join(" ");
+    if (typeof value === "boolean") return say(value ? "data-yes" : "data-no", String(value));
     if (typeof value === "number" && !Number.isInteger(value)) return value.toFixed(1);
-    return String(value);
+    var text = String(value);
+    if (/^\d{4}-\d\d-\d\dT\d\d:\d\d/.test(text)) return localTime(text);
+    return say("data-code-" + text, text);
   }
 
   function load(figure) {

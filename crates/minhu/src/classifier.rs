@@ -338,6 +338,7 @@ mod tests {
                 resolve_by: at,
             },
             reason: "fixture".into(),
+            basis: None,
         }));
         if resolved {
             events.push(event(Change::Accepted));

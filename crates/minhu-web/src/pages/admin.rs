@@ -16,9 +16,9 @@ use crate::middleware::auth::Rule::Permission as Needs;
 use crate::middleware::error::ApiError;
 use crate::middleware::extract::FormBody;
 use crate::pages::login::{check_password, hash_password, random_password};
-use crate::pages::tickets::{place_name, reasons, render, unit_label};
-use crate::pages::ui::region_label;
+use crate::pages::tickets::{place_name, render, unit_label};
 use crate::pages::ui::{Chrome, Lang};
+use crate::pages::ui::{Words, region_label};
 use crate::routes::Routes;
 use askama::Template;
 use axum::extract::{Path, Query, State};
@@ -28,11 +28,13 @@ use axum::response::{Html, IntoResponse, Redirect, Response};
 use minhu_core::City;
 use minhu_core::access::Permission as P;
 use minhu_core::access::Role;
+use minhu_core::ids::{RegionId, UnitId};
 use minhu_core::region::RegionLevel;
 use minhu_core::workflow::FieldError;
-use minhu_engine::accounts::{AccountChange, Admin, describe_scope};
+use minhu_engine::accounts::{AccountChange, Admin};
 use minhu_engine::{Engine, EngineError};
 use serde::Deserialize;
+use std::sync::Arc;
 
 /// Accounts and the configuration: administrators only; every save is audited.
 pub(crate) fn routes() -> Routes {
@@ -72,7 +74,12 @@ struct Preview {
 
 impl Sample {
     /// Routing's decision for the sample under `city`; nothing when no sample was given.
-    fn preview(&self, engine: &Engine, city: &City, lang: Lang) -> Option<Result<Preview, String>> {
+    fn preview(
+        &self,
+        engine: &Engine,
+        city: &Arc<City>,
+        lang: Lang,
+    ) -> Option<Result<Preview, String>> {
         let (title, description) = (self.title.trim(), self.description.trim());
         if title.is_empty() && description.is_empty() {
             return None;
@@ -98,7 +105,7 @@ impl Sample {
                     },
                     |a| unit_label(city, &a.unit),
                 ),
-                reasons: reasons(&decision),
+                reasons: Words::new(city.clone(), lang).routing_reasons(&decision),
             })
             .map_err(|e| e.to_string());
         Some(preview)
@@ -123,7 +130,7 @@ fn facts(city: &City, lang: Lang) -> Vec<Fact> {
     vec![
         Fact {
             name: lang.t("城市", "City"),
-            value: format!("{} ({})", city.name, city.name_en),
+            value: lang.t(&city.name, &city.name_en).to_owned(),
         },
         Fact {
             name: lang.t("区", "Districts"),
@@ -161,7 +168,7 @@ fn facts(city: &City, lang: Lang) -> Vec<Fact> {
 struct OverviewPage {
     ui: Chrome,
     facts: Vec<Fact>,
-    tiers: Vec<[String; 4]>,
+    tiers: Vec<[String; 3]>,
     sample: Sample,
     preview: Option<Result<Preview, String>>,
 }
@@ -174,15 +181,15 @@ async fn overview(
 ) -> Result<Html<String>, ApiError> {
     let engine = &state.engine;
     let city = engine.city();
+    let words = Words::new(city.clone(), lang);
     let tiers = city
         .tiers
         .iter()
         .map(|t| {
             [
-                t.code.as_str().to_owned(),
-                t.label.clone(),
-                t.respond_within.to_string(),
-                t.resolve_within.to_string(),
+                words.tier(&t.code),
+                words.allowance(&t.respond_within),
+                words.allowance(&t.resolve_within),
             ]
         })
         .collect();
@@ -229,7 +236,8 @@ struct UsersPage {
     ui: Chrome,
     accounts: Vec<AccountRow>,
     form: AccountForm,
-    roles: Vec<&'static str>,
+    /// (code, label) of every role.
+    roles: Vec<(&'static str, &'static str)>,
     /// (id, name) of every unit, and of every district and street, for the pickers.
     units: Vec<(String, String)>,
     regions: Vec<(String, String)>,
@@ -253,6 +261,7 @@ async fn users_page(
     error: String,
 ) -> Result<Html<String>, ApiError> {
     let city = state.engine.city();
+    let words = Words::new(city.clone(), lang);
     let now = state.engine.now();
     let accounts = state
         .engine
@@ -272,10 +281,13 @@ async fn users_page(
                 _ => lang.t("正常", "active").to_owned(),
             };
             AccountRow {
-                scope: describe_scope(user.unit.as_deref(), user.region.as_deref()),
+                scope: words.scope(
+                    user.unit.map(UnitId::new).as_ref(),
+                    user.region.map(RegionId::new).as_ref(),
+                ),
                 login: user.login,
                 name: user.display_name,
-                role: user.role,
+                role: Role::from_code(&user.role).map_or(user.role, |r| lang.label(r).to_owned()),
                 state,
                 disabled: user.disabled,
             }
@@ -285,7 +297,7 @@ async fn users_page(
         .units
         .all()
         .iter()
-        .map(|u| (u.id.to_string(), u.name.clone()))
+        .map(|u| (u.id.to_string(), words.unit(&u.id)))
         .collect();
     let regions = city
         .regions
@@ -298,7 +310,10 @@ async fn users_page(
         ui: Chrome::new(state, lang, Some(principal), "/admin"),
         accounts,
         form,
-        roles: Role::ALL.iter().map(|r| r.code()).collect(),
+        roles: Role::ALL
+            .iter()
+            .map(|&r| (r.code(), lang.label(r)))
+            .collect(),
         units,
         regions,
         notice,
@@ -545,7 +560,7 @@ async fn edit_config(
     };
     // Browsers send textarea lines with CRLF; the files are kept with LF.
     let text = form.text.replace("\r\n", "\n");
-    let checked = minhu_config::check_edit(&dir, file, &text);
+    let checked = minhu_config::check_edit(&dir, file, &text).map(Arc::new);
     let (status, notice, error, preview) = match &checked {
         // The file's name is enough for an administrator; the server's paths are not theirs.
         Err(e) => {

@@ -50,8 +50,8 @@ async fn console(
     principal: Principal,
 ) -> Result<Html<String>, ApiError> {
     let city = state.engine.city();
+    let ui = Chrome::new(&state, lang, Some(&principal), "/console");
     render(ConsolePage {
-        ui: Chrome::new(&state, lang, Some(&principal), "/console"),
         kinds: Kind::ALL
             .iter()
             .map(|k| Choice {
@@ -65,9 +65,10 @@ async fn console(
             .iter()
             .map(|t| Choice {
                 code: t.code.as_str().to_owned(),
-                label: t.label.clone(),
+                label: ui.tier(&t.code),
             })
             .collect(),
+        ui,
         places: crate::pages::portal::place_names(city),
         status_labels: serde_json::to_string(
             &Status::ALL

@@ -26,6 +26,7 @@ use axum::http::Method;
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{Html, IntoResponse, Redirect, Response};
 use jiff::SignedDuration;
+use minhu_core::label::Label;
 use minhu_core::workflow::FieldError;
 use minhu_engine::records::{LoginNotice, LoginPolicy, LoginTry};
 use serde::Deserialize;
@@ -50,8 +51,10 @@ pub const LOGIN_POLICY: LoginPolicy = LoginPolicy {
 
 /// The one answer to every refused sign-in: a wrong password, a login without an
 /// account, a locked pair and a delayed login read alike.
-pub const REFUSED: &str = "账号或密码不对，或尝试次数过多已暂停，请稍后再试 \
-     Wrong login or password, or too many tries: wait a while and try again";
+pub const REFUSED: Label = Label::new(
+    "账号或密码不对，或尝试次数过多已暂停，请稍后再试",
+    "Wrong login or password, or too many tries: wait a while and try again",
+);
 
 /// The longest login counted as given; longer ones are counted by their start (no
 /// account has one), so junk cannot grow the counters' rows.
@@ -346,7 +349,7 @@ async fn login(
         ui: Chrome::new(&state, lang, None, "/login"),
         next,
         login: form.login,
-        error: REFUSED.to_owned(),
+        error: lang.pick(REFUSED).to_owned(),
     };
     crate::pages::tickets::render(page).map(|html| (StatusCode::UNAUTHORIZED, html).into_response())
 }

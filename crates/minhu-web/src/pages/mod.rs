@@ -17,6 +17,7 @@ mod queue;
 mod ticket;
 mod tickets;
 pub mod ui;
+mod words;
 mod work;
 
 use crate::routes::Routes;

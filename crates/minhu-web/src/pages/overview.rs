@@ -11,8 +11,7 @@ use crate::middleware::auth::Principal;
 use crate::middleware::auth::Rule;
 use crate::middleware::auth::Rule::Permission as Needs;
 use crate::middleware::error::ApiError;
-use crate::pages::tickets::{place_name, render, unit_label};
-use crate::pages::ui::local_time;
+use crate::pages::tickets::{place_name, render};
 use crate::pages::ui::{Chrome, Lang};
 use crate::routes::Routes;
 use askama::Template;
@@ -22,6 +21,7 @@ use axum::response::Html;
 use minhu_core::access::Permission as P;
 use minhu_core::access::Scope;
 use minhu_core::region::RegionLevel;
+use minhu_core::rollup::AlertKind;
 use minhu_core::rollup::Metric;
 use minhu_core::ticket::Status;
 use minhu_core::timer::Flag;
@@ -93,6 +93,9 @@ struct DashboardPage {
     /// How many of the latest flagged tickets are overdue.
     overdue: usize,
     lists: Vec<FlagList>,
+    /// The codes the API's figures carry (alert kinds), with their labels, for the
+    /// script that fills the tables.
+    codes: Vec<(&'static str, &'static str)>,
 }
 
 /// The latest tickets with one flag.
@@ -110,6 +113,7 @@ const FLAGGED: u32 = 20;
 async fn flagged(
     state: &AppState,
     principal: &Principal,
+    ui: &Chrome,
     flag: Flag,
 ) -> Result<Vec<Flagged>, ApiError> {
     let city = state.engine.city();
@@ -130,15 +134,12 @@ async fn flagged(
         .map(|t| Flagged {
             number: t.number.to_string(),
             title: t.intake.title.clone(),
-            unit: t
-                .unit
-                .as_ref()
-                .map_or_else(|| "—".into(), |u| unit_label(city, u)),
+            unit: t.unit.as_ref().map_or_else(|| "—".into(), |u| ui.unit(u)),
             place: place_name(city, t),
             due: t
                 .deadlines
                 .as_ref()
-                .map_or_else(|| "—".into(), |d| local_time(city, d.resolve_by)),
+                .map_or_else(|| "—".into(), |d| ui.time(d.resolve_by)),
         })
         .collect())
 }
@@ -156,10 +157,11 @@ async fn dashboard(
         .filter(|(s, _)| matches!(s, Status::Pending | Status::Dispatched | Status::Accepted))
         .map(|(_, n)| n)
         .sum();
-    let overdue = flagged(&state, &principal, Flag::Overdue).await?;
-    let warned = flagged(&state, &principal, Flag::Warning).await?;
+    let ui = Chrome::new(&state, lang, Some(&principal), "/dashboard");
+    let overdue = flagged(&state, &principal, &ui, Flag::Overdue).await?;
+    let warned = flagged(&state, &principal, &ui, Flag::Warning).await?;
     render(DashboardPage {
-        ui: Chrome::new(&state, lang, Some(&principal), "/dashboard"),
+        ui,
         total,
         open,
         answered_rate: percent(answered(&counts), total),
@@ -172,6 +174,10 @@ async fn dashboard(
             })
             .collect(),
         overdue: overdue.len(),
+        codes: AlertKind::ALL
+            .iter()
+            .map(|&kind| (kind.code(), lang.label(kind)))
+            .collect(),
         lists: vec![
             FlagList {
                 title: lang.t("超期工单", "Overdue"),

@@ -72,7 +72,7 @@ pub(crate) fn kinds(lang: Lang) -> Vec<Choice> {
 struct PortalPage {
     ui: Chrome,
     kinds: Vec<Choice>,
-    categories: Vec<String>,
+    categories: Vec<Choice>,
     places: Vec<String>,
     /// Whether the place step offers a map: the city has a tile server or boundaries.
     map: bool,
@@ -97,14 +97,18 @@ async fn portal(
     let city = state.engine.city();
     let mut ui = Chrome::new(&state, lang, None, "/");
     ui.easy = easy(mode.mode.as_deref());
+    let categories = city
+        .taxonomy
+        .first_levels()
+        .map(|c| Choice {
+            code: c.as_str().to_owned(),
+            label: ui.category(c),
+        })
+        .collect();
     render(PortalPage {
         ui,
         kinds: kinds(lang),
-        categories: city
-            .taxonomy
-            .first_levels()
-            .map(|c| c.as_str().to_owned())
-            .collect(),
+        categories,
         places: place_names(city),
         map: city.map.tiles.is_some() || !city.boundaries.is_empty(),
     })

@@ -261,11 +261,7 @@ pub(crate) fn waited(lang: Lang, since: Timestamp, now: Timestamp) -> String {
 
 /// Why a unit is offered, in the reader's words: the category and how sure the model
 /// is of it (with the words that made it), and the duty list's rule that names the unit.
-pub(crate) fn offer_reasons(
-    ui: &Chrome,
-    candidate: &Candidate,
-    place: Option<&RegionId>,
-) -> Vec<String> {
+pub(crate) fn offer_reasons(ui: &Chrome, candidate: &Candidate) -> Vec<String> {
     let category = ui.category(&candidate.category);
     let percent = candidate.confidence * 100.0;
     let words = candidate.words.join(ui.t("、", ", "));
@@ -275,16 +271,7 @@ pub(crate) fn offer_reasons(
         (false, true) => format!("分类「{category}」，可信度{percent:.0}%"),
         (false, false) => format!("分类「{category}」，可信度{percent:.0}%，依据：{words}"),
     };
-    let place = place.map_or_else(|| ui.t("全市", "the city").to_owned(), |p| ui.region(p));
-    let (n, unit) = (
-        candidate.assignment.rule + 1,
-        ui.unit(&candidate.assignment.unit),
-    );
-    let rule = if ui.lang.is_en() {
-        format!("Duty list rule {n}: {category} in {place} goes to {unit}")
-    } else {
-        format!("职责清单第{n}条：{place}的「{category}」由{unit}承办")
-    };
+    let rule = ui.duty_basis(&candidate.assignment.basis, &candidate.assignment.unit);
     vec![sure, rule]
 }
 
@@ -293,18 +280,13 @@ fn row(state: &AppState, ui: &Chrome, ticket: &Ticket, return_reason: Option<Str
     let city = engine.city();
     let decision = engine.router().decide(ticket, city);
     let except = ticket.returned_from.as_ref();
-    let place = decision
-        .region
-        .as_ref()
-        .map(|p| &p.region)
-        .or(ticket.intake.region.as_ref());
     let offers = decision
         .candidates(ticket, city, except, CANDIDATES)
         .iter()
         .map(|c| Offer {
             unit: c.assignment.unit.to_string(),
             name: ui.unit(&c.assignment.unit),
-            reasons: offer_reasons(ui, c, place),
+            reasons: offer_reasons(ui, c),
         })
         .collect();
     let (category, confidence) = match (&ticket.intake.category, decision.suggestions.first()) {

@@ -247,11 +247,6 @@ fn unit_picker(
     let engine = &state.engine;
     let city = engine.city();
     let decision = engine.router().decide(ticket, city);
-    let place = decision
-        .region
-        .as_ref()
-        .map(|p| &p.region)
-        .or(ticket.intake.region.as_ref());
     let suggested: Vec<Suggested> = decision
         .candidates(ticket, city, except, SUGGESTED)
         .iter()
@@ -259,7 +254,7 @@ fn unit_picker(
         .enumerate()
         .map(|(rank, (unit, candidate))| Suggested {
             unit: choice(ui, unit, rank == 0),
-            reasons: offer_reasons(ui, candidate, place),
+            reasons: offer_reasons(ui, candidate),
         })
         .collect();
     let district = district_of(city, ticket);

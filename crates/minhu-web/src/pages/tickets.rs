@@ -6,7 +6,7 @@ use crate::middleware::auth::Principal;
 use crate::middleware::auth::Rule::Permission as Needs;
 use crate::middleware::error::ApiError;
 use crate::middleware::extract::PageQuery;
-use crate::pages::ui::{Chrome, Lang, local_time, region_label};
+use crate::pages::ui::{Chrome, Lang, region_label};
 use crate::routes::Routes;
 use askama::Template;
 use axum::extract::State;
@@ -17,8 +17,8 @@ use minhu_core::access::Permission as P;
 use minhu_core::access::Permission;
 use minhu_core::ids::UnitId;
 use minhu_core::ticket::{Status, Ticket};
+use minhu_core::timer::Flag;
 use minhu_engine::records::{Cursor, TicketFilter};
-use minhu_engine::router::Decision;
 use serde::Deserialize;
 use utoipa::IntoParams;
 
@@ -62,13 +62,6 @@ pub(crate) fn unit_label(city: &City, id: &UnitId) -> String {
     city.units
         .get(id)
         .map_or_else(|| id.to_string(), |u| u.name.clone())
-}
-
-fn unit_name(city: &City, ticket: &Ticket) -> String {
-    ticket
-        .unit
-        .as_ref()
-        .map_or_else(|| "—".into(), |id| unit_label(city, id))
 }
 
 pub(crate) fn place_name(city: &City, ticket: &Ticket) -> String {
@@ -117,11 +110,12 @@ async fn list_page(
         .map_err(ApiError::internal)?;
     let page = state.engine.list_for(&principal.reader(), &filter).await?;
     let now = state.engine.now();
+    let ui = Chrome::new(&state, lang, Some(&principal), "/tickets");
     let tabs = Status::ALL
         .iter()
         .map(|&s| StatusTab {
             code: s.code(),
-            label: s.label_zh(),
+            label: ui.label(s),
             count: counts.iter().find(|(c, _)| *c == s).map_or(0, |(_, n)| *n),
             current: status == Some(s),
         })
@@ -132,16 +126,16 @@ async fn list_page(
         .map(|t| Row {
             number: t.number.to_string(),
             title: t.intake.title.clone(),
-            status: t.status.label_zh(),
+            status: ui.label(t.status),
             status_code: t.status.code(),
-            unit: unit_name(city, t),
+            unit: t.unit.as_ref().map_or_else(|| "—".into(), |u| ui.unit(u)),
             place: place_name(city, t),
-            created: local_time(city, t.created_at),
+            created: ui.time(t.created_at),
             overdue: t.is_overdue(now),
         })
         .collect();
     render(ListPage {
-        ui: Chrome::new(&state, lang, Some(&principal), "/tickets"),
+        ui,
         tabs,
         total: counts.iter().map(|(_, n)| n).sum(),
         query,
@@ -149,31 +143,4 @@ async fn list_page(
         next: page.next.map(|c| c.encode()),
         status: status.map(|s| s.code().to_owned()).unwrap_or_default(),
     })
-}
-
-/// Why routing suggests what it does, in one line per reason.
-pub(crate) fn reasons(decision: &Decision) -> Vec<String> {
-    let mut reasons = Vec::new();
-    if let Some(placed) = &decision.region {
-        reasons.push(placed.reason.clone());
-    }
-    if let Some(category) = decision.category.as_ref().or(decision.suggestions.first()) {
-        reasons.push(format!(
-            "{} ({:.0}%): {}",
-            category.category,
-            category.confidence * 100.0,
-            category.reasons.join(", ")
-        ));
-    }
-    if let Some(urgency) = &decision.tier {
-        reasons.push(format!(
-            "{}: {}",
-            urgency.tier.as_str(),
-            urgency.reasons.join(", ")
-        ));
-    }
-    if let Some(assignment) = &decision.assignment {
-        reasons.push(assignment.reason.clone());
-    }
-    reasons
 }

@@ -62,11 +62,11 @@ impl Lang {
 
     /// A code's label in this language: `lang.label(ticket.status)`.
     pub fn label<T: Labelled>(&self, value: T) -> &'static str {
-        self.words(value.label())
+        self.pick(value.label())
     }
 
     /// A [`Label`]'s words in this language.
-    pub fn words(&self, label: Label) -> &'static str {
+    pub fn pick(&self, label: Label) -> &'static str {
         label.pick(self.is_en())
     }
 }
@@ -119,10 +119,30 @@ pub struct Chrome {
     pub nav: Vec<NavLink>,
     /// Elderly and accessible mode (适老化): larger text, high contrast, one step at a time.
     pub easy: bool,
+    /// Labels, names, times and sentences in the reader's language: `ui.label(..)`,
+    /// `ui.time(..)`, ... (the page reaches them through `Chrome`'s `Deref`).
+    pub words: Words,
+}
+
+/// Everything a page prints in the reader's language rather than as stored: labels of
+/// codes, the city's names of units, places, categories and tiers, times on the city's
+/// clock, who did something, and sentences about events and routing (`pages/words.rs`).
+/// Templates reach it as `ui.label(ticket.status)`, handlers without a page frame make
+/// one with [`Words::new`].
+pub struct Words {
+    pub lang: Lang,
     /// The city's data: names of units, places, categories and tiers, its time zone.
     data: Arc<City>,
-    /// Officials' display names by login, for [`Chrome::actor`] (see [`Chrome::know`]).
+    /// Officials' display names by login, for [`Words::actor`] (see [`Chrome::know`]).
     people: HashMap<String, String>,
+}
+
+impl std::ops::Deref for Chrome {
+    type Target = Words;
+
+    fn deref(&self) -> &Words {
+        &self.words
+    }
 }
 
 /// Each role's pages, in the order of a ticket's path, with the permission that opens them.
@@ -167,22 +187,36 @@ impl Chrome {
             path: path.to_owned(),
             nav,
             easy: false,
-            data: city.clone(),
-            people: HashMap::new(),
+            words: Words::new(city.clone(), lang),
         }
     }
 
-    /// Learns officials' display names, so that [`Chrome::actor`] names them.
+    /// Learns officials' display names, so that [`Words::actor`] names them.
     pub async fn know(
         &mut self,
         state: &crate::AppState,
     ) -> Result<(), crate::middleware::error::ApiError> {
         let users = state.engine.accounts().users().await?;
-        self.people = users
+        self.words.people = users
             .into_iter()
             .map(|u| (u.login, u.display_name))
             .collect();
         Ok(())
+    }
+
+    /// Whether an official is signed in (the header offers to sign out).
+    pub fn signed_in(&self) -> bool {
+        !self.csrf.is_empty()
+    }
+}
+
+impl Words {
+    pub fn new(city: Arc<City>, lang: Lang) -> Words {
+        Words {
+            lang,
+            data: city,
+            people: HashMap::new(),
+        }
     }
 
     /// The text in the reader's language.
@@ -195,19 +229,25 @@ impl Chrome {
         self.lang.label(value)
     }
 
-    /// A [`Label`]'s words in the reader's language (`ui.words(yes_no(flag))`).
-    pub fn words(&self, label: Label) -> &'static str {
-        self.lang.words(label)
+    /// A [`Label`]'s words in the reader's language (`ui.pick(yes_no(flag))`).
+    pub fn pick(&self, label: Label) -> &'static str {
+        self.lang.pick(label)
     }
 
     /// Yes or no, never `true`/`false`.
     pub fn yes_no(&self, value: bool) -> &'static str {
-        self.words(minhu_core::label::yes_no(value))
+        self.pick(minhu_core::label::yes_no(value))
     }
 
     /// A moment on the city's clock, to the minute: `2026-12-06 14:03`.
     pub fn time(&self, at: jiff::Timestamp) -> String {
         local_time(&self.data, at)
+    }
+
+    /// The city's time zone by its IANA name (`Asia/Shanghai`), for scripts that show
+    /// times from the API.
+    pub fn zone(&self) -> &str {
+        self.data.timezone.iana_name().unwrap_or("UTC")
     }
 
     /// A day: `2026-12-06`.
@@ -225,6 +265,14 @@ impl Chrome {
                 _ => u.name.clone(),
             },
         )
+    }
+
+    /// A region's own name ("泉塘街道").
+    pub fn place(&self, id: &RegionId) -> String {
+        self.data
+            .regions
+            .get(id)
+            .map_or_else(|| id.to_string(), |r| r.name.clone())
     }
 
     /// A region with the regions it lies in, largest first, without the city: "雨花区
@@ -270,7 +318,7 @@ impl Chrome {
         self.who(actor.who())
     }
 
-    /// [`Chrome::actor`] for an actor as the audit log keeps it.
+    /// [`Words::actor`] for an actor as the audit log keeps it.
     pub fn who(&self, who: Who<'_>) -> String {
         match who {
             Who::Citizen => self.t("市民", "Citizen").to_owned(),
@@ -285,11 +333,6 @@ impl Chrome {
             Who::Token(name) => format!("{}{name}", self.t("接口调用方 ", "API client ")),
             Who::Other(text) => text.to_owned(),
         }
-    }
-
-    /// Whether an official is signed in (the header offers to sign out).
-    pub fn signed_in(&self) -> bool {
-        !self.csrf.is_empty()
     }
 }
 

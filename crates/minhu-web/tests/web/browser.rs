@@ -461,7 +461,8 @@ async fn the_dashboard_admin_and_public_pages_in_the_browser() {
     let row = browser
         .script("const r = [...document.querySelectorAll('#accounts tbody tr')].find(r => r.cells[0].textContent === 'zhao.liu'); return r ? [r.cells[2].textContent, r.cells[3].textContent] : null;")
         .await;
-    assert_eq!(row, json!(["unit_handler", "unit street-A3-01"]));
+    // Shown in words: the role by its label, the scope by the unit's name.
+    assert_eq!(row, json!(["承办人", "天顶街道办事处及下级"]));
 
     // The editor refuses a broken file with its line, and previews under an edit.
     browser.goto("/admin/config?file=units.toml").await;

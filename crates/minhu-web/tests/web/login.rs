@@ -173,7 +173,7 @@ async fn five_failures_lock_the_pair_not_the_official_and_everything_is_audited(
     // A wrong password, a locked pair and a login without an account read alike.
     assert_eq!(wrong.as_deref(), Some(locked.as_str()));
     assert_eq!(locked, unknown);
-    assert!(locked.contains(minhu_web::pages::login::REFUSED));
+    assert!(locked.contains(minhu_web::pages::login::REFUSED.zh));
 
     // Five requests from one address do not lock the official out.
     let (status, _, headers) = app
@@ -288,7 +288,7 @@ async fn twenty_parallel_wrong_passwords_from_twenty_addresses_reach_the_ceiling
     assert_eq!(status, StatusCode::OK);
     session_of(&headers);
     let page = page.as_str().unwrap();
-    assert!(page.contains("20 failed sign-ins"), "{page}");
+    assert!(page.contains("20 次登录失败"), "{page}");
     assert!(page.contains("href=\"/tickets/1\""), "{page}");
     // Told once.
     let (status, _, _) = app
