@@ -220,7 +220,7 @@ async fn audit_page(
             who: ui.who(Who::of(&e.actor)),
             action: action_words(lang, &e.action),
             target: e.target.clone().unwrap_or_default(),
-            detail: e.detail.clone(),
+            detail: ui.audit_detail(&e.detail),
             client: e.client.clone().unwrap_or_default(),
         })
         .collect();

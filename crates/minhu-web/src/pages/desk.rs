@@ -117,7 +117,7 @@ impl Line {
             flag,
             flag_label: match flag {
                 Some("warning") => ui.t("即将到期", "due soon"),
-                Some(_) => ui.t("已超期", "overdue"),
+                Some(_) => ui.label(Flag::Overdue),
                 None => "",
             },
         }

@@ -20,7 +20,6 @@ use axum::http::Method;
 use axum::response::Html;
 use minhu_core::City;
 use minhu_core::access::Permission as P;
-use minhu_core::event::Event;
 use minhu_core::ids::{TicketNumber, UnitId};
 use minhu_core::region::RegionLevel;
 use minhu_core::ticket::{PartState, Satisfaction, Status, Ticket};
@@ -473,117 +472,6 @@ fn photos(ticket: &Ticket) -> Vec<Photo> {
 
 /// What an event says, in the reader's language: the people's words (reasons, replies,
 /// reports) as they wrote them, everything else in labels and names.
-fn event_detail(event: &Event, ui: &Chrome) -> String {
-    use minhu_core::event::Change::*;
-    let t = |zh, en| ui.t(zh, en);
-    let units = |ids: &[UnitId]| {
-        ids.iter()
-            .map(|id| ui.unit(id))
-            .collect::<Vec<_>>()
-            .join(t("、", ", "))
-    };
-    match &event.change {
-        Created(intake) => format!("{} / {}", ui.label(intake.channel), ui.label(intake.kind)),
-        Reclassified {
-            category,
-            region,
-            tier,
-        } => [
-            category
-                .as_ref()
-                .map(|c| format!("{} {}", t("分类", "category"), ui.category(c))),
-            region
-                .as_ref()
-                .map(|r| format!("{} {}", t("属地", "place"), ui.region(r))),
-            tier.as_ref()
-                .map(|c| format!("{} {}", t("时限", "handling time"), ui.tier(c))),
-        ]
-        .into_iter()
-        .flatten()
-        .collect::<Vec<_>>()
-        .join(t("；", "; ")),
-        Dispatched { unit, reason, .. } | Redispatched { unit, reason, .. } => {
-            format!("→ {} ({reason})", ui.unit(unit))
-        }
-        Accepted | CallbackDue => String::new(),
-        Returned { reason } | Reopened { reason, .. } => reason.clone(),
-        Resolved { reply }
-        | AnsweredAtIntake {
-            answer: reply,
-            article: None,
-        } => reply.clone(),
-        AnsweredAtIntake {
-            answer,
-            article: Some(id),
-        } => format!("{answer} ({} {id})", t("知识库", "knowledge base")),
-        AttachmentAdded(a) => a.name.clone().unwrap_or_else(|| a.media_type.clone()),
-        Rated(r) => format!(
-            "{} / {}",
-            if r.solved {
-                t("已解决", "solved")
-            } else {
-                t("未解决", "not solved")
-            },
-            ui.label(r.satisfaction)
-        ),
-        Closed { reason } => reason.clone().unwrap_or_default(),
-        ReturnRejected { unit, reason, .. } => format!("→ {} ({reason})", ui.unit(unit)),
-        ExtensionRequested { resolve_by, reason } => format!(
-            "{} {} ({reason})",
-            t("申请延期至", "more time asked until"),
-            ui.time(*resolve_by)
-        ),
-        ExtensionDecided {
-            approved: true,
-            resolve_by,
-            reason,
-        } => format!(
-            "{} {} {}",
-            t("同意延期至", "approved until"),
-            ui.time(*resolve_by),
-            reason.as_deref().unwrap_or_default()
-        ),
-        ExtensionDecided {
-            approved: false,
-            reason,
-            ..
-        } => format!(
-            "{} {}",
-            t("不同意延期", "refused"),
-            reason.as_deref().unwrap_or_default()
-        ),
-        Urged { note } => note.clone(),
-        MarkedLongTerm { reason, review_on } => format!(
-            "{} {} ({reason})",
-            t("复核日期", "review on"),
-            ui.date(*review_on)
-        ),
-        LongTermLifted { reason, resolve_by } => format!(
-            "{} {} ({reason})",
-            t("办结时限", "resolve by"),
-            ui.time(*resolve_by)
-        ),
-        LongTermReviewDue { review_on } => ui.date(*review_on),
-        Reassigned { unit, reason, .. } => format!("→ {} ({reason})", ui.unit(unit)),
-        Summoned { units: ids, note } => format!("{} ({note})", units(ids)),
-        PartAccepted { unit } => ui.unit(unit),
-        PartReported { unit, report } => format!("{}: {report}", ui.unit(unit)),
-        Merged { into, reason } => format!("{} {into} ({reason})", t("并入", "into")),
-        Unmerged { from, reason } => format!("{} {from} ({reason})", t("移出", "out of")),
-        CaseJoined { ticket, reason } | CaseLeft { ticket, reason } => {
-            format!("{ticket} ({reason})")
-        }
-        CaseReplied { case, reply } => format!("{} {case}: {reply}", t("主单", "main case")),
-        Warned { deadline, due_by } | Overdue { deadline, due_by } => format!(
-            "{} {} {}",
-            ui.label(*deadline),
-            t("到期", "due"),
-            ui.time(*due_by)
-        ),
-        Escalated { to, .. } => ui.label(*to).to_owned(),
-    }
-}
-
 /// The knowledge-base article the agent picked to answer with.
 #[derive(Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
@@ -665,7 +553,7 @@ async fn ticket_page(
                 at: ui.time(e.at),
                 actor: ui.actor(&e.actor),
                 kind: ui.label(e.change.kind()),
-                detail: event_detail(e, &ui),
+                detail: ui.event(e),
             })
             .collect(),
         actions,

@@ -43,6 +43,18 @@ impl Words {
         }
     }
 
+    /// An audit entry's detail as its writer put it, with the codes it is known to
+    /// carry in words: a new ticket's `channel phone` reads "渠道：电话" / "Channel: Phone".
+    pub fn audit_detail(&self, detail: &str) -> String {
+        match detail
+            .strip_prefix("channel ")
+            .and_then(minhu_core::ticket::Channel::from_code)
+        {
+            Some(channel) => format!("{}{}", self.t("渠道：", "Channel: "), self.label(channel)),
+            None => detail.to_owned(),
+        }
+    }
+
     /// What an account sees: a region, a unit (and those under it), or the whole city.
     pub fn scope(
         &self,

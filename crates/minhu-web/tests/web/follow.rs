@@ -36,7 +36,8 @@ async fn ask_code(app: &TestApp, number: &str, phone: &str) -> StatusCode {
     .0
 }
 
-async fn open(app: &TestApp, number: &str, code: &str) -> (StatusCode, Value, String) {
+/// Opens a follow session with a one-time code: the status, the answer, the cookie.
+pub(crate) async fn open(app: &TestApp, number: &str, code: &str) -> (StatusCode, Value, String) {
     let (status, body, headers) = app
         .send_as(
             None,

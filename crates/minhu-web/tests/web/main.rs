@@ -20,4 +20,5 @@ mod privacy;
 mod reports;
 mod secrets;
 mod ticket_page;
+mod words;
 mod worklists;

@@ -139,7 +139,8 @@ async fn a_dispatcher_works_the_whole_queue_in_the_browser() {
     let offer = format!("form[data-api='/api/v1/tickets/{oldest}/actions'].offer");
     let reasons = browser.text(&format!("{offer} .reasons")).await;
     assert!(
-        reasons.contains("城乡建设 / 住房保障与房地产 / 物业服务") && reasons.contains("按派单目录第"),
+        reasons.contains("城乡建设 / 住房保障与房地产 / 物业服务")
+            && reasons.contains("按派单目录第"),
         "{reasons}"
     );
     browser.click(&format!("{offer} button[type=submit]")).await;
