@@ -128,9 +128,23 @@ impl DutyList {
         regions: &RegionTree,
         units: &Units,
     ) -> Option<Assignment> {
+        self.routes(category, place, regions, units).next()
+    }
+
+    /// Every unit the duty list names for a category in a place, in the order routing
+    /// prefers them: the most specific category first, then the lowest level. The first
+    /// is [`DutyList::route`]'s; the others are where a dispatcher looks when that unit
+    /// returned the ticket.
+    pub fn routes<'a>(
+        &'a self,
+        category: &'a CategoryPath,
+        place: Option<&RegionId>,
+        regions: &'a RegionTree,
+        units: &'a Units,
+    ) -> impl Iterator<Item = Assignment> + 'a {
         let placed = place.cloned();
         let place = place.cloned().unwrap_or_else(|| regions.root().id.clone());
-        category.prefixes().find_map(|prefix| {
+        category.prefixes().flat_map(move |prefix| {
             let mut candidates: Vec<(usize, &DutyRule)> = self
                 .rules
                 .iter()
@@ -143,7 +157,8 @@ impl DutyList {
                 })
                 .collect();
             candidates.sort_by_key(|(_, rule)| rule.level);
-            candidates.into_iter().find_map(|(index, rule)| {
+            let (place, placed) = (place.clone(), placed.clone());
+            candidates.into_iter().filter_map(move |(index, rule)| {
                 let unit = match &rule.unit {
                     Some(id) => units.get(id)?,
                     None => units.serving(rule.level, rule.role.as_deref(), &place, regions)?,

@@ -114,17 +114,27 @@ impl Decision {
             .suggestions
             .iter()
             .map(|s| (&s.category, s.confidence, s.reasons.as_slice()));
+        // Each category's first unit (routing's own answer under it), then the duty
+        // list's other units for it (another level: where a returned ticket may go).
+        let categories: Vec<(&CategoryPath, f32, &[String])> =
+            taken.chain(given).chain(guessed).collect();
+        let firsts = categories.iter().flat_map(|(category, confidence, words)| {
+            let assignment = city
+                .duties
+                .route(category, place, &city.regions, &city.units);
+            assignment.map(|a| (a, *category, *confidence, *words))
+        });
+        let others = categories.iter().flat_map(|(category, confidence, words)| {
+            city.duties
+                .routes(category, place, &city.regions, &city.units)
+                .skip(1)
+                .map(move |a| (a, *category, *confidence, *words))
+        });
         let mut found: Vec<Candidate> = Vec::new();
-        for (category, confidence, words) in taken.chain(given).chain(guessed) {
+        for (assignment, category, confidence, words) in firsts.chain(others) {
             if found.len() == limit {
                 break;
             }
-            let Some(assignment) = city
-                .duties
-                .route(category, place, &city.regions, &city.units)
-            else {
-                continue;
-            };
             if Some(&assignment.unit) == except
                 || found.iter().any(|c| c.assignment.unit == assignment.unit)
             {

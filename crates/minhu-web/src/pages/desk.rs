@@ -7,6 +7,7 @@ use crate::AppState;
 use crate::middleware::auth::Principal;
 use crate::middleware::auth::Rule::Permission as Needs;
 use crate::middleware::error::ApiError;
+use crate::middleware::extract::PageQuery;
 use crate::pages::portal::Choice;
 use crate::pages::tickets::render;
 use crate::pages::ui::{Chrome, Lang};
@@ -20,7 +21,10 @@ use minhu_core::access::Permission as P;
 use minhu_core::ticket::{Kind, Status, Ticket};
 use minhu_core::timer::Flag;
 use minhu_engine::records::TicketFilter;
+use serde::Deserialize;
+use std::hash::{Hash, Hasher};
 use std::time::Duration;
+use utoipa::IntoParams;
 
 pub(crate) fn routes() -> Routes {
     Routes::new()
@@ -158,6 +162,8 @@ async fn inbox_tickets(state: &AppState, principal: &Principal) -> Result<Vec<Ti
 #[template(path = "inbox.html")]
 struct InboxPage {
     ui: Chrome,
+    /// The digest of what the page shows, for its live notice.
+    since: u64,
     to_accept: Vec<Line>,
     in_hand: Vec<Line>,
 }
@@ -173,6 +179,7 @@ async fn inbox(
     let ui = Chrome::new(&state, lang, Some(&principal), "/inbox");
     let lines = |tickets: Vec<&Ticket>| tickets.into_iter().map(|t| Line::of(t, &ui)).collect();
     render(InboxPage {
+        since: digest(&versions(&tickets)),
         to_accept: lines(to_accept),
         in_hand: lines(in_hand),
         ui,
@@ -198,37 +205,61 @@ pub(crate) fn versions(tickets: &[Ticket]) -> Vec<(String, u32)> {
         .collect()
 }
 
-/// Server-sent events: `changed` whenever the caller's inbox differs from when the
-/// stream opened (a ticket dispatched to the unit, accepted, answered, flagged).
+/// Server-sent events: `changed` whenever the caller's inbox differs from the one the
+/// page showed (a ticket dispatched to the unit, accepted, answered, flagged).
 async fn inbox_events(
     State(state): State<AppState>,
     principal: Principal,
+    PageQuery(since): PageQuery<Since>,
 ) -> Sse<impl futures_util::Stream<Item = Result<SseEvent, std::convert::Infallible>>> {
-    live(state, principal, inbox_state).await
+    live(state, principal, since, inbox_state).await
+}
+
+/// What a live page showed, as the digest its stream compares with (`?since=`).
+#[derive(Debug, Default, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub(crate) struct Since {
+    since: Option<u64>,
+}
+
+/// The digest of what a live page shows: the same within a server's build for the
+/// same lists, so the page and its stream agree on what the reader saw.
+pub(crate) fn digest<T: Hash>(seen: &T) -> u64 {
+    let mut hasher = std::hash::DefaultHasher::new();
+    seen.hash(&mut hasher);
+    hasher.finish()
 }
 
 /// Server-sent events for a working page: `changed` whenever what `snapshot` reads of
-/// it for the caller differs from when the stream opened. The page's script then
-/// shows its "changed, refresh" notice.
+/// it for the caller differs from what the page showed (`since`, its digest; without
+/// it, what the stream first reads), even when the change came before the stream
+/// opened. The page's script then shows its "changed, refresh" notice.
 pub(crate) async fn live<F, Fut, T>(
     state: AppState,
     principal: Principal,
+    since: Since,
     snapshot: F,
 ) -> Sse<impl futures_util::Stream<Item = Result<SseEvent, std::convert::Infallible>>>
 where
     F: Fn(AppState, Principal) -> Fut + Send + 'static,
     Fut: std::future::Future<Output = Option<T>> + Send + 'static,
-    T: PartialEq + Send + 'static,
+    T: Hash + Send + 'static,
 {
-    let first = snapshot(state.clone(), principal.clone()).await;
+    let first = match since.since {
+        Some(shown) => Some(shown),
+        None => snapshot(state.clone(), principal.clone())
+            .await
+            .map(|seen| digest(&seen)),
+    };
     let stream = futures_util::stream::unfold(
         (state, principal, first, snapshot),
         |(state, principal, mut seen, snapshot)| async move {
             let mut ticks = tokio::time::interval(LIVE_EVERY);
-            ticks.tick().await;
             loop {
                 ticks.tick().await;
-                let now = snapshot(state.clone(), principal.clone()).await;
+                let now = snapshot(state.clone(), principal.clone())
+                    .await
+                    .map(|now| digest(&now));
                 if now.is_some() && now != seen {
                     seen = now;
                     let event = SseEvent::default().event("changed").data("page");

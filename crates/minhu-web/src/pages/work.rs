@@ -10,7 +10,7 @@ use crate::middleware::auth::Principal;
 use crate::middleware::auth::Rule::Permission as Needs;
 use crate::middleware::error::ApiError;
 use crate::middleware::extract::PageQuery;
-use crate::pages::desk::{Line, live, versions};
+use crate::pages::desk::{Line, Since, digest, live, versions};
 use crate::pages::queue::waited;
 use crate::pages::tickets::render;
 use crate::pages::ui::{Chrome, Lang};
@@ -302,6 +302,8 @@ fn supervisor_lists(state: &AppState, pages: &ListPages) -> Vec<Wanted> {
 #[template(path = "supervise.html")]
 struct SupervisePage {
     ui: Chrome,
+    /// The digest of the lists' first pages, for the live notice.
+    since: u64,
     extensions: List,
     overdue: List,
     disputed: List,
@@ -316,11 +318,14 @@ async fn supervise(
     PageQuery(pages): PageQuery<ListPages>,
 ) -> Result<Html<String>, ApiError> {
     let ui = Chrome::new(&state, lang, Some(&principal), "/supervise");
+    let shown = first_of(supervisor_lists(&state, &ListPages::default()));
+    let since = shown_digest(&state, &principal, shown).await?;
     let wanted = supervisor_lists(&state, &pages);
     let mut read = lists(&state, &ui, &principal, wanted).await?.into_iter();
     let mut next = || read.next().expect("one list per name");
     render(SupervisePage {
         ui,
+        since,
         extensions: next(),
         overdue: next(),
         disputed: next(),
@@ -354,11 +359,24 @@ async fn first_pages(
     Some(seen)
 }
 
+/// The digest of what a page's lists show first, as its live stream reads them.
+async fn shown_digest(
+    state: &AppState,
+    principal: &Principal,
+    wanted: Vec<(TicketFilter, WorkOrder)>,
+) -> Result<u64, ApiError> {
+    let shown = first_pages(state.clone(), principal.clone(), wanted)
+        .await
+        .ok_or_else(|| ApiError::internal("the work lists could not be read"))?;
+    Ok(digest(&shown))
+}
+
 async fn supervise_events(
     State(state): State<AppState>,
     principal: Principal,
+    PageQuery(since): PageQuery<Since>,
 ) -> Sse<impl futures_util::Stream<Item = Result<SseEvent, std::convert::Infallible>>> {
-    live(state, principal, |state, principal| {
+    live(state, principal, since, |state, principal| {
         let wanted = first_of(supervisor_lists(&state, &ListPages::default()));
         first_pages(state, principal, wanted)
     })
@@ -379,6 +397,8 @@ fn leader_lists(pages: &ListPages) -> Vec<Wanted> {
 #[template(path = "overdue.html")]
 struct OverduePage {
     ui: Chrome,
+    /// The digest of the list's first page, for the live notice.
+    since: u64,
     overdue: List,
 }
 
@@ -389,11 +409,14 @@ async fn overdue(
     PageQuery(pages): PageQuery<ListPages>,
 ) -> Result<Html<String>, ApiError> {
     let ui = Chrome::new(&state, lang, Some(&principal), "/overdue");
+    let shown = first_of(leader_lists(&ListPages::default()));
+    let since = shown_digest(&state, &principal, shown).await?;
     let wanted = leader_lists(&pages);
     let mut read = lists(&state, &ui, &principal, wanted).await?.into_iter();
     let mut next = || read.next().expect("one list per name");
     render(OverduePage {
         ui,
+        since,
         overdue: next(),
     })
 }
@@ -401,8 +424,9 @@ async fn overdue(
 async fn overdue_events(
     State(state): State<AppState>,
     principal: Principal,
+    PageQuery(since): PageQuery<Since>,
 ) -> Sse<impl futures_util::Stream<Item = Result<SseEvent, std::convert::Infallible>>> {
-    live(state, principal, |state, principal| {
+    live(state, principal, since, |state, principal| {
         first_pages(
             state,
             principal,

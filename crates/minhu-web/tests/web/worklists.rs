@@ -300,7 +300,9 @@ async fn a_supervisor_and_a_unit_leader_work_their_lists_in_the_browser() {
     let longer = pending(&app, "道路大修需要更久").await;
     let late = pending(&app, "井盖缺失").await;
     let theirs = pending(&app, "别的街道的事").await;
-    for number in [&longer, &late] {
+    // An urgent one (the 2-hour tier) goes overdue within the supervisor's session.
+    let urgent = pending(&app, "楼道里燃气泄漏").await;
+    for number in [&longer, &late, &urgent] {
         act(
             &app,
             number,
@@ -340,12 +342,12 @@ async fn a_supervisor_and_a_unit_leader_work_their_lists_in_the_browser() {
     .await;
     browser.element("#extensions").await;
 
-    // Time passes: the deadlines run out and the timers fire.
-    app.clock.advance(SignedDuration::from_hours(24 * 30));
+    // Three hours on, the urgent ticket is overdue: the desk says its lists changed,
+    // live (whenever its stream connected: it compares with what the page showed).
+    app.clock.advance(SignedDuration::from_hours(3));
     let timers = TimerWorker::new(Arc::clone(&app.state.engine));
     timers.run_due().await.unwrap();
-    assert!(ticket(&app, &late).await.alerts.flag().is_some());
-    // The desk says its lists changed, live.
+    assert!(ticket(&app, &urgent).await.alerts.flag().is_some());
     wait_for("the desk to say it changed", || async {
         let notice = browser
             .client
@@ -355,6 +357,11 @@ async fn a_supervisor_and_a_unit_leader_work_their_lists_in_the_browser() {
         notice.is_displayed().await.ok()?.then_some(())
     })
     .await;
+
+    // A month on, every deadline has run out and the timers fired.
+    app.clock.advance(SignedDuration::from_hours(24 * 30));
+    timers.run_due().await.unwrap();
+    assert!(ticket(&app, &late).await.alerts.flag().is_some());
     // A month on, the session has long ended: the supervisor signs in again.
     browser.sign_in("jiandu", "/supervise").await;
     browser.snap("supervise").await;
@@ -378,7 +385,7 @@ async fn a_supervisor_and_a_unit_leader_work_their_lists_in_the_browser() {
     fits_a_phone_in_english(
         &browser,
         "/overdue",
-        "My unit's overdue and escalated tickets (2)",
+        "My unit's overdue and escalated tickets (3)",
     )
     .await;
     browser.sign_out().await;
