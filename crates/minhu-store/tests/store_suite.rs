@@ -2531,6 +2531,13 @@ async fn work_lists_run_by_urgency_then_waiting_and_page_without_gaps() {
             ..queue.clone()
         };
         assert_eq!(store.count(&other_kind).await.unwrap(), 0);
+        let urgent = TicketFilter {
+            tier: Some("2h".into()),
+            ..queue.clone()
+        };
+        let page = store.work_list(&urgent, &tiers, None).await.unwrap();
+        assert_eq!(titles(&page.tickets), ["两小时旧", "两小时新"]);
+        assert_eq!(store.count(&urgent).await.unwrap(), 2);
         for (awaiting, order, title) in [
             (Awaiting::Arbitration, &tiers, "退回"),
             (Awaiting::Extension, &WorkOrder::Deadline, "延期"),

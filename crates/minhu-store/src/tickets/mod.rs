@@ -87,6 +87,8 @@ pub struct TicketFilter {
     pub category: Option<String>,
     pub channel: Option<Channel>,
     pub kind: Option<Kind>,
+    /// A tier code (`2h`, `7d`, ...).
+    pub tier: Option<String>,
     /// What the tickets wait on (the work lists).
     pub awaiting: Option<Awaiting>,
     pub created_from: Option<Timestamp>,
@@ -139,6 +141,7 @@ impl Default for TicketFilter {
             category: None,
             channel: None,
             kind: None,
+            tier: None,
             awaiting: None,
             created_from: None,
             created_to: None,

@@ -204,6 +204,9 @@ fn selected_with(mut query: Conditions, filter: &TicketFilter) -> Option<Conditi
     if let Some(kind) = filter.kind {
         query.and("kind = ?", vec![Bind::Text(kind.code().into())]);
     }
+    if let Some(tier) = &filter.tier {
+        query.and("tier = ?", vec![Bind::Text(tier.clone())]);
+    }
     if let Some(awaiting) = filter.awaiting {
         query.and(
             match awaiting {

@@ -238,9 +238,28 @@ pub(crate) async fn read(
 pub(crate) struct Table {
     pub header: Vec<String>,
     pub rows: Vec<Vec<String>>,
+    /// Columns a spreadsheet must keep as text though they read as numbers (ticket
+    /// numbers, phones: as numbers they lose their digits' meaning, or their zeros).
+    pub text_columns: &'static [usize],
 }
 
 impl Table {
+    pub(crate) fn new(header: Vec<String>, rows: Vec<Vec<String>>) -> Table {
+        Table::with_text_columns(header, rows, &[])
+    }
+
+    pub(crate) fn with_text_columns(
+        header: Vec<String>,
+        rows: Vec<Vec<String>>,
+        text_columns: &'static [usize],
+    ) -> Table {
+        Table {
+            header,
+            rows,
+            text_columns,
+        }
+    }
+
     /// The table as a file in `format` (CSV or XLSX; JSON is each route's own).
     pub(crate) fn send(&self, name: &str, format: Format) -> Result<Response, ApiError> {
         match format {
@@ -266,7 +285,7 @@ impl Table {
                 let r = r as u32 + 1;
                 for (col, cell) in row.iter().enumerate() {
                     match cell.parse::<f64>() {
-                        Ok(number) if number.is_finite() => {
+                        Ok(number) if number.is_finite() && !self.text_columns.contains(&col) => {
                             sheet.write_number(r, col as u16, number)?;
                         }
                         _ => {
@@ -529,7 +548,7 @@ fn rates_table(report: &RatesReport) -> Table {
             row
         })
         .collect();
-    Table { header, rows }
+    Table::new(header, rows)
 }
 
 #[derive(Serialize)]
@@ -594,7 +613,7 @@ pub(crate) async fn trends(
                 row
             })
             .collect();
-        return Table { header, rows }.send("trends", filters.format);
+        return Table::new(header, rows).send("trends", filters.format);
     }
     Ok(Json(Trends {
         from: filters.from,
@@ -748,7 +767,7 @@ pub(crate) async fn alerts(
                 ]
             })
             .collect();
-        return Table { header, rows }.send("alerts", filters.format);
+        return Table::new(header, rows).send("alerts", filters.format);
     }
     Ok(Json(Alerts { since, alerts }).into_response())
 }

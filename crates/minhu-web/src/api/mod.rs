@@ -16,7 +16,7 @@ mod topics;
 
 mod dispatch;
 mod intake;
-mod tickets;
+pub(crate) mod tickets;
 mod timers;
 
 use crate::middleware::auth::Rule::{Action, Open, Permission as Needs, Public};

@@ -15,10 +15,10 @@ use minhu_core::access::{Permission, command_permission};
 use minhu_core::event::Event;
 use minhu_core::ids::{RegionId, TicketNumber};
 use minhu_core::taxonomy::CategoryPath;
-use minhu_core::ticket::{Status, Ticket};
+use minhu_core::ticket::{Channel, Kind, Status, Ticket};
 use minhu_core::timer::Flag;
 use minhu_core::workflow::{Command, FieldError};
-use minhu_engine::records::{Cursor, TicketFilter};
+use minhu_engine::records::{Awaiting, Cursor, TicketFilter};
 use minhu_engine::router::Decision;
 use serde::{Deserialize, Serialize};
 use utoipa::IntoParams;
@@ -31,35 +31,45 @@ pub struct TicketList {
 }
 
 /// The list's filters, each checked on its own so a bad value is named.
-#[derive(Debug, Default, Deserialize, IntoParams)]
+#[derive(Clone, Debug, Default, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
 pub(crate) struct TicketQuery {
     /// pending, dispatched, accepted, resolved or closed (or the Chinese name).
-    status: Option<String>,
+    pub(crate) status: Option<String>,
     /// A unit id.
-    unit: Option<String>,
+    pub(crate) unit: Option<String>,
     /// A region id: the region and everything inside it.
-    region: Option<String>,
+    pub(crate) region: Option<String>,
     /// A category path: the category and its sub-categories.
-    category: Option<String>,
+    pub(crate) category: Option<String>,
     /// Created at or after: a date (the city's day) or an ISO 8601 moment.
-    from: Option<String>,
+    pub(crate) from: Option<String>,
     /// Created before: a date (the city's day) or an ISO 8601 moment.
-    to: Option<String>,
+    pub(crate) to: Option<String>,
     /// Words in the title or description.
-    q: Option<String>,
+    pub(crate) q: Option<String>,
     /// The citizen's phone number.
-    phone: Option<String>,
+    pub(crate) phone: Option<String>,
     /// warning (also overdue and escalated), overdue (also escalated), escalated,
     /// callback_due or review_due (a long-term demand's review date has come).
-    flag: Option<String>,
+    pub(crate) flag: Option<String>,
+    /// How the demand came: phone, web, app, wechat, email, open311, grid or import.
+    #[param(value_type = Option<String>)]
+    pub(crate) channel: Option<Channel>,
+    /// consultation, help, complaint, report or suggestion.
+    #[param(value_type = Option<String>)]
+    pub(crate) kind: Option<Kind>,
+    /// A tier code of the city (`2h`, `24h`, `7d`, `15d`).
+    pub(crate) tier: Option<String>,
+    /// true: only long-term (挂账) tickets.
+    pub(crate) long_term: Option<bool>,
     /// `next_cursor` of the previous page.
-    cursor: Option<String>,
+    pub(crate) cursor: Option<String>,
     /// 1 to 500, default 50.
-    limit: Option<u32>,
+    pub(crate) limit: Option<u32>,
 }
 
-fn filter_from(query: TicketQuery, state: &AppState) -> Result<TicketFilter, ApiError> {
+pub(crate) fn filter_from(query: TicketQuery, state: &AppState) -> Result<TicketFilter, ApiError> {
     let city = state.engine.city();
     let moment = |name: &str, text: Option<&str>| -> Result<Option<jiff::Timestamp>, ApiError> {
         let Some(text) = text else {
@@ -131,9 +141,22 @@ fn filter_from(query: TicketQuery, state: &AppState) -> Result<TicketFilter, Api
         category: query
             .category
             .map(|c| CategoryPath::new(&c).as_str().to_owned()),
-        channel: None,
-        kind: None,
-        awaiting: None,
+        channel: query.channel,
+        kind: query.kind,
+        tier: query
+            .tier
+            .map(|tier| {
+                if city.tiers.iter().any(|t| t.code.as_str() == tier) {
+                    Ok(tier)
+                } else {
+                    Err(FieldError::new(
+                        "tier",
+                        format!("{tier:?} is not a tier of this city"),
+                    ))
+                }
+            })
+            .transpose()?,
+        awaiting: (query.long_term == Some(true)).then_some(Awaiting::Review),
         created_from: moment("from", query.from.as_deref())?,
         created_to: moment("to", query.to.as_deref())?,
         text: query.q,

@@ -358,7 +358,7 @@ fn hotspot_table(lines: &[HotspotLine]) -> Table {
             ]
         })
         .collect();
-    Table { header, rows }
+    Table::new(header, rows)
 }
 
 #[derive(Serialize)]
@@ -496,5 +496,5 @@ fn topic_table(topics: &[Topic]) -> Table {
             ]
         })
         .collect();
-    Table { header, rows }
+    Table::new(header, rows)
 }

@@ -19,6 +19,7 @@ mod open311;
 mod privacy;
 mod reports;
 mod secrets;
+mod ticket_list;
 mod ticket_page;
 mod words;
 mod worklists;
