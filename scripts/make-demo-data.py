@@ -8,7 +8,7 @@ Reads <data>/teddycup2020/{validation,replies,hotspots,taxonomy}.csv and writes
     demo/city/city.toml       city settings and deadline tiers
     demo/city/regions.toml    city > district > street > community > grid
     demo/city/units.toml      property companies, committees, street offices, departments
-    demo/city/taxonomy.csv    the 3-level category taxonomy (copied unchanged)
+    demo/city/taxonomy.csv    the 3-level category taxonomy, with the first level's English names
     demo/city/duties.toml     the duty list: category -> level (and department role)
     demo/messages.csv         real messages (validation.csv + a sample of replies.csv)
 
@@ -27,7 +27,6 @@ import csv
 import json
 import random
 import re
-import shutil
 import sys
 import tomllib
 from pathlib import Path
@@ -37,6 +36,30 @@ HAN = r"[\u4e00-\u9fa5]"
 
 # --------------------------------------------------------------------------- input
 
+
+
+# The taxonomy's first levels in English (the optional `english` column of taxonomy.csv).
+FIRST_LEVEL_EN = {
+    "城乡建设": "Urban and rural construction", "农村农业": "Agriculture and rural affairs",
+    "政法": "Law and public security", "教育文体": "Education, culture and sports",
+    "劳动和社会保障": "Labour and social security", "民政": "Civil affairs",
+    "党务政务": "Party and government affairs", "经济管理": "Economic management",
+    "卫生计生": "Health and family planning", "商贸旅游": "Commerce and tourism",
+    "环境保护": "Environmental protection", "交通运输": "Transport",
+    "纪检监察": "Discipline inspection", "国土资源": "Land and resources",
+    "科技与信息产业": "Science, technology and IT",
+}
+
+
+def write_taxonomy(source, target):
+    """Copies the taxonomy's three levels and adds the first level's English name."""
+    with source.open(encoding="utf-8-sig", newline="") as f:
+        rows = list(csv.reader(f))
+    with target.open("w", encoding="utf-8", newline="") as f:
+        out = csv.writer(f, lineterminator="\n")
+        for i, row in enumerate(rows):
+            levels = (row[:3] + [""] * 3)[:3]
+            out.writerow(levels + (["english"] if i == 0 else [FIRST_LEVEL_EN[levels[0]]]))
 
 def read_csv(path: Path) -> list[dict[str, str]]:
     with path.open(encoding="utf-8", newline="") as f:
@@ -831,7 +854,7 @@ def main() -> int:
               "# departments for every district/county, and city departments (region \"A\").")
     (city_dir / "units.toml").write_text(toml_tables(header, "unit", units, ucomments), encoding="utf-8")
 
-    shutil.copyfile(src / "taxonomy.csv", city_dir / "taxonomy.csv")
+    write_taxonomy(src / "taxonomy.csv", city_dir / "taxonomy.csv")
 
     duties, dcomments = build_duties()
     header = ("# Duty list (职责清单): which level, and for departments which role, answers a category.\n"
