@@ -1,7 +1,7 @@
 //! Words for codes: what people read where the API, the database and the configuration
 //! keep a code (`dispatched`, `unit_handler`, `ticket.view`, `system:router`).
 //!
-//! Every enum whose values reach a page is declared with [`code_enum!`], which gives each
+//! Every enum whose values reach a page is declared with `code_enum!` (below), which gives each
 //! value its code and a [`Label`] in Chinese and English, and implements [`Labelled`].
 //! [`vocabularies`] lists every such enum with all its codes, so a test can look for any
 //! code on any page without a hand-kept list (a unit test here checks that no
