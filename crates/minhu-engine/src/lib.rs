@@ -39,7 +39,7 @@ use minhu_core::access::Scope;
 use minhu_core::event::{Actor, Change, Event, SystemPart};
 use minhu_core::ids::TicketNumber;
 use minhu_core::pii;
-use minhu_core::ticket::{Intake, Status, Ticket};
+use minhu_core::ticket::{Intake, Ticket};
 use minhu_core::timer;
 use minhu_core::workflow::{self, Command, FieldError, TransitionError};
 use minhu_core::{City, Clock};
@@ -375,9 +375,7 @@ impl Engine {
             actor: actor.clone(),
             change: created,
         }];
-        if let Some(AnswerAtIntake { answer, article }) = answer {
-            let command = Command::AnswerAtIntake { answer, article };
-            let change = workflow::transition(&ticket, command, &self.city, now)?;
+        let mut append = |ticket: &mut Ticket, actor: Actor, change: Change| {
             let event = Event {
                 seq: ticket.version + 1,
                 at: now,
@@ -386,24 +384,22 @@ impl Engine {
             };
             ticket.apply(&event);
             events.push(event);
-        }
-        let decision = if ticket.status == Status::Pending {
-            self.router.decide(&ticket, &self.city)
-        } else {
-            Decision::default()
         };
-        for command in decision.commands() {
-            // A router suggestion the rules refuse is simply not taken: the ticket
-            // stays with the dispatchers.
-            if let Ok(change) = workflow::transition(&ticket, command, &self.city, now) {
-                let event = Event {
-                    seq: ticket.version + 1,
-                    at: now,
-                    actor: Actor::system(SystemPart::Router),
-                    change,
-                };
-                ticket.apply(&event);
-                events.push(event);
+        match answer {
+            // Answered on the call: nothing is left for routing to do.
+            Some(AnswerAtIntake { answer, article }) => {
+                let command = Command::AnswerAtIntake { answer, article };
+                let change = workflow::transition(&ticket, command, &self.city, now)?;
+                append(&mut ticket, actor, change);
+            }
+            None => {
+                for command in self.router.decide(&ticket, &self.city).commands() {
+                    // A router suggestion the rules refuse is simply not taken: the
+                    // ticket stays with the dispatchers.
+                    if let Ok(change) = workflow::transition(&ticket, command, &self.city, now) {
+                        append(&mut ticket, Actor::system(SystemPart::Router), change);
+                    }
+                }
             }
         }
         let notifications = self.announce.announce(&ticket, &events);

@@ -9,10 +9,10 @@ use crate::middleware::auth::Rule::Permission as Needs;
 use crate::middleware::error::ApiError;
 use crate::middleware::extract::PageQuery;
 use crate::pages::tickets::render;
-use crate::pages::ui::{Chrome, Lang};
+use crate::pages::ui::{Chrome, Lang, query_without};
 use crate::routes::Routes;
 use askama::Template;
-use axum::extract::State;
+use axum::extract::{RawQuery, State};
 use axum::http::Method;
 use axum::response::Html;
 use jiff::Timestamp;
@@ -142,6 +142,7 @@ async fn audit_page(
     lang: Lang,
     principal: Principal,
     Client(client): Client,
+    RawQuery(raw): RawQuery,
     PageQuery(query): PageQuery<AuditPageQuery>,
 ) -> Result<Html<String>, ApiError> {
     let city = state.engine.city();
@@ -189,18 +190,10 @@ async fn audit_page(
     let next = (entries.len() == PAGE as usize)
         .then(|| entries.last().map(|e| e.seq))
         .flatten()
-        .map(|seq| {
-            serde_urlencoded::to_string(given([
-                ("actor", query.actor.clone()),
-                ("action", query.action.clone()),
-                ("target", query.target.clone()),
-                ("from", query.from.map(|d| d.to_string())),
-                ("to", query.to.map(|d| d.to_string())),
-                ("after", Some(seq.to_string())),
-            ]))
-            .map_err(ApiError::internal)
-        })
-        .transpose()?;
+        .map(|seq| match query_without(raw.as_deref(), &["after"]) {
+            kept if kept.is_empty() => format!("after={seq}"),
+            kept => format!("{kept}&after={seq}"),
+        });
     let moment = |at: Option<Timestamp>| at.map(|t| t.to_string());
     let csv = serde_urlencoded::to_string(given([
         ("format", Some("csv".to_owned())),

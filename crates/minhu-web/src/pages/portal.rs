@@ -197,22 +197,16 @@ fn timeline(ui: &Chrome, events: &[Event]) -> Vec<Step> {
                 lang.t("诉求已受理", "Your demand was received").to_owned(),
                 None,
             ),
-            Change::Dispatched { unit: to, .. } | Change::Reassigned { unit: to, .. } => {
+            // A pass-down (redispatch) always follows a unit, so it reads as a move.
+            Change::Dispatched { unit: to, .. }
+            | Change::Reassigned { unit: to, .. }
+            | Change::Redispatched { unit: to, .. } => {
                 let name = ui.unit(to);
                 let what = match (&unit, lang) {
                     (None, Lang::Zh) => format!("转交{name}办理"),
                     (None, Lang::En) => format!("Passed to {name}"),
                     (Some(_), Lang::Zh) => format!("改由{name}办理"),
                     (Some(_), Lang::En) => format!("Moved to {name}"),
-                };
-                unit = Some(name);
-                (what, None)
-            }
-            Change::Redispatched { unit: to, .. } => {
-                let name = ui.unit(to);
-                let what = match lang {
-                    Lang::Zh => format!("改由{name}办理"),
-                    Lang::En => format!("Moved to {name}"),
                 };
                 unit = Some(name);
                 (what, None)

@@ -9,7 +9,7 @@ use crate::middleware::auth::Principal;
 use crate::middleware::auth::Rule::Permission as Needs;
 use crate::middleware::error::ApiError;
 use crate::middleware::extract::{Both, PageQuery};
-use crate::pages::ui::{Chrome, Lang, region_label};
+use crate::pages::ui::{Chrome, Lang, query_without, region_label};
 use crate::routes::Routes;
 use askama::Template;
 use axum::extract::{RawQuery, State};
@@ -174,15 +174,7 @@ async fn list_page(
     let now = state.engine.now();
     // The filters as the address holds them, without the page or the format: the
     // next page and the export carry them on.
-    let kept: Vec<(String, String)> =
-        serde_urlencoded::from_str::<Vec<(String, String)>>(raw.as_deref().unwrap_or_default())
-            .unwrap_or_default()
-            .into_iter()
-            .filter(|(key, value)| {
-                !matches!(key.as_str(), "cursor" | "format") && !value.trim().is_empty()
-            })
-            .collect();
-    let kept = serde_urlencoded::to_string(&kept).map_err(ApiError::internal)?;
+    let kept = query_without(raw.as_deref(), &["cursor", "format"]);
     let tabs = Status::ALL
         .iter()
         .map(|&s| StatusTab {

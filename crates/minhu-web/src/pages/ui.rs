@@ -390,6 +390,18 @@ async fn static_file(Path(file): Path<String>) -> Response {
     }
 }
 
+/// This page's query string without the parameters `dropped` and without blank values:
+/// the filters a page link (the next page, an export) carries on.
+pub fn query_without(raw: Option<&str>, dropped: &[&str]) -> String {
+    let kept: Vec<(String, String)> =
+        serde_urlencoded::from_str::<Vec<(String, String)>>(raw.unwrap_or_default())
+            .unwrap_or_default()
+            .into_iter()
+            .filter(|(key, value)| !dropped.contains(&key.as_str()) && !value.trim().is_empty())
+            .collect();
+    serde_urlencoded::to_string(kept).unwrap_or_default()
+}
+
 /// A moment on the city's clock, to the minute: `2026-12-06 14:03` (never UTC).
 pub fn local_time(city: &City, at: jiff::Timestamp) -> String {
     at.to_zoned(city.timezone.clone())
