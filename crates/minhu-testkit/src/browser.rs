@@ -35,6 +35,13 @@ fn free_port() -> u16 {
         .port()
 }
 
+/// The wait a rate-limit refusal page asks for ("try again in 4 s"), if it is one.
+fn retry_after(page: &str) -> Option<Duration> {
+    let (_, rest) = page.split_once("try again in ")?;
+    let seconds: u64 = rest.split(' ').next()?.parse().ok()?;
+    Some(Duration::from_secs(seconds))
+}
+
 /// Polls `check` until it gives a value or `PATIENCE` runs out, then fails naming `what`.
 pub async fn wait_for<T, F, Fut>(what: &str, mut check: F) -> T
 where
@@ -227,24 +234,54 @@ impl Browser {
         }
     }
 
-    /// Signs in at the login form and lands on `next`.
+    /// Signs in at the login form and lands on `next`. One browser plays several
+    /// officials from one address, so a test that changes hands often meets the sign-in
+    /// rate limit (429, "try again in N s"): then it waits as told and signs in again,
+    /// as a person would.
     pub async fn sign_in(&self, login: &str, next: &str) {
-        self.goto(&format!("/login?next={next}")).await;
-        self.check_accessibility("/login").await;
-        self.fill("#login", login).await;
-        self.fill("#password", PASSWORD).await;
-        self.click("form.login button[type=submit]").await;
         let expected = format!("{}{next}", self.base);
-        wait_for(&format!("{login} to land on {next}"), || async {
-            let url = self.client.current_url().await.ok()?;
-            (url.as_str() == expected).then_some(())
-        })
-        .await;
+        loop {
+            self.goto(&format!("/login?next={next}")).await;
+            self.check_accessibility("/login").await;
+            self.fill("#login", login).await;
+            self.fill("#password", PASSWORD).await;
+            self.click("form.login button[type=submit]").await;
+            let landed = wait_for(&format!("{login} to land on {next}"), || async {
+                let url = self.client.current_url().await.ok()?;
+                if url.as_str() == expected {
+                    return Some(None);
+                }
+                let main = self.client.find(Locator::Css("main")).await.ok()?;
+                retry_after(&main.text().await.ok()?).map(Some)
+            })
+            .await;
+            match landed {
+                None => return,
+                Some(wait) => tokio::time::sleep(wait).await,
+            }
+        }
     }
 
+    /// Signs out from the page's header, waiting out the rate limit as `sign_in` does.
     pub async fn sign_out(&self) {
-        self.click("form.logout button").await;
-        self.element("form.login").await;
+        loop {
+            self.click("form.logout button").await;
+            let refused = wait_for("the sign-in form after signing out", || async {
+                if self.client.find(Locator::Css("form.login")).await.is_ok() {
+                    return Some(None);
+                }
+                let main = self.client.find(Locator::Css("main")).await.ok()?;
+                retry_after(&main.text().await.ok()?).map(Some)
+            })
+            .await;
+            match refused {
+                None => return,
+                Some(wait) => {
+                    tokio::time::sleep(wait).await;
+                    self.goto("/").await;
+                }
+            }
+        }
     }
 
     /// Ends the WebDriver session (Chromium quits); chromedriver goes with the value.
