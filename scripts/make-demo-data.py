@@ -7,6 +7,7 @@ Reads <data>/teddycup2020/{validation,replies,hotspots,taxonomy}.csv and writes
 
     demo/city/city.toml       city settings and deadline tiers
     demo/city/regions.toml    city > district > street > community > grid
+    demo/city/places.csv      estates, roads, schools, hospitals, markets, places and other cities
     demo/city/units.toml      property companies, committees, street offices, departments
     demo/city/taxonomy.csv    the 3-level category taxonomy, with the first level's English names
     demo/city/duties.toml     the duty list: category -> level (and department role)
@@ -289,8 +290,9 @@ def build_regions(texts: list[str]):
         suf = suffix_count[n].most_common(1)[0][0]
         dname = f"A{n}{suf}"
         did = f"A{n}"
+        # no bare "A3" alias: in the messages it is a building ("A3栋"), not the district
         dregion = {"id": did, "name": dname, "level": "district", "parent": "A",
-                   "population": 0, "aliases": [did]}
+                   "population": 0}
         regions.append(dregion)
         comments[len(regions) - 1] = f"{dname}: district-level unit ({ {'区': 'urban district', '县': 'county', '市': 'county-level city'}[suf] })"
         mined = streets_by_dist.get(n, [])[:MAX_STREETS]
@@ -645,6 +647,208 @@ def build_duties():
     return duties, comments
 
 
+# --------------------------------------------------------------------------- places
+
+# The held-out messages of bench/places-sample.csv never feed the gazetteer, so the
+# place reader is measured on messages it has not seen.
+HELD_OUT = Path(__file__).resolve().parent.parent / "bench" / "places-sample.csv"
+
+# Another city of the province, as the anonymiser wrote it: "B市", "B2区", "B9市", "B6县".
+OTHER_CITY_RE = re.compile(r"(?<![A-Za-z0-9])([B-Z])(\d{0,2})(市|县|区)")
+# A district of A市 as written, not inside a longer name ("A1区路" is a road, "A9市河" a river).
+A_DISTRICT_RE = re.compile(r"(?<![A-Za-z0-9])A([1-9])[区县市](?![路河大山华中北南东西])")
+# What a place name ends with, per kind, the longest base (characters before the suffix)
+# a name may have, and whether the name keeps its suffix (an estate is "杜鹃文苑", not
+# "杜鹃文苑小区").
+PLACE_SUFFIXES = [
+    ("estate", "小区", 8, False),
+    ("estate", "花园|家园|新村|山庄|公寓|华庭|名苑|雅苑", 6, True),
+    ("road", "大道|路|街|巷", 4, True),
+    ("school", "小学|中学|学校|幼儿园|大学|学院", 6, True),
+    ("hospital", "医院|卫生院", 6, True),
+    ("market", "农贸市场|批发市场|市场|商贸城", 4, True),
+    ("poi", "公园|广场|地铁站|汽车站|火车站|高铁站|商场|购物中心", 6, True),
+]
+# A name starts after these: a region's suffix, a phrase that introduces a place
+# ("住在A3区杜鹃文苑小区", "位于书院路"), or 的.
+NAME_BREAKS = re.compile(
+    r".*(?:[区县市省镇乡村]|街道|社区|位于|住在|家住|居住在|地处|就在|靠近|旁边|附近|对面|"
+    r"门口|我们|我是|本人|请问|关于|反映|投诉|举报|咨询|建议|希望|要求|请求|号|栋|的)"
+)
+# A name never starts with these (function words, time words, pronouns, numbers) ...
+NAME_BAD_FIRST = set("不也且但而并或及与和同以从在对向被把将就都还又再才只仅很更最太已曾正所该本这那"
+                     "其此每各某些个们的了着过是有无没今明昨现当目如因为即若虽则便可能会要应需让使"
+                     "一二三四五六七八九十几多少全整部其它另凡诸我你他她它咱您请望恳求谢")
+# ... nor holds these (connectors: "井湾子至洞井路" is two places, "同时" no place).
+NAME_BAD_PART = ("至", "到", "和", "与", "及", "或", "等", "往", "向", "从", "以", "由", "经", "因",
+                 "导致", "造成", "影响", "问题", "情况", "现象", "业主", "居民", "政府", "部门",
+                 "公司", "物业", "开发", "建设", "规划", "管理", "服务", "违规", "违法", "文明",
+                 "市场", "房地产", "医院", "学校", "线路", "道路", "马路", "公路", "铁路",
+                 *"在了将把被给说是要能会让使请对为该此这那其却仍又还也都就才只很更最已曾正所可如若即则便而但并且着过们您你我他她它")
+NAME_STOP = {"城市", "农村", "城区", "市区", "老城", "乡村", "城乡", "中心", "社区", "街道", "小区"}
+# ... nor starts with a verb or preposition ("去金鹰小学", "距离商学院", "促进洞井街") ...
+NAME_BAD_START = ("包括", "去", "读", "距", "离", "紧临", "按照", "根据", "沿线", "月份", "顺利", "肄业",
+                  "唯有", "大力", "开办", "教育", "小孩", "内", "外", "促进", "提高", "据", "原来",
+                  "开阔", "指", "接", "玩", "墙壁", "年", "建", "域", "共同", "名", "引起", "拟", "直接",
+                  "觉得", "称", "越权", "土地", "商业", "平层", "设立", "异地", "跟", "宜居", "红包",
+                  "入户", "境内", "出口", "地面", "公共", "电力", "高速", "高铁", "坡道")
+# ... nor ends its base with the first half of a common word ("出口道路", "高铁线路").
+NAME_BAD_END = ("道", "线", "马", "铁", "公", "配套", "公办", "公立", "私立", "民办", "系")
+PLACE_MIN_VOTES, PLACE_MIN_SHARE = 2, 0.8
+
+
+def held_out_ids() -> set[str]:
+    if not HELD_OUT.exists():
+        return set()
+    with HELD_OUT.open(encoding="utf-8", newline="") as f:
+        return {row["id"] for row in csv.DictReader(f)}
+
+
+# 路灯, 路面, 路线 ... are not the end of a road's name.
+NOT_AFTER_ROAD = re.compile(r"[灯面线费况径人过途程子基]")
+# A name's base must be written with its suffix in this share of the messages that have
+# the base at all: "期间小区" once among hundreds of "期间" is no estate.
+PLACE_MIN_BOUND = 0.4
+
+
+def place_candidates(text: str):
+    """(kind, name, base) of every place-like name in a message, each once: the run of
+    Chinese characters before a place suffix, cut after its last break, when what is
+    left looks like a name."""
+    found = set()
+    for kind, suffixes, longest, keep in PLACE_SUFFIXES:
+        for m in re.finditer(rf"(?:{suffixes})", text):
+            if kind == "road" and NOT_AFTER_ROAD.match(text, m.end()):
+                continue
+            start = m.start()
+            while start > 0 and re.match(HAN, text[start - 1]) and m.start() - start < 12:
+                start -= 1
+            run = text[start:m.start()]
+            cut = NAME_BREAKS.match(run)
+            base = run[cut.end():] if cut else run
+            if not 2 <= len(base) <= longest or base in NAME_STOP or base[0] in NAME_BAD_FIRST:
+                continue
+            if any(part in base for part in NAME_BAD_PART) or base.startswith(NAME_BAD_START):
+                continue
+            if base.endswith(NAME_BAD_END):
+                continue
+            found.add((kind, base + m.group() if keep else base, base))
+    return found
+
+
+def build_places(regions: list[dict], rows: list[dict]):
+    """Places named in the messages (estates, roads, schools, hospitals, markets, other
+    places) placed where the messages naming them agree, and the province's other
+    cities with the districts and counties written with their letter."""
+    by_id = {r["id"]: r for r in regions}
+
+    def district_of(rid):
+        while by_id[rid]["level"] not in ("district", "city"):
+            rid = by_id[rid]["parent"]
+        return rid
+
+    names = []  # (name, region id) of streets and communities, longest first
+    for r in regions:
+        if r["level"] in ("street", "community"):
+            for n in [r["name"]] + (r.get("aliases") or []):
+                if len(n) >= 2:
+                    names.append((n, r["id"]))
+    names.sort(key=lambda x: -len(x[0]))
+    region_names = {n for n, _ in names} | {r["name"] for r in regions}
+
+    # the same message is often in two files (replies.csv and hotspots.csv)
+    unique_rows, seen_texts = [], set()
+    for row in rows:
+        key = message_text(row)[:200]
+        if key not in seen_texts:
+            seen_texts.add(key)
+            unique_rows.append(row)
+    rows = unique_rows
+    votes = collections.defaultdict(lambda: collections.defaultdict(collections.Counter))
+    other_codes = collections.defaultdict(collections.Counter)  # letter -> code -> n
+    for row in rows:
+        text = message_text(row)
+        for m in OTHER_CITY_RE.finditer(text):
+            letter, digits, suffix = m.groups()
+            if suffix == "区" and not digits:
+                continue  # "C区", "D区": a block of an estate, not a city
+            other_codes[letter][f"{letter}{digits}{suffix}"] += 1
+        districts = {f"A{d}" for d in A_DISTRICT_RE.findall(text)}
+        first_other = OTHER_CITY_RE.search(text)
+        first_a = re.search(r"A市|A[1-9][区县市]", text)
+        if first_other and (not first_a or first_other.start() < first_a.start()):
+            continue  # about another city: its places are not A市's
+        streets = {rid for n, rid in names if n in text and by_id[rid]["level"] == "street"}
+        communities = {rid for n, rid in names if n in text and by_id[rid]["level"] == "community"}
+        districts |= {district_of(rid) for rid in streets | communities} if not districts else set()
+        if len(districts) != 1:
+            continue
+        (district,) = districts
+        streets = {s for s in streets if district_of(s) == district}
+        communities = {c for c in communities if district_of(c) == district}
+        for kind, name, base in place_candidates(text):
+            if name in region_names or base in region_names:
+                continue
+            v = votes[(kind, name, base)]
+            v["district"][district] += 1
+            if len(streets) == 1:
+                v["street"][next(iter(streets))] += 1
+            if len(communities) == 1:
+                v["community"][next(iter(communities))] += 1
+
+    texts = [message_text(row) for row in rows]
+    bases = collections.Counter()
+    for base in sorted({base for _, _, base in votes}):
+        bases[base] = sum(1 for t in texts if base in t)
+    bound = collections.Counter()
+    for t in texts:
+        for kind, _, base in place_candidates(t):
+            bound[(kind, base)] += 1
+    places = []
+    for (kind, name, base), v in sorted(votes.items()):
+        if bound[(kind, base)] < PLACE_MIN_BOUND * bases[base]:
+            continue
+        region = None
+        for level in ("district", "street", "community"):
+            counter = v[level]
+            total = sum(counter.values())
+            if total < PLACE_MIN_VOTES:
+                break
+            best, n = counter.most_common(1)[0]
+            # deeper levels must agree with the district chosen
+            if n / total < PLACE_MIN_SHARE or (region and not best.startswith(region)):
+                break
+            region = best
+        if region:
+            places.append({"name": name, "kind": kind, "region": region, "aliases": ""})
+    # a name kept under two kinds ("xx广场" estate and poi) keeps its first; a name that
+    # ends with another kept name is that name with words before it ("穿过景致雅苑")
+    names_kept = {p["name"] for p in places}
+    seen, unique = set(), []
+    for p in places:
+        longer = any(other != p["name"] and p["name"].endswith(other) for other in names_kept)
+        if p["name"] not in seen and not longer:
+            seen.add(p["name"])
+            unique.append(p)
+    cities = []
+    for letter in sorted(other_codes):
+        codes = other_codes[letter]
+        name = f"{letter}市"
+        aliases = sorted(c for c, n in codes.items() if c != name and n >= 2)
+        if codes[name] + sum(codes[a] for a in aliases) >= 2:
+            cities.append({"name": name, "kind": "city", "region": "", "aliases": "|".join(aliases)})
+    return unique + cities
+
+
+def write_places(places: list[dict], target: Path):
+    with target.open("w", encoding="utf-8", newline="") as f:
+        w = csv.DictWriter(f, fieldnames=["name", "kind", "region", "aliases", "lat", "lon"],
+                           lineterminator="\n", extrasaction="ignore")
+        w.writeheader()
+        for p in places:
+            w.writerow({**p, "lat": "", "lon": ""})
+
+
 # --------------------------------------------------------------------------- messages
 
 MSG_COLUMNS = ["留言编号", "留言用户", "留言主题", "留言时间", "留言详情", "一级分类", "答复意见", "答复时间"]
@@ -847,6 +1051,11 @@ def main() -> int:
               "# (a few invented where the data has too few, marked below); populations are invented.")
     (city_dir / "regions.toml").write_text(toml_tables(header, "region", regions, rcomments), encoding="utf-8")
 
+    held_out = held_out_ids()
+    places = build_places(regions, [r for r in validation + replies + hotspots
+                                    if r["留言编号"].strip() not in held_out])
+    write_places(places, city_dir / "places.csv")
+
     units, ucomments = build_units(regions, texts)
     header = ("# Handling units of A市. Generated by scripts/make-demo-data.py.\n"
               "# street offices (towns: 人民政府), community/village committees, property companies\n"
@@ -877,6 +1086,8 @@ def main() -> int:
     print(f"regions: {dict(lv)} (communities mined {n_real}, invented {n_inv})")
     print(f"units: {dict(ul)}")
     print(f"duties: {len(duties)}")
+    pk = collections.Counter(p["kind"] for p in places)
+    print(f"places: {dict(pk)} (mined from the messages, {len(held_out)} held-out messages left out)")
     print(f"messages: {len(rows)} (replies mentioning A市 available: {n_a}; fields truncated: {n_trunc}; "
           f"{msg_path.stat().st_size} bytes)")
     for e in errs:

@@ -608,6 +608,7 @@ fn synthetic_log(rng: &mut StdRng, cells: &Cells, day: Date) -> Vec<Event> {
             category: Some(category.clone()),
             region: Some(community.region.clone()),
             tier: None,
+            reason: None,
         },
     );
     let deadlines = Deadlines {

@@ -2,7 +2,7 @@
 //! board's 附件3, with likes), for comparing its top entries with the problems a person
 //! reading the messages would name (BENCHMARKS.md).
 //!
-//! Each message is placed with the city's gazetteer (`RegionTree::locate` on its
+//! Each message is placed with the city's gazetteer (`City::read_place` on its
 //! subject and text, as the router places a ticket) and grouped by
 //! `minhu_analytics::hotspot` over one window covering the whole file (or the last
 //! `days` of it), with the citizen's board id and the message's likes.
@@ -94,8 +94,8 @@ pub fn run(
         };
         let text = format!("{} {}", row.title, row.description);
         let mut place: Vec<String> = city
-            .regions
-            .locate(&text)
+            .read_place(&text)
+            .region
             .map(|r| {
                 city.regions
                     .ancestry(&r.id)

@@ -10,6 +10,7 @@ mod hotspot_list;
 mod hotspots;
 mod intake;
 mod pages;
+mod places;
 mod search;
 mod timers;
 
@@ -96,6 +97,21 @@ enum BenchCommand {
         /// and coverage.
         #[arg(long)]
         reference: Option<std::path::PathBuf>,
+    },
+    /// The place reader on real messages placed by hand (bench/places-sample.csv):
+    /// share placed, district precision, other cities recognised, reads per second.
+    Places {
+        /// The hand-checked sample (file, id, city, district, title).
+        #[arg(long, default_value = "bench/places-sample.csv")]
+        sample: std::path::PathBuf,
+        /// The folder holding the sample's data files (teddycup2020/).
+        #[arg(long)]
+        data: std::path::PathBuf,
+        #[arg(long, env = "MINHU_CONFIG", default_value = "demo/city")]
+        config: std::path::PathBuf,
+        /// Timed passes over the sample.
+        #[arg(long, default_value_t = 50)]
+        rounds: usize,
     },
     /// The hotspot list kept by the engine's watch at a province's volume: a full
     /// pass, an incremental pass after new tickets, and the route's answer from the
@@ -220,6 +236,12 @@ async fn run(command: BenchCommand) -> anyhow::Result<()> {
             top,
             reference,
         } => crate::hotspots::run(&data, &config, days, top, reference.as_deref()),
+        BenchCommand::Places {
+            sample,
+            data,
+            config,
+            rounds,
+        } => crate::places::run(&sample, &data, &config, rounds),
         BenchCommand::HotspotList {
             tickets,
             new,

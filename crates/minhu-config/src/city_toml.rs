@@ -168,6 +168,9 @@ struct TierEntry {
     clock: Option<TierClock>,
     #[serde(default)]
     words: Vec<String>,
+    /// When the tier's clock starts: "dispatch" (the default) or "intake".
+    #[serde(default)]
+    starts: TierStart,
 }
 
 pub(super) fn read_city(files: Files) -> Result<City, ConfigError> {
@@ -190,6 +193,8 @@ pub(super) fn read_city(files: Files) -> Result<City, ConfigError> {
         ));
     }
 
+    let places = load_places(files, &regions)?;
+
     let units_source = files.read("units.toml")?;
     let units_file: UnitsFile = units_source.parse()?;
     let unit_spans = spans_of(&units_file.unit);
@@ -204,7 +209,7 @@ pub(super) fn read_city(files: Files) -> Result<City, ConfigError> {
     let duties = DutyList::new(unspan(duties_file.duty), &taxonomy, &regions, &units)
         .map_err(|p| duties_source.item_error(&duty_spans, p))?;
 
-    let tiers = load_tiers(&city_source, &city_file.tier)?;
+    let mut tiers = load_tiers(&city_source, &city_file.tier)?;
     let default_tier = TierCode(city_file.city.default_tier.get_ref().clone());
     if !tiers.iter().any(|t| t.code == default_tier) {
         return Err(city_source.error(
@@ -216,10 +221,11 @@ pub(super) fn read_city(files: Files) -> Result<City, ConfigError> {
         ));
     }
     let boundaries = load_boundaries(files, &regions)?;
-    let urgency_rules = match &city_file.urgency {
+    let mut urgency_rules = match &city_file.urgency {
         Some(section) => load_urgency(&city_source, section, &tiers, &taxonomy)?,
         None => UrgencyRules::default(),
     };
+    add_synonyms(files, &mut tiers, &mut urgency_rules)?;
     let workflow = load_workflow(&city_source, city_file.workflow.as_ref())?;
     let timers = match &city_file.timers {
         Some(section) => load_timers(&city_source, section)?,
@@ -258,6 +264,7 @@ pub(super) fn read_city(files: Files) -> Result<City, ConfigError> {
         default_tier,
         urgency_rules,
         boundaries,
+        places,
         regions,
         units,
         taxonomy,
@@ -527,6 +534,7 @@ fn load_tiers(source: &Source, entries: &[Spanned<TierEntry>]) -> Result<Vec<Tie
             respond_within: allowance("respond_within", &raw.respond_within)?,
             resolve_within: allowance("resolve_within", &raw.resolve_within)?,
             words: raw.words.iter().map(|w| w.trim().to_owned()).collect(),
+            starts: raw.starts,
         };
         if let Some(english) = &tier.label_en
             && (english.trim().is_empty()

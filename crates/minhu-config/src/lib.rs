@@ -8,9 +8,11 @@
 //! | `city.toml` | name, time zone, root region, handling tiers (and each tier's clock), handling rules (`[workflow]`), personal data in free text (`[privacy]`) |
 //! | `calendar.toml` | public holidays and make-up working days (调休), `[[year]]` tables |
 //! | `regions.toml` | the region tree, `[[region]]` tables |
+//! | `places.csv` | optional: named places (estates, roads, schools, hospitals, markets, other cities) and the region each lies in (`name,kind,region,aliases,lat,lon`) |
 //! | `units.toml` | handling units, `[[unit]]` tables |
 //! | `taxonomy.csv` | the 3-level category taxonomy (一级分类,二级分类,三级分类), optionally the row's English names (`english`: levels joined by `/`) |
 //! | `duties.toml` | duty rules, `[[duty]]` tables |
+//! | `synonyms.csv` | optional: other ways people write the urgency words (`word,synonyms`, synonyms separated by `\|`) |
 //! | `open311.toml` | optional: the Open311 services, `[[service]]` tables ([`load_services`]) |
 //!
 //! Every mistake is reported with the file, the line and the problem, so that the
@@ -19,7 +21,7 @@
 use minhu_core::City;
 use minhu_core::calendar::{BusinessCalendar, DayKind, DayRange};
 use minhu_core::city::{AnalyticsRules, MapSettings, PrivacySettings, ScoreWeights, WorkflowRules};
-use minhu_core::deadline::{Allowance, Tier, TierClock, TierCode, parse_duration};
+use minhu_core::deadline::{Allowance, Tier, TierClock, TierCode, TierStart, parse_duration};
 use minhu_core::duty::{DutyList, DutyRule};
 use minhu_core::geo::{Boundaries, Boundary, Polygon, Ring};
 use minhu_core::ids::RegionId;
@@ -31,15 +33,20 @@ use minhu_core::unit::{Unit, Units};
 use minhu_core::urgency::{CategoryUrgency, UrgencyRule, UrgencyRules};
 use serde::Deserialize;
 use serde::de::DeserializeOwned;
+use std::collections::HashMap;
 use std::fmt;
 use std::path::{Path, PathBuf};
 use toml::Spanned;
 
 mod boundaries;
 mod city_toml;
+mod places;
+mod synonyms;
 
 use boundaries::load_boundaries;
 use city_toml::read_city;
+use places::load_places;
+use synonyms::add_synonyms;
 
 /// A mistake in a configuration file, pointing at where it is.
 #[derive(Debug, thiserror::Error)]
@@ -122,6 +129,16 @@ impl Files<'_> {
     }
 }
 
+/// A CSV file's header and its records, each with its line.
+type CsvRows = (Vec<String>, Vec<(Option<usize>, csv::StringRecord)>);
+
+impl ConfigError {
+    fn at_line(mut self, line: usize) -> Self {
+        self.line = Some(line);
+        self
+    }
+}
+
 /// One file's text, kept to turn byte offsets into line numbers.
 struct Source {
     path: PathBuf,
@@ -151,6 +168,33 @@ impl Source {
             .map_err(|e| self.error(e.span().map(|s| s.start), e.message().to_owned()))
     }
 
+    /// The file read as CSV: its header (trimmed, without a byte-order mark) and each
+    /// record with its line, or the error at the line where the CSV breaks.
+    fn csv(&self) -> Result<CsvRows, ConfigError> {
+        let mut reader = csv::ReaderBuilder::new().from_reader(self.text.as_bytes());
+        let header = reader
+            .headers()
+            .map_err(|e| self.error(None, e.to_string()).at_line(1))?
+            .iter()
+            .map(|h| h.trim_start_matches('\u{feff}').trim().to_owned())
+            .collect();
+        let records = reader
+            .records()
+            .map(|record| {
+                let record = record.map_err(|e| {
+                    let line = e.position().map(|p| p.line() as usize);
+                    ConfigError {
+                        file: self.path.clone(),
+                        line,
+                        problem: e.to_string(),
+                    }
+                })?;
+                Ok((record.position().map(|p| p.line() as usize), record))
+            })
+            .collect::<Result<_, ConfigError>>()?;
+        Ok((header, records))
+    }
+
     /// Reports a problem with one item of a list, at that item's line.
     fn item_error<T>(&self, items: &[Spanned<T>], problem: ConfigProblem) -> ConfigError {
         let offset = items.get(problem.item).map(|item| item.span().start);
@@ -172,10 +216,12 @@ pub fn load_city(dir: &Path) -> Result<City, ConfigError> {
 pub const EDITABLE_FILES: &[&str] = &[
     "city.toml",
     "regions.toml",
+    "places.csv",
     "units.toml",
     "taxonomy.csv",
     "duties.toml",
     "calendar.toml",
+    "synonyms.csv",
 ];
 
 /// Checks the configuration in `dir` as it would load with `name` holding `text`
@@ -738,6 +784,114 @@ weight = 0.5
     }
 
     #[test]
+    fn synonyms_are_read_and_checked() {
+        let city = |synonyms: &str| {
+            let dir = write_city(Some((
+                "city.toml",
+                &CITY.replace(
+                    "resolve_within = \"2h\"\n",
+                    "resolve_within = \"2h\"\nwords = [\"井盖丢失\", \"燃气泄漏\"]\n",
+                ),
+            )));
+            std::fs::write(dir.path().join("synonyms.csv"), synonyms).unwrap();
+            load_city(dir.path())
+        };
+        let loaded = city("word,synonyms\n井盖丢失,井盖缺失|没有井盖\n").unwrap();
+        let standard = TierCode("15d".into());
+        let tier_of = |text: &str| {
+            loaded
+                .urgency(text, &standard, None)
+                .map(|u| (u.tier.code.as_str().to_owned(), u.reasons))
+        };
+        assert_eq!(
+            tier_of("路口井盖缺失"),
+            Some(("2h".into(), vec!["井盖缺失".into()]))
+        );
+        assert_eq!(tier_of("井盖丢失").unwrap().0, "2h");
+        assert_eq!(tier_of("井盖松动"), None);
+        let refused = |text: &str| {
+            let err = city(text).unwrap_err();
+            assert!(err.file.ends_with("synonyms.csv"), "{err}");
+            (err.line, err.problem)
+        };
+        let (line, problem) = refused("word,synonyms\n井盖丢失,井盖缺失\n井盖,井盖坏了\n");
+        assert_eq!(line, Some(3));
+        assert!(
+            problem.starts_with("word:") && problem.contains("井盖"),
+            "{problem}"
+        );
+        let (line, problem) =
+            refused("word,synonyms\n井盖丢失,井盖缺失\n燃气泄漏,燃气泄露|井盖缺失\n");
+        assert_eq!(line, Some(3));
+        assert!(
+            problem.starts_with("synonyms:") && problem.contains("line 2"),
+            "{problem}"
+        );
+        let (line, problem) = refused("word,synonyms\n井盖丢失,燃气泄漏\n");
+        assert_eq!(line, Some(2));
+        assert!(problem.contains("already a word"), "{problem}");
+        let (line, problem) = refused("word,synonyms\n井盖丢失,井盖缺失||\n");
+        assert_eq!(line, Some(2));
+        assert!(problem.starts_with("synonyms:"), "{problem}");
+        let (line, _) = refused("word,same\n井盖丢失,井盖缺失\n");
+        assert_eq!(line, Some(1));
+    }
+
+    #[test]
+    fn places_are_read_and_checked() {
+        let dir = write_city(None);
+        let write = |text: &str| std::fs::write(dir.path().join("places.csv"), text).unwrap();
+        write(
+            "name,kind,region,aliases,lat,lon\n\
+             杜鹃文苑,estate,A3-01,杜鹃文苑小区|杜鹃苑,28.1,112.9\n\
+             书院路,road,A3,,,\n\
+             B市,city,,B1区|B9市,,\n",
+        );
+        let city = load_city(dir.path()).unwrap_or_else(|e| panic!("{e}"));
+        let reading = city.read_place("杜鹃苑门口路灯不亮");
+        assert_eq!(reading.region.unwrap().id.as_str(), "A3-01");
+        assert_eq!(reading.location().unwrap().lon, 112.9);
+        assert_eq!(city.read_place("B9市某村").elsewhere.unwrap().name, "B市");
+        // Each mistake names the file, the line and the column.
+        let refused = |text: &str| {
+            write(text);
+            let err = load_city(dir.path()).unwrap_err();
+            assert!(err.file.ends_with("places.csv"), "{err}");
+            (err.line, err.problem)
+        };
+        let (line, problem) = refused("name,kind,region\n书院路,road,A3\n某小区,estate,Z9\n");
+        assert_eq!(line, Some(3));
+        assert!(
+            problem.starts_with("region:") && problem.contains("Z9"),
+            "{problem}"
+        );
+        let (line, problem) = refused("name,kind,region\n书院路,street,A3\n");
+        assert_eq!(line, Some(2));
+        assert!(
+            problem.starts_with("kind:") && problem.contains("estate"),
+            "{problem}"
+        );
+        let (line, problem) = refused("name,kind,region,lat,lon\n书院路,road,A3,28.1,\n");
+        assert_eq!(line, Some(2));
+        assert!(problem.starts_with("lat:"), "{problem}");
+        let (line, problem) = refused("name,kind,region,lat,lon\n书院路,road,A3,north,1\n");
+        assert_eq!(line, Some(2));
+        assert!(problem.starts_with("lat:"), "{problem}");
+        let (line, problem) = refused("name,kind,district\n书院路,road,A3\n");
+        assert_eq!(line, Some(1));
+        assert!(problem.contains("district"), "{problem}");
+        let (line, problem) = refused("name,kind,region\n某小区,estate,\n");
+        assert_eq!(line, Some(2));
+        assert!(problem.starts_with("region:"), "{problem}");
+        // An empty file is no places at all.
+        write("");
+        assert!(load_city(dir.path()).is_ok());
+        // The editor checks an edit of places.csv like any other file.
+        let err = check_edit(dir.path(), "places.csv", "name,kind,region\nB市,city,A3\n");
+        assert!(err.unwrap_err().problem.starts_with("region:"));
+    }
+
+    #[test]
     fn the_demo_city_is_valid() {
         let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../demo/city");
         let city = load_city(&dir).unwrap_or_else(|e| panic!("{e}"));
@@ -755,6 +909,16 @@ weight = 0.5
         assert_eq!(tier_of("楼上漏水，家里有独居老人").as_deref(), Some("24h"));
         assert_eq!(tier_of("小区停车位不够"), None);
         assert_eq!(tier_of("没有闻到煤气味，是下水道的味道"), None);
+        // synonyms.csv: other spellings count as their word, from real messages.
+        assert_eq!(tier_of("路边井盖缺失，晚上很危险").as_deref(), Some("2h"));
+        assert_eq!(
+            tier_of("A市A3区梅溪湖街道旭辉御府电梯关人的事件不是一起两起了").as_deref(),
+            Some("2h")
+        );
+        assert_eq!(
+            tier_of("到晚上黑灯瞎火，且路边井盖有丢失情况").as_deref(),
+            Some("2h")
+        );
         let place = |lon: f64, lat: f64| {
             let point = minhu_core::ticket::GeoPoint { lat, lon };
             city.boundaries

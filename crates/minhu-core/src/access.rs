@@ -733,8 +733,8 @@ fn change_texts(change: &mut Change) -> Vec<&mut String> {
         Change::Urged { note } | Change::Summoned { note, .. } => vec![note],
         Change::PartReported { report, .. } => vec![report],
         Change::AttachmentAdded(attachment) => attachment.name.iter_mut().collect(),
-        Change::Reclassified { .. }
-        | Change::Accepted
+        Change::Reclassified { reason, .. } => reason.iter_mut().collect(),
+        Change::Accepted
         | Change::Rated(_)
         | Change::PartAccepted { .. }
         | Change::Warned { .. }

@@ -5,6 +5,7 @@ use crate::calendar::BusinessCalendar;
 use crate::deadline::{Deadlines, Tier, TierCode};
 use crate::duty::DutyList;
 use crate::geo::Boundaries;
+use crate::place::{Gazetteer, Reading};
 use crate::region::RegionTree;
 use crate::taxonomy::{CategoryPath, Taxonomy};
 use crate::timer::TimerPolicy;
@@ -24,6 +25,8 @@ pub struct City {
     /// The weighted urgency rules of `[urgency]` (each tier's own words live on the tier).
     pub urgency_rules: UrgencyRules,
     pub regions: RegionTree,
+    /// Every place name the city knows: its regions' and those of `places.csv`.
+    pub places: Gazetteer,
     /// Region polygons from `boundaries.geojson` (empty when the city has none).
     pub boundaries: Boundaries,
     pub units: Units,
@@ -187,6 +190,11 @@ impl Default for WorkflowRules {
 }
 
 impl City {
+    /// Where a demand's words say it is ([`Gazetteer::read`]).
+    pub fn read_place(&self, text: &str) -> Reading<'_> {
+        self.places.read(&self.regions, text)
+    }
+
     pub fn tier(&self, code: &TierCode) -> Option<&Tier> {
         self.tiers.iter().find(|tier| &tier.code == code)
     }
@@ -227,7 +235,7 @@ impl City {
 pub(crate) mod tests {
     use super::*;
     use crate::calendar::tests::china_2025;
-    use crate::deadline::{Allowance, TierClock};
+    use crate::deadline::{Allowance, TierClock, TierStart};
     use crate::duty::DutyRule;
     use crate::region::tests::sample_tree;
     use crate::taxonomy::CategoryPath;
@@ -271,6 +279,7 @@ pub(crate) mod tests {
                 } else {
                     Vec::new()
                 },
+                starts: TierStart::Dispatch,
             }
         };
         City {
@@ -281,6 +290,7 @@ pub(crate) mod tests {
             tiers: vec![tier("2h", "30m", "2h"), tier("15d", "24h", "15d")],
             default_tier: TierCode("15d".into()),
             urgency_rules: UrgencyRules::default(),
+            places: Gazetteer::new(&regions, Vec::new()).unwrap(),
             regions,
             boundaries: Boundaries::default(),
             units,

@@ -35,6 +35,20 @@ pub struct Tier {
     pub resolve_within: Allowance,
     /// Words that put a demand in this tier (燃气泄漏 -> 2h), whatever it was given.
     pub words: Vec<String>,
+    /// When the tier's clock starts (`starts` in `city.toml`).
+    pub starts: TierStart,
+}
+
+/// When a tier's clock starts.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum TierStart {
+    /// When the ticket is dispatched: the unit's time to act.
+    #[default]
+    Dispatch,
+    /// When the demand came in: an emergency's time runs while it waits in the
+    /// dispatchers' queue.
+    Intake,
 }
 
 /// Which clock a tier's deadlines run on, as written in `city.toml`.
@@ -140,6 +154,14 @@ pub struct Deadlines {
 }
 
 impl Tier {
+    /// When the clock of a ticket received at `intake` and dispatched `now` starts.
+    pub fn clock_start(&self, intake: Timestamp, now: Timestamp) -> Timestamp {
+        match self.starts {
+            TierStart::Dispatch => now,
+            TierStart::Intake => intake.min(now),
+        }
+    }
+
     /// The deadlines of a ticket of this tier handed to a unit at `start`, in the
     /// city's `zone` and on its `calendar`.
     pub fn deadlines(
@@ -213,6 +235,7 @@ mod tests {
             respond_within: Allowance::parse(respond, clock).unwrap(),
             resolve_within: Allowance::parse(resolve, clock).unwrap(),
             words: Vec::new(),
+            starts: TierStart::Dispatch,
         }
     }
 

@@ -134,6 +134,10 @@ pub enum Change {
         category: Option<CategoryPath>,
         region: Option<RegionId>,
         tier: Option<TierCode>,
+        /// Why, written when the change is made: routing's reading of the text (the
+        /// urgency words behind a tier, the place named) or a person's words.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        reason: Option<String>,
     },
     Dispatched {
         unit: UnitId,

@@ -9,6 +9,7 @@
 
 use crate::access::{Permission, Role};
 use crate::event::{EventKind, SystemPart};
+use crate::place::PlaceKind;
 use crate::region::RegionLevel;
 use crate::rollup::{AlertKind, Metric};
 use crate::ticket::{Channel, Kind, PartState, Satisfaction, Status};
@@ -175,6 +176,7 @@ pub fn vocabularies() -> Vec<Vocabulary> {
         vocabulary::<Permission>(),
         vocabulary::<UnitLevel>(),
         vocabulary::<RegionLevel>(),
+        vocabulary::<PlaceKind>(),
         vocabulary::<TimerKind>(),
         vocabulary::<DeadlineKind>(),
         vocabulary::<EscalationTarget>(),

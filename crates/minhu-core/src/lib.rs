@@ -23,6 +23,7 @@ pub mod event;
 pub mod geo;
 pub mod ids;
 pub mod pii;
+pub mod place;
 pub mod region;
 pub mod rollup;
 pub mod services;

@@ -2,7 +2,8 @@
 //!
 //! Every ticket belongs to a place, and the place decides which street office or
 //! community answers. The tree is configuration; this module validates it, answers
-//! "is this region inside that one", and finds the region a piece of address text names.
+//! "is this region inside that one"; reading a region from a demand's words is
+//! [`crate::place`]'s.
 
 use crate::ids::RegionId;
 use serde::{Deserialize, Serialize};
@@ -165,57 +166,6 @@ impl RegionTree {
         ids.reverse();
         Some(format!("/{}/", ids.join("/")))
     }
-
-    /// Finds the most specific region that `text` names (gazetteer matching).
-    ///
-    /// A name counts for more when its ancestors are named too ("A3区 洋湖街道" beats
-    /// a 洋湖街道 elsewhere). When several regions tie, the answer is the deepest
-    /// region they share, so an ambiguous name never places a ticket wrongly.
-    pub fn locate(&self, text: &str) -> Option<&Region> {
-        let named: Vec<usize> = self
-            .regions
-            .iter()
-            .enumerate()
-            .filter(|(index, region)| {
-                *index != self.root
-                    && std::iter::once(&region.name)
-                        .chain(&region.aliases)
-                        .any(|name| !name.is_empty() && text.contains(name.as_str()))
-            })
-            .map(|(index, _)| index)
-            .collect();
-        // Named ancestors confirm a candidate; a named region above it that is not its
-        // ancestor ("A3区 … 关口" when 关口 lies in A9) contradicts it.
-        let score = |index: usize| {
-            let region = &self.regions[index];
-            let confirmed = self
-                .ancestry(&region.id)
-                .filter(|r| named.contains(&self.by_id[&r.id]))
-                .count() as i64;
-            let contradicted = named
-                .iter()
-                .map(|&other| &self.regions[other])
-                .filter(|other| {
-                    other.level < region.level && !self.is_within(&region.id, &other.id)
-                })
-                .count() as i64;
-            (confirmed - contradicted, region.level)
-        };
-        let best = named.iter().map(|&index| score(index)).max()?;
-        let tied: Vec<&RegionId> = named
-            .iter()
-            .filter(|&&index| score(index) == best)
-            .map(|&index| &self.regions[index].id)
-            .collect();
-        self.common_ancestor(&tied)
-            .filter(|region| region.level != RegionLevel::City)
-    }
-
-    fn common_ancestor(&self, ids: &[&RegionId]) -> Option<&Region> {
-        let (first, rest) = ids.split_first()?;
-        self.ancestry(first)
-            .find(|candidate| rest.iter().all(|id| self.is_within(id, &candidate.id)))
-    }
 }
 
 #[cfg(test)]
@@ -256,28 +206,6 @@ pub(crate) mod tests {
         assert_eq!(tree.path(&id).unwrap(), "/A/A3/A3-01/A3-01-01/");
         assert!(tree.is_within(&id, &RegionId::new("A3")));
         assert!(!tree.is_within(&id, &RegionId::new("A5")));
-    }
-
-    #[test]
-    fn locates_the_most_specific_place() {
-        let tree = sample_tree();
-        let found = tree.locate("A3区洋湖街道洋湖社区3栋楼下路灯不亮").unwrap();
-        assert_eq!(found.id.as_str(), "A3-01-01");
-        let found = tree.locate("坪塘街道附近施工噪音").unwrap();
-        assert_eq!(found.id.as_str(), "A3-02");
-    }
-
-    #[test]
-    fn ambiguous_names_fall_back_to_what_they_share() {
-        let tree = sample_tree();
-        // 新村社区 exists in A3 and A5: without more context, no district is claimed.
-        assert!(tree.locate("新村社区门口垃圾没人清理").is_none());
-        // With the district named, the right one wins.
-        let found = tree.locate("A5区新村社区门口垃圾没人清理").unwrap();
-        assert_eq!(found.id.as_str(), "A5-01-01");
-        // A street named with another district is not believed over that district.
-        let found = tree.locate("A5区的居民反映坪塘街道那边的事").unwrap();
-        assert_eq!(found.id.as_str(), "A5");
     }
 
     #[test]

@@ -344,6 +344,7 @@ mod tests {
                     category: Some(CategoryPath::new("城乡建设/供水")),
                     region: Some(RegionId::new("A3")),
                     tier: None,
+                    reason: None,
                 },
             ),
             ("2026-03-01T23:32:00Z", dispatched("u1")),
@@ -441,6 +442,7 @@ mod tests {
             category: None,
             region: Some(RegionId::new("A5")),
             tier: None,
+            reason: None,
         };
         let mut later = log(vec![("2026-03-07T00:00:00Z", moved)]);
         later[0].seq = events.len() as u32 + 1;

@@ -338,6 +338,7 @@ impl Ticket {
                 category,
                 region,
                 tier,
+                ..
             } => {
                 if let Some(category) = category {
                     self.intake.category = Some(category.clone());

@@ -149,6 +149,7 @@ mod tests {
             respond_within: Allowance::parse("30m", clock).unwrap(),
             resolve_within: Allowance::parse(code, clock).unwrap(),
             words: words.iter().map(|w| w.to_string()).collect(),
+            starts: crate::deadline::TierStart::Dispatch,
         }
     }
 

@@ -56,6 +56,9 @@ pub enum Command {
         region: Option<RegionId>,
         #[serde(default)]
         tier: Option<TierCode>,
+        /// Why (kept with the change).
+        #[serde(default)]
+        reason: Option<String>,
     },
     Dispatch {
         unit: UnitId,
@@ -503,9 +506,11 @@ pub fn transition(
                 category,
                 region,
                 tier,
+                reason,
             },
             Pending | Dispatched | Accepted,
         ) => {
+            optional_text("reason", reason, MAX_SHORT)?;
             if category.is_none() && region.is_none() && tier.is_none() {
                 return Err(FieldError::new(
                     "category",
@@ -526,6 +531,7 @@ pub fn transition(
                 category: category.clone(),
                 region: region.clone(),
                 tier: tier.clone(),
+                reason: reason.clone(),
             }
         }
         (Command::Dispatch { unit, reason }, Pending) => {
@@ -538,9 +544,11 @@ pub fn transition(
                 )
                 .into());
             }
+            // An emergency tier's clock has run since intake.
+            let tier = tier()?;
             Change::Dispatched {
                 unit: unit.clone(),
-                deadlines: city.deadlines(tier()?, now),
+                deadlines: city.deadlines(tier, tier.clock_start(ticket.created_at, now)),
                 reason: reason.clone().unwrap_or_default(),
                 basis: duty_basis(city, ticket, unit),
             }
@@ -979,9 +987,11 @@ fn fire(
 mod tests {
     use super::*;
     use crate::city::tests::sample_city;
+    use crate::deadline::TierStart;
     use crate::event::{Actor, Event, SystemPart};
     use crate::ids::TicketNumber;
     use crate::ticket::{Channel, Satisfaction};
+    use jiff::SignedDuration;
     use proptest::prelude::*;
 
     fn intake(kind: Kind) -> Intake {
@@ -1325,6 +1335,58 @@ mod tests {
         at: Timestamp,
     ) -> Result<(), TransitionError> {
         step(ticket, log, Command::Fire { timer }, at)
+    }
+
+    #[test]
+    fn an_emergency_tier_counts_from_intake_and_keeps_its_reason() {
+        let mut city = sample_city();
+        let mut ticket = start(Kind::Help, t0());
+        let urgent = TierCode("2h".into());
+        // Routing raises the tier at intake and writes why then.
+        let raise = Command::Reclassify {
+            category: None,
+            region: None,
+            tier: Some(urgent.clone()),
+            reason: Some("燃气泄漏".into()),
+        };
+        let change = transition(&ticket, raise, &city, t0()).unwrap();
+        let Change::Reclassified { reason, .. } = &change else {
+            panic!("{change:?}")
+        };
+        assert_eq!(reason.as_deref(), Some("燃气泄漏"));
+        ticket.apply(&Event {
+            seq: 2,
+            at: t0(),
+            actor: Actor::system(SystemPart::Router),
+            change,
+        });
+        // Dispatched 90 minutes later: a tier counted from dispatch gives the unit two
+        // hours from then, one counted from intake the 30 minutes left.
+        let later = t0() + SignedDuration::from_mins(90);
+        let dispatch = || Command::Dispatch {
+            unit: UnitId::new("S-yanghu"),
+            reason: None,
+        };
+        let due = |city: &City| match transition(&ticket, dispatch(), city, later).unwrap() {
+            Change::Dispatched { deadlines, .. } => deadlines.resolve_by,
+            other => panic!("{other:?}"),
+        };
+        assert_eq!(due(&city), later + SignedDuration::from_hours(2));
+        city.tiers
+            .iter_mut()
+            .find(|t| t.code == urgent)
+            .unwrap()
+            .starts = TierStart::Intake;
+        assert_eq!(due(&city), t0() + SignedDuration::from_hours(2));
+        // A reason is checked like any other text.
+        let long = Command::Reclassify {
+            category: None,
+            region: None,
+            tier: Some(urgent),
+            reason: Some("长".repeat(MAX_SHORT + 1)),
+        };
+        let refused = transition(&ticket, long, &city, later).unwrap_err();
+        assert!(refused.to_string().contains("reason"), "{refused}");
     }
 
     #[test]

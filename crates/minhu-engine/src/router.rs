@@ -10,7 +10,7 @@ use minhu_core::deadline::TierCode;
 use minhu_core::duty::Assignment;
 use minhu_core::ids::{RegionId, UnitId};
 use minhu_core::taxonomy::CategoryPath;
-use minhu_core::ticket::Ticket;
+use minhu_core::ticket::{GeoPoint, Ticket};
 use minhu_core::workflow::Command;
 use serde::Serialize;
 use std::sync::Arc;
@@ -53,6 +53,9 @@ impl Default for Router {
 pub struct Decision {
     /// A region found from the address text (absent when the ticket had one already).
     pub region: Option<Placed>,
+    /// Another city the demand is about, as `places.csv` names it ("B市"): it is not
+    /// placed nor routed here, a dispatcher hands it over (转办).
+    pub elsewhere: Option<String>,
     /// A category taken from the classifier (absent when the ticket had one already).
     pub category: Option<CategorySuggestion>,
     pub suggestions: Vec<CategorySuggestion>,
@@ -74,6 +77,10 @@ pub struct Placed {
     pub reason: String,
     /// Placed by the map pin (inside the region's outline), else by a name in the text.
     pub by_pin: bool,
+    /// The estate, road, school ... of `places.csv` whose name placed it, if one did.
+    pub place: Option<String>,
+    /// That place's coordinates, when `places.csv` has them.
+    pub location: Option<GeoPoint>,
 }
 
 /// A unit a dispatcher could send the ticket to: what routing would do under one of the
@@ -158,6 +165,8 @@ impl Decision {
                 category: self.category.as_ref().map(|c| c.category.clone()),
                 region: self.region.as_ref().map(|p| p.region.clone()),
                 tier: self.tier.as_ref().map(|u| u.tier.clone()),
+                // The tier's reason is kept when the tier is set, at intake.
+                reason: self.tier.as_ref().map(|u| u.reasons.join("、")),
             });
         }
         if let Some(assignment) = &self.assignment {
@@ -213,6 +222,7 @@ impl Router {
 
     pub fn decide(&self, ticket: &Ticket, city: &City) -> Decision {
         let intake = &ticket.intake;
+        let mut elsewhere = None;
         let region = match &intake.region {
             Some(_) => None,
             // A map pin is more precise than a name in the text.
@@ -227,6 +237,8 @@ impl Router {
                             at.lat, at.lon, found.name
                         ),
                         by_pin: true,
+                        place: None,
+                        location: None,
                     })
                 })
                 .or_else(|| {
@@ -236,10 +248,23 @@ impl Router {
                         intake.title,
                         intake.description
                     );
-                    city.regions.locate(&text).map(|found| Placed {
+                    let reading = city.read_place(&text);
+                    elsewhere = reading.elsewhere.map(|city| city.name.clone());
+                    let found = reading.region?;
+                    Some(Placed {
                         region: found.id.clone(),
-                        reason: format!("place {} named in the address or text", found.name),
+                        reason: match reading.place {
+                            Some(place) => format!(
+                                "{} {} (in {}) named in the address or text",
+                                place.kind.code(),
+                                place.name,
+                                found.name
+                            ),
+                            None => format!("place {} named in the address or text", found.name),
+                        },
                         by_pin: false,
+                        place: reading.place.map(|p| p.name.clone()),
+                        location: reading.location(),
                     })
                 }),
         };
@@ -257,10 +282,12 @@ impl Router {
             .as_ref()
             .map(|p| &p.region)
             .or(intake.region.as_ref());
+        // A demand about another city is handed over by a person, never routed here.
         let assignment = category
             .as_ref()
             .map(|c| &c.category)
             .or(intake.category.as_ref())
+            .filter(|_| elsewhere.is_none())
             .and_then(|c| city.duties.route(c, place, &city.regions, &city.units));
         let text = format!("{} {}", intake.title, intake.description);
         // The category's confidence: 1 when a person gave it, else the classifier's.
@@ -277,6 +304,7 @@ impl Router {
             });
         Decision {
             region,
+            elsewhere,
             category,
             suggestions,
             tier,

@@ -329,6 +329,7 @@ mod tests {
                 category: Some(CategoryPath::new(corrected)),
                 region: None,
                 tier: None,
+                reason: None,
             }));
         }
         events.push(event(Change::Dispatched {

@@ -34,6 +34,7 @@ const CITY_FILES: &[(&str, &str)] = &[
         "regions.toml",
         include_str!("../../../demo/city/regions.toml"),
     ),
+    ("places.csv", include_str!("../../../demo/city/places.csv")),
     ("units.toml", include_str!("../../../demo/city/units.toml")),
     (
         "boundaries.geojson",
@@ -54,6 +55,10 @@ const CITY_FILES: &[(&str, &str)] = &[
     (
         "duties.toml",
         include_str!("../../../demo/city/duties.toml"),
+    ),
+    (
+        "synonyms.csv",
+        include_str!("../../../demo/city/synonyms.csv"),
     ),
 ];
 const MESSAGES: &str = include_str!("../../../demo/messages.csv");
@@ -456,6 +461,7 @@ async fn live(
                     category: Some(category),
                     region: None,
                     tier: None,
+                    reason: None,
                 };
                 (hours(rng, 0.1, 1.0), reclassify, Actor::user("dispatcher"))
             }

@@ -58,6 +58,16 @@ fn complaint(address: &str, category: Option<&str>) -> Intake {
     }
 }
 
+/// A demand in a citizen's own words, with no address.
+fn said(title: &str, description: &str, category: Option<&str>) -> Intake {
+    Intake {
+        title: title.into(),
+        description: description.into(),
+        address: None,
+        ..complaint("", category)
+    }
+}
+
 #[tokio::test]
 async fn a_placed_and_categorised_demand_is_dispatched_at_once() {
     let s = setup().await;
@@ -103,6 +113,109 @@ async fn what_cannot_be_routed_waits_for_a_dispatcher() {
         .unwrap();
     assert_eq!(created.ticket.status, Status::Pending);
     assert!(created.ticket.unit.is_none());
+}
+
+#[tokio::test]
+async fn a_demand_naming_its_estate_is_placed_in_the_estate_community() {
+    let s = setup().await;
+    // No district, street or community in the words: only the estate (places.csv).
+    let intake = said(
+        "青青家园小区水压特别小",
+        "家住6楼，水压特别小，严重影响日常生活",
+        None,
+    );
+    let created = s
+        .engine
+        .intake(intake, Actor::citizen(), None)
+        .await
+        .unwrap();
+    let ticket = created.ticket;
+    let region = ticket.intake.region.as_ref().expect("placed");
+    assert_eq!(region.as_str(), "A3-01-01");
+    let city = s.engine.city();
+    let names: Vec<&str> = city
+        .regions
+        .ancestry(region)
+        .map(|r| r.name.as_str())
+        .collect();
+    assert_eq!(names, ["青山新村", "天顶街道", "A3区", "A市"]);
+    // The routing's reading names the estate.
+    let (_, decision) = s.engine.preview(ticket.intake.clone()).unwrap();
+    assert!(
+        decision.region.is_none(),
+        "the ticket has its region already"
+    );
+    let mut fresh = ticket.intake.clone();
+    fresh.region = None;
+    let (_, decision) = s.engine.preview(fresh).unwrap();
+    let placed = decision.region.unwrap();
+    assert_eq!(placed.place.as_deref(), Some("青青家园"));
+    assert!(placed.reason.contains("青青家园"), "{}", placed.reason);
+}
+
+#[tokio::test]
+async fn a_demand_about_another_city_is_read_as_such_and_not_routed() {
+    let s = setup().await;
+    let intake = said(
+        "B9市汤家坪村委书记儿子超生",
+        "村委书记的儿子超生二胎，还继续担任村干部",
+        Some("城乡建设/住房保障与房地产/物业服务"),
+    );
+    let (_, decision) = s.engine.preview(intake.clone()).unwrap();
+    assert_eq!(decision.elsewhere.as_deref(), Some("B市"));
+    assert!(decision.region.is_none() && decision.assignment.is_none());
+    let created = s
+        .engine
+        .intake(intake, Actor::citizen(), None)
+        .await
+        .unwrap();
+    // Not placed in A市 nor sent to one of its units: a dispatcher hands it over.
+    assert_eq!(created.ticket.status, Status::Pending);
+    assert!(created.ticket.intake.region.is_none());
+}
+
+#[tokio::test]
+async fn an_urgent_demand_keeps_its_reason_and_its_clock_from_intake() {
+    let s = setup().await;
+    let received = s.clock.now();
+    // 井盖缺失: a synonym of 井盖丢失 (synonyms.csv).
+    let intake = said(
+        "人行道井盖缺失",
+        "到晚上黑灯瞎火，且路边井盖缺失，很危险",
+        None,
+    );
+    let number = s
+        .engine
+        .intake(intake, Actor::citizen(), None)
+        .await
+        .unwrap()
+        .ticket
+        .number;
+    let events = s.engine.events(&number).await.unwrap();
+    let minhu_core::Change::Reclassified { tier, reason, .. } = &events[1].change else {
+        panic!("{:?}", events[1].change)
+    };
+    // Written at intake, before any dispatch.
+    assert_eq!(tier.as_ref().map(|t| t.as_str()), Some("2h"));
+    assert_eq!(reason.as_deref(), Some("井盖缺失"));
+    // It waits an hour in the queue; the 2h tier's clock ran all along.
+    s.clock.advance(SignedDuration::from_hours(1));
+    let ticket = s
+        .engine
+        .act(
+            &number,
+            Command::Dispatch {
+                unit: UnitId::new("street-A3-01"),
+                reason: None,
+            },
+            Actor::user("dispatcher"),
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        ticket.deadlines.unwrap().resolve_by,
+        received + SignedDuration::from_hours(2)
+    );
 }
 
 #[tokio::test]

@@ -508,7 +508,11 @@ async fn config(
 ) -> Result<Html<String>, ApiError> {
     let file = chosen(&query.file)?;
     let text = match &state.config_dir {
-        Some(dir) => std::fs::read_to_string(dir.join(file)).map_err(ApiError::internal)?,
+        // An optional file the city does not have yet (places.csv) opens empty.
+        Some(dir) => match std::fs::read_to_string(dir.join(file)) {
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => String::new(),
+            read => read.map_err(ApiError::internal)?,
+        },
         None => String::new(),
     };
     render(ConfigPage {

@@ -99,11 +99,23 @@ impl Words {
         let mut reasons = Vec::new();
         if let Some(placed) = &decision.region {
             let region = self.region(&placed.region);
-            reasons.push(match (placed.by_pin, self.lang.is_en()) {
-                (true, false) => format!("地图定位在{region}范围内"),
-                (true, true) => format!("The map pin lies in {region}"),
-                (false, false) => format!("地址或内容提到{region}"),
-                (false, true) => format!("The address or text names {region}"),
+            let en = self.lang.is_en();
+            reasons.push(match (placed.by_pin, &placed.place) {
+                (true, _) if en => format!("The map pin lies in {region}"),
+                (true, _) => format!("地图定位在{region}范围内"),
+                (false, Some(place)) if en => {
+                    format!("The address or text names {place}, in {region}")
+                }
+                (false, Some(place)) => format!("地址或内容提到{place}（属{region}）"),
+                (false, None) if en => format!("The address or text names {region}"),
+                (false, None) => format!("地址或内容提到{region}"),
+            });
+        }
+        if let Some(city) = &decision.elsewhere {
+            reasons.push(if self.lang.is_en() {
+                format!("About another city: {city} (to hand over, not routed here)")
+            } else {
+                format!("属外市：{city}（需转办，不在本市派单）")
             });
         }
         if let Some(category) = decision.category.as_ref().or(decision.suggestions.first()) {
@@ -156,6 +168,7 @@ impl Words {
                 category,
                 region,
                 tier,
+                reason,
             } => {
                 let mut parts = Vec::new();
                 if let Some(category) = category {
@@ -174,6 +187,14 @@ impl Words {
                 }
                 if let Some(tier) = tier {
                     parts.push(format!("{} {}", self.t("时限", "Tier"), self.tier(tier)));
+                }
+                // Routing writes the urgency words it read; a person their own reason.
+                match reason {
+                    Some(words) if !by_person => {
+                        parts.push(format!("{} {words}", self.t("内容提到", "the text says")))
+                    }
+                    Some(reason) => parts.push(format!("{}{reason}", self.t("原因：", "Why: "))),
+                    None => {}
                 }
                 parts.join(self.t("；", "; "))
             }

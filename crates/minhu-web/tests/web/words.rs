@@ -531,6 +531,9 @@ fn proper_names(fixture: &Fixture) -> Vec<String> {
         names.insert(region.name.clone());
         names.extend(region.aliases.iter().cloned());
     }
+    for place in city.places.places() {
+        names.extend(place.names().map(str::to_owned));
+    }
     for path in city.taxonomy.paths() {
         names.extend(path.levels().map(str::to_owned));
     }
@@ -538,6 +541,11 @@ fn proper_names(fixture: &Fixture) -> Vec<String> {
         if tier.label_en.is_none() {
             names.insert(tier.label.clone());
         }
+        // The urgency words routing quotes from a demand ("the text says 燃气泄漏").
+        names.extend(tier.words.iter().cloned());
+    }
+    for rule in &city.urgency_rules.rules {
+        names.extend(rule.words.iter().cloned());
     }
     let mut names: Vec<String> = names.into_iter().filter(|n| !n.is_empty()).collect();
     names.sort_by_key(|n| std::cmp::Reverse(n.chars().count()));

@@ -1,0 +1,512 @@
+//! Reading a demand's place (属地) from its words.
+//!
+//! Citizens rarely write the street office that answers for them: they name their
+//! estate (小区), the road, the school or the market, sometimes the district, and now
+//! and then another city of the province altogether. The [`Gazetteer`] holds every name
+//! the city knows - its regions with their aliases, and the places of `places.csv`
+//! (estates, roads, schools, hospitals, markets, other points of interest, each with the
+//! region it lies in, and the other cities around) - in one Aho-Corasick automaton
+//! built once at load, so reading a demand is one pass over its text whatever the
+//! number of names.
+//!
+//! [`Gazetteer::read`] turns the names found into a [`Reading`]: the most specific
+//! region the names agree on, the place that gave it, or the other city the demand is
+//! about, with the spans of every place word (so that explanations of other readings,
+//! such as a category's, can leave place words out).
+
+use crate::ids::RegionId;
+use crate::region::{ConfigProblem, Region, RegionLevel, RegionTree};
+use crate::ticket::GeoPoint;
+use aho_corasick::AhoCorasick;
+use std::collections::HashMap;
+use std::ops::Range;
+
+code_enum!(
+    /// What a named place of `places.csv` is.
+    PlaceKind {
+        Estate = "estate" / "小区" / "Housing estate",
+        Road = "road" / "道路" / "Road",
+        School = "school" / "学校" / "School",
+        Hospital = "hospital" / "医院" / "Hospital",
+        Market = "market" / "市场" / "Market",
+        Poi = "poi" / "地点" / "Place",
+        /// A city (or its districts and counties, as aliases) outside this one: a
+        /// demand about it is recognised as such, never placed here.
+        City = "city" / "外市" / "Another city",
+    }
+);
+
+/// A named place: an estate, a road, a school ... in one of the city's regions, or
+/// another city.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Place {
+    pub name: String,
+    pub kind: PlaceKind,
+    /// The region it lies in, as deep as known (its community); none for another city.
+    pub region: Option<RegionId>,
+    /// Other spellings and short forms (杜鹃文苑小区 for 杜鹃文苑).
+    pub aliases: Vec<String>,
+    pub location: Option<GeoPoint>,
+}
+
+impl Place {
+    pub fn names(&self) -> impl Iterator<Item = &str> {
+        std::iter::once(self.name.as_str()).chain(self.aliases.iter().map(String::as_str))
+    }
+}
+
+/// What one name of the automaton stands for (a name may stand for several things:
+/// two estates of the same name in two districts).
+#[derive(Clone, Copy, Debug)]
+enum Named {
+    Region(usize),
+    Place(usize),
+}
+
+/// Every name the city knows, matched in one pass.
+#[derive(Clone, Debug)]
+pub struct Gazetteer {
+    places: Vec<Place>,
+    regions: Vec<(RegionId, RegionLevel)>,
+    automaton: AhoCorasick,
+    /// For each pattern of the automaton, what it names.
+    named: Vec<Vec<Named>>,
+}
+
+/// What a text says about where a demand is.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Reading<'a> {
+    /// The most specific region the names agree on, below the city (never the city:
+    /// "A市" alone does not place a demand).
+    pub region: Option<&'a Region>,
+    /// The place that gave the region, when one place did.
+    pub place: Option<&'a Place>,
+    /// Another city the demand is about (a [`PlaceKind::City`] place).
+    pub elsewhere: Option<&'a Place>,
+    /// Byte ranges of every place word found (regions, places, other cities), in order.
+    pub spans: Vec<Range<usize>>,
+}
+
+impl Reading<'_> {
+    /// The place's coordinates, when the place that gave the region has them.
+    pub fn location(&self) -> Option<GeoPoint> {
+        self.place.and_then(|p| p.location)
+    }
+}
+
+fn is_ascii_word(c: Option<char>) -> bool {
+    c.is_some_and(|c| c.is_ascii_alphanumeric())
+}
+
+impl Gazetteer {
+    /// Checks the places against the region tree (`item` of a problem is the place's
+    /// index) and builds the automaton over every region's and place's names.
+    pub fn new(tree: &RegionTree, places: Vec<Place>) -> Result<Self, ConfigProblem> {
+        let mut seen: HashMap<(&str, Option<&RegionId>), usize> = HashMap::new();
+        for (item, place) in places.iter().enumerate() {
+            if place.name.trim().is_empty() {
+                return Err(ConfigProblem::new(item, "name", "must not be empty"));
+            }
+            if place.aliases.iter().any(|a| a.trim().is_empty()) {
+                return Err(ConfigProblem::new(
+                    item,
+                    "aliases",
+                    "an alias is empty (separate aliases with |, none at the ends)",
+                ));
+            }
+            match (&place.region, place.kind) {
+                (Some(region), PlaceKind::City) => {
+                    return Err(ConfigProblem::new(
+                        item,
+                        "region",
+                        format!(
+                            "another city lies in no region of this one; leave it empty, not {region}"
+                        ),
+                    ));
+                }
+                (None, kind) if kind != PlaceKind::City => {
+                    return Err(ConfigProblem::new(
+                        item,
+                        "region",
+                        "is required (the id of the region of regions.toml the place lies in)",
+                    ));
+                }
+                (Some(region), _) if tree.get(region).is_none() => {
+                    return Err(ConfigProblem::new(
+                        item,
+                        "region",
+                        format!("{:?} is not a region of regions.toml", region.as_str()),
+                    ));
+                }
+                _ => {}
+            }
+            if let Some(at) = place.location
+                && !((-90.0..=90.0).contains(&at.lat) && (-180.0..=180.0).contains(&at.lon))
+            {
+                return Err(ConfigProblem::new(
+                    item,
+                    "lat",
+                    "lat must lie in -90..90 and lon in -180..180",
+                ));
+            }
+            if let Some(first) = seen.insert((place.name.as_str(), place.region.as_ref()), item) {
+                return Err(ConfigProblem::new(
+                    item,
+                    "name",
+                    format!(
+                        "{} in the same region is already place {} of the list",
+                        place.name,
+                        first + 1
+                    ),
+                ));
+            }
+        }
+        let mut by_name: HashMap<&str, Vec<Named>> = HashMap::new();
+        let regions = tree.all();
+        for (index, region) in regions.iter().enumerate() {
+            for name in std::iter::once(&region.name).chain(&region.aliases) {
+                if !name.trim().is_empty() {
+                    by_name
+                        .entry(name.as_str())
+                        .or_default()
+                        .push(Named::Region(index));
+                }
+            }
+        }
+        for (index, place) in places.iter().enumerate() {
+            for name in place.names() {
+                by_name.entry(name).or_default().push(Named::Place(index));
+            }
+        }
+        let mut names: Vec<(&str, Vec<Named>)> = by_name.into_iter().collect();
+        names.sort_by(|a, b| a.0.cmp(b.0));
+        let automaton = AhoCorasick::new(names.iter().map(|(name, _)| name))
+            .map_err(|e| ConfigProblem::new(0, "name", format!("cannot index the names: {e}")))?;
+        let named = names.into_iter().map(|(_, named)| named).collect();
+        Ok(Self {
+            regions: regions.iter().map(|r| (r.id.clone(), r.level)).collect(),
+            places,
+            automaton,
+            named,
+        })
+    }
+
+    pub fn places(&self) -> &[Place] {
+        &self.places
+    }
+
+    /// The names in `text`, each once: a name inside a longer one ("A3" inside "A3区",
+    /// "A1区" inside the road "A1区路") does not count, nor does a Latin-lettered name
+    /// glued to more letters or digits ("A1" in the plate "湘A12345").
+    /// What each name stands for, in the order of the text, and the names' spans.
+    fn mentions(&self, text: &str) -> (Vec<Named>, Vec<Range<usize>>) {
+        let mut found: Vec<(Range<usize>, usize)> = self
+            .automaton
+            .find_overlapping_iter(text)
+            .filter(|m| {
+                let name = &text[m.range()];
+                let glued_before = is_ascii_word(name.chars().next())
+                    && is_ascii_word(text[..m.start()].chars().next_back());
+                let glued_after = is_ascii_word(name.chars().next_back())
+                    && is_ascii_word(text[m.end()..].chars().next());
+                !glued_before && !glued_after
+            })
+            .map(|m| (m.range(), m.pattern().as_usize()))
+            .collect();
+        // Longest first at each start, so a contained name meets its container first.
+        found.sort_by(|a, b| (a.0.start, b.0.end).cmp(&(b.0.start, a.0.end)));
+        let mut kept: Vec<(Range<usize>, usize)> = Vec::with_capacity(found.len());
+        for (range, pattern) in found {
+            let inside = kept
+                .iter()
+                .any(|(k, _)| k.start <= range.start && range.end <= k.end);
+            if !inside {
+                kept.push((range, pattern));
+            }
+        }
+        let mentions = kept
+            .iter()
+            .flat_map(|(_, pattern)| self.named[*pattern].iter().copied())
+            .collect();
+        (mentions, kept.into_iter().map(|(range, _)| range).collect())
+    }
+
+    /// Reads where `text` (address, title and description) says a demand is. `tree` is
+    /// the region tree the gazetteer was built with.
+    ///
+    /// First, which city: the first city or district named (this city, one of its
+    /// districts, or another city) decides, so "A市 … 在F市一医院生产" stays here and
+    /// "G市社保局 … 跳槽至A市的公司" is about G市; with none of them, the streets,
+    /// communities and places named decide. Then, within the city, the most specific
+    /// region the names agree on: a name counts for more when its ancestors are named
+    /// too (A3区 洋湖街道), a region named above it that is not its ancestor contradicts
+    /// it, and when several tie the answer is the deepest region they share (within the
+    /// district named first, when one is), so an ambiguous name never places a demand
+    /// wrongly.
+    pub fn read<'a>(&'a self, tree: &'a RegionTree, text: &str) -> Reading<'a> {
+        let (mentions, spans) = self.mentions(text);
+        let root = tree.root();
+        let decisive = mentions.iter().find(|named| match named {
+            Named::Region(r) => self.regions[*r].1 <= RegionLevel::District,
+            Named::Place(p) => self.places[*p].kind == PlaceKind::City,
+        });
+        if let Some(Named::Place(p)) = decisive {
+            return Reading {
+                elsewhere: Some(&self.places[*p]),
+                spans,
+                ..Reading::default()
+            };
+        }
+        // Each candidate: its region, whether a place names it, the place.
+        let candidates: Vec<(&RegionId, bool, Option<&Place>)> = mentions
+            .iter()
+            .filter_map(|named| match *named {
+                Named::Region(r) => Some((&self.regions[r].0, false, None)),
+                Named::Place(p) => {
+                    let place = &self.places[p];
+                    place
+                        .region
+                        .as_ref()
+                        .map(|region| (region, true, Some(place)))
+                }
+            })
+            .filter(|(region, _, _)| **region != root.id)
+            .collect();
+        let named: Vec<&RegionId> = mentions
+            .iter()
+            .filter_map(|named| match *named {
+                Named::Region(r) if self.regions[r].0 != root.id => Some(&self.regions[r].0),
+                _ => None,
+            })
+            .collect();
+        let level = |id: &RegionId| tree.get(id).map(|r| r.level);
+        let score = |&(region, by_place, _): &(&RegionId, bool, Option<&Place>)| {
+            let own = level(region);
+            let confirmed = tree
+                .ancestry(region)
+                .filter(|r| named.contains(&&r.id))
+                .count() as i64
+                + i64::from(by_place);
+            let contradicted = named
+                .iter()
+                .filter(|other| {
+                    let above = match by_place {
+                        false => level(other) < own,
+                        true => level(other) <= own,
+                    };
+                    above && !tree.is_within(region, other)
+                })
+                .count() as i64;
+            (confirmed - contradicted, own, by_place)
+        };
+        let Some(best) = candidates.iter().map(score).max() else {
+            return Reading {
+                spans,
+                ..Reading::default()
+            };
+        };
+        let mut tied: Vec<&(&RegionId, bool, Option<&Place>)> =
+            candidates.iter().filter(|c| score(c) == best).collect();
+        // Equals in several districts: the district named first decides, as the first
+        // city named does ("A4区楚雅路 … 与A1区路交汇" is about A4区).
+        if let Some(Named::Region(first)) = decisive {
+            let first = &self.regions[*first].0;
+            let inside: Vec<_> = tied
+                .iter()
+                .copied()
+                .filter(|(region, _, _)| tree.is_within(region, first))
+                .collect();
+            if !inside.is_empty() && inside.len() < tied.len() {
+                tied = inside;
+            }
+        }
+        let ids: Vec<&RegionId> = tied.iter().map(|(region, _, _)| *region).collect();
+        let region = common_ancestor(tree, &ids).filter(|r| r.id != root.id);
+        let mut places = tied.iter().filter_map(|(_, _, place)| *place);
+        let place = match (places.next(), places.next()) {
+            (Some(one), None) if region.is_some_and(|r| Some(&r.id) == one.region.as_ref()) => {
+                Some(one)
+            }
+            _ => None,
+        };
+        Reading {
+            region,
+            place,
+            elsewhere: None,
+            spans,
+        }
+    }
+}
+
+fn common_ancestor<'a>(tree: &'a RegionTree, ids: &[&RegionId]) -> Option<&'a Region> {
+    let (first, rest) = ids.split_first()?;
+    tree.ancestry(first)
+        .find(|candidate| rest.iter().all(|id| tree.is_within(id, &candidate.id)))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::region::tests::sample_tree;
+
+    fn place(name: &str, kind: PlaceKind, region: Option<&str>, aliases: &[&str]) -> Place {
+        Place {
+            name: name.into(),
+            kind,
+            region: region.map(RegionId::new),
+            aliases: aliases.iter().map(|a| a.to_string()).collect(),
+            location: None,
+        }
+    }
+
+    fn sample() -> (RegionTree, Gazetteer) {
+        let tree = sample_tree();
+        let mut estate = place("杜鹃文苑", PlaceKind::Estate, Some("A3-01-01"), &[]);
+        estate.location = Some(GeoPoint {
+            lat: 28.1,
+            lon: 112.9,
+        });
+        let places = vec![
+            estate,
+            place("书院路", PlaceKind::Road, Some("A3-02"), &[]),
+            // Two estates of one name in two districts.
+            place("金色家园", PlaceKind::Estate, Some("A3-01"), &[]),
+            place("金色家园", PlaceKind::Estate, Some("A5-01"), &[]),
+            // A road whose name holds a district's ("A3区大道").
+            place("A3区大道", PlaceKind::Road, Some("A3-01"), &[]),
+            place("B市", PlaceKind::City, None, &["B2区", "B9市"]),
+        ];
+        let gazetteer = Gazetteer::new(&tree, places).unwrap();
+        (tree, gazetteer)
+    }
+
+    fn region_of(text: &str) -> Option<String> {
+        let (tree, gazetteer) = sample();
+        let reading = gazetteer.read(&tree, text);
+        reading.region.map(|r| r.id.as_str().to_owned())
+    }
+
+    #[test]
+    fn a_place_gives_its_community_and_coordinates() {
+        let (tree, gazetteer) = sample();
+        let reading = gazetteer.read(&tree, "A市杜鹃文苑小区外的非法汽车检测站要开业了");
+        assert_eq!(reading.region.unwrap().id.as_str(), "A3-01-01");
+        assert_eq!(reading.place.unwrap().name, "杜鹃文苑");
+        assert_eq!(reading.location().unwrap().lat, 28.1);
+        // The spans are the place words: A市 and 杜鹃文苑.
+        let text = "A市杜鹃文苑小区外的非法汽车检测站要开业了";
+        let words: Vec<&str> = reading.spans.iter().map(|s| &text[s.clone()]).collect();
+        assert_eq!(words, ["A市", "杜鹃文苑"]);
+    }
+
+    #[test]
+    fn regions_still_place_and_confirm() {
+        assert_eq!(
+            region_of("A3区洋湖街道洋湖社区3栋楼下路灯不亮").as_deref(),
+            Some("A3-01-01")
+        );
+        assert_eq!(region_of("坪塘街道附近施工噪音").as_deref(), Some("A3-02"));
+        // 新村社区 lies in A3 and A5: alone it claims no district ...
+        assert_eq!(region_of("新村社区门口垃圾没人清理"), None);
+        // ... with the district named, the right one wins.
+        assert_eq!(
+            region_of("A5区新村社区门口垃圾没人清理").as_deref(),
+            Some("A5-01-01")
+        );
+        // A street named with another district is not believed over that district.
+        assert_eq!(
+            region_of("A5区的居民反映坪塘街道那边的事").as_deref(),
+            Some("A5")
+        );
+        // The city alone places nothing.
+        assert_eq!(region_of("A市各大医院收停车费"), None);
+    }
+
+    #[test]
+    fn ambiguous_places_need_their_district() {
+        assert_eq!(region_of("金色家园停车难"), None);
+        assert_eq!(region_of("A5区金色家园停车难").as_deref(), Some("A5-01"));
+        // A road of one district named with another district: the district stands.
+        assert_eq!(region_of("A5区书院路井盖缺失").as_deref(), Some("A5"));
+        // Two districts alike: the first named decides ...
+        assert_eq!(
+            region_of("A5区东风街道居民去A3区办事").as_deref(),
+            Some("A5-01")
+        );
+        assert_eq!(region_of("A3区的事，A5区也有").as_deref(), Some("A3"));
+        // ... but a name only the later district has still counts for more.
+        assert_eq!(
+            region_of("A3区居民反映A5区东风街道的事").as_deref(),
+            Some("A5-01")
+        );
+    }
+
+    #[test]
+    fn names_inside_longer_names_and_codes_do_not_count() {
+        // "A3区大道" is a road of A3-01, not the district A3 followed by "大道".
+        assert_eq!(region_of("A3区大道滨江金座4栋").as_deref(), Some("A3-01"));
+        // "A5" glued to digits is a plate or a building, not the district's alias.
+        let (tree, _) = sample();
+        let mut with_alias = tree.all().to_vec();
+        with_alias
+            .iter_mut()
+            .find(|r| r.id.as_str() == "A5")
+            .unwrap()
+            .aliases = vec!["A5".into()];
+        let tree = RegionTree::new(with_alias).unwrap();
+        let gazetteer = Gazetteer::new(&tree, Vec::new()).unwrap();
+        assert!(gazetteer.read(&tree, "车牌湘A51234乱停").region.is_none());
+        assert_eq!(
+            gazetteer
+                .read(&tree, "A5 新村社区")
+                .region
+                .unwrap()
+                .id
+                .as_str(),
+            "A5-01-01"
+        );
+    }
+
+    #[test]
+    fn another_city_is_recognised_not_placed() {
+        let (tree, gazetteer) = sample();
+        let reading = gazetteer.read(&tree, "B9市汤家坪村委书记儿子超生");
+        assert_eq!(reading.elsewhere.unwrap().name, "B市");
+        assert!(reading.region.is_none());
+        // The first city named decides: here, this one.
+        let reading = gazetteer.read(&tree, "A3区居民在B市医院生产，回来报销不了");
+        assert_eq!(reading.region.unwrap().id.as_str(), "A3");
+        assert!(reading.elsewhere.is_none());
+        // A street of this city's does not outweigh the other city named first.
+        let reading = gazetteer.read(&tree, "B2区洋湖街道的工厂排污");
+        assert_eq!(reading.elsewhere.unwrap().name, "B市");
+    }
+
+    #[test]
+    fn refuses_broken_places() {
+        let tree = sample_tree();
+        let problem = |places: Vec<Place>| Gazetteer::new(&tree, places).unwrap_err();
+        let p = problem(vec![place("某小区", PlaceKind::Estate, None, &[])]);
+        assert_eq!((p.item, p.field), (0, "region"));
+        let p = problem(vec![
+            place("书院路", PlaceKind::Road, Some("A3"), &[]),
+            place("某小区", PlaceKind::Estate, Some("Z9"), &[]),
+        ]);
+        assert_eq!((p.item, p.field), (1, "region"));
+        let p = problem(vec![place("B市", PlaceKind::City, Some("A3"), &[])]);
+        assert_eq!(p.field, "region");
+        let p = problem(vec![
+            place("书院路", PlaceKind::Road, Some("A3"), &[]),
+            place("书院路", PlaceKind::Road, Some("A3"), &[]),
+        ]);
+        assert_eq!((p.item, p.field), (1, "name"));
+        let p = problem(vec![place(" ", PlaceKind::Road, Some("A3"), &[])]);
+        assert_eq!(p.field, "name");
+        let mut far = place("书院路", PlaceKind::Road, Some("A3"), &[]);
+        far.location = Some(GeoPoint {
+            lat: 128.0,
+            lon: 0.0,
+        });
+        assert_eq!(problem(vec![far]).field, "lat");
+    }
+}
