@@ -52,7 +52,8 @@
 //! known citizen each count as a person.
 
 use jiff::{SignedDuration, Timestamp};
-use minhu_core::region::RegionTree;
+use minhu_core::City;
+use minhu_core::place::Place;
 use minhu_text::Segmenter;
 use minhu_text::normalize::{is_cjk, normalize};
 use rustc_hash::{FxHashMap, FxHashSet};
@@ -103,11 +104,13 @@ pub struct Lexicon {
 }
 
 impl Lexicon {
-    /// The names and aliases of the city's regions as places.
-    pub fn for_regions(regions: &RegionTree) -> Self {
-        Self::with_places(regions.all().iter().flat_map(|region| {
+    /// The names and aliases of the city's regions and of its places (`places.csv`:
+    /// estates, roads, schools ..., other cities) as places.
+    pub fn for_city(city: &City) -> Self {
+        let regions = city.regions.all().iter().flat_map(|region| {
             std::iter::once(region.name.as_str()).chain(region.aliases.iter().map(String::as_str))
-        }))
+        });
+        Self::with_places(regions.chain(city.places.places().iter().flat_map(Place::names)))
     }
 
     /// These names as places (compared as the messages are, normalised).

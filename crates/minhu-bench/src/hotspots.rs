@@ -126,7 +126,7 @@ pub fn run(
         Some(days) => jiff::SignedDuration::from_hours(days * 24),
         None => to.duration_since(first) + jiff::SignedDuration::from_secs(1),
     };
-    let lexicon = Lexicon::for_regions(&city.regions);
+    let lexicon = Lexicon::for_city(&city);
     let started = Instant::now();
     let found = hotspots(
         &messages,

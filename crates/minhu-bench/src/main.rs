@@ -112,6 +112,9 @@ enum BenchCommand {
         /// Timed passes over the sample.
         #[arg(long, default_value_t = 50)]
         rounds: usize,
+        /// Also read every message of this file (no labels): placed, another city, neither.
+        #[arg(long)]
+        messages: Option<std::path::PathBuf>,
     },
     /// The hotspot list kept by the engine's watch at a province's volume: a full
     /// pass, an incremental pass after new tickets, and the route's answer from the
@@ -241,7 +244,8 @@ async fn run(command: BenchCommand) -> anyhow::Result<()> {
             data,
             config,
             rounds,
-        } => crate::places::run(&sample, &data, &config, rounds),
+            messages,
+        } => crate::places::run(&sample, &data, &config, rounds, messages.as_deref()),
         BenchCommand::HotspotList {
             tickets,
             new,

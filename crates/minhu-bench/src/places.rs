@@ -10,7 +10,8 @@
 //! city and the share placed in another city; of those with a district, the district
 //! precision of the placed ones; of the messages about other cities, the share
 //! recognised as that city and the share placed here; then the reads per second on one
-//! thread, and every wrong reading.
+//! thread, and every wrong reading. With `--messages FILE` (e.g. `demo/messages.csv`),
+//! how every message of that file reads: placed, another city, neither.
 
 use anyhow::Context;
 use minhu_core::City;
@@ -182,7 +183,29 @@ fn measure(name: &str, city: &City, sample: &[Checked], rounds: usize) {
     }
 }
 
-pub fn run(sample: &Path, data: &Path, config: &Path, rounds: usize) -> anyhow::Result<()> {
+/// How a whole file of messages reads (no hand labels): placed, another city, neither.
+fn census(name: &str, city: &City, texts: &[String]) {
+    let (mut placed, mut elsewhere) = (0, 0);
+    for text in texts {
+        let reading = city.read_place(text);
+        placed += usize::from(reading.region.is_some());
+        elsewhere += usize::from(reading.elsewhere.is_some());
+    }
+    println!(
+        "{name}: placed below the city {}, another city {}, neither {}",
+        percent(placed, texts.len()),
+        percent(elsewhere, texts.len()),
+        percent(texts.len() - placed - elsewhere, texts.len())
+    );
+}
+
+pub fn run(
+    sample: &Path,
+    data: &Path,
+    config: &Path,
+    rounds: usize,
+    messages: Option<&Path>,
+) -> anyhow::Result<()> {
     let city = minhu_config::load_city(config).map_err(|e| anyhow::anyhow!("{e}"))?;
     let rows = read_sample(sample, data)?;
     let mut regions_only = city.clone();
@@ -196,5 +219,14 @@ pub fn run(sample: &Path, data: &Path, config: &Path, rounds: usize) -> anyhow::
     );
     measure("regions.toml alone", &regions_only, &rows, rounds);
     measure("regions.toml and places.csv", &city, &rows, rounds);
+    if let Some(path) = messages {
+        let texts: Vec<String> = Reader::open(path)?
+            .filter_map(Result::ok)
+            .map(|row| format!(" {} {}", row.title, row.description))
+            .collect();
+        println!("## {} ({} messages)", path.display(), texts.len());
+        census("regions.toml alone", &regions_only, &texts);
+        census("regions.toml and places.csv", &city, &texts);
+    }
     Ok(())
 }

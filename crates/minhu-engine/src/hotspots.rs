@@ -225,7 +225,7 @@ impl Engine {
     pub fn hotspot_lexicon(&self) -> Arc<Lexicon> {
         self.hotspots
             .lexicon
-            .get_or_init(|| Arc::new(Lexicon::for_regions(&self.city.regions)))
+            .get_or_init(|| Arc::new(Lexicon::for_city(&self.city)))
             .clone()
     }
 

@@ -570,3 +570,50 @@ async fn an_attachment_is_read_only_through_a_ticket_in_scope() {
         assert_eq!(status, expected, "the administrator, {uri}");
     }
 }
+
+#[tokio::test]
+async fn a_demand_is_placed_by_its_estate_or_read_as_another_city() {
+    let app = TestApp::new().await;
+    let post = |title: &str, description: &str| {
+        json!({"channel": "web", "kind": "complaint", "title": title,
+               "description": description, "citizen": {"phone": "13812345678"}})
+        .to_string()
+    };
+    // The estate alone (places.csv) places it in its community.
+    let (status, created) = app
+        .post(
+            "/api/v1/tickets",
+            &post("青青家园小区水压特别小", "家住6楼，水压特别小"),
+            None,
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{created}");
+    let number = created["number"].as_str().unwrap();
+    let (_, events) = app.get(&format!("/api/v1/tickets/{number}/events")).await;
+    let placed = events
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|e| e["type"] == "reclassified")
+        .unwrap_or_else(|| panic!("{events}"));
+    assert_eq!(placed["region"], "A3-01-01", "{placed}");
+    // Another city: the suggestion says so, and nothing is routed.
+    let (_, created) = app
+        .post(
+            "/api/v1/tickets",
+            &post(
+                "K市楚江东路店外经营修理汽车多年",
+                "都无任何部门出来取缔和监管吗？",
+            ),
+            None,
+        )
+        .await;
+    assert_eq!(created["status"], "pending", "{created}");
+    let number = created["number"].as_str().unwrap();
+    let (status, suggestion) = app
+        .get(&format!("/api/v1/tickets/{number}/suggestion"))
+        .await;
+    assert_eq!(status, StatusCode::OK, "{suggestion}");
+    assert_eq!(suggestion["elsewhere"], "K市", "{suggestion}");
+    assert!(suggestion["region"].is_null() && suggestion["assignment"].is_null());
+}
