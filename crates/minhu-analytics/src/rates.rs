@@ -1,18 +1,28 @@
-//! Rates, the composite score, rankings and the buck-passing index.
+//! Rates, the composite score, rankings and the buck-passing index: one definition of
+//! each, used by the dashboard, the public page, the rankings, the alerts and the
+//! exports alike (README "Figures" says the same for the people who read them).
 //!
-//! Every rate is a share of counts from the same cohort (the tickets received in the
-//! period; see `minhu_core::rollup`), `None` where its denominator is zero: a unit with
-//! no callbacks has no satisfaction rate, which is not the same as 0%.
+//! Every figure counts the tickets received in the period (their cohort: filed under
+//! their intake day, see `minhu_core::rollup`), whatever happened to them later, and
+//! every rate is a percentage (0 to 100) whose numerator is a subset of its
+//! denominator, so none can exceed 100. A rate is `None` where its denominator is zero:
+//! a unit with no callbacks has no satisfaction rate, which is not the same as 0%.
 //!
-//! | rate | numerator / denominator |
+//! | rate | numerator / denominator (x 100) |
 //! | --- | --- |
-//! | response (响应率) | accepted before the response deadline / assignments |
+//! | answered (答复率) | tickets whose latest state is an answer / tickets received (per ticket) |
+//! | response (响应率) | assignments accepted before the response deadline / assignments |
 //! | resolution (解决率) | callbacks where the citizen says it is solved / callbacks |
-//! | satisfaction (满意率) | satisfied + basically satisfied / callbacks |
+//! | satisfaction (满意率) | callbacks satisfied or basically satisfied / callbacks |
 //! | on-time (按期办结率) | replies before the resolution deadline / replies |
-//! | reopen (重办率) | reopenings / replies |
-//! | returns (退单率) | returns / assignments |
-//! | buck-passing index (推诿指数) | 100 x (returns + refused returns + redispatches) / assignments |
+//! | reopen (重办率) | replies reopened / replies |
+//! | returns (退单率) | assignments returned / assignments |
+//! | buck-passing index (推诿指数) | assignments returned or passed down / assignments |
+//!
+//! An assignment is each time a unit starts holding a ticket (see
+//! `minhu_core::rollup`), and each one ends in at most one acceptance and at most one
+//! return or pass down. Refused returns (disputes) are counted and shown beside the
+//! index, not in it: the return they refused is already there.
 
 use minhu_core::city::{AnalyticsRules, ScoreWeights};
 use minhu_core::rollup::Metric;
@@ -62,14 +72,25 @@ impl Serialize for Tally {
     }
 }
 
-fn share(numerator: i64, denominator: i64) -> Option<f64> {
-    (denominator > 0).then(|| numerator as f64 / denominator as f64)
+/// 100 x `numerator` / `denominator`, `None` when the denominator is zero.
+pub fn percent(numerator: i64, denominator: i64) -> Option<f64> {
+    (denominator > 0).then(|| 100.0 * numerator as f64 / denominator as f64)
 }
 
-/// The rates of one cell, each a share from 0 to 1; `score` and `buck_passing` are
-/// on a scale of 100.
+/// Callbacks satisfied or basically satisfied, in percent of callbacks.
+pub fn satisfaction(tally: &Tally) -> Option<f64> {
+    percent(
+        tally.get(Metric::Satisfied) + tally.get(Metric::Basically),
+        tally.get(Metric::Rated),
+    )
+}
+
+/// The rates of one cell, each a percentage from 0 to 100 (see the module's table).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Serialize)]
 pub struct Rates {
+    /// Only where tickets are received: a place, a category, the city (a unit's cells
+    /// count what it was assigned, not what came in).
+    pub answered: Option<f64>,
     pub response: Option<f64>,
     pub resolution: Option<f64>,
     pub satisfaction: Option<f64>,
@@ -88,17 +109,14 @@ impl Rates {
         let rated = tally.get(Rated);
         let resolved = tally.get(Resolved);
         let mut rates = Rates {
-            response: share(tally.get(RespondedOnTime), assigned),
-            resolution: share(tally.get(Solved), rated),
-            satisfaction: share(tally.get(Satisfied) + tally.get(Basically), rated),
-            on_time: share(tally.get(ResolvedOnTime), resolved),
-            reopen: share(tally.get(Reopened), resolved),
-            returns: share(tally.get(Returned), assigned),
-            buck_passing: share(
-                tally.get(Returned) + tally.get(Disputed) + tally.get(Redispatched),
-                assigned,
-            )
-            .map(|s| s * 100.0),
+            answered: percent(tally.get(Answered), tally.get(Received)),
+            response: percent(tally.get(RespondedOnTime), assigned),
+            resolution: percent(tally.get(Solved), rated),
+            satisfaction: satisfaction(tally),
+            on_time: percent(tally.get(ResolvedOnTime), resolved),
+            reopen: percent(tally.get(Reopened), resolved),
+            returns: percent(tally.get(Returned), assigned),
+            buck_passing: percent(tally.get(Returned) + tally.get(Redispatched), assigned),
             score: None,
         };
         rates.score = score(&rates, weights);
@@ -106,7 +124,7 @@ impl Rates {
     }
 }
 
-/// 100 x the weighted mean of the rates the cell has; the weights of missing rates are
+/// The weighted mean of the rates the cell has (0 to 100); the weights of missing rates are
 /// left out rather than counted as zero, so a unit is not punished for a step that no
 /// ticket of its reached. `None` when no weighted rate is known.
 pub fn score(rates: &Rates, weights: &ScoreWeights) -> Option<f64> {
@@ -121,7 +139,7 @@ pub fn score(rates: &Rates, weights: &ScoreWeights) -> Option<f64> {
         .filter(|(_, weight)| *weight > 0.0)
         .filter_map(|(rate, weight)| rate.map(|rate| (rate * weight, *weight)))
         .fold((0.0, 0.0), |(s, w), (rs, rw)| (s + rs, w + rw));
-    (weight > 0.0).then(|| 100.0 * sum / weight)
+    (weight > 0.0).then(|| sum / weight)
 }
 
 /// Demand per 10,000 residents, where the population is known.
@@ -145,29 +163,37 @@ pub struct Ranked {
     pub buck_passing_warning: bool,
 }
 
+impl Ranked {
+    /// A line with its rates and nothing decided yet: no rank, not named, no warning
+    /// (how the intake desk and unplaced demands are shown, never ranked).
+    pub fn unranked(unit: String, counts: Tally, weights: &ScoreWeights) -> Ranked {
+        Ranked {
+            unit,
+            rank: None,
+            rates: Rates::of(&counts, weights),
+            counts,
+            named: false,
+            buck_passing_warning: false,
+        }
+    }
+}
+
 /// Ranks units by composite score, best first. Units with fewer than
 /// `rank_min_assigned` assignments (or no score) follow unranked, by id, with their
 /// rates shown but no rank, name or warning (too few tickets to judge). Every ranked
 /// unit whose score is at or below the `name_bottom`-th lowest is named: units tied at
-/// the cut are named together, since nothing tells them apart.
+/// the cut are named together, since nothing tells them apart. The line of id `""`
+/// (what no unit holds: the intake desk; what no place holds: unplaced) is never
+/// ranked: it is no one to compare.
 pub fn rank(units: Vec<(String, Tally)>, rules: &AnalyticsRules) -> Vec<Ranked> {
     let eligible = |line: &Ranked| {
-        line.counts.get(Metric::Assigned) >= rules.rank_min_assigned as i64
+        !line.unit.is_empty()
+            && line.counts.get(Metric::Assigned) >= rules.rank_min_assigned as i64
             && line.rates.score.is_some()
     };
     let mut lines: Vec<Ranked> = units
         .into_iter()
-        .map(|(unit, counts)| {
-            let rates = Rates::of(&counts, &rules.weights);
-            Ranked {
-                unit,
-                rank: None,
-                counts,
-                rates,
-                named: false,
-                buck_passing_warning: false,
-            }
-        })
+        .map(|(unit, counts)| Ranked::unranked(unit, counts, &rules.weights))
         .collect();
     // Ranked lines first, best score first; then the rest by id.
     lines.sort_by(|a, b| {
@@ -230,13 +256,15 @@ mod tests {
     #[test]
     fn rates_match_the_hand_computed_month() {
         let rates = Rates::of(&month(), &ScoreWeights::default());
-        close(rates.response, 16.0 / 20.0);
-        close(rates.resolution, 9.0 / 12.0);
-        close(rates.satisfaction, 10.0 / 12.0);
-        close(rates.on_time, 15.0 / 18.0);
-        close(rates.reopen, 2.0 / 18.0);
-        close(rates.returns, 3.0 / 20.0);
-        close(rates.buck_passing, 100.0 * 6.0 / 20.0);
+        close(rates.answered, 0.0);
+        close(rates.response, 100.0 * 16.0 / 20.0);
+        close(rates.resolution, 100.0 * 9.0 / 12.0);
+        close(rates.satisfaction, 100.0 * 10.0 / 12.0);
+        close(rates.on_time, 100.0 * 15.0 / 18.0);
+        close(rates.reopen, 100.0 * 2.0 / 18.0);
+        close(rates.returns, 100.0 * 3.0 / 20.0);
+        // Returns and pass downs; the refused return is not counted twice.
+        close(rates.buck_passing, 100.0 * 5.0 / 20.0);
         // Beijing weights: 0.1 x 0.8 + 0.45 x 0.75 + 0.45 x 10/12 = 0.08 + 0.3375 + 0.375
         close(rates.score, 79.25);
     }
@@ -289,6 +317,8 @@ mod tests {
                 ("u-worst".into(), unit(2, 12)),
                 ("u-mid".into(), unit(8, 10)),
                 ("u-low".into(), unit(5, 10)),
+                // The intake desk: the most assignments and the worst score, no rank.
+                ("".into(), unit(0, 40)),
             ],
             &rules,
         );
@@ -303,6 +333,7 @@ mod tests {
                 ("u-mid", Some(2), false),
                 ("u-low", Some(3), true),
                 ("u-worst", Some(4), true),
+                ("", None, false),
                 ("u-small", None, false),
             ]
         );

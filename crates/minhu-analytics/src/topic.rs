@@ -5,16 +5,18 @@
 //! Per category (as tickets are filed), for the month asked:
 //!
 //! ```text
-//! satisfaction = (satisfied + basically satisfied) / callbacks
-//!                (the whole selection's satisfaction when the category has no callbacks)
+//! satisfaction = (satisfied + basically satisfied) / callbacks, in percent (the
+//!                rates' definition; the whole selection's when the category has no
+//!                callbacks)
 //! recurring    = of the three months before, those with at least `min_volume` demands
-//! score        = received x (1 - satisfaction) x (1 + recurring)
+//! score        = received x (1 - satisfaction / 100) x (1 + recurring)
 //! ```
 //!
 //! Categories with fewer than `min_volume` demands in the month are left out; the rest
 //! are ranked by score, highest first.
 
-use crate::rates::Tally;
+use crate::rates::{Tally, satisfaction};
+use crate::seasonal::{Concerned, concerned};
 use minhu_core::rollup::Metric;
 use serde::Serialize;
 use std::collections::BTreeMap;
@@ -76,20 +78,17 @@ pub struct Topic {
     pub trend: Vec<MonthCount>,
     /// The units with the most assignments, most first.
     pub units: Vec<UnitShare>,
-}
-
-fn satisfaction(tally: &Tally) -> Option<f64> {
-    let rated = tally.get(Metric::Rated);
-    (rated > 0).then(|| {
-        (tally.get(Metric::Satisfied) + tally.get(Metric::Basically)) as f64 / rated as f64
-    })
+    /// The districts with the most of its demands, most first.
+    pub places: Vec<Concerned>,
 }
 
 /// The topics of the last month in `months` (oldest first, each a month's label and its
-/// counts per category); `units` holds the last month's counts per category and unit.
+/// counts per category); `units` holds the last month's counts per category and unit,
+/// `places` its demands per category and district.
 pub fn monthly_topics(
     months: &[(String, BTreeMap<String, Tally>)],
     units: &BTreeMap<(String, String), Tally>,
+    places: &BTreeMap<(String, String), i64>,
     rules: &TopicRules,
 ) -> Vec<Topic> {
     let Some(((_, month), before)) = months.split_last() else {
@@ -105,7 +104,7 @@ pub fn monthly_topics(
         .filter(|(_, tally)| tally.get(Metric::Received) >= rules.min_volume)
         .map(|(category, tally)| {
             let received = tally.get(Metric::Received);
-            let satisfaction = satisfaction(tally).or(fallback);
+            let satisfied = satisfaction(tally).or(fallback);
             let recurring_months = before
                 .iter()
                 .rev()
@@ -116,7 +115,7 @@ pub fn monthly_topics(
                 })
                 .count();
             let score = received as f64
-                * (1.0 - satisfaction.unwrap_or(0.0))
+                * (1.0 - satisfied.unwrap_or(0.0) / 100.0)
                 * (1 + recurring_months) as f64;
             let mut shares: Vec<UnitShare> = units
                 .iter()
@@ -126,7 +125,7 @@ pub fn monthly_topics(
                     name: unit.clone(),
                     assigned: t.get(Metric::Assigned),
                     resolved: t.get(Metric::Resolved),
-                    satisfaction: self::satisfaction(t),
+                    satisfaction: satisfaction(t),
                 })
                 .filter(|share| share.assigned > 0)
                 .collect();
@@ -139,7 +138,7 @@ pub fn monthly_topics(
                 rated: tally.get(Metric::Rated),
                 unsatisfied: tally.get(Metric::Unsatisfied),
                 reopened: tally.get(Metric::Reopened),
-                satisfaction,
+                satisfaction: satisfied,
                 recurring_months,
                 score,
                 trend: months
@@ -150,6 +149,7 @@ pub fn monthly_topics(
                     })
                     .collect(),
                 units: shares,
+                places: concerned(places, category, rules.units),
             }
         })
         .collect();
@@ -225,7 +225,10 @@ mod tests {
         units.insert(("供水".to_owned(), String::new()), assigned(0, 0));
         units.insert(("噪音".to_owned(), "U-police".to_owned()), assigned(20, 18));
 
-        let topics = monthly_topics(&months, &units, &TopicRules::default());
+        let mut places = BTreeMap::new();
+        places.insert(("供水".to_owned(), "A3".to_owned()), 6);
+        places.insert(("供水".to_owned(), "A1".to_owned()), 4);
+        let topics = monthly_topics(&months, &units, &places, &TopicRules::default());
         let order: Vec<&str> = topics.iter().map(|t| t.category.as_str()).collect();
         assert_eq!(order, ["供水", "噪音", "停车"]);
         let water = &topics[0];
@@ -233,12 +236,19 @@ mod tests {
         assert!((water.score - 22.5).abs() < 1e-9, "{}", water.score);
         // August and October had at least 5; September's 4 did not count.
         assert_eq!(water.recurring_months, 2);
-        assert_eq!(water.satisfaction, Some(0.25));
+        assert_eq!(water.satisfaction, Some(25.0));
         assert_eq!(
             water.trend.iter().map(|m| m.received).collect::<Vec<_>>(),
             [9, 6, 4, 7, 10]
         );
         assert_eq!(water.units.len(), 2);
+        let places: Vec<(&str, i64)> = water
+            .places
+            .iter()
+            .map(|p| (p.id.as_str(), p.count))
+            .collect();
+        assert_eq!(places, [("A3", 6), ("A1", 4)]);
+        assert!(topics[1].places.is_empty());
         assert_eq!(
             (water.units[0].unit.as_str(), water.units[0].assigned),
             ("U-water", 7)
@@ -248,12 +258,13 @@ mod tests {
         assert_eq!(noise.recurring_months, 2);
         let parking = &topics[2];
         assert_eq!(parking.recurring_months, 0);
-        assert_eq!(parking.satisfaction, Some(10.0 / 22.0));
+        assert_eq!(parking.satisfaction, Some(100.0 * 10.0 / 22.0));
         assert!((parking.score - 6.0 * 12.0 / 22.0).abs() < 1e-9);
     }
 
     #[test]
     fn nothing_asked_nothing_listed() {
-        assert!(monthly_topics(&[], &BTreeMap::new(), &TopicRules::default()).is_empty());
+        let none = BTreeMap::new();
+        assert!(monthly_topics(&[], &BTreeMap::new(), &none, &TopicRules::default()).is_empty());
     }
 }

@@ -7,6 +7,10 @@ use super::*;
 struct GeoJson {
     #[serde(rename = "type")]
     kind: String,
+    /// `"schematic": true` (a foreign member of the collection): the outlines are
+    /// invented, not the real boundaries; maps say so.
+    #[serde(default)]
+    schematic: bool,
     features: Vec<GeoFeature>,
 }
 
@@ -22,7 +26,8 @@ struct GeoProperties {
 }
 
 /// Reads `boundaries.geojson` when the city has one: a FeatureCollection whose features
-/// name their region in `properties.region` and have a Polygon or MultiPolygon geometry.
+/// name their region in `properties.region` and have a Polygon or MultiPolygon geometry;
+/// `"schematic": true` beside `features` marks invented outlines.
 pub(super) fn load_boundaries(
     files: Files,
     regions: &RegionTree,
@@ -59,10 +64,12 @@ pub(super) fn load_boundaries(
             },
         })
         .collect();
-    Boundaries::new(boundaries, regions).map_err(|p| {
-        source.error(
-            None,
-            format!("features[{}]: {}: {}", p.item, p.field, p.message),
-        )
-    })
+    Boundaries::new(boundaries, regions)
+        .map(|b| b.schematic(file.schematic))
+        .map_err(|p| {
+            source.error(
+                None,
+                format!("features[{}]: {}: {}", p.item, p.field, p.message),
+            )
+        })
 }

@@ -927,7 +927,28 @@ weight = 0.5
         };
         assert_eq!(place(112.91, 28.09).as_deref(), Some("白鹭社区"));
         assert_eq!(place(112.95, 28.12).as_deref(), Some("洋湖街道"));
-        assert_eq!(place(112.85, 28.20).as_deref(), Some("A3区"));
+        // Elsewhere in A3 one of its streets' schematic outlines.
+        let elsewhere = city
+            .boundaries
+            .locate(
+                minhu_core::ticket::GeoPoint {
+                    lat: 28.20,
+                    lon: 112.85,
+                },
+                &city.regions,
+            )
+            .unwrap();
+        assert_eq!(
+            (
+                elsewhere.level,
+                elsewhere.parent.as_ref().map(|p| p.as_str())
+            ),
+            (minhu_core::region::RegionLevel::Street, Some("A3"))
+        );
+        assert!(
+            city.boundaries.is_schematic(),
+            "A市's outlines are invented"
+        );
         assert_eq!(place(110.0, 20.0), None);
         assert_eq!(city.workflow.reopen_limit, 2);
         let tier = |code: &str| city.tier(&TierCode(code.into())).unwrap().clone();

@@ -30,6 +30,7 @@ pub struct Boundary {
 #[derive(Clone, Debug, Default)]
 pub struct Boundaries {
     shapes: Vec<(Boundary, [f64; 4])>,
+    schematic: bool,
 }
 
 /// Even-odd rule: a horizontal ray from the point crosses the ring's edges an odd number
@@ -56,6 +57,18 @@ impl Polygon {
 }
 
 impl Boundaries {
+    /// Marks the outlines as schematic: drawn to place points and show figures, not the
+    /// real boundaries (an anonymised city's, invented). Maps say so.
+    pub fn schematic(mut self, schematic: bool) -> Self {
+        self.schematic = schematic;
+        self
+    }
+
+    /// Whether the outlines are invented (see [`Boundaries::schematic`]).
+    pub fn is_schematic(&self) -> bool {
+        self.schematic
+    }
+
     /// Checks that each boundary names a known region (`item` of a problem is the
     /// boundary's index) and that every ring has at least three distinct vertices.
     pub fn new(boundaries: Vec<Boundary>, regions: &RegionTree) -> Result<Self, ConfigProblem> {
@@ -117,7 +130,10 @@ impl Boundaries {
             }
             shapes.push((boundary, bbox));
         }
-        Ok(Self { shapes })
+        Ok(Self {
+            shapes,
+            schematic: false,
+        })
     }
 
     pub fn is_empty(&self) -> bool {

@@ -8,9 +8,22 @@
 //!
 //! Counts are filed under the ticket's intake day (its cohort, read from the ticket
 //! number, so in the city's time zone): a month's rates are those of the demands received
-//! that month, and a numerator can never exceed its denominator. Each count is credited
-//! to the unit that did the thing: a return to the unit that returned, a dispute to the
-//! unit whose return was refused, a redispatch to the unit that passed the ticket on.
+//! that month, whatever happened to them later. Each count is credited to the unit that
+//! did the thing: a return to the unit that returned, a dispute to the unit whose return
+//! was refused, a redispatch to the unit that passed the ticket on.
+//!
+//! Two kinds of count, and every rate divides counts of one kind (so that its numerator
+//! is a subset of its denominator, see `minhu_analytics::rates`):
+//! - per ticket, at most once each: [`Metric::Received`] (every ticket) and
+//!   [`Metric::Answered`] (a ticket whose latest state is an answer: replied and awaiting
+//!   callback, or closed after a reply; a reopened ticket stops counting until it is
+//!   answered again);
+//! - per step: every other metric. Each time a unit starts holding a ticket it is
+//!   credited an [`Metric::Assigned`] (a dispatch, a reassignment, a pass down, a
+//!   refused return, a reopening that gives the ticket back to it), and every
+//!   acceptance, return or pass down ends one such assignment; every reply is a
+//!   [`Metric::Resolved`], every callback a [`Metric::Rated`], every reopening follows
+//!   one reply.
 
 use crate::event::{Change, Event};
 use crate::ids::{TicketNumber, UnitId};
@@ -23,6 +36,7 @@ code_enum!(
     /// What a daily rollup row counts.
     Metric {
         Received = "received" / "受理" / "Received",
+        Answered = "answered" / "已答复" / "Answered",
         Assigned = "assigned" / "派发" / "Dispatched",
         Accepted = "accepted" / "签收" / "Accepted",
         RespondedOnTime = "responded_on_time" / "按时签收" / "Accepted on time",
@@ -121,6 +135,9 @@ impl Rollup {
             .category
             .as_ref()
             .map_or_else(String::new, |c| c.as_str().to_owned());
+        if answered(&ticket) {
+            counted.push((ticket.unit.clone(), Metric::Answered));
+        }
         for (unit, metric) in counted {
             let key = DailyKey {
                 day,
@@ -183,6 +200,17 @@ fn add_entry<K: Ord + Clone>(map: &mut BTreeMap<K, i64>, key: &K, n: i64) {
                 slot.insert(n);
             }
         }
+    }
+}
+
+/// Whether the citizen holds an answer now: replied (awaiting callback) or closed after
+/// a reply. Closed without one (a spam call, a duplicate) is not an answer.
+pub fn answered(ticket: &Ticket) -> bool {
+    use crate::ticket::Status;
+    match ticket.status {
+        Status::Resolved => true,
+        Status::Closed => ticket.resolved_at.is_some(),
+        Status::Pending | Status::Dispatched | Status::Accepted | Status::Merged => false,
     }
 }
 
@@ -254,7 +282,15 @@ fn credits(before: &Ticket, event: &Event) -> Vec<(Option<UnitId>, Metric)> {
             }
             credits
         }
-        Change::Reopened { .. } => vec![(holder, Metric::Reopened)],
+        // A reopened ticket goes back to the unit that replied, which must accept it
+        // again against fresh deadlines: another assignment.
+        Change::Reopened { .. } => match holder {
+            Some(unit) => vec![
+                (Some(unit.clone()), Metric::Reopened),
+                (Some(unit), Metric::Assigned),
+            ],
+            None => vec![(None, Metric::Reopened)],
+        },
         Change::Overdue { .. } => vec![(holder, Metric::Overdue)],
         Change::Created(_)
         | Change::Reclassified { .. }
@@ -403,11 +439,13 @@ mod tests {
             ("u2", Metric::Basically, 1),
             ("u2", Metric::Solved, 1),
             ("u1", Metric::Resolved, 0),
+            ("u2", Metric::Answered, 1),
+            ("", Metric::Answered, 0),
         ];
         for (unit, metric, n) in expected {
             assert_eq!(count(&rollup, unit, metric), n, "{unit} {metric:?}");
         }
-        assert_eq!(rollup.daily.values().sum::<i64>(), 11);
+        assert_eq!(rollup.daily.values().sum::<i64>(), 12);
         for key in rollup.daily.keys() {
             assert_eq!(key.day, jiff::civil::date(2026, 3, 2));
             assert_eq!(
@@ -448,8 +486,48 @@ mod tests {
         later[0].seq = events.len() as u32 + 1;
         table.add(&Rollup::change(&number(), &events, &later));
         assert!(table.daily.keys().all(|k| k.region == "A5"), "{table:?}");
-        assert_eq!(table.daily.values().sum::<i64>(), 11);
+        assert_eq!(table.daily.values().sum::<i64>(), 12);
         assert!(table.hourly.keys().all(|k| k.region == "A5"));
+    }
+
+    /// Replied twice (reopened in between): two replies, one answered ticket; the
+    /// reopening gives the ticket back to u2 as a fresh assignment, so its second
+    /// acceptance has one to count against.
+    #[test]
+    fn a_ticket_answered_twice_is_one_answered_ticket() {
+        let mut events = handled();
+        let more = log(vec![
+            ("2026-01-01T00:00:00Z", created()),
+            (
+                "2026-03-06T01:00:00Z",
+                Change::Reopened {
+                    reason: "still broken".into(),
+                    deadlines: None,
+                    escalated: false,
+                },
+            ),
+            ("2026-03-06T02:00:00Z", Change::Accepted),
+            (
+                "2026-03-07T00:00:00Z",
+                Change::Resolved {
+                    reply: "fixed again".into(),
+                },
+            ),
+        ]);
+        let before = events.len() as u32;
+        events.extend(more[1..].iter().cloned().enumerate().map(|(i, mut e)| {
+            e.seq = before + 1 + i as u32;
+            e
+        }));
+        let rollup = Rollup::of(&number(), &events);
+        assert_eq!(count(&rollup, "u2", Metric::Resolved), 2);
+        assert_eq!(count(&rollup, "u2", Metric::Answered), 1);
+        assert_eq!(count(&rollup, "u2", Metric::Assigned), 2);
+        assert_eq!(count(&rollup, "u2", Metric::Accepted), 2);
+        // Reopened and not answered again: not answered.
+        let reopened = Rollup::of(&number(), &events[..events.len() - 2]);
+        assert_eq!(count(&reopened, "u2", Metric::Answered), 0);
+        assert_eq!(count(&reopened, "", Metric::Received), 1);
     }
 
     #[test]

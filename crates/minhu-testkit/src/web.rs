@@ -67,10 +67,25 @@ impl TestApp {
         let store = SqlStore::connect(&format!("sqlite://{}", dir.path().join("api.db").display()))
             .await
             .unwrap();
+        Self::assemble(Arc::new(store), dir, announce).await
+    }
+
+    /// The app on a store the test made (a [`crate::db::TestDb`]'s: SQLite or
+    /// PostgreSQL), for the tests that must hold on both backends.
+    pub async fn on(store: Arc<SqlStore>) -> TestApp {
+        let dir = tempfile::tempdir().unwrap();
+        Self::assemble(store, dir, Arc::new(minhu_engine::Silent)).await
+    }
+
+    async fn assemble(
+        store: Arc<SqlStore>,
+        dir: tempfile::TempDir,
+        announce: Arc<dyn minhu_engine::Announce>,
+    ) -> TestApp {
         // A fixed whole-second clock: bodies carry no sub-second digits that could
         // spell a masked phone's last four by chance.
         let clock = crate::clock("2026-11-22T02:00:00Z");
-        let store: Arc<dyn Store> = Arc::new(store);
+        let store: Arc<dyn Store> = store;
         let engine = Engine::builder(store.clone(), demo_city(), clock.clone())
             .announce(announce)
             .build();
@@ -95,7 +110,8 @@ impl TestApp {
         app
     }
 
-    /// The SQLite URL of the test's database file.
+    /// The SQLite URL of the test's database file (an app made by [`TestApp::new`] or
+    /// [`TestApp::with_announce`]).
     pub fn database_url(&self) -> String {
         format!("sqlite://{}", self._dir.path().join("api.db").display())
     }

@@ -2,18 +2,26 @@
 // on the page as the chart's view for screen readers and keyboards, so the chart is
 // hidden from assistive technology. <figure data-chart="bar|line|pie"> holds a table whose
 // first column names the rows and whose other columns are series (the first
-// data-series of them, when given). A figure with data-source="URL" first fills its
-// table from that JSON API: data-rows names the answer's list, data-columns the fields
-// of each cell ("rates.score": nested; a list is shown as its items joined by spaces).
+// data-series of them, when given). A figure (or a bare table) with data-source="URL"
+// first fills its table from that JSON API: data-rows names the answer's list,
+// data-columns the fields of each cell ("rates.score": nested; a list is shown as its
+// items joined by spaces; a trailing "%" shows a percentage, as the API's rates are).
+// data-key="id" keeps each row's field (a region's id) on its row, for a map;
+// elements with data-field="path" inside take that field of the whole answer.
+// <figure data-chart="map"> colours the city's outlines (/api/v1/map) by the table's
+// second column, matching the outline's region to the row's key.
 // Cells are shown in the page's words (#words: its data-* attributes): true and false
 // as yes and no, codes by their labels (data-code-<code>), times ("...T...Z") on the
 // city's clock (data-zone), never as the API writes them.
 "use strict";
 
 (function () {
+  // "places.name" of a list: each item's name.
   function pick(source, path) {
     return path.split(".").reduce(function (value, key) {
-      return value == null ? undefined : value[key];
+      if (value == null) return undefined;
+      if (Array.isArray(value)) return value.map(function (item) { return item == null ? undefined : item[key]; });
+      return value[key];
     }, source);
   }
 
@@ -33,8 +41,9 @@
     return parts.year + "-" + parts.month + "-" + parts.day + " " + parts.hour + ":" + parts.minute;
   }
 
-  function cell(value) {
+  function cell(value, percent) {
     if (value == null) return "—";
+    if (percent && typeof value === "number") return value.toFixed(1) + "%";
     if (Array.isArray(value)) return value.map(cell).join(" ");
     if (typeof value === "boolean") return say(value ? "data-yes" : "data-no", String(value));
     if (typeof value === "number" && !Number.isInteger(value)) return value.toFixed(1);
@@ -52,13 +61,21 @@
         return response.json();
       })
       .then(function (answer) {
+        var key = figure.getAttribute("data-key");
+        figure.querySelectorAll("[data-field]").forEach(function (el) {
+          var path = el.getAttribute("data-field");
+          var percent = path.slice(-1) === "%";
+          el.textContent = cell(pick(answer, percent ? path.slice(0, -1) : path), percent);
+        });
         var rows = (pick(answer, figure.getAttribute("data-rows")) || []).map(function (item) {
           var tr = document.createElement("tr");
+          if (key) tr.setAttribute("data-key", pick(item, key));
           columns.forEach(function (path, i) {
             var td = document.createElement(i === 0 ? "th" : "td");
             if (i === 0) td.setAttribute("scope", "row");
             else td.className = "num";
-            td.textContent = cell(pick(item, path));
+            var percent = path.slice(-1) === "%";
+            td.textContent = cell(pick(item, percent ? path.slice(0, -1) : path), percent);
             tr.append(td);
           });
           return tr;
@@ -85,12 +102,14 @@
     var box = document.createElement("div");
     box.className = "chart";
     box.setAttribute("aria-hidden", "true");
-    figure.insertBefore(box, table);
+    figure.insertBefore(box, table.closest(".wide") || table);
     var chart = window.echarts.init(box, null, { renderer: "canvas", locale: document.documentElement.lang === "en" ? "EN" : "ZH" });
+    window.addEventListener("resize", function () { chart.resize(); });
+    if (kind === "map") return drawMap(figure, chart, rows);
     var names = rows.map(function (r) { return r[0]; });
     var limit = Number(figure.getAttribute("data-series")) || heads.length;
     var series = heads.slice(1, limit + 1).map(function (head, i) {
-      var values = rows.map(function (r) { return Number(r[i + 1]) || 0; });
+      var values = rows.map(function (r) { return parseFloat(r[i + 1]) || 0; });
       if (kind === "pie") {
         return { name: head, type: "pie", radius: "65%", data: names.map(function (n, j) { return { name: n, value: values[j] }; }) };
       }
@@ -103,10 +122,48 @@
       option.yAxis = { type: "value" };
     }
     chart.setOption(option);
-    window.addEventListener("resize", function () { chart.resize(); });
+  }
+
+  // A choropleth: each row's outline coloured by its value (the second column).
+  function drawMap(figure, chart, rows) {
+    var keys = Array.prototype.map.call(figure.querySelectorAll("tbody tr"), function (tr) {
+      return tr.getAttribute("data-key");
+    });
+    var named = {};
+    var data = rows.map(function (r, i) {
+      named[keys[i]] = r[0];
+      return { name: keys[i], value: parseFloat(r[1]) || 0 };
+    });
+    fetch("/api/v1/map", { credentials: "same-origin" })
+      .then(function (response) { return response.json(); })
+      .then(function (layers) {
+        var features = ((layers.regions || {}).features || []).filter(function (f) {
+          return Object.prototype.hasOwnProperty.call(named, f.properties.region);
+        });
+        if (features.length === 0) {
+          chart.dispose();
+          return;
+        }
+        window.echarts.registerMap(figure.id, { type: "FeatureCollection", features: features });
+        var max = Math.max.apply(null, data.map(function (d) { return d.value; }).concat([1]));
+        chart.setOption({
+          animation: false,
+          tooltip: {
+            trigger: "item",
+            formatter: function (p) {
+              return (named[p.name] || "") + ": " + (isNaN(p.value) ? "—" : p.value.toFixed(1));
+            }
+          },
+          visualMap: { min: 0, max: max, left: 0, bottom: 0, calculable: true, inRange: { color: ["#e0f3f8", "#08589e"] } },
+          series: [{ type: "map", map: figure.id, nameProperty: "region", roam: false, label: { show: false }, data: data }]
+        });
+      });
   }
 
   document.addEventListener("DOMContentLoaded", function () {
+    document.querySelectorAll("table[data-source]").forEach(function (table) {
+      load(table).catch(function () { table.setAttribute("aria-busy", "false"); });
+    });
     document.querySelectorAll("figure[data-chart]").forEach(function (figure) {
       if (figure.hasAttribute("data-source")) {
         load(figure).then(function () { draw(figure); }, function () {

@@ -12,6 +12,8 @@
       })
       .then(function (layers) {
         box.hidden = false;
+        // Invented outlines (an anonymised city's) say so.
+        box.querySelector("[data-map-schematic]").hidden = !layers.schematic;
         var map = L.map(box.querySelector(".map"), { keyboard: true, attributionControl: !!layers.tiles });
         if (layers.tiles) {
           L.tileLayer(layers.tiles, { attribution: layers.attribution || "", maxZoom: 19 }).addTo(map);

@@ -2,9 +2,18 @@
 //!
 //! Builds A市 (the anonymised city of the 2020 Teddy Cup data) from the configuration
 //! and the real citizen messages shipped in `demo/`, replays a life for each ticket
-//! over the last 60 days through the real engine (intake, routing, dispatch, accept,
+//! over the last 13 months through the real engine (intake, routing, dispatch, accept,
 //! return, resolve, callback, reopen, close - each at its own simulated moment), then
-//! serves it.
+//! serves it with every worker `minhu serve` runs (timers, the alert and hotspot
+//! watches, search, notifications).
+//!
+//! Each message comes in on its own month and day of the year (the messages span
+//! 2011-2020), in the last 13 months, so last year's same month is there to compare
+//! with and the seasons are the citizens' own. Two things are staged for the watches
+//! to find, from replayed tickets only: the largest group of messages that routing
+//! places in one place and category for one unit comes in within one hour, two hours
+//! before the replay ends (a surge, 突发预警), and that unit returns every other demand
+//! it is first sent (a buck-passing warning, 推诿预警).
 
 use crate::Place;
 use crate::import::{Replayer, intake_from_row};
@@ -19,7 +28,6 @@ use minhu_core::{City, SystemClock};
 use minhu_engine::accounts::{AccountChange, Admin, TokenGrant};
 use minhu_import::{ImportRow, Layout, Reader};
 use rand::rngs::StdRng;
-use rand::seq::SliceRandom;
 use rand::{Rng, SeedableRng};
 use std::path::Path;
 use std::sync::Arc;
@@ -108,7 +116,11 @@ enum Scope {
     Region(&'static str),
 }
 
-const DAYS: i64 = 60;
+/// How far back the replay reaches, in months.
+const MONTHS: i8 = 13;
+/// How many demands the staged surge gathers into one hour (the demo city's
+/// `surge_min_count` is 8).
+const BURST: usize = 12;
 
 pub async fn run(
     port: u16,
@@ -258,29 +270,166 @@ async fn build(replayer: &Replayer, rows: &[ImportRow]) -> anyhow::Result<()> {
     let started = std::time::Instant::now();
     let mut rng = StdRng::seed_from_u64(12345);
     let now = Timestamp::now();
-    let start = now - SignedDuration::from_hours(24 * DAYS);
-    // Demands arrive in a steady stream over the period, in a shuffled order.
-    let mut order: Vec<usize> = (0..rows.len()).collect();
-    order.shuffle(&mut rng);
-    let step = SignedDuration::from_secs(DAYS * 86_400 / rows.len().max(1) as i64);
+    let zone = replayer.engine.city().timezone.clone();
+    let start = now
+        .to_zoned(zone.clone())
+        .checked_sub(jiff::Span::new().months(MONTHS))?
+        .timestamp();
+    let staged = stage_surge(replayer, rows);
+    // The staged hour: whole, ending an hour before the replay does.
+    let hour = Timestamp::from_second(now.as_second().div_euclid(3600) * 3600 - 2 * 3600)?;
+    let gap = SignedDuration::from_secs(3000 / BURST as i64);
+    let mut plan: Vec<(Timestamp, usize)> = Vec::with_capacity(rows.len());
+    for (index, row) in rows.iter().enumerate() {
+        let created = match staged.messages.iter().position(|&i| i == index) {
+            Some(k) => hour + gap * k as i32,
+            None => arrival(row, start, hour, &zone, &mut rng),
+        };
+        plan.push((created, index));
+    }
+    plan.sort();
     let bar = crate::import::progress_bar(Some(rows.len() as u64), "building the demo city");
     let mut counts = std::collections::BTreeMap::<&str, u64>::new();
-    for (slot, &index) in order.iter().enumerate() {
-        let jitter = SignedDuration::from_secs(rng.random_range(0..step.as_secs().max(1)));
-        let created = start + step * slot as i32 + jitter;
-        let ticket = live(replayer, &rows[index], created, now, &mut rng).await?;
+    let mut passer = Passer {
+        unit: staged.unit.clone(),
+        sent: 0,
+    };
+    for (created, index) in plan {
+        let ticket = live(replayer, &rows[index], created, now, &mut passer, &mut rng).await?;
         *counts.entry(ticket.status.label_zh()).or_default() += 1;
         bar.inc(1);
     }
     bar.finish_and_clear();
     let summary: Vec<String> = counts.iter().map(|(s, n)| format!("{s} {n}")).collect();
     println!(
-        "built {} tickets in {:.1}s: {}",
+        "built {} tickets over {MONTHS} months in {:.1}s: {}",
         rows.len(),
         started.elapsed().as_secs_f64(),
         summary.join(", ")
     );
+    if let Some(unit) = &staged.unit {
+        println!(
+            "staged for the alert watch: {} demands within the hour from {hour} (a surge), and {unit} returning every other demand it is first sent (buck-passing)",
+            staged.messages.len()
+        );
+    }
     Ok(())
+}
+
+/// When a message comes in: its own month, day and time of day, in the year that puts
+/// it between `from` and `before` (either, at random, when both do); anywhere in
+/// between when it carries no date.
+fn arrival(
+    row: &ImportRow,
+    from: Timestamp,
+    before: Timestamp,
+    zone: &jiff::tz::TimeZone,
+    rng: &mut StdRng,
+) -> Timestamp {
+    let candidates: Vec<Timestamp> = row
+        .created_at
+        .map(|at| {
+            let last = before.to_zoned(zone.clone()).year();
+            (last - 1..=last)
+                .filter_map(|year| {
+                    // 29 February falls on the 28th in a common year.
+                    let day = at
+                        .day()
+                        .min(jiff::civil::date(year, at.month(), 1).last_of_month().day());
+                    jiff::civil::date(year, at.month(), day)
+                        .to_datetime(at.time())
+                        .to_zoned(zone.clone())
+                        .ok()
+                        .map(|z| z.timestamp())
+                })
+                .filter(|t| (from..before).contains(t))
+                .collect()
+        })
+        .unwrap_or_default();
+    match candidates.len() {
+        0 => {
+            let span = before.duration_since(from).as_secs().max(1);
+            from + SignedDuration::from_secs(rng.random_range(0..span))
+        }
+        n => candidates[rng.random_range(0..n)],
+    }
+}
+
+/// The messages staged as a surge and the unit they go to.
+struct Staged {
+    messages: Vec<usize>,
+    unit: Option<UnitId>,
+}
+
+/// The largest group of messages that routing would place in one region and category
+/// and send to one unit (consultations left out: an agent may answer those on the
+/// call, and an answered demand keeps no category), the first [`BURST`] of them; none
+/// when no group is that large.
+fn stage_surge(replayer: &Replayer, rows: &[ImportRow]) -> Staged {
+    let city = replayer.engine.city();
+    let mut groups: std::collections::BTreeMap<(String, String, UnitId), Vec<usize>> =
+        std::collections::BTreeMap::new();
+    for (index, row) in rows.iter().enumerate() {
+        let Ok(intake) = intake_from_row(row, Layout::TeddyCup, city) else {
+            continue;
+        };
+        if intake.kind == Kind::Consultation {
+            continue;
+        }
+        let Ok((ticket, decision)) = replayer.engine.preview(intake) else {
+            continue;
+        };
+        let region = ticket
+            .intake
+            .region
+            .or(decision.region.map(|placed| placed.region));
+        let category = ticket
+            .intake
+            .category
+            .or(decision.category.map(|suggested| suggested.category));
+        if let (Some(region), Some(category), Some(assignment)) =
+            (region, category, decision.assignment)
+        {
+            groups
+                .entry((region.to_string(), category.to_string(), assignment.unit))
+                .or_default()
+                .push(index);
+        }
+    }
+    groups
+        .into_iter()
+        .filter(|(_, messages)| messages.len() >= BURST)
+        .max_by_key(|(_, messages)| messages.len())
+        .map_or(
+            Staged {
+                messages: Vec::new(),
+                unit: None,
+            },
+            |((_, _, unit), mut messages)| {
+                messages.truncate(BURST);
+                Staged {
+                    messages,
+                    unit: Some(unit),
+                }
+            },
+        )
+}
+
+/// The unit that passes the buck: it returns every other demand it is sent for the
+/// first time.
+struct Passer {
+    unit: Option<UnitId>,
+    sent: u32,
+}
+
+impl Passer {
+    fn returns(&mut self, ticket: &Ticket) -> bool {
+        if ticket.unit.is_none() || ticket.unit != self.unit || ticket.return_count > 0 {
+            return false;
+        }
+        self.sent += 1;
+        self.sent % 2 == 1
+    }
 }
 
 fn hours(rng: &mut StdRng, from: f64, to: f64) -> SignedDuration {
@@ -398,6 +547,7 @@ async fn live(
     row: &ImportRow,
     created: Timestamp,
     now: Timestamp,
+    passer: &mut Passer,
     rng: &mut StdRng,
 ) -> anyhow::Result<Ticket> {
     let city = replayer.engine.city().clone();
@@ -482,6 +632,13 @@ async fn live(
                 };
                 (hours(rng, 0.2, 3.0), command, Actor::user("dispatcher"))
             }
+            Status::Dispatched if passer.returns(&ticket) => (
+                hours(rng, 0.1, 0.5),
+                Command::Return {
+                    reason: "不属于本单位职责范围 not our duty".into(),
+                },
+                Actor::user("handler"),
+            ),
             Status::Dispatched if rng.random_bool(0.05) => (
                 hours(rng, 1.0, 8.0),
                 Command::Return {

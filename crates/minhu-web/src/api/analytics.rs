@@ -23,12 +23,14 @@ use axum::http::header;
 use axum::response::{IntoResponse, Response};
 use jiff::civil::Date;
 use minhu_analytics::rates::{Ranked, per_10k, rank};
+use minhu_analytics::seasonal::Concerned;
 use minhu_analytics::{Rates, Tally};
 use minhu_core::City;
 use minhu_core::access::Permission as P;
 use minhu_core::access::Scope;
 use minhu_core::city::ScoreWeights;
 use minhu_core::ids::{RegionId, UnitId};
+use minhu_core::region::{Region, RegionLevel};
 use minhu_core::rollup::Metric;
 use minhu_core::taxonomy::CategoryPath;
 use minhu_core::workflow::FieldError;
@@ -114,6 +116,36 @@ pub(crate) struct FilterParams {
     pub category: Option<String>,
     /// json (default), csv or xlsx.
     pub format: Option<String>,
+}
+
+/// The level categories are read at (the monthly topic, the seasonal view).
+#[derive(Debug, Default, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub(crate) struct LevelParams {
+    /// Categories cut to this level of the taxonomy, 1 to 3 (default: as filed).
+    pub level: Option<u32>,
+}
+
+impl LevelParams {
+    /// The level asked for, checked.
+    pub(crate) fn checked(&self) -> Result<Option<u32>, ApiError> {
+        Ok(self
+            .level
+            .map(|n| crate::api::in_range("level", Some(n), 1, 3, n))
+            .transpose()?)
+    }
+}
+
+/// The first `level` levels of a category path (all of it without a level).
+pub(crate) fn cut(path: &str, level: Option<u32>) -> String {
+    match level {
+        None => path.to_owned(),
+        Some(level) => path
+            .split('/')
+            .take(level as usize)
+            .collect::<Vec<_>>()
+            .join("/"),
+    }
 }
 
 impl Filters {
@@ -334,8 +366,9 @@ impl Table {
     }
 }
 
+/// A figure in an export: two decimals (rates are percentages), empty when unknown.
 fn number(value: Option<f64>) -> String {
-    value.map(|v| format!("{v:.4}")).unwrap_or_default()
+    value.map(|v| format!("{v:.2}")).unwrap_or_default()
 }
 
 fn metric_header() -> impl Iterator<Item = String> {
@@ -348,9 +381,13 @@ fn metric_cells(counts: &Tally) -> impl Iterator<Item = String> + '_ {
 
 #[derive(Serialize)]
 struct RateLine {
-    /// A unit id, a region id, or "" for what no unit or region holds yet.
+    /// A unit id, a region id, or "" for what no unit or region holds.
     id: String,
     name: String,
+    /// On the lines shown apart, never ranked: `intake` (what no unit holds: answered
+    /// at intake, waiting for dispatch, merged) or `unplaced` (no place known).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    apart: Option<&'static str>,
     #[serde(flatten)]
     ranked: Ranked,
     /// Demand received per 10,000 residents (regions with a population).
@@ -361,11 +398,17 @@ struct RateLine {
 struct RatesReport {
     from: Date,
     to: Date,
-    /// `unit` or `region`.
+    /// `unit`, `region` or `street`.
     by: &'static str,
     weights: Weights,
     /// Every unit or region, best score first; unranked lines last.
     rows: Vec<RateLine>,
+    /// What no unit or no place holds (see `RateLine.apart`): shown apart, never
+    /// ranked; empty when there is none.
+    apart: Vec<RateLine>,
+    /// `by=region` or `street`: the share of the demands received without a known
+    /// place at that level, in percent (the per-10k figures count placed demands only).
+    unplaced: Option<f64>,
     /// The whole selection's counts and rates.
     total: Totals,
 }
@@ -396,22 +439,47 @@ struct Totals {
 }
 
 /// The region directly under `base` that holds `region` (itself when it is that
-/// level), or `None` when it lies outside `base`.
+/// level), or `None` when it lies outside `base` or is `base` itself (a demand placed
+/// no closer than the city, or than the district asked for: unplaced at this level).
 fn child_of(city: &City, base: &RegionId, region: &str) -> Option<RegionId> {
     let id = RegionId::new(region);
     let chain: Vec<_> = city.regions.ancestry(&id).collect();
     let at = chain.iter().position(|r| &r.id == base)?;
-    Some(if at == 0 {
-        base.clone()
-    } else {
-        chain[at - 1].id.clone()
-    })
+    at.checked_sub(1).map(|below| chain[below].id.clone())
+}
+
+/// The region of `level` (a district, a street) that holds `region` (itself when it is
+/// one), when it lies in one.
+pub(crate) fn ancestor_at<'c>(
+    city: &'c City,
+    region: &str,
+    level: RegionLevel,
+) -> Option<&'c Region> {
+    city.regions
+        .ancestry(&RegionId::new(region))
+        .find(|r| r.level == level)
+}
+
+/// The district id a rollup row's region lies in, `""` when none (unplaced).
+pub(crate) fn district_key(city: &City, region: Option<&str>) -> String {
+    region
+        .and_then(|id| ancestor_at(city, id, RegionLevel::District))
+        .map_or_else(String::new, |d| d.id.to_string())
+}
+
+/// Gives each listed place its name from the city's regions (unknown ids stay).
+pub(crate) fn name_places(city: &City, places: &mut [Concerned]) {
+    for place in places {
+        if let Some(region) = city.regions.get(&RegionId::new(place.id.as_str())) {
+            place.name = region.name.clone();
+        }
+    }
 }
 
 #[derive(Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
 pub(crate) struct RankBy {
-    /// unit (default) or region.
+    /// unit (default), region or street.
     #[param(value_type = Option<String>)]
     by: Option<Ranking>,
 }
@@ -421,11 +489,15 @@ pub(crate) struct RankBy {
 enum Ranking {
     Unit,
     Region,
+    Street,
 }
 
-/// Rates, composite scores and the ranking of units (`by=unit`, default) or of the
-/// regions directly under `region` (`by=region`; the districts of the city without it),
-/// with demand per 10,000 residents; the lowest scores are named (通报).
+/// Rates (percentages, README "Figures"), composite scores and the ranking of units
+/// (`by=unit`, default), of the regions directly under `region` (`by=region`; the
+/// districts of the city without it) or of the streets (`by=street`, within `region`
+/// when given), with demand per 10,000 residents where the place is known and the
+/// unplaced share beside it; the lowest scores are named (通报). What
+/// no unit holds (the intake desk) or no place (unplaced) comes in `apart`, never ranked.
 #[utoipa::path(
     get, path = "/api/v1/analytics/rates",
     params(PeriodParams, FilterParams, RankBy),
@@ -440,7 +512,8 @@ pub(crate) async fn rates(
 ) -> Result<Response, ApiError> {
     let city = state.engine.city();
     let filters = Filters::parse(&period, &given, city, today(&state))?;
-    let by_region = by == Some(Ranking::Region);
+    let by = by.unwrap_or(Ranking::Unit);
+    let by_region = by != Ranking::Unit;
     let mut query = filters.query(&principal.scope);
     query.by_unit = !by_region;
     query.by_region = by_region;
@@ -453,49 +526,81 @@ pub(crate) async fn rates(
     let mut total = Tally::default();
     for row in &rows {
         total.add(row.metric, row.n);
-        let key = if by_region {
-            let region = row.region.as_deref().unwrap_or_default();
-            child_of(city, &base, region).map_or_else(String::new, |r| r.as_str().to_owned())
-        } else {
-            row.unit.clone().unwrap_or_default()
+        let region = row.region.as_deref().unwrap_or_default();
+        let key = match by {
+            Ranking::Unit => row.unit.clone().unwrap_or_default(),
+            Ranking::Region => {
+                child_of(city, &base, region).map_or_else(String::new, |r| r.as_str().to_owned())
+            }
+            Ranking::Street => ancestor_at(city, region, RegionLevel::Street)
+                .map_or_else(String::new, |r| r.id.to_string()),
         };
         cells.entry(key).or_default().add(row.metric, row.n);
     }
     let rules = &city.analytics;
+    let apart = cells.remove("").map(|counts| {
+        let (kind, name) = if by_region {
+            ("unplaced", "未定位 Not placed")
+        } else {
+            ("intake", "受理台 Intake desk")
+        };
+        RateLine {
+            id: String::new(),
+            name: name.to_owned(),
+            apart: Some(kind),
+            per_10k: None,
+            ranked: Ranked::unranked(String::new(), counts, &rules.weights),
+        }
+    });
     let lines: Vec<RateLine> = rank(cells.into_iter().collect(), rules)
         .into_iter()
         .map(|ranked| {
             let (name, population) = if by_region {
                 let region = city.regions.get(&RegionId::new(ranked.unit.as_str()));
                 (
-                    region.map_or("(未定位 unplaced)".to_owned(), |r| r.name.clone()),
+                    region.map_or_else(|| ranked.unit.clone(), |r| r.name.clone()),
                     region.and_then(|r| r.population),
                 )
             } else {
                 let unit = city.units.get(&UnitId::new(ranked.unit.as_str()));
                 (
-                    unit.map_or("(受理 intake)".to_owned(), |u| u.name.clone()),
+                    unit.map_or_else(|| ranked.unit.clone(), |u| u.name.clone()),
                     None,
                 )
             };
             RateLine {
                 id: ranked.unit.clone(),
                 name,
+                apart: None,
                 per_10k: per_10k(ranked.counts.get(Metric::Received), population),
                 ranked,
             }
         })
         .collect();
+    let unplaced = by_region
+        .then(|| {
+            let none = apart
+                .as_ref()
+                .map_or(0, |line| line.ranked.counts.get(Metric::Received));
+            minhu_analytics::rates::percent(none, total.get(Metric::Received))
+        })
+        .flatten();
     let report = RatesReport {
         from: filters.from,
         to: filters.to,
-        by: if by_region { "region" } else { "unit" },
+        by: match by {
+            Ranking::Unit => "unit",
+            Ranking::Region => "region",
+            Ranking::Street => "street",
+        },
         weights: rules.weights.into(),
         total: Totals {
             rates: Rates::of(&total, &rules.weights),
             counts: total,
         },
         rows: lines,
+        apart: apart.into_iter().collect(),
+        unplaced,
     };
     if filters.format != Format::Json {
         return rates_table(&report).send("rates", filters.format);
@@ -519,6 +624,7 @@ fn rates_table(report: &RatesReport) -> Table {
         "buck_passing",
         "buck_passing_warning",
         "per_10k",
+        "answered",
     ]
     .map(str::to_owned)
     .to_vec();
@@ -526,6 +632,7 @@ fn rates_table(report: &RatesReport) -> Table {
     let rows = report
         .rows
         .iter()
+        .chain(&report.apart)
         .map(|line| {
             let r = &line.ranked.rates;
             let mut row = vec![
@@ -543,6 +650,7 @@ fn rates_table(report: &RatesReport) -> Table {
                 number(r.buck_passing),
                 line.ranked.buck_passing_warning.to_string(),
                 number(line.per_10k),
+                number(r.answered),
             ];
             row.extend(metric_cells(&line.ranked.counts));
             row

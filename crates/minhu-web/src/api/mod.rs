@@ -12,6 +12,7 @@ pub mod audit;
 pub mod follow;
 pub mod kb;
 mod privacy;
+mod seasonal;
 mod topics;
 
 mod dispatch;
@@ -128,6 +129,7 @@ pub(crate) fn routes() -> Routes {
         .merge(audit::routes())
         .merge(analytics::routes())
         .merge(topics::routes())
+        .merge(seasonal::routes())
         .merge(follow::routes())
         .merge(kb::routes())
         .merge(assistant::routes())

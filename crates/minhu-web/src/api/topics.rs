@@ -12,7 +12,10 @@
 //! high-volume, low-satisfaction problems with `minhu_analytics::topic`.
 
 use crate::AppState;
-use crate::api::analytics::{FilterParams, Filters, Format, PeriodParams, Table, read, today};
+use crate::api::analytics::{
+    FilterParams, Filters, Format, LevelParams, PeriodParams, Table, cut, district_key,
+    name_places, read, today,
+};
 use crate::api::in_range;
 use crate::middleware::auth::Principal;
 use crate::middleware::auth::Rule::Permission as Needs;
@@ -365,40 +368,48 @@ fn hotspot_table(lines: &[HotspotLine]) -> Table {
 struct TopicReport {
     /// `YYYY-MM`.
     month: String,
+    /// The taxonomy level categories are cut to (none: as filed).
+    level: Option<u32>,
     min_volume: i64,
     topics: Vec<Topic>,
 }
 
 /// The monthly topic (每月一题) of `month` (default this month): recurring,
-/// high-volume, low-satisfaction problems with their six-month trend and units; filters
+/// high-volume, low-satisfaction problems with their six-month trend, units and
+/// districts; `level` cuts categories to a level of the taxonomy (1-3); filters
 /// `region`, `unit`, `category`; `format=csv|xlsx`.
 #[utoipa::path(
     get, path = "/api/v1/analytics/monthly-topic",
-    params(PeriodParams, FilterParams),
+    params(PeriodParams, FilterParams, LevelParams),
     responses((status = 200, description = "the month's topics, highest score first"), (status = 422, description = "a bad filter, named"))
 )]
 pub(crate) async fn monthly_topic(
     State(state): State<AppState>,
     principal: Principal,
-    QueryParams(Both(period, given)): QueryParams<Both<PeriodParams, FilterParams>>,
+    QueryParams(Both(Both(period, given), level)): QueryParams<
+        Both<Both<PeriodParams, FilterParams>, LevelParams>,
+    >,
 ) -> Result<Response, ApiError> {
     let city = state.engine.city();
     let filters = Filters::parse(&period, &given, city, today(&state))?;
+    let level = level.checked()?;
     let month = filters.from.first_of_month();
+    let next = |start: jiff::civil::Date| {
+        start
+            .checked_add(jiff::Span::new().months(1))
+            .map_err(ApiError::internal)
+    };
     let mut months = Vec::new();
     for back in (0..6).rev() {
         let start = month
             .checked_sub(jiff::Span::new().months(back))
             .map_err(ApiError::internal)?;
-        let end = start
-            .checked_add(jiff::Span::new().months(1))
-            .map_err(ApiError::internal)?;
         let mut query = filters.query(&principal.scope);
-        (query.from, query.to, query.by_category) = (start, end, true);
+        (query.from, query.to, query.by_category) = (start, next(start)?, true);
         let mut cells: BTreeMap<String, Tally> = BTreeMap::new();
         for row in read(&state, &query).await? {
             cells
-                .entry(row.category.unwrap_or_default())
+                .entry(cut(&row.category.unwrap_or_default(), level))
                 .or_default()
                 .add(row.metric, row.n);
         }
@@ -406,46 +417,56 @@ pub(crate) async fn monthly_topic(
         months.push((start.strftime("%Y-%m").to_string(), cells));
     }
     let rules = TopicRules::default();
-    // The units are read for the month's topics only: by unit and category, a month of
-    // a big city is hundreds of thousands of rows, a few topics' share of them is not.
-    let mut query = filters.query(&principal.scope);
-    query.from = month;
-    query.to = month
-        .checked_add(jiff::Span::new().months(1))
-        .map_err(ApiError::internal)?;
-    (query.by_category, query.by_unit) = (true, true);
-    query.categories = monthly_topics(&months, &BTreeMap::new(), &rules)
-        .into_iter()
-        .map(|topic| topic.category)
-        .collect();
-    let rows = if query.categories.is_empty() {
-        Vec::new()
-    } else {
-        read(&state, &query).await?
-    };
+    let none = BTreeMap::new();
+    // The units and districts are read for the month's topics only, one topic at a
+    // time: by unit, place and category, a month of a big city is hundreds of
+    // thousands of rows, a few topics' share of them is not.
     let mut units: BTreeMap<(String, String), Tally> = BTreeMap::new();
-    for row in rows {
-        units
-            .entry((
-                row.category.unwrap_or_default(),
-                row.unit.unwrap_or_default(),
-            ))
-            .or_default()
-            .add(row.metric, row.n);
+    let mut places: BTreeMap<(String, String), i64> = BTreeMap::new();
+    for topic in monthly_topics(&months, &none, &BTreeMap::new(), &rules) {
+        let mut query = filters.query(&principal.scope);
+        (query.from, query.to) = (month, next(month)?);
+        (query.by_unit, query.by_region) = (true, true);
+        match level {
+            // As filed: this category exactly, not the ones filed under it.
+            None => query.categories = vec![topic.category.clone()],
+            // Cut: everything under it, within the category asked for.
+            Some(_) => {
+                let asked = query.category.take();
+                query.category = Some(match asked {
+                    Some(asked) if within(&asked, &topic.category) => asked,
+                    _ => topic.category.clone(),
+                });
+            }
+        }
+        for row in read(&state, &query).await? {
+            if row.metric == minhu_core::rollup::Metric::Received {
+                let district = district_key(city, row.region.as_deref());
+                *places
+                    .entry((topic.category.clone(), district))
+                    .or_default() += row.n;
+            }
+            units
+                .entry((topic.category.clone(), row.unit.unwrap_or_default()))
+                .or_default()
+                .add(row.metric, row.n);
+        }
     }
-    let mut topics = monthly_topics(&months, &units, &rules);
+    let mut topics = monthly_topics(&months, &units, &places, &rules);
     for topic in &mut topics {
         for share in &mut topic.units {
             if let Some(unit) = city.units.get(&UnitId::new(share.unit.as_str())) {
                 share.name = unit.name.clone();
             }
         }
+        name_places(city, &mut topic.places);
     }
     if filters.format != Format::Json {
         return topic_table(&topics).send("monthly-topic", filters.format);
     }
     Ok(Json(TopicReport {
         month: month.strftime("%Y-%m").to_string(),
+        level,
         min_volume: rules.min_volume,
         topics,
     })
@@ -465,6 +486,7 @@ fn topic_table(topics: &[Topic]) -> Table {
         "recurring_months",
         "trend",
         "units",
+        "places",
     ]
     .map(str::to_owned)
     .to_vec();
@@ -480,7 +502,7 @@ fn topic_table(topics: &[Topic]) -> Table {
                 t.unsatisfied.to_string(),
                 t.reopened.to_string(),
                 t.satisfaction
-                    .map(|s| format!("{s:.4}"))
+                    .map(|s| format!("{s:.2}"))
                     .unwrap_or_default(),
                 t.recurring_months.to_string(),
                 t.trend
@@ -491,6 +513,11 @@ fn topic_table(topics: &[Topic]) -> Table {
                 t.units
                     .iter()
                     .map(|u| format!("{}({})", u.name, u.assigned))
+                    .collect::<Vec<_>>()
+                    .join(" "),
+                t.places
+                    .iter()
+                    .map(|p| format!("{}({})", p.name, p.count))
                     .collect::<Vec<_>>()
                     .join(" "),
             ]

@@ -7,6 +7,7 @@
 //! sums the analytics rollups, which stay small however many tickets there are.
 
 use crate::AppState;
+use crate::api::analytics::ancestor_at;
 use crate::middleware::auth::Principal;
 use crate::middleware::auth::Rule;
 use crate::middleware::auth::Rule::Permission as Needs;
@@ -54,23 +55,101 @@ async fn status_counts(state: &AppState, scope: &Scope) -> Result<Vec<u64>, ApiE
         .collect())
 }
 
-/// A share as a percentage with one decimal, or a dash when there is nothing to share.
+/// A share as a percentage with one decimal (`minhu_analytics::rates::percent`, the
+/// rates' own), or a dash when there is nothing to share.
 fn percent(part: u64, whole: u64) -> String {
-    if whole == 0 {
-        "—".into()
-    } else {
-        format!("{:.1}%", part as f64 * 100.0 / whole as f64)
+    let count = |n: u64| i64::try_from(n).unwrap_or(i64::MAX);
+    minhu_analytics::rates::percent(count(part), count(whole))
+        .map_or_else(|| "—".into(), |p| format!("{p:.1}%"))
+}
+
+/// How many months the figures of both pages cover, this one included.
+const MONTHS: i8 = 12;
+
+/// Received and answered (`minhu_core::rollup`: once per ticket), by district and
+/// month, for the tickets received in the last [`MONTHS`] months (their cohort: filed
+/// under the intake day, so a month's answered are among that month's received) within
+/// `scope`. The one source of the answered share on the dashboard and the public page.
+struct Cohort {
+    /// The first day of each month, oldest first.
+    starts: Vec<jiff::civil::Date>,
+    /// The city's districts, by name; demands without a place are kept apart.
+    districts: Vec<String>,
+    /// `[district][month]`: (received, answered).
+    cells: Vec<Vec<(u64, u64)>>,
+    /// Per month: (received, answered) of the demands without a known district.
+    unplaced: Vec<(u64, u64)>,
+}
+
+impl Cohort {
+    async fn read(state: &AppState, scope: &Scope) -> Result<Cohort, ApiError> {
+        let city = state.engine.city();
+        let today = city.local_date(state.engine.now());
+        let first = today
+            .first_of_month()
+            .checked_sub(jiff::Span::new().months(MONTHS - 1))
+            .map_err(ApiError::internal)?;
+        let starts: Vec<jiff::civil::Date> = (0..MONTHS)
+            .filter_map(|n| first.checked_add(jiff::Span::new().months(n)).ok())
+            .collect();
+        let districts: Vec<&minhu_core::region::Region> = city
+            .regions
+            .all()
+            .iter()
+            .filter(|r| r.level == RegionLevel::District)
+            .collect();
+        let mut cells = vec![vec![(0u64, 0u64); starts.len()]; districts.len()];
+        let mut unplaced = vec![(0u64, 0u64); starts.len()];
+        for (m, &start) in starts.iter().enumerate() {
+            let end = start
+                .checked_add(jiff::Span::new().months(1))
+                .map_err(ApiError::internal)?;
+            let rows = state
+                .engine
+                .analytics()
+                .daily(&RollupQuery {
+                    by_region: true,
+                    scope: scope.clone(),
+                    ..RollupQuery::city_totals(start, end)
+                })
+                .await
+                .map_err(ApiError::internal)?;
+            for row in rows {
+                let district = row
+                    .region
+                    .as_deref()
+                    .and_then(|id| ancestor_at(city, id, RegionLevel::District))
+                    .and_then(|d| districts.iter().position(|r| r.id == d.id));
+                let cell = match district {
+                    Some(d) => &mut cells[d][m],
+                    None => &mut unplaced[m],
+                };
+                let n = u64::try_from(row.n).unwrap_or(0);
+                match row.metric {
+                    Metric::Received => cell.0 += n,
+                    Metric::Answered => cell.1 += n,
+                    _ => {}
+                }
+            }
+        }
+        Ok(Cohort {
+            starts,
+            districts: districts.iter().map(|r| r.name.clone()).collect(),
+            cells,
+            unplaced,
+        })
+    }
+
+    /// (received, answered) over every month, the unplaced included.
+    fn total(&self) -> (u64, u64) {
+        sum(self.cells.iter().flatten().chain(&self.unplaced))
     }
 }
 
-/// Tickets answered or closed: the share the citizens got an answer for.
-fn answered(counts: &[u64]) -> u64 {
-    Status::ALL
-        .iter()
-        .zip(counts)
-        .filter(|(s, _)| matches!(s, Status::Resolved | Status::Closed))
-        .map(|(_, n)| n)
-        .sum()
+fn sum<'a>(cells: impl IntoIterator<Item = &'a (u64, u64)>) -> (u64, u64) {
+    cells
+        .into_iter()
+        .fold((0, 0), |(r, a), (x, y)| (r + x, a + y))
 }
 
 /// A flagged ticket in a supervisor's list.
@@ -86,15 +165,25 @@ struct Flagged {
 #[template(path = "dashboard.html")]
 struct DashboardPage {
     ui: Chrome,
+    /// Every ticket in scope, whenever received (the status chart's total).
     total: u64,
     open: u64,
+    /// Received in the last [`MONTHS`] months and the answered share of them: the
+    /// public page's figures, within the reader's scope.
+    received: u64,
     answered_rate: String,
+    /// The first day of those months (the maps' period), YYYY-MM-DD.
+    since: String,
+    /// The city's outlines are invented (an anonymised city): the maps say so.
+    schematic: bool,
+    /// The maps: the rates API's `by` and what it shows.
+    maps: Vec<(&'static str, &'static str)>,
     by_status: Vec<Row>,
     /// How many of the latest flagged tickets are overdue.
     overdue: usize,
     lists: Vec<FlagList>,
-    /// The codes the API's figures carry (alert kinds), with their labels, for the
-    /// script that fills the tables.
+    /// The codes the API's figures carry (alert kinds, the lines shown apart), with
+    /// their labels, for the script that fills the tables.
     codes: Vec<(&'static str, &'static str)>,
 }
 
@@ -160,11 +249,24 @@ async fn dashboard(
     let ui = Chrome::new(&state, lang, Some(&principal), "/dashboard");
     let overdue = flagged(&state, &principal, &ui, Flag::Overdue).await?;
     let warned = flagged(&state, &principal, &ui, Flag::Warning).await?;
+    let cohort = Cohort::read(&state, &principal.scope).await?;
+    let (received, answered) = cohort.total();
     render(DashboardPage {
         ui,
         total,
         open,
-        answered_rate: percent(answered(&counts), total),
+        received,
+        answered_rate: percent(answered, received),
+        since: cohort
+            .starts
+            .first()
+            .map(ToString::to_string)
+            .unwrap_or_default(),
+        schematic: state.engine.city().boundaries.is_schematic(),
+        maps: vec![
+            ("region", lang.t("各区", "districts")),
+            ("street", lang.t("各街道（乡镇）", "streets")),
+        ],
         by_status: Status::ALL
             .iter()
             .zip(&counts)
@@ -177,6 +279,10 @@ async fn dashboard(
         codes: AlertKind::ALL
             .iter()
             .map(|&kind| (kind.code(), lang.label(kind)))
+            .chain([
+                ("intake", lang.t("受理台", "Intake desk")),
+                ("unplaced", lang.t("未定位", "Not placed")),
+            ])
             .collect(),
         lists: vec![
             FlagList {
@@ -203,6 +309,9 @@ struct PublicPage {
     answered_rate: String,
     /// Per district: received, answered, the answered share.
     districts: Vec<(String, u64, u64, String)>,
+    /// Without a known district: received, answered, the answered share, and their
+    /// share of all demands received; shown apart, never among the districts.
+    unplaced: (u64, u64, String, String),
     /// `YYYY-MM`, oldest first.
     months: Vec<String>,
     /// City-wide per month: received, answered.
@@ -211,76 +320,15 @@ struct PublicPage {
     grid: Vec<(String, Vec<u64>)>,
 }
 
-/// How many months the public page covers, this one included.
-const PUBLIC_MONTHS: i8 = 12;
-
 /// Counts by district and month, nothing about anyone: no texts, no numbers, no names.
 async fn public(State(state): State<AppState>, lang: Lang) -> Result<Html<String>, ApiError> {
-    let city = state.engine.city();
-    let today = city.local_date(state.engine.now());
-    let first = today
-        .first_of_month()
-        .checked_sub(jiff::Span::new().months(PUBLIC_MONTHS - 1))
-        .map_err(ApiError::internal)?;
-    let starts: Vec<jiff::civil::Date> = (0..PUBLIC_MONTHS)
-        .filter_map(|n| first.checked_add(jiff::Span::new().months(n)).ok())
-        .collect();
-    let unplaced = lang.t("未定位", "Not placed").to_owned();
-    let mut names: Vec<String> = city
-        .regions
-        .all()
+    let cohort = Cohort::read(&state, &Scope::All).await?;
+    let districts = cohort
+        .districts
         .iter()
-        .filter(|r| r.level == RegionLevel::District)
-        .map(|r| r.name.clone())
-        .collect();
-    names.push(unplaced.clone());
-    // (received, answered) per district and month.
-    let mut cells = vec![vec![(0u64, 0u64); starts.len()]; names.len()];
-    // The rollup files each ticket under its intake day, so a month's sums are that
-    // month's demands, whatever happened to them later.
-    for (m, &start) in starts.iter().enumerate() {
-        let end = start
-            .checked_add(jiff::Span::new().months(1))
-            .map_err(ApiError::internal)?;
-        let rows = state
-            .engine
-            .analytics()
-            .daily(&RollupQuery {
-                by_region: true,
-                ..RollupQuery::city_totals(start, end)
-            })
-            .await
-            .map_err(ApiError::internal)?;
-        for row in rows {
-            let district = row
-                .region
-                .as_deref()
-                .filter(|id| !id.is_empty())
-                .and_then(|id| {
-                    city.regions
-                        .ancestry(&minhu_core::ids::RegionId::new(id))
-                        .find(|r| r.level == RegionLevel::District)
-                })
-                .map_or(unplaced.as_str(), |r| r.name.as_str());
-            let Some(d) = names.iter().position(|n| n == district) else {
-                continue;
-            };
-            let n = u64::try_from(row.n).unwrap_or(0);
-            match row.metric {
-                Metric::Received => cells[d][m].0 += n,
-                Metric::Resolved => cells[d][m].1 += n,
-                _ => {}
-            }
-        }
-    }
-    let sum = |cells: &mut dyn Iterator<Item = &(u64, u64)>| {
-        cells.fold((0, 0), |(r, a), (x, y)| (r + x, a + y))
-    };
-    let districts = names
-        .iter()
-        .zip(&cells)
+        .zip(&cohort.cells)
         .map(|(name, row)| {
-            let (received, answered) = sum(&mut row.iter());
+            let (received, answered) = sum(row);
             (
                 name.clone(),
                 received,
@@ -288,28 +336,38 @@ async fn public(State(state): State<AppState>, lang: Lang) -> Result<Html<String
                 percent(answered, received),
             )
         })
-        .filter(|(name, received, ..)| *name != unplaced || *received > 0)
         .collect::<Vec<_>>();
-    let by_month = starts
+    let by_month = cohort
+        .starts
         .iter()
         .enumerate()
         .map(|(m, start)| {
-            let (received, answered) = sum(&mut cells.iter().map(|row| &row[m]));
+            let (received, answered) = sum(cohort
+                .cells
+                .iter()
+                .map(|row| &row[m])
+                .chain([&cohort.unplaced[m]]));
             (start.strftime("%Y-%m").to_string(), received, answered)
         })
         .collect::<Vec<_>>();
-    let total = districts.iter().map(|d| d.1).sum();
-    let answered_total = districts.iter().map(|d| d.2).sum();
+    let (total, answered_total) = cohort.total();
+    let (unplaced, unplaced_answered) = sum(&cohort.unplaced);
     render(PublicPage {
         ui: Chrome::new(&state, lang, None, "/public"),
         total,
         answered_rate: percent(answered_total, total),
-        grid: names
+        grid: cohort
+            .districts
             .iter()
-            .zip(&cells)
-            .filter(|(name, row)| **name != unplaced || row.iter().any(|c| c.0 > 0))
+            .zip(&cohort.cells)
             .map(|(name, row)| (name.clone(), row.iter().map(|c| c.0).collect()))
             .collect(),
+        unplaced: (
+            unplaced,
+            unplaced_answered,
+            percent(unplaced_answered, unplaced),
+            percent(unplaced, total),
+        ),
         months: by_month.iter().map(|m| m.0.clone()).collect(),
         districts,
         by_month,

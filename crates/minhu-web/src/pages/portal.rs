@@ -118,7 +118,7 @@ async fn portal(
 /// boundaries as GeoJSON, each feature named, so a citizen can see where they point.
 #[utoipa::path(
     get, path = "/api/v1/map", security(()),
-    responses((status = 200, description = "`{\"tiles\": ..., \"regions\": <GeoJSON FeatureCollection>}`"))
+    responses((status = 200, description = "`{\"tiles\": ..., \"schematic\": bool, \"regions\": <GeoJSON FeatureCollection>}`: `schematic` when the outlines are invented (an anonymised city's)"))
 )]
 async fn map_layers(State(state): State<AppState>) -> Json<serde_json::Value> {
     let city = state.engine.city();
@@ -141,6 +141,7 @@ async fn map_layers(State(state): State<AppState>) -> Json<serde_json::Value> {
     Json(serde_json::json!({
         "tiles": city.map.tiles,
         "attribution": city.map.attribution,
+        "schematic": city.boundaries.is_schematic(),
         "regions": {"type": "FeatureCollection", "features": features},
     }))
 }

@@ -2,6 +2,7 @@
 //! caller's scope, as JSON and CSV.
 
 use axum::http::StatusCode;
+use minhu_core::Clock;
 use minhu_core::access::Role;
 use minhu_testkit::web::{TestApp, demand};
 use serde_json::{Value, json};
@@ -59,14 +60,30 @@ async fn rates_come_from_the_handled_tickets_and_respect_scope() {
     assert_eq!(mine["counts"]["assigned"], 3);
     assert_eq!(mine["counts"]["resolved"], 3);
     assert_eq!(mine["counts"]["rated"], 2);
-    assert_eq!(mine["rates"]["satisfaction"], 0.5);
-    assert_eq!(mine["rates"]["resolution"], 0.5);
-    assert_eq!(mine["rates"]["response"], 1.0);
-    // 0.1 x 1 + 0.45 x 0.5 + 0.45 x 0.5 (the demo's Beijing weights)
+    assert_eq!(mine["counts"]["answered"], 3);
+    // Percentages, as every page and export shows them.
+    assert_eq!(mine["rates"]["satisfaction"], 50.0);
+    assert_eq!(mine["rates"]["resolution"], 50.0);
+    assert_eq!(mine["rates"]["response"], 100.0);
+    // A unit receives nothing (the intake desk does): no answered share of its own.
+    assert_eq!(mine["rates"]["answered"], Value::Null);
+    // 0.1 x 100 + 0.45 x 50 + 0.45 x 50 (the demo's Beijing weights)
     assert!((mine["rates"]["score"].as_f64().unwrap() - 55.0).abs() < 1e-9);
     // Fewer than rank_min_assigned (10) assignments: listed, not ranked.
     assert_eq!(mine["rank"], Value::Null);
     assert_eq!(report["total"]["counts"]["received"], 3);
+    assert_eq!(report["total"]["rates"]["answered"], 100.0);
+    // The intake desk received them all: shown apart, never ranked.
+    assert!(
+        report["rows"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|r| r["id"] != "")
+    );
+    assert_eq!(report["apart"][0]["apart"], "intake");
+    assert_eq!(report["apart"][0]["counts"]["received"], 3);
+    assert_eq!(report["apart"][0]["rank"], Value::Null);
 
     let (status, by_region) = app
         .get("/api/v1/analytics/rates?month=2026-11&by=region")
@@ -76,6 +93,18 @@ async fn rates_come_from_the_handled_tickets_and_respect_scope() {
     assert_eq!(district["counts"]["received"], 3);
     // Per 10,000 of the district's population in regions.toml.
     assert!(district["per_10k"].as_f64().unwrap() > 0.0, "{district}");
+    assert_eq!(by_region["unplaced"], 0.0);
+
+    // 天顶街道 (A3-01) by street: its residents, and no street is unplaced.
+    let (status, by_street) = app
+        .get("/api/v1/analytics/rates?month=2026-11&by=street")
+        .await;
+    assert_eq!(status, StatusCode::OK, "{by_street}");
+    assert_eq!(by_street["by"], "street");
+    let street = line(&by_street, "A3-01");
+    assert_eq!(street["counts"]["received"], 3);
+    assert!(street["per_10k"].as_f64().unwrap() > district["per_10k"].as_f64().unwrap());
+    assert_eq!(by_street["apart"], json!([]));
 
     let other_unit = app
         .token("other", Role::UnitLeader, Some("dept-A-housing"), None)
@@ -125,9 +154,14 @@ async fn trends_fill_every_day_and_export_as_csv() {
     assert_eq!(status, StatusCode::OK);
     let csv = csv.as_str().unwrap();
     let mut lines = csv.lines();
-    assert!(lines.next().unwrap().starts_with("day,received,assigned,"));
     assert!(
-        lines.next().unwrap().starts_with("2026-11-22,3,3,"),
+        lines
+            .next()
+            .unwrap()
+            .starts_with("day,received,answered,assigned,")
+    );
+    assert!(
+        lines.next().unwrap().starts_with("2026-11-22,3,3,3,"),
         "{csv}"
     );
 }
@@ -143,7 +177,7 @@ async fn bad_filters_name_the_field() {
         ("unit=nobody", "unit"),
         ("category=不存在", "category"),
         ("format=pdf", "format"),
-        ("by=street", "by"),
+        ("by=district", "by"),
     ] {
         let (status, body) = app.get(&format!("/api/v1/analytics/rates?{query}")).await;
         assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{query}: {body}");
@@ -364,11 +398,15 @@ async fn the_monthly_topic_ranks_the_months_unsatisfying_problems() {
     assert_eq!(lift["category"], "城乡建设/住房保障与房地产/物业服务");
     assert_eq!(lift["received"], 5);
     // Two callbacks, one satisfied: 5 x (1 - 0.5) x (1 + 0 months before).
-    assert_eq!(lift["satisfaction"], 0.5);
+    assert_eq!(lift["satisfaction"], 50.0);
     assert_eq!(lift["score"], 2.5);
     assert_eq!(lift["trend"].as_array().unwrap().len(), 6);
     assert_eq!(lift["trend"][5], json!({"month": "2026-11", "received": 5}));
     assert_eq!(lift["units"][0]["assigned"], 5);
+    assert_eq!(
+        lift["places"][0],
+        json!({"id": "A3", "name": "A3区", "count": 5})
+    );
     assert_ne!(lift["units"][0]["name"], lift["units"][0]["unit"]);
 
     let (_, october) = app
@@ -379,6 +417,51 @@ async fn the_monthly_topic_ranks_the_months_unsatisfying_problems() {
         .get("/api/v1/analytics/monthly-topic?month=2026-13")
         .await;
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+}
+
+/// Last December brought six lift complaints in A3, nothing else that year: before
+/// this December comes, they are listed, with the district and the unit they concerned.
+#[tokio::test]
+async fn the_seasonal_view_lists_what_last_years_coming_month_brought() {
+    let app = TestApp::new().await;
+    let now = app.clock.now();
+    app.clock.set("2025-12-10T02:00:00Z".parse().unwrap());
+    for i in 0..6 {
+        let (status, body) = app
+            .post("/api/v1/tickets", &demand(&format!("电梯坏了{i}")), None)
+            .await;
+        assert_eq!(status, StatusCode::CREATED, "{body}");
+    }
+    app.clock.set(now);
+    let (status, report) = app.get("/api/v1/analytics/seasonal").await;
+    assert_eq!(status, StatusCode::OK, "{report}");
+    assert_eq!(
+        (report["ahead"].as_str(), report["last_year"].as_str()),
+        (Some("2026-12"), Some("2025-12"))
+    );
+    let problems = report["problems"].as_array().unwrap();
+    assert_eq!(problems.len(), 1, "{report}");
+    let lift = &problems[0];
+    assert_eq!(lift["category"], "城乡建设/住房保障与房地产/物业服务");
+    assert_eq!(lift["last_year"], 6);
+    // The usual month of that year: 6 / 12; last December was 12 times that.
+    assert_eq!(lift["usual"], 0.5);
+    assert_eq!(lift["ratio"], 12.0);
+    assert_eq!(lift["places"][0]["name"], "A3区");
+    assert_eq!(lift["units"][0]["count"], 6);
+    // Cut to the first level, the same demands under 城乡建设.
+    let (_, first) = app.get("/api/v1/analytics/seasonal?level=1").await;
+    assert_eq!(first["problems"][0]["category"], "城乡建设", "{first}");
+    // Nothing last January: nothing to prepare for it.
+    let (_, january) = app.get("/api/v1/analytics/seasonal?ahead=2027-01").await;
+    assert_eq!(january["problems"], json!([]));
+    for (query, field) in [("ahead=2026-13", "ahead"), ("level=4", "level")] {
+        let (status, body) = app
+            .get(&format!("/api/v1/analytics/seasonal?{query}"))
+            .await;
+        assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{query}: {body}");
+        assert_eq!(body["error"]["field"], field, "{query}: {body}");
+    }
 }
 
 #[tokio::test]
@@ -397,6 +480,7 @@ async fn every_analytics_table_exports_as_a_workbook() {
         ("alerts", "alerts"),
         ("hotspots", "hotspots"),
         ("monthly-topic?month=2026-11", "monthly-topic"),
+        ("seasonal", "seasonal"),
     ] {
         let sep = if path.contains('?') { '&' } else { '?' };
         let request = Request::get(format!("/api/v1/analytics/{path}{sep}format=xlsx"))

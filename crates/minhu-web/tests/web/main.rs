@@ -9,6 +9,7 @@ mod analytics;
 mod api;
 mod audit_page;
 mod browser;
+mod figures;
 mod follow;
 mod fuzz;
 mod input;
