@@ -6,6 +6,7 @@
 // first fills its table from that JSON API: data-rows names the answer's list,
 // data-columns the fields of each cell ("rates.score": nested; a list is shown as its
 // items joined by spaces; a trailing "%" shows a percentage, as the API's rates are).
+// data-sort="per_10k" orders the rows by that field, largest first (else the API's order);
 // data-key="id" keeps each row's field (a region's id) on its row, for a map;
 // elements with data-field="path" inside take that field of the whole answer.
 // <figure data-chart="map"> colours the city's outlines (/api/v1/map) by the table's
@@ -67,7 +68,12 @@
           var percent = path.slice(-1) === "%";
           el.textContent = cell(pick(answer, percent ? path.slice(0, -1) : path), percent);
         });
-        var rows = (pick(answer, figure.getAttribute("data-rows")) || []).map(function (item) {
+        var items = (pick(answer, figure.getAttribute("data-rows")) || []).slice();
+        var sort = figure.getAttribute("data-sort");
+        if (sort) {
+          items.sort(function (a, b) { return (pick(b, sort) || 0) - (pick(a, sort) || 0); });
+        }
+        var rows = items.map(function (item) {
           var tr = document.createElement("tr");
           if (key) tr.setAttribute("data-key", pick(item, key));
           columns.forEach(function (path, i) {
