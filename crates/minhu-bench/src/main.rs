@@ -13,6 +13,7 @@ mod pages;
 mod places;
 mod search;
 mod timers;
+mod units;
 
 use clap::{Parser, Subcommand};
 
@@ -79,6 +80,16 @@ enum BenchCommand {
         /// Passes over the messages (after one warm-up pass).
         #[arg(long, default_value_t = 5)]
         rounds: usize,
+    },
+    /// Routing to a unit by its post read from the words, on the replying units mined
+    /// from real replies (`bench/reply-units.py`): five folds, the share routed without
+    /// a person and the share of those that reached the replying unit.
+    Units {
+        #[arg(long)]
+        data: std::path::PathBuf,
+        /// The unit confidences to report (routing takes a unit at or above one).
+        #[arg(long, value_delimiter = ',', default_value = "0,0.5,0.7,0.8,0.9")]
+        confidence: Vec<f32>,
     },
     /// The hotspot list on real messages (e.g. the Teddy Cup 附件3 file, with likes):
     /// its top entries, to compare with the problems a person would name.
@@ -232,6 +243,7 @@ async fn run(command: BenchCommand) -> anyhow::Result<()> {
             data,
             rounds,
         } => crate::classify::run(&model, &data, rounds),
+        BenchCommand::Units { data, confidence } => crate::units::run(&data, &confidence),
         BenchCommand::Hotspots {
             data,
             config,

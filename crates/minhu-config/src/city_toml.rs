@@ -209,6 +209,8 @@ pub(super) fn read_city(files: Files) -> Result<City, ConfigError> {
     let duties = DutyList::new(unspan(duties_file.duty), &taxonomy, &regions, &units)
         .map_err(|p| duties_source.item_error(&duty_spans, p))?;
 
+    let categories = load_categories(files, &taxonomy, &places, &regions)?;
+
     let mut tiers = load_tiers(&city_source, &city_file.tier)?;
     let default_tier = TierCode(city_file.city.default_tier.get_ref().clone());
     if !tiers.iter().any(|t| t.code == default_tier) {
@@ -269,6 +271,7 @@ pub(super) fn read_city(files: Files) -> Result<City, ConfigError> {
         units,
         taxonomy,
         duties,
+        categories,
         workflow,
         timers,
         analytics,

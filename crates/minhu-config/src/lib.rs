@@ -13,6 +13,7 @@
 //! | `taxonomy.csv` | the 3-level category taxonomy (一级分类,二级分类,三级分类), optionally the row's English names (`english`: levels joined by `/`) |
 //! | `duties.toml` | duty rules, `[[duty]]` tables |
 //! | `synonyms.csv` | optional: other ways people write the urgency words (`word,synonyms`, synonyms separated by `\|`) |
+//! | `categories.toml` | optional: how a demand's category is read below the first level: the confidence each level needs (`[confidence]`) and keyword rules (`[[rule]]`) |
 //! | `open311.toml` | optional: the Open311 services, `[[service]]` tables ([`load_services`]) |
 //!
 //! Every mistake is reported with the file, the line and the problem, so that the
@@ -25,6 +26,8 @@ use minhu_core::deadline::{Allowance, Tier, TierClock, TierCode, TierStart, pars
 use minhu_core::duty::{DutyList, DutyRule};
 use minhu_core::geo::{Boundaries, Boundary, Polygon, Ring};
 use minhu_core::ids::RegionId;
+use minhu_core::place::Gazetteer;
+use minhu_core::reading::{CategoryReader, Confidence, WordRule};
 use minhu_core::region::{ConfigProblem, Region, RegionTree};
 use minhu_core::services::{Service, ServiceCatalog};
 use minhu_core::taxonomy::{CategoryPath, Taxonomy};
@@ -92,6 +95,15 @@ struct RegionsFile {
 #[serde(deny_unknown_fields)]
 struct UnitsFile {
     unit: Vec<Spanned<Unit>>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct CategoriesFile {
+    #[serde(default)]
+    confidence: Option<Spanned<Confidence>>,
+    #[serde(default)]
+    rule: Vec<Spanned<WordRule>>,
 }
 
 #[derive(Deserialize)]
@@ -306,6 +318,41 @@ fn load_calendar(source: &Source) -> Result<BusinessCalendar, ConfigError> {
     Ok(calendar)
 }
 
+/// Reads the optional `categories.toml`: the confidence each level of a category needs
+/// and the keyword rules that point to second and third levels, checked against the
+/// taxonomy and the regions (a rule's word may not hold a place name). Without the file
+/// the taxonomy's own words are read at the default confidences.
+fn load_categories(
+    files: Files,
+    taxonomy: &Taxonomy,
+    places: &Gazetteer,
+    regions: &RegionTree,
+) -> Result<CategoryReader, ConfigError> {
+    const NAME: &str = "categories.toml";
+    if !files.exists(NAME) {
+        return Ok(CategoryReader::new(
+            Vec::new(),
+            Confidence::default(),
+            taxonomy,
+            places,
+            regions,
+        )
+        .expect("the default confidences are valid and there are no rules"));
+    }
+    let source = files.read(NAME)?;
+    let file: CategoriesFile = source.parse()?;
+    let spans = spans_of(&file.rule);
+    let confidence_at = file.confidence.as_ref().map(|c| c.span().start);
+    let confidence = file.confidence.map(Spanned::into_inner).unwrap_or_default();
+    CategoryReader::new(unspan(file.rule), confidence, taxonomy, places, regions).map_err(|p| {
+        if p.field == "confidence" {
+            source.error(confidence_at, p.to_string())
+        } else {
+            source.item_error(&spans, p)
+        }
+    })
+}
+
 fn load_taxonomy(source: &Source) -> Result<Taxonomy, ConfigError> {
     let error = |line: Option<usize>, problem: String| ConfigError {
         file: source.path.clone(),
@@ -446,6 +493,44 @@ role = "hrss"
     fn city_with(section: &str) -> Result<City, ConfigError> {
         let text = format!("{CITY}\n{section}");
         load_city(write_city(Some(("city.toml", &text))).path())
+    }
+
+    #[test]
+    fn categories_toml_is_read_and_its_mistakes_named() {
+        let load = |text: &str| {
+            let dir = write_city(None);
+            std::fs::write(dir.path().join("categories.toml"), text).unwrap();
+            load_city(dir.path())
+        };
+        let city = load(
+            "[confidence]\nsecond = 0.6\n\n[[rule]]\ncategory = \"城乡建设/物业管理/物业服务\"\nwords = [\"电梯\", \"物业费\"]\n",
+        )
+        .unwrap();
+        assert_eq!(city.categories.confidence().second, 0.6);
+        assert_eq!(city.categories.confidence().first, 0.8, "the default");
+        let read =
+            city.categories
+                .deepen("电梯坏了物业费照收", &[], &CategoryPath::new("城乡建设"));
+        assert_eq!(
+            read.last().map(|r| r.category.as_str()),
+            Some("城乡建设/物业管理/物业服务")
+        );
+        let err = load(
+            "[[rule]]\ncategory = \"城乡建设/物业管理\"\nwords = [\"物业\"]\n\n[[rule]]\ncategory = \"城乡建设/没有这类\"\nwords = [\"物业\"]\n",
+        )
+        .unwrap_err();
+        assert!(err.file.ends_with("categories.toml"), "{err}");
+        assert_eq!(err.line, Some(5), "{err}");
+        assert!(err.problem.starts_with("category:"), "{err}");
+        let err = load("[[rule]]\ncategory = \"城乡建设/物业管理\"\nwords = [\"洋湖街道维修\"]\n")
+            .unwrap_err();
+        assert!(err.problem.contains("place"), "{err}");
+        let err = load("[confidence]\nunit = 2\n").unwrap_err();
+        assert_eq!(err.line, Some(1), "{err}");
+        assert!(err.problem.contains("unit = 2"), "{err}");
+        let err =
+            load("[[rule]]\ncategory = \"城乡建设/物业管理\"\nword = [\"物业\"]\n").unwrap_err();
+        assert!(err.problem.contains("word"), "{err}");
     }
 
     #[test]

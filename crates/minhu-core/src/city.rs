@@ -6,6 +6,7 @@ use crate::deadline::{Deadlines, Tier, TierCode};
 use crate::duty::DutyList;
 use crate::geo::Boundaries;
 use crate::place::{Gazetteer, Reading};
+use crate::reading::CategoryReader;
 use crate::region::RegionTree;
 use crate::taxonomy::{CategoryPath, Taxonomy};
 use crate::timer::TimerPolicy;
@@ -32,6 +33,9 @@ pub struct City {
     pub units: Units,
     pub taxonomy: Taxonomy,
     pub duties: DutyList,
+    /// How a demand's category is read below the first level, and the confidence each
+    /// level needs (`categories.toml`).
+    pub categories: CategoryReader,
     /// The handling rules a city may tune (`[workflow]` in `city.toml`).
     pub workflow: WorkflowRules,
     /// Warnings, overdue, escalation and callback timers.
@@ -282,6 +286,15 @@ pub(crate) mod tests {
                 starts: TierStart::Dispatch,
             }
         };
+        let places = Gazetteer::new(&regions, Vec::new()).unwrap();
+        let categories = crate::reading::CategoryReader::new(
+            Vec::new(),
+            crate::reading::Confidence::default(),
+            &taxonomy,
+            &places,
+            &regions,
+        )
+        .unwrap();
         City {
             name: "A市".into(),
             name_en: "City A".into(),
@@ -290,12 +303,13 @@ pub(crate) mod tests {
             tiers: vec![tier("2h", "30m", "2h"), tier("15d", "24h", "15d")],
             default_tier: TierCode("15d".into()),
             urgency_rules: UrgencyRules::default(),
-            places: Gazetteer::new(&regions, Vec::new()).unwrap(),
+            places,
             regions,
             boundaries: Boundaries::default(),
             units,
             taxonomy,
             duties,
+            categories,
             workflow: WorkflowRules::default(),
             timers: TimerPolicy {
                 warn_share: Some(0.8),

@@ -24,6 +24,7 @@ pub mod geo;
 pub mod ids;
 pub mod pii;
 pub mod place;
+pub mod reading;
 pub mod region;
 pub mod rollup;
 pub mod services;

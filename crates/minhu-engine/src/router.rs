@@ -9,44 +9,112 @@ use minhu_core::City;
 use minhu_core::deadline::TierCode;
 use minhu_core::duty::Assignment;
 use minhu_core::ids::{RegionId, UnitId};
+use minhu_core::reading::{LevelReading, is_place_word};
 use minhu_core::taxonomy::CategoryPath;
 use minhu_core::ticket::{GeoPoint, Ticket};
+use minhu_core::unit::UnitLevel;
 use minhu_core::workflow::Command;
 use serde::Serialize;
+use std::ops::Range;
 use std::sync::Arc;
 
 /// A category guess with how sure it is and the words that made it.
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct CategorySuggestion {
+    /// The deepest level read: the classifier's first level, or a second or third level
+    /// below it (`levels`).
     pub category: CategoryPath,
+    /// How sure the first level is, 0.0 to 1.0.
+    pub confidence: f32,
+    /// The words behind the first level (never a place's name).
+    pub reasons: Vec<String>,
+    /// Each level read below the first, with its own confidence and words; a level is
+    /// here only at or above the confidence the city set for it.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub levels: Vec<LevelReading>,
+}
+
+impl CategorySuggestion {
+    /// A first-level guess, nothing read below it yet.
+    pub fn first(category: CategoryPath, confidence: f32, reasons: Vec<String>) -> Self {
+        Self {
+            category,
+            confidence,
+            reasons,
+            levels: Vec::new(),
+        }
+    }
+
+    /// This guess read further down the taxonomy by the city's reader, its reasons
+    /// without place words (`places`: the byte ranges of the text's place words).
+    pub fn read_down(mut self, text: &str, places: &[Range<usize>], city: &City) -> Self {
+        self.reasons
+            .retain(|word| !place_word(city, word, text, places));
+        self.levels = city.categories.deepen(text, places, &self.category);
+        if let Some(deepest) = self.levels.last() {
+            self.category = deepest.category.clone();
+        }
+        self
+    }
+
+    /// Every word behind the guess, the first level's then each deeper level's, once.
+    pub fn words(&self) -> Vec<String> {
+        let mut words = self.reasons.clone();
+        for word in self.levels.iter().flat_map(|l| &l.words) {
+            if !words.contains(word) {
+                words.push(word.clone());
+            }
+        }
+        words
+    }
+}
+
+/// The post (level, and role for departments) of the units that handled demands like
+/// this one, read from its words: with the demand's place it names a unit.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct PostSuggestion {
+    pub level: UnitLevel,
+    pub role: Option<String>,
     /// 0.0 to 1.0.
     pub confidence: f32,
+    /// The words behind it (never a place's name).
     pub reasons: Vec<String>,
+}
+
+/// A unit read from the words where the category is not sure: the post learned from
+/// handled tickets, at the ticket's place.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct LearnedUnit {
+    pub unit: UnitId,
+    pub post: PostSuggestion,
+    /// At or above the city's confidence for units: routing dispatches to it. Below, it
+    /// is only shown to the dispatcher.
+    pub taken: bool,
+}
+
+/// Whether a reason read from `text` is a place word: it holds a name the city knows,
+/// or it stands in the text only inside place words (`places`).
+fn place_word(city: &City, word: &str, text: &str, places: &[Range<usize>]) -> bool {
+    is_place_word(word, text, places, !city.read_place(word).spans.is_empty())
 }
 
 /// Suggests categories from a demand's text (the text-intelligence crate plugs in here).
 pub trait Classifier: Send + Sync {
     /// Best first.
     fn suggest(&self, title: &str, description: &str) -> Vec<CategorySuggestion>;
+
+    /// The post of the unit that handles demands like this one, when the classifier
+    /// learned units from handled tickets (none by default).
+    fn suggest_post(&self, _title: &str, _description: &str) -> Option<PostSuggestion> {
+        None
+    }
 }
 
-/// Below this confidence a classifier's category is only a suggestion for a dispatcher.
-pub const DEFAULT_THRESHOLD: f32 = 0.8;
-
-#[derive(Clone)]
+/// Below the city's confidence for a level (`categories.toml`) a classifier's category
+/// is only a suggestion for a dispatcher.
+#[derive(Clone, Default)]
 pub struct Router {
     classifier: Option<Arc<dyn Classifier>>,
-    /// Below this confidence a classifier's category is only a suggestion.
-    threshold: f32,
-}
-
-impl Default for Router {
-    fn default() -> Self {
-        Self {
-            classifier: None,
-            threshold: DEFAULT_THRESHOLD,
-        }
-    }
 }
 
 #[derive(Clone, Debug, Default, Serialize)]
@@ -62,6 +130,10 @@ pub struct Decision {
     /// A more urgent tier than the ticket's, because the text says so.
     pub tier: Option<Urgency>,
     pub assignment: Option<Assignment>,
+    /// Where no duty rule names a unit (the category is not sure): the unit read from
+    /// the words, learned from handled tickets.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub learned: Option<LearnedUnit>,
 }
 
 #[derive(Clone, Debug, Serialize)]
@@ -172,7 +244,23 @@ impl Decision {
         if let Some(assignment) = &self.assignment {
             commands.push(Command::Dispatch {
                 unit: assignment.unit.clone(),
-                reason: Some(self.explain(assignment)),
+                reason: Some(self.explain(&assignment.reason)),
+            });
+        } else if let Some(learned) = self.learned.as_ref().filter(|l| l.taken) {
+            let post = &learned.post;
+            let because = format!(
+                "unit learned from handled tickets: the post {}{} at confidence {:.2} ({})",
+                post.level.code(),
+                post.role
+                    .as_deref()
+                    .map(|role| format!(" ({role})"))
+                    .unwrap_or_default(),
+                post.confidence,
+                post.reasons.join(", ")
+            );
+            commands.push(Command::Dispatch {
+                unit: learned.unit.clone(),
+                reason: Some(self.explain(&because)),
             });
         }
         commands
@@ -188,8 +276,8 @@ impl Decision {
             .collect()
     }
 
-    fn explain(&self, assignment: &Assignment) -> String {
-        let mut reason = format!("automatic routing: {}", assignment.reason);
+    fn explain(&self, why: &str) -> String {
+        let mut reason = format!("automatic routing: {why}");
         if let Some(placed) = &self.region {
             reason.push_str(&format!("; {}", placed.reason));
         }
@@ -203,20 +291,27 @@ impl Decision {
         if let Some(category) = &self.category {
             reason.push_str(&format!(
                 "; category {} at confidence {:.2} ({})",
-                category.category,
+                category.category.first_level(),
                 category.confidence,
                 category.reasons.join(", ")
             ));
+            for level in &category.levels {
+                reason.push_str(&format!(
+                    ", {} at {:.2} ({})",
+                    level.category,
+                    level.confidence,
+                    level.words.join(", ")
+                ));
+            }
         }
         reason
     }
 }
 
 impl Router {
-    pub fn with_classifier(classifier: Arc<dyn Classifier>, threshold: f32) -> Self {
+    pub fn with_classifier(classifier: Arc<dyn Classifier>) -> Self {
         Self {
             classifier: Some(classifier),
-            threshold,
         }
     }
 
@@ -268,14 +363,25 @@ impl Router {
                     })
                 }),
         };
-        let suggestions = match (&intake.category, &self.classifier) {
-            (None, Some(classifier)) => classifier.suggest(&intake.title, &intake.description),
+        let text = format!("{} {}", intake.title, intake.description);
+        // The place words of the text, which no reading of meaning counts.
+        let places = match &self.classifier {
+            Some(_) => city.read_place(&text).spans,
+            None => Vec::new(),
+        };
+        let suggestions: Vec<CategorySuggestion> = match (&intake.category, &self.classifier) {
+            (None, Some(classifier)) => classifier
+                .suggest(&intake.title, &intake.description)
+                .into_iter()
+                .map(|s| s.read_down(&text, &places, city))
+                .collect(),
             _ => Vec::new(),
         };
         let category = suggestions
             .first()
             .filter(|best| {
-                best.confidence >= self.threshold && city.taxonomy.contains(&best.category)
+                best.confidence >= city.categories.confidence().first
+                    && city.taxonomy.contains(&best.category)
             })
             .cloned();
         let place = region
@@ -289,7 +395,6 @@ impl Router {
             .or(intake.category.as_ref())
             .filter(|_| elsewhere.is_none())
             .and_then(|c| city.duties.route(c, place, &city.regions, &city.units));
-        let text = format!("{} {}", intake.title, intake.description);
         // The category's confidence: 1 when a person gave it, else the classifier's.
         let read = match (&intake.category, suggestions.first()) {
             (Some(given), _) => Some((given, 1.0)),
@@ -302,6 +407,26 @@ impl Router {
                 tier: urgent.tier.code.clone(),
                 reasons: urgent.reasons,
             });
+        let learned = match (&assignment, &self.classifier, place) {
+            (None, Some(classifier), Some(place)) => classifier
+                .suggest_post(&intake.title, &intake.description)
+                .and_then(|mut post| {
+                    post.reasons
+                        .retain(|word| !place_word(city, word, &text, &places));
+                    let unit = city.units.serving(
+                        post.level,
+                        post.role.as_deref(),
+                        place,
+                        &city.regions,
+                    )?;
+                    Some(LearnedUnit {
+                        unit: unit.id.clone(),
+                        taken: post.confidence >= city.categories.confidence().unit,
+                        post,
+                    })
+                }),
+            _ => None,
+        };
         Decision {
             region,
             elsewhere,
@@ -309,6 +434,7 @@ impl Router {
             suggestions,
             tier,
             assignment,
+            learned,
         }
     }
 }

@@ -41,7 +41,7 @@ impl Layout {
     pub fn requirement(self) -> &'static str {
         match self {
             Layout::TeddyCup => {
-                "Teddy Cup: 留言主题 or 留言详情 (optional 留言编号, 留言用户, 留言时间, 一级分类, 答复意见, 答复时间, 点赞数, 反对数)"
+                "Teddy Cup: 留言主题 or 留言详情 (optional 留言编号, 留言用户, 留言时间, 一级分类, 二级分类, 三级分类, 答复意见, 答复时间, 点赞数, 反对数)"
             }
             Layout::Fuzhou => {
                 "Fuzhou 12345: 标题 or 投诉件内容 (optional 河流, 性质, 信息 来源, 时间, 回复1, 转处理次数)"
@@ -96,6 +96,8 @@ pub(crate) struct ColumnMap {
     pub description: Option<Col>,
     pub created_at: Option<Col>,
     pub category: Option<Col>,
+    /// Teddy Cup: 二级分类 and 三级分类, where given.
+    pub lower_categories: Vec<Col>,
     pub kind: Option<Col>,
     pub channel: Option<Col>,
     /// Fuzhou: the river.
@@ -173,6 +175,10 @@ fn map(layout: Layout, l: &Lookup<'_>) -> ColumnMap {
             description: l.col(&["留言详情"]),
             created_at: l.col(&["留言时间"]),
             category: l.col(&["一级分类"]),
+            lower_categories: [l.col(&["二级分类"]), l.col(&["三级分类"])]
+                .into_iter()
+                .map_while(|col| col)
+                .collect(),
             reply: l.col(&["答复意见"]),
             replied_at: l.col(&["答复时间"]),
             likes: l.col(&["点赞数"]),

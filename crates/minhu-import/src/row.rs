@@ -27,7 +27,8 @@ pub struct ImportRow {
     pub description: String,
     /// 留言时间 / 时间 / NYC created_date, local civil time.
     pub created_at: Option<DateTime>,
-    /// 一级分类 (Teddy Cup).
+    /// 一级分类 (Teddy Cup), followed by 二级分类 and 三级分类 where the file has them,
+    /// levels joined by `/`.
     pub category: Option<String>,
     /// Fuzhou 性质: 投诉/咨询/建议/举报/求助, as given.
     pub kind: Option<String>,
@@ -109,7 +110,18 @@ pub(crate) fn build(
         title,
         description,
         created_at: r.datetime(map.created_at.as_ref())?,
-        category: one_line(map.category.as_ref())?,
+        category: match one_line(map.category.as_ref())? {
+            Some(mut path) => {
+                for level in &map.lower_categories {
+                    match one_line(Some(level))? {
+                        Some(name) => path = format!("{path}/{name}"),
+                        None => break,
+                    }
+                }
+                Some(path)
+            }
+            None => None,
+        },
         kind: one_line(map.kind.as_ref())?,
         channel: one_line(map.channel.as_ref())?,
         address,

@@ -6,9 +6,10 @@
 use crate::Place;
 use anyhow::Context;
 use minhu_core::access::Scope;
-use minhu_core::taxonomy::{CategoryPath, Taxonomy};
+use minhu_core::taxonomy::CategoryPath;
 use minhu_core::ticket::Status;
-use minhu_engine::router::{CategorySuggestion, Classifier};
+use minhu_core::unit::UnitLevel;
+use minhu_engine::router::{CategorySuggestion, Classifier, PostSuggestion};
 use minhu_import::{ImportRow, Reader};
 use minhu_store::{ChangeMark, SqlStore, Store, TicketStore};
 use minhu_text::model::TrainOptions;
@@ -17,29 +18,92 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
-/// A trained model as the router's classifier: the three best categories, the first
-/// with the words behind it.
-pub struct TextClassifier(pub Model);
+/// Trained models as the router's classifier: the category's first level (the three
+/// best, the first with the words behind it) and, when the store had handled tickets
+/// to learn them from, the post of the unit that handles a demand.
+pub struct TextClassifier {
+    pub categories: Model,
+    /// Labels `level` or `level:role` (`district_department:education`).
+    pub posts: Option<Model>,
+}
+
+/// Where the unit model of a category model `path` is kept: beside it, `.units.bin`
+/// for `.bin` (`category-20261206T2200Z.units.bin`).
+pub fn posts_path(path: &Path) -> PathBuf {
+    path.with_extension("units.bin")
+}
+
+impl TextClassifier {
+    pub fn new(categories: Model) -> Self {
+        Self {
+            categories,
+            posts: None,
+        }
+    }
+
+    /// The category model at `path`, and the unit model beside it if there is one.
+    pub fn load(path: &Path) -> anyhow::Result<Self> {
+        let categories = Model::load(path)
+            .with_context(|| format!("cannot load the model {}", path.display()))?;
+        let beside = posts_path(path);
+        let posts = match beside.exists() {
+            true => Some(
+                Model::load(&beside)
+                    .with_context(|| format!("cannot load the unit model {}", beside.display()))?,
+            ),
+            false => None,
+        };
+        Ok(Self { categories, posts })
+    }
+}
+
+/// A unit's post as a label: its level's code, and `:role` for a department.
+pub fn post_label(level: UnitLevel, role: Option<&str>) -> String {
+    match role {
+        Some(role) => format!("{}:{role}", level.code()),
+        None => level.code().to_owned(),
+    }
+}
 
 impl Classifier for TextClassifier {
     fn suggest(&self, title: &str, description: &str) -> Vec<CategorySuggestion> {
-        let prediction = self.0.predict(&format!("{title} {description}"));
+        let prediction = self.categories.predict(&format!("{title} {description}"));
         prediction
             .ranked
             .into_iter()
             .take(3)
             .enumerate()
-            .map(|(rank, (label, confidence))| CategorySuggestion {
-                category: CategoryPath::new(&label),
-                confidence,
-                reasons: if rank == 0 {
+            .map(|(rank, (label, confidence))| {
+                let reasons = if rank == 0 {
                     prediction.reasons.clone()
                 } else {
                     Vec::new()
-                },
+                };
+                CategorySuggestion::first(CategoryPath::new(&label), confidence, reasons)
             })
             .collect()
     }
+
+    fn suggest_post(&self, title: &str, description: &str) -> Option<PostSuggestion> {
+        read_post(self.posts.as_ref()?, &format!("{title} {description}"))
+    }
+}
+
+/// The best post a unit model reads in `text`, with its confidence and words (none
+/// when its label is not a post).
+pub fn read_post(posts: &Model, text: &str) -> Option<PostSuggestion> {
+    let prediction = posts.predict(text);
+    let (label, confidence) = prediction.ranked.into_iter().next()?;
+    let (level, role) = match label.split_once(':') {
+        Some((level, role)) => (level, Some(role.to_owned())),
+        None => (label.as_str(), None),
+    };
+    Some(PostSuggestion {
+        level: UnitLevel::from_code(level)?,
+        role,
+        confidence,
+        reasons: prediction.reasons,
+    })
 }
 
 /// (text, label) pairs of a file; unreadable rows and rows without a label are
@@ -103,7 +167,12 @@ fn save(model: &mut Model, source: &str, out: &Path) -> anyhow::Result<u64> {
 #[derive(Debug, Default)]
 pub struct StoreLabels {
     pub texts: Vec<String>,
+    /// The category each ticket ended with, as deep as it was classified.
     pub labels: Vec<String>,
+    /// The texts of handled tickets that ended with a unit of the city's, and that
+    /// unit's post (`post_label`).
+    pub post_texts: Vec<String>,
+    pub posts: Vec<String>,
     pub read: usize,
     /// Not resolved or closed yet (or merged into another): no handling confirmed them.
     pub unhandled: usize,
@@ -113,13 +182,14 @@ pub struct StoreLabels {
 }
 
 /// The store's handled tickets (resolved or closed) as training pairs. The label is the
-/// first level of the category the ticket ended with, after every reclassification: a
-/// dispatcher's correction of the router or of the intake is the label, and a routing
-/// nobody corrected was confirmed by the unit that handled the ticket. First level
-/// only, as in every data set we have (see BENCHMARKS.md on second levels).
+/// category the ticket ended with, after every reclassification, at every level it was
+/// given: a dispatcher's correction of the router or of the intake is the label, and a
+/// routing nobody corrected was confirmed by the unit that handled the ticket. A
+/// ticket's unit label is the post of the unit it ended with: a unit that returned it
+/// taught nothing but that it was the wrong one.
 pub async fn store_labels(
     store: &dyn Store,
-    taxonomy: &Taxonomy,
+    city: &minhu_core::City,
     mut progress: impl FnMut(usize),
 ) -> anyhow::Result<StoreLabels> {
     const BATCH: u32 = 2_000;
@@ -136,20 +206,24 @@ pub async fn store_labels(
                 found.unhandled += 1;
                 continue;
             }
+            let text = format!("{} {}", ticket.intake.title, ticket.intake.description);
+            if let Some(unit) = ticket.unit.as_ref().and_then(|id| city.units.get(id)) {
+                found.post_texts.push(text.clone());
+                found
+                    .posts
+                    .push(post_label(unit.level, unit.role.as_deref()));
+            }
             let Some(category) = &ticket.intake.category else {
                 found.uncategorised += 1;
                 continue;
             };
-            let first = CategoryPath::new(category.first_level());
-            if !taxonomy.contains(&first) {
+            // As deep as the taxonomy still has it.
+            let Some(known) = category.prefixes().find(|p| city.taxonomy.contains(p)) else {
                 found.outside += 1;
                 continue;
-            }
-            found.texts.push(format!(
-                "{} {}",
-                ticket.intake.title, ticket.intake.description
-            ));
-            found.labels.push(first.as_str().to_owned());
+            };
+            found.texts.push(text);
+            found.labels.push(known.as_str().to_owned());
         }
         mark = next;
         if done {
@@ -179,7 +253,7 @@ pub async fn train_from_store(
         .map(|(_, n)| n)
         .sum();
     let bar = crate::import::progress_bar(Some(total), "reading tickets");
-    let found = store_labels(&store, &city.taxonomy, |n| bar.inc(n as u64)).await?;
+    let found = store_labels(&store, &city, |n| bar.inc(n as u64)).await?;
     bar.finish_and_clear();
     anyhow::ensure!(
         !found.texts.is_empty(),
@@ -197,14 +271,12 @@ pub async fn train_from_store(
             dir.join(format!("category-{stamp}.bin"))
         }
     };
-    let size = save(
-        &mut model,
-        &format!("store {}", without_password(&url)),
-        &out,
-    )?;
+    let source = format!("store {}", without_password(&url));
+    let size = save(&mut model, &source, &out)?;
     let mut per_category: BTreeMap<&str, usize> = BTreeMap::new();
     for label in &found.labels {
-        *per_category.entry(label).or_default() += 1;
+        let first = label.split('/').next().unwrap_or(label);
+        *per_category.entry(first).or_default() += 1;
     }
     println!(
         "trained on {} handled tickets of {} read ({} not resolved or closed, {} without a category, {} outside the taxonomy), {} categories, in {:.1}s; model {} ({:.1} MB)",
@@ -223,6 +295,41 @@ pub async fn train_from_store(
         .map(|(label, n)| format!("{label} {n}"))
         .collect();
     println!("tickets per category: {}", counts.join(", "));
+    // The unit model beside it, once handled tickets name two posts at least (a
+    // stale one from an earlier name would be read as this model's).
+    let posts_out = posts_path(&out);
+    let mut distinct = found.posts.clone();
+    distinct.sort();
+    distinct.dedup();
+    if distinct.len() >= 2 {
+        let mut posts = Model::train(
+            &found.post_texts,
+            &found.posts,
+            TrainOptions {
+                seed,
+                ..TrainOptions::default()
+            },
+            |_, _| {},
+        )?;
+        let size = save(&mut posts, &source, &posts_out)?;
+        println!(
+            "units: trained on {} handled tickets with a unit of the city, {} posts; model {} ({:.1} MB)",
+            found.posts.len(),
+            distinct.len(),
+            posts_out.display(),
+            size as f64 / 1e6
+        );
+    } else {
+        if posts_out.exists() {
+            std::fs::remove_file(&posts_out)
+                .with_context(|| format!("cannot remove {}", posts_out.display()))?;
+        }
+        println!(
+            "units: not learned ({} handled tickets with a unit of the city, {} posts; two are needed)",
+            found.posts.len(),
+            distinct.len()
+        );
+    }
     Ok(out)
 }
 
@@ -234,14 +341,19 @@ fn without_password(url: &str) -> String {
     }
 }
 
-/// Trains with a progress bar (drawn only on a terminal).
+/// Trains the first-level classifier with a progress bar (drawn only on a terminal);
+/// labels deeper than the first level count as their first level.
 pub fn train_model(texts: &[String], labels: &[String], seed: u64) -> anyhow::Result<Model> {
     let bar = crate::import::progress_bar(Some(texts.len() as u64), "training");
     let options = TrainOptions {
         seed,
         ..TrainOptions::default()
     };
-    let model = Model::train(texts, labels, options, |done, total| {
+    let labels: Vec<String> = labels
+        .iter()
+        .map(|l| CategoryPath::new(l).first_level().to_owned())
+        .collect();
+    let model = Model::train(texts, &labels, options, |done, total| {
         bar.set_length(total as u64);
         bar.set_position(done as u64);
     })?;
@@ -249,15 +361,18 @@ pub fn train_model(texts: &[String], labels: &[String], seed: u64) -> anyhow::Re
     Ok(model)
 }
 
-pub fn eval(model: &Path, data: &Path) -> anyhow::Result<()> {
+pub fn eval(model: &Path, data: &Path, config: Option<&Path>) -> anyhow::Result<()> {
     let model =
         Model::load(model).with_context(|| format!("cannot load the model {}", model.display()))?;
     let (texts, labels, skipped) = labelled(data)?;
     let started = Instant::now();
     let pairs: Vec<(String, String)> = texts
         .iter()
-        .zip(labels)
-        .map(|(text, truth)| (truth, model.best(text).to_owned()))
+        .zip(&labels)
+        .map(|(text, truth)| {
+            let first = CategoryPath::new(truth).first_level().to_owned();
+            (first, model.best(text).to_owned())
+        })
         .collect();
     let elapsed = started.elapsed().as_secs_f64();
     let scores = minhu_text::metrics::score(&pairs);
@@ -278,11 +393,96 @@ pub fn eval(model: &Path, data: &Path) -> anyhow::Result<()> {
         elapsed,
         scores.n as f64 / elapsed.max(1e-9)
     );
+    if let Some(config) = config {
+        let city = minhu_config::load_city(config)?;
+        levels(TextClassifier::new(model), &city, &texts, &labels);
+    }
     println!(
         "macro_f1={:.4} accuracy={:.4} n={}",
         scores.macro_f1, scores.accuracy, scores.n
     );
     Ok(())
+}
+
+/// How each level reads as routing reads it: per level, the messages labelled that
+/// deep (n), the share the city's confidences let routing take without a person, how
+/// many of those are right, and the accuracy over all n; for the lower levels also the
+/// accuracy when every level is read however unsure (`forced`) and when the reading
+/// starts from the true first level (`from_true_first`: the lower levels' own part).
+fn levels(
+    classifier: TextClassifier,
+    city: &minhu_core::City,
+    texts: &[String],
+    labels: &[String],
+) {
+    use minhu_core::reading::Confidence;
+    let any = Confidence {
+        first: f32::MIN_POSITIVE,
+        second: f32::MIN_POSITIVE,
+        third: f32::MIN_POSITIVE,
+        unit: f32::MIN_POSITIVE,
+    };
+    // Per level: n, taken, right when taken, right forced, right from the true first.
+    let mut counts = [[0usize; 5]; 3];
+    for (text, truth) in texts.iter().zip(labels) {
+        let truth = CategoryPath::new(truth);
+        let Some(best) = classifier.suggest(text, "").into_iter().next() else {
+            continue;
+        };
+        let sure = best.confidence >= city.categories.confidence().first;
+        let first = best.category.clone();
+        let places = city.read_place(text).spans;
+        let read = best.read_down(text, &places, city);
+        let forced = city.categories.deepen_at(text, &places, &first, any);
+        let first_true = CategoryPath::new(truth.first_level());
+        let from_true =
+            city.categories
+                .deepen_at(text, &places, &first_true, city.categories.confidence());
+        let at = |path: &CategoryPath, depth: usize| -> Option<String> {
+            let levels: Vec<&str> = path.levels().collect();
+            (levels.len() >= depth).then(|| levels[..depth].join("/"))
+        };
+        let deepest = |readings: &[minhu_core::reading::LevelReading], start: &CategoryPath| {
+            readings
+                .last()
+                .map_or_else(|| start.clone(), |r| r.category.clone())
+        };
+        for depth in 1..=3 {
+            let Some(wanted) = at(&truth, depth) else {
+                break;
+            };
+            let row = &mut counts[depth - 1];
+            row[0] += 1;
+            let taken = at(&read.category, depth).filter(|_| sure);
+            if taken.is_some() {
+                row[1] += 1;
+            }
+            if taken.as_ref() == Some(&wanted) {
+                row[2] += 1;
+            }
+            if at(&deepest(&forced, &first), depth).as_ref() == Some(&wanted) {
+                row[3] += 1;
+            }
+            if at(&deepest(&from_true, &first_true), depth).as_ref() == Some(&wanted) {
+                row[4] += 1;
+            }
+        }
+    }
+    for (depth, [n, taken, right, forced, from_true]) in counts.iter().enumerate() {
+        if *n == 0 {
+            continue;
+        }
+        let share = |k: usize, of: usize| k as f64 / of.max(1) as f64;
+        println!(
+            "level {}: n={n} taken={:.4} right_when_taken={:.4} accuracy={:.4} forced_accuracy={:.4} from_true_first={:.4}",
+            depth + 1,
+            share(*taken, *n),
+            share(*right, *taken),
+            share(*right, *n),
+            share(*forced, *n),
+            share(*from_true, *n),
+        );
+    }
 }
 
 #[cfg(test)]
@@ -296,7 +496,8 @@ mod tests {
     use minhu_store::NewTicket;
 
     /// A ticket created with `category`, reclassified by a dispatcher to `corrected` if
-    /// given, then dispatched, and resolved if `resolved`.
+    /// given, then dispatched (to the A3 district's education bureau for schooling, its
+    /// labour bureau for wages, else a street office), and resolved if `resolved`.
     async fn ticket(
         store: &dyn Store,
         text: &str,
@@ -332,8 +533,13 @@ mod tests {
                 reason: None,
             }));
         }
+        let unit = match corrected.unwrap_or(category) {
+            "教育文体" => "dept-A3-education",
+            "劳动和社会保障" => "dept-A3-hrss",
+            _ => "street-A3-01",
+        };
         events.push(event(Change::Dispatched {
-            unit: UnitId::new("street-A3-01"),
+            unit: UnitId::new(unit),
             deadlines: Deadlines {
                 respond_by: at,
                 resolve_by: at,
@@ -398,8 +604,8 @@ mod tests {
         ticket(&store, "工资拖欠", "教育文体", None, false).await;
         ticket(&store, "路灯不亮", "没有这一类", None, true).await;
 
-        let taxonomy = minhu_config::load_city(&place.config).unwrap().taxonomy;
-        let found = store_labels(&store, &taxonomy, |_| {}).await.unwrap();
+        let city = minhu_config::load_city(&place.config).unwrap();
+        let found = store_labels(&store, &city, |_| {}).await.unwrap();
         assert_eq!(
             (
                 found.read,
@@ -411,11 +617,28 @@ mod tests {
         );
         let corrected = found.texts.iter().position(|t| t.contains(wages)).unwrap();
         assert_eq!(found.labels[corrected], "劳动和社会保障");
-        assert!(found.labels.iter().all(|l| !l.contains('/')), "first level");
+        let lift = found.texts.iter().position(|t| t.contains("电梯")).unwrap();
+        assert_eq!(found.labels[lift], "城乡建设/安全生产", "as deep as given");
+        // Every handled ticket with a unit teaches its post, categorised or not.
+        assert_eq!(found.posts.len(), 13);
+        let wages_post = found
+            .post_texts
+            .iter()
+            .position(|t| t.contains(wages))
+            .unwrap();
+        assert_eq!(found.posts[wages_post], "district_department:hrss");
 
         let out = train_from_store(&place, None, 1).await.unwrap();
         assert!(out.starts_with(dir.path().join("models")), "{out:?}");
-        let model = Model::load(&out).unwrap();
+        let classifier = TextClassifier::load(&out).unwrap();
+        let post = classifier
+            .suggest_post("学校", "要求学生统一购买教辅资料")
+            .unwrap();
+        assert_eq!(
+            (post.level, post.role.as_deref()),
+            (UnitLevel::DistrictDepartment, Some("education"))
+        );
+        let model = classifier.categories;
         assert!(
             model
                 .provenance()

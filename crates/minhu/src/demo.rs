@@ -68,6 +68,10 @@ const CITY_FILES: &[(&str, &str)] = &[
         "synonyms.csv",
         include_str!("../../../demo/city/synonyms.csv"),
     ),
+    (
+        "categories.toml",
+        include_str!("../../../demo/city/categories.toml"),
+    ),
 ];
 const MESSAGES: &str = include_str!("../../../demo/messages.csv");
 const DEMO_PASSWORD: &str = "minhu-demo-2026";

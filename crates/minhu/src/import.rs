@@ -133,7 +133,9 @@ pub fn intake_from_row(row: &ImportRow, layout: Layout, city: &City) -> Result<I
         Some(name) => {
             let path = CategoryPath::new(name);
             if !city.taxonomy.contains(&path) {
-                return Err(format!("一级分类 {name:?} is not in the taxonomy"));
+                return Err(format!(
+                    "category {name:?} (一级分类/二级分类/三级分类) is not in the taxonomy"
+                ));
             }
             Some(path)
         }

@@ -79,12 +79,17 @@ enum Command {
         place: Place,
     },
     /// Score a trained classifier on labelled messages; the last line is
-    /// `macro_f1=... accuracy=... n=...`.
+    /// `macro_f1=... accuracy=... n=...` (of the first level).
     Eval {
         #[arg(long)]
         model: PathBuf,
         #[arg(long)]
         data: PathBuf,
+        /// Also read the levels below the first as routing does, with this city's
+        /// taxonomy and categories.toml, and score each level the file labels (二级分类,
+        /// 三级分类) and the share taken automatically at the city's confidences.
+        #[arg(long)]
+        config: Option<PathBuf>,
     },
     /// The knowledge base: import, export, evaluate retrieval.
     Kb {
@@ -132,7 +137,11 @@ fn main() -> std::process::ExitCode {
                     .await
                     .map(|_| ()),
             },
-            Command::Eval { model, data } => classifier::eval(&model, &data),
+            Command::Eval {
+                model,
+                data,
+                config,
+            } => classifier::eval(&model, &data, config.as_deref()),
             Command::Calendar { command } => calendar::run(command),
             Command::Ticket { command } => ticket::run(command).await,
             Command::Kb { command } => kb::run(command).await,

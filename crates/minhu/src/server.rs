@@ -41,13 +41,8 @@ pub async fn open(place: &Place, clock: Arc<dyn Clock>) -> anyhow::Result<Opened
     );
     let mut engine = Engine::builder(store.clone(), Arc::new(city), clock);
     if let Some(path) = &place.model {
-        let model = minhu_text::Model::load(path)
-            .with_context(|| format!("cannot load the model {}", path.display()))?;
-        let classifier = Arc::new(crate::classifier::TextClassifier(model));
-        engine = engine.router(minhu_engine::router::Router::with_classifier(
-            classifier,
-            minhu_engine::router::DEFAULT_THRESHOLD,
-        ));
+        let classifier = Arc::new(crate::classifier::TextClassifier::load(path)?);
+        engine = engine.router(minhu_engine::router::Router::with_classifier(classifier));
     }
     Ok(Opened { store, engine })
 }

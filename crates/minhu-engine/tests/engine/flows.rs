@@ -83,24 +83,28 @@ async fn a_placed_and_categorised_demand_is_dispatched_at_once() {
     let ticket = created.ticket;
     assert_eq!(ticket.status, Status::Dispatched);
     assert_eq!(ticket.intake.region.as_ref().unwrap().as_str(), "A3-01-02");
-    let unit = s
-        .engine
-        .city()
-        .units
-        .get(ticket.unit.as_ref().unwrap())
-        .unwrap();
     // 微事村社办: the property company serving that community comes first.
+    assert_property_company(s.engine.city(), &ticket, "A3-01-02");
+    let events = s.engine.events(&ticket.number).await.unwrap();
+    let kinds: Vec<&str> = events.iter().map(|e| e.change.name()).collect();
+    assert_eq!(kinds, ["created", "reclassified", "dispatched"]);
+    assert_eq!(events[2].actor, Actor::system(SystemPart::Router));
+}
+
+/// The ticket went to the property company serving `region`.
+fn assert_property_company(
+    city: &minhu_core::City,
+    ticket: &minhu_core::ticket::Ticket,
+    region: &str,
+) {
+    let unit = city.units.get(ticket.unit.as_ref().unwrap()).unwrap();
     assert_eq!(
         unit.level,
         minhu_core::unit::UnitLevel::Property,
         "routed to {}",
         unit.name
     );
-    assert_eq!(unit.region.as_str(), "A3-01-02");
-    let events = s.engine.events(&ticket.number).await.unwrap();
-    let kinds: Vec<&str> = events.iter().map(|e| e.change.name()).collect();
-    assert_eq!(kinds, ["created", "reclassified", "dispatched"]);
-    assert_eq!(events[2].actor, Actor::system(SystemPart::Router));
+    assert_eq!(unit.region.as_str(), region);
 }
 
 #[tokio::test]
@@ -410,7 +414,22 @@ async fn bad_input_names_the_field_and_stores_nothing() {
 }
 
 /// A stand-in classifier with a fixed answer, to show how the router uses confidence.
-struct Fixed(f32);
+/// A classifier that always reads one first-level category, and a unit's post if given.
+struct Fixed {
+    category: &'static str,
+    confidence: f32,
+    post: Option<minhu_engine::router::PostSuggestion>,
+}
+
+impl Fixed {
+    fn category(category: &'static str, confidence: f32) -> Arc<Self> {
+        Arc::new(Self {
+            category,
+            confidence,
+            post: None,
+        })
+    }
+}
 
 impl minhu_engine::router::Classifier for Fixed {
     fn suggest(
@@ -418,30 +437,44 @@ impl minhu_engine::router::Classifier for Fixed {
         _title: &str,
         _description: &str,
     ) -> Vec<minhu_engine::router::CategorySuggestion> {
-        vec![minhu_engine::router::CategorySuggestion {
-            category: CategoryPath::new("劳动和社会保障"),
-            confidence: self.0,
-            reasons: vec!["工资".into()],
-        }]
+        vec![minhu_engine::router::CategorySuggestion::first(
+            CategoryPath::new(self.category),
+            self.confidence,
+            vec!["工资".into()],
+        )]
     }
+
+    fn suggest_post(
+        &self,
+        _title: &str,
+        _description: &str,
+    ) -> Option<minhu_engine::router::PostSuggestion> {
+        self.post.clone()
+    }
+}
+
+/// A complaint at A3区天顶街道 titled `title`, taken in by a router with `classifier`.
+async fn titled_complaint(
+    classifier: Arc<dyn minhu_engine::router::Classifier>,
+    title: &str,
+) -> (Setup, minhu_core::ticket::Ticket) {
+    let s = setup_routed(minhu_engine::router::Router::with_classifier(classifier)).await;
+    let mut intake = complaint("A3区天顶街道", None);
+    intake.title = title.into();
+    let ticket = s
+        .engine
+        .intake(intake, Actor::citizen(), None)
+        .await
+        .unwrap()
+        .ticket;
+    (s, ticket)
 }
 
 #[tokio::test]
 async fn a_confident_classifier_routes_and_an_unsure_one_only_suggests() {
     for (confidence, routed) in [(0.95, true), (0.4, false)] {
-        let s = setup_routed(minhu_engine::router::Router::with_classifier(
-            Arc::new(Fixed(confidence)),
-            0.8,
-        ))
-        .await;
-        let mut intake = complaint("A3区天顶街道", None);
-        intake.title = "拖欠工资".into();
-        let ticket = s
-            .engine
-            .intake(intake, Actor::citizen(), None)
-            .await
-            .unwrap()
-            .ticket;
+        let (s, ticket) =
+            titled_complaint(Fixed::category("劳动和社会保障", confidence), "拖欠工资").await;
         assert_eq!(ticket.unit.is_some(), routed, "confidence {confidence}");
         let decision = s.engine.router().decide(&ticket, s.engine.city());
         assert_eq!(
@@ -458,6 +491,69 @@ async fn a_confident_classifier_routes_and_an_unsure_one_only_suggests() {
                 reason.contains("confidence 0.95") && reason.contains("工资"),
                 "{reason}"
             );
+        }
+    }
+}
+
+#[tokio::test]
+async fn a_first_level_read_down_reaches_the_property_company() {
+    // The classifier is sure of 城乡建设 only; the words (电梯, 物业) read it down to
+    // 物业服务, whose duty rules send it to the community's property company.
+    let s = setup_routed(minhu_engine::router::Router::with_classifier(
+        Fixed::category("城乡建设", 0.95),
+    ))
+    .await;
+    let ticket = s
+        .engine
+        .intake(
+            complaint("A3区天顶街道尖山社区", None),
+            Actor::citizen(),
+            None,
+        )
+        .await
+        .unwrap()
+        .ticket;
+    assert_eq!(
+        ticket.intake.category.as_ref().map(|c| c.as_str()),
+        Some("城乡建设/住房保障与房地产/物业服务")
+    );
+    assert_property_company(s.engine.city(), &ticket, "A3-01-02");
+    let events = s.engine.events(&ticket.number).await.unwrap();
+    let minhu_core::event::Change::Dispatched { reason, .. } = &events[2].change else {
+        panic!("not dispatched")
+    };
+    // The category's words, never the place (placing says where on its own).
+    let category = reason.split("; category").nth(1).unwrap();
+    assert!(category.contains("物业服务 at"), "{reason}");
+    assert!(!category.contains("尖山"), "{reason}");
+}
+
+#[tokio::test]
+async fn where_the_category_is_unsure_a_learned_unit_routes_when_sure_enough() {
+    for (sure, dispatched) in [(0.95, true), (0.6, false)] {
+        let classifier = Arc::new(Fixed {
+            category: "教育文体",
+            confidence: 0.3,
+            post: Some(minhu_engine::router::PostSuggestion {
+                level: minhu_core::unit::UnitLevel::DistrictDepartment,
+                role: Some("education".into()),
+                confidence: sure,
+                reasons: vec!["补课".into(), "天顶".into()],
+            }),
+        });
+        let (s, ticket) = titled_complaint(classifier, "老师周末有偿补课").await;
+        let education = minhu_core::ids::UnitId::new("dept-A3-education");
+        assert_eq!(
+            ticket.unit.as_ref() == Some(&education),
+            dispatched,
+            "post confidence {sure}"
+        );
+        assert_eq!(ticket.intake.category, None, "the category stays unsure");
+        let decision = s.engine.router().decide(&ticket, s.engine.city());
+        if !dispatched {
+            let learned = decision.learned.expect("shown to the dispatcher");
+            assert_eq!((learned.unit, learned.taken), (education, false));
+            assert_eq!(learned.post.reasons, ["补课"], "places are not reasons");
         }
     }
 }

@@ -77,6 +77,30 @@ fn teddycup_validation_rows() {
 }
 
 #[test]
+fn lower_category_levels_join_the_path_as_far_as_given() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = write(
+        &dir,
+        "sample.csv",
+        "留言主题,留言详情,一级分类,二级分类,三级分类\n\
+         电梯坏了,物业不修,城乡建设,住房保障与房地产,物业服务\n\
+         拖欠工资,三个月没发,劳动和社会保障,工资福利,\n\
+         路灯,不亮,城乡建设,,物业服务\n",
+    );
+    let (_, rows) = read_all(&path);
+    let paths: Vec<Option<&str>> = rows.iter().map(|r| ok(r).category.as_deref()).collect();
+    assert_eq!(
+        paths,
+        [
+            Some("城乡建设/住房保障与房地产/物业服务"),
+            Some("劳动和社会保障/工资福利"),
+            // A blank level ends the path: what lies below it has no parent.
+            Some("城乡建设"),
+        ]
+    );
+}
+
+#[test]
 fn teddycup_train_rows_have_only_a_description() {
     let dir = tempfile::tempdir().unwrap();
     let path = write(

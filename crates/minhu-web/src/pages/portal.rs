@@ -469,7 +469,7 @@ async fn suggest(
             .map(|c| SuggestedCategory {
                 category: c.category.to_string(),
                 percent: (c.confidence * 100.0).round() as u32,
-                reasons: c.reasons.join("、"),
+                reasons: c.words().join("、"),
             })
             .collect(),
     }))

@@ -120,8 +120,14 @@ impl Words {
         }
         if let Some(category) = decision.category.as_ref().or(decision.suggestions.first()) {
             let name = self.category(&category.category);
-            let percent = (category.confidence * 100.0).round();
-            let words = category.reasons.join("、");
+            // The path is as sure as its least sure level.
+            let sure = category
+                .levels
+                .iter()
+                .map(|l| l.confidence)
+                .fold(category.confidence, f32::min);
+            let percent = (sure * 100.0).round();
+            let words = category.words().join("、");
             reasons.push(if self.lang.is_en() {
                 format!("Category {name} ({percent}% sure), from the words {words}")
             } else {
@@ -139,6 +145,24 @@ impl Words {
         }
         if let Some(assignment) = &decision.assignment {
             reasons.push(self.duty_basis(&assignment.basis, &assignment.unit));
+        } else if let Some(learned) = &decision.learned {
+            let unit = self.unit(&learned.unit);
+            let percent = (learned.post.confidence * 100.0).round();
+            let words = learned.post.reasons.join("、");
+            reasons.push(match (learned.taken, self.lang.is_en()) {
+                (true, true) => format!(
+                    "Sent to {unit}, the unit that handled demands like this ({percent}% sure), from the words {words}"
+                ),
+                (false, true) => format!(
+                    "Suggested unit {unit}, which handled demands like this ({percent}% sure), from the words {words}"
+                ),
+                (true, false) => {
+                    format!("按已办结工单学到的承办单位，派 {unit}（把握 {percent}%），依据：{words}")
+                }
+                (false, false) => {
+                    format!("建议派 {unit}：类似诉求由其办理（把握 {percent}%），依据：{words}")
+                }
+            });
         }
         reasons
     }
