@@ -232,6 +232,7 @@ pub const EDITABLE_FILES: &[&str] = &[
     "units.toml",
     "taxonomy.csv",
     "duties.toml",
+    "categories.toml",
     "calendar.toml",
     "synonyms.csv",
 ];
