@@ -337,6 +337,11 @@ async fn over_http(
         let (mut times, _) = time_gets(&client, &url, token, runs).await?;
         let at = percentiles(&mut times);
         println!("{name:<44} {:>7.1} {:>8.1} {:>8.1}", at.p50, at.p99, at.max);
+        harness::figure(
+            &format!("analytics.{}.p50", harness::slug(name)),
+            at.p50,
+            "ms",
+        );
         if at.p99 > GOAL.as_secs_f64() * 1e3 {
             slow.push(path.clone());
         }

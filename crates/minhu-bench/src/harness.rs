@@ -223,6 +223,22 @@ pub fn percentiles(ms: &mut [f64]) -> Percentiles {
     }
 }
 
+/// One figure in the form `scripts/bench-smoke` reads (`figure NAME VALUE UNIT`):
+/// the benches print it beside their tables, so the smoke run compares like with like.
+/// A unit ending in `/s` is better higher, any other better lower.
+pub fn figure(name: &str, value: f64, unit: &str) {
+    println!("figure {} {value:.2} {unit}", name.replace(' ', "_"));
+}
+
+/// `rates: this month, by district` as `rates_this_month_by_district`: a figure's name.
+pub fn slug(text: &str) -> String {
+    text.split(|c: char| !c.is_ascii_alphanumeric())
+        .filter(|word| !word.is_empty())
+        .collect::<Vec<_>>()
+        .join("_")
+        .to_lowercase()
+}
+
 /// One summary line of `ms` (nothing when it is empty): count, mean and percentiles.
 pub fn print_times(what: &str, ms: &mut [f64]) {
     if ms.is_empty() {

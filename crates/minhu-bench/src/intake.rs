@@ -79,6 +79,13 @@ pub async fn run(clients: usize, tickets: usize, database: Option<String>) -> an
         at.max,
         elapsed.as_secs_f64()
     );
+    let backend = backend.to_lowercase();
+    harness::figure(
+        &format!("intake.{backend}.tickets_per_s"),
+        at.n as f64 / elapsed.as_secs_f64(),
+        "tickets/s",
+    );
+    harness::figure(&format!("intake.{backend}.p99"), at.p99, "ms");
     if errors > 0 {
         anyhow::bail!("{errors} requests failed");
     }

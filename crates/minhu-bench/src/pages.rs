@@ -188,6 +188,12 @@ async fn measure(engine: &Arc<Engine>, place: &harness::Place, runs: usize) -> a
         let (mut times, _) = harness::time_gets(&client, &url, token, runs).await?;
         let at = harness::percentiles(&mut times);
         println!("{path:<28} {:>7.1} {:>8.1} {:>8.1}", at.p50, at.p99, at.max);
+        // `/tickets/2026...` is "the ticket page", not one ticket's number.
+        let page = match path.rsplit_once('/') {
+            Some((list, number)) if number.starts_with(char::is_numeric) => format!("{list}/one"),
+            _ => path.clone(),
+        };
+        harness::figure(&format!("pages.{}.p50", harness::slug(&page)), at.p50, "ms");
         if at.p99 > GOAL.as_secs_f64() * 1e3 {
             slow.push(path.clone());
         }

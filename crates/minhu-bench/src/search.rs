@@ -133,6 +133,8 @@ pub async fn run(
         "search lists       {queries} queries (1 word, 2 words, word + filter; limit 50), {:.1} rows each: {search}",
         found as f64 / queries.max(1) as f64
     );
+    harness::figure("search.lists.p50", search.p50, "ms");
+    harness::figure("search.lists.p99", search.p99, "ms");
     println!("  words only       {plain} of them: {plain_ms}");
     println!("  word + filter    {filtered} of them: {filtered_ms}");
     println!("LIKE scan lists    first {scans} of the same queries: {scan}");

@@ -151,6 +151,8 @@ pub struct Engine {
     kb: Arc<KnowledgeBase>,
     /// The hotspot list of the default window, kept current by [`hotspots::watch`].
     hotspots: hotspots::HotspotWatch,
+    /// Recent API token lookups ([`accounts::TOKEN_CACHE_TTL`]).
+    tokens: accounts::TokenCache,
 }
 
 /// How an [`Engine`] is put together: the store, the city and the clock, then the
@@ -212,6 +214,7 @@ impl Engine {
                 search: None,
                 kb,
                 hotspots: hotspots::HotspotWatch::default(),
+                tokens: Default::default(),
             },
         }
     }

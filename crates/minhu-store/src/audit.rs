@@ -2,7 +2,7 @@
 //! revealed, saved or erased what. Append-only; a ticket's creation writes its entry
 //! in the ticket's own transaction ([`insert`]).
 
-use crate::db::{Bind, Conditions, SqlStore, StoreError, from_millis, millis};
+use crate::db::{Bind, Conditions, SqlStore, StoreError, from_millis, millis, placeholders};
 use async_trait::async_trait;
 use jiff::Timestamp;
 use sqlx::{AnyConnection, Row};
@@ -115,4 +115,32 @@ pub(crate) async fn insert(
     .fetch_one(&mut *conn)
     .await?;
     Ok(seq)
+}
+
+/// Rows per multi-row insert of audit entries (6 values each).
+const ENTRY_ROWS: usize = 200;
+
+/// Many entries (a group of intakes' creations) in as few statements as may be.
+pub(crate) async fn insert_many(
+    conn: &mut AnyConnection,
+    entries: &[AuditEntry],
+) -> Result<(), StoreError> {
+    for chunk in entries.chunks(ENTRY_ROWS) {
+        let sql = format!(
+            "INSERT INTO audit_log (at, actor, action, target, detail, client) VALUES {}",
+            placeholders(conn, chunk.len(), 6)
+        );
+        let mut query = sqlx::query(sqlx::AssertSqlSafe(sql));
+        for entry in chunk {
+            query = query
+                .bind(millis(entry.at))
+                .bind(&entry.actor)
+                .bind(&entry.action)
+                .bind(entry.target.clone())
+                .bind(&entry.detail)
+                .bind(entry.client.clone());
+        }
+        query.execute(&mut *conn).await?;
+    }
+    Ok(())
 }

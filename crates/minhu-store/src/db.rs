@@ -13,6 +13,7 @@ use jiff::Timestamp;
 use minhu_core::ids::TicketNumber;
 use sqlx::any::{AnyPoolOptions, AnyRow};
 use sqlx::{AnyConnection, AnyPool, Executor};
+use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::{mpsc, oneshot};
 
@@ -59,8 +60,8 @@ pub struct SqlStore {
     /// are the same pool.
     pub(crate) writer: AnyPool,
     pub(crate) reader: AnyPool,
-    /// SQLite only: new tickets queue here for the group-commit writer.
-    pub(crate) intake: Option<mpsc::Sender<QueuedIntake>>,
+    /// New tickets queue here for the group-commit writers.
+    pub(crate) intake: mpsc::Sender<QueuedIntake>,
     /// This store's random name (migration 0004), put in every change mark it gives.
     pub(crate) identity: String,
 }
@@ -71,8 +72,12 @@ pub(crate) struct QueuedIntake {
     pub(crate) done: oneshot::Sender<Result<Created, StoreError>>,
 }
 
-/// How many new tickets one SQLite transaction may carry at most.
+/// How many new tickets one group's transaction may carry at most.
 const MAX_BATCH: usize = 256;
+
+/// Group-commit writers on PostgreSQL, each with its own connection: groups commit
+/// side by side (SQLite has one writer).
+const POSTGRES_WRITERS: usize = 4;
 
 impl SqlStore {
     /// Connects to `sqlite://PATH` or `postgres://...` and brings the schema up to date.
@@ -116,14 +121,12 @@ impl SqlStore {
                 let writer = options().max_connections(1).connect(&url).await?;
                 SQLITE_MIGRATIONS.run(&writer).await?;
                 let reader = options().max_connections(4).connect(&url).await?;
-                let (queue, waiting) = mpsc::channel(4 * MAX_BATCH);
-                tokio::spawn(group_commit(writer.clone(), waiting));
                 SqlStore {
                     backend,
                     identity: identity(&reader).await?,
+                    intake: group_writers(&writer, backend, 1),
                     writer,
                     reader,
-                    intake: Some(queue),
                 }
             }
             Backend::Postgres => {
@@ -136,9 +139,9 @@ impl SqlStore {
                 SqlStore {
                     backend,
                     identity: identity(&pool).await?,
+                    intake: group_writers(&pool, backend, POSTGRES_WRITERS),
                     writer: pool.clone(),
                     reader: pool,
-                    intake: None,
                 }
             }
         };
@@ -164,44 +167,57 @@ impl StoreBackend for SqlStore {
     }
 }
 
-/// SQLite intake: the single writer takes every new ticket waiting in the queue and
-/// commits them in one transaction (group commit), so the cost of a commit is shared.
-/// If the transaction fails, every ticket in it gets the error and nothing is kept.
-async fn group_commit(writer: AnyPool, mut waiting: mpsc::Receiver<QueuedIntake>) {
+/// Starts `writers` group-commit tasks on `pool` and returns their queue. Each takes
+/// every new ticket waiting (up to [`MAX_BATCH`]) and commits them in one transaction
+/// (`tickets::create_group`), so the cost of a commit and of each statement is
+/// shared by the group. If the group fails, each ticket is tried alone, so one bad
+/// intake gets its own error and the others are kept.
+fn group_writers(pool: &AnyPool, backend: Backend, writers: usize) -> mpsc::Sender<QueuedIntake> {
+    let (queue, waiting) = mpsc::channel(4 * MAX_BATCH);
+    let waiting = Arc::new(tokio::sync::Mutex::new(waiting));
+    for _ in 0..writers {
+        tokio::spawn(group_commit(pool.clone(), backend, waiting.clone()));
+    }
+    queue
+}
+
+async fn group_commit(
+    pool: AnyPool,
+    backend: Backend,
+    waiting: Arc<tokio::sync::Mutex<mpsc::Receiver<QueuedIntake>>>,
+) {
     let mut batch = Vec::with_capacity(MAX_BATCH);
-    while waiting.recv_many(&mut batch, MAX_BATCH).await > 0 {
-        let mut outcomes = Vec::with_capacity(batch.len());
-        let committed: Result<(), StoreError> = async {
-            let mut tx = writer.begin().await?;
-            for queued in &batch {
-                // A reused key is that request's own mistake, found before it wrote
-                // anything; any other error spoils the transaction for all.
-                match crate::tickets::create_in(&mut tx, &queued.new).await {
-                    Err(StoreError::IdempotencyMismatch) => {
-                        outcomes.push(Err(StoreError::IdempotencyMismatch))
-                    }
-                    created => outcomes.push(Ok(created?)),
-                }
-            }
-            tx.commit().await?;
-            Ok(())
+    loop {
+        if waiting.lock().await.recv_many(&mut batch, MAX_BATCH).await == 0 {
+            return;
         }
-        .await;
-        match committed {
-            Ok(()) => {
-                for (queued, outcome) in batch.drain(..).zip(outcomes) {
-                    let _ = queued.done.send(outcome);
+        let group: Vec<&NewTicket> = batch.iter().map(|queued| &queued.new).collect();
+        let outcomes = match pool.acquire().await {
+            Ok(mut conn) => match crate::tickets::create_group(&mut conn, &group, backend).await {
+                Ok(outcomes) => outcomes,
+                Err(error) => {
+                    tracing::warn!(%error, tickets = group.len(), "an intake group failed; storing its tickets one by one");
+                    let mut outcomes = Vec::with_capacity(group.len());
+                    for new in &group {
+                        outcomes.push(crate::tickets::create_one(&mut conn, new).await);
+                    }
+                    outcomes
                 }
-            }
+            },
             Err(error) => {
-                tracing::error!(%error, tickets = batch.len(), "an intake batch failed");
                 let message = error.to_string();
-                for queued in batch.drain(..) {
-                    let _ = queued.done.send(Err(StoreError::Corrupt(format!(
-                        "intake batch failed: {message}"
-                    ))));
-                }
+                group
+                    .iter()
+                    .map(|_| {
+                        Err(StoreError::Corrupt(format!(
+                            "no connection for intake: {message}"
+                        )))
+                    })
+                    .collect()
             }
+        };
+        for (queued, outcome) in batch.drain(..).zip(outcomes) {
+            let _ = queued.done.send(outcome);
         }
     }
 }

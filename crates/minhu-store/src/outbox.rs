@@ -4,7 +4,7 @@
 //! (SKIP LOCKED on PostgreSQL, like timers), and each row ends delivered or, after its
 //! last attempt, failed.
 
-use crate::db::{Backend, SqlStore, StoreError, from_millis, millis};
+use crate::db::{Backend, SqlStore, StoreError, from_millis, millis, placeholders};
 use async_trait::async_trait;
 use jiff::Timestamp;
 use minhu_core::ids::TicketNumber;
@@ -141,45 +141,47 @@ pub(crate) async fn insert(
     at: Timestamp,
     outgoing: &[Outgoing],
 ) -> Result<(), StoreError> {
-    if outgoing.is_empty() {
-        return Ok(());
-    }
-    let rows: Vec<String> = (0..outgoing.len())
-        .map(|i| {
-            let n = 8 * i;
-            let places: Vec<String> = (1..=8).map(|k| format!("${}", n + k)).collect();
-            format!("({})", places.join(", "))
-        })
+    insert_many(conn, &[(told, at, outgoing)]).await
+}
+
+/// Rows per multi-row insert of messages (8 values each).
+const MESSAGE_ROWS: usize = 200;
+
+/// The messages of many tickets (a group of intakes), [`MESSAGE_ROWS`] per statement.
+pub(crate) async fn insert_many(
+    conn: &mut AnyConnection,
+    told: &[(Told<'_>, Timestamp, &[Outgoing])],
+) -> Result<(), StoreError> {
+    let rows: Vec<(Told<'_>, Timestamp, &Outgoing)> = told
+        .iter()
+        .flat_map(|(told, at, outgoing)| outgoing.iter().map(move |out| (*told, *at, out)))
         .collect();
-    // A repeated write (the same event or alert on the same channel) is harmless.
-    let sql = format!(
-        "INSERT INTO notifications \
-         (ticket, seq, alert, channel, recipient, message, created_at, next_at) \
-         VALUES {} ON CONFLICT DO NOTHING",
-        rows.join(", ")
-    );
-    let (ticket, alert) = match told {
-        Told::Ticket(number) => (Some(number), None),
-        Told::Alert(id) => (None, Some(id)),
-    };
-    let mut query = sqlx::query(sqlx::AssertSqlSafe(sql));
-    for out in outgoing {
-        let seq = if alert.is_some() {
-            0
-        } else {
-            i64::from(out.seq)
-        };
-        query = query
-            .bind(ticket)
-            .bind(seq)
-            .bind(alert)
-            .bind(&out.channel)
-            .bind(out.recipient.clone())
-            .bind(&out.message)
-            .bind(millis(at))
-            .bind(millis(at));
+    for chunk in rows.chunks(MESSAGE_ROWS) {
+        // A repeated write (the same event or alert on the same channel) is harmless.
+        let sql = format!(
+            "INSERT INTO notifications \
+             (ticket, seq, alert, channel, recipient, message, created_at, next_at) \
+             VALUES {} ON CONFLICT DO NOTHING",
+            placeholders(conn, chunk.len(), 8)
+        );
+        let mut query = sqlx::query(sqlx::AssertSqlSafe(sql));
+        for (told, at, out) in chunk {
+            let (ticket, alert, seq) = match told {
+                Told::Ticket(number) => (Some(*number), None, i64::from(out.seq)),
+                Told::Alert(id) => (None, Some(*id), 0),
+            };
+            query = query
+                .bind(ticket)
+                .bind(seq)
+                .bind(alert)
+                .bind(&out.channel)
+                .bind(out.recipient.clone())
+                .bind(&out.message)
+                .bind(millis(*at))
+                .bind(millis(*at));
+        }
+        query.execute(&mut *conn).await?;
     }
-    query.execute(&mut *conn).await?;
     Ok(())
 }
 

@@ -209,6 +209,52 @@ async fn a_retried_request_never_makes_a_second_ticket() {
     .await;
 }
 
+/// Intakes that arrive together are written as one group (one transaction); a bad one
+/// among them fails alone, and a key reused for another demand in the same group is
+/// refused while its first use is kept.
+#[tokio::test]
+async fn one_bad_intake_in_a_group_fails_alone() {
+    on_every_backend(|store, _url| async move {
+        let now = at("2026-11-22T01:00:00Z");
+        let mut broken = new_ticket("坏的", now, Some("broken"));
+        broken.events.clear();
+        let mut reused = new_ticket("同键另一件事", now, Some("shared"));
+        reused.idempotency.as_mut().unwrap().fingerprint = "different".into();
+        let mut group: Vec<NewTicket> = (0..8)
+            .map(|i| new_ticket(&format!("第{i}件"), now, Some(&format!("good-{i}"))))
+            .collect();
+        group.insert(3, broken);
+        group.insert(5, new_ticket("同键", now, Some("shared")));
+        group.push(reused);
+        // Sent before any is written (the test runtime has one thread), so the writer
+        // takes them as one group.
+        let outcomes =
+            futures::future::join_all(group.into_iter().map(|new| store.create_ticket(new))).await;
+        assert!(
+            matches!(outcomes[3], Err(StoreError::Corrupt(_))),
+            "{:?}",
+            outcomes[3]
+        );
+        assert!(matches!(outcomes[10], Err(StoreError::IdempotencyMismatch)));
+        let stored: Vec<&str> = outcomes
+            .iter()
+            .filter_map(|o| o.as_ref().ok())
+            .map(|c| c.ticket.intake.title.as_str())
+            .collect();
+        assert_eq!(stored.len(), 9);
+        assert!(stored.contains(&"同键"));
+        let page = store
+            .list(&TicketFilter {
+                limit: 100,
+                ..TicketFilter::default()
+            })
+            .await
+            .unwrap();
+        assert_eq!(page.tickets.len(), 9);
+    })
+    .await;
+}
+
 #[tokio::test]
 async fn a_stale_writer_is_refused() {
     on_every_backend(|store, _url| async move {

@@ -4,7 +4,7 @@
 
 use super::{Appended, Created, Idempotency, NewTicket, ticket_from_state};
 use crate::audit::AuditEntry;
-use crate::db::{SqlStore, StoreError, json, millis, placeholders};
+use crate::db::{Backend, StoreError, json, millis, placeholders};
 use crate::outbox::Told;
 use minhu_core::event::{Change, Event};
 use minhu_core::ids::TicketNumber;
@@ -13,53 +13,152 @@ use minhu_core::ticket::Ticket;
 use minhu_core::timer::Timer;
 use sqlx::{AnyConnection, Connection, Row};
 
-impl SqlStore {
-    /// PostgreSQL intake: one transaction per ticket, many at once. The number is taken
-    /// in its own short statement first, so concurrent intakes do not queue behind the
-    /// counter row; a failed intake leaves a gap in the day's numbers, never a repeat.
-    pub(super) async fn create_concurrently(&self, new: NewTicket) -> Result<Created, StoreError> {
-        let mut conn = self.writer.acquire().await?;
-        if let Some(existing) = find_by_key(&mut conn, new.idempotency.as_ref()).await? {
-            return Ok(existing);
-        }
-        let number = next_number(&mut conn, new.day).await?;
-        let mut tx = conn.begin().await?;
-        match insert_new(&mut tx, &new, number).await? {
-            Some(ticket) => {
-                tx.commit().await?;
-                Ok(Created {
-                    ticket,
-                    fresh: true,
-                })
-            }
-            None => {
-                // A concurrent retry won the race for the key: keep its ticket, drop ours.
-                tx.rollback().await?;
-                find_by_key(&mut conn, new.idempotency.as_ref())
-                    .await?
-                    .ok_or_else(|| StoreError::Corrupt("idempotency key without its ticket".into()))
-            }
-        }
-    }
-}
-
-/// One new ticket inside the writer's transaction (SQLite: nothing else writes
-/// meanwhile, so checking the key first cannot race).
-pub(crate) async fn create_in(
+/// One new ticket in its own transaction: a group's fallback when the group as a
+/// whole failed, so that one bad intake fails alone. The number is taken in its own
+/// short statement first, so concurrent writers do not queue behind the day's counter
+/// row; a failed intake leaves a gap in the day's numbers, never a repeat.
+pub(crate) async fn create_one(
     conn: &mut AnyConnection,
     new: &NewTicket,
 ) -> Result<Created, StoreError> {
     if let Some(existing) = find_by_key(conn, new.idempotency.as_ref()).await? {
         return Ok(existing);
     }
-    let number = next_number(conn, new.day).await?;
-    let ticket = insert_new(conn, new, number)
-        .await?
-        .ok_or_else(|| StoreError::Corrupt("idempotency key taken inside the writer".into()))?;
-    Ok(Created {
-        ticket,
-        fresh: true,
-    })
+    let starts = take_numbers(conn, &[new]).await?;
+    let mut tx = conn.begin().await?;
+    match insert_numbered(&mut tx, &[new], starts).await? {
+        Some(mut tickets) => {
+            tx.commit().await?;
+            Ok(Created {
+                ticket: tickets.remove(0),
+                fresh: true,
+            })
+        }
+        None => {
+            // A concurrent retry won the race for the key: keep its ticket, drop ours.
+            tx.rollback().await?;
+            find_by_key(conn, new.idempotency.as_ref())
+                .await?
+                .ok_or_else(|| StoreError::Corrupt("idempotency key without its ticket".into()))
+        }
+    }
+}
+
+/// What the group writer does with one intake of its group.
+enum Fate {
+    /// Stored as the group's n-th new ticket.
+    New(usize),
+    /// A retry of the group's n-th new ticket, sent again before the first was answered.
+    Repeat(usize),
+    /// An earlier request's ticket, found by its key.
+    Found(Box<Created>),
+    /// A key reused for another demand: that request's own mistake.
+    Mismatch,
+}
+
+/// Many intakes that arrived together, in one transaction with a statement per table
+/// rather than per ticket (group commit: the writer's cost per ticket is what bounds
+/// intake). Keys are looked up in one statement; a key repeated inside the group
+/// creates one ticket, the repeat gets it back as an earlier request's. On PostgreSQL
+/// the numbers are taken before the transaction, so that concurrent groups do not
+/// queue behind the day's counter row. Any database error fails the whole group (the
+/// caller falls back to [`create_one`] for each); a key mismatch is only that
+/// intake's outcome.
+pub(crate) async fn create_group(
+    conn: &mut AnyConnection,
+    group: &[&NewTicket],
+    backend: Backend,
+) -> Result<Vec<Result<Created, StoreError>>, StoreError> {
+    let keys: Vec<&str> = group
+        .iter()
+        .filter_map(|new| new.idempotency.as_ref().map(|k| k.key.as_str()))
+        .collect();
+    let found = find_by_keys(conn, &keys).await?;
+    let mut fresh: Vec<&NewTicket> = Vec::with_capacity(group.len());
+    let mut first_with_key: std::collections::HashMap<&str, usize> = Default::default();
+    let fates: Vec<Fate> = group
+        .iter()
+        .map(|new| {
+            let Some(key) = &new.idempotency else {
+                fresh.push(new);
+                return Fate::New(fresh.len() - 1);
+            };
+            let same = |fingerprint: &str| fingerprint == key.fingerprint;
+            if let Some((fingerprint, ticket)) = found.get(key.key.as_str()) {
+                return if same(fingerprint) {
+                    Fate::Found(Box::new(Created {
+                        ticket: ticket.clone(),
+                        fresh: false,
+                    }))
+                } else {
+                    Fate::Mismatch
+                };
+            }
+            if let Some(&first) = first_with_key.get(key.key.as_str()) {
+                let first_key = fresh[first].idempotency.as_ref().expect("keyed");
+                return if same(&first_key.fingerprint) {
+                    Fate::Repeat(first)
+                } else {
+                    Fate::Mismatch
+                };
+            }
+            first_with_key.insert(&key.key, fresh.len());
+            fresh.push(new);
+            Fate::New(fresh.len() - 1)
+        })
+        .collect();
+    let (starts, mut tx) = if backend == Backend::Postgres {
+        (take_numbers(conn, &fresh).await?, conn.begin().await?)
+    } else {
+        let mut tx = conn.begin().await?;
+        (take_numbers(&mut tx, &fresh).await?, tx)
+    };
+    let Some(tickets) = insert_numbered(&mut tx, &fresh, starts).await? else {
+        return Err(StoreError::Corrupt(
+            "an idempotency key of the group was taken concurrently".into(),
+        ));
+    };
+    tx.commit().await?;
+    Ok(fates
+        .into_iter()
+        .map(|fate| match fate {
+            Fate::New(i) => Ok(Created {
+                ticket: tickets[i].clone(),
+                fresh: true,
+            }),
+            Fate::Repeat(i) => Ok(Created {
+                ticket: tickets[i].clone(),
+                fresh: false,
+            }),
+            Fate::Found(created) => Ok(*created),
+            Fate::Mismatch => Err(StoreError::IdempotencyMismatch),
+        })
+        .collect())
+}
+
+/// The tickets earlier requests created under these keys, with their fingerprints.
+async fn find_by_keys(
+    conn: &mut AnyConnection,
+    keys: &[&str],
+) -> Result<std::collections::HashMap<String, (String, Ticket)>, StoreError> {
+    let mut found = std::collections::HashMap::new();
+    for chunk in keys.chunks(EVENT_ROWS) {
+        let marks = placeholders(conn, chunk.len(), 1);
+        let sql = format!(
+            "SELECT k.key, k.fingerprint, t.state FROM idempotency_keys k \
+             JOIN tickets t ON t.number = k.ticket WHERE k.key IN ({})",
+            marks.replace(['(', ')'], "")
+        );
+        let mut query = sqlx::query(sqlx::AssertSqlSafe(sql));
+        for key in chunk {
+            query = query.bind(*key);
+        }
+        for row in query.fetch_all(&mut *conn).await? {
+            let ticket = ticket_from_state(&row.try_get::<String, _>(2)?)?;
+            found.insert(row.try_get(0)?, (row.try_get(1)?, ticket));
+        }
+    }
+    Ok(found)
 }
 
 /// The ticket an earlier request with this key created, if any.
@@ -85,70 +184,6 @@ async fn find_by_key(
         ticket,
         fresh: false,
     }))
-}
-
-/// The next number of `day`.
-async fn next_number(
-    conn: &mut AnyConnection,
-    day: jiff::civil::Date,
-) -> Result<TicketNumber, StoreError> {
-    let last: i64 = sqlx::query_scalar(
-        "INSERT INTO ticket_counters (day, last) VALUES ($1, 1) \
-         ON CONFLICT (day) DO UPDATE SET last = ticket_counters.last + 1 RETURNING last",
-    )
-    .bind(day.to_string())
-    .fetch_one(&mut *conn)
-    .await?;
-    Ok(TicketNumber::compose(day, last as u64))
-}
-
-/// Writes a new ticket's row, events and idempotency key. `None` when the key was
-/// claimed concurrently (the caller must roll back).
-async fn insert_new(
-    conn: &mut AnyConnection,
-    new: &NewTicket,
-    number: TicketNumber,
-) -> Result<Option<Ticket>, StoreError> {
-    let ticket = Ticket::replay(&number, &new.events)
-        .map_err(|e| StoreError::Corrupt(format!("new ticket's events: {e}")))?;
-    insert_ticket_rows(conn, &[(&ticket, new)]).await?;
-    insert_events(conn, &number, &new.events).await?;
-    sync_parts(conn, &ticket, &new.events).await?;
-    crate::outbox::insert(
-        conn,
-        Told::Ticket(number.as_str()),
-        ticket.updated_at,
-        &new.notifications,
-    )
-    .await?;
-    crate::timers::sync(conn, &ticket, &new.timers, None).await?;
-    crate::rollups::add(conn, &Rollup::of(&number, &new.events)).await?;
-    if let Some(key) = &new.idempotency {
-        let claimed = sqlx::query(
-            "INSERT INTO idempotency_keys (key, fingerprint, ticket, created_at) \
-             VALUES ($1, $2, $3, $4) ON CONFLICT (key) DO NOTHING",
-        )
-        .bind(&key.key)
-        .bind(&key.fingerprint)
-        .bind(number.as_str())
-        .bind(millis(ticket.created_at))
-        .execute(&mut *conn)
-        .await?;
-        if claimed.rows_affected() == 0 {
-            return Ok(None);
-        }
-    }
-    if let Some(entry) = &new.audit {
-        crate::audit::insert(
-            conn,
-            &AuditEntry {
-                target: Some(number.to_string()),
-                ..entry.clone()
-            },
-        )
-        .await?;
-    }
-    Ok(Some(ticket))
 }
 
 /// Rows per multi-row insert of new tickets. Far below SQLite's bound-parameter limit
@@ -191,29 +226,52 @@ async fn insert_ticket_rows(
     Ok(())
 }
 
-/// Many new tickets inside the caller's transaction, a statement per table and chunk
-/// rather than per ticket ([`TicketStore::create_tickets`](crate::TicketStore::create_tickets)).
-pub(super) async fn insert_batch(
+/// The first number of each day a group's tickets take, in group order.
+pub(crate) type NumberStarts = std::collections::BTreeMap<jiff::civil::Date, u64>;
+
+/// Takes a block of numbers per day for `batch`: the first of each block.
+pub(crate) async fn take_numbers(
     conn: &mut AnyConnection,
-    batch: &[NewTicket],
-) -> Result<Vec<Ticket>, StoreError> {
-    // A block of numbers per day, handed out in batch order.
-    let mut per_day: std::collections::BTreeMap<jiff::civil::Date, u64> = Default::default();
+    batch: &[&NewTicket],
+) -> Result<NumberStarts, StoreError> {
+    let mut per_day = NumberStarts::new();
     for new in batch {
         *per_day.entry(new.day).or_default() += 1;
     }
-    let mut next = std::collections::HashMap::new();
-    for (day, count) in per_day {
+    for (day, count) in per_day.iter_mut() {
         let last: i64 = sqlx::query_scalar(
             "INSERT INTO ticket_counters (day, last) VALUES ($1, $2) ON CONFLICT (day) \
              DO UPDATE SET last = ticket_counters.last + excluded.last RETURNING last",
         )
         .bind(day.to_string())
-        .bind(count as i64)
+        .bind(*count as i64)
         .fetch_one(&mut *conn)
         .await?;
-        next.insert(day, last as u64 + 1 - count);
+        *count = last as u64 + 1 - *count;
     }
+    Ok(per_day)
+}
+
+/// Many new tickets inside the caller's transaction, a statement per table and chunk
+/// rather than per ticket ([`TicketStore::create_tickets`](crate::TicketStore::create_tickets)).
+pub(super) async fn insert_batch(
+    conn: &mut AnyConnection,
+    batch: &[&NewTicket],
+) -> Result<Vec<Ticket>, StoreError> {
+    let starts = take_numbers(conn, batch).await?;
+    insert_numbered(conn, batch, starts)
+        .await?
+        .ok_or_else(|| StoreError::Corrupt("an idempotency key of the batch was taken".into()))
+}
+
+/// [`insert_batch`] with the numbers taken: each day's tickets numbered from its start,
+/// in batch order. `None` when a key was claimed concurrently (PostgreSQL: another
+/// node's retry): the caller must roll back.
+async fn insert_numbered(
+    conn: &mut AnyConnection,
+    batch: &[&NewTicket],
+    mut next: NumberStarts,
+) -> Result<Option<Vec<Ticket>>, StoreError> {
     let mut tickets = Vec::with_capacity(batch.len());
     let mut rollup = Rollup::default();
     for new in batch {
@@ -225,7 +283,7 @@ pub(super) async fn insert_batch(
         rollup.add(&Rollup::of(&number, &new.events));
         tickets.push(ticket);
     }
-    let rows: Vec<(&Ticket, &NewTicket)> = tickets.iter().zip(batch).collect();
+    let rows: Vec<(&Ticket, &NewTicket)> = tickets.iter().zip(batch.iter().copied()).collect();
     insert_ticket_rows(conn, &rows).await?;
     let events: Vec<(&str, &Event)> = rows
         .iter()
@@ -237,27 +295,50 @@ pub(super) async fn insert_batch(
         .flat_map(|(t, new)| new.timers.iter().map(|timer| (t.number.as_str(), timer)))
         .collect();
     crate::timers::insert_new(conn, &timers).await?;
+    let messages: Vec<_> = rows
+        .iter()
+        .map(|(t, new)| {
+            let told = Told::Ticket(t.number.as_str());
+            (told, t.updated_at, new.notifications.as_slice())
+        })
+        .collect();
+    crate::outbox::insert_many(conn, &messages).await?;
+    let audit: Vec<AuditEntry> = rows
+        .iter()
+        .filter_map(|(t, new)| {
+            let entry = new.audit.as_ref()?;
+            Some(AuditEntry {
+                target: Some(t.number.to_string()),
+                ..entry.clone()
+            })
+        })
+        .collect();
+    crate::audit::insert_many(conn, &audit).await?;
+    let keys: Vec<(&Ticket, &Idempotency)> = rows
+        .iter()
+        .filter_map(|(t, new)| Some((*t, new.idempotency.as_ref()?)))
+        .collect();
+    for chunk in keys.chunks(EVENT_ROWS) {
+        let sql = format!(
+            "INSERT INTO idempotency_keys (key, fingerprint, ticket, created_at) VALUES {} \
+             ON CONFLICT (key) DO NOTHING",
+            placeholders(conn, chunk.len(), 4)
+        );
+        let mut query = sqlx::query(sqlx::AssertSqlSafe(sql));
+        for (ticket, key) in chunk {
+            query = query
+                .bind(&key.key)
+                .bind(&key.fingerprint)
+                .bind(ticket.number.as_str())
+                .bind(millis(ticket.created_at));
+        }
+        if query.execute(&mut *conn).await?.rows_affected() < chunk.len() as u64 {
+            return Ok(None);
+        }
+    }
     for (ticket, new) in &rows {
         // Rare at intake, so one statement each where they occur.
         sync_parts(conn, ticket, &new.events).await?;
-        if let Some(entry) = &new.audit {
-            let target = Some(ticket.number.to_string());
-            crate::audit::insert(
-                conn,
-                &AuditEntry {
-                    target,
-                    ..entry.clone()
-                },
-            )
-            .await?;
-        }
-        crate::outbox::insert(
-            conn,
-            Told::Ticket(ticket.number.as_str()),
-            ticket.updated_at,
-            &new.notifications,
-        )
-        .await?;
         if let Some(flag) = ticket.alerts.flag() {
             sqlx::query("UPDATE tickets SET alert = $1 WHERE number = $2")
                 .bind(flag.code())
@@ -265,21 +346,9 @@ pub(super) async fn insert_batch(
                 .execute(&mut *conn)
                 .await?;
         }
-        if let Some(key) = &new.idempotency {
-            sqlx::query(
-                "INSERT INTO idempotency_keys (key, fingerprint, ticket, created_at) \
-                 VALUES ($1, $2, $3, $4)",
-            )
-            .bind(&key.key)
-            .bind(&key.fingerprint)
-            .bind(ticket.number.as_str())
-            .bind(millis(ticket.created_at))
-            .execute(&mut *conn)
-            .await?;
-        }
     }
     crate::rollups::add(conn, &rollup).await?;
-    Ok(tickets)
+    Ok(Some(tickets))
 }
 
 /// Binds, in this order, the columns that change as a ticket moves: version, status,

@@ -9,7 +9,7 @@ mod erase;
 mod intake;
 mod query;
 
-pub(crate) use intake::{EVENT_ROWS, create_in};
+pub(crate) use intake::{EVENT_ROWS, create_group, create_one};
 
 use crate::audit::AuditEntry;
 use crate::db::{Backend, Bind, Conditions, QueuedIntake, SqlStore, StoreError, from_millis};
@@ -377,12 +377,9 @@ pub trait TicketStore: Send + Sync {
 #[async_trait]
 impl TicketStore for SqlStore {
     async fn create_ticket(&self, new: NewTicket) -> Result<Created, StoreError> {
-        let Some(queue) = &self.intake else {
-            return self.create_concurrently(new).await;
-        };
         let (done, outcome) = oneshot::channel();
         let closed = || StoreError::Corrupt("the intake writer has stopped".into());
-        queue
+        self.intake
             .send(QueuedIntake { new, done })
             .await
             .map_err(|_| closed())?;
@@ -391,7 +388,8 @@ impl TicketStore for SqlStore {
 
     async fn create_tickets(&self, batch: &[NewTicket]) -> Result<Vec<Ticket>, StoreError> {
         let mut tx = self.writer.begin().await?;
-        let tickets = intake::insert_batch(&mut tx, batch).await?;
+        let batch: Vec<&NewTicket> = batch.iter().collect();
+        let tickets = intake::insert_batch(&mut tx, &batch).await?;
         tx.commit().await?;
         Ok(tickets)
     }
