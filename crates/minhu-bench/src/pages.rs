@@ -193,7 +193,11 @@ async fn measure(engine: &Arc<Engine>, place: &harness::Place, runs: usize) -> a
             Some((list, number)) if number.starts_with(char::is_numeric) => format!("{list}/one"),
             _ => path.clone(),
         };
-        harness::figure(&format!("pages.{}.p50", harness::slug(&page)), at.p50, "ms");
+        let name = match harness::slug(&page) {
+            name if name.is_empty() => "home".to_owned(),
+            name => name,
+        };
+        harness::figure(&format!("pages.{name}.p50"), at.p50, "ms");
         if at.p99 > GOAL.as_secs_f64() * 1e3 {
             slow.push(path.clone());
         }
