@@ -83,20 +83,15 @@ pub(crate) async fn create_group(
                 fresh.push(new);
                 return Fate::New(fresh.len() - 1);
             };
-            let same = |fingerprint: &str| fingerprint == key.fingerprint;
-            if let Some((fingerprint, ticket)) = found.get(key.key.as_str()) {
-                return if same(fingerprint) {
-                    Fate::Found(Box::new(Created {
-                        ticket: ticket.clone(),
-                        fresh: false,
-                    }))
-                } else {
-                    Fate::Mismatch
+            if let Some(outcome) = earlier(&found, key) {
+                return match outcome {
+                    Ok(created) => Fate::Found(Box::new(created)),
+                    Err(_) => Fate::Mismatch,
                 };
             }
             if let Some(&first) = first_with_key.get(key.key.as_str()) {
                 let first_key = fresh[first].idempotency.as_ref().expect("keyed");
-                return if same(&first_key.fingerprint) {
+                return if first_key.fingerprint == key.fingerprint {
                     Fate::Repeat(first)
                 } else {
                     Fate::Mismatch
@@ -167,23 +162,25 @@ async fn find_by_key(
     key: Option<&Idempotency>,
 ) -> Result<Option<Created>, StoreError> {
     let Some(key) = key else { return Ok(None) };
-    let row = sqlx::query(
-        "SELECT k.fingerprint, t.state FROM idempotency_keys k \
-         JOIN tickets t ON t.number = k.ticket WHERE k.key = $1",
-    )
-    .bind(&key.key)
-    .fetch_optional(&mut *conn)
-    .await?;
-    let Some(row) = row else { return Ok(None) };
-    let fingerprint: String = row.try_get(0)?;
-    if fingerprint != key.fingerprint {
-        return Err(StoreError::IdempotencyMismatch);
-    }
-    let ticket = ticket_from_state(&row.try_get::<String, _>(1)?)?;
-    Ok(Some(Created {
-        ticket,
-        fresh: false,
-    }))
+    let found = find_by_keys(conn, &[key.key.as_str()]).await?;
+    earlier(&found, key).transpose()
+}
+
+/// What an earlier request under `key` left among `found`: its ticket, or a mismatch
+/// when that request was for another demand.
+fn earlier(
+    found: &std::collections::HashMap<String, (String, Ticket)>,
+    key: &Idempotency,
+) -> Option<Result<Created, StoreError>> {
+    let (fingerprint, ticket) = found.get(key.key.as_str())?;
+    Some(if *fingerprint == key.fingerprint {
+        Ok(Created {
+            ticket: ticket.clone(),
+            fresh: false,
+        })
+    } else {
+        Err(StoreError::IdempotencyMismatch)
+    })
 }
 
 /// Rows per multi-row insert of new tickets. Far below SQLite's bound-parameter limit
