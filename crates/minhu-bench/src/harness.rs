@@ -110,7 +110,7 @@ pub async fn analyze(place: &Place) -> anyhow::Result<()> {
 /// in this process; returns the base URL.
 pub async fn serve(engine: Arc<Engine>, place: &Place) -> anyhow::Result<String> {
     let notify = minhu_notify::NotifyConfig::default();
-    let state = minhu::server::app_state(engine, place, &notify)?;
+    let state = minhu::server::app_state(engine, place, &notify, &minhu::server::environment)?;
     let (ready, url) = tokio::sync::oneshot::channel();
     tokio::spawn(async move {
         // Every bench client connects from loopback: no per-address cap.

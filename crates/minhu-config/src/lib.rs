@@ -15,6 +15,7 @@
 //! | `synonyms.csv` | optional: other ways people write the urgency words (`word,synonyms`, synonyms separated by `\|`) |
 //! | `categories.toml` | optional: how a demand's category is read below the first level: the confidence each level needs (`[confidence]`) and keyword rules (`[[rule]]`) |
 //! | `open311.toml` | optional: the Open311 services, `[[service]]` tables ([`load_services`]) |
+//! | `channels.toml` | optional: the channel adapters a city connects (WeChat ...), their settings that are not secret ([`channels::load_channels`]) |
 //!
 //! Every mistake is reported with the file, the line and the problem, so that the
 //! person who edited the file can fix it without reading Rust.
@@ -42,6 +43,7 @@ use std::path::{Path, PathBuf};
 use toml::Spanned;
 
 mod boundaries;
+pub mod channels;
 mod city_toml;
 mod places;
 mod synonyms;

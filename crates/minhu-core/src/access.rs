@@ -203,7 +203,7 @@ pub fn command_permission(command: &Command) -> Permission {
         | Command::AcceptPart { .. }
         | Command::ReportPart { .. } => P::Handle,
         Command::Redispatch { .. } => P::Redispatch,
-        Command::Rate(_) | Command::Reopen { .. } => P::Callback,
+        Command::Rate(_) | Command::Reopen { .. } | Command::FollowUp { .. } => P::Callback,
         Command::Urge { .. }
         | Command::DecideExtension { .. }
         | Command::MarkLongTerm { .. }
@@ -731,6 +731,7 @@ fn change_texts(change: &mut Change) -> Vec<&mut String> {
         Change::Resolved { reply } | Change::CaseReplied { reply, .. } => vec![reply],
         Change::AnsweredAtIntake { answer, .. } => vec![answer],
         Change::Urged { note } | Change::Summoned { note, .. } => vec![note],
+        Change::FollowedUp { text, .. } => vec![text],
         Change::PartReported { report, .. } => vec![report],
         Change::AttachmentAdded(attachment) => attachment.name.iter_mut().collect(),
         Change::Reclassified { reason, .. } => reason.iter_mut().collect(),
@@ -1016,6 +1017,10 @@ mod tests {
                 reason: Some(text()),
             },
             Change::Urged { note: text() },
+            Change::FollowedUp {
+                text: text(),
+                channel: Some(crate::ticket::Channel::Wechat),
+            },
             Change::MarkedLongTerm {
                 reason: text(),
                 review_on: jiff::civil::date(2026, 12, 1),

@@ -5,7 +5,7 @@ use crate::deadline::{Deadlines, TierCode};
 use crate::duty::DutyBasis;
 use crate::ids::{RegionId, TicketNumber, UnitId};
 use crate::taxonomy::CategoryPath;
-use crate::ticket::{Attachment, Intake, Rating};
+use crate::ticket::{Attachment, Channel, Intake, Rating};
 use crate::timer::{DeadlineKind, EscalationTarget};
 use jiff::Timestamp;
 use serde::{Deserialize, Serialize};
@@ -204,6 +204,12 @@ pub enum Change {
     Urged {
         note: String,
     },
+    /// The citizen added to the demand (补充), through `channel` when they wrote.
+    FollowedUp {
+        text: String,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        channel: Option<Channel>,
+    },
     /// 挂账: cannot be solved now; tracked openly until resolved, reviewed on a date.
     MarkedLongTerm {
         reason: String,
@@ -304,6 +310,7 @@ code_enum!(
         ExtensionRequested = "extension_requested" / "申请延期" / "Extension requested",
         ExtensionDecided = "extension_decided" / "延期审批" / "Extension decided",
         Urged = "urged" / "督办" / "Urged",
+        FollowedUp = "followed_up" / "市民补充" / "Citizen added",
         MarkedLongTerm = "marked_long_term" / "挂账" / "Marked long-term",
         LongTermLifted = "long_term_lifted" / "解除挂账" / "Long-term lifted",
         LongTermReviewDue = "long_term_review_due" / "挂账复核到期" / "Long-term review due",
@@ -343,6 +350,7 @@ impl Change {
             Change::ExtensionRequested { .. } => EventKind::ExtensionRequested,
             Change::ExtensionDecided { .. } => EventKind::ExtensionDecided,
             Change::Urged { .. } => EventKind::Urged,
+            Change::FollowedUp { .. } => EventKind::FollowedUp,
             Change::MarkedLongTerm { .. } => EventKind::MarkedLongTerm,
             Change::LongTermLifted { .. } => EventKind::LongTermLifted,
             Change::LongTermReviewDue { .. } => EventKind::LongTermReviewDue,

@@ -299,6 +299,7 @@ fn credits(before: &Ticket, event: &Event) -> Vec<(Option<UnitId>, Metric)> {
         | Change::ExtensionRequested { .. }
         | Change::ExtensionDecided { .. }
         | Change::Urged { .. }
+        | Change::FollowedUp { .. }
         | Change::MarkedLongTerm { .. }
         | Change::LongTermLifted { .. }
         | Change::LongTermReviewDue { .. }

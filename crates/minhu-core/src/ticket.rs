@@ -470,6 +470,8 @@ impl Ticket {
                 }
             }
             Change::Urged { .. } => self.urge_count += 1,
+            // Kept in the log, where the handlers read it; the projection is unchanged.
+            Change::FollowedUp { .. } => {}
             Change::Summoned { units, .. } => {
                 for unit in units {
                     let fresh = Part {

@@ -37,7 +37,7 @@ use crate::event::Change;
 use crate::ids::{RegionId, TicketNumber, UnitId};
 use crate::taxonomy::CategoryPath;
 use crate::ticket::{
-    Attachment, Citizen, Intake, Kind, PartState, Rating, Satisfaction, Status, Ticket,
+    Attachment, Channel, Citizen, Intake, Kind, PartState, Rating, Satisfaction, Status, Ticket,
 };
 use crate::timer::{self, DeadlineKind, EscalationTarget, TimerKind};
 use jiff::Timestamp;
@@ -124,6 +124,14 @@ pub enum Command {
     Urge {
         note: String,
     },
+    /// The citizen adds to their demand (补充): a message on the channel they reported
+    /// by (WeChat, SMS, e-mail) or what they said on a callback. `channel` is where it
+    /// came from, when not the agent's own record.
+    FollowUp {
+        text: String,
+        #[serde(default)]
+        channel: Option<Channel>,
+    },
     /// 挂账: cannot be solved now; tracked openly, reviewed on `review_on`.
     MarkLongTerm {
         reason: String,
@@ -197,6 +205,7 @@ impl Command {
             Command::RequestExtension { .. } => "request_extension",
             Command::DecideExtension { .. } => "decide_extension",
             Command::Urge { .. } => "urge",
+            Command::FollowUp { .. } => "follow_up",
             Command::MarkLongTerm { .. } => "mark_long_term",
             Command::LiftLongTerm { .. } => "lift_long_term",
             Command::Reassign { .. } => "reassign",
@@ -727,6 +736,20 @@ pub fn transition(
         (Command::Urge { note }, Pending | Dispatched | Accepted) => {
             text("note", note, MAX_SHORT)?;
             Change::Urged { note: note.clone() }
+        }
+        // A closed demand is over: what the citizen adds then is a new demand.
+        (
+            Command::FollowUp {
+                text: said,
+                channel,
+            },
+            status,
+        ) if status != Closed => {
+            text("text", said, MAX_TEXT)?;
+            Change::FollowedUp {
+                text: said.clone(),
+                channel: *channel,
+            }
         }
         (Command::MarkLongTerm { reason, review_on }, Accepted) => {
             text("reason", reason, MAX_SHORT)?;
@@ -2276,6 +2299,10 @@ mod tests {
                 }
             )),
             words.clone().prop_map(|reason| Command::Reopen { reason }),
+            words.clone().prop_map(|text| Command::FollowUp {
+                text,
+                channel: None
+            }),
             prop::option::of(words.clone()).prop_map(|reason| Command::Close { reason }),
             words
                 .clone()

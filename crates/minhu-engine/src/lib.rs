@@ -11,6 +11,7 @@ pub mod analytics;
 pub mod attachments;
 pub mod audit;
 pub mod batch;
+pub mod channels;
 pub mod duplicates;
 pub mod follow;
 pub mod hotspots;
@@ -26,10 +27,10 @@ pub use workers::Workers;
 /// web layer names them from here and never depends on the store itself.
 pub mod records {
     pub use minhu_store::{
-        Alert, ApiToken, Article, ArticleStatus, AuditEntry, AuditFilter, Awaiting, Created,
-        Cursor, FollowCode, LoginNotice, LoginPolicy, LoginTry, NotificationRow, Open311Key, Page,
-        RollupQuery, RollupRow, Session, StoreError, TicketFilter, TimerRow, User, WorkCursor,
-        WorkOrder, WorkPage,
+        Alert, ApiToken, Article, ArticleStatus, AuditEntry, AuditFilter, Awaiting, ChannelThread,
+        Created, Cursor, FollowCode, LoginNotice, LoginPolicy, LoginTry, NotificationRow,
+        Open311Key, Page, RollupQuery, RollupRow, Session, StoreError, TicketFilter, TimerRow,
+        User, WorkCursor, WorkOrder, WorkPage,
     };
 }
 

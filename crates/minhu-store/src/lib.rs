@@ -18,6 +18,7 @@
 //! | `audit` | [`AuditStore`] | the audit log of people's actions |
 //! | `kb` | [`KbStore`] | knowledge-base articles and their revision |
 //! | `follow` | [`FollowStore`] | citizens' follow codes and the codes sent |
+//! | `channels` | [`ChannelStore`] | channel adapters' contacts, their current demand, platform message ids handled |
 //! | `open311` | [`Open311Store`] | Open311 clients' keys |
 //! | `timers` | [`TimerStore`] | the due-time index of tickets' timers |
 //! | `outbox` | [`OutboxStore`] | notifications waiting for delivery |
@@ -29,6 +30,7 @@
 mod accounts;
 mod alerts;
 mod audit;
+mod channels;
 mod db;
 mod follow;
 mod kb;
@@ -42,6 +44,7 @@ mod tries;
 pub use accounts::{AccountStore, ApiToken, LoginNotice, LoginPolicy, LoginTry, Session, User};
 pub use alerts::{Alert, AlertStore, NewAlert};
 pub use audit::{AuditEntry, AuditFilter, AuditStore};
+pub use channels::{ChannelStore, ChannelThread};
 pub use db::{Backend, SqlStore, StoreBackend, StoreError};
 pub use follow::{FollowCode, FollowStore};
 pub use kb::{Article, ArticleStatus, KbStore};
@@ -74,6 +77,7 @@ store_of_parts!(
     AuditStore,
     KbStore,
     FollowStore,
+    ChannelStore,
     Open311Store,
     TimerStore,
     OutboxStore,

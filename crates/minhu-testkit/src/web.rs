@@ -23,6 +23,30 @@ use tower::ServiceExt;
 /// The password of every account made by [`TestApp::add_user`].
 pub const PASSWORD: &str = "correct horse battery";
 
+/// The WeChat official account every test app connects, in compatible mode (plain and
+/// encrypted messages both taken): its AppID, token and EncodingAESKey.
+pub const WECHAT_APP_ID: &str = "wx0123456789abcdef";
+pub const WECHAT_TOKEN: &str = "minhuTestToken2026";
+pub const WECHAT_AES_KEY: &str = "abcdefghijklmnopqrstuvwxyz0123456789ABCDEFG";
+
+/// The channel adapters of a test app.
+fn test_channels() -> minhu_web::channels::Adapters {
+    use minhu_config::channels::{ChannelSettings, WechatMode, WechatSettings};
+    let settings = ChannelSettings {
+        public_url: Some("https://12345.example.cn".into()),
+        wechat: Some(WechatSettings {
+            app_id: WECHAT_APP_ID.into(),
+            mode: WechatMode::Compatible,
+        }),
+    };
+    minhu_web::channels::Adapters::connect(&settings, |name| match name {
+        "MINHU_WECHAT_TOKEN" => Some(WECHAT_TOKEN.into()),
+        "MINHU_WECHAT_AES_KEY" => Some(WECHAT_AES_KEY.into()),
+        _ => None,
+    })
+    .unwrap()
+}
+
 pub struct TestApp {
     pub router: Router,
     pub state: AppState,
@@ -96,6 +120,7 @@ impl TestApp {
             codes: sms.clone(),
             services: Arc::new(minhu_config::load_services(&demo_dir(), &demo_city()).unwrap()),
             config_dir: Some(copy_of_demo_city(dir.path())),
+            channels: Arc::new(test_channels()),
         };
         let mut app = TestApp {
             router: minhu_web::app(state.clone()),

@@ -11,9 +11,11 @@
 //! `/api/v1` and its OpenAPI document), [`pages`] (the HTML pages people read),
 //! [`open311`] (GeoReport v2, with its own formats), and [`middleware`] (what stands
 //! around every route: the access guard, the hardening, the error form, the input
-//! checks). [`serve`] runs the router on a socket.
+//! checks), [`channels`] (the channel adapters: WeChat ..., each speaking its
+//! platform's protocol). [`serve`] runs the router on a socket.
 
 pub mod api;
+pub mod channels;
 pub mod middleware;
 pub mod open311;
 pub mod pages;
@@ -40,6 +42,8 @@ pub struct AppState {
     /// The city's configuration directory, which `/admin/config` edits; `None` keeps
     /// the editor read-only.
     pub config_dir: Option<std::path::PathBuf>,
+    /// The channel adapters the city connects (`channels.toml`); none by default.
+    pub channels: Arc<channels::Adapters>,
 }
 
 impl AppState {
@@ -52,6 +56,7 @@ impl AppState {
             codes: Arc::new(api::follow::LogCodeSender),
             services: Arc::new(ServiceCatalog::default()),
             config_dir: None,
+            channels: Arc::default(),
         }
     }
 }
@@ -66,6 +71,7 @@ pub fn routes() -> Routes {
         .merge(api::routes())
         .merge(pages::routes())
         .merge(open311::routes())
+        .merge(channels::routes())
 }
 
 pub fn app(state: AppState) -> Router {

@@ -33,6 +33,9 @@ use std::path::Path;
 use std::sync::Arc;
 
 const CITY_FILES: &[(&str, &str)] = &[
+    // The demo's own: the repository's demo/city connects no channel, so that
+    // `minhu serve` on it needs no secrets.
+    ("channels.toml", DEMO_CHANNELS),
     ("city.toml", include_str!("../../../demo/city/city.toml")),
     (
         "open311.toml",
@@ -120,6 +123,13 @@ enum Scope {
     Region(&'static str),
 }
 
+/// The demo connects WeChat (plain mode) with a token made at each start.
+const DEMO_CHANNELS: &str = "# The demo's channel adapters (README, \"Channels\"). The token is made at each\n\
+# start and printed as MINHU_WECHAT_TOKEN=...\n\
+[wechat]\n\
+app_id = \"wx0000000000000000\"\n\
+mode = \"plain\"\n";
+
 /// How far back the replay reaches, in months.
 const MONTHS: i8 = 13;
 /// How many demands the staged surge gathers into one hour (the demo city's
@@ -188,14 +198,29 @@ pub async fn run(
     };
     let token = accounts.issue_token("demo", &grant).await?;
     let open311_key = accounts.issue_open311_key("demo").await?;
-    let state = crate::server::app_state(engine, &place, &notify)?;
+    // WeChat on a fresh token each run, printed below for the account's 服务器配置.
+    let wechat_token: String = (0..32)
+        .map(|_| {
+            char::from(
+                b"abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789"
+                    [rand::random_range(0..62usize)],
+            )
+        })
+        .collect();
+    let secret = |name: &str| match name {
+        minhu_web::channels::wechat::TOKEN_VAR => Some(wechat_token.clone()),
+        other => crate::server::environment(other),
+    };
+    let state = crate::server::app_state(engine, &place, &notify, &secret)?;
     let listen = format!("127.0.0.1:{port}");
     let served = crate::server::serve_state(state, &listen, connections, |url| {
         println!("MINHU_DEMO_TOKEN={token}");
         println!("MINHU_OPEN311_KEY={open311_key}");
+        println!("MINHU_WECHAT_TOKEN={wechat_token}");
         println!("minhu demo city A市 is ready: {url}/");
         println!("API: {url}/api/v1/tickets   OpenAPI: {url}/api/openapi.json");
         println!("Open311: {url}/open311/v2/discovery.json");
+        println!("WeChat official account (server URL): {url}/channels/wechat");
         println!("demo logins (password {DEMO_PASSWORD}):");
         for (login, name, role, scope) in DEMO_USERS {
             let sees = match scope {

@@ -137,16 +137,23 @@ impl minhu_web::api::follow::CodeSender for NotifyCodes {
 }
 
 /// The web layer's state: the engine, attachments under the data directory, the
-/// city's Open311 services and the channel that carries follow codes.
+/// city's Open311 services, its channel adapters (`channels.toml`, their secrets from
+/// `secret`: the environment, or the demo's own) and the channel that carries follow
+/// codes.
 pub fn app_state(
     engine: Arc<Engine>,
     place: &Place,
     notify: &NotifyConfig,
+    secret: &dyn Fn(&str) -> Option<String>,
 ) -> anyhow::Result<AppState> {
     let services = minhu_config::load_services(&place.config, engine.city())?;
+    let channels = minhu_config::channels::load_channels(&place.config)?;
+    let channels = minhu_web::channels::Adapters::connect(&channels, secret)
+        .map_err(|problem| anyhow::anyhow!("{problem}"))?;
     let mut state = AppState {
         services: Arc::new(services),
         config_dir: Some(place.config.clone()),
+        channels: Arc::new(channels),
         ..AppState::new(
             engine,
             AttachmentStore::new(place.data_dir.join("attachments")),
@@ -163,6 +170,11 @@ pub fn app_state(
         });
     }
     Ok(state)
+}
+
+/// A secret from the server's environment (an adapter's token or key).
+pub fn environment(name: &str) -> Option<String> {
+    std::env::var(name).ok().filter(|v| !v.is_empty())
 }
 
 /// Binds `listen` and serves until Ctrl-C / SIGTERM. Prints the address once bound, so
@@ -232,7 +244,7 @@ pub async fn serve(
     let notify = notify_config(place)?;
     let opened = open(place, Arc::new(SystemClock)).await?;
     let serving = Serving::start(opened, &notify, &place.data_dir)?;
-    let state = app_state(serving.engine.clone(), place, &notify)?;
+    let state = app_state(serving.engine.clone(), place, &notify, &environment)?;
     let served = serve_state(state, listen, connections.options(), |url| {
         println!("minhu listening on {url}")
     })

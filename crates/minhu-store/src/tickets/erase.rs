@@ -19,6 +19,7 @@ const ERASED_TABLES: &[&str] = &[
     "follow_code_sends",
     "sessions",
     "idempotency_keys",
+    "channel_threads",
 ];
 
 pub(super) async fn erase_identity(
@@ -93,6 +94,11 @@ pub(super) async fn erase_identity(
         .execute(&mut *tx)
         .await?;
     sqlx::query("DELETE FROM follow_codes WHERE ticket = $1")
+        .bind(number.as_str())
+        .execute(&mut *tx)
+        .await?;
+    // A channel contact (an OpenID, a phone, an address) whose demand this was.
+    sqlx::query("DELETE FROM channel_threads WHERE ticket = $1")
         .bind(number.as_str())
         .execute(&mut *tx)
         .await?;

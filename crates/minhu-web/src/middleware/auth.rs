@@ -40,6 +40,10 @@ pub enum Rule {
     Action,
     /// A citizen following their ticket (a session opened with a one-time code).
     Citizen,
+    /// A channel adapter's endpoint (`/channels/...`): the platform proves who it is by
+    /// the adapter's own signature, which the handler checks; credentials are not
+    /// looked at, and each adapter has its own rate per address.
+    Adapter(&'static str),
 }
 
 /// The caller, once authenticated.
@@ -355,6 +359,14 @@ pub async fn guard(State(guarded): State<Guarded>, mut request: Request, next: N
     let client = client_of(&request);
     let address = client.clone().unwrap_or_else(|| "unknown".into());
     let unsafe_method = !matches!(method, Method::GET | Method::HEAD | Method::OPTIONS);
+    if let Rule::Adapter(channel) = rule {
+        // A platform sends every citizen's messages from a few addresses: its own
+        // bucket, larger than a citizen's, and apart from the other adapters'.
+        if let Err(wait) = guarded.limits.take(channel, &address, rates::ADAPTER) {
+            return too_many(wait);
+        }
+        return next.run(request).await;
+    }
     if rule == Rule::Public {
         let (kind, rate) = if unsafe_method {
             ("credentials", rates::CREDENTIALS)

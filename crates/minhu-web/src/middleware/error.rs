@@ -30,7 +30,8 @@ pub struct ErrorDetail {
     /// `malformed`, `invalid`, `not_found`, `not_allowed`, `busy`,
     /// `idempotency_key_reused`, `conflict`, `too_large`, `unsupported_media_type`,
     /// `method_not_allowed`, `unauthenticated`, `forbidden`, `csrf`,
-    /// `too_many_requests`, `timeout`, `no_access_rule` or `internal`.
+    /// `too_many_requests`, `timeout`, `no_access_rule`, `bad_signature` (a channel
+    /// adapter's platform) or `internal`.
     code: &'static str,
     /// The path of the offending field, e.g. `citizen.phone`.
     field: Option<String>,
@@ -100,6 +101,17 @@ impl ApiError {
             code: "unauthenticated",
             field: Some(field.to_owned()),
             message: message.to_owned(),
+        }
+    }
+
+    /// A channel adapter's request whose signature does not hold (`what`: the field
+    /// and why).
+    pub fn bad_signature(what: &str) -> Self {
+        Self {
+            status: StatusCode::UNAUTHORIZED,
+            code: "bad_signature",
+            field: what.split(':').next().map(str::to_owned),
+            message: what.to_owned(),
         }
     }
 

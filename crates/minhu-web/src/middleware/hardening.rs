@@ -78,6 +78,12 @@ pub mod rates {
         capacity: 10.0,
         per_second: 1.0 / 6.0,
     };
+    /// A channel adapter's platform (WeChat's servers, an SMS gateway, a call
+    /// centre), per adapter and address: 200 at once, then 50 a second.
+    pub const ADAPTER: Rate = Rate {
+        capacity: 200.0,
+        per_second: 50.0,
+    };
     /// Everything else an anonymous caller tries.
     pub const ANONYMOUS: Rate = Rate {
         capacity: 120.0,

@@ -236,6 +236,17 @@ impl Words {
                 with(sentence, if by_person { reason } else { "" })
             }
             Accepted => String::new(),
+            FollowedUp {
+                text,
+                channel: Some(channel),
+            } => with(
+                format!("{}{}", self.t("来自", "By "), self.label(*channel)),
+                text,
+            ),
+            FollowedUp {
+                text,
+                channel: None,
+            } => text.clone(),
             Returned { reason }
             | Reopened { reason, .. }
             | Urged { note: reason }

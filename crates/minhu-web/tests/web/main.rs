@@ -22,5 +22,6 @@ mod reports;
 mod secrets;
 mod ticket_list;
 mod ticket_page;
+mod wechat;
 mod words;
 mod worklists;

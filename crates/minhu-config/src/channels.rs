@@ -1,0 +1,161 @@
+//! `channels.toml`: which channel adapters a city connects (WeChat's official account
+//! first) and what is not secret about them. Secrets (tokens, keys) never live in the
+//! directory: the binary reads them from the environment (README, "Channels").
+
+use crate::{ConfigError, Files};
+use serde::Deserialize;
+use std::path::Path;
+use toml::Spanned;
+
+/// The city's channel adapters; an absent file connects none.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct ChannelSettings {
+    /// Where citizens reach the portal (`https://12345.example.gov.cn`), for the
+    /// tracking links the adapters send. Without it a link is made from the request's
+    /// `Host`.
+    pub public_url: Option<String>,
+    pub wechat: Option<WechatSettings>,
+}
+
+/// A WeChat official account (公众号) in server mode.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct WechatSettings {
+    /// The account's AppID (`wx` and 16 letters or digits), checked against the safe
+    /// mode's envelope.
+    pub app_id: String,
+    /// The message encryption mode chosen on WeChat's platform.
+    pub mode: WechatMode,
+}
+
+/// WeChat's 消息加解密方式.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum WechatMode {
+    /// 明文模式: messages in clear, signed by the URL's `signature`.
+    Plain,
+    /// 兼容模式: both; encrypted messages need the AES key.
+    Compatible,
+    /// 安全模式: only encrypted messages are taken.
+    Safe,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ChannelsFile {
+    #[serde(default)]
+    public_url: Option<Spanned<String>>,
+    #[serde(default)]
+    wechat: Option<Spanned<WechatTable>>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct WechatTable {
+    #[serde(default = "yes")]
+    enabled: bool,
+    app_id: String,
+    #[serde(default = "plain")]
+    mode: WechatMode,
+}
+
+fn yes() -> bool {
+    true
+}
+
+fn plain() -> WechatMode {
+    WechatMode::Plain
+}
+
+/// Reads `channels.toml` in `dir` (none connected when it is absent); a mistake names
+/// the line.
+pub fn load_channels(dir: &Path) -> Result<ChannelSettings, ConfigError> {
+    let files = Files { dir, draft: None };
+    if !files.exists("channels.toml") {
+        return Ok(ChannelSettings::default());
+    }
+    let source = files.read("channels.toml")?;
+    let file: ChannelsFile = source.parse()?;
+    let public_url = match file.public_url {
+        Some(url) => {
+            let text = url.get_ref().trim_end_matches('/');
+            let scheme = text
+                .strip_prefix("https://")
+                .or_else(|| text.strip_prefix("http://"));
+            if scheme.is_none_or(|rest| rest.is_empty() || rest.contains(char::is_whitespace)) {
+                return Err(source.error(
+                    Some(url.span().start),
+                    format!("public_url: {text:?} is not an http(s) address"),
+                ));
+            }
+            Some(text.to_owned())
+        }
+        None => None,
+    };
+    let wechat = match file.wechat {
+        Some(table) if table.get_ref().enabled => {
+            let at = table.span().start;
+            let table = table.into_inner();
+            let id = table.app_id.trim();
+            if !(id.starts_with("wx")
+                && id.len() == 18
+                && id.chars().all(|c| c.is_ascii_alphanumeric()))
+            {
+                return Err(source.error(
+                    Some(at),
+                    format!("wechat.app_id: {id:?} is not an AppID (wx and 16 letters or digits)"),
+                ));
+            }
+            Some(WechatSettings {
+                app_id: id.to_owned(),
+                mode: table.mode,
+            })
+        }
+        _ => None,
+    };
+    Ok(ChannelSettings { public_url, wechat })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn load(text: &str) -> Result<ChannelSettings, ConfigError> {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("channels.toml"), text).unwrap();
+        load_channels(dir.path())
+    }
+
+    #[test]
+    fn a_city_without_the_file_connects_no_channel() {
+        let dir = tempfile::tempdir().unwrap();
+        assert_eq!(
+            load_channels(dir.path()).unwrap(),
+            ChannelSettings::default()
+        );
+    }
+
+    #[test]
+    fn wechat_is_read_and_a_bad_app_id_is_named_with_its_line() {
+        let settings = load(
+            "public_url = \"https://12345.example.cn/\"\n[wechat]\napp_id = \"wx0123456789abcdef\"\nmode = \"safe\"\n",
+        )
+        .unwrap();
+        assert_eq!(
+            settings.public_url.as_deref(),
+            Some("https://12345.example.cn")
+        );
+        let wechat = settings.wechat.unwrap();
+        assert_eq!(wechat.app_id, "wx0123456789abcdef");
+        assert_eq!(wechat.mode, WechatMode::Safe);
+        let off = load("[wechat]\nenabled = false\napp_id = \"wx0123456789abcdef\"\n").unwrap();
+        assert_eq!(off.wechat, None);
+        let error = load("\n[wechat]\napp_id = \"gh_123\"\n").unwrap_err();
+        assert_eq!(error.line, Some(2), "{error}");
+        assert!(error.problem.contains("wechat.app_id"), "{error}");
+        let error = load("public_url = \"ftp://x\"\n").unwrap_err();
+        assert!(error.problem.contains("public_url"), "{error}");
+        let error =
+            load("[wechat]\napp_id = \"wx0123456789abcdef\"\nsecret = \"s\"\n").unwrap_err();
+        assert!(error.problem.contains("secret"), "{error}");
+    }
+}

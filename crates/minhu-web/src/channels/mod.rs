@@ -1,0 +1,87 @@
+//! The channel adapters (issue 21): the systems a city already runs talk to minhu in
+//! their own protocols, each at its own route under `/channels/`, each proving who it
+//! is (WeChat's signature, ...) instead of an API token. A channel that has an adapter
+//! is taken in only through it (see `api::intake`).
+//!
+//! `conversation` is what every adapter shares: a message becomes a new demand, a
+//! follow-up to the citizen's open demand, or a question back. Settings come from the
+//! city's `channels.toml` ([`minhu_config::channels`]), secrets from the environment.
+
+mod conversation;
+pub mod wechat;
+
+use crate::middleware::auth::Rule;
+use crate::routes::Routes;
+use axum::http::{HeaderMap, Method};
+use minhu_config::channels::ChannelSettings;
+
+/// The city's connected adapters.
+#[derive(Default)]
+pub struct Adapters {
+    /// Where citizens reach the portal, for tracking links.
+    pub public_url: Option<String>,
+    pub wechat: Option<wechat::Account>,
+}
+
+impl Adapters {
+    /// The adapters `settings` connects, with their secrets from `secret` (the
+    /// environment in a deployment); an enabled adapter without its secret is an error
+    /// naming the variable.
+    pub fn connect(
+        settings: &ChannelSettings,
+        secret: impl Fn(&str) -> Option<String>,
+    ) -> Result<Adapters, String> {
+        let wechat = match &settings.wechat {
+            Some(wechat) => {
+                let token = secret(wechat::TOKEN_VAR).ok_or_else(|| {
+                    format!(
+                        "channels.toml connects WeChat: set {} to the token entered on WeChat's platform",
+                        wechat::TOKEN_VAR
+                    )
+                })?;
+                let key = secret(wechat::AES_KEY_VAR);
+                Some(wechat::Account::new(wechat, &token, key.as_deref())?)
+            }
+            None => None,
+        };
+        Ok(Adapters {
+            public_url: settings.public_url.clone(),
+            wechat,
+        })
+    }
+}
+
+/// The adapters' routes: each adapter checks its caller itself, and has its own rate
+/// limit per address ([`Rule::Adapter`]).
+pub(crate) fn routes() -> Routes {
+    let wechat = Rule::Adapter("wechat");
+    Routes::new()
+        .page(Method::GET, "/channels/wechat", wechat, wechat::check_url)
+        .page(Method::POST, "/channels/wechat", wechat, wechat::receive)
+}
+
+/// Where tracking links point: the configured public address, or else the address the
+/// request came to (`X-Forwarded-Proto` and `Host`, as a proxy passes them).
+fn public_base(adapters: &Adapters, headers: &HeaderMap) -> String {
+    if let Some(url) = &adapters.public_url {
+        return url.clone();
+    }
+    let host = headers
+        .get(axum::http::header::HOST)
+        .and_then(|h| h.to_str().ok())
+        .filter(|h| !h.is_empty() && h.chars().all(|c| c.is_ascii_graphic()))
+        .unwrap_or("localhost");
+    let scheme = match headers.get("x-forwarded-proto").map(|p| p.as_bytes()) {
+        Some(b"https") => "https",
+        _ => "http",
+    };
+    format!("{scheme}://{host}")
+}
+
+/// A signature compared in constant time.
+fn verify(sent: &str, expected: &str) -> bool {
+    crate::middleware::auth::constant_time_eq(
+        sent.trim().to_ascii_lowercase().as_bytes(),
+        expected.as_bytes(),
+    )
+}
