@@ -18,6 +18,8 @@
 //! | reopen (重办率) | replies reopened / replies |
 //! | returns (退单率) | assignments returned / assignments |
 //! | buck-passing index (推诿指数) | assignments returned or passed down / assignments |
+//! | on the spot (即查即办率) | grid workers' reports handled on the spot / grid workers' reports (per ticket) |
+//! | found first (主动发现率) | problems first raised by a grid worker or a city system / problems: tickets not merged into another (per ticket) |
 //!
 //! An assignment is each time a unit starts holding a ticket (see
 //! `minhu_core::rollup`), and each one ends in at most one acceptance and at most one
@@ -98,6 +100,10 @@ pub struct Rates {
     pub reopen: Option<f64>,
     pub returns: Option<f64>,
     pub buck_passing: Option<f64>,
+    /// Grid workers' reports handled on the spot (即查即办).
+    pub on_the_spot: Option<f64>,
+    /// Problems found by a grid worker or a city system before any citizen called.
+    pub found_first: Option<f64>,
     /// The composite score (综合得分), 0 to 100.
     pub score: Option<f64>,
 }
@@ -117,6 +123,8 @@ impl Rates {
             reopen: percent(tally.get(Reopened), resolved),
             returns: percent(tally.get(Returned), assigned),
             buck_passing: percent(tally.get(Returned) + tally.get(Redispatched), assigned),
+            on_the_spot: percent(tally.get(HandledOnSpot), tally.get(Patrolled)),
+            found_first: percent(tally.get(FoundFirst), tally.get(Problem)),
             score: None,
         };
         rates.score = score(&rates, weights);

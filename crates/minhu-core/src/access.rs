@@ -34,6 +34,9 @@ code_enum!(
         Administrator = "administrator" / "管理员" / "Administrator",
         /// 审计: reads everything and the audit log, changes nothing.
         Auditor = "auditor" / "审计员" / "Auditor",
+        /// 网格员: a community's field worker for one grid (or a whole community):
+        /// reports what the patrol finds, handles some on the spot.
+        GridWorker = "grid_worker" / "网格员" / "Grid worker",
     }
 );
 
@@ -74,6 +77,9 @@ code_enum!(
         ViewKnowledge = "kb.view" / "查看知识库" / "Read the knowledge base",
         /// Write, retire and delete knowledge-base articles.
         EditKnowledge = "kb.edit" / "编辑知识库" / "Edit the knowledge base",
+        /// Patrol a grid: report what is found there and record what was handled on
+        /// the spot (即查即办).
+        Patrol = "field.patrol" / "网格巡查" / "Patrol a grid",
     }
 );
 
@@ -161,6 +167,15 @@ pub const PERMISSIONS: &[(Role, &[Permission])] = &[
         Role::Auditor,
         &[P::ViewTickets, P::Report, P::ViewAudit, P::ViewKnowledge],
     ),
+    (
+        Role::GridWorker,
+        &[
+            P::ViewTickets,
+            P::CreateTickets,
+            P::Patrol,
+            P::ViewKnowledge,
+        ],
+    ),
 ];
 
 impl Role {
@@ -179,6 +194,11 @@ impl Role {
     pub fn needs_unit(self) -> bool {
         matches!(self, Role::UnitHandler | Role::UnitLeader)
     }
+
+    /// A grid worker works in one grid or community; their scope is that region.
+    pub fn needs_region(self) -> bool {
+        matches!(self, Role::GridWorker)
+    }
 }
 
 /// The permission a workflow command needs. Exhaustive on purpose: a new command does
@@ -194,6 +214,7 @@ pub fn command_permission(command: &Command) -> Permission {
         | Command::Unmerge { .. }
         | Command::ReplyFromCase { .. } => P::Dispatch,
         Command::AnswerAtIntake { .. } => P::Answer,
+        Command::HandleOnSpot { .. } => P::Patrol,
         Command::Accept
         | Command::Return { .. }
         | Command::Resolve { .. }
@@ -730,6 +751,7 @@ fn change_texts(change: &mut Change) -> Vec<&mut String> {
         }
         Change::Resolved { reply } | Change::CaseReplied { reply, .. } => vec![reply],
         Change::AnsweredAtIntake { answer, .. } => vec![answer],
+        Change::HandledOnSpot { note } => vec![note],
         Change::Urged { note } | Change::Summoned { note, .. } => vec![note],
         Change::FollowedUp { text, .. } => vec![text],
         Change::PartReported { report, .. } => vec![report],
@@ -993,6 +1015,7 @@ mod tests {
                 answer: text(),
                 article: None,
             },
+            Change::HandledOnSpot { note: text() },
             Change::AttachmentAdded(ticket.attachments[0].clone()),
             Change::Reopened {
                 reason: text(),

@@ -32,6 +32,8 @@ code_enum!(
         Cli = "cli" / "命令行" / "Command line",
         /// The load generators.
         Bench = "bench" / "压力测试" / "Load test",
+        /// City systems' sensors and cameras (一网统管), through the signed webhook.
+        Sensors = "sensors" / "城市感知" / "City sensors",
     }
 );
 
@@ -169,6 +171,10 @@ pub enum Change {
         #[serde(default, skip_serializing_if = "Option::is_none")]
         article: Option<String>,
     },
+    /// A grid worker's report, handled by them on the spot (即查即办).
+    HandledOnSpot {
+        note: String,
+    },
     AttachmentAdded(Attachment),
     Rated(Rating),
     Reopened {
@@ -302,6 +308,7 @@ code_enum!(
         Redispatched = "redispatched" / "转派" / "Passed down",
         Resolved = "resolved" / "办结答复" / "Replied",
         AnsweredAtIntake = "answered_at_intake" / "受理时答复" / "Answered at intake",
+        HandledOnSpot = "handled_on_spot" / "即查即办" / "Handled on the spot",
         AttachmentAdded = "attachment_added" / "添加附件" / "File attached",
         Rated = "rated" / "回访评价" / "Rated",
         Reopened = "reopened" / "重办" / "Reopened",
@@ -342,6 +349,7 @@ impl Change {
             Change::Redispatched { .. } => EventKind::Redispatched,
             Change::Resolved { .. } => EventKind::Resolved,
             Change::AnsweredAtIntake { .. } => EventKind::AnsweredAtIntake,
+            Change::HandledOnSpot { .. } => EventKind::HandledOnSpot,
             Change::AttachmentAdded(_) => EventKind::AttachmentAdded,
             Change::Rated(_) => EventKind::Rated,
             Change::Reopened { .. } => EventKind::Reopened,

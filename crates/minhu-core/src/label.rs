@@ -12,6 +12,7 @@ use crate::event::{EventKind, SystemPart};
 use crate::place::PlaceKind;
 use crate::region::RegionLevel;
 use crate::rollup::{AlertKind, Metric};
+use crate::sensor::SensorKind;
 use crate::ticket::{Channel, Kind, PartState, Satisfaction, Status};
 use crate::timer::{DeadlineKind, EscalationTarget, Flag, TimerKind};
 use crate::unit::UnitLevel;
@@ -183,6 +184,7 @@ pub fn vocabularies() -> Vec<Vocabulary> {
         vocabulary::<Flag>(),
         vocabulary::<Metric>(),
         vocabulary::<AlertKind>(),
+        vocabulary::<SensorKind>(),
     ]
 }
 

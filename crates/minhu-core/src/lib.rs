@@ -27,6 +27,7 @@ pub mod place;
 pub mod reading;
 pub mod region;
 pub mod rollup;
+pub mod sensor;
 pub mod services;
 pub mod taxonomy;
 pub mod ticket;

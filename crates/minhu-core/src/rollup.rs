@@ -53,6 +53,15 @@ code_enum!(
         Disputed = "disputed" / "退单被驳回" / "Return refused",
         Redispatched = "redispatched" / "转派" / "Passed down",
         Overdue = "overdue" / "超期" / "Overdue",
+        /// A grid worker's patrol report (per ticket).
+        Patrolled = "patrolled" / "网格上报" / "Grid reports",
+        /// A patrol report handled on the spot (即查即办, per ticket).
+        HandledOnSpot = "handled_on_spot" / "即查即办" / "Handled on the spot",
+        /// A problem: a ticket not merged into another (per ticket).
+        Problem = "problem" / "问题" / "Problems",
+        /// A problem first raised by a grid worker or a city system, not a citizen
+        /// (per ticket).
+        FoundFirst = "found_first" / "主动发现" / "Found before a citizen called",
     }
 );
 
@@ -138,6 +147,7 @@ impl Rollup {
         if answered(&ticket) {
             counted.push((ticket.unit.clone(), Metric::Answered));
         }
+        counted.extend(field_counts(&ticket, rest).into_iter().map(|m| (None, m)));
         for (unit, metric) in counted {
             let key = DailyKey {
                 day,
@@ -201,6 +211,33 @@ fn add_entry<K: Ord + Clone>(map: &mut BTreeMap<K, i64>, key: &K, n: i64) {
             }
         }
     }
+}
+
+/// The per-ticket counts of the field (网格化, 一网统管), filed under no unit: a grid
+/// worker's report, handled on the spot or not; and whether the ticket is a problem of
+/// its own (not merged into another) that the field found first. A duplicate merged
+/// into a main case is no problem of its own: the main case stands for it, and counts
+/// as found first when a grid worker or a city system reported it.
+fn field_counts(ticket: &Ticket, events: &[Event]) -> Vec<Metric> {
+    use crate::ticket::{Channel, Status};
+    let mut counts = Vec::new();
+    let channel = ticket.intake.channel;
+    if channel == Channel::Grid {
+        counts.push(Metric::Patrolled);
+        if events
+            .iter()
+            .any(|e| matches!(e.change, Change::HandledOnSpot { .. }))
+        {
+            counts.push(Metric::HandledOnSpot);
+        }
+    }
+    if ticket.status != Status::Merged {
+        counts.push(Metric::Problem);
+        if matches!(channel, Channel::Grid | Channel::Sensor) {
+            counts.push(Metric::FoundFirst);
+        }
+    }
+    counts
 }
 
 /// Whether the citizen holds an answer now: replied (awaiting callback) or closed after
@@ -267,9 +304,10 @@ fn credits(before: &Ticket, event: &Event) -> Vec<(Option<UnitId>, Metric)> {
             credits
         }
         Change::Returned { .. } => vec![(holder, Metric::Returned)],
-        Change::Resolved { .. } | Change::AnsweredAtIntake { .. } | Change::CaseReplied { .. } => {
-            resolved(holder)
-        }
+        Change::Resolved { .. }
+        | Change::AnsweredAtIntake { .. }
+        | Change::HandledOnSpot { .. }
+        | Change::CaseReplied { .. } => resolved(holder),
         Change::Rated(rating) => {
             let verdict = match rating.satisfaction {
                 Satisfaction::Satisfied => Metric::Satisfied,
@@ -442,11 +480,15 @@ mod tests {
             ("u1", Metric::Resolved, 0),
             ("u2", Metric::Answered, 1),
             ("", Metric::Answered, 0),
+            // A citizen's problem, not merged: not found first by the field.
+            ("", Metric::Problem, 1),
+            ("", Metric::FoundFirst, 0),
+            ("", Metric::Patrolled, 0),
         ];
         for (unit, metric, n) in expected {
             assert_eq!(count(&rollup, unit, metric), n, "{unit} {metric:?}");
         }
-        assert_eq!(rollup.daily.values().sum::<i64>(), 12);
+        assert_eq!(rollup.daily.values().sum::<i64>(), 13);
         for key in rollup.daily.keys() {
             assert_eq!(key.day, jiff::civil::date(2026, 3, 2));
             assert_eq!(
@@ -469,6 +511,52 @@ mod tests {
     }
 
     #[test]
+    fn the_field_counts_its_reports_and_the_problems_it_found_first() {
+        let patrol = |channel: Channel| {
+            let Change::Created(mut intake) = created() else {
+                unreachable!()
+            };
+            intake.channel = channel;
+            Change::Created(intake)
+        };
+        let handled_there = log(vec![
+            ("2026-03-01T23:30:00Z", patrol(Channel::Grid)),
+            (
+                "2026-03-01T23:30:00Z",
+                Change::HandledOnSpot {
+                    note: "当场清理".into(),
+                },
+            ),
+        ]);
+        let rollup = Rollup::of(&number(), &handled_there);
+        for metric in [
+            Metric::Patrolled,
+            Metric::HandledOnSpot,
+            Metric::Problem,
+            Metric::FoundFirst,
+            Metric::Answered,
+        ] {
+            assert_eq!(count(&rollup, "", metric), 1, "{metric:?}");
+        }
+        // A sensor's alarm merged into a citizen's earlier demand is no problem of its
+        // own, and was not found first.
+        let merged = log(vec![
+            ("2026-03-01T23:30:00Z", patrol(Channel::Sensor)),
+            (
+                "2026-03-01T23:40:00Z",
+                Change::Merged {
+                    into: TicketNumber::parse("2026030100002").unwrap(),
+                    reason: "同一井盖".into(),
+                },
+            ),
+        ]);
+        let rollup = Rollup::of(&number(), &merged);
+        for metric in [Metric::Patrolled, Metric::Problem, Metric::FoundFirst] {
+            assert_eq!(count(&rollup, "", metric), 0, "{metric:?}");
+        }
+    }
+
+    #[test]
     fn changes_add_up_to_the_whole_log_and_reclassifying_moves_every_count() {
         let events = handled();
         let mut table = Rollup::default();
@@ -487,7 +575,7 @@ mod tests {
         later[0].seq = events.len() as u32 + 1;
         table.add(&Rollup::change(&number(), &events, &later));
         assert!(table.daily.keys().all(|k| k.region == "A5"), "{table:?}");
-        assert_eq!(table.daily.values().sum::<i64>(), 12);
+        assert_eq!(table.daily.values().sum::<i64>(), 13);
         assert!(table.hourly.keys().all(|k| k.region == "A5"));
     }
 

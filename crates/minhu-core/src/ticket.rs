@@ -22,6 +22,8 @@ code_enum!(
         Email = "email" / "邮件" / "E-mail",
         Open311 = "open311" / "Open311" / "Open311",
         Grid = "grid" / "网格员巡查" / "Grid patrol",
+        /// A city system's sensor or camera (一网统管), through the signed webhook.
+        Sensor = "sensor" / "城市感知" / "City sensors",
         Import = "import" / "导入" / "Imported",
     }
 );
@@ -407,6 +409,15 @@ impl Ticket {
                 self.extension = None;
                 self.long_term = None;
                 self.returned_from = None;
+                self.alerts = Alerts::default();
+            }
+            // Found and handled by the grid worker who reports it: nothing is left to
+            // dispatch, and nobody waits for a callback.
+            Change::HandledOnSpot { note } => {
+                self.status = Status::Closed;
+                self.reply = Some(note.clone());
+                self.resolved_at = Some(event.at);
+                self.closed_at = Some(event.at);
                 self.alerts = Alerts::default();
             }
             Change::AttachmentAdded(attachment) => self.attachments.push(attachment.clone()),

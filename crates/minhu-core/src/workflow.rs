@@ -84,6 +84,11 @@ pub enum Command {
         #[serde(default, skip_serializing_if = "Option::is_none")]
         article: Option<String>,
     },
+    /// A grid worker handled what they report on the spot (即查即办): given with the
+    /// report, in the same intake.
+    HandleOnSpot {
+        note: String,
+    },
     AddAttachment(Attachment),
     Rate(Rating),
     Reopen {
@@ -197,6 +202,7 @@ impl Command {
             Command::Redispatch { .. } => "redispatch",
             Command::Resolve { .. } => "resolve",
             Command::AnswerAtIntake { .. } => "answer_at_intake",
+            Command::HandleOnSpot { .. } => "handle_on_spot",
             Command::AddAttachment(_) => "add_attachment",
             Command::Rate(_) => "rate",
             Command::Reopen { .. } => "reopen",
@@ -613,6 +619,17 @@ pub fn transition(
                 answer: answer.clone(),
                 article: article.clone(),
             }
+        }
+        (Command::HandleOnSpot { note }, Pending) => {
+            if ticket.intake.channel != Channel::Grid {
+                return Err(FieldError::new(
+                    "action",
+                    "only a grid worker's patrol report is handled on the spot",
+                )
+                .into());
+            }
+            text("note", note, MAX_TEXT)?;
+            Change::HandledOnSpot { note: note.clone() }
         }
         (Command::AddAttachment(attachment), _) => Change::AttachmentAdded(attachment.clone()),
         (Command::Rate(rating), Resolved) => {

@@ -327,6 +327,20 @@ impl Accounts<'_> {
                 FieldError::new("unit", format!("a {role} works for one unit; say which")).into(),
             );
         }
+        if role.needs_region() {
+            use minhu_core::region::RegionLevel;
+            let level = region
+                .as_deref()
+                .and_then(|r| self.engine.city.regions.get(&RegionId::new(r)))
+                .map(|r| r.level);
+            if !matches!(level, Some(RegionLevel::Grid | RegionLevel::Community)) {
+                return Err(FieldError::new(
+                    "region",
+                    format!("a {role} works in one grid or community; name its region"),
+                )
+                .into());
+            }
+        }
         let existing = self.engine.store.user(&change.login).await?;
         let display_name = blank(change.display_name).unwrap_or_else(|| change.login.clone());
         let (user, detail) = match existing {

@@ -16,6 +16,8 @@ pub mod duplicates;
 pub mod follow;
 pub mod hotspots;
 pub mod router;
+pub mod sensors;
+pub mod signing;
 pub mod timers;
 pub mod view;
 pub mod workers;
@@ -300,7 +302,7 @@ impl Engine {
         idempotency_key: Option<String>,
         audit: Option<minhu_store::AuditEntry>,
     ) -> Result<Created, EngineError> {
-        self.create(intake, None, actor, idempotency_key, audit)
+        self.create(intake, Vec::new(), actor, idempotency_key, audit)
             .await
     }
 
@@ -319,19 +321,40 @@ impl Engine {
         if let Some(id) = &answer.article {
             self.check_article(id).await?;
         }
-        self.create(intake, Some(answer), actor, idempotency_key, audit)
+        let AnswerAtIntake { answer, article } = answer;
+        let command = Command::AnswerAtIntake { answer, article };
+        self.create(intake, vec![command], actor, idempotency_key, audit)
+            .await
+    }
+
+    /// [`Engine::intake_audited`] for a grid worker's patrol report that they handled
+    /// on the spot (即查即办): its `photos` (stored already) and `note`, what was
+    /// done, are written with the report in its own transaction, so the ticket is
+    /// created closed, whole, and never dispatched.
+    pub async fn intake_handled_on_spot(
+        &self,
+        intake: Intake,
+        photos: Vec<minhu_core::ticket::Attachment>,
+        note: String,
+        actor: Actor,
+        idempotency_key: Option<String>,
+        audit: Option<minhu_store::AuditEntry>,
+    ) -> Result<Created, EngineError> {
+        let mut done: Vec<Command> = photos.into_iter().map(Command::AddAttachment).collect();
+        done.push(Command::HandleOnSpot { note });
+        self.create(intake, done, actor, idempotency_key, audit)
             .await
     }
 
     async fn create(
         &self,
         intake: Intake,
-        answer: Option<AnswerAtIntake>,
+        done: Vec<Command>,
         actor: Actor,
         idempotency_key: Option<String>,
         audit: Option<minhu_store::AuditEntry>,
     ) -> Result<Created, EngineError> {
-        let mut new = self.prepare(intake, answer, actor, idempotency_key, self.now())?;
+        let mut new = self.prepare(intake, done, actor, idempotency_key, self.now())?;
         new.audit = audit;
         let created = self.store.create_ticket(new).await?;
         self.changed();
@@ -350,7 +373,7 @@ impl Engine {
     ) -> Result<Vec<Ticket>, EngineError> {
         let batch = intakes
             .into_iter()
-            .map(|(intake, at)| self.prepare(intake, None, actor.clone(), None, at))
+            .map(|(intake, at)| self.prepare(intake, Vec::new(), actor.clone(), None, at))
             .collect::<Result<Vec<_>, _>>()?;
         let tickets = self.store.create_tickets(&batch).await?;
         self.changed();
@@ -358,12 +381,14 @@ impl Engine {
         Ok(tickets)
     }
 
-    /// A demand checked, placed and routed (or answered) as at `now`: the new ticket's
-    /// first events, timers and messages, ready for the store to number and keep.
+    /// A demand checked, placed and routed as at `now` (or, when commands were `done`
+    /// with its intake: answered on the call, handled on the spot, never routed): the
+    /// new ticket's first events, timers and messages, ready for the store to number
+    /// and keep.
     fn prepare(
         &self,
         intake: Intake,
-        answer: Option<AnswerAtIntake>,
+        done: Vec<Command>,
         actor: Actor,
         idempotency_key: Option<String>,
         now: Timestamp,
@@ -389,22 +414,19 @@ impl Engine {
             ticket.apply(&event);
             events.push(event);
         };
-        match answer {
-            // Answered on the call: nothing is left for routing to do.
-            Some(AnswerAtIntake { answer, article }) => {
-                let command = Command::AnswerAtIntake { answer, article };
-                let change = workflow::transition(&ticket, command, &self.city, now)?;
-                append(&mut ticket, actor, change);
-            }
-            None => {
-                for command in self.router.decide(&ticket, &self.city).commands() {
-                    // A router suggestion the rules refuse is simply not taken: the
-                    // ticket stays with the dispatchers.
-                    if let Ok(change) = workflow::transition(&ticket, command, &self.city, now) {
-                        append(&mut ticket, Actor::system(SystemPart::Router), change);
-                    }
+        if done.is_empty() {
+            for command in self.router.decide(&ticket, &self.city).commands() {
+                // A router suggestion the rules refuse is simply not taken: the
+                // ticket stays with the dispatchers.
+                if let Ok(change) = workflow::transition(&ticket, command, &self.city, now) {
+                    append(&mut ticket, Actor::system(SystemPart::Router), change);
                 }
             }
+        }
+        // Answered on the call, handled on the spot: nothing is left for routing.
+        for command in done {
+            let change = workflow::transition(&ticket, command, &self.city, now)?;
+            append(&mut ticket, actor.clone(), change);
         }
         let notifications = self.announce.announce(&ticket, &events);
         Ok(NewTicket {

@@ -9,13 +9,11 @@
 use crate::NotifyError;
 use crate::config::{ChannelConfig, ChannelKind, SmtpTls};
 use crate::templates::Rendered;
-use hmac::{Hmac, KeyInit, Mac};
 use lettre::message::Mailbox;
 use lettre::transport::smtp::authentication::Credentials;
 use lettre::transport::smtp::client::Tls;
 use lettre::{AsyncSmtpTransport, AsyncTransport, Tokio1Executor};
 use minhu_store::Delivery;
-use sha2::Sha256;
 use std::collections::BTreeMap;
 use std::path::Path;
 use std::time::Duration;
@@ -109,11 +107,10 @@ fn describe(error: &dyn std::error::Error) -> String {
     text
 }
 
-/// `sha256=<hex>`: HMAC-SHA256 of the exact body bytes under the channel's secret.
+/// `sha256=<hex>`: HMAC-SHA256 of the exact body bytes under the channel's secret
+/// (`minhu_engine::signing`, the scheme the sensor webhook checks too).
 pub fn signature(secret: &str, body: &[u8]) -> String {
-    let mut mac = Hmac::<Sha256>::new_from_slice(secret.as_bytes()).expect("HMAC takes any key");
-    mac.update(body);
-    format!("sha256={}", hex::encode(mac.finalize().into_bytes()))
+    minhu_engine::signing::signature(secret, &[body])
 }
 
 /// A JSON string's content without its quotes, to put a value inside a template.

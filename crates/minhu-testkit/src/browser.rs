@@ -101,6 +101,68 @@ pub async fn serve(app: &TestApp) -> String {
 }
 
 /// A WebDriver session on a headless Chromium, against the app at `base`.
+/// The app on a real port that a test can take down and bring back on the same port
+/// (the network cut and restored, as a phone in the field sees it).
+pub struct Server {
+    pub base: String,
+    address: SocketAddr,
+    app: minhu_web::AppState,
+    running: Option<(
+        tokio::sync::oneshot::Sender<()>,
+        tokio::task::JoinHandle<()>,
+    )>,
+}
+
+impl Server {
+    pub async fn start(app: &TestApp) -> Server {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let address = listener.local_addr().unwrap();
+        let mut server = Server {
+            base: format!("http://{address}"),
+            address,
+            app: app.state.clone(),
+            running: None,
+        };
+        server.run(listener);
+        server
+    }
+
+    fn run(&mut self, listener: tokio::net::TcpListener) {
+        let router = minhu_web::app(self.app.clone());
+        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+        let task = tokio::spawn(async move {
+            axum::serve(
+                listener,
+                router.into_make_service_with_connect_info::<SocketAddr>(),
+            )
+            .with_graceful_shutdown(async move {
+                let _ = stopped.await;
+            })
+            .await
+            .unwrap();
+        });
+        self.running = Some((stop, task));
+    }
+
+    /// Stops answering: open connections are closed and the port refuses new ones.
+    pub async fn stop(&mut self) {
+        if let Some((stop, task)) = self.running.take() {
+            let _ = stop.send(());
+            tokio::time::timeout(PATIENCE, task)
+                .await
+                .expect("the server stops within the test's patience")
+                .unwrap();
+        }
+    }
+
+    /// Answers again, on the same port.
+    pub async fn restart(&mut self) {
+        self.stop().await;
+        let listener = tokio::net::TcpListener::bind(self.address).await.unwrap();
+        self.run(listener);
+    }
+}
+
 pub struct Browser {
     pub client: Client,
     pub base: String,

@@ -46,6 +46,8 @@ fn test_channels() -> minhu_web::channels::Adapters {
     })
     .unwrap()
 }
+/// The secret city systems sign their sensor events with (`MINHU_SENSOR_SECRET`).
+pub const SENSOR_SECRET: &str = "test sensor secret";
 
 pub struct TestApp {
     pub router: Router,
@@ -121,6 +123,7 @@ impl TestApp {
             services: Arc::new(minhu_config::load_services(&demo_dir(), &demo_city()).unwrap()),
             config_dir: Some(copy_of_demo_city(dir.path())),
             channels: Arc::new(test_channels()),
+            sensors: minhu_web::api::sensors::SensorGate::new(Some(SENSOR_SECRET.into())),
         };
         let mut app = TestApp {
             router: minhu_web::app(state.clone()),
@@ -143,13 +146,24 @@ impl TestApp {
 
     /// An official's account signing in with [`PASSWORD`].
     pub async fn add_user(&self, login: &str, role: Role, unit: Option<&str>) {
+        self.add_user_in(login, role, unit, None).await;
+    }
+
+    /// [`TestApp::add_user`] working in a region (a grid worker's grid).
+    pub async fn add_user_in(
+        &self,
+        login: &str,
+        role: Role,
+        unit: Option<&str>,
+        region: Option<&str>,
+    ) {
         self.store
             .put_user(&User {
                 login: login.into(),
                 display_name: login.into(),
                 role: role.code().into(),
                 unit: unit.map(str::to_owned),
-                region: None,
+                region: region.map(str::to_owned),
                 password_hash: minhu_web::pages::login::hash_password(PASSWORD.into())
                     .await
                     .unwrap(),
@@ -297,6 +311,21 @@ impl TestApp {
     pub async fn act(&self, number: &str, action: Value) -> (StatusCode, Value) {
         self.act_as(Some(&self.admin.clone()), number, action).await
     }
+}
+
+/// A city system's event (JSON) as the sensor webhook takes it: signed with
+/// [`SENSOR_SECRET`] at `at` (Unix seconds), `X-Minhu-Timestamp` and
+/// `X-Minhu-Signature` (`minhu_engine::signing`, over `<timestamp>.<body>`).
+pub fn sensor_request(body: &str, at: i64) -> Request<Body> {
+    let stamp = at.to_string();
+    let signature =
+        minhu_engine::signing::signature(SENSOR_SECRET, &[stamp.as_bytes(), b".", body.as_bytes()]);
+    Request::post("/api/v1/sensors/events")
+        .header(header::CONTENT_TYPE, "application/json")
+        .header("x-minhu-timestamp", stamp)
+        .header("x-minhu-signature", signature)
+        .body(Body::from(body.to_owned()))
+        .unwrap()
 }
 
 /// The smallest PNG header whose content is recognised as a PNG: a photo for uploads.

@@ -44,6 +44,9 @@ pub struct AppState {
     pub config_dir: Option<std::path::PathBuf>,
     /// The channel adapters the city connects (`channels.toml`); none by default.
     pub channels: Arc<channels::Adapters>,
+    /// The sensor webhook's secret and its devices' rate limits (一网统管); without a
+    /// secret the webhook refuses every event.
+    pub sensors: api::sensors::SensorGate,
 }
 
 impl AppState {
@@ -57,6 +60,7 @@ impl AppState {
             services: Arc::new(ServiceCatalog::default()),
             config_dir: None,
             channels: Arc::default(),
+            sensors: api::sensors::SensorGate::default(),
         }
     }
 }

@@ -114,6 +114,12 @@ const DEMO_USERS: &[(&str, &str, &str, Scope)] = &[
         Scope::Unit("dept-A3-housing"),
     ),
     ("auditor", "审计员 Auditor", "auditor", Scope::City),
+    (
+        "grid",
+        "尖山社区第1网格网格员 Grid worker",
+        "grid_worker",
+        Scope::Region("A3-01-02-1"),
+    ),
 ];
 
 /// Which part of the city a demo account sees.
@@ -199,16 +205,14 @@ pub async fn run(
     let token = accounts.issue_token("demo", &grant).await?;
     let open311_key = accounts.issue_open311_key("demo").await?;
     // WeChat on a fresh token each run, printed below for the account's 服务器配置.
-    let wechat_token: String = (0..32)
-        .map(|_| {
-            char::from(
-                b"abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789"
-                    [rand::random_range(0..62usize)],
-            )
-        })
-        .collect();
+    let wechat_token = fresh_secret();
+    // City systems sign their sensor events with the environment's secret, else a
+    // fresh one, printed below.
+    let sensor_secret = crate::server::environment(minhu_web::api::sensors::SECRET_VAR)
+        .unwrap_or_else(fresh_secret);
     let secret = |name: &str| match name {
         minhu_web::channels::wechat::TOKEN_VAR => Some(wechat_token.clone()),
+        minhu_web::api::sensors::SECRET_VAR => Some(sensor_secret.clone()),
         other => crate::server::environment(other),
     };
     let state = crate::server::app_state(engine, &place, &notify, &secret)?;
@@ -217,10 +221,15 @@ pub async fn run(
         println!("MINHU_DEMO_TOKEN={token}");
         println!("MINHU_OPEN311_KEY={open311_key}");
         println!("MINHU_WECHAT_TOKEN={wechat_token}");
+        println!("MINHU_SENSOR_SECRET={sensor_secret}");
         println!("minhu demo city A市 is ready: {url}/");
         println!("API: {url}/api/v1/tickets   OpenAPI: {url}/api/openapi.json");
         println!("Open311: {url}/open311/v2/discovery.json");
         println!("WeChat official account (server URL): {url}/channels/wechat");
+        println!(
+            "city systems' sensor webhook: POST {url}/api/v1/sensors/events (signed with MINHU_SENSOR_SECRET)"
+        );
+        println!("grid workers' phone app: {url}/grid");
         println!("demo logins (password {DEMO_PASSWORD}):");
         for (login, name, role, scope) in DEMO_USERS {
             let sees = match scope {
@@ -238,6 +247,18 @@ pub async fn run(
     .await;
     serving.stop().await;
     served
+}
+
+/// 32 random letters and digits: a secret the demo makes for itself each run.
+fn fresh_secret() -> String {
+    (0..32)
+        .map(|_| {
+            char::from(
+                b"abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789"
+                    [rand::random_range(0..62usize)],
+            )
+        })
+        .collect()
 }
 
 /// The demo's classifier, trained on its messages that carry a category, so that
@@ -329,12 +350,17 @@ async fn build(replayer: &Replayer, rows: &[ImportRow]) -> anyhow::Result<()> {
         bar.inc(1);
     }
     bar.finish_and_clear();
+    let alarms = sensor_alarms(replayer, now, &mut rng).await?;
     let summary: Vec<String> = counts.iter().map(|(s, n)| format!("{s} {n}")).collect();
     println!(
         "built {} tickets over {MONTHS} months in {:.1}s: {}",
         rows.len(),
         started.elapsed().as_secs_f64(),
         summary.join(", ")
+    );
+    println!(
+        "city systems raised {} alarms in the last 30 days: {} tickets (repeats within a window are one)",
+        alarms.0, alarms.1
     );
     if let Some(unit) = &staged.unit {
         println!(
@@ -343,6 +369,89 @@ async fn build(replayer: &Replayer, rows: &[ImportRow]) -> anyhow::Result<()> {
         );
     }
     Ok(())
+}
+
+/// The city systems' alarms of the last 30 days (一网统管): manhole covers, water-level
+/// gauges and cameras across the city, each alarm sent a few times within minutes as
+/// devices do, through the same door as the webhook ([`Engine::sensor_event`]). Returns
+/// (events, tickets).
+///
+/// [`Engine::sensor_event`]: minhu_engine::Engine::sensor_event
+async fn sensor_alarms(
+    replayer: &Replayer,
+    now: Timestamp,
+    rng: &mut StdRng,
+) -> anyhow::Result<(usize, usize)> {
+    use minhu_core::sensor::{Reading, SensorEvent, SensorKind};
+    use minhu_core::ticket::GeoPoint;
+    let devices = [
+        (
+            SensorKind::ManholeCover,
+            "manhole-platform",
+            "MC",
+            14,
+            "°",
+            15.0,
+        ),
+        (SensorKind::WaterLevel, "flood-watch", "WL", 6, "cm", 30.0),
+        (SensorKind::Camera, "city-cameras", "CAM", 8, "", 0.0),
+    ];
+    let (mut events, mut tickets) = (0, 0);
+    let mut alarms = Vec::new();
+    for (kind, system, prefix, count, unit, threshold) in devices {
+        for n in 0..count {
+            let location = GeoPoint {
+                lat: rng.random_range(28.08..28.28),
+                lon: rng.random_range(112.82..112.98),
+            };
+            for _ in 0..rng.random_range(1..=3) {
+                let at = now - SignedDuration::from_secs(rng.random_range(3600..30 * 86_400));
+                alarms.push((
+                    at,
+                    kind,
+                    system,
+                    format!("{prefix}-{n:04}"),
+                    location,
+                    unit,
+                    threshold,
+                ));
+            }
+        }
+    }
+    alarms.sort_by_key(|alarm| alarm.0);
+    for (at, kind, system, device, location, unit, threshold) in alarms {
+        let (reading, event) = match kind {
+            SensorKind::Camera => (None, Some("占道经营 street stall on the road".to_owned())),
+            _ => (
+                Some(Reading {
+                    value: (threshold * rng.random_range(1.2..3.0f64)).round(),
+                    unit: unit.to_owned(),
+                    threshold: Some(threshold),
+                }),
+                None,
+            ),
+        };
+        for repeat in 0..rng.random_range(1..=3i64) {
+            let observed_at = at + SignedDuration::from_mins(2 * repeat);
+            replayer.clock.set(observed_at);
+            let alarm = SensorEvent {
+                system: system.to_owned(),
+                device: device.clone(),
+                kind,
+                observed_at,
+                location,
+                reading: reading.clone(),
+                event: event.clone(),
+                address: None,
+                category: None,
+                tier: None,
+            };
+            let created = replayer.engine.sensor_event(&alarm).await?;
+            events += 1;
+            tickets += usize::from(created.fresh);
+        }
+    }
+    Ok((events, tickets))
 }
 
 /// When a message comes in: its own month, day and time of day, in the year that puts
@@ -599,20 +708,33 @@ async fn live(
     };
     replayer.clock.set(created);
     let key = format!("demo:{}", row.external_id.as_deref().unwrap_or_default());
-    let agent = if intake.channel == Channel::Phone {
-        Actor::user("agent")
-    } else {
-        Actor::citizen()
+    let reply = row
+        .reply
+        .clone()
+        .unwrap_or_else(|| "已联系来电人并现场核实，相关问题已按规定处理。".into());
+    let agent = match intake.channel {
+        Channel::Phone => Actor::user("agent"),
+        // A grid worker reports what the patrol found: no citizen called.
+        Channel::Grid => {
+            intake.citizen = Citizen::default();
+            Actor::user("grid")
+        }
+        _ => Actor::citizen(),
     };
+    // Some of what a patrol finds is handled there and then (即查即办).
+    if intake.channel == Channel::Grid && rng.random_bool(0.4) {
+        let note = "网格员现场处理完毕 handled on the spot by the grid worker".to_owned();
+        return Ok(replayer
+            .engine
+            .intake_handled_on_spot(intake, Vec::new(), note, agent, Some(key), None)
+            .await?
+            .ticket);
+    }
     let mut ticket = replayer
         .engine
         .intake(intake, agent, Some(key))
         .await?
         .ticket;
-    let reply = row
-        .reply
-        .clone()
-        .unwrap_or_else(|| "已联系来电人并现场核实，相关问题已按规定处理。".into());
     let mut at = created;
     let mut cycles = 0;
     // Each turn moves the ticket one step if that step's moment has come.

@@ -9,6 +9,7 @@ use minhu_notify::{ChannelKind, Notifier, NotifyConfig, Outbox};
 use minhu_search::{LiveIndex, SearchIndex};
 use minhu_store::SqlStore;
 use minhu_web::AppState;
+use minhu_web::api::sensors::SensorGate;
 use minhu_web::serve::{ServeOptions, TrustedProxies};
 use std::path::Path;
 use std::sync::Arc;
@@ -245,8 +246,14 @@ pub async fn serve(
     let opened = open(place, Arc::new(SystemClock)).await?;
     let serving = Serving::start(opened, &notify, &place.data_dir)?;
     let state = app_state(serving.engine.clone(), place, &notify, &environment)?;
+    let webhook = if state.sensors.enabled() {
+        "on"
+    } else {
+        "off (set MINHU_SENSOR_SECRET)"
+    };
     let served = serve_state(state, listen, connections.options(), |url| {
-        println!("minhu listening on {url}")
+        println!("minhu listening on {url}");
+        println!("sensor webhook POST {url}/api/v1/sensors/events: {webhook}");
     })
     .await;
     // The HTTP side has finished its requests (or failed to start): stop the rest.

@@ -398,7 +398,7 @@ struct RateLine {
 struct RatesReport {
     from: Date,
     to: Date,
-    /// `unit`, `region` or `street`.
+    /// `unit`, `region`, `street` or `grid`.
     by: &'static str,
     weights: Weights,
     /// Every unit or region, best score first; unranked lines last.
@@ -479,7 +479,7 @@ pub(crate) fn name_places(city: &City, places: &mut [Concerned]) {
 #[derive(Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
 pub(crate) struct RankBy {
-    /// unit (default), region or street.
+    /// unit (default), region, street or grid.
     #[param(value_type = Option<String>)]
     by: Option<Ranking>,
 }
@@ -490,11 +490,13 @@ enum Ranking {
     Unit,
     Region,
     Street,
+    Grid,
 }
 
 /// Rates (percentages, README "Figures"), composite scores and the ranking of units
 /// (`by=unit`, default), of the regions directly under `region` (`by=region`; the
-/// districts of the city without it) or of the streets (`by=street`, within `region`
+/// districts of the city without it), of the streets (`by=street`) or of the grids
+/// (`by=grid`, within `region`
 /// when given), with demand per 10,000 residents where the place is known and the
 /// unplaced share beside it; the lowest scores are named (通报). What
 /// no unit holds (the intake desk) or no place (unplaced) comes in `apart`, never ranked.
@@ -533,6 +535,8 @@ pub(crate) async fn rates(
                 child_of(city, &base, region).map_or_else(String::new, |r| r.as_str().to_owned())
             }
             Ranking::Street => ancestor_at(city, region, RegionLevel::Street)
+                .map_or_else(String::new, |r| r.id.to_string()),
+            Ranking::Grid => ancestor_at(city, region, RegionLevel::Grid)
                 .map_or_else(String::new, |r| r.id.to_string()),
         };
         cells.entry(key).or_default().add(row.metric, row.n);
@@ -592,6 +596,7 @@ pub(crate) async fn rates(
             Ranking::Unit => "unit",
             Ranking::Region => "region",
             Ranking::Street => "street",
+            Ranking::Grid => "grid",
         },
         weights: rules.weights.into(),
         total: Totals {
@@ -625,6 +630,8 @@ fn rates_table(report: &RatesReport) -> Table {
         "buck_passing_warning",
         "per_10k",
         "answered",
+        "on_the_spot",
+        "found_first",
     ]
     .map(str::to_owned)
     .to_vec();
@@ -651,6 +658,8 @@ fn rates_table(report: &RatesReport) -> Table {
                 line.ranked.buck_passing_warning.to_string(),
                 number(line.per_10k),
                 number(r.answered),
+                number(r.on_the_spot),
+                number(r.found_first),
             ];
             row.extend(metric_cells(&line.ranked.counts));
             row

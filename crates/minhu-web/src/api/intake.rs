@@ -52,6 +52,18 @@ pub struct CreateTicket {
     /// ticket is created answered, and routing never dispatches it.
     #[serde(default)]
     answer: Option<IntakeAnswer>,
+    /// A grid worker's patrol report (`channel` grid) that they handled on the spot
+    /// (即查即办, by an official with `field.patrol`): the ticket is created closed,
+    /// with what was done, and never dispatched.
+    #[serde(default)]
+    on_the_spot: Option<OnTheSpot>,
+}
+
+/// What a grid worker did about what they report.
+#[derive(Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct OnTheSpot {
+    note: String,
 }
 
 /// The answer an agent gives a consultation while the caller is on the line.
@@ -155,15 +167,39 @@ pub(super) async fn create_ticket(
         client,
     );
     let answer = body.answer.take();
+    let on_the_spot = body.on_the_spot.take();
     let intake = body.into_intake(&state.engine.city().default_tier);
-    let created = match answer {
-        None => {
+    let created = match (answer, on_the_spot) {
+        (Some(_), Some(_)) => {
+            return Err(FieldError::new(
+                "on_the_spot",
+                "a demand is either answered at intake or handled on the spot, not both",
+            )
+            .into());
+        }
+        (None, None) => {
             state
                 .engine
                 .intake_audited(intake, actor, key, Some(audit))
                 .await?
         }
-        Some(IntakeAnswer { text, article }) => {
+        (None, Some(OnTheSpot { note })) => {
+            let on_the_spot = OnSpot {
+                note,
+                photos: Vec::new(),
+            };
+            handled_on_spot(
+                &state,
+                principal.as_ref(),
+                intake,
+                on_the_spot,
+                actor,
+                key,
+                audit,
+            )
+            .await?
+        }
+        (Some(IntakeAnswer { text, article }), None) => {
             // Only an official answers for the city; a citizen's report cannot carry one.
             match &principal {
                 Some(official) if official.follows.is_none() => {
@@ -188,6 +224,46 @@ pub(super) async fn create_ticket(
         }
     };
     created_response(&state, created.ticket, created.fresh, principal)
+}
+
+/// What a grid worker did on the spot, and the photos that show it (stored already).
+struct OnSpot {
+    note: String,
+    photos: Vec<minhu_core::ticket::Attachment>,
+}
+
+/// A grid worker's report handled on the spot: only an official who patrols
+/// (`field.patrol`) records one.
+async fn handled_on_spot(
+    state: &AppState,
+    principal: Option<&Principal>,
+    intake: Intake,
+    on_the_spot: OnSpot,
+    actor: Actor,
+    key: Option<String>,
+    audit: minhu_engine::records::AuditEntry,
+) -> Result<minhu_engine::records::Created, ApiError> {
+    match principal {
+        Some(official) if official.follows.is_none() => official.require(Permission::Patrol)?,
+        _ => {
+            return Err(FieldError::new(
+                "on_the_spot",
+                "only a grid worker (field.patrol) records what was handled on the spot",
+            )
+            .into());
+        }
+    }
+    Ok(state
+        .engine
+        .intake_handled_on_spot(
+            intake,
+            on_the_spot.photos,
+            on_the_spot.note,
+            actor,
+            key,
+            Some(audit),
+        )
+        .await?)
 }
 
 /// Who takes a demand in, and may they. Anyone may report as a citizen without
@@ -316,7 +392,7 @@ pub(super) async fn create_report(
             }
         }
     }
-    let body = body.ok_or_else(|| {
+    let mut body = body.ok_or_else(|| {
         FieldError::new(
             "ticket",
             "is missing: send the demand as a JSON part named ticket",
@@ -336,11 +412,46 @@ pub(super) async fn create_report(
         body.channel,
         client,
     );
+    let on_the_spot = body.on_the_spot.take();
     let intake = body.into_intake(&state.engine.city().default_tier);
-    let created = state
-        .engine
-        .intake_audited(intake, actor.clone(), key, Some(audit))
-        .await?;
+    let Some(OnTheSpot { note }) = on_the_spot else {
+        let created = state
+            .engine
+            .intake_audited(intake, actor.clone(), key, Some(audit))
+            .await?;
+        return attach_photos(&state, created, photos, actor, principal).await;
+    };
+    // Handled on the spot: the ticket is created closed, its photos with it.
+    let mut stored = Vec::with_capacity(photos.len());
+    for (name, bytes) in photos {
+        stored.push(state.attachments.put(&bytes, name).await?);
+    }
+    let on_the_spot = OnSpot {
+        note,
+        photos: stored,
+    };
+    let created = handled_on_spot(
+        &state,
+        principal.as_ref(),
+        intake,
+        on_the_spot,
+        actor,
+        key,
+        audit,
+    )
+    .await?;
+    created_response(&state, created.ticket, created.fresh, principal)
+}
+
+/// Adds a report's photos to its ticket, each once: a retry completes a report cut
+/// off half way and adds none twice.
+async fn attach_photos(
+    state: &AppState,
+    created: minhu_engine::records::Created,
+    photos: Vec<(Option<String>, Bytes)>,
+    actor: Actor,
+    principal: Option<Principal>,
+) -> Result<Response, ApiError> {
     let mut ticket = created.ticket;
     for (name, bytes) in photos {
         let attachment = state.attachments.put(&bytes, name).await?;
@@ -357,5 +468,5 @@ pub(super) async fn create_report(
             .act(&ticket.number, command, actor.clone())
             .await?;
     }
-    created_response(&state, ticket, created.fresh, principal)
+    created_response(state, ticket, created.fresh, principal)
 }

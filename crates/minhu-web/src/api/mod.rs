@@ -13,6 +13,7 @@ pub mod follow;
 pub mod kb;
 mod privacy;
 mod seasonal;
+pub mod sensors;
 mod topics;
 
 mod dispatch;
@@ -20,7 +21,7 @@ mod intake;
 pub(crate) mod tickets;
 mod timers;
 
-use crate::middleware::auth::Rule::{Action, Open, Permission as Needs, Public};
+use crate::middleware::auth::Rule::{Action, Adapter, Open, Permission as Needs, Public};
 use crate::middleware::error::{ApiError, ErrorBody};
 use crate::routes::Routes;
 use axum::extract::DefaultBodyLimit;
@@ -47,6 +48,8 @@ use utoipa_axum::routes;
     ),
     components(schemas(
         intake::CreateTicket,
+        sensors::SensorReceipt,
+        minhu_core::sensor::SensorEvent,
         tickets::TicketList,
         dispatch::BulkDispatch,
         dispatch::BulkOutcome,
@@ -110,6 +113,8 @@ pub(crate) fn routes() -> Routes {
             Open,
             routes!(intake::create_report).layer(DefaultBodyLimit::max(report_limit)),
         )
+        // City systems' events (一网统管): signed, not signed in; their own rate.
+        .api(Adapter("sensor"), routes!(sensors::sensor_event))
         .api(Needs(P::ViewTickets), routes!(tickets::list_tickets))
         .api(Needs(P::ViewTickets), routes!(tickets::get_ticket))
         .api(Needs(P::ViewTickets), routes!(tickets::ticket_events))

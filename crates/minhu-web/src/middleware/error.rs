@@ -31,7 +31,7 @@ pub struct ErrorDetail {
     /// `idempotency_key_reused`, `conflict`, `too_large`, `unsupported_media_type`,
     /// `method_not_allowed`, `unauthenticated`, `forbidden`, `csrf`,
     /// `too_many_requests`, `timeout`, `no_access_rule`, `bad_signature` (a channel
-    /// adapter's platform) or `internal`.
+    /// adapter's platform, a city system), `unavailable` or `internal`.
     code: &'static str,
     /// The path of the offending field, e.g. `citizen.phone`.
     field: Option<String>,
@@ -194,6 +194,26 @@ impl ApiError {
         Self {
             status: StatusCode::TOO_MANY_REQUESTS,
             code: "too_many_requests",
+            field: None,
+            message: message.into(),
+        }
+    }
+
+    /// A part of the server that is not set up (the sensor webhook without its secret).
+    pub fn unavailable(message: impl Into<String>) -> Self {
+        Self {
+            status: StatusCode::SERVICE_UNAVAILABLE,
+            code: "unavailable",
+            field: None,
+            message: message.into(),
+        }
+    }
+
+    /// A part of the server that is not set up (the sensor webhook without its secret).
+    pub fn unavailable(message: impl Into<String>) -> Self {
+        Self {
+            status: StatusCode::SERVICE_UNAVAILABLE,
+            code: "unavailable",
             field: None,
             message: message.into(),
         }

@@ -89,6 +89,12 @@ pub mod rates {
         capacity: 120.0,
         per_second: 20.0,
     };
+    /// One device's events: 6 at once, then one every 10 seconds (its repeats within
+    /// a window are one ticket anyway; a device sending more is broken or forged).
+    pub const SENSOR_DEVICE: Rate = Rate {
+        capacity: 6.0,
+        per_second: 0.1,
+    };
     /// An API token's requests per minute unless it was given its own
     /// (`minhu admin add-token --rate`): 50 a second.
     pub const TOKEN_PER_MIN: u32 = 3000;

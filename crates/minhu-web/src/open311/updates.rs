@@ -20,7 +20,9 @@ pub(super) fn update_description(change: &Change) -> Option<String> {
         Change::Dispatched { .. } | Change::Redispatched { .. } => "已派单 Sent to the unit".into(),
         Change::Accepted => "办理中 Being handled".into(),
         Change::Resolved { reply } => reply.clone(),
-        Change::AnsweredAtIntake { answer, .. } => answer.clone(),
+        Change::AnsweredAtIntake { answer, .. } | Change::HandledOnSpot { note: answer } => {
+            answer.clone()
+        }
         Change::Reopened { .. } => "已重新办理 Reopened".into(),
         Change::Closed { .. } => "已关闭 Closed".into(),
         _ => return None,

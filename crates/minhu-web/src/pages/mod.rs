@@ -10,6 +10,7 @@
 mod admin;
 mod audit;
 mod desk;
+mod grid;
 pub mod login;
 mod overview;
 mod portal;
@@ -28,6 +29,7 @@ pub(crate) fn routes() -> Routes {
         .merge(ticket::routes())
         .merge(portal::routes())
         .merge(desk::routes())
+        .merge(grid::routes())
         .merge(queue::routes())
         .merge(work::routes())
         .merge(overview::routes())

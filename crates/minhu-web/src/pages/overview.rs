@@ -178,6 +178,9 @@ struct DashboardPage {
     schematic: bool,
     /// The maps: the rates API's `by` and what it shows.
     maps: Vec<(&'static str, &'static str)>,
+    /// The field's figures (grid workers, city sensors): the rates API's `by` and its
+    /// caption, district, street and grid.
+    field_levels: Vec<(&'static str, &'static str)>,
     by_status: Vec<Row>,
     /// How many of the latest flagged tickets are overdue.
     overdue: usize,
@@ -266,6 +269,17 @@ async fn dashboard(
         maps: vec![
             ("region", lang.t("各区", "districts")),
             ("street", lang.t("各街道（乡镇）", "streets")),
+        ],
+        field_levels: vec![
+            ("region", lang.t("按区", "By district")),
+            ("street", lang.t("按街道（乡镇）", "By street")),
+            (
+                "grid",
+                lang.t(
+                    "按网格（只列有诉求定位到网格的）",
+                    "By grid (only grids demands were placed in)",
+                ),
+            ),
         ],
         by_status: Status::ALL
             .iter()

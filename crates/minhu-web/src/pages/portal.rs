@@ -238,6 +238,14 @@ fn timeline(ui: &Chrome, events: &[Event]) -> Vec<Step> {
                 lang.t("12345 直接答复", "12345 answered you").to_owned(),
                 Some(answer.clone()),
             ),
+            Change::HandledOnSpot { note } => (
+                lang.t(
+                    "网格员现场处理完毕",
+                    "The grid worker dealt with it there and then",
+                )
+                .to_owned(),
+                Some(note.clone()),
+            ),
             Change::Rated(_) => (
                 lang.t("评价已记录", "Your rating was recorded").to_owned(),
                 None,

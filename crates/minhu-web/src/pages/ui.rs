@@ -149,6 +149,7 @@ impl std::ops::Deref for Chrome {
 const PAGES: &[(&str, &str, &str, Permission)] = &[
     ("/tickets", "工单", "Tickets", Permission::ViewTickets),
     ("/console", "受理台", "Console", Permission::CreateTickets),
+    ("/grid", "网格巡查", "Patrol", Permission::Patrol),
     ("/dispatch", "派单", "Dispatch", Permission::Dispatch),
     ("/inbox", "承办", "Inbox", Permission::Handle),
     ("/overdue", "超期", "Overdue", Permission::Redispatch),
@@ -367,6 +368,21 @@ const STATIC: &[(&str, &str, &[u8])] = &[
         "leaflet.js",
         "text/javascript; charset=utf-8",
         include_bytes!("../../static/vendor/leaflet-1.9.4.js"),
+    ),
+    (
+        "grid.js",
+        "text/javascript; charset=utf-8",
+        include_bytes!("../../static/grid.js"),
+    ),
+    (
+        "grid-192.png",
+        "image/png",
+        include_bytes!("../../static/grid-192.png"),
+    ),
+    (
+        "grid-512.png",
+        "image/png",
+        include_bytes!("../../static/grid-512.png"),
     ),
     (
         "leaflet.css",

@@ -251,6 +251,7 @@ impl Words {
             | Reopened { reason, .. }
             | Urged { note: reason }
             | Resolved { reply: reason }
+            | HandledOnSpot { note: reason }
             | AnsweredAtIntake {
                 answer: reason,
                 article: None,

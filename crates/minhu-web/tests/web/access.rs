@@ -7,7 +7,7 @@ use axum::body::Body;
 use axum::http::{HeaderMap, Method, Request, StatusCode, header};
 use minhu_core::access::{Permission, Role, command_permission};
 use minhu_core::workflow::Command;
-use minhu_testkit::web::{PNG, TestApp};
+use minhu_testkit::web::{PNG, TestApp, sensor_request};
 use minhu_web::middleware::auth::Rule;
 use minhu_web::routes::RouteRule;
 use serde_json::{Value, json};
@@ -63,6 +63,10 @@ fn sample(method: &Method, pattern: &str, number: &str, f: &Fixtures) -> Request
         })
         .collect::<Vec<_>>()
         .join("/");
+    if *method == Method::POST && pattern == "/api/v1/sensors/events" {
+        // A city system's alarm, signed at the test clock's moment.
+        return sensor_request(&SENSOR_EVENT.to_string(), CLOCK_S);
+    }
     let builder = Request::builder().method(method.clone()).uri(&path);
     let (content_type, body): (&str, Body) = match (method.as_str(), pattern) {
         ("POST", "/api/v1/tickets") => (
@@ -108,6 +112,17 @@ fn sample(method: &Method, pattern: &str, number: &str, f: &Fixtures) -> Request
         .body(body)
         .unwrap()
 }
+
+/// `TestApp`'s clock (2026-11-22T02:00:00Z) in Unix seconds.
+const CLOCK_S: i64 = 1_795_312_800;
+
+static SENSOR_EVENT: LazyLock<Value> = LazyLock::new(|| {
+    json!({
+        "system": "manhole-platform", "device": "MC-0001", "kind": "manhole_cover",
+        "observed_at": "2026-11-22T01:59:00Z", "location": {"lat": 28.19, "lon": 112.94},
+        "reading": {"value": 35, "unit": "°", "threshold": 15}
+    })
+});
 
 const KB_KEPT: &str = "kb-matrix";
 const KB_DELETED: &str = "kb-matrix-deleted";
