@@ -139,7 +139,8 @@ impl minhu_web::api::follow::CodeSender for NotifyCodes {
 
 /// The web layer's state: the engine, attachments under the data directory, the
 /// city's Open311 services, its channel adapters (`channels.toml`, their secrets from
-/// `secret`: the environment, or the demo's own) and the channel that carries follow
+/// `secret`: the environment, or the demo's own), the sensor webhook's secret
+/// (`MINHU_SENSOR_SECRET`, from `secret` too) and the channel that carries follow
 /// codes.
 pub fn app_state(
     engine: Arc<Engine>,
@@ -155,6 +156,7 @@ pub fn app_state(
         services: Arc::new(services),
         config_dir: Some(place.config.clone()),
         channels: Arc::new(channels),
+        sensors: SensorGate::new(secret(minhu_web::api::sensors::SECRET_VAR)),
         ..AppState::new(
             engine,
             AttachmentStore::new(place.data_dir.join("attachments")),

@@ -209,16 +209,6 @@ impl ApiError {
         }
     }
 
-    /// A part of the server that is not set up (the sensor webhook without its secret).
-    pub fn unavailable(message: impl Into<String>) -> Self {
-        Self {
-            status: StatusCode::SERVICE_UNAVAILABLE,
-            code: "unavailable",
-            field: None,
-            message: message.into(),
-        }
-    }
-
     pub fn internal(error: impl std::fmt::Display) -> Self {
         tracing::error!(%error, "request failed");
         Self {
