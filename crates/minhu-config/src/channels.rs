@@ -15,6 +15,8 @@ pub struct ChannelSettings {
     /// `Host`.
     pub public_url: Option<String>,
     pub wechat: Option<WechatSettings>,
+    /// Whether the SMS gateway's uplink webhooks are connected (`[sms] enabled`).
+    pub sms: bool,
 }
 
 /// A WeChat official account (公众号) in server mode.
@@ -46,6 +48,16 @@ struct ChannelsFile {
     public_url: Option<Spanned<String>>,
     #[serde(default)]
     wechat: Option<Spanned<WechatTable>>,
+    #[serde(default)]
+    sms: Option<Switch>,
+}
+
+/// An adapter whose settings are all secret: on or off.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Switch {
+    #[serde(default = "yes")]
+    enabled: bool,
 }
 
 #[derive(Deserialize)]
@@ -112,7 +124,11 @@ pub fn load_channels(dir: &Path) -> Result<ChannelSettings, ConfigError> {
         }
         _ => None,
     };
-    Ok(ChannelSettings { public_url, wechat })
+    Ok(ChannelSettings {
+        public_url,
+        wechat,
+        sms: file.sms.is_some_and(|s| s.enabled),
+    })
 }
 
 #[cfg(test)]
@@ -147,6 +163,8 @@ mod tests {
         let wechat = settings.wechat.unwrap();
         assert_eq!(wechat.app_id, "wx0123456789abcdef");
         assert_eq!(wechat.mode, WechatMode::Safe);
+        assert!(!settings.sms);
+        assert!(load("[sms]\n").unwrap().sms);
         let off = load("[wechat]\nenabled = false\napp_id = \"wx0123456789abcdef\"\n").unwrap();
         assert_eq!(off.wechat, None);
         let error = load("\n[wechat]\napp_id = \"gh_123\"\n").unwrap_err();

@@ -80,6 +80,18 @@ code_enum!(
         /// Patrol a grid: report what is found there and record what was handled on
         /// the spot (即查即办).
         Patrol = "field.patrol" / "网格巡查" / "Patrol a grid",
+        /// File demands as the city's app (its back end's token): held by no role.
+        ChannelApp = "channel.app" / "代APP渠道受理" / "File as the app channel",
+        /// File demands as WeChat, besides the WeChat adapter: held by no role.
+        ChannelWechat = "channel.wechat" / "代微信渠道受理" / "File as the WeChat channel",
+        /// File demands as e-mail, besides the e-mail adapter: held by no role.
+        ChannelEmail = "channel.email" / "代邮件渠道受理" / "File as the e-mail channel",
+        /// File demands as SMS, besides the SMS adapter: held by no role.
+        ChannelSms = "channel.sms" / "代短信渠道受理" / "File as the SMS channel",
+        /// File demands as Open311, besides the Open311 endpoint: held by no role.
+        ChannelOpen311 = "channel.open311" / "代Open311渠道受理" / "File as the Open311 channel",
+        /// File demands as the city's sensors, besides their webhook: held by no role.
+        ChannelSensor = "channel.sensor" / "代城市感知渠道受理" / "File as the sensor channel",
     }
 );
 
@@ -198,6 +210,24 @@ impl Role {
     /// A grid worker works in one grid or community; their scope is that region.
     pub fn needs_region(self) -> bool {
         matches!(self, Role::GridWorker)
+    }
+}
+
+/// The permission that lets a caller of the open intake API claim `channel`, for the
+/// channels that have an adapter of their own (or, for the app, a back end): a demand
+/// on them comes through the adapter, which proves the platform, or from a token named
+/// for the channel. `None`: the channel needs no permission of its own (the web
+/// portal; phone, grid and import need `ticket.create`).
+pub fn channel_permission(channel: crate::ticket::Channel) -> Option<Permission> {
+    use crate::ticket::Channel as C;
+    match channel {
+        C::App => Some(P::ChannelApp),
+        C::Wechat => Some(P::ChannelWechat),
+        C::Email => Some(P::ChannelEmail),
+        C::Sms => Some(P::ChannelSms),
+        C::Open311 => Some(P::ChannelOpen311),
+        C::Sensor => Some(P::ChannelSensor),
+        C::Web | C::Phone | C::Grid | C::Import => None,
     }
 }
 

@@ -20,6 +20,7 @@ code_enum!(
         App = "app" / "APP" / "Mobile app",
         Wechat = "wechat" / "微信" / "WeChat",
         Email = "email" / "邮件" / "E-mail",
+        Sms = "sms" / "短信" / "SMS",
         Open311 = "open311" / "Open311" / "Open311",
         Grid = "grid" / "网格员巡查" / "Grid patrol",
         /// A city system's sensor or camera (一网统管), through the signed webhook.

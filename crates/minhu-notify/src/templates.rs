@@ -92,7 +92,10 @@ pub fn render(message: &Message, ticket: &str) -> Rendered {
         (Locale::ZhCn, Milestone::Accepted) => {
             format!("承办单位已签收您的工单 {ticket}，正在办理。")
         }
-        (Locale::ZhCn, Milestone::Resolved) => format!("您的工单 {ticket} 已办结：{reply}"),
+        // The rating SMS: the SMS adapter (minhu-web `channels::sms`) reads the answer.
+        (Locale::ZhCn, Milestone::Resolved) => {
+            format!("您的工单 {ticket} 已办结：{reply} 请评价：回复1满意，2基本满意，3不满意。")
+        }
         (Locale::ZhCn, Milestone::CaseReplied) => {
             format!("您的工单 {ticket} 与同一事项的诉求合并办理，现已办结：{reply}")
         }
@@ -131,7 +134,9 @@ pub fn render(message: &Message, ticket: &str) -> Rendered {
         (Locale::En, Milestone::Accepted) => {
             format!("The unit accepted ticket {ticket} and is working on it.")
         }
-        (Locale::En, Milestone::Resolved) => format!("Ticket {ticket} was answered: {reply}"),
+        (Locale::En, Milestone::Resolved) => format!(
+            "Ticket {ticket} was answered: {reply} Rate it: reply 1 satisfied, 2 mostly satisfied, 3 unsatisfied."
+        ),
         (Locale::En, Milestone::CaseReplied) => format!(
             "Ticket {ticket} was handled together with reports of the same matter and answered: {reply}"
         ),

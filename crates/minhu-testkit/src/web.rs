@@ -28,6 +28,8 @@ pub const PASSWORD: &str = "correct horse battery";
 pub const WECHAT_APP_ID: &str = "wx0123456789abcdef";
 pub const WECHAT_TOKEN: &str = "minhuTestToken2026";
 pub const WECHAT_AES_KEY: &str = "abcdefghijklmnopqrstuvwxyz0123456789ABCDEFG";
+/// The secret the test apps share with their SMS gateway.
+pub const SMS_SECRET: &str = "sms-gateway-secret-2026";
 
 /// The channel adapters of a test app.
 fn test_channels() -> minhu_web::channels::Adapters {
@@ -38,10 +40,12 @@ fn test_channels() -> minhu_web::channels::Adapters {
             app_id: WECHAT_APP_ID.into(),
             mode: WechatMode::Compatible,
         }),
+        sms: true,
     };
     minhu_web::channels::Adapters::connect(&settings, |name| match name {
         "MINHU_WECHAT_TOKEN" => Some(WECHAT_TOKEN.into()),
         "MINHU_WECHAT_AES_KEY" => Some(WECHAT_AES_KEY.into()),
+        "MINHU_SMS_SECRET" => Some(SMS_SECRET.into()),
         _ => None,
     })
     .unwrap()
@@ -63,9 +67,13 @@ pub struct TestApp {
     _dir: tempfile::TempDir,
 }
 
-/// Keeps the codes it is asked to send: (phone, ticket number, code).
+/// Keeps the codes it is asked to send: (phone, ticket number, code), and the SMS
+/// adapter's answers: (phone, text).
 #[derive(Default)]
-pub struct Sms(Mutex<Vec<(String, String, String)>>);
+pub struct Sms(
+    Mutex<Vec<(String, String, String)>>,
+    Mutex<Vec<(String, String)>>,
+);
 
 impl CodeSender for Sms {
     fn send(&self, phone: &str, ticket: &TicketNumber, code: &str) {
@@ -74,11 +82,23 @@ impl CodeSender for Sms {
             .unwrap()
             .push((phone.to_owned(), ticket.to_string(), code.to_owned()));
     }
+
+    fn send_text(&self, phone: &str, text: &str) {
+        self.1
+            .lock()
+            .unwrap()
+            .push((phone.to_owned(), text.to_owned()));
+    }
 }
 
 impl Sms {
     pub fn sent(&self) -> Vec<(String, String, String)> {
         self.0.lock().unwrap().clone()
+    }
+
+    /// The SMS adapter's answers sent so far.
+    pub fn texts(&self) -> Vec<(String, String)> {
+        self.1.lock().unwrap().clone()
     }
 }
 

@@ -135,6 +135,19 @@ impl minhu_web::api::follow::CodeSender for NotifyCodes {
             }
         });
     }
+
+    fn send_text(&self, phone: &str, text: &str) {
+        let rendered = minhu_notify::templates::Rendered {
+            subject: String::new(),
+            text: text.to_owned(),
+        };
+        let (channel, phone) = (self.channel.clone(), phone.to_owned());
+        tokio::spawn(async move {
+            if let Err(error) = channel.send_to(&phone, &rendered).await {
+                tracing::warn!(%error, channel = %channel.name, "an SMS answer was not sent");
+            }
+        });
+    }
 }
 
 /// The web layer's state: the engine, attachments under the data directory, the

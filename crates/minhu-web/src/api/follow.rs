@@ -41,9 +41,13 @@ pub const CODES_PER_PHONE_DAY: u32 = 10;
 /// How long a citizen's session lasts.
 pub const FOLLOW_HOURS: i64 = 2;
 
-/// Delivers a one-time code to a citizen's phone (SMS in a deployment).
+/// Delivers a one-time code to a citizen's phone (SMS in a deployment), and the SMS
+/// adapter's answers to the citizens who wrote to it.
 pub trait CodeSender: Send + Sync {
     fn send(&self, phone: &str, ticket: &TicketNumber, code: &str);
+
+    /// An answer to a citizen's SMS (the ticket number, a question back).
+    fn send_text(&self, phone: &str, text: &str);
 }
 
 /// The demo's delivery: the code is written to the server's log at info level, as
@@ -57,6 +61,14 @@ impl CodeSender for LogCodeSender {
             to = %minhu_core::access::mask_phone(phone),
             %ticket,
             "demo SMS: your minhu code is {code}"
+        );
+    }
+
+    fn send_text(&self, phone: &str, text: &str) {
+        tracing::info!(
+            target: "minhu::demo_sms",
+            to = %minhu_core::access::mask_phone(phone),
+            "demo SMS: {text}"
         );
     }
 }

@@ -270,9 +270,27 @@ async fn handled_on_spot(
 /// signing in, and so may a citizen following a ticket. An official or an API token
 /// creates only with `ticket.create`, in their own name (a token without it must not
 /// pass for a citizen). A phone call, a grid worker's patrol or an import is taken in
-/// by someone who may.
+/// by someone who may. A channel with an adapter of its own (WeChat, SMS, e-mail,
+/// Open311) or a back end (the app) is claimed only by a caller whose permissions
+/// name it: anyone else would pass a web report off as the platform's.
 fn intake_actor(principal: Option<&Principal>, channel: Channel) -> Result<Actor, ApiError> {
     may_create(principal)?;
+    if let Some(needed) = minhu_core::access::channel_permission(channel) {
+        match principal {
+            Some(official) if official.follows.is_none() => official.require(needed)?,
+            _ => {
+                return Err(FieldError::new(
+                    "channel",
+                    format!(
+                        "{} demands come in through that channel's adapter, or from a token with {}; report on the web channel",
+                        channel.code(),
+                        needed.code()
+                    ),
+                )
+                .into());
+            }
+        }
+    }
     let taken_in = matches!(channel, Channel::Phone | Channel::Grid | Channel::Import);
     match principal {
         Some(citizen) if citizen.follows.is_some() && !taken_in => Ok(Actor::citizen()),

@@ -83,8 +83,47 @@ pub(crate) enum Outcome {
     NeedWords,
     /// A retry of a message already handled; the thread's demand, if any.
     Repeated(Option<TicketNumber>),
+    /// The citizen's rating of a reply (an SMS's 1, 2 or 3).
+    Rated(TicketNumber),
     /// The demand could not be taken (the field and problem, for the citizen).
     Refused(String),
+}
+
+impl Outcome {
+    /// What to tell the citizen, in Chinese then English; `base` is where tracking
+    /// links point.
+    pub(crate) fn words(&self, base: &str) -> String {
+        let link = |number: &dyn std::fmt::Display| format!("{base}/track?number={number}");
+        match self {
+            Outcome::Created(ticket) => format!(
+                "您的诉求已受理，工单号 {n}。查询进度：{l}\nReceived: ticket {n}. Follow it at {l}",
+                n = ticket.number,
+                l = link(&ticket.number)
+            ),
+            Outcome::Added(number) => format!(
+                "已补充到您的诉求 {number}。查询进度：{l}\nAdded to your ticket {number}.",
+                l = link(number)
+            ),
+            Outcome::Asked { open, title } => format!(
+                "您有正在办理的诉求 {open}（{title}）。回复 1 补充到该诉求，回复 2 作为新诉求提交。\n\
+             Your ticket {open} is open. Reply 1 to add this to it, 2 to file it as a new demand."
+            ),
+            Outcome::NeedWords => "已收到。请用文字说明您要反映的问题。\n\
+                               Received. Please tell us in words what it is about."
+                .to_owned(),
+            Outcome::Repeated(Some(number)) => format!(
+                "已收到，工单号 {number}。查询进度：{l}\nReceived: ticket {number}.",
+                l = link(number)
+            ),
+            Outcome::Repeated(None) => "已收到，正在处理。\nReceived.".to_owned(),
+            Outcome::Rated(number) => {
+                format!("感谢您对工单 {number} 的评价。\nThank you for rating ticket {number}.")
+            }
+            Outcome::Refused(problem) => {
+                format!("未能受理：{problem}\nThe demand could not be taken: {problem}")
+            }
+        }
+    }
 }
 
 /// The demand a contact's thread points at, while it is still being handled.

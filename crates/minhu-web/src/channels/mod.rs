@@ -8,6 +8,7 @@
 //! city's `channels.toml` ([`minhu_config::channels`]), secrets from the environment.
 
 mod conversation;
+pub mod sms;
 pub mod wechat;
 
 use crate::middleware::auth::Rule;
@@ -21,6 +22,7 @@ pub struct Adapters {
     /// Where citizens reach the portal, for tracking links.
     pub public_url: Option<String>,
     pub wechat: Option<wechat::Account>,
+    pub sms: Option<sms::Gateway>,
 }
 
 impl Adapters {
@@ -44,9 +46,21 @@ impl Adapters {
             }
             None => None,
         };
+        let sms = match settings.sms {
+            true => Some(sms::Gateway::new(&secret(sms::SECRET_VAR).ok_or_else(
+                || {
+                    format!(
+                        "channels.toml connects SMS: set {} to the secret shared with the gateway",
+                        sms::SECRET_VAR
+                    )
+                },
+            )?)?),
+            false => None,
+        };
         Ok(Adapters {
             public_url: settings.public_url.clone(),
             wechat,
+            sms,
         })
     }
 }
@@ -58,6 +72,24 @@ pub(crate) fn routes() -> Routes {
     Routes::new()
         .page(Method::GET, "/channels/wechat", wechat, wechat::check_url)
         .page(Method::POST, "/channels/wechat", wechat, wechat::receive)
+        .page(
+            Method::POST,
+            "/channels/sms",
+            Rule::Adapter("sms"),
+            sms::generic,
+        )
+        .page(
+            Method::POST,
+            "/channels/sms/aliyun",
+            Rule::Adapter("sms"),
+            sms::aliyun,
+        )
+        .page(
+            Method::POST,
+            "/channels/sms/tencent",
+            Rule::Adapter("sms"),
+            sms::tencent,
+        )
 }
 
 /// Where tracking links point: the configured public address, or else the address the
@@ -76,6 +108,29 @@ fn public_base(adapters: &Adapters, headers: &HeaderMap) -> String {
         _ => "http",
     };
     format!("{scheme}://{host}")
+}
+
+/// The header an incoming signed webhook carries, as minhu-notify's outgoing ones do.
+pub const SIGNATURE_HEADER: &str = "x-minhu-signature";
+
+/// `sha256=<hex>`: HMAC-SHA256 of the exact body bytes under a shared secret, the form
+/// of minhu-notify's webhooks, so a city signs both directions alike.
+pub fn webhook_signature(secret: &str, body: &[u8]) -> String {
+    use hmac::{KeyInit, Mac};
+    let mut mac =
+        hmac::Hmac::<sha2::Sha256>::new_from_slice(secret.as_bytes()).expect("HMAC takes any key");
+    mac.update(body);
+    format!("sha256={}", hex::encode(mac.finalize().into_bytes()))
+}
+
+/// Whether `headers` carry the body's signature under `secret` (compared in constant
+/// time).
+pub fn signed_webhook(secret: &str, headers: &HeaderMap, body: &[u8]) -> bool {
+    let sent = headers
+        .get(SIGNATURE_HEADER)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default();
+    verify(sent, &webhook_signature(secret, body))
 }
 
 /// A signature compared in constant time.

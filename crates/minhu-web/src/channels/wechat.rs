@@ -13,7 +13,7 @@
 //! (`msg_signature`: SHA-1 of the sorted token, timestamp, nonce and envelope), and the
 //! reply goes back in one.
 
-use super::conversation::{self, Message, Outcome, Part};
+use super::conversation::{self, Message, Part};
 use super::{public_base, verify};
 use crate::AppState;
 use crate::api::audit::{self, Client};
@@ -370,38 +370,7 @@ async fn answer(
     )
     .await?;
     let base = public_base(&state.channels, headers);
-    Ok(Some(words(&outcome, &base)))
-}
-
-/// The passive reply's words for what became of a message.
-pub(super) fn words(outcome: &Outcome, base: &str) -> String {
-    let link = |number: &dyn std::fmt::Display| format!("{base}/track?number={number}");
-    match outcome {
-        Outcome::Created(ticket) => format!(
-            "您的诉求已受理，工单号 {n}。查询进度：{l}\nReceived: ticket {n}. Follow it at {l}",
-            n = ticket.number,
-            l = link(&ticket.number)
-        ),
-        Outcome::Added(number) => format!(
-            "已补充到您的诉求 {number}。查询进度：{l}\nAdded to your ticket {number}.",
-            l = link(number)
-        ),
-        Outcome::Asked { open, title } => format!(
-            "您有正在办理的诉求 {open}（{title}）。回复 1 补充到该诉求，回复 2 作为新诉求提交。\n\
-             Your ticket {open} is open. Reply 1 to add this to it, 2 to file it as a new demand."
-        ),
-        Outcome::NeedWords => "已收到。请用文字说明您要反映的问题。\n\
-                               Received. Please tell us in words what it is about."
-            .to_owned(),
-        Outcome::Repeated(Some(number)) => format!(
-            "已收到，工单号 {number}。查询进度：{l}\nReceived: ticket {number}.",
-            l = link(number)
-        ),
-        Outcome::Repeated(None) => "已收到，正在处理。\nReceived.".to_owned(),
-        Outcome::Refused(problem) => {
-            format!("未能受理：{problem}\nThe demand could not be taken: {problem}")
-        }
-    }
+    Ok(Some(outcome.words(&base)))
 }
 
 /// Text in a CDATA section (a `]]>` inside is split across two).

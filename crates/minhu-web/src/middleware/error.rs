@@ -332,7 +332,12 @@ enum Surface {
 
 impl Surface {
     fn of(path: &str) -> Surface {
-        if path == "/api" || path.starts_with("/api/") || path == "/healthz" {
+        // The channel adapters answer programs (a platform, a gateway): JSON errors.
+        if path == "/api"
+            || path.starts_with("/api/")
+            || path == "/healthz"
+            || path.starts_with("/channels/")
+        {
             Surface::Api
         } else if path.starts_with("/open311/") {
             Surface::Open311

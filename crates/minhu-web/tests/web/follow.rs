@@ -13,7 +13,7 @@ async fn reported(app: &TestApp) -> String {
         .post_as(
             None,
             "/api/v1/tickets",
-            &json!({"channel": "app", "kind": "complaint", "title": "电梯坏了",
+            &json!({"channel": "web", "kind": "complaint", "title": "电梯坏了",
                     "description": "电梯坏了一个月", "address": "A3区天顶街道尖山社区",
                     "category": "城乡建设/住房保障与房地产/物业服务",
                     "citizen": {"phone": PHONE}})

@@ -10,7 +10,7 @@ use minhu_testkit::web::TestApp;
 use serde_json::{Value, json};
 
 fn demand() -> Value {
-    json!({"channel": "app", "kind": "complaint", "title": "路灯坏了",
+    json!({"channel": "web", "kind": "complaint", "title": "路灯坏了",
            "description": "小区门口路灯坏了一周", "address": "A3区天顶街道尖山社区",
            "citizen": {"phone": "13812345678"}})
 }
@@ -92,6 +92,65 @@ async fn a_token_without_create_cannot_create_and_every_creation_names_its_actor
         ("anonymous", by_citizen["number"].as_str(), Some("10.5.0.3"))
     );
     assert_eq!(seen[2].0, "token:crm");
+}
+
+/// A channel with an adapter (or the app's back end) is claimed only through it or by a
+/// token whose permissions name it: nobody else passes a web report off as WeChat's.
+#[tokio::test]
+async fn a_channel_with_an_adapter_is_claimed_only_by_a_token_named_for_it() {
+    let app = TestApp::new().await;
+    let as_channel = |channel: &str| {
+        let mut body = demand();
+        body["channel"] = json!(channel);
+        body.to_string()
+    };
+    for channel in ["wechat", "email", "sms", "app", "open311"] {
+        let (status, body) = app
+            .post_as(None, "/api/v1/tickets", &as_channel(channel), None)
+            .await;
+        assert_eq!(
+            status,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "{channel}: {body}"
+        );
+        assert_eq!(body["error"]["field"], "channel", "{body}");
+        // An administrator's token may create, but does not speak for a platform.
+        let (status, body) = app
+            .post_as(
+                Some(&app.admin),
+                "/api/v1/tickets",
+                &as_channel(channel),
+                None,
+            )
+            .await;
+        assert_eq!(status, StatusCode::FORBIDDEN, "{channel}: {body}");
+    }
+    let wechat = app
+        .token_with(
+            "wechat-bridge",
+            &[Permission::CreateTickets, Permission::ChannelWechat],
+            None,
+            None,
+        )
+        .await;
+    let (status, body) = app
+        .post_as(
+            Some(&wechat),
+            "/api/v1/tickets",
+            &as_channel("wechat"),
+            None,
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{body}");
+    let (status, _) = app
+        .post_as(Some(&wechat), "/api/v1/tickets", &as_channel("sms"), None)
+        .await;
+    assert_eq!(status, StatusCode::FORBIDDEN, "the token names WeChat only");
+    // The web channel stays open to anyone.
+    let (status, body) = app
+        .post_as(None, "/api/v1/tickets", &as_channel("web"), None)
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{body}");
 }
 
 #[tokio::test]

@@ -22,6 +22,7 @@ mod open311;
 mod privacy;
 mod reports;
 mod secrets;
+mod sms;
 mod ticket_list;
 mod ticket_page;
 mod wechat;

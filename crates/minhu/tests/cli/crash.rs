@@ -10,7 +10,7 @@ use std::sync::{Arc, Mutex};
 
 fn body(i: usize) -> serde_json::Value {
     serde_json::json!({
-        "channel": "app", "kind": "complaint", "title": format!("第{i}号诉求"),
+        "channel": "web", "kind": "complaint", "title": format!("第{i}号诉求"),
         "description": "小区电梯坏了一个月物业不修", "address": "A3区天顶街道尖山社区",
         "category": "城乡建设/住房保障与房地产/物业服务", "citizen": {"phone": "13812345678"}
     })
