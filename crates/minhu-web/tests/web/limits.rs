@@ -104,7 +104,7 @@ async fn a_channel_with_an_adapter_is_claimed_only_by_a_token_named_for_it() {
         body["channel"] = json!(channel);
         body.to_string()
     };
-    for channel in ["wechat", "email", "sms", "app", "open311"] {
+    for channel in ["wechat", "email", "sms", "app", "open311", "sensor"] {
         let (status, body) = app
             .post_as(None, "/api/v1/tickets", &as_channel(channel), None)
             .await;
