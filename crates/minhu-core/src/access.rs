@@ -244,7 +244,9 @@ pub fn command_permission(command: &Command) -> Permission {
         | Command::Unmerge { .. }
         | Command::ReplyFromCase { .. } => P::Dispatch,
         Command::AnswerAtIntake { .. } => P::Answer,
-        Command::HandleOnSpot { .. } => P::Patrol,
+        Command::HandleOnSpot { .. } | Command::ReportCheck { .. } => P::Patrol,
+        // The unit holding the ticket (a community, a department) sends its grid worker.
+        Command::AssignCheck { .. } => P::Handle,
         Command::Accept
         | Command::Return { .. }
         | Command::Resolve { .. }
@@ -386,6 +388,7 @@ pub fn act_as(scope: &Scope, ticket: &Ticket, mut command: Command) -> Result<Co
         | Command::Redispatch { .. }
         | Command::RequestExtension { .. }
         | Command::Summon { .. }
+        | Command::AssignCheck { .. }
             if !scope.holds(ticket) =>
         {
             return Err(NotYours(format!(
@@ -745,6 +748,7 @@ fn ticket_texts(ticket: &mut Ticket) -> Vec<&mut String> {
         parts,
         merged_into: _,
         merged: _,
+        checks,
         reopen_escalated: _,
         alerts: _,
     } = ticket;
@@ -754,6 +758,13 @@ fn ticket_texts(ticket: &mut Ticket) -> Vec<&mut String> {
     texts.extend(extension.as_mut().map(|e| &mut e.reason));
     texts.extend(long_term.as_mut().map(|l| &mut l.reason));
     texts.extend(parts.iter_mut().filter_map(|p| p.report.as_mut()));
+    for check in checks {
+        texts.push(&mut check.note);
+        if let Some(done) = &mut check.done {
+            texts.push(&mut done.note);
+            texts.extend(done.photo.name.as_mut());
+        }
+    }
     texts
 }
 
@@ -781,7 +792,12 @@ fn change_texts(change: &mut Change) -> Vec<&mut String> {
         }
         Change::Resolved { reply } | Change::CaseReplied { reply, .. } => vec![reply],
         Change::AnsweredAtIntake { answer, .. } => vec![answer],
-        Change::HandledOnSpot { note } => vec![note],
+        Change::HandledOnSpot { note } | Change::CheckAssigned { note, .. } => vec![note],
+        Change::CheckReported { note, photo, .. } => {
+            let mut texts = vec![note];
+            texts.extend(photo.name.as_mut());
+            texts
+        }
         Change::Urged { note } | Change::Summoned { note, .. } => vec![note],
         Change::FollowedUp { text, .. } => vec![text],
         Change::PartReported { report, .. } => vec![report],
@@ -1046,6 +1062,16 @@ mod tests {
                 article: None,
             },
             Change::HandledOnSpot { note: text() },
+            Change::CheckAssigned {
+                task: 1,
+                kind: crate::ticket::CheckKind::Verify,
+                note: text(),
+            },
+            Change::CheckReported {
+                task: 1,
+                note: text(),
+                photo: ticket.attachments[0].clone(),
+            },
             Change::AttachmentAdded(ticket.attachments[0].clone()),
             Change::Reopened {
                 reason: text(),

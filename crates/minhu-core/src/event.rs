@@ -5,7 +5,7 @@ use crate::deadline::{Deadlines, TierCode};
 use crate::duty::DutyBasis;
 use crate::ids::{RegionId, TicketNumber, UnitId};
 use crate::taxonomy::CategoryPath;
-use crate::ticket::{Attachment, Channel, Intake, Rating};
+use crate::ticket::{Attachment, Channel, CheckKind, Intake, Rating};
 use crate::timer::{DeadlineKind, EscalationTarget};
 use jiff::Timestamp;
 use serde::{Deserialize, Serialize};
@@ -175,6 +175,19 @@ pub enum Change {
     HandledOnSpot {
         note: String,
     },
+    /// A unit asked the ticket's grid worker to check on the spot or visit (核查, 回访).
+    CheckAssigned {
+        task: u32,
+        kind: CheckKind,
+        note: String,
+    },
+    /// The grid worker's finding, with the photo taken there (also one of the
+    /// ticket's attachments).
+    CheckReported {
+        task: u32,
+        note: String,
+        photo: Attachment,
+    },
     AttachmentAdded(Attachment),
     Rated(Rating),
     Reopened {
@@ -309,6 +322,8 @@ code_enum!(
         Resolved = "resolved" / "办结答复" / "Replied",
         AnsweredAtIntake = "answered_at_intake" / "受理时答复" / "Answered at intake",
         HandledOnSpot = "handled_on_spot" / "即查即办" / "Handled on the spot",
+        CheckAssigned = "check_assigned" / "派发核查回访" / "Check assigned",
+        CheckReported = "check_reported" / "核查回访反馈" / "Check reported",
         AttachmentAdded = "attachment_added" / "添加附件" / "File attached",
         Rated = "rated" / "回访评价" / "Rated",
         Reopened = "reopened" / "重办" / "Reopened",
@@ -350,6 +365,8 @@ impl Change {
             Change::Resolved { .. } => EventKind::Resolved,
             Change::AnsweredAtIntake { .. } => EventKind::AnsweredAtIntake,
             Change::HandledOnSpot { .. } => EventKind::HandledOnSpot,
+            Change::CheckAssigned { .. } => EventKind::CheckAssigned,
+            Change::CheckReported { .. } => EventKind::CheckReported,
             Change::AttachmentAdded(_) => EventKind::AttachmentAdded,
             Change::Rated(_) => EventKind::Rated,
             Change::Reopened { .. } => EventKind::Reopened,

@@ -13,7 +13,7 @@ use crate::place::PlaceKind;
 use crate::region::RegionLevel;
 use crate::rollup::{AlertKind, Metric};
 use crate::sensor::SensorKind;
-use crate::ticket::{Channel, Kind, PartState, Satisfaction, Status};
+use crate::ticket::{Channel, CheckKind, Kind, PartState, Satisfaction, Status};
 use crate::timer::{DeadlineKind, EscalationTarget, Flag, TimerKind};
 use crate::unit::UnitLevel;
 
@@ -185,6 +185,7 @@ pub fn vocabularies() -> Vec<Vocabulary> {
         vocabulary::<Metric>(),
         vocabulary::<AlertKind>(),
         vocabulary::<SensorKind>(),
+        vocabulary::<CheckKind>(),
     ]
 }
 

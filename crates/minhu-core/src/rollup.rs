@@ -333,6 +333,8 @@ fn credits(before: &Ticket, event: &Event) -> Vec<(Option<UnitId>, Metric)> {
         Change::Created(_)
         | Change::Reclassified { .. }
         | Change::AttachmentAdded(_)
+        | Change::CheckAssigned { .. }
+        | Change::CheckReported { .. }
         | Change::Closed { .. }
         | Change::ExtensionRequested { .. }
         | Change::ExtensionDecided { .. }

@@ -63,6 +63,16 @@ code_enum!(
 );
 
 code_enum!(
+    /// What a grid worker is sent to do on the spot.
+    CheckKind {
+        /// 核查: see whether what was reported (or replied) is so.
+        Verify = "verify" / "现场核查" / "On-site check",
+        /// 回访: visit the citizen, ask whether it was solved.
+        Revisit = "revisit" / "上门回访" / "Home visit",
+    }
+);
+
+code_enum!(
     /// The citizen's verdict at callback (回访).
     Satisfaction {
         Satisfied = "satisfied" / "满意" / "Satisfied",
@@ -118,6 +128,31 @@ impl Citizen {
 pub struct GeoPoint {
     pub lat: f64,
     pub lon: f64,
+}
+
+/// An on-site check or visit (核查, 回访) a unit asked of the ticket's grid worker.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct FieldCheck {
+    /// 1, 2, ... on this ticket.
+    pub task: u32,
+    pub kind: CheckKind,
+    /// What to look at.
+    pub note: String,
+    #[cfg_attr(feature = "openapi", schema(value_type = String, format = DateTime))]
+    pub assigned_at: Timestamp,
+    /// What the grid worker found, with the photo taken there; none while it waits.
+    pub done: Option<CheckDone>,
+}
+
+/// A check's outcome.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct CheckDone {
+    pub note: String,
+    pub photo: Attachment,
+    #[cfg_attr(feature = "openapi", schema(value_type = String, format = DateTime))]
+    pub at: Timestamp,
 }
 
 /// A photo or document, stored by the hash of its content.
@@ -213,6 +248,9 @@ pub struct Ticket {
     /// The tickets merged into this one as their main case: its reply answers them.
     #[serde(default)]
     pub merged: Vec<TicketNumber>,
+    /// On-site checks and visits asked of the grid worker (核查, 回访).
+    #[serde(default)]
+    pub checks: Vec<FieldCheck>,
     /// Reopened beyond the city's limit: the supervisors follow it until it closes.
     #[serde(default)]
     pub reopen_escalated: bool,
@@ -309,6 +347,7 @@ impl Ticket {
             parts: Vec::new(),
             merged_into: None,
             merged: Vec::new(),
+            checks: Vec::new(),
             reopen_escalated: false,
             alerts: Alerts::default(),
         }
@@ -422,6 +461,23 @@ impl Ticket {
                 self.alerts = Alerts::default();
             }
             Change::AttachmentAdded(attachment) => self.attachments.push(attachment.clone()),
+            Change::CheckAssigned { task, kind, note } => self.checks.push(FieldCheck {
+                task: *task,
+                kind: *kind,
+                note: note.clone(),
+                assigned_at: event.at,
+                done: None,
+            }),
+            Change::CheckReported { task, note, photo } => {
+                if let Some(check) = self.checks.iter_mut().find(|c| c.task == *task) {
+                    check.done = Some(CheckDone {
+                        note: note.clone(),
+                        photo: photo.clone(),
+                        at: event.at,
+                    });
+                }
+                self.attachments.push(photo.clone());
+            }
             Change::Rated(rating) => {
                 self.rating = Some(*rating);
                 self.alerts.callback_due = false;

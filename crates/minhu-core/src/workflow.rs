@@ -35,9 +35,11 @@ use crate::deadline::TierCode;
 use crate::duty::DutyBasis;
 use crate::event::Change;
 use crate::ids::{RegionId, TicketNumber, UnitId};
+use crate::region::RegionLevel;
 use crate::taxonomy::CategoryPath;
 use crate::ticket::{
-    Attachment, Channel, Citizen, Intake, Kind, PartState, Rating, Satisfaction, Status, Ticket,
+    Attachment, Channel, CheckKind, Citizen, Intake, Kind, PartState, Rating, Satisfaction, Status,
+    Ticket,
 };
 use crate::timer::{self, DeadlineKind, EscalationTarget, TimerKind};
 use jiff::Timestamp;
@@ -88,6 +90,17 @@ pub enum Command {
     /// report, in the same intake.
     HandleOnSpot {
         note: String,
+    },
+    /// Ask the ticket's grid worker to check on the spot or visit (核查, 回访).
+    AssignCheck {
+        kind: CheckKind,
+        note: String,
+    },
+    /// The grid worker's finding on check `task`, with the photo taken there.
+    ReportCheck {
+        task: u32,
+        note: String,
+        photo: Attachment,
     },
     AddAttachment(Attachment),
     Rate(Rating),
@@ -203,6 +216,8 @@ impl Command {
             Command::Resolve { .. } => "resolve",
             Command::AnswerAtIntake { .. } => "answer_at_intake",
             Command::HandleOnSpot { .. } => "handle_on_spot",
+            Command::AssignCheck { .. } => "assign_check",
+            Command::ReportCheck { .. } => "report_check",
             Command::AddAttachment(_) => "add_attachment",
             Command::Rate(_) => "rate",
             Command::Reopen { .. } => "reopen",
@@ -630,6 +645,53 @@ pub fn transition(
             }
             text("note", note, MAX_TEXT)?;
             Change::HandledOnSpot { note: note.clone() }
+        }
+        (Command::AssignCheck { kind, note }, status) if status != Merged => {
+            let placed = ticket
+                .intake
+                .region
+                .as_ref()
+                .and_then(|r| city.regions.get(r))
+                .map(|r| r.level);
+            if !matches!(placed, Some(RegionLevel::Grid | RegionLevel::Community)) {
+                return Err(FieldError::new(
+                    "region",
+                    "a check goes to the grid worker of the ticket's grid or community: place the ticket there first",
+                )
+                .into());
+            }
+            text("note", note, MAX_SHORT)?;
+            Change::CheckAssigned {
+                task: ticket.checks.len() as u32 + 1,
+                kind: *kind,
+                note: note.clone(),
+            }
+        }
+        (Command::ReportCheck { task, note, photo }, _) => {
+            match ticket.checks.iter().find(|c| c.task == *task) {
+                None => {
+                    return Err(
+                        FieldError::new("task", format!("the ticket has no check {task}")).into(),
+                    );
+                }
+                Some(check) if check.done.is_some() => {
+                    return Err(FieldError::new(
+                        "task",
+                        format!("check {task} is reported already"),
+                    )
+                    .into());
+                }
+                Some(_) => {}
+            }
+            text("note", note, MAX_SHORT)?;
+            if !photo.media_type.starts_with("image/") {
+                return Err(FieldError::new("photo", "send a photo taken on the spot").into());
+            }
+            Change::CheckReported {
+                task: *task,
+                note: note.clone(),
+                photo: photo.clone(),
+            }
         }
         (Command::AddAttachment(attachment), _) => Change::AttachmentAdded(attachment.clone()),
         (Command::Rate(rating), Resolved) => {

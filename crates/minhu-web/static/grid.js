@@ -196,9 +196,7 @@
   }
 
   function problem(message, field) {
-    error.textContent = message;
-    error.hidden = false;
-    if (field) field.focus();
+    showFault(error, message, field);
   }
 
   form.addEventListener("submit", function (event) {
@@ -238,6 +236,43 @@
       return show();
     }).then(flush);
   });
+
+  // ---- checks and visits (核查, 回访): each finished with a photo and a note ----
+  Array.prototype.forEach.call(document.querySelectorAll("form[data-check]"), function (check) {
+    var fault = check.querySelector(".form-error");
+    check.addEventListener("submit", function (event) {
+      event.preventDefault();
+      fault.hidden = true;
+      var photo = check.elements.photo.files[0];
+      var note = check.elements.note;
+      if (!photo) return showFault(fault, check.elements.photo.labels[0].textContent, check.elements.photo);
+      if (!note.value.trim()) return showFault(fault, note.labels[0].textContent, note);
+      shrink(photo).then(function (small) {
+        var body = new FormData();
+        body.append("note", note.value.trim());
+        body.append("photo", small, small === photo ? photo.name : photo.name.replace(/\.[^.]*$/, "") + ".jpg");
+        return fetch(check.getAttribute("data-check"), {
+          method: "POST",
+          credentials: "same-origin",
+          headers: { "X-CSRF-Token": csrf(), "Accept": "application/json" },
+          body: body
+        });
+      }).then(function (response) {
+        if (response.ok) { window.location.reload(); return; }
+        return response.json().then(function (answer) {
+          showFault(fault, (answer.error && answer.error.message) || String(response.status));
+        });
+      }, function () {
+        showFault(fault, words.offline);
+      });
+    });
+  });
+
+  function showFault(fault, message, field) {
+    fault.textContent = message;
+    fault.hidden = false;
+    if (field) field.focus();
+  }
 
   window.addEventListener("online", function () { online(true); flush(); });
   window.addEventListener("offline", function () { online(false); });

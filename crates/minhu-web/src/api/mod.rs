@@ -127,6 +127,13 @@ pub(crate) fn routes() -> Routes {
             Needs(P::Handle),
             routes!(tickets::add_attachment).layer(DefaultBodyLimit::max(MAX_ATTACHMENT_BYTES + 1)),
         )
+        // A grid worker's finding on a check asked of them: a note and one photo.
+        .api(
+            Needs(P::Patrol),
+            routes!(tickets::report_check).layer(DefaultBodyLimit::max(
+                MAX_ATTACHMENT_BYTES + crate::MAX_BODY_BYTES,
+            )),
+        )
         .api(Needs(P::Classify), routes!(tickets::routing_suggestion))
         .api(Needs(P::Classify), routes!(tickets::duplicate_candidates))
         .api(Needs(P::ViewTickets), routes!(tickets::get_attachment))

@@ -8,6 +8,7 @@ use crate::middleware::error::{ApiError, ErrorBody};
 use crate::middleware::extract::{JsonBytes, QueryParams, parse_json};
 use axum::Json;
 use axum::body::Bytes;
+use axum::extract::multipart::{Multipart, MultipartError, MultipartRejection};
 use axum::extract::{Path, State};
 use axum::http::header;
 use axum::response::{IntoResponse, Response};
@@ -270,6 +271,13 @@ pub(super) async fn act_on_ticket(
         )
         .into());
     }
+    if let Command::ReportCheck { .. } = command {
+        return Err(FieldError::new(
+            "action",
+            "send a check's photo and note to POST /api/v1/tickets/{number}/checks/{task}, where the photo is checked",
+        )
+        .into());
+    }
     principal.require(command_permission(&command))?;
     let ticket = state
         .engine
@@ -326,6 +334,7 @@ struct ActionFields {
     report: Option<String>,
     into: Option<TicketNumber>,
     case: Option<TicketNumber>,
+    kind: Option<minhu_core::ticket::CheckKind>,
 }
 
 #[derive(Deserialize, IntoParams)]
@@ -363,6 +372,72 @@ pub(super) async fn add_attachment(
             Command::AddAttachment(attachment),
             principal.actor.clone(),
         )
+        .await?;
+    Ok(Json(state.engine.masked_for(&principal.reader(), ticket)))
+}
+
+/// A grid worker's finding on an on-site check or visit (核查, 回访) asked of them:
+/// `multipart/form-data` with a `note` part (what they found) and a `photo` part (taken
+/// there: JPEG, PNG, GIF, WebP or HEIF, judged by its bytes). The photo joins the
+/// ticket's attachments.
+#[utoipa::path(
+    post, path = "/api/v1/tickets/{number}/checks/{task}",
+    params(("number" = String, Path), ("task" = u32, Path, description = "the check's number on the ticket")),
+    request_body(content = String, content_type = "multipart/form-data", description = "`note` and `photo` parts"),
+    responses(
+        (status = 200, description = "the ticket with the check reported", body = Ticket),
+        (status = 404, body = ErrorBody),
+        (status = 422, description = "no such check, reported already, or a part is missing or wrong", body = ErrorBody),
+    )
+)]
+pub(super) async fn report_check(
+    State(state): State<AppState>,
+    principal: Principal,
+    Path((number, task)): Path<(String, String)>,
+    parts: Result<Multipart, MultipartRejection>,
+) -> Result<Json<Ticket>, ApiError> {
+    let number = ticket_number(&number)?;
+    let task: u32 = task
+        .parse()
+        .map_err(|_| FieldError::new("task", "must be the check's number, 1, 2, ..."))?;
+    let mut parts = parts.map_err(|e| ApiError::malformed(None, e.body_text()))?;
+    let unreadable = |e: MultipartError| ApiError::malformed(None, e.body_text());
+    let (mut note, mut photo) = (None, None);
+    while let Some(part) = parts.next_field().await.map_err(unreadable)? {
+        match part.name().unwrap_or_default() {
+            "note" => note = Some(part.text().await.map_err(unreadable)?),
+            "photo" => {
+                let name = part.file_name().map(str::to_owned);
+                let bytes = part.bytes().await.map_err(unreadable)?;
+                photo = Some((name, bytes));
+            }
+            other => {
+                return Err(FieldError::new(
+                    other,
+                    "is not a part of a check's report; send `note` and `photo`",
+                )
+                .into());
+            }
+        }
+    }
+    let note = note.ok_or_else(|| FieldError::new("note", "is missing: say what you found"))?;
+    let (name, bytes) =
+        photo.ok_or_else(|| FieldError::new("photo", "is missing: take a photo on the spot"))?;
+    if name.as_deref().is_some_and(|n| n.contains('\0')) {
+        return Err(
+            FieldError::new("photo.name", "must not contain the NUL character (U+0000)").into(),
+        );
+    }
+    let media_type = minhu_engine::attachments::check(&bytes, name.as_deref())
+        .map_err(|e| FieldError::new(format!("photo.{}", e.field), e.problem))?;
+    if !media_type.starts_with("image/") {
+        return Err(FieldError::new("photo", format!("is {media_type}; send a photo")).into());
+    }
+    let photo = state.attachments.put(&bytes, name).await?;
+    let command = Command::ReportCheck { task, note, photo };
+    let ticket = state
+        .engine
+        .act_within(&principal.scope, &number, command, principal.actor.clone())
         .await?;
     Ok(Json(state.engine.masked_for(&principal.reader(), ticket)))
 }

@@ -48,7 +48,24 @@ struct GridPage {
     reported: i64,
     on_the_spot: i64,
     recent: Vec<Line>,
+    /// The checks and visits (核查, 回访) waiting in the worker's region.
+    tasks: Vec<Task>,
 }
+
+/// One check or visit waiting for the grid worker.
+struct Task {
+    number: String,
+    task: u32,
+    kind: &'static str,
+    title: String,
+    note: String,
+    place: String,
+    asked: String,
+}
+
+/// How many of the region's latest tickets are looked through for waiting checks: a
+/// grid's or a community's tickets of the last months, not the city's.
+const TASK_WINDOW: u32 = 500;
 
 async fn grid(
     State(state): State<AppState>,
@@ -87,7 +104,43 @@ async fn grid(
             },
         )
         .await?;
+    let near = state
+        .engine
+        .list_for(
+            &principal.reader(),
+            &TicketFilter {
+                limit: TASK_WINDOW,
+                ..TicketFilter::default()
+            },
+        )
+        .await?;
+    let tasks = near
+        .tickets
+        .iter()
+        .flat_map(|ticket| {
+            let ui = &ui;
+            ticket
+                .checks
+                .iter()
+                .filter(|c| c.done.is_none())
+                .map(move |check| Task {
+                    number: ticket.number.to_string(),
+                    task: check.task,
+                    kind: ui.label(check.kind),
+                    title: ticket.intake.title.clone(),
+                    note: check.note.clone(),
+                    place: ticket
+                        .intake
+                        .address
+                        .clone()
+                        .or_else(|| ticket.intake.region.as_ref().map(|r| ui.region(r)))
+                        .unwrap_or_default(),
+                    asked: ui.time(check.assigned_at),
+                })
+        })
+        .collect();
     render(GridPage {
+        tasks,
         place: region.as_ref().map_or_else(
             || ui.t("全市", "The whole city").to_owned(),
             |r| region_label(city, r),

@@ -22,7 +22,7 @@ use minhu_core::City;
 use minhu_core::access::Permission as P;
 use minhu_core::ids::{TicketNumber, UnitId};
 use minhu_core::region::RegionLevel;
-use minhu_core::ticket::{PartState, Satisfaction, Status, Ticket};
+use minhu_core::ticket::{CheckKind, PartState, Satisfaction, Status, Ticket};
 use minhu_core::unit::Unit;
 use serde::Deserialize;
 use utoipa::IntoParams;
@@ -165,6 +165,10 @@ struct Actions {
     close_unhandled: bool,
     /// Add photos or PDFs (the unit's own proof of what was done).
     attach: bool,
+    /// The holder sends the ticket's grid worker to check or visit (核查, 回访): the
+    /// kinds to pick from; empty when it may not (not the holder, not placed in a grid
+    /// or community).
+    assign_check: Vec<Choice>,
 }
 
 impl Actions {
@@ -185,6 +189,7 @@ impl Actions {
             || self.close
             || self.close_unhandled
             || self.attach
+            || !self.assign_check.is_empty()
             || !self.duplicates.is_empty()
     }
 }
@@ -426,6 +431,21 @@ async fn actions_for(
     actions.attach = principal.may(P::Handle)
         && status != Status::Closed
         && (holder || principal.scope.parts_of(ticket).next().is_some());
+    let in_a_grid = ticket
+        .intake
+        .region
+        .as_ref()
+        .and_then(|r| city.regions.get(r))
+        .is_some_and(|r| matches!(r.level, RegionLevel::Grid | RegionLevel::Community));
+    if handles && in_a_grid && status != Status::Merged {
+        actions.assign_check = CheckKind::ALL
+            .iter()
+            .map(|k| Choice {
+                code: k.code().to_owned(),
+                label: ui.label(*k).to_owned(),
+            })
+            .collect();
+    }
     // Closed once the citizen's verdict is on record (回访 first).
     actions.close =
         status == Status::Resolved && ticket.rating.is_some() && principal.may(P::Dispatch);

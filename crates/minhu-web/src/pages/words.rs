@@ -340,6 +340,17 @@ impl Words {
                 format!("{} {}", self.t("改派至", "Reassigned to"), self.unit(unit)),
                 reason,
             ),
+            CheckAssigned { task, kind, note } => {
+                with(format!("{} #{task}", self.label(*kind)), note)
+            }
+            CheckReported { task, note, photo } => with(
+                format!(
+                    "#{task} {} ({})",
+                    self.t("已到现场", "Done on the spot"),
+                    photo.name.as_deref().unwrap_or(self.t("照片", "a photo"))
+                ),
+                note,
+            ),
             Summoned { units, note } => with(
                 format!(
                     "{} {}",

@@ -367,3 +367,139 @@ async fn a_grid_worker_works_in_a_grid_or_community() {
         }
     }
 }
+
+/// A grid worker's finding on check `task` of ticket `number`: a note and a photo.
+fn check_report(
+    number: &str,
+    task: u32,
+    note: &str,
+    photo: &[u8],
+) -> axum::http::Request<axum::body::Body> {
+    const BOUNDARY: &str = "minhu-check-boundary";
+    let mut body = Vec::new();
+    body.extend_from_slice(
+        format!("--{BOUNDARY}\r\nContent-Disposition: form-data; name=\"note\"\r\n\r\n{note}\r\n")
+            .as_bytes(),
+    );
+    body.extend_from_slice(
+        format!("--{BOUNDARY}\r\nContent-Disposition: form-data; name=\"photo\"; filename=\"site.png\"\r\n\r\n")
+            .as_bytes(),
+    );
+    body.extend_from_slice(photo);
+    body.extend_from_slice(format!("\r\n--{BOUNDARY}--\r\n").as_bytes());
+    axum::http::Request::post(format!("/api/v1/tickets/{number}/checks/{task}"))
+        .header(
+            axum::http::header::CONTENT_TYPE,
+            format!("multipart/form-data; boundary={BOUNDARY}"),
+        )
+        .body(axum::body::Body::from(body))
+        .unwrap()
+}
+
+#[tokio::test]
+async fn a_unit_sends_the_grid_worker_to_check_and_the_check_ends_with_a_photo_and_a_note() {
+    let app = TestApp::new().await;
+    let worker = app
+        .token("grid", Role::GridWorker, None, Some("A3-01-02-1"))
+        .await;
+    let elsewhere = app
+        .token("grid-2", Role::GridWorker, None, Some("A3-01-02-2"))
+        .await;
+    let demand = patrol("楼道灯不亮", None)
+        .replace("\"grid\"", "\"web\"")
+        .replace("\"help\"", "\"complaint\"");
+    let (status, ticket) = app.post("/api/v1/tickets", &demand, None).await;
+    assert_eq!(status, StatusCode::CREATED, "{ticket}");
+    let number = ticket["number"].as_str().unwrap().to_owned();
+    // The holder asks for a check on the spot (核查).
+    let (status, assigned) = app
+        .act(
+            &number,
+            json!({"action": "assign_check", "kind": "verify", "note": "看看楼道灯是否已修好"}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{assigned}");
+    assert_eq!(assigned["checks"][0]["task"], 1);
+    assert!(assigned["checks"][0]["done"].is_null());
+    // The grid worker of another grid does not see it; a report without a photo, or
+    // with a file that is no photo, is refused naming the part.
+    let (status, _, _) = app
+        .send_as(
+            Some(&elsewhere),
+            check_report(&number, 1, "已修好", minhu_testkit::web::PNG),
+        )
+        .await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    let (status, refused, _) = app
+        .send_as(
+            Some(&worker),
+            check_report(&number, 1, "已修好", b"%PDF-1.4 not a photo"),
+        )
+        .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{refused}");
+    assert!(
+        refused["error"]["field"]
+            .as_str()
+            .unwrap()
+            .starts_with("photo"),
+        "{refused}"
+    );
+    // A check's photo cannot come as JSON through the actions route.
+    let (status, refused) = app
+        .act_as(
+            Some(&worker),
+            &number,
+            json!({"action": "report_check", "task": 1, "note": "x",
+                   "photo": {"sha256": "00", "media_type": "image/png", "size": 1}}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{refused}");
+    let (status, done, _) = app
+        .send_as(
+            Some(&worker),
+            check_report(&number, 1, "灯已修好，现场拍照", minhu_testkit::web::PNG),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{done}");
+    assert_eq!(done["checks"][0]["done"]["note"], "灯已修好，现场拍照");
+    assert_eq!(
+        done["checks"][0]["done"]["photo"]["media_type"],
+        "image/png"
+    );
+    assert_eq!(done["attachments"].as_array().unwrap().len(), 1, "{done}");
+    // Once reported, it stays reported; and there is no check 2.
+    for task in [1, 2] {
+        let (status, refused, _) = app
+            .send_as(
+                Some(&worker),
+                check_report(&number, task, "again", minhu_testkit::web::PNG),
+            )
+            .await;
+        assert_eq!(
+            status,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "{task}: {refused}"
+        );
+        assert_eq!(refused["error"]["field"], "task", "{refused}");
+    }
+    // A grid worker may not send checks; a ticket placed no closer than a street has no
+    // grid worker to send.
+    let (status, _) = app
+        .act_as(
+            Some(&worker),
+            &number,
+            json!({"action": "assign_check", "kind": "revisit", "note": "回访"}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    let street = demand.replace("A3-01-02-1", "A3-01");
+    let (_, ticket) = app.post("/api/v1/tickets", &street, None).await;
+    let (status, refused) = app
+        .act(
+            ticket["number"].as_str().unwrap(),
+            json!({"action": "assign_check", "kind": "revisit", "note": "回访"}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{refused}");
+    assert_eq!(refused["error"]["field"], "region", "{refused}");
+}

@@ -169,6 +169,48 @@ async fn a_report_written_offline_is_sent_once_when_the_network_returns() {
             .any(|e| matches!(&e.change, Change::HandledOnSpot { note } if note == "已通知住户当场清理完毕")),
         "{events:?}"
     );
+
+    // A check the unit asks for (核查) waits in the app, and is finished there with a
+    // photo and a note.
+    let demand = json!({
+        "channel": "web", "kind": "complaint", "title": "楼道灯不亮",
+        "description": "3栋楼道灯坏了", "region": "A3-01-02-1",
+    });
+    let (_, asked) = app.post("/api/v1/tickets", &demand.to_string(), None).await;
+    let asked = asked["number"].as_str().unwrap().to_owned();
+    let (status, _) = app
+        .act(
+            &asked,
+            json!({"action": "assign_check", "kind": "verify", "note": "看看楼道灯是否已修好"}),
+        )
+        .await;
+    assert!(status.is_success());
+    browser.goto("/grid").await;
+    let form = format!("#check-{asked}-1");
+    browser.element(&form).await;
+    browser.check_accessibility("/grid with a task").await;
+    browser
+        .element(&format!("#check-photo-{asked}-1"))
+        .await
+        .send_keys(photo.path().to_str().unwrap())
+        .await
+        .unwrap();
+    browser
+        .fill(&format!("#check-note-{asked}-1"), "灯已修好")
+        .await;
+    browser.click(&format!("{form} button[type=submit]")).await;
+    wait_for("the check to be reported", || async {
+        let ticket = app
+            .state
+            .engine
+            .ticket(&minhu_core::ids::TicketNumber::parse(&asked).unwrap())
+            .await
+            .ok()?;
+        let done = ticket.checks.first()?.done.clone()?;
+        (done.note == "灯已修好" && ticket.attachments.len() == 1).then_some(())
+    })
+    .await;
+    browser.element("#tasks-title").await;
     let fits = browser
         .script("return document.documentElement.scrollWidth <= window.innerWidth;")
         .await;
