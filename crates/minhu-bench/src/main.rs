@@ -5,6 +5,7 @@
 
 mod analytics;
 mod classify;
+mod day;
 mod harness;
 mod hotspot_list;
 mod hotspots;
@@ -42,6 +43,47 @@ enum BenchCommand {
         /// A PostgreSQL database should be empty and disposable.
         #[arg(long)]
         database: Option<String>,
+    },
+    /// A megacity's day replayed at high speed: every demand's whole life over HTTP on
+    /// two `minhu serve` nodes, seats refreshing their pages, timers and notifications,
+    /// on a database holding a year of history (filled once, kept for later runs).
+    Day {
+        /// The database (PostgreSQL, as a province runs it); kept between runs.
+        #[arg(long)]
+        database: String,
+        /// Where the city, the nodes' data (search indexes, logs) are kept between runs.
+        #[arg(long)]
+        dir: std::path::PathBuf,
+        /// Tickets of history the store holds before the day (filled up to it once).
+        #[arg(long, default_value_t = 10_000_000)]
+        history: u64,
+        /// Demands of the day (Beijing: about 66,000).
+        #[arg(long, default_value_t = 66_000)]
+        demands: usize,
+        /// Wall-clock minutes the day's arrivals are spread over.
+        #[arg(long, default_value_t = 6.0)]
+        minutes: f64,
+        /// Seats (agents, dispatchers, units, supervisors) refreshing their pages.
+        #[arg(long, default_value_t = 300)]
+        seats: usize,
+        /// Seconds between two refreshes of one seat.
+        #[arg(long, default_value_t = 15.0)]
+        refresh: f64,
+        /// `minhu serve` processes on the one database.
+        #[arg(long, default_value_t = 2)]
+        nodes: usize,
+        /// Open tickets of the day before whose first timer falls due during the day.
+        #[arg(long, default_value_t = 20_000)]
+        due: usize,
+        /// Requests in flight at once, all simulated people together.
+        #[arg(long, default_value_t = 64)]
+        hands: usize,
+        /// The real messages (../shared/data): texts, hours of day, channels.
+        #[arg(long, default_value = "../shared/data")]
+        data: std::path::PathBuf,
+        /// The `minhu` binary to run the nodes (default: beside this one).
+        #[arg(long)]
+        minhu: Option<std::path::PathBuf>,
     },
     /// Dashboard reads over the analytics rollups of many synthetic tickets: load time,
     /// then p50 and p99 of each analytics route over HTTP (the goal: under 300 ms), and
@@ -222,6 +264,34 @@ async fn run(command: BenchCommand) -> anyhow::Result<()> {
             tickets,
             database,
         } => crate::intake::run(clients, tickets, database).await,
+        BenchCommand::Day {
+            database,
+            dir,
+            history,
+            demands,
+            minutes,
+            seats,
+            refresh,
+            nodes,
+            due,
+            hands,
+            data,
+            minhu,
+        } => {
+            let settings = crate::day::Settings {
+                history,
+                demands,
+                minutes,
+                seats,
+                nodes,
+                due,
+                hands,
+                refresh,
+                data,
+                minhu,
+            };
+            crate::day::run(settings, database, dir).await
+        }
         BenchCommand::Analytics {
             tickets,
             days,

@@ -17,8 +17,8 @@ use minhu_core::event::{Actor, SystemPart};
 use minhu_core::ids::TicketNumber;
 use minhu_core::taxonomy::CategoryPath;
 use minhu_core::ticket::{Channel, Citizen, Intake, Kind};
-use minhu_engine::Engine;
 use minhu_engine::timers::{FireReport, TimerWorker};
+use minhu_engine::{Engine, Lived};
 use std::collections::BTreeSet;
 use std::time::Instant;
 
@@ -148,7 +148,7 @@ pub async fn seed(
     let mut timers = 0;
     for first in (0..tickets).step_by(BATCH) {
         let intakes = (first..tickets.min(first + BATCH))
-            .map(|i| (samples[i % samples.len()].clone(), start + step * i as i32))
+            .map(|i| Lived::received(samples[i % samples.len()].clone(), start + step * i as i32))
             .collect::<Vec<_>>();
         let count = intakes.len();
         let stored = engine.intake_many(intakes, Actor::citizen()).await?;

@@ -54,6 +54,35 @@ use minhu_store::{
 };
 use router::{Decision, Router};
 
+/// A demand as [`Engine::intake_many`] takes it: received at `at`, then moved through
+/// the steps it has already lived (history from an earlier system, a benchmark's past).
+#[derive(Clone, Debug)]
+pub struct Lived {
+    pub intake: Intake,
+    pub at: Timestamp,
+    /// Later steps in order, after routing's; none for a demand just received.
+    pub later: Vec<Step>,
+}
+
+impl Lived {
+    /// A demand received at `at` and nothing more yet.
+    pub fn received(intake: Intake, at: Timestamp) -> Self {
+        Self {
+            intake,
+            at,
+            later: Vec::new(),
+        }
+    }
+}
+
+/// One step of a [`Lived`] demand: who gave which command when.
+#[derive(Clone, Debug)]
+pub struct Step {
+    pub at: Timestamp,
+    pub actor: Actor,
+    pub command: Command,
+}
+
 /// A consultation's answer given on the call that brought it ([`Engine::intake_answered`]).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct AnswerAtIntake {
@@ -354,7 +383,14 @@ impl Engine {
         idempotency_key: Option<String>,
         audit: Option<minhu_store::AuditEntry>,
     ) -> Result<Created, EngineError> {
-        let mut new = self.prepare(intake, done, actor, idempotency_key, self.now())?;
+        let mut new = self.prepare(
+            intake,
+            done,
+            actor,
+            idempotency_key,
+            self.now(),
+            Vec::new(),
+        )?;
         new.audit = audit;
         let created = self.store.create_ticket(new).await?;
         self.changed();
@@ -363,17 +399,22 @@ impl Engine {
     }
 
     /// Takes many demands in at once, each as [`Engine::intake`] would have at the
-    /// moment given with it, stored in one transaction
+    /// moment given with it, then each moved through the steps it has already lived
+    /// (its [`Lived::later`] commands, each through `workflow::transition` at its own
+    /// moment), stored in one transaction
     /// ([`TicketStore::create_tickets`](minhu_store::TicketStore::create_tickets)):
-    /// loading history, or a benchmark's million.
+    /// loading history, or a benchmark's millions. A step the rules refuse fails the
+    /// whole batch, naming the step: history is not stored half-lived.
     pub async fn intake_many(
         &self,
-        intakes: Vec<(Intake, Timestamp)>,
+        lives: Vec<Lived>,
         actor: Actor,
     ) -> Result<Vec<Ticket>, EngineError> {
-        let batch = intakes
+        let batch = lives
             .into_iter()
-            .map(|(intake, at)| self.prepare(intake, Vec::new(), actor.clone(), None, at))
+            .map(|Lived { intake, at, later }| {
+                self.prepare(intake, Vec::new(), actor.clone(), None, at, later)
+            })
             .collect::<Result<Vec<_>, _>>()?;
         let tickets = self.store.create_tickets(&batch).await?;
         self.changed();
@@ -392,6 +433,7 @@ impl Engine {
         actor: Actor,
         idempotency_key: Option<String>,
         now: Timestamp,
+        later: Vec<Step>,
     ) -> Result<NewTicket, EngineError> {
         let idempotency = idempotency_key.map(|key| Idempotency {
             fingerprint: fingerprint(&intake),
@@ -404,10 +446,10 @@ impl Engine {
             actor: actor.clone(),
             change: created,
         }];
-        let mut append = |ticket: &mut Ticket, actor: Actor, change: Change| {
+        let mut append = |ticket: &mut Ticket, actor: Actor, change: Change, at: Timestamp| {
             let event = Event {
                 seq: ticket.version + 1,
-                at: now,
+                at,
                 actor,
                 change,
             };
@@ -419,14 +461,18 @@ impl Engine {
                 // A router suggestion the rules refuse is simply not taken: the
                 // ticket stays with the dispatchers.
                 if let Ok(change) = workflow::transition(&ticket, command, &self.city, now) {
-                    append(&mut ticket, Actor::system(SystemPart::Router), change);
+                    append(&mut ticket, Actor::system(SystemPart::Router), change, now);
                 }
             }
         }
         // Answered on the call, handled on the spot: nothing is left for routing.
         for command in done {
             let change = workflow::transition(&ticket, command, &self.city, now)?;
-            append(&mut ticket, actor.clone(), change);
+            append(&mut ticket, actor.clone(), change, now);
+        }
+        for Step { at, actor, command } in later {
+            let change = workflow::transition(&ticket, command, &self.city, at)?;
+            append(&mut ticket, actor, change, at);
         }
         let notifications = self.announce.announce(&ticket, &events);
         Ok(NewTicket {

@@ -89,6 +89,9 @@ pub trait OutboxStore: Send + Sync {
         &self,
         number: &TicketNumber,
     ) -> Result<Vec<NotificationRow>, StoreError>;
+
+    /// Rows neither delivered nor given up: the delivery backlog, for monitoring.
+    async fn outbox_backlog(&self) -> Result<u64, StoreError>;
 }
 
 #[async_trait]
@@ -125,6 +128,15 @@ impl OutboxStore for SqlStore {
             .fetch_all(&self.reader)
             .await?;
         rows.iter().map(row).collect()
+    }
+
+    async fn outbox_backlog(&self) -> Result<u64, StoreError> {
+        let waiting: i64 = sqlx::query_scalar(
+            "SELECT COUNT(*) FROM notifications WHERE delivered_at IS NULL AND failed_at IS NULL",
+        )
+        .fetch_one(&self.reader)
+        .await?;
+        Ok(u64::try_from(waiting).unwrap_or(0))
     }
 }
 

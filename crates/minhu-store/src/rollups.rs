@@ -208,7 +208,8 @@ impl RollupStore for SqlStore {
         let mut tables = Vec::new();
         for cube in &CUBES {
             let sql = format!(
-                "SELECT day, unit, region, category, metric, n FROM {} WHERE n <> 0",
+                "SELECT day, unit, region, category, metric, CAST(SUM(n) AS BIGINT) FROM {} \
+                 GROUP BY day, unit, region, category, metric HAVING SUM(n) <> 0",
                 cube.table
             );
             let mut rollup = Rollup::default();
@@ -222,9 +223,12 @@ impl RollupStore for SqlStore {
             tables.push((cube.table.to_owned(), rollup));
         }
         let mut hourly = Rollup::default();
-        for row in sqlx::query("SELECT hour, region, category, n FROM rollup_hourly WHERE n <> 0")
-            .fetch_all(&self.reader)
-            .await?
+        for row in sqlx::query(
+            "SELECT hour, region, category, CAST(SUM(n) AS BIGINT) FROM rollup_hourly \
+             GROUP BY hour, region, category HAVING SUM(n) <> 0",
+        )
+        .fetch_all(&self.reader)
+        .await?
         {
             let (key, n) = hourly_row(&row)?;
             hourly.hourly.insert(key, n);
@@ -367,7 +371,46 @@ impl Cube {
 
 /// Adds `rollup` to the tables. Keys go in sorted order (the maps are ordered), so
 /// concurrent PostgreSQL transactions lock shared rows in one order and cannot deadlock.
+/// Which of a cell's rows a transaction adds to. On PostgreSQL each connection has its
+/// own shard of every cell (migration 0019): a transaction holds the rows it added to
+/// until it commits, and the day's hot cells (the whole city, the intake desk) would
+/// otherwise make every concurrent writer wait for the one before it. Readers sum the
+/// shards (`SUM(n) ... GROUP BY`). SQLite's one writer keeps one row per cell.
+struct Shard {
+    /// `, shard` where the tables have the column, else nothing.
+    column: &'static str,
+    /// The shard's value as SQL, appended to each row of values.
+    value: &'static str,
+}
+
+impl Shard {
+    /// Shards by connection: as many as a node's pool holds connections (16), so
+    /// writers rarely meet, and a cell has at most 16 rows.
+    fn of(conn: &AnyConnection) -> Self {
+        if conn.backend_name() == <sqlx::Sqlite as sqlx::Database>::NAME {
+            Self {
+                column: "",
+                value: "",
+            }
+        } else {
+            Self {
+                column: ", shard",
+                value: ", pg_backend_pid() % 16",
+            }
+        }
+    }
+
+    /// `($1, $2), ($3, $4)` as `($1, $2, pg_backend_pid() % 16), ...`.
+    fn rows(&self, placeholders: String) -> String {
+        if self.value.is_empty() {
+            return placeholders;
+        }
+        placeholders.replace(')', &format!("{})", self.value))
+    }
+}
+
 pub(crate) async fn add(conn: &mut AnyConnection, rollup: &Rollup) -> Result<(), StoreError> {
+    let shard = Shard::of(conn);
     for cube in &CUBES {
         let mut cells: BTreeMap<DailyKey, i64> = BTreeMap::new();
         for (key, n) in &rollup.daily {
@@ -378,9 +421,11 @@ pub(crate) async fn add(conn: &mut AnyConnection, rollup: &Rollup) -> Result<(),
         for chunk in cells.chunks(CHUNK) {
             let table = cube.table;
             let sql = format!(
-                "INSERT INTO {table} (day, unit, region, category, metric, n) VALUES {} \
-                 ON CONFLICT (day, unit, region, category, metric) DO UPDATE SET n = {table}.n + excluded.n",
-                placeholders(conn, chunk.len(), 6)
+                "INSERT INTO {table} (day, unit, region, category, metric, n{}) VALUES {} \
+                 ON CONFLICT (day, unit, region, category, metric{}) DO UPDATE SET n = {table}.n + excluded.n",
+                shard.column,
+                shard.rows(placeholders(conn, chunk.len(), 6)),
+                shard.column,
             );
             let mut query = sqlx::query(sqlx::AssertSqlSafe(sql));
             for (key, n) in chunk {
@@ -398,9 +443,11 @@ pub(crate) async fn add(conn: &mut AnyConnection, rollup: &Rollup) -> Result<(),
     let hourly: Vec<_> = rollup.hourly.iter().collect();
     for chunk in hourly.chunks(CHUNK) {
         let sql = format!(
-            "INSERT INTO rollup_hourly (hour, region, category, n) VALUES {} \
-             ON CONFLICT (hour, region, category) DO UPDATE SET n = rollup_hourly.n + excluded.n",
-            placeholders(conn, chunk.len(), 4)
+            "INSERT INTO rollup_hourly (hour, region, category, n{}) VALUES {} \
+             ON CONFLICT (hour, region, category{}) DO UPDATE SET n = rollup_hourly.n + excluded.n",
+            shard.column,
+            shard.rows(placeholders(conn, chunk.len(), 4)),
+            shard.column,
         );
         let mut query = sqlx::query(sqlx::AssertSqlSafe(sql));
         for (key, n) in chunk {

@@ -80,7 +80,9 @@ pub fn guess_kind(title: &str, description: &str) -> Kind {
     }
 }
 
-fn channel_of(text: Option<&str>) -> Channel {
+/// The channel an export's source column names (电话, 微信, e福州app, 网站 ...); a row
+/// without one came by import.
+pub fn channel_of(text: Option<&str>) -> Channel {
     let Some(text) = text else {
         return Channel::Import;
     };
