@@ -692,17 +692,26 @@ impl People {
     async fn issue(engine: &Arc<Engine>) -> anyhow::Result<Self> {
         // Names of this run: a kept database holds the tokens of earlier runs.
         let run = Timestamp::now().as_second();
-        let token = |name: &'static str, role: Role| {
+        let token = |name: &'static str, permissions: Vec<Permission>| {
             let engine = engine.clone();
             let name = format!("day-{run}-{name}");
-            async move { harness::token(&engine, &name, role.permissions(), None).await }
+            async move { harness::token(&engine, &name, &permissions, None).await }
         };
+        let role = |role: Role| role.permissions().to_vec();
+        // The intake gateway relays the app, WeChat and e-mail channels too, which
+        // only a token naming them may claim.
+        let mut gateway = role(Role::HotlineAgent);
+        gateway.extend([
+            Permission::ChannelApp,
+            Permission::ChannelWechat,
+            Permission::ChannelEmail,
+        ]);
         Ok(Self {
             run,
-            agent: token("agent", Role::HotlineAgent).await?,
-            dispatcher: token("dispatcher", Role::Dispatcher).await?,
-            supervisor: token("supervisor", Role::Supervisor).await?,
-            admin: token("admin", Role::Administrator).await?,
+            agent: token("agent", gateway).await?,
+            dispatcher: token("dispatcher", role(Role::Dispatcher)).await?,
+            supervisor: token("supervisor", role(Role::Supervisor)).await?,
+            admin: token("admin", role(Role::Administrator)).await?,
             units: tokio::sync::Mutex::new(HashMap::new()),
         })
     }
@@ -1177,7 +1186,8 @@ async fn holder(shared: &Replay, people: &People, unit: Option<&str>) -> String 
 }
 
 /// One seat refreshes the page of its role: agents their console, dispatchers the
-/// queue and lists, units their inbox, supervisors the dashboard and work lists.
+/// queue, lists and overdue tickets, units their inbox, supervisors the dashboard and
+/// their work list.
 async fn refresh_page(shared: &Replay, people: &People, seat: usize) {
     let recent = shared.recent.lock().expect("recent").last().cloned();
     let (token, path) = match seat % 20 {
@@ -1197,7 +1207,7 @@ async fn refresh_page(shared: &Replay, people: &People, seat: usize) {
         }
         17 => (people.supervisor.clone(), "/dashboard".to_owned()),
         18 => (people.supervisor.clone(), "/supervise".to_owned()),
-        _ => (people.supervisor.clone(), "/overdue".to_owned()),
+        _ => (people.dispatcher.clone(), "/overdue".to_owned()),
     };
     let name = match path.rsplit_once('/') {
         Some(("/tickets", n)) if n.starts_with(char::is_numeric) => {

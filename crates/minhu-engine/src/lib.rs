@@ -383,14 +383,7 @@ impl Engine {
         idempotency_key: Option<String>,
         audit: Option<minhu_store::AuditEntry>,
     ) -> Result<Created, EngineError> {
-        let mut new = self.prepare(
-            intake,
-            done,
-            actor,
-            idempotency_key,
-            self.now(),
-            Vec::new(),
-        )?;
+        let mut new = self.prepare(intake, done, actor, idempotency_key, self.now(), Vec::new())?;
         new.audit = audit;
         let created = self.store.create_ticket(new).await?;
         self.changed();
