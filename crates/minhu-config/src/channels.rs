@@ -17,6 +17,8 @@ pub struct ChannelSettings {
     pub wechat: Option<WechatSettings>,
     /// Whether the SMS gateway's uplink webhooks are connected (`[sms] enabled`).
     pub sms: bool,
+    /// Whether the call centre's CTI reports calls (`[phone] enabled`).
+    pub phone: bool,
 }
 
 /// A WeChat official account (公众号) in server mode.
@@ -50,6 +52,8 @@ struct ChannelsFile {
     wechat: Option<Spanned<WechatTable>>,
     #[serde(default)]
     sms: Option<Switch>,
+    #[serde(default)]
+    phone: Option<Switch>,
 }
 
 /// An adapter whose settings are all secret: on or off.
@@ -128,6 +132,7 @@ pub fn load_channels(dir: &Path) -> Result<ChannelSettings, ConfigError> {
         public_url,
         wechat,
         sms: file.sms.is_some_and(|s| s.enabled),
+        phone: file.phone.is_some_and(|s| s.enabled),
     })
 }
 
@@ -165,6 +170,7 @@ mod tests {
         assert_eq!(wechat.mode, WechatMode::Safe);
         assert!(!settings.sms);
         assert!(load("[sms]\n").unwrap().sms);
+        assert!(!load("[phone]\nenabled = false\n").unwrap().phone);
         let off = load("[wechat]\nenabled = false\napp_id = \"wx0123456789abcdef\"\n").unwrap();
         assert_eq!(off.wechat, None);
         let error = load("\n[wechat]\napp_id = \"gh_123\"\n").unwrap_err();

@@ -13,7 +13,7 @@ use lettre::message::Mailbox;
 use lettre::transport::smtp::authentication::Credentials;
 use lettre::transport::smtp::client::Tls;
 use lettre::{AsyncSmtpTransport, AsyncTransport, Tokio1Executor};
-use minhu_store::Delivery;
+use minhu_store::{About, Delivery};
 use std::collections::BTreeMap;
 use std::path::Path;
 use std::time::Duration;
@@ -212,12 +212,27 @@ impl Channel {
         let recipient = delivery.recipient.as_deref().ok_or_else(|| {
             NotifyError::Delivery(format!("channel {}: the row has no recipient", self.name))
         })?;
-        self.send_to(recipient, rendered).await
+        let thread = match &delivery.about {
+            About::Ticket { number, .. } => Some((number.as_str(), delivery.id)),
+            About::Alert(_) => None,
+        };
+        self.deliver(recipient, rendered, thread).await
     }
 
     /// Sends a text to a phone or address at once, outside the outbox (a follow code,
     /// which must not be stored in clear). Webhooks do not carry such texts.
     pub async fn send_to(&self, recipient: &str, rendered: &Rendered) -> Result<(), NotifyError> {
+        self.deliver(recipient, rendered, None).await
+    }
+
+    /// Sends `rendered` to `recipient`; an e-mail about a ticket (`thread`: its number
+    /// and the outbox row's id) joins the ticket's thread.
+    async fn deliver(
+        &self,
+        recipient: &str,
+        rendered: &Rendered,
+        thread: Option<(&str, i64)>,
+    ) -> Result<(), NotifyError> {
         match &self.adapter {
             Adapter::Webhook { .. } => Err(NotifyError::Delivery(format!(
                 "channel {} is a webhook: it reaches no citizen",
@@ -227,10 +242,24 @@ impl Channel {
                 let to: Mailbox = recipient
                     .parse()
                     .map_err(|e| NotifyError::Delivery(format!("e-mail recipient: {e}")))?;
-                let email = lettre::Message::builder()
+                // Without a charset strict clients read the Chinese as Latin-1.
+                let mut email = lettre::Message::builder()
                     .from(from.clone())
                     .to(to)
                     .subject(&rendered.subject)
+                    .header(lettre::message::header::ContentType::TEXT_PLAIN);
+                if let Some((number, id)) = thread {
+                    // One thread per ticket: every message refers to the ticket's root
+                    // id, so mail clients group them and a citizen's reply names the
+                    // ticket (the e-mail adapter reads it back from References).
+                    let domain = from.email.domain();
+                    let root = format!("<ticket-{number}@{domain}>");
+                    email = email
+                        .message_id(Some(format!("<ticket-{number}.{id}@{domain}>")))
+                        .in_reply_to(root.clone())
+                        .references(root);
+                }
+                let email = email
                     .body(rendered.text.clone())
                     .map_err(|e| NotifyError::Delivery(format!("e-mail: {e}")))?;
                 transport

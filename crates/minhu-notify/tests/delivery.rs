@@ -472,6 +472,17 @@ async fn each_channel_gets_each_event_once_signed_and_in_its_language() {
     let mail = &got.mails[0].text;
     assert!(mail.contains("To: li@example.cn"), "{mail}");
     assert!(
+        mail.contains("Content-Type: text/plain; charset=utf-8"),
+        "a charset, so strict clients read the Chinese: {mail}"
+    );
+    let root = format!("<ticket-{number}@city-a.example.cn>");
+    assert!(mail.contains(&format!("In-Reply-To: {root}")), "{mail}");
+    assert!(mail.contains(&format!("References: {root}")), "{mail}");
+    assert!(
+        mail.contains(&format!("Message-ID: <ticket-{number}.")),
+        "{mail}"
+    );
+    assert!(
         mail.contains(&format!("Subject: [12345] Ticket {number}")),
         "{mail}"
     );

@@ -30,6 +30,8 @@ pub const WECHAT_TOKEN: &str = "minhuTestToken2026";
 pub const WECHAT_AES_KEY: &str = "abcdefghijklmnopqrstuvwxyz0123456789ABCDEFG";
 /// The secret the test apps share with their SMS gateway.
 pub const SMS_SECRET: &str = "sms-gateway-secret-2026";
+/// The secret the test apps share with their call centre's CTI.
+pub const CTI_SECRET: &str = "cti-webhook-secret-2026";
 
 /// The channel adapters of a test app.
 fn test_channels() -> minhu_web::channels::Adapters {
@@ -41,11 +43,13 @@ fn test_channels() -> minhu_web::channels::Adapters {
             mode: WechatMode::Compatible,
         }),
         sms: true,
+        phone: true,
     };
     minhu_web::channels::Adapters::connect(&settings, |name| match name {
         "MINHU_WECHAT_TOKEN" => Some(WECHAT_TOKEN.into()),
         "MINHU_WECHAT_AES_KEY" => Some(WECHAT_AES_KEY.into()),
         "MINHU_SMS_SECRET" => Some(SMS_SECRET.into()),
+        "MINHU_CTI_SECRET" => Some(CTI_SECRET.into()),
         _ => None,
     })
     .unwrap()

@@ -273,6 +273,26 @@
     });
   }
 
+  // A console with data-calls="URL" hears the agent's ringing calls: the caller and
+  // their latest tickets at once, with the link that opens the call (its id, never
+  // the phone, in the URL).
+  function wireCalls(region) {
+    if (!window.EventSource) return;
+    var row = document.getElementById(region.getAttribute("data-row"));
+    var list = region.querySelector("ul");
+    var source = new EventSource(region.getAttribute("data-calls"));
+    source.addEventListener("call", function (event) {
+      var call = JSON.parse(event.data);
+      region.querySelector("[data-field=caller]").textContent = call.caller;
+      var link = region.querySelector("a[data-href]");
+      link.setAttribute("href", link.getAttribute("data-href").replace("{call_id}", encodeURIComponent(call.call_id)));
+      list.replaceChildren.apply(list, (call.history || []).map(function (ticket) {
+        return fill(row, ticket);
+      }));
+      region.hidden = false;
+    });
+  }
+
   // A field with data-lookup="URL" fetches URL + its value when it changes and lists
   // the answer's "tickets" in data-out with the template data-row (the caller's history).
   function wireLookup(field) {
@@ -664,6 +684,7 @@
     }
     document.querySelectorAll("[data-live]").forEach(wireLive);
     document.querySelectorAll("[data-lookup]").forEach(wireLookup);
+    document.querySelectorAll("[data-calls]").forEach(wireCalls);
     document.querySelectorAll("[data-suggest]").forEach(wireSuggest);
     document.querySelectorAll("[data-when]").forEach(wireWhen);
     document.querySelectorAll("[data-kb]").forEach(wireKb);

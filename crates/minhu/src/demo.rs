@@ -129,12 +129,17 @@ enum Scope {
     Region(&'static str),
 }
 
-/// The demo connects WeChat (plain mode) with a token made at each start.
-const DEMO_CHANNELS: &str = "# The demo's channel adapters (README, \"Channels\"). The token is made at each\n\
-# start and printed as MINHU_WECHAT_TOKEN=...\n\
+/// The demo connects WeChat (plain mode), an SMS gateway and a CTI, with secrets made
+/// at each start.
+const DEMO_CHANNELS: &str = "# The demo's channel adapters (README, \"Channels\"). Their secrets are made at\n\
+# each start and printed as MINHU_WECHAT_TOKEN=..., MINHU_SMS_SECRET=..., MINHU_CTI_SECRET=...\n\
 [wechat]\n\
 app_id = \"wx0000000000000000\"\n\
-mode = \"plain\"\n";
+mode = \"plain\"\n\
+\n\
+[sms]\n\
+\n\
+[phone]\n";
 
 /// How far back the replay reaches, in months.
 const MONTHS: i8 = 13;
@@ -206,12 +211,15 @@ pub async fn run(
     let open311_key = accounts.issue_open311_key("demo").await?;
     // WeChat on a fresh token each run, printed below for the account's 服务器配置.
     let wechat_token = fresh_secret();
+    let (sms_secret, cti_secret) = (fresh_secret(), fresh_secret());
     // City systems sign their sensor events with the environment's secret, else a
     // fresh one, printed below.
     let sensor_secret = crate::server::environment(minhu_web::api::sensors::SECRET_VAR)
         .unwrap_or_else(fresh_secret);
     let secret = |name: &str| match name {
         minhu_web::channels::wechat::TOKEN_VAR => Some(wechat_token.clone()),
+        minhu_web::channels::sms::SECRET_VAR => Some(sms_secret.clone()),
+        minhu_web::channels::phone::SECRET_VAR => Some(cti_secret.clone()),
         minhu_web::api::sensors::SECRET_VAR => Some(sensor_secret.clone()),
         other => crate::server::environment(other),
     };
@@ -221,11 +229,16 @@ pub async fn run(
         println!("MINHU_DEMO_TOKEN={token}");
         println!("MINHU_OPEN311_KEY={open311_key}");
         println!("MINHU_WECHAT_TOKEN={wechat_token}");
+        println!("MINHU_SMS_SECRET={sms_secret}");
+        println!("MINHU_CTI_SECRET={cti_secret}");
         println!("MINHU_SENSOR_SECRET={sensor_secret}");
         println!("minhu demo city A市 is ready: {url}/");
         println!("API: {url}/api/v1/tickets   OpenAPI: {url}/api/openapi.json");
         println!("Open311: {url}/open311/v2/discovery.json");
         println!("WeChat official account (server URL): {url}/channels/wechat");
+        println!(
+            "SMS uplink: POST {url}/channels/sms (signed with MINHU_SMS_SECRET); the CTI's calls: POST {url}/channels/phone (signed with MINHU_CTI_SECRET)"
+        );
         println!(
             "city systems' sensor webhook: POST {url}/api/v1/sensors/events (signed with MINHU_SENSOR_SECRET)"
         );

@@ -57,6 +57,11 @@ pub struct CreateTicket {
     /// with what was done, and never dispatched.
     #[serde(default)]
     on_the_spot: Option<OnTheSpot>,
+    /// The CTI's id of the call this demand came on (the console opened for it): the
+    /// caller's phone, when not given, and the ticket's `external_ref` (the call id and
+    /// the recording's reference) come from the call.
+    #[serde(default)]
+    call: Option<String>,
 }
 
 /// What a grid worker did about what they report.
@@ -104,6 +109,45 @@ impl CreateTicket {
             external_ref: given(self.external_ref),
         }
     }
+}
+
+/// Takes what the call the demand came on tells (see [`CreateTicket::call`]): only the
+/// agent it rang for files it, on the phone channel.
+fn from_call(
+    state: &AppState,
+    principal: Option<&Principal>,
+    body: &mut CreateTicket,
+) -> Result<(), ApiError> {
+    let Some(id) = body.call.take().filter(|c| !c.trim().is_empty()) else {
+        return Ok(());
+    };
+    if body.channel != Channel::Phone {
+        return Err(FieldError::new(
+            "call",
+            "only a demand on the phone channel comes from a call",
+        )
+        .into());
+    }
+    let login = principal
+        .filter(|p| p.follows.is_none())
+        .and_then(|p| p.actor.as_str().strip_prefix("user:"))
+        .unwrap_or_default();
+    let call = state
+        .channels
+        .phone
+        .as_ref()
+        .and_then(|line| line.call_for(id.trim(), login, state.engine.now()))
+        .ok_or_else(|| {
+            FieldError::new(
+                "call",
+                format!("no call {id} rang for you in the last hour"),
+            )
+        })?;
+    if given(body.citizen.phone.clone()).is_none() {
+        body.citizen.phone = Some(call.caller.clone());
+    }
+    body.external_ref = Some(call.reference());
+    Ok(())
 }
 
 /// The request's `Idempotency-Key`, scoped to its caller: the same key from another
@@ -160,6 +204,7 @@ pub(super) async fn create_ticket(
 ) -> Result<Response, ApiError> {
     let key = idempotency_key(&headers, principal.as_ref())?;
     let actor = intake_actor(principal.as_ref(), body.channel)?;
+    from_call(&state, principal.as_ref(), &mut body)?;
     let audit = audit::creation(
         &state,
         audit::actor_of(principal.as_ref()),
@@ -424,6 +469,7 @@ pub(super) async fn create_report(
         .into());
     }
     let actor = intake_actor(principal.as_ref(), body.channel)?;
+    from_call(&state, principal.as_ref(), &mut body)?;
     let audit = audit::creation(
         &state,
         audit::actor_of(principal.as_ref()),

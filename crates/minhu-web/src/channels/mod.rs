@@ -8,6 +8,7 @@
 //! city's `channels.toml` ([`minhu_config::channels`]), secrets from the environment.
 
 mod conversation;
+pub mod phone;
 pub mod sms;
 pub mod wechat;
 
@@ -23,6 +24,7 @@ pub struct Adapters {
     pub public_url: Option<String>,
     pub wechat: Option<wechat::Account>,
     pub sms: Option<sms::Gateway>,
+    pub phone: Option<phone::Line>,
 }
 
 impl Adapters {
@@ -57,10 +59,20 @@ impl Adapters {
             )?)?),
             false => None,
         };
+        let phone = match settings.phone {
+            true => Some(phone::Line::new(&secret(phone::SECRET_VAR).ok_or_else(|| {
+                format!(
+                    "channels.toml connects the phone line: set {} to the secret shared with the CTI",
+                    phone::SECRET_VAR
+                )
+            })?)?),
+            false => None,
+        };
         Ok(Adapters {
             public_url: settings.public_url.clone(),
             wechat,
             sms,
+            phone,
         })
     }
 }
@@ -89,6 +101,18 @@ pub(crate) fn routes() -> Routes {
             "/channels/sms/tencent",
             Rule::Adapter("sms"),
             sms::tencent,
+        )
+        .page(
+            Method::POST,
+            "/channels/phone",
+            Rule::Adapter("phone"),
+            phone::cti,
+        )
+        .page(
+            Method::GET,
+            "/console/calls",
+            Rule::Permission(minhu_core::access::Permission::CreateTickets),
+            phone::calls,
         )
 }
 

@@ -46,13 +46,67 @@ struct ConsolePage {
     status_labels: String,
     /// The city's time zone (IANA), to show the history's times as the city reads them.
     zone: String,
+    /// Whether a CTI reports calls: the page then listens for the agent's.
+    calls: bool,
+    /// The call the page was opened for (`?call=`): its id, the caller's phone as the
+    /// agent may see it, and their latest tickets.
+    call: Option<CallView>,
+}
+
+struct CallView {
+    id: String,
+    /// The phone for the form: empty when the agent sees it masked (the ticket then
+    /// takes it from the call).
+    phone: String,
+    shown: String,
+    history: Vec<crate::channels::phone::Earlier>,
+}
+
+/// The call a console is opened for.
+#[derive(Debug, Default, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+struct ConsoleQuery {
+    call: Option<String>,
 }
 
 async fn console(
     State(state): State<AppState>,
     lang: Lang,
     principal: Principal,
+    PageQuery(ConsoleQuery { call }): PageQuery<ConsoleQuery>,
 ) -> Result<Html<String>, ApiError> {
+    let call = match call.filter(|c| !c.is_empty()) {
+        Some(id) => {
+            let login = principal
+                .actor
+                .as_str()
+                .strip_prefix("user:")
+                .unwrap_or_default();
+            let found = state
+                .channels
+                .phone
+                .as_ref()
+                .and_then(|line| line.call_for(&id, login, state.engine.now()))
+                .ok_or_else(|| {
+                    ApiError::not_found(format!("no call {id} rang for you in the last hour"))
+                })?;
+            let (shown, history) =
+                crate::channels::phone::caller_view(&state, &principal, lang, &found.caller)
+                    .await?;
+            let phone = if shown == found.caller {
+                shown.clone()
+            } else {
+                String::new()
+            };
+            Some(CallView {
+                id,
+                phone,
+                shown,
+                history,
+            })
+        }
+        None => None,
+    };
     let city = state.engine.city();
     let ui = Chrome::new(&state, lang, Some(&principal), "/console");
     render(ConsolePage {
@@ -82,6 +136,8 @@ async fn console(
         )
         .map_err(ApiError::internal)?,
         zone: city.timezone.iana_name().unwrap_or("UTC").to_owned(),
+        calls: state.channels.phone.is_some(),
+        call,
     })
 }
 

@@ -19,6 +19,7 @@ mod kb;
 mod limits;
 mod login;
 mod open311;
+mod phone;
 mod privacy;
 mod reports;
 mod secrets;
