@@ -565,6 +565,7 @@ impl Node {
                     "MINHU_WECHAT_TOKEN",
                     "MINHU_SMS_SECRET",
                     "MINHU_SENSOR_SECRET",
+                    "MINHU_CTI_SECRET",
                 ]
                 .map(|name| {
                     (
