@@ -118,9 +118,12 @@ const DEMO_USERS: &[(&str, &str, &str, Scope)] = &[
         "grid",
         "尖山社区第1网格网格员 Grid worker",
         "grid_worker",
-        Scope::Region("A3-01-02-1"),
+        Scope::Region(DEMO_GRID),
     ),
 ];
+
+/// The demo grid worker's grid: 尖山社区第1网格.
+const DEMO_GRID: &str = "A3-01-02-1";
 
 /// Which part of the city a demo account sees.
 enum Scope {
@@ -727,9 +730,21 @@ async fn live(
         .unwrap_or_else(|| "已联系来电人并现场核实，相关问题已按规定处理。".into());
     let agent = match intake.channel {
         Channel::Phone => Actor::user("agent"),
-        // A grid worker reports what the patrol found: no citizen called.
+        // A grid worker reports what the patrol found in their grid: no citizen called.
+        // Half come from the demo's own grid worker's grid, so `/grid` has a history.
         Channel::Grid => {
             intake.citizen = Citizen::default();
+            let grids: Vec<_> = city
+                .regions
+                .all()
+                .iter()
+                .filter(|r| r.level == minhu_core::region::RegionLevel::Grid)
+                .collect();
+            intake.region = if rng.random_bool(0.5) || grids.is_empty() {
+                Some(minhu_core::ids::RegionId::new(DEMO_GRID))
+            } else {
+                Some(grids[rng.random_range(0..grids.len())].id.clone())
+            };
             Actor::user("grid")
         }
         _ => Actor::citizen(),

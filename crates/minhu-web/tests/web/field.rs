@@ -5,6 +5,7 @@
 use axum::http::StatusCode;
 use minhu_core::access::Role;
 use minhu_core::ticket::Status;
+use minhu_testkit::db::TestDb;
 use minhu_testkit::web::{SENSOR_SECRET, TestApp, sensor_request};
 use minhu_web::api::sensors::SensorGate;
 use serde_json::{Value, json};
@@ -76,11 +77,22 @@ async fn repeats_of_a_device_within_its_window_are_one_ticket() {
 }
 
 #[tokio::test]
-async fn concurrent_repeats_make_one_ticket() {
-    let app = TestApp::new().await;
+async fn concurrent_repeats_make_one_ticket_on_sqlite() {
+    let db = TestDb::sqlite().await;
+    concurrent_repeats_make_one_ticket(&TestApp::on(db.store.clone()).await).await;
+    db.close().await;
+}
+
+#[tokio::test]
+async fn concurrent_repeats_make_one_ticket_on_postgres() {
+    let db = TestDb::postgres().await;
+    concurrent_repeats_make_one_ticket(&TestApp::on(db.store.clone()).await).await;
+    db.close().await;
+}
+
+async fn concurrent_repeats_make_one_ticket(app: &TestApp) {
     let sends = (0..5).map(|n| {
         let body = alarm("WL-0007", "2026-11-22T01:40:00Z", 40.0 + f64::from(n));
-        let app = &app;
         async move { send(app, &body, NOW).await }
     });
     let answers = futures_util::future::join_all(sends).await;
@@ -221,8 +233,20 @@ fn patrol(title: &str, on_the_spot: Option<&str>) -> String {
 }
 
 #[tokio::test]
-async fn a_grid_workers_report_handled_on_the_spot_is_closed_and_counted() {
-    let app = TestApp::new().await;
+async fn a_grid_workers_report_handled_on_the_spot_is_closed_and_counted_on_sqlite() {
+    let db = TestDb::sqlite().await;
+    handled_on_the_spot_and_counted(&TestApp::on(db.store.clone()).await).await;
+    db.close().await;
+}
+
+#[tokio::test]
+async fn a_grid_workers_report_handled_on_the_spot_is_closed_and_counted_on_postgres() {
+    let db = TestDb::postgres().await;
+    handled_on_the_spot_and_counted(&TestApp::on(db.store.clone()).await).await;
+    db.close().await;
+}
+
+async fn handled_on_the_spot_and_counted(app: &TestApp) {
     let worker = app
         .token("grid", Role::GridWorker, None, Some("A3-01-02-1"))
         .await;
