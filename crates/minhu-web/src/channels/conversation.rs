@@ -73,8 +73,8 @@ pub(crate) struct Message {
 
 /// What became of a message.
 pub(crate) enum Outcome {
-    /// A new demand.
-    Created(Ticket),
+    /// A new demand (boxed: a ticket is far larger than the other outcomes).
+    Created(Box<Ticket>),
     /// Added to the demand the contact is waiting on.
     Added(TicketNumber),
     /// Held: the contact has a demand open and is asked whether this is new.
@@ -328,5 +328,5 @@ async fn create(
             None,
         )
         .await?;
-    Ok(Outcome::Created(created.ticket))
+    Ok(Outcome::Created(Box::new(created.ticket)))
 }
