@@ -10,20 +10,27 @@
 //! joins the group it is most like, or starts one. A group must agree on two things:
 //!
 //! - **meaning**: the cosine of TF-IDF weighted words (minhu-text's jieba segmenter with
-//!   the hotline dictionary) and Chinese character pairs, against the group's summed
-//!   features, at least [`HotspotRules::similarity`]. The city's place names are left
-//!   out of these features (they say where, not what: two messages from one street
-//!   about a manhole and a street lamp are not one problem); words most messages share
-//!   (问题, 反映) weigh little; names of estates, sites and firms weigh much;
+//!   the hotline dictionary) and the Chinese character pairs of names the segmenter
+//!   does not know, against the group's summed features, at least
+//!   [`HotspotRules::similarity`]. The city's place names are left out of these
+//!   features (they say where, not what: two messages from one street about a manhole
+//!   and a street lamp are not one problem); words most messages share (问题, 反映)
+//!   weigh little; names of estates and firms the gazetteer does not know weigh much;
 //! - **place**: a message placed in a region joins a group whose place is that region,
-//!   one inside it or one containing it (unplaced messages join by meaning alone).
+//!   one inside it or one containing it (unplaced messages join by meaning alone); a
+//!   message naming a site of the gazetteer (an estate, a school, a market) does not
+//!   join a group about another site.
 //!
-//! A group is named by its heaviest words and its place. Groups that started apart
+//! A group is named as a person would name it: the site most of its messages name (or
+//! its heaviest word) and the phrase (two words side by side) most of them use, 丽发新城
+//! 搅拌站噪音; its heaviest words and its region are given too. Groups that started apart
 //! before the words of their topic settled are joined afterwards by the same two tests.
 //!
-//! **Read once.** A message's text is read (normalised, segmented, its features
-//! numbered by a [`Vocabulary`]) into a [`Reading`], and [`group`] works on readings:
-//! a list kept between passes (`minhu_engine::hotspots`) segments each message once.
+//! **Read once, kept small.** A message's text is read (normalised, segmented, its
+//! features numbered by a [`Vocabulary`]) into a [`Reading`]: its [`KEPT_FEATURES`] most
+//! frequent features, a few phrases and its site, a sketch of a few dozen numbers
+//! whatever the text's length. [`group`] works on readings: a list kept between passes
+//! (`minhu_engine::hotspots`) segments each message once and keeps ~200 bytes of it.
 //! [`group`] numbers a window's features in the order its messages, in time order,
 //! first use them, whichever vocabulary read them and in whatever order, so kept
 //! readings give the list a fresh reading of the same messages gives.
@@ -53,7 +60,7 @@
 
 use jiff::{SignedDuration, Timestamp};
 use minhu_core::City;
-use minhu_core::place::Place;
+use minhu_core::place::{Place, PlaceKind};
 use minhu_text::Segmenter;
 use minhu_text::normalize::{is_cjk, normalize};
 use rustc_hash::{FxHashMap, FxHashSet};
@@ -88,7 +95,7 @@ impl Default for HotspotRules {
     fn default() -> Self {
         Self {
             window: SignedDuration::from_hours(7 * 24),
-            similarity: 0.25,
+            similarity: 0.35,
             min_count: 2,
             key_words: 4,
         }
@@ -96,57 +103,108 @@ impl Default for HotspotRules {
 }
 
 /// How messages are read: the segmenter, knowing the city's place names, and those
-/// names, which the place test judges instead of the words.
+/// names: regions, roads and other cities, which the place test judges instead of the
+/// words, and sites (estates, schools, markets ...), which place a message more finely
+/// than its region.
 pub struct Lexicon {
     segmenter: Segmenter,
     places: HashSet<String>,
+    sites: HashSet<String>,
     stop_words: FxHashSet<&'static str>,
 }
 
 impl Lexicon {
-    /// The names and aliases of the city's regions and of its places (`places.csv`:
-    /// estates, roads, schools ..., other cities) as places.
+    /// The names and aliases of the city's regions, roads and other cities as places,
+    /// those of its other places (`places.csv`: estates, schools ...) as sites.
     pub fn for_city(city: &City) -> Self {
         let regions = city.regions.all().iter().flat_map(|region| {
             std::iter::once(region.name.as_str()).chain(region.aliases.iter().map(String::as_str))
         });
-        Self::with_places(regions.chain(city.places.places().iter().flat_map(Place::names)))
+        let (wide, sites): (Vec<&Place>, Vec<&Place>) = city
+            .places
+            .places()
+            .iter()
+            .partition(|place| matches!(place.kind, PlaceKind::Road | PlaceKind::City));
+        Self::new(
+            regions.chain(wide.into_iter().flat_map(Place::names)),
+            sites.into_iter().flat_map(Place::names),
+        )
     }
 
-    /// These names as places (compared as the messages are, normalised).
+    /// These names as places, no sites.
     pub fn with_places<'a>(names: impl IntoIterator<Item = &'a str>) -> Self {
-        let places: HashSet<String> = names.into_iter().map(normalize).collect();
-        let segmenter = Segmenter::with_words(places.iter().map(String::as_str));
+        Self::new(names, [])
+    }
+
+    /// These names as places and sites (compared as the messages are, normalised).
+    pub fn new<'a>(
+        places: impl IntoIterator<Item = &'a str>,
+        sites: impl IntoIterator<Item = &'a str>,
+    ) -> Self {
+        let places: HashSet<String> = places.into_iter().map(normalize).collect();
+        let sites: HashSet<String> = sites
+            .into_iter()
+            .map(normalize)
+            .filter(|site| !places.contains(site))
+            .collect();
+        let segmenter = Segmenter::with_words(places.iter().chain(&sites).map(String::as_str));
         Self {
             segmenter,
             places,
+            sites,
             stop_words: STOP_WORDS.iter().copied().collect(),
         }
     }
 
-    /// The features of one normalised message: the Chinese character pairs of the text
-    /// between place names, and its useful words.
-    fn features<'t>(&self, text: &'t str) -> Vec<Feature<'t>> {
-        let mut features = Vec::new();
+    /// What one normalised message says: its useful words, the Chinese character pairs
+    /// of runs of single characters (names the segmenter does not know, 伊景园 cut as
+    /// 伊/景/园), the phrases of two useful words side by side, and the first site it
+    /// names.
+    fn read<'t>(&self, text: &'t str) -> Said<'t> {
+        let mut said = Said::default();
         let mut run: Vec<char> = Vec::new();
-        let pairs = |run: &mut Vec<char>, features: &mut Vec<Feature<'t>>| {
-            features.extend(run.windows(2).map(|pair| Feature::Pair(pair[0], pair[1])));
+        let pairs = |run: &mut Vec<char>, said: &mut Said<'t>| {
+            said.features
+                .extend(run.windows(2).map(|pair| Feature::Pair(pair[0], pair[1])));
             run.clear();
         };
-        let mut words = Vec::new();
+        // The useful word just before, when nothing stood between.
+        let mut before: Option<&'t str> = None;
+        let mut end = 0;
         for word in self.segmenter.words(text) {
-            if self.places.contains(word) {
-                pairs(&mut run, &mut features);
-                continue;
+            let start = word.as_ptr() as usize - text.as_ptr() as usize;
+            if start != end {
+                // Punctuation or a space between: no pair, no phrase across it.
+                pairs(&mut run, &mut said);
+                before = None;
             }
-            run.extend(word.chars().filter(|c| is_cjk(*c)));
-            if self.useful(word) {
-                words.push(Feature::Word(word));
+            end = start + word.len();
+            let mut chars = word.chars();
+            if let (Some(c), None) = (chars.next(), chars.next()) {
+                if is_cjk(c) {
+                    run.push(c);
+                    before = None;
+                    continue;
+                }
+            }
+            pairs(&mut run, &mut said);
+            if self.places.contains(word) {
+                before = None;
+            } else if self.sites.contains(word) {
+                said.site.get_or_insert(word);
+                before = None;
+            } else if self.useful(word) {
+                said.features.push(Feature::Word(word));
+                if let Some(first) = before {
+                    said.phrases.push((first, word));
+                }
+                before = Some(word);
+            } else {
+                before = None;
             }
         }
-        pairs(&mut run, &mut features);
-        features.extend(words);
-        features
+        pairs(&mut run, &mut said);
+        said
     }
 
     fn useful(&self, word: &str) -> bool {
@@ -156,9 +214,17 @@ impl Lexicon {
     }
 }
 
+/// What a message says, before a [`Vocabulary`] numbers it.
+#[derive(Default)]
+struct Said<'t> {
+    /// In the order they occur.
+    features: Vec<Feature<'t>>,
+    phrases: Vec<(&'t str, &'t str)>,
+    site: Option<&'t str>,
+}
+
 /// One feature of a message: a word, or a pair of Chinese characters (pairs catch
-/// names the segmenter does not know, 丽发新城 cut as 丽/发/新城, but never name a
-/// hotspot).
+/// names the segmenter does not know, but never name a hotspot).
 #[derive(Clone, Copy)]
 enum Feature<'t> {
     Word(&'t str),
@@ -187,6 +253,8 @@ pub struct Message {
     pub likes: Option<u32>,
     /// Whether it is still being handled.
     pub open: bool,
+    /// The unit handling it (its id), to say which units a hotspot involves.
+    pub unit: Option<String>,
 }
 
 impl Message {
@@ -199,6 +267,7 @@ impl Message {
             citizen: self.citizen.clone(),
             likes: self.likes,
             open: self.open,
+            unit: self.unit.as_deref().map(Arc::from),
         }
     }
 }
@@ -214,6 +283,8 @@ pub struct Facts {
     pub citizen: Option<String>,
     pub likes: Option<u32>,
     pub open: bool,
+    /// As [`Message::unit`]; shared, as many messages have one unit.
+    pub unit: Option<Arc<str>>,
 }
 
 /// One hotspot: a named group of messages of the window, with its heat.
@@ -222,6 +293,9 @@ pub struct Hotspot {
     /// 1 for the hottest.
     pub rank: usize,
     pub heat: f64,
+    /// What a person calls it: the site its messages name (when most do) or its
+    /// heaviest word, and the phrase most of them use (丽发新城 搅拌站噪音).
+    pub name: String,
     /// The heaviest words of its messages, heaviest first.
     pub words: Vec<String>,
     /// The region all of its placed messages lie in (the deepest shared one); `None`
@@ -238,12 +312,21 @@ pub struct Hotspot {
     pub likes: Option<u64>,
     /// Of the window's messages, those still being handled.
     pub open: usize,
+    /// The units handling the window's messages, most messages first.
+    pub units: Vec<Involved>,
     pub first_at: Timestamp,
     pub last_at: Timestamp,
     /// The window's message ids, oldest first.
     pub messages: Vec<String>,
     /// The ids of its messages in the window before, oldest first.
     pub earlier: Vec<String>,
+}
+
+/// A unit handling some of a hotspot's messages.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct Involved {
+    pub unit: String,
+    pub messages: usize,
 }
 
 /// Words that say nothing about what a message is about (greetings, the board's
@@ -320,38 +403,53 @@ const STOP_WORDS: &[&str] = &[
 type Vector = Vec<(u32, f64)>;
 
 struct Group {
-    /// Summed feature weights of its messages (single precision: the centroids of a
-    /// window of hundreds of thousands of messages take most of the grouping's
-    /// memory; the sums and the length are kept in double).
-    centroid: FxHashMap<u32, f32>,
+    /// Summed feature weights of its messages, by feature (single precision and a
+    /// sorted list, not a map: the centroids of a window of hundreds of thousands of
+    /// messages take most of the grouping's memory; the sums and the length are kept
+    /// in double).
+    centroid: Vec<(u32, f32)>,
     /// The centroid's length, kept as members join.
     norm: f64,
     place: Arc<[String]>,
+    /// The site its messages name (a vocabulary number), if any does.
+    site: Option<u32>,
     members: Vec<usize>,
 }
 
 impl Group {
+    fn weight(&self, w: u32) -> f64 {
+        self.centroid
+            .binary_search_by_key(&w, |(v, _)| *v)
+            .map_or(0.0, |at| f64::from(self.centroid[at].1))
+    }
+
     /// The cosine of a message's (unit) vector with the centroid.
     fn cosine(&self, vector: &Vector) -> f64 {
         if self.norm == 0.0 {
             return 0.0;
         }
-        let dot: f64 = vector
-            .iter()
-            .map(|(w, x)| x * self.centroid.get(w).map_or(0.0, |c| f64::from(*c)))
-            .sum();
+        let dot: f64 = vector.iter().map(|(w, x)| x * self.weight(*w)).sum();
         dot / self.norm
     }
 
     /// Adds weights to the centroid, keeping its length: each weight changes the
-    /// squared length by (c + x)^2 - c^2.
+    /// squared length by (c + x)^2 - c^2. A large group already holds most of a new
+    /// member's features, so most weights are added in place.
     fn absorb(&mut self, weights: impl IntoIterator<Item = (u32, f64)>) {
         let mut squared = self.norm * self.norm;
         for (w, x) in weights {
-            let c = self.centroid.entry(w).or_default();
-            let sum = f64::from(*c);
+            let sum = match self.centroid.binary_search_by_key(&w, |(v, _)| *v) {
+                Ok(at) => {
+                    let sum = f64::from(self.centroid[at].1);
+                    self.centroid[at].1 = (sum + x) as f32;
+                    sum
+                }
+                Err(at) => {
+                    self.centroid.insert(at, (w, x as f32));
+                    0.0
+                }
+            };
             squared += x * (2.0 * sum + x);
-            *c = (sum + x) as f32;
         }
         self.norm = squared.max(0.0).sqrt();
     }
@@ -369,9 +467,17 @@ impl Group {
         let dot: f64 = small
             .centroid
             .iter()
-            .map(|(w, x)| f64::from(*x) * large.centroid.get(w).map_or(0.0, |c| f64::from(*c)))
+            .map(|(w, x)| f64::from(*x) * large.weight(*w))
             .sum();
         dot / (self.norm * other.norm)
+    }
+
+    /// Whether a message (or group) placed at `place`, naming `site`, can be of this
+    /// group: the same region or one inside the other, and not another site.
+    fn admits(&self, place: &[String], site: Option<u32>) -> bool {
+        let shared = self.place.len().min(place.len());
+        self.place[..shared] == place[..shared]
+            && (self.site.is_none() || site.is_none() || self.site == site)
     }
 }
 
@@ -459,31 +565,41 @@ impl Candidates {
     }
 }
 
-/// Whether two places can be one: the same region, or one inside the other.
-fn compatible(a: &[String], b: &[String]) -> bool {
-    let shared = a.len().min(b.len());
-    a[..shared] == b[..shared]
-}
-
-/// Numbers the features of messages read, and remembers the words' names: readings
-/// hold numbers, so a message's features cost a few bytes each however long the word.
+/// Numbers the features, phrases' words and sites of messages read, and remembers the
+/// words' names: readings hold numbers, so a message's features cost a few bytes each
+/// however long the word.
 #[derive(Default)]
 pub struct Vocabulary {
     words: FxHashMap<Box<str>, u32>,
     pairs: FxHashMap<(char, char), u32>,
-    /// A word's name by number; `None` for a character pair.
+    /// A word's (or site's) name by number; `None` for a character pair.
     names: Vec<Option<Box<str>>>,
 }
 
-/// A message's features (see [`Lexicon`]) as a [`Vocabulary`] numbers them, each once
-/// with how often it occurs, in the order they first occur: what the hotspot list keeps
-/// of a message's text between passes, so that a message is segmented once.
+/// What the hotspot list keeps of a message's text between passes, so that a message
+/// is segmented once: a sketch of a few dozen numbers, whatever the text's length.
+///
+/// - its [`KEPT_FEATURES`] most frequent features (see [`Lexicon`]), the earlier first
+///   among equals (a ticket's title comes first), each once with how often it occurs;
+/// - its first [`KEPT_PHRASES`] phrases (two useful words side by side), to name the
+///   hotspot it joins;
+/// - the first site it names.
+///
+/// Which features are kept depends on the text alone, so a reading kept between passes
+/// is the one a fresh reading of the same text gives.
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct Reading {
     features: Box<[u32]>,
     /// How often each feature occurs (kept within 255: the weight grows with its log).
     counts: Box<[u8]>,
+    phrases: Box<[(u32, u32)]>,
+    site: Option<u32>,
 }
+
+/// The most features a [`Reading`] keeps.
+pub const KEPT_FEATURES: usize = 32;
+/// The most phrases a [`Reading`] keeps.
+pub const KEPT_PHRASES: usize = 6;
 
 impl Reading {
     fn iter(&self) -> impl Iterator<Item = (u32, u8)> + '_ {
@@ -492,6 +608,14 @@ impl Reading {
             .copied()
             .zip(self.counts.iter().copied())
     }
+
+    /// Every vocabulary number it holds, for renumbering.
+    fn numbers_mut(&mut self) -> impl Iterator<Item = &mut u32> {
+        self.features
+            .iter_mut()
+            .chain(self.phrases.iter_mut().flat_map(|(a, b)| [a, b]))
+            .chain(self.site.iter_mut())
+    }
 }
 
 impl Vocabulary {
@@ -499,45 +623,67 @@ impl Vocabulary {
     /// alone), numbering features not seen before.
     pub fn read(&mut self, lexicon: &Lexicon, texts: &[&str]) -> Vec<Reading> {
         let normalized = in_parallel(texts, |text| normalize(text));
-        let features = in_parallel(&normalized, |text| lexicon.features(text));
-        features
-            .into_iter()
-            .map(|features| self.number(features))
-            .collect()
+        let said = in_parallel(&normalized, |text| lexicon.read(text));
+        said.into_iter().map(|said| self.number(said)).collect()
     }
 
-    fn number(&mut self, features: Vec<Feature<'_>>) -> Reading {
+    fn word(&mut self, word: &str) -> u32 {
+        if let Some(id) = self.words.get(word) {
+            return *id;
+        }
+        let id = self.names.len() as u32;
+        self.words.insert(word.into(), id);
+        self.names.push(Some(word.into()));
+        id
+    }
+
+    fn number(&mut self, said: Said<'_>) -> Reading {
+        // Per feature: its number, how often it occurs, where it first occurs.
         let mut seen: FxHashMap<u32, usize> = FxHashMap::default();
-        let mut numbers = Vec::new();
-        let mut counts: Vec<u8> = Vec::new();
-        for feature in features {
-            let next = self.names.len() as u32;
+        let mut found: Vec<(u32, u8)> = Vec::new();
+        for feature in said.features {
             let id = match feature {
-                Feature::Word(word) => match self.words.get(word) {
-                    Some(id) => *id,
-                    None => {
-                        self.words.insert(word.into(), next);
-                        self.names.push(Some(word.into()));
+                Feature::Word(word) => self.word(word),
+                Feature::Pair(a, b) => {
+                    let next = self.names.len() as u32;
+                    *self.pairs.entry((a, b)).or_insert_with(|| {
+                        self.names.push(None);
                         next
-                    }
-                },
-                Feature::Pair(a, b) => *self.pairs.entry((a, b)).or_insert_with(|| {
-                    self.names.push(None);
-                    next
-                }),
+                    })
+                }
             };
             match seen.get(&id) {
-                Some(at) => counts[*at] = counts[*at].saturating_add(1),
+                Some(at) => found[*at].1 = found[*at].1.saturating_add(1),
                 None => {
-                    seen.insert(id, numbers.len());
-                    numbers.push(id);
-                    counts.push(1);
+                    seen.insert(id, found.len());
+                    found.push((id, 1));
                 }
             }
         }
+        if found.len() > KEPT_FEATURES {
+            // The most frequent, the earlier first among equals (a stable sort), back
+            // in the order they occur.
+            let mut order: Vec<usize> = (0..found.len()).collect();
+            order.sort_by_key(|at| std::cmp::Reverse(found[*at].1));
+            order.truncate(KEPT_FEATURES);
+            order.sort_unstable();
+            found = order.into_iter().map(|at| found[at]).collect();
+        }
+        let mut phrases: Vec<(u32, u32)> = Vec::new();
+        for (first, second) in said.phrases {
+            if phrases.len() == KEPT_PHRASES {
+                break;
+            }
+            let phrase = (self.word(first), self.word(second));
+            if !phrases.contains(&phrase) {
+                phrases.push(phrase);
+            }
+        }
         Reading {
-            features: numbers.into(),
-            counts: counts.into(),
+            features: found.iter().map(|(id, _)| *id).collect(),
+            counts: found.iter().map(|(_, count)| *count).collect(),
+            phrases: phrases.into(),
+            site: said.site.map(|site| self.word(site)),
         }
     }
 
@@ -554,22 +700,17 @@ impl Vocabulary {
     /// readings too): words of messages long gone from every window no longer take
     /// memory. Returns how many features are left.
     pub fn compact<'a>(&mut self, readings: impl IntoIterator<Item = &'a mut Reading>) -> usize {
-        let readings: Vec<&'a mut Reading> = readings.into_iter().collect();
+        let mut readings: Vec<&'a mut Reading> = readings.into_iter().collect();
         let mut new = vec![u32::MAX; self.names.len()];
         let mut names = Vec::new();
-        for reading in &readings {
-            for id in reading.features.iter() {
+        for reading in &mut readings {
+            for id in reading.numbers_mut() {
                 if new[*id as usize] == u32::MAX {
                     new[*id as usize] = names.len() as u32;
                     names.push(self.names[*id as usize].take());
                 }
+                *id = new[*id as usize];
             }
-        }
-        for reading in readings {
-            reading
-                .features
-                .iter_mut()
-                .for_each(|id| *id = new[*id as usize]);
         }
         let renumber = |id: &mut u32| {
             *id = new[*id as usize];
@@ -717,7 +858,7 @@ pub fn group(
         let best = candidates
             .best(vector.iter().copied(), Some)
             .into_iter()
-            .filter(|g| compatible(&groups[*g].place, &message.place))
+            .filter(|g| groups[*g].admits(&message.place, reading.site))
             .map(|g| (g, groups[g].cosine(&vector)))
             .filter(|(_, cosine)| *cosine >= rules.similarity)
             .max_by(|a, b| a.1.total_cmp(&b.1).then(b.0.cmp(&a.0)));
@@ -725,9 +866,10 @@ pub fn group(
             Some((g, _)) => g,
             None => {
                 groups.push(Group {
-                    centroid: FxHashMap::default(),
+                    centroid: Vec::new(),
                     norm: 0.0,
                     place: message.place.clone(),
+                    site: reading.site,
                     members: Vec::new(),
                 });
                 groups.len() - 1
@@ -736,7 +878,7 @@ pub fn group(
         let new: Vec<u32> = vector
             .iter()
             .map(|(w, _)| *w)
-            .filter(|w| !groups[g].centroid.contains_key(w))
+            .filter(|w| groups[g].weight(*w) == 0.0)
             .collect();
         candidates.index(g, new);
         groups[g].absorb(vector.iter().copied());
@@ -745,6 +887,7 @@ pub fn group(
         if message.place.len() > groups[g].place.len() {
             groups[g].place = message.place.clone();
         }
+        groups[g].site = groups[g].site.or(reading.site);
     }
     let groups = merge_alike(groups, &mut candidates, rules.similarity);
 
@@ -769,18 +912,77 @@ pub fn group(
             }
             let mut heaviest: Vec<(&str, f64)> = weights.into_iter().collect();
             heaviest.sort_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(b.0)));
-            let words = heaviest
+            let words: Vec<String> = heaviest
                 .iter()
                 .take(rules.key_words)
                 .map(|(word, _)| (*word).to_owned())
                 .collect();
+            let readings: Vec<&Reading> = now.iter().map(|at| chosen[*at].1).collect();
+            let idf = |word: &str| {
+                vocabulary
+                    .words
+                    .get(word)
+                    .map(|id| window.local[*id as usize])
+                    .filter(|local| *local != u32::MAX)
+                    .map_or(1.0, |local| window.idf[local as usize])
+            };
+            let name = name(&readings, vocabulary, &heaviest, &idf);
             let members =
                 |ats: &[usize]| -> Vec<&Facts> { ats.iter().map(|at| chosen[*at].0).collect() };
-            Some(Hotspot::of(words, &members(&now), &members(&earlier)))
+            Some(Hotspot::of(name, words, &members(&now), &members(&earlier)))
         })
         .collect();
     rank(&mut found);
     found
+}
+
+/// What a person calls a group of these messages (`heaviest`: its words, heaviest
+/// first; `idf`: how rare a word is in the window): the site at least half of them
+/// name, or else its heaviest word, before the phrase most of them use, weighed by its
+/// commoner word (小区附近 is in many messages but says little); without a phrase two
+/// messages share, its two heaviest words.
+fn name(
+    readings: &[&Reading],
+    vocabulary: &Vocabulary,
+    heaviest: &[(&str, f64)],
+    idf: &dyn Fn(&str) -> f64,
+) -> String {
+    let word = |id: u32| vocabulary.names[id as usize].as_deref().unwrap_or_default();
+    let mut sites: FxHashMap<&str, usize> = FxHashMap::default();
+    let mut phrases: FxHashMap<(&str, &str), usize> = FxHashMap::default();
+    for reading in readings {
+        if let Some(site) = reading.site {
+            *sites.entry(word(site)).or_default() += 1;
+        }
+        for (a, b) in reading.phrases.iter() {
+            *phrases.entry((word(*a), word(*b))).or_default() += 1;
+        }
+    }
+    let phrase = phrases
+        .into_iter()
+        .filter(|(_, n)| *n >= 2)
+        .map(|((a, b), n)| ((a, b), n as f64 * idf(a).min(idf(b))))
+        .max_by(|x, y| x.1.total_cmp(&y.1).then(y.0.cmp(&x.0)))
+        .map(|((a, b), _)| format!("{a}{b}"));
+    let what = phrase.unwrap_or_else(|| {
+        heaviest
+            .iter()
+            .take(2)
+            .map(|(w, _)| *w)
+            .collect::<Vec<_>>()
+            .join(" ")
+    });
+    let site = sites
+        .into_iter()
+        .filter(|(_, n)| 2 * n >= readings.len())
+        .max_by(|x, y| x.1.cmp(&y.1).then(y.0.cmp(x.0)))
+        .map(|(site, _)| site)
+        .or_else(|| heaviest.first().map(|(w, _)| *w))
+        .filter(|where_| !what.contains(where_));
+    match site {
+        Some(site) => format!("{site} {what}"),
+        None => what,
+    }
 }
 
 /// Orders hotspots hottest first (the earlier first among equals) and numbers them.
@@ -824,7 +1026,7 @@ fn merge_alike(mut groups: Vec<Group>, candidates: &mut Candidates, similarity: 
             let mut absorbed = false;
             for o in others {
                 if into[o] != o
-                    || !compatible(&groups[g].place, &groups[o].place)
+                    || !groups[g].admits(&groups[o].place, groups[o].site)
                     || groups[g].likeness(&groups[o]) < similarity
                 {
                     continue;
@@ -832,9 +1034,11 @@ fn merge_alike(mut groups: Vec<Group>, candidates: &mut Candidates, similarity: 
                 let taken = std::mem::take(&mut groups[o].members);
                 let centroid = std::mem::take(&mut groups[o].centroid);
                 let place = std::mem::take(&mut groups[o].place);
+                let site = groups[o].site;
                 groups[o].norm = 0.0;
                 let group = &mut groups[g];
                 group.absorb(centroid.into_iter().map(|(w, x)| (w, f64::from(x))));
+                group.site = group.site.or(site);
                 group.members.extend(taken);
                 group.members.sort_unstable();
                 if place.len() > group.place.len() {
@@ -862,7 +1066,7 @@ impl Hotspot {
     /// and in the window before: its place, counts and heat (rank 0 until ranked).
     /// Also how a hotspot looks to a reader who sees only some of its messages: the
     /// figures of those, the name of all.
-    pub fn of(words: Vec<String>, now: &[&Facts], earlier: &[&Facts]) -> Hotspot {
+    pub fn of(name: String, words: Vec<String>, now: &[&Facts], earlier: &[&Facts]) -> Hotspot {
         let placed: Vec<&[String]> = now
             .iter()
             .map(|m| &m.place[..])
@@ -897,9 +1101,22 @@ impl Hotspot {
         let likes = (!liked.is_empty()).then(|| liked.iter().sum());
         let growth = ((count as f64 - previous as f64) / previous.max(1) as f64).clamp(-1.0, 2.0);
         let heat = heat(count, citizens, growth, likes.unwrap_or(0));
+        let mut units: FxHashMap<&str, usize> = FxHashMap::default();
+        for unit in now.iter().filter_map(|m| m.unit.as_deref()) {
+            *units.entry(unit).or_default() += 1;
+        }
+        let mut units: Vec<Involved> = units
+            .into_iter()
+            .map(|(unit, messages)| Involved {
+                unit: unit.to_owned(),
+                messages,
+            })
+            .collect();
+        units.sort_by(|a, b| b.messages.cmp(&a.messages).then(a.unit.cmp(&b.unit)));
         Hotspot {
             rank: 0,
             heat,
+            name,
             words,
             place,
             count,
@@ -908,6 +1125,7 @@ impl Hotspot {
             citizens,
             likes,
             open: now.iter().filter(|m| m.open).count(),
+            units,
             first_at: now.first().map_or(Timestamp::UNIX_EPOCH, |m| m.at),
             last_at: now.last().map_or(Timestamp::UNIX_EPOCH, |m| m.at),
             messages: now.iter().map(|m| m.id.clone()).collect(),
@@ -940,6 +1158,7 @@ mod tests {
             citizen: Some(citizen.into()),
             likes: None,
             open: true,
+            unit: None,
         }
     }
 
@@ -1199,6 +1418,50 @@ mod tests {
     }
 
     #[test]
+    fn a_hotspot_is_named_by_its_site_and_the_phrase_its_messages_share() {
+        let lexicon = Lexicon::new([], ["魅力之城小区", "丽发新城"]);
+        let found = hotspots(
+            &fixture(),
+            at("2026-11-23T00:00:00Z"),
+            &HotspotRules::default(),
+            &lexicon,
+        );
+        // The estate most of them name, and the phrase of two words they share.
+        let fumes = &found[0];
+        assert_eq!(fumes.name, "魅力之城小区 餐馆油烟", "{fumes:#?}");
+        // Without a site, its heaviest word (油烟), unless the phrase holds it already.
+        let plain = hotspots(
+            &fixture(),
+            at("2026-11-23T00:00:00Z"),
+            &HotspotRules::default(),
+            &Lexicon::default(),
+        );
+        assert_eq!(plain[0].name, "油烟扰民");
+    }
+
+    #[test]
+    fn a_long_letter_is_kept_as_a_few_dozen_numbers() {
+        let others = "路灯 井盖 绿化 停车 电梯 供水 供电 燃气 垃圾 排水 道路 公交 学校 医院 \
+            菜场 广场 公园 围墙 楼道 屋顶 外墙 窗户 阳台 车库 门禁 监控 消防 水管 \
+            电线 网络 信号 快递 保安 保洁 维修 装修 租金 押金 合同 发票";
+        let letter = "小区门口的搅拌站每天晚上施工，噪音很大，粉尘污染严重，".repeat(40)
+            + &others.split_whitespace().collect::<Vec<_>>().join("，");
+        let mut vocabulary = Vocabulary::default();
+        let reading = &vocabulary.read(&Lexicon::default(), &[&letter])[0];
+        assert_eq!(reading.features.len(), KEPT_FEATURES);
+        assert!(reading.phrases.len() <= KEPT_PHRASES);
+        // The words it repeats are among those kept.
+        let kept: Vec<&str> = reading
+            .features
+            .iter()
+            .filter_map(|id| vocabulary.names[*id as usize].as_deref())
+            .collect();
+        for word in ["搅拌站", "噪音", "粉尘"] {
+            assert!(kept.contains(&word), "{word} not in {kept:?}");
+        }
+    }
+
+    #[test]
     fn a_reader_of_some_messages_sees_their_figures_under_the_groups_name() {
         let messages = fixture();
         let facts: Vec<Facts> = messages.iter().map(Message::facts).collect();
@@ -1208,7 +1471,12 @@ mod tests {
                 .collect()
         };
         let words = vec!["油烟".to_owned()];
-        let seen = Hotspot::of(words.clone(), &of(&["n3", "n4"]), &of(&["p1"]));
+        let seen = Hotspot::of(
+            "油烟".into(),
+            words.clone(),
+            &of(&["n3", "n4"]),
+            &of(&["p1"]),
+        );
         assert_eq!(seen.words, words);
         assert_eq!(seen.messages, ["n3", "n4"]);
         assert_eq!(seen.earlier, ["p1"]);

@@ -47,6 +47,8 @@ pub struct Concerned {
     pub id: String,
     /// Its name where the caller knows it; its id until then.
     pub name: String,
+    /// Its English name where the caller knows one; as `name` until then.
+    pub name_en: String,
     /// Demands received (a place) or assignments (a unit).
     pub count: i64,
 }
@@ -55,6 +57,8 @@ pub struct Concerned {
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct Seasonal {
     pub category: String,
+    /// The category in English where the caller knows it; as `category` until then.
+    pub category_en: String,
     /// Demands received in the same month last year.
     pub last_year: i64,
     /// The mean month of the year from then on.
@@ -80,6 +84,7 @@ pub(crate) fn concerned(
         .map(|((_, id), n)| Concerned {
             id: id.clone(),
             name: id.clone(),
+            name_en: id.clone(),
             count: *n,
         })
         .collect();
@@ -110,6 +115,7 @@ pub fn seasonal(
             let ratio = last_year as f64 / usual;
             (ratio >= rules.min_ratio).then(|| Seasonal {
                 category: category.clone(),
+                category_en: category.clone(),
                 last_year,
                 usual,
                 ratio,

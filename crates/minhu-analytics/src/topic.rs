@@ -56,6 +56,8 @@ pub struct UnitShare {
     pub unit: String,
     /// The unit's name where the caller knows it; its id until then.
     pub name: String,
+    /// The unit's English name where the caller knows one; as `name` until then.
+    pub name_en: String,
     pub assigned: i64,
     pub resolved: i64,
     pub satisfaction: Option<f64>,
@@ -66,6 +68,8 @@ pub struct UnitShare {
 pub struct Topic {
     pub rank: usize,
     pub category: String,
+    /// The category in English where the caller knows it; as `category` until then.
+    pub category_en: String,
     pub received: i64,
     pub rated: i64,
     pub unsatisfied: i64,
@@ -123,6 +127,7 @@ pub fn monthly_topics(
                 .map(|((_, unit), t)| UnitShare {
                     unit: unit.clone(),
                     name: unit.clone(),
+                    name_en: unit.clone(),
                     assigned: t.get(Metric::Assigned),
                     resolved: t.get(Metric::Resolved),
                     satisfaction: satisfaction(t),
@@ -134,6 +139,7 @@ pub fn monthly_topics(
             Topic {
                 rank: 0,
                 category: category.clone(),
+                category_en: category.clone(),
                 received,
                 rated: tally.get(Metric::Rated),
                 unsatisfied: tally.get(Metric::Unsatisfied),

@@ -112,6 +112,7 @@ pub fn run(
             citizen: row.citizen_ref,
             likes: row.likes,
             open: false,
+            unit: None,
         });
     }
     anyhow::ensure!(
@@ -154,9 +155,9 @@ pub fn run(
             .unwrap_or_default()
     };
     println!(
-        "| rank | heat | messages | citizens | likes | place | key words | from - to | e.g. |"
+        "| rank | heat | messages | citizens | likes | place | name | key words | from - to | e.g. |"
     );
-    println!("| ---: | ---: | ---: | ---: | ---: | --- | --- | --- | --- |");
+    println!("| ---: | ---: | ---: | ---: | ---: | --- | --- | --- | --- | --- |");
     for h in found.iter().take(top) {
         let place = h
             .place
@@ -167,12 +168,13 @@ pub fn run(
             })
             .map_or("-".to_owned(), |r| r.name.clone());
         println!(
-            "| {} | {:.1} | {} | {} | {} | {place} | {} | {} - {} | {} |",
+            "| {} | {:.1} | {} | {} | {} | {place} | {} | {} | {} - {} | {} |",
             h.rank,
             h.heat,
             h.count,
             h.citizens,
             h.likes.unwrap_or(0),
+            h.name,
             h.words.join(" "),
             h.first_at.strftime("%Y-%m-%d"),
             h.last_at.strftime("%Y-%m-%d"),

@@ -21,13 +21,18 @@
 //! - per step: every other metric. Each time a unit starts holding a ticket it is
 //!   credited an [`Metric::Assigned`] (a dispatch, a reassignment, a pass down, a
 //!   refused return, a reopening that gives the ticket back to it), and every
-//!   acceptance, return or pass down ends one such assignment; every reply is a
+//!   acceptance, return or pass down ends one such assignment. An assignment is
+//!   [`Metric::ResponseSettled`] once, by the first of its acceptance, return, pass down
+//!   or missed acceptance deadline, and only a settled one can be
+//!   [`Metric::RespondedOnTime`]: one still within its response time counts in
+//!   neither, so a month under way is not marked down for it. Every reply is a
 //!   [`Metric::Resolved`], every callback a [`Metric::Rated`], every reopening follows
 //!   one reply.
 
 use crate::event::{Change, Event};
 use crate::ids::{TicketNumber, UnitId};
 use crate::ticket::{Satisfaction, Ticket};
+use crate::timer::DeadlineKind;
 use jiff::Timestamp;
 use jiff::civil::Date;
 use std::collections::BTreeMap;
@@ -40,6 +45,10 @@ code_enum!(
         Assigned = "assigned" / "派发" / "Dispatched",
         Accepted = "accepted" / "签收" / "Accepted",
         RespondedOnTime = "responded_on_time" / "按时签收" / "Accepted on time",
+        /// An assignment whose acceptance is settled: accepted, returned or passed
+        /// down, or not accepted by its deadline (the timer said so). One still within
+        /// its response time is not counted yet.
+        ResponseSettled = "response_settled" / "签收已定" / "Acceptance settled",
         Resolved = "resolved" / "办结" / "Resolved",
         ResolvedOnTime = "resolved_on_time" / "按期办结" / "Resolved on time",
         Rated = "rated" / "回访" / "Called back",
@@ -130,9 +139,16 @@ impl Rollup {
         };
         let mut ticket = Ticket::new(number.clone(), intake.clone(), first.at);
         let mut counted: Vec<(Option<UnitId>, Metric)> = vec![(None, Metric::Received)];
+        // Whether the holder's assignment awaits its acceptance.
+        let mut awaiting = false;
         for event in rest {
-            counted.extend(credits(&ticket, event));
+            let credited = credits(&ticket, event, awaiting);
+            let assigned = credited.iter().any(|(_, m)| *m == Metric::Assigned);
+            let settled = credited.iter().any(|(_, m)| *m == Metric::ResponseSettled);
+            counted.extend(credited);
             ticket.apply(event);
+            awaiting = ticket.status == crate::ticket::Status::Dispatched
+                && (assigned || (awaiting && !settled));
         }
         let region = ticket
             .intake
@@ -256,9 +272,16 @@ pub fn intake_day(number: &TicketNumber) -> Option<Date> {
     Date::strptime("%Y%m%d", number.as_str().get(..8)?).ok()
 }
 
-/// The counts `event` earns, judged on the ticket as it was just before it.
-fn credits(before: &Ticket, event: &Event) -> Vec<(Option<UnitId>, Metric)> {
+/// The counts `event` earns, judged on the ticket as it was just before it (`awaiting`:
+/// whether its holder's assignment was still awaiting its acceptance).
+fn credits(before: &Ticket, event: &Event, awaiting: bool) -> Vec<(Option<UnitId>, Metric)> {
     let holder = before.unit.clone();
+    let settles = |mut credits: Vec<(Option<UnitId>, Metric)>| {
+        if awaiting {
+            credits.push((before.unit.clone(), Metric::ResponseSettled));
+        }
+        credits
+    };
     let responded_in_time = || {
         before
             .deadlines
@@ -286,10 +309,10 @@ fn credits(before: &Ticket, event: &Event) -> Vec<(Option<UnitId>, Metric)> {
             credits
         }
         Change::Reassigned { unit, .. } => vec![(Some(unit.clone()), Metric::Assigned)],
-        Change::Redispatched { unit, .. } => vec![
+        Change::Redispatched { unit, .. } => settles(vec![
             (Some(unit.clone()), Metric::Assigned),
             (holder, Metric::Redispatched),
-        ],
+        ]),
         // The refused unit must accept again against a fresh response deadline: another
         // assignment, so that its response rate counts both acceptances.
         Change::ReturnRejected { unit, .. } => vec![
@@ -298,12 +321,12 @@ fn credits(before: &Ticket, event: &Event) -> Vec<(Option<UnitId>, Metric)> {
         ],
         Change::Accepted => {
             let mut credits = vec![(holder.clone(), Metric::Accepted)];
-            if responded_in_time() {
+            if awaiting && responded_in_time() {
                 credits.push((holder, Metric::RespondedOnTime));
             }
-            credits
+            settles(credits)
         }
-        Change::Returned { .. } => vec![(holder, Metric::Returned)],
+        Change::Returned { .. } => settles(vec![(holder, Metric::Returned)]),
         Change::Resolved { .. }
         | Change::AnsweredAtIntake { .. }
         | Change::HandledOnSpot { .. }
@@ -329,7 +352,13 @@ fn credits(before: &Ticket, event: &Event) -> Vec<(Option<UnitId>, Metric)> {
             ],
             None => vec![(None, Metric::Reopened)],
         },
-        Change::Overdue { .. } => vec![(holder, Metric::Overdue)],
+        Change::Overdue { deadline, .. } => {
+            let credits = vec![(holder, Metric::Overdue)];
+            match deadline {
+                DeadlineKind::Respond => settles(credits),
+                DeadlineKind::Resolve => credits,
+            }
+        }
         Change::Created(_)
         | Change::Reclassified { .. }
         | Change::AttachmentAdded(_)
@@ -463,6 +492,44 @@ mod tests {
             .sum()
     }
 
+    /// Issue 20: an assignment within its response time is in no response count; the
+    /// timer's missed deadline settles it (not in time), and a late acceptance after
+    /// that settles nothing more.
+    #[test]
+    fn an_assignment_counts_for_the_response_rate_once_settled() {
+        let mut events = vec![
+            ("2026-03-01T23:30:00Z", created()),
+            ("2026-03-01T23:32:00Z", dispatched("u1")),
+        ];
+        let count_now = |events: &[(&str, Change)]| {
+            let rollup = Rollup::of(&number(), &log(events.to_vec()));
+            [
+                Metric::Assigned,
+                Metric::ResponseSettled,
+                Metric::RespondedOnTime,
+            ]
+            .map(|metric| count(&rollup, "u1", metric))
+        };
+        assert_eq!(count_now(&events), [1, 0, 0], "within its response time");
+        events.push((
+            "2026-03-02T04:00:00Z",
+            Change::Overdue {
+                deadline: DeadlineKind::Respond,
+                due_by: at("2026-03-02T04:00:00Z"),
+            },
+        ));
+        assert_eq!(count_now(&events), [1, 1, 0], "its deadline missed");
+        events.push(("2026-03-02T05:00:00Z", Change::Accepted));
+        assert_eq!(count_now(&events), [1, 1, 0], "accepted late");
+        // Accepted in time instead: settled, in time.
+        let in_time = [
+            events[0].clone(),
+            events[1].clone(),
+            ("2026-03-02T00:00:00Z", Change::Accepted),
+        ];
+        assert_eq!(count_now(&in_time), [1, 1, 1]);
+    }
+
     #[test]
     fn each_step_is_credited_to_the_unit_that_took_it() {
         let rollup = Rollup::of(&number(), &handled());
@@ -470,6 +537,8 @@ mod tests {
             ("", Metric::Received, 1),
             ("u1", Metric::Assigned, 1),
             ("u1", Metric::Returned, 1),
+            ("u1", Metric::ResponseSettled, 1),
+            ("u2", Metric::ResponseSettled, 1),
             ("u1", Metric::ReturnUpheld, 1),
             ("u2", Metric::Assigned, 1),
             ("u2", Metric::Accepted, 1),
@@ -490,7 +559,7 @@ mod tests {
         for (unit, metric, n) in expected {
             assert_eq!(count(&rollup, unit, metric), n, "{unit} {metric:?}");
         }
-        assert_eq!(rollup.daily.values().sum::<i64>(), 13);
+        assert_eq!(rollup.daily.values().sum::<i64>(), 15);
         for key in rollup.daily.keys() {
             assert_eq!(key.day, jiff::civil::date(2026, 3, 2));
             assert_eq!(
@@ -577,7 +646,7 @@ mod tests {
         later[0].seq = events.len() as u32 + 1;
         table.add(&Rollup::change(&number(), &events, &later));
         assert!(table.daily.keys().all(|k| k.region == "A5"), "{table:?}");
-        assert_eq!(table.daily.values().sum::<i64>(), 13);
+        assert_eq!(table.daily.values().sum::<i64>(), 15);
         assert!(table.hourly.keys().all(|k| k.region == "A5"));
     }
 

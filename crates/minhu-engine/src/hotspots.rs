@@ -6,12 +6,17 @@
 //! A pass reads only what changed since the pass before (`Store::changed_since` from
 //! the mark it keeps; the first pass takes `Store::latest_mark`, then lists the tickets
 //! of the window and the one before by creation time). It keeps each ticket's
-//! [`Reading`], so jieba segments a ticket once, not on every pass (again only if its
-//! text changed, as an erased identity does), forgets tickets created before the window
-//! before, and groups the rest again with [`hotspot::group`](minhu_analytics::hotspot::group), the function the
-//! on-request list uses after reading: the kept list is the one a fresh computation on
-//! the same tickets gives. The vocabulary of the kept readings is compacted when it has
-//! doubled, so words of tickets long gone take no memory.
+//! [`Reading`] (a sketch of a few dozen numbers: its most frequent words, its phrases,
+//! the site it names), so jieba segments a ticket once, not on every pass (again only
+//! if its text changed, as an erased identity does), forgets tickets created before the
+//! window before, and groups the kept sketches with
+//! [`hotspot::group`](minhu_analytics::hotspot::group), the function the on-request list
+//! uses after reading: the kept list is the one a fresh computation on the same tickets
+//! gives (tests check it). Grouping sketches, not whole texts, is what keeps a pass to
+//! seconds and the watch's memory to a few hundred bytes a ticket at a province's volume
+//! (BENCHMARKS.md). The vocabulary of the kept readings is compacted when it has
+//! doubled, so words of tickets long gone take no memory; the units, regions and
+//! categories of the kept tickets are held once each.
 //!
 //! The list and the readings live in this process's memory: nothing is stored, a
 //! restarted server computes them on its first pass, and each serving process keeps
@@ -43,8 +48,8 @@ use std::time::Duration;
 /// The default window of the hotspot list, in days: the one kept current.
 pub const DAYS: i64 = 7;
 /// How often the watch refreshes the list. A pass after a few minutes' tickets reads
-/// and segments only those, but groups the whole window again: seconds at a city's
-/// volume, tens of seconds of one core at a province's (BENCHMARKS.md).
+/// and segments only those, and groups the whole window's sketches again: seconds at a
+/// province's volume (BENCHMARKS.md).
 pub const EVERY: Duration = Duration::from_secs(300);
 /// Tickets read from the store per page.
 const PAGE: u32 = 1_000;
@@ -60,21 +65,26 @@ pub fn default_rules() -> HotspotRules {
     }
 }
 
-/// A ticket as the kept list knows it: its facts, and what scopes and filters test.
+/// A ticket as the kept list knows it: its facts, and what scopes and filters test
+/// (ids shared between the tickets that have them: a few bytes a ticket).
 #[derive(Debug)]
 pub struct KeptTicket {
     pub facts: Facts,
-    pub unit: Option<UnitId>,
+    pub unit: Option<Arc<UnitId>>,
     /// The units of a joint case's parts (they see the case too).
-    pub parts: Vec<UnitId>,
-    pub region: Option<RegionId>,
-    pub category: Option<String>,
+    pub parts: Box<[Arc<UnitId>]>,
+    pub region: Option<Arc<RegionId>>,
+    pub category: Option<Arc<str>>,
 }
 
 impl KeptTicket {
     /// Whether a reader with `scope` may see it.
     pub fn in_scope(&self, scope: &Scope) -> bool {
-        scope.covers(self.unit.as_ref(), self.parts.iter(), self.region.as_ref())
+        scope.covers(
+            self.unit.as_deref(),
+            self.parts.iter().map(|unit| &**unit),
+            self.region.as_deref(),
+        )
     }
 }
 
@@ -152,6 +162,7 @@ impl HotspotList {
                 let now = seen(&kept.now, visible);
                 (!now.is_empty()).then(|| {
                     Hotspot::of(
+                        kept.hotspot.name.clone(),
                         kept.hotspot.words.clone(),
                         &now,
                         &seen(&kept.earlier, visible),
@@ -197,6 +208,42 @@ struct Kept {
     tickets: HashMap<String, Entry>,
     /// Each region's place (ids from the city down), shared by its tickets.
     places: HashMap<RegionId, Arc<[String]>>,
+    /// The ids the kept tickets share.
+    shared: Shared,
+}
+
+/// One copy of each unit, region and category id, however many tickets have it.
+#[derive(Default)]
+struct Shared {
+    units: HashMap<UnitId, (Arc<UnitId>, Arc<str>)>,
+    regions: HashMap<RegionId, Arc<RegionId>>,
+    categories: HashMap<String, Arc<str>>,
+}
+
+impl Shared {
+    /// The unit's shared id, and the same as text (for [`Facts::unit`]).
+    fn unit(&mut self, unit: &UnitId) -> (Arc<UnitId>, Arc<str>) {
+        self.units
+            .entry(unit.clone())
+            .or_insert_with(|| (Arc::new(unit.clone()), Arc::from(unit.as_str())))
+            .clone()
+    }
+
+    fn region(&mut self, region: &RegionId) -> Arc<RegionId> {
+        self.regions
+            .entry(region.clone())
+            .or_insert_with(|| Arc::new(region.clone()))
+            .clone()
+    }
+
+    fn category(&mut self, category: &str) -> Arc<str> {
+        if let Some(shared) = self.categories.get(category) {
+            return shared.clone();
+        }
+        let shared: Arc<str> = Arc::from(category);
+        self.categories.insert(category.to_owned(), shared.clone());
+        shared
+    }
 }
 
 struct Entry {
@@ -392,6 +439,7 @@ impl Engine {
                     .clone(),
                 None => Arc::from(Vec::new()),
             };
+            let unit = ticket.unit.as_ref().map(|unit| kept.shared.unit(unit));
             let fresh = Arc::new(KeptTicket {
                 facts: Facts {
                     id: number.clone(),
@@ -400,15 +448,24 @@ impl Engine {
                     citizen: ticket.intake.citizen.phone.clone(),
                     likes: None,
                     open: is_open(&ticket),
+                    unit: unit.as_ref().map(|(_, text)| text.clone()),
                 },
-                unit: ticket.unit.clone(),
-                parts: ticket.parts.iter().map(|p| p.unit.clone()).collect(),
-                region: ticket.intake.region.clone(),
+                unit: unit.map(|(id, _)| id),
+                parts: ticket
+                    .parts
+                    .iter()
+                    .map(|part| kept.shared.unit(&part.unit).0)
+                    .collect(),
+                region: ticket
+                    .intake
+                    .region
+                    .as_ref()
+                    .map(|region| kept.shared.region(region)),
                 category: ticket
                     .intake
                     .category
                     .as_ref()
-                    .map(|c| c.as_str().to_owned()),
+                    .map(|category| kept.shared.category(category.as_str())),
             });
             match kept.tickets.get_mut(&number) {
                 Some(entry) if entry.text == hash => entry.ticket = fresh,

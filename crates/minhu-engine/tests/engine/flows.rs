@@ -941,6 +941,7 @@ async fn fresh_hotspots(engine: &Engine, to: Timestamp) -> Vec<minhu_analytics::
             citizen: ticket.intake.citizen.phone.clone(),
             likes: None,
             open: is_open(ticket),
+            unit: ticket.unit.as_ref().map(|unit| unit.as_str().to_owned()),
         })
         .collect();
     minhu_analytics::hotspot::hotspots(&messages, to, &default_rules(), &engine.hotspot_lexicon())

@@ -384,6 +384,8 @@ struct RateLine {
     /// A unit id, a region id, or "" for what no unit or region holds.
     id: String,
     name: String,
+    /// The unit's English name (a region's name: regions have none).
+    name_en: String,
     /// On the lines shown apart, never ranked: `intake` (what no unit holds: answered
     /// at intake, waiting for dispatch, merged) or `unplaced` (no place known).
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -471,9 +473,31 @@ pub(crate) fn district_key(city: &City, region: Option<&str>) -> String {
 pub(crate) fn name_places(city: &City, places: &mut [Concerned]) {
     for place in places {
         if let Some(region) = city.regions.get(&RegionId::new(place.id.as_str())) {
+            // Regions have no English names: the Chinese one on English pages too.
             place.name = region.name.clone();
+            place.name_en = region.name.clone();
         }
     }
+}
+
+/// A unit's name and its English name (its name where the city gives none); its id
+/// for both when the city no longer has it.
+pub(crate) fn unit_names(city: &City, id: &str) -> (String, String) {
+    city.units.get(&UnitId::new(id)).map_or_else(
+        || (id.to_owned(), id.to_owned()),
+        |unit| {
+            let english = unit.name_en.clone().unwrap_or_else(|| unit.name.clone());
+            (unit.name.clone(), english)
+        },
+    )
+}
+
+/// A category path in English where the city names it (`english` in taxonomy.csv),
+/// else as written.
+pub(crate) fn category_en(city: &City, path: &str) -> String {
+    city.taxonomy
+        .english(&minhu_core::taxonomy::CategoryPath::new(path))
+        .unwrap_or_else(|| path.to_owned())
 }
 
 #[derive(Deserialize, IntoParams)]
@@ -543,14 +567,15 @@ pub(crate) async fn rates(
     }
     let rules = &city.analytics;
     let apart = cells.remove("").map(|counts| {
-        let (kind, name) = if by_region {
-            ("unplaced", "未定位 Not placed")
+        let (kind, name, name_en) = if by_region {
+            ("unplaced", "未定位 Not placed", "Not placed")
         } else {
-            ("intake", "受理台 Intake desk")
+            ("intake", "受理台 Intake desk", "Intake desk")
         };
         RateLine {
             id: String::new(),
             name: name.to_owned(),
+            name_en: name_en.to_owned(),
             apart: Some(kind),
             per_10k: None,
             ranked: Ranked::unranked(String::new(), counts, &rules.weights),
@@ -559,22 +584,17 @@ pub(crate) async fn rates(
     let lines: Vec<RateLine> = rank(cells.into_iter().collect(), rules)
         .into_iter()
         .map(|ranked| {
-            let (name, population) = if by_region {
+            let ((name, name_en), population) = if by_region {
                 let region = city.regions.get(&RegionId::new(ranked.unit.as_str()));
-                (
-                    region.map_or_else(|| ranked.unit.clone(), |r| r.name.clone()),
-                    region.and_then(|r| r.population),
-                )
+                let name = region.map_or_else(|| ranked.unit.clone(), |r| r.name.clone());
+                ((name.clone(), name), region.and_then(|r| r.population))
             } else {
-                let unit = city.units.get(&UnitId::new(ranked.unit.as_str()));
-                (
-                    unit.map_or_else(|| ranked.unit.clone(), |u| u.name.clone()),
-                    None,
-                )
+                (unit_names(city, &ranked.unit), None)
             };
             RateLine {
                 id: ranked.unit.clone(),
                 name,
+                name_en,
                 apart: None,
                 per_10k: per_10k(ranked.counts.get(Metric::Received), population),
                 ranked,
@@ -746,6 +766,10 @@ struct AlertLine {
     alert: Alert,
     /// The place's or the unit's name: what the alert is about.
     name: String,
+    /// In English: the unit's English name (a region's name: regions have none).
+    name_en: String,
+    /// The category in English where the city names it.
+    category_en: Option<String>,
     region_name: Option<String>,
     unit_name: Option<String>,
     /// The window's start and end (`window_from`, `window_to`).
@@ -831,17 +855,24 @@ pub(crate) async fn alerts(
                     .get(&RegionId::new(id.as_str()))
                     .map(|r| r.name.clone())
             });
-            let unit_name = alert.unit.as_ref().and_then(|id| {
-                city.units
-                    .get(&UnitId::new(id.as_str()))
-                    .map(|u| u.name.clone())
-            });
+            let unit_names = alert
+                .unit
+                .as_ref()
+                .filter(|id| city.units.get(&UnitId::new(id.as_str())).is_some())
+                .map(|id| unit_names(city, id));
+            let unit_name = unit_names.as_ref().map(|(name, _)| name.clone());
+            let name = region_name
+                .clone()
+                .or_else(|| unit_name.clone())
+                .or_else(|| alert.region.clone().or_else(|| alert.unit.clone()))
+                .unwrap_or_default();
             AlertLine {
-                name: region_name
-                    .clone()
-                    .or_else(|| unit_name.clone())
-                    .or_else(|| alert.region.clone().or_else(|| alert.unit.clone()))
-                    .unwrap_or_default(),
+                name_en: match (&region_name, &unit_names) {
+                    (None, Some((_, english))) => english.clone(),
+                    _ => name.clone(),
+                },
+                category_en: alert.category.as_deref().map(|c| category_en(city, c)),
+                name,
                 region_name,
                 unit_name,
                 first_at: alert.window_from,

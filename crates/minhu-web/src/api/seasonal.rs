@@ -4,8 +4,8 @@
 
 use crate::AppState;
 use crate::api::analytics::{
-    FilterParams, Filters, Format, LevelParams, PeriodParams, Table, cut, district_key,
-    name_places, read, today,
+    FilterParams, Filters, Format, LevelParams, PeriodParams, Table, category_en, cut,
+    district_key, name_places, read, today, unit_names,
 };
 use crate::middleware::auth::Principal;
 use crate::middleware::auth::Rule::Permission as Needs;
@@ -18,7 +18,6 @@ use axum::response::{IntoResponse, Response};
 use jiff::civil::Date;
 use minhu_analytics::seasonal::{SeasonRules, Seasonal, seasonal};
 use minhu_core::access::Permission as P;
-use minhu_core::ids::UnitId;
 use minhu_core::rollup::Metric;
 use minhu_core::workflow::FieldError;
 use serde::{Deserialize, Serialize};
@@ -138,10 +137,9 @@ pub(crate) async fn seasonal_view(
     for problem in &mut problems {
         name_places(city, &mut problem.places);
         for unit in &mut problem.units {
-            if let Some(known) = city.units.get(&UnitId::new(unit.id.as_str())) {
-                unit.name = known.name.clone();
-            }
+            (unit.name, unit.name_en) = unit_names(city, &unit.id);
         }
+        problem.category_en = category_en(city, &problem.category);
     }
     if filters.format != Format::Json {
         return season_table(&problems).send("seasonal", filters.format);

@@ -13,8 +13,8 @@
 
 use crate::AppState;
 use crate::api::analytics::{
-    FilterParams, Filters, Format, LevelParams, PeriodParams, Table, cut, district_key,
-    name_places, read, today,
+    FilterParams, Filters, Format, LevelParams, PeriodParams, Table, category_en, cut,
+    district_key, name_places, read, today, unit_names,
 };
 use crate::api::in_range;
 use crate::middleware::auth::Principal;
@@ -32,7 +32,7 @@ use minhu_analytics::topic::{Topic, TopicRules, monthly_topics};
 use minhu_core::City;
 use minhu_core::access::Permission as P;
 use minhu_core::access::Scope;
-use minhu_core::ids::{RegionId, UnitId};
+use minhu_core::ids::RegionId;
 use minhu_core::taxonomy::within;
 use minhu_engine::hotspots::{DAYS, HotspotList, KeptTicket, is_open, ticket_place, ticket_text};
 use minhu_engine::records::TicketFilter;
@@ -68,7 +68,10 @@ struct HotspotLine {
     rank: usize,
     /// See `minhu_analytics::hotspot` for the formula.
     heat: f64,
-    /// The heaviest words of its tickets: with the place, its name.
+    /// What a person calls it: the site most of its tickets name (or its heaviest
+    /// word) and the phrase they use ("丽发新城 搅拌站噪音").
+    name: String,
+    /// The heaviest words of its tickets, heaviest first.
     words: Vec<String>,
     place: Option<String>,
     place_name: Option<String>,
@@ -78,10 +81,21 @@ struct HotspotLine {
     citizens: usize,
     likes: Option<u64>,
     open: usize,
+    /// The units handling its tickets of the window, most tickets first.
+    units: Vec<UnitLine>,
     first_at: Timestamp,
     last_at: Timestamp,
     /// Its ticket numbers in the window, oldest first.
     tickets: Vec<String>,
+}
+
+#[derive(Serialize)]
+struct UnitLine {
+    id: String,
+    name: String,
+    /// The English name, where the city gives one (else the name).
+    name_en: String,
+    tickets: usize,
 }
 
 #[derive(Serialize)]
@@ -152,6 +166,7 @@ pub(crate) async fn hotspot_list(
         .map(|h| HotspotLine {
             rank: h.rank,
             heat: h.heat,
+            name: h.name,
             words: h.words,
             place_name: h.place.as_deref().and_then(|p| region_name(&city, p)),
             place: h.place,
@@ -161,6 +176,19 @@ pub(crate) async fn hotspot_list(
             citizens: h.citizens,
             likes: h.likes,
             open: h.open,
+            units: h
+                .units
+                .into_iter()
+                .map(|involved| {
+                    let (name, name_en) = unit_names(&city, &involved.unit);
+                    UnitLine {
+                        id: involved.unit,
+                        name,
+                        name_en,
+                        tickets: involved.messages,
+                    }
+                })
+                .collect(),
             first_at: h.first_at,
             last_at: h.last_at,
             tickets: h.messages,
@@ -281,7 +309,9 @@ async fn computed_report(
             .map_err(ApiError::internal)?;
         for ticket in page.tickets {
             let unit = ticket.unit.as_ref().map(|u| u.as_str().to_owned());
-            if !filters.units.is_empty() && !unit.is_some_and(|u| filters.units.contains(&u)) {
+            if !filters.units.is_empty()
+                && !unit.as_ref().is_some_and(|u| filters.units.contains(u))
+            {
                 continue;
             }
             messages.push(Message {
@@ -292,6 +322,7 @@ async fn computed_report(
                 citizen: ticket.intake.citizen.phone.clone(),
                 likes: None,
                 open: is_open(&ticket),
+                unit,
             });
         }
         match page.next {
@@ -325,6 +356,7 @@ fn hotspot_table(lines: &[HotspotLine]) -> Table {
     let header = [
         "rank",
         "heat",
+        "name",
         "words",
         "place",
         "place_name",
@@ -334,6 +366,7 @@ fn hotspot_table(lines: &[HotspotLine]) -> Table {
         "citizens",
         "likes",
         "open",
+        "units",
         "first_at",
         "last_at",
         "tickets",
@@ -346,6 +379,7 @@ fn hotspot_table(lines: &[HotspotLine]) -> Table {
             vec![
                 h.rank.to_string(),
                 format!("{:.2}", h.heat),
+                h.name.clone(),
                 h.words.join(" "),
                 h.place.clone().unwrap_or_default(),
                 h.place_name.clone().unwrap_or_default(),
@@ -355,6 +389,11 @@ fn hotspot_table(lines: &[HotspotLine]) -> Table {
                 h.citizens.to_string(),
                 h.likes.map(|n| n.to_string()).unwrap_or_default(),
                 h.open.to_string(),
+                h.units
+                    .iter()
+                    .map(|u| format!("{} {}", u.name, u.tickets))
+                    .collect::<Vec<_>>()
+                    .join("; "),
                 h.first_at.to_string(),
                 h.last_at.to_string(),
                 h.tickets.join(" "),
@@ -455,10 +494,9 @@ pub(crate) async fn monthly_topic(
     let mut topics = monthly_topics(&months, &units, &places, &rules);
     for topic in &mut topics {
         for share in &mut topic.units {
-            if let Some(unit) = city.units.get(&UnitId::new(share.unit.as_str())) {
-                share.name = unit.name.clone();
-            }
+            (share.name, share.name_en) = unit_names(city, &share.unit);
         }
+        topic.category_en = category_en(city, &topic.category);
         name_places(city, &mut topic.places);
     }
     if filters.format != Format::Json {

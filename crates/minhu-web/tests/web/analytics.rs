@@ -254,7 +254,7 @@ fn other_demand() -> String {
 #[tokio::test]
 async fn hotspots_group_the_weeks_tickets_and_link_them() {
     let app = TestApp::new().await;
-    handled_month(&app).await;
+    let unit = handled_month(&app).await;
     let (status, body) = app.post("/api/v1/tickets", &other_demand(), None).await;
     assert_eq!(status, StatusCode::CREATED, "{body}");
 
@@ -274,6 +274,12 @@ async fn hotspots_group_the_weeks_tickets_and_link_them() {
         "{lift}"
     );
     assert_eq!(lift["place_name"], "尖山社区");
+    // Named as a person would, with the unit that handles them (issue 20).
+    assert!(lift["name"].as_str().unwrap().contains("电梯"), "{lift}");
+    assert_eq!(lift["units"].as_array().unwrap().len(), 1, "{lift}");
+    assert_eq!(lift["units"][0]["id"], unit.as_str());
+    assert_eq!(lift["units"][0]["tickets"], 3);
+    assert_eq!(lift["previous"], 0);
     // One citizen called three times: repeats count no more than the people
     // (1 + 0.5 x 1), rising from nothing (x 2).
     assert_eq!(lift["citizens"], 1);
@@ -282,7 +288,7 @@ async fn hotspots_group_the_weeks_tickets_and_link_them() {
     let (status, csv) = app.get("/api/v1/analytics/hotspots?format=csv").await;
     assert_eq!(status, StatusCode::OK);
     let csv = csv.as_str().unwrap();
-    assert!(csv.starts_with("rank,heat,words,"), "{csv}");
+    assert!(csv.starts_with("rank,heat,name,words,"), "{csv}");
     assert_eq!(csv.lines().count(), 2);
 
     // A region elsewhere sees none of them; a bad window is named.
@@ -405,7 +411,7 @@ async fn the_monthly_topic_ranks_the_months_unsatisfying_problems() {
     assert_eq!(lift["units"][0]["assigned"], 5);
     assert_eq!(
         lift["places"][0],
-        json!({"id": "A3", "name": "A3区", "count": 5})
+        json!({"id": "A3", "name": "A3区", "name_en": "A3区", "count": 5})
     );
     assert_ne!(lift["units"][0]["name"], lift["units"][0]["unit"]);
 
@@ -523,4 +529,59 @@ async fn every_analytics_table_exports_as_a_workbook() {
     let (status, body) = app.get("/api/v1/analytics/rates?format=pdf").await;
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
     assert!(body.to_string().contains("xlsx"), "{body}");
+}
+
+/// Issue 20: an English dashboard shows units and categories by their English names
+/// (the city's `name_en` and taxonomy `english`), as the other English pages do; the
+/// Chinese page keeps the Chinese ones.
+#[tokio::test]
+async fn the_english_dashboard_names_units_and_categories_in_english() {
+    let app = TestApp::new().await;
+    let (status, ticket) = app.post("/api/v1/tickets", &demand("电梯坏了"), None).await;
+    assert_eq!(status, StatusCode::CREATED, "{ticket}");
+    let number = ticket["number"].as_str().unwrap();
+    let unit = "dept-A1-housing";
+    let moved = json!({"action": "reassign", "unit": unit, "reason": "住建局管辖"});
+    let (status, body) = app.act(number, moved).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let english = "A1 District Housing and Urban-Rural Development Bureau";
+    let (status, rates) = app.get("/api/v1/analytics/rates?by=unit").await;
+    assert_eq!(status, StatusCode::OK, "{rates}");
+    let line = rates["rows"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|line| line["id"] == unit)
+        .unwrap_or_else(|| panic!("{rates}"));
+    assert_eq!(line["name_en"], english);
+    assert_ne!(line["name"], line["name_en"]);
+
+    let page = |lang: &'static str| {
+        let app = &app;
+        async move {
+            let request = axum::http::Request::get("/dashboard")
+                .header(axum::http::header::COOKIE, format!("minhu_lang={lang}"))
+                .body(axum::body::Body::empty())
+                .unwrap();
+            let (status, body, _) = app.send(request).await;
+            assert_eq!(status, StatusCode::OK);
+            body.as_str().unwrap().to_owned()
+        }
+    };
+    let (en, zh) = (page("en").await, page("zh").await);
+    for (id, columns) in [
+        ("ranking", "data-columns=\"name_en,"),
+        ("monthly-topic", "data-columns=\"category_en,"),
+        ("seasonal", "data-columns=\"category_en,"),
+        ("alerts", "data-columns=\"name_en,"),
+    ] {
+        let figure = |html: &str| {
+            let at = html.find(&format!("id=\"{id}\"")).unwrap();
+            html[..at].rsplit("<figure").next().unwrap().to_owned()
+        };
+        assert!(figure(&en).contains(columns), "{id}: {}", figure(&en));
+        assert!(!figure(&zh).contains("_en"), "{id}: {}", figure(&zh));
+    }
+    assert!(en.contains("units.name_en"));
+    assert!(!zh.contains("units.name_en"));
 }

@@ -35,7 +35,7 @@ fn lives() -> impl Strategy<Value = Vec<Life>> {
     let life = (
         0u8..3,
         any::<bool>(),
-        prop::collection::vec((0u8..15, any::<u8>(), 0u8..30), 0..24),
+        prop::collection::vec((0u8..16, any::<u8>(), 0u8..30), 0..24),
     )
         .prop_map(|(place, categorised, steps)| Life {
             place,
@@ -67,6 +67,9 @@ fn intake(life: &Life) -> Intake {
         external_ref: None,
     }
 }
+
+/// The step that runs the timers instead of a command (deadlines missed, warnings).
+const TIMERS: u8 = 15;
 
 /// The command a step asks for; `None` when it names nothing to ask (a pass down with
 /// no unit under the holder).
@@ -142,6 +145,13 @@ async fn live(app: &TestApp, lives: &[Life]) -> Vec<TicketNumber> {
         for &(action, choice, hours) in &life.steps {
             app.clock
                 .advance(SignedDuration::from_hours(i64::from(hours)));
+            if action == TIMERS {
+                minhu_engine::timers::TimerWorker::new(engine.clone())
+                    .tick()
+                    .await;
+                ticket = engine.ticket(&ticket.number).await.unwrap();
+                continue;
+            }
             let Some(command) = command(app, &ticket, &first, (action, choice)) else {
                 continue;
             };
@@ -158,8 +168,10 @@ async fn live(app: &TestApp, lives: &[Life]) -> Vec<TicketNumber> {
 #[derive(Default, Debug)]
 struct Recount {
     /// Per unit: assignments, accepted in time, replies, replies in time, callbacks,
-    /// solved, satisfied or basically, reopened, returned, passed down, answered.
-    units: BTreeMap<String, [i64; 11]>,
+    /// solved, satisfied or basically, reopened, returned, passed down, answered,
+    /// assignments settled (accepted, returned, passed down or their acceptance
+    /// deadline missed).
+    units: BTreeMap<String, [i64; 12]>,
     /// Per district id ("" for unplaced): received, answered.
     places: BTreeMap<String, (i64, i64)>,
 }
@@ -175,6 +187,7 @@ const REOPENED: usize = 7;
 const RETURNED: usize = 8;
 const PASSED_DOWN: usize = 9;
 const ANSWERED: usize = 10;
+const SETTLED: usize = 11;
 
 async fn recount(app: &TestApp, numbers: &[TicketNumber]) -> Recount {
     let engine = &app.state.engine;
@@ -187,6 +200,8 @@ async fn recount(app: &TestApp, numbers: &[TicketNumber]) -> Recount {
             panic!("{number} does not start with its intake");
         };
         let mut ticket = Ticket::new(number.clone(), intake.clone(), events[0].at);
+        // Whether the holder's assignment still awaits its acceptance.
+        let mut awaiting = false;
         for event in &events[1..] {
             let before = ticket.clone();
             ticket.apply(event);
@@ -199,12 +214,30 @@ async fn recount(app: &TestApp, numbers: &[TicketNumber]) -> Recount {
             if starts_holding {
                 credit(&ticket.unit, ASSIGNED);
             }
-            if before.status == Status::Dispatched && ticket.status == Status::Accepted {
+            let accepted = before.status == Status::Dispatched && ticket.status == Status::Accepted;
+            let missed = matches!(
+                event.change,
+                minhu_core::event::Change::Overdue {
+                    deadline: minhu_core::timer::DeadlineKind::Respond,
+                    ..
+                }
+            );
+            let settled = awaiting
+                && (accepted
+                    || missed
+                    || ticket.return_count > before.return_count
+                    || ticket.redispatch_count > before.redispatch_count);
+            if settled {
+                credit(&before.unit, SETTLED);
+            }
+            if accepted && awaiting {
                 let due = before.deadlines.is_none_or(|d| event.at <= d.respond_by);
                 if due {
                     credit(&before.unit, ON_TIME_ACCEPT);
                 }
             }
+            awaiting =
+                ticket.status == Status::Dispatched && (starts_holding || (awaiting && !settled));
             if ticket.status == Status::Resolved && before.status != Status::Resolved {
                 credit(&before.unit, REPLIES);
                 if before.deadlines.is_none_or(|d| event.at <= d.resolve_by) {
@@ -371,13 +404,14 @@ async fn check(app: &TestApp, lives: &[Life]) {
             ("returned", RETURNED),
             ("redispatched", PASSED_DOWN),
             ("answered", ANSWERED),
+            ("response_settled", SETTLED),
         ] {
             assert_eq!(counts[name], n[i], "{}", what(name));
         }
         let rates = &line["rates"];
         same(
             &rates["response"],
-            percent(n[ON_TIME_ACCEPT], n[ASSIGNED]),
+            percent(n[ON_TIME_ACCEPT], n[SETTLED]),
             &what("response"),
         );
         same(
