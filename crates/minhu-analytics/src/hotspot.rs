@@ -180,12 +180,12 @@ impl Lexicon {
             }
             end = start + word.len();
             let mut chars = word.chars();
-            if let (Some(c), None) = (chars.next(), chars.next()) {
-                if is_cjk(c) {
-                    run.push(c);
-                    before = None;
-                    continue;
-                }
+            if let (Some(c), None) = (chars.next(), chars.next())
+                && is_cjk(c)
+            {
+                run.push(c);
+                before = None;
+                continue;
             }
             pairs(&mut run, &mut said);
             if self.places.contains(word) {

@@ -386,7 +386,7 @@ fn past_life(
         solved: true,
         satisfaction: Satisfaction::Satisfied,
     };
-    if scramble(i) % 20 == 0 {
+    if scramble(i).is_multiple_of(20) {
         push(
             3 * 1440,
             &citizen,
@@ -1060,7 +1060,12 @@ fn intake_body(k: usize, text: &Text, channel: Channel) -> Value {
     // One caller in ten has called before today.
     let phone = format!(
         "139{:08}",
-        scramble(k as u64) % if k % 10 == 0 { 5_000 } else { 100_000_000 }
+        scramble(k as u64)
+            % if k.is_multiple_of(10) {
+                5_000
+            } else {
+                100_000_000
+            }
     );
     json!({
         "channel": channel.code(),
