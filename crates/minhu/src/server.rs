@@ -267,8 +267,10 @@ pub async fn serve(
         "off (set MINHU_SENSOR_SECRET)"
     };
     let served = serve_state(state, listen, connections.options(), |url| {
-        println!("minhu listening on {url}");
+        // The listening line comes last: scripts and tests wait for it and may stop
+        // reading (closing the pipe) once they have it.
         println!("sensor webhook POST {url}/api/v1/sensors/events: {webhook}");
+        println!("minhu listening on {url}");
     })
     .await;
     // The HTTP side has finished its requests (or failed to start): stop the rest.
