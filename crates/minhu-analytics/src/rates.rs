@@ -222,10 +222,16 @@ pub fn rank(units: Vec<(String, Tally)>, rules: &AnalyticsRules) -> Vec<Ranked> 
     for (i, line) in lines.iter_mut().enumerate().take(ranked) {
         line.rank = Some(i + 1);
         line.named = cut.is_some_and(|cut| line.rates.score.is_some_and(|s| s <= cut));
-        line.buck_passing_warning = line
-            .rates
-            .buck_passing
-            .is_some_and(|index| index > rules.buck_passing_warn);
+    }
+    // A unit that passes tickets on is warned of whether or not it has a score yet (a
+    // month's first days, when no response has settled, leave the score empty).
+    for line in &mut lines {
+        line.buck_passing_warning = !line.unit.is_empty()
+            && line.counts.get(Metric::Assigned) >= rules.rank_min_assigned as i64
+            && line
+                .rates
+                .buck_passing
+                .is_some_and(|index| index > rules.buck_passing_warn);
     }
     lines
 }
