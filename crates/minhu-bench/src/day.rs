@@ -310,18 +310,7 @@ async fn fill_history(engine: &Arc<Engine>, store: &dyn Store, history: u64) -> 
 /// The demo's benchmark demands, each with whether routing dispatches it; half of them
 /// without place or category, so a dispatcher has to.
 fn history_samples(engine: &Engine) -> anyhow::Result<Vec<(Intake, bool)>> {
-    let mut samples = crate::timers::demo_intakes();
-    let undecided: Vec<_> = samples
-        .iter()
-        .cloned()
-        .map(|mut intake| {
-            intake.address = None;
-            intake.category = None;
-            intake
-        })
-        .collect();
-    samples.extend(undecided);
-    samples
+    crate::timers::demo_intakes_half_undecided()
         .into_iter()
         .map(|intake| {
             let (_, decision) = engine.preview(intake.clone())?;

@@ -80,19 +80,8 @@ async fn store(
         handled,
     } = *fill;
     let seeding = Instant::now();
-    // Half the demands as the demo's samples (routed to a unit), half without place
-    // or category: routing cannot decide them, so they wait for the dispatchers.
-    let mut samples = crate::timers::demo_intakes();
-    let undecided: Vec<_> = samples
-        .iter()
-        .cloned()
-        .map(|mut intake| {
-            intake.address = None;
-            intake.category = None;
-            intake
-        })
-        .collect();
-    samples.extend(undecided);
+    // Half the demands routed to a unit, half waiting for the dispatchers.
+    let samples = crate::timers::demo_intakes_half_undecided();
     crate::timers::seed(engine, &samples, tickets, start, window).await?;
     // Move the newest dispatched tickets along: accepted, and every other one resolved.
     let mut moved = 0;

@@ -187,6 +187,23 @@ pub fn demo_intakes() -> Vec<Intake> {
         .collect()
 }
 
+/// The demo's samples, then each again without place or category: routing cannot
+/// decide those, so they wait for the dispatchers.
+pub fn demo_intakes_half_undecided() -> Vec<Intake> {
+    let mut samples = demo_intakes();
+    let undecided: Vec<_> = samples
+        .iter()
+        .cloned()
+        .map(|mut intake| {
+            intake.address = None;
+            intake.category = None;
+            intake
+        })
+        .collect();
+    samples.extend(undecided);
+    samples
+}
+
 /// The demo samples that routing dispatches on the 15d tier (so each gets timers and
 /// the intake window stays before the earliest of them).
 fn dispatched_samples(engine: &Engine) -> anyhow::Result<Vec<Intake>> {
