@@ -111,12 +111,12 @@ pub async fn run(settings: Settings, database: String, dir: PathBuf) -> anyhow::
     let day_start = Timestamp::now() + SignedDuration::from_secs(20);
     let backlog = seed_backlog(&engine, settings.due, day_start, replay).await?;
     let nodes = node_dirs(&dir, settings.nodes);
-    index_for_nodes(&place, store.clone(), &nodes).await?;
+    index_for_nodes(engine.city(), store.clone(), &nodes).await?;
     let people = Arc::new(People::issue(&engine).await?);
 
     let mut running = Vec::new();
     for (i, data_dir) in nodes.iter().enumerate() {
-        running.push(Node::start(&minhu, &place, data_dir, i).await?);
+        running.push(Node::start(&minhu, &place, data_dir, i + 1).await?);
     }
     let urls: Vec<String> = running.iter().map(|n| n.url.clone()).collect();
     let before = Usage::now(&running);
@@ -490,14 +490,13 @@ fn node_dirs(dir: &Path, nodes: usize) -> Vec<PathBuf> {
 /// history) and gives every other node a copy, so no node indexes history while the
 /// day is timed.
 async fn index_for_nodes(
-    place: &Place,
+    city: &minhu_core::City,
     store: Arc<dyn Store>,
     nodes: &[PathBuf],
 ) -> anyhow::Result<()> {
     let first = minhu::server::search_dir(&nodes[0]);
     std::fs::create_dir_all(&first)?;
     let started = Instant::now();
-    let city = minhu_config::load_city(&place.config)?;
     let index =
         Arc::new(minhu_search::SearchIndex::open(&first)?.with_privacy(city.privacy.clone()));
     let bar = harness::progress_bar(None, "indexing");
@@ -530,7 +529,13 @@ struct Node {
 }
 
 impl Node {
-    async fn start(minhu: &Path, place: &Place, data_dir: &Path, i: usize) -> anyhow::Result<Self> {
+    /// Starts node `number` (1, 2, ...: as its messages name it).
+    async fn start(
+        minhu: &Path,
+        place: &Place,
+        data_dir: &Path,
+        number: usize,
+    ) -> anyhow::Result<Self> {
         use tokio::io::AsyncBufReadExt;
         let log = std::fs::File::create(data_dir.join("serve.log"))?;
         let mut child = tokio::process::Command::new(minhu)
@@ -569,7 +574,7 @@ impl Node {
             .spawn()?;
         let pid = child
             .id()
-            .ok_or_else(|| anyhow::anyhow!("node {i} did not start"))?;
+            .ok_or_else(|| anyhow::anyhow!("node {number} did not start"))?;
         let stdout = child.stdout.take().expect("piped stdout");
         let mut lines = tokio::io::BufReader::new(stdout).lines();
         let url = tokio::time::timeout(Duration::from_secs(120), async {
@@ -579,15 +584,15 @@ impl Node {
                 }
             }
             anyhow::bail!(
-                "node {i} ended before listening (see {}/serve.log)",
+                "node {number} ended before listening (see {}/serve.log)",
                 data_dir.display()
             )
         })
         .await
-        .map_err(|_| anyhow::anyhow!("node {i} did not listen within 120 s"))??;
+        .map_err(|_| anyhow::anyhow!("node {number} did not listen within 120 s"))??;
         // Keep reading its standard output so the pipe never fills.
         tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
-        println!("node {} listening on {url} (pid {pid})", i + 1);
+        println!("node {number} listening on {url} (pid {pid})");
         Ok(Self { child, pid, url })
     }
 
