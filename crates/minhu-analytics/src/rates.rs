@@ -196,11 +196,11 @@ impl Ranked {
 /// (what no unit holds: the intake desk; what no place holds: unplaced) is never
 /// ranked: it is no one to compare.
 pub fn rank(units: Vec<(String, Tally)>, rules: &AnalyticsRules) -> Vec<Ranked> {
-    let eligible = |line: &Ranked| {
-        !line.unit.is_empty()
-            && line.counts.get(Metric::Assigned) >= rules.rank_min_assigned as i64
-            && line.rates.score.is_some()
+    // A unit with enough assigned tickets to judge; ranked once it has a score.
+    let judged = |line: &Ranked| {
+        !line.unit.is_empty() && line.counts.get(Metric::Assigned) >= rules.rank_min_assigned as i64
     };
+    let eligible = |line: &Ranked| judged(line) && line.rates.score.is_some();
     let mut lines: Vec<Ranked> = units
         .into_iter()
         .map(|(unit, counts)| Ranked::unranked(unit, counts, &rules.weights))
@@ -226,8 +226,7 @@ pub fn rank(units: Vec<(String, Tally)>, rules: &AnalyticsRules) -> Vec<Ranked> 
     // A unit that passes tickets on is warned of whether or not it has a score yet (a
     // month's first days, when no response has settled, leave the score empty).
     for line in &mut lines {
-        line.buck_passing_warning = !line.unit.is_empty()
-            && line.counts.get(Metric::Assigned) >= rules.rank_min_assigned as i64
+        line.buck_passing_warning = judged(line)
             && line
                 .rates
                 .buck_passing
