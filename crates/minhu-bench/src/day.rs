@@ -107,9 +107,6 @@ pub async fn run(settings: Settings, database: String, dir: PathBuf) -> anyhow::
         );
     }
     let replay = Duration::from_secs_f64(settings.minutes * 60.0);
-    // The nodes start in a few seconds; the backlog's timers fall due over the replay.
-    let day_start = Timestamp::now() + SignedDuration::from_secs(20);
-    let backlog = seed_backlog(&engine, settings.due, day_start, replay).await?;
     let nodes = node_dirs(&dir, settings.nodes);
     index_for_nodes(engine.city(), store.clone(), &nodes).await?;
     let people = Arc::new(People::issue(&engine).await?);
@@ -119,6 +116,10 @@ pub async fn run(settings: Settings, database: String, dir: PathBuf) -> anyhow::
         running.push(Node::start(&minhu, &place, data_dir, i + 1).await?);
     }
     let urls: Vec<String> = running.iter().map(|n| n.url.clone()).collect();
+    // Seeded once the nodes serve (a first index of a large history takes minutes), so
+    // that the backlog's timers fall due over the replay itself.
+    let day_start = Timestamp::now() + SignedDuration::from_secs(2);
+    let backlog = seed_backlog(&engine, settings.due, day_start, replay).await?;
     let before = Usage::now(&running);
     let report = replay_day(&engine, &people, &day, &urls, &settings, replay).await;
     let after = Usage::now(&running);

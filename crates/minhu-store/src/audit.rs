@@ -118,14 +118,14 @@ pub(crate) async fn insert(
 }
 
 /// Rows per multi-row insert of audit entries (6 values each).
-const ENTRY_ROWS: usize = 200;
+const ENTRY_ROWS: usize = 256;
 
 /// Many entries (a group of intakes' creations) in as few statements as may be.
 pub(crate) async fn insert_many(
     conn: &mut AnyConnection,
     entries: &[AuditEntry],
 ) -> Result<(), StoreError> {
-    for chunk in entries.chunks(ENTRY_ROWS) {
+    for chunk in crate::db::row_chunks(conn, &entries[..], ENTRY_ROWS) {
         let sql = format!(
             "INSERT INTO audit_log (at, actor, action, target, detail, client) VALUES {}",
             placeholders(conn, chunk.len(), 6)

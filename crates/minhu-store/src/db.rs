@@ -75,9 +75,17 @@ pub(crate) struct QueuedIntake {
 /// How many new tickets one group's transaction may carry at most.
 const MAX_BATCH: usize = 256;
 
-/// Group-commit writers on PostgreSQL, each with its own connection: groups commit
-/// side by side (SQLite has one writer).
-const POSTGRES_WRITERS: usize = 4;
+/// Group-commit writers on PostgreSQL, each with its own connection: one group is
+/// written while another waits for its commit to reach the disk (SQLite has one
+/// writer). More writers make smaller groups, and each group costs the database a
+/// statement per table: with 4 the database spent 20-40% more CPU per ticket than with
+/// 2 (`minhu-bench intake`, 2026-12-07), and 8 was worse again.
+const POSTGRES_WRITERS: usize = 2;
+
+/// Prepared statements each PostgreSQL connection keeps (sqlx's default is 100).
+/// Multi-row inserts come in [`row_chunks`]' sizes, about ten per table, and a cache
+/// that holds them all saved ~10% of the database's CPU per new ticket.
+const POSTGRES_STATEMENT_CACHE: usize = 400;
 
 impl SqlStore {
     /// Connects to `sqlite://PATH` or `postgres://...` and brings the schema up to date.
@@ -133,7 +141,7 @@ impl SqlStore {
                 let pool = AnyPoolOptions::new()
                     .max_connections(16)
                     .acquire_timeout(Duration::from_secs(30))
-                    .connect(url)
+                    .connect(&with_statement_cache(url))
                     .await?;
                 POSTGRES_MIGRATIONS.run(&pool).await?;
                 SqlStore {
@@ -199,7 +207,7 @@ async fn group_commit(
                     tracing::warn!(%error, tickets = group.len(), "an intake group failed; storing its tickets one by one");
                     let mut outcomes = Vec::with_capacity(group.len());
                     for new in &group {
-                        outcomes.push(crate::tickets::create_one(&mut conn, new).await);
+                        outcomes.push(crate::tickets::create_one(&mut conn, new, backend).await);
                     }
                     outcomes
                 }
@@ -344,9 +352,75 @@ pub(crate) fn placeholders(conn: &AnyConnection, rows: usize, width: usize) -> S
         .join(", ")
 }
 
+/// `rows` cut into the chunks of a multi-row statement, none longer than `most`.
+///
+/// On PostgreSQL their lengths are powers of two: a statement's text depends on its
+/// row count, each text is prepared and cached apart, and a few sizes keep a group's
+/// writes cached where a size per group (1 to 256) parsed and planned nearly every
+/// one (13% of the database's CPU per new ticket). SQLite prepares cheaply and each
+/// extra statement is a trip to its worker thread, so there the chunks are as long as
+/// they may be.
+pub(crate) fn row_chunks<'r, T>(
+    conn: &AnyConnection,
+    rows: &'r [T],
+    most: usize,
+) -> impl Iterator<Item = &'r [T]> + use<'r, T> {
+    let sizes_of_two = conn.backend_name() != <sqlx::Sqlite as sqlx::Database>::NAME;
+    let mut rest = rows;
+    std::iter::from_fn(move || {
+        if rest.is_empty() {
+            return None;
+        }
+        let (chunk, after) = rest.split_at(chunk_len(rest.len(), most, sizes_of_two));
+        rest = after;
+        Some(chunk)
+    })
+}
+
+/// The length of the next chunk of [`row_chunks`] when `left` rows remain.
+fn chunk_len(left: usize, most: usize, sizes_of_two: bool) -> usize {
+    let len = left.min(most.max(1));
+    if sizes_of_two { 1 << len.ilog2() } else { len }
+}
+
+/// A PostgreSQL URL with [`POSTGRES_STATEMENT_CACHE`] unless it names its own
+/// `statement-cache-capacity`.
+fn with_statement_cache(url: &str) -> String {
+    if url.contains("statement-cache-capacity=") {
+        return url.to_owned();
+    }
+    let joiner = if url.contains('?') { '&' } else { '?' };
+    format!("{url}{joiner}statement-cache-capacity={POSTGRES_STATEMENT_CACHE}")
+}
+
 /// LIKE treats `%` and `_` as wildcards; a citizen's words must match literally.
 pub(crate) fn escape_like(text: &str) -> String {
     text.replace('\\', "\\\\")
         .replace('%', "\\%")
         .replace('_', "\\_")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::chunk_len;
+
+    fn lengths(mut left: usize, most: usize, sizes_of_two: bool) -> Vec<usize> {
+        let mut lengths = Vec::new();
+        while left > 0 {
+            let len = chunk_len(left, most, sizes_of_two);
+            lengths.push(len);
+            left -= len;
+        }
+        lengths
+    }
+
+    #[test]
+    fn chunks_on_postgresql_are_powers_of_two_and_on_sqlite_as_long_as_allowed() {
+        assert_eq!(lengths(13, 8, true), vec![8, 4, 1]);
+        assert_eq!(lengths(13, 128, true), vec![8, 4, 1]);
+        assert_eq!(lengths(300, 128, true), vec![128, 128, 32, 8, 4]);
+        assert_eq!(lengths(300, 128, false), vec![128, 128, 44]);
+        assert_eq!(lengths(13, 128, false), vec![13]);
+        assert_eq!(lengths(0, 8, true), Vec::<usize>::new());
+    }
 }

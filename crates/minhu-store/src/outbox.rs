@@ -157,7 +157,7 @@ pub(crate) async fn insert(
 }
 
 /// Rows per multi-row insert of messages (8 values each).
-const MESSAGE_ROWS: usize = 200;
+const MESSAGE_ROWS: usize = 256;
 
 /// The messages of many tickets (a group of intakes), [`MESSAGE_ROWS`] per statement.
 pub(crate) async fn insert_many(
@@ -168,7 +168,7 @@ pub(crate) async fn insert_many(
         .iter()
         .flat_map(|(told, at, outgoing)| outgoing.iter().map(move |out| (*told, *at, out)))
         .collect();
-    for chunk in rows.chunks(MESSAGE_ROWS) {
+    for chunk in crate::db::row_chunks(conn, &rows[..], MESSAGE_ROWS) {
         // A repeated write (the same event or alert on the same channel) is harmless.
         let sql = format!(
             "INSERT INTO notifications \

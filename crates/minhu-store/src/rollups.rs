@@ -269,7 +269,7 @@ fn count_log(
 
 /// Rows per upsert statement: 6 values each stays far below SQLite's bound-parameter
 /// limit (32766).
-const CHUNK: usize = 1000;
+const CHUNK: usize = 1024;
 
 /// One pre-aggregate of the daily counts: a table with the columns of `rollup_daily`,
 /// where the columns it does not keep hold `''` and, for a monthly one, `day` holds the
@@ -418,7 +418,7 @@ pub(crate) async fn add(conn: &mut AnyConnection, rollup: &Rollup) -> Result<(),
         }
         cells.retain(|_, n| *n != 0);
         let cells: Vec<_> = cells.into_iter().collect();
-        for chunk in cells.chunks(CHUNK) {
+        for chunk in crate::db::row_chunks(conn, &cells[..], CHUNK) {
             let table = cube.table;
             let sql = format!(
                 "INSERT INTO {table} (day, unit, region, category, metric, n{}) VALUES {} \
@@ -441,7 +441,7 @@ pub(crate) async fn add(conn: &mut AnyConnection, rollup: &Rollup) -> Result<(),
         }
     }
     let hourly: Vec<_> = rollup.hourly.iter().collect();
-    for chunk in hourly.chunks(CHUNK) {
+    for chunk in crate::db::row_chunks(conn, &hourly[..], CHUNK) {
         let sql = format!(
             "INSERT INTO rollup_hourly (hour, region, category, n{}) VALUES {} \
              ON CONFLICT (hour, region, category{}) DO UPDATE SET n = rollup_hourly.n + excluded.n",
