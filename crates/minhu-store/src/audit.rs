@@ -125,7 +125,7 @@ pub(crate) async fn insert_many(
     conn: &mut AnyConnection,
     entries: &[AuditEntry],
 ) -> Result<(), StoreError> {
-    for chunk in crate::db::row_chunks(conn, &entries[..], ENTRY_ROWS) {
+    for chunk in crate::db::row_chunks(conn, entries, ENTRY_ROWS) {
         let sql = format!(
             "INSERT INTO audit_log (at, actor, action, target, detail, client) VALUES {}",
             placeholders(conn, chunk.len(), 6)

@@ -245,7 +245,7 @@ pub(crate) async fn insert_new(
     conn: &mut AnyConnection,
     timers: &[(&str, &Timer)],
 ) -> Result<(), StoreError> {
-    for chunk in crate::db::row_chunks(conn, &timers[..], crate::tickets::EVENT_ROWS) {
+    for chunk in crate::db::row_chunks(conn, timers, crate::tickets::EVENT_ROWS) {
         let sql = format!(
             "INSERT INTO timers (ticket, kind, due_at) VALUES {}",
             placeholders(conn, chunk.len(), 3)

@@ -142,7 +142,7 @@ async fn find_by_keys(
     keys: &[&str],
 ) -> Result<std::collections::HashMap<String, (String, Ticket)>, StoreError> {
     let mut found = std::collections::HashMap::new();
-    for chunk in crate::db::row_chunks(conn, &keys[..], EVENT_ROWS) {
+    for chunk in crate::db::row_chunks(conn, keys, EVENT_ROWS) {
         let marks = placeholders(conn, chunk.len(), 1);
         let sql = format!(
             "SELECT k.key, k.fingerprint, t.state FROM idempotency_keys k \
@@ -202,7 +202,7 @@ async fn insert_ticket_rows(
     conn: &mut AnyConnection,
     rows: &[(&Ticket, &NewTicket)],
 ) -> Result<(), StoreError> {
-    for chunk in crate::db::row_chunks(conn, &rows[..], TICKET_ROWS) {
+    for chunk in crate::db::row_chunks(conn, rows, TICKET_ROWS) {
         let sql = format!(
             "INSERT INTO tickets (number, channel, kind, title, description, citizen_phone, \
              external_ref, created_at, version, status, category, region, region_path, unit, \
@@ -430,7 +430,7 @@ async fn insert_event_rows(
     conn: &mut AnyConnection,
     events: &[(&str, &Event)],
 ) -> Result<(), StoreError> {
-    for chunk in crate::db::row_chunks(conn, &events[..], EVENT_ROWS) {
+    for chunk in crate::db::row_chunks(conn, events, EVENT_ROWS) {
         let sql = format!(
             "INSERT INTO events (ticket, seq, at, actor, type, body) VALUES {}",
             placeholders(conn, chunk.len(), 6)
