@@ -30,7 +30,7 @@ use minhu_core::ids::RegionId;
 use minhu_core::place::Gazetteer;
 use minhu_core::reading::{CategoryReader, Confidence, WordRule};
 use minhu_core::region::{ConfigProblem, Region, RegionTree};
-use minhu_core::services::{Service, ServiceCatalog};
+use minhu_core::services::{Discovery, EndpointType, Service, ServiceCatalog};
 use minhu_core::taxonomy::{CategoryPath, Taxonomy};
 use minhu_core::timer::{EscalationStep, EscalationTarget, TimerPolicy};
 use minhu_core::unit::{Unit, Units};
@@ -262,20 +262,80 @@ pub fn check_edit(dir: &Path, name: &str, text: &str) -> Result<City, ConfigErro
 #[serde(deny_unknown_fields)]
 struct ServicesFile {
     #[serde(default)]
+    discovery: Option<Spanned<DiscoveryFile>>,
+    #[serde(default)]
     service: Vec<Spanned<Service>>,
 }
 
-/// Loads the city's Open311 services from `open311.toml` in `dir`, checked against
-/// its taxonomy. A city without the file offers no services (an empty catalog).
+/// `[discovery]` as written; what it leaves out is the city's default.
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct DiscoveryFile {
+    contact: Option<String>,
+    /// An ISO 8601 moment with its offset.
+    changeset: Option<jiff::Timestamp>,
+    key_service: Option<String>,
+    url: Option<String>,
+    #[serde(rename = "type")]
+    endpoint_type: Option<EndpointType>,
+}
+
+/// Loads the city's Open311 services and discovery document from `open311.toml` in
+/// `dir`, the services checked against its taxonomy. A city without the file offers no
+/// services (an empty catalog). What `[discovery]` leaves out: the contact is the city's
+/// 12345 hotline, the changeset the file's last modification, the key service a request
+/// to the city, the URL the one each request came to.
 pub fn load_services(dir: &Path, city: &City) -> Result<ServiceCatalog, ConfigError> {
-    if !dir.join("open311.toml").exists() {
-        return Ok(ServiceCatalog::default());
+    let contact = format!(
+        "{} 12345 政务服务便民热线 ({} 12345 hotline)",
+        city.name, city.name_en
+    );
+    let key_service = format!(
+        "向{} 12345 热线申请 api_key (ask the {} 12345 hotline for an api_key)",
+        city.name, city.name_en
+    );
+    let path = dir.join("open311.toml");
+    if !path.exists() {
+        return Ok(ServiceCatalog::default().with_discovery(Discovery {
+            contact,
+            key_service,
+            ..Discovery::default()
+        }));
     }
     let source = Files { dir, draft: None }.read("open311.toml")?;
     let file: ServicesFile = source.parse()?;
     let spans = spans_of(&file.service);
-    ServiceCatalog::new(unspan(file.service), &city.taxonomy)
-        .map_err(|p| source.item_error(&spans, p))
+    let catalog = ServiceCatalog::new(unspan(file.service), &city.taxonomy)
+        .map_err(|p| source.item_error(&spans, p))?;
+    let at = file.discovery.as_ref().map(|d| d.span().start);
+    let written = file.discovery.map(Spanned::into_inner).unwrap_or_default();
+    let url = written
+        .url
+        .map(|url| {
+            let url = url.trim().trim_end_matches('/').to_owned();
+            if url.starts_with("https://") || url.starts_with("http://") {
+                Ok(url)
+            } else {
+                Err(source.error(at, format!("discovery.url: {url:?} is not an http(s) URL")))
+            }
+        })
+        .transpose()?;
+    let changeset = match written.changeset {
+        Some(at) => at,
+        None => std::fs::metadata(&path)
+            .and_then(|m| m.modified())
+            .ok()
+            .and_then(|t| jiff::Timestamp::try_from(t).ok())
+            .unwrap_or(jiff::Timestamp::UNIX_EPOCH),
+    };
+    let blank = |text: Option<String>| text.filter(|t| !t.trim().is_empty());
+    Ok(catalog.with_discovery(Discovery {
+        contact: blank(written.contact).unwrap_or(contact),
+        changeset,
+        key_service: blank(written.key_service).unwrap_or(key_service),
+        url,
+        endpoint_type: written.endpoint_type.unwrap_or_default(),
+    }))
 }
 
 fn spans_of<T>(items: &[Spanned<T>]) -> Vec<Spanned<()>> {
@@ -1070,6 +1130,37 @@ weight = 0.5
         let demo_city = load_city(&demo).unwrap();
         let catalog = load_services(&demo, &demo_city).unwrap_or_else(|e| panic!("{e}"));
         assert!(catalog.all().len() >= 5);
+        let discovery = catalog.discovery();
+        assert!(discovery.contact.contains("12345"), "{discovery:?}");
+        assert_eq!(
+            discovery.changeset,
+            "2026-12-07T00:00:00+08:00"
+                .parse::<jiff::Timestamp>()
+                .unwrap()
+        );
+
+        // [discovery]: a URL must be one; what the file leaves out is the city's default.
+        let one_service = "[[service]]\ncode = \"property\"\nname = \"物业\"\ncategory = \"城乡建设/物业管理/物业服务\"\n";
+        let with = |discovery: &str| {
+            let text = format!("[discovery]\n{discovery}\n\n{one_service}");
+            std::fs::write(dir.path().join("open311.toml"), text).unwrap();
+            load_services(dir.path(), &city)
+        };
+        let err = with("url = \"12345.example.cn\"").unwrap_err();
+        assert_eq!(err.line, Some(1), "{err}");
+        assert!(err.problem.starts_with("discovery.url"), "{err}");
+        let err = with("changeset = \"yesterday\"").unwrap_err();
+        assert_eq!(err.line, Some(2), "{err}");
+        let catalog =
+            with("url = \"https://12345.example.cn/open311/v2/\"\ntype = \"test\"").unwrap();
+        let discovery = catalog.discovery();
+        assert_eq!(
+            discovery.url.as_deref(),
+            Some("https://12345.example.cn/open311/v2")
+        );
+        assert_eq!(discovery.endpoint_type, EndpointType::Test);
+        assert!(discovery.contact.contains(&city.name), "{discovery:?}");
+        assert!(discovery.changeset > jiff::Timestamp::UNIX_EPOCH);
     }
 
     #[test]

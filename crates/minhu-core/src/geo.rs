@@ -8,6 +8,7 @@
 use crate::ids::RegionId;
 use crate::region::{ConfigProblem, Region, RegionTree};
 use crate::ticket::GeoPoint;
+use std::collections::HashMap;
 
 /// One closed ring of (longitude, latitude) vertices, GeoJSON's order.
 pub type Ring = Vec<[f64; 2]>;
@@ -26,10 +27,11 @@ pub struct Boundary {
 }
 
 /// Every configured boundary, with a bounding box each so that most are ruled out by
-/// four comparisons.
+/// four comparisons, and its centre (where a ticket placed only by name is shown).
 #[derive(Clone, Debug, Default)]
 pub struct Boundaries {
     shapes: Vec<(Boundary, [f64; 4])>,
+    centres: HashMap<RegionId, GeoPoint>,
     schematic: bool,
 }
 
@@ -53,6 +55,53 @@ impl Polygon {
         let mut rings = self.rings.iter();
         rings.next().is_some_and(|outer| ring_contains(outer, x, y))
             && !rings.any(|hole| ring_contains(hole, x, y))
+    }
+}
+
+/// A ring's signed area (shoelace; positive counter-clockwise) and the area-weighted sum
+/// of its centroid, in (longitude, latitude) degrees: over a city's few kilometres the
+/// degrees are flat enough for a centre.
+fn ring_moments(ring: &Ring) -> (f64, f64, f64) {
+    let (mut area, mut x, mut y) = (0.0, 0.0, 0.0);
+    let mut previous = ring[ring.len() - 1];
+    for &vertex in ring {
+        let ([x1, y1], [x2, y2]) = (previous, vertex);
+        let cross = x1 * y2 - x2 * y1;
+        area += cross;
+        x += (x1 + x2) * cross;
+        y += (y1 + y2) * cross;
+        previous = vertex;
+    }
+    (area / 2.0, x / 6.0, y / 6.0)
+}
+
+/// The centroid of a boundary's area (holes taken out, exclaves weighed by their size);
+/// the middle of its box when the area is nil.
+fn centroid(boundary: &Boundary, bbox: [f64; 4]) -> GeoPoint {
+    let (mut area, mut x, mut y) = (0.0, 0.0, 0.0);
+    for polygon in &boundary.polygons {
+        for (index, ring) in polygon.rings.iter().enumerate() {
+            let (a, rx, ry) = ring_moments(ring);
+            // Outer rings add, holes subtract, whichever way each was drawn.
+            let sign = if (index == 0) == (a >= 0.0) {
+                1.0
+            } else {
+                -1.0
+            };
+            area += sign * a;
+            x += sign * rx;
+            y += sign * ry;
+        }
+    }
+    if area.abs() < 1e-12 {
+        return GeoPoint {
+            lon: (bbox[0] + bbox[2]) / 2.0,
+            lat: (bbox[1] + bbox[3]) / 2.0,
+        };
+    }
+    GeoPoint {
+        lon: x / area,
+        lat: y / area,
     }
 }
 
@@ -130,10 +179,24 @@ impl Boundaries {
             }
             shapes.push((boundary, bbox));
         }
+        let centres = shapes
+            .iter()
+            .map(|(boundary, bbox)| (boundary.region.clone(), centroid(boundary, *bbox)))
+            .collect();
         Ok(Self {
             shapes,
+            centres,
             schematic: false,
         })
+    }
+
+    /// Where a ticket placed in `region` is shown when it has no point of its own: the
+    /// centre of the region's boundary, or of the nearest region around it that has one
+    /// (a community without an outline is shown at its street's centre).
+    pub fn centre_of(&self, region: &RegionId, regions: &RegionTree) -> Option<GeoPoint> {
+        regions
+            .ancestry(region)
+            .find_map(|r| self.centres.get(&r.id).copied())
     }
 
     pub fn is_empty(&self) -> bool {
@@ -182,6 +245,37 @@ mod tests {
 
     fn at(lon: f64, lat: f64) -> GeoPoint {
         GeoPoint { lat, lon }
+    }
+
+    #[test]
+    fn a_region_without_an_outline_is_shown_at_the_centre_of_the_one_around_it() {
+        let tree = sample_tree();
+        // A3 is a square with a square hole in its lower-left quarter: the centre moves
+        // up and right of the square's middle.
+        let mut district = square("A3", 112.0, 28.0, 1.0);
+        district.polygons[0].rings.push(vec![
+            [112.0, 28.0],
+            [112.5, 28.0],
+            [112.5, 28.5],
+            [112.0, 28.5],
+            [112.0, 28.0],
+        ]);
+        let boundaries =
+            Boundaries::new(vec![district, square("A3-01", 112.6, 28.6, 0.2)], &tree).unwrap();
+        let centre = boundaries.centre_of(&RegionId::new("A3"), &tree).unwrap();
+        let expected = (112.5 - 0.25 * 112.25) / 0.75;
+        assert!((centre.lon - expected).abs() < 1e-9, "{centre:?}");
+        assert!((centre.lat - (28.5 - 0.25 * 28.25) / 0.75).abs() < 1e-9);
+        let street = boundaries
+            .centre_of(&RegionId::new("A3-01"), &tree)
+            .unwrap();
+        assert!((street.lon - 112.7).abs() < 1e-9 && (street.lat - 28.7).abs() < 1e-9);
+        // A community inside A3-01 without an outline of its own: its street's centre.
+        assert_eq!(
+            boundaries.centre_of(&RegionId::new("A3-01-01"), &tree),
+            Some(street)
+        );
+        assert_eq!(boundaries.centre_of(&RegionId::new("A"), &tree), None);
     }
 
     #[test]

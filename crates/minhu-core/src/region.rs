@@ -158,6 +158,19 @@ impl RegionTree {
         self.ancestry(id).any(|region| &region.id == ancestor)
     }
 
+    /// The region written as an address, the city first (`A市A3区天顶街道尖山社区`): where
+    /// a demand placed by name alone is, for those who read it outside (Open311). A
+    /// grid is an office's cut of the map, not a place people name, so it is left out.
+    pub fn address(&self, id: &RegionId) -> Option<String> {
+        let mut names: Vec<&str> = self
+            .ancestry(id)
+            .filter(|r| r.level != RegionLevel::Grid)
+            .map(|r| r.name.as_str())
+            .collect();
+        names.reverse();
+        Some(names.concat()).filter(|a| !a.is_empty())
+    }
+
     /// `/A/A3/A3-02/`: the ids from the root down, so that "everything inside A3" is a
     /// prefix query in a database.
     pub fn path(&self, id: &RegionId) -> Option<String> {
@@ -206,6 +219,20 @@ pub(crate) mod tests {
         assert_eq!(tree.path(&id).unwrap(), "/A/A3/A3-01/A3-01-01/");
         assert!(tree.is_within(&id, &RegionId::new("A3")));
         assert!(!tree.is_within(&id, &RegionId::new("A5")));
+    }
+
+    #[test]
+    fn a_region_reads_as_an_address_without_its_grid() {
+        use RegionLevel::*;
+        let mut regions = sample_tree().all().to_vec();
+        regions.push(region("A3-01-01-1", "第1网格", Grid, Some("A3-01-01")));
+        let tree = RegionTree::new(regions).unwrap();
+        assert_eq!(
+            tree.address(&RegionId::new("A3-01-01-1")).unwrap(),
+            "A市A3区洋湖街道洋湖社区"
+        );
+        assert_eq!(tree.address(&RegionId::new("A5")).unwrap(), "A市A5区");
+        assert_eq!(tree.address(&RegionId::new("Z")), None);
     }
 
     #[test]

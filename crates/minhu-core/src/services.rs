@@ -5,6 +5,7 @@
 use crate::region::ConfigProblem;
 use crate::taxonomy::{CategoryPath, Taxonomy};
 use crate::ticket::Kind;
+use jiff::Timestamp;
 use serde::Deserialize;
 use std::collections::HashSet;
 
@@ -103,10 +104,58 @@ impl Service {
     }
 }
 
-/// A city's Open311 services, checked against its taxonomy.
+/// What the discovery document tells 311 apps about the city's endpoint
+/// (`[discovery]` in `open311.toml`; the loader fills in what the file leaves out).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Discovery {
+    /// Who answers for the endpoint (a name, an e-mail, a phone).
+    pub contact: String,
+    /// When the services last changed in a way clients must notice.
+    pub changeset: Timestamp,
+    /// How a 311 app gets the `api_key` it posts with.
+    pub key_service: String,
+    /// The endpoint's address as clients reach it (`https://12345.city.gov.cn/open311/v2`);
+    /// `None`: the address the request came to.
+    pub url: Option<String>,
+    /// `production`, or `test` for a city's trial endpoint.
+    pub endpoint_type: EndpointType,
+}
+
+/// The spec's two kinds of endpoint.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum EndpointType {
+    #[default]
+    Production,
+    Test,
+}
+
+impl EndpointType {
+    pub fn code(self) -> &'static str {
+        match self {
+            EndpointType::Production => "production",
+            EndpointType::Test => "test",
+        }
+    }
+}
+
+impl Default for Discovery {
+    fn default() -> Self {
+        Self {
+            contact: String::new(),
+            changeset: Timestamp::UNIX_EPOCH,
+            key_service: String::new(),
+            url: None,
+            endpoint_type: EndpointType::Production,
+        }
+    }
+}
+
+/// A city's Open311 services, checked against its taxonomy, and its discovery document.
 #[derive(Clone, Debug, Default)]
 pub struct ServiceCatalog {
     services: Vec<Service>,
+    discovery: Discovery,
 }
 
 impl ServiceCatalog {
@@ -161,7 +210,19 @@ impl ServiceCatalog {
                 }
             }
         }
-        Ok(Self { services })
+        Ok(Self {
+            services,
+            discovery: Discovery::default(),
+        })
+    }
+
+    /// The catalog with this discovery document.
+    pub fn with_discovery(self, discovery: Discovery) -> Self {
+        Self { discovery, ..self }
+    }
+
+    pub fn discovery(&self) -> &Discovery {
+        &self.discovery
     }
 
     pub fn all(&self) -> &[Service] {
@@ -173,7 +234,7 @@ impl ServiceCatalog {
     }
 
     /// The service a ticket of `category` is shown as: the one with the most specific
-    /// category that contains it.
+    /// category that contains it (a ticket lies at or below its service's category).
     pub fn for_category(&self, category: &CategoryPath) -> Option<&Service> {
         self.services
             .iter()

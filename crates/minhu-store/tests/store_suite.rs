@@ -464,6 +464,73 @@ async fn filters_and_pages() {
     .await;
 }
 
+/// A ticket created long ago and changed today is found by when it changed (Open311's
+/// updates ask what changed since a moment).
+#[tokio::test]
+async fn tickets_are_found_by_when_they_last_changed() {
+    on_every_backend(|store, _url| async move {
+        let base = at("2026-11-01T02:00:00Z");
+        let mut tickets = Vec::new();
+        for i in 0..6i64 {
+            let when = base
+                .checked_add(jiff::SignedDuration::from_hours(i))
+                .unwrap();
+            let created = store
+                .create_ticket(new_ticket(&format!("诉求{i}"), when, None))
+                .await
+                .unwrap()
+                .ticket;
+            tickets.push(created);
+        }
+        // The oldest two change weeks later; the others never change.
+        let later = at("2026-11-20T02:00:00Z");
+        for ticket in &mut tickets[..2] {
+            let event = dispatch(ticket, "S-yanghu", later);
+            store
+                .append(Appended {
+                    ticket,
+                    events: &[event],
+                    region_path: None,
+                    timers: &[],
+                    fired: None,
+                    notifications: &[],
+                })
+                .await
+                .unwrap();
+        }
+        let changed = |from: Timestamp, to: Option<Timestamp>| {
+            let store = store.clone();
+            async move {
+                let page = store
+                    .list(&TicketFilter {
+                        updated_from: Some(from),
+                        updated_to: to,
+                        limit: 100,
+                        ..TicketFilter::default()
+                    })
+                    .await
+                    .unwrap();
+                page.tickets
+                    .iter()
+                    .map(|t| t.number.to_string())
+                    .collect::<Vec<_>>()
+            }
+        };
+        let oldest: Vec<String> = tickets[..2]
+            .iter()
+            .rev()
+            .map(|t| t.number.to_string())
+            .collect();
+        assert_eq!(changed(at("2026-11-10T00:00:00Z"), None).await, oldest);
+        assert_eq!(
+            changed(base, Some(at("2026-11-10T00:00:00Z"))).await.len(),
+            4
+        );
+        assert!(changed(at("2026-11-21T00:00:00Z"), None).await.is_empty());
+    })
+    .await;
+}
+
 #[tokio::test]
 async fn the_event_log_cannot_be_rewritten() {
     on_every_backend(|store, url| async move {

@@ -93,6 +93,10 @@ pub struct TicketFilter {
     pub awaiting: Option<Awaiting>,
     pub created_from: Option<Timestamp>,
     pub created_to: Option<Timestamp>,
+    /// Tickets last changed at or after this moment (and before `updated_to`): what
+    /// changed in a window, read through an index (Open311's updates).
+    pub updated_from: Option<Timestamp>,
+    pub updated_to: Option<Timestamp>,
     /// Words that must appear in the title or description (or be the ticket's number).
     pub text: Option<String>,
     /// Whether the reader sees citizens' identities (`identity.view`): only then do the
@@ -145,6 +149,8 @@ impl Default for TicketFilter {
             awaiting: None,
             created_from: None,
             created_to: None,
+            updated_from: None,
+            updated_to: None,
             text: None,
             identity: false,
             phone: None,

@@ -123,6 +123,16 @@ fn order_key(order: &WorkOrder) -> (String, Vec<Bind>) {
     }
 }
 
+/// The window of when the tickets last changed, if the filter has one.
+fn updated(query: &mut Conditions, filter: &TicketFilter) {
+    if let Some(from) = filter.updated_from {
+        query.and("updated_at >= ?", vec![Bind::Int(millis(from))]);
+    }
+    if let Some(to) = filter.updated_to {
+        query.and("updated_at < ?", vec![Bind::Int(millis(to))]);
+    }
+}
+
 /// `SELECT COUNT(*)` of the tickets `filter` selects (words and cursor aside).
 pub(super) fn count_query(filter: &TicketFilter) -> Option<Conditions> {
     selected("COUNT(*)", filter)
@@ -137,7 +147,23 @@ fn selected(columns: &str, filter: &TicketFilter) -> Option<Conditions> {
 /// [`selected`] with columns that have bound values of their own (a work list's key).
 fn selected_with(mut query: Conditions, filter: &TicketFilter) -> Option<Conditions> {
     match &filter.numbers {
-        None => query.sql.push_str(" FROM tickets WHERE 1 = 1"),
+        None if filter.updated_from.is_some() => {
+            // What changed in a window is read by the index of when tickets changed.
+            // Left to itself the planner walks the list order's index instead (no sort
+            // needed) and tests every ticket ever taken in; a subquery with a LIMIT is
+            // never flattened into its outer query, so it reads the window first.
+            query
+                .sql
+                .push_str(" FROM (SELECT * FROM tickets WHERE 1 = 1");
+            updated(&mut query, filter);
+            query
+                .sql
+                .push_str(&format!(" LIMIT {}) AS tickets WHERE 1 = 1", i64::MAX));
+        }
+        None => {
+            query.sql.push_str(" FROM tickets WHERE 1 = 1");
+            updated(&mut query, filter);
+        }
         Some(numbers) if numbers.is_empty() => return None,
         Some(numbers) => {
             // A search's few matches are read by key first, and the other filters test
@@ -157,6 +183,7 @@ fn selected_with(mut query: Conditions, filter: &TicketFilter) -> Option<Conditi
             query
                 .sql
                 .push_str(&format!(" LIMIT {}) AS tickets WHERE 1 = 1", numbers.len()));
+            updated(&mut query, filter);
         }
     };
     scope(&mut query, &filter.scope);
@@ -230,6 +257,40 @@ mod tests {
     use minhu_core::ticket::Status;
     use sqlx::Row;
 
+    /// SQLite's plan of a list page: a line per step.
+    async fn plan(store: &SqlStore, filter: &TicketFilter) -> Vec<String> {
+        let mut explain = list_query(filter).unwrap();
+        explain.sql = format!("EXPLAIN QUERY PLAN {}", explain.sql);
+        explain
+            .query()
+            .fetch_all(&store.reader)
+            .await
+            .unwrap()
+            .iter()
+            .map(|row| row.try_get::<String, _>(3).unwrap())
+            .collect()
+    }
+
+    /// What changed since a moment (Open311's updates) is read through the index of
+    /// migration 0021, not by walking every ticket.
+    #[tokio::test]
+    async fn a_window_of_changes_reads_the_update_index() {
+        let dir = tempfile::tempdir().unwrap();
+        let url = format!("sqlite://{}", dir.path().join("plan.db").display());
+        let store = SqlStore::connect(&url).await.unwrap();
+        let filter = TicketFilter {
+            updated_from: Some("2026-11-20T00:00:00Z".parse().unwrap()),
+            ..TicketFilter::default()
+        };
+        let plan = plan(&store, &filter).await;
+        assert!(
+            plan.iter()
+                .any(|line| line.contains("USING INDEX tickets_by_updated")),
+            "{plan:#?}"
+        );
+        store.close().await;
+    }
+
     /// SQLite's plan for searched lists with the filters that have an index of their
     /// own: the tickets must be looked up by their numbers, not found by walking an
     /// index of the other filters (a status filter took seconds at a million tickets).
@@ -265,16 +326,7 @@ mod tests {
             },
         ];
         for filter in filters {
-            let mut explain = list_query(&filter).unwrap();
-            explain.sql = format!("EXPLAIN QUERY PLAN {}", explain.sql);
-            let plan: Vec<String> = explain
-                .query()
-                .fetch_all(&store.reader)
-                .await
-                .unwrap()
-                .iter()
-                .map(|row| row.try_get::<String, _>(3).unwrap())
-                .collect();
+            let plan = plan(&store, &filter).await;
             let by_key = "SEARCH tickets USING INDEX sqlite_autoindex_tickets_1 (number=?)";
             assert!(
                 plan.iter().any(|line| line == by_key),

@@ -160,6 +160,8 @@ pub(crate) fn filter_from(query: TicketQuery, state: &AppState) -> Result<Ticket
         awaiting: (query.long_term == Some(true)).then_some(Awaiting::Review),
         created_from: moment("from", query.from.as_deref())?,
         created_to: moment("to", query.to.as_deref())?,
+        updated_from: None,
+        updated_to: None,
         text: query.q,
         // Set by the handler from the caller's permissions.
         identity: false,

@@ -7,10 +7,14 @@
 //! in `.json` and `.xml`, errors as `[{"code":400,"description":"..."}]` or
 //! `<errors><error>...</error></errors>`, form-encoded POSTs with an `api_key`.
 //! Answers are built once as a `Node` tree (`format.rs`) and written in either format, so the
-//! two cannot drift apart. FixMyStreet's `servicerequestupdates` extension reports
-//! what happened to requests since a moment.
+//! two cannot drift apart. The extensions cities' clients use: `page`/`page_size`,
+//! `updated_after`/`updated_before` and `extensions=true` (Chicago's), and mySociety's
+//! (FixMyStreet's) `servicerequestupdates`, what happened to requests since a moment.
+//! Every call may name its `jurisdiction_id` (`jurisdiction.rs`).
 
 mod format;
+mod history;
+mod jurisdiction;
 mod post;
 mod requests;
 mod services;
@@ -24,10 +28,7 @@ use jiff::Timestamp;
 
 pub(crate) use format::{error_response, escape_xml};
 
-/// When the service list last changed in a way clients must notice (the discovery
-/// document's `changeset`).
-const CHANGESET: &str = "2026-11-23T00:00:00+08:00";
-/// GeoReport v2 lists at most this many requests by default.
+/// GeoReport v2 lists at most this many requests at once (a page's most).
 const MAX_REQUESTS: usize = 1000;
 /// The default window of a request list without dates (the spec's 90 days).
 const DEFAULT_DAYS: i64 = 90;

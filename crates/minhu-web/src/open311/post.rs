@@ -6,7 +6,7 @@ use super::requests::token_key;
 use crate::AppState;
 use crate::api::audit::Client;
 use axum::body::Bytes;
-use axum::extract::State;
+use axum::extract::{RawQuery, State};
 use axum::http::StatusCode;
 use jiff::Timestamp;
 use minhu_core::event::Actor;
@@ -22,8 +22,12 @@ pub(super) struct NewRequest<'a> {
     token: String,
 }
 
+/// The request's fields: the form in the body and the query string together, since
+/// clients put `api_key` and `jurisdiction_id` in the URL (PyPI's `open311` does) or
+/// everything in the body. A field given twice, in either or both, is refused.
 pub(super) fn parse_form(
     format: Format,
+    query: Option<&str>,
     body: &[u8],
 ) -> Result<BTreeMap<String, String>, Open311Error> {
     let pairs: Vec<(String, String)> = serde_urlencoded::from_bytes(body).map_err(|e| {
@@ -32,8 +36,10 @@ pub(super) fn parse_form(
             format!("the body is not a form (application/x-www-form-urlencoded, UTF-8): {e}"),
         )
     })?;
+    let in_url: Vec<(String, String)> = serde_urlencoded::from_str(query.unwrap_or_default())
+        .map_err(|e| Open311Error::bad(format, format!("the query string: {e}")))?;
     let mut form = BTreeMap::new();
-    for (key, value) in pairs {
+    for (key, value) in pairs.into_iter().chain(in_url) {
         if form.insert(key.clone(), value).is_some() {
             return Err(Open311Error::bad(format, format!("{key}: is given twice")));
         }
@@ -74,6 +80,7 @@ pub(super) fn read_request<'a>(
         )));
     }
     let get = |name: &str| form.get(name).map(|v| v.trim()).filter(|v| !v.is_empty());
+    super::jurisdiction::check(state, format, get("jurisdiction_id"))?;
     let code = get("service_code").ok_or_else(|| bad("service_code: is required".into()))?;
     let service = state.services.get(code).ok_or_else(|| {
         bad(format!(
@@ -220,10 +227,11 @@ pub(super) fn read_request<'a>(
 pub(super) async fn post_request(
     state: &AppState,
     format: Format,
+    query: Option<&str>,
     body: &[u8],
     client: Option<String>,
 ) -> Answer {
-    let form = parse_form(format, body)?;
+    let form = parse_form(format, query, body)?;
     let forbidden = |message: &str| Open311Error::new(format, StatusCode::FORBIDDEN, message);
     let api_key = form
         .get("api_key")
@@ -280,15 +288,17 @@ pub(super) async fn post_request(
 pub(super) async fn post_request_json(
     State(state): State<AppState>,
     Client(client): Client,
+    RawQuery(query): RawQuery,
     body: Bytes,
 ) -> Answer {
-    post_request(&state, Format::Json, &body, client).await
+    post_request(&state, Format::Json, query.as_deref(), &body, client).await
 }
 
 pub(super) async fn post_request_xml(
     State(state): State<AppState>,
     Client(client): Client,
+    RawQuery(query): RawQuery,
     body: Bytes,
 ) -> Answer {
-    post_request(&state, Format::Xml, &body, client).await
+    post_request(&state, Format::Xml, query.as_deref(), &body, client).await
 }

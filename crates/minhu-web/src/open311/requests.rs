@@ -2,13 +2,16 @@
 //! request, and a token's request (what a client holds before the ticket is numbered).
 
 use super::format::{Answer, Format, Node, Open311Error, ok};
+use super::history::{Note, notes};
+use super::jurisdiction::{Nothing, open311_query};
 use super::{DEFAULT_DAYS, MAX_REQUESTS, datetime};
 use crate::AppState;
-use crate::middleware::extract::{FromQuery, read_query};
+use crate::api::in_range;
 use axum::extract::{Path, RawQuery, State};
 use axum::http::StatusCode;
 use jiff::Timestamp;
 use minhu_core::ids::TicketNumber;
+use minhu_core::services::Service;
 use minhu_core::ticket::{Status, Ticket};
 use minhu_engine::records::TicketFilter;
 use minhu_engine::{EngineError, Reader};
@@ -24,7 +27,17 @@ pub(super) fn open311_status(status: Status) -> &'static str {
     }
 }
 
-pub(super) fn request_node(state: &AppState, ticket: &Ticket) -> Node {
+/// A coordinate as the public gets it: a place's centre is rounded to about 10 cm,
+/// so it reads as `112.7`, not `112.70000000000002`.
+fn coordinate(value: f64) -> Node {
+    Node::Number(((value * 1e6).round() / 1e6).to_string())
+}
+
+/// The request as the public reads it: its service is the finest one whose category
+/// holds the ticket's; its place the point it was reported at, else the centre of the
+/// region it was placed in; its address the one given, else that region's name.
+pub(super) fn request_node(state: &AppState, ticket: &Ticket, notes: Option<&[Note]>) -> Node {
+    let city = state.engine.city();
     let service = ticket
         .intake
         .category
@@ -33,16 +46,23 @@ pub(super) fn request_node(state: &AppState, ticket: &Ticket) -> Node {
     let agency = ticket
         .unit
         .as_ref()
-        .and_then(|u| state.engine.city().units.get(u))
+        .and_then(|u| city.units.get(u))
         .map(|u| u.name.clone());
-    let (lat, long) = match ticket.intake.location {
-        Some(point) => (
-            Node::Number(point.lat.to_string()),
-            Node::Number(point.lon.to_string()),
-        ),
+    let region = ticket.intake.region.as_ref();
+    let point = ticket
+        .intake
+        .location
+        .or_else(|| region.and_then(|r| city.boundaries.centre_of(r, &city.regions)));
+    let (lat, long) = match point {
+        Some(point) => (coordinate(point.lat), coordinate(point.lon)),
         None => (Node::Null, Node::Null),
     };
-    Node::Object(vec![
+    let address = ticket
+        .intake
+        .address
+        .clone()
+        .or_else(|| region.and_then(|r| city.regions.address(r)));
+    let mut fields = vec![
         ("service_request_id", Node::text(ticket.number.as_str())),
         ("status", Node::text(open311_status(ticket.status))),
         ("status_notes", Node::optional(ticket.reply.clone())),
@@ -69,7 +89,7 @@ pub(super) fn request_node(state: &AppState, ticket: &Ticket) -> Node {
             "expected_datetime",
             Node::optional(ticket.deadlines.map(|d| datetime(state, d.resolve_by))),
         ),
-        ("address", Node::optional(ticket.intake.address.clone())),
+        ("address", Node::optional(address)),
         ("address_id", Node::Null),
         ("zipcode", Node::Null),
         ("lat", lat),
@@ -77,7 +97,48 @@ pub(super) fn request_node(state: &AppState, ticket: &Ticket) -> Node {
         // Citizens' photos are not published: a photo can show a face, a plate or a
         // door, and no one has looked at it before it would go out.
         ("media_url", Node::Null),
-    ])
+    ];
+    if let Some(notes) = notes {
+        fields.push((
+            "extended_attributes",
+            Node::Object(vec![
+                ("channel", Node::text(ticket.intake.channel.code())),
+                ("duplicate", Node::Bool(ticket.merged_into.is_some())),
+                (
+                    "parent_service_request_id",
+                    Node::optional(ticket.merged_into.as_ref().map(|n| n.to_string())),
+                ),
+                (
+                    "notes",
+                    Node::List("note", notes.iter().map(|n| n.node(state)).collect()),
+                ),
+            ]),
+        ));
+    }
+    Node::Object(fields)
+}
+
+/// The requests' nodes, with their status notes history when `extensions` asks for it.
+async fn request_nodes(
+    state: &AppState,
+    format: Format,
+    tickets: &[Ticket],
+    extensions: bool,
+) -> Result<Node, Open311Error> {
+    let mut nodes = Vec::with_capacity(tickets.len());
+    for ticket in tickets {
+        let notes = if extensions {
+            Some(
+                notes(state, ticket)
+                    .await
+                    .map_err(|e| Open311Error::internal(format, e))?,
+            )
+        } else {
+            None
+        };
+        nodes.push(request_node(state, ticket, notes.as_deref()));
+    }
+    Ok(Node::List("request", nodes))
 }
 
 /// A query date: a moment with its offset, or a date (midnight in the city).
@@ -103,38 +164,48 @@ pub(super) fn query_moment(
         .map_err(|e| Open311Error::bad(format, format!("{name}: {e}")))
 }
 
-/// A query string read into `T` by [`read_query`]'s rules (unknown parameters refused,
-/// blank ones absent), its error told in the client's format.
-pub(super) fn open311_query<T: FromQuery>(
-    format: Format,
-    query: Option<String>,
-) -> Result<T, Open311Error> {
-    read_query(query.as_deref().unwrap_or_default())
-        .map_err(|error| Open311Error::bad(format, error.message()))
-}
-
-/// The spec's filters of the request list.
+/// The spec's filters of the request list, and the extensions cities' clients use.
 #[derive(Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
 pub(super) struct RequestQuery {
     /// Request ids, comma-separated; the other filters are then ignored.
     service_request_id: Option<String>,
+    /// Service codes, comma-separated: the requests listed under them.
     service_code: Option<String>,
-    /// A moment with its offset, or a date (midnight in the city).
+    /// Requested at or after: a moment with its offset, or a date (midnight in the city).
     start_date: Option<String>,
+    /// Requested before.
     end_date: Option<String>,
     /// open, closed, or both comma-separated.
     status: Option<String>,
-    /// Accepted and ignored: this server serves one city.
-    #[allow(dead_code)]
-    jurisdiction_id: Option<String>,
+    /// Last changed at or after this moment (Chicago's extension).
+    updated_after: Option<String>,
+    /// Last changed before this moment.
+    updated_before: Option<String>,
+    /// The page of `page_size` requests, from 1 (Chicago's extension).
+    page: Option<u32>,
+    /// Requests on a page, 1 to 1000 (default 1000, the spec's most).
+    page_size: Option<u32>,
+    /// `true`: each request with `extended_attributes` (channel, duplicate and the
+    /// status notes history, Chicago's extension).
+    extensions: Option<bool>,
+}
+
+/// A request's own parameters: whether to add its history.
+#[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub(super) struct OneQuery {
+    /// `true`: with `extended_attributes` (channel, duplicate, status notes history).
+    extensions: Option<bool>,
 }
 
 /// Reads the tickets the public may see, newest first and masked for them, through
-/// the store's pages until `keep` has taken `limit` of them or the list ends.
+/// the store's pages: of those `keep` takes, the first `skip` are passed over and the
+/// next `limit` returned.
 pub(super) async fn scan(
     state: &AppState,
     mut filter: TicketFilter,
+    mut skip: usize,
     limit: usize,
     mut keep: impl FnMut(&Ticket) -> bool,
 ) -> Result<Vec<Ticket>, EngineError> {
@@ -143,11 +214,16 @@ pub(super) async fn scan(
     loop {
         let page = state.engine.list_for(&Reader::public(), &filter).await?;
         for ticket in page.tickets {
-            if keep(&ticket) {
-                found.push(ticket);
-                if found.len() == limit {
-                    return Ok(found);
-                }
+            if !keep(&ticket) {
+                continue;
+            }
+            if skip > 0 {
+                skip -= 1;
+                continue;
+            }
+            found.push(ticket);
+            if found.len() == limit {
+                return Ok(found);
             }
         }
         match page.next {
@@ -157,55 +233,92 @@ pub(super) async fn scan(
     }
 }
 
+/// The services `codes` names (comma-separated), each one of the city's.
+fn services_named<'a>(
+    state: &'a AppState,
+    format: Format,
+    codes: &str,
+) -> Result<Vec<&'a Service>, Open311Error> {
+    codes
+        .split(',')
+        .map(str::trim)
+        .filter(|code| !code.is_empty())
+        .map(|code| {
+            state.services.get(code).ok_or_else(|| {
+                Open311Error::bad(
+                    format,
+                    format!("service_code: {code:?} is not a service of this city"),
+                )
+            })
+        })
+        .collect()
+}
+
 pub(super) async fn list_requests(
     state: &AppState,
     format: Format,
     query: Option<String>,
 ) -> Answer {
-    let params: RequestQuery = open311_query(format, query)?;
+    let params: RequestQuery = open311_query(state, format, query.as_deref())?;
+    let extensions = params.extensions.unwrap_or(false);
     if let Some(ids) = params.service_request_id {
-        let mut nodes = Vec::new();
+        let mut tickets = Vec::new();
         for id in ids.split(',').map(str::trim).filter(|s| !s.is_empty()) {
             // Unknown ids are left out of a list, as the spec's examples do.
             if let Some(ticket) = find_request(state, id)
                 .await
                 .map_err(|e| Open311Error::internal(format, e))?
             {
-                nodes.push(request_node(state, &ticket));
+                tickets.push(ticket);
             }
         }
-        return ok(format, "service_requests", &Node::List("request", nodes));
+        let node = request_nodes(state, format, &tickets, extensions).await?;
+        return ok(format, "service_requests", &node);
     }
+    let services = match params.service_code.as_deref() {
+        Some(codes) => services_named(state, format, codes)?,
+        None => Vec::new(),
+    };
     let mut filter = TicketFilter::default();
-    if let Some(code) = params.service_code {
-        let service = state.services.get(&code).ok_or_else(|| {
-            Open311Error::bad(
-                format,
-                format!("service_code: {code:?} is not a service of this city"),
-            )
-        })?;
+    // One service: the store reads its category and what lies below it. A ticket listed
+    // under a finer service is then left out (below); several services are matched so.
+    if let [service] = services.as_slice() {
         filter.category = Some(service.category.as_str().to_owned());
     }
-    let start = params
-        .start_date
-        .map(|t| query_moment(state, format, "start_date", &t))
-        .transpose()?;
-    let end = params
-        .end_date
-        .map(|t| query_moment(state, format, "end_date", &t))
-        .transpose()?;
-    let now = state.engine.now();
-    let window = jiff::SignedDuration::from_hours(24 * DEFAULT_DAYS);
-    let (start, end) = match (start, end) {
-        (Some(s), e) => (s, e),
-        (None, Some(e)) => (e - window, Some(e)),
-        (None, None) => (now - window, None),
+    let moment = |name: &str, text: Option<String>| {
+        text.map(|t| query_moment(state, format, name, &t))
+            .transpose()
     };
-    if end.is_some_and(|e| e < start) {
+    let start = moment("start_date", params.start_date)?;
+    let end = moment("end_date", params.end_date)?;
+    let updated_after = moment("updated_after", params.updated_after)?;
+    let updated_before = moment("updated_before", params.updated_before)?;
+    if let (Some(s), Some(e)) = (start, end)
+        && e < s
+    {
         return Err(Open311Error::bad(format, "end_date: is before start_date"));
     }
-    filter.created_from = Some(start);
+    if let (Some(a), Some(b)) = (updated_after, updated_before)
+        && b < a
+    {
+        return Err(Open311Error::bad(
+            format,
+            "updated_before: is before updated_after",
+        ));
+    }
+    // Without any date the spec's window: requested within the last 90 days (before
+    // end_date when only that is given). A client asking what changed since a moment
+    // gets every request that did, however old.
+    let window = jiff::SignedDuration::from_hours(24 * DEFAULT_DAYS);
+    filter.created_from = match (start, end, updated_after, updated_before) {
+        (Some(s), ..) => Some(s),
+        (None, Some(e), ..) => Some(e - window),
+        (None, None, None, None) => Some(state.engine.now() - window),
+        (None, None, ..) => None,
+    };
     filter.created_to = end;
+    filter.updated_from = updated_after;
+    filter.updated_to = updated_before;
     let wanted: Option<Vec<&str>> = match params.status.as_deref() {
         None => None,
         Some(text) => {
@@ -219,15 +332,35 @@ pub(super) async fn list_requests(
             Some(states)
         }
     };
-    let tickets = scan(state, filter, MAX_REQUESTS, |ticket| {
+    let page_size = in_range(
+        "page_size",
+        params.page_size,
+        1,
+        MAX_REQUESTS as u32,
+        MAX_REQUESTS as u32,
+    )
+    .map_err(|e| Open311Error::bad(format, format!("{}: {}", e.field, e.problem)))?
+        as usize;
+    let page = in_range("page", params.page, 1, u32::MAX, 1)
+        .map_err(|e| Open311Error::bad(format, format!("{}: {}", e.field, e.problem)))?
+        as usize;
+    let skip = (page - 1).saturating_mul(page_size);
+    let tickets = scan(state, filter, skip, page_size, |ticket| {
+        let listed_under = ticket
+            .intake
+            .category
+            .as_ref()
+            .and_then(|c| state.services.for_category(c));
         wanted
             .as_ref()
             .is_none_or(|w| w.contains(&open311_status(ticket.status)))
+            && (services.is_empty()
+                || listed_under.is_some_and(|s| services.iter().any(|w| w.code == s.code)))
     })
     .await
     .map_err(|e| Open311Error::internal(format, e))?;
-    let nodes = tickets.iter().map(|t| request_node(state, t)).collect();
-    ok(format, "service_requests", &Node::List("request", nodes))
+    let node = request_nodes(state, format, &tickets, extensions).await?;
+    ok(format, "service_requests", &node)
 }
 
 /// The request as the public sees it; `None` for a number that is not one, or not
@@ -260,8 +393,13 @@ pub(super) async fn requests_xml(
     list_requests(&state, Format::Xml, query).await
 }
 
-pub(super) async fn one_request(State(state): State<AppState>, Path(file): Path<String>) -> Answer {
+pub(super) async fn one_request(
+    State(state): State<AppState>,
+    Path(file): Path<String>,
+    RawQuery(query): RawQuery,
+) -> Answer {
     let (id, format) = Format::split(&file)?;
+    let params: OneQuery = open311_query(&state, format, query.as_deref())?;
     let ticket = find_request(&state, id)
         .await
         .map_err(|e| Open311Error::internal(format, e))?
@@ -272,7 +410,13 @@ pub(super) async fn one_request(State(state): State<AppState>, Path(file): Path<
                 format!("service_request_id {id:?} does not exist"),
             )
         })?;
-    let node = Node::List("request", vec![request_node(&state, &ticket)]);
+    let node = request_nodes(
+        &state,
+        format,
+        std::slice::from_ref(&ticket),
+        params.extensions.unwrap_or(false),
+    )
+    .await?;
     ok(format, "service_requests", &node)
 }
 
@@ -282,8 +426,13 @@ pub(super) fn token_key(token: &str) -> String {
     format!("open311:{token}")
 }
 
-pub(super) async fn token(State(state): State<AppState>, Path(file): Path<String>) -> Answer {
+pub(super) async fn token(
+    State(state): State<AppState>,
+    Path(file): Path<String>,
+    RawQuery(query): RawQuery,
+) -> Answer {
     let (token, format) = Format::split(&file)?;
+    let Nothing {} = open311_query(&state, format, query.as_deref())?;
     let number = state
         .engine
         .ticket_by_key(&token_key(token))

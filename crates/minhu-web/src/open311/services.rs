@@ -1,18 +1,29 @@
 //! What the city offers: the discovery document, the service list and each service's
 //! definition (its attributes).
 
-use super::CHANGESET;
+use super::datetime;
 use super::format::{Answer, Format, Node, Open311Error, ok};
+use super::jurisdiction::{Nothing, open311_query};
 use crate::AppState;
-use axum::extract::{Path, State};
+use axum::extract::{Path, RawQuery, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use minhu_core::services::Service;
 
-pub(super) fn discovery_node(headers: &HeaderMap) -> Node {
-    let host = headers
-        .get(header::HOST)
-        .and_then(|h| h.to_str().ok())
-        .unwrap_or("127.0.0.1:8080");
+/// The discovery document, as the city wrote it in `open311.toml`; without a `url`
+/// there, the endpoint is named by the address the request came to (`https` behind a
+/// proxy that says it terminated TLS).
+pub(super) fn discovery_node(state: &AppState, headers: &HeaderMap) -> Node {
+    let discovery = state.services.discovery();
+    let url = discovery.url.clone().unwrap_or_else(|| {
+        let header = |name| headers.get(name).and_then(|h| h.to_str().ok());
+        let host = header(header::HOST).unwrap_or("127.0.0.1:8080");
+        let scheme = match header(header::HeaderName::from_static("x-forwarded-proto")) {
+            Some("https") => "https",
+            _ => "http",
+        };
+        format!("{scheme}://{host}/open311/v2")
+    });
+    let changeset = datetime(state, discovery.changeset);
     let formats = || {
         Node::List(
             "format",
@@ -20,12 +31,9 @@ pub(super) fn discovery_node(headers: &HeaderMap) -> Node {
         )
     };
     Node::Object(vec![
-        ("changeset", Node::text(CHANGESET)),
-        ("contact", Node::text("12345 政务服务便民热线")),
-        (
-            "key_service",
-            Node::text("minhu admin add-open311-key LABEL"),
-        ),
+        ("changeset", Node::text(&changeset)),
+        ("contact", Node::text(&discovery.contact)),
+        ("key_service", Node::text(&discovery.key_service)),
         (
             "endpoints",
             Node::List(
@@ -35,9 +43,9 @@ pub(super) fn discovery_node(headers: &HeaderMap) -> Node {
                         "specification",
                         Node::text("http://wiki.open311.org/GeoReport_v2"),
                     ),
-                    ("url", Node::text(format!("http://{host}/open311/v2"))),
-                    ("changeset", Node::text(CHANGESET)),
-                    ("type", Node::text("production")),
+                    ("url", Node::text(url)),
+                    ("changeset", Node::text(changeset)),
+                    ("type", Node::text(discovery.endpoint_type.code())),
                     ("formats", formats()),
                 ])],
             ),
@@ -45,12 +53,30 @@ pub(super) fn discovery_node(headers: &HeaderMap) -> Node {
     ])
 }
 
-pub(super) async fn discovery_json(headers: HeaderMap) -> Answer {
-    ok(Format::Json, "discovery", &discovery_node(&headers))
+async fn discovery(
+    state: &AppState,
+    format: Format,
+    headers: &HeaderMap,
+    query: Option<String>,
+) -> Answer {
+    let Nothing {} = open311_query(state, format, query.as_deref())?;
+    ok(format, "discovery", &discovery_node(state, headers))
 }
 
-pub(super) async fn discovery_xml(headers: HeaderMap) -> Answer {
-    ok(Format::Xml, "discovery", &discovery_node(&headers))
+pub(super) async fn discovery_json(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    RawQuery(query): RawQuery,
+) -> Answer {
+    discovery(&state, Format::Json, &headers, query).await
+}
+
+pub(super) async fn discovery_xml(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    RawQuery(query): RawQuery,
+) -> Answer {
+    discovery(&state, Format::Xml, &headers, query).await
 }
 
 pub(super) fn service_node(service: &Service) -> Node {
@@ -65,24 +91,33 @@ pub(super) fn service_node(service: &Service) -> Node {
     ])
 }
 
-pub(super) fn services(state: &AppState, format: Format) -> Answer {
+pub(super) fn services(state: &AppState, format: Format, query: Option<String>) -> Answer {
+    let Nothing {} = open311_query(state, format, query.as_deref())?;
     let list = state.services.all().iter().map(service_node).collect();
     ok(format, "services", &Node::List("service", list))
 }
 
-pub(super) async fn services_json(State(state): State<AppState>) -> Answer {
-    services(&state, Format::Json)
+pub(super) async fn services_json(
+    State(state): State<AppState>,
+    RawQuery(query): RawQuery,
+) -> Answer {
+    services(&state, Format::Json, query)
 }
 
-pub(super) async fn services_xml(State(state): State<AppState>) -> Answer {
-    services(&state, Format::Xml)
+pub(super) async fn services_xml(
+    State(state): State<AppState>,
+    RawQuery(query): RawQuery,
+) -> Answer {
+    services(&state, Format::Xml, query)
 }
 
 pub(super) async fn service_definition(
     State(state): State<AppState>,
     Path(file): Path<String>,
+    RawQuery(query): RawQuery,
 ) -> Answer {
     let (code, format) = Format::split(&file)?;
+    let Nothing {} = open311_query(&state, format, query.as_deref())?;
     let service = state.services.get(code).ok_or_else(|| {
         Open311Error::new(
             format,

@@ -19,6 +19,7 @@ mod kb;
 mod limits;
 mod login;
 mod open311;
+mod open311_clients;
 mod phone;
 mod privacy;
 mod reports;

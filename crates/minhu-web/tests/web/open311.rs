@@ -513,3 +513,308 @@ async fn reports_of_wrongdoing_stay_out_of_the_public_feed() {
     let (_, ticket) = c.app.get(&format!("/api/v1/tickets/{id}")).await;
     assert_eq!(ticket["kind"], "complaint", "{ticket}");
 }
+
+/// A demand the hotline took by phone (not through Open311), with its category.
+async fn by_phone(c: &Client, category: &str, address: Option<&str>) -> String {
+    let mut body = json!({
+        "channel": "phone", "kind": "complaint", "title": "路灯坏了",
+        "description": "A3区天顶街道尖山社区路灯坏了", "category": category,
+        "region": "A3-01-02", "citizen": {"phone": "13812345678"}
+    });
+    if let Some(address) = address {
+        body["address"] = json!(address);
+    }
+    let (status, created) = c.app.post("/api/v1/tickets", &body.to_string(), None).await;
+    assert_eq!(status, StatusCode::CREATED, "{created}");
+    created["number"].as_str().unwrap().to_owned()
+}
+
+/// The ids `requests.json?{query}` lists.
+async fn list_of(c: &Client, query: String) -> Vec<String> {
+    let (status, body, _) = c.get(&format!("/open311/v2/requests.json?{query}")).await;
+    assert_eq!(status, StatusCode::OK, "{query}: {body}");
+    listed(&body)
+}
+
+fn listed(body: &Value) -> Vec<String> {
+    body.as_array()
+        .unwrap_or_else(|| panic!("a list: {body}"))
+        .iter()
+        .map(|r| r["service_request_id"].as_str().unwrap().to_owned())
+        .collect()
+}
+
+/// Every public ticket lies under the finest service whose category holds its own,
+/// whatever channel it came by, and is found by that service's code; a ticket without
+/// a point is shown at its place's centre, named by its place when it has no address.
+#[tokio::test]
+async fn tickets_of_every_channel_list_under_the_finest_service() {
+    let c = client().await;
+    let facility = by_phone(&c, "城乡建设/城市建设和市政管理/城市公共设施", None).await;
+    let works = by_phone(&c, "城乡建设/城市建设和市政管理", Some("天顶街道某路口")).await;
+    let elsewhere = by_phone(&c, "教育文体/教育行政管理", None).await;
+
+    let (status, one, _) = c
+        .get(&format!("/open311/v2/requests/{facility}.json"))
+        .await;
+    assert_eq!(status, StatusCode::OK, "{one}");
+    let request = &one[0];
+    assert_eq!(request["service_code"], "public-facilities", "{request}");
+    assert!(
+        request["service_name"]
+            .as_str()
+            .unwrap()
+            .contains("Streetlights")
+    );
+    assert_eq!(request["address"], "A市A3区天顶街道尖山社区", "{request}");
+    // The centre of 天顶街道's outline (its community has none of its own).
+    let (lat, long) = (
+        request["lat"].as_f64().unwrap(),
+        request["long"].as_f64().unwrap(),
+    );
+    assert!((28.05..28.08).contains(&lat), "{request}");
+    assert!((112.8..112.9).contains(&long), "{request}");
+    let (_, one, _) = c.get(&format!("/open311/v2/requests/{works}.json")).await;
+    assert_eq!(one[0]["service_code"], "city-works", "{one}");
+    assert_eq!(one[0]["address"], "天顶街道某路口", "{one}");
+    let (_, one, _) = c
+        .get(&format!("/open311/v2/requests/{elsewhere}.json"))
+        .await;
+    assert_eq!(one[0]["service_code"], "education", "{one}");
+
+    let list = |query: &str| list_of(&c, query.to_owned());
+    assert_eq!(
+        list("service_code=public-facilities").await,
+        [facility.as_str()]
+    );
+    // The coarser service lists its own, not those a finer service lists.
+    assert_eq!(list("service_code=city-works").await, [works.as_str()]);
+    assert_eq!(
+        list("service_code=city-works,public-facilities").await,
+        [works.clone(), facility.clone()]
+    );
+    assert_eq!(list("service_code=urban").await, Vec::<String>::new());
+    let (_, xml) = c
+        .get_xml("/open311/v2/requests.xml?service_code=public-facilities")
+        .await;
+    assert_eq!(
+        xml_values(&xml, "service_requests/request/address"),
+        ["A市A3区天顶街道尖山社区"]
+    );
+}
+
+/// Chicago's extensions: pages, what changed in a window, and each request's history.
+#[tokio::test]
+async fn pages_changes_and_the_status_notes_history() {
+    let c = client().await;
+    let mut numbers = Vec::new();
+    for _ in 0..5 {
+        numbers.push(by_phone(&c, "教育文体", None).await);
+        c.app.clock.advance(jiff::SignedDuration::from_mins(1));
+    }
+    numbers.reverse(); // newest first, as lists are
+    let list = |query: String| list_of(&c, query);
+    assert_eq!(list("page_size=2".into()).await, numbers[..2]);
+    assert_eq!(list("page_size=2&page=2".into()).await, numbers[2..4]);
+    assert_eq!(list("page_size=2&page=3".into()).await, numbers[4..]);
+    assert!(list("page_size=2&page=4".into()).await.is_empty());
+
+    // An hour later the oldest is answered: it alone changed since then.
+    c.app.clock.advance(jiff::SignedDuration::from_hours(1));
+    let since = "2026-11-22T11:00:00%2B08:00";
+    let oldest = numbers[4].clone();
+    // Routing sent it to a unit when it came in; the unit accepts and answers.
+    for action in [
+        json!({"action": "accept"}),
+        json!({"action": "resolve", "reply": "已答复，学校已整改"}),
+    ] {
+        let (status, ticket) = c.app.act(&oldest, action).await;
+        assert_eq!(status, StatusCode::OK, "{ticket}");
+    }
+    assert_eq!(
+        list(format!("updated_after={since}")).await,
+        [oldest.as_str()]
+    );
+    assert_eq!(
+        list(format!("updated_before={since}")).await,
+        numbers[..4].to_vec()
+    );
+
+    let (_, one, _) = c
+        .get(&format!(
+            "/open311/v2/requests/{oldest}.json?extensions=true"
+        ))
+        .await;
+    let extended = &one[0]["extended_attributes"];
+    assert_eq!(extended["channel"], "phone", "{one}");
+    assert_eq!(extended["duplicate"], false);
+    let notes = extended["notes"].as_array().unwrap();
+    let types: Vec<&str> = notes.iter().map(|n| n["type"].as_str().unwrap()).collect();
+    assert_eq!(types, ["opened", "activity", "activity", "closed"], "{one}");
+    assert_eq!(notes[3]["description"], "已答复，学校已整改");
+    assert!(notes[0]["datetime"].as_str().unwrap().ends_with("+08:00"));
+    let (_, plain, _) = c.get(&format!("/open311/v2/requests/{oldest}.json")).await;
+    assert!(plain[0].get("extended_attributes").is_none(), "{plain}");
+    let (_, xml) = c
+        .get_xml("/open311/v2/requests.xml?extensions=true&status=closed")
+        .await;
+    assert_eq!(
+        xml_values(
+            &xml,
+            "service_requests/request/extended_attributes/notes/note/type"
+        ),
+        ["opened", "activity", "activity", "closed"]
+    );
+
+    for (query, field) in [
+        ("page_size=0", "page_size"),
+        ("page_size=1001", "page_size"),
+        ("page=0", "page"),
+        ("updated_after=soon", "updated_after"),
+        ("extensions=maybe", "extensions"),
+        (
+            "updated_after=2026-11-22&updated_before=2026-11-01",
+            "updated_before",
+        ),
+    ] {
+        let (status, body, _) = c.get(&format!("/open311/v2/requests.json?{query}")).await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{query}: {body}");
+        assert!(
+            error_description(&body, status).starts_with(field),
+            "{query}: {body}"
+        );
+    }
+}
+
+/// The descriptions `servicerequestupdates.json?{query}` lists.
+async fn updates_of(c: &Client, query: String) -> Vec<String> {
+    let uri = format!("/open311/v2/servicerequestupdates.json?{query}");
+    let (status, body, _) = c.get(&uri).await;
+    assert_eq!(status, StatusCode::OK, "{uri}: {body}");
+    body.as_array()
+        .unwrap()
+        .iter()
+        .map(|u| u["description"].as_str().unwrap().to_owned())
+        .collect()
+}
+
+/// The updates of a window: a ticket taken in weeks before and answered inside it is
+/// there; what happened after the window's end is not.
+#[tokio::test]
+async fn updates_are_bounded_by_their_window() {
+    let c = client().await;
+    let old = by_phone(&c, "教育文体", None).await;
+    c.app
+        .clock
+        .advance(jiff::SignedDuration::from_hours(24 * 30));
+    let (status, body) = c.app.act(&old, json!({"action": "accept"})).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    c.app.clock.advance(jiff::SignedDuration::from_hours(2));
+    let (status, body) = c
+        .app
+        .act(&old, json!({"action": "resolve", "reply": "学校已回复"}))
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    // Taken in and sent to a unit on 2026-11-22; accepted 2026-12-22T02:00Z, answered
+    // 04:00Z.
+    let updates = |query: &str| updates_of(&c, query.to_owned());
+    assert_eq!(
+        updates("start_date=2026-12-22T01:00:00Z").await,
+        ["办理中 Being handled", "学校已回复"]
+    );
+    assert_eq!(
+        updates("start_date=2026-12-22T01:00:00Z&end_date=2026-12-22T03:00:00Z").await,
+        ["办理中 Being handled"]
+    );
+    assert_eq!(
+        updates("start_date=2026-11-01").await,
+        [
+            "已派单 Sent to the unit",
+            "办理中 Being handled",
+            "学校已回复"
+        ]
+    );
+    // The default window is the last day; being taken in is not an update.
+    assert_eq!(updates("").await.len(), 2);
+    assert!(updates("start_date=2026-12-22T05:00:00Z").await.is_empty());
+    let (status, body, _) = c
+        .get("/open311/v2/servicerequestupdates.json?start_date=2026-12-22&end_date=2026-12-01")
+        .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert!(error_description(&body, status).starts_with("end_date"));
+}
+
+/// `jurisdiction_id`: this server serves one city; its id is taken, another refused by
+/// name on every call, a read or a post.
+#[tokio::test]
+async fn the_jurisdiction_is_the_citys_id() {
+    let c = client().await;
+    for path in [
+        "discovery.json",
+        "services.json",
+        "services/noise.json",
+        "requests.json",
+        "servicerequestupdates.json",
+    ] {
+        let (status, body, _) = c
+            .get(&format!(
+                "/open311/v2/{path}?jurisdiction_id=A&api_key=anything"
+            ))
+            .await;
+        assert_eq!(status, StatusCode::OK, "{path}: {body}");
+        let (status, body, _) = c
+            .get(&format!("/open311/v2/{path}?jurisdiction_id=B"))
+            .await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{path}: {body}");
+        let description = error_description(&body, status);
+        assert!(description.starts_with("jurisdiction_id"), "{description}");
+        assert!(description.contains("\"A\""), "{description}");
+    }
+    let mut form = c.form("电梯坏了");
+    form.push(("jurisdiction_id", "B"));
+    let (status, body) = c.post("json", &form).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
+    assert!(error_description(&body, status).starts_with("jurisdiction_id"));
+    form.last_mut().unwrap().1 = "A";
+    let (status, body) = c.post("json", &form).await;
+    assert_eq!(status, StatusCode::CREATED, "{body}");
+    let id = body[0]["service_request_id"].as_str().unwrap();
+    let (status, _, _) = c
+        .get(&format!("/open311/v2/requests/{id}.json?jurisdiction_id=B"))
+        .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+}
+
+/// The discovery document is the city's (`[discovery]` in open311.toml), not code's.
+#[tokio::test]
+async fn discovery_comes_from_the_citys_file() {
+    let c = client().await;
+    let (_, body, _) = c.get("/open311/v2/discovery.json").await;
+    let discovery = c.app.state.services.discovery();
+    assert_eq!(body["contact"], discovery.contact.as_str());
+    assert!(
+        body["contact"].as_str().unwrap().contains("12345@"),
+        "{body}"
+    );
+    assert_eq!(body["changeset"], "2026-12-07T00:00:00+08:00");
+    assert_eq!(body["key_service"], discovery.key_service.as_str());
+    let endpoint = &body["endpoints"][0];
+    assert_eq!(endpoint["changeset"], body["changeset"]);
+    assert_eq!(endpoint["type"], "production");
+    // Without a url in the file: the address the request came to.
+    let (_, body, _) = c
+        .app
+        .send_as(
+            None,
+            axum::http::Request::get("/open311/v2/discovery.json")
+                .header(header::HOST, "12345.example.cn")
+                .header("x-forwarded-proto", "https")
+                .body(Body::empty())
+                .unwrap(),
+        )
+        .await;
+    assert_eq!(
+        body["endpoints"][0]["url"],
+        "https://12345.example.cn/open311/v2"
+    );
+}

@@ -1,0 +1,65 @@
+//! What every Open311 call may carry besides its own parameters, and the query strings
+//! read with it.
+//!
+//! `jurisdiction_id` is the city's id: its root region's (`region` in `city.toml`, `A`
+//! in the demo). The spec makes it required where one endpoint serves several cities;
+//! this server serves one, so it may be left out, and a wrong one is refused by name
+//! rather than answered with another city's requests. Many clients also send their
+//! `api_key` on every call: reads need none and take it without looking at it.
+
+use super::format::{Format, Open311Error};
+use crate::AppState;
+use crate::middleware::extract::{Both, FromQuery, read_query};
+use serde::Deserialize;
+use utoipa::IntoParams;
+
+#[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub(super) struct Common {
+    /// The city's id (its root region's); optional, since this server serves one city.
+    jurisdiction_id: Option<String>,
+    /// Taken and not looked at on reads (some clients send their key on every call);
+    /// a POST checks the key it carries.
+    #[allow(dead_code)]
+    api_key: Option<String>,
+}
+
+/// Refuses a `jurisdiction_id` that is not this city's.
+pub(super) fn check(
+    state: &AppState,
+    format: Format,
+    jurisdiction: Option<&str>,
+) -> Result<(), Open311Error> {
+    let city = state.engine.city();
+    let id = city.regions.root().id.as_str();
+    match jurisdiction.map(str::trim).filter(|j| !j.is_empty()) {
+        None => Ok(()),
+        Some(given) if given == id => Ok(()),
+        Some(given) => Err(Open311Error::bad(
+            format,
+            format!(
+                "jurisdiction_id: {given:?} is not served here; this endpoint serves {} ({}), jurisdiction_id {id:?}",
+                city.name, city.name_en
+            ),
+        )),
+    }
+}
+
+/// A query string read into `T` by [`read_query`]'s rules (unknown parameters refused,
+/// blank ones absent) beside the parameters every call may carry, the jurisdiction
+/// checked; errors told in the client's format.
+pub(super) fn open311_query<T: FromQuery>(
+    state: &AppState,
+    format: Format,
+    query: Option<&str>,
+) -> Result<T, Open311Error> {
+    let Both(common, own) = read_query::<Both<Common, T>>(query.unwrap_or_default())
+        .map_err(|error| Open311Error::bad(format, error.message()))?;
+    check(state, format, common.jurisdiction_id.as_deref())?;
+    Ok(own)
+}
+
+/// The query of a call that takes nothing of its own.
+#[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub(super) struct Nothing {}
