@@ -10,7 +10,7 @@
 //! reaches below the engine.
 
 use jiff::Timestamp;
-use minhu_core::access::{Permission, Scope};
+use minhu_core::access::Permission;
 use minhu_core::{Clock, ManualClock};
 use minhu_engine::{Engine, EngineBuilder};
 use minhu_store::Store;
@@ -85,16 +85,9 @@ impl BenchCity {
     }
 }
 
-/// How many tickets the store holds, from the city-wide counters: a kept benchmark
-/// store is reused when it holds the number asked for.
-pub async fn stored_tickets(store: &dyn Store) -> anyhow::Result<u64> {
-    Ok(store
-        .count_by_status(&Scope::All)
-        .await?
-        .iter()
-        .map(|(_, n)| n)
-        .sum())
-}
+/// How many tickets the store holds: a kept benchmark store is reused when it holds
+/// the number asked for.
+pub use minhu::server::stored_tickets;
 
 /// Fresh planner statistics, as a database that has grown over months would have.
 pub async fn analyze(place: &Place) -> anyhow::Result<()> {

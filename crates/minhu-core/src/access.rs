@@ -92,6 +92,9 @@ code_enum!(
         ChannelOpen311 = "channel.open311" / "代Open311渠道受理" / "File as the Open311 channel",
         /// File demands as the city's sensors, besides their webhook: held by no role.
         ChannelSensor = "channel.sensor" / "代城市感知渠道受理" / "File as the sensor channel",
+        /// Read the server's Prometheus figures (`GET /metrics`): held by no role, a
+        /// monitoring system's token.
+        ViewMetrics = "metrics.view" / "读取运行指标" / "Read the server's metrics",
     }
 );
 

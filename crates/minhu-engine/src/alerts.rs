@@ -139,7 +139,7 @@ impl Engine {
 /// Runs the watch until the process ends: a pass every [`EVERY`].
 pub async fn watch(engine: Arc<Engine>) {
     loop {
-        match engine.raise_alerts().await {
+        match crate::metrics::timed_pass("alerts", engine.raise_alerts()).await {
             Ok(raised) if !raised.is_empty() => {
                 tracing::info!(alerts = ?raised, "alerts raised");
             }

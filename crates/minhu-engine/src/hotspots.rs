@@ -507,7 +507,7 @@ impl Engine {
 /// Runs the watch until the process ends: a pass every [`EVERY`].
 pub async fn watch(engine: Arc<Engine>) {
     loop {
-        match engine.refresh_hotspots().await {
+        match crate::metrics::timed_pass("hotspots", engine.refresh_hotspots()).await {
             Ok(refreshed) => tracing::debug!(?refreshed, "hotspot list refreshed"),
             Err(error) => tracing::warn!(%error, "the hotspot pass failed"),
         }

@@ -15,6 +15,7 @@ pub mod channels;
 pub mod duplicates;
 pub mod follow;
 pub mod hotspots;
+mod metrics;
 pub mod router;
 pub mod sensors;
 pub mod signing;
@@ -388,6 +389,9 @@ impl Engine {
         let created = self.store.create_ticket(new).await?;
         self.changed();
         self.outbox_changed.notify_one();
+        if created.fresh {
+            metrics::count_intake(created.ticket.intake.channel);
+        }
         Ok(created)
     }
 
@@ -412,6 +416,9 @@ impl Engine {
         let tickets = self.store.create_tickets(&batch).await?;
         self.changed();
         self.outbox_changed.notify_one();
+        for ticket in &tickets {
+            metrics::count_intake(ticket.intake.channel);
+        }
         Ok(tickets)
     }
 
@@ -538,7 +545,27 @@ impl Engine {
         self.act_checked(number, command, actor, Some(scope)).await
     }
 
+    /// [`Engine::act_within`] (or [`Engine::act`] without a scope), counted for
+    /// `/metrics` by action and outcome.
     async fn act_checked(
+        &self,
+        number: &TicketNumber,
+        command: Command,
+        actor: Actor,
+        scope: Option<&Scope>,
+    ) -> Result<Ticket, EngineError> {
+        let action = command.name();
+        let result = self.apply_command(number, command, actor, scope).await;
+        let outcome = match &result {
+            Ok(_) => "done",
+            Err(EngineError::Store(_) | EngineError::Busy(_)) => "failed",
+            Err(_) => "refused",
+        };
+        metrics::count_action(action, outcome);
+        result
+    }
+
+    async fn apply_command(
         &self,
         number: &TicketNumber,
         command: Command,

@@ -105,10 +105,16 @@ impl TimerWorker {
             .act(&due.ticket, command, Actor::system(SystemPart::Timers))
             .await
         {
-            Ok(_) => Outcome::Fired,
+            Ok(_) => {
+                crate::metrics::count_timer(due.timer.kind.code(), "fired");
+                Outcome::Fired
+            }
             Err(EngineError::Invalid(_) | EngineError::NotAllowed { .. }) => {
                 match self.engine.store.void_timer(due, now).await {
-                    Ok(()) => Outcome::Voided,
+                    Ok(()) => {
+                        crate::metrics::count_timer(due.timer.kind.code(), "voided");
+                        Outcome::Voided
+                    }
                     Err(error) => {
                         tracing::warn!(%error, ticket = %due.ticket, "could not void a timer");
                         Outcome::Deferred
@@ -138,7 +144,7 @@ impl TimerWorker {
     /// read when the next timer is due and say how long to sleep. This is what every
     /// idle tick costs the database (`minhu bench timers` measures it).
     pub async fn tick(&self) -> Duration {
-        match self.run_due().await {
+        match crate::metrics::timed_pass("timers", self.run_due()).await {
             Ok(report) if report != FireReport::default() => {
                 tracing::info!(
                     fired = report.fired,

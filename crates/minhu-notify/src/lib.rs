@@ -338,6 +338,22 @@ pub struct DeliveryReport {
     pub failed: u64,
 }
 
+static DELIVERIES: std::sync::LazyLock<prometheus::IntCounterVec> =
+    std::sync::LazyLock::new(|| {
+        prometheus::register_int_counter_vec!(
+            "minhu_outbox_deliveries_total",
+            "Delivery attempts of this node's notifier, by channel and outcome (delivered; \
+             retry: failed, tried again later; failed: failed and given up).",
+            &["channel", "outcome"]
+        )
+        .expect("registered once")
+    });
+
+/// Counts a delivery attempt for `/metrics`.
+fn count_delivery(channel: &str, outcome: &str) {
+    DELIVERIES.with_label_values(&[channel, outcome]).inc();
+}
+
 /// How many rows one claim takes.
 const BATCH: u32 = 100;
 /// How long a claim holds before another worker may take the row.
@@ -406,6 +422,7 @@ impl Notifier {
                 let settled = match &outcome {
                     Ok(()) => {
                         report.delivered += 1;
+                        count_delivery(&delivery.channel, "delivered");
                         Ok(())
                     }
                     Err(error) => {
@@ -414,6 +431,14 @@ impl Notifier {
                             Some(_) => report.retried += 1,
                             None => report.failed += 1,
                         }
+                        count_delivery(
+                            &delivery.channel,
+                            if retry_at.is_some() {
+                                "retry"
+                            } else {
+                                "failed"
+                            },
+                        );
                         tracing::warn!(
                             channel = %delivery.channel,
                             about = ?delivery.about,

@@ -27,6 +27,7 @@ use minhu_core::timer::Alerts;
 use minhu_store::{ChangeMark, Changed, StoreError, TicketFilter, TicketStore};
 use std::ops::Bound;
 use std::path::Path;
+use std::sync::atomic::{AtomicI64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use tantivy::collector::TopDocs;
@@ -620,6 +621,9 @@ pub struct LiveIndex {
     /// Becomes true once the first catch-up has finished: until then (a first build
     /// of a large store takes minutes) the index would miss older tickets.
     caught_up: watch::Receiver<bool>,
+    /// When the last catch-up that reached the store's end began (Unix milliseconds; 0:
+    /// never): the index holds every change made before it.
+    current_as_of: Arc<AtomicI64>,
 }
 
 impl LiveIndex {
@@ -632,15 +636,19 @@ impl LiveIndex {
     ) -> (LiveIndex, impl Future<Output = ()> + Send + 'static) {
         let wake = Arc::new(Notify::new());
         let (tell, caught_up) = watch::channel(false);
+        let current_as_of = Arc::new(AtomicI64::new(0));
         let live = LiveIndex {
             index: index.clone(),
             wake: wake.clone(),
             caught_up,
+            current_as_of: current_as_of.clone(),
         };
         let follower = async move {
             loop {
+                let began = jiff::Timestamp::now().as_millisecond();
                 match catch_up(&*store, &index, |_| {}).await {
                     Ok(count) => {
+                        current_as_of.store(began, Ordering::Relaxed);
                         tell.send_replace(true);
                         if count > 0 {
                             tracing::debug!(count, "search index caught up");
@@ -667,6 +675,16 @@ impl LiveIndex {
         let mut caught_up = self.caught_up.clone();
         // The sender lives as long as the follower, which never ends.
         let _ = caught_up.wait_for(|ready| *ready).await;
+    }
+
+    /// How far behind the store the index may be: the time since the last catch-up
+    /// that reached the store's end began (changes made since may not be indexed yet);
+    /// `None` before the first. Following a busy store, or polling an idle one, it stays
+    /// within a few seconds; a follower that keeps failing lets it grow.
+    pub fn lag(&self) -> Option<Duration> {
+        let at = self.current_as_of.load(Ordering::Relaxed);
+        let behind = jiff::Timestamp::now().as_millisecond() - at;
+        (at > 0).then(|| Duration::from_millis(u64::try_from(behind).unwrap_or(0)))
     }
 
     /// Tells the follower the store has changed.

@@ -47,10 +47,35 @@ pub enum StoreError {
     ForeignMark(String),
 }
 
-/// Which backend a store runs on: the one thing about a store that belongs to no
-/// domain.
+/// Which backend a store runs on, and how its connection pools are used: what about a
+/// store belongs to no domain.
 pub trait StoreBackend: Send + Sync {
     fn backend(&self) -> Backend;
+
+    /// Each connection pool's use now, for monitoring (`GET /metrics`).
+    fn pools(&self) -> Vec<PoolUse>;
+}
+
+/// A connection pool's connections: open (`size`), of which idle, and the most it may
+/// open.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct PoolUse {
+    /// `writer` and `reader` on SQLite, `main` on PostgreSQL (one pool for both).
+    pub name: &'static str,
+    pub size: u32,
+    pub idle: u32,
+    pub max: u32,
+}
+
+impl PoolUse {
+    fn of(name: &'static str, pool: &AnyPool) -> Self {
+        PoolUse {
+            name,
+            size: pool.size(),
+            idle: u32::try_from(pool.num_idle()).unwrap_or(u32::MAX),
+            max: pool.options().get_max_connections(),
+        }
+    }
 }
 
 pub struct SqlStore {
@@ -163,6 +188,61 @@ impl SqlStore {
         Ok(())
     }
 
+    /// SQLite: writes a consistent copy of the whole database to `out` (`VACUUM
+    /// INTO`: one read transaction, so writers go on meanwhile and the copy holds every
+    /// transaction committed before it began, none after). `out` must not exist.
+    /// PostgreSQL's copy is `pg_dump`'s (see `minhu admin backup`).
+    pub async fn backup_sqlite(&self, out: &std::path::Path) -> Result<(), StoreError> {
+        if self.backend != Backend::Sqlite {
+            return Err(StoreError::Database(sqlx::Error::Configuration(
+                "VACUUM INTO copies SQLite only; PostgreSQL is copied with pg_dump".into(),
+            )));
+        }
+        sqlx::query("VACUUM INTO $1")
+            .bind(out.to_string_lossy().into_owned())
+            .execute(&self.reader)
+            .await?;
+        Ok(())
+    }
+
+    /// Gives the store a new random identity: after a restore, so that followers that
+    /// kept a mark of the store as it went on after the backup (the search index) do
+    /// not take the restored one for it, and start again (see
+    /// [`StoreError::ForeignMark`]).
+    pub async fn renew_identity(&mut self) -> Result<(), StoreError> {
+        // As migration 0004 made the first one.
+        let random = match self.backend {
+            Backend::Sqlite => "lower(hex(randomblob(16)))",
+            Backend::Postgres => "md5(random()::text || clock_timestamp()::text)",
+        };
+        sqlx::query(sqlx::AssertSqlSafe(format!(
+            "UPDATE store_identity SET id = {random}"
+        )))
+        .execute(&self.writer)
+        .await?;
+        self.identity = identity(&self.writer).await?;
+        Ok(())
+    }
+
+    /// The identity of the SQLite store in `file`, opened read-only and changed in
+    /// nothing: whether a file (a backup) is a copy of a minhu store.
+    pub async fn sqlite_identity(file: &std::path::Path) -> Result<String, StoreError> {
+        use sqlx::Connection;
+        sqlx::any::install_default_drivers();
+        let url = format!("sqlite://{}?mode=ro", file.display());
+        let mut conn = AnyConnection::connect(&url).await?;
+        let identity = sqlx::query_scalar("SELECT id FROM store_identity")
+            .fetch_one(&mut conn)
+            .await;
+        conn.close().await.ok();
+        Ok(identity?)
+    }
+
+    /// This store's identity (migration 0004), as its change marks carry it.
+    pub fn identity(&self) -> &str {
+        &self.identity
+    }
+
     pub async fn close(&self) {
         self.writer.close().await;
         self.reader.close().await;
@@ -172,6 +252,16 @@ impl SqlStore {
 impl StoreBackend for SqlStore {
     fn backend(&self) -> Backend {
         self.backend
+    }
+
+    fn pools(&self) -> Vec<PoolUse> {
+        match self.backend {
+            Backend::Sqlite => vec![
+                PoolUse::of("writer", &self.writer),
+                PoolUse::of("reader", &self.reader),
+            ],
+            Backend::Postgres => vec![PoolUse::of("main", &self.writer)],
+        }
     }
 }
 

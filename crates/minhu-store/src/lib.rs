@@ -45,7 +45,7 @@ pub use accounts::{AccountStore, ApiToken, LoginNotice, LoginPolicy, LoginTry, S
 pub use alerts::{Alert, AlertStore, NewAlert};
 pub use audit::{AuditEntry, AuditFilter, AuditStore};
 pub use channels::{ChannelStore, ChannelThread};
-pub use db::{Backend, SqlStore, StoreBackend, StoreError};
+pub use db::{Backend, PoolUse, SqlStore, StoreBackend, StoreError};
 pub use follow::{FollowCode, FollowStore};
 pub use kb::{Article, ArticleStatus, KbStore};
 pub use open311::{Open311Key, Open311Store};

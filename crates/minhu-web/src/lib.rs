@@ -12,10 +12,12 @@
 //! [`open311`] (GeoReport v2, with its own formats), and [`middleware`] (what stands
 //! around every route: the access guard, the hardening, the error form, the input
 //! checks), [`channels`] (the channel adapters: WeChat ..., each speaking its
-//! platform's protocol). [`serve`] runs the router on a socket.
+//! platform's protocol), [`mod@metrics`] (`GET /metrics` for Prometheus). [`serve`]
+//! runs the router on a socket.
 
 pub mod api;
 pub mod channels;
+pub mod metrics;
 pub mod middleware;
 pub mod open311;
 pub mod pages;
@@ -29,7 +31,6 @@ use minhu_engine::Engine;
 use minhu_engine::attachments::AttachmentStore;
 use routes::Routes;
 use std::sync::Arc;
-use tower_http::trace::TraceLayer;
 
 #[derive(Clone)]
 pub struct AppState {
@@ -76,10 +77,13 @@ pub fn routes() -> Routes {
         .merge(pages::routes())
         .merge(open311::routes())
         .merge(channels::routes())
+        .merge(metrics::routes())
 }
 
 pub fn app(state: AppState) -> Router {
     let (router, paths, table) = routes().into_parts();
+    let observer =
+        middleware::observe::Observer::new(table.routes().iter().map(|r| r.path.as_str()));
     router
         // Keep this first: it guards the routes declared above.
         .route_layer(axum::middleware::from_fn_with_state(
@@ -89,6 +93,11 @@ pub fn app(state: AppState) -> Router {
                 table: Arc::new(table),
             },
             middleware::auth::guard,
+        ))
+        // Around the guard, so that its refusals are counted under their route.
+        .route_layer(axum::middleware::from_fn_with_state(
+            observer.clone(),
+            middleware::observe::matched,
         ))
         .fallback(middleware::error::no_route)
         .layer(Extension(api::OpenApiDocument::of(paths)))
@@ -100,6 +109,10 @@ pub fn app(state: AppState) -> Router {
             middleware::hardening::content_security_policy(state.engine.city().map.tile_origin()),
             middleware::hardening::security_headers,
         ))
-        .layer(TraceLayer::new_for_http())
+        // Outermost: a request's time and status as the client gets them.
+        .layer(axum::middleware::from_fn_with_state(
+            observer,
+            middleware::observe::observe,
+        ))
         .with_state(state)
 }

@@ -9,7 +9,6 @@ use minhu_core::access::{Permission, Role};
 use minhu_engine::Engine;
 use minhu_engine::accounts::{AccountChange, Admin, TokenGrant, check_login, describe_scope};
 use minhu_engine::records::{AuditEntry, User};
-use minhu_store::TicketStore;
 use minhu_web::pages::login::{check_password, hash_password, random_password};
 use std::io::Read;
 use std::sync::Arc;
@@ -165,6 +164,27 @@ pub enum AdminCommand {
     RebuildRollups {
         #[command(flatten)]
         place: Place,
+    },
+    /// Write a consistent copy of the store to a new file while the server runs
+    /// (SQLite: VACUUM INTO; PostgreSQL: pg_dump's custom format).
+    Backup {
+        #[command(flatten)]
+        place: Place,
+        /// The file to write; it must not exist.
+        #[arg(long)]
+        out: std::path::PathBuf,
+    },
+    /// Put a backup in place of the store (stop `minhu serve` first); an older
+    /// backup's schema is brought up to date, and the search index rebuilds itself.
+    Restore {
+        #[command(flatten)]
+        place: Place,
+        /// A file written by `minhu admin backup`.
+        #[arg(long)]
+        from: std::path::PathBuf,
+        /// Replace a database that holds data (SQLite: the file is kept beside).
+        #[arg(long)]
+        force: bool,
     },
     /// Load and validate a city configuration directory, then summarise it.
     CheckConfig {
@@ -438,6 +458,10 @@ pub async fn run(command: AdminCommand) -> anyhow::Result<()> {
         } => crate::citizen::retention(&place, closed_days, dry_run).await,
         AdminCommand::Reindex { place } => reindex(&place).await,
         AdminCommand::RebuildRollups { place } => rebuild_rollups(&place).await,
+        AdminCommand::Backup { place, out } => crate::backup::backup(&place, &out).await,
+        AdminCommand::Restore { place, from, force } => {
+            crate::backup::restore(&place, &from, force).await
+        }
         AdminCommand::CheckConfig { config } => {
             let city = minhu_config::load_city(&config)?;
             println!(
@@ -550,13 +574,7 @@ async fn reindex(place: &Place) -> anyhow::Result<()> {
     let opened = crate::server::open(place, Arc::new(SystemClock)).await?;
     let dir = crate::server::search_dir(&place.data_dir);
     let index = Arc::new(minhu_search::SearchIndex::open_for_rebuild(&dir)?);
-    let total: u64 = opened
-        .store
-        .count_by_status(&minhu_core::access::Scope::All)
-        .await?
-        .iter()
-        .map(|(_, n)| n)
-        .sum();
+    let total = crate::server::stored_tickets(&*opened.store).await?;
     let started = std::time::Instant::now();
     index.clear()?;
     let bar = crate::import::progress_bar(Some(total), "indexing");

@@ -4,6 +4,7 @@
 //! benchmark measures exactly what `minhu serve` runs.
 
 pub mod admin;
+mod backup;
 pub mod calendar;
 mod citizen;
 pub mod classifier;
@@ -16,16 +17,13 @@ pub mod ticket;
 use std::path::PathBuf;
 
 /// Runs a binary's job as both `minhu` and `minhu-bench` do: logs on standard error
-/// (filtered by `MINHU_LOG`), reqwest's TLS on ring, a multi-threaded runtime; an
-/// error is printed with its causes and the exit status is 1.
+/// ([`init_logs`]), reqwest's TLS on ring, a multi-threaded runtime; an error is
+/// printed with its causes and the exit status is 1.
 pub fn run(job: impl Future<Output = anyhow::Result<()>>) -> std::process::ExitCode {
-    tracing_subscriber::fmt()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_env("MINHU_LOG")
-                .unwrap_or_else(|_| "warn,minhu=info".into()),
-        )
-        .with_writer(std::io::stderr)
-        .init();
+    if let Err(error) = init_logs() {
+        eprintln!("error: {error}");
+        return std::process::ExitCode::FAILURE;
+    }
     // Before any HTTP client is built (the notifiers', the benches'): reqwest's rustls
     // needs a crypto provider and this build carries only ring.
     minhu_notify::tls::install_default_provider();
@@ -65,4 +63,27 @@ impl Place {
             .clone()
             .unwrap_or_else(|| format!("sqlite://{}", self.data_dir.join("minhu.db").display()))
     }
+}
+
+/// The log on standard error: filtered by `MINHU_LOG` (default `warn,minhu=info`; the
+/// access log is the target `minhu::access`), as text or, with `MINHU_LOG_FORMAT=json`,
+/// one JSON object a line for a log collector. Colours only on a terminal, so a file
+/// or a journal gets no escape codes.
+pub fn init_logs() -> anyhow::Result<()> {
+    use std::io::IsTerminal;
+    let filter = tracing_subscriber::EnvFilter::try_from_env("MINHU_LOG")
+        .unwrap_or_else(|_| "warn,minhu=info".into());
+    let format = std::env::var("MINHU_LOG_FORMAT").unwrap_or_default();
+    let logs = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_ansi(std::io::stderr().is_terminal());
+    match format.as_str() {
+        "" | "text" => logs.init(),
+        "json" => logs.json().flatten_event(true).init(),
+        other => {
+            anyhow::bail!("MINHU_LOG_FORMAT: {other:?} is not a log format; write text or json")
+        }
+    }
+    Ok(())
 }

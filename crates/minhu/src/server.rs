@@ -247,6 +247,18 @@ impl ConnectionArgs {
     }
 }
 
+/// How many tickets the store holds, from the city-wide counters.
+pub async fn stored_tickets(
+    store: &(impl minhu_store::TicketStore + ?Sized),
+) -> anyhow::Result<u64> {
+    Ok(store
+        .count_by_status(&minhu_core::access::Scope::All)
+        .await?
+        .iter()
+        .map(|(_, n)| n)
+        .sum())
+}
+
 /// Where the search index lives.
 pub fn search_dir(data_dir: &Path) -> std::path::PathBuf {
     data_dir.join("search")

@@ -44,6 +44,22 @@ pub enum Rule {
     /// the adapter's own signature, which the handler checks; credentials are not
     /// looked at, and each adapter has its own rate per address.
     Adapter(&'static str),
+    /// The server's figures (`/metrics`): a caller holding `metrics.view`, or anyone
+    /// on the server's own host whose request no proxy forwarded ([`is_local`]).
+    Metrics,
+}
+
+/// Whether a request came from the server's own host directly: a loopback peer, and
+/// no header a reverse proxy adds (a proxy on the same host forwards the internet).
+pub fn is_local(request: &Request) -> bool {
+    let peer = request
+        .extensions()
+        .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
+        .map(|info| info.0.ip().to_canonical());
+    let forwarded = ["forwarded", "x-forwarded-for", "x-real-ip"]
+        .iter()
+        .any(|name| request.headers().contains_key(*name));
+    peer.is_some_and(|ip| ip.is_loopback()) && !forwarded
 }
 
 /// The caller, once authenticated.
@@ -237,9 +253,10 @@ async fn authenticate(
     Ok(Some(principal))
 }
 
-/// Pages send people to the login form; the API answers with a status.
+/// Pages send people to the login form; the API (and the scrapers of `/metrics`)
+/// answer with a status.
 fn wants_page(path: &str) -> bool {
-    !path.starts_with("/api/")
+    !path.starts_with("/api/") && path != crate::metrics::PATH
 }
 
 fn unauthenticated(path: &str, query: Option<&str>) -> Response {
@@ -402,6 +419,7 @@ pub async fn guard(State(guarded): State<Guarded>, mut request: Request, next: N
         }
         return match rule {
             Rule::Open => next.run(request).await,
+            Rule::Metrics if is_local(&request) => next.run(request).await,
             _ => unauthenticated(&path, request.uri().query()),
         };
     };
@@ -412,6 +430,9 @@ pub async fn guard(State(guarded): State<Guarded>, mut request: Request, next: N
     let refusal = match rule {
         Rule::Permission(permission) if !principal.may(permission) => {
             Some(ApiError::forbidden(permission).into_response())
+        }
+        Rule::Metrics if !principal.may(Permission::ViewMetrics) && !is_local(&request) => {
+            Some(ApiError::forbidden(Permission::ViewMetrics).into_response())
         }
         Rule::Citizen if principal.follows.is_none() => {
             Some(ApiError::not_following().into_response())

@@ -252,6 +252,11 @@ fn expectation(
         // An adapter checks its platform's signature itself (401 bad_signature).
         Rule::Public | Rule::Open | Rule::Adapter(_) => Expect::Through,
         Rule::Permission(p) if !permissions.contains(&p) => Expect::Status(StatusCode::FORBIDDEN),
+        // The test's requests come from no socket, so never from the server's host.
+        Rule::Metrics if !permissions.contains(&Permission::ViewMetrics) => {
+            Expect::Status(StatusCode::FORBIDDEN)
+        }
+        Rule::Metrics => Expect::Through,
         // Officials do not follow tickets as citizens do.
         Rule::Citizen => Expect::Status(StatusCode::FORBIDDEN),
         Rule::Permission(_) | Rule::Action if out_of_sight => Expect::Status(StatusCode::NOT_FOUND),
@@ -361,6 +366,8 @@ async fn anonymous_callers_reach_only_public_and_open_routes() {
             Rule::Public | Rule::Open | Rule::Adapter(_) => {
                 assert!(passed(status, &body, &headers), "{what}")
             }
+            // Scrapers of /metrics are told by status, not sent to a login form.
+            Rule::Metrics => assert_eq!(status, StatusCode::UNAUTHORIZED, "{what}"),
             _ if route.path.starts_with("/api/") => {
                 assert_eq!(status, StatusCode::UNAUTHORIZED, "{what}");
                 assert_eq!(body["error"]["code"], "unauthenticated", "{what}");

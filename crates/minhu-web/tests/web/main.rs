@@ -18,6 +18,7 @@ mod input;
 mod kb;
 mod limits;
 mod login;
+mod metrics;
 mod open311;
 mod open311_clients;
 mod phone;

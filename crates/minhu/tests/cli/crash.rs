@@ -4,7 +4,7 @@
 
 use crate::server;
 
-use server::{admin_token, client, start_server};
+use server::{admin_token, client, start_server, terminate};
 use std::collections::BTreeSet;
 use std::sync::{Arc, Mutex};
 
@@ -138,18 +138,7 @@ async fn a_terminated_server_answers_what_it_holds_and_exits_cleanly() {
         let ticket: serde_json::Value = response.json().await.unwrap();
         acked.push(ticket["number"].as_str().unwrap().to_owned());
     }
-    let pid = server.id().expect("the server is running").to_string();
-    let sent = std::process::Command::new("kill")
-        .args(["-TERM", &pid])
-        .status()
-        .unwrap();
-    assert!(sent.success(), "kill -TERM {pid}");
-    // A bound on the wait, not a timing goal: a server that hangs fails here.
-    let status = tokio::time::timeout(std::time::Duration::from_secs(60), server.wait())
-        .await
-        .expect("the server exits by itself after SIGTERM")
-        .unwrap();
-    assert!(status.success(), "the server exited with {status}");
+    terminate(&mut server).await;
     let (_server, url) = start_server(dir.path()).await;
     all_stored(&client, &url, &acked).await;
 }

@@ -3,9 +3,12 @@
 //! One binary links the stack once, where five did it five times.
 
 mod architecture;
+mod backup;
 mod calendar;
 mod citizen;
 mod classifier;
 mod commands;
 mod crash;
+mod logs;
+mod nodes;
 mod server;
