@@ -105,8 +105,20 @@ pub(crate) fn routes() -> Routes {
     let report_limit =
         intake::MAX_REPORT_PHOTOS * (MAX_ATTACHMENT_BYTES + 4096) + crate::MAX_BODY_BYTES;
     Routes::new()
-        .page(Method::GET, "/healthz", Public, || async { "ok" })
-        .page(Method::GET, "/api/openapi.json", Public, openapi)
+        .foreign(
+            Method::GET,
+            "/healthz",
+            Public,
+            "a load balancer's probe: `ok` while the server answers",
+            || async { "ok" },
+        )
+        .foreign(
+            Method::GET,
+            "/api/openapi.json",
+            Public,
+            "the OpenAPI document itself",
+            openapi,
+        )
         .api(Open, routes!(intake::create_ticket))
         // The portal's report with photos: taken in exactly as POST /api/v1/tickets.
         .api(

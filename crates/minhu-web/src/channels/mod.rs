@@ -81,31 +81,48 @@ impl Adapters {
 /// limit per address ([`Rule::Adapter`]).
 pub(crate) fn routes() -> Routes {
     let wechat = Rule::Adapter("wechat");
+    const WECHAT: &str = "the WeChat official account platform's message protocol";
     Routes::new()
-        .page(Method::GET, "/channels/wechat", wechat, wechat::check_url)
-        .page(Method::POST, "/channels/wechat", wechat, wechat::receive)
-        .page(
+        .foreign(
+            Method::GET,
+            "/channels/wechat",
+            wechat,
+            WECHAT,
+            wechat::check_url,
+        )
+        .foreign(
+            Method::POST,
+            "/channels/wechat",
+            wechat,
+            WECHAT,
+            wechat::receive,
+        )
+        .foreign(
             Method::POST,
             "/channels/sms",
             Rule::Adapter("sms"),
+            "an SMS gateway's uplink, signed (README: Channels)",
             sms::generic,
         )
-        .page(
+        .foreign(
             Method::POST,
             "/channels/sms/aliyun",
             Rule::Adapter("sms"),
+            "Alibaba Cloud SMS's uplink callback",
             sms::aliyun,
         )
-        .page(
+        .foreign(
             Method::POST,
             "/channels/sms/tencent",
             Rule::Adapter("sms"),
+            "Tencent Cloud SMS's uplink callback",
             sms::tencent,
         )
-        .page(
+        .foreign(
             Method::POST,
             "/channels/phone",
             Rule::Adapter("phone"),
+            "the call centre CTI's call events, signed (README: Channels)",
             phone::cti,
         )
         .page(

@@ -324,14 +324,14 @@ pub fn method_not_allowed(method: &Method, allowed: &[String]) -> Response {
 /// Which kind of answer a path gives: the JSON API, Open311 (its own error format),
 /// or pages people read.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-enum Surface {
+pub(crate) enum Surface {
     Api,
     Open311,
     Page,
 }
 
 impl Surface {
-    fn of(path: &str) -> Surface {
+    pub(crate) fn of(path: &str) -> Surface {
         // The channel adapters answer programs (a platform, a gateway): JSON errors.
         if path == "/api"
             || path.starts_with("/api/")

@@ -23,8 +23,8 @@ mod updates;
 use crate::AppState;
 use crate::middleware::auth::Rule::Public;
 use crate::routes::Routes;
-use axum::http::Method;
 use jiff::Timestamp;
+use utoipa_axum::routes;
 
 pub(crate) use format::{error_response, escape_xml};
 
@@ -34,87 +34,23 @@ const MAX_REQUESTS: usize = 1000;
 const DEFAULT_DAYS: i64 = 90;
 
 /// Reading is public (confidential reports are never shown); posting needs the spec's
-/// api_key, which the handler checks.
+/// api_key, which the handler checks. Each route is in the OpenAPI document (tag
+/// Open311) with the extensions and `jurisdiction_id` it takes.
 pub(crate) fn routes() -> Routes {
     Routes::new()
-        .page(
-            Method::GET,
-            "/open311/v2/discovery.json",
-            Public,
-            services::discovery_json,
-        )
-        .page(
-            Method::GET,
-            "/open311/v2/discovery.xml",
-            Public,
-            services::discovery_xml,
-        )
-        .page(
-            Method::GET,
-            "/open311/v2/services.json",
-            Public,
-            services::services_json,
-        )
-        .page(
-            Method::GET,
-            "/open311/v2/services.xml",
-            Public,
-            services::services_xml,
-        )
-        .page(
-            Method::GET,
-            "/open311/v2/services/{service_code}",
-            Public,
-            services::service_definition,
-        )
-        .page(
-            Method::GET,
-            "/open311/v2/requests.json",
-            Public,
-            requests::requests_json,
-        )
-        .page(
-            Method::GET,
-            "/open311/v2/requests.xml",
-            Public,
-            requests::requests_xml,
-        )
-        .page(
-            Method::POST,
-            "/open311/v2/requests.json",
-            Public,
-            post::post_request_json,
-        )
-        .page(
-            Method::POST,
-            "/open311/v2/requests.xml",
-            Public,
-            post::post_request_xml,
-        )
-        .page(
-            Method::GET,
-            "/open311/v2/requests/{id}",
-            Public,
-            requests::one_request,
-        )
-        .page(
-            Method::GET,
-            "/open311/v2/tokens/{token}",
-            Public,
-            requests::token,
-        )
-        .page(
-            Method::GET,
-            "/open311/v2/servicerequestupdates.json",
-            Public,
-            updates::updates_json,
-        )
-        .page(
-            Method::GET,
-            "/open311/v2/servicerequestupdates.xml",
-            Public,
-            updates::updates_xml,
-        )
+        .api(Public, routes!(services::discovery_json))
+        .api(Public, routes!(services::discovery_xml))
+        .api(Public, routes!(services::services_json))
+        .api(Public, routes!(services::services_xml))
+        .api(Public, routes!(services::service_definition))
+        .api(Public, routes!(requests::requests_json))
+        .api(Public, routes!(requests::requests_xml))
+        .api(Public, routes!(post::post_request_json))
+        .api(Public, routes!(post::post_request_xml))
+        .api(Public, routes!(requests::one_request))
+        .api(Public, routes!(requests::token))
+        .api(Public, routes!(updates::updates_json))
+        .api(Public, routes!(updates::updates_xml))
 }
 
 /// ISO 8601 with the city's offset, as the spec asks (`2026-11-23T09:30:00+08:00`).

@@ -285,6 +285,11 @@ pub(super) async fn post_request(
     Ok(format.render(status, "service_requests", &node))
 }
 
+#[utoipa::path(
+    post, path = "/open311/v2/requests.json", tag = "Open311",
+    request_body(content = String, content_type = "application/x-www-form-urlencoded", description = "the request's fields (GeoReport v2); they may also come in the query string"),
+    responses((status = 201, description = "the new request: service_request_id and token", content_type = "application/json"), (status = 200, description = "the same request sent again: the first ticket", content_type = "application/json"), (status = 403, description = "no or an unknown api_key", content_type = "application/json"), (status = 400, description = "a bad field or parameter, named first (the spec's error list)", content_type = "application/json"))
+)]
 pub(super) async fn post_request_json(
     State(state): State<AppState>,
     Client(client): Client,
@@ -294,6 +299,11 @@ pub(super) async fn post_request_json(
     post_request(&state, Format::Json, query.as_deref(), &body, client).await
 }
 
+#[utoipa::path(
+    post, path = "/open311/v2/requests.xml", tag = "Open311",
+    request_body(content = String, content_type = "application/x-www-form-urlencoded", description = "the request's fields (GeoReport v2); they may also come in the query string"),
+    responses((status = 201, description = "the new request: service_request_id and token", content_type = "text/xml"), (status = 200, description = "the same request sent again: the first ticket", content_type = "text/xml"), (status = 403, description = "no or an unknown api_key", content_type = "text/xml"), (status = 400, description = "a bad field or parameter, named first (the spec's error list)", content_type = "text/xml"))
+)]
 pub(super) async fn post_request_xml(
     State(state): State<AppState>,
     Client(client): Client,

@@ -3,7 +3,7 @@
 
 use super::format::{Answer, Format, Node, Open311Error, ok};
 use super::history::{Note, notes};
-use super::jurisdiction::{Nothing, open311_query};
+use super::jurisdiction::{Common, Nothing, open311_query};
 use super::{DEFAULT_DAYS, MAX_REQUESTS, datetime};
 use crate::AppState;
 use crate::api::in_range;
@@ -379,6 +379,11 @@ pub(super) async fn find_request(
     }
 }
 
+#[utoipa::path(
+    get, path = "/open311/v2/requests.json", tag = "Open311",
+    params(Common, RequestQuery),
+    responses((status = 200, description = "requests, newest first", content_type = "application/json"), (status = 400, description = "a bad field or parameter, named first (the spec's error list)", content_type = "application/json"))
+)]
 pub(super) async fn requests_json(
     State(state): State<AppState>,
     RawQuery(query): RawQuery,
@@ -386,6 +391,11 @@ pub(super) async fn requests_json(
     list_requests(&state, Format::Json, query).await
 }
 
+#[utoipa::path(
+    get, path = "/open311/v2/requests.xml", tag = "Open311",
+    params(Common, RequestQuery),
+    responses((status = 200, description = "requests, newest first", content_type = "text/xml"), (status = 400, description = "a bad field or parameter, named first (the spec's error list)", content_type = "text/xml"))
+)]
 pub(super) async fn requests_xml(
     State(state): State<AppState>,
     RawQuery(query): RawQuery,
@@ -393,6 +403,11 @@ pub(super) async fn requests_xml(
     list_requests(&state, Format::Xml, query).await
 }
 
+#[utoipa::path(
+    get, path = "/open311/v2/requests/{id}", tag = "Open311",
+    params(("id" = String, Path, description = "the request's id and the format: `2026112300017.json` or `.xml`"), Common, OneQuery),
+    responses((status = 200, description = "the request, in a list of one (JSON or XML, as the path asks)", content_type = "application/json"), (status = 400, description = "a bad field or parameter, named first (the spec's error list)", content_type = "application/json"), (status = 404, description = "no such request, or not one the public may read"))
+)]
 pub(super) async fn one_request(
     State(state): State<AppState>,
     Path(file): Path<String>,
@@ -426,6 +441,11 @@ pub(super) fn token_key(token: &str) -> String {
     format!("open311:{token}")
 }
 
+#[utoipa::path(
+    get, path = "/open311/v2/tokens/{token}", tag = "Open311",
+    params(("token" = String, Path, description = "the token a POST answered, and the format: `TOKEN.json` or `TOKEN.xml`"), Common),
+    responses((status = 200, description = "the request the token stands for", content_type = "application/json"), (status = 400, description = "a bad field or parameter, named first (the spec's error list)", content_type = "application/json"), (status = 404, description = "no such token"))
+)]
 pub(super) async fn token(
     State(state): State<AppState>,
     Path(file): Path<String>,

@@ -3,7 +3,7 @@
 
 use super::datetime;
 use super::format::{Answer, Format, Node, Open311Error, ok};
-use super::jurisdiction::{Nothing, open311_query};
+use super::jurisdiction::{Common, Nothing, open311_query};
 use crate::AppState;
 use axum::extract::{Path, RawQuery, State};
 use axum::http::{HeaderMap, StatusCode, header};
@@ -63,6 +63,11 @@ async fn discovery(
     ok(format, "discovery", &discovery_node(state, headers))
 }
 
+#[utoipa::path(
+    get, path = "/open311/v2/discovery.json", tag = "Open311",
+    params(Common),
+    responses((status = 200, description = "the discovery document (`[discovery]` of open311.toml)", content_type = "application/json"), (status = 400, description = "a bad field or parameter, named first (the spec's error list)", content_type = "application/json"))
+)]
 pub(super) async fn discovery_json(
     State(state): State<AppState>,
     headers: HeaderMap,
@@ -71,6 +76,11 @@ pub(super) async fn discovery_json(
     discovery(&state, Format::Json, &headers, query).await
 }
 
+#[utoipa::path(
+    get, path = "/open311/v2/discovery.xml", tag = "Open311",
+    params(Common),
+    responses((status = 200, description = "the discovery document", content_type = "text/xml"), (status = 400, description = "a bad field or parameter, named first (the spec's error list)", content_type = "text/xml"))
+)]
 pub(super) async fn discovery_xml(
     State(state): State<AppState>,
     headers: HeaderMap,
@@ -97,6 +107,11 @@ pub(super) fn services(state: &AppState, format: Format, query: Option<String>) 
     ok(format, "services", &Node::List("service", list))
 }
 
+#[utoipa::path(
+    get, path = "/open311/v2/services.json", tag = "Open311",
+    params(Common),
+    responses((status = 200, description = "the services", content_type = "application/json"), (status = 400, description = "a bad field or parameter, named first (the spec's error list)", content_type = "application/json"))
+)]
 pub(super) async fn services_json(
     State(state): State<AppState>,
     RawQuery(query): RawQuery,
@@ -104,6 +119,11 @@ pub(super) async fn services_json(
     services(&state, Format::Json, query)
 }
 
+#[utoipa::path(
+    get, path = "/open311/v2/services.xml", tag = "Open311",
+    params(Common),
+    responses((status = 200, description = "the services", content_type = "text/xml"), (status = 400, description = "a bad field or parameter, named first (the spec's error list)", content_type = "text/xml"))
+)]
 pub(super) async fn services_xml(
     State(state): State<AppState>,
     RawQuery(query): RawQuery,
@@ -111,6 +131,11 @@ pub(super) async fn services_xml(
     services(&state, Format::Xml, query)
 }
 
+#[utoipa::path(
+    get, path = "/open311/v2/services/{service_code}", tag = "Open311",
+    params(("service_code" = String, Path, description = "the service's code and the format: `noise.json` or `noise.xml`"), Common),
+    responses((status = 200, description = "the service's definition: its attributes (JSON or XML, as the path asks)", content_type = "application/json"), (status = 400, description = "a bad field or parameter, named first (the spec's error list)", content_type = "application/json"), (status = 404, description = "no such service"))
+)]
 pub(super) async fn service_definition(
     State(state): State<AppState>,
     Path(file): Path<String>,

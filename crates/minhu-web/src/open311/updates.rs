@@ -3,7 +3,7 @@
 
 use super::format::{Answer, Format, Node, Open311Error, ok};
 use super::history::notes;
-use super::jurisdiction::open311_query;
+use super::jurisdiction::{Common, open311_query};
 use super::requests::{query_moment, scan};
 use super::{MAX_REQUESTS, datetime};
 use crate::AppState;
@@ -82,6 +82,11 @@ pub(super) async fn updates(state: &AppState, format: Format, query: Option<Stri
     )
 }
 
+#[utoipa::path(
+    get, path = "/open311/v2/servicerequestupdates.json", tag = "Open311",
+    params(Common, UpdateQuery),
+    responses((status = 200, description = "what happened to requests in the window (mySociety's extension)", content_type = "application/json"), (status = 400, description = "a bad field or parameter, named first (the spec's error list)", content_type = "application/json"))
+)]
 pub(super) async fn updates_json(
     State(state): State<AppState>,
     RawQuery(query): RawQuery,
@@ -89,6 +94,11 @@ pub(super) async fn updates_json(
     updates(&state, Format::Json, query).await
 }
 
+#[utoipa::path(
+    get, path = "/open311/v2/servicerequestupdates.xml", tag = "Open311",
+    params(Common, UpdateQuery),
+    responses((status = 200, description = "what happened to requests in the window", content_type = "text/xml"), (status = 400, description = "a bad field or parameter, named first (the spec's error list)", content_type = "text/xml"))
+)]
 pub(super) async fn updates_xml(
     State(state): State<AppState>,
     RawQuery(query): RawQuery,
