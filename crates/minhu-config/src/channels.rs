@@ -19,6 +19,29 @@ pub struct ChannelSettings {
     pub sms: bool,
     /// Whether the call centre's CTI reports calls (`[phone] enabled`).
     pub phone: bool,
+    /// The hotline's mailbox, read over IMAP (`[email]`).
+    pub email: Option<EmailSettings>,
+}
+
+/// The hotline's IMAP mailbox: citizens' mails to it become demands or follow-ups. The
+/// password comes from the environment (`MINHU_IMAP_PASSWORD`).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct EmailSettings {
+    /// The IMAP server's name (as its certificate names it).
+    pub server: String,
+    /// Its IMAPS port (TLS from the first byte; 993 unless said).
+    pub port: u16,
+    pub user: String,
+    /// The folder read (`INBOX` unless said).
+    pub mailbox: String,
+    /// Where handled mails are moved; without it they stay, flagged `\Seen`.
+    pub processed_mailbox: Option<String>,
+    /// How often the mailbox is read when the server offers no IDLE (and how long an
+    /// IDLE waits before it is renewed).
+    pub poll_seconds: u64,
+    /// A CA to trust besides the host's store (PEM), for a city's own mail server;
+    /// relative to the configuration directory.
+    pub ca_file: Option<std::path::PathBuf>,
 }
 
 /// A WeChat official account (公众号) in server mode.
@@ -54,6 +77,39 @@ struct ChannelsFile {
     sms: Option<Switch>,
     #[serde(default)]
     phone: Option<Switch>,
+    #[serde(default)]
+    email: Option<Spanned<EmailTable>>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct EmailTable {
+    #[serde(default = "yes")]
+    enabled: bool,
+    server: String,
+    #[serde(default = "imaps")]
+    port: u16,
+    user: String,
+    #[serde(default = "inbox")]
+    mailbox: String,
+    #[serde(default)]
+    processed_mailbox: Option<String>,
+    #[serde(default = "minute")]
+    poll_seconds: u64,
+    #[serde(default)]
+    ca_file: Option<String>,
+}
+
+fn imaps() -> u16 {
+    993
+}
+
+fn inbox() -> String {
+    "INBOX".into()
+}
+
+fn minute() -> u64 {
+    60
 }
 
 /// An adapter whose settings are all secret: on or off.
@@ -128,11 +184,48 @@ pub fn load_channels(dir: &Path) -> Result<ChannelSettings, ConfigError> {
         }
         _ => None,
     };
+    let email = match file.email {
+        Some(table) if table.get_ref().enabled => {
+            let at = Some(table.span().start);
+            let table = table.into_inner();
+            let named = |what: &str, text: &str| {
+                let text = text.trim();
+                if text.is_empty() || text.chars().any(|c| c.is_control()) {
+                    Err(source.error(
+                        at,
+                        format!("email.{what}: {text:?} is empty or holds control characters"),
+                    ))
+                } else {
+                    Ok(text.to_owned())
+                }
+            };
+            if !(5..=3600).contains(&table.poll_seconds) {
+                return Err(source.error(at, "email.poll_seconds: 5 to 3600"));
+            }
+            if table.port == 0 {
+                return Err(source.error(at, "email.port: 1 to 65535"));
+            }
+            Some(EmailSettings {
+                server: named("server", &table.server)?,
+                port: table.port,
+                user: named("user", &table.user)?,
+                mailbox: named("mailbox", &table.mailbox)?,
+                processed_mailbox: table
+                    .processed_mailbox
+                    .map(|m| named("processed_mailbox", &m))
+                    .transpose()?,
+                poll_seconds: table.poll_seconds,
+                ca_file: table.ca_file.map(|f| dir.join(f)),
+            })
+        }
+        _ => None,
+    };
     Ok(ChannelSettings {
         public_url,
         wechat,
         sms: file.sms.is_some_and(|s| s.enabled),
         phone: file.phone.is_some_and(|s| s.enabled),
+        email,
     })
 }
 
@@ -176,6 +269,21 @@ mod tests {
         let error = load("\n[wechat]\napp_id = \"gh_123\"\n").unwrap_err();
         assert_eq!(error.line, Some(2), "{error}");
         assert!(error.problem.contains("wechat.app_id"), "{error}");
+        let email = load("[email]\nserver = \"imap.example.cn\"\nuser = \"12345@example.cn\"\nca_file = \"ca.pem\"\n")
+            .unwrap()
+            .email
+            .unwrap();
+        assert_eq!(
+            (email.port, email.mailbox.as_str(), email.poll_seconds),
+            (993, "INBOX", 60)
+        );
+        assert!(email.ca_file.unwrap().ends_with("ca.pem"));
+        let error = load("[email]\nserver = \" \"\nuser = \"u\"\n").unwrap_err();
+        assert!(error.problem.contains("email.server"), "{error}");
+        let error = load("[email]\nserver = \"s\"\nuser = \"u\"\npoll_seconds = 1\n").unwrap_err();
+        assert!(error.problem.contains("email.poll_seconds"), "{error}");
+        let error = load("[email]\nserver = \"s\"\nuser = \"u\"\npassword = \"p\"\n").unwrap_err();
+        assert!(error.problem.contains("password"), "{error}");
         let error = load("public_url = \"ftp://x\"\n").unwrap_err();
         assert!(error.problem.contains("public_url"), "{error}");
         let error =

@@ -31,9 +31,9 @@ pub use workers::Workers;
 pub mod records {
     pub use minhu_store::{
         Alert, ApiToken, Article, ArticleStatus, AuditEntry, AuditFilter, Awaiting, ChannelThread,
-        Created, Cursor, FollowCode, LoginNotice, LoginPolicy, LoginTry, NotificationRow,
-        Open311Key, Page, RollupQuery, RollupRow, Session, StoreError, TicketFilter, TimerRow,
-        User, WorkCursor, WorkOrder, WorkPage,
+        Created, Cursor, FollowCode, Identity, LinkCode, LoginNotice, LoginPolicy, LoginTry,
+        NotificationRow, Open311Key, Page, RollupQuery, RollupRow, Session, StoreError,
+        TicketFilter, TimerRow, User, WorkCursor, WorkOrder, WorkPage,
     };
 }
 

@@ -253,9 +253,9 @@ impl Channel {
                     // id, so mail clients group them and a citizen's reply names the
                     // ticket (the e-mail adapter reads it back from References).
                     let domain = from.email.domain();
-                    let root = format!("<ticket-{number}@{domain}>");
+                    let root = format!("<{}>", thread_id(number, None, domain));
                     email = email
-                        .message_id(Some(format!("<ticket-{number}.{id}@{domain}>")))
+                        .message_id(Some(format!("<{}>", thread_id(number, Some(id), domain))))
                         .in_reply_to(root.clone())
                         .references(root);
                 }
@@ -305,6 +305,25 @@ impl Channel {
     }
 }
 
+/// The Message-ID (without its angle brackets) of a ticket's mail: the thread's root
+/// (`ticket-<number>@<domain>`) or one message of it (`ticket-<number>.<row>@<domain>`).
+pub fn thread_id(number: &str, message: Option<i64>, domain: &str) -> String {
+    match message {
+        Some(row) => format!("ticket-{number}.{row}@{domain}"),
+        None => format!("ticket-{number}@{domain}"),
+    }
+}
+
+/// The ticket number a [`thread_id`] names (a citizen's reply carries it in
+/// `In-Reply-To` and `References`); `None` for any other Message-ID.
+pub fn ticket_of_thread_id(id: &str) -> Option<&str> {
+    let id = id.trim().trim_start_matches('<');
+    let rest = id.strip_prefix("ticket-")?;
+    let end = rest.find(['.', '@'])?;
+    let number = &rest[..end];
+    (!number.is_empty() && number.bytes().all(|b| b.is_ascii_digit())).then_some(number)
+}
+
 fn status_ok(what: &str, status: reqwest::StatusCode) -> Result<(), NotifyError> {
     if status.is_success() {
         Ok(())
@@ -316,6 +335,25 @@ fn status_ok(what: &str, status: reqwest::StatusCode) -> Result<(), NotifyError>
 #[cfg(test)]
 mod log_tests {
     use super::*;
+
+    #[test]
+    fn a_thread_id_names_its_ticket_back() {
+        for id in [
+            thread_id("2026112200001", None, "12345.example.cn"),
+            thread_id("2026112200001", Some(17), "12345.example.cn"),
+            format!("<{}>", thread_id("2026112200001", Some(3), "x.cn")),
+        ] {
+            assert_eq!(ticket_of_thread_id(&id), Some("2026112200001"), "{id}");
+        }
+        for other in [
+            "CAF=abc@mail.gmail.com",
+            "ticket-@x.cn",
+            "ticket-12a@x.cn",
+            "ticket-1",
+        ] {
+            assert_eq!(ticket_of_thread_id(other), None, "{other}");
+        }
+    }
 
     #[tokio::test]
     async fn the_log_channel_writes_no_phone_and_no_forged_line() {

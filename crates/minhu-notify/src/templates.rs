@@ -239,6 +239,23 @@ pub fn follow_code(locale: Locale, ticket: &str, code: &str) -> Rendered {
     }
 }
 
+/// The code that links a phone or e-mail address to the channel a citizen asked on.
+pub fn link_code(locale: Locale, code: &str) -> Rendered {
+    let (subject, text) = match locale {
+        Locale::ZhCn => (
+            "【12345】绑定验证码".to_owned(),
+            format!("您绑定联系方式的验证码为 {code}，10 分钟内有效。如非本人操作，请忽略。"),
+        ),
+        Locale::En => (
+            "[12345] Your link code".to_owned(),
+            format!(
+                "Your code to link this contact is {code}; it is valid for 10 minutes. Ignore it if you did not ask."
+            ),
+        ),
+    };
+    Rendered { subject, text }
+}
+
 fn subject(locale: Locale, ticket: &str) -> String {
     match locale {
         Locale::ZhCn => format!("【12345】工单 {ticket}"),

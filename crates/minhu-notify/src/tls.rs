@@ -104,6 +104,12 @@ fn client_config(roots: Vec<CertificateDer<'static>>) -> Result<ClientConfig, St
         .with_no_client_auth())
 }
 
+/// A TLS client configuration trusting the host's roots and `ca_file`, for a channel
+/// that speaks TLS over its own connection (the e-mail channel's IMAP mailbox).
+pub fn client_config_with(ca_file: Option<&Path>) -> Result<ClientConfig, String> {
+    client_config(roots(ca_file)?)
+}
+
 /// An HTTP client for `url`. Plain `http://` needs no roots, but reqwest still wants
 /// a TLS configuration (else it looks for a process-wide provider), so it gets one
 /// that trusts nothing.

@@ -44,7 +44,7 @@ mod tries;
 pub use accounts::{AccountStore, ApiToken, LoginNotice, LoginPolicy, LoginTry, Session, User};
 pub use alerts::{Alert, AlertStore, NewAlert};
 pub use audit::{AuditEntry, AuditFilter, AuditStore};
-pub use channels::{ChannelStore, ChannelThread};
+pub use channels::{ChannelStore, ChannelThread, Identity, LinkCode};
 pub use db::{Backend, PoolUse, SqlStore, StoreBackend, StoreError};
 pub use follow::{FollowCode, FollowStore};
 pub use kb::{Article, ArticleStatus, KbStore};

@@ -44,6 +44,7 @@ fn test_channels() -> minhu_web::channels::Adapters {
         }),
         sms: true,
         phone: true,
+        email: None,
     };
     minhu_web::channels::Adapters::connect(&settings, |name| match name {
         "MINHU_WECHAT_TOKEN" => Some(WECHAT_TOKEN.into()),
@@ -77,6 +78,7 @@ pub struct TestApp {
 pub struct Sms(
     Mutex<Vec<(String, String, String)>>,
     Mutex<Vec<(String, String)>>,
+    Mutex<Vec<(String, String)>>,
 );
 
 impl CodeSender for Sms {
@@ -93,11 +95,23 @@ impl CodeSender for Sms {
             .unwrap()
             .push((phone.to_owned(), text.to_owned()));
     }
+
+    fn send_link_code(&self, _kind: &str, to: &str, code: &str) {
+        self.2
+            .lock()
+            .unwrap()
+            .push((to.to_owned(), code.to_owned()));
+    }
 }
 
 impl Sms {
     pub fn sent(&self) -> Vec<(String, String, String)> {
         self.0.lock().unwrap().clone()
+    }
+
+    /// The link codes sent so far: (phone or address, code).
+    pub fn link_codes(&self) -> Vec<(String, String)> {
+        self.2.lock().unwrap().clone()
     }
 
     /// The SMS adapter's answers sent so far.

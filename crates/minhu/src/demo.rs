@@ -200,7 +200,7 @@ pub async fn run(
     let notify = crate::server::notify_config(&place)?;
     let opened = crate::server::open(&place, Arc::new(SystemClock)).await?;
     // Timers run on the real clock from here: the replayed past catches up at once.
-    let serving = crate::server::Serving::start(opened, &notify, data_dir)?;
+    let mut serving = crate::server::Serving::start(opened, &notify, data_dir)?;
     let engine = serving.engine.clone();
     let kb = crate::kb::import_demo(&engine).await?;
     println!("knowledge base: {kb}");
@@ -227,6 +227,7 @@ pub async fn run(
         other => crate::server::environment(other),
     };
     let state = crate::server::app_state(engine, &place, &notify, &secret)?;
+    serving.read_mailbox(&state);
     let listen = format!("127.0.0.1:{port}");
     let served = crate::server::serve_state(state, &listen, connections, |url| {
         println!("MINHU_DEMO_TOKEN={token}");

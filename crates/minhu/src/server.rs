@@ -103,6 +103,14 @@ impl Serving {
         })
     }
 
+    /// Reads the city's mailbox (`[email]` in `channels.toml`) while serving.
+    pub fn read_mailbox(&mut self, state: &AppState) {
+        if state.channels.email.is_some() {
+            let watch = minhu_web::channels::email::watch(state.clone());
+            self.workers.spawn("email", watch);
+        }
+    }
+
     /// Stops the workers (each at its next await point; see `minhu_engine::workers`)
     /// and closes the store, so the SQLite writer finishes what it holds.
     pub async fn stop(self) {
@@ -119,9 +127,11 @@ impl Serving {
 const WORKERS_GRACE: Duration = Duration::from_secs(10);
 
 /// Citizens' follow codes go out at once on the city's first SMS (or log) channel,
-/// never through the outbox: a code must not be stored in clear.
+/// never through the outbox: a code must not be stored in clear. Link codes for an
+/// e-mail address go out on its first e-mail channel.
 struct NotifyCodes {
     channel: Arc<minhu_notify::Channel>,
+    email: Option<Arc<minhu_notify::Channel>>,
     locale: minhu_notify::Locale,
 }
 
@@ -132,6 +142,28 @@ impl minhu_web::api::follow::CodeSender for NotifyCodes {
         tokio::spawn(async move {
             if let Err(error) = channel.send_to(&phone, &rendered).await {
                 tracing::warn!(%error, channel = %channel.name, "a follow code was not sent");
+            }
+        });
+    }
+
+    fn send_link_code(&self, kind: &str, to: &str, code: &str) {
+        let rendered = minhu_notify::templates::link_code(self.locale, code);
+        let channel = match kind {
+            "email" => match &self.email {
+                Some(channel) => channel.clone(),
+                None => {
+                    tracing::warn!(
+                        "a link code for an e-mail address: notify.toml has no e-mail channel"
+                    );
+                    return;
+                }
+            },
+            _ => self.channel.clone(),
+        };
+        let to = to.to_owned();
+        tokio::spawn(async move {
+            if let Err(error) = channel.send_to(&to, &rendered).await {
+                tracing::warn!(%error, channel = %channel.name, "a link code was not sent");
             }
         });
     }
@@ -179,9 +211,17 @@ pub fn app_state(
         .channels
         .iter()
         .find(|c| matches!(c.kind, ChannelKind::Sms { .. } | ChannelKind::Log));
+    let email = notify
+        .channels
+        .iter()
+        .find(|c| matches!(c.kind, ChannelKind::Email { .. }))
+        .map(minhu_notify::Channel::new)
+        .transpose()?
+        .map(Arc::new);
     if let Some(config) = texting {
         state.codes = Arc::new(NotifyCodes {
             channel: Arc::new(minhu_notify::Channel::new(config)?),
+            email,
             locale: config.locale.unwrap_or(notify.locale),
         });
     }
@@ -271,8 +311,9 @@ pub async fn serve(
 ) -> anyhow::Result<()> {
     let notify = notify_config(place)?;
     let opened = open(place, Arc::new(SystemClock)).await?;
-    let serving = Serving::start(opened, &notify, &place.data_dir)?;
+    let mut serving = Serving::start(opened, &notify, &place.data_dir)?;
     let state = app_state(serving.engine.clone(), place, &notify, &environment)?;
+    serving.read_mailbox(&state);
     let webhook = if state.sensors.enabled() {
         "on"
     } else {

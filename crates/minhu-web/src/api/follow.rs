@@ -48,6 +48,10 @@ pub trait CodeSender: Send + Sync {
 
     /// An answer to a citizen's SMS (the ticket number, a question back).
     fn send_text(&self, phone: &str, text: &str);
+
+    /// A code confirming that a citizen links a phone or e-mail address (`kind`:
+    /// `phone` or `email`) to the channel they asked on.
+    fn send_link_code(&self, kind: &str, to: &str, code: &str);
 }
 
 /// The demo's delivery: the code is written to the server's log at info level, as
@@ -70,6 +74,14 @@ impl CodeSender for LogCodeSender {
             to = %minhu_core::access::mask_phone(phone),
             "demo SMS: {text}"
         );
+    }
+
+    fn send_link_code(&self, kind: &str, to: &str, code: &str) {
+        let to = match kind {
+            "email" => minhu_core::access::mask_email(to),
+            _ => minhu_core::access::mask_phone(to),
+        };
+        tracing::info!(target: "minhu::demo_sms", %to, "demo {kind}: your minhu link code is {code}");
     }
 }
 

@@ -516,9 +516,20 @@ async fn attach_photos(
     actor: Actor,
     principal: Option<Principal>,
 ) -> Result<Response, ApiError> {
-    let mut ticket = created.ticket;
+    let ticket = add_photos(state, created.ticket, photos, actor).await?;
+    created_response(state, ticket, created.fresh, principal)
+}
+
+/// Adds photos to a ticket as `actor`'s, each once (a photo the ticket holds already
+/// is passed over): a retry, or a second reader of the same mail, adds none twice.
+pub(crate) async fn add_photos<B: AsRef<[u8]>>(
+    state: &AppState,
+    mut ticket: Ticket,
+    photos: Vec<(Option<String>, B)>,
+    actor: Actor,
+) -> Result<Ticket, ApiError> {
     for (name, bytes) in photos {
-        let attachment = state.attachments.put(&bytes, name).await?;
+        let attachment = state.attachments.put(bytes.as_ref(), name).await?;
         if ticket
             .attachments
             .iter()
@@ -532,5 +543,5 @@ async fn attach_photos(
             .act(&ticket.number, command, actor.clone())
             .await?;
     }
-    created_response(state, ticket, created.fresh, principal)
+    Ok(ticket)
 }

@@ -17,7 +17,7 @@ pub mod sensors;
 mod topics;
 
 mod dispatch;
-mod intake;
+pub(crate) mod intake;
 pub(crate) mod tickets;
 mod timers;
 

@@ -87,6 +87,8 @@ pub(crate) enum Outcome {
     Rated(TicketNumber),
     /// The demand could not be taken (the field and problem, for the citizen).
     Refused(String),
+    /// An answer about something else than a demand (linking identities).
+    Told(String),
 }
 
 impl Outcome {
@@ -122,6 +124,7 @@ impl Outcome {
             Outcome::Refused(problem) => {
                 format!("未能受理：{problem}\nThe demand could not be taken: {problem}")
             }
+            Outcome::Told(text) => text.clone(),
         }
     }
 }
@@ -159,6 +162,9 @@ pub(crate) async fn receive(
                 .and_then(|t| t.ticket)
                 .and_then(|n| TicketNumber::parse(&n).ok()),
         ));
+    }
+    if let Some(outcome) = super::identity::handle(state, channel, contact, &message.part).await? {
+        return Ok(outcome);
     }
     let mut held: Vec<Part> = thread
         .as_ref()
@@ -243,7 +249,7 @@ async fn add(
 }
 
 /// Files the parts as one new demand.
-async fn create(
+pub(crate) async fn create(
     state: &AppState,
     channel: Channel,
     contact: &str,
@@ -318,15 +324,13 @@ async fn create(
         }
         Err(error) => return Err(error.into()),
     };
-    state
-        .engine
-        .channels()
-        .put(
-            channel.code(),
-            contact,
-            Some(created.ticket.number.to_string()),
-            None,
-        )
+    let threads = state.engine.channels();
+    let number = created.ticket.number.to_string();
+    threads
+        .put(channel.code(), contact, Some(number.clone()), None)
+        .await?;
+    threads
+        .record_ticket(channel.code(), contact, &number)
         .await?;
     Ok(Outcome::Created(Box::new(created.ticket)))
 }

@@ -8,6 +8,8 @@
 //! city's `channels.toml` ([`minhu_config::channels`]), secrets from the environment.
 
 mod conversation;
+pub mod email;
+pub mod identity;
 pub mod phone;
 pub mod sms;
 pub mod wechat;
@@ -25,6 +27,8 @@ pub struct Adapters {
     pub wechat: Option<wechat::Account>,
     pub sms: Option<sms::Gateway>,
     pub phone: Option<phone::Line>,
+    /// The hotline's mailbox ([`email::watch`] reads it).
+    pub email: Option<email::Mailbox>,
 }
 
 impl Adapters {
@@ -68,11 +72,25 @@ impl Adapters {
             })?)?),
             false => None,
         };
+        let email = match &settings.email {
+            Some(email) => Some(email::Mailbox::new(
+                email,
+                &secret(email::PASSWORD_VAR).ok_or_else(|| {
+                    format!(
+                        "channels.toml connects a mailbox: set {} to the password of {}",
+                        email::PASSWORD_VAR,
+                        email.user
+                    )
+                })?,
+            )?),
+            None => None,
+        };
         Ok(Adapters {
             public_url: settings.public_url.clone(),
             wechat,
             sms,
             phone,
+            email,
         })
     }
 }
@@ -131,6 +149,16 @@ pub(crate) fn routes() -> Routes {
             Rule::Permission(minhu_core::access::Permission::CreateTickets),
             phone::calls,
         )
+}
+
+/// A connected adapter, or 404 naming `what` the city has not connected.
+fn connected<'a, T>(
+    adapter: &'a Option<T>,
+    what: &str,
+) -> Result<&'a T, crate::middleware::error::ApiError> {
+    adapter.as_ref().ok_or_else(|| {
+        crate::middleware::error::ApiError::not_found(format!("this city has not connected {what}"))
+    })
 }
 
 /// Where tracking links point: the configured public address, or else the address the

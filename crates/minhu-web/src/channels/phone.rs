@@ -23,7 +23,7 @@ use axum::response::sse::{Event as SseEvent, KeepAlive, Sse};
 use axum::response::{IntoResponse, Response};
 use jiff::Timestamp;
 use minhu_core::access::{Permission, mask_phone};
-use minhu_engine::records::TicketFilter;
+use minhu_engine::records::Identity;
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 use std::collections::HashMap;
@@ -105,11 +105,7 @@ fn fresh(call: &Call, now: Timestamp) -> bool {
 }
 
 fn line(state: &AppState) -> Result<&Line, ApiError> {
-    state
-        .channels
-        .phone
-        .as_ref()
-        .ok_or_else(|| ApiError::not_found("this city has not connected a CTI"))
+    super::connected(&state.channels.phone, "a CTI")
 }
 
 /// What the CTI reports.
@@ -262,15 +258,14 @@ pub(crate) async fn caller_view(
     caller: &str,
 ) -> Result<(String, Vec<Earlier>), ApiError> {
     let words = Words::new(state.engine.city().clone(), lang);
-    let filter = TicketFilter {
-        phone: Some(caller.to_owned()),
-        identity: principal.may(Permission::ViewIdentity),
-        limit: HISTORY,
-        ..TicketFilter::default()
+    // The caller's own demands and those of the WeChat account and e-mail address
+    // they linked to this phone.
+    let start = Identity {
+        kind: super::identity::PHONE.to_owned(),
+        value: caller.to_owned(),
     };
-    let page = state.engine.list_for(&principal.reader(), &filter).await?;
-    let history = page
-        .tickets
+    let tickets = super::identity::history(state, principal, start, HISTORY).await?;
+    let history = tickets
         .iter()
         .map(|t| Earlier {
             number: t.number.to_string(),

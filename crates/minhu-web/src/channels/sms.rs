@@ -59,22 +59,19 @@ impl Gateway {
 }
 
 fn gateway(state: &AppState) -> Result<&Gateway, ApiError> {
-    state
-        .channels
-        .sms
-        .as_ref()
-        .ok_or_else(|| ApiError::not_found("this city has not connected an SMS gateway"))
+    super::connected(&state.channels.sms, "an SMS gateway")
 }
 
-/// Checks the caller: the notify-style signature, or the secret in the URL (`key`).
+/// Checks the caller of the city's gateway: the notify-style signature, or the secret
+/// in the URL (`key`).
 async fn check(
     state: &AppState,
-    gateway: &Gateway,
     query: Option<&str>,
     headers: &HeaderMap,
     body: &[u8],
     client: Option<String>,
 ) -> Result<(), ApiError> {
+    let gateway = gateway(state)?;
     let key: Option<String> =
         serde_urlencoded::from_str::<Vec<(String, String)>>(query.unwrap_or_default())
             .ok()
@@ -106,19 +103,12 @@ fn json_body<T: for<'de> Deserialize<'de>>(body: &[u8]) -> Result<T, ApiError> {
 
 /// A mainland mobile as the tickets keep it: 11 digits, without `+86`.
 fn mobile(raw: &str) -> Result<String, ApiError> {
-    let digits: String = raw.chars().filter(char::is_ascii_digit).collect();
-    let digits = match digits.strip_prefix("86") {
-        Some(rest) if rest.len() == 11 => rest.to_owned(),
-        _ => digits,
-    };
-    if digits.len() == 11 && digits.starts_with('1') {
-        Ok(digits)
-    } else {
-        Err(ApiError::malformed(
+    super::identity::mainland_mobile(raw).ok_or_else(|| {
+        ApiError::malformed(
             Some("from".into()),
             format!("{raw:?} is not a mainland mobile number"),
-        ))
-    }
+        )
+    })
 }
 
 /// One SMS: a rating, or a message of the conversation. The answer is sent back.
@@ -236,16 +226,7 @@ pub(super) async fn generic(
     headers: HeaderMap,
     body: Bytes,
 ) -> Result<Response, ApiError> {
-    let gateway = gateway(&state)?;
-    check(
-        &state,
-        gateway,
-        query.as_deref(),
-        &headers,
-        &body,
-        client.clone(),
-    )
-    .await?;
+    check(&state, query.as_deref(), &headers, &body, client.clone()).await?;
     let sms: GenericSms = json_body(&body)?;
     if sms.id.trim().is_empty() || sms.id.len() > 128 {
         return Err(ApiError::malformed(
@@ -269,7 +250,7 @@ pub(super) async fn generic(
             Some(n.to_string())
         }
         Outcome::Repeated(n) => n.as_ref().map(ToString::to_string),
-        Outcome::NeedWords | Outcome::Refused(_) => None,
+        Outcome::NeedWords | Outcome::Refused(_) | Outcome::Told(_) => None,
     };
     let answer = outcome.words(&public_base(&state.channels, &headers));
     Ok(Json(json!({"ticket": ticket, "answer": answer})).into_response())
@@ -294,16 +275,7 @@ pub(super) async fn aliyun(
     headers: HeaderMap,
     body: Bytes,
 ) -> Result<Response, ApiError> {
-    let gateway = gateway(&state)?;
-    check(
-        &state,
-        gateway,
-        query.as_deref(),
-        &headers,
-        &body,
-        client.clone(),
-    )
-    .await?;
+    check(&state, query.as_deref(), &headers, &body, client.clone()).await?;
     let batch: Vec<AliyunSms> = json_body(&body)?;
     for sms in batch {
         let phone = mobile(&sms.phone_number)?;
@@ -343,16 +315,7 @@ pub(super) async fn tencent(
     headers: HeaderMap,
     body: Bytes,
 ) -> Result<Response, ApiError> {
-    let gateway = gateway(&state)?;
-    check(
-        &state,
-        gateway,
-        query.as_deref(),
-        &headers,
-        &body,
-        client.clone(),
-    )
-    .await?;
+    check(&state, query.as_deref(), &headers, &body, client.clone()).await?;
     let sms: TencentSms = json_body(&body)?;
     if sms.nationcode.as_deref().is_some_and(|c| c != "86") {
         return Err(ApiError::malformed(

@@ -129,11 +129,7 @@ fn signed(query: Option<&str>) -> Result<Signed, ApiError> {
 }
 
 fn account(state: &AppState) -> Result<&Account, ApiError> {
-    state
-        .channels
-        .wechat
-        .as_ref()
-        .ok_or_else(|| ApiError::not_found("this city has not connected a WeChat account"))
+    super::connected(&state.channels.wechat, "a WeChat account")
 }
 
 /// Refuses a request whose signature does not hold, leaving a trace in the audit log.

@@ -15,7 +15,7 @@ use tower::ServiceExt;
 
 const CALLER: &str = "13812345678";
 
-async fn cti(app: &TestApp, event: &Value, secret: &str) -> (StatusCode, Value) {
+pub(crate) async fn cti(app: &TestApp, event: &Value, secret: &str) -> (StatusCode, Value) {
     let body = event.to_string();
     let request = Request::post("/channels/phone")
         .header(header::CONTENT_TYPE, "application/json")
@@ -30,7 +30,7 @@ async fn cti(app: &TestApp, event: &Value, secret: &str) -> (StatusCode, Value) 
 }
 
 /// Signs `login` in: the session cookie and the CSRF token its pages carry.
-async fn sign_in(app: &TestApp, login: &str) -> (String, String) {
+pub(crate) async fn sign_in(app: &TestApp, login: &str) -> (String, String) {
     let form = serde_urlencoded::to_string([("login", login), ("password", PASSWORD)]).unwrap();
     let request = Request::post("/login")
         .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
@@ -56,7 +56,7 @@ fn cookie(headers: &HeaderMap) -> String {
     set.split(';').next().unwrap().to_owned()
 }
 
-fn get(uri: &str, cookie: &str) -> Request<Body> {
+pub(crate) fn get(uri: &str, cookie: &str) -> Request<Body> {
     Request::get(uri)
         .header(header::COOKIE, cookie)
         .body(Body::empty())

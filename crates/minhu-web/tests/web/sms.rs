@@ -30,7 +30,7 @@ async fn post(
 }
 
 /// A generic gateway's SMS, signed with the shared secret.
-async fn sms(app: &TestApp, id: &str, from: &str, text: &str) -> Value {
+pub(crate) async fn sms(app: &TestApp, id: &str, from: &str, text: &str) -> Value {
     let body = json!({"id": id, "from": from, "text": text}).to_string();
     let signature = webhook_signature(SMS_SECRET, body.as_bytes());
     let (status, answer) = post(app, "/channels/sms", &body, Some(&signature)).await;

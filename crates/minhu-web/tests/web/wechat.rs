@@ -45,7 +45,7 @@ fn message_xml(openid: &str, msg_id: u64, body: &str) -> String {
     )
 }
 
-fn text(content: &str) -> String {
+pub(crate) fn text(content: &str) -> String {
     format!("<MsgType><![CDATA[text]]></MsgType><Content><![CDATA[{content}]]></Content>")
 }
 
@@ -76,7 +76,7 @@ async fn post(app: &TestApp, query: &str, xml: &str) -> (StatusCode, String) {
     (status, body)
 }
 
-async fn say(app: &TestApp, openid: &str, msg_id: u64, body: &str) -> Reply {
+pub(crate) async fn say(app: &TestApp, openid: &str, msg_id: u64, body: &str) -> Reply {
     let xml = message_xml(openid, msg_id, body);
     let (status, reply) = post(app, &signed_query(app, "nonce1"), &xml).await;
     assert_eq!(status, StatusCode::OK, "{reply}");
@@ -85,11 +85,11 @@ async fn say(app: &TestApp, openid: &str, msg_id: u64, body: &str) -> Reply {
 
 /// A passive text reply, read with an XML parser.
 #[derive(Debug)]
-struct Reply {
+pub(crate) struct Reply {
     to: String,
     from: String,
     msg_type: String,
-    content: String,
+    pub(crate) content: String,
 }
 
 impl Reply {
@@ -112,7 +112,7 @@ impl Reply {
     }
 
     /// The ticket number the reply names.
-    fn number(&self) -> String {
+    pub(crate) fn number(&self) -> String {
         self.content
             .split(|c: char| !c.is_ascii_alphanumeric() && c != '-')
             .find(|w| minhu_core::ids::TicketNumber::parse(w).is_ok())
