@@ -263,6 +263,18 @@ async fn confirm(
     )))
 }
 
+/// Whom a ticket's citizen is, for their history: the phone, else the e-mail address.
+pub(crate) fn of_citizen(ticket: &Ticket) -> Option<Identity> {
+    let citizen = &ticket.intake.citizen;
+    match citizen.phone.as_deref().and_then(mainland_mobile) {
+        Some(phone) => Some(identity(PHONE, &phone)),
+        None => citizen
+            .email
+            .as_deref()
+            .map(|e| identity(EMAIL, &e.trim().to_lowercase())),
+    }
+}
+
 /// The latest demands of `start` and every identity linked to it, as `principal` may
 /// read them, newest first.
 pub(crate) async fn history(

@@ -250,22 +250,18 @@ pub(crate) struct Earlier {
     pub created: String,
 }
 
-/// The caller as `principal` may see them, and their latest tickets within its scope.
-pub(crate) async fn caller_view(
+/// The latest demands of `start` and the identities linked to it, as the console and
+/// the ticket page list them.
+pub(crate) async fn earlier(
     state: &AppState,
     principal: &Principal,
     lang: Lang,
-    caller: &str,
-) -> Result<(String, Vec<Earlier>), ApiError> {
+    start: Identity,
+    limit: u32,
+) -> Result<Vec<Earlier>, ApiError> {
     let words = Words::new(state.engine.city().clone(), lang);
-    // The caller's own demands and those of the WeChat account and e-mail address
-    // they linked to this phone.
-    let start = Identity {
-        kind: super::identity::PHONE.to_owned(),
-        value: caller.to_owned(),
-    };
-    let tickets = super::identity::history(state, principal, start, HISTORY).await?;
-    let history = tickets
+    let tickets = super::identity::history(state, principal, start, limit).await?;
+    Ok(tickets
         .iter()
         .map(|t| Earlier {
             number: t.number.to_string(),
@@ -273,7 +269,23 @@ pub(crate) async fn caller_view(
             status: words.label(t.status).to_owned(),
             created: words.time(t.created_at),
         })
-        .collect();
+        .collect())
+}
+
+/// The caller as `principal` may see them, and their latest tickets within its scope.
+pub(crate) async fn caller_view(
+    state: &AppState,
+    principal: &Principal,
+    lang: Lang,
+    caller: &str,
+) -> Result<(String, Vec<Earlier>), ApiError> {
+    // The caller's own demands and those of the WeChat account and e-mail address
+    // they linked to this phone.
+    let start = Identity {
+        kind: super::identity::PHONE.to_owned(),
+        value: caller.to_owned(),
+    };
+    let history = earlier(state, principal, lang, start, HISTORY).await?;
     let shown = if principal.may(Permission::ViewIdentity) {
         caller.to_owned()
     } else {

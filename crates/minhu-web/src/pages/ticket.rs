@@ -92,6 +92,9 @@ struct TicketPage {
     photos: Vec<Photo>,
     events: Vec<EventRow>,
     actions: Actions,
+    /// The citizen's other demands, across their linked phone, WeChat and e-mail, for
+    /// readers who may see who the citizen is.
+    citizen_history: Vec<crate::channels::phone::Earlier>,
 }
 
 /// A unit to choose from.
@@ -519,6 +522,20 @@ async fn ticket_page(
     // The history names officials by their names.
     ui.know(&state).await?;
     let actions = actions_for(&state, &principal, &ticket, &ui, article.as_deref()).await?;
+    let citizen_history = match crate::channels::identity::of_citizen(&ticket) {
+        Some(start)
+            if principal.may(P::ViewIdentity)
+                && !minhu_core::access::is_confidential(&ticket.intake) =>
+        {
+            let mut earlier =
+                crate::channels::phone::earlier(&state, &principal, lang, start, HISTORY + 1)
+                    .await?;
+            earlier.retain(|t| t.number != number.as_str());
+            earlier.truncate(HISTORY as usize);
+            earlier
+        }
+        _ => Vec::new(),
+    };
     let deadline = |pick: fn(&minhu_core::deadline::Deadlines) -> jiff::Timestamp| {
         ticket
             .deadlines
@@ -577,7 +594,11 @@ async fn ticket_page(
             })
             .collect(),
         actions,
+        citizen_history,
         ticket,
         ui,
     })
 }
+
+/// How many of the citizen's other demands the ticket page lists.
+const HISTORY: u32 = 5;

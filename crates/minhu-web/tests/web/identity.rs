@@ -94,6 +94,17 @@ async fn a_linked_phone_shows_the_wechat_demands_too(app: &TestApp) {
         page.contains(&by_sms) && page.contains(&on_wechat),
         "one history"
     );
+    // The SMS demand's page lists the WeChat one as the citizen's.
+    let (status, page, _) = app
+        .send_as(None, get(&format!("/tickets/{by_sms}"), &cookie))
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    let page = page.as_str().unwrap();
+    let history = page
+        .split("id=\"citizen-history\"")
+        .nth(1)
+        .expect("the citizen's history");
+    assert!(history.contains(&on_wechat), "{history}");
 
     // A code expires after ten minutes.
     say(app, OPENID, 9006, &text("绑定邮箱 Wu@Example.cn")).await;
