@@ -7,8 +7,8 @@
 //! and finds them by their words.
 
 use crate::server::{
-    admin_token_on, client, finds, get_json, listening, minhu_admin_on, post_json, serve_command,
-    terminate, until,
+    admin_token_on, client, finds, get_json, listening, metrics_of, minhu_admin_on, post_json,
+    serve_command, terminate, until,
 };
 use minhu_core::ticket::Ticket;
 use minhu_store::{ChangeMark, SqlStore, TicketStore};
@@ -191,17 +191,10 @@ async fn backup_during_intake_then_restore(source: Option<&str>, target: Option<
     // A server on the restored store: its search index catches up (rebuilt), then a
     // new demand is numbered after the restored ones and found by its words.
     let (mut server, url) = serve(dir.path(), target).await;
-    let local = reqwest::Client::new();
     until("the search index to catch up", async || {
-        let text = local
-            .get(format!("{url}/metrics"))
-            .send()
+        !metrics_of(&url)
             .await
-            .unwrap()
-            .text()
-            .await
-            .unwrap();
-        !text.contains("minhu_search_index_lag_seconds -1")
+            .contains("minhu_search_index_lag_seconds -1")
     })
     .await;
     let client = client(&token);

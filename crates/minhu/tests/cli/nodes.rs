@@ -373,3 +373,116 @@ async fn two_nodes_on_one_postgres_share_the_work_once() {
     terminate(&mut second).await;
     db.close().await;
 }
+
+/// `deploy/two-nodes/nginx.conf` as nginx (`scripts/ensure-nginx`, `MINHU_NGINX`) runs it
+/// in front of two nodes, on a free port of this host with its files in `dir`: the
+/// proxy's address, and the nginx process.
+async fn nginx(dir: &Path, nodes: [&str; 2]) -> (String, Child) {
+    let site = std::fs::read_to_string(
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("../../deploy/two-nodes/nginx.conf"),
+    )
+    .unwrap();
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let hosts = nodes.map(|url| url.trim_start_matches("http://").to_owned());
+    let site = site
+        .replace("127.0.0.1:8081", &hosts[0])
+        .replace("127.0.0.1:8082", &hosts[1])
+        .replace("listen 80;", &format!("listen 127.0.0.1:{port};"));
+    assert!(
+        site.contains(&hosts[1]) && site.contains(&format!(":{port};")),
+        "{site}"
+    );
+    let d = dir.display();
+    let conf = format!(
+        // One process, no master: killing it (when dropped) leaves no worker behind.
+        "master_process off;\npid {d}/nginx.pid;\nerror_log {d}/error.log;\n\
+         events {{}}\nhttp {{\naccess_log off;\nclient_body_temp_path {d}/body;\n\
+         proxy_temp_path {d}/proxy;\nfastcgi_temp_path {d}/fastcgi;\n\
+         uwsgi_temp_path {d}/uwsgi;\nscgi_temp_path {d}/scgi;\n{site}\n}}\n"
+    );
+    std::fs::write(dir.join("nginx.conf"), conf).unwrap();
+    let binary = std::env::var("MINHU_NGINX").unwrap_or_else(|_| "nginx".into());
+    let child = tokio::process::Command::new(&binary)
+        .arg("-p")
+        .arg(dir)
+        .arg("-c")
+        .arg(dir.join("nginx.conf"))
+        .args(["-g", "daemon off;"])
+        .kill_on_drop(true)
+        .spawn()
+        .unwrap_or_else(|e| panic!("{binary} (run scripts/ensure-nginx, set MINHU_NGINX): {e}"));
+    let url = format!("http://127.0.0.1:{port}");
+    let probe = crate::server::anonymous_client();
+    until("nginx to answer", async || {
+        probe.get(format!("{url}/")).send().await.is_ok()
+    })
+    .await;
+    (url, child)
+}
+
+/// The deployment of `deploy/two-nodes`: nginx spreads requests over both nodes, which
+/// trust it (MINHU_TRUSTED_PROXIES) for the client's address and nobody else, and
+/// keeps /metrics to each node.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn two_nodes_behind_the_nginx_of_the_deployment() {
+    let db = TestDb::postgres().await;
+    let dir = tempfile::tempdir().unwrap();
+    let token = admin_token_on(dir.path(), Some(&db.url));
+    let config = minhu_testkit::city::demo_dir();
+    let mut nodes = Vec::new();
+    for n in ["node1", "node2"] {
+        let mut command = serve_city(&config, &dir.path().join(n));
+        command
+            .arg("--database")
+            .arg(&db.url)
+            .env("MINHU_TRUSTED_PROXIES", "127.0.0.1");
+        let mut child = command.spawn().unwrap();
+        let url = listening(&mut child).await;
+        nodes.push((child, url));
+    }
+    let proxy_dir = dir.path().join("nginx");
+    std::fs::create_dir_all(&proxy_dir).unwrap();
+    let (proxy, _nginx) = nginx(&proxy_dir, [&nodes[0].1, &nodes[1].1]).await;
+    let api = client(&token);
+    for i in 0..6 {
+        let body = serde_json::json!({
+            "channel": "phone", "kind": "complaint", "title": format!("经代理受理{i}"),
+            "description": "路灯不亮", "address": "A3区天顶街道尖山社区",
+            "citizen": {"phone": "13900000004"}
+        });
+        // What a client writes at the left of X-Forwarded-For is not believed; the
+        // address nginx saw (here: this host) is, through the trusted proxy.
+        let response = api
+            .post(format!("{proxy}/api/v1/tickets"))
+            .header("x-forwarded-for", "198.51.100.66")
+            .json(&body)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), reqwest::StatusCode::CREATED);
+    }
+    let audit = crate::server::minhu_admin_on(
+        dir.path(),
+        Some(&db.url),
+        &["audit", "--action", "ticket.create", "--csv"],
+    );
+    let audit = String::from_utf8(audit.stdout).unwrap();
+    assert_eq!(audit.matches("198.51.100.66").count(), 6, "{audit}");
+    // Both nodes took requests: each node's own figures, read on its host.
+    for (_, url) in &nodes {
+        let text = crate::server::metrics_of(url).await;
+        let created =
+            "minhu_http_requests_total{method=\"POST\",route=\"/api/v1/tickets\",status=\"201\"}";
+        assert!(text.contains(created), "{url} took none: {text}");
+    }
+    let through = api.get(format!("{proxy}/metrics")).send().await.unwrap();
+    assert_eq!(through.status(), reqwest::StatusCode::NOT_FOUND);
+    for (mut child, _) in nodes {
+        terminate(&mut child).await;
+    }
+    db.close().await;
+}

@@ -174,3 +174,14 @@ pub async fn finds(client: &reqwest::Client, url: &str, q: &str, number: &str) -
         .iter()
         .any(|t| t["number"] == number)
 }
+
+/// A server's `/metrics`, read from its own host (no credentials needed).
+pub async fn metrics_of(url: &str) -> String {
+    let response = anonymous_client()
+        .get(format!("{url}/metrics"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), reqwest::StatusCode::OK, "{url}/metrics");
+    response.text().await.unwrap()
+}
