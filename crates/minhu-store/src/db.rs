@@ -103,13 +103,14 @@ const MAX_BATCH: usize = 256;
 /// Group-commit writers on PostgreSQL, each with its own connection: one group is
 /// written while another waits for its commit to reach the disk (SQLite has one
 /// writer). More writers make smaller groups, and each group costs the database a
-/// statement per table: with 4 the database spent 20-40% more CPU per ticket than with
-/// 2 (`minhu-bench intake`, 2026-12-07), and 8 was worse again.
+/// statement per table: with 4 the database spent 10-40% more CPU per ticket than with
+/// 2 (`minhu-bench intake` on a busy machine, 2026-12-07), and 8 was worse again.
 const POSTGRES_WRITERS: usize = 2;
 
 /// Prepared statements each PostgreSQL connection keeps (sqlx's default is 100).
-/// Multi-row inserts come in [`row_chunks`]' sizes, about ten per table, and a cache
-/// that holds them all saved ~10% of the database's CPU per new ticket.
+/// Multi-row inserts come in [`row_chunks`]' sizes (five to seven texts per table in
+/// an intake run), and a cache that holds them all saved ~10% of the database's CPU
+/// per new ticket.
 const POSTGRES_STATEMENT_CACHE: usize = 400;
 
 impl SqlStore {
