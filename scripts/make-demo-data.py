@@ -655,6 +655,11 @@ HELD_OUT = Path(__file__).resolve().parent.parent / "bench" / "places-sample.csv
 
 # Another city of the province, as the anonymiser wrote it: "B市", "B2区", "B9市", "B6县".
 OTHER_CITY_RE = re.compile(r"(?<![A-Za-z0-9])([B-Z])(\d{0,2})(市|县|区)")
+# A county or town of another city written in full right after the city's code
+# ("E市邵冬县", "K8县白牙市"; not 市场, 市民, 县委 ...).
+OTHER_PLACE_IN_FULL_RE = re.compile(
+    rf"(?<![A-Za-z0-9])([B-Z])\d{{0,2}}[市县区]({HAN}{{2}}(?:县(?![委政城里级长])|市(?![场民委政区级长内中里])))")
+OTHER_IN_FULL_MIN = 5
 # A district of A市 as written, not inside a longer name ("A1区路" is a road, "A9市河" a river).
 A_DISTRICT_RE = re.compile(r"(?<![A-Za-z0-9])A([1-9])[区县市](?![路河大山华中北南东西])")
 # What a place name ends with, per kind, the longest base (characters before the suffix)
@@ -668,6 +673,9 @@ PLACE_SUFFIXES = [
     ("hospital", "医院|卫生院", 6, True),
     ("market", "农贸市场|批发市场|市场|商贸城", 4, True),
     ("poi", "公园|广场|地铁站|汽车站|火车站|高铁站|商场|购物中心", 6, True),
+    # a community or village that regions.toml does not list (it lists those named
+    # after their street)
+    ("community", "社区|村", 4, True),
 ]
 # A name starts after these: a region's suffix, a phrase that introduces a place
 # ("住在A3区杜鹃文苑小区", "位于书院路"), or 的.
@@ -691,7 +699,8 @@ NAME_BAD_START = ("包括", "去", "读", "距", "离", "紧临", "按照", "根
                   "唯有", "大力", "开办", "教育", "小孩", "内", "外", "促进", "提高", "据", "原来",
                   "开阔", "指", "接", "玩", "墙壁", "年", "建", "域", "共同", "名", "引起", "拟", "直接",
                   "觉得", "称", "越权", "土地", "商业", "平层", "设立", "异地", "跟", "宜居", "红包",
-                  "入户", "境内", "出口", "地面", "公共", "电力", "高速", "高铁", "坡道")
+                  "入户", "境内", "出口", "地面", "公共", "电力", "高速", "高铁", "坡道", "晚上",
+                  "进入", "属于", "属", "住进", "选举", "重点", "深化", "修")
 # ... nor ends its base with the first half of a common word ("出口道路", "高铁线路").
 NAME_BAD_END = ("道", "线", "马", "铁", "公", "配套", "公办", "公立", "私立", "民办", "系")
 PLACE_MIN_VOTES, PLACE_MIN_SHARE = 2, 0.8
@@ -706,9 +715,11 @@ def held_out_ids() -> set[str]:
 
 # 路灯, 路面, 路线 ... are not the end of a road's name.
 NOT_AFTER_ROAD = re.compile(r"[灯面线费况径人过途程子基]")
+# 村民, 村干部, 村级 ... are not the end of a village's name.
+NOT_AFTER_VILLAGE = re.compile(r"[民干级里庄子落镇寨头口]")
 # A name's base must be written with its suffix in this share of the messages that have
 # the base at all: "期间小区" once among hundreds of "期间" is no estate.
-PLACE_MIN_BOUND = 0.4
+PLACE_MIN_BOUND, PLACE_MIN_BOUND_OFTEN = 0.4, 3
 
 
 def place_candidates(text: str):
@@ -720,6 +731,8 @@ def place_candidates(text: str):
         for m in re.finditer(rf"(?:{suffixes})", text):
             if kind == "road" and NOT_AFTER_ROAD.match(text, m.end()):
                 continue
+            if kind == "community" and NOT_AFTER_VILLAGE.match(text, m.end()):
+                continue
             start = m.start()
             while start > 0 and re.match(HAN, text[start - 1]) and m.start() - start < 12:
                 start -= 1
@@ -730,16 +743,36 @@ def place_candidates(text: str):
                 continue
             if any(part in base for part in NAME_BAD_PART) or base.startswith(NAME_BAD_START):
                 continue
-            if base.endswith(NAME_BAD_END):
-                continue
+            if base.endswith(NAME_BAD_END) or (kind == "community" and base.endswith("农")):
+                continue  # "出口道路", "新改建农村"
             found.add((kind, base + m.group() if keep else base, base))
     return found
 
 
-def build_places(regions: list[dict], rows: list[dict]):
+class Names:
+    """The places found in the full texts, looked up in a text by their first two
+    characters."""
+
+    def __init__(self, found):
+        self.by_start = collections.defaultdict(list)
+        for candidate in found:
+            self.by_start[candidate[1][:2]].append(candidate)
+
+    def within(self, text: str) -> set:
+        """The (kind, name, base) of every place whose name occurs in `text`."""
+        return {c for i in range(len(text) - 1) for c in self.by_start.get(text[i:i + 2], ())
+                if text.startswith(c[1], i)}
+
+
+def build_places(regions: list[dict], rows: list[dict], segmented: list[dict] = ()):
     """Places named in the messages (estates, roads, schools, hospitals, markets, other
     places) placed where the messages naming them agree, and the province's other
-    cities with the districts and counties written with their letter."""
+    cities with the districts and counties written with their letter.
+
+    `segmented` are messages whose text lost its punctuation and small words (train.csv,
+    jieba tokens joined again): without the words that end a name's run ("住在", "的")
+    they would make names such as "点半左右晟通城", so they only vote for where the names
+    found in at least two full texts lie."""
     by_id = {r["id"]: r for r in regions}
 
     def district_of(rid):
@@ -764,15 +797,24 @@ def build_places(regions: list[dict], rows: list[dict]):
             seen_texts.add(key)
             unique_rows.append(row)
     rows = unique_rows
+    found_in = collections.Counter()  # the full texts each name is found in
+    for row in rows:
+        found_in.update(place_candidates(message_text(row)))
+    # Every message naming a place votes, with its suffix or without ("江山帝景" is found
+    # as "江山帝景小区" once and named bare in most messages).
+    named = Names(found_in)
     votes = collections.defaultdict(lambda: collections.defaultdict(collections.Counter))
     other_codes = collections.defaultdict(collections.Counter)  # letter -> code -> n
-    for row in rows:
+    in_full = collections.defaultdict(collections.Counter)  # "邵冬县" -> letter -> n
+    for full_text, row in [*((True, r) for r in rows), *((False, r) for r in segmented)]:
         text = message_text(row)
         for m in OTHER_CITY_RE.finditer(text):
             letter, digits, suffix = m.groups()
             if suffix == "区" and not digits:
                 continue  # "C区", "D区": a block of an estate, not a city
             other_codes[letter][f"{letter}{digits}{suffix}"] += 1
+        for m in OTHER_PLACE_IN_FULL_RE.finditer(text):
+            in_full[m.group(2)][m.group(1)] += 1
         districts = {f"A{d}" for d in A_DISTRICT_RE.findall(text)}
         first_other = OTHER_CITY_RE.search(text)
         first_a = re.search(r"A市|A[1-9][区县市]", text)
@@ -786,8 +828,10 @@ def build_places(regions: list[dict], rows: list[dict]):
         (district,) = districts
         streets = {s for s in streets if district_of(s) == district}
         communities = {c for c in communities if district_of(c) == district}
-        for kind, name, base in place_candidates(text):
+        for kind, name, base in named.within(text):
             if name in region_names or base in region_names:
+                continue
+            if not full_text and found_in[(kind, name, base)] < 2:
                 continue
             v = votes[(kind, name, base)]
             v["district"][district] += 1
@@ -805,9 +849,21 @@ def build_places(regions: list[dict], rows: list[dict]):
         for kind, _, base in place_candidates(t):
             bound[(kind, base)] += 1
     places = []
+    found_name = collections.Counter()
+    for (_, name, _), n in found_in.items():
+        found_name[name] += n
     for (kind, name, base), v in sorted(votes.items()):
-        if bound[(kind, base)] < PLACE_MIN_BOUND * bases[base]:
+        # A long base written with its suffix three times is a name, however often it
+        # is also named bare ("江山帝景小区" 4 times, "江山帝景" 11).
+        bound_often = len(base) >= 4 and bound[(kind, base)] >= PLACE_MIN_BOUND_OFTEN
+        if bound[(kind, base)] < PLACE_MIN_BOUND * bases[base] and not bound_often:
             continue
+        # Words before a name found far more often are not part of it ("晚上太平路",
+        # "属于洞井街").
+        if any(found_name[name[i:]] >= 2 * found_name[name] for i in range(1, len(name) - 2)):
+            continue
+        if len(name) < 3:
+            continue  # "联邦", "金岭": named bare, two characters are inside too many words
         region = None
         for level in ("district", "street", "community"):
             counter = v[level]
@@ -835,9 +891,36 @@ def build_places(regions: list[dict], rows: list[dict]):
         codes = other_codes[letter]
         name = f"{letter}市"
         aliases = sorted(c for c, n in codes.items() if c != name and n >= 2)
+        # counties and towns written in full after the city's code ("E市邵冬县"), always
+        # after this city's
+        aliases += sorted(full for full, letters in in_full.items()
+                          if letters[letter] >= OTHER_IN_FULL_MIN and len(letters) == 1)
         if codes[name] + sum(codes[a] for a in aliases) >= 2:
             cities.append({"name": name, "kind": "city", "region": "", "aliases": "|".join(aliases)})
     return unique + cities
+
+
+def hold_out(share: float, sources: list[list[dict]], target: Path) -> list[list[dict]]:
+    """Draws `share` of the distinct messages naming A市 or a district (not those of
+    bench/places-sample.csv), writes them to `target` once each and returns the sources
+    without them (a message in two files leaves both)."""
+    def key(row):
+        return (row["留言主题"] + row["留言详情"]).replace(" ", "")[:200]
+    sample = held_out_ids()
+    naming = {}
+    for rows in sources[:3]:  # the full texts; train.csv's are not readable as posted
+        for row in rows:
+            if row["留言编号"].strip() not in sample and A_CITY_RE.search(row["留言主题"] + row["留言详情"]):
+                naming.setdefault(key(row), row)
+    keys = sorted(naming)
+    drawn = set(random.Random(SEED + 19).sample(keys, round(share * len(keys))))
+    with target.open("w", encoding="utf-8", newline="") as f:
+        w = csv.DictWriter(f, fieldnames=["留言编号", "留言主题", "留言详情"], lineterminator="\n",
+                           extrasaction="ignore")
+        w.writeheader()
+        for k in sorted(drawn):
+            w.writerow(naming[k])
+    return [[r for r in rows if key(r) not in drawn] for rows in sources]
 
 
 def write_places(places: list[dict], target: Path):
@@ -1032,6 +1115,10 @@ def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("data", type=Path, help="the shared data folder (holds teddycup2020/)")
     ap.add_argument("--out", type=Path, default=Path(__file__).resolve().parent.parent / "demo")
+    ap.add_argument("--hold-out-share", type=float, default=0.0,
+                    help="leave this share of the messages naming A市 or a district (fixed seed) "
+                         "out of all mining and write them to OUT/held-out.csv: the place reader "
+                         "measured on messages it has never seen (minhu-bench places --messages)")
     args = ap.parse_args()
     src = args.data / "teddycup2020"
     city_dir = args.out / "city"
@@ -1040,6 +1127,12 @@ def main() -> int:
     validation = read_csv(src / "validation.csv")
     replies = read_csv(src / "replies.csv")
     hotspots = read_csv(src / "hotspots.csv")
+    # train.csv lost its punctuation and small words (jieba tokens): only the places
+    # found in the full texts take its votes.
+    segmented = [{**r, "留言详情": r["留言详情"].replace(" ", "")} for r in read_csv(src / "train.csv")]
+    if args.hold_out_share > 0:
+        validation, replies, hotspots, segmented = hold_out(
+            args.hold_out_share, [validation, replies, hotspots, segmented], args.out / "held-out.csv")
     texts = [message_text(r) for r in validation + replies + hotspots]
 
     (city_dir / "city.toml").write_text(CITY_TOML, encoding="utf-8")
@@ -1053,7 +1146,7 @@ def main() -> int:
 
     held_out = held_out_ids()
     places = build_places(regions, [r for r in validation + replies + hotspots
-                                    if r["留言编号"].strip() not in held_out])
+                                    if r["留言编号"].strip() not in held_out], segmented)
     write_places(places, city_dir / "places.csv")
 
     units, ucomments = build_units(regions, texts)

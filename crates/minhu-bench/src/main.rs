@@ -168,6 +168,9 @@ enum BenchCommand {
         /// Also read every message of this file (no labels): placed, another city, neither.
         #[arg(long)]
         messages: Option<std::path::PathBuf>,
+        /// List the messages naming the city or a district that stay unplaced.
+        #[arg(long)]
+        unplaced: bool,
     },
     /// The hotspot list kept by the engine's watch at a province's volume: a full
     /// pass, an incremental pass after new tickets, and the route's answer from the
@@ -327,7 +330,15 @@ async fn run(command: BenchCommand) -> anyhow::Result<()> {
             config,
             rounds,
             messages,
-        } => crate::places::run(&sample, &data, &config, rounds, messages.as_deref()),
+            unplaced,
+        } => crate::places::run(
+            &sample,
+            &data,
+            &config,
+            rounds,
+            messages.as_deref(),
+            unplaced,
+        ),
         BenchCommand::HotspotList {
             tickets,
             new,

@@ -754,6 +754,8 @@ fn ticket_texts(ticket: &mut Ticket) -> Vec<&mut String> {
         checks,
         reopen_escalated: _,
         alerts: _,
+        // The city's own names (regions.toml, places.csv), not a person's words.
+        place_reading: _,
     } = ticket;
     let mut texts: Vec<&mut String> = Vec::new();
     texts.extend(reply.as_mut());
@@ -807,6 +809,7 @@ fn change_texts(change: &mut Change) -> Vec<&mut String> {
         Change::AttachmentAdded(attachment) => attachment.name.iter_mut().collect(),
         Change::Reclassified { reason, .. } => reason.iter_mut().collect(),
         Change::Accepted
+        | Change::PlaceRead(_)
         | Change::Rated(_)
         | Change::PartAccepted { .. }
         | Change::Warned { .. }

@@ -5,7 +5,7 @@ use crate::deadline::{Deadlines, TierCode};
 use crate::duty::DutyBasis;
 use crate::ids::{RegionId, TicketNumber, UnitId};
 use crate::taxonomy::CategoryPath;
-use crate::ticket::{Attachment, Channel, CheckKind, Intake, Rating};
+use crate::ticket::{Attachment, Channel, CheckKind, Intake, PlaceReading, Rating};
 use crate::timer::{DeadlineKind, EscalationTarget};
 use jiff::Timestamp;
 use serde::{Deserialize, Serialize};
@@ -132,6 +132,9 @@ pub struct Event {
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub enum Change {
     Created(Intake),
+    /// Routing read the demand's place from its words (at intake, before it places or
+    /// routes it).
+    PlaceRead(PlaceReading),
     Reclassified {
         category: Option<CategoryPath>,
         region: Option<RegionId>,
@@ -314,6 +317,7 @@ code_enum!(
     /// What an event records: the type of its [`Change`], as stored and filtered on.
     EventKind {
         Created = "created" / "受理" / "Received",
+        PlaceRead = "place_read" / "属地研判" / "Place read",
         Reclassified = "reclassified" / "重新分类" / "Reclassified",
         Dispatched = "dispatched" / "派单" / "Dispatched",
         Accepted = "accepted" / "签收" / "Accepted",
@@ -357,6 +361,7 @@ impl Change {
     pub fn kind(&self) -> EventKind {
         match self {
             Change::Created(_) => EventKind::Created,
+            Change::PlaceRead(_) => EventKind::PlaceRead,
             Change::Reclassified { .. } => EventKind::Reclassified,
             Change::Dispatched { .. } => EventKind::Dispatched,
             Change::Accepted => EventKind::Accepted,

@@ -30,6 +30,8 @@ code_enum!(
         Hospital = "hospital" / "医院" / "Hospital",
         Market = "market" / "市场" / "Market",
         Poi = "poi" / "地点" / "Place",
+        /// A community or village that `regions.toml` does not list.
+        Community = "community" / "社区村" / "Community or village",
         /// A city (or its districts and counties, as aliases) outside this one: a
         /// demand about it is recognised as such, never placed here.
         City = "city" / "外市" / "Another city",
@@ -178,7 +180,31 @@ impl Gazetteer {
                 by_name.entry(name).or_default().push(Named::Place(index));
             }
         }
+        // Typos: a place's name with two neighbouring characters swapped, or (six
+        // characters and more) one inside character left out, stands for the place
+        // unless it is itself a name.
+        let mut misspelt: HashMap<String, Vec<Named>> = HashMap::new();
+        for (index, place) in places.iter().enumerate() {
+            if place.kind == PlaceKind::City {
+                continue;
+            }
+            for name in place.names() {
+                for variant in misspellings(name) {
+                    if !by_name.contains_key(variant.as_str()) {
+                        misspelt
+                            .entry(variant)
+                            .or_default()
+                            .push(Named::Place(index));
+                    }
+                }
+            }
+        }
         let mut names: Vec<(&str, Vec<Named>)> = by_name.into_iter().collect();
+        names.extend(
+            misspelt
+                .iter()
+                .map(|(name, named)| (name.as_str(), named.clone())),
+        );
         names.sort_by(|a, b| a.0.cmp(b.0));
         let automaton = AhoCorasick::new(names.iter().map(|(name, _)| name))
             .map_err(|e| ConfigProblem::new(0, "name", format!("cannot index the names: {e}")))?;
@@ -338,6 +364,37 @@ impl Gazetteer {
     }
 }
 
+/// The slips of the pen a name of four characters or more is read through: two
+/// neighbouring characters swapped ("晟福兴汝金城" for 福晟兴汝金城), and from six
+/// characters one inside character left out. Shorter names, a changed character (a
+/// homophone: 银衫路 for 银杉路) and a first or last character left out are not read:
+/// they turn one estate's name into another's too easily (时代倾城, 时代新城).
+fn misspellings(name: &str) -> Vec<String> {
+    let chars: Vec<char> = name.chars().collect();
+    let n = chars.len();
+    if n < 4 {
+        return Vec::new();
+    }
+    let mut variants = Vec::new();
+    for i in 0..n - 1 {
+        if chars[i] != chars[i + 1] {
+            let mut swapped = chars.clone();
+            swapped.swap(i, i + 1);
+            variants.push(swapped.into_iter().collect());
+        }
+    }
+    if n >= 6 {
+        for i in 1..n - 1 {
+            let mut short = chars.clone();
+            short.remove(i);
+            variants.push(short.into_iter().collect());
+        }
+    }
+    variants.sort();
+    variants.dedup();
+    variants
+}
+
 fn common_ancestor<'a>(tree: &'a RegionTree, ids: &[&RegionId]) -> Option<&'a Region> {
     let (first, rest) = ids.split_first()?;
     tree.ancestry(first)
@@ -480,6 +537,30 @@ mod tests {
         // A street of this city's does not outweigh the other city named first.
         let reading = gazetteer.read(&tree, "B2区洋湖街道的工厂排污");
         assert_eq!(reading.elsewhere.unwrap().name, "B市");
+    }
+
+    #[test]
+    fn a_slip_of_the_pen_still_names_the_place() {
+        let tree = sample_tree();
+        let places = vec![
+            place("福晟兴汝金城", PlaceKind::Estate, Some("A3-01"), &[]),
+            place("时代倾城", PlaceKind::Estate, Some("A5-01"), &[]),
+        ];
+        let gazetteer = Gazetteer::new(&tree, places).unwrap();
+        let region = |text: &str| {
+            let reading = gazetteer.read(&tree, text);
+            reading.region.map(|r| r.id.as_str().to_owned())
+        };
+        // Two characters swapped, one left out: still the estate.
+        assert_eq!(
+            region("晟福兴汝金城二期涉嫌虚假宣传").as_deref(),
+            Some("A3-01")
+        );
+        assert_eq!(region("福晟兴金城二期交房").as_deref(), Some("A3-01"));
+        assert_eq!(region("时倾代城小区停车难").as_deref(), Some("A5-01"));
+        // A changed character is another name; the first character left out, too.
+        assert_eq!(region("时代新城小区停车难"), None);
+        assert_eq!(region("晟兴汝金城二期"), None);
     }
 
     #[test]

@@ -360,6 +360,7 @@ fn credits(before: &Ticket, event: &Event, awaiting: bool) -> Vec<(Option<UnitId
             }
         }
         Change::Created(_)
+        | Change::PlaceRead(_)
         | Change::Reclassified { .. }
         | Change::AttachmentAdded(_)
         | Change::CheckAssigned { .. }

@@ -130,6 +130,25 @@ pub struct GeoPoint {
     pub lon: f64,
 }
 
+/// What routing read of a demand's place from its words at intake (a
+/// [`Change::PlaceRead`] event), kept on the ticket so that every part reads the same:
+/// the region the names agree on, the named place that gave it (an estate, a road ... of
+/// `places.csv`) with its coordinates when the place has them, or the other city the
+/// demand is about, which is handed over (转办), never routed here.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct PlaceReading {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub region: Option<RegionId>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub place: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub location: Option<GeoPoint>,
+    /// Another city, as `places.csv` names it ("B市").
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub elsewhere: Option<String>,
+}
+
 /// An on-site check or visit (核查, 回访) a unit asked of the ticket's grid worker.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
@@ -257,6 +276,9 @@ pub struct Ticket {
     /// Yellow and red flags raised by timers on the current clocks.
     #[serde(default)]
     pub alerts: Alerts,
+    /// Where the words said the demand is, read once at intake.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub place_reading: Option<PlaceReading>,
 }
 
 /// One summoned unit's share of a joint case.
@@ -350,6 +372,7 @@ impl Ticket {
             checks: Vec::new(),
             reopen_escalated: false,
             alerts: Alerts::default(),
+            place_reading: None,
         }
     }
 
@@ -376,6 +399,7 @@ impl Ticket {
         self.updated_at = event.at;
         match &event.change {
             Change::Created(intake) => self.intake = intake.clone(),
+            Change::PlaceRead(reading) => self.place_reading = Some(reading.clone()),
             Change::Reclassified {
                 category,
                 region,

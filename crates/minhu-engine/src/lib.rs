@@ -457,7 +457,14 @@ impl Engine {
             events.push(event);
         };
         if done.is_empty() {
-            for command in self.router.decide(&ticket, &self.city).commands() {
+            let decision = self.router.decide(&ticket, &self.city);
+            // The place read once, here, and kept: pages and the other parts read it
+            // from the ticket instead of reading the words again.
+            if let Some(reading) = decision.place_reading() {
+                let change = Change::PlaceRead(reading);
+                append(&mut ticket, Actor::system(SystemPart::Router), change, now);
+            }
+            for command in decision.commands() {
                 // A router suggestion the rules refuse is simply not taken: the
                 // ticket stays with the dispatchers.
                 if let Ok(change) = workflow::transition(&ticket, command, &self.city, now) {

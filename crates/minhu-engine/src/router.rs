@@ -11,7 +11,7 @@ use minhu_core::duty::Assignment;
 use minhu_core::ids::{RegionId, UnitId};
 use minhu_core::reading::{LevelReading, is_place_word};
 use minhu_core::taxonomy::CategoryPath;
-use minhu_core::ticket::{GeoPoint, Ticket};
+use minhu_core::ticket::{GeoPoint, PlaceReading, Ticket};
 use minhu_core::unit::UnitLevel;
 use minhu_core::workflow::Command;
 use serde::Serialize;
@@ -230,6 +230,22 @@ impl Decision {
     }
 
     /// The commands that carry the decision out, in order.
+    /// What the words said of the demand's place, to keep on the ticket (a
+    /// [`Change::PlaceRead`](minhu_core::event::Change::PlaceRead) at intake): none
+    /// when they said nothing, or when a map pin placed it (the pin is on the ticket).
+    pub fn place_reading(&self) -> Option<PlaceReading> {
+        let read = self.region.as_ref().filter(|placed| !placed.by_pin);
+        if read.is_none() && self.elsewhere.is_none() {
+            return None;
+        }
+        Some(PlaceReading {
+            region: read.map(|placed| placed.region.clone()),
+            place: read.and_then(|placed| placed.place.clone()),
+            location: read.and_then(|placed| placed.location),
+            elsewhere: self.elsewhere.clone(),
+        })
+    }
+
     pub fn commands(&self) -> Vec<Command> {
         let mut commands = Vec::new();
         if self.region.is_some() || self.category.is_some() || self.tier.is_some() {
@@ -318,10 +334,20 @@ impl Router {
     pub fn decide(&self, ticket: &Ticket, city: &City) -> Decision {
         let intake = &ticket.intake;
         let mut elsewhere = None;
-        let region = match &intake.region {
-            Some(_) => None,
+        let kept_elsewhere = ticket
+            .place_reading
+            .as_ref()
+            .and_then(|kept| kept.elsewhere.as_ref());
+        let region = match (&intake.region, kept_elsewhere) {
+            (Some(_), _) => None,
+            // Read as another city's at intake and kept: pages show what routing read
+            // then, not a new reading.
+            (None, Some(city)) => {
+                elsewhere = Some(city.clone());
+                None
+            }
             // A map pin is more precise than a name in the text.
-            None => intake
+            (None, None) => intake
                 .location
                 .and_then(|at| {
                     let found = city.boundaries.locate(at, &city.regions)?;

@@ -87,8 +87,11 @@ async fn a_placed_and_categorised_demand_is_dispatched_at_once() {
     assert_property_company(s.engine.city(), &ticket, "A3-01-02");
     let events = s.engine.events(&ticket.number).await.unwrap();
     let kinds: Vec<&str> = events.iter().map(|e| e.change.name()).collect();
-    assert_eq!(kinds, ["created", "reclassified", "dispatched"]);
-    assert_eq!(events[2].actor, Actor::system(SystemPart::Router));
+    assert_eq!(
+        kinds,
+        ["created", "place_read", "reclassified", "dispatched"]
+    );
+    assert_eq!(events[3].actor, Actor::system(SystemPart::Router));
 }
 
 /// The ticket went to the property company serving `region`.
@@ -136,6 +139,14 @@ async fn a_demand_naming_its_estate_is_placed_in_the_estate_community() {
     let ticket = created.ticket;
     let region = ticket.intake.region.as_ref().expect("placed");
     assert_eq!(region.as_str(), "A3-01-01");
+    // The reading is kept on the ticket, through its event, as the store has it.
+    let kept = s.engine.ticket(&ticket.number).await.unwrap();
+    let reading = kept.place_reading.expect("the place reading is kept");
+    assert_eq!(reading.region.as_ref(), Some(region));
+    assert_eq!(reading.place.as_deref(), Some("青青家园"));
+    assert!(reading.elsewhere.is_none());
+    let events = s.engine.events(&ticket.number).await.unwrap();
+    assert_eq!(events[1].change.name(), "place_read");
     let city = s.engine.city();
     let names: Vec<&str> = city
         .regions
@@ -176,6 +187,21 @@ async fn a_demand_about_another_city_is_read_as_such_and_not_routed() {
     // Not placed in A市 nor sent to one of its units: a dispatcher hands it over.
     assert_eq!(created.ticket.status, Status::Pending);
     assert!(created.ticket.intake.region.is_none());
+    // "Another city" is kept on the ticket, as the store has it ...
+    let kept = s.engine.ticket(&created.ticket.number).await.unwrap();
+    let reading = kept
+        .place_reading
+        .clone()
+        .expect("the place reading is kept");
+    assert_eq!(reading.elsewhere.as_deref(), Some("B市"));
+    assert!(reading.region.is_none());
+    // ... and what routing says of the stored ticket is that reading, not a new one:
+    // the kept reading stands for the words.
+    let mut edited = kept.clone();
+    edited.intake.title = "没有地名的标题".into();
+    edited.intake.description = "没有地名".into();
+    let decision = s.engine.router().decide(&edited, s.engine.city());
+    assert_eq!(decision.elsewhere.as_deref(), Some("B市"));
 }
 
 #[tokio::test]
@@ -484,7 +510,11 @@ async fn a_confident_classifier_routes_and_an_unsure_one_only_suggests() {
         );
         if routed {
             let events = s.engine.events(&ticket.number).await.unwrap();
-            let minhu_core::event::Change::Dispatched { reason, .. } = &events[2].change else {
+            let Some(minhu_core::event::Change::Dispatched { reason, .. }) = events
+                .iter()
+                .map(|e| &e.change)
+                .find(|c| c.name() == "dispatched")
+            else {
                 panic!("not dispatched")
             };
             assert!(
@@ -519,7 +549,11 @@ async fn a_first_level_read_down_reaches_the_property_company() {
     );
     assert_property_company(s.engine.city(), &ticket, "A3-01-02");
     let events = s.engine.events(&ticket.number).await.unwrap();
-    let minhu_core::event::Change::Dispatched { reason, .. } = &events[2].change else {
+    let Some(minhu_core::event::Change::Dispatched { reason, .. }) = events
+        .iter()
+        .map(|e| &e.change)
+        .find(|c| c.name() == "dispatched")
+    else {
         panic!("not dispatched")
     };
     // The category's words, never the place (placing says where on its own).
@@ -653,7 +687,11 @@ async fn urgent_words_raise_the_tier_before_the_deadlines_are_set() {
             .unwrap()
     );
     let events = s.engine.events(&ticket.number).await.unwrap();
-    let minhu_core::event::Change::Dispatched { reason, .. } = &events[2].change else {
+    let Some(minhu_core::event::Change::Dispatched { reason, .. }) = events
+        .iter()
+        .map(|e| &e.change)
+        .find(|c| c.name() == "dispatched")
+    else {
         panic!("not dispatched: {events:?}")
     };
     assert!(

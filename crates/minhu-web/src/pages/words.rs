@@ -222,6 +222,35 @@ impl Words {
                 }
                 parts.join(self.t("；", "; "))
             }
+            PlaceRead(reading) => {
+                let en = self.lang.is_en();
+                let mut parts = Vec::new();
+                match (&reading.region, &reading.place) {
+                    (Some(region), Some(place)) if en => parts.push(format!(
+                        "The text names {place}, in {}",
+                        self.region(region)
+                    )),
+                    (Some(region), Some(place)) => {
+                        parts.push(format!("内容提到{place}（属{}）", self.region(region)))
+                    }
+                    (Some(region), None) => parts.push(format!(
+                        "{} {}",
+                        self.t("内容提到", "The text names"),
+                        self.region(region)
+                    )),
+                    (None, _) => {}
+                }
+                if let Some(at) = reading.location {
+                    parts.push(format!("{:.5},{:.5}", at.lat, at.lon));
+                }
+                if let Some(city) = &reading.elsewhere {
+                    parts.push(format!(
+                        "{} {city}",
+                        self.t("属外市", "About another city:")
+                    ));
+                }
+                parts.join(self.t("；", "; "))
+            }
             Dispatched {
                 unit,
                 reason,

@@ -142,6 +142,7 @@ async fn the_loop_over_http_with_its_event_log() {
         types,
         [
             "created",
+            "place_read",
             "reclassified",
             "dispatched",
             "accepted",
@@ -616,4 +617,7 @@ async fn a_demand_is_placed_by_its_estate_or_read_as_another_city() {
     assert_eq!(status, StatusCode::OK, "{suggestion}");
     assert_eq!(suggestion["elsewhere"], "K市", "{suggestion}");
     assert!(suggestion["region"].is_null() && suggestion["assignment"].is_null());
+    // The reading is kept on the ticket: its JSON says which city.
+    let (_, ticket) = app.get(&format!("/api/v1/tickets/{number}")).await;
+    assert_eq!(ticket["place_reading"]["elsewhere"], "K市", "{ticket}");
 }
