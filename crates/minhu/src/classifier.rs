@@ -109,14 +109,51 @@ pub fn read_post(posts: &Model, text: &str) -> Option<PostSuggestion> {
 /// (text, label) pairs of a file; unreadable rows and rows without a label are
 /// counted and skipped.
 pub fn labelled(path: &Path) -> anyhow::Result<(Vec<String>, Vec<String>, usize)> {
+    let (rows, unreadable) = readable_rows(path)?;
+    let (texts, labels, unlabelled) = pairs(&rows);
+    Ok((texts, labels, unreadable + unlabelled))
+}
+
+/// The rows of a file that can be read, and how many could not.
+fn readable_rows(path: &Path) -> anyhow::Result<(Vec<ImportRow>, usize)> {
     // The import error names the file already.
     let reader = Reader::open(path)?;
     let mut unreadable = 0;
     let rows: Vec<ImportRow> = reader
         .filter_map(|row| row.map_err(|_| unreadable += 1).ok())
         .collect();
-    let (texts, labels, unlabelled) = pairs(&rows);
-    Ok((texts, labels, unreadable + unlabelled))
+    Ok((rows, unreadable))
+}
+
+/// Words a subject line keeps of a text that has no subject of its own.
+const SUBJECT_WORDS: usize = 10;
+
+/// The subject line of a labelled row, which training reads as a message of its own so
+/// that the model also learns to read a short demand (a subject line alone, "小区电梯坏
+/// 了一个月物业不修"): the title when the row has one beside its text, else, for a
+/// segmented text that starts with its subject (train.csv), its first ten words. On the
+/// holdout split of train.csv: macro-F1 0.9172 -> 0.9236 on the whole messages, 0.7335
+/// -> 0.7708 on their first six words (BENCHMARKS, "Short texts").
+fn subject(row: &ImportRow) -> Option<String> {
+    if !row.title.trim().is_empty() && !row.description.trim().is_empty() {
+        return Some(row.title.clone());
+    }
+    let words: Vec<&str> = row.description.split_whitespace().collect();
+    (words.len() > SUBJECT_WORDS).then(|| words[..SUBJECT_WORDS].join(" "))
+}
+
+/// What a model trains on: the (text, label) pairs of the rows that have a label and,
+/// after them, each one's subject line with the same label; and how many rows had no
+/// label.
+pub fn training_pairs(rows: &[ImportRow]) -> (Vec<String>, Vec<String>, usize) {
+    let (mut texts, mut labels, unlabelled) = pairs(rows);
+    for row in rows {
+        if let (Some(label), Some(subject)) = (&row.category, subject(row)) {
+            texts.push(subject);
+            labels.push(label.clone());
+        }
+    }
+    (texts, labels, unlabelled)
 }
 
 /// (text, label) pairs of the rows that have a label, and how many had none.
@@ -134,13 +171,14 @@ pub fn pairs(rows: &[ImportRow]) -> (Vec<String>, Vec<String>, usize) {
 
 pub fn train(data: &Path, out: &Path, seed: u64) -> anyhow::Result<()> {
     let started = Instant::now();
-    let (texts, labels, skipped) = labelled(data)?;
+    let (rows, unreadable) = readable_rows(data)?;
+    let (texts, labels, unlabelled) = training_pairs(&rows);
     let mut model = train_model(&texts, &labels, seed)?;
     let size = save(&mut model, &format!("file {}", data.display()), out)?;
     println!(
-        "trained on {} messages ({} skipped: no label, or unreadable), {} categories, in {:.1}s; model {} ({:.1} MB)",
-        texts.len(),
-        skipped,
+        "trained on {} messages and their subject lines ({} skipped: no label, or unreadable), {} categories, in {:.1}s; model {} ({:.1} MB)",
+        rows.len() - unlabelled,
+        unreadable + unlabelled,
         model.labels().len(),
         started.elapsed().as_secs_f64(),
         out.display(),

@@ -281,7 +281,7 @@ fn fresh_secret() -> String {
 /// The demo's classifier, trained on its messages that carry a category, so that
 /// routing reads categories from the text as a real deployment's would.
 fn train_demo_model(messages: &[ImportRow], model: &Path) -> anyhow::Result<()> {
-    let (texts, labels, _) = crate::classifier::pairs(messages);
+    let (texts, labels, _) = crate::classifier::training_pairs(messages);
     crate::classifier::train_model(&texts, &labels, 1)?
         .save(model)
         .with_context(|| format!("cannot write {}", model.display()))
