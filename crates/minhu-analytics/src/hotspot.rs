@@ -1,7 +1,7 @@
 //! The hotspot list (热点榜): what many people are raising about one thing in one place
 //! right now, found by grouping recent messages that say the same thing.
 //!
-//! Why one file of ~900 lines: reading, grouping, joining and naming share the group's
+//! Why one file of ~1,300 lines: reading, grouping, joining and naming share the group's
 //! summed features and the vocabulary's weights; the incremental path (the engine's
 //! watch) and the fresh path must stay the same algorithm, which is easiest to keep
 //! true when both are in view.
@@ -34,6 +34,17 @@
 //! [`group`] numbers a window's features in the order its messages, in time order,
 //! first use them, whichever vocabulary read them and in whatever order, so kept
 //! readings give the list a fresh reading of the same messages gives.
+//!
+//! **Kept between passes.** A [`Grouping`] keeps the groups: messages that come later
+//! are assigned to the groups as they stand ([`Grouping::add`]), messages that leave
+//! the window are taken out of theirs ([`Grouping::remove`]), so a pass costs what
+//! changed, not the window. [`group`] is [`Grouping::new`]: the list a kept grouping
+//! gives right after it is grouped afresh is the fresh list; later messages are weighed
+//! with the weights of that time, and the caller groups afresh once
+//! [`REGROUP_SHARE`] of the messages have come or gone ([`Grouping::stale`]). Most
+//! groups are one message: such a group keeps no summed features of its own (its
+//! message's reading stands for them), and no group lists its members (each message
+//! knows its group, and a group joined into another points at it).
 //!
 //! **Bounded work.** Only groups sharing a fairly rare feature with a message are
 //! compared with it: features in more than [`COMMON_SHARE`] of the messages (at least
@@ -85,6 +96,10 @@ pub struct HotspotRules {
     pub window: SignedDuration,
     /// The least cosine of weighted words for a message to join a group.
     pub similarity: f64,
+    /// The same, between a message and a group (or two groups) naming the same site of
+    /// the gazetteer: at one estate, fewer shared words make one matter (丽发新城's
+    /// mixing plant, raised for its noise by some and for its dust by others).
+    pub site_similarity: f64,
     /// Groups with fewer messages in the window are not hotspots.
     pub min_count: usize,
     /// How many words name a hotspot.
@@ -96,6 +111,7 @@ impl Default for HotspotRules {
         Self {
             window: SignedDuration::from_hours(7 * 24),
             similarity: 0.35,
+            site_similarity: 0.35,
             min_count: 2,
             key_words: 4,
         }
@@ -402,21 +418,37 @@ const STOP_WORDS: &[&str] = &[
 /// length 1.
 type Vector = Vec<(u32, f64)>;
 
+/// No group, or no message.
+const NONE: u32 = u32::MAX;
+
 struct Group {
     /// Summed feature weights of its messages, by feature (single precision and a
     /// sorted list, not a map: the centroids of a window of hundreds of thousands of
     /// messages take most of the grouping's memory; the sums and the length are kept
-    /// in double).
+    /// in double). Empty while the group is the one message that started it (most
+    /// groups are): its vector is read from that message's reading when needed.
     centroid: Vec<(u32, f32)>,
-    /// The centroid's length, kept as members join.
+    /// The centroid's length, kept as members join and leave.
     norm: f64,
     place: Arc<[String]>,
     /// The site its messages name (a vocabulary number), if any does.
     site: Option<u32>,
-    members: Vec<usize>,
+    /// Its messages (0: all left, or it was joined into another).
+    count: u32,
+    /// The slot of the message that started it.
+    founder: u32,
 }
 
 impl Group {
+    /// Whether it is its founder alone, without a centroid of its own.
+    fn alone(&self) -> bool {
+        self.centroid.is_empty() && self.count == 1
+    }
+
+    fn has(&self, w: u32) -> bool {
+        self.centroid.binary_search_by_key(&w, |(v, _)| *v).is_ok()
+    }
+
     fn weight(&self, w: u32) -> f64 {
         self.centroid
             .binary_search_by_key(&w, |(v, _)| *v)
@@ -432,9 +464,10 @@ impl Group {
         dot / self.norm
     }
 
-    /// Adds weights to the centroid, keeping its length: each weight changes the
-    /// squared length by (c + x)^2 - c^2. A large group already holds most of a new
-    /// member's features, so most weights are added in place.
+    /// Adds weights to the centroid (subtracts, when they are negative: a message
+    /// leaving), keeping its length: each weight changes the squared length by
+    /// (c + x)^2 - c^2. A large group already holds most of a new member's features,
+    /// so most weights are added in place.
     fn absorb(&mut self, weights: impl IntoIterator<Item = (u32, f64)>) {
         let mut squared = self.norm * self.norm;
         for (w, x) in weights {
@@ -454,24 +487,6 @@ impl Group {
         self.norm = squared.max(0.0).sqrt();
     }
 
-    /// The cosine of two centroids.
-    fn likeness(&self, other: &Group) -> f64 {
-        if self.norm == 0.0 || other.norm == 0.0 {
-            return 0.0;
-        }
-        let (small, large) = if self.centroid.len() <= other.centroid.len() {
-            (self, other)
-        } else {
-            (other, self)
-        };
-        let dot: f64 = small
-            .centroid
-            .iter()
-            .map(|(w, x)| f64::from(*x) * large.weight(*w))
-            .sum();
-        dot / (self.norm * other.norm)
-    }
-
     /// Whether a message (or group) placed at `place`, naming `site`, can be of this
     /// group: the same region or one inside the other, and not another site.
     fn admits(&self, place: &[String], site: Option<u32>) -> bool {
@@ -479,6 +494,32 @@ impl Group {
         self.place[..shared] == place[..shared]
             && (self.site.is_none() || site.is_none() || self.site == site)
     }
+
+    /// Takes the place and site of a new member (or a group joined into it): a group
+    /// placed less precisely than a member takes the finer place.
+    fn settle(&mut self, place: &Arc<[String]>, site: Option<u32>) {
+        if place.len() > self.place.len() {
+            self.place = place.clone();
+        }
+        self.site = self.site.or(site);
+    }
+}
+
+/// The dot product of two lists of weights sorted by feature.
+fn dot(a: &[(u32, f64)], b: &[(u32, f64)]) -> f64 {
+    let (mut i, mut j, mut sum) = (0, 0, 0.0);
+    while i < a.len() && j < b.len() {
+        match a[i].0.cmp(&b[j].0) {
+            std::cmp::Ordering::Less => i += 1,
+            std::cmp::Ordering::Greater => j += 1,
+            std::cmp::Ordering::Equal => {
+                sum += a[i].1 * b[j].1;
+                i += 1;
+                j += 1;
+            }
+        }
+    }
+    sum
 }
 
 /// Which groups use each fairly rare feature, to find the few worth comparing.
@@ -505,6 +546,14 @@ impl Candidates {
             shared: Vec::new(),
             touched: Vec::new(),
         }
+    }
+
+    /// Makes room for `new` features numbered after the index was made (rare by then:
+    /// they may pick candidates).
+    fn learn(&mut self, new: usize) {
+        self.rare.extend(std::iter::repeat_n(true, new));
+        self.groups_by_feature
+            .extend(std::iter::repeat_with(Vec::new).take(new));
     }
 
     /// Notes that `group` now uses these features (call once per new feature).
@@ -586,13 +635,15 @@ pub struct Vocabulary {
 /// - the first site it names.
 ///
 /// Which features are kept depends on the text alone, so a reading kept between passes
-/// is the one a fresh reading of the same text gives.
+/// is the one a fresh reading of the same text gives. The three lists are one
+/// allocation (a kept list holds hundreds of thousands of readings).
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct Reading {
-    features: Box<[u32]>,
-    /// How often each feature occurs (kept within 255: the weight grows with its log).
-    counts: Box<[u8]>,
-    phrases: Box<[(u32, u32)]>,
+    /// The features, then the phrases' words two by two, then how often each feature
+    /// occurs, four to a number (kept within 255: the weight grows with its log).
+    numbers: Box<[u32]>,
+    features: u8,
+    phrases: u8,
     site: Option<u32>,
 }
 
@@ -602,19 +653,46 @@ pub const KEPT_FEATURES: usize = 32;
 pub const KEPT_PHRASES: usize = 6;
 
 impl Reading {
+    fn new(found: &[(u32, u8)], phrases: &[(u32, u32)], site: Option<u32>) -> Self {
+        let mut numbers: Vec<u32> = found.iter().map(|(id, _)| *id).collect();
+        numbers.extend(phrases.iter().flat_map(|(a, b)| [*a, *b]));
+        numbers.extend(found.chunks(4).map(|four| {
+            four.iter().enumerate().fold(0, |packed, (i, (_, count))| {
+                packed | (u32::from(*count) << (8 * i))
+            })
+        }));
+        Self {
+            numbers: numbers.into(),
+            features: found.len() as u8,
+            phrases: phrases.len() as u8,
+            site,
+        }
+    }
+
+    fn features(&self) -> &[u32] {
+        &self.numbers[..usize::from(self.features)]
+    }
+
+    fn phrases(&self) -> impl Iterator<Item = (u32, u32)> + '_ {
+        let start = usize::from(self.features);
+        self.numbers[start..start + 2 * usize::from(self.phrases)]
+            .chunks(2)
+            .map(|pair| (pair[0], pair[1]))
+    }
+
+    /// Its features with how often each occurs.
     fn iter(&self) -> impl Iterator<Item = (u32, u8)> + '_ {
-        self.features
+        let counts = &self.numbers[usize::from(self.features) + 2 * usize::from(self.phrases)..];
+        self.features()
             .iter()
-            .copied()
-            .zip(self.counts.iter().copied())
+            .enumerate()
+            .map(|(i, id)| (*id, (counts[i / 4] >> (8 * (i % 4))) as u8))
     }
 
     /// Every vocabulary number it holds, for renumbering.
     fn numbers_mut(&mut self) -> impl Iterator<Item = &mut u32> {
-        self.features
-            .iter_mut()
-            .chain(self.phrases.iter_mut().flat_map(|(a, b)| [a, b]))
-            .chain(self.site.iter_mut())
+        let words = usize::from(self.features) + 2 * usize::from(self.phrases);
+        self.numbers[..words].iter_mut().chain(self.site.iter_mut())
     }
 }
 
@@ -679,12 +757,8 @@ impl Vocabulary {
                 phrases.push(phrase);
             }
         }
-        Reading {
-            features: found.iter().map(|(id, _)| *id).collect(),
-            counts: found.iter().map(|(_, count)| *count).collect(),
-            phrases: phrases.into(),
-            site: said.site.map(|site| self.word(site)),
-        }
+        let site = said.site.map(|site| self.word(site));
+        Reading::new(&found, &phrases, site)
     }
 
     /// How many features it numbers.
@@ -767,26 +841,33 @@ pub fn hotspots(
 /// The words a window's messages use, numbered in the order the messages (in time
 /// order) first use them, whichever vocabulary read them: the grouping then does not
 /// depend on which messages a vocabulary read first, so a list kept between passes
-/// equals one computed afresh.
+/// equals one computed afresh. Weights are those of the messages grouped afresh; a
+/// kept grouping's later messages are weighed with them (a word first seen later
+/// weighs as a word of one message), so a message leaving takes away exactly what it
+/// brought.
 struct Window {
-    /// The window's number of each vocabulary feature (`u32::MAX`: unused).
+    /// The window's number of each vocabulary feature (`NONE`: unused).
     local: Vec<u32>,
     /// The vocabulary's number of each window feature.
     global: Vec<u32>,
-    /// How many messages use each window feature.
+    /// How many of the messages grouped afresh use each of their features.
     document_frequency: Vec<u32>,
     idf: Vec<f64>,
+    /// Messages grouped afresh.
+    total: usize,
 }
 
 impl Window {
-    fn new(chosen: &[(&Facts, &Reading)], vocabulary: &Vocabulary) -> Self {
-        let mut local = vec![u32::MAX; vocabulary.len()];
+    fn new<'r>(readings: impl Iterator<Item = &'r Reading>, vocabulary: &Vocabulary) -> Self {
+        let mut local = vec![NONE; vocabulary.len()];
         let mut global = Vec::new();
         let mut document_frequency: Vec<u32> = Vec::new();
-        for (_, reading) in chosen {
-            for id in reading.features.iter() {
+        let mut total = 0;
+        for reading in readings {
+            total += 1;
+            for id in reading.features() {
                 let slot = &mut local[*id as usize];
-                if *slot == u32::MAX {
+                if *slot == NONE {
                     *slot = global.len() as u32;
                     global.push(*id);
                     document_frequency.push(0);
@@ -794,17 +875,38 @@ impl Window {
                 document_frequency[*slot as usize] += 1;
             }
         }
-        let total = chosen.len().max(1) as f64;
+        let messages = total.max(1) as f64;
         let idf = document_frequency
             .iter()
-            .map(|df| (total / f64::from(*df)).ln() + 1.0)
+            .map(|df| (messages / f64::from(*df)).ln() + 1.0)
             .collect();
         Self {
             local,
             global,
             document_frequency,
             idf,
+            total,
         }
+    }
+
+    /// Numbers the features of a message read after the window was weighed; returns
+    /// how many are new.
+    fn learn(&mut self, reading: &Reading, vocabulary: &Vocabulary) -> usize {
+        if self.local.len() < vocabulary.len() {
+            self.local.resize(vocabulary.len(), NONE);
+        }
+        let rare = (self.total.max(1) as f64).ln() + 1.0;
+        let mut new = 0;
+        for id in reading.features() {
+            let slot = &mut self.local[*id as usize];
+            if *slot == NONE {
+                *slot = self.global.len() as u32;
+                self.global.push(*id);
+                self.idf.push(rare);
+                new += 1;
+            }
+        }
+        new
     }
 
     /// A message's TF-IDF vector, scaled to length 1, in window-number order.
@@ -828,112 +930,441 @@ impl Window {
     fn name<'v>(&self, vocabulary: &'v Vocabulary, id: u32) -> Option<&'v str> {
         vocabulary.names[self.global[id as usize] as usize].as_deref()
     }
+
+    /// How rare a word is in the window (1 when no grouped message uses it).
+    fn idf_of(&self, vocabulary: &Vocabulary, word: &str) -> f64 {
+        vocabulary
+            .words
+            .get(word)
+            .and_then(|id| self.local.get(*id as usize))
+            .filter(|local| **local != NONE)
+            .map_or(1.0, |local| self.idf[*local as usize])
+    }
+}
+
+/// A message as the grouping reads it: what is known of it and its text's reading.
+pub trait Grouped {
+    fn facts(&self) -> &Facts;
+    fn reading(&self) -> &Reading;
+}
+
+impl Grouped for (&Facts, &Reading) {
+    fn facts(&self) -> &Facts {
+        self.0
+    }
+
+    fn reading(&self) -> &Reading {
+        self.1
+    }
+}
+
+/// When a kept grouping is done afresh: once this share of the messages it grouped
+/// afresh have come or gone since (a tenth: the words' weights and the order of the
+/// first messages have moved little by then; a window of a few hundred messages is
+/// grouped afresh nearly every pass, which costs little).
+pub const REGROUP_SHARE: f64 = 0.1;
+
+/// The messages of a window (and the one before it) in groups, kept between passes:
+/// [`Grouping::new`] groups them afresh, [`Grouping::add`] assigns messages that came
+/// since to the groups as they stand (found through the index of groups by feature,
+/// compared with the few that share the most), [`Grouping::remove`] takes a message
+/// out (gone from the window, or its text changed). A kept grouping's list can differ
+/// from a fresh one (messages that came later did not shape the groups the earlier
+/// ones chose); it is grouped afresh when [`Grouping::stale`] says so.
+///
+/// Messages are numbered by slot: the index of a list the caller keeps (`None`: a free
+/// slot), passed to each call.
+pub struct Grouping {
+    window: Window,
+    candidates: Candidates,
+    groups: Vec<Group>,
+    /// Per group: the group it was joined into (itself while it stands).
+    into: Vec<u32>,
+    /// Per slot: the group its message joined first (`NONE`: not grouped).
+    group_of: Vec<u32>,
+    similarity: f64,
+    site_similarity: f64,
+    /// Messages come and gone since it was grouped afresh.
+    changed: usize,
+}
+
+impl Grouping {
+    /// Groups afresh the messages of the window ending at `to` and the one before it,
+    /// each joining the group it is most like, in time order; then joins groups alike.
+    /// The others are not grouped.
+    pub fn new<M: Grouped>(
+        messages: &[Option<M>],
+        vocabulary: &Vocabulary,
+        to: Timestamp,
+        rules: &HotspotRules,
+    ) -> Self {
+        let before = to - rules.window - rules.window;
+        let mut chosen: Vec<u32> = messages
+            .iter()
+            .enumerate()
+            .filter(|(_, m)| {
+                m.as_ref()
+                    .is_some_and(|m| before <= m.facts().at && m.facts().at < to)
+            })
+            .map(|(slot, _)| slot as u32)
+            .collect();
+        in_time_order(&mut chosen, messages);
+        let window = Window::new(
+            chosen.iter().map(|s| message(messages, *s).reading()),
+            vocabulary,
+        );
+        let candidates = Candidates::new(&window.document_frequency, chosen.len());
+        let mut grouping = Self {
+            window,
+            candidates,
+            groups: Vec::new(),
+            into: Vec::new(),
+            group_of: vec![NONE; messages.len()],
+            similarity: rules.similarity,
+            site_similarity: rules.site_similarity,
+            changed: 0,
+        };
+        let grown = grouping.assign(messages, &chosen);
+        grouping.merge_alike(messages, grown);
+        grouping
+    }
+
+    /// Whether so many messages came or went since it was grouped afresh (with
+    /// `coming` more) that it should be grouped afresh ([`REGROUP_SHARE`]).
+    pub fn stale(&self, coming: usize) -> bool {
+        (self.changed + coming) as f64 > REGROUP_SHARE * self.window.total as f64
+    }
+
+    /// Assigns the messages of these slots (not grouped yet: new, or read again) to
+    /// the groups as they stand, in time order; then joins the groups they grew to
+    /// groups now alike.
+    pub fn add<M: Grouped>(
+        &mut self,
+        messages: &[Option<M>],
+        slots: &[u32],
+        vocabulary: &Vocabulary,
+    ) {
+        if self.group_of.len() < messages.len() {
+            self.group_of.resize(messages.len(), NONE);
+        }
+        let mut slots: Vec<u32> = slots
+            .iter()
+            .copied()
+            .filter(|s| messages[*s as usize].is_some() && self.group_of[*s as usize] == NONE)
+            .collect();
+        slots.sort_unstable();
+        slots.dedup();
+        in_time_order(&mut slots, messages);
+        for slot in &slots {
+            let new = self
+                .window
+                .learn(message(messages, *slot).reading(), vocabulary);
+            self.candidates.learn(new);
+        }
+        self.changed += slots.len();
+        let grown = self.assign(messages, &slots);
+        self.merge_alike(messages, grown);
+    }
+
+    /// Takes the message of this slot out of its group (before the slot is emptied or
+    /// given another reading); nothing if it is not grouped.
+    pub fn remove<M: Grouped>(&mut self, messages: &[Option<M>], slot: u32) {
+        let Some(first) = self.group_of.get(slot as usize).copied() else {
+            return;
+        };
+        if first == NONE {
+            return;
+        }
+        self.group_of[slot as usize] = NONE;
+        self.changed += 1;
+        let g = self.root(first);
+        if !self.groups[g].alone() {
+            let vector = self.window.vector(message(messages, slot).reading());
+            self.groups[g].absorb(vector.into_iter().map(|(w, x)| (w, -x)));
+        }
+        let group = &mut self.groups[g];
+        group.count -= 1;
+        if group.count == 0 {
+            group.centroid = Vec::new();
+            group.norm = 0.0;
+        }
+    }
+
+    /// The least likeness for a message (or group) naming `site` to join group `g`.
+    fn threshold(&self, g: usize, site: Option<u32>) -> f64 {
+        if site.is_some() && self.groups[g].site == site {
+            self.site_similarity
+        } else {
+            self.similarity
+        }
+    }
+
+    /// The group a group was joined into (itself while it stands).
+    fn root(&self, g: u32) -> usize {
+        root(&self.into, g)
+    }
+
+    /// A group's summed weights (its founder's vector while it is alone) and length.
+    fn weights<M: Grouped>(&self, messages: &[Option<M>], g: usize) -> (Vector, f64) {
+        let group = &self.groups[g];
+        if group.alone() {
+            let vector = self
+                .window
+                .vector(message(messages, group.founder).reading());
+            let norm = if vector.is_empty() { 0.0 } else { 1.0 };
+            return (vector, norm);
+        }
+        let weights = group.centroid.iter().map(|(w, x)| (*w, f64::from(*x)));
+        (weights.collect(), group.norm)
+    }
+
+    /// The cosine of a message's vector with a group.
+    fn cosine<M: Grouped>(&self, messages: &[Option<M>], g: usize, vector: &Vector) -> f64 {
+        let group = &self.groups[g];
+        if group.alone() {
+            // Both of length 1 (or empty).
+            let founder = self
+                .window
+                .vector(message(messages, group.founder).reading());
+            return dot(vector, &founder);
+        }
+        group.cosine(vector)
+    }
+
+    /// The cosine of two groups' weights.
+    fn likeness<M: Grouped>(&self, messages: &[Option<M>], a: usize, b: usize) -> f64 {
+        let (a, a_norm) = self.weights(messages, a);
+        let (b, b_norm) = self.weights(messages, b);
+        if a_norm == 0.0 || b_norm == 0.0 {
+            return 0.0;
+        }
+        dot(&a, &b) / (a_norm * b_norm)
+    }
+
+    /// Each message of `slots` (in time order) joins the group it is most like, or
+    /// starts one. Returns the groups that grew, in order.
+    fn assign<M: Grouped>(&mut self, messages: &[Option<M>], slots: &[u32]) -> Vec<u32> {
+        let mut grown = Vec::new();
+        for slot in slots {
+            let m = message(messages, *slot);
+            let (place, site) = (&m.facts().place, m.reading().site);
+            let vector = self.window.vector(m.reading());
+            let (groups, into) = (&self.groups, &self.into);
+            let found = self.candidates.best(vector.iter().copied(), |g| {
+                let g = root(into, g as u32);
+                (groups[g].count > 0).then_some(g)
+            });
+            let best = found
+                .into_iter()
+                .filter(|g| self.groups[*g].admits(place, site))
+                .map(|g| (g, self.cosine(messages, g, &vector)))
+                .filter(|(g, cosine)| *cosine >= self.threshold(*g, site))
+                .max_by(|a, b| a.1.total_cmp(&b.1).then(b.0.cmp(&a.0)));
+            let g = match best {
+                Some((g, _)) => {
+                    if self.groups[g].alone() {
+                        let (founder, _) = self.weights(messages, g);
+                        self.groups[g].absorb(founder);
+                    }
+                    let group = &self.groups[g];
+                    let new: Vec<u32> = vector
+                        .iter()
+                        .map(|(w, _)| *w)
+                        .filter(|w| !group.has(*w))
+                        .collect();
+                    self.candidates.index(g, new);
+                    let group = &mut self.groups[g];
+                    group.absorb(vector.iter().copied());
+                    group.count += 1;
+                    group.settle(place, site);
+                    grown.push(g as u32);
+                    g
+                }
+                None => {
+                    let g = self.groups.len();
+                    self.groups.push(Group {
+                        centroid: Vec::new(),
+                        norm: 0.0,
+                        place: place.clone(),
+                        site,
+                        count: 1,
+                        founder: *slot,
+                    });
+                    self.into.push(g as u32);
+                    self.candidates.index(g, vector.iter().map(|(w, _)| *w));
+                    g
+                }
+            };
+            self.group_of[*slot as usize] = g as u32;
+        }
+        grown.sort_unstable();
+        grown.dedup();
+        grown
+    }
+
+    /// Joins groups alike in meaning and compatible in place (a group that started
+    /// before the words of its topic settled), until none are: the order messages came
+    /// in then matters less. `examine`: the groups of more than one message that grew.
+    fn merge_alike<M: Grouped>(&mut self, messages: &[Option<M>], mut examine: Vec<u32>) {
+        // The first round looks at the groups given, later rounds only at the groups
+        // that grew: pairs that did not change were already found unlike. Each looks
+        // from its own side (a large group shares some weight with many; a small one
+        // finds the few it is about). Two single messages were already compared when
+        // the later one came.
+        while !examine.is_empty() {
+            let mut grew = Vec::new();
+            for g in examine {
+                let g = g as usize;
+                if self.into[g] as usize != g || self.groups[g].count < 2 {
+                    continue;
+                }
+                let (weights, _) = self.weights(messages, g);
+                let (groups, into) = (&self.groups, &self.into);
+                let others = self.candidates.best(weights, |o| {
+                    let o = root(into, o as u32);
+                    (o != g && groups[o].count > 0).then_some(o)
+                });
+                let mut absorbed = false;
+                for o in others {
+                    if self.into[o] as usize != o
+                        || !self.groups[g].admits(&self.groups[o].place, self.groups[o].site)
+                        || self.likeness(messages, g, o) < self.threshold(g, self.groups[o].site)
+                    {
+                        continue;
+                    }
+                    let (taken, _) = self.weights(messages, o);
+                    let other = &mut self.groups[o];
+                    let (count, place, site) = (other.count, other.place.clone(), other.site);
+                    other.count = 0;
+                    other.centroid = Vec::new();
+                    other.norm = 0.0;
+                    let group = &mut self.groups[g];
+                    group.absorb(taken);
+                    group.count += count;
+                    group.settle(&place, site);
+                    self.into[o] = g as u32;
+                    absorbed = true;
+                }
+                if absorbed {
+                    grew.push(g as u32);
+                }
+            }
+            examine = grew;
+        }
+        // Each group points at the one it stands in, so later lookups take one step.
+        for g in 0..self.into.len() {
+            self.into[g] = self.root(g as u32) as u32;
+        }
+    }
+
+    /// The hotspots of the window ending at `to`, hottest first, from the groups as
+    /// they stand (messages of the window before count as `previous`).
+    pub fn hotspots<M: Grouped>(
+        &self,
+        messages: &[Option<M>],
+        vocabulary: &Vocabulary,
+        to: Timestamp,
+        rules: &HotspotRules,
+    ) -> Vec<Hotspot> {
+        let from = to - rules.window;
+        let before = from - rules.window;
+        let group = |slot: usize, m: &M| {
+            let first = *self.group_of.get(slot)?;
+            (first != NONE && before <= m.facts().at && m.facts().at < to).then(|| self.root(first))
+        };
+        let mut now = vec![0u32; self.groups.len()];
+        for (slot, m) in messages.iter().enumerate() {
+            if let Some(m) = m
+                && let Some(g) = group(slot, m)
+                && m.facts().at >= from
+            {
+                now[g] += 1;
+            }
+        }
+        let mut members: FxHashMap<usize, Vec<u32>> = FxHashMap::default();
+        for (slot, m) in messages.iter().enumerate() {
+            if let Some(m) = m
+                && let Some(g) = group(slot, m)
+                && now[g] as usize >= rules.min_count
+            {
+                members.entry(g).or_default().push(slot as u32);
+            }
+        }
+        let mut members: Vec<(usize, Vec<u32>)> = members.into_iter().collect();
+        members.sort_unstable_by_key(|(g, _)| *g);
+        let window = &self.window;
+        let mut found: Vec<Hotspot> = members
+            .into_iter()
+            .map(|(_, mut slots)| {
+                in_time_order(&mut slots, messages);
+                let (now, earlier): (Vec<&M>, Vec<&M>) = slots
+                    .iter()
+                    .map(|s| message(messages, *s))
+                    .partition(|m| m.facts().at >= from);
+                // Words name it; character pairs do not.
+                let mut weights: FxHashMap<&str, f64> = FxHashMap::default();
+                for m in &now {
+                    for (w, x) in window.vector(m.reading()) {
+                        if let Some(word) = window.name(vocabulary, w) {
+                            *weights.entry(word).or_default() += x;
+                        }
+                    }
+                }
+                let mut heaviest: Vec<(&str, f64)> = weights.into_iter().collect();
+                heaviest.sort_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(b.0)));
+                let words: Vec<String> = heaviest
+                    .iter()
+                    .take(rules.key_words)
+                    .map(|(word, _)| (*word).to_owned())
+                    .collect();
+                let readings: Vec<&Reading> = now.iter().map(|m| m.reading()).collect();
+                let idf = |word: &str| window.idf_of(vocabulary, word);
+                let name = name(&readings, vocabulary, &heaviest, &idf);
+                let now: Vec<&Facts> = now.iter().map(|m| m.facts()).collect();
+                let earlier: Vec<&Facts> = earlier.iter().map(|m| m.facts()).collect();
+                Hotspot::of(name, words, &now, &earlier)
+            })
+            .collect();
+        rank(&mut found);
+        found
+    }
+}
+
+/// The group `g` was joined into (itself while it stands), from the joins' list.
+fn root(into: &[u32], mut g: u32) -> usize {
+    while into[g as usize] != g {
+        g = into[g as usize];
+    }
+    g as usize
+}
+
+/// The message of a slot the grouping was given (a grouped slot is never empty).
+fn message<M>(messages: &[Option<M>], slot: u32) -> &M {
+    messages[slot as usize]
+        .as_ref()
+        .expect("a grouped slot holds its message")
+}
+
+/// Sorts slots by their messages' time, then id.
+fn in_time_order<M: Grouped>(slots: &mut [u32], messages: &[Option<M>]) {
+    slots.sort_by(|a, b| {
+        let (a, b) = (message(messages, *a).facts(), message(messages, *b).facts());
+        (a.at, &a.id).cmp(&(b.at, &b.id))
+    });
 }
 
 /// The hotspots of messages already read (by `vocabulary`) in the window ending at
 /// `to`, hottest first: what [`hotspots`] does after reading, and what a list kept
-/// between passes does with the readings it kept. Messages outside the window and the
-/// one before it are ignored.
+/// between passes does when it groups afresh. Messages outside the window and the one
+/// before it are ignored.
 pub fn group(
     messages: &[(&Facts, &Reading)],
     vocabulary: &Vocabulary,
     to: Timestamp,
     rules: &HotspotRules,
 ) -> Vec<Hotspot> {
-    let from = to - rules.window;
-    let before = from - rules.window;
-    let mut chosen: Vec<(&Facts, &Reading)> = messages
-        .iter()
-        .filter(|(m, _)| before <= m.at && m.at < to)
-        .copied()
-        .collect();
-    chosen.sort_by(|a, b| (a.0.at, &a.0.id).cmp(&(b.0.at, &b.0.id)));
-    let window = Window::new(&chosen, vocabulary);
-    let mut candidates = Candidates::new(&window.document_frequency, chosen.len());
-
-    // Each message joins the group it is most like, in time order.
-    let mut groups: Vec<Group> = Vec::new();
-    for (at, (message, reading)) in chosen.iter().enumerate() {
-        let vector = window.vector(reading);
-        let best = candidates
-            .best(vector.iter().copied(), Some)
-            .into_iter()
-            .filter(|g| groups[*g].admits(&message.place, reading.site))
-            .map(|g| (g, groups[g].cosine(&vector)))
-            .filter(|(_, cosine)| *cosine >= rules.similarity)
-            .max_by(|a, b| a.1.total_cmp(&b.1).then(b.0.cmp(&a.0)));
-        let g = match best {
-            Some((g, _)) => g,
-            None => {
-                groups.push(Group {
-                    centroid: Vec::new(),
-                    norm: 0.0,
-                    place: message.place.clone(),
-                    site: reading.site,
-                    members: Vec::new(),
-                });
-                groups.len() - 1
-            }
-        };
-        let new: Vec<u32> = vector
-            .iter()
-            .map(|(w, _)| *w)
-            .filter(|w| groups[g].weight(*w) == 0.0)
-            .collect();
-        candidates.index(g, new);
-        groups[g].absorb(vector.iter().copied());
-        groups[g].members.push(at);
-        // A group placed less precisely than a new member takes the finer place.
-        if message.place.len() > groups[g].place.len() {
-            groups[g].place = message.place.clone();
-        }
-        groups[g].site = groups[g].site.or(reading.site);
-    }
-    let groups = merge_alike(groups, &mut candidates, rules.similarity);
-
-    let mut found: Vec<Hotspot> = groups
-        .iter()
-        .filter_map(|group| {
-            let (now, earlier): (Vec<usize>, Vec<usize>) = group
-                .members
-                .iter()
-                .partition(|at| chosen[**at].0.at >= from);
-            if now.len() < rules.min_count {
-                return None;
-            }
-            // Words name it; character pairs do not.
-            let mut weights: FxHashMap<&str, f64> = FxHashMap::default();
-            for at in &now {
-                for (w, x) in window.vector(chosen[*at].1) {
-                    if let Some(word) = window.name(vocabulary, w) {
-                        *weights.entry(word).or_default() += x;
-                    }
-                }
-            }
-            let mut heaviest: Vec<(&str, f64)> = weights.into_iter().collect();
-            heaviest.sort_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(b.0)));
-            let words: Vec<String> = heaviest
-                .iter()
-                .take(rules.key_words)
-                .map(|(word, _)| (*word).to_owned())
-                .collect();
-            let readings: Vec<&Reading> = now.iter().map(|at| chosen[*at].1).collect();
-            let idf = |word: &str| {
-                vocabulary
-                    .words
-                    .get(word)
-                    .map(|id| window.local[*id as usize])
-                    .filter(|local| *local != u32::MAX)
-                    .map_or(1.0, |local| window.idf[local as usize])
-            };
-            let name = name(&readings, vocabulary, &heaviest, &idf);
-            let members =
-                |ats: &[usize]| -> Vec<&Facts> { ats.iter().map(|at| chosen[*at].0).collect() };
-            Some(Hotspot::of(name, words, &members(&now), &members(&earlier)))
-        })
-        .collect();
-    rank(&mut found);
-    found
+    let slots: Vec<Option<(&Facts, &Reading)>> = messages.iter().copied().map(Some).collect();
+    Grouping::new(&slots, vocabulary, to, rules).hotspots(&slots, vocabulary, to, rules)
 }
 
 /// What a person calls a group of these messages (`heaviest`: its words, heaviest
@@ -954,8 +1385,8 @@ fn name(
         if let Some(site) = reading.site {
             *sites.entry(word(site)).or_default() += 1;
         }
-        for (a, b) in reading.phrases.iter() {
-            *phrases.entry((word(*a), word(*b))).or_default() += 1;
+        for (a, b) in reading.phrases() {
+            *phrases.entry((word(a), word(b))).or_default() += 1;
         }
     }
     let phrase = phrases
@@ -991,74 +1422,6 @@ pub fn rank(hotspots: &mut [Hotspot]) {
     for (i, hotspot) in hotspots.iter_mut().enumerate() {
         hotspot.rank = i + 1;
     }
-}
-
-/// Joins groups alike in meaning and compatible in place (a group that started before
-/// the words of its topic settled), until none are: the order messages came in then
-/// matters less. Members stay in time order.
-fn merge_alike(mut groups: Vec<Group>, candidates: &mut Candidates, similarity: f64) -> Vec<Group> {
-    let mut into: Vec<usize> = (0..groups.len()).collect();
-    let root = |into: &Vec<usize>, mut g: usize| {
-        while into[g] != g {
-            g = into[g];
-        }
-        g
-    };
-    // The first round looks at every group, later rounds only at the groups that grew:
-    // pairs that did not change were already found unlike. Each looks from its own
-    // side (a large group shares some weight with many; a small one finds the few it is
-    // about).
-    // Two single messages were already compared when the later one came.
-    let mut examine: Vec<usize> = (0..groups.len())
-        .filter(|g| groups[*g].members.len() > 1)
-        .collect();
-    while !examine.is_empty() {
-        let mut grew = Vec::new();
-        for g in examine {
-            if into[g] != g {
-                continue;
-            }
-            let centroid = groups[g].centroid.iter().map(|(w, x)| (*w, f64::from(*x)));
-            let others = candidates.best(centroid, |o| {
-                let o = root(&into, o);
-                (o != g).then_some(o)
-            });
-            let mut absorbed = false;
-            for o in others {
-                if into[o] != o
-                    || !groups[g].admits(&groups[o].place, groups[o].site)
-                    || groups[g].likeness(&groups[o]) < similarity
-                {
-                    continue;
-                }
-                let taken = std::mem::take(&mut groups[o].members);
-                let centroid = std::mem::take(&mut groups[o].centroid);
-                let place = std::mem::take(&mut groups[o].place);
-                let site = groups[o].site;
-                groups[o].norm = 0.0;
-                let group = &mut groups[g];
-                group.absorb(centroid.into_iter().map(|(w, x)| (w, f64::from(x))));
-                group.site = group.site.or(site);
-                group.members.extend(taken);
-                group.members.sort_unstable();
-                if place.len() > group.place.len() {
-                    group.place = place;
-                }
-                into[o] = g;
-                absorbed = true;
-            }
-            if absorbed {
-                grew.push(g);
-            }
-        }
-        examine = grew;
-    }
-    groups
-        .into_iter()
-        .enumerate()
-        .filter(|(g, _)| into[*g] == *g)
-        .map(|(_, group)| group)
-        .collect()
 }
 
 impl Hotspot {
@@ -1418,6 +1781,56 @@ mod tests {
     }
 
     #[test]
+    fn a_kept_grouping_takes_messages_that_come_and_go_as_a_fresh_one_groups_them() {
+        let to = at("2026-11-23T00:00:00Z");
+        let rules = HotspotRules::default();
+        let messages = fixture();
+        let mut vocabulary = Vocabulary::default();
+        let texts: Vec<&str> = messages.iter().map(|m| m.text.as_str()).collect();
+        let readings = vocabulary.read(&Lexicon::default(), &texts);
+        let facts: Vec<Facts> = messages.iter().map(Message::facts).collect();
+        let all: Vec<Option<(&Facts, &Reading)>> = facts.iter().zip(&readings).map(Some).collect();
+        let slot = |id: &str| facts.iter().position(|f| f.id == id).unwrap() as u32;
+        let members = |list: &[Hotspot]| -> Vec<(Vec<String>, Vec<String>)> {
+            list.iter()
+                .map(|h| (h.messages.clone(), h.earlier.clone()))
+                .collect()
+        };
+
+        // The last messages of both hotspots come after the grouping was made.
+        let late = [slot("n4"), slot("n5"), slot("n8")];
+        let mut early_slots = all.clone();
+        for s in late {
+            early_slots[s as usize] = None;
+        }
+        let mut grouping = Grouping::new(&early_slots, &vocabulary, to, &rules);
+        let early = grouping.hotspots(&early_slots, &vocabulary, to, &rules);
+        assert_eq!(members(&early)[0].0, ["n1", "n2", "n3"], "{early:#?}");
+        assert!(!grouping.stale(1));
+
+        grouping.add(&all, &late, &vocabulary);
+        let kept = grouping.hotspots(&all, &vocabulary, to, &rules);
+        let pairs: Vec<(&Facts, &Reading)> = all.iter().flatten().copied().collect();
+        let fresh = group(&pairs, &vocabulary, to, &rules);
+        assert_eq!(members(&kept), members(&fresh));
+        assert_eq!(members(&kept)[0].0, ["n1", "n2", "n3", "n4", "n5"]);
+        // Three of the twelve grouped afresh came since: more than a tenth.
+        assert!(grouping.stale(0));
+
+        // Messages leaving take away what they brought: the list before they came.
+        for s in late {
+            grouping.remove(&all, s);
+        }
+        assert_eq!(
+            grouping.hotspots(&early_slots, &vocabulary, to, &rules),
+            early
+        );
+        // Grouped afresh, a kept grouping gives the fresh list itself.
+        let regrouped = Grouping::new(&all, &vocabulary, to, &rules);
+        assert_eq!(regrouped.hotspots(&all, &vocabulary, to, &rules), fresh);
+    }
+
+    #[test]
     fn a_hotspot_is_named_by_its_site_and_the_phrase_its_messages_share() {
         let lexicon = Lexicon::new([], ["魅力之城小区", "丽发新城"]);
         let found = hotspots(
@@ -1448,11 +1861,12 @@ mod tests {
             + &others.split_whitespace().collect::<Vec<_>>().join("，");
         let mut vocabulary = Vocabulary::default();
         let reading = &vocabulary.read(&Lexicon::default(), &[&letter])[0];
-        assert_eq!(reading.features.len(), KEPT_FEATURES);
-        assert!(reading.phrases.len() <= KEPT_PHRASES);
-        // The words it repeats are among those kept.
+        assert_eq!(reading.features().len(), KEPT_FEATURES);
+        assert!(reading.phrases().count() <= KEPT_PHRASES);
+        // The words it repeats are among those kept, with how often they occur.
+        assert!(reading.iter().any(|(_, count)| count >= 40), "{reading:?}");
         let kept: Vec<&str> = reading
-            .features
+            .features()
             .iter()
             .filter_map(|id| vocabulary.names[*id as usize].as_deref())
             .collect();

@@ -263,6 +263,18 @@ pub fn progress_bar(total: Option<u64>, what: &str) -> indicatif::ProgressBar {
     minhu::import::progress_bar(total, what)
 }
 
+/// The CPU seconds this process has used so far (user and system, all threads), from
+/// /proc/self/stat (in USER_HZ ticks, 100 a second on Linux): on a shared machine a
+/// pass's CPU time says what its wall time cannot.
+pub fn cpu_seconds() -> Option<f64> {
+    let stat = std::fs::read_to_string("/proc/self/stat").ok()?;
+    // After the command's name in parentheses: state, ..., utime (the 12th), stime.
+    let fields: Vec<&str> = stat.rsplit_once(')')?.1.split_whitespace().collect();
+    let user: u64 = fields.get(11)?.parse().ok()?;
+    let system: u64 = fields.get(12)?.parse().ok()?;
+    Some((user + system) as f64 / 100.0)
+}
+
 /// A memory figure of /proc/self/status (`VmRSS:` now, `VmHWM:` the peak), in MB.
 pub fn memory_mb(key: &str) -> Option<u64> {
     let status = std::fs::read_to_string("/proc/self/status").ok()?;

@@ -8,8 +8,11 @@
 //! engine's clock at the end of those days:
 //!
 //! 1. one full pass of the watch (read the two windows, segment every ticket, group);
-//! 2. `new` more tickets, a few minutes later, and an incremental pass (reads and
-//!    segments only those, groups again), then a pass with nothing new;
+//! 2. `new` more tickets, a few minutes later, and an incremental pass (reads, segments
+//!    and assigns only those to the kept groups, ranks the groups), then a pass with
+//!    nothing new; then `regroup_new` more (a tenth of the window: the watch groups
+//!    every kept ticket afresh, its occasional pass). Each pass's wall time, its CPU
+//!    seconds (the process's, all threads) and the memory after it (and the peak);
 //! 3. the route's answer from the kept list over a loopback socket, p50 and p99 of
 //!    `runs` after one warm-up, for an administrator (the whole city) and a street
 //!    office's leader (narrowed to its tickets); and, in the same run, the list
@@ -31,6 +34,7 @@ use std::time::Instant;
 pub struct Settings {
     pub tickets: usize,
     pub new: usize,
+    pub regroup_new: usize,
     pub runs: usize,
     pub old_runs: usize,
 }
@@ -91,10 +95,17 @@ pub async fn run(settings: Settings, keep: Option<PathBuf>) -> anyhow::Result<()
         let engine = engine.clone();
         async move {
             let started = Instant::now();
+            let cpu = harness::cpu_seconds().unwrap_or(0.0);
             let done = engine.refresh_hotspots().await?;
             println!(
-                "{what:<28} {:>8.2} s: read {}, segmented {}, kept {}, {} hotspots; {}",
+                "{what:<28} {:>8.2} s, CPU {:>7.2} s{}: read {}, segmented {}, kept {}, {} hotspots; {}",
                 started.elapsed().as_secs_f64(),
+                harness::cpu_seconds().unwrap_or(0.0) - cpu,
+                if done.regrouped {
+                    " (grouped afresh)"
+                } else {
+                    ""
+                },
                 done.read,
                 done.segmented,
                 done.kept,
@@ -111,6 +122,13 @@ pub async fn run(settings: Settings, keep: Option<PathBuf>) -> anyhow::Result<()
     clock.set(end + minutes);
     pass("incremental pass").await?;
     pass("pass with nothing new").await?;
+    if settings.regroup_new > 0 {
+        let later = end + minutes + minutes;
+        crate::search::fill(&store, &texts, settings.regroup_new, later, minutes, 3).await?;
+        clock.set(later + minutes);
+        pass("a tenth new: grouped afresh").await?;
+        pass("pass with nothing new").await?;
+    }
 
     let token = harness::token;
     let admin = token(&engine, "admin", Role::Administrator.permissions(), None).await?;

@@ -182,6 +182,10 @@ enum BenchCommand {
         /// Tickets added before the incremental pass.
         #[arg(long, default_value_t = 300)]
         new: usize,
+        /// Tickets added last, enough for the watch to group afresh (default: a tenth
+        /// of `tickets`, and one; 0: no such pass).
+        #[arg(long)]
+        regroup_new: Option<usize>,
         /// Requests timed from the kept list (after one warm-up).
         #[arg(long, default_value_t = 100)]
         runs: usize,
@@ -342,6 +346,7 @@ async fn run(command: BenchCommand) -> anyhow::Result<()> {
         BenchCommand::HotspotList {
             tickets,
             new,
+            regroup_new,
             runs,
             old_runs,
             dir,
@@ -349,6 +354,7 @@ async fn run(command: BenchCommand) -> anyhow::Result<()> {
             let settings = crate::hotspot_list::Settings {
                 tickets,
                 new,
+                regroup_new: regroup_new.unwrap_or(tickets / 10 + 1),
                 runs,
                 old_runs,
             };

@@ -8,16 +8,26 @@
 //! of the window and the one before by creation time). It keeps each ticket's
 //! [`Reading`] (a sketch of a few dozen numbers: its most frequent words, its phrases,
 //! the site it names), so jieba segments a ticket once, not on every pass (again only
-//! if its text changed, as an erased identity does), forgets tickets created before the
-//! window before, and groups the kept sketches with
-//! [`hotspot::group`](minhu_analytics::hotspot::group), the function the on-request list
-//! uses after reading: the kept list is the one a fresh computation on the same tickets
-//! gives (tests check it). Grouping sketches, not whole texts, is what keeps a pass to
-//! seconds and the watch's memory to a few hundred bytes a ticket at a province's volume
-//! (BENCHMARKS.md). The vocabulary of the kept readings is compacted when it has
-//! doubled, so words of tickets long gone take no memory; the units, regions and
-//! categories of the kept tickets are held once each.
+//! if its text changed, as an erased identity does), and forgets tickets created before
+//! the window before.
 //!
+//! It keeps the groups too ([`Grouping`]): a pass assigns only the tickets that came or
+//! were read again to the groups as they stand (found through an index of groups by
+//! feature, so a ticket is compared with a few groups, not all), and takes out those
+//! gone. It groups the kept sketches afresh, with the function the on-request list uses
+//! after reading ([`hotspot::group`](minhu_analytics::hotspot::group) is
+//! [`Grouping::new`]), on a full pass, after the vocabulary is compacted, and when a
+//! tenth of the tickets have come or gone since the last time
+//! ([`REGROUP_SHARE`](minhu_analytics::hotspot::REGROUP_SHARE)): then the kept list is
+//! the one a fresh computation on the same tickets gives (tests check it); in between
+//! it differs from one by what later tickets would have changed in the groups earlier
+//! ones chose (tests check the groups agree). A pass is then proportional to the
+//! tickets that changed, plus one sweep over the kept groups to rank them; memory is a
+//! few hundred bytes a ticket at a province's volume (BENCHMARKS.md). The vocabulary of
+//! the kept readings is compacted when it has doubled, so words of tickets long gone
+//! take no memory; the units, regions and categories of the kept tickets are held once
+//! each.
+
 //! The list and the readings live in this process's memory: nothing is stored, a
 //! restarted server computes them on its first pass, and each serving process keeps
 //! its own. A pass that fails drops what it kept; the next starts afresh.
@@ -32,7 +42,7 @@
 use crate::Engine;
 use jiff::{SignedDuration, Timestamp};
 use minhu_analytics::hotspot::{
-    Facts, Hotspot, HotspotRules, Lexicon, Reading, Vocabulary, group, rank,
+    Facts, Grouped, Grouping, Hotspot, HotspotRules, Lexicon, Reading, Vocabulary, rank,
 };
 use minhu_core::City;
 use minhu_core::access::Scope;
@@ -47,8 +57,8 @@ use std::time::Duration;
 
 /// The default window of the hotspot list, in days: the one kept current.
 pub const DAYS: i64 = 7;
-/// How often the watch refreshes the list. A pass after a few minutes' tickets reads
-/// and segments only those, and groups the whole window's sketches again: seconds at a
+/// How often the watch refreshes the list. A pass after a few minutes' tickets reads,
+/// segments and groups only those, then ranks the kept groups: about a second at a
 /// province's volume (BENCHMARKS.md).
 pub const EVERY: Duration = Duration::from_secs(300);
 /// Tickets read from the store per page.
@@ -120,9 +130,34 @@ pub fn is_open(ticket: &Ticket) -> bool {
 
 /// One hotspot of the kept list with the tickets it was found with.
 struct KeptHotspot {
+    /// Without its ticket numbers (`messages`, `earlier`): the tickets have them.
     hotspot: Hotspot,
     now: Vec<Arc<KeptTicket>>,
     earlier: Vec<Arc<KeptTicket>>,
+}
+
+impl KeptHotspot {
+    fn new(mut hotspot: Hotspot, tickets_of: impl Fn(&[String]) -> Vec<Arc<KeptTicket>>) -> Self {
+        let now = tickets_of(&std::mem::take(&mut hotspot.messages));
+        let earlier = tickets_of(&std::mem::take(&mut hotspot.earlier));
+        Self {
+            hotspot,
+            now,
+            earlier,
+        }
+    }
+
+    /// The hotspot as found, with its ticket numbers.
+    fn whole(&self) -> Hotspot {
+        let numbers = |tickets: &[Arc<KeptTicket>]| -> Vec<String> {
+            tickets.iter().map(|t| t.facts.id.clone()).collect()
+        };
+        Hotspot {
+            messages: numbers(&self.now),
+            earlier: numbers(&self.earlier),
+            ..self.hotspot.clone()
+        }
+    }
 }
 
 /// The kept list as one pass computed it.
@@ -151,7 +186,7 @@ impl HotspotList {
                 .hotspots
                 .iter()
                 .take(limit)
-                .map(|kept| kept.hotspot.clone())
+                .map(KeptHotspot::whole)
                 .collect();
             return (top, self.hotspots.len());
         };
@@ -205,11 +240,61 @@ struct Kept {
     vocabulary: Vocabulary,
     /// The vocabulary's size after its last compaction.
     compacted: usize,
-    tickets: HashMap<String, Entry>,
+    /// The kept tickets by slot (`None`: a free slot), as the grouping numbers them.
+    entries: Vec<Option<Entry>>,
+    /// Free slots, to fill before the list grows.
+    free: Vec<u32>,
+    /// Each kept ticket's slot by its number.
+    slots: HashMap<String, u32>,
+    /// The groups of the kept tickets; `None`: group them afresh.
+    grouping: Option<Grouping>,
+    /// Slots whose ticket came or was read again since the last pass grouped.
+    ungrouped: Vec<u32>,
     /// Each region's place (ids from the city down), shared by its tickets.
     places: HashMap<RegionId, Arc<[String]>>,
     /// The ids the kept tickets share.
     shared: Shared,
+}
+
+impl Kept {
+    /// Forgets a ticket (taken out of its group first).
+    fn forget(&mut self, number: &str) {
+        if let Some(slot) = self.slots.remove(number) {
+            if let Some(grouping) = &mut self.grouping {
+                grouping.remove(&self.entries, slot);
+            }
+            self.entries[slot as usize] = None;
+            self.free.push(slot);
+        }
+    }
+
+    /// Keeps a ticket read afresh (taking the reading it replaces out of its group), to
+    /// be grouped by the pass.
+    fn put(&mut self, entry: Entry) {
+        let slot = match self.slots.get(&entry.ticket.facts.id) {
+            Some(slot) => {
+                if let Some(grouping) = &mut self.grouping {
+                    grouping.remove(&self.entries, *slot);
+                }
+                *slot
+            }
+            None => {
+                let slot = self.free.pop().unwrap_or_else(|| {
+                    self.entries.push(None);
+                    (self.entries.len() - 1) as u32
+                });
+                self.slots.insert(entry.ticket.facts.id.clone(), slot);
+                slot
+            }
+        };
+        self.entries[slot as usize] = Some(entry);
+        self.ungrouped.push(slot);
+    }
+
+    fn entry(&self, number: &str) -> Option<&Entry> {
+        let slot = self.slots.get(number)?;
+        self.entries[*slot as usize].as_ref()
+    }
 }
 
 /// One copy of each unit, region and category id, however many tickets have it.
@@ -253,11 +338,25 @@ struct Entry {
     text: u64,
 }
 
+impl Grouped for Entry {
+    fn facts(&self) -> &Facts {
+        &self.ticket.facts
+    }
+
+    fn reading(&self) -> &Reading {
+        &self.reading
+    }
+}
+
 /// What one pass did.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Refreshed {
     /// Whether it read the window afresh (the first pass, or after a failure).
     pub full: bool,
+    /// Whether it grouped the kept tickets afresh (a full pass, a vocabulary
+    /// compacted, or [`Grouping::stale`]); otherwise it assigned only the tickets that
+    /// came or changed to the groups kept.
+    pub regrouped: bool,
     /// Tickets read from the store.
     pub read: usize,
     /// Of them, those whose text was segmented (new, or changed text).
@@ -348,52 +447,74 @@ impl Engine {
             }
             kept.mark = Some(mark);
         }
-        kept.tickets
-            .retain(|_, entry| entry.ticket.facts.at >= before);
+        let gone: Vec<String> = kept
+            .entries
+            .iter()
+            .flatten()
+            .filter(|entry| entry.ticket.facts.at < before)
+            .map(|entry| entry.ticket.facts.id.clone())
+            .collect();
+        for number in &gone {
+            kept.forget(number);
+        }
         if kept.vocabulary.len() > COMPACT_FROM.max(2 * kept.compacted) {
-            kept.compacted = kept
-                .vocabulary
-                .compact(kept.tickets.values_mut().map(|entry| &mut entry.reading));
+            // Compacting renumbers the readings the groups were found with.
+            kept.grouping = None;
+            kept.compacted = kept.vocabulary.compact(
+                kept.entries
+                    .iter_mut()
+                    .flatten()
+                    .map(|entry| &mut entry.reading),
+            );
         }
 
         // Grouping is CPU work: off the async threads, with what it reads moved there
         // and back.
-        let moved = std::mem::take(kept);
-        let (moved, found) = tokio::task::spawn_blocking(move || {
-            let messages: Vec<(&Facts, &Reading)> = moved
-                .tickets
-                .values()
-                .map(|entry| (&entry.ticket.facts, &entry.reading))
-                .collect();
-            let found = group(&messages, &moved.vocabulary, to, &rules);
-            (moved, found)
+        let mut moved = std::mem::take(kept);
+        let (moved, found, regrouped) = tokio::task::spawn_blocking(move || {
+            let ungrouped = std::mem::take(&mut moved.ungrouped);
+            let regrouped = match &mut moved.grouping {
+                Some(grouping) if !grouping.stale(ungrouped.len()) => {
+                    grouping.add(&moved.entries, &ungrouped, &moved.vocabulary);
+                    false
+                }
+                _ => {
+                    // The old groups go first: the fresh ones take as much memory.
+                    moved.grouping = None;
+                    moved.grouping =
+                        Some(Grouping::new(&moved.entries, &moved.vocabulary, to, &rules));
+                    true
+                }
+            };
+            let found = moved.grouping.as_ref().map_or_else(Vec::new, |grouping| {
+                grouping.hotspots(&moved.entries, &moved.vocabulary, to, &rules)
+            });
+            (moved, found, regrouped)
         })
         .await
         .map_err(|e| StoreError::Corrupt(format!("the hotspot grouping failed: {e}")))?;
         *kept = moved;
         let tickets_of = |ids: &[String]| -> Vec<Arc<KeptTicket>> {
             ids.iter()
-                .filter_map(|id| kept.tickets.get(id).map(|entry| entry.ticket.clone()))
+                .filter_map(|id| kept.entry(id).map(|entry| entry.ticket.clone()))
                 .collect()
         };
         let hotspots: Vec<KeptHotspot> = found
             .into_iter()
-            .map(|hotspot| KeptHotspot {
-                now: tickets_of(&hotspot.messages),
-                earlier: tickets_of(&hotspot.earlier),
-                hotspot,
-            })
+            .map(|hotspot| KeptHotspot::new(hotspot, tickets_of))
             .collect();
         let tickets = kept
-            .tickets
-            .values()
+            .entries
+            .iter()
+            .flatten()
             .filter(|entry| entry.ticket.facts.at < to)
             .count();
         let refreshed = Refreshed {
             full,
+            regrouped,
             read,
             segmented,
-            kept: kept.tickets.len(),
+            kept: kept.slots.len(),
             hotspots: hotspots.len(),
         };
         *self
@@ -422,7 +543,7 @@ impl Engine {
         for ticket in tickets {
             let number = ticket.number.to_string();
             if ticket.created_at < before {
-                kept.tickets.remove(&number);
+                kept.forget(&number);
                 continue;
             }
             let text = ticket_text(&ticket, &self.city.privacy);
@@ -467,8 +588,17 @@ impl Engine {
                     .as_ref()
                     .map(|category| kept.shared.category(category.as_str())),
             });
-            match kept.tickets.get_mut(&number) {
-                Some(entry) if entry.text == hash => entry.ticket = fresh,
+            // The same text at the same place is grouped as it was; its facts change.
+            match kept.slots.get(&number) {
+                Some(slot)
+                    if kept.entries[*slot as usize].as_ref().is_some_and(|entry| {
+                        entry.text == hash && entry.ticket.facts.place == fresh.facts.place
+                    }) =>
+                {
+                    if let Some(entry) = &mut kept.entries[*slot as usize] {
+                        entry.ticket = fresh;
+                    }
+                }
                 _ => unread.push((fresh, text, hash)),
             }
         }
@@ -491,14 +621,11 @@ impl Engine {
         kept.vocabulary = vocabulary;
         let count = readings.len();
         for ((ticket, _, text), reading) in unread.into_iter().zip(readings) {
-            kept.tickets.insert(
-                ticket.facts.id.clone(),
-                Entry {
-                    ticket,
-                    reading,
-                    text,
-                },
-            );
+            kept.put(Entry {
+                ticket,
+                reading,
+                text,
+            });
         }
         Ok(count)
     }

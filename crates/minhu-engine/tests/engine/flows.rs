@@ -1057,6 +1057,75 @@ async fn the_kept_hotspot_list_follows_changes_and_equals_a_fresh_one() {
     assert_eq!((later.read, later.kept, later.hotspots), (0, 0, 0));
 }
 
+/// Past a few tickets a pass assigns only the new ones to the groups it kept, in the
+/// groups a fresh computation finds; once a tenth of the tickets have come since, it
+/// groups afresh and the list is the fresh one.
+/// (The watch reads the store's changes: on both backends.)
+#[tokio::test]
+async fn the_kept_hotspot_list_assigns_new_tickets_to_the_groups_it_kept_on_sqlite() {
+    kept_hotspots_assign_new_tickets(minhu_testkit::db::TestDb::sqlite().await).await;
+}
+
+#[tokio::test]
+async fn the_kept_hotspot_list_assigns_new_tickets_to_the_groups_it_kept_on_postgres() {
+    kept_hotspots_assign_new_tickets(minhu_testkit::db::TestDb::postgres().await).await;
+}
+
+async fn kept_hotspots_assign_new_tickets(db: minhu_testkit::db::TestDb) {
+    let clock = minhu_testkit::clock("2026-11-22T02:00:00Z");
+    let engine = Engine::builder(db.store.clone(), demo_city(), clock.clone()).build();
+    let lifts = "A3区天顶街道尖山社区";
+    let lift = |i: usize| {
+        let mut intake = complaint(lifts, Some("城乡建设/住房保障与房地产/物业服务"));
+        intake.citizen.phone = Some(format!("138123456{i:02}"));
+        intake
+    };
+    let mut intakes: Vec<Intake> = (0..8).map(lift).collect();
+    intakes.push(said("拖欠工资", "公司拖欠工资三个月不发", None));
+    intakes.push(said("路灯不亮", "路口路灯坏了半个月没人修", None));
+    intakes.push(said("学位咨询", "孩子入学学位怎么申请", None));
+    intakes.push(said("公交线路", "希望增开一条公交线路到高铁站", None));
+    for intake in intakes {
+        engine.intake(intake, Actor::citizen(), None).await.unwrap();
+        clock.advance(SignedDuration::from_hours(1));
+    }
+    let first = engine.refresh_hotspots().await.unwrap();
+    assert!(first.full && first.regrouped, "{first:?}");
+    assert_eq!(first.kept, 12);
+    let members = |list: &[minhu_analytics::hotspot::Hotspot]| -> Vec<(Vec<String>, Vec<String>)> {
+        list.iter()
+            .map(|h| (h.messages.clone(), h.earlier.clone()))
+            .collect()
+    };
+
+    // One more lift complaint five minutes later, then a pass: the list it keeps.
+    let one_more = async |i: usize| {
+        engine
+            .intake(lift(i), Actor::citizen(), None)
+            .await
+            .unwrap();
+        clock.advance(SignedDuration::from_mins(5));
+        let pass = engine.refresh_hotspots().await.unwrap();
+        (pass, engine.hotspot_list().unwrap())
+    };
+
+    // The first is assigned to the kept group, which a fresh computation also finds.
+    let (next, list) = one_more(8).await;
+    assert!(!next.full && !next.regrouped, "{next:?}");
+    assert_eq!((next.read, next.segmented, next.kept), (1, 1, 13));
+    let (kept, _) = list.view(None, usize::MAX);
+    assert_eq!(kept[0].count, 9, "{kept:#?}");
+    let fresh = fresh_hotspots(&engine, list.to).await;
+    assert_eq!(members(&kept), members(&fresh));
+
+    // With a second, more than a tenth of the 12 grouped afresh came since.
+    let (again, list) = one_more(9).await;
+    assert!(again.regrouped, "{again:?}");
+    let (kept, _) = list.view(None, usize::MAX);
+    assert_eq!(kept[0].count, 10);
+    assert_eq!(kept, fresh_hotspots(&engine, list.to).await);
+}
+
 /// Issue 18: a batch dispatches each ticket through the same checks as one dispatch;
 /// sent again it dispatches nothing twice; a unit that returned a ticket is refused it
 /// and never among the units routing offers for it.
