@@ -604,6 +604,7 @@ fn synthetic_log(rng: &mut StdRng, cells: &Cells, day: Date) -> Vec<Event> {
             region: None,
             tier: TierCode("15d".into()),
             external_ref: None,
+            city: None,
         }),
     );
     push(

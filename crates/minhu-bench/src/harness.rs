@@ -41,15 +41,30 @@ pub fn demo_place(
     keep: Option<PathBuf>,
     overwrite: bool,
 ) -> anyhow::Result<(tempfile::TempDir, Place)> {
+    demo_place_of(database, keep, overwrite, false)
+}
+
+/// [`demo_place`], or with `province` the demo province (its thirteen cities) in
+/// `province/` beside the city's directory, on the same store.
+pub fn demo_place_of(
+    database: Option<String>,
+    keep: Option<PathBuf>,
+    overwrite: bool,
+    province: bool,
+) -> anyhow::Result<(tempfile::TempDir, Place)> {
     let temporary = tempfile::tempdir()?;
     let dir = keep.unwrap_or_else(|| temporary.path().to_owned());
     let place = Place {
-        config: dir.join("city"),
+        config: dir.join(if province { "province" } else { "city" }),
         database,
         data_dir: dir,
         model: None,
     };
-    minhu::demo::write_city(&place.config, overwrite)?;
+    if province {
+        minhu::demo::write_province(&place.config, overwrite)?;
+    } else {
+        minhu::demo::write_city(&place.config, overwrite)?;
+    }
     Ok((temporary, place))
 }
 
@@ -70,7 +85,16 @@ impl BenchCity {
     /// The demo city with its store in `keep` (kept after the run), or in a temporary
     /// directory; on `database` when given.
     pub async fn open(database: Option<String>, keep: Option<PathBuf>) -> anyhow::Result<Self> {
-        let (dir, place) = demo_place(database, keep, true)?;
+        Self::open_of(database, keep, false).await
+    }
+
+    /// [`BenchCity::open`], with `province` serving the demo province instead.
+    pub async fn open_of(
+        database: Option<String>,
+        keep: Option<PathBuf>,
+        province: bool,
+    ) -> anyhow::Result<Self> {
+        let (dir, place) = demo_place_of(database, keep, true, province)?;
         let start: Timestamp = "2026-03-02T00:00:00+08:00".parse()?;
         let clock = Arc::new(ManualClock::new(start));
         let (engine, store) = open(&place, clock.clone()).await?;

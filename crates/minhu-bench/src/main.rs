@@ -4,6 +4,7 @@
 //! server, timing and percentiles) is in `harness`.
 
 mod analytics;
+mod cities;
 mod classify;
 mod day;
 mod harness;
@@ -43,6 +44,9 @@ enum BenchCommand {
         /// A PostgreSQL database should be empty and disposable.
         #[arg(long)]
         database: Option<String>,
+        /// Then again with the demo province's cities configured, in the same run.
+        #[arg(long)]
+        province: bool,
     },
     /// A megacity's day replayed at high speed: every demand's whole life over HTTP on
     /// two `minhu serve` nodes, seats refreshing their pages, timers and notifications,
@@ -172,6 +176,19 @@ enum BenchCommand {
         #[arg(long)]
         unplaced: bool,
     },
+    /// Which city of the province real messages are taken in for, against the city a
+    /// person wrote for each (the places sample).
+    Cities {
+        /// The hand-checked sample (file, id, city, district, title).
+        #[arg(long, default_value = "bench/places-sample.csv")]
+        sample: std::path::PathBuf,
+        /// The folder holding the sample's data files (teddycup2020/).
+        #[arg(long)]
+        data: std::path::PathBuf,
+        /// The province's configuration directory.
+        #[arg(long, default_value = "demo/province")]
+        province: std::path::PathBuf,
+    },
     /// The hotspot list kept by the engine's watch at a province's volume: a full
     /// pass, an incremental pass after new tickets, and the route's answer from the
     /// kept list against the list computed on request, in the same run.
@@ -243,6 +260,10 @@ enum BenchCommand {
         /// measures the stored tickets again without storing them anew.
         #[arg(long)]
         dir: Option<std::path::PathBuf>,
+        /// Serve the demo province (its thirteen cities) instead of the demo city; with
+        /// the same --dir, the same tickets as a run without it.
+        #[arg(long)]
+        province: bool,
     },
     /// Full-text search lists (`q`) at scale: index build rate and size, latency
     /// percentiles through the engine, and the store's LIKE scan on the same data.
@@ -270,7 +291,8 @@ async fn run(command: BenchCommand) -> anyhow::Result<()> {
             clients,
             tickets,
             database,
-        } => crate::intake::run(clients, tickets, database).await,
+            province,
+        } => crate::intake::run(clients, tickets, database, province).await,
         BenchCommand::Day {
             database,
             dir,
@@ -343,6 +365,11 @@ async fn run(command: BenchCommand) -> anyhow::Result<()> {
             messages.as_deref(),
             unplaced,
         ),
+        BenchCommand::Cities {
+            sample,
+            data,
+            province,
+        } => crate::cities::run(&sample, &data, &province),
         BenchCommand::HotspotList {
             tickets,
             new,
@@ -374,13 +401,14 @@ async fn run(command: BenchCommand) -> anyhow::Result<()> {
             runs,
             database,
             dir,
+            province,
         } => {
             let fill = crate::pages::Fill {
                 tickets,
                 days,
                 handled,
             };
-            crate::pages::run(fill, runs, database, dir).await
+            crate::pages::run(fill, runs, database, dir, province).await
         }
         BenchCommand::Search {
             tickets,

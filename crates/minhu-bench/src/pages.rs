@@ -35,11 +35,15 @@ pub struct Fill {
     pub handled: usize,
 }
 
+/// With `province`, the server serves the demo province (the same tickets, all
+/// of A市's, with the other twelve cities configured beside it): run once without and
+/// once with on one `--dir` to compare them on the same store.
 pub async fn run(
     fill: Fill,
     runs: usize,
     database: Option<String>,
     keep: Option<PathBuf>,
+    province: bool,
 ) -> anyhow::Result<()> {
     let BenchCity {
         _dir,
@@ -48,7 +52,7 @@ pub async fn run(
         clock,
         engine,
         store: stored,
-    } = BenchCity::open(database, keep).await?;
+    } = BenchCity::open_of(database, keep, province).await?;
     let backend = format!("{:?}", stored.backend());
     let window = SignedDuration::from_hours(24 * i64::from(fill.days.max(1)));
     match harness::stored_tickets(&*stored).await? {

@@ -27,16 +27,16 @@ use std::path::Path;
 use std::time::Instant;
 
 /// One message of the sample, with what the person wrote.
-struct Checked {
-    file: String,
-    id: String,
+pub(crate) struct Checked {
+    pub(crate) file: String,
+    pub(crate) id: String,
     /// `A`, another city's letter, `X` (a city named otherwise) or `-` (none).
-    city: String,
+    pub(crate) city: String,
     district: Option<String>,
-    text: String,
+    pub(crate) text: String,
 }
 
-fn read_sample(sample: &Path, data: &Path) -> anyhow::Result<Vec<Checked>> {
+pub(crate) fn read_sample(sample: &Path, data: &Path) -> anyhow::Result<Vec<Checked>> {
     let mut reader = csv::Reader::from_path(sample)
         .with_context(|| format!("cannot read {}", sample.display()))?;
     let mut rows = Vec::new();

@@ -189,6 +189,7 @@ pub async fn fill(
             region: Some(RegionId::new(format!("{district}-{street:02}"))),
             tier: TierCode("15d".into()),
             external_ref: None,
+            city: None,
         };
         let mut events = vec![Event {
             seq: 1,

@@ -183,6 +183,7 @@ pub fn demo_intakes() -> Vec<Intake> {
             region: None,
             tier: TierCode("15d".into()),
             external_ref: None,
+            city: None,
         })
         .collect()
 }

@@ -141,7 +141,7 @@ fn plain() -> WechatMode {
 /// Reads `channels.toml` in `dir` (none connected when it is absent); a mistake names
 /// the line.
 pub fn load_channels(dir: &Path) -> Result<ChannelSettings, ConfigError> {
-    let files = Files { dir, draft: None };
+    let files = Files::of(dir);
     if !files.exists("channels.toml") {
         return Ok(ChannelSettings::default());
     }

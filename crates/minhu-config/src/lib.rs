@@ -15,6 +15,7 @@
 //! | `synonyms.csv` | optional: other ways people write the urgency words (`word,synonyms`, synonyms separated by `\|`) |
 //! | `categories.toml` | optional: how a demand's category is read below the first level: the confidence each level needs (`[confidence]`) and keyword rules (`[[rule]]`) |
 //! | `open311.toml` | optional: the Open311 services, `[[service]]` tables ([`load_services`]) |
+//! | `province.toml` | instead of the above: a province ([`load_province`]): its id, name, cities (each a directory `cities/<id>/` of the files above), its own units and desk; beside it `calendar.toml` and any file the cities share (a file a city's directory lacks is read from the province's) |
 //! | `channels.toml` | optional: the channel adapters a city connects (WeChat ...), their settings that are not secret ([`channels::load_channels`]) |
 //!
 //! Every mistake is reported with the file, the line and the problem, so that the
@@ -46,11 +47,13 @@ mod boundaries;
 pub mod channels;
 mod city_toml;
 mod places;
+mod province;
 mod synonyms;
 
 use boundaries::load_boundaries;
 use city_toml::read_city;
 use places::load_places;
+pub use province::{PROVINCE_FILE, city_dir, load_province};
 use synonyms::add_synonyms;
 
 /// A mistake in a configuration file, pointing at where it is.
@@ -117,20 +120,40 @@ struct DutiesFile {
 
 /// Where a configuration's files come from: a directory, with perhaps one file's text
 /// replaced by an administrator's edit that is not saved yet, so an edit is checked with
-/// the very code that will load it.
+/// the very code that will load it; and for a city of a province, the province's
+/// directory, whose files stand in for those the city does not have (its calendar, a
+/// taxonomy the cities share).
 #[derive(Clone, Copy)]
 struct Files<'a> {
     dir: &'a Path,
     draft: Option<(&'a str, &'a str)>,
+    shared: Option<&'a Path>,
 }
 
-impl Files<'_> {
+impl<'a> Files<'a> {
+    fn of(dir: &'a Path) -> Self {
+        Self {
+            dir,
+            draft: None,
+            shared: None,
+        }
+    }
+
+    /// The file's path: the city's own, else the province's when only it has one.
+    fn path(&self, name: &str) -> PathBuf {
+        let own = self.dir.join(name);
+        match self.shared {
+            Some(shared) if !own.exists() && shared.join(name).exists() => shared.join(name),
+            _ => own,
+        }
+    }
+
     fn exists(&self, name: &str) -> bool {
-        self.draft.is_some_and(|(n, _)| n == name) || self.dir.join(name).exists()
+        self.draft.is_some_and(|(n, _)| n == name) || self.path(name).exists()
     }
 
     fn read(&self, name: &str) -> Result<Source, ConfigError> {
-        let path = self.dir.join(name);
+        let path = self.path(name);
         let text = match self.draft {
             Some((n, text)) if n == name => text.to_owned(),
             _ => std::fs::read_to_string(&path).map_err(|e| ConfigError {
@@ -222,7 +245,7 @@ fn unspan<T>(items: Vec<Spanned<T>>) -> Vec<T> {
 
 /// Loads and validates the configuration in `dir`.
 pub fn load_city(dir: &Path) -> Result<City, ConfigError> {
-    read_city(Files { dir, draft: None })
+    read_city(Files::of(dir))
 }
 
 /// The files of a city's configuration an administrator may edit in the browser
@@ -253,8 +276,8 @@ pub fn check_edit(dir: &Path, name: &str, text: &str) -> Result<City, ConfigErro
         });
     }
     read_city(Files {
-        dir,
         draft: Some((name, text)),
+        ..Files::of(dir)
     })
 }
 
@@ -302,7 +325,7 @@ pub fn load_services(dir: &Path, city: &City) -> Result<ServiceCatalog, ConfigEr
             ..Discovery::default()
         }));
     }
-    let source = Files { dir, draft: None }.read("open311.toml")?;
+    let source = Files::of(dir).read("open311.toml")?;
     let file: ServicesFile = source.parse()?;
     let spans = spans_of(&file.service);
     let catalog = ServiceCatalog::new(unspan(file.service), &city.taxonomy)
@@ -1242,5 +1265,167 @@ weight = 0.5
         let err = load_city(dir.path()).unwrap_err();
         assert!(err.problem.contains("given twice"), "{err}");
         assert_eq!(err.line, Some(7), "at the second [[year]]: {err}");
+    }
+
+    /// A province directory: city A as the tests' city, city B the same files with B's
+    /// ids and names but for the taxonomy it shares, and `province.toml` from
+    /// `province` (the calendar and the shared taxonomy beside it).
+    fn write_province(province: &str) -> tempfile::TempDir {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("province.toml"), province).unwrap();
+        std::fs::write(dir.path().join("calendar.toml"), CALENDAR).unwrap();
+        std::fs::write(dir.path().join("taxonomy.csv"), TAXONOMY).unwrap();
+        for id in ["A", "B"] {
+            let city = dir.path().join("cities").join(id);
+            std::fs::create_dir_all(&city).unwrap();
+            let as_b = |text: &str| {
+                if id == "A" {
+                    return text.to_owned();
+                }
+                text.replace("\"A", "\"B")
+                    .replace("\"Bsia/", "\"Asia/")
+                    .replace("S-yanghu", "S-B-yanghu")
+            };
+            for (name, text) in [
+                ("city.toml", CITY),
+                ("regions.toml", REGIONS),
+                ("units.toml", UNITS),
+                ("taxonomy.csv", TAXONOMY),
+                ("duties.toml", DUTIES),
+            ] {
+                if id == "B" && name == "taxonomy.csv" {
+                    continue;
+                }
+                std::fs::write(city.join(name), as_b(text)).unwrap();
+            }
+        }
+        dir
+    }
+
+    const PROVINCE: &str = r#"
+[province]
+id = "P"
+name = "P省"
+name_en = "Province P"
+cities = ["A", "B"]
+desk = "P-12345"
+
+[[unit]]
+id = "P-12345"
+name = "P省12345热线"
+role = "hotline"
+"#;
+
+    #[test]
+    fn a_province_directory_loads_its_cities_with_the_shared_calendar() {
+        let dir = write_province(PROVINCE);
+        let province = load_province(dir.path()).unwrap();
+        assert_eq!(province.id, "P");
+        assert_eq!(province.name_en, "Province P");
+        let ids: Vec<_> = province.cities().iter().map(|c| c.id.as_str()).collect();
+        assert_eq!(ids, ["A", "B"]);
+        assert_eq!(province.home().city.name, "A市");
+        assert_eq!(province.city_named("B市").unwrap().id.as_str(), "B");
+        assert_eq!(province.desk.as_ref().unwrap().as_str(), "P-12345");
+        let b = &province.cities()[1].city;
+        assert_eq!(b.calendar, province.calendar, "no calendar.toml of its own");
+        assert_eq!(b.taxonomy.len(), 5, "the province's taxonomy.csv");
+        assert_eq!(
+            city_dir(dir.path(), &province, &province.cities()[1].id),
+            dir.path().join("cities/B")
+        );
+    }
+
+    #[test]
+    fn a_city_directory_is_a_province_of_one() {
+        let dir = write_city(None);
+        let province = load_province(dir.path()).unwrap();
+        assert_eq!(province.cities().len(), 1);
+        assert!(!province.has_several_cities());
+        assert_eq!(province.home().id.as_str(), "A");
+        assert_eq!(province.name, "A市");
+        assert_eq!(
+            city_dir(dir.path(), &province, &province.home().id),
+            dir.path()
+        );
+    }
+
+    #[test]
+    fn a_province_s_mistakes_name_file_line_and_field() {
+        let err = |province: &str| {
+            let dir = write_province(province);
+            load_province(dir.path()).unwrap_err().to_string()
+        };
+        for (text, problem) in [
+            (
+                PROVINCE.replace("cities = [\"A\", \"B\"]", "cities = [\"A\", \"B\", \"K8\"]"),
+                "province.toml:6: cities: K8 has no cities/K8/city.toml",
+            ),
+            (
+                PROVINCE.replace("cities = [\"A\", \"B\"]", "cities = [\"A\"]"),
+                "province.toml:6: cities: cities/B is a city directory this list leaves out",
+            ),
+            (
+                PROVINCE.replace("cities = [\"A\", \"B\"]", "cities = []"),
+                "province.toml:6: cities: a province needs at least one city",
+            ),
+            (
+                PROVINCE.replace("desk = \"P-12345\"", "desk = \"P-99\""),
+                "province.toml:7: desk: P-99 is not one of the province's [[unit]]s",
+            ),
+            (
+                PROVINCE.replace("id = \"P\"", "id = \"P 省\""),
+                "province.toml:3: id: \"P 省\" is not an id",
+            ),
+            (PROVINCE.replace("name = \"P省\"\n", ""), "province.toml"),
+            (
+                format!("{PROVINCE}\n[[unit]]\nid = \"P-12345\"\nname = \"again\"\n"),
+                "province.toml:14: id: unit P-12345 is listed twice",
+            ),
+        ] {
+            let got = err(&text);
+            assert!(got.contains(problem), "{got}\nexpected: {problem}");
+        }
+        // A city's own mistakes keep their file, under its directory.
+        let dir = write_province(PROVINCE);
+        let units = dir.path().join("cities/B/units.toml");
+        let broken = std::fs::read_to_string(&units)
+            .unwrap()
+            .replace("B3-01", "B3-99");
+        std::fs::write(&units, broken).unwrap();
+        let got = load_province(dir.path()).unwrap_err();
+        assert!(got.file.ends_with("cities/B/units.toml"), "{got}");
+        assert!(got.problem.contains("B3-99"), "{got}");
+        // Two cities sharing a region id: a ticket's region would not name its city.
+        let dir = write_province(PROVINCE);
+        let regions = dir.path().join("cities/B/regions.toml");
+        let clash = std::fs::read_to_string(&regions)
+            .unwrap()
+            .replace("B3-01", "A3-01");
+        std::fs::write(&regions, clash).unwrap();
+        let units = dir.path().join("cities/B/units.toml");
+        let moved = std::fs::read_to_string(&units)
+            .unwrap()
+            .replace("B3-01", "A3-01");
+        std::fs::write(&units, moved).unwrap();
+        let got = load_province(dir.path()).unwrap_err().to_string();
+        assert!(
+            got.contains(
+                "province.toml:6: cities: city B: region A3-01 is also a region of city A"
+            ),
+            "{got}"
+        );
+        // A city whose directory is not its root region's id.
+        let dir = write_province(PROVINCE);
+        std::fs::rename(dir.path().join("cities/B"), dir.path().join("cities/C")).unwrap();
+        let text = PROVINCE.replace("cities = [\"A\", \"B\"]", "cities = [\"A\", \"C\"]");
+        std::fs::write(dir.path().join("province.toml"), text).unwrap();
+        let got = load_province(dir.path()).unwrap_err();
+        assert!(got.file.ends_with("cities/C/city.toml"), "{got}");
+        assert!(
+            got.problem
+                .starts_with("region: the city's root region is B"),
+            "{got}"
+        );
     }
 }

@@ -11,7 +11,7 @@
 use crate::City;
 use crate::city::PrivacySettings;
 use crate::event::{Change, Event};
-use crate::ids::{RegionId, UnitId};
+use crate::ids::{CityId, RegionId, UnitId};
 use crate::pii::{self, Mask};
 use crate::ticket::{Citizen, Intake, Kind, PartState, Ticket};
 use crate::workflow::Command;
@@ -243,6 +243,7 @@ pub fn command_permission(command: &Command) -> Permission {
         | Command::RejectReturn { .. }
         | Command::Close { .. }
         | Command::Reassign { .. }
+        | Command::TransferCity { .. }
         | Command::Merge { .. }
         | Command::Unmerge { .. }
         | Command::ReplyFromCase { .. } => P::Dispatch,
@@ -278,6 +279,9 @@ pub enum Scope {
     Units(Vec<UnitId>),
     /// Tickets placed in one of these regions (a region and everything inside it).
     Regions(Vec<RegionId>),
+    /// Every ticket of one city of a province, placed or not (the city's centre), and
+    /// the city's regions, by which figures and hotspots filed under a place are seen.
+    City(CityId, Vec<RegionId>),
 }
 
 impl Scope {
@@ -315,6 +319,11 @@ impl Scope {
     }
 
     pub fn contains(&self, ticket: &Ticket) -> bool {
+        if let Scope::City(city, _) = self {
+            // A city that handed a demand over (转办) keeps it in sight.
+            let handed_over = ticket.transfer.as_ref().and_then(|t| t.from.as_ref());
+            return ticket.intake.city.as_ref() == Some(city) || handed_over == Some(city);
+        }
         self.covers(
             ticket.unit.as_ref(),
             ticket.parts.iter().map(|p| &p.unit),
@@ -336,7 +345,9 @@ impl Scope {
             Scope::Units(units) => {
                 unit.is_some_and(|u| units.contains(u)) || parts.any(|p| units.contains(p))
             }
-            Scope::Regions(regions) => region.is_some_and(|r| regions.contains(r)),
+            Scope::Regions(regions) | Scope::City(_, regions) => {
+                region.is_some_and(|r| regions.contains(r))
+            }
         }
     }
 }
@@ -347,7 +358,9 @@ impl Scope {
     pub fn acts_for(&self, unit: &UnitId) -> bool {
         match self {
             Scope::Units(units) => units.contains(unit),
-            Scope::All | Scope::Regions(_) => true,
+            // A city's centre acts for its city's units: a ticket of the city is
+            // handed only to units of its configuration.
+            Scope::All | Scope::Regions(_) | Scope::City(..) => true,
         }
     }
 
@@ -756,12 +769,14 @@ fn ticket_texts(ticket: &mut Ticket) -> Vec<&mut String> {
         alerts: _,
         // The city's own names (regions.toml, places.csv), not a person's words.
         place_reading: _,
+        transfer,
     } = ticket;
     let mut texts: Vec<&mut String> = Vec::new();
     texts.extend(reply.as_mut());
     texts.extend(attachments.iter_mut().filter_map(|a| a.name.as_mut()));
     texts.extend(extension.as_mut().map(|e| &mut e.reason));
     texts.extend(long_term.as_mut().map(|l| &mut l.reason));
+    texts.extend(transfer.as_mut().map(|t| &mut t.reason));
     texts.extend(parts.iter_mut().filter_map(|p| p.report.as_mut()));
     for check in checks {
         texts.push(&mut check.note);
@@ -788,6 +803,7 @@ fn change_texts(change: &mut Change) -> Vec<&mut String> {
         | Change::MarkedLongTerm { reason, .. }
         | Change::LongTermLifted { reason, .. }
         | Change::Reassigned { reason, .. }
+        | Change::TransferredCity { reason, .. }
         | Change::Merged { reason, .. }
         | Change::Unmerged { reason, .. }
         | Change::CaseJoined { reason, .. }
@@ -897,6 +913,7 @@ mod tests {
             region: None,
             tier: crate::deadline::TierCode("15d".into()),
             external_ref: None,
+            city: None,
         }
     }
 

@@ -5,6 +5,7 @@ use crate::calendar::BusinessCalendar;
 use crate::deadline::{Deadlines, Tier, TierCode};
 use crate::duty::DutyList;
 use crate::geo::Boundaries;
+use crate::ids::CityId;
 use crate::place::{Gazetteer, Reading};
 use crate::reading::CategoryReader;
 use crate::region::RegionTree;
@@ -194,6 +195,11 @@ impl Default for WorkflowRules {
 }
 
 impl City {
+    /// The city's id: its root region's (`A`), which is how a province names it.
+    pub fn id(&self) -> CityId {
+        CityId::new(self.regions.root().id.as_str())
+    }
+
     /// Where a demand's words say it is ([`Gazetteer::read`]).
     pub fn read_place(&self, text: &str) -> Reading<'_> {
         self.places.read(&self.regions, text)

@@ -3,7 +3,7 @@
 
 use crate::deadline::{Deadlines, TierCode};
 use crate::duty::DutyBasis;
-use crate::ids::{RegionId, TicketNumber, UnitId};
+use crate::ids::{CityId, RegionId, TicketNumber, UnitId};
 use crate::taxonomy::CategoryPath;
 use crate::ticket::{Attachment, Channel, CheckKind, Intake, PlaceReading, Rating};
 use crate::timer::{DeadlineKind, EscalationTarget};
@@ -249,6 +249,15 @@ pub enum Change {
         #[cfg_attr(feature = "openapi", schema(value_type = String, format = Date))]
         review_on: jiff::civil::Date,
     },
+    /// 转办: handed to another city of the province, whose desk takes it from here
+    /// (by `respond_by`, the tier's response time).
+    TransferredCity {
+        from: Option<CityId>,
+        to: CityId,
+        reason: String,
+        #[cfg_attr(feature = "openapi", schema(value_type = String, format = DateTime))]
+        respond_by: Timestamp,
+    },
     /// The dispatchers moved the ticket to another unit, with a fresh clock.
     Reassigned {
         unit: UnitId,
@@ -341,6 +350,7 @@ code_enum!(
         LongTermLifted = "long_term_lifted" / "解除挂账" / "Long-term lifted",
         LongTermReviewDue = "long_term_review_due" / "挂账复核到期" / "Long-term review due",
         Reassigned = "reassigned" / "改派" / "Reassigned",
+        TransferredCity = "transferred_city" / "转办" / "Handed to another city",
         Summoned = "summoned" / "吹哨报到" / "Departments summoned",
         PartAccepted = "part_accepted" / "部门报到" / "Department took part",
         PartReported = "part_reported" / "部门反馈" / "Department reported",
@@ -385,6 +395,7 @@ impl Change {
             Change::LongTermLifted { .. } => EventKind::LongTermLifted,
             Change::LongTermReviewDue { .. } => EventKind::LongTermReviewDue,
             Change::Reassigned { .. } => EventKind::Reassigned,
+            Change::TransferredCity { .. } => EventKind::TransferredCity,
             Change::Summoned { .. } => EventKind::Summoned,
             Change::PartAccepted { .. } => EventKind::PartAccepted,
             Change::PartReported { .. } => EventKind::PartReported,

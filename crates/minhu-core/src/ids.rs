@@ -34,6 +34,11 @@ string_id!(
     RegionId
 );
 string_id!(
+    /// A city of the province the deployment serves: its root region's id (`A`), so
+    /// that a city is named the same way in its files, its tickets and the API.
+    CityId
+);
+string_id!(
     /// A handling unit (property company, community, street office, department).
     UnitId
 );

@@ -362,6 +362,7 @@ fn credits(before: &Ticket, event: &Event, awaiting: bool) -> Vec<(Option<UnitId
         Change::Created(_)
         | Change::PlaceRead(_)
         | Change::Reclassified { .. }
+        | Change::TransferredCity { .. }
         | Change::AttachmentAdded(_)
         | Change::CheckAssigned { .. }
         | Change::CheckReported { .. }
@@ -425,6 +426,7 @@ mod tests {
             region: None,
             tier: TierCode("15d".into()),
             external_ref: None,
+            city: None,
         })
     }
 

@@ -155,6 +155,7 @@ impl SensorEvent {
                 .clone()
                 .unwrap_or_else(|| city.default_tier.clone()),
             external_ref: Some(format!("sensor:{}:{}", self.system, self.device)),
+            city: None,
         })
     }
 

@@ -6,7 +6,7 @@
 
 use crate::deadline::{Deadlines, TierCode};
 use crate::event::{Change, Event};
-use crate::ids::{RegionId, TicketNumber, UnitId};
+use crate::ids::{CityId, RegionId, TicketNumber, UnitId};
 use crate::taxonomy::CategoryPath;
 use crate::timer::{Alerts, DeadlineKind, Flag};
 use jiff::Timestamp;
@@ -207,6 +207,11 @@ pub struct Intake {
     /// The id the demand had in the system it came from (an import, Open311).
     #[serde(default)]
     pub external_ref: Option<String>,
+    /// The city of the province the demand belongs to: given at intake (Open311's
+    /// `jurisdiction_id`, a city's channel) or read from its place; none on tickets
+    /// taken in before provinces, which belong to the deployment's first city.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub city: Option<CityId>,
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -279,6 +284,25 @@ pub struct Ticket {
     /// Where the words said the demand is, read once at intake.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub place_reading: Option<PlaceReading>,
+    /// Handed over from another city of the province (转办): that city keeps it in
+    /// sight, and this city's desk has until `respond_by` to take it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub transfer: Option<CityTransfer>,
+}
+
+/// Where a demand handed over to this city (转办) came from, and the desk's clock.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct CityTransfer {
+    /// The city that handed it over (none: a ticket taken in before provinces, the
+    /// home city's).
+    pub from: Option<CityId>,
+    pub reason: String,
+    #[cfg_attr(feature = "openapi", schema(value_type = String, format = DateTime))]
+    pub at: Timestamp,
+    /// When the receiving desk should have taken it (dispatched it to a unit).
+    #[cfg_attr(feature = "openapi", schema(value_type = String, format = DateTime))]
+    pub respond_by: Timestamp,
 }
 
 /// One summoned unit's share of a joint case.
@@ -373,6 +397,7 @@ impl Ticket {
             reopen_escalated: false,
             alerts: Alerts::default(),
             place_reading: None,
+            transfer: None,
         }
     }
 
@@ -426,6 +451,27 @@ impl Ticket {
                 if self.returned_from.take().is_some() {
                     self.upheld_return_count += 1;
                 }
+            }
+            Change::TransferredCity {
+                from,
+                to,
+                reason,
+                respond_by,
+            } => {
+                // The new city's desk places and routes it under its own rules.
+                self.status = Status::Pending;
+                self.intake.city = Some(to.clone());
+                self.intake.region = None;
+                self.unit = None;
+                self.deadlines = None;
+                self.returned_from = None;
+                self.alerts = Alerts::default();
+                self.transfer = Some(CityTransfer {
+                    from: from.clone(),
+                    reason: reason.clone(),
+                    at: event.at,
+                    respond_by: *respond_by,
+                });
             }
             Change::Reassigned {
                 unit, deadlines, ..

@@ -34,7 +34,7 @@ use crate::City;
 use crate::deadline::TierCode;
 use crate::duty::DutyBasis;
 use crate::event::Change;
-use crate::ids::{RegionId, TicketNumber, UnitId};
+use crate::ids::{CityId, RegionId, TicketNumber, UnitId};
 use crate::region::RegionLevel;
 use crate::taxonomy::CategoryPath;
 use crate::ticket::{
@@ -160,6 +160,13 @@ pub enum Command {
     LiftLongTerm {
         reason: String,
     },
+    /// 转办: the dispatchers hand a demand about another city of the province to that
+    /// city's desk, saying why; the desk has the tier's response time to take it.
+    /// (Which cities are served is the engine's to check.)
+    TransferCity {
+        city: CityId,
+        reason: String,
+    },
     /// The dispatchers move a ticket a unit holds to another unit (not a return: the
     /// unit did not ask); the new unit gets a fresh clock.
     Reassign {
@@ -230,6 +237,7 @@ impl Command {
             Command::MarkLongTerm { .. } => "mark_long_term",
             Command::LiftLongTerm { .. } => "lift_long_term",
             Command::Reassign { .. } => "reassign",
+            Command::TransferCity { .. } => "transfer_city",
             Command::Summon { .. } => "summon",
             Command::AcceptPart { .. } => "accept_part",
             Command::ReportPart { .. } => "report_part",
@@ -854,6 +862,20 @@ pub fn transition(
                 resolve_by: city.deadlines(tier()?, now).resolve_by,
             }
         }
+        (Command::TransferCity { city: to, reason }, Pending) => {
+            text("reason", reason, MAX_SHORT)?;
+            if ticket.intake.city.as_ref() == Some(to) {
+                return Err(
+                    FieldError::new("city", format!("the ticket is {to}'s already")).into(),
+                );
+            }
+            Change::TransferredCity {
+                from: ticket.intake.city.clone(),
+                to: to.clone(),
+                reason: reason.clone(),
+                respond_by: city.deadlines(tier()?, now).respond_by,
+            }
+        }
         (Command::Reassign { unit, reason }, Dispatched | Accepted) => {
             known_unit(city, unit, "unit")?;
             text("reason", reason, MAX_SHORT)?;
@@ -1112,6 +1134,7 @@ mod tests {
             region: None,
             tier: TierCode("15d".into()),
             external_ref: None,
+            city: None,
         }
     }
 

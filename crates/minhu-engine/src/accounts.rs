@@ -118,10 +118,13 @@ impl Engine {
         Accounts { engine: self }
     }
 
-    /// Checks a scope's unit and region against the city.
+    /// Checks a scope's unit and region against the cities served.
     pub fn check_scope(&self, unit: Option<&str>, region: Option<&str>) -> Result<(), FieldError> {
+        let cities = self.province.cities();
         if let Some(unit) = unit
-            && self.city.units.get(&UnitId::new(unit)).is_none()
+            && !cities
+                .iter()
+                .any(|c| c.city.units.get(&UnitId::new(unit)).is_some())
         {
             return Err(FieldError::new(
                 "unit",
@@ -129,7 +132,10 @@ impl Engine {
             ));
         }
         if let Some(region) = region
-            && self.city.regions.get(&RegionId::new(region)).is_none()
+            && self
+                .province
+                .city_of_region(&RegionId::new(region))
+                .is_none()
         {
             return Err(FieldError::new(
                 "region",
@@ -331,7 +337,11 @@ impl Accounts<'_> {
             use minhu_core::region::RegionLevel;
             let level = region
                 .as_deref()
-                .and_then(|r| self.engine.city.regions.get(&RegionId::new(r)))
+                .and_then(|r| {
+                    let id = RegionId::new(r);
+                    let city = self.engine.province.city_of_region(&id)?;
+                    city.city.regions.get(&id)
+                })
                 .map(|r| r.level);
             if !matches!(level, Some(RegionLevel::Grid | RegionLevel::Community)) {
                 return Err(FieldError::new(

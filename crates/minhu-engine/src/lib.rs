@@ -41,12 +41,12 @@ use jiff::Timestamp;
 use minhu_core::access;
 use minhu_core::access::Scope;
 use minhu_core::event::{Actor, Change, Event, SystemPart};
-use minhu_core::ids::TicketNumber;
+use minhu_core::ids::{CityId, RegionId, TicketNumber, UnitId};
 use minhu_core::pii;
 use minhu_core::ticket::{Intake, Ticket};
 use minhu_core::timer;
 use minhu_core::workflow::{self, Command, FieldError, TransitionError};
-use minhu_core::{City, Clock};
+use minhu_core::{City, Clock, Province};
 use minhu_kb::KnowledgeBase;
 use minhu_search::LiveIndex;
 use minhu_store::{
@@ -168,7 +168,10 @@ impl Announce for Silent {
 /// runs in a [`Workers`] set.
 pub struct Engine {
     store: Arc<dyn Store>,
+    /// The home city: the province's first, and a province of one's only city.
     city: Arc<City>,
+    /// Every city served; a ticket is handled under its own city's configuration.
+    province: Arc<Province>,
     clock: Arc<dyn Clock>,
     router: Router,
     /// Woken after every stored change, so the timer worker looks again at once.
@@ -198,6 +201,15 @@ impl EngineBuilder {
     /// The city the engine is being built for.
     pub fn city(&self) -> &Arc<City> {
         &self.engine.city
+    }
+
+    /// Serves every city of `province` (a ticket under its own city's configuration);
+    /// the home city becomes the engine's [`Engine::city`]. Without it the engine
+    /// serves the one city it was built with.
+    pub fn province(mut self, province: Arc<Province>) -> Self {
+        self.engine.city = province.home().city.clone();
+        self.engine.province = province;
+        self
     }
 
     /// Routing with a classifier (`minhu train`) instead of the rules alone.
@@ -238,6 +250,7 @@ impl Engine {
         EngineBuilder {
             engine: Self {
                 store,
+                province: Arc::new(Province::single(city.clone())),
                 city,
                 clock,
                 router: Router::default(),
@@ -259,6 +272,105 @@ impl Engine {
 
     pub fn clock(&self) -> &Arc<dyn Clock> {
         &self.clock
+    }
+
+    /// The cities served (a province of one for a single city).
+    pub fn province(&self) -> &Arc<Province> {
+        &self.province
+    }
+
+    /// The configuration a ticket is handled under: its city's (the home city's for a
+    /// ticket taken in before provinces).
+    pub fn city_of(&self, ticket: &Ticket) -> &Arc<City> {
+        ticket
+            .intake
+            .city
+            .as_ref()
+            .and_then(|id| self.province.city(id))
+            .map_or(&self.city, |c| &c.city)
+    }
+
+    /// The city a demand is taken in for: the one it names (`intake.city`), else, in
+    /// a province, the city of the province its words name as another city, else the
+    /// home city.
+    fn city_for(&self, intake: &Intake) -> Result<(CityId, &Arc<City>), EngineError> {
+        if let Some(id) = &intake.city {
+            return match self.province.city(id) {
+                Some(entry) => Ok((entry.id.clone(), &entry.city)),
+                None => Err(FieldError::new(
+                    "city",
+                    format!(
+                        "{id} is not a city served here; the cities are {}",
+                        self.city_ids()
+                    ),
+                )
+                .into()),
+            };
+        }
+        let entry = if self.province.has_several_cities() {
+            let text = format!(
+                "{} {} {}",
+                intake.address.as_deref().unwrap_or(""),
+                intake.title,
+                intake.description
+            );
+            self.province.reads_as(&text)
+        } else {
+            self.province.home()
+        };
+        Ok((entry.id.clone(), &entry.city))
+    }
+
+    /// The cities a reader with `scope` may see: all of them over the whole province,
+    /// else those holding a unit or region of the scope.
+    pub fn cities_in(&self, scope: &Scope) -> Vec<&minhu_core::province::ProvinceCity> {
+        self.province
+            .cities()
+            .iter()
+            .filter(|entry| match scope {
+                Scope::All => true,
+                Scope::City(city, _) => &entry.id == city,
+                Scope::Units(units) => units.iter().any(|u| entry.city.units.get(u).is_some()),
+                Scope::Regions(regions) => {
+                    regions.iter().any(|r| entry.city.regions.get(r).is_some())
+                }
+            })
+            .collect()
+    }
+
+    /// The scope of an account or token limited to `unit` or `region` (neither: the
+    /// whole province), under the configuration of the city holding them. Where
+    /// several cities are served, a city's root region is the whole of that city,
+    /// its demands not placed yet included (its centre: `--region B`).
+    pub fn scope_of(&self, unit: Option<&UnitId>, region: Option<&RegionId>) -> Scope {
+        let holder = match (region, unit) {
+            _ if !self.province.has_several_cities() => None,
+            (Some(region), _) => {
+                if let Some(entry) = self.province.city(&CityId::new(region.as_str())) {
+                    let regions = entry.city.regions.all().iter().map(|r| r.id.clone());
+                    return Scope::City(entry.id.clone(), regions.collect());
+                }
+                self.province.city_of_region(region)
+            }
+            (None, Some(unit)) => self
+                .province
+                .cities()
+                .iter()
+                .find(|entry| entry.city.units.get(unit).is_some()),
+            (None, None) => None,
+        };
+        let city = holder.map_or(&self.city, |entry| &entry.city);
+        Scope::of_account(city, unit, region)
+    }
+
+    /// The ids of the cities served, for messages: `A, B, K8`.
+    pub fn city_ids(&self) -> String {
+        self.province
+            .cities()
+            .iter()
+            .map(|c| c.id.as_str())
+            .collect::<Vec<_>>()
+            .join(", ")
     }
 
     /// Where each demand should go, by the rules (and the classifier, if one is set).
@@ -307,7 +419,7 @@ impl Engine {
             .intake
             .region
             .as_ref()
-            .and_then(|r| self.city.regions.path(r))
+            .and_then(|r| self.city_of(ticket).regions.path(r))
     }
 
     /// Takes a demand in: validates it, places and routes it, and stores it with its
@@ -439,7 +551,12 @@ impl Engine {
             fingerprint: fingerprint(&intake),
             key,
         });
-        let (mut ticket, created) = draft(&self.city, intake, now)?;
+        let (city_id, city) = self.city_for(&intake)?;
+        let intake = Intake {
+            city: Some(city_id),
+            ..intake
+        };
+        let (mut ticket, created) = draft(city, intake, now)?;
         let mut events = vec![Event {
             seq: 1,
             at: now,
@@ -457,7 +574,7 @@ impl Engine {
             events.push(event);
         };
         if done.is_empty() {
-            let decision = self.router.decide(&ticket, &self.city);
+            let decision = self.router.decide(&ticket, city);
             // The place read once, here, and kept: pages and the other parts read it
             // from the ticket instead of reading the words again.
             if let Some(reading) = decision.place_reading() {
@@ -467,25 +584,44 @@ impl Engine {
             for command in decision.commands() {
                 // A router suggestion the rules refuse is simply not taken: the
                 // ticket stays with the dispatchers.
-                if let Ok(change) = workflow::transition(&ticket, command, &self.city, now) {
+                if let Ok(change) = workflow::transition(&ticket, command, city, now) {
+                    append(&mut ticket, Actor::system(SystemPart::Router), change, now);
+                }
+            }
+            // Taken in for one city and about another the province serves: handed to
+            // that city's desk (转办), in sight of both.
+            if let Some(other) = decision
+                .elsewhere
+                .as_deref()
+                .and_then(|name| self.province.city_named(name))
+                .filter(|other| ticket.intake.city.as_ref() != Some(&other.id))
+            {
+                let command = Command::TransferCity {
+                    city: other.id.clone(),
+                    reason: format!(
+                        "诉求所述地点属{} (the demand is about {})",
+                        other.city.name, other.city.name_en
+                    ),
+                };
+                if let Ok(change) = workflow::transition(&ticket, command, city, now) {
                     append(&mut ticket, Actor::system(SystemPart::Router), change, now);
                 }
             }
         }
         // Answered on the call, handled on the spot: nothing is left for routing.
         for command in done {
-            let change = workflow::transition(&ticket, command, &self.city, now)?;
+            let change = workflow::transition(&ticket, command, city, now)?;
             append(&mut ticket, actor.clone(), change, now);
         }
         for Step { at, actor, command } in later {
-            let change = workflow::transition(&ticket, command, &self.city, at)?;
+            let change = workflow::transition(&ticket, command, city, at)?;
             append(&mut ticket, actor, change, at);
         }
         let notifications = self.announce.announce(&ticket, &events);
         Ok(NewTicket {
             day: self.city.local_date(now),
             region_path: self.region_path(&ticket),
-            timers: timer::pending(&ticket, &self.city),
+            timers: timer::pending(&ticket, city),
             events,
             idempotency,
             notifications,
@@ -592,12 +728,24 @@ impl Engine {
         {
             self.check_article(id).await?;
         }
+        if let Command::TransferCity { city, .. } = &command
+            && self.province.city(city).is_none()
+        {
+            return Err(FieldError::new(
+                "city",
+                format!(
+                    "{city} is not a city served here; the cities are {}",
+                    self.city_ids()
+                ),
+            )
+            .into());
+        }
         for _ in 0..CONFLICT_RETRIES {
             let mut ticket = self.ticket(number).await?;
             let now = self.now();
             // A timer firing marks its row in the index fired, in the same transaction.
             let fired = match &command {
-                Command::Fire { timer } => timer::pending(&ticket, &self.city)
+                Command::Fire { timer } => timer::pending(&ticket, self.city_of(&ticket))
                     .into_iter()
                     .find(|t| t.kind == *timer),
                 _ => None,
@@ -607,7 +755,7 @@ impl Engine {
                     .map_err(|refused| EngineError::NotYours(refused.0))?,
                 None => command.clone(),
             };
-            let change = workflow::transition(&ticket, command, &self.city, now)?;
+            let change = workflow::transition(&ticket, command, self.city_of(&ticket), now)?;
             let event = Event {
                 seq: ticket.version + 1,
                 at: now,
@@ -686,7 +834,8 @@ impl Engine {
                         case: ticket.number.clone(),
                         reply: reply.to_owned(),
                     };
-                    let change = workflow::transition(&merged, command, &self.city, now)?;
+                    let change =
+                        workflow::transition(&merged, command, self.city_of(&merged), now)?;
                     write(merged, change, Actor::system(SystemPart::Cases));
                 }
             }
@@ -890,7 +1039,7 @@ impl Write {
     fn new(engine: &Engine, ticket: Ticket, event: Event, fired: Option<timer::Timer>) -> Self {
         Self {
             region_path: engine.region_path(&ticket),
-            timers: timer::pending(&ticket, &engine.city),
+            timers: timer::pending(&ticket, engine.city_of(&ticket)),
             notifications: engine
                 .announce
                 .announce(&ticket, std::slice::from_ref(&event)),

@@ -144,7 +144,25 @@ impl Reader {
 impl Engine {
     /// `ticket` masked for `reader` under the city's settings ([`Reader::masked`]).
     pub fn masked_for(&self, reader: &Reader, ticket: Ticket) -> Ticket {
-        reader.masked(ticket, &self.city.privacy)
+        let ticket = self.with_city(ticket);
+        let city = self.city_of(&ticket).clone();
+        reader.masked(ticket, &city.privacy)
+    }
+
+    /// The ticket with its city named: one taken in before provinces belongs to the
+    /// home city.
+    fn with_city(&self, mut ticket: Ticket) -> Ticket {
+        if ticket.intake.city.is_none() {
+            ticket.intake.city = Some(self.province.home().id.clone());
+        }
+        ticket
+    }
+
+    /// The ticket as `reader` may see it under its city's privacy settings.
+    fn seen(&self, reader: &Reader, ticket: Ticket) -> Option<Ticket> {
+        let ticket = self.with_city(ticket);
+        let city = self.city_of(&ticket).clone();
+        reader.ticket(ticket, &city.privacy)
     }
 
     /// One ticket as `reader` may see it; a ticket they may not see does not exist for
@@ -154,8 +172,7 @@ impl Engine {
         reader: &Reader,
         number: &TicketNumber,
     ) -> Result<Ticket, EngineError> {
-        reader
-            .ticket(self.ticket(number).await?, &self.city.privacy)
+        self.seen(reader, self.ticket(number).await?)
             .ok_or_else(|| EngineError::NotFound(number.to_string()))
     }
 
@@ -165,8 +182,10 @@ impl Engine {
         reader: &Reader,
         number: &TicketNumber,
     ) -> Result<Ticket, EngineError> {
+        let ticket = self.with_city(self.ticket(number).await?);
+        let city = self.city_of(&ticket).clone();
         reader
-            .revealed(self.ticket(number).await?, &self.city.privacy)
+            .revealed(ticket, &city.privacy)
             .ok_or_else(|| EngineError::NotFound(number.to_string()))
     }
 
@@ -176,11 +195,12 @@ impl Engine {
         reader: &Reader,
         number: &TicketNumber,
     ) -> Result<Vec<Event>, EngineError> {
-        let ticket = self.ticket(number).await?;
+        let ticket = self.with_city(self.ticket(number).await?);
         if !reader.sees(&ticket) {
             return Err(EngineError::NotFound(number.to_string()));
         }
-        Ok(reader.events(self.events(number).await?, &self.city.privacy))
+        let privacy = &self.city_of(&ticket).privacy;
+        Ok(reader.events(self.events(number).await?, privacy))
     }
 
     /// A page of the tickets `reader` may see, masked for them: the filter's scope is
@@ -243,7 +263,7 @@ impl Engine {
     fn seen_by(&self, reader: &Reader, tickets: Vec<Ticket>) -> Vec<Ticket> {
         tickets
             .into_iter()
-            .filter_map(|t| reader.ticket(t, &self.city.privacy))
+            .filter_map(|t| self.seen(reader, t))
             .collect()
     }
 

@@ -415,6 +415,7 @@ fn demand(phone: &str, email: Option<&str>) -> Intake {
         region: None,
         tier: minhu_core::deadline::TierCode("7d".into()),
         external_ref: None,
+        city: None,
     }
 }
 

@@ -352,7 +352,8 @@ impl SearchIndex {
         }
         // The same sight as `Scope::contains`: never wider than the store's own list.
         let seen: Option<(Field, Vec<&str>)> = match &filter.scope {
-            Scope::All => None,
+            // The index keeps no city: the store's read narrows to it.
+            Scope::All | Scope::City(..) => None,
             Scope::Units(units) => Some((f.scope_unit, units.iter().map(|u| u.as_str()).collect())),
             Scope::Regions(regions) => {
                 Some((f.region_id, regions.iter().map(|r| r.as_str()).collect()))

@@ -38,6 +38,7 @@ async fn add(
         region: Some(RegionId::new(region_path.rsplit('/').nth(1).unwrap())),
         tier: TierCode("15d".into()),
         external_ref: None,
+        city: None,
     };
     create(store, intake, region_path, minute).await
 }
@@ -344,6 +345,7 @@ async fn personal_data_is_found_only_by_those_who_see_identities() {
         region: Some(RegionId::new("A3-01")),
         tier: TierCode("15d".into()),
         external_ref: None,
+        city: None,
     };
     let written = create(
         &store,

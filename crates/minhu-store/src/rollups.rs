@@ -361,7 +361,7 @@ impl Cube {
         let (unit, region) = match filter.scope {
             Scope::All => (unit, region),
             Scope::Units(_) => (true, region),
-            Scope::Regions(_) => (unit, true),
+            Scope::Regions(_) | Scope::City(..) => (unit, true),
         };
         let category =
             filter.by_category || filter.category.is_some() || !filter.categories.is_empty();
@@ -550,7 +550,8 @@ fn scope(query: &mut Conditions, scope: &Scope) {
             "unit",
             units.iter().map(|u| u.as_str().to_owned()).collect(),
         ),
-        Scope::Regions(regions) => (
+        // A city's figures are those filed under its regions.
+        Scope::Regions(regions) | Scope::City(_, regions) => (
             "region",
             regions.iter().map(|r| r.as_str().to_owned()).collect(),
         ),

@@ -55,6 +55,7 @@ fn intake(title: &str, category: &str, phone: &str) -> Intake {
         region: Some(RegionId::new("A3-01")),
         tier: TierCode("15d".into()),
         external_ref: None,
+        city: None,
     }
 }
 

@@ -1,5 +1,5 @@
 //! The demo city (`demo/city` at the repository's root), the configuration every
-//! test runs on.
+//! test runs on, and the demo province around it (`demo/province`).
 
 use minhu_core::City;
 use std::path::{Path, PathBuf};
@@ -13,6 +13,13 @@ pub fn demo_dir() -> PathBuf {
 /// The demo city, loaded.
 pub fn demo_city() -> Arc<City> {
     Arc::new(minhu_config::load_city(&demo_dir()).expect("the demo city loads"))
+}
+
+/// The demo province (`demo/province`): A市 as the demo city and the other cities the
+/// real messages name.
+pub fn demo_province() -> Arc<minhu_core::Province> {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../demo/province");
+    Arc::new(minhu_config::load_province(&dir).expect("the demo province loads"))
 }
 
 /// A copy of the demo city's configuration in `dir/city`, for a test to change.

@@ -3,7 +3,7 @@
 //! and scope. `get`, `post`, `act` and `send` act as an administrator of the whole
 //! city; `send_as` picks the caller (or none, for a citizen or an attacker).
 
-use crate::city::{copy_of_demo_city, demo_city, demo_dir};
+use crate::city::{copy_of_demo_city, demo_city, demo_dir, demo_province};
 use axum::Router;
 use axum::body::Body;
 use axum::http::{HeaderMap, Request, StatusCode, header};
@@ -131,28 +131,40 @@ impl TestApp {
         let store = SqlStore::connect(&format!("sqlite://{}", dir.path().join("api.db").display()))
             .await
             .unwrap();
-        Self::assemble(Arc::new(store), dir, announce).await
+        Self::assemble(Arc::new(store), dir, announce, None).await
     }
 
     /// The app on a store the test made (a [`crate::db::TestDb`]'s: SQLite or
     /// PostgreSQL), for the tests that must hold on both backends.
     pub async fn on(store: Arc<SqlStore>) -> TestApp {
         let dir = tempfile::tempdir().unwrap();
-        Self::assemble(store, dir, Arc::new(minhu_engine::Silent)).await
+        Self::assemble(store, dir, Arc::new(minhu_engine::Silent), None).await
+    }
+
+    /// The app serving the demo province (A市 and the other cities) on a store the
+    /// test made; its `admin` token sees the whole province.
+    pub async fn province_on(store: Arc<SqlStore>) -> TestApp {
+        let dir = tempfile::tempdir().unwrap();
+        let province = Some(demo_province());
+        Self::assemble(store, dir, Arc::new(minhu_engine::Silent), province).await
     }
 
     async fn assemble(
         store: Arc<SqlStore>,
         dir: tempfile::TempDir,
         announce: Arc<dyn minhu_engine::Announce>,
+        province: Option<Arc<minhu_core::Province>>,
     ) -> TestApp {
         // A fixed whole-second clock: bodies carry no sub-second digits that could
         // spell a masked phone's last four by chance.
         let clock = crate::clock("2026-11-22T02:00:00Z");
         let store: Arc<dyn Store> = store;
-        let engine = Engine::builder(store.clone(), demo_city(), clock.clone())
-            .announce(announce)
-            .build();
+        let mut engine =
+            Engine::builder(store.clone(), demo_city(), clock.clone()).announce(announce);
+        if let Some(province) = province {
+            engine = engine.province(province);
+        }
+        let engine = engine.build();
         let sms = Arc::new(Sms::default());
         let state = AppState {
             engine: Arc::new(engine),

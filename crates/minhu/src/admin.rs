@@ -186,7 +186,8 @@ pub enum AdminCommand {
         #[arg(long)]
         force: bool,
     },
-    /// Load and validate a city configuration directory, then summarise it.
+    /// Load and validate a configuration directory (a city, or a province and its
+    /// cities), then summarise it.
     CheckConfig {
         #[arg(long, env = "MINHU_CONFIG", default_value = "demo/city")]
         config: std::path::PathBuf,
@@ -463,18 +464,32 @@ pub async fn run(command: AdminCommand) -> anyhow::Result<()> {
             crate::backup::restore(&place, &from, force).await
         }
         AdminCommand::CheckConfig { config } => {
-            let city = minhu_config::load_city(&config)?;
-            println!(
-                "{}: {} regions, {} units, {} categories, {} duty rules, tiers {}",
-                city.name,
-                city.regions.all().len(),
-                city.units.all().len(),
-                city.taxonomy.len(),
-                city.duties.rules().len(),
-                city.tier_codes()
-            );
-            let services = minhu_config::load_services(&config, &city)?;
-            println!("open311.toml: {} services", services.all().len());
+            let province = minhu_config::load_province(&config)?;
+            if province.has_several_cities() {
+                println!(
+                    "{} ({}): {} cities, {} units of its own",
+                    province.name,
+                    province.id,
+                    province.cities().len(),
+                    province.units.len()
+                );
+            }
+            for entry in province.cities() {
+                let city = &entry.city;
+                println!(
+                    "{} ({}): {} regions, {} units, {} categories, {} duty rules, tiers {}",
+                    city.name,
+                    entry.id,
+                    city.regions.all().len(),
+                    city.units.all().len(),
+                    city.taxonomy.len(),
+                    city.duties.rules().len(),
+                    city.tier_codes()
+                );
+                let dir = minhu_config::city_dir(&config, &province, &entry.id);
+                let services = minhu_config::load_services(&dir, city)?;
+                println!("  open311.toml: {} services", services.all().len());
+            }
             Ok(())
         }
     }

@@ -279,7 +279,11 @@ pub async fn train_from_store(
     seed: u64,
 ) -> anyhow::Result<PathBuf> {
     let started = Instant::now();
-    let city = minhu_config::load_city(&place.config)?;
+    // Trained on the first city's taxonomy (the demo province's cities share it).
+    let city = minhu_config::load_province(&place.config)?
+        .home()
+        .city
+        .clone();
     let url = place.database_url();
     let store = SqlStore::connect(&url)
         .await
@@ -562,6 +566,7 @@ mod tests {
             region: None,
             tier: TierCode("15d".into()),
             external_ref: None,
+            city: None,
         }))];
         if let Some(corrected) = corrected {
             events.push(event(Change::Reclassified {

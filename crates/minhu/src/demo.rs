@@ -1,6 +1,7 @@
-//! `minhu demo`: a populated demo city in two commands.
+//! `minhu demo`: a populated demo province in two commands.
 //!
-//! Builds A市 (the anonymised city of the 2020 Teddy Cup data) from the configuration
+//! Serves the demo province (`demo/province`: A市 and the other cities the real
+//! messages name) and builds A市 (the anonymised city of the 2020 Teddy Cup data) from the configuration
 //! and the real citizen messages shipped in `demo/`, replays a life for each ticket
 //! over the last 13 months through the real engine (intake, routing, dispatch, accept,
 //! return, resolve, callback, reopen, close - each at its own simulated moment), then
@@ -79,7 +80,7 @@ const CITY_FILES: &[(&str, &str)] = &[
 const MESSAGES: &str = include_str!("../../../demo/messages.csv");
 const DEMO_PASSWORD: &str = "minhu-demo-2026";
 /// The demo's officials: login, name, role, and the unit or region they see (none:
-/// the whole city).
+/// the whole province; region B: all of B市).
 const DEMO_USERS: &[(&str, &str, &str, Scope)] = &[
     (
         "admin",
@@ -114,6 +115,18 @@ const DEMO_USERS: &[(&str, &str, &str, Scope)] = &[
         Scope::Unit("dept-A3-housing"),
     ),
     ("auditor", "审计员 Auditor", "auditor", Scope::City),
+    (
+        "province",
+        "省督办员 Province supervisor",
+        "supervisor",
+        Scope::City,
+    ),
+    (
+        "b-dispatcher",
+        "B市派单员 Dispatcher of B市",
+        "dispatcher",
+        Scope::Region("B"),
+    ),
     (
         "grid",
         "尖山社区第1网格网格员 Grid worker",
@@ -158,7 +171,7 @@ pub async fn run(
 ) -> anyhow::Result<()> {
     let model = data_dir.join("model.bin");
     let place = Place {
-        config: data_dir.join("city"),
+        config: data_dir.join("province"),
         database: None,
         data_dir: data_dir.to_owned(),
         model: Some(model.clone()),
@@ -175,7 +188,7 @@ pub async fn run(
     if !model.exists() {
         train_demo_model(messages.insert(demo_messages()?), &model)?;
     }
-    write_city(&place.config, fresh)?;
+    write_province(&place.config, fresh)?;
     {
         let replayer = Replayer::open(&place).await?;
         let existing = replayer
@@ -293,6 +306,27 @@ pub fn demo_messages() -> anyhow::Result<Vec<ImportRow>> {
     let path = dir.path().join("messages.csv");
     std::fs::write(&path, MESSAGES)?;
     Ok(Reader::open(&path)?.filter_map(Result::ok).collect())
+}
+
+/// The demo province in `dir`: A市 (the demo city) in `cities/A`, the other cities of
+/// `demo/province`, and A市's calendar and taxonomy, which they share.
+pub fn write_province(dir: &Path, overwrite: bool) -> anyhow::Result<()> {
+    write_city(&dir.join("cities/A"), overwrite)?;
+    let shared = CITY_FILES
+        .iter()
+        .filter(|(name, _)| matches!(*name, "calendar.toml" | "taxonomy.csv"));
+    for (name, text) in crate::demo_province::PROVINCE_FILES.iter().chain(shared) {
+        let path = dir.join(name);
+        if let Some(parent) = path.parent() {
+            std::fs::create_dir_all(parent)
+                .with_context(|| format!("cannot create {}", parent.display()))?;
+        }
+        if overwrite || !path.exists() {
+            std::fs::write(&path, text)
+                .with_context(|| format!("cannot write {}", path.display()))?;
+        }
+    }
+    Ok(())
 }
 
 pub fn write_city(dir: &Path, overwrite: bool) -> anyhow::Result<()> {
@@ -764,6 +798,8 @@ async fn live(
         .intake(intake, agent, Some(key))
         .await?
         .ticket;
+    // A demand about another city of the province lives under that city's rules.
+    let city = replayer.engine.city_of(&ticket).clone();
     let mut at = created;
     let mut cycles = 0;
     // Each turn moves the ticket one step if that step's moment has come.

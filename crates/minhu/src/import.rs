@@ -166,6 +166,7 @@ pub fn intake_from_row(row: &ImportRow, layout: Layout, city: &City) -> Result<I
             .external_id
             .as_ref()
             .map(|id| format!("{}:{id}", layout.name())),
+        city: None,
     })
 }
 

@@ -9,6 +9,7 @@ pub mod calendar;
 mod citizen;
 pub mod classifier;
 pub mod demo;
+mod demo_province;
 pub mod import;
 pub mod kb;
 pub mod server;

@@ -7,7 +7,7 @@ use minhu_engine::attachments::AttachmentStore;
 use minhu_engine::{Engine, EngineBuilder, Workers};
 use minhu_notify::{ChannelKind, Notifier, NotifyConfig, Outbox};
 use minhu_search::{LiveIndex, SearchIndex};
-use minhu_store::SqlStore;
+use minhu_store::{SqlStore, TicketStore};
 use minhu_web::AppState;
 use minhu_web::api::sensors::SensorGate;
 use minhu_web::serve::{ServeOptions, TrustedProxies};
@@ -27,7 +27,7 @@ pub struct Opened {
 /// Loads the configuration and connects to the database (creating the data
 /// directory for SQLite), with the given clock.
 pub async fn open(place: &Place, clock: Arc<dyn Clock>) -> anyhow::Result<Opened> {
-    let city = minhu_config::load_city(&place.config)?;
+    let province = Arc::new(minhu_config::load_province(&place.config)?);
     std::fs::create_dir_all(&place.data_dir).with_context(|| {
         format!(
             "cannot create the data directory {}",
@@ -40,7 +40,13 @@ pub async fn open(place: &Place, clock: Arc<dyn Clock>) -> anyhow::Result<Opened
             .await
             .with_context(|| format!("cannot open the database {url}"))?,
     );
-    let mut engine = Engine::builder(store.clone(), Arc::new(city), clock);
+    // Tickets stored before provinces are the home city's.
+    let adopted = store.adopt_city(&province.home().id).await?;
+    if adopted > 0 {
+        tracing::info!(adopted, city = %province.home().id, "tickets given their city");
+    }
+    let mut engine =
+        Engine::builder(store.clone(), province.home().city.clone(), clock).province(province);
     if let Some(path) = &place.model {
         let classifier = Arc::new(crate::classifier::TextClassifier::load(path)?);
         engine = engine.router(minhu_engine::router::Router::with_classifier(classifier));
@@ -53,9 +59,22 @@ pub async fn open_engine(place: &Place, clock: Arc<dyn Clock>) -> anyhow::Result
     Ok(open(place, clock).await?.engine.build())
 }
 
-/// The city's `notify.toml` (none: no channels, nothing is told).
+/// The directory of the configuration's home city: the configuration itself for a lone
+/// city, `cities/<id>` of a province. Its notifications, Open311 services, channels
+/// and the configuration editor are the deployment's (one set per process so far).
+pub fn home_dir(place: &Place) -> std::path::PathBuf {
+    if !place.config.join(minhu_config::PROVINCE_FILE).exists() {
+        return place.config.clone();
+    }
+    match minhu_config::load_province(&place.config) {
+        Ok(province) => minhu_config::city_dir(&place.config, &province, &province.home().id),
+        Err(_) => place.config.clone(),
+    }
+}
+
+/// The home city's `notify.toml` (none: no channels, nothing is told).
 pub fn notify_config(place: &Place) -> anyhow::Result<NotifyConfig> {
-    let path = place.config.join("notify.toml");
+    let path = home_dir(place).join("notify.toml");
     if !path.exists() {
         return Ok(NotifyConfig::default());
     }
@@ -193,13 +212,18 @@ pub fn app_state(
     notify: &NotifyConfig,
     secret: &dyn Fn(&str) -> Option<String>,
 ) -> anyhow::Result<AppState> {
-    let services = minhu_config::load_services(&place.config, engine.city())?;
-    let channels = minhu_config::channels::load_channels(&place.config)?;
+    let home = minhu_config::city_dir(
+        &place.config,
+        engine.province(),
+        &engine.province().home().id,
+    );
+    let services = minhu_config::load_services(&home, engine.city())?;
+    let channels = minhu_config::channels::load_channels(&home)?;
     let channels = minhu_web::channels::Adapters::connect(&channels, secret)
         .map_err(|problem| anyhow::anyhow!("{problem}"))?;
     let mut state = AppState {
         services: Arc::new(services),
-        config_dir: Some(place.config.clone()),
+        config_dir: Some(home),
         channels: Arc::new(channels),
         sensors: SensorGate::new(secret(minhu_web::api::sensors::SECRET_VAR)),
         ..AppState::new(

@@ -55,6 +55,7 @@ fn complaint(address: &str, category: Option<&str>) -> Intake {
         region: None,
         tier: minhu_core::deadline::TierCode("7d".into()),
         external_ref: None,
+        city: None,
     }
 }
 

@@ -30,6 +30,7 @@ fn complaint(n: usize) -> Intake {
         region: None,
         tier: minhu_core::deadline::TierCode("2h".into()),
         external_ref: None,
+        city: None,
     }
 }
 

@@ -211,8 +211,8 @@ async fn insert_ticket_rows(
             "INSERT INTO tickets (number, channel, kind, title, description, citizen_phone, \
              external_ref, created_at, version, status, category, region, region_path, unit, \
              updated_at, resolve_by, state, tier, returned_from, extension_pending, review_on, \
-             dispute_count) VALUES {}",
-            placeholders(conn, chunk.len(), 22)
+             dispute_count, city, city_from) VALUES {}",
+            placeholders(conn, chunk.len(), 24)
         );
         let mut insert = sqlx::query(sqlx::AssertSqlSafe(sql));
         for (ticket, new) in chunk {
@@ -405,7 +405,8 @@ async fn insert_numbered(
 /// Binds, in this order, the columns that change as a ticket moves: version, status,
 /// category, region, region_path, unit, updated_at, resolve_by, the state itself, and
 /// what the work lists sort and filter on (migration 0017): tier, returned_from,
-/// extension_pending, review_on and dispute_count.
+/// extension_pending, review_on and dispute_count; and its city and the city that
+/// handed it over (migration 0022).
 fn bind_projection<'q>(
     query: sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments>,
     ticket: &Ticket,
@@ -432,6 +433,14 @@ fn bind_projection<'q>(
         .bind(i64::from(ticket.extension.is_some()))
         .bind(ticket.long_term.as_ref().map(|l| review_day(l.review_on)))
         .bind(i64::from(ticket.dispute_count))
+        .bind(ticket.intake.city.as_ref().map(|c| c.as_str().to_owned()))
+        .bind(
+            ticket
+                .transfer
+                .as_ref()
+                .and_then(|t| t.from.as_ref())
+                .map(|c| c.as_str().to_owned()),
+        )
 }
 
 /// A review date as the `review_on` column keeps it: 2026-12-20 is 20261220.
@@ -486,7 +495,7 @@ pub(super) async fn append_in(
         "UPDATE tickets SET version = $1, status = $2, category = $3, region = $4, \
          region_path = $5, unit = $6, updated_at = $7, resolve_by = $8, state = $9, \
          tier = $10, returned_from = $11, extension_pending = $12, review_on = $13, \
-         dispute_count = $14 WHERE number = $15 AND version = $16",
+         dispute_count = $14, city = $15, city_from = $16 WHERE number = $17 AND version = $18",
     );
     let updated = bind_projection(update, ticket, appended.region_path.map(str::to_owned))
         .bind(ticket.number.as_str())

@@ -18,7 +18,7 @@ use async_trait::async_trait;
 use jiff::Timestamp;
 use minhu_core::access::Scope;
 use minhu_core::event::Event;
-use minhu_core::ids::TicketNumber;
+use minhu_core::ids::{CityId, TicketNumber};
 use minhu_core::ticket::{Channel, Kind, Status, Ticket};
 use minhu_core::timer::{Flag, Timer};
 use sqlx::Row;
@@ -378,6 +378,12 @@ pub trait TicketStore: Send + Sync {
         &self,
         key: &str,
     ) -> Result<Option<TicketNumber>, StoreError>;
+
+    /// Gives the tickets stored before provinces (no `city`, migration 0022) the city
+    /// they belong to, the deployment's home city, so that a city's queries find them;
+    /// returns how many. Their state already reads as that city's (a ticket without
+    /// a city is the home city's).
+    async fn adopt_city(&self, city: &CityId) -> Result<u64, StoreError>;
 }
 
 #[async_trait]
@@ -398,6 +404,14 @@ impl TicketStore for SqlStore {
         let tickets = intake::insert_batch(&mut tx, &batch).await?;
         tx.commit().await?;
         Ok(tickets)
+    }
+
+    async fn adopt_city(&self, city: &CityId) -> Result<u64, StoreError> {
+        let adopted = sqlx::query("UPDATE tickets SET city = $1 WHERE city IS NULL")
+            .bind(city.as_str())
+            .execute(&self.writer)
+            .await?;
+        Ok(adopted.rows_affected())
     }
 
     async fn ticket(&self, number: &TicketNumber) -> Result<Option<Ticket>, StoreError> {

@@ -10,6 +10,12 @@ use minhu_core::timer::Alerts;
 pub(super) fn scope(query: &mut Conditions, scope: &Scope) {
     let (units, ids): (bool, Vec<&str>) = match scope {
         Scope::All => return,
+        // A city sees its tickets and those it handed over (转办).
+        Scope::City(city, _) => {
+            let id = || Bind::Text(city.as_str().to_owned());
+            query.and("(city = ? OR city_from = ?)", vec![id(), id()]);
+            return;
+        }
         Scope::Units(units) => (true, units.iter().map(|u| u.as_str()).collect()),
         Scope::Regions(regions) => (false, regions.iter().map(|r| r.as_str()).collect()),
     };

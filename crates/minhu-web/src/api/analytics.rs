@@ -503,7 +503,7 @@ pub(crate) fn category_en(city: &City, path: &str) -> String {
 #[derive(Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
 pub(crate) struct RankBy {
-    /// unit (default), region, street or grid.
+    /// unit (default), region, street, grid, or city (the cities of the province).
     #[param(value_type = Option<String>)]
     by: Option<Ranking>,
 }
@@ -515,6 +515,7 @@ enum Ranking {
     Region,
     Street,
     Grid,
+    City,
 }
 
 /// Rates (percentages, README "Figures"), composite scores and the ranking of units
@@ -541,8 +542,11 @@ pub(crate) async fn rates(
     let by = by.unwrap_or(Ranking::Unit);
     let by_region = by != Ranking::Unit;
     let mut query = filters.query(&principal.scope);
-    query.by_unit = !by_region;
+    // A city's counts: those filed under its regions, and under its units where
+    // no place is known.
+    query.by_unit = !by_region || by == Ranking::City;
     query.by_region = by_region;
+    let province = state.engine.province();
     let rows = read(&state, &query).await?;
     let base = filters
         .region
@@ -562,6 +566,16 @@ pub(crate) async fn rates(
                 .map_or_else(String::new, |r| r.id.to_string()),
             Ranking::Grid => ancestor_at(city, region, RegionLevel::Grid)
                 .map_or_else(String::new, |r| r.id.to_string()),
+            Ranking::City => province
+                .city_of_region(&RegionId::new(region))
+                .or_else(|| {
+                    let unit = UnitId::new(row.unit.as_deref()?);
+                    province
+                        .cities()
+                        .iter()
+                        .find(|c| c.city.units.get(&unit).is_some())
+                })
+                .map_or_else(String::new, |c| c.id.to_string()),
         };
         cells.entry(key).or_default().add(row.metric, row.n);
     }
@@ -584,7 +598,14 @@ pub(crate) async fn rates(
     let lines: Vec<RateLine> = rank(cells.into_iter().collect(), rules)
         .into_iter()
         .map(|ranked| {
-            let ((name, name_en), population) = if by_region {
+            let ((name, name_en), population) = if by == Ranking::City {
+                let entry = province.city(&minhu_core::ids::CityId::new(ranked.unit.as_str()));
+                let names = entry.map_or_else(
+                    || (ranked.unit.clone(), ranked.unit.clone()),
+                    |c| (c.city.name.clone(), c.city.name_en.clone()),
+                );
+                (names, entry.and_then(|c| c.city.regions.root().population))
+            } else if by_region {
                 let region = city.regions.get(&RegionId::new(ranked.unit.as_str()));
                 let name = region.map_or_else(|| ranked.unit.clone(), |r| r.name.clone());
                 ((name.clone(), name), region.and_then(|r| r.population))
@@ -617,6 +638,7 @@ pub(crate) async fn rates(
             Ranking::Region => "region",
             Ranking::Street => "street",
             Ranking::Grid => "grid",
+            Ranking::City => "city",
         },
         weights: rules.weights.into(),
         total: Totals {
@@ -789,7 +811,7 @@ struct Alerts {
 fn in_scope(scope: &Scope, alert: &Alert) -> bool {
     match scope {
         Scope::All => true,
-        Scope::Regions(ids) => alert
+        Scope::Regions(ids) | Scope::City(_, ids) => alert
             .region
             .as_ref()
             .is_some_and(|r| ids.iter().any(|id| id.as_str() == r)),

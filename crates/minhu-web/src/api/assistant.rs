@@ -228,6 +228,7 @@ async fn hand_over(
         region: None,
         tier: engine.city().default_tier.clone(),
         external_ref: Some(format!("assistant:{conversation}")),
+        city: None,
     };
     let key = format!("assistant:{conversation}");
     let audit = crate::api::audit::creation(state, "anonymous".into(), Channel::Web, client);

@@ -15,7 +15,7 @@ use axum::response::{IntoResponse, Response};
 use minhu_core::access::Permission;
 use minhu_core::deadline::TierCode;
 use minhu_core::event::Actor;
-use minhu_core::ids::RegionId;
+use minhu_core::ids::{CityId, RegionId};
 use minhu_core::taxonomy::CategoryPath;
 use minhu_core::ticket::{Channel, Citizen, GeoPoint, Intake, Kind, Ticket};
 use minhu_core::workflow::{Command, FieldError};
@@ -48,6 +48,10 @@ pub struct CreateTicket {
     tier: Option<TierCode>,
     #[serde(default)]
     external_ref: Option<String>,
+    /// The city of the province it is about (`GET /api/v1/cities`); when absent, the
+    /// city its place names, else the first city.
+    #[serde(default)]
+    city: Option<CityId>,
     /// A consultation answered on the call (by an official with `ticket.answer`): the
     /// ticket is created answered, and routing never dispatches it.
     #[serde(default)]
@@ -87,7 +91,13 @@ fn given(value: Option<String>) -> Option<String> {
 }
 
 impl CreateTicket {
-    fn into_intake(self, default_tier: &TierCode) -> Intake {
+    fn into_intake(self, engine: &minhu_engine::Engine) -> Intake {
+        let default_tier = &self
+            .city
+            .as_ref()
+            .and_then(|id| engine.province().city(id))
+            .map_or(engine.city(), |entry| &entry.city)
+            .default_tier;
         let citizen = Citizen {
             phone: given(self.citizen.phone)
                 .map(|p| p.chars().filter(|c| !matches!(c, ' ' | '-')).collect()),
@@ -107,6 +117,7 @@ impl CreateTicket {
             region: self.region,
             tier: self.tier.unwrap_or_else(|| default_tier.clone()),
             external_ref: given(self.external_ref),
+            city: self.city,
         }
     }
 }
@@ -213,7 +224,7 @@ pub(super) async fn create_ticket(
     );
     let answer = body.answer.take();
     let on_the_spot = body.on_the_spot.take();
-    let intake = body.into_intake(&state.engine.city().default_tier);
+    let intake = body.into_intake(&state.engine);
     let created = match (answer, on_the_spot) {
         (Some(_), Some(_)) => {
             return Err(FieldError::new(
@@ -477,7 +488,7 @@ pub(super) async fn create_report(
         client,
     );
     let on_the_spot = body.on_the_spot.take();
-    let intake = body.into_intake(&state.engine.city().default_tier);
+    let intake = body.into_intake(&state.engine);
     let Some(OnTheSpot { note }) = on_the_spot else {
         let created = state
             .engine

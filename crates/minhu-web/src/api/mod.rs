@@ -9,6 +9,7 @@
 pub mod analytics;
 mod assistant;
 pub mod audit;
+mod cities;
 pub mod follow;
 pub mod kb;
 mod privacy;
@@ -21,7 +22,7 @@ pub(crate) mod intake;
 pub(crate) mod tickets;
 mod timers;
 
-use crate::middleware::auth::Rule::{Action, Adapter, Open, Permission as Needs, Public};
+use crate::middleware::auth::Rule::{Action, Adapter, Official, Open, Permission as Needs, Public};
 use crate::middleware::error::{ApiError, ErrorBody};
 use crate::routes::Routes;
 use axum::extract::DefaultBodyLimit;
@@ -127,6 +128,7 @@ pub(crate) fn routes() -> Routes {
         )
         // City systems' events (一网统管): signed, not signed in; their own rate.
         .api(Adapter("sensor"), routes!(sensors::sensor_event))
+        .api(Official, routes!(cities::list_cities))
         .api(Needs(P::ViewTickets), routes!(tickets::list_tickets))
         .api(Needs(P::ViewTickets), routes!(tickets::get_ticket))
         .api(Needs(P::ViewTickets), routes!(tickets::ticket_events))

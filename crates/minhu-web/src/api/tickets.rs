@@ -490,7 +490,10 @@ pub(super) async fn routing_suggestion(
 ) -> Result<Json<Decision>, ApiError> {
     let ticket = state.engine.ticket(&ticket_number(&number)?).await?;
     Ok(Json(
-        state.engine.router().decide(&ticket, state.engine.city()),
+        state
+            .engine
+            .router()
+            .decide(&ticket, state.engine.city_of(&ticket)),
     ))
 }
 

@@ -301,6 +301,7 @@ pub(crate) async fn create(
         region: None,
         tier: state.engine.city().default_tier.clone(),
         external_ref: None,
+        city: None,
     };
     let actor = Actor::citizen();
     let audit = audit::creation(

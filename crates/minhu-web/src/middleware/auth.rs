@@ -18,10 +18,10 @@ use axum::http::request::Parts;
 use axum::http::{HeaderMap, Method, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Redirect, Response};
-use minhu_core::City;
 use minhu_core::access::{Permission, Role, Scope};
 use minhu_core::event::Actor;
 use minhu_core::ids::{RegionId, TicketNumber, UnitId};
+use minhu_engine::Engine;
 use minhu_engine::Reader;
 use minhu_engine::records::{ApiToken, User};
 
@@ -35,6 +35,9 @@ pub enum Rule {
     Open,
     /// A signed-in official or API client holding this permission.
     Permission(Permission),
+    /// A signed-in official or API client, whatever its permissions (never a citizen
+    /// following a ticket).
+    Official,
     /// A signed-in official; the permission depends on the workflow command in the
     /// body ([`minhu_core::access::command_permission`]) and the handler checks it.
     Action,
@@ -99,20 +102,20 @@ impl Principal {
     }
 
     /// An official's account: the role's permissions, the account's scope.
-    pub fn of_user(user: &User, city: &City) -> Option<Principal> {
+    pub fn of_user(user: &User, engine: &Engine) -> Option<Principal> {
         let role = Role::from_code(&user.role)?;
         Some(Principal {
             actor: Actor::user(&user.login),
             role: Some(role),
             permissions: role.permissions().to_vec(),
-            scope: scope_of(city, user.unit.as_deref(), user.region.as_deref()),
+            scope: scope_of(engine, user.unit.as_deref(), user.region.as_deref()),
             csrf: None,
             follows: None,
             token_rate: None,
         })
     }
 
-    fn of_token(token: &ApiToken, city: &City) -> Principal {
+    fn of_token(token: &ApiToken, engine: &Engine) -> Principal {
         Principal {
             actor: Actor::token(&token.name),
             role: None,
@@ -121,7 +124,7 @@ impl Principal {
                 .iter()
                 .filter_map(|p| Permission::from_code(p))
                 .collect(),
-            scope: scope_of(city, token.unit.as_deref(), token.region.as_deref()),
+            scope: scope_of(engine, token.unit.as_deref(), token.region.as_deref()),
             csrf: None,
             follows: None,
             token_rate: Some(token.rate_per_min.unwrap_or(rates::TOKEN_PER_MIN)),
@@ -142,9 +145,8 @@ impl Principal {
     }
 }
 
-fn scope_of(city: &City, unit: Option<&str>, region: Option<&str>) -> Scope {
-    Scope::of_account(
-        city,
+fn scope_of(engine: &Engine, unit: Option<&str>, region: Option<&str>) -> Scope {
+    engine.scope_of(
         unit.map(UnitId::new).as_ref(),
         region.map(RegionId::new).as_ref(),
     )
@@ -209,7 +211,7 @@ async fn authenticate(
     headers: &HeaderMap,
 ) -> Result<Option<Principal>, Result<Refusal, ApiError>> {
     let accounts = state.engine.accounts();
-    let city = state.engine.city();
+    let engine = &state.engine;
     if let Some(value) = headers.get(header::AUTHORIZATION) {
         let token = value
             .to_str()
@@ -222,7 +224,7 @@ async fn authenticate(
             .await
             .map_err(|e| Err(ApiError::internal(e)))?
             .ok_or(Ok(Refusal::BadToken))?;
-        return Ok(Some(Principal::of_token(&stored, city)));
+        return Ok(Some(Principal::of_token(&stored, engine)));
     }
     let Some(secret) = cookie(headers, SESSION_COOKIE) else {
         return Ok(None);
@@ -248,7 +250,7 @@ async fn authenticate(
         .map_err(|e| Err(ApiError::internal(e)))?
         .filter(|u| !u.disabled)
         .ok_or(Ok(Refusal::BadSession))?;
-    let mut principal = Principal::of_user(&user, city).ok_or(Ok(Refusal::BadSession))?;
+    let mut principal = Principal::of_user(&user, engine).ok_or(Ok(Refusal::BadSession))?;
     principal.csrf = Some(session.csrf);
     Ok(Some(principal))
 }
@@ -436,6 +438,9 @@ pub async fn guard(State(guarded): State<Guarded>, mut request: Request, next: N
         }
         Rule::Citizen if principal.follows.is_none() => {
             Some(ApiError::not_following().into_response())
+        }
+        Rule::Official if principal.follows.is_some() => {
+            Some(ApiError::unauthenticated().into_response())
         }
         _ => match &target {
             Some(number) => match in_scope(state, number, &principal.scope).await {

@@ -2,21 +2,23 @@
 //! read with it.
 //!
 //! `jurisdiction_id` is the city's id: its root region's (`region` in `city.toml`, `A`
-//! in the demo). The spec makes it required where one endpoint serves several cities;
-//! this server serves one, so it may be left out, and a wrong one is refused by name
-//! rather than answered with another city's requests. Many clients also send their
+//! in the demo). The spec makes it required where one endpoint serves several cities:
+//! so it is when a province of several is served, and may be left out with one city;
+//! a wrong one is refused by name rather than answered with another city's requests. Many clients also send their
 //! `api_key` on every call: reads need none and take it without looking at it.
 
 use super::format::{Format, Open311Error};
 use crate::AppState;
 use crate::middleware::extract::{Both, FromQuery, read_query};
+use minhu_core::ids::CityId;
 use serde::Deserialize;
 use utoipa::IntoParams;
 
 #[derive(Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
 pub(super) struct Common {
-    /// The city's id (its root region's); optional, since this server serves one city.
+    /// The city's id (its root region's, `GET /api/v1/cities`); required when the
+    /// server serves several cities, optional with one.
     jurisdiction_id: Option<String>,
     /// Taken and not looked at on reads (some clients send their key on every call);
     /// a POST checks the key it carries.
@@ -24,24 +26,41 @@ pub(super) struct Common {
     api_key: Option<String>,
 }
 
-/// Refuses a `jurisdiction_id` that is not this city's.
+/// The city a call is about: the one its `jurisdiction_id` names, which must be a city
+/// served here; required when several are (the spec's rule), else the one city.
 pub(super) fn check(
     state: &AppState,
     format: Format,
     jurisdiction: Option<&str>,
-) -> Result<(), Open311Error> {
-    let city = state.engine.city();
-    let id = city.regions.root().id.as_str();
+) -> Result<CityId, Open311Error> {
+    let province = state.engine.province();
+    let served = || {
+        province
+            .cities()
+            .iter()
+            .map(|c| format!("{} ({}): {:?}", c.city.name, c.city.name_en, c.id.as_str()))
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
     match jurisdiction.map(str::trim).filter(|j| !j.is_empty()) {
-        None => Ok(()),
-        Some(given) if given == id => Ok(()),
-        Some(given) => Err(Open311Error::bad(
+        None if province.has_several_cities() => Err(Open311Error::bad(
             format,
             format!(
-                "jurisdiction_id: {given:?} is not served here; this endpoint serves {} ({}), jurisdiction_id {id:?}",
-                city.name, city.name_en
+                "jurisdiction_id: is required, this endpoint serves several cities: {}",
+                served()
             ),
         )),
+        None => Ok(province.home().id.clone()),
+        Some(given) => match province.city(&CityId::new(given)) {
+            Some(entry) => Ok(entry.id.clone()),
+            None => Err(Open311Error::bad(
+                format,
+                format!(
+                    "jurisdiction_id: {given:?} is not served here; this endpoint serves {}",
+                    served()
+                ),
+            )),
+        },
     }
 }
 

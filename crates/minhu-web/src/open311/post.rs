@@ -80,7 +80,7 @@ pub(super) fn read_request<'a>(
         )));
     }
     let get = |name: &str| form.get(name).map(|v| v.trim()).filter(|v| !v.is_empty());
-    super::jurisdiction::check(state, format, get("jurisdiction_id"))?;
+    let city = super::jurisdiction::check(state, format, get("jurisdiction_id"))?;
     let code = get("service_code").ok_or_else(|| bad("service_code: is required".into()))?;
     let service = state.services.get(code).ok_or_else(|| {
         bad(format!(
@@ -214,8 +214,14 @@ pub(super) fn read_request<'a>(
         citizen,
         category: Some(service.category.clone()),
         region: None,
-        tier: state.engine.city().default_tier.clone(),
+        tier: state
+            .engine
+            .province()
+            .city(&city)
+            .map_or(&state.engine.city().default_tier, |c| &c.city.default_tier)
+            .clone(),
         external_ref: Some(format!("open311:{token}")),
+        city: Some(city),
     };
     Ok(NewRequest {
         service,

@@ -390,6 +390,7 @@ pub(crate) fn draft_intake(
         region: None,
         tier: city.default_tier.clone(),
         external_ref: None,
+        city: None,
     }
 }
 

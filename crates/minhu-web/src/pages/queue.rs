@@ -277,7 +277,7 @@ pub(crate) fn offer_reasons(ui: &Chrome, candidate: &Candidate) -> Vec<String> {
 
 fn row(state: &AppState, ui: &Chrome, ticket: &Ticket, return_reason: Option<String>) -> Row {
     let engine = &state.engine;
-    let city = engine.city();
+    let city = engine.city_of(ticket);
     let decision = engine.router().decide(ticket, city);
     let except = ticket.returned_from.as_ref();
     let offers = decision

@@ -252,7 +252,7 @@ fn unit_picker(
     except: Option<&UnitId>,
 ) -> UnitPicker {
     let engine = &state.engine;
-    let city = engine.city();
+    let city = engine.city_of(ticket);
     let decision = engine.router().decide(ticket, city);
     let suggested: Vec<Suggested> = decision
         .candidates(ticket, city, except, SUGGESTED)

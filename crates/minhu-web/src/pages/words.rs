@@ -369,6 +369,20 @@ impl Words {
                 format!("{} {}", self.t("改派至", "Reassigned to"), self.unit(unit)),
                 reason,
             ),
+            TransferredCity {
+                to,
+                reason,
+                respond_by,
+                ..
+            } => with(
+                format!(
+                    "{} {to} ({} {})",
+                    self.t("转办至", "Handed to city"),
+                    self.t("应签收于", "to be taken by"),
+                    self.time(*respond_by)
+                ),
+                reason,
+            ),
             CheckAssigned { task, kind, note } => {
                 with(format!("{} #{task}", self.label(*kind)), note)
             }

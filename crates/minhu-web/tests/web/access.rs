@@ -32,14 +32,14 @@ fn demand(title: &str, address: &str, category: &str) -> String {
 /// What sample requests need besides a ticket number: an attachment's hash, an Open311
 /// API key and the token of an Open311 request.
 #[derive(Default)]
-struct Fixtures {
-    sha256: String,
-    open311_key: String,
-    open311_token: String,
+pub(super) struct Fixtures {
+    pub(super) sha256: String,
+    pub(super) open311_key: String,
+    pub(super) open311_token: String,
 }
 
 /// A request a caller would plausibly send to `method path`.
-fn sample(method: &Method, pattern: &str, number: &str, f: &Fixtures) -> Request<Body> {
+pub(super) fn sample(method: &Method, pattern: &str, number: &str, f: &Fixtures) -> Request<Body> {
     let path: String = pattern
         .split('/')
         .map(|segment| match segment {
@@ -124,14 +124,14 @@ static SENSOR_EVENT: LazyLock<Value> = LazyLock::new(|| {
     })
 });
 
-const KB_KEPT: &str = "kb-matrix";
+pub(super) const KB_KEPT: &str = "kb-matrix";
 const KB_DELETED: &str = "kb-matrix-deleted";
 
-fn kb_article(id: &str) -> String {
+pub(super) fn kb_article(id: &str) -> String {
     json!({"id": id, "title": "公积金提取", "body": "带身份证到公积金中心办理。"}).to_string()
 }
 
-fn open311_form(key: &str) -> String {
+pub(super) fn open311_form(key: &str) -> String {
     serde_urlencoded::to_string([
         ("api_key", key),
         ("service_code", "property"),
@@ -146,7 +146,7 @@ fn open311_form(key: &str) -> String {
 
 /// Every path the web crate's source registers with `.route("...")`.
 /// Every route the application declares, with its rule.
-static ROUTES: LazyLock<Vec<RouteRule>> =
+pub(super) static ROUTES: LazyLock<Vec<RouteRule>> =
     LazyLock::new(|| minhu_web::routes().table().routes().to_vec());
 
 const METHODS: &[Method] = &[
@@ -257,6 +257,7 @@ fn expectation(
             Expect::Status(StatusCode::FORBIDDEN)
         }
         Rule::Metrics => Expect::Through,
+        Rule::Official => Expect::Through,
         // Officials do not follow tickets as citizens do.
         Rule::Citizen => Expect::Status(StatusCode::FORBIDDEN),
         Rule::Permission(_) | Rule::Action if out_of_sight => Expect::Status(StatusCode::NOT_FOUND),
@@ -274,7 +275,7 @@ fn expectation(
 
 /// The guard let the request through and the handler did not fail. (A handler may
 /// still say 401 for its own reasons: a wrong password on the login form.)
-fn passed(status: StatusCode, body: &Value, headers: &HeaderMap) -> bool {
+pub(super) fn passed(status: StatusCode, body: &Value, headers: &HeaderMap) -> bool {
     // A wrong one-time code is the handler's 401, about the field `code`.
     let refused_by_guard = body["error"]["code"] == "unauthenticated"
         && body["error"]["field"] != "code"

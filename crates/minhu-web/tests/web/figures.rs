@@ -65,6 +65,7 @@ fn intake(life: &Life) -> Intake {
         region: None,
         tier: TierCode("7d".into()),
         external_ref: None,
+        city: None,
     }
 }
 

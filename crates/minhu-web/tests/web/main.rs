@@ -25,6 +25,7 @@ mod open311;
 mod open311_clients;
 mod phone;
 mod privacy;
+mod province;
 mod reports;
 mod secrets;
 mod sms;

@@ -79,6 +79,7 @@ fn intake(title: &str, description: &str, phone: &str) -> Intake {
         region: Some(RegionId::new("A3-01-02")),
         tier: minhu_core::deadline::TierCode("24h".into()),
         external_ref: None,
+        city: None,
     }
 }
 
