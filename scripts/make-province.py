@@ -23,6 +23,7 @@ Run from the repository root: python3 scripts/make-province.py
 import csv
 import os
 import re
+import subprocess
 import tomllib
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -202,6 +203,8 @@ def write_embedded_list(letters):
     lines.append("];")
     with open(EMBEDDED, "w", encoding="utf-8") as f:
         f.write("\n".join(lines) + "\n")
+    # As `cargo fmt` leaves it, so that regenerating changes nothing.
+    subprocess.run(["rustfmt", "--edition", "2024", EMBEDDED], check=True)
 
 
 def main():

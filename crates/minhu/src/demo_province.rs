@@ -4,53 +4,200 @@
 
 /// (path under the province directory, text)
 pub(crate) const PROVINCE_FILES: &[(&str, &str)] = &[
-    ("province.toml", include_str!("../../../demo/province/province.toml")),
-    ("cities/B/city.toml", include_str!("../../../demo/province/cities/B/city.toml")),
-    ("cities/B/regions.toml", include_str!("../../../demo/province/cities/B/regions.toml")),
-    ("cities/B/units.toml", include_str!("../../../demo/province/cities/B/units.toml")),
-    ("cities/B/duties.toml", include_str!("../../../demo/province/cities/B/duties.toml")),
-    ("cities/C/city.toml", include_str!("../../../demo/province/cities/C/city.toml")),
-    ("cities/C/regions.toml", include_str!("../../../demo/province/cities/C/regions.toml")),
-    ("cities/C/units.toml", include_str!("../../../demo/province/cities/C/units.toml")),
-    ("cities/C/duties.toml", include_str!("../../../demo/province/cities/C/duties.toml")),
-    ("cities/D/city.toml", include_str!("../../../demo/province/cities/D/city.toml")),
-    ("cities/D/regions.toml", include_str!("../../../demo/province/cities/D/regions.toml")),
-    ("cities/D/units.toml", include_str!("../../../demo/province/cities/D/units.toml")),
-    ("cities/D/duties.toml", include_str!("../../../demo/province/cities/D/duties.toml")),
-    ("cities/E/city.toml", include_str!("../../../demo/province/cities/E/city.toml")),
-    ("cities/E/regions.toml", include_str!("../../../demo/province/cities/E/regions.toml")),
-    ("cities/E/units.toml", include_str!("../../../demo/province/cities/E/units.toml")),
-    ("cities/E/duties.toml", include_str!("../../../demo/province/cities/E/duties.toml")),
-    ("cities/F/city.toml", include_str!("../../../demo/province/cities/F/city.toml")),
-    ("cities/F/regions.toml", include_str!("../../../demo/province/cities/F/regions.toml")),
-    ("cities/F/units.toml", include_str!("../../../demo/province/cities/F/units.toml")),
-    ("cities/F/duties.toml", include_str!("../../../demo/province/cities/F/duties.toml")),
-    ("cities/G/city.toml", include_str!("../../../demo/province/cities/G/city.toml")),
-    ("cities/G/regions.toml", include_str!("../../../demo/province/cities/G/regions.toml")),
-    ("cities/G/units.toml", include_str!("../../../demo/province/cities/G/units.toml")),
-    ("cities/G/duties.toml", include_str!("../../../demo/province/cities/G/duties.toml")),
-    ("cities/H/city.toml", include_str!("../../../demo/province/cities/H/city.toml")),
-    ("cities/H/regions.toml", include_str!("../../../demo/province/cities/H/regions.toml")),
-    ("cities/H/units.toml", include_str!("../../../demo/province/cities/H/units.toml")),
-    ("cities/H/duties.toml", include_str!("../../../demo/province/cities/H/duties.toml")),
-    ("cities/I/city.toml", include_str!("../../../demo/province/cities/I/city.toml")),
-    ("cities/I/regions.toml", include_str!("../../../demo/province/cities/I/regions.toml")),
-    ("cities/I/units.toml", include_str!("../../../demo/province/cities/I/units.toml")),
-    ("cities/I/duties.toml", include_str!("../../../demo/province/cities/I/duties.toml")),
-    ("cities/J/city.toml", include_str!("../../../demo/province/cities/J/city.toml")),
-    ("cities/J/regions.toml", include_str!("../../../demo/province/cities/J/regions.toml")),
-    ("cities/J/units.toml", include_str!("../../../demo/province/cities/J/units.toml")),
-    ("cities/J/duties.toml", include_str!("../../../demo/province/cities/J/duties.toml")),
-    ("cities/K/city.toml", include_str!("../../../demo/province/cities/K/city.toml")),
-    ("cities/K/regions.toml", include_str!("../../../demo/province/cities/K/regions.toml")),
-    ("cities/K/units.toml", include_str!("../../../demo/province/cities/K/units.toml")),
-    ("cities/K/duties.toml", include_str!("../../../demo/province/cities/K/duties.toml")),
-    ("cities/L/city.toml", include_str!("../../../demo/province/cities/L/city.toml")),
-    ("cities/L/regions.toml", include_str!("../../../demo/province/cities/L/regions.toml")),
-    ("cities/L/units.toml", include_str!("../../../demo/province/cities/L/units.toml")),
-    ("cities/L/duties.toml", include_str!("../../../demo/province/cities/L/duties.toml")),
-    ("cities/M/city.toml", include_str!("../../../demo/province/cities/M/city.toml")),
-    ("cities/M/regions.toml", include_str!("../../../demo/province/cities/M/regions.toml")),
-    ("cities/M/units.toml", include_str!("../../../demo/province/cities/M/units.toml")),
-    ("cities/M/duties.toml", include_str!("../../../demo/province/cities/M/duties.toml")),
+    (
+        "province.toml",
+        include_str!("../../../demo/province/province.toml"),
+    ),
+    (
+        "cities/B/city.toml",
+        include_str!("../../../demo/province/cities/B/city.toml"),
+    ),
+    (
+        "cities/B/regions.toml",
+        include_str!("../../../demo/province/cities/B/regions.toml"),
+    ),
+    (
+        "cities/B/units.toml",
+        include_str!("../../../demo/province/cities/B/units.toml"),
+    ),
+    (
+        "cities/B/duties.toml",
+        include_str!("../../../demo/province/cities/B/duties.toml"),
+    ),
+    (
+        "cities/C/city.toml",
+        include_str!("../../../demo/province/cities/C/city.toml"),
+    ),
+    (
+        "cities/C/regions.toml",
+        include_str!("../../../demo/province/cities/C/regions.toml"),
+    ),
+    (
+        "cities/C/units.toml",
+        include_str!("../../../demo/province/cities/C/units.toml"),
+    ),
+    (
+        "cities/C/duties.toml",
+        include_str!("../../../demo/province/cities/C/duties.toml"),
+    ),
+    (
+        "cities/D/city.toml",
+        include_str!("../../../demo/province/cities/D/city.toml"),
+    ),
+    (
+        "cities/D/regions.toml",
+        include_str!("../../../demo/province/cities/D/regions.toml"),
+    ),
+    (
+        "cities/D/units.toml",
+        include_str!("../../../demo/province/cities/D/units.toml"),
+    ),
+    (
+        "cities/D/duties.toml",
+        include_str!("../../../demo/province/cities/D/duties.toml"),
+    ),
+    (
+        "cities/E/city.toml",
+        include_str!("../../../demo/province/cities/E/city.toml"),
+    ),
+    (
+        "cities/E/regions.toml",
+        include_str!("../../../demo/province/cities/E/regions.toml"),
+    ),
+    (
+        "cities/E/units.toml",
+        include_str!("../../../demo/province/cities/E/units.toml"),
+    ),
+    (
+        "cities/E/duties.toml",
+        include_str!("../../../demo/province/cities/E/duties.toml"),
+    ),
+    (
+        "cities/F/city.toml",
+        include_str!("../../../demo/province/cities/F/city.toml"),
+    ),
+    (
+        "cities/F/regions.toml",
+        include_str!("../../../demo/province/cities/F/regions.toml"),
+    ),
+    (
+        "cities/F/units.toml",
+        include_str!("../../../demo/province/cities/F/units.toml"),
+    ),
+    (
+        "cities/F/duties.toml",
+        include_str!("../../../demo/province/cities/F/duties.toml"),
+    ),
+    (
+        "cities/G/city.toml",
+        include_str!("../../../demo/province/cities/G/city.toml"),
+    ),
+    (
+        "cities/G/regions.toml",
+        include_str!("../../../demo/province/cities/G/regions.toml"),
+    ),
+    (
+        "cities/G/units.toml",
+        include_str!("../../../demo/province/cities/G/units.toml"),
+    ),
+    (
+        "cities/G/duties.toml",
+        include_str!("../../../demo/province/cities/G/duties.toml"),
+    ),
+    (
+        "cities/H/city.toml",
+        include_str!("../../../demo/province/cities/H/city.toml"),
+    ),
+    (
+        "cities/H/regions.toml",
+        include_str!("../../../demo/province/cities/H/regions.toml"),
+    ),
+    (
+        "cities/H/units.toml",
+        include_str!("../../../demo/province/cities/H/units.toml"),
+    ),
+    (
+        "cities/H/duties.toml",
+        include_str!("../../../demo/province/cities/H/duties.toml"),
+    ),
+    (
+        "cities/I/city.toml",
+        include_str!("../../../demo/province/cities/I/city.toml"),
+    ),
+    (
+        "cities/I/regions.toml",
+        include_str!("../../../demo/province/cities/I/regions.toml"),
+    ),
+    (
+        "cities/I/units.toml",
+        include_str!("../../../demo/province/cities/I/units.toml"),
+    ),
+    (
+        "cities/I/duties.toml",
+        include_str!("../../../demo/province/cities/I/duties.toml"),
+    ),
+    (
+        "cities/J/city.toml",
+        include_str!("../../../demo/province/cities/J/city.toml"),
+    ),
+    (
+        "cities/J/regions.toml",
+        include_str!("../../../demo/province/cities/J/regions.toml"),
+    ),
+    (
+        "cities/J/units.toml",
+        include_str!("../../../demo/province/cities/J/units.toml"),
+    ),
+    (
+        "cities/J/duties.toml",
+        include_str!("../../../demo/province/cities/J/duties.toml"),
+    ),
+    (
+        "cities/K/city.toml",
+        include_str!("../../../demo/province/cities/K/city.toml"),
+    ),
+    (
+        "cities/K/regions.toml",
+        include_str!("../../../demo/province/cities/K/regions.toml"),
+    ),
+    (
+        "cities/K/units.toml",
+        include_str!("../../../demo/province/cities/K/units.toml"),
+    ),
+    (
+        "cities/K/duties.toml",
+        include_str!("../../../demo/province/cities/K/duties.toml"),
+    ),
+    (
+        "cities/L/city.toml",
+        include_str!("../../../demo/province/cities/L/city.toml"),
+    ),
+    (
+        "cities/L/regions.toml",
+        include_str!("../../../demo/province/cities/L/regions.toml"),
+    ),
+    (
+        "cities/L/units.toml",
+        include_str!("../../../demo/province/cities/L/units.toml"),
+    ),
+    (
+        "cities/L/duties.toml",
+        include_str!("../../../demo/province/cities/L/duties.toml"),
+    ),
+    (
+        "cities/M/city.toml",
+        include_str!("../../../demo/province/cities/M/city.toml"),
+    ),
+    (
+        "cities/M/regions.toml",
+        include_str!("../../../demo/province/cities/M/regions.toml"),
+    ),
+    (
+        "cities/M/units.toml",
+        include_str!("../../../demo/province/cities/M/units.toml"),
+    ),
+    (
+        "cities/M/duties.toml",
+        include_str!("../../../demo/province/cities/M/duties.toml"),
+    ),
 ];
