@@ -96,10 +96,6 @@ pub struct HotspotRules {
     pub window: SignedDuration,
     /// The least cosine of weighted words for a message to join a group.
     pub similarity: f64,
-    /// The same, between a message and a group (or two groups) naming the same site of
-    /// the gazetteer: at one estate, fewer shared words make one matter (丽发新城's
-    /// mixing plant, raised for its noise by some and for its dust by others).
-    pub site_similarity: f64,
     /// Groups with fewer messages in the window are not hotspots.
     pub min_count: usize,
     /// How many words name a hotspot.
@@ -111,7 +107,6 @@ impl Default for HotspotRules {
         Self {
             window: SignedDuration::from_hours(7 * 24),
             similarity: 0.35,
-            site_similarity: 0.35,
             min_count: 2,
             key_words: 4,
         }
@@ -983,7 +978,6 @@ pub struct Grouping {
     /// Per slot: the group its message joined first (`NONE`: not grouped).
     group_of: Vec<u32>,
     similarity: f64,
-    site_similarity: f64,
     /// Messages come and gone since it was grouped afresh.
     changed: usize,
 }
@@ -1021,7 +1015,6 @@ impl Grouping {
             into: Vec::new(),
             group_of: vec![NONE; messages.len()],
             similarity: rules.similarity,
-            site_similarity: rules.site_similarity,
             changed: 0,
         };
         let grown = grouping.assign(messages, &chosen);
@@ -1090,15 +1083,6 @@ impl Grouping {
         }
     }
 
-    /// The least likeness for a message (or group) naming `site` to join group `g`.
-    fn threshold(&self, g: usize, site: Option<u32>) -> f64 {
-        if site.is_some() && self.groups[g].site == site {
-            self.site_similarity
-        } else {
-            self.similarity
-        }
-    }
-
     /// The group a group was joined into (itself while it stands).
     fn root(&self, g: u32) -> usize {
         root(&self.into, g)
@@ -1158,7 +1142,7 @@ impl Grouping {
                 .into_iter()
                 .filter(|g| self.groups[*g].admits(place, site))
                 .map(|g| (g, self.cosine(messages, g, &vector)))
-                .filter(|(g, cosine)| *cosine >= self.threshold(*g, site))
+                .filter(|(_, cosine)| *cosine >= self.similarity)
                 .max_by(|a, b| a.1.total_cmp(&b.1).then(b.0.cmp(&a.0)));
             let g = match best {
                 Some((g, _)) => {
@@ -1228,7 +1212,7 @@ impl Grouping {
                 for o in others {
                     if self.into[o] as usize != o
                         || !self.groups[g].admits(&self.groups[o].place, self.groups[o].site)
-                        || self.likeness(messages, g, o) < self.threshold(g, self.groups[o].site)
+                        || self.likeness(messages, g, o) < self.similarity
                     {
                         continue;
                     }
