@@ -769,6 +769,8 @@ async fn live(
         // Half come from the demo's own grid worker's grid, so `/grid` has a history.
         Channel::Grid => {
             intake.citizen = Citizen::default();
+            // The grid is one of A市's, whatever city the message's words are about.
+            intake.city = Some(city.id());
             let grids: Vec<_> = city
                 .regions
                 .all()

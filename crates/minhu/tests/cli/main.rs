@@ -9,6 +9,7 @@ mod citizen;
 mod classifier;
 mod commands;
 mod crash;
+mod demo;
 mod logs;
 mod nodes;
 mod server;
