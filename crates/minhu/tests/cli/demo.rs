@@ -4,7 +4,7 @@
 //! (a grid of A市 given to a demand about B市 did) fails here, not in a visitor's
 //! terminal.
 
-use crate::server::{client, terminate};
+use crate::server::{client, get_json, terminate};
 use std::process::Stdio;
 use tokio::io::{AsyncBufReadExt, BufReader};
 
@@ -36,14 +36,7 @@ async fn the_demo_builds_the_province_and_serves_its_cities_and_alerts() {
     tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
     let api = client(&token.expect("the demo prints its API token"));
 
-    let cities: serde_json::Value = api
-        .get(format!("{url}/api/v1/cities"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let cities = get_json(&api, &format!("{url}/api/v1/cities")).await;
     let ids: Vec<&str> = cities["cities"]
         .as_array()
         .expect("a list of cities")
@@ -53,14 +46,7 @@ async fn the_demo_builds_the_province_and_serves_its_cities_and_alerts() {
     assert_eq!(ids.first(), Some(&"A"), "{cities}");
     assert!(ids.contains(&"B"), "{cities}");
 
-    let alerts: serde_json::Value = api
-        .get(format!("{url}/api/v1/analytics/alerts"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let alerts = get_json(&api, &format!("{url}/api/v1/analytics/alerts")).await;
     let kinds: Vec<&str> = alerts["alerts"]
         .as_array()
         .expect("a list of alerts")
