@@ -233,19 +233,27 @@ mod tests {
         assert!(province.city_named(&city.name).is_some());
     }
 
-    #[test]
-    fn a_city_listed_twice_is_refused() {
-        let city = Arc::new(sample_city());
-        let problem = Province::new(
+    /// Province P of `cities`, with no units of its own and `desk`.
+    fn province_p(
+        desk: Option<UnitId>,
+        cities: Vec<Arc<City>>,
+    ) -> Result<Province, ProvinceProblem> {
+        let calendar = cities[0].calendar.clone();
+        Province::new(
             "P".into(),
             "P省".into(),
             "Province P".into(),
-            city.calendar.clone(),
+            calendar,
             Vec::new(),
-            None,
-            vec![city.clone(), city],
+            desk,
+            cities,
         )
-        .unwrap_err();
+    }
+
+    #[test]
+    fn a_city_listed_twice_is_refused() {
+        let city = Arc::new(sample_city());
+        let problem = province_p(None, vec![city.clone(), city]).unwrap_err();
         assert!(
             matches!(problem, ProvinceProblem::CityTwice(_)),
             "{problem}"
@@ -255,16 +263,7 @@ mod tests {
     #[test]
     fn the_desk_must_be_a_province_unit() {
         let city = Arc::new(sample_city());
-        let problem = Province::new(
-            "P".into(),
-            "P省".into(),
-            "Province P".into(),
-            city.calendar.clone(),
-            Vec::new(),
-            Some(UnitId::new("P-desk")),
-            vec![city],
-        )
-        .unwrap_err();
+        let problem = province_p(Some(UnitId::new("P-desk")), vec![city]).unwrap_err();
         assert_eq!(
             problem.to_string(),
             "desk: P-desk is not one of the province's [[unit]]s"
