@@ -465,6 +465,46 @@ async fn filters_and_pages() {
     .await;
 }
 
+/// Tickets received in the same millisecond (a batch of a bulk import) page by their
+/// numbers within it: no page repeats or skips one at the tie.
+#[tokio::test]
+async fn pages_cross_tickets_received_at_the_same_instant() {
+    on_every_backend(|store, _url| async move {
+        let when = at("2026-11-02T08:00:00Z");
+        for i in 0..5 {
+            let intake = intake(&format!("同时受理{i}"), "城乡建设/物业管理", "13800000000");
+            store
+                .create_ticket(new_ticket_with(intake, when, None))
+                .await
+                .unwrap();
+        }
+        let mut seen = Vec::new();
+        let mut cursor: Option<Cursor> = None;
+        loop {
+            let page = store
+                .list(&TicketFilter {
+                    limit: 2,
+                    cursor: cursor.clone(),
+                    ..Default::default()
+                })
+                .await
+                .unwrap();
+            seen.extend(page.tickets.iter().map(|t| t.number.to_string()));
+            match page.next {
+                Some(next) => cursor = Some(next),
+                None => break,
+            }
+        }
+        let mut expected = seen.clone();
+        expected.sort();
+        expected.reverse();
+        expected.dedup();
+        assert_eq!(seen.len(), 5, "{seen:?}");
+        assert_eq!(seen, expected, "by number, newest first, once each");
+    })
+    .await;
+}
+
 /// A ticket created long ago and changed today is found by when it changed (Open311's
 /// updates ask what changed since a moment).
 #[tokio::test]

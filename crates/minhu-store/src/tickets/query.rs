@@ -67,10 +67,11 @@ pub(super) fn filtered(columns: &str, filter: &TicketFilter, limit: u32) -> Opti
         }
     }
     if let Some(cursor) = &filter.cursor {
+        // A row value: the start of a range of `tickets_by_created` on both backends,
+        // so a page deep in a long history costs what the first does.
         query.and(
-            "(created_at < ? OR (created_at = ? AND number < ?))",
+            "(created_at, number) < (?, ?)",
             vec![
-                Bind::Int(cursor.created_at),
                 Bind::Int(cursor.created_at),
                 Bind::Text(cursor.number.clone()),
             ],
