@@ -172,8 +172,26 @@ impl Engine {
         reader: &Reader,
         number: &TicketNumber,
     ) -> Result<Ticket, EngineError> {
-        self.seen(reader, self.ticket(number).await?)
+        self.seen(reader, self.ticket_as(reader, number).await?)
             .ok_or_else(|| EngineError::NotFound(number.to_string()))
+    }
+
+    /// The stored ticket, read as `reader`: a city's official reads it through the
+    /// store's city condition (and, on PostgreSQL, row-level security), so that the
+    /// check of [`Reader::sees`] is not the only wall between cities.
+    async fn ticket_as(
+        &self,
+        reader: &Reader,
+        number: &TicketNumber,
+    ) -> Result<Ticket, EngineError> {
+        match (&reader.audience, &reader.scope) {
+            (Audience::Official, scope @ Scope::City(..)) => self
+                .store
+                .ticket_in(number, scope)
+                .await?
+                .ok_or_else(|| EngineError::NotFound(number.to_string())),
+            _ => self.ticket(number).await,
+        }
     }
 
     /// One ticket as `reader` sees it after revealing its citizen ([`Reader::revealed`]).
@@ -182,7 +200,7 @@ impl Engine {
         reader: &Reader,
         number: &TicketNumber,
     ) -> Result<Ticket, EngineError> {
-        let ticket = self.with_city(self.ticket(number).await?);
+        let ticket = self.with_city(self.ticket_as(reader, number).await?);
         let city = self.city_of(&ticket).clone();
         reader
             .revealed(ticket, &city.privacy)
@@ -195,12 +213,19 @@ impl Engine {
         reader: &Reader,
         number: &TicketNumber,
     ) -> Result<Vec<Event>, EngineError> {
-        let ticket = self.with_city(self.ticket(number).await?);
+        let ticket = self.with_city(self.ticket_as(reader, number).await?);
         if !reader.sees(&ticket) {
             return Err(EngineError::NotFound(number.to_string()));
         }
         let privacy = &self.city_of(&ticket).privacy;
-        Ok(reader.events(self.events(number).await?, privacy))
+        let events = match reader.audience {
+            Audience::Official => self.store.events_in(number, &reader.scope).await?,
+            _ => self.events(number).await?,
+        };
+        if events.is_empty() {
+            return Err(EngineError::NotFound(number.to_string()));
+        }
+        Ok(reader.events(events, privacy))
     }
 
     /// A page of the tickets `reader` may see, masked for them: the filter's scope is

@@ -87,6 +87,9 @@ struct Fields {
     scope_unit: Field,
     /// The region the ticket is placed in: what a region's data scope sees.
     region_id: Field,
+    /// The ticket's city and the city that handed it over (转办): what a city's data
+    /// scope sees.
+    city: Field,
     category: Field,
     region: Field,
     /// The alert (`?flag=`).
@@ -115,6 +118,7 @@ fn schema() -> (Schema, Fields) {
         unit: builder.add_text_field("unit", STRING),
         scope_unit: builder.add_text_field("scope_unit", STRING),
         region_id: builder.add_text_field("region_id", STRING),
+        city: builder.add_text_field("city", STRING),
         category: builder.add_text_field("category", STRING),
         region: builder.add_text_field("region", STRING),
         flag: builder.add_text_field("flag", STRING),
@@ -252,6 +256,9 @@ impl SearchIndex {
         if let Some(region) = &ticket.intake.region {
             doc.add_text(f.region_id, region.as_str());
         }
+        for city in &change.cities {
+            doc.add_text(f.city, city.as_str());
+        }
         if let Some(flag) = ticket.alerts.flag() {
             doc.add_text(f.flag, flag.code());
         }
@@ -352,8 +359,8 @@ impl SearchIndex {
         }
         // The same sight as `Scope::contains`: never wider than the store's own list.
         let seen: Option<(Field, Vec<&str>)> = match &filter.scope {
-            // The index keeps no city: the store's read narrows to it.
-            Scope::All | Scope::City(..) => None,
+            Scope::All => None,
+            Scope::City(city, _) => Some((f.city, vec![city.as_str()])),
             Scope::Units(units) => Some((f.scope_unit, units.iter().map(|u| u.as_str()).collect())),
             Scope::Regions(regions) => {
                 Some((f.region_id, regions.iter().map(|r| r.as_str()).collect()))

@@ -6,7 +6,7 @@ use jiff::Timestamp;
 use minhu_core::access::Scope;
 use minhu_core::deadline::{Deadlines, TierCode};
 use minhu_core::event::{Actor, Change, Event, SystemPart};
-use minhu_core::ids::{RegionId, TicketNumber, UnitId};
+use minhu_core::ids::{CityId, RegionId, TicketNumber, UnitId};
 use minhu_core::taxonomy::CategoryPath;
 use minhu_core::ticket::{Channel, Citizen, Intake, Kind, Status};
 use minhu_search::{SearchIndex, catch_up};
@@ -26,7 +26,18 @@ async fn add(
     region_path: &str,
     minute: i64,
 ) -> String {
-    let intake = Intake {
+    create(
+        store,
+        intake(title, category, region_path),
+        region_path,
+        minute,
+    )
+    .await
+}
+
+/// A demand placed at the end of `region_path`, of no city (as before provinces).
+fn intake(title: &str, category: &str, region_path: &str) -> Intake {
+    Intake {
         channel: Channel::Web,
         kind: Kind::Complaint,
         title: title.into(),
@@ -39,8 +50,7 @@ async fn add(
         tier: TierCode("15d".into()),
         external_ref: None,
         city: None,
-    };
-    create(store, intake, region_path, minute).await
+    }
 }
 
 /// Stores a demand taken in `minute` minutes after 09:00 on 2026-11-22; its number.
@@ -265,6 +275,54 @@ async fn a_data_scope_sees_only_its_tickets() {
         numbers(&index, "路灯", &scoped(Scope::All), 10),
         vec![other, joint, held]
     );
+}
+
+/// A city of a province searches its own tickets and those it handed over (转办) in the
+/// index itself: a page of the city's matches is full however many newer matches the
+/// other cities have, and a ticket taken in before provinces counts as the city its
+/// column was given (`TicketStore::adopt_city`).
+#[tokio::test]
+async fn a_city_searches_only_its_tickets_and_those_it_handed_over() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = store(dir.path()).await;
+    let before_provinces = add(&store, "路灯不亮", "城乡建设", "/A/A3/A3-01/", 0).await;
+    store.adopt_city(&CityId::new("A")).await.unwrap();
+    let in_city = |city: &str, region_path: &str| Intake {
+        city: Some(CityId::new(city)),
+        ..intake("路灯不亮", "城乡建设", region_path)
+    };
+    let a = create(&store, in_city("A", "/A/A3/A3-01/"), "/A/A3/A3-01/", 1).await;
+    let handed = create(&store, in_city("A", "/A/A3/A3-01/"), "/A/A3/A3-01/", 2).await;
+    act(
+        &store,
+        &handed,
+        Change::TransferredCity {
+            from: Some(CityId::new("A")),
+            to: CityId::new("B"),
+            reason: "地址在B市".into(),
+            respond_by: "2026-11-23T01:00:00Z".parse().unwrap(),
+        },
+    )
+    .await;
+    let mut b = Vec::new();
+    for minute in 3..8 {
+        b.push(create(&store, in_city("B", "/B/B1/"), "/B/B1/", minute).await);
+    }
+    let index = Arc::new(SearchIndex::open(&dir.path().join("search")).unwrap());
+    catch_up(&*store, &index, |_| {}).await.unwrap();
+
+    let city = |id: &str| TicketFilter {
+        scope: Scope::City(CityId::new(id), Vec::new()),
+        ..TicketFilter::default()
+    };
+    assert_eq!(
+        numbers(&index, "路灯", &city("A"), 3),
+        vec![handed.clone(), a, before_provinces]
+    );
+    let mut seen_by_b: Vec<String> = b.iter().rev().cloned().collect();
+    seen_by_b.push(handed);
+    assert_eq!(numbers(&index, "路灯", &city("B"), 10), seen_by_b);
+    assert!(numbers(&index, "路灯", &city("C"), 10).is_empty());
 }
 
 #[tokio::test]

@@ -89,6 +89,8 @@ pub struct SqlStore {
     pub(crate) intake: mpsc::Sender<QueuedIntake>,
     /// This store's random name (migration 0004), put in every change mark it gives.
     pub(crate) identity: String,
+    /// Whether a city's reads run under row-level security (`wall.rs`).
+    pub(crate) city_wall: bool,
 }
 
 /// A new ticket waiting for the group-commit writer, and where to send the outcome.
@@ -161,6 +163,7 @@ impl SqlStore {
                     intake: group_writers(&writer, backend, 1),
                     writer,
                     reader,
+                    city_wall: false,
                 }
             }
             Backend::Postgres => {
@@ -174,6 +177,7 @@ impl SqlStore {
                     backend,
                     identity: identity(&pool).await?,
                     intake: group_writers(&pool, backend, POSTGRES_WRITERS),
+                    city_wall: SqlStore::wall_at_start(&pool, backend).await,
                     writer: pool.clone(),
                     reader: pool,
                 }

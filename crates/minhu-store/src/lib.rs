@@ -25,6 +25,7 @@
 //! | `alerts` | [`AlertStore`] | surge and buck-passing alerts |
 //! | `rollups` | [`RollupStore`] | the analytics' pre-aggregated counts |
 //! | `tries` | | the atomic counters that limit guessing (sign-ins, follow codes) |
+//! | `wall` | | PostgreSQL's row-level security between a province's cities: how a city's reads take its role |
 //! | `db` | [`StoreBackend`] | the pools, migrations, group-commit writer, errors, shared SQL helpers |
 
 mod accounts;
@@ -40,6 +41,7 @@ mod rollups;
 mod tickets;
 mod timers;
 mod tries;
+mod wall;
 
 pub use accounts::{AccountStore, ApiToken, LoginNotice, LoginPolicy, LoginTry, Session, User};
 pub use alerts::{Alert, AlertStore, NewAlert};
@@ -56,6 +58,7 @@ pub use tickets::{
     TicketFilter, TicketStore, TicketText, WorkCursor, WorkOrder, WorkPage,
 };
 pub use timers::{DueTimer, TimerRow, TimerStore};
+pub use wall::CITY_ROLE;
 
 /// Declares [`Store`] as the sum of the parts named once, and implements it for every
 /// type that has them all.

@@ -98,7 +98,17 @@ impl Serving {
         let config = Arc::new(notify.clone());
         let city = engine.city().clone();
         notify.check_city(&city)?;
-        let index = SearchIndex::open(&search_dir(data_dir))?.with_privacy(city.privacy.clone());
+        let dir = search_dir(data_dir);
+        let index = match SearchIndex::open(&dir) {
+            // An index of an older layout (an upgrade added a field) is rebuilt from the
+            // store by its follower; lists scan the store until it has caught up.
+            Err(minhu_search::SearchError::Layout(shown)) => {
+                tracing::warn!(index = %shown, "the search index has an older layout: rebuilding it from the store");
+                SearchIndex::open_for_rebuild(&dir)?
+            }
+            opened => opened?,
+        }
+        .with_privacy(city.privacy.clone());
         let (search, follower) = LiveIndex::follow(store.clone(), Arc::new(index));
         let engine = Arc::new(
             engine

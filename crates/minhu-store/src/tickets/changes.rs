@@ -4,6 +4,7 @@
 
 use super::{ChangeMark, Changed, ticket_from_state};
 use crate::db::{Backend, SqlStore, StoreError};
+use minhu_core::ids::CityId;
 use sqlx::any::AnyRow;
 use sqlx::{AnyConnection, Row};
 
@@ -62,7 +63,7 @@ impl SqlStore {
             // Plain integers parsed above: safe to spell out in the statement.
             let list: Vec<String> = committed.iter().map(i64::to_string).collect();
             let sql = format!(
-                "SELECT state, region_path, change_seq, number FROM tickets \
+                "SELECT {CHANGED_COLUMNS} FROM tickets \
                  WHERE change_seq IN ({}) ORDER BY change_seq, number",
                 list.join(", ")
             );
@@ -138,11 +139,11 @@ async fn changed_after(
     mark: &ChangeMark,
     limit: u32,
 ) -> Result<Vec<(Changed, i64, String)>, StoreError> {
-    let rows = sqlx::query(
-        "SELECT state, region_path, change_seq, number FROM tickets \
+    let rows = sqlx::query(sqlx::AssertSqlSafe(format!(
+        "SELECT {CHANGED_COLUMNS} FROM tickets \
          WHERE (change_seq, number) > ($1, $2) \
-         ORDER BY change_seq, number LIMIT $3",
-    )
+         ORDER BY change_seq, number LIMIT $3"
+    )))
     .bind(mark.seq)
     .bind(&mark.number)
     .bind(i64::from(limit))
@@ -151,11 +152,16 @@ async fn changed_after(
     rows.iter().map(changed_from_row).collect()
 }
 
+/// The columns of a changed ticket: [`changed_from_row`] reads them.
+const CHANGED_COLUMNS: &str = "state, region_path, change_seq, number, city, city_from";
+
 fn changed_from_row(row: &AnyRow) -> Result<(Changed, i64, String), StoreError> {
+    let cities = [row.try_get::<Option<String>, _>(4)?, row.try_get(5)?];
     Ok((
         Changed {
             ticket: ticket_from_state(&row.try_get::<String, _>(0)?)?,
             region_path: row.try_get(1)?,
+            cities: cities.into_iter().flatten().map(CityId::new).collect(),
         },
         row.try_get(2)?,
         row.try_get(3)?,

@@ -268,11 +268,15 @@ impl ChangeMark {
     }
 }
 
-/// A ticket as it is now, with the region path stored beside it.
+/// A ticket as it is now, with the region path and cities stored beside it.
 #[derive(Clone, Debug)]
 pub struct Changed {
     pub ticket: Ticket,
     pub region_path: Option<String>,
+    /// The city the ticket belongs to and the one that handed it over (转办), as the
+    /// store's columns say: by these a city's reader sees it (a ticket taken in before
+    /// provinces has its city in the column only, `TicketStore::adopt_city`).
+    pub cities: Vec<CityId>,
 }
 
 /// Tickets and their logs: intake, reads, lists, appends, the change feed, erasure.
@@ -301,6 +305,16 @@ pub trait TicketStore: Send + Sync {
     ) -> Result<Option<Ticket>, StoreError>;
 
     async fn events(&self, number: &TicketNumber) -> Result<Vec<Event>, StoreError>;
+
+    /// The ticket's log if the ticket lies within `scope` as far as the store judges
+    /// it: a city's reader reads only its city's logs (on PostgreSQL under row-level
+    /// security too); for other scopes it is [`TicketStore::events`], the ticket's
+    /// scope being judged on the ticket read before. Empty when out of sight.
+    async fn events_in(
+        &self,
+        number: &TicketNumber,
+        scope: &Scope,
+    ) -> Result<Vec<Event>, StoreError>;
 
     /// Appends events to a ticket's log and saves the state they lead to, provided no
     /// one appended since the state the caller read ([`StoreError::Conflict`] if so).
@@ -431,8 +445,9 @@ impl TicketStore for SqlStore {
         let mut query = Conditions::new("SELECT state FROM tickets WHERE 1 = 1");
         query.and("number = ?", vec![Bind::Text(number.as_str().to_owned())]);
         query::scope(&mut query, scope);
-        let row = query.query().fetch_optional(&self.reader).await?;
-        row.map(|row| ticket_from_state(&row.try_get::<String, _>(0)?))
+        let rows = self.read_rows(&query, scope).await?;
+        rows.first()
+            .map(|row| ticket_from_state(&row.try_get::<String, _>(0)?))
             .transpose()
     }
 
@@ -441,6 +456,26 @@ impl TicketStore for SqlStore {
             .bind(number.as_str())
             .fetch_all(&self.reader)
             .await?;
+        rows.iter().map(event_from_row).collect()
+    }
+
+    async fn events_in(
+        &self,
+        number: &TicketNumber,
+        scope: &Scope,
+    ) -> Result<Vec<Event>, StoreError> {
+        if !matches!(scope, Scope::City(..)) {
+            return self.events(number).await;
+        }
+        let mut query = Conditions::new("SELECT body FROM events WHERE ticket = ");
+        query.push("?", vec![Bind::Text(number.as_str().to_owned())]);
+        query.and(
+            "ticket IN (SELECT number FROM tickets WHERE 1 = 1",
+            Vec::new(),
+        );
+        query::scope(&mut query, scope);
+        query.sql.push_str(") ORDER BY seq");
+        let rows = self.read_rows(&query, scope).await?;
         rows.iter().map(event_from_row).collect()
     }
 
@@ -469,7 +504,7 @@ impl TicketStore for SqlStore {
                 next: None,
             });
         };
-        let rows = query.query().fetch_all(&self.reader).await?;
+        let rows = self.read_rows(&query, &filter.scope).await?;
         let (tickets, next) = page_of_rows(&rows, query::list_limit(filter), |row| {
             Ok(Cursor {
                 created_at: row.try_get(1)?,
@@ -492,7 +527,7 @@ impl TicketStore for SqlStore {
                 next: None,
             });
         };
-        let rows = query.query().fetch_all(&self.reader).await?;
+        let rows = self.read_rows(&query, &filter.scope).await?;
         let (tickets, next) = page_of_rows(&rows, limit, |row| {
             Ok(WorkCursor {
                 key: row.try_get(1)?,
@@ -507,7 +542,11 @@ impl TicketStore for SqlStore {
         let Some(query) = query::count_query(filter) else {
             return Ok(0);
         };
-        let count: i64 = query.query().fetch_one(&self.reader).await?.try_get(0)?;
+        let rows = self.read_rows(&query, &filter.scope).await?;
+        let count: i64 = match rows.first() {
+            Some(row) => row.try_get(0)?,
+            None => 0,
+        };
         Ok(count as u64)
     }
 
@@ -516,7 +555,7 @@ impl TicketStore for SqlStore {
         let Some(query) = query::filtered(columns, filter, query::list_limit(filter)) else {
             return Ok(Vec::new());
         };
-        let rows = query.query().fetch_all(&self.reader).await?;
+        let rows = self.read_rows(&query, &filter.scope).await?;
         rows.iter()
             .map(|row| {
                 let number: String = row.try_get(0)?;
@@ -569,7 +608,7 @@ impl TicketStore for SqlStore {
             let mut query = Conditions::new("SELECT status, COUNT(*) FROM tickets WHERE 1 = 1");
             query::scope(&mut query, scope);
             query.sql.push_str(" GROUP BY status");
-            query.query().fetch_all(&self.reader).await?
+            self.read_rows(&query, scope).await?
         };
         let mut counts = Vec::new();
         for row in rows {
@@ -619,6 +658,21 @@ impl TicketStore for SqlStore {
         number
             .map(|n| TicketNumber::parse(&n).map_err(|e| StoreError::Corrupt(e.to_string())))
             .transpose()
+    }
+}
+
+impl SqlStore {
+    /// The rows of `query` read as a reader with `scope` reads (`wall.rs`: a city's
+    /// reader under row-level security on PostgreSQL).
+    async fn read_rows(
+        &self,
+        query: &Conditions,
+        scope: &Scope,
+    ) -> Result<Vec<AnyRow>, StoreError> {
+        let mut reading = self.reading(scope).await?;
+        let rows = query.query().fetch_all(reading.conn()).await?;
+        reading.done().await?;
+        Ok(rows)
     }
 }
 
