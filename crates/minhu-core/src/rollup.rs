@@ -357,6 +357,9 @@ fn credits(before: &Ticket, event: &Event, awaiting: bool) -> Vec<(Option<UnitId
             match deadline {
                 DeadlineKind::Respond => settles(credits),
                 DeadlineKind::Resolve => credits,
+                // A desk's time to take a demand handed over (转办) is no unit's
+                // deadline: no unit's figures count it.
+                DeadlineKind::Transfer => Vec::new(),
             }
         }
         Change::Created(_)

@@ -303,6 +303,12 @@ pub struct CityTransfer {
     /// When the receiving desk should have taken it (dispatched it to a unit).
     #[cfg_attr(feature = "openapi", schema(value_type = String, format = DateTime))]
     pub respond_by: Timestamp,
+    /// When the receiving city took it: the first change that moved it out of the
+    /// queue (dispatched, answered, merged, closed). Until then its clock runs
+    /// (`TimerKind::TransferOverdue`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<String>, format = DateTime))]
+    pub taken_at: Option<Timestamp>,
 }
 
 /// One summoned unit's share of a joint case.
@@ -471,6 +477,7 @@ impl Ticket {
                     reason: reason.clone(),
                     at: event.at,
                     respond_by: *respond_by,
+                    taken_at: None,
                 });
             }
             Change::Reassigned {
@@ -680,12 +687,21 @@ impl Ticket {
             Change::Escalated { to, .. } => self.alerts.escalated.push(*to),
             Change::CallbackDue => self.alerts.callback_due = true,
         }
+        // A demand handed over is taken by the first change that moves it out of the
+        // receiving city's queue; its clock stops for good.
+        if self.status != Status::Pending
+            && let Some(transfer) = &mut self.transfer
+            && transfer.taken_at.is_none()
+        {
+            transfer.taken_at = Some(event.at);
+        }
     }
 
     fn clock_alert(&mut self, deadline: DeadlineKind) -> &mut Option<Flag> {
         match deadline {
             DeadlineKind::Respond => &mut self.alerts.respond,
             DeadlineKind::Resolve => &mut self.alerts.resolve,
+            DeadlineKind::Transfer => &mut self.alerts.transfer,
         }
     }
 

@@ -28,6 +28,7 @@ code_enum!(
         EscalateSupervisor = "escalate_supervisor" / "升级至督办" / "Escalation to supervisors",
         CallbackDue = "callback_due" / "回访到期" / "Callback due",
         LongTermReview = "long_term_review" / "挂账复核" / "Long-term review",
+        TransferOverdue = "transfer_overdue" / "转办超时" / "Handover not taken in time",
     }
 );
 
@@ -36,6 +37,9 @@ code_enum!(
     DeadlineKind {
         Respond = "respond" / "签收时限" / "Acceptance deadline",
         Resolve = "resolve" / "办理时限" / "Handling deadline",
+        /// A demand handed over from another city (转办): the receiving desk's time to
+        /// take it.
+        Transfer = "transfer" / "转办签收时限" / "Handover deadline",
     }
 );
 
@@ -100,6 +104,10 @@ pub struct Alerts {
     /// `warning` or `overdue` on the resolution deadline.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub resolve: Option<Flag>,
+    /// `overdue` when a demand handed over from another city (转办) was not taken by
+    /// the time that city gave.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub transfer: Option<Flag>,
     /// Who the overdue ticket has been escalated to, in order.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub escalated: Vec<EscalationTarget>,
@@ -121,7 +129,7 @@ impl Alerts {
         if !self.escalated.is_empty() {
             return Some(Flag::Escalated);
         }
-        let clocks = [self.respond, self.resolve];
+        let clocks = [self.respond, self.resolve, self.transfer];
         if clocks.contains(&Some(Flag::Overdue)) {
             Some(Flag::Overdue)
         } else if clocks.contains(&Some(Flag::Warning)) {
@@ -212,6 +220,14 @@ pub fn pending(ticket: &Ticket, city: &City) -> Vec<Timer> {
         && let Ok(day) = long_term.review_on.to_zoned(city.timezone.clone())
     {
         add(TimerKind::LongTermReview, day.timestamp());
+    }
+    // 转办: the receiving city's desk has until the sender's time to take the demand.
+    if ticket.status == Status::Pending
+        && alerts.transfer.is_none()
+        && let Some(transfer) = &ticket.transfer
+        && transfer.taken_at.is_none()
+    {
+        add(TimerKind::TransferOverdue, transfer.respond_by);
     }
     if ticket.status == Status::Resolved
         && ticket.rating.is_none()

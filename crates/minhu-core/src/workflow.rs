@@ -1097,6 +1097,14 @@ fn fire(
             unit: ticket.unit.clone(),
         },
         TimerKind::CallbackDue => Change::CallbackDue,
+        TimerKind::TransferOverdue => Change::Overdue {
+            deadline: DeadlineKind::Transfer,
+            due_by: ticket
+                .transfer
+                .as_ref()
+                .map(|t| t.respond_by)
+                .ok_or_else(|| FieldError::new("timer", "the ticket was not handed over"))?,
+        },
         TimerKind::LongTermReview => Change::LongTermReviewDue {
             review_on: ticket
                 .long_term

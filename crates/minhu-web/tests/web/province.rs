@@ -7,6 +7,9 @@ use super::access::{Fixtures, ROUTES, passed, sample};
 use axum::body::Body;
 use axum::http::{Request, StatusCode, header};
 use minhu_core::access::Role;
+use minhu_core::ids::TicketNumber;
+use minhu_core::timer::TimerKind;
+use minhu_engine::timers::TimerWorker;
 use minhu_testkit::db::TestDb;
 use minhu_testkit::web::TestApp;
 use minhu_web::middleware::auth::Rule;
@@ -19,6 +22,15 @@ fn demand(title: &str, address: &str) -> String {
         "category": "城乡建设/住房保障与房地产/物业服务",
         "citizen": {"phone": "13812345678", "name": "张三"}
     })
+    .to_string()
+}
+
+/// A demand taken in for A (its channel names it) whose words are about B市 (B5县):
+/// handed over to B's desk at intake (转办).
+fn handed_to_b() -> String {
+    json!({"channel": "web", "kind": "complaint", "title": "小区电梯坏了",
+           "description": "B5县某小区电梯坏了一个月", "city": "A",
+           "category": "城乡建设/住房保障与房地产/物业服务"})
     .to_string()
 }
 
@@ -179,14 +191,7 @@ async fn cities_stay_apart(db: TestDb) {
 
     // 转办: taken in for A (its own channel names it) but about B市: handed to B's
     // desk with the reason and B's clock, in sight of both cities.
-    let handed = created(
-        &app,
-        &json!({"channel": "web", "kind": "complaint", "title": "小区电梯坏了",
-                "description": "B5县某小区电梯坏了一个月", "city": "A",
-                "category": "城乡建设/住房保障与房地产/物业服务"})
-        .to_string(),
-    )
-    .await;
+    let handed = created(&app, &handed_to_b()).await;
     assert_eq!(handed["city"], "B", "{handed}");
     assert_eq!(handed["status"], "pending", "{handed}");
     assert_eq!(handed["transfer"]["from"], "A", "{handed}");
@@ -288,6 +293,139 @@ async fn cities_stay_apart(db: TestDb) {
     assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
     let (status, body, _) = app.send_as(None, post(form(Some("B")))).await;
     assert_eq!(status, StatusCode::CREATED, "{body}");
+    drop(app);
+    db.close().await;
+}
+
+#[tokio::test]
+async fn a_handover_not_taken_in_time_is_overdue_in_both_cities_on_sqlite() {
+    a_handover_not_taken_in_time_is_overdue_in_both_cities(TestDb::sqlite().await).await;
+}
+
+#[tokio::test]
+async fn a_handover_not_taken_in_time_is_overdue_in_both_cities_on_postgres() {
+    a_handover_not_taken_in_time_is_overdue_in_both_cities(TestDb::postgres().await).await;
+}
+
+/// 转办's clock: when the receiving city's desk has not taken a demand handed over by
+/// the time the sending city gave, the timer worker records it overdue on the ticket,
+/// in sight of both cities' dispatchers (the event, the ticket's alert, the overdue
+/// list); once taken, the clock is gone for good, even if the demand comes back to
+/// the queue.
+async fn a_handover_not_taken_in_time_is_overdue_in_both_cities(db: TestDb) {
+    let app = TestApp::province_on(db.store.clone()).await;
+    let worker = TimerWorker::new(app.state.engine.clone());
+    let handed = created(&app, &handed_to_b()).await;
+    assert_eq!(
+        (&handed["city"], &handed["status"]),
+        (&json!("B"), &json!("pending")),
+        "{handed}"
+    );
+    let number = handed["number"].as_str().unwrap().to_owned();
+    let respond_by: jiff::Timestamp = handed["transfer"]["respond_by"]
+        .as_str()
+        .unwrap()
+        .parse()
+        .unwrap();
+    let a_dispatcher = app
+        .token("a-dispatcher", Role::Dispatcher, None, Some("A"))
+        .await;
+    let b_dispatcher = app
+        .token("b-dispatcher", Role::Dispatcher, None, Some("B"))
+        .await;
+    let overdue_for = |token: String| {
+        let (app, number) = (&app, number.clone());
+        async move {
+            let (status, ticket) = app
+                .get_as(Some(&token), &format!("/api/v1/tickets/{number}"))
+                .await;
+            assert_eq!(status, StatusCode::OK, "{ticket}");
+            let (status, events) = app
+                .get_as(Some(&token), &format!("/api/v1/tickets/{number}/events"))
+                .await;
+            assert_eq!(status, StatusCode::OK, "{events}");
+            let (_, listed) = app
+                .get_as(Some(&token), "/api/v1/tickets?flag=overdue")
+                .await;
+            let in_list = listed["tickets"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .any(|t| t["number"] == json!(number));
+            let event = events
+                .as_array()
+                .unwrap()
+                .iter()
+                .find(|e| e["type"] == "overdue")
+                .cloned();
+            (ticket["alerts"]["transfer"].clone(), event, in_list)
+        }
+    };
+
+    worker.run_due().await.unwrap();
+    for token in [&a_dispatcher, &b_dispatcher] {
+        assert_eq!(
+            overdue_for(token.clone()).await,
+            (Value::Null, None, false),
+            "not before its time"
+        );
+    }
+    app.clock
+        .set(respond_by + jiff::SignedDuration::from_secs(1));
+    let fired = worker.run_due().await.unwrap();
+    assert!(fired.fired >= 1, "{fired:?}");
+    for token in [&a_dispatcher, &b_dispatcher] {
+        let (alert, event, in_list) = overdue_for(token.clone()).await;
+        assert_eq!(alert, json!("overdue"));
+        let event = event.expect("an overdue event");
+        assert_eq!(
+            (&event["deadline"], &event["due_by"]),
+            (&json!("transfer"), &json!(respond_by.to_string())),
+            "{event}"
+        );
+        assert!(in_list, "in the overdue list of both cities");
+    }
+
+    // B's desk takes it: the alert goes; a unit's return brings it back to B's queue,
+    // and its handover clock does not start again.
+    let (status, dispatched) = app
+        .act_as(
+            Some(&b_dispatcher),
+            &number,
+            json!({"action": "dispatch", "unit": "dept-B-housing"}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{dispatched}");
+    assert!(dispatched["alerts"]["transfer"].is_null(), "{dispatched}");
+    assert!(
+        dispatched["transfer"]["taken_at"].is_string(),
+        "{dispatched}"
+    );
+    let unit = app
+        .token("b-housing", Role::UnitHandler, Some("dept-B-housing"), None)
+        .await;
+    let (status, returned) = app
+        .act_as(
+            Some(&unit),
+            &number,
+            json!({"action": "return", "reason": "不属于本单位"}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{returned}");
+    assert_eq!(returned["status"], "pending", "{returned}");
+    let ticket = app
+        .state
+        .engine
+        .ticket(&TicketNumber::parse(&number).unwrap())
+        .await
+        .unwrap();
+    let city = app.state.engine.city_of(&ticket);
+    assert!(
+        !minhu_core::timer::pending(&ticket, city)
+            .iter()
+            .any(|t| t.kind == TimerKind::TransferOverdue),
+        "taken: no handover clock"
+    );
     drop(app);
     db.close().await;
 }
