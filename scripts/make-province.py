@@ -9,6 +9,8 @@ This script makes each of them a city of the province in minhu's city format:
   demo/province/province.toml          the province, its cities (A first), its desk
   demo/province/calendar.toml          -> ../city/calendar.toml (shared by every city)
   demo/province/taxonomy.csv           -> ../city/taxonomy.csv  (shared by every city)
+  demo/province/open311.toml           -> ../city/open311.toml  (the services of every city
+                                          without its own, under its own taxonomy)
   demo/province/cities/A               -> ../../city (A市 in full, as the demo city)
   demo/province/cities/<X>/city.toml   A市's tiers, rules and settings under X's name
   demo/province/cities/<X>/regions.toml  X市 and its districts and counties (mined)
@@ -215,6 +217,7 @@ def main():
         f.write(province_toml(cities))
     link("../city/calendar.toml", os.path.join(OUT, "calendar.toml"))
     link("../city/taxonomy.csv", os.path.join(OUT, "taxonomy.csv"))
+    link("../city/open311.toml", os.path.join(OUT, "open311.toml"))
     link("../../city", os.path.join(OUT, "cities", "A"))
     for letter, name, districts in cities:
         d = os.path.join(OUT, "cities", letter)

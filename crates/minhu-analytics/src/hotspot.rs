@@ -128,13 +128,23 @@ impl Lexicon {
     /// The names and aliases of the city's regions, roads and other cities as places,
     /// those of its other places (`places.csv`: estates, schools ...) as sites.
     pub fn for_city(city: &City) -> Self {
-        let regions = city.regions.all().iter().flat_map(|region| {
-            std::iter::once(region.name.as_str()).chain(region.aliases.iter().map(String::as_str))
-        });
-        let (wide, sites): (Vec<&Place>, Vec<&Place>) = city
-            .places
-            .places()
+        Self::for_cities(std::iter::once(city))
+    }
+
+    /// [`Lexicon::for_city`] over every city of a province: each city's regions and
+    /// places.
+    pub fn for_cities<'a>(cities: impl IntoIterator<Item = &'a City>) -> Self {
+        let cities: Vec<&City> = cities.into_iter().collect();
+        let regions = cities
             .iter()
+            .flat_map(|city| city.regions.all())
+            .flat_map(|region| {
+                std::iter::once(region.name.as_str())
+                    .chain(region.aliases.iter().map(String::as_str))
+            });
+        let (wide, sites): (Vec<&Place>, Vec<&Place>) = cities
+            .iter()
+            .flat_map(|city| city.places.places())
             .partition(|place| matches!(place.kind, PlaceKind::Road | PlaceKind::City));
         Self::new(
             regions.chain(wide.into_iter().flat_map(Place::names)),

@@ -53,7 +53,7 @@ mod synonyms;
 use boundaries::load_boundaries;
 use city_toml::read_city;
 use places::load_places;
-pub use province::{PROVINCE_FILE, city_dir, load_province};
+pub use province::{PROVINCE_FILE, city_dir, load_province, province_of, sibling_dir};
 use synonyms::add_synonyms;
 
 /// A mistake in a configuration file, pointing at where it is.
@@ -275,10 +275,26 @@ pub fn check_edit(dir: &Path, name: &str, text: &str) -> Result<City, ConfigErro
             ),
         });
     }
+    let shared = province_of(dir);
     read_city(Files {
         draft: Some((name, text)),
+        shared: shared.as_deref(),
         ..Files::of(dir)
     })
+}
+
+/// The text of the editable file `name` as the city in `dir` reads it: its own, else
+/// (a city of a province) the province's; empty when neither has one.
+pub fn editable_text(dir: &Path, name: &str) -> std::io::Result<String> {
+    let shared = province_of(dir);
+    let files = Files {
+        shared: shared.as_deref(),
+        ..Files::of(dir)
+    };
+    match std::fs::read_to_string(files.path(name)) {
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(String::new()),
+        read => read,
+    }
 }
 
 #[derive(Deserialize)]
@@ -309,6 +325,33 @@ struct DiscoveryFile {
 /// 12345 hotline, the changeset the file's last modification, the key service a request
 /// to the city, the URL the one each request came to.
 pub fn load_services(dir: &Path, city: &City) -> Result<ServiceCatalog, ConfigError> {
+    services_from(&Files::of(dir), city)
+}
+
+/// The Open311 services of `city`, one of the cities of the configuration in `dir`
+/// (a province, or a single city): [`load_services`] on the city's directory, where a
+/// city without an `open311.toml` of its own offers the province's services (checked
+/// against the city's own taxonomy).
+pub fn load_city_services(
+    dir: &Path,
+    province: &minhu_core::Province,
+    city: &minhu_core::ids::CityId,
+) -> Result<ServiceCatalog, ConfigError> {
+    let entry = province.city(city).ok_or_else(|| ConfigError {
+        file: dir.join(PROVINCE_FILE),
+        line: None,
+        problem: format!("{city} is not a city of the province"),
+    })?;
+    let city_dir = city_dir(dir, province, city);
+    let shared = dir.join(PROVINCE_FILE).exists().then_some(dir);
+    let files = Files {
+        shared,
+        ..Files::of(&city_dir)
+    };
+    services_from(&files, &entry.city)
+}
+
+fn services_from(files: &Files<'_>, city: &City) -> Result<ServiceCatalog, ConfigError> {
     let contact = format!(
         "{} 12345 政务服务便民热线 ({} 12345 hotline)",
         city.name, city.name_en
@@ -317,7 +360,7 @@ pub fn load_services(dir: &Path, city: &City) -> Result<ServiceCatalog, ConfigEr
         "向{} 12345 热线申请 api_key (ask the {} 12345 hotline for an api_key)",
         city.name, city.name_en
     );
-    let path = dir.join("open311.toml");
+    let path = files.path("open311.toml");
     if !path.exists() {
         return Ok(ServiceCatalog::default().with_discovery(Discovery {
             contact,
@@ -325,7 +368,7 @@ pub fn load_services(dir: &Path, city: &City) -> Result<ServiceCatalog, ConfigEr
             ..Discovery::default()
         }));
     }
-    let source = Files::of(dir).read("open311.toml")?;
+    let source = files.read("open311.toml")?;
     let file: ServicesFile = source.parse()?;
     let spans = spans_of(&file.service);
     let catalog = ServiceCatalog::new(unspan(file.service), &city.taxonomy)

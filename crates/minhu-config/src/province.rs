@@ -153,6 +153,22 @@ pub fn city_dir(dir: &Path, province: &Province, city: &CityId) -> PathBuf {
     }
 }
 
+/// The province directory a city's directory `dir` lies in (`<province>/cities/<id>`,
+/// beside `province.toml`), whose files the city reads where it has none of its own;
+/// `None` for a lone city's directory.
+pub fn province_of(dir: &Path) -> Option<PathBuf> {
+    let cities = dir.parent()?;
+    let province = cities.parent()?;
+    (cities.file_name()? == CITIES_DIR && province.join(PROVINCE_FILE).exists())
+        .then(|| province.to_path_buf())
+}
+
+/// The directory of another city `city` beside the city directory `dir` in the same
+/// province; `None` for a lone city's directory.
+pub fn sibling_dir(dir: &Path, city: &CityId) -> Option<PathBuf> {
+    province_of(dir).map(|province| province.join(CITIES_DIR).join(city.as_str()))
+}
+
 /// Directories of `cities/` holding a `city.toml` that `listed` does not name: a city
 /// someone added and forgot to list would otherwise be silently left out.
 fn unlisted_cities(dir: &Path, listed: &[String]) -> Vec<String> {

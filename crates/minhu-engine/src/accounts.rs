@@ -10,7 +10,7 @@
 
 use crate::{Engine, EngineError};
 use jiff::SignedDuration;
-use minhu_core::access::{Permission, Role};
+use minhu_core::access::{Permission, Role, Scope};
 use minhu_core::ids::{RegionId, UnitId};
 use minhu_core::workflow::FieldError;
 use minhu_store::{
@@ -158,6 +158,81 @@ impl Accounts<'_> {
 
     pub async fn users(&self) -> Result<Vec<User>, EngineError> {
         Ok(self.engine.store.users().await?)
+    }
+
+    /// Whether an administrator with `scope` manages an account limited to `unit` or
+    /// `region`: the whole province's manage every account, a city's those of their
+    /// city only (never one over the whole province).
+    pub fn manages(&self, scope: &Scope, unit: Option<&str>, region: Option<&str>) -> bool {
+        if matches!(scope, Scope::All) {
+            return true;
+        }
+        let city = self.engine.city_of_account(
+            unit.map(UnitId::new).as_ref(),
+            region.map(RegionId::new).as_ref(),
+        );
+        match city {
+            Some(city) => self.engine.cities_in(scope).iter().any(|c| c.id == city),
+            None => false,
+        }
+    }
+
+    /// The accounts an administrator with `scope` manages ([`Accounts::manages`]).
+    pub async fn users_in(&self, scope: &Scope) -> Result<Vec<User>, EngineError> {
+        let mut users = self.users().await?;
+        users.retain(|u| self.manages(scope, u.unit.as_deref(), u.region.as_deref()));
+        Ok(users)
+    }
+
+    /// An account an administrator with `scope` manages; another city's reads as none.
+    pub async fn user_in(&self, scope: &Scope, login: &str) -> Result<Option<User>, EngineError> {
+        let user = self.user(login).await?;
+        Ok(user.filter(|u| self.manages(scope, u.unit.as_deref(), u.region.as_deref())))
+    }
+
+    /// [`Accounts::save`] by an administrator with `scope`: a city's administrator
+    /// creates and changes accounts of their city only, never one over the province.
+    pub async fn save_in(
+        &self,
+        scope: &Scope,
+        change: AccountChange,
+        admin: &Admin,
+    ) -> Result<User, EngineError> {
+        let blank = |value: &Option<String>| value.clone().filter(|v| !v.trim().is_empty());
+        let (unit, region) = (blank(&change.unit), blank(&change.region));
+        if !self.manages(scope, unit.as_deref(), region.as_deref()) {
+            let field = if unit.is_some() && region.is_none() {
+                "unit"
+            } else {
+                "region"
+            };
+            return Err(FieldError::new(
+                field,
+                "an administrator of a city manages accounts of that city only: give one of its units or regions",
+            )
+            .into());
+        }
+        if let Some(before) = self.user(&change.login).await?
+            && !self.manages(scope, before.unit.as_deref(), before.region.as_deref())
+        {
+            return Err(FieldError::new("login", "is already used; choose another").into());
+        }
+        self.save(change, admin).await
+    }
+
+    /// [`Accounts::set_disabled`] by an administrator with `scope`: another city's
+    /// account is no account to them.
+    pub async fn set_disabled_in(
+        &self,
+        scope: &Scope,
+        login: &str,
+        disabled: bool,
+        admin: &Admin,
+    ) -> Result<User, EngineError> {
+        if self.user_in(scope, login).await?.is_none() {
+            return Err(EngineError::NoAccount(login.to_owned()));
+        }
+        self.set_disabled(login, disabled, admin).await
     }
 
     /// Starts a session for `subject` (`user:<login>`, `citizen:<number>`) lasting

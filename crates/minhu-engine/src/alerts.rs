@@ -43,22 +43,48 @@ fn hour_start(hour: i64) -> Timestamp {
 
 impl Engine {
     /// The alerts the rollups show now, raised or not (see the module's docs).
+    /// In a province each city's cells and units are judged by that city's rules
+    /// (`[analytics]` of its `city.toml`); a unit of the province's own, by the home
+    /// city's.
     pub async fn current_alerts(&self) -> Result<Vec<Alert>, StoreError> {
         let now = self.clock.now();
         let rules = &self.city.analytics;
         let to_hour = epoch_hour(now) + 1;
         let from_hour = to_hour - WATCHED_HOURS;
+        let weeks = self
+            .province
+            .cities()
+            .iter()
+            .map(|c| c.city.analytics.surge.weeks)
+            .max()
+            .unwrap_or(rules.surge.weeks);
         let counts = self
             .store
             .rollup_hourly(&HourlyQuery {
-                from_hour: from_hour - i64::from(rules.surge.weeks) * 7 * 24 - 1,
+                from_hour: from_hour - i64::from(weeks) * 7 * 24 - 1,
                 to_hour,
                 scope: Scope::All,
                 regions: Vec::new(),
                 category: None,
             })
             .await?;
-        let mut alerts: Vec<Alert> = surges(&counts, from_hour, to_hour, &rules.surge)
+        let mut found = Vec::new();
+        if self.province.has_several_cities() {
+            // Each cell to its city (a region's id is unique in the province).
+            let mut per_city: BTreeMap<usize, Vec<_>> = BTreeMap::new();
+            for (key, n) in counts {
+                let region = minhu_core::ids::RegionId::new(key.region.as_str());
+                let at = self.city_index(|c| c.regions.get(&region).is_some());
+                per_city.entry(at).or_default().push((key, n));
+            }
+            for (at, counts) in per_city {
+                let city = &self.province.cities()[at].city;
+                found.extend(surges(&counts, from_hour, to_hour, &city.analytics.surge));
+            }
+        } else {
+            found = surges(&counts, from_hour, to_hour, &rules.surge);
+        }
+        let mut alerts: Vec<Alert> = found
             .into_iter()
             .map(|surge| Alert {
                 id: format!("{SURGE}|{}", surge.id),
@@ -92,24 +118,48 @@ impl Engine {
         let month_start = month
             .to_zoned(self.city.timezone.clone())
             .map_or(now, |zoned| zoned.timestamp());
+        // Each unit ranked among its city's, by its city's threshold.
+        let mut per_city: BTreeMap<usize, Vec<(String, Tally)>> = BTreeMap::new();
+        for (unit, tally) in units {
+            let id = minhu_core::ids::UnitId::new(unit.as_str());
+            let at = self.city_index(|c| c.units.get(&id).is_some());
+            per_city.entry(at).or_default().push((unit, tally));
+        }
+        let lines = per_city.into_iter().flat_map(|(at, units)| {
+            let rules = &self.province.cities()[at].city.analytics;
+            rank(units, rules)
+        });
         alerts.extend(
-            rank(units.into_iter().collect(), rules)
-                .into_iter()
+            lines
                 .filter(|line| line.buck_passing_warning)
                 .map(|line| Alert {
                     id: format!("{BUCK_PASSING}|{}|{}", line.unit, month.strftime("%Y-%m")),
                     kind: BUCK_PASSING.into(),
                     region: None,
-                    unit: Some(line.unit),
                     category: None,
                     window_from: month_start,
                     window_to: now,
                     observed: line.rates.buck_passing.unwrap_or_default(),
-                    expected: rules.buck_passing_warn,
+                    expected: self.rules_of_unit(&line.unit).buck_passing_warn,
+                    unit: Some(line.unit),
                     raised_at: now,
                 }),
         );
         Ok(alerts)
+    }
+
+    /// The index among the province's cities of the first for which `has` holds, else
+    /// the home city's (0).
+    fn city_index(&self, has: impl Fn(&minhu_core::City) -> bool) -> usize {
+        let cities = self.province.cities();
+        cities.iter().position(|c| has(&c.city)).unwrap_or(0)
+    }
+
+    /// The analytics rules `unit` is judged by: its city's.
+    fn rules_of_unit(&self, unit: &str) -> &minhu_core::city::AnalyticsRules {
+        let id = minhu_core::ids::UnitId::new(unit);
+        let at = self.city_index(|c| c.units.get(&id).is_some());
+        &self.province.cities()[at].city.analytics
     }
 
     /// One pass of the watch: raises the current alerts not raised before, with what

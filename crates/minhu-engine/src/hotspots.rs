@@ -367,11 +367,15 @@ pub struct Refreshed {
 }
 
 impl Engine {
-    /// The hotspot list's reading of the city's words and place names (built once).
+    /// The hotspot list's reading of the words and place names of every city served
+    /// (built once).
     pub fn hotspot_lexicon(&self) -> Arc<Lexicon> {
         self.hotspots
             .lexicon
-            .get_or_init(|| Arc::new(Lexicon::for_city(&self.city)))
+            .get_or_init(|| {
+                let cities = self.province.cities().iter().map(|c| c.city.as_ref());
+                Arc::new(Lexicon::for_cities(cities))
+            })
             .clone()
     }
 
@@ -546,7 +550,9 @@ impl Engine {
                 kept.forget(&number);
                 continue;
             }
-            let text = ticket_text(&ticket, &self.city.privacy);
+            // A ticket's words and place are read by its own city's configuration.
+            let city = self.city_of(&ticket);
+            let text = ticket_text(&ticket, &city.privacy);
             let hash = {
                 let mut hasher = DefaultHasher::new();
                 text.hash(&mut hasher);
@@ -556,7 +562,7 @@ impl Engine {
                 Some(region) => kept
                     .places
                     .entry(region.clone())
-                    .or_insert_with(|| ticket_place(&self.city, &ticket).into())
+                    .or_insert_with(|| ticket_place(city, &ticket).into())
                     .clone(),
                 None => Arc::from(Vec::new()),
             };

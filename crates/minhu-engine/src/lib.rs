@@ -338,6 +338,29 @@ impl Engine {
             .collect()
     }
 
+    /// The configuration a reader with `scope` works under: their city's when the scope
+    /// lies in one city, else (the whole province) the home city's.
+    pub fn city_in(&self, scope: &Scope) -> &Arc<City> {
+        match self.cities_in(scope)[..] {
+            [only] if !matches!(scope, Scope::All) => &only.city,
+            _ => &self.city,
+        }
+    }
+
+    /// The city an account or token limited to `unit` or `region` belongs to; `None`
+    /// for one over the whole province (neither, or a single city served).
+    pub fn city_of_account(
+        &self,
+        unit: Option<&UnitId>,
+        region: Option<&RegionId>,
+    ) -> Option<CityId> {
+        let scope = self.scope_of(unit, region);
+        match self.cities_in(&scope)[..] {
+            [only] if !matches!(scope, Scope::All) => Some(only.id.clone()),
+            _ => None,
+        }
+    }
+
     /// The scope of an account or token limited to `unit` or `region` (neither: the
     /// whole province), under the configuration of the city holding them. Where
     /// several cities are served, a city's root region is the whole of that city,

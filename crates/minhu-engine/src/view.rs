@@ -58,6 +58,15 @@ impl Reader {
         }
     }
 
+    /// Anyone, reading the part of the province `scope` covers (one city's
+    /// requests: Open311's `jurisdiction_id`).
+    pub fn public_in(scope: Scope) -> Self {
+        Self {
+            scope,
+            ..Self::public()
+        }
+    }
+
     /// The citizen of one demand, signed in with its follow code.
     pub fn follower(number: TicketNumber) -> Self {
         Self {
@@ -79,7 +88,8 @@ impl Reader {
     pub fn sees(&self, ticket: &Ticket) -> bool {
         match &self.audience {
             Audience::Official => self.scope.contains(ticket),
-            Audience::Public => !is_confidential(&ticket.intake),
+            // The public of a jurisdiction: that city's demands (all, by default).
+            Audience::Public => !is_confidential(&ticket.intake) && self.scope.contains(ticket),
             Audience::Follower(number) => ticket.number == *number,
         }
     }

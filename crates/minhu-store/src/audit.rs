@@ -35,6 +35,20 @@ pub struct AuditFilter {
     /// Entries after this sequence number (for paging).
     pub after: Option<i64>,
     pub limit: u32,
+    /// Only what concerns one city of a province ([`AuditCity`]).
+    pub city: Option<AuditCity>,
+}
+
+/// What of the audit log concerns one city of a province: what its own officials and
+/// tokens did (`actors`), what was done to its accounts (`logins`, as targets) and to
+/// its tickets (those of the city, and those it handed over to another: 转办).
+#[derive(Clone, Debug, Default)]
+pub struct AuditCity {
+    pub city: String,
+    /// `user:<login>` and `token:<name>` of the city's accounts and tokens.
+    pub actors: Vec<String>,
+    /// The city's logins and token names.
+    pub logins: Vec<String>,
 }
 
 /// The audit log.
@@ -75,6 +89,21 @@ impl AuditStore for SqlStore {
         }
         if let Some(after) = filter.after {
             query.and("seq > ?", vec![Bind::Int(after)]);
+        }
+        if let Some(city) = &filter.city {
+            let tickets = "target IN (SELECT number FROM tickets WHERE city = ? OR city_from = ?)";
+            let mut any = vec![tickets.to_owned()];
+            let mut binds = vec![Bind::Text(city.city.clone()), Bind::Text(city.city.clone())];
+            for (column, values) in [("actor", &city.actors), ("target", &city.logins)] {
+                if !values.is_empty() {
+                    any.push(format!(
+                        "{column} IN ({})",
+                        vec!["?"; values.len()].join(", ")
+                    ));
+                    binds.extend(values.iter().map(|v| Bind::Text(v.clone())));
+                }
+            }
+            query.and(&format!("({})", any.join(" OR ")), binds);
         }
         query.sql.push_str(&format!(
             " ORDER BY seq LIMIT {}",

@@ -45,7 +45,7 @@ mod wall;
 
 pub use accounts::{AccountStore, ApiToken, LoginNotice, LoginPolicy, LoginTry, Session, User};
 pub use alerts::{Alert, AlertStore, NewAlert};
-pub use audit::{AuditEntry, AuditFilter, AuditStore};
+pub use audit::{AuditCity, AuditEntry, AuditFilter, AuditStore};
 pub use channels::{ChannelStore, ChannelThread, Identity, LinkCode};
 pub use db::{Backend, PoolUse, SqlStore, StoreBackend, StoreError};
 pub use follow::{FollowCode, FollowStore};

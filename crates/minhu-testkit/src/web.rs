@@ -165,13 +165,21 @@ impl TestApp {
             engine = engine.province(province);
         }
         let engine = engine.build();
+        let city_services = crate::city::demo_services(engine.province());
+        // A province's server edits its home city's directory inside the province.
+        let config_dir = if engine.province().has_several_cities() {
+            crate::city::copy_of_demo_province(dir.path())
+        } else {
+            copy_of_demo_city(dir.path())
+        };
         let sms = Arc::new(Sms::default());
         let state = AppState {
             engine: Arc::new(engine),
             attachments: AttachmentStore::new(dir.path().join("files")),
             codes: sms.clone(),
             services: Arc::new(minhu_config::load_services(&demo_dir(), &demo_city()).unwrap()),
-            config_dir: Some(copy_of_demo_city(dir.path())),
+            city_services: Arc::new(city_services),
+            config_dir: Some(config_dir),
             channels: Arc::new(test_channels()),
             sensors: minhu_web::api::sensors::SensorGate::new(Some(SENSOR_SECRET.into())),
         };

@@ -26,18 +26,23 @@ pub mod serve;
 
 use axum::extract::DefaultBodyLimit;
 use axum::{Extension, Router};
+use minhu_core::ids::CityId;
 use minhu_core::services::ServiceCatalog;
 use minhu_engine::Engine;
 use minhu_engine::attachments::AttachmentStore;
 use routes::Routes;
+use std::collections::HashMap;
 use std::sync::Arc;
 
 #[derive(Clone)]
 pub struct AppState {
     pub engine: Arc<Engine>,
     pub attachments: AttachmentStore,
-    /// The city's Open311 services (`open311.toml`).
+    /// The city's Open311 services (`open311.toml`), and the discovery document of the
+    /// endpoint; in a province, the home city's.
     pub services: Arc<ServiceCatalog>,
+    /// Each city's Open311 services where a province is served ([`AppState::services_of`]).
+    pub city_services: Arc<HashMap<CityId, Arc<ServiceCatalog>>>,
     /// How citizens' one-time codes reach their phones.
     pub codes: Arc<dyn api::follow::CodeSender>,
     /// The city's configuration directory, which `/admin/config` edits; `None` keeps
@@ -59,10 +64,18 @@ impl AppState {
             attachments,
             codes: Arc::new(api::follow::LogCodeSender),
             services: Arc::new(ServiceCatalog::default()),
+            city_services: Arc::default(),
             config_dir: None,
             channels: Arc::default(),
             sensors: api::sensors::SensorGate::default(),
         }
+    }
+}
+
+impl AppState {
+    /// The Open311 services of `city`: its own, else (a single city) [`AppState::services`].
+    pub fn services_of(&self, city: &CityId) -> &ServiceCatalog {
+        self.city_services.get(city).unwrap_or(&self.services)
     }
 }
 

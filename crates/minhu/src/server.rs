@@ -228,11 +228,20 @@ pub fn app_state(
         &engine.province().home().id,
     );
     let services = minhu_config::load_services(&home, engine.city())?;
+    let mut city_services = std::collections::HashMap::new();
+    if engine.province().has_several_cities() {
+        for entry in engine.province().cities() {
+            let catalog =
+                minhu_config::load_city_services(&place.config, engine.province(), &entry.id)?;
+            city_services.insert(entry.id.clone(), Arc::new(catalog));
+        }
+    }
     let channels = minhu_config::channels::load_channels(&home)?;
     let channels = minhu_web::channels::Adapters::connect(&channels, secret)
         .map_err(|problem| anyhow::anyhow!("{problem}"))?;
     let mut state = AppState {
         services: Arc::new(services),
+        city_services: Arc::new(city_services),
         config_dir: Some(home),
         channels: Arc::new(channels),
         sensors: SensorGate::new(secret(minhu_web::api::sensors::SECRET_VAR)),

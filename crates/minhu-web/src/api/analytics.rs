@@ -25,7 +25,6 @@ use jiff::civil::Date;
 use minhu_analytics::rates::{Ranked, per_10k, rank};
 use minhu_analytics::seasonal::Concerned;
 use minhu_analytics::{Rates, Tally};
-use minhu_core::City;
 use minhu_core::access::Permission as P;
 use minhu_core::access::Scope;
 use minhu_core::city::ScoreWeights;
@@ -34,6 +33,7 @@ use minhu_core::region::{Region, RegionLevel};
 use minhu_core::rollup::Metric;
 use minhu_core::taxonomy::CategoryPath;
 use minhu_core::workflow::FieldError;
+use minhu_core::{City, Province};
 use minhu_engine::records::{Alert, RollupQuery, RollupRow};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
@@ -470,9 +470,9 @@ pub(crate) fn district_key(city: &City, region: Option<&str>) -> String {
 }
 
 /// Gives each listed place its name from the city's regions (unknown ids stay).
-pub(crate) fn name_places(city: &City, places: &mut [Concerned]) {
+pub(crate) fn name_places(province: &Province, places: &mut [Concerned]) {
     for place in places {
-        if let Some(region) = city.regions.get(&RegionId::new(place.id.as_str())) {
+        if let Some(region) = region_of(province, &place.id) {
             // Regions have no English names: the Chinese one on English pages too.
             place.name = region.name.clone();
             place.name_en = region.name.clone();
@@ -480,10 +480,40 @@ pub(crate) fn name_places(city: &City, places: &mut [Concerned]) {
     }
 }
 
-/// A unit's name and its English name (its name where the city gives none); its id
-/// for both when the city no longer has it.
-pub(crate) fn unit_names(city: &City, id: &str) -> (String, String) {
-    city.units.get(&UnitId::new(id)).map_or_else(
+/// The configuration figures are read under: the reader's city; for the province's
+/// readers, the city holding the region they narrow to, else the home city.
+pub(crate) fn city_read<'a>(
+    state: &'a AppState,
+    scope: &Scope,
+    given: &FilterParams,
+) -> &'a std::sync::Arc<City> {
+    let engine = &state.engine;
+    let holder = given
+        .region
+        .as_deref()
+        .filter(|_| matches!(scope, Scope::All))
+        .and_then(|r| engine.province().city_of_region(&RegionId::new(r.trim())));
+    holder.map_or_else(|| engine.city_in(scope), |entry| &entry.city)
+}
+
+/// A region of any city of the province (a region's id is unique in it).
+pub(crate) fn region_of<'a>(
+    province: &'a Province,
+    id: &str,
+) -> Option<&'a minhu_core::region::Region> {
+    let id = RegionId::new(id);
+    province.city_of_region(&id)?.city.regions.get(&id)
+}
+
+/// A unit's name and its English name (its name where the city gives none), whichever
+/// city of the province it belongs to; its id for both when no city has it.
+pub(crate) fn unit_names(province: &Province, id: &str) -> (String, String) {
+    let id_ = UnitId::new(id);
+    let unit = province
+        .cities()
+        .iter()
+        .find_map(|c| c.city.units.get(&id_));
+    unit.map_or_else(
         || (id.to_owned(), id.to_owned()),
         |unit| {
             let english = unit.name_en.clone().unwrap_or_else(|| unit.name.clone());
@@ -537,7 +567,7 @@ pub(crate) async fn rates(
         Both<Both<PeriodParams, FilterParams>, RankBy>,
     >,
 ) -> Result<Response, ApiError> {
-    let city = state.engine.city();
+    let city = city_read(&state, &principal.scope, &given);
     let filters = Filters::parse(&period, &given, city, today(&state))?;
     let by = by.unwrap_or(Ranking::Unit);
     let by_region = by != Ranking::Unit;
@@ -610,7 +640,7 @@ pub(crate) async fn rates(
                 let name = region.map_or_else(|| ranked.unit.clone(), |r| r.name.clone());
                 ((name.clone(), name), region.and_then(|r| r.population))
             } else {
-                (unit_names(city, &ranked.unit), None)
+                (unit_names(province, &ranked.unit), None)
             };
             RateLine {
                 id: ranked.unit.clone(),
@@ -736,7 +766,7 @@ pub(crate) async fn trends(
     principal: Principal,
     QueryParams(Both(period, given)): QueryParams<Both<PeriodParams, FilterParams>>,
 ) -> Result<Response, ApiError> {
-    let city = state.engine.city();
+    let city = city_read(&state, &principal.scope, &given);
     let filters = Filters::parse(&period, &given, city, today(&state))?;
     let mut query = filters.query(&principal.scope);
     query.by_day = true;
@@ -808,10 +838,20 @@ struct Alerts {
 
 /// Whether the caller may see an alert: a surge by its place, a unit's warning by the
 /// unit.
-fn in_scope(scope: &Scope, alert: &Alert) -> bool {
+fn in_scope(province: &Province, scope: &Scope, alert: &Alert) -> bool {
     match scope {
         Scope::All => true,
-        Scope::Regions(ids) | Scope::City(_, ids) => alert
+        // A city's officials: its places' surges and its units' warnings.
+        Scope::City(city, ids) => {
+            let place = alert.region.as_ref();
+            place.is_some_and(|r| ids.iter().any(|id| id.as_str() == r))
+                || alert.unit.as_ref().is_some_and(|u| {
+                    province
+                        .city(city)
+                        .is_some_and(|c| c.city.units.get(&UnitId::new(u.as_str())).is_some())
+                })
+        }
+        Scope::Regions(ids) => alert
             .region
             .as_ref()
             .is_some_and(|r| ids.iter().any(|id| id.as_str() == r)),
@@ -845,7 +885,8 @@ pub(crate) async fn alerts(
     principal: Principal,
     QueryParams(Both(AlertWindow { hours }, given)): QueryParams<Both<AlertWindow, FilterParams>>,
 ) -> Result<Response, ApiError> {
-    let city = state.engine.city();
+    let city = city_read(&state, &principal.scope, &given);
+    let province = state.engine.province();
     let filters = Filters::parse(&PeriodParams::default(), &given, city, today(&state))?;
     let hours = in_range("hours", hours, 1, 168, 24)?;
     let since = state.engine.now() - jiff::SignedDuration::from_hours(hours as i64);
@@ -860,7 +901,7 @@ pub(crate) async fn alerts(
     };
     let alerts: Vec<AlertLine> = raised
         .into_iter()
-        .filter(|alert| in_scope(&principal.scope, alert))
+        .filter(|alert| in_scope(province, &principal.scope, alert))
         .filter(|alert| within(&alert.region, &filters.regions))
         .filter(|alert| within(&alert.unit, &filters.units))
         .filter(|alert| {
@@ -872,16 +913,16 @@ pub(crate) async fn alerts(
             })
         })
         .map(|alert| {
-            let region_name = alert.region.as_ref().and_then(|id| {
-                city.regions
-                    .get(&RegionId::new(id.as_str()))
-                    .map(|r| r.name.clone())
-            });
+            let region_name = alert
+                .region
+                .as_ref()
+                .and_then(|id| region_of(province, id))
+                .map(|r| r.name.clone());
             let unit_names = alert
                 .unit
                 .as_ref()
-                .filter(|id| city.units.get(&UnitId::new(id.as_str())).is_some())
-                .map(|id| unit_names(city, id));
+                .map(|id| unit_names(province, id))
+                .filter(|(name, _)| Some(name) != alert.unit.as_ref());
             let unit_name = unit_names.as_ref().map(|(name, _)| name.clone());
             let name = region_name
                 .clone()

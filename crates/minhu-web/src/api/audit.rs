@@ -154,6 +154,10 @@ pub struct AuditQuery {
     /// json (default) or csv.
     #[param(value_type = Option<String>)]
     pub format: Option<AuditFormat>,
+    /// A city of the province (`GET /api/v1/cities`): only what concerns it - what its
+    /// accounts and tokens did, what was done to them and to its tickets. A city's
+    /// auditors read their own city's in any case.
+    pub city: Option<String>,
 }
 
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Deserialize)]
@@ -175,6 +179,7 @@ impl AuditQuery {
             to: self.to,
             after: self.after,
             limit: crate::api::page_limit(self.limit, 100, 10_000)?,
+            city: None,
         })
     }
 }
@@ -242,9 +247,8 @@ async fn list(
     let entries = state
         .engine
         .audit()
-        .log(&filter)
-        .await
-        .map_err(ApiError::internal)?;
+        .log_for(&principal.scope, query.city.as_deref(), &filter)
+        .await?;
     record(
         &state,
         principal.actor.to_string(),

@@ -71,7 +71,7 @@ pub(crate) async fn seasonal_view(
         Both<Both<SeasonParams, LevelParams>, FilterParams>,
     >,
 ) -> Result<Response, ApiError> {
-    let city = state.engine.city();
+    let city = crate::api::analytics::city_read(&state, &principal.scope, &given);
     let filters = Filters::parse(&PeriodParams::default(), &given, city, today(&state))?;
     let level = level.checked()?;
     let ahead = match &ahead {
@@ -135,9 +135,9 @@ pub(crate) async fn seasonal_view(
     let rules = SeasonRules::default();
     let mut problems = seasonal(&year, &places, &units, &rules);
     for problem in &mut problems {
-        name_places(city, &mut problem.places);
+        name_places(state.engine.province(), &mut problem.places);
         for unit in &mut problem.units {
-            (unit.name, unit.name_en) = unit_names(city, &unit.id);
+            (unit.name, unit.name_en) = unit_names(state.engine.province(), &unit.id);
         }
         problem.category_en = category_en(city, &problem.category);
     }

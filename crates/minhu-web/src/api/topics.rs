@@ -14,7 +14,7 @@
 use crate::AppState;
 use crate::api::analytics::{
     FilterParams, Filters, Format, LevelParams, PeriodParams, Table, category_en, cut,
-    district_key, name_places, read, today, unit_names,
+    district_key, name_places, read, region_of, today, unit_names,
 };
 use crate::api::in_range;
 use crate::middleware::auth::Principal;
@@ -32,7 +32,6 @@ use minhu_analytics::topic::{Topic, TopicRules, monthly_topics};
 use minhu_core::City;
 use minhu_core::access::Permission as P;
 use minhu_core::access::Scope;
-use minhu_core::ids::RegionId;
 use minhu_core::taxonomy::within;
 use minhu_engine::hotspots::{DAYS, HotspotList, KeptTicket, is_open, ticket_place, ticket_text};
 use minhu_engine::records::TicketFilter;
@@ -58,10 +57,6 @@ const MAX_LIMIT: u32 = 10_000;
 /// A kept list older than this is not served (its watch has stopped): the request
 /// computes its own.
 const STALE: SignedDuration = SignedDuration::from_mins(30);
-
-fn region_name(city: &City, id: &str) -> Option<String> {
-    city.regions.get(&RegionId::new(id)).map(|r| r.name.clone())
-}
 
 #[derive(Serialize)]
 struct HotspotLine {
@@ -147,7 +142,8 @@ pub(crate) async fn hotspot_list(
         Both<HotspotWindow, Both<PeriodParams, FilterParams>>,
     >,
 ) -> Result<Response, ApiError> {
-    let city = state.engine.city().clone();
+    let city = crate::api::analytics::city_read(&state, &principal.scope, &given).clone();
+    let province = state.engine.province().clone();
     let filters = Filters::parse(&period, &given, &city, today(&state))?;
     let days = i64::from(in_range("days", window.days, 1, 90, DAYS as u32)?);
     let limit = in_range("limit", window.limit, 1, MAX_LIMIT, LIMIT)? as usize;
@@ -158,7 +154,15 @@ pub(crate) async fn hotspot_list(
         .filter(|list| list.computed_at + STALE >= now);
     let report = match kept {
         Some(list) => kept_report(&list, &principal.scope, &filters, limit),
-        None => computed_report(&state, &principal, &period, &filters, days, limit).await?,
+        None => {
+            let asked = Asked {
+                principal: &principal,
+                city: &city,
+                period: &period,
+                filters: &filters,
+            };
+            computed_report(&state, asked, days, limit).await?
+        }
     };
     let lines: Vec<HotspotLine> = report
         .found
@@ -168,7 +172,11 @@ pub(crate) async fn hotspot_list(
             heat: h.heat,
             name: h.name,
             words: h.words,
-            place_name: h.place.as_deref().and_then(|p| region_name(&city, p)),
+            place_name: h
+                .place
+                .as_deref()
+                .and_then(|p| region_of(&province, p))
+                .map(|r| r.name.clone()),
             place: h.place,
             count: h.count,
             previous: h.previous,
@@ -180,7 +188,7 @@ pub(crate) async fn hotspot_list(
                 .units
                 .into_iter()
                 .map(|involved| {
-                    let (name, name_en) = unit_names(&city, &involved.unit);
+                    let (name, name_en) = unit_names(&province, &involved.unit);
                     UnitLine {
                         id: involved.unit,
                         name,
@@ -267,15 +275,27 @@ fn kept_report(list: &HotspotList, scope: &Scope, filters: &Filters, limit: usiz
 
 /// A list computed for this request: the caller's tickets of the window (and of the
 /// window before), at most [`MAX_TICKETS`] of them, the newest first.
+/// Who asks for a list computed on request, under which city's configuration, and
+/// for what.
+struct Asked<'a> {
+    principal: &'a Principal,
+    city: &'a City,
+    period: &'a PeriodParams,
+    filters: &'a Filters,
+}
+
 async fn computed_report(
     state: &AppState,
-    principal: &Principal,
-    period: &PeriodParams,
-    filters: &Filters,
+    asked: Asked<'_>,
     days: i64,
     limit: usize,
 ) -> Result<Found, ApiError> {
-    let city = state.engine.city();
+    let Asked {
+        principal,
+        city,
+        period,
+        filters,
+    } = asked;
     let to = if period.to.is_some() || period.month.is_some() {
         let end = filters.to.tomorrow().unwrap_or(filters.to);
         end.to_zoned(city.timezone.clone())
@@ -314,11 +334,13 @@ async fn computed_report(
             {
                 continue;
             }
+            // Each ticket's words and place read by its own city's configuration.
+            let own = state.engine.city_of(&ticket);
             messages.push(Message {
                 id: ticket.number.to_string(),
-                text: ticket_text(&ticket, &city.privacy),
+                text: ticket_text(&ticket, &own.privacy),
                 at: ticket.created_at,
-                place: ticket_place(city, &ticket),
+                place: ticket_place(own, &ticket),
                 citizen: ticket.intake.citizen.phone.clone(),
                 likes: None,
                 open: is_open(&ticket),
@@ -429,7 +451,7 @@ pub(crate) async fn monthly_topic(
         Both<Both<PeriodParams, FilterParams>, LevelParams>,
     >,
 ) -> Result<Response, ApiError> {
-    let city = state.engine.city();
+    let city = crate::api::analytics::city_read(&state, &principal.scope, &given);
     let filters = Filters::parse(&period, &given, city, today(&state))?;
     let level = level.checked()?;
     let month = filters.from.first_of_month();
@@ -494,10 +516,10 @@ pub(crate) async fn monthly_topic(
     let mut topics = monthly_topics(&months, &units, &places, &rules);
     for topic in &mut topics {
         for share in &mut topic.units {
-            (share.name, share.name_en) = unit_names(city, &share.unit);
+            (share.name, share.name_en) = unit_names(state.engine.province(), &share.unit);
         }
         topic.category_en = category_en(city, &topic.category);
-        name_places(city, &mut topic.places);
+        name_places(state.engine.province(), &mut topic.places);
     }
     if filters.format != Format::Json {
         return topic_table(&topics).send("monthly-topic", filters.format);

@@ -10,7 +10,8 @@
 use super::format::{Format, Open311Error};
 use crate::AppState;
 use crate::middleware::extract::{Both, FromQuery, read_query};
-use minhu_core::ids::CityId;
+use minhu_core::ids::{CityId, RegionId};
+use minhu_engine::Reader;
 use serde::Deserialize;
 use utoipa::IntoParams;
 
@@ -65,17 +66,27 @@ pub(super) fn check(
 }
 
 /// A query string read into `T` by [`read_query`]'s rules (unknown parameters refused,
-/// blank ones absent) beside the parameters every call may carry, the jurisdiction
-/// checked; errors told in the client's format.
+/// blank ones absent) beside the parameters every call may carry, with the city the
+/// jurisdiction names; errors told in the client's format.
 pub(super) fn open311_query<T: FromQuery>(
     state: &AppState,
     format: Format,
     query: Option<&str>,
-) -> Result<T, Open311Error> {
+) -> Result<(CityId, T), Open311Error> {
     let Both(common, own) = read_query::<Both<Common, T>>(query.unwrap_or_default())
         .map_err(|error| Open311Error::bad(format, error.message()))?;
-    check(state, format, common.jurisdiction_id.as_deref())?;
-    Ok(own)
+    let city = check(state, format, common.jurisdiction_id.as_deref())?;
+    Ok((city, own))
+}
+
+/// The public as it reads one jurisdiction: that city's requests only (with one city
+/// served, every request).
+pub(super) fn public_in(state: &AppState, city: &CityId) -> Reader {
+    let engine = &state.engine;
+    if !engine.province().has_several_cities() {
+        return Reader::public();
+    }
+    Reader::public_in(engine.scope_of(None, Some(&RegionId::new(city.as_str()))))
 }
 
 /// The query of a call that takes nothing of its own.

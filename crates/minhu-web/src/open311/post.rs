@@ -82,7 +82,7 @@ pub(super) fn read_request<'a>(
     let get = |name: &str| form.get(name).map(|v| v.trim()).filter(|v| !v.is_empty());
     let city = super::jurisdiction::check(state, format, get("jurisdiction_id"))?;
     let code = get("service_code").ok_or_else(|| bad("service_code: is required".into()))?;
-    let service = state.services.get(code).ok_or_else(|| {
+    let service = state.services_of(&city).get(code).ok_or_else(|| {
         bad(format!(
             "service_code: {code:?} is not a service of this city"
         ))

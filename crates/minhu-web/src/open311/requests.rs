@@ -3,14 +3,14 @@
 
 use super::format::{Answer, Format, Node, Open311Error, ok};
 use super::history::{Note, notes};
-use super::jurisdiction::{Common, Nothing, open311_query};
+use super::jurisdiction::{Common, Nothing, open311_query, public_in};
 use super::{DEFAULT_DAYS, MAX_REQUESTS, datetime};
 use crate::AppState;
 use crate::api::in_range;
 use axum::extract::{Path, RawQuery, State};
 use axum::http::StatusCode;
 use jiff::Timestamp;
-use minhu_core::ids::TicketNumber;
+use minhu_core::ids::{CityId, TicketNumber};
 use minhu_core::services::Service;
 use minhu_core::ticket::{Status, Ticket};
 use minhu_engine::records::TicketFilter;
@@ -37,12 +37,13 @@ fn coordinate(value: f64) -> Node {
 /// holds the ticket's; its place the point it was reported at, else the centre of the
 /// region it was placed in; its address the one given, else that region's name.
 pub(super) fn request_node(state: &AppState, ticket: &Ticket, notes: Option<&[Note]>) -> Node {
-    let city = state.engine.city();
+    // The ticket's own city: its services, units and places.
+    let city = state.engine.city_of(ticket);
     let service = ticket
         .intake
         .category
         .as_ref()
-        .and_then(|c| state.services.for_category(c));
+        .and_then(|c| services_for(state, ticket).for_category(c));
     let agency = ticket
         .unit
         .as_ref()
@@ -199,11 +200,23 @@ pub(super) struct OneQuery {
     extensions: Option<bool>,
 }
 
-/// Reads the tickets the public may see, newest first and masked for them, through
-/// the store's pages: of those `keep` takes, the first `skip` are passed over and the
-/// next `limit` returned.
+/// The services a ticket is listed under: its city's.
+fn services_for<'a>(
+    state: &'a AppState,
+    ticket: &Ticket,
+) -> &'a minhu_core::services::ServiceCatalog {
+    match &ticket.intake.city {
+        Some(city) => state.services_of(city),
+        None => state.services.as_ref(),
+    }
+}
+
+/// Reads the tickets `reader` (the public, of one jurisdiction) may see, newest first
+/// and masked for them, through the store's pages: of those `keep` takes, the first
+/// `skip` are passed over and the next `limit` returned.
 pub(super) async fn scan(
     state: &AppState,
+    reader: &Reader,
     mut filter: TicketFilter,
     mut skip: usize,
     limit: usize,
@@ -212,7 +225,7 @@ pub(super) async fn scan(
     filter.limit = 500;
     let mut found = Vec::new();
     loop {
-        let page = state.engine.list_for(&Reader::public(), &filter).await?;
+        let page = state.engine.list_for(reader, &filter).await?;
         for ticket in page.tickets {
             if !keep(&ticket) {
                 continue;
@@ -237,6 +250,7 @@ pub(super) async fn scan(
 fn services_named<'a>(
     state: &'a AppState,
     format: Format,
+    city: &CityId,
     codes: &str,
 ) -> Result<Vec<&'a Service>, Open311Error> {
     codes
@@ -244,7 +258,7 @@ fn services_named<'a>(
         .map(str::trim)
         .filter(|code| !code.is_empty())
         .map(|code| {
-            state.services.get(code).ok_or_else(|| {
+            state.services_of(city).get(code).ok_or_else(|| {
                 Open311Error::bad(
                     format,
                     format!("service_code: {code:?} is not a service of this city"),
@@ -259,13 +273,15 @@ pub(super) async fn list_requests(
     format: Format,
     query: Option<String>,
 ) -> Answer {
-    let params: RequestQuery = open311_query(state, format, query.as_deref())?;
+    let (city, params): (_, RequestQuery) = open311_query(state, format, query.as_deref())?;
+    let reader = public_in(state, &city);
     let extensions = params.extensions.unwrap_or(false);
     if let Some(ids) = params.service_request_id {
         let mut tickets = Vec::new();
         for id in ids.split(',').map(str::trim).filter(|s| !s.is_empty()) {
-            // Unknown ids are left out of a list, as the spec's examples do.
-            if let Some(ticket) = find_request(state, id)
+            // Unknown ids (and another jurisdiction's) are left out of a list, as the
+            // spec's examples do.
+            if let Some(ticket) = find_request(state, &reader, id)
                 .await
                 .map_err(|e| Open311Error::internal(format, e))?
             {
@@ -276,7 +292,7 @@ pub(super) async fn list_requests(
         return ok(format, "service_requests", &node);
     }
     let services = match params.service_code.as_deref() {
-        Some(codes) => services_named(state, format, codes)?,
+        Some(codes) => services_named(state, format, &city, codes)?,
         None => Vec::new(),
     };
     let mut filter = TicketFilter::default();
@@ -345,12 +361,12 @@ pub(super) async fn list_requests(
         .map_err(|e| Open311Error::bad(format, format!("{}: {}", e.field, e.problem)))?
         as usize;
     let skip = (page - 1).saturating_mul(page_size);
-    let tickets = scan(state, filter, skip, page_size, |ticket| {
+    let tickets = scan(state, &reader, filter, skip, page_size, |ticket| {
         let listed_under = ticket
             .intake
             .category
             .as_ref()
-            .and_then(|c| state.services.for_category(c));
+            .and_then(|c| services_for(state, ticket).for_category(c));
         wanted
             .as_ref()
             .is_none_or(|w| w.contains(&open311_status(ticket.status)))
@@ -363,16 +379,18 @@ pub(super) async fn list_requests(
     ok(format, "service_requests", &node)
 }
 
-/// The request as the public sees it; `None` for a number that is not one, or not
-/// theirs to see (a 举报 or a confidential demand reads as unknown).
+/// The request as `reader` (the public of a jurisdiction) sees it; `None` for a number
+/// that is not one, or not theirs to see (a 举报 or a confidential demand, another
+/// city's request read as unknown).
 pub(super) async fn find_request(
     state: &AppState,
+    reader: &Reader,
     id: &str,
 ) -> Result<Option<Ticket>, EngineError> {
     let Ok(number) = TicketNumber::parse(id) else {
         return Ok(None);
     };
-    match state.engine.ticket_for(&Reader::public(), &number).await {
+    match state.engine.ticket_for(reader, &number).await {
         Ok(ticket) => Ok(Some(ticket)),
         Err(EngineError::NotFound(_)) => Ok(None),
         Err(error) => Err(error),
@@ -414,8 +432,8 @@ pub(super) async fn one_request(
     RawQuery(query): RawQuery,
 ) -> Answer {
     let (id, format) = Format::split(&file)?;
-    let params: OneQuery = open311_query(&state, format, query.as_deref())?;
-    let ticket = find_request(&state, id)
+    let (city, params): (_, OneQuery) = open311_query(&state, format, query.as_deref())?;
+    let ticket = find_request(&state, &public_in(&state, &city), id)
         .await
         .map_err(|e| Open311Error::internal(format, e))?
         .ok_or_else(|| {
@@ -452,7 +470,7 @@ pub(super) async fn token(
     RawQuery(query): RawQuery,
 ) -> Answer {
     let (token, format) = Format::split(&file)?;
-    let Nothing {} = open311_query(&state, format, query.as_deref())?;
+    let (_, Nothing {}) = open311_query(&state, format, query.as_deref())?;
     let number = state
         .engine
         .ticket_by_key(&token_key(token))

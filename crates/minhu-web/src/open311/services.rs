@@ -59,7 +59,7 @@ async fn discovery(
     headers: &HeaderMap,
     query: Option<String>,
 ) -> Answer {
-    let Nothing {} = open311_query(state, format, query.as_deref())?;
+    let (_, Nothing {}) = open311_query(state, format, query.as_deref())?;
     ok(format, "discovery", &discovery_node(state, headers))
 }
 
@@ -102,8 +102,13 @@ pub(super) fn service_node(service: &Service) -> Node {
 }
 
 pub(super) fn services(state: &AppState, format: Format, query: Option<String>) -> Answer {
-    let Nothing {} = open311_query(state, format, query.as_deref())?;
-    let list = state.services.all().iter().map(service_node).collect();
+    let (city, Nothing {}) = open311_query(state, format, query.as_deref())?;
+    let list = state
+        .services_of(&city)
+        .all()
+        .iter()
+        .map(service_node)
+        .collect();
     ok(format, "services", &Node::List("service", list))
 }
 
@@ -142,8 +147,8 @@ pub(super) async fn service_definition(
     RawQuery(query): RawQuery,
 ) -> Answer {
     let (code, format) = Format::split(&file)?;
-    let Nothing {} = open311_query(&state, format, query.as_deref())?;
-    let service = state.services.get(code).ok_or_else(|| {
+    let (city, Nothing {}) = open311_query(&state, format, query.as_deref())?;
+    let service = state.services_of(&city).get(code).ok_or_else(|| {
         Open311Error::new(
             format,
             StatusCode::NOT_FOUND,

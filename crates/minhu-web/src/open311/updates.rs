@@ -23,7 +23,7 @@ pub(super) struct UpdateQuery {
 }
 
 pub(super) async fn updates(state: &AppState, format: Format, query: Option<String>) -> Answer {
-    let params: UpdateQuery = open311_query(state, format, query.as_deref())?;
+    let (city, params): (_, UpdateQuery) = open311_query(state, format, query.as_deref())?;
     let start = match params.start_date {
         Some(text) => query_moment(state, format, "start_date", &text)?,
         None => state.engine.now() - jiff::SignedDuration::from_hours(24),
@@ -43,7 +43,8 @@ pub(super) async fn updates(state: &AppState, format: Format, query: Option<Stri
         created_to: end,
         ..TicketFilter::default()
     };
-    let tickets = scan(state, filter, 0, usize::MAX, |_| true)
+    let reader = super::jurisdiction::public_in(state, &city);
+    let tickets = scan(state, &reader, filter, 0, usize::MAX, |_| true)
         .await
         .map_err(|e| Open311Error::internal(format, e))?;
     let mut found: Vec<(Timestamp, Node)> = Vec::new();

@@ -27,8 +27,8 @@ use axum::http::StatusCode;
 use axum::response::{Html, IntoResponse, Redirect, Response};
 use minhu_core::City;
 use minhu_core::access::Permission as P;
-use minhu_core::access::Role;
-use minhu_core::ids::{RegionId, UnitId};
+use minhu_core::access::{Role, Scope};
+use minhu_core::ids::{CityId, RegionId, UnitId};
 use minhu_core::region::RegionLevel;
 use minhu_core::workflow::FieldError;
 use minhu_engine::accounts::{AccountChange, Admin};
@@ -180,7 +180,8 @@ async fn overview(
     Query(sample): Query<Sample>,
 ) -> Result<Html<String>, ApiError> {
     let engine = &state.engine;
-    let city = engine.city();
+    // A city's administrator sees their city's configuration.
+    let city = engine.city_in(&principal.scope);
     let words = Words::new(city.clone(), lang);
     let tiers = city
         .tiers
@@ -202,8 +203,28 @@ async fn overview(
     })
 }
 
+/// (id, name) of each city served where several are, for a filter; none for one city.
+pub(crate) fn city_choices(state: &AppState, lang: Lang) -> Vec<(String, String)> {
+    let province = state.engine.province();
+    if !province.has_several_cities() {
+        return Vec::new();
+    }
+    province
+        .cities()
+        .iter()
+        .map(|c| {
+            (
+                c.id.to_string(),
+                lang.t(&c.city.name, &c.city.name_en).to_owned(),
+            )
+        })
+        .collect()
+}
+
 /// An account as the list shows it.
 struct AccountRow {
+    /// The city the account works in; empty for one over the whole province.
+    city: String,
     login: String,
     name: String,
     role: String,
@@ -244,12 +265,20 @@ struct UsersPage {
     /// What the last save did, or the password made for a new account (shown once).
     notice: String,
     error: String,
+    /// (id, name) of each city the administrator manages, when a province's are: the
+    /// list's filter and column; empty for one city.
+    cities: Vec<(String, String)>,
+    /// The city the list is narrowed to (`?city=`); empty: every city.
+    city: String,
 }
 
 #[derive(Debug, Default, Deserialize)]
 struct EditQuery {
     #[serde(default)]
     edit: String,
+    /// Only the accounts of this city (a province's administrator).
+    #[serde(default)]
+    city: String,
 }
 
 async fn users_page(
@@ -259,18 +288,47 @@ async fn users_page(
     form: AccountForm,
     notice: String,
     error: String,
+    only: &str,
 ) -> Result<Html<String>, ApiError> {
-    let city = state.engine.city();
-    let words = Words::new(city.clone(), lang);
-    let now = state.engine.now();
-    let accounts = state
-        .engine
+    let engine = &state.engine;
+    let province = engine.province();
+    let cities = if matches!(principal.scope, Scope::All) {
+        city_choices(state, lang)
+    } else {
+        Vec::new()
+    };
+    let only = cities
+        .iter()
+        .find(|(id, _)| id == only)
+        .map(|(id, _)| CityId::new(id));
+    // The pickers offer the chosen city's units and regions, else the administrator's.
+    let city = only
+        .as_ref()
+        .and_then(|id| province.city(id))
+        .map_or_else(|| engine.city_in(&principal.scope), |c| &c.city);
+    let words = Words::new(city.clone(), lang).within(province.clone());
+    let now = engine.now();
+    let accounts = engine
         .accounts()
-        .users()
+        .users_in(&principal.scope)
         .await
         .map_err(ApiError::internal)?
         .into_iter()
-        .map(|user| {
+        .filter_map(|user| {
+            let unit = user.unit.clone().map(UnitId::new);
+            let region = user.region.clone().map(RegionId::new);
+            let home = engine.city_of_account(unit.as_ref(), region.as_ref());
+            if only.is_some() && home != only {
+                return None;
+            }
+            let city = home
+                .and_then(|id| province.city(&id))
+                .map_or_else(String::new, |c| {
+                    lang.t(&c.city.name, &c.city.name_en).to_owned()
+                });
+            Some((user, city))
+        })
+        .map(|(user, home)| {
             let state = match user.locked_until {
                 _ if user.disabled => lang.t("已停用", "disabled").to_owned(),
                 Some(until) if until > now => format!(
@@ -281,6 +339,7 @@ async fn users_page(
                 _ => lang.t("正常", "active").to_owned(),
             };
             AccountRow {
+                city: home,
                 scope: words.scope(
                     user.unit.map(UnitId::new).as_ref(),
                     user.region.map(RegionId::new).as_ref(),
@@ -299,11 +358,17 @@ async fn users_page(
         .iter()
         .map(|u| (u.id.to_string(), words.unit(&u.id)))
         .collect();
+    // In a province, a city's root region is the whole of that city.
+    let roots = province.has_several_cities();
     let regions = city
         .regions
         .all()
         .iter()
-        .filter(|r| matches!(r.level, RegionLevel::District | RegionLevel::Street))
+        .filter(|r| match r.level {
+            RegionLevel::District | RegionLevel::Street => true,
+            RegionLevel::City => roots,
+            _ => false,
+        })
         .map(|r| (r.id.to_string(), r.name.clone()))
         .collect();
     render(UsersPage {
@@ -318,6 +383,8 @@ async fn users_page(
         regions,
         notice,
         error,
+        cities,
+        city: only.map_or_else(String::new, |id| id.to_string()),
     })
 }
 
@@ -332,7 +399,7 @@ async fn users(
         login => state
             .engine
             .accounts()
-            .user(login)
+            .user_in(&principal.scope, login)
             .await
             .map_err(ApiError::internal)?,
     };
@@ -347,7 +414,8 @@ async fn users(
         },
         None => AccountForm::default(),
     };
-    users_page(&state, lang, &principal, form, String::new(), String::new()).await
+    let (notice, error) = (String::new(), String::new());
+    users_page(&state, lang, &principal, form, notice, error, &query.city).await
 }
 
 fn admin_of(principal: &Principal, client: Client) -> Admin {
@@ -395,7 +463,7 @@ async fn save_user(
             state
                 .engine
                 .accounts()
-                .save(change, &admin_of(&principal, client))
+                .save_in(&principal.scope, change, &admin_of(&principal, client))
                 .await
                 .map(|user| (user, password))
         }
@@ -419,6 +487,7 @@ async fn save_user(
                 AccountForm::default(),
                 notice,
                 String::new(),
+                "",
             );
             Ok(page.await?.into_response())
         }
@@ -430,6 +499,7 @@ async fn save_user(
                 form,
                 String::new(),
                 problem.to_string(),
+                "",
             );
             Ok((StatusCode::UNPROCESSABLE_ENTITY, page.await?).into_response())
         }
@@ -453,7 +523,12 @@ async fn set_disabled(
     state
         .engine
         .accounts()
-        .set_disabled(&login, access.disabled, &admin_of(&principal, client))
+        .set_disabled_in(
+            &principal.scope,
+            &login,
+            access.disabled,
+            &admin_of(&principal, client),
+        )
         .await?;
     Ok(Redirect::to("/admin/users").into_response())
 }
@@ -500,6 +575,18 @@ fn chosen(file: &str) -> Result<&'static str, ApiError> {
         })
 }
 
+/// The configuration directory an administrator edits: their city's where a city of a
+/// province is theirs, else (the province's, a lone city's) the home city's.
+fn config_dir_of(state: &AppState, principal: &Principal) -> Option<std::path::PathBuf> {
+    let home = state.config_dir.clone()?;
+    let engine = &state.engine;
+    let city = engine.city_in(&principal.scope).id();
+    if matches!(principal.scope, Scope::All) || city == engine.province().home().id {
+        return Some(home);
+    }
+    minhu_config::sibling_dir(&home, &city)
+}
+
 async fn config(
     State(state): State<AppState>,
     lang: Lang,
@@ -507,12 +594,11 @@ async fn config(
     Query(query): Query<FileQuery>,
 ) -> Result<Html<String>, ApiError> {
     let file = chosen(&query.file)?;
-    let text = match &state.config_dir {
-        // An optional file the city does not have yet (places.csv) opens empty.
-        Some(dir) => match std::fs::read_to_string(dir.join(file)) {
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => String::new(),
-            read => read.map_err(ApiError::internal)?,
-        },
+    let dir = config_dir_of(&state, &principal);
+    let text = match &dir {
+        // A file the city does not have (places.csv) opens empty; one a city of a
+        // province takes from the province opens as the province's.
+        Some(dir) => minhu_config::editable_text(dir, file).map_err(ApiError::internal)?,
         None => String::new(),
     };
     render(ConfigPage {
@@ -520,7 +606,7 @@ async fn config(
         files: minhu_config::EDITABLE_FILES,
         file: file.to_owned(),
         text,
-        editable: state.config_dir.is_some(),
+        editable: dir.is_some(),
         sample: Sample::default(),
         preview: None,
         notice: String::new(),
@@ -556,7 +642,7 @@ async fn edit_config(
             )));
         }
     };
-    let Some(dir) = state.config_dir.clone() else {
+    let Some(dir) = config_dir_of(&state, &principal) else {
         return Err(ApiError::invalid(FieldError::new(
             "file",
             "this server was started without a configuration directory to edit",
@@ -633,7 +719,8 @@ async fn edit_config(
 /// Replaces `file` in `dir` with `text`: the old file is copied to
 /// `.history/<file>.<time>` first, and the new text is written beside the file and
 /// renamed over it, so a crash leaves either the old file or the new, never half.
-/// Returns the history copy's path, relative to `dir`.
+/// Returns the history copy's path, relative to `dir` (a city of a province that read
+/// the province's file till now keeps that file's copy: the province's stays as it is).
 fn write_config(
     dir: &std::path::Path,
     file: &str,
@@ -643,7 +730,8 @@ fn write_config(
     let history = dir.join(".history");
     std::fs::create_dir_all(&history)?;
     let kept = format!(".history/{file}.{}", now.strftime("%Y%m%dT%H%M%S%.fZ"));
-    std::fs::copy(dir.join(file), dir.join(&kept))?;
+    let before = minhu_config::editable_text(dir, file)?;
+    std::fs::write(dir.join(&kept), before)?;
     let fresh = dir.join(format!(".{file}.saving"));
     std::fs::write(&fresh, text)?;
     std::fs::rename(&fresh, dir.join(file))?;

@@ -45,6 +45,8 @@ struct AuditPageQuery {
     to: Option<Date>,
     /// The last entry of the previous page.
     after: Option<i64>,
+    /// A city of the province (the province's auditors).
+    city: Option<String>,
 }
 
 struct AuditRow {
@@ -72,6 +74,9 @@ struct AuditPage {
     next: Option<String>,
     /// The query string of the API's CSV of the same entries.
     csv: String,
+    /// (id, name) of the province's cities for the province's auditors; empty else.
+    cities: Vec<(String, String)>,
+    city: String,
 }
 
 /// The actions the log records, each with what it means in both languages.
@@ -169,13 +174,13 @@ async fn audit_page(
         after: query.after,
         limit: Some(PAGE),
         format: None,
+        city: query.city.clone(),
     };
     let entries = state
         .engine
         .audit()
-        .log(&wanted.filter()?)
-        .await
-        .map_err(ApiError::internal)?;
+        .log_for(&principal.scope, query.city.as_deref(), &wanted.filter()?)
+        .await?;
     record(
         &state,
         principal.actor.to_string(),
@@ -203,6 +208,7 @@ async fn audit_page(
         ("from", moment(wanted.from)),
         ("to", moment(wanted.to)),
         ("limit", Some("10000".to_owned())),
+        ("city", query.city.clone()),
     ]))
     .map_err(ApiError::internal)?;
     let rows = entries
@@ -232,6 +238,12 @@ async fn audit_page(
         rows,
         next,
         csv,
+        cities: if matches!(principal.scope, minhu_core::access::Scope::All) {
+            crate::pages::admin::city_choices(&state, lang)
+        } else {
+            Vec::new()
+        },
+        city: text(&query.city),
         ui,
     })
 }

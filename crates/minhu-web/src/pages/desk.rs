@@ -107,7 +107,7 @@ async fn console(
         }
         None => None,
     };
-    let city = state.engine.city();
+    let city = state.engine.city_in(&principal.scope);
     let ui = Chrome::new(&state, lang, Some(&principal), "/console");
     render(ConsolePage {
         kinds: Kind::ALL

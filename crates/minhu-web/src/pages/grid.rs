@@ -72,7 +72,7 @@ async fn grid(
     lang: Lang,
     principal: Principal,
 ) -> Result<Html<String>, ApiError> {
-    let city = state.engine.city();
+    let city = state.engine.city_in(&principal.scope);
     let region = patrolled(city, &principal.scope);
     let ui = Chrome::new(&state, lang, Some(&principal), "/grid");
     let today = city.local_date(state.engine.now());

@@ -83,7 +83,7 @@ struct Cohort {
 
 impl Cohort {
     async fn read(state: &AppState, scope: &Scope) -> Result<Cohort, ApiError> {
-        let city = state.engine.city();
+        let city = state.engine.city_in(scope);
         let today = city.local_date(state.engine.now());
         let first = today
             .first_of_month()
@@ -208,7 +208,6 @@ async fn flagged(
     ui: &Chrome,
     flag: Flag,
 ) -> Result<Vec<Flagged>, ApiError> {
-    let city = state.engine.city();
     let page = state
         .engine
         .list_for(
@@ -227,7 +226,7 @@ async fn flagged(
             number: t.number.to_string(),
             title: t.intake.title.clone(),
             unit: t.unit.as_ref().map_or_else(|| "—".into(), |u| ui.unit(u)),
-            place: place_name(city, t),
+            place: place_name(state.engine.city_of(t), t),
             due: t
                 .deadlines
                 .as_ref()

@@ -358,7 +358,7 @@ async fn dispatch(
     PageQuery(query): PageQuery<QueueQuery>,
 ) -> Result<Html<String>, ApiError> {
     let engine = &state.engine;
-    let city = engine.city();
+    let city = engine.city_in(&principal.scope);
     let ui = Chrome::new(&state, lang, Some(&principal), "/dispatch");
     let reader = principal.reader();
     let filters = query.read(city, engine.now())?;

@@ -307,7 +307,8 @@ async fn actions_for(
     article: Option<&str>,
 ) -> Result<Actions, ApiError> {
     let engine = &state.engine;
-    let city = engine.city();
+    // The ticket's own city: its units, categories and tiers.
+    let city = engine.city_of(ticket);
     let status = ticket.status;
     let open = matches!(
         status,
@@ -511,12 +512,13 @@ async fn ticket_page(
 ) -> Result<Html<String>, ApiError> {
     let number = TicketNumber::parse(&number).map_err(|e| ApiError::not_found(e.to_string()))?;
     let engine = &state.engine;
-    let city = engine.city();
     let reader = principal.reader();
     let ticket = engine.ticket_for(&reader, &number).await?;
+    let city = engine.city_of(&ticket);
     // The ticket was just read and checked for this reader: only its log is left to read.
     let events = reader.events(engine.events(&number).await?, &city.privacy);
     let mut ui = Chrome::new(&state, lang, Some(&principal), "/tickets");
+    ui.about(&state, &ticket);
     // The language switch comes back to this ticket; the header marks the list.
     ui.path = format!("/tickets/{number}");
     // The history names officials by their names.

@@ -150,7 +150,7 @@ async fn list_page(
     RawQuery(raw): RawQuery,
     PageQuery(Both(params, export)): PageQuery<Both<TicketQuery, Export>>,
 ) -> Result<Response, ApiError> {
-    let city = state.engine.city();
+    let city = state.engine.city_in(&principal.scope);
     let given = params.clone();
     if given.phone.is_some() {
         // Looking tickets up by phone would unmask numbers one guess at a time.

@@ -133,6 +133,10 @@ pub struct Words {
     pub lang: Lang,
     /// The city's data: names of units, places, categories and tiers, its time zone.
     data: Arc<City>,
+    /// The cities served, where a unit, region, category or tier the city does not
+    /// have is named by the city that has it (a province supervisor's lists, a demand
+    /// handed over to another city, the province's own desk).
+    province: Option<Arc<minhu_core::Province>>,
     /// Officials' display names by login, for [`Words::actor`] (see [`Chrome::know`]).
     people: HashMap<String, String>,
 }
@@ -180,7 +184,12 @@ impl Chrome {
                     .collect()
             })
             .unwrap_or_default();
-        let city = state.engine.city();
+        // A city's officials work under their city's configuration; the province's
+        // and the public under the home city's.
+        let city = match official {
+            Some(p) => state.engine.city_in(&p.scope),
+            None => state.engine.city(),
+        };
         Chrome {
             city: lang.t(&city.name, &city.name_en).to_owned(),
             lang,
@@ -188,8 +197,13 @@ impl Chrome {
             path: path.to_owned(),
             nav,
             easy: false,
-            words: Words::new(city.clone(), lang),
+            words: Words::new(city.clone(), lang).within(state.engine.province().clone()),
         }
+    }
+
+    /// Names things by `ticket`'s own city (a page about one demand of any city).
+    pub fn about(&mut self, state: &crate::AppState, ticket: &minhu_core::ticket::Ticket) {
+        self.words.data = state.engine.city_of(ticket).clone();
     }
 
     /// Learns officials' display names, so that [`Words::actor`] names them.
@@ -216,8 +230,33 @@ impl Words {
         Words {
             lang,
             data: city,
+            province: None,
             people: HashMap::new(),
         }
+    }
+
+    /// Also names what another city of `province` holds.
+    pub fn within(mut self, province: Arc<minhu_core::Province>) -> Words {
+        self.province = province.has_several_cities().then_some(province);
+        self
+    }
+
+    /// Whether several cities are served (what is not a city's is the province's).
+    pub fn serves_province(&self) -> bool {
+        self.province.is_some()
+    }
+
+    /// The city's configuration, else the first other city's for which `has` holds.
+    fn holder(&self, has: impl Fn(&City) -> bool) -> &City {
+        if has(&self.data) {
+            return &self.data;
+        }
+        self.province
+            .iter()
+            .flat_map(|p| p.cities())
+            .map(|c| c.city.as_ref())
+            .find(|c| has(c))
+            .unwrap_or(&self.data)
     }
 
     /// The text in the reader's language.
@@ -259,27 +298,37 @@ impl Words {
     /// A unit's name: its English name in English when the city gives one, else its
     /// name; its id only when the configuration no longer has it.
     pub fn unit(&self, id: &UnitId) -> String {
-        self.data.units.get(id).map_or_else(
-            || id.to_string(),
-            |u| match (&u.name_en, self.lang) {
-                (Some(en), Lang::En) => en.clone(),
-                _ => u.name.clone(),
-            },
-        )
+        let named = |name: &String, name_en: &Option<String>| match (name_en, self.lang) {
+            (Some(en), Lang::En) => en.clone(),
+            _ => name.clone(),
+        };
+        if let Some(u) = self.holder(|c| c.units.get(id).is_some()).units.get(id) {
+            return named(&u.name, &u.name_en);
+        }
+        let province_unit = self
+            .province
+            .as_ref()
+            .and_then(|p| p.units.iter().find(|u| &u.id == id));
+        province_unit.map_or_else(|| id.to_string(), |u| named(&u.name, &u.name_en))
     }
 
     /// A region's own name ("泉塘街道").
     pub fn place(&self, id: &RegionId) -> String {
-        self.data
+        self.holder(|c| c.regions.get(id).is_some())
             .regions
             .get(id)
             .map_or_else(|| id.to_string(), |r| r.name.clone())
     }
 
     /// A region with the regions it lies in, largest first, without the city: "雨花区
-    /// 洞井街道". Place names stay as the city writes them.
+    /// 洞井街道" (another city's region with its city first: "B市 B1区"). Place names
+    /// stay as the city writes them.
     pub fn region(&self, id: &RegionId) -> String {
-        let names = region_path(&self.data, id);
+        let holder = self.holder(|c| c.regions.get(id).is_some());
+        let mut names = region_path(holder, id);
+        if !std::ptr::eq(holder, self.data.as_ref()) {
+            names.insert(0, self.lang.t(&holder.name, &holder.name_en));
+        }
         if names.is_empty() {
             self.t("全市", "Citywide").to_owned()
         } else {
@@ -291,7 +340,9 @@ impl Words {
     /// English names where the city gives them.
     pub fn category(&self, path: &CategoryPath) -> String {
         let english = if self.lang.is_en() {
-            self.data.taxonomy.english(path)
+            self.holder(|c| c.taxonomy.english(path).is_some())
+                .taxonomy
+                .english(path)
         } else {
             None
         };
@@ -300,7 +351,7 @@ impl Words {
 
     /// A tier's name as the city calls it ("紧急"; in English its `label_en`).
     pub fn tier(&self, code: &TierCode) -> String {
-        self.data
+        self.holder(|c| c.tiers.iter().any(|t| &t.code == code))
             .tiers
             .iter()
             .find(|t| &t.code == code)

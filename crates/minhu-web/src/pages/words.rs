@@ -68,6 +68,9 @@ impl Words {
                 self.unit(unit),
                 self.t("及下级", " and its sub-units")
             ),
+            (None, None) if self.serves_province() => {
+                self.t("全省", "The whole province").to_owned()
+            }
             (None, None) => self.t("全市", "The whole city").to_owned(),
         }
     }

@@ -12,7 +12,8 @@ use serde_json::Value;
 /// 天顶街道办事处, the street office of the demo city.
 const UNIT: &str = "street-A3-01";
 
-fn form(uri: &str, fields: &[(&str, &str)]) -> Request<Body> {
+/// A form posted to `uri`, as a browser sends it.
+pub(super) fn form(uri: &str, fields: &[(&str, &str)]) -> Request<Body> {
     let body = serde_urlencoded::to_string(fields).unwrap();
     Request::post(uri)
         .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")

@@ -81,6 +81,7 @@ async fn an_auditor_filters_the_log_reads_it_in_words_and_downloads_the_same_ent
             to: None,
             after: None,
             limit: 100,
+            city: None,
         })
         .await
         .unwrap();

@@ -26,6 +26,7 @@ mod open311_clients;
 mod phone;
 mod privacy;
 mod province;
+mod province_pages;
 mod reports;
 mod secrets;
 mod sms;

@@ -80,6 +80,7 @@ async fn the_list_filters_as_the_api_does_and_exports_what_the_reader_sees() {
             to: None,
             after: None,
             limit: 10,
+            city: None,
         })
         .await
         .unwrap();
