@@ -1,9 +1,10 @@
 //! `minhu-bench cities`: which city of the province real messages are taken in for,
 //! against the city a person wrote for each (`bench/places-sample.csv`, the sample of
-//! `minhu-bench places`). Each message is read as intake reads a demand that names no
-//! city ([`Province::reads_as`]: the home city's place reader, whose `places.csv` names
-//! the other cities and their districts and counties), with the province's cities
-//! configured (`--province`, default `demo/province`).
+//! `minhu-bench places`, and its extension `bench/cities-sample.csv`). Each message is
+//! read as intake reads a demand that names no city ([`Province::reads_as`]: the home
+//! city's place reader, whose `places.csv` names the other cities and their districts
+//! and counties), with the province's cities configured (`--province`, default
+//! `demo/province`).
 //!
 //! Printed: of the messages about a city of the province, the share taken in for that
 //! city, per city and in all; where the messages about no city (`-`) and about a city
@@ -12,12 +13,15 @@
 use crate::places::read_sample;
 use minhu_core::Province;
 use std::collections::BTreeMap;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
-pub fn run(sample: &Path, data: &Path, province: &Path) -> anyhow::Result<()> {
+pub fn run(samples: &[PathBuf], data: &Path, province: &Path) -> anyhow::Result<()> {
     let province: Province =
         minhu_config::load_province(province).map_err(|e| anyhow::anyhow!("{e}"))?;
-    let rows = read_sample(sample, data)?;
+    let mut rows = Vec::new();
+    for sample in samples {
+        rows.extend(read_sample(sample, data)?);
+    }
     // city letter -> (messages, taken in for it)
     let mut per_city: BTreeMap<String, (usize, usize)> = BTreeMap::new();
     let mut elsewhere: BTreeMap<(String, String), usize> = BTreeMap::new();

@@ -179,9 +179,14 @@ enum BenchCommand {
     /// Which city of the province real messages are taken in for, against the city a
     /// person wrote for each (the places sample).
     Cities {
-        /// The hand-checked sample (file, id, city, district, title).
-        #[arg(long, default_value = "bench/places-sample.csv")]
-        sample: std::path::PathBuf,
+        /// The hand-checked samples (file, id, city, district, title), read one after
+        /// the other: the places sample and its extension (bench/cities-sample.csv).
+        #[arg(
+            long,
+            num_args = 1..,
+            default_values = ["bench/places-sample.csv", "bench/cities-sample.csv"]
+        )]
+        sample: Vec<std::path::PathBuf>,
         /// The folder holding the sample's data files (teddycup2020/).
         #[arg(long)]
         data: std::path::PathBuf,
