@@ -503,7 +503,9 @@ async fn index_for_nodes(
     let bar = harness::progress_bar(None, "indexing");
     let indexed = minhu_search::catch_up(&*store, &index, |n| bar.inc(n as u64)).await?;
     bar.finish_and_clear();
-    drop(index);
+    Arc::into_inner(index)
+        .expect("no one else holds the index")
+        .close()?;
     println!(
         "search: {indexed} tickets indexed in {:.0} s for the nodes",
         started.elapsed().as_secs_f64()

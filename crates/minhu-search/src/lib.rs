@@ -454,6 +454,18 @@ impl SearchIndex {
             .collect())
     }
 
+    /// Lets go of the index once its background merges have finished and their files
+    /// are in place: only then may its directory be copied (a merge still running
+    /// writes new segment files and deletes the old ones under the copier).
+    pub fn close(self) -> Result<(), SearchError> {
+        let writer = self
+            .writer
+            .into_inner()
+            .expect("the index writer lock is not poisoned");
+        writer.wait_merging_threads()?;
+        Ok(())
+    }
+
     /// Rewrites the index as one segment and deletes the files of the old ones, so that
     /// the words of replaced or deleted tickets (an erased citizen's) leave the disk: a
     /// deletion only marks a document, its words stay in its segment until a merge.

@@ -201,10 +201,20 @@ fn selected_with(mut query: Conditions, filter: &TicketFilter) -> Option<Conditi
         query.and("unit = ?", vec![Bind::Text(unit.clone())]);
     }
     if let Some(path) = &filter.region_path {
-        query.and(
-            "region_path LIKE ? ESCAPE '\\'",
-            vec![Bind::Text(format!("{}%", escape_like(path)))],
-        );
+        match after_prefix(path) {
+            // A range, not LIKE: PostgreSQL takes `LIKE 'p%'` as a range of an index
+            // only in the C collation (C.UTF-8 is not), so a place's tickets of the
+            // last days were read as every ticket of those days (a duplicate check
+            // 250-600 ms at 10M tickets); SQLite's LIKE ignores case and is never one.
+            Some(end) => query.and(
+                "region_path >= ? AND region_path < ?",
+                vec![Bind::Text(path.clone()), Bind::Text(end)],
+            ),
+            None => query.and(
+                "region_path LIKE ? ESCAPE '\\'",
+                vec![Bind::Text(format!("{}%", escape_like(path)))],
+            ),
+        }
     }
     if let Some(category) = &filter.category {
         query.and(
@@ -256,6 +266,19 @@ fn selected_with(mut query: Conditions, filter: &TicketFilter) -> Option<Conditi
     Some(query)
 }
 
+/// The first string after every string that starts with `prefix`, in byte order (the
+/// order of both backends for these ASCII paths): the prefix with its last character
+/// one higher. `None` where that character is not plain ASCII below DEL.
+fn after_prefix(prefix: &str) -> Option<String> {
+    let last = *prefix.as_bytes().last()?;
+    if !(b' '..b'~').contains(&last) {
+        return None;
+    }
+    let mut end = prefix[..prefix.len() - 1].to_owned();
+    end.push(char::from(last + 1));
+    Some(end)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -276,6 +299,25 @@ mod tests {
             .iter()
             .map(|row| row.try_get::<String, _>(3).unwrap())
             .collect()
+    }
+
+    /// A place's range ends right after its last descendant: `/A/A6/` holds
+    /// `/A/A6/A6-10/` but not `/A/A60/` nor `/A/A7/`.
+    #[test]
+    fn a_place_prefix_ends_before_its_next_sibling() {
+        let end = super::after_prefix("/A/A6/").unwrap();
+        assert_eq!(end, "/A/A60");
+        for inside in ["/A/A6/", "/A/A6/A6-10/", "/A/A6/A6-10/A6-10-03/"] {
+            assert!(inside >= "/A/A6/" && inside < end.as_str(), "{inside}");
+        }
+        for outside in ["/A/A60/", "/A/A7/", "/A/", "/B/A6/"] {
+            assert!(
+                !(outside >= "/A/A6/" && outside < end.as_str()),
+                "{outside}"
+            );
+        }
+        assert_eq!(super::after_prefix(""), None);
+        assert_eq!(super::after_prefix("/A/区"), None);
     }
 
     /// What changed since a moment (Open311's updates) is read through the index of
