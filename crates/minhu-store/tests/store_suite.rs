@@ -436,27 +436,11 @@ async fn filters_and_pages() {
             5
         );
 
-        let mut seen = Vec::new();
-        let mut cursor: Option<Cursor> = None;
-        loop {
-            let page = store
-                .list(&TicketFilter {
-                    limit: 7,
-                    cursor: cursor.clone(),
-                    ..Default::default()
-                })
-                .await
-                .unwrap();
-            seen.extend(
-                page.tickets
-                    .iter()
-                    .map(|t| (t.created_at, t.number.clone())),
-            );
-            match page.next {
-                Some(next) => cursor = Some(Cursor::decode(&next.encode()).unwrap()),
-                None => break,
-            }
-        }
+        let seen: Vec<_> = every_page(&store, 7)
+            .await
+            .into_iter()
+            .map(|t| (t.created_at, t.number))
+            .collect();
         assert_eq!(seen.len(), 25);
         assert!(
             seen.windows(2).all(|w| w[0] > w[1]),
@@ -464,6 +448,28 @@ async fn filters_and_pages() {
         );
     })
     .await;
+}
+
+/// Every ticket of the unfiltered list, read `limit` at a time by following each page's
+/// cursor (passed through its text form, as a client sends it back).
+async fn every_page(store: &SqlStore, limit: u32) -> Vec<Ticket> {
+    let mut seen = Vec::new();
+    let mut cursor: Option<Cursor> = None;
+    loop {
+        let page = store
+            .list(&TicketFilter {
+                limit,
+                cursor: cursor.clone(),
+                ..Default::default()
+            })
+            .await
+            .unwrap();
+        seen.extend(page.tickets);
+        match page.next {
+            Some(next) => cursor = Some(Cursor::decode(&next.encode()).unwrap()),
+            None => return seen,
+        }
+    }
 }
 
 /// Tickets received in the same millisecond (a batch of a bulk import) page by their
@@ -479,23 +485,11 @@ async fn pages_cross_tickets_received_at_the_same_instant() {
                 .await
                 .unwrap();
         }
-        let mut seen = Vec::new();
-        let mut cursor: Option<Cursor> = None;
-        loop {
-            let page = store
-                .list(&TicketFilter {
-                    limit: 2,
-                    cursor: cursor.clone(),
-                    ..Default::default()
-                })
-                .await
-                .unwrap();
-            seen.extend(page.tickets.iter().map(|t| t.number.to_string()));
-            match page.next {
-                Some(next) => cursor = Some(next),
-                None => break,
-            }
-        }
+        let seen: Vec<String> = every_page(&store, 2)
+            .await
+            .iter()
+            .map(|t| t.number.to_string())
+            .collect();
         let mut expected = seen.clone();
         expected.sort();
         expected.reverse();
