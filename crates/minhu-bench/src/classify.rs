@@ -49,7 +49,7 @@ pub fn run(model_path: &Path, data: &Path, rounds: usize) -> anyhow::Result<()> 
 }
 
 /// This thread's time on a CPU so far (Linux: /proc/thread-self/schedstat, nanoseconds).
-fn thread_cpu_seconds() -> anyhow::Result<f64> {
+pub(crate) fn thread_cpu_seconds() -> anyhow::Result<f64> {
     let stat = std::fs::read_to_string("/proc/thread-self/schedstat")
         .context("the classify benchmark reads /proc/thread-self/schedstat (Linux)")?;
     let nanos: f64 = stat

@@ -11,6 +11,7 @@ mod harness;
 mod hotspot_list;
 mod hotspots;
 mod intake;
+mod neighbours;
 mod pages;
 mod places;
 mod search;
@@ -136,6 +137,46 @@ enum BenchCommand {
         /// The unit confidences to report (routing takes a unit at or above one).
         #[arg(long, value_delimiter = ',', default_value = "0,0.5,0.7,0.8,0.9")]
         confidence: Vec<f32>,
+    },
+    /// The second and third level of the hand-labelled sample read by handled tickets
+    /// (neighbours from the other folds' labels), beside the city's words.
+    NeighbourLevels {
+        /// The category model (trained on train.csv) that reads the first level.
+        #[arg(long)]
+        model: std::path::PathBuf,
+        /// The sample with its texts (bench/sample-texts.py's output).
+        #[arg(long)]
+        sample: std::path::PathBuf,
+        #[arg(long, env = "MINHU_CONFIG", default_value = "demo/city")]
+        config: std::path::PathBuf,
+        #[arg(long, default_value_t = 5)]
+        folds: usize,
+    },
+    /// The first level of a holdout file: the model, the neighbours alone and the two
+    /// together, both from the training file.
+    NeighbourFirstLevel {
+        #[arg(long)]
+        train: std::path::PathBuf,
+        #[arg(long)]
+        holdout: std::path::PathBuf,
+        /// Where the model trained for it is written.
+        #[arg(long)]
+        work: std::path::PathBuf,
+    },
+    /// A neighbour search and its votes per ticket on one core, with each number of
+    /// handled tickets stored (the file's messages repeated), beside the first-level model.
+    NeighbourSpeed {
+        #[arg(long)]
+        model: std::path::PathBuf,
+        #[arg(long)]
+        data: std::path::PathBuf,
+        #[arg(long, env = "MINHU_CONFIG", default_value = "demo/city")]
+        config: std::path::PathBuf,
+        #[arg(long, value_delimiter = ',', default_value = "5000,100000")]
+        stored: Vec<usize>,
+        /// Tickets searched per size.
+        #[arg(long, default_value_t = 2000)]
+        queries: usize,
     },
     /// The hotspot list on real messages (e.g. the Teddy Cup 附件3 file, with likes):
     /// its top entries, to compare with the problems a person would name.
@@ -348,6 +389,24 @@ async fn run(command: BenchCommand) -> anyhow::Result<()> {
             rounds,
         } => crate::classify::run(&model, &data, rounds),
         BenchCommand::Units { data, confidence } => crate::units::run(&data, &confidence),
+        BenchCommand::NeighbourLevels {
+            model,
+            sample,
+            config,
+            folds,
+        } => crate::neighbours::levels(&model, &sample, &config, folds),
+        BenchCommand::NeighbourFirstLevel {
+            train,
+            holdout,
+            work,
+        } => crate::neighbours::first_level(&train, &holdout, &work),
+        BenchCommand::NeighbourSpeed {
+            model,
+            data,
+            config,
+            stored,
+            queries,
+        } => crate::neighbours::speed(&model, &data, &config, &stored, queries),
         BenchCommand::Hotspots {
             data,
             config,

@@ -100,6 +100,10 @@ pub struct LevelReading {
     pub category: CategoryPath,
     pub confidence: f32,
     pub words: Vec<String>,
+    /// The handled tickets like this one that voted for it, when they read it
+    /// ("#12 城乡建设/…/电梯, unit …"); empty when the city's words read it.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub neighbours: Vec<String>,
 }
 
 /// A category name's pairs of characters count this much over the number of category
@@ -329,6 +333,7 @@ impl CategoryReader {
                     .take(SHOWN)
                     .map(|(w, _)| (*w).to_owned())
                     .collect(),
+                neighbours: Vec::new(),
             });
         }
     }

@@ -16,6 +16,7 @@ pub mod duplicates;
 pub mod follow;
 pub mod hotspots;
 mod metrics;
+pub mod neighbours;
 pub mod router;
 pub mod sensors;
 pub mod signing;

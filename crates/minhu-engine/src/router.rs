@@ -5,6 +5,7 @@
 //! the ticket or a [`Classifier`]), and who (the unit, from the city's duty list).
 //! Anything not answered with confidence leaves the ticket in the dispatcher queue.
 
+use crate::neighbours::{Similar, combine_posts, merge_levels, read_levels, vote_post};
 use minhu_core::City;
 use minhu_core::deadline::TierCode;
 use minhu_core::duty::Assignment;
@@ -79,6 +80,9 @@ pub struct PostSuggestion {
     pub confidence: f32,
     /// The words behind it (never a place's name).
     pub reasons: Vec<String>,
+    /// The handled tickets like this one that voted for it, when they read it.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub neighbours: Vec<String>,
 }
 
 /// A unit read from the words where the category is not sure: the post learned from
@@ -107,6 +111,13 @@ pub trait Classifier: Send + Sync {
     /// learned units from handled tickets (none by default).
     fn suggest_post(&self, _title: &str, _description: &str) -> Option<PostSuggestion> {
         None
+    }
+
+    /// The handled tickets most like this demand, most similar first, when the
+    /// classifier kept them (none by default). Slower than the rest: routing asks only
+    /// where the rest leaves a level or the unit undecided.
+    fn similar(&self, _title: &str, _description: &str) -> Vec<Similar> {
+        Vec::new()
     }
 }
 
@@ -273,7 +284,7 @@ impl Decision {
                     .unwrap_or_default(),
                 post.confidence,
                 post.reasons.join(", ")
-            );
+            ) + &like(&post.neighbours);
             commands.push(Command::Dispatch {
                 unit: learned.unit.clone(),
                 reason: Some(self.explain(&because)),
@@ -313,14 +324,23 @@ impl Decision {
             ));
             for level in &category.levels {
                 reason.push_str(&format!(
-                    ", {} at {:.2} ({})",
+                    ", {} at {:.2} ({}){}",
                     level.category,
                     level.confidence,
-                    level.words.join(", ")
+                    level.words.join(", "),
+                    like(&level.neighbours)
                 ));
             }
         }
         reason
+    }
+}
+
+/// The handled tickets behind a reading, as a reason adds them: " like #12 …; #40 …".
+fn like(neighbours: &[String]) -> String {
+    match neighbours {
+        [] => String::new(),
+        tickets => format!(" like {}", tickets.join("; ")),
     }
 }
 
@@ -395,7 +415,7 @@ impl Router {
             Some(_) => city.read_place(&text).spans,
             None => Vec::new(),
         };
-        let suggestions: Vec<CategorySuggestion> = match (&intake.category, &self.classifier) {
+        let mut suggestions: Vec<CategorySuggestion> = match (&intake.category, &self.classifier) {
             (None, Some(classifier)) => classifier
                 .suggest(&intake.title, &intake.description)
                 .into_iter()
@@ -403,24 +423,67 @@ impl Router {
                 .collect(),
             _ => Vec::new(),
         };
-        let category = suggestions
-            .first()
-            .filter(|best| {
-                best.confidence >= city.categories.confidence().first
-                    && city.taxonomy.contains(&best.category)
-            })
-            .cloned();
         let place = region
             .as_ref()
             .map(|p| &p.region)
             .or(intake.region.as_ref());
+        let taken = |suggestions: &[CategorySuggestion]| {
+            suggestions
+                .first()
+                .filter(|best| {
+                    best.confidence >= city.categories.confidence().first
+                        && city.taxonomy.contains(&best.category)
+                })
+                .cloned()
+        };
         // A demand about another city is handed over by a person, never routed here.
-        let assignment = category
-            .as_ref()
-            .map(|c| &c.category)
-            .or(intake.category.as_ref())
-            .filter(|_| elsewhere.is_none())
-            .and_then(|c| city.duties.route(c, place, &city.regions, &city.units));
+        let route = |category: &Option<CategorySuggestion>| {
+            category
+                .as_ref()
+                .map(|c| &c.category)
+                .or(intake.category.as_ref())
+                .filter(|_| elsewhere.is_none())
+                .and_then(|c| city.duties.route(c, place, &city.regions, &city.units))
+        };
+        let mut category = taken(&suggestions);
+        let mut assignment = route(&category);
+        // The handled tickets like this one: a search too slow for every demand at
+        // intake (BENCHMARKS, "Neighbours"), asked for once, and only for a demand that
+        // would otherwise wait in the queue.
+        let mut similar: Option<Vec<Similar>> = None;
+        let mut similar_tickets = |classifier: &Arc<dyn Classifier>| -> Vec<Similar> {
+            similar
+                .get_or_insert_with(|| classifier.similar(&intake.title, &intake.description))
+                .clone()
+        };
+        // A sure first level whose words stop short of the third and that no duty rule
+        // routes: the tickets like it may read the levels the words leave open, or
+        // overrule a weaker reading.
+        if let (None, Some(best), Some(classifier)) =
+            (&assignment, suggestions.first_mut(), &self.classifier)
+            && best.confidence >= city.categories.confidence().first
+            && best.levels.len() < 2
+        {
+            let first = CategoryPath::new(best.category.first_level());
+            let mut near = read_levels(
+                &similar_tickets(classifier),
+                &first,
+                city.categories.confidence(),
+                &city.taxonomy,
+            );
+            for level in &mut near {
+                level
+                    .words
+                    .retain(|word| !place_word(city, word, &text, &places));
+            }
+            best.levels = merge_levels(std::mem::take(&mut best.levels), near);
+            best.category = best
+                .levels
+                .last()
+                .map_or(first, |deepest| deepest.category.clone());
+            category = taken(&suggestions);
+            assignment = route(&category);
+        }
         // The category's confidence: 1 when a person gave it, else the classifier's.
         let read = match (&intake.category, suggestions.first()) {
             (Some(given), _) => Some((given, 1.0)),
@@ -434,23 +497,22 @@ impl Router {
                 reasons: urgent.reasons,
             });
         let learned = match (&assignment, &self.classifier, place) {
-            (None, Some(classifier), Some(place)) => classifier
-                .suggest_post(&intake.title, &intake.description)
-                .and_then(|mut post| {
-                    post.reasons
-                        .retain(|word| !place_word(city, word, &text, &places));
-                    let unit = city.units.serving(
-                        post.level,
-                        post.role.as_deref(),
-                        place,
-                        &city.regions,
-                    )?;
-                    Some(LearnedUnit {
-                        unit: unit.id.clone(),
-                        taken: post.confidence >= city.categories.confidence().unit,
-                        post,
-                    })
-                }),
+            (None, Some(classifier), Some(place)) => combine_posts(
+                classifier.suggest_post(&intake.title, &intake.description),
+                vote_post(&similar_tickets(classifier)),
+            )
+            .and_then(|mut post| {
+                post.reasons
+                    .retain(|word| !place_word(city, word, &text, &places));
+                let unit =
+                    city.units
+                        .serving(post.level, post.role.as_deref(), place, &city.regions)?;
+                Some(LearnedUnit {
+                    unit: unit.id.clone(),
+                    taken: post.confidence >= city.categories.confidence().unit,
+                    post,
+                })
+            }),
             _ => None,
         };
         Decision {

@@ -9,10 +9,12 @@
 pub mod features;
 pub mod metrics;
 pub mod model;
+pub mod neighbours;
 pub mod normalize;
 pub mod segment;
 pub mod similarity;
 
 pub use model::{Model, Prediction, Provenance};
+pub use neighbours::Neighbours;
 pub use normalize::normalize;
 pub use segment::Segmenter;

@@ -381,6 +381,30 @@ impl Model {
             .collect()
     }
 
+    /// The text as this model weighs it: the features training kept, each its
+    /// sublinear tf times idf, scaled to unit length (what nearest neighbours compare
+    /// by cosine); with the text behind each feature when `names` is given.
+    pub fn vector(&self, text: &str, names: Option<&mut Vec<Named>>) -> Sparse {
+        let counts = self.extractor.counts(text, names);
+        let mut vector: Sparse = counts
+            .iter()
+            .filter_map(|&(i, tf)| {
+                let idf = self.table.row(i)?.idf_code();
+                Some((i, sublinear(tf) * idf)).filter(|(_, v)| *v > 0.0)
+            })
+            .collect();
+        let norm = vector.iter().map(|(_, v)| v * v).sum::<f32>().sqrt();
+        if norm > 0.0 {
+            vector.iter_mut().for_each(|(_, v)| *v /= norm);
+        }
+        vector
+    }
+
+    /// The hash space's size in bits (the features' indices are below 2^bits).
+    pub fn dim_bits(&self) -> u32 {
+        self.header.options.dim_bits.min(26)
+    }
+
     /// Only the best category, without explanations (the fast path for bulk scoring).
     pub fn best(&self, text: &str) -> &str {
         let scores = self.scores(&self.extractor.counts(text, None));

@@ -2,18 +2,23 @@
 //! (CSV/XLSX with the Teddy Cup columns: 留言主题, 留言详情, 一级分类), or from the
 //! store's handled tickets (`minhu train --from-store`), where the label is the category
 //! a ticket ended with: whatever a dispatcher corrected is what the next model learns.
+//! From a store it also keeps the handled tickets themselves, as nearest neighbours
+//! that read the lower levels and the unit (`minhu_engine::neighbours`).
 
 use crate::Place;
 use anyhow::Context;
 use minhu_core::access::Scope;
+use minhu_core::ids::UnitId;
 use minhu_core::taxonomy::CategoryPath;
 use minhu_core::ticket::Status;
 use minhu_core::unit::UnitLevel;
+use minhu_engine::neighbours::{Post, Similar};
 use minhu_engine::router::{CategorySuggestion, Classifier, PostSuggestion};
 use minhu_import::{ImportRow, Reader};
 use minhu_store::{ChangeMark, SqlStore, Store, TicketStore};
 use minhu_text::model::TrainOptions;
-use minhu_text::{Model, Provenance};
+use minhu_text::neighbours::Handled;
+use minhu_text::{Model, Neighbours, Provenance};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::time::Instant;
@@ -25,7 +30,14 @@ pub struct TextClassifier {
     pub categories: Model,
     /// Labels `level` or `level:role` (`district_department:education`).
     pub posts: Option<Model>,
+    /// The handled tickets, as the category model weighs their words.
+    pub neighbours: Option<Neighbours>,
 }
+
+/// The handled tickets that vote (`minhu_engine::neighbours`).
+pub const VOTERS: usize = 10;
+/// The handled tickets `train --from-store` keeps as neighbours by default, newest.
+pub const NEIGHBOURS_KEPT: usize = 100_000;
 
 /// Where the unit model of a category model `path` is kept: beside it, `.units.bin`
 /// for `.bin` (`category-20261206T2200Z.units.bin`).
@@ -33,28 +45,83 @@ pub fn posts_path(path: &Path) -> PathBuf {
     path.with_extension("units.bin")
 }
 
+/// Where the handled tickets of a category model `path` are kept: beside it,
+/// `.neighbours.bin`.
+pub fn neighbours_path(path: &Path) -> PathBuf {
+    path.with_extension("neighbours.bin")
+}
+
 impl TextClassifier {
     pub fn new(categories: Model) -> Self {
         Self {
             categories,
             posts: None,
+            neighbours: None,
         }
     }
 
-    /// The category model at `path`, and the unit model beside it if there is one.
+    /// The category model at `path`, and the unit model and handled tickets beside it
+    /// if there are.
     pub fn load(path: &Path) -> anyhow::Result<Self> {
         let categories = Model::load(path)
             .with_context(|| format!("cannot load the model {}", path.display()))?;
-        let beside = posts_path(path);
-        let posts = match beside.exists() {
-            true => Some(
-                Model::load(&beside)
-                    .with_context(|| format!("cannot load the unit model {}", beside.display()))?,
-            ),
-            false => None,
-        };
-        Ok(Self { categories, posts })
+        let posts = beside(&posts_path(path), "unit model", Model::load)?;
+        let neighbours = beside(&neighbours_path(path), "handled tickets", Neighbours::load)?;
+        Ok(Self {
+            categories,
+            posts,
+            neighbours,
+        })
     }
+}
+
+/// The file at `path` read by `load`, if there is one.
+fn beside<T>(
+    path: &Path,
+    what: &str,
+    load: fn(&Path) -> Result<T, minhu_text::model::ModelError>,
+) -> anyhow::Result<Option<T>> {
+    if !path.exists() {
+        return Ok(None);
+    }
+    let loaded =
+        load(path).with_context(|| format!("cannot load the {what} {}", path.display()))?;
+    Ok(Some(loaded))
+}
+
+/// A post label (`post_label`) as a post.
+fn post_of(label: &str) -> Option<Post> {
+    let (level, role) = match label.split_once(':') {
+        Some((level, role)) => (level, Some(role.to_owned())),
+        None => (label, None),
+    };
+    Some(Post {
+        level: UnitLevel::from_code(level)?,
+        role,
+    })
+}
+
+/// The `k` handled tickets most like `text`, as `model` weighs words, with what they
+/// ended with and the words they share with it.
+pub fn similar_in(neighbours: &Neighbours, model: &Model, text: &str, k: usize) -> Vec<Similar> {
+    let mut names = Vec::new();
+    let query = model.vector(text, Some(&mut names));
+    neighbours
+        .nearest(&query, k)
+        .into_iter()
+        .map(|near| {
+            let handled = neighbours.ticket(near.index);
+            Similar {
+                ticket: handled.ticket.clone(),
+                similarity: near.similarity,
+                category: handled.category.as_deref().map(CategoryPath::new),
+                unit: handled.unit.as_deref().map(minhu_core::ids::UnitId::new),
+                post: handled.post.as_deref().and_then(post_of),
+                returned: handled.returned.iter().filter_map(|p| post_of(p)).collect(),
+                shared: neighbours.shared(near.index, &query, &names, 5),
+            }
+        })
+        .collect()
 }
 
 /// A unit's post as a label: its level's code, and `:role` for a department.
@@ -87,6 +154,18 @@ impl Classifier for TextClassifier {
     fn suggest_post(&self, title: &str, description: &str) -> Option<PostSuggestion> {
         read_post(self.posts.as_ref()?, &format!("{title} {description}"))
     }
+
+    fn similar(&self, title: &str, description: &str) -> Vec<Similar> {
+        match &self.neighbours {
+            Some(neighbours) => similar_in(
+                neighbours,
+                &self.categories,
+                &format!("{title} {description}"),
+                VOTERS,
+            ),
+            None => Vec::new(),
+        }
+    }
 }
 
 /// The best post a unit model reads in `text`, with its confidence and words (none
@@ -94,15 +173,13 @@ impl Classifier for TextClassifier {
 pub fn read_post(posts: &Model, text: &str) -> Option<PostSuggestion> {
     let prediction = posts.predict(text);
     let (label, confidence) = prediction.ranked.into_iter().next()?;
-    let (level, role) = match label.split_once(':') {
-        Some((level, role)) => (level, Some(role.to_owned())),
-        None => (label.as_str(), None),
-    };
+    let post = post_of(&label)?;
     Some(PostSuggestion {
-        level: UnitLevel::from_code(level)?,
-        role,
+        level: post.level,
+        role: post.role,
         confidence,
         reasons: prediction.reasons,
+        neighbours: Vec::new(),
     })
 }
 
@@ -211,6 +288,9 @@ pub struct StoreLabels {
     /// unit's post (`post_label`).
     pub post_texts: Vec<String>,
     pub posts: Vec<String>,
+    /// Every handled ticket's text and what it ended with, in the order the store last
+    /// changed them (the newest last).
+    pub handled: Vec<(String, Handled)>,
     pub read: usize,
     /// Not resolved or closed yet (or merged into another): no handling confirmed them.
     pub unhandled: usize,
@@ -245,23 +325,50 @@ pub async fn store_labels(
                 continue;
             }
             let text = format!("{} {}", ticket.intake.title, ticket.intake.description);
-            if let Some(unit) = ticket.unit.as_ref().and_then(|id| city.units.get(id)) {
+            let post_of_unit = |id: &UnitId| {
+                let unit = city.units.get(id)?;
+                Some(post_label(unit.level, unit.role.as_deref()))
+            };
+            let post = ticket.unit.as_ref().and_then(post_of_unit);
+            if let Some(post) = &post {
                 found.post_texts.push(text.clone());
-                found
-                    .posts
-                    .push(post_label(unit.level, unit.role.as_deref()));
+                found.posts.push(post.clone());
             }
-            let Some(category) = &ticket.intake.category else {
-                found.uncategorised += 1;
-                continue;
-            };
+            let mut returned: Vec<String> = Vec::new();
+            if ticket.return_count > 0 {
+                for unit in returned_by(&store.events(&ticket.number).await?) {
+                    if let Some(wrong) = post_of_unit(&unit)
+                        && Some(&wrong) != post.as_ref()
+                        && !returned.contains(&wrong)
+                    {
+                        returned.push(wrong);
+                    }
+                }
+            }
             // As deep as the taxonomy still has it.
-            let Some(known) = category.prefixes().find(|p| city.taxonomy.contains(p)) else {
-                found.outside += 1;
-                continue;
-            };
-            found.texts.push(text);
-            found.labels.push(known.as_str().to_owned());
+            let known = ticket
+                .intake
+                .category
+                .as_ref()
+                .map(|category| category.prefixes().find(|p| city.taxonomy.contains(p)));
+            found.handled.push((
+                text.clone(),
+                Handled {
+                    ticket: ticket.number.to_string(),
+                    category: known.clone().flatten().map(|k| k.as_str().to_owned()),
+                    unit: ticket.unit.as_ref().map(|u| u.to_string()),
+                    post,
+                    returned,
+                },
+            ));
+            match known {
+                None => found.uncategorised += 1,
+                Some(None) => found.outside += 1,
+                Some(Some(known)) => {
+                    found.texts.push(text);
+                    found.labels.push(known.as_str().to_owned());
+                }
+            }
         }
         mark = next;
         if done {
@@ -270,13 +377,33 @@ pub async fn store_labels(
     }
 }
 
+/// The units that returned a ticket (退单), from its events: the unit it was with when
+/// each return was made.
+fn returned_by(events: &[minhu_core::event::Event]) -> Vec<UnitId> {
+    use minhu_core::event::Change;
+    let mut with: Option<&UnitId> = None;
+    let mut returned = Vec::new();
+    for event in events {
+        match &event.change {
+            Change::Dispatched { unit, .. }
+            | Change::Redispatched { unit, .. }
+            | Change::ReturnRejected { unit, .. } => with = Some(unit),
+            Change::Returned { .. } => returned.extend(with.cloned()),
+            _ => {}
+        }
+    }
+    returned
+}
+
 /// `minhu train --from-store`: a new model from the store's handled tickets, written to
 /// `out` or, by default, to a new versioned file `DATA_DIR/models/category-<UTC time>.bin`
-/// (never over the model a server is using). Returns the file written.
+/// (never over the model a server is using), with the unit model and the newest `keep`
+/// handled tickets (`neighbours_path`) beside it. Returns the file written.
 pub async fn train_from_store(
     place: &Place,
     out: Option<&Path>,
     seed: u64,
+    keep: usize,
 ) -> anyhow::Result<PathBuf> {
     let started = Instant::now();
     // Trained on the first city's taxonomy (the demo province's cities share it).
@@ -372,6 +499,26 @@ pub async fn train_from_store(
             distinct.len()
         );
     }
+    let kept = found.handled.len().min(keep);
+    let tickets: Vec<(Handled, minhu_text::features::Sparse)> = found
+        .handled
+        .into_iter()
+        .rev()
+        .take(kept)
+        .map(|(text, handled)| (handled, model.vector(&text, None)))
+        .collect();
+    let mut neighbours = Neighbours::new(tickets, model.dim_bits());
+    neighbours.set_provenance(model.provenance().cloned().expect("saved with one"));
+    let neighbours_out = neighbours_path(&out);
+    neighbours
+        .save(&neighbours_out)
+        .with_context(|| format!("cannot write {}", neighbours_out.display()))?;
+    println!(
+        "neighbours: the newest {kept} handled tickets of {} kept; {} ({:.1} MB)",
+        found.read - found.unhandled,
+        neighbours_out.display(),
+        std::fs::metadata(&neighbours_out).map_or(0, |m| m.len()) as f64 / 1e6
+    );
     Ok(out)
 }
 
@@ -539,12 +686,14 @@ mod tests {
 
     /// A ticket created with `category`, reclassified by a dispatcher to `corrected` if
     /// given, then dispatched (to the A3 district's education bureau for schooling, its
-    /// labour bureau for wages, else a street office), and resolved if `resolved`.
+    /// labour bureau for wages, else a street office; first to `returned_by`, which
+    /// returns it, if given), and resolved if `resolved`.
     async fn ticket(
         store: &dyn Store,
         text: &str,
         category: &str,
         corrected: Option<&str>,
+        returned_by: Option<&str>,
         resolved: bool,
     ) {
         let at: Timestamp = "2026-11-20T08:00:00Z".parse().unwrap();
@@ -581,15 +730,24 @@ mod tests {
             "劳动和社会保障" => "dept-A3-hrss",
             _ => "street-A3-01",
         };
-        events.push(event(Change::Dispatched {
-            unit: UnitId::new(unit),
-            deadlines: Deadlines {
-                respond_by: at,
-                resolve_by: at,
-            },
-            reason: "fixture".into(),
-            basis: None,
-        }));
+        let dispatched = |unit: &str| {
+            event(Change::Dispatched {
+                unit: UnitId::new(unit),
+                deadlines: Deadlines {
+                    respond_by: at,
+                    resolve_by: at,
+                },
+                reason: "fixture".into(),
+                basis: None,
+            })
+        };
+        if let Some(wrong) = returned_by {
+            events.push(dispatched(wrong));
+            events.push(event(Change::Returned {
+                reason: "not ours".into(),
+            }));
+        }
+        events.push(dispatched(unit));
         if resolved {
             events.push(event(Change::Accepted));
             events.push(event(Change::Resolved {
@@ -638,14 +796,22 @@ mod tests {
             ("小孩入学学位紧张上不了学", "教育文体"),
         ];
         for (text, category) in handled {
-            ticket(&store, text, category, None, true).await;
+            ticket(&store, text, category, None, None, true).await;
         }
         // The router read wages as schooling; the dispatcher corrected it.
         let wages = "公司拖欠工资三个月不发";
-        ticket(&store, wages, "教育文体", Some("劳动和社会保障"), true).await;
+        ticket(
+            &store,
+            wages,
+            "教育文体",
+            Some("劳动和社会保障"),
+            None,
+            true,
+        )
+        .await;
         // Still open, so no one has confirmed its category: not a label.
-        ticket(&store, "工资拖欠", "教育文体", None, false).await;
-        ticket(&store, "路灯不亮", "没有这一类", None, true).await;
+        ticket(&store, "工资拖欠", "教育文体", None, None, false).await;
+        ticket(&store, "路灯不亮", "没有这一类", None, None, true).await;
 
         let city = minhu_config::load_city(&place.config).unwrap();
         let found = store_labels(&store, &city, |_| {}).await.unwrap();
@@ -671,7 +837,9 @@ mod tests {
             .unwrap();
         assert_eq!(found.posts[wages_post], "district_department:hrss");
 
-        let out = train_from_store(&place, None, 1).await.unwrap();
+        let out = train_from_store(&place, None, 1, NEIGHBOURS_KEPT)
+            .await
+            .unwrap();
         assert!(out.starts_with(dir.path().join("models")), "{out:?}");
         let classifier = TextClassifier::load(&out).unwrap();
         let post = classifier
@@ -694,6 +862,87 @@ mod tests {
         assert_eq!(model.best("我们公司拖欠工资半年了"), "劳动和社会保障");
         assert_eq!(model.best("物业不修路灯"), "城乡建设");
         assert_eq!(model.best("学校乱收补课费"), "教育文体");
+    }
+
+    /// `train --from-store` on `db` (the demo city written under `dir`): lift tickets
+    /// the router read at the first level, which dispatchers reclassified to the third,
+    /// each sent first to the education bureau, which returned it, then to a street
+    /// office, which resolved it.
+    async fn learns_the_third_level_and_the_returns(db: &minhu_testkit::db::TestDb) {
+        let dir = tempfile::tempdir().unwrap();
+        let place = Place {
+            config: dir.path().join("city"),
+            database: Some(db.url.clone()),
+            data_dir: dir.path().to_owned(),
+            model: None,
+        };
+        crate::demo::write_city(&place.config, true).unwrap();
+        let store = db.store.as_ref();
+        let property = "城乡建设/住房保障与房地产/物业服务";
+        let lifts = [
+            "楼里电梯坏了一个月没人修",
+            "电梯经常关人坏了没人修",
+            "电梯坏了老人上不了楼",
+            "电梯停运半个月没人修",
+        ];
+        for text in lifts {
+            let returned = Some("dept-A3-education");
+            ticket(store, text, "城乡建设", Some(property), returned, true).await;
+        }
+        for text in ["公司拖欠工资三个月不发", "包工头拖欠农民工工资半年"] {
+            ticket(store, text, "劳动和社会保障", None, None, true).await;
+        }
+        for text in ["学校要求学生统一购买教辅", "在职老师周末组织有偿补课"]
+        {
+            ticket(store, text, "教育文体", None, None, true).await;
+        }
+
+        let out = train_from_store(&place, None, 1, NEIGHBOURS_KEPT)
+            .await
+            .unwrap();
+        let classifier = TextClassifier::load(&out).unwrap();
+        let neighbours = classifier
+            .neighbours
+            .as_ref()
+            .expect("kept beside the model");
+        assert_eq!(neighbours.len(), 8);
+        let similar = classifier.similar("电梯坏了", "一个月了没人修");
+        let lift = &similar[0];
+        assert_eq!(lift.category.as_ref().map(|c| c.as_str()), Some(property));
+        assert_eq!(lift.unit.as_ref().map(|u| u.as_str()), Some("street-A3-01"));
+        let education = Post {
+            level: UnitLevel::DistrictDepartment,
+            role: Some("education".into()),
+        };
+        assert_eq!(
+            lift.returned,
+            [education],
+            "the return counts against its post"
+        );
+        assert!(
+            lift.shared.iter().any(|w| w.contains("电梯")),
+            "{:?}",
+            lift.shared
+        );
+
+        let city = minhu_config::load_city(&place.config).unwrap();
+        let levels = minhu_engine::neighbours::read_levels(
+            &similar,
+            &CategoryPath::new("城乡建设"),
+            city.categories.confidence(),
+            &city.taxonomy,
+        );
+        let read: Vec<&str> = levels.iter().map(|l| l.category.as_str()).collect();
+        assert_eq!(read, ["城乡建设/住房保障与房地产", property], "{levels:?}");
+    }
+
+    #[tokio::test]
+    async fn train_from_store_learns_a_reclassification_at_level_three_and_returns() {
+        let db = minhu_testkit::db::TestDb::sqlite().await;
+        learns_the_third_level_and_the_returns(&db).await;
+        let db = minhu_testkit::db::TestDb::postgres().await;
+        learns_the_third_level_and_the_returns(&db).await;
+        db.close().await;
     }
 
     #[test]

@@ -75,6 +75,10 @@ enum Command {
         /// dispatcher's corrections), if the city's taxonomy (--config) has it.
         #[arg(long)]
         from_store: bool,
+        /// With --from-store: how many handled tickets, the newest, to keep beside the
+        /// model as neighbours (they read the lower levels and the unit).
+        #[arg(long, default_value_t = minhu::classifier::NEIGHBOURS_KEPT)]
+        neighbours: usize,
         #[command(flatten)]
         place: Place,
     },
@@ -130,10 +134,11 @@ fn main() -> std::process::ExitCode {
                 out,
                 seed,
                 from_store,
+                neighbours,
                 place,
             } => match (data, out) {
                 (Some(data), Some(out)) if !from_store => classifier::train(&data, &out, seed),
-                (_, out) => classifier::train_from_store(&place, out.as_deref(), seed)
+                (_, out) => classifier::train_from_store(&place, out.as_deref(), seed, neighbours)
                     .await
                     .map(|_| ()),
             },

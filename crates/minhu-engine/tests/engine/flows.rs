@@ -446,6 +446,7 @@ struct Fixed {
     category: &'static str,
     confidence: f32,
     post: Option<minhu_engine::router::PostSuggestion>,
+    similar: Vec<minhu_engine::neighbours::Similar>,
 }
 
 impl Fixed {
@@ -454,6 +455,7 @@ impl Fixed {
             category,
             confidence,
             post: None,
+            similar: Vec::new(),
         })
     }
 }
@@ -477,6 +479,10 @@ impl minhu_engine::router::Classifier for Fixed {
         _description: &str,
     ) -> Option<minhu_engine::router::PostSuggestion> {
         self.post.clone()
+    }
+
+    fn similar(&self, _title: &str, _description: &str) -> Vec<minhu_engine::neighbours::Similar> {
+        self.similar.clone()
     }
 }
 
@@ -574,7 +580,9 @@ async fn where_the_category_is_unsure_a_learned_unit_routes_when_sure_enough() {
                 role: Some("education".into()),
                 confidence: sure,
                 reasons: vec!["补课".into(), "天顶".into()],
+                neighbours: Vec::new(),
             }),
+            similar: Vec::new(),
         });
         let (s, ticket) = titled_complaint(classifier, "老师周末有偿补课").await;
         let education = minhu_core::ids::UnitId::new("dept-A3-education");
@@ -1249,4 +1257,54 @@ async fn a_batch_dispatches_each_once_and_never_back_to_the_unit_that_returned_i
         outcomes[0].1,
         minhu_engine::batch::Outcome::Refused(EngineError::Invalid(_))
     ));
+}
+
+/// A handled ticket like the demand, at `similarity`, that ended in `category` with a
+/// district department of `role`.
+fn handled_like(
+    ticket: &str,
+    similarity: f32,
+    category: &str,
+    role: &str,
+) -> minhu_engine::neighbours::Similar {
+    minhu_engine::neighbours::Similar {
+        ticket: ticket.into(),
+        similarity,
+        category: Some(CategoryPath::new(category)),
+        unit: Some(minhu_core::ids::UnitId::new(format!("dept-A3-{role}"))),
+        post: Some(minhu_engine::neighbours::Post {
+            level: minhu_core::unit::UnitLevel::DistrictDepartment,
+            role: Some(role.into()),
+        }),
+        returned: Vec::new(),
+        shared: vec!["漏水".into(), "天顶".into()],
+    }
+}
+
+#[tokio::test]
+async fn a_unit_voted_by_handled_tickets_below_the_citys_confidence_is_only_shown() {
+    // The category unsure (0.3): the unit is the neighbours' to read. Two of three
+    // went to education: 1.0 / (1.5 + 0.25) = 0.57, below the demo's unit = 0.9.
+    let classifier = Arc::new(Fixed {
+        category: "教育文体",
+        confidence: 0.3,
+        post: None,
+        similar: vec![
+            handled_like("301", 0.5, "教育文体", "education"),
+            handled_like("302", 0.5, "教育文体", "education"),
+            handled_like("303", 0.5, "劳动和社会保障", "hrss"),
+        ],
+    });
+    let (s, ticket) = titled_complaint(classifier, "老师周末有偿补课").await;
+    assert_eq!((&ticket.unit, &ticket.intake.category), (&None, &None));
+    let learned = s
+        .engine
+        .router()
+        .decide(&ticket, s.engine.city())
+        .learned
+        .expect("shown to the dispatcher");
+    assert_eq!(learned.unit.as_str(), "dept-A3-education");
+    assert!(!learned.taken);
+    assert!((learned.post.confidence - 1.0 / 1.75).abs() < 1e-4);
+    assert_eq!(learned.post.neighbours.len(), 2);
 }
