@@ -1385,6 +1385,32 @@ async fn fresh(store: &SqlStore, title: &str, now: Timestamp) -> Ticket {
         .ticket
 }
 
+/// The counts by status follow tickets that leave a status: on PostgreSQL a new ticket
+/// is counted in its writer's shard and taken from its number's shard when it moves on,
+/// where no row of that status may exist yet (the decrement was lost: the counts grew).
+#[tokio::test]
+async fn counts_by_status_follow_tickets_out_of_a_status() {
+    on_every_backend(|store, url| async move {
+        let now = at("2026-12-07T09:00:00Z");
+        let mut tickets = Vec::new();
+        for i in 0..30 {
+            tickets.push(fresh(&store, &format!("路灯不亮 {i}"), now).await);
+        }
+        for ticket in &mut tickets[..20] {
+            let event = dispatch(ticket, "S-yanghu", now);
+            save(&store, ticket, event).await;
+        }
+        let mut counts = store.count_by_status(&Scope::All).await.unwrap();
+        counts.sort_by_key(|(status, _)| status.code());
+        assert_eq!(
+            counts,
+            vec![(Status::Dispatched, 20), (Status::Pending, 10)],
+            "{url}"
+        );
+    })
+    .await;
+}
+
 #[tokio::test]
 async fn a_summoned_unit_sees_the_joint_case_in_its_lists_and_reads() {
     on_every_backend(|store, _url| async move {
@@ -2983,6 +3009,20 @@ async fn empty_database(pg: bool, dir: &std::path::Path, step: i64) -> (String, 
 /// brought up to date as a server's start does (`SqlStore::connect`). Each row
 /// written at step N is still there, column for column, and the store reads every
 /// ticket back with a log that replays to it.
+
+/// `ticket_status_counts` rows (as text, `names` their columns) summed by status, the
+/// statuses summing to nothing left out.
+fn sums_by_status(names: &[String], rows: &Rows) -> std::collections::BTreeMap<String, i64> {
+    let column = |name: &str| names.iter().position(|n| n == name).unwrap();
+    let (status, n) = (column("status"), column("n"));
+    let mut sums = std::collections::BTreeMap::new();
+    for row in rows {
+        let count: i64 = row[n].as_deref().unwrap().parse().unwrap();
+        *sums.entry(row[status].clone().unwrap()).or_default() += count;
+    }
+    sums.retain(|_, n| *n != 0);
+    sums
+}
 #[tokio::test]
 async fn every_migration_step_keeps_the_data_written_before_it() {
     sqlx::any::install_default_drivers();
@@ -3104,6 +3144,17 @@ async fn every_migration_step_keeps_the_data_written_before_it() {
             let mut conn = sqlx::AnyConnection::connect(&url).await.unwrap();
             for (table, names, kept) in &written {
                 let now = text_rows(&mut conn, table, names).await;
+                if table == "ticket_status_counts" {
+                    // Counts a migration may take again from the tickets (0029): what
+                    // is kept is each status's sum, not how it is spread over shards.
+                    assert_eq!(
+                        sums_by_status(names, &now),
+                        sums_by_status(names, kept),
+                        "{}",
+                        what(table)
+                    );
+                    continue;
+                }
                 assert_eq!(&now, kept, "{}", what(table));
             }
             conn.close().await.unwrap();
