@@ -109,6 +109,10 @@ const MAX_BATCH: usize = 256;
 /// 2 (`minhu-bench intake` on a busy machine, 2026-12-07), and 8 was worse again.
 const POSTGRES_WRITERS: usize = 2;
 
+/// How long a PostgreSQL connection may sit in the pool before it is pinged when
+/// handed out again.
+const IDLE_BEFORE_PING: Duration = Duration::from_secs(5);
+
 /// Prepared statements each PostgreSQL connection keeps (sqlx's default is 100).
 /// Multi-row inserts come in [`row_chunks`]' sizes (five to seven texts per table in
 /// an intake run), and a cache that holds them all saved ~10% of the database's CPU
@@ -170,6 +174,17 @@ impl SqlStore {
                 let pool = AnyPoolOptions::new()
                     .max_connections(16)
                     .acquire_timeout(Duration::from_secs(30))
+                    // sqlx pings every connection it hands out: a round trip before
+                    // each of a request's three to five queries (9% of a node's CPU in
+                    // the day bench). One used within the last seconds is alive; only
+                    // one idle longer (a restarted server, a firewall's cut) is checked.
+                    .test_before_acquire(false)
+                    .before_acquire(|conn, meta| {
+                        Box::pin(async move {
+                            Ok(meta.idle_for < IDLE_BEFORE_PING
+                                || sqlx::Connection::ping(conn).await.is_ok())
+                        })
+                    })
                     .after_connect(|conn, _| {
                         Box::pin(async move {
                             // Compiling a plan costs 20-50 ms; it pays only for queries

@@ -510,13 +510,14 @@ async fn add_in_one(
     Ok(())
 }
 
-/// Inside an append's transaction, before its events are written: adds what `new`
-/// changes in the ticket's contribution (its stored log is read to know the before).
-pub(crate) async fn append(
+/// Inside an append's transaction, before its events are written: what `new` changes
+/// in the ticket's contribution (its stored log is read to know the before), to be
+/// written by [`add`] just before the transaction commits.
+pub(crate) async fn change(
     conn: &mut AnyConnection,
     number: &TicketNumber,
     new: &[Event],
-) -> Result<(), StoreError> {
+) -> Result<Rollup, StoreError> {
     let rows = sqlx::query("SELECT body FROM events WHERE ticket = $1 ORDER BY seq")
         .bind(number.as_str())
         .fetch_all(&mut *conn)
@@ -525,7 +526,7 @@ pub(crate) async fn append(
         .iter()
         .map(event_from_row)
         .collect::<Result<Vec<Event>, StoreError>>()?;
-    add(conn, &Rollup::change(number, &before, new)).await
+    Ok(Rollup::change(number, &before, new))
 }
 
 /// `category = c OR category LIKE 'c/%'`: a category and everything under it.

@@ -112,8 +112,9 @@ impl TimerStore for SqlStore {
     }
 }
 
-/// Replaces the ticket's unfired timers by `timers`, after marking `fired` as fired, and
-/// saves its alert for the `flag` filter. Runs inside the caller's transaction.
+/// Replaces the ticket's unfired timers by `timers`, after marking `fired` as fired
+/// (the alert they raise is a column of the ticket's projection, written with it).
+/// Runs inside the caller's transaction.
 pub(crate) async fn sync(
     conn: &mut AnyConnection,
     ticket: &Ticket,
@@ -157,11 +158,6 @@ pub(crate) async fn sync(
         }
         query.execute(&mut *conn).await?;
     }
-    sqlx::query("UPDATE tickets SET alert = $1 WHERE number = $2")
-        .bind(ticket.alerts.flag().map(|f| f.code()))
-        .bind(number)
-        .execute(&mut *conn)
-        .await?;
     Ok(())
 }
 

@@ -211,8 +211,8 @@ async fn insert_ticket_rows(
             "INSERT INTO tickets (number, channel, kind, title, description, citizen_phone, \
              external_ref, created_at, version, status, category, region, region_path, unit, \
              updated_at, resolve_by, state, tier, returned_from, extension_pending, review_on, \
-             dispute_count, city, city_from) VALUES {}",
-            placeholders(conn, chunk.len(), 24)
+             dispute_count, city, city_from, alert) VALUES {}",
+            placeholders(conn, chunk.len(), 25)
         );
         let mut insert = sqlx::query(sqlx::AssertSqlSafe(sql));
         for (ticket, new) in chunk {
@@ -390,13 +390,6 @@ async fn insert_numbered(
     for (ticket, new) in &rows {
         // Rare at intake, so one statement each where they occur.
         sync_parts(conn, ticket, &new.events).await?;
-        if let Some(flag) = ticket.alerts.flag() {
-            sqlx::query("UPDATE tickets SET alert = $1 WHERE number = $2")
-                .bind(flag.code())
-                .bind(ticket.number.as_str())
-                .execute(&mut *conn)
-                .await?;
-        }
     }
     crate::rollups::add(conn, &rollup).await?;
     Ok(Some(tickets))
@@ -405,8 +398,10 @@ async fn insert_numbered(
 /// Binds, in this order, the columns that change as a ticket moves: version, status,
 /// category, region, region_path, unit, updated_at, resolve_by, the state itself, and
 /// what the work lists sort and filter on (migration 0017): tier, returned_from,
-/// extension_pending, review_on and dispute_count; and its city and the city that
-/// handed it over (migration 0022).
+/// extension_pending, review_on and dispute_count; its city and the city that
+/// handed it over (migration 0022); and the alert its timers raised. One statement
+/// writes them all: a second `UPDATE` for the alert made a second row version (and
+/// its index entries) of every ticket at every step.
 fn bind_projection<'q>(
     query: sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments>,
     ticket: &Ticket,
@@ -441,6 +436,7 @@ fn bind_projection<'q>(
                 .and_then(|t| t.from.as_ref())
                 .map(|c| c.as_str().to_owned()),
         )
+        .bind(ticket.alerts.flag().map(|f| f.code()))
 }
 
 /// A review date as the `review_on` column keeps it: 2026-12-20 is 20261220.
@@ -483,19 +479,21 @@ async fn insert_event_rows(
     Ok(())
 }
 
-/// One ticket's share of an append, inside the caller's transaction. False when the
-/// ticket is not at the version the events follow (changed concurrently, or missing).
+/// One ticket's share of an append, inside the caller's transaction, and what it adds
+/// to the rollups, for the caller to write last. `None` when the ticket is not at the
+/// version the events follow (changed concurrently, or missing).
 pub(super) async fn append_in(
     conn: &mut AnyConnection,
     appended: &Appended<'_>,
-) -> Result<bool, StoreError> {
+) -> Result<Option<Rollup>, StoreError> {
     let ticket = appended.ticket;
     let previous = ticket.version - appended.events.len() as u32;
     let update = sqlx::query(
         "UPDATE tickets SET version = $1, status = $2, category = $3, region = $4, \
          region_path = $5, unit = $6, updated_at = $7, resolve_by = $8, state = $9, \
          tier = $10, returned_from = $11, extension_pending = $12, review_on = $13, \
-         dispute_count = $14, city = $15, city_from = $16 WHERE number = $17 AND version = $18",
+         dispute_count = $14, city = $15, city_from = $16, alert = $17 \
+         WHERE number = $18 AND version = $19",
     );
     let updated = bind_projection(update, ticket, appended.region_path.map(str::to_owned))
         .bind(ticket.number.as_str())
@@ -503,9 +501,9 @@ pub(super) async fn append_in(
         .execute(&mut *conn)
         .await?;
     if updated.rows_affected() == 0 {
-        return Ok(false);
+        return Ok(None);
     }
-    crate::rollups::append(conn, &ticket.number, appended.events).await?;
+    let rollup = crate::rollups::change(conn, &ticket.number, appended.events).await?;
     insert_events(conn, &ticket.number, appended.events).await?;
     sync_parts(conn, ticket, appended.events).await?;
     crate::outbox::insert(
@@ -517,7 +515,7 @@ pub(super) async fn append_in(
     .await?;
     let fired = appended.fired.map(|timer| (timer, ticket.updated_at));
     crate::timers::sync(conn, ticket, appended.timers, fired).await?;
-    Ok(true)
+    Ok(Some(rollup))
 }
 
 /// Keeps `ticket_parts` equal to the ticket's summoned units, which the scope of a

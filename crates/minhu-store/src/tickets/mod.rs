@@ -19,6 +19,7 @@ use jiff::Timestamp;
 use minhu_core::access::Scope;
 use minhu_core::event::Event;
 use minhu_core::ids::{CityId, TicketNumber};
+use minhu_core::rollup::Rollup;
 use minhu_core::ticket::{Channel, Kind, Status, Ticket};
 use minhu_core::timer::{Flag, Timer};
 use sqlx::Row;
@@ -481,8 +482,9 @@ impl TicketStore for SqlStore {
 
     async fn append_many(&self, batch: &[Appended<'_>]) -> Result<(), StoreError> {
         let mut tx = self.writer.begin().await?;
+        let mut rollup = Rollup::default();
         for appended in batch {
-            if !intake::append_in(&mut tx, appended).await? {
+            let Some(added) = intake::append_in(&mut tx, appended).await? else {
                 tx.rollback().await?;
                 let number = &appended.ticket.number;
                 let exists = self.ticket(number).await?.is_some();
@@ -491,8 +493,14 @@ impl TicketStore for SqlStore {
                 } else {
                     StoreError::NotFound(number.clone())
                 });
-            }
+            };
+            rollup.add(&added);
         }
+        // Last before the commit: the day's busiest rows (the whole city's, the
+        // intake desk's) are locked from here to the commit, so concurrent writers
+        // queue on them for one statement, not for the whole append (in the day
+        // bench at 4.8 ms a statement this was 41% of PostgreSQL's time).
+        crate::rollups::add(&mut tx, &rollup).await?;
         tx.commit().await?;
         Ok(())
     }
