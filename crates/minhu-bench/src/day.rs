@@ -94,7 +94,11 @@ pub async fn run(settings: Settings, database: String, dir: PathBuf) -> anyhow::
         day.mix_text()
     );
 
-    fill_history(&engine, &*store, settings.history).await?;
+    let removed = forget_earlier_days(&database, &dir, engine.city()).await?;
+    if removed > 0 {
+        println!("reset: {removed} tickets of earlier replays removed, the history alone is left");
+    }
+    fill_history(&engine, &*store, settings.history, &dir).await?;
     harness::analyze(&place).await?;
     // What fell due since the last run (its backlog's later deadlines) is settled
     // before the day starts, so the nodes begin with the day's own timers.
@@ -269,7 +273,87 @@ fn scramble(mut x: u64) -> u64 {
 /// Fills the store up to `history` tickets, each received in the year before today and
 /// closed after a whole life (dispatched, accepted, replied, rated, one in twenty
 /// reopened first). Resumable: a run that stopped is continued where it stopped.
-async fn fill_history(engine: &Arc<Engine>, store: &dyn Store, history: u64) -> anyhow::Result<()> {
+/// Where the bench keeps when the history's last ticket was taken in (milliseconds since
+/// the epoch): what was created after it belongs to earlier replays.
+fn history_end_file(dir: &Path) -> PathBuf {
+    dir.join("history-end")
+}
+
+/// Deletes what earlier replays left in the store (their demands, backlogs and
+/// everything of them), so every replay starts from the history alone: a day's leftovers
+/// are open tickets no person will act on, and a few runs' worth made every queue page
+/// read ~180k of them. Ticket numbers are never handed out again (the day counters are
+/// kept), so the nodes' search indexes, which may still hold the deleted tickets, only
+/// find ghosts the pages drop. The monthly rollups keep what the deleted tickets added.
+async fn forget_earlier_days(
+    database: &str,
+    dir: &Path,
+    city: &minhu_core::City,
+) -> anyhow::Result<u64> {
+    let Ok(end) = std::fs::read_to_string(history_end_file(dir)) else {
+        return Ok(0);
+    };
+    let end: i64 = end.trim().parse()?;
+    anyhow::ensure!(
+        database.starts_with("postgres"),
+        "the day replays on PostgreSQL (its store holds a day's leftovers to reset)"
+    );
+    sqlx::any::install_default_drivers();
+    let pool = sqlx::AnyPool::connect(database).await?;
+    let later = format!("SELECT number FROM tickets WHERE created_at > {end}");
+    let end_at = Timestamp::from_millisecond(end)?;
+    let day = end_at
+        .to_zoned(city.timezone.clone())
+        .strftime("%Y-%m-%d")
+        .to_string();
+    // The log refuses deletes; lifted inside the transaction, so nothing else slips
+    // through, as an erasure lifts it for its updates.
+    let mut deletes = vec![
+        "ALTER TABLE events DISABLE TRIGGER events_are_append_only".to_owned(),
+        format!("DELETE FROM events WHERE ticket IN ({later})"),
+        "ALTER TABLE events ENABLE TRIGGER events_are_append_only".to_owned(),
+        format!("DELETE FROM timers WHERE ticket IN ({later})"),
+        format!("DELETE FROM ticket_parts WHERE ticket IN ({later})"),
+        format!("DELETE FROM notifications WHERE ticket IN ({later}) OR alert IS NOT NULL"),
+        format!("DELETE FROM follow_codes WHERE ticket IN ({later})"),
+        format!("DELETE FROM idempotency_keys WHERE ticket IN ({later})"),
+        format!("DELETE FROM channel_tickets WHERE ticket IN ({later})"),
+        format!("DELETE FROM channel_threads WHERE ticket IN ({later})"),
+        "DELETE FROM analytics_alerts".to_owned(),
+        format!("DELETE FROM rollup_hourly WHERE hour > {}", end / 3_600_000),
+    ];
+    for table in [
+        "rollup_daily",
+        "rollup_daily_category",
+        "rollup_daily_place",
+        "rollup_daily_total",
+    ] {
+        deletes.push(format!("DELETE FROM {table} WHERE day > '{day}'"));
+    }
+    // The statements hold only the bench's own numbers and table names.
+    let mut transaction = pool.begin().await?;
+    for delete in deletes {
+        sqlx::query(sqlx::AssertSqlSafe(delete))
+            .execute(&mut *transaction)
+            .await?;
+    }
+    let removed = sqlx::query(sqlx::AssertSqlSafe(format!(
+        "DELETE FROM tickets WHERE created_at > {end}"
+    )))
+    .execute(&mut *transaction)
+    .await?
+    .rows_affected();
+    transaction.commit().await?;
+    pool.close().await;
+    Ok(removed)
+}
+
+async fn fill_history(
+    engine: &Arc<Engine>,
+    store: &dyn Store,
+    history: u64,
+    dir: &Path,
+) -> anyhow::Result<()> {
     let stored = harness::stored_tickets(store).await?;
     if stored >= history {
         println!("history: {stored} tickets stored already");
@@ -295,6 +379,8 @@ async fn fill_history(engine: &Arc<Engine>, store: &dyn Store, history: u64) -> 
             })
             .collect();
         engine.intake_many(lives, Actor::citizen()).await?;
+        let newest = start + step * (last as i32 - 1);
+        std::fs::write(history_end_file(dir), newest.as_millisecond().to_string())?;
         bar.inc(last - next);
         next = last;
     }
