@@ -5,7 +5,8 @@
 -- counts of /tickets, /dashboard and /dispatch grew past the tickets they count (found
 -- by the day bench: 1,656 too many after a 6,000-demand day). The decrement is now an
 -- upsert (a shard may go below zero; readers sum the shards), and the counts are taken
--- again from the tickets themselves.
+-- again from the tickets themselves. (SQLite keeps one row per status, which its
+-- triggers always find: it has no step 0029.)
 CREATE OR REPLACE FUNCTION ticket_status_counts() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
     IF TG_OP IN ('UPDATE', 'DELETE') THEN
