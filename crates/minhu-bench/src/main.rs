@@ -216,6 +216,10 @@ enum BenchCommand {
         /// List the messages naming the city or a district that stay unplaced.
         #[arg(long)]
         unplaced: bool,
+        /// List the messages naming the city or a district placed at the city itself
+        /// (city-wide), to check by hand that they name nothing below it.
+        #[arg(long)]
+        city_wide: bool,
     },
     /// Which city of the province real messages are taken in for, against the city a
     /// person wrote for each (the places sample).
@@ -421,13 +425,17 @@ async fn run(command: BenchCommand) -> anyhow::Result<()> {
             rounds,
             messages,
             unplaced,
+            city_wide,
         } => crate::places::run(
             &sample,
             &data,
             &config,
             rounds,
             messages.as_deref(),
-            unplaced,
+            crate::places::Listing {
+                unplaced,
+                city_wide,
+            },
         ),
         BenchCommand::Cities {
             sample,

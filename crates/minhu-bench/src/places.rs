@@ -6,8 +6,13 @@
 //! pin (`City::read_place` on its subject and text), twice: with the region names alone
 //! (the city without `places.csv`) and with `places.csv`, in the same run.
 //!
-//! Printed per reading: of the messages about this city, the share placed below the
-//! city and the share placed in another city; of those with a district, the district
+//! "Placed" counts a demand placed at the city itself (it names the city and no place
+//! below it the gazetteer knows: a city-wide matter for the city's departments) or
+//! below it; "placed below the city" only those in a district or deeper. Both are
+//! printed side by side.
+//!
+//! Printed per reading: of the messages about this city, the share placed (at all and
+//! below the city) and the share placed in another city; of those with a district, the district
 //! precision of the placed ones; of the messages about other cities, the share
 //! recognised as that city and the share placed here; then the reads per second on one
 //! thread, and every wrong reading. With `--messages FILE` (e.g. `demo/messages.csv`),
@@ -15,7 +20,8 @@
 //! naming the city or a district (the goal: >= 90% of them placed), the share
 //! placed. `scripts/make-demo-data.py --hold-out-share` writes such a file of messages
 //! its places were not mined from. With `--unplaced`, the messages naming the city that
-//! stay unplaced are listed, to read why.
+//! stay unplaced are listed, to read why; with `--city-wide`, those placed at the city
+//! itself, to check by hand that they name nothing below it.
 
 use anyhow::Context;
 use minhu_core::City;
@@ -112,41 +118,56 @@ fn opening(text: &str) -> String {
         .collect()
 }
 
-/// The figures of one reading of the sample, and its wrong readings (and, with
-/// `unplaced`, the messages naming the city that it leaves unplaced).
-fn measure(name: &str, city: &City, sample: &[Checked], rounds: usize, unplaced: bool) {
-    let (mut about_here, mut placed, mut said_elsewhere) = (0, 0, 0);
+/// What to list besides the figures: the messages naming the city left unplaced, and
+/// those placed at the city itself.
+#[derive(Clone, Copy, Default)]
+pub struct Listing {
+    pub unplaced: bool,
+    pub city_wide: bool,
+}
+
+/// The line `listing` asks for about a message naming the city, if any: the message
+/// on one line, with how it was read.
+fn listed(reading: &Reading, listing: Listing, label: &str, text: &str) -> Option<String> {
+    let kind = match reading.region {
+        None if listing.unplaced => "unplaced",
+        Some(_) if listing.city_wide && reading.is_city_wide() => "city-wide",
+        _ => return None,
+    };
+    let read = match (reading.elsewhere, reading.place) {
+        (Some(city), _) => format!(", read as {}", city.name),
+        (None, Some(place)) => format!(", by {}", place.name),
+        (None, None) => String::new(),
+    };
+    Some(format!("{kind}: {label}{read}: {}", opening(text)))
+}
+
+/// The figures of one reading of the sample, and its wrong readings (and, as `listing`
+/// asks, the messages naming the city that it leaves unplaced or places at the city).
+fn measure(name: &str, city: &City, sample: &[Checked], rounds: usize, listing: Listing) {
+    let (mut about_here, mut placed, mut below, mut said_elsewhere) = (0, 0, 0, 0);
     let (mut with_district, mut placed_with_district, mut right_district) = (0, 0, 0);
     let (mut about_other, mut recognised, mut placed_here) = (0, 0, 0);
     let (mut about_none, mut none_placed) = (0, 0);
-    let (mut naming, mut naming_placed, mut naming_elsewhere) = (0, 0, 0);
+    let mut naming = Naming::default();
     let mut wrong = Vec::new();
-    let mut left = Vec::new();
+    let mut listed_lines = Vec::new();
     for row in sample {
         let reading = city.read_place(&row.text);
         let got = district(city, &reading);
         let elsewhere = reading.elsewhere.map(|p| p.name.as_str());
         if names_city_or_district(city, &row.text) {
-            naming += 1;
-            naming_placed += usize::from(reading.region.is_some());
-            naming_elsewhere += usize::from(elsewhere.is_some());
-            if reading.region.is_none() {
-                left.push(format!(
-                    "{} {} ({}{}): {}",
-                    row.file,
-                    row.id,
-                    row.city,
-                    elsewhere
-                        .map(|c| format!(", read as {c}"))
-                        .unwrap_or_default(),
-                    opening(&row.text)
-                ));
+            naming.count(&reading);
+            let label = format!("{} {} ({})", row.file, row.id, row.city);
+            if let Some(line) = listed(&reading, listing, &label, &row.text) {
+                listed_lines.push(line);
             }
         }
         match row.city.as_str() {
             "A" => {
                 about_here += 1;
                 placed += usize::from(reading.region.is_some());
+                below += usize::from(reading.region.is_some() && !reading.is_city_wide());
                 said_elsewhere += usize::from(elsewhere.is_some());
                 if let Some(city) = elsewhere {
                     wrong.push(format!(
@@ -201,14 +222,11 @@ fn measure(name: &str, city: &City, sample: &[Checked], rounds: usize, unplaced:
     let seconds = started.elapsed().as_secs_f64();
     let chars: usize = sample.iter().map(|r| r.text.chars().count()).sum();
     println!("## {name}");
+    naming.print("naming A市 or a district (the goal's count)");
     println!(
-        "naming A市 or a district (the goal's count): placed below the city {}; of those not read as another city {}",
-        percent(naming_placed, naming),
-        percent(naming_placed, naming - naming_elsewhere)
-    );
-    println!(
-        "about A市: placed below the city {}",
-        percent(placed, about_here)
+        "about A市: placed (the city or below) {}, placed below the city {}",
+        percent(placed, about_here),
+        percent(below, about_here)
     );
     println!(
         "about A市: read as another city {}",
@@ -237,48 +255,77 @@ fn measure(name: &str, city: &City, sample: &[Checked], rounds: usize, unplaced:
     for line in wrong {
         println!("  wrong: {line}");
     }
-    if unplaced {
-        for line in left {
-            println!("  unplaced: {line}");
-        }
+    for line in listed_lines {
+        println!("  {line}");
+    }
+}
+
+/// Of the messages naming the city or a district (the goal's count): how many were
+/// placed at all, below the city, at the city itself, and read as another city.
+#[derive(Default)]
+struct Naming {
+    all: usize,
+    placed: usize,
+    below: usize,
+    city_wide: usize,
+    elsewhere: usize,
+}
+
+impl Naming {
+    fn count(&mut self, reading: &Reading) {
+        self.all += 1;
+        self.placed += usize::from(reading.region.is_some());
+        self.city_wide += usize::from(reading.is_city_wide());
+        self.below += usize::from(reading.region.is_some() && !reading.is_city_wide());
+        self.elsewhere += usize::from(reading.elsewhere.is_some());
+    }
+
+    fn print(&self, name: &str) {
+        let here = self.all - self.elsewhere;
+        println!(
+            "{name}: placed (the city or below) {}, placed below the city {}, at the city itself {}, read as another city {}",
+            percent(self.placed, self.all),
+            percent(self.below, self.all),
+            percent(self.city_wide, self.all),
+            percent(self.elsewhere, self.all),
+        );
+        println!(
+            "{name}, not read as another city: placed {}, below the city {}",
+            percent(self.placed, here),
+            percent(self.below, here)
+        );
     }
 }
 
 /// How a whole file of messages reads (no hand labels): placed, another city, neither;
-/// and of those naming the city or a district, the share placed (with `unplaced`, the
-/// ones left).
-fn census(name: &str, city: &City, texts: &[String], unplaced: bool) {
-    let (mut placed, mut elsewhere) = (0, 0);
-    let (mut naming, mut naming_placed, mut naming_elsewhere) = (0, 0, 0);
-    let mut left = Vec::new();
+/// and of those naming the city or a district, the share placed (as `listing` asks, the
+/// ones left unplaced or placed at the city itself).
+fn census(name: &str, city: &City, texts: &[String], listing: Listing) {
+    let (mut placed, mut below, mut elsewhere) = (0, 0, 0);
+    let mut naming = Naming::default();
+    let mut listed_lines = Vec::new();
     for text in texts {
         let reading = city.read_place(text);
         placed += usize::from(reading.region.is_some());
+        below += usize::from(reading.region.is_some() && !reading.is_city_wide());
         elsewhere += usize::from(reading.elsewhere.is_some());
         if names_city_or_district(city, text) {
-            naming += 1;
-            naming_placed += usize::from(reading.region.is_some());
-            naming_elsewhere += usize::from(reading.elsewhere.is_some());
-            if reading.region.is_none() {
-                left.push(opening(text));
+            naming.count(&reading);
+            if let Some(line) = listed(&reading, listing, "", text) {
+                listed_lines.push(line);
             }
         }
     }
     println!(
-        "{name}: placed below the city {}, another city {}, neither {}",
+        "{name}: placed (the city or below) {}, below the city {}, another city {}, neither {}",
         percent(placed, texts.len()),
+        percent(below, texts.len()),
         percent(elsewhere, texts.len()),
         percent(texts.len() - placed - elsewhere, texts.len())
     );
-    println!(
-        "{name}: naming A市 or a district, placed below the city {}; of those not read as another city {}",
-        percent(naming_placed, naming),
-        percent(naming_placed, naming - naming_elsewhere)
-    );
-    if unplaced {
-        for line in left {
-            println!("  unplaced: {line}");
-        }
+    naming.print(&format!("{name}: naming A市 or a district"));
+    for line in listed_lines {
+        println!("  {line}");
     }
     // The names below the district on their own: the messages that name one district,
     // read with every district's and the city's names taken out.
@@ -323,7 +370,7 @@ pub fn run(
     config: &Path,
     rounds: usize,
     messages: Option<&Path>,
-    unplaced: bool,
+    listing: Listing,
 ) -> anyhow::Result<()> {
     let city = minhu_config::load_city(config).map_err(|e| anyhow::anyhow!("{e}"))?;
     let rows = read_sample(sample, data)?;
@@ -336,22 +383,17 @@ pub fn run(
         sample.display(),
         city.places.places().len()
     );
-    measure("regions.toml alone", &regions_only, &rows, rounds, false);
-    measure(
-        "regions.toml and places.csv",
-        &city,
-        &rows,
-        rounds,
-        unplaced,
-    );
+    let quiet = Listing::default();
+    measure("regions.toml alone", &regions_only, &rows, rounds, quiet);
+    measure("regions.toml and places.csv", &city, &rows, rounds, listing);
     if let Some(path) = messages {
         let texts: Vec<String> = Reader::open(path)?
             .filter_map(Result::ok)
             .map(|row| format!(" {} {}", row.title, row.description))
             .collect();
         println!("## {} ({} messages)", path.display(), texts.len());
-        census("regions.toml alone", &regions_only, &texts, false);
-        census("regions.toml and places.csv", &city, &texts, unplaced);
+        census("regions.toml alone", &regions_only, &texts, quiet);
+        census("regions.toml and places.csv", &city, &texts, listing);
     }
     Ok(())
 }

@@ -78,8 +78,11 @@ pub struct Gazetteer {
 /// What a text says about where a demand is.
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct Reading<'a> {
-    /// The most specific region the names agree on, below the city (never the city:
-    /// "A市" alone does not place a demand).
+    /// The most specific region the names agree on below the city; or the city itself
+    /// (the root region) when the text names the city, or a place of the city as a
+    /// whole, and nothing below it: a city-wide matter (社保, 公积金, a metro line, a city
+    /// department), which the city's departments answer. None when nothing is named,
+    /// or when the names below the city leave its district open.
     pub region: Option<&'a Region>,
     /// The place that gave the region, when one place did.
     pub place: Option<&'a Place>,
@@ -90,6 +93,11 @@ pub struct Reading<'a> {
 }
 
 impl Reading<'_> {
+    /// Placed at the city itself: it names the city and nothing below it.
+    pub fn is_city_wide(&self) -> bool {
+        self.region.is_some_and(|r| r.parent.is_none())
+    }
+
     /// The place's coordinates, when the place that gave the region has them.
     pub fn location(&self) -> Option<GeoPoint> {
         self.place.and_then(|p| p.location)
@@ -268,7 +276,8 @@ impl Gazetteer {
     /// too (A3区 洋湖街道), a region named above it that is not its ancestor contradicts
     /// it, and when several tie the answer is the deepest region they share (within the
     /// district named first, when one is), so an ambiguous name never places a demand
-    /// wrongly.
+    /// wrongly. A text that names the city (or a place of the city as a whole) and
+    /// nothing below it is placed at the city itself: a city-wide matter.
     pub fn read<'a>(&'a self, tree: &'a RegionTree, text: &str) -> Reading<'a> {
         let (mentions, spans) = self.mentions(text);
         let root = tree.root();
@@ -326,10 +335,7 @@ impl Gazetteer {
             (confirmed - contradicted, own, by_place)
         };
         let Some(best) = candidates.iter().map(score).max() else {
-            return Reading {
-                spans,
-                ..Reading::default()
-            };
+            return self.city_wide(root, &mentions, spans);
         };
         let mut tied: Vec<&(&RegionId, bool, Option<&Place>)> =
             candidates.iter().filter(|c| score(c) == best).collect();
@@ -358,6 +364,41 @@ impl Gazetteer {
         Reading {
             region,
             place,
+            elsewhere: None,
+            spans,
+        }
+    }
+
+    /// A text naming nothing below the city: placed at the city when it names the city
+    /// (or a place of the city as a whole), with that place when it names one; else
+    /// unplaced, as a text naming nothing at all is (no guessing).
+    fn city_wide<'a>(
+        &'a self,
+        root: &'a Region,
+        mentions: &[Named],
+        spans: Vec<Range<usize>>,
+    ) -> Reading<'a> {
+        let mut city_places = Vec::new();
+        let mut named = false;
+        for mention in mentions {
+            match *mention {
+                Named::Region(r) => named |= self.regions[r].0 == root.id,
+                Named::Place(p) if self.places[p].region.as_ref() == Some(&root.id) => {
+                    named = true;
+                    let place = &self.places[p];
+                    if !city_places.contains(&place) {
+                        city_places.push(place);
+                    }
+                }
+                Named::Place(_) => {}
+            }
+        }
+        Reading {
+            region: named.then_some(root),
+            place: match city_places[..] {
+                [one] => Some(one),
+                _ => None,
+            },
             elsewhere: None,
             spans,
         }
@@ -475,8 +516,102 @@ mod tests {
             region_of("A5区的居民反映坪塘街道那边的事").as_deref(),
             Some("A5")
         );
-        // The city alone places nothing.
-        assert_eq!(region_of("A市各大医院收停车费"), None);
+    }
+
+    #[test]
+    fn the_city_named_and_nothing_below_is_city_wide() {
+        let (tree, gazetteer) = sample();
+        let reading = gazetteer.read(&tree, "A市各大医院收停车费");
+        assert_eq!(reading.region.unwrap().id.as_str(), "A");
+        assert!(reading.is_city_wide());
+        assert!(reading.place.is_none());
+        // A place below the city is not city-wide.
+        let reading = gazetteer.read(&tree, "A市杜鹃文苑小区停车难");
+        assert_eq!(reading.region.unwrap().id.as_str(), "A3-01-01");
+        assert!(!reading.is_city_wide());
+        // Naming nothing at all places nothing: no guessing.
+        assert_eq!(region_of("各大医院收停车费"), None);
+        // A name below the city that lies in two districts leaves the district open:
+        // not placed, a dispatcher chooses (not sent to the city's departments).
+        assert_eq!(region_of("A市新村社区门口垃圾没人清理"), None);
+        assert_eq!(region_of("A市金色家园停车难"), None);
+        // Another city named first is that city's, however often A市 follows.
+        let reading = gazetteer.read(&tree, "B9市的企业拖欠A市工人工资，A市劳动监察不管");
+        assert_eq!(reading.elsewhere.unwrap().name, "B市");
+        assert!(reading.region.is_none());
+    }
+
+    /// Real messages (teddycup2020, file and message id), read with the sample's
+    /// regions and the other cities they name.
+    #[test]
+    fn real_messages_naming_the_city_and_nothing_below_are_city_wide() {
+        let tree = sample_tree();
+        let places = vec![
+            place("F市", PlaceKind::City, None, &["F8市"]),
+            place("G市", PlaceKind::City, None, &[]),
+        ];
+        let gazetteer = Gazetteer::new(&tree, places).unwrap();
+        let read = |text: &str| {
+            let reading = gazetteer.read(&tree, text);
+            (
+                reading.region.map(|r| r.id.as_str().to_owned()),
+                reading.elsewhere.map(|c| c.name.clone()),
+            )
+        };
+        let city_wide = (Some("A".to_owned()), None);
+        // hotspots.csv 221153: social insurance, A市 four times, nothing below.
+        assert_eq!(
+            read(
+                "关于在A市工作想买房社保不能补交的咨询 领导：你们好，确实遇到困难了。我在A市工作因为想在A市\
+                 买房，就交了社保，以前公司买了一年多后来没在公司做转了个人。办了张A市银行卡他们说自己扣款，\
+                 我就没管可是就是当月没扣2018年12月份，后面2019年1月份的扣了，我1月13号来A市想补交他们说\
+                 今年起都不能补交，因为外地人买房要连续24个月社保，那照这样买房又要延迟一年多，这样真的好么。"
+            ),
+            city_wide
+        );
+        // hotspots.csv 281831: A市 first, then a hospital of F市: about A市, city-wide.
+        assert_eq!(
+            read(
+                "A市普通上班族的生育津贴和医院生产费一分都不能报销吗？ 尊敬的领导：您好！我是一名在A市缴了\
+                 5年社保的普通上班族。2019年3月在F市一医院生产分娩。4月份回A市社保局申请报销时被告知生小孩\
+                 前未在A市备案，所以生育津贴和医院生产费都不能申领"
+            ),
+            city_wide
+        );
+        // validation.csv 151510: G市 first, A市 after: G市's, never placed here.
+        assert_eq!(
+            read(
+                "咨询G市社保局有关社保问题 本人自09年大学毕业就在G市工作，公司也给我买了社保、医保等，后本人\
+                 跳槽至一家A市的公司，社保就在A市买到2015年12月，2015年12月又跳槽至现在的工作单位，但是本人\
+                 在G市政府网站上查询我的社保，G市的记录完全没有"
+            ),
+            (None, Some("G市".to_owned()))
+        );
+        // validation.csv 81060: a county-level city of F市 first, then a hospital of A市.
+        assert_eq!(
+            read(
+                "F8市百姓因结扎手术内出血，计生办还未对事故进行处理 市长您好，我是F8市的一个普通老百姓，我老婆\
+                 去年在李塅家做了个结扎手术，当天就内出血，到了F8市人民医院后又转到A市楚雅，经过抢救，保住了\
+                 生命。但是计生办到现在还没有对这起事故做个处理，我无奈求帮助"
+            ),
+            (None, Some("F市".to_owned()))
+        );
+    }
+
+    #[test]
+    fn a_place_of_the_whole_city_places_at_the_city() {
+        let tree = sample_tree();
+        let places = vec![
+            place("地铁2号线", PlaceKind::Poi, Some("A"), &[]),
+            place("书院路", PlaceKind::Road, Some("A3-02"), &[]),
+        ];
+        let gazetteer = Gazetteer::new(&tree, places).unwrap();
+        let reading = gazetteer.read(&tree, "地铁2号线早高峰太挤");
+        assert_eq!(reading.region.unwrap().id.as_str(), "A");
+        assert_eq!(reading.place.unwrap().name, "地铁2号线");
+        // With a place below the city, the place below decides.
+        let reading = gazetteer.read(&tree, "地铁2号线书院路站出口积水");
+        assert_eq!(reading.region.unwrap().id.as_str(), "A3-02");
     }
 
     #[test]

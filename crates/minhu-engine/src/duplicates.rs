@@ -61,7 +61,7 @@ impl Engine {
         let mut newest_first: Vec<&Ticket> = tickets.iter().collect();
         newest_first.sort_by_key(|t| std::cmp::Reverse(t.created_at));
         // (area, the group's tickets, newest first)
-        let mut groups: Vec<(Option<String>, Vec<&Ticket>)> = Vec::new();
+        let mut groups: Vec<(Option<Area>, Vec<&Ticket>)> = Vec::new();
         for ticket in newest_first {
             let area = self.area_of(ticket);
             let joins = groups.iter_mut().find(|(at, members)| {
@@ -75,9 +75,12 @@ impl Engine {
         let mut found: Vec<(TicketNumber, Vec<Duplicate>)> = Vec::new();
         for (area, members) in groups {
             let (newest, oldest) = (members[0].created_at, members[members.len() - 1].created_at);
+            let (region_path, region_alone) =
+                area.map_or((None, false), |area| (Some(area.path), area.alone));
             let filter = TicketFilter {
                 scope: reader.scope().clone(),
-                region_path: area,
+                region_path,
+                region_alone,
                 created_from: Some(oldest.saturating_sub(window).unwrap_or(oldest)),
                 created_to: Some(newest.saturating_add(window).unwrap_or(newest)),
                 limit: SCAN_LIMIT,
@@ -134,16 +137,34 @@ impl Engine {
             .collect())
     }
 
-    /// Where a ticket's duplicates are looked for: its street's region path, or the
-    /// whole city (`None`) when it has no place.
-    fn area_of(&self, ticket: &Ticket) -> Option<String> {
-        ticket.intake.region.as_ref().and_then(|region| {
-            let street = self
-                .city
-                .regions
-                .ancestry(region)
-                .find(|r| r.level <= RegionLevel::Street)?;
-            self.city.regions.path(&street.id)
+    /// Where a ticket's duplicates are looked for: its street's region path; for a
+    /// city-wide ticket (placed at the city itself) the city's other city-wide
+    /// tickets; the whole city (`None`) when it has no place.
+    ///
+    /// A city-wide matter (a bus line, 社保, a city department) is reported again as a
+    /// city-wide matter: its likely duplicates are the other tickets that name the city
+    /// and nothing below it. Compared with every ticket of the city's window instead,
+    /// by the range of region paths under the city, it would read the whole city's
+    /// days at a megacity's volume (the index serves a street's range, or one path's
+    /// point, by time; the city's range it does not) and call "the same place" what
+    /// is only the same city.
+    fn area_of(&self, ticket: &Ticket) -> Option<Area> {
+        let region = ticket.intake.region.as_ref()?;
+        let regions = &self.city_of(ticket).regions;
+        let street = regions
+            .ancestry(region)
+            .find(|r| r.level <= RegionLevel::Street)?;
+        Some(Area {
+            path: regions.path(&street.id)?,
+            alone: street.parent.is_none(),
         })
     }
+}
+
+/// The place a ticket's duplicates are looked for in: a region path, and whether only
+/// the tickets placed at that region itself count (a city-wide ticket's).
+#[derive(Clone, Debug, PartialEq)]
+struct Area {
+    path: String,
+    alone: bool,
 }

@@ -395,10 +395,20 @@ impl Router {
                     Some(Placed {
                         region: found.id.clone(),
                         reason: match reading.place {
+                            Some(place) if reading.is_city_wide() => format!(
+                                "city-wide: {} {} (of {} as a whole) named in the address or text, and no place below the city",
+                                place.kind.code(),
+                                place.name,
+                                found.name
+                            ),
                             Some(place) => format!(
                                 "{} {} (in {}) named in the address or text",
                                 place.kind.code(),
                                 place.name,
+                                found.name
+                            ),
+                            None if reading.is_city_wide() => format!(
+                                "city-wide: {} named in the address or text, and no place below it that the gazetteer knows",
                                 found.name
                             ),
                             None => format!("place {} named in the address or text", found.name),

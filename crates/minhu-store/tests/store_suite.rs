@@ -310,6 +310,50 @@ async fn a_stale_writer_is_refused() {
 }
 
 #[tokio::test]
+async fn a_region_alone_is_its_own_tickets_not_those_inside() {
+    on_every_backend(|store, _url| async move {
+        let base = at("2026-11-01T02:00:00Z");
+        // Two city-wide tickets (placed at the city itself) and one in a street.
+        for (i, path) in ["/A/", "/A/A3/A3-01/", "/A/"].into_iter().enumerate() {
+            let when = base
+                .checked_add(jiff::SignedDuration::from_hours(i as i64))
+                .unwrap();
+            let mut new = new_ticket(&format!("社保不能补交{i}"), when, None);
+            new.region_path = Some(path.into());
+            store.create_ticket(new).await.unwrap();
+        }
+        let window = |path: &str, alone: bool| TicketFilter {
+            region_path: Some(path.into()),
+            region_alone: alone,
+            created_from: Some(base),
+            created_to: Some(at("2026-11-02T02:00:00Z")),
+            limit: 100,
+            ..TicketFilter::default()
+        };
+        let titles = |filter: TicketFilter| {
+            let store = store.clone();
+            async move {
+                let texts = store.texts(&filter).await.unwrap();
+                let count = store.count(&filter).await.unwrap();
+                assert_eq!(count as usize, texts.len());
+                texts.into_iter().map(|t| t.title).collect::<Vec<_>>()
+            }
+        };
+        assert_eq!(
+            titles(window("/A/", true)).await,
+            ["社保不能补交2", "社保不能补交0"]
+        );
+        assert_eq!(titles(window("/A/", false)).await.len(), 3);
+        assert_eq!(
+            titles(window("/A/A3/A3-01/", true)).await,
+            ["社保不能补交1"]
+        );
+        assert!(titles(window("/A/A3/", true)).await.is_empty());
+    })
+    .await;
+}
+
+#[tokio::test]
 async fn filters_and_pages() {
     on_every_backend(|store, _url| async move {
         let base = at("2026-11-01T02:00:00Z");

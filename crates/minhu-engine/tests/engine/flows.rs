@@ -169,6 +169,121 @@ async fn a_demand_naming_its_estate_is_placed_in_the_estate_community() {
     assert!(placed.reason.contains("青青家园"), "{}", placed.reason);
 }
 
+/// A real message naming A市 and nothing below it (teddycup2020 hotspots.csv 221153).
+fn city_wide_social_insurance() -> Intake {
+    said(
+        "关于在A市工作想买房社保不能补交的咨询",
+        "领导：你们好，确实遇到困难了。我在A市工作因为想在A市买房，就交了社保，以前公司买了一年多\
+         后来没在公司做转了个人。办了张A市银行卡他们说自己扣款，我就没管可是就是当月没扣2018年12月份，\
+         后面2019年1月份的扣了，我1月13号来A市想补交他们说今年起都不能补交，因为外地人买房要连续24个\
+         月社保，那照这样买房又要延迟一年多，这样真的好么。",
+        Some("劳动和社会保障"),
+    )
+}
+
+#[tokio::test]
+async fn a_demand_naming_only_the_city_is_placed_at_the_city_for_its_departments() {
+    let s = setup().await;
+    let created = s
+        .engine
+        .intake(city_wide_social_insurance(), Actor::citizen(), None)
+        .await
+        .unwrap();
+    let ticket = created.ticket;
+    // Placed at the city itself, and the reading kept says so.
+    assert_eq!(ticket.intake.region.as_ref().unwrap().as_str(), "A");
+    let kept = s.engine.ticket(&ticket.number).await.unwrap();
+    let reading = kept
+        .place_reading
+        .clone()
+        .expect("the place reading is kept");
+    assert_eq!(reading.region.as_ref().unwrap().as_str(), "A");
+    assert!(reading.place.is_none() && reading.elsewhere.is_none());
+    let mut fresh = ticket.intake.clone();
+    fresh.region = None;
+    let (_, decision) = s.engine.preview(fresh).unwrap();
+    let placed = decision.region.unwrap();
+    assert!(
+        placed.reason.starts_with("city-wide: A市"),
+        "{}",
+        placed.reason
+    );
+    // The duty list's district department cannot serve the whole city: the city's.
+    let city = s.engine.city();
+    let unit = city
+        .units
+        .get(ticket.unit.as_ref().expect("routed"))
+        .unwrap();
+    assert_eq!(unit.level, minhu_core::unit::UnitLevel::CityDepartment);
+    assert_eq!(unit.name, "A市人力资源和社会保障局");
+    // A district's officials do not see it as theirs; the city's do.
+    let district = Reader::official(
+        minhu_core::access::Role::Dispatcher.permissions().to_vec(),
+        Scope::region_subtree(city, &minhu_core::ids::RegionId::new("A3")),
+    );
+    let whole = Reader::official(
+        minhu_core::access::Role::Dispatcher.permissions().to_vec(),
+        Scope::region_subtree(city, &minhu_core::ids::RegionId::new("A")),
+    );
+    assert!(!district.sees(&kept) && whole.sees(&kept) && everyone().sees(&kept));
+    let listed = |reader: &Reader| {
+        let scope = reader.scope().clone();
+        let engine = s.engine.clone();
+        async move {
+            let filter = minhu_store::TicketFilter {
+                scope,
+                ..minhu_store::TicketFilter::default()
+            };
+            engine.list(&filter).await.unwrap().tickets.len()
+        }
+    };
+    assert_eq!(listed(&district).await, 0);
+    assert_eq!(listed(&whole).await, 1);
+    // A message naming nothing at all stays unplaced: no guessing.
+    let nothing = s
+        .engine
+        .intake(
+            said("社保不能补交", "外地人买房要连续24个月社保，不能补交", None),
+            Actor::citizen(),
+            None,
+        )
+        .await
+        .unwrap()
+        .ticket;
+    assert!(nothing.intake.region.is_none());
+}
+
+#[tokio::test]
+async fn a_city_wide_demand_is_compared_with_the_city_wide_ones_only() {
+    let s = setup().await;
+    let report = async |intake: Intake| {
+        s.engine
+            .intake(intake, Actor::citizen(), None)
+            .await
+            .unwrap()
+            .ticket
+    };
+    let first = report(city_wide_social_insurance()).await;
+    s.clock.advance(SignedDuration::from_hours(5));
+    let mut again = city_wide_social_insurance();
+    again.title = "A市社保断缴一个月不能补交，买房要延迟".into();
+    let second = report(again).await;
+    // The same words placed in a district are that district's, not the city's peers.
+    let mut in_district = city_wide_social_insurance();
+    in_district.address = Some("A3区天顶街道".into());
+    let placed = report(in_district).await;
+    assert_eq!(placed.intake.region.as_ref().unwrap().as_str(), "A3-01");
+    for ticket in [&first, &second] {
+        assert_eq!(ticket.intake.region.as_ref().unwrap().as_str(), "A");
+    }
+    assert_eq!(
+        duplicate_numbers(&s, &second.number).await,
+        [first.number.to_string()]
+    );
+    // Nor does the district's ticket find the city-wide ones by place.
+    assert!(duplicate_numbers(&s, &placed.number).await.is_empty());
+}
+
 #[tokio::test]
 async fn a_demand_about_another_city_is_read_as_such_and_not_routed() {
     let s = setup().await;
@@ -602,6 +717,13 @@ async fn where_the_category_is_unsure_a_learned_unit_routes_when_sure_enough() {
 }
 
 /// A reader of the whole city who sees identities (a dispatcher).
+/// The numbers of a ticket's duplicate candidates, most alike first, as everyone sees
+/// them.
+async fn duplicate_numbers(s: &Setup, number: &minhu_core::ids::TicketNumber) -> Vec<String> {
+    let found = s.engine.duplicates(number, &everyone()).await.unwrap();
+    found.iter().map(|d| d.number.to_string()).collect()
+}
+
 fn everyone() -> Reader {
     Reader::official(
         minhu_core::access::Role::Dispatcher.permissions().to_vec(),
@@ -634,13 +756,10 @@ async fn reports_of_one_event_are_flagged_as_duplicates() {
     // Different words, or the same words in another district, are not the same event.
     report("拖欠工资", "公司拖欠工资三个月不发", "A3区天顶街道").await;
     report("工地夜间施工噪音", noise, "A1区马坡岭街道").await;
-    let found = s
-        .engine
-        .duplicates(&second.number, &everyone())
-        .await
-        .unwrap();
-    let numbers: Vec<&str> = found.iter().map(|d| d.number.as_str()).collect();
-    assert_eq!(numbers, [first.number.as_str()], "{found:?}");
+    assert_eq!(
+        duplicate_numbers(&s, &second.number).await,
+        [first.number.to_string()]
+    );
     // Four days later the same words are a new event.
     s.clock.advance(SignedDuration::from_hours(96));
     let later = report("工地夜间施工噪音", noise, "A3区天顶街道尖山社区").await;

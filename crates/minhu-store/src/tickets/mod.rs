@@ -84,6 +84,10 @@ pub struct TicketFilter {
     pub unit: Option<String>,
     /// A region path prefix such as `/A/A3/`: the region and everything inside it.
     pub region_path: Option<String>,
+    /// With `region_path`: the tickets placed at that region itself, none of those
+    /// inside it (a city-wide ticket's peers are the city's other city-wide tickets,
+    /// one point of the index on (region_path, created_at), not the whole city).
+    pub region_alone: bool,
     /// A category path prefix: the category and its sub-categories.
     pub category: Option<String>,
     pub channel: Option<Channel>,
@@ -143,6 +147,7 @@ impl Default for TicketFilter {
             status: None,
             unit: None,
             region_path: None,
+            region_alone: false,
             category: None,
             channel: None,
             kind: None,

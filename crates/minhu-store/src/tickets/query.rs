@@ -202,6 +202,9 @@ fn selected_with(mut query: Conditions, filter: &TicketFilter) -> Option<Conditi
     }
     if let Some(path) = &filter.region_path {
         match after_prefix(path) {
+            _ if filter.region_alone => {
+                query.and("region_path = ?", vec![Bind::Text(path.clone())])
+            }
             // A range, not LIKE: PostgreSQL takes `LIKE 'p%'` as a range of an index
             // only in the C collation (C.UTF-8 is not), so a place's tickets of the
             // last days were read as every ticket of those days (a duplicate check

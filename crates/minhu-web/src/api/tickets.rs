@@ -139,6 +139,7 @@ pub(crate) fn filter_from(query: TicketQuery, state: &AppState) -> Result<Ticket
         status,
         unit: query.unit,
         region_path,
+        region_alone: false,
         category: query
             .category
             .map(|c| CategoryPath::new(&c).as_str().to_owned()),
