@@ -319,8 +319,8 @@ pub struct Hotspot {
     pub name: String,
     /// The heaviest words of its messages, heaviest first.
     pub words: Vec<String>,
-    /// The region all of its placed messages lie in (the deepest shared one); `None`
-    /// when none was placed or they share none.
+    /// The region all of its placed messages lie in (the deepest shared one, below
+    /// the city); `None` when none was placed or they share none below the city.
     pub place: Option<String>,
     /// Messages in the window.
     pub count: usize,
@@ -1439,7 +1439,13 @@ impl Hotspot {
                         .count(),
                 )
             });
-            shared.checked_sub(1).map(|last| first[last].clone())
+            // The first of every place is its city: a hotspot is placed below it, never
+            // at the city itself (city-wide messages, or messages of several districts,
+            // share no place).
+            shared
+                .checked_sub(1)
+                .filter(|&last| last > 0)
+                .map(|last| first[last].clone())
         });
         let count = now.len();
         let previous = earlier.len();
@@ -1517,6 +1523,29 @@ mod tests {
             open: true,
             unit: None,
         }
+    }
+
+    #[test]
+    fn a_hotspot_is_placed_below_the_city_or_not_at_all() {
+        let place_of = |places: &[&[&str]]| {
+            let messages: Vec<Facts> = places
+                .iter()
+                .enumerate()
+                .map(|(i, place)| {
+                    message(&i.to_string(), "2026-11-01T02:00:00Z", place, "c", "").facts()
+                })
+                .collect();
+            let now: Vec<&Facts> = messages.iter().collect();
+            Hotspot::of(String::new(), Vec::new(), &now, &[]).place
+        };
+        assert_eq!(place_of(&[ESTATE, STREET]).as_deref(), Some("A5-01"));
+        // Unplaced messages do not count against the others' place.
+        assert_eq!(place_of(&[ESTATE, &[]]).as_deref(), Some("A5-01-03"));
+        // City-wide messages (placed at the city itself), alone or with placed ones, and
+        // messages of two districts: the city is no hotspot's place.
+        assert_eq!(place_of(&[&["A"], &["A"]]), None);
+        assert_eq!(place_of(&[ESTATE, &["A"]]), None);
+        assert_eq!(place_of(&[ESTATE, ELSEWHERE]), None);
     }
 
     const ESTATE: &[&str] = &["A", "A5", "A5-01", "A5-01-03"];

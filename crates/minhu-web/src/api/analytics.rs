@@ -387,7 +387,8 @@ struct RateLine {
     /// The unit's English name (a region's name: regions have none).
     name_en: String,
     /// On the lines shown apart, never ranked: `intake` (what no unit holds: answered
-    /// at intake, waiting for dispatch, merged) or `unplaced` (no place known).
+    /// at intake, waiting for dispatch, merged), `unplaced` (no place known) or
+    /// `city_wide` (placed at the city itself: it names the city and nothing below).
     #[serde(skip_serializing_if = "Option::is_none")]
     apart: Option<&'static str>,
     #[serde(flatten)]
@@ -410,7 +411,11 @@ struct RatesReport {
     apart: Vec<RateLine>,
     /// `by=region` or `street`: the share of the demands received without a known
     /// place at that level, in percent (the per-10k figures count placed demands only).
+    /// City-wide demands are not among them.
     unplaced: Option<f64>,
+    /// `by=region` or `street`: the share of the demands received placed at the city
+    /// itself (city-wide matters: in no district, counted in no region's line).
+    city_wide: Option<f64>,
     /// The whole selection's counts and rates.
     total: Totals,
 }
@@ -582,6 +587,7 @@ pub(crate) async fn rates(
         .region
         .clone()
         .unwrap_or_else(|| city.regions.root().id.clone());
+    let root = city.regions.root().id.as_str();
     let mut cells: BTreeMap<String, Tally> = BTreeMap::new();
     let mut total = Tally::default();
     for row in &rows {
@@ -589,6 +595,9 @@ pub(crate) async fn rates(
         let region = row.region.as_deref().unwrap_or_default();
         let key = match by {
             Ranking::Unit => row.unit.clone().unwrap_or_default(),
+            // A city-wide demand: a line of its own, apart (under the city's id), not
+            // among the unplaced.
+            Ranking::Region | Ranking::Street | Ranking::Grid if region == root => root.to_owned(),
             Ranking::Region => {
                 child_of(city, &base, region).map_or_else(String::new, |r| r.as_str().to_owned())
             }
@@ -610,20 +619,26 @@ pub(crate) async fn rates(
         cells.entry(key).or_default().add(row.metric, row.n);
     }
     let rules = &city.analytics;
-    let apart = cells.remove("").map(|counts| {
-        let (kind, name, name_en) = if by_region {
-            ("unplaced", "未定位 Not placed", "Not placed")
-        } else {
-            ("intake", "受理台 Intake desk", "Intake desk")
-        };
-        RateLine {
-            id: String::new(),
+    let apart_line =
+        |id: &str, counts: Tally, (kind, name, name_en): (&'static str, &str, &str)| RateLine {
+            id: id.to_owned(),
             name: name.to_owned(),
             name_en: name_en.to_owned(),
             apart: Some(kind),
             per_10k: None,
-            ranked: Ranked::unranked(String::new(), counts, &rules.weights),
-        }
+            ranked: Ranked::unranked(id.to_owned(), counts, &rules.weights),
+        };
+    let city_wide = (by_region && by != Ranking::City)
+        .then(|| cells.remove(root))
+        .flatten()
+        .map(|counts| apart_line(root, counts, ("city_wide", "全市 City-wide", "City-wide")));
+    let apart = cells.remove("").map(|counts| {
+        let kind = if by_region {
+            ("unplaced", "未定位 Not placed", "Not placed")
+        } else {
+            ("intake", "受理台 Intake desk", "Intake desk")
+        };
+        apart_line("", counts, kind)
     });
     let lines: Vec<RateLine> = rank(cells.into_iter().collect(), rules)
         .into_iter()
@@ -652,14 +667,18 @@ pub(crate) async fn rates(
             }
         })
         .collect();
-    let unplaced = by_region
-        .then(|| {
-            let none = apart
-                .as_ref()
-                .map_or(0, |line| line.ranked.counts.get(Metric::Received));
-            minhu_analytics::rates::percent(none, total.get(Metric::Received))
-        })
-        .flatten();
+    let share = |line: &Option<RateLine>| {
+        by_region
+            .then(|| {
+                let n = line
+                    .as_ref()
+                    .map_or(0, |line| line.ranked.counts.get(Metric::Received));
+                minhu_analytics::rates::percent(n, total.get(Metric::Received))
+            })
+            .flatten()
+    };
+    let unplaced = share(&apart);
+    let city_wide_share = share(&city_wide).filter(|_| by != Ranking::City);
     let report = RatesReport {
         from: filters.from,
         to: filters.to,
@@ -676,8 +695,9 @@ pub(crate) async fn rates(
             counts: total,
         },
         rows: lines,
-        apart: apart.into_iter().collect(),
+        apart: city_wide.into_iter().chain(apart).collect(),
         unplaced,
+        city_wide: city_wide_share,
     };
     if filters.format != Format::Json {
         return rates_table(&report).send("rates", filters.format);

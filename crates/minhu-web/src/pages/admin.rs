@@ -16,9 +16,9 @@ use crate::middleware::auth::Rule::Permission as Needs;
 use crate::middleware::error::ApiError;
 use crate::middleware::extract::FormBody;
 use crate::pages::login::{check_password, hash_password, random_password};
-use crate::pages::tickets::{place_name, render, unit_label};
+use crate::pages::tickets::{render, unit_label};
+use crate::pages::ui::Words;
 use crate::pages::ui::{Chrome, Lang};
-use crate::pages::ui::{Words, region_label};
 use crate::routes::Routes;
 use askama::Template;
 use axum::extract::{Path, Query, State};
@@ -86,13 +86,17 @@ impl Sample {
         }
         let intake =
             crate::pages::portal::draft_intake(city, title, description, self.address.trim());
+        let words = Words::new(city.clone(), lang);
         let preview = engine
             .preview_in(city, intake)
             .map(|(ticket, decision)| Preview {
-                place: decision.region.as_ref().map_or_else(
-                    || place_name(city, &ticket),
-                    |p| region_label(city, &p.region),
-                ),
+                // The city itself reads "全市" / "Citywide": a city-wide demand is placed.
+                place: decision
+                    .region
+                    .as_ref()
+                    .map(|p| &p.region)
+                    .or(ticket.intake.region.as_ref())
+                    .map_or_else(|| "—".into(), |r| words.region(r)),
                 category: decision
                     .category
                     .as_ref()
@@ -105,7 +109,7 @@ impl Sample {
                     },
                     |a| unit_label(city, &a.unit),
                 ),
-                reasons: Words::new(city.clone(), lang).routing_reasons(&decision),
+                reasons: words.routing_reasons(&decision),
             })
             .map_err(|e| e.to_string());
         Some(preview)

@@ -12,7 +12,7 @@ use crate::middleware::auth::Principal;
 use crate::middleware::auth::Rule;
 use crate::middleware::auth::Rule::Permission as Needs;
 use crate::middleware::error::ApiError;
-use crate::pages::tickets::{place_name, render};
+use crate::pages::tickets::render;
 use crate::pages::ui::{Chrome, Lang};
 use crate::routes::Routes;
 use askama::Template;
@@ -79,6 +79,9 @@ struct Cohort {
     cells: Vec<Vec<(u64, u64)>>,
     /// Per month: (received, answered) of the demands without a known district.
     unplaced: Vec<(u64, u64)>,
+    /// Per month: (received, answered) of the city-wide demands (placed at the city
+    /// itself: they name it and nothing below), in no district either.
+    city_wide: Vec<(u64, u64)>,
 }
 
 impl Cohort {
@@ -100,6 +103,8 @@ impl Cohort {
             .collect();
         let mut cells = vec![vec![(0u64, 0u64); starts.len()]; districts.len()];
         let mut unplaced = vec![(0u64, 0u64); starts.len()];
+        let mut city_wide = vec![(0u64, 0u64); starts.len()];
+        let root = &city.regions.root().id;
         for (m, &start) in starts.iter().enumerate() {
             let end = start
                 .checked_add(jiff::Span::new().months(1))
@@ -122,6 +127,7 @@ impl Cohort {
                     .and_then(|d| districts.iter().position(|r| r.id == d.id));
                 let cell = match district {
                     Some(d) => &mut cells[d][m],
+                    None if row.region.as_deref() == Some(root.as_str()) => &mut city_wide[m],
                     None => &mut unplaced[m],
                 };
                 let n = u64::try_from(row.n).unwrap_or(0);
@@ -137,12 +143,18 @@ impl Cohort {
             districts: districts.iter().map(|r| r.name.clone()).collect(),
             cells,
             unplaced,
+            city_wide,
         })
     }
 
-    /// (received, answered) over every month, the unplaced included.
+    /// (received, answered) over every month, the unplaced and city-wide included.
     fn total(&self) -> (u64, u64) {
-        sum(self.cells.iter().flatten().chain(&self.unplaced))
+        sum(self
+            .cells
+            .iter()
+            .flatten()
+            .chain(&self.unplaced)
+            .chain(&self.city_wide))
     }
 }
 
@@ -226,7 +238,12 @@ async fn flagged(
             number: t.number.to_string(),
             title: t.intake.title.clone(),
             unit: t.unit.as_ref().map_or_else(|| "—".into(), |u| ui.unit(u)),
-            place: place_name(state.engine.city_of(t), t),
+            // The city itself reads "全市" / "Citywide": a city-wide ticket is placed.
+            place: t
+                .intake
+                .region
+                .as_ref()
+                .map_or_else(|| "—".into(), |r| ui.region(r)),
             due: t
                 .deadlines
                 .as_ref()
@@ -295,6 +312,7 @@ async fn dashboard(
             .chain([
                 ("intake", lang.t("受理台", "Intake desk")),
                 ("unplaced", lang.t("未定位", "Not placed")),
+                ("city_wide", lang.t("全市", "City-wide")),
             ])
             .collect(),
         lists: vec![
@@ -322,15 +340,29 @@ struct PublicPage {
     answered_rate: String,
     /// Per district: received, answered, the answered share.
     districts: Vec<(String, u64, u64, String)>,
-    /// Without a known district: received, answered, the answered share, and their
-    /// share of all demands received; shown apart, never among the districts.
-    unplaced: (u64, u64, String, String),
+    /// Shown apart, never among the districts: the demands without a known district,
+    /// then the city-wide ones (placed at the city itself).
+    apart: Vec<Apart>,
     /// `YYYY-MM`, oldest first.
     months: Vec<String>,
     /// City-wide per month: received, answered.
     by_month: Vec<(String, u64, u64)>,
     /// Per district, received in each of `months`.
     grid: Vec<(String, Vec<u64>)>,
+}
+
+/// Demands the public page counts apart from the districts.
+struct Apart {
+    /// The paragraph's element id.
+    id: &'static str,
+    /// The sentence that says what they are.
+    intro: &'static str,
+    received: u64,
+    answered: u64,
+    /// Answered of received.
+    answered_share: String,
+    /// Received of all demands received.
+    share: String,
 }
 
 /// Counts by district and month, nothing about anyone: no texts, no numbers, no names.
@@ -359,12 +391,22 @@ async fn public(State(state): State<AppState>, lang: Lang) -> Result<Html<String
                 .cells
                 .iter()
                 .map(|row| &row[m])
-                .chain([&cohort.unplaced[m]]));
+                .chain([&cohort.unplaced[m], &cohort.city_wide[m]]));
             (start.strftime("%Y-%m").to_string(), received, answered)
         })
         .collect::<Vec<_>>();
     let (total, answered_total) = cohort.total();
-    let (unplaced, unplaced_answered) = sum(&cohort.unplaced);
+    let apart = |id, intro, cells: &[(u64, u64)]| {
+        let (received, answered) = sum(cells);
+        Apart {
+            id,
+            intro,
+            received,
+            answered,
+            answered_share: percent(answered, received),
+            share: percent(received, total),
+        }
+    };
     render(PublicPage {
         ui: Chrome::new(&state, lang, None, "/public"),
         total,
@@ -375,12 +417,24 @@ async fn public(State(state): State<AppState>, lang: Lang) -> Result<Html<String
             .zip(&cohort.cells)
             .map(|(name, row)| (name.clone(), row.iter().map(|c| c.0).collect()))
             .collect(),
-        unplaced: (
-            unplaced,
-            unplaced_answered,
-            percent(unplaced_answered, unplaced),
-            percent(unplaced, total),
-        ),
+        apart: vec![
+            apart(
+                "unplaced",
+                lang.t(
+                    "未定位到区的诉求（地址不明）单独统计，不计入各区：",
+                    "Demands with no known district (the address did not say) are counted apart, in no district: ",
+                ),
+                &cohort.unplaced,
+            ),
+            apart(
+                "city-wide",
+                lang.t(
+                    "全市性诉求（只提到本市、未提到区县以下地点，由市直部门办理）单独统计，不计入各区：",
+                    "City-wide demands (naming the city and nothing below it, for the city's departments) are counted apart, in no district: ",
+                ),
+                &cohort.city_wide,
+            ),
+        ],
         months: by_month.iter().map(|m| m.0.clone()).collect(),
         districts,
         by_month,

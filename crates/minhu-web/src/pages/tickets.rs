@@ -9,7 +9,7 @@ use crate::middleware::auth::Principal;
 use crate::middleware::auth::Rule::Permission as Needs;
 use crate::middleware::error::ApiError;
 use crate::middleware::extract::{Both, PageQuery};
-use crate::pages::ui::{Chrome, Lang, query_without, region_label};
+use crate::pages::ui::{Chrome, Lang, query_without};
 use crate::routes::Routes;
 use askama::Template;
 use axum::extract::{RawQuery, State};
@@ -19,7 +19,7 @@ use minhu_core::City;
 use minhu_core::access::Permission as P;
 use minhu_core::access::Permission;
 use minhu_core::ids::UnitId;
-use minhu_core::ticket::{Channel, Kind, Status, Ticket};
+use minhu_core::ticket::{Channel, Kind, Status};
 use minhu_core::timer::Flag;
 use minhu_engine::records::TicketFilter;
 use serde::Deserialize;
@@ -87,14 +87,6 @@ pub(crate) fn unit_label(city: &City, id: &UnitId) -> String {
     city.units
         .get(id)
         .map_or_else(|| id.to_string(), |u| u.name.clone())
-}
-
-pub(crate) fn place_name(city: &City, ticket: &Ticket) -> String {
-    ticket
-        .intake
-        .region
-        .as_ref()
-        .map_or_else(|| "—".into(), |region| region_label(city, region))
 }
 
 pub(crate) fn render(template: impl Template) -> Result<Html<String>, ApiError> {

@@ -320,6 +320,15 @@ impl Words {
             .map_or_else(|| id.to_string(), |r| r.name.clone())
     }
 
+    /// Whether a region is a city itself (the root of its city's regions): a ticket
+    /// placed there is a city-wide matter, in no district.
+    pub fn is_city(&self, id: &RegionId) -> bool {
+        self.holder(|c| c.regions.get(id).is_some())
+            .regions
+            .get(id)
+            .is_some_and(|r| r.parent.is_none())
+    }
+
     /// A region with the regions it lies in, largest first, without the city: "雨花区
     /// 洞井街道" (another city's region with its city first: "B市 B1区"). Place names
     /// stay as the city writes them.

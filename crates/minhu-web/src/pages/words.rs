@@ -7,7 +7,7 @@ use crate::pages::ui::Words;
 use minhu_core::deadline::Allowance;
 use minhu_core::duty::DutyBasis;
 use minhu_core::event::{Change, Event, Who};
-use minhu_core::ids::UnitId;
+use minhu_core::ids::{RegionId, UnitId};
 use minhu_core::label::yes_no;
 use minhu_engine::router::Decision;
 
@@ -96,22 +96,47 @@ impl Words {
         }
     }
 
+    /// What a demand's words named of its place (`source`: where the words were, in
+    /// zh and en): a place and its region, a region, or the city and nothing below it
+    /// (placed at the city: a city-wide matter for its departments).
+    fn named_place(&self, region: &RegionId, place: Option<&str>, source: (&str, &str)) -> String {
+        let (zh, en) = source;
+        if self.is_city(region) {
+            let city = self.place(region);
+            return match place {
+                Some(place) if self.lang.is_en() => {
+                    format!("City-wide: {en} names {place}, of {city} as a whole")
+                }
+                Some(place) => format!("全市：{zh}提到{place}（属{city}全市）"),
+                None if self.lang.is_en() => format!(
+                    "City-wide: {en} names {city} and no place below it that the city's gazetteer knows"
+                ),
+                None => format!("全市：{zh}提到{city}，未提到本市地名库中区县以下的地点"),
+            };
+        }
+        let region = self.region(region);
+        match place {
+            Some(place) if self.lang.is_en() => format!("{en} names {place}, in {region}"),
+            Some(place) => format!("{zh}提到{place}（属{region}）"),
+            None if self.lang.is_en() => format!("{en} names {region}"),
+            None => format!("{zh}提到{region}"),
+        }
+    }
+
     /// Why routing suggests what it does, one sentence per reason: where, what, how
     /// urgent, who.
     pub fn routing_reasons(&self, decision: &Decision) -> Vec<String> {
         let mut reasons = Vec::new();
         if let Some(placed) = &decision.region {
             let region = self.region(&placed.region);
-            let en = self.lang.is_en();
-            reasons.push(match (placed.by_pin, &placed.place) {
-                (true, _) if en => format!("The map pin lies in {region}"),
-                (true, _) => format!("地图定位在{region}范围内"),
-                (false, Some(place)) if en => {
-                    format!("The address or text names {place}, in {region}")
-                }
-                (false, Some(place)) => format!("地址或内容提到{place}（属{region}）"),
-                (false, None) if en => format!("The address or text names {region}"),
-                (false, None) => format!("地址或内容提到{region}"),
+            reasons.push(match placed.by_pin {
+                true if self.lang.is_en() => format!("The map pin lies in {region}"),
+                true => format!("地图定位在{region}范围内"),
+                false => self.named_place(
+                    &placed.region,
+                    placed.place.as_deref(),
+                    ("地址或内容", "The address or text"),
+                ),
             });
         }
         if let Some(city) = &decision.elsewhere {
@@ -226,22 +251,13 @@ impl Words {
                 parts.join(self.t("；", "; "))
             }
             PlaceRead(reading) => {
-                let en = self.lang.is_en();
                 let mut parts = Vec::new();
-                match (&reading.region, &reading.place) {
-                    (Some(region), Some(place)) if en => parts.push(format!(
-                        "The text names {place}, in {}",
-                        self.region(region)
-                    )),
-                    (Some(region), Some(place)) => {
-                        parts.push(format!("内容提到{place}（属{}）", self.region(region)))
-                    }
-                    (Some(region), None) => parts.push(format!(
-                        "{} {}",
-                        self.t("内容提到", "The text names"),
-                        self.region(region)
-                    )),
-                    (None, _) => {}
+                if let Some(region) = &reading.region {
+                    parts.push(self.named_place(
+                        region,
+                        reading.place.as_deref(),
+                        ("内容", "The text"),
+                    ));
                 }
                 if let Some(at) = reading.location {
                     parts.push(format!("{:.5},{:.5}", at.lat, at.lon));

@@ -33,7 +33,7 @@ struct Life {
 
 fn lives() -> impl Strategy<Value = Vec<Life>> {
     let life = (
-        0u8..3,
+        0u8..4,
         any::<bool>(),
         prop::collection::vec((0u8..16, any::<u8>(), 0u8..30), 0..24),
     )
@@ -51,6 +51,8 @@ fn intake(life: &Life) -> Intake {
     let (address, title) = match life.place {
         0 => (Some("A3区天顶街道尖山社区"), "小区电梯坏了"),
         1 => (Some("A1区马坡岭街道"), "路灯不亮"),
+        // City-wide: it names the city and nothing below it.
+        2 => (Some("A市"), "社保不能补交"),
         _ => (None, "有事反映"),
     };
     Intake {
@@ -173,7 +175,8 @@ struct Recount {
     /// assignments settled (accepted, returned, passed down or their acceptance
     /// deadline missed).
     units: BTreeMap<String, [i64; 12]>,
-    /// Per district id ("" for unplaced): received, answered.
+    /// Per district id ("" for unplaced, the city's id for city-wide): received,
+    /// answered.
     places: BTreeMap<String, (i64, i64)>,
 }
 
@@ -285,7 +288,7 @@ async fn recount(app: &TestApp, numbers: &[TicketNumber]) -> Recount {
             .and_then(|r| {
                 city.regions
                     .ancestry(r)
-                    .find(|r| r.level == RegionLevel::District)
+                    .find(|r| matches!(r.level, RegionLevel::District | RegionLevel::City))
             })
             .map_or_else(String::new, |d| d.id.to_string());
         let place = out.places.entry(district).or_default();
@@ -464,6 +467,12 @@ async fn check(app: &TestApp, lives: &[Life]) {
         percent(unplaced, received),
         "unplaced share",
     );
+    let city_wide = counted.places.get("A").map_or(0, |p| p.0);
+    same(
+        &by_region["city_wide"],
+        percent(city_wide, received),
+        "city-wide share",
+    );
     for line in by_region["rows"]
         .as_array()
         .unwrap()
@@ -480,10 +489,12 @@ async fn check(app: &TestApp, lives: &[Life]) {
             percent(a, r),
             &format!("{id} answered"),
         );
+        // Lines apart (unplaced, city-wide) are in no region's population.
         let population = city
             .regions
             .get(&minhu_core::ids::RegionId::new(id))
-            .and_then(|d| d.population);
+            .and_then(|d| d.population)
+            .filter(|_| line["apart"].is_null());
         same(
             &line["per_10k"],
             population.map(|p| r as f64 * 10_000.0 / p as f64),
@@ -533,6 +544,7 @@ async fn check(app: &TestApp, lives: &[Life]) {
             assert!(public.contains(&row), "no {row} on /public");
         }
         assert_eq!(public.contains("id=\"unplaced\""), unplaced > 0);
+        assert_eq!(public.contains("id=\"city-wide\""), city_wide > 0);
     }
 }
 
