@@ -3047,13 +3047,6 @@ async fn empty_database(pg: bool, dir: &std::path::Path, step: i64) -> (String, 
     (format!("{base}/{name}"), Some(name))
 }
 
-/// Every migration step on a database holding data, on both backends: migrated to
-/// step N, every table of step N is given the rows a store at the latest schema holds
-/// (the columns both have; the rest take their defaults), then the database is
-/// brought up to date as a server's start does (`SqlStore::connect`). Each row
-/// written at step N is still there, column for column, and the store reads every
-/// ticket back with a log that replays to it.
-
 /// `ticket_status_counts` rows (as text, `names` their columns) summed by status, the
 /// statuses summing to nothing left out.
 fn sums_by_status(names: &[String], rows: &Rows) -> std::collections::BTreeMap<String, i64> {
@@ -3067,6 +3060,13 @@ fn sums_by_status(names: &[String], rows: &Rows) -> std::collections::BTreeMap<S
     sums.retain(|_, n| *n != 0);
     sums
 }
+
+/// Every migration step on a database holding data, on both backends: migrated to
+/// step N, every table of step N is given the rows a store at the latest schema holds
+/// (the columns both have; the rest take their defaults), then the database is
+/// brought up to date as a server's start does (`SqlStore::connect`). Each row
+/// written at step N is still there, column for column, and the store reads every
+/// ticket back with a log that replays to it.
 #[tokio::test]
 async fn every_migration_step_keeps_the_data_written_before_it() {
     sqlx::any::install_default_drivers();
