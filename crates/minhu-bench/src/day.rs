@@ -270,9 +270,6 @@ fn scramble(mut x: u64) -> u64 {
 
 // ---- History: a year of closed tickets ----
 
-/// Fills the store up to `history` tickets, each received in the year before today and
-/// closed after a whole life (dispatched, accepted, replied, rated, one in twenty
-/// reopened first). Resumable: a run that stopped is continued where it stopped.
 /// Where the bench keeps when the history's last ticket was taken in (milliseconds since
 /// the epoch): what was created after it belongs to earlier replays.
 fn history_end_file(dir: &Path) -> PathBuf {
@@ -348,6 +345,9 @@ async fn forget_earlier_days(
     Ok(removed)
 }
 
+/// Fills the store up to `history` tickets, each received in the year before today and
+/// closed after a whole life (dispatched, accepted, replied, rated, one in twenty
+/// reopened first). Resumable: a run that stopped is continued where it stopped.
 async fn fill_history(
     engine: &Arc<Engine>,
     store: &dyn Store,

@@ -11,9 +11,9 @@
 
 use anyhow::Context;
 use minhu::classifier::{TextClassifier, VOTERS, similar_in};
-use minhu_core::reading::{Confidence, LevelReading};
+use minhu_core::reading::{Confidence, deepest};
 use minhu_core::taxonomy::CategoryPath;
-use minhu_engine::neighbours::{EVIDENCE, at_depth, merge_levels, read_levels, vote_post};
+use minhu_engine::neighbours::{EVIDENCE, merge_levels, read_levels, vote_post};
 use minhu_engine::router::Classifier;
 use minhu_text::features::Sparse;
 use minhu_text::neighbours::Handled;
@@ -75,12 +75,12 @@ pub fn levels(model: &Path, sample: &Path, config: &Path, folds: usize) -> anyho
             for (reader, read) in [words, near, merged].iter().enumerate() {
                 let deepest = deepest(read, &first);
                 for depth in 2..=3 {
-                    let Some(wanted) = at_depth(&truth, depth) else {
+                    let Some(wanted) = truth.at_depth(depth) else {
                         break;
                     };
                     let row = &mut counts[reader][depth - 2];
                     row[0] += 1;
-                    let taken = at_depth(&deepest, depth).filter(|_| sure);
+                    let taken = deepest.at_depth(depth).filter(|_| sure);
                     row[1] += usize::from(taken.is_some());
                     row[2] += usize::from(taken == Some(wanted));
                 }
@@ -106,12 +106,6 @@ pub fn levels(model: &Path, sample: &Path, config: &Path, folds: usize) -> anyho
         }
     }
     Ok(())
-}
-
-/// The deepest category of a reading below `first`.
-fn deepest(read: &[LevelReading], first: &CategoryPath) -> CategoryPath {
-    read.last()
-        .map_or_else(|| first.clone(), |r| r.category.clone())
 }
 
 pub fn first_level(train: &Path, holdout: &Path, work: &Path) -> anyhow::Result<()> {

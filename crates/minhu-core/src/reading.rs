@@ -106,6 +106,14 @@ pub struct LevelReading {
     pub neighbours: Vec<String>,
 }
 
+/// The deepest category `readings` (level by level below `start`) reached; `start`
+/// when they read no level.
+pub fn deepest(readings: &[LevelReading], start: &CategoryPath) -> CategoryPath {
+    readings
+        .last()
+        .map_or_else(|| start.clone(), |reading| reading.category.clone())
+}
+
 /// A category name's pairs of characters count this much over the number of category
 /// names that hold the pair (the whole name counts 1).
 const PAIR_WEIGHT: f32 = 1.0;

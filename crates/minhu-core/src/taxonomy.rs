@@ -41,6 +41,13 @@ impl CategoryPath {
             .map(move |n| CategoryPath(self.levels().take(n).collect::<Vec<_>>().join("/")))
     }
 
+    /// Its first `depth` levels, when it has that many (a third-level path at depth 2
+    /// is its second level).
+    pub fn at_depth(&self, depth: usize) -> Option<CategoryPath> {
+        let levels: Vec<&str> = self.levels().collect();
+        (levels.len() >= depth).then(|| CategoryPath(levels[..depth].join("/")))
+    }
+
     pub fn starts_with(&self, prefix: &CategoryPath) -> bool {
         within(&self.0, &prefix.0)
     }

@@ -78,7 +78,7 @@ pub fn read_levels(
         // the model's to read, the tickets say what lies below it.
         let voters: Vec<(&Similar, CategoryPath)> = similar
             .iter()
-            .filter_map(|s| Some((s, at_depth(s.category.as_ref()?, depth)?)))
+            .filter_map(|s| Some((s, s.category.as_ref()?.at_depth(depth)?)))
             .filter(|(_, path)| path.starts_with(&current))
             .collect();
         let total: f32 = voters.iter().map(|(s, _)| s.similarity).sum();
@@ -147,12 +147,6 @@ pub fn vote_post(similar: &[Similar]) -> Option<PostSuggestion> {
         reasons: words_of(&behind),
         neighbours: behind.iter().take(NAMED).map(|s| s.described()).collect(),
     })
-}
-
-/// The path's first `depth` levels, when it has that many.
-pub fn at_depth(path: &CategoryPath, depth: usize) -> Option<CategoryPath> {
-    let levels: Vec<&str> = path.levels().collect();
-    (levels.len() >= depth).then(|| CategoryPath::new(&levels[..depth].join("/")))
 }
 
 /// The words the tickets share with the demand, the most similar ticket's first, each

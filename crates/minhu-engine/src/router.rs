@@ -10,7 +10,7 @@ use minhu_core::City;
 use minhu_core::deadline::TierCode;
 use minhu_core::duty::Assignment;
 use minhu_core::ids::{RegionId, UnitId};
-use minhu_core::reading::{LevelReading, is_place_word};
+use minhu_core::reading::{LevelReading, deepest, is_place_word};
 use minhu_core::taxonomy::CategoryPath;
 use minhu_core::ticket::{GeoPoint, PlaceReading, Ticket};
 use minhu_core::unit::UnitLevel;
@@ -52,9 +52,7 @@ impl CategorySuggestion {
         self.reasons
             .retain(|word| !place_word(city, word, text, places));
         self.levels = city.categories.deepen(text, places, &self.category);
-        if let Some(deepest) = self.levels.last() {
-            self.category = deepest.category.clone();
-        }
+        self.category = deepest(&self.levels, &self.category);
         self
     }
 
@@ -487,10 +485,7 @@ impl Router {
                     .retain(|word| !place_word(city, word, &text, &places));
             }
             best.levels = merge_levels(std::mem::take(&mut best.levels), near);
-            best.category = best
-                .levels
-                .last()
-                .map_or(first, |deepest| deepest.category.clone());
+            best.category = deepest(&best.levels, &first);
             category = taken(&suggestions);
             assignment = route(&category);
         }

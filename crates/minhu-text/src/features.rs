@@ -140,11 +140,17 @@ pub fn weigh(counts: &Sparse, idf: &[f32]) -> Sparse {
         .iter()
         .map(|&(i, tf)| (i, sublinear(tf) * idf[i as usize]))
         .collect();
+    to_unit_length(&mut vector);
+    vector
+}
+
+/// Scales a vector to length 1 (an empty or all-zero one stays as it is), so that a
+/// dot product of two is their cosine.
+pub fn to_unit_length(vector: &mut Sparse) {
     let norm = vector.iter().map(|(_, v)| v * v).sum::<f32>().sqrt();
     if norm > 0.0 {
         vector.iter_mut().for_each(|(_, v)| *v /= norm);
     }
-    vector
 }
 
 /// The sublinear term frequency 1 + ln(tf). Most features occur once in a message,

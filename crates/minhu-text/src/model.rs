@@ -3,7 +3,7 @@
 //! weighted hashed features. Deterministic for a given seed; saved as one file with a
 //! JSON header and the weights, quantised to a byte each.
 
-use crate::features::{Extractor, Named, Sparse, sublinear, weigh};
+use crate::features::{Extractor, Named, Sparse, sublinear, to_unit_length, weigh};
 use crate::segment::Segmenter;
 use rand::SeedableRng;
 use rand::rngs::StdRng;
@@ -393,10 +393,7 @@ impl Model {
                 Some((i, sublinear(tf) * idf)).filter(|(_, v)| *v > 0.0)
             })
             .collect();
-        let norm = vector.iter().map(|(_, v)| v * v).sum::<f32>().sqrt();
-        if norm > 0.0 {
-            vector.iter_mut().for_each(|(_, v)| *v /= norm);
-        }
+        to_unit_length(&mut vector);
         vector
     }
 

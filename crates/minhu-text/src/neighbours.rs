@@ -8,7 +8,7 @@
 //! message has a few hundred, most of them weak, and 100k tickets in full would take
 //! gigabytes; the heaviest carry the cosine.
 
-use crate::features::{Named, Sparse};
+use crate::features::{Named, Sparse, to_unit_length};
 use crate::model::{ModelError, Provenance};
 use serde::{Deserialize, Serialize};
 use std::io::{Read, Write};
@@ -278,10 +278,7 @@ fn heaviest(mut vector: Sparse, kept: usize) -> Sparse {
         vector.truncate(kept);
         vector.sort_unstable_by_key(|&(i, _)| i);
     }
-    let norm = vector.iter().map(|(_, v)| v * v).sum::<f32>().sqrt();
-    if norm > 0.0 {
-        vector.iter_mut().for_each(|(_, v)| *v /= norm);
-    }
+    to_unit_length(&mut vector);
     vector
 }
 

@@ -604,7 +604,7 @@ fn levels(
     texts: &[String],
     labels: &[String],
 ) {
-    use minhu_core::reading::Confidence;
+    use minhu_core::reading::{Confidence, deepest};
     let any = Confidence {
         first: f32::MIN_POSITIVE,
         second: f32::MIN_POSITIVE,
@@ -627,32 +627,23 @@ fn levels(
         let from_true =
             city.categories
                 .deepen_at(text, &places, &first_true, city.categories.confidence());
-        let at = |path: &CategoryPath, depth: usize| -> Option<String> {
-            let levels: Vec<&str> = path.levels().collect();
-            (levels.len() >= depth).then(|| levels[..depth].join("/"))
-        };
-        let deepest = |readings: &[minhu_core::reading::LevelReading], start: &CategoryPath| {
-            readings
-                .last()
-                .map_or_else(|| start.clone(), |r| r.category.clone())
-        };
         for depth in 1..=3 {
-            let Some(wanted) = at(&truth, depth) else {
+            let Some(wanted) = truth.at_depth(depth) else {
                 break;
             };
             let row = &mut counts[depth - 1];
             row[0] += 1;
-            let taken = at(&read.category, depth).filter(|_| sure);
+            let taken = read.category.at_depth(depth).filter(|_| sure);
             if taken.is_some() {
                 row[1] += 1;
             }
             if taken.as_ref() == Some(&wanted) {
                 row[2] += 1;
             }
-            if at(&deepest(&forced, &first), depth).as_ref() == Some(&wanted) {
+            if deepest(&forced, &first).at_depth(depth).as_ref() == Some(&wanted) {
                 row[3] += 1;
             }
-            if at(&deepest(&from_true, &first_true), depth).as_ref() == Some(&wanted) {
+            if deepest(&from_true, &first_true).at_depth(depth).as_ref() == Some(&wanted) {
                 row[4] += 1;
             }
         }

@@ -90,7 +90,7 @@ impl Sample {
         let preview = engine
             .preview_in(city, intake)
             .map(|(ticket, decision)| Preview {
-                // The city itself reads "全市" / "Citywide": a city-wide demand is placed.
+                // The city itself reads "全市" / "City-wide": a city-wide demand is placed.
                 place: decision
                     .region
                     .as_ref()

@@ -238,7 +238,7 @@ async fn flagged(
             number: t.number.to_string(),
             title: t.intake.title.clone(),
             unit: t.unit.as_ref().map_or_else(|| "—".into(), |u| ui.unit(u)),
-            // The city itself reads "全市" / "Citywide": a city-wide ticket is placed.
+            // The city itself reads "全市" / "City-wide": a city-wide ticket is placed.
             place: t
                 .intake
                 .region

@@ -339,7 +339,7 @@ impl Words {
             names.insert(0, self.lang.t(&holder.name, &holder.name_en));
         }
         if names.is_empty() {
-            self.t("全市", "Citywide").to_owned()
+            self.t("全市", "City-wide").to_owned()
         } else {
             names.join(" ")
         }
